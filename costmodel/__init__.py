@@ -1,0 +1,38 @@
+"""Cost model for serving large language models: memory, step time, speculation, economics.
+
+Pure numpy and pandas. Start with ``evaluate(Scenario())`` or
+``sweep(Scenario(), batch_size=[1, 8, 64])``; see ``Scenario`` for the inputs and
+``OUTPUT_COLUMNS`` for the outputs, with their units.
+"""
+
+from costmodel.catalog import CUSTOM_PREFIX, Catalog, load_catalog
+from costmodel.economics import (
+    batch_grid,
+    break_even_batch_size,
+    break_even_utilization,
+    provider_margins,
+    revenue_per_request,
+)
+from costmodel.hf_config import load_hf_config, parse_hf_config
+from costmodel.scenario import FIELD_HELP, FIELD_NAMES, FIELD_RANGES, Scenario
+from costmodel.sweep import OUTPUT_COLUMNS, evaluate, sweep
+
+__all__ = [
+    "CUSTOM_PREFIX",
+    "Catalog",
+    "FIELD_HELP",
+    "FIELD_NAMES",
+    "FIELD_RANGES",
+    "OUTPUT_COLUMNS",
+    "Scenario",
+    "batch_grid",
+    "break_even_batch_size",
+    "break_even_utilization",
+    "evaluate",
+    "load_catalog",
+    "load_hf_config",
+    "parse_hf_config",
+    "provider_margins",
+    "revenue_per_request",
+    "sweep",
+]

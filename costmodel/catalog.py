@@ -1,0 +1,231 @@
+"""The data catalogs in ``assets/``: GPUs, GPU families, prices, models, formats, measurements.
+
+Every row carries a ``source`` and a ``date``. ``load_catalog()`` reads and checks them
+once per process; a ``Catalog`` is immutable and ``with_model`` returns a new one.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from costmodel.hf_config import ARCHITECTURE_FIELDS, parse_hf_config
+from costmodel.memory import bytes_per_weight, parameter_counts
+
+ASSETS_DIR = Path(__file__).resolve().parent.parent / "assets"
+
+#: Model ids that start with this come from a user's own config.json, not the catalog.
+CUSTOM_PREFIX = "custom:"
+
+_REQUIRED = {
+    "gpus.csv": (
+        "gpu",
+        "name",
+        "vendor",
+        "family",
+        "hbm_gb",
+        "bandwidth_tb_s",
+        "bf16_dense_tflops",
+        "fp8_dense_tflops",
+        "int8_dense_tops",
+        "scale_up_gb_s",
+    ),
+    "gpu_families.csv": (
+        "family",
+        "bandwidth_efficiency",
+        "compute_efficiency",
+        "allreduce_latency_us",
+        "link_efficiency",
+        "layer_overhead_us",
+        "efficiency_uncertainty",
+        "calibrated_on",
+    ),
+    "gpu_prices.csv": ("gpu", "usd_per_gpu_hour", "kind"),
+    "provider_prices.csv": (
+        "provider",
+        "model",
+        "usd_per_million_input",
+        "usd_per_million_output",
+    ),
+    "formats.csv": (
+        "weight_format",
+        "weight_bits",
+        "group_size",
+        "scale_bits",
+        "zero_bits",
+        "compute_dtype",
+        "bandwidth_efficiency_factor",
+        "compute_efficiency_factor",
+    ),
+    "models.csv": ("model", "name", "config_file"),
+    "measurements.csv": (
+        "id",
+        "model",
+        "gpu",
+        "n_gpus",
+        "weight_format",
+        "kv_format",
+        "batch_size",
+        "prompt_tokens",
+        "output_tokens",
+        "metric",
+        "value",
+    ),
+}
+
+
+def read_table(path: Path) -> pd.DataFrame:
+    """Read one catalog CSV and check its columns, its source and its date."""
+    table = pd.read_csv(path)
+    missing = [c for c in (*_REQUIRED[path.name], "date", "source") if c not in table.columns]
+    if missing:
+        raise ValueError(f"{path.name}: missing column(s) {', '.join(missing)}")
+    blank = table[table["source"].isna() | table["date"].isna()]
+    if len(blank):
+        raise ValueError(f"{path.name}: rows {list(blank.index)} lack a source or a date")
+    return table
+
+
+def _indexed(table: pd.DataFrame, key: str, name: str) -> pd.DataFrame:
+    if table[key].duplicated().any():
+        raise ValueError(f"{name}: duplicate {key} {list(table[key][table[key].duplicated()])}")
+    return table.set_index(key)
+
+
+def model_row(arch: dict, name: str) -> dict:
+    """A models-table row: the architecture, its parameter counts and KV bytes per token."""
+    counts = parameter_counts(**{k: v for k, v in arch.items() if k != "experts_per_token"})
+    return {"name": name, **arch, **{k: float(v) for k, v in counts.items()}}
+
+
+@dataclass(frozen=True)
+class Catalog:
+    """All catalogs as DataFrames. ``gpus``, ``models``, ``formats`` are indexed by id.
+
+    ``gpus`` carries its family's default efficiencies as columns.
+    ``models`` carries the architecture (see ``hf_config.ARCHITECTURE_FIELDS``) and the
+    parameter counts of ``memory.parameter_counts``.
+    """
+
+    gpus: pd.DataFrame
+    models: pd.DataFrame
+    formats: pd.DataFrame
+    gpu_families: pd.DataFrame
+    gpu_prices: pd.DataFrame
+    provider_prices: pd.DataFrame
+    measurements: pd.DataFrame
+    arrays: dict = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self):
+        object.__setattr__(self, "arrays", _lookup_arrays(self))
+
+    def with_model(self, model_id: str, config: dict, name: str | None = None) -> Catalog:
+        """A copy with one more model, parsed from a Hugging Face ``config.json`` dict."""
+        row = pd.DataFrame([model_row(parse_hf_config(config), name or model_id)], index=[model_id])
+        models = pd.concat([self.models[self.models.index != model_id], row])
+        models.index.name = "model"
+        return Catalog(
+            self.gpus,
+            models,
+            self.formats,
+            self.gpu_families,
+            self.gpu_prices,
+            self.provider_prices,
+            self.measurements,
+        )
+
+
+def _lookup_arrays(catalog: Catalog) -> dict:
+    """Numpy arrays in index order, so rows are looked up by integer code, never by string."""
+    formats = catalog.formats
+    models = catalog.models
+    arrays = {f"gpu.{c}": catalog.gpus[c].to_numpy(float) for c in _GPU_NUMERIC}
+    arrays.update({f"model.{c}": models[c].to_numpy(float) for c in _MODEL_NUMERIC})
+    arrays["format.bytes_per_weight"] = np.asarray(
+        bytes_per_weight(
+            formats["weight_bits"],
+            formats["group_size"],
+            formats["scale_bits"],
+            formats["zero_bits"],
+        ),
+        float,
+    )
+    for col in ("bandwidth_efficiency_factor", "compute_efficiency_factor", "weight_bits"):
+        arrays[f"format.{col}"] = formats[col].to_numpy(float)
+    # Peak tensor throughput of each format's compute type on each GPU (gpu x format),
+    # falling back to bf16 where the GPU has no units for that type (FP8 on an A100).
+    gpu = catalog.gpus
+    peak_columns = {
+        "bf16": "bf16_dense_tflops",
+        "fp8": "fp8_dense_tflops",
+        "int8": "int8_dense_tops",
+    }
+    peaks = np.column_stack(
+        [
+            gpu[peak_columns[dtype]].fillna(gpu["bf16_dense_tflops"]).to_numpy(float)
+            for dtype in formats["compute_dtype"]
+        ]
+    )
+    arrays["peak_tflops"] = peaks
+    return arrays
+
+
+_GPU_NUMERIC = (
+    "hbm_gb",
+    "bandwidth_tb_s",
+    "bf16_dense_tflops",
+    "scale_up_gb_s",
+    "bandwidth_efficiency",
+    "compute_efficiency",
+    "allreduce_latency_us",
+    "link_efficiency",
+    "layer_overhead_us",
+)
+_MODEL_NUMERIC = (
+    *ARCHITECTURE_FIELDS,
+    "attention_params",
+    "expert_params",
+    "router_params",
+    "lm_head_params",
+    "embedding_params",
+    "norm_params",
+    "quantizable_params",
+    "sixteen_bit_params",
+    "total_params",
+)
+
+
+@functools.lru_cache(maxsize=4)
+def load_catalog(assets_dir: str | Path = ASSETS_DIR) -> Catalog:
+    """Read every catalog in ``assets_dir`` (default: the project's ``assets/``), once."""
+    root = Path(assets_dir)
+    families = _indexed(read_table(root / "gpu_families.csv"), "family", "gpu_families.csv")
+    gpus = _indexed(read_table(root / "gpus.csv"), "gpu", "gpus.csv")
+    unknown = sorted(set(gpus["family"]) - set(families.index))
+    if unknown:
+        raise ValueError(f"gpus.csv: family {unknown} not in gpu_families.csv")
+    defaults = families.loc[gpus["family"], list(_REQUIRED["gpu_families.csv"][1:])]
+    gpus = gpus.join(defaults.set_axis(gpus.index))
+
+    index = read_table(root / "models.csv")
+    rows = []
+    for rec in index.itertuples():
+        config = json.loads((root / rec.config_file).read_text())
+        rows.append(model_row(parse_hf_config(config), rec.name))
+    models = pd.DataFrame(rows, index=pd.Index(index["model"], name="model"))
+    models = models.join(index.set_index("model")[["config_file", "date", "source"]])
+
+    return Catalog(
+        gpus=gpus,
+        models=models,
+        formats=_indexed(read_table(root / "formats.csv"), "weight_format", "formats.csv"),
+        gpu_families=families,
+        gpu_prices=read_table(root / "gpu_prices.csv"),
+        provider_prices=read_table(root / "provider_prices.csv"),
+        measurements=read_table(root / "measurements.csv"),
+    )

@@ -1,0 +1,90 @@
+"""Margins against provider prices, and the batch and utilisation that break even.
+
+Revenue of one request of P prompt and O output tokens at a provider's prices is
+``P * usd_per_million_input / 1e6 + O * usd_per_million_output / 1e6``; its cost is the
+model's ``usd_per_request`` (GPU time of its prefill and decode, at the utilisation).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from costmodel.catalog import Catalog
+from costmodel.scenario import FIELD_RANGES, Scenario
+from costmodel.sweep import sweep
+
+
+def revenue_per_request(
+    prompt_tokens, output_tokens, usd_per_million_input, usd_per_million_output
+):
+    """Price of one request: ``(P * input_price + O * output_price) / 1e6`` [$]."""
+    return (
+        np.asarray(prompt_tokens, float) * usd_per_million_input
+        + np.asarray(output_tokens, float) * usd_per_million_output
+    ) / 1e6
+
+
+def break_even_utilization(utilization, usd_per_request, revenue):
+    """Utilisation at which cost equals revenue: cost scales as ``1 / utilization``.
+
+    ``u_be = u * cost / revenue``; above 1 means no utilisation breaks even; infinite
+    when the price is zero.
+    """
+    cost = np.asarray(utilization, float) * usd_per_request
+    return np.where(revenue > 0, cost / np.where(revenue > 0, revenue, 1.0), np.inf)
+
+
+def batch_grid(max_batch: int = FIELD_RANGES["batch_size"][1]) -> list[int]:
+    """Batch sizes 1, 2, 3, 4, 6, 8, 12, 16, ... (powers of two and 1.5x between)."""
+    sizes = {1}
+    power = 1
+    while power <= max_batch:
+        sizes.update({power, int(power * 1.5)})
+        power *= 2
+    return sorted(s for s in sizes if s <= max_batch)
+
+
+def break_even_batch_size(
+    scenario: Scenario, revenue, catalog: Catalog | None = None, batch_sizes=None
+):
+    """Smallest batch (that fits in memory) whose cost per request is at most ``revenue``.
+
+    ``revenue`` may be an array (one per provider); NaN where no batch in
+    ``batch_sizes`` (default ``batch_grid()``) breaks even.
+    """
+    grid = sweep(scenario, catalog, batch_size=batch_sizes or batch_grid())
+    cost = np.where(grid["fits"], grid["usd_per_request"], np.inf)
+    ok = cost[None, :] <= np.atleast_1d(np.asarray(revenue, float))[:, None]
+    first = grid["batch_size"].to_numpy(float)[ok.argmax(axis=1)]
+    return np.where(ok.any(axis=1), first, np.nan)
+
+
+def provider_margins(
+    scenario: Scenario, prices: pd.DataFrame, catalog: Catalog | None = None
+) -> pd.DataFrame:
+    """Each provider price row with our cost, its margin and what breaks even.
+
+    Columns added: ``revenue_per_request_usd``, ``usd_per_request``,
+    ``margin_usd_per_million_requests``, ``margin_pct`` (of revenue; -100 or below
+    means a loss as large as the revenue or larger; NaN at a zero price),
+    ``break_even_utilization`` and ``break_even_batch_size``.
+    """
+    ours = sweep(scenario, catalog).iloc[0]
+    table = prices.copy()
+    revenue = revenue_per_request(
+        scenario.prompt_tokens,
+        scenario.output_tokens,
+        table["usd_per_million_input"].to_numpy(float),
+        table["usd_per_million_output"].to_numpy(float),
+    )
+    cost = float(ours["usd_per_request"])
+    table["revenue_per_request_usd"] = revenue
+    table["usd_per_request"] = cost
+    table["margin_usd_per_million_requests"] = (revenue - cost) * 1e6
+    table["margin_pct"] = np.where(
+        revenue > 0, 100 * (revenue - cost) / np.where(revenue > 0, revenue, 1.0), np.nan
+    )
+    table["break_even_utilization"] = break_even_utilization(scenario.utilization, cost, revenue)
+    table["break_even_batch_size"] = break_even_batch_size(scenario, revenue, catalog)
+    return table

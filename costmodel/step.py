@@ -1,0 +1,100 @@
+"""Time of one forward pass on a tensor-parallel group: roofline + all-reduce + overhead.
+
+A forward pass over ``tokens`` tokens (a decode step of B sequences, a verification of
+B * (g+1) draft tokens, or a prefill of B prompts) costs
+
+    t = max(t_memory, t_compute) + t_allreduce + t_overhead
+
+- ``t_memory``: bytes read (weights touched, KV cache) over the achieved bandwidth of
+  all GPUs, ``n * bandwidth * bandwidth_efficiency``; quantised weights are read at the
+  format's ``bandwidth_efficiency_factor`` and expert weights of a mixture-of-experts
+  layer at ``moe_kernel_efficiency`` on top (grouped-GEMM kernels stream less well).
+- ``t_compute``: FLOPs over ``n * peak * compute_efficiency`` of the format's compute
+  type, with the same factors; attention scores at the bf16 peak.
+- ``t_allreduce``: two all-reduces per layer of ``tokens * hidden * 2`` bytes,
+  each ``latency * log2(n) + 2 (n-1)/n * bytes / bus_bandwidth``.
+- ``t_overhead``: a fixed cost per layer for kernel launches and small kernels.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from costmodel.memory import BYTES_16BIT
+from costmodel.moe import experts_touched
+
+#: All-reduces per transformer layer under tensor parallelism (after attention and MLP).
+ALLREDUCES_PER_LAYER = 2
+
+
+def allreduce_ms(tokens, hidden_size, n_layers, n_gpus, latency_us, bus_gb_s):
+    """Time of the tensor-parallel all-reduces of one forward pass [ms].
+
+    ``2 L * (latency_us * 1e-3 * log2(n) + 2 (n-1)/n * tokens * hidden * 2 B / bus)``;
+    zero on one GPU. ``bus_gb_s`` is the achieved one-way bus bandwidth per GPU [GB/s].
+    """
+    n = np.asarray(n_gpus, float)
+    message_gb = np.asarray(tokens, float) * hidden_size * BYTES_16BIT / 1e9
+    per_allreduce_s = latency_us * 1e-6 * np.log2(n) + 2.0 * (n - 1.0) / n * message_gb / bus_gb_s
+    return ALLREDUCES_PER_LAYER * np.asarray(n_layers, float) * per_allreduce_s * 1e3
+
+
+def forward_ms(
+    *, tokens, logit_tokens, kv_tokens_read, attention_flops, arch, hw, fmt, eff
+) -> dict:
+    """Time of one forward pass over ``tokens`` tokens and its parts [ms].
+
+    ``arch``: parameter counts (see ``memory.parameter_counts``), ``n_experts``,
+    ``experts_per_token``, ``n_layers``, ``hidden_size``, ``kv_bytes_per_token``,
+    ``routing_skew``. ``hw``: ``n_gpus``, ``bandwidth_tb_s``, ``peak_tflops`` (format's
+    compute type), ``bf16_tflops``, ``bus_gb_s``. ``fmt``: ``bytes_per_weight``,
+    ``bandwidth_factor``, ``compute_factor``. ``eff``: ``bandwidth_efficiency``,
+    ``compute_efficiency``, ``moe_kernel_efficiency``, ``allreduce_latency_us``,
+    ``layer_overhead_us``. ``logit_tokens`` are the tokens whose logits are computed;
+    ``kv_tokens_read`` the cached tokens read; ``attention_flops`` the score FLOPs.
+    Returns ``total_ms`` and ``memory_ms``, ``compute_ms``, ``allreduce_ms``,
+    ``overhead_ms``, ``experts_touched``, ``bytes_read``.
+    """
+    E = arch["n_experts"]
+    touched = experts_touched(tokens, E, arch["experts_per_token"], arch["routing_skew"])
+    moe_factor = np.where(E > 1, eff["moe_kernel_efficiency"], 1.0)
+    quant_bw = fmt["bandwidth_factor"]
+
+    expert_bytes = arch["expert_params"] * touched / E * fmt["bytes_per_weight"]
+    attention_bytes = arch["attention_params"] * fmt["bytes_per_weight"]
+    other_bytes = (arch["router_params"] + arch["lm_head_params"] + arch["norm_params"]) * 2.0
+    kv_bytes = (np.asarray(kv_tokens_read, float) + tokens) * arch["kv_bytes_per_token"]
+    bandwidth_b_s = hw["n_gpus"] * hw["bandwidth_tb_s"] * 1e12 * eff["bandwidth_efficiency"]
+    memory_s = (
+        attention_bytes / quant_bw + expert_bytes / (quant_bw * moe_factor) + other_bytes + kv_bytes
+    ) / bandwidth_b_s
+
+    dense_flops = 2.0 * tokens * (arch["attention_params"] + arch["router_params"])
+    dense_flops = dense_flops + 2.0 * logit_tokens * arch["lm_head_params"]
+    k_over_e = arch["experts_per_token"] / E
+    expert_flops = 2.0 * tokens * arch["expert_params"] * k_over_e
+    flops_s = hw["n_gpus"] * 1e12 * eff["compute_efficiency"]
+    quant_c = fmt["compute_factor"]
+    compute_s = (dense_flops / quant_c + expert_flops / (quant_c * moe_factor)) / (
+        flops_s * hw["peak_tflops"]
+    ) + attention_flops / (flops_s * hw["bf16_tflops"])
+
+    memory_ms, compute_ms = memory_s * 1e3, compute_s * 1e3
+    ar_ms = allreduce_ms(
+        tokens,
+        arch["hidden_size"],
+        arch["n_layers"],
+        hw["n_gpus"],
+        eff["allreduce_latency_us"],
+        hw["bus_gb_s"],
+    )
+    overhead_ms = arch["n_layers"] * eff["layer_overhead_us"] * 1e-3
+    return {
+        "total_ms": np.maximum(memory_ms, compute_ms) + ar_ms + overhead_ms,
+        "memory_ms": memory_ms,
+        "compute_ms": compute_ms,
+        "allreduce_ms": ar_ms,
+        "overhead_ms": overhead_ms,
+        "experts_touched": touched,
+        "bytes_read": attention_bytes + expert_bytes + other_bytes + kv_bytes,
+    }

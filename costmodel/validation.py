@@ -1,0 +1,68 @@
+"""The model beside published measurements: prediction, error, and which setup each used."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from costmodel.catalog import Catalog, load_catalog
+from costmodel.economics import batch_grid
+from costmodel.scenario import Scenario
+from costmodel.sweep import sweep
+
+#: Measurement metrics the model predicts (each is a result column of ``sweep``).
+METRICS = ("tokens_per_s_per_user", "output_tokens_per_s_per_gpu", "tpot_ms", "ttft_ms")
+
+
+def measurement_scenario(row, **overrides) -> Scenario:
+    """The scenario of one measurement row (batch 1 where the batch was free)."""
+    batch = row["batch_size"]
+    return Scenario(
+        model=row["model"],
+        gpu=row["gpu"],
+        n_gpus=int(row["n_gpus"]),
+        weight_format=row["weight_format"],
+        kv_format=row["kv_format"],
+        batch_size=1 if pd.isna(batch) else int(batch),
+        prompt_tokens=int(row["prompt_tokens"]),
+        output_tokens=int(row["output_tokens"]),
+        **overrides,
+    )
+
+
+def predict(row, catalog: Catalog | None = None, **overrides) -> tuple[float, int, int]:
+    """Predicted value of one measurement, and the batch size and GPU count behind it.
+
+    Where the measurement left the batch free (MLPerf Offline), the submitter also chose
+    how to split the system into replicas: the prediction is the best throughput per
+    GPU over batches that fit and tensor-parallel sizes (powers of two) up to the
+    system's GPU count.
+    """
+    scenario = measurement_scenario(row, **overrides)
+    if not pd.isna(row["batch_size"]):
+        result = sweep(scenario, catalog).iloc[0]
+        return float(result[row["metric"]]), scenario.batch_size, scenario.n_gpus
+    sizes = [n for n in (1, 2, 4, 8, 16, 32, 64) if n <= scenario.n_gpus]
+    grid = sweep(scenario, catalog, n_gpus=sizes, batch_size=batch_grid())
+    fitting = grid[grid["fits"]]
+    if fitting.empty:
+        return np.nan, scenario.batch_size, scenario.n_gpus
+    best = fitting.loc[fitting[row["metric"]].idxmax()]
+    return float(best[row["metric"]]), int(best["batch_size"]), int(best["n_gpus"])
+
+
+def compare(catalog: Catalog | None = None, **overrides) -> pd.DataFrame:
+    """Every catalog measurement with the model's prediction and the error in percent.
+
+    ``overrides`` are scenario fields applied to every prediction (for example
+    ``bandwidth_efficiency=0.7``). ``error_pct = 100 * (predicted - measured) / measured``.
+    """
+    catalog = catalog or load_catalog()
+    table = catalog.measurements.copy()
+    predictions = [predict(row, catalog, **overrides) for _, row in table.iterrows()]
+    table["predicted"] = [p for p, _, _ in predictions]
+    table["predicted_at_batch_size"] = [b for _, b, _ in predictions]
+    table["predicted_at_n_gpus"] = [n for _, _, n in predictions]
+    table["error_pct"] = 100.0 * (table["predicted"] - table["value"]) / table["value"]
+    table["abs_error_pct"] = np.abs(table["error_pct"])
+    return table
