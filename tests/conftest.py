@@ -1,0 +1,210 @@
+"""Shared test set-up: the AppTest multipage patch, `open_page`, and the browser fixtures.
+
+Browser tests (marker ``browser``, or any test using Playwright's ``page``) run the app
+with ``streamlit run`` and drive Debian's chromium at /usr/bin/chromium. Without it they
+are skipped locally; with CI=true they fail instead, so CI can never pass without them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from streamlit.runtime.pages_manager import PagesManager
+from streamlit.testing.v1 import AppTest
+
+ROOT = Path(__file__).resolve().parent.parent
+APP = ROOT / "app.py"
+ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
+CHROMIUM = Path("/usr/bin/chromium")
+IN_CI = os.environ.get("CI", "").lower() == "true"
+
+
+# --- AppTest ---------------------------------------------------------------------------
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _apptest_uses_navigation():
+    """Work around an AppTest quirk (the only place that touches this internal).
+
+    With ``st.navigation`` in app.py and a ``pages/`` folder beside it, AppTest takes the
+    app for a legacy pages-folder app and drops what app.py renders on reruns after the
+    first. A real browser is unaffected. tests/test_apptest_quirk.py fails if this stops
+    working.
+    """
+    original = PagesManager.__init__
+
+    def init(self, *args, **kwargs):
+        original(self, *args, **kwargs)
+        PagesManager.uses_pages_directory = False
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(PagesManager, "__init__", init)
+        yield
+
+
+def open_page(page_path: str | None = None, **query_params: str | list[str]) -> AppTest:
+    """Run app.py as a shared link would open it: on ``page_path`` with ``query_params``.
+
+    ``page_path`` is relative to app.py (``"pages/price_war.py"``); None opens Home.
+    """
+    at = AppTest.from_file(str(APP), default_timeout=30)
+    if page_path is not None:
+        at.switch_page(page_path)
+    at.query_params.update(query_params)
+    return at.run()
+
+
+# --- Browser ---------------------------------------------------------------------------
+
+
+def pytest_collection_modifyitems(items):
+    """Mark every test that drives a browser page as ``browser``."""
+    for item in items:
+        if "page" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.browser)
+
+
+def pytest_runtest_setup(item):
+    """Skip browser tests without chromium, or fail them in CI (before any fixture runs)."""
+    if item.get_closest_marker("browser") and not CHROMIUM.exists():
+        message = f"{CHROMIUM} is missing: install it with `apt-get install -y chromium`"
+        if IN_CI:
+            pytest.fail(f"CI=true: browser tests must run, but {message}", pytrace=False)
+        pytest.skip(f"browser test skipped: {message} to enable browser tests")
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args):
+    """Launch Debian's chromium (Playwright's own browsers are never downloaded)."""
+    return {
+        **browser_type_launch_args,
+        "executable_path": str(CHROMIUM),
+        "args": [
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+        ],
+    }
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@contextlib.contextmanager
+def serve_app() -> Iterator[str]:
+    """Start a fresh ``streamlit run app.py`` on a free local port; yields its base URL.
+
+    Its log goes to tests/artifacts/streamlit-<port>.log.
+    """
+    port = _free_port()
+    ARTIFACTS.mkdir(exist_ok=True)
+    log_path = ARTIFACTS / f"streamlit-{port}.log"
+    command = [
+        *(sys.executable, "-m", "streamlit", "run", "app.py"),
+        *("--server.headless=true", "--server.address=127.0.0.1", f"--server.port={port}"),
+        *("--browser.gatherUsageStats=false", "--server.fileWatcherType=none"),
+    ]
+    url = f"http://127.0.0.1:{port}"
+    with open(log_path, "wb") as log:
+        server = subprocess.Popen(command, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
+        try:
+            _wait_healthy(url, server, log_path)
+            yield url
+        finally:
+            server.terminate()
+            try:
+                server.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                server.kill()
+
+
+@pytest.fixture(scope="session")
+def streamlit_server() -> Iterator[str]:
+    """One app server for the whole session (per xdist worker); yields the base URL."""
+    with serve_app() as url:
+        yield url
+
+
+def _wait_healthy(url: str, server: subprocess.Popen, log_path: Path, timeout: float = 60) -> None:
+    """Poll /_stcore/health until it answers "ok"; fail with the server log otherwise."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            pytest.fail(f"streamlit exited with {server.returncode}:\n{log_path.read_text()}")
+        try:
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
+                if response.read().decode().strip() == "ok":
+                    return
+        except OSError:
+            pass
+        time.sleep(0.25)
+    pytest.fail(f"streamlit not healthy after {timeout} s:\n{log_path.read_text()}")
+
+
+# Resolves once the DOM has not changed for quiet_ms (or after max_ms in all).
+_DOM_QUIET_JS = """([quietMs, maxMs]) => new Promise((resolve) => {
+  const start = performance.now();
+  let timer;
+  const finish = () => { observer.disconnect(); resolve(true); };
+  const observer = new MutationObserver(() => {
+    clearTimeout(timer);
+    timer = setTimeout(finish, performance.now() - start > maxMs ? 0 : quietMs);
+  });
+  observer.observe(document.body, {subtree: true, childList: true, attributes: true,
+                                   characterData: true});
+  timer = setTimeout(finish, quietMs);
+})"""
+
+
+def wait_for_app(page, timeout: float = 30_000) -> None:
+    """Wait until the app is connected, its script has finished and the page stopped changing.
+
+    Streamlit renders a moment after the script state turns ``notRunning`` (a bound
+    input first shows its default, then the URL's value), hence the quiet period. After
+    changing an input, wait for its effect (``page.wait_for_url``, Playwright's
+    ``expect``) rather than relying on this alone.
+    """
+    page.wait_for_selector(
+        "[data-testid='stApp'][data-test-connection-state='CONNECTED']", timeout=timeout
+    )
+    page.wait_for_selector("[data-test-script-state='notRunning']", timeout=timeout)
+    page.evaluate(_DOM_QUIET_JS, [300, 5_000])
+
+
+def screenshot(page, name: str) -> Path:
+    """Save the whole app (main area and sidebar scroll inside the window) as a PNG.
+
+    The viewport is stretched to the taller of the two scrolling areas for the shot,
+    then restored. Returns tests/artifacts/<name>.png.
+    """
+    ARTIFACTS.mkdir(exist_ok=True)
+    path = ARTIFACTS / f"{name}.png"
+    size = page.viewport_size
+    height = page.evaluate(
+        """() => Math.max(window.innerHeight, ...[...document.querySelectorAll(
+            "[data-testid='stMain'], [data-testid='stSidebarContent']")]
+            .map((e) => e.scrollHeight))"""
+    )
+    page.set_viewport_size({"width": size["width"], "height": min(height, 10_000)})
+    try:
+        wait_for_app(page)
+        page.screenshot(path=str(path))
+    finally:
+        page.set_viewport_size(size)
+    return path

@@ -1,0 +1,134 @@
+"""Home page and the shared sidebar, through AppTest (no browser)."""
+
+import pytest
+from conftest import open_page
+from streamlit.testing.v1 import AppTest
+
+import costmodel
+from pages import ui
+
+DEFAULT = costmodel.Scenario()
+
+
+def sidebar_values(at: AppTest) -> dict:
+    """Key -> value of every input in the sidebar."""
+    widgets = [*at.sidebar.selectbox, *at.sidebar.number_input, *at.sidebar.slider]
+    return {w.key: w.value for w in widgets}
+
+
+def test_home_renders_defaults():
+    at = open_page()
+    assert not at.exception
+    assert not at.warning and not at.error
+    assert sidebar_values(at) == {f: getattr(DEFAULT, f) for f in ui.SHARED_FIELDS}
+    claims = " ".join(m.value for m in at.markdown)
+    for claim_id in (f"C{i}" for i in range(1, 15)):
+        assert f"**{claim_id}**" in claims
+
+
+def test_url_values_fill_sidebar():
+    at = open_page(gpu="a100-80gb-sxm", batch_size="64")
+    assert not at.exception and not at.warning
+    values = sidebar_values(at)
+    assert values["gpu"] == "a100-80gb-sxm"
+    assert values["batch_size"] == 64
+    assert values["n_gpus"] == DEFAULT.n_gpus
+
+
+def test_url_value_equal_to_default_is_not_a_warning():
+    at = open_page(n_gpus=str(DEFAULT.n_gpus), usd_per_gpu_hour="1.950")
+    assert not at.warning
+
+
+@pytest.mark.parametrize(
+    ("params", "named"),
+    [
+        ({"n_gpus": "abc"}, ["n_gpus"]),
+        ({"n_gpus": "1000"}, ["n_gpus"]),
+        ({"gpu": "no-such-gpu"}, ["gpu"]),
+        ({"foo": "1"}, ["foo"]),
+        ({"foo": "1", "utilization": "5", "batch_size": "64"}, ["foo", "utilization"]),
+    ],
+)
+def test_bad_url_parameters_are_named_in_one_warning(params, named):
+    at = open_page(**params)
+    assert not at.exception
+    assert len(at.warning) == 1
+    text = at.warning[0].value
+    for name in named:
+        assert f"`{name}=" in text
+    assert "default" in text
+    assert "batch_size" not in text
+    if "n_gpus" in params:
+        assert sidebar_values(at)["n_gpus"] == DEFAULT.n_gpus
+
+
+def test_preset_and_reset_set_session_state():
+    at = open_page(gpu="a100-80gb-sxm", n_gpus="4", batch_size="64")
+    at.button(key="preset:December 2023 baseline").click().run()
+    for field, value in ui.PRESETS["December 2023 baseline"].items():
+        assert at.session_state[field] == value
+    assert at.session_state["batch_size"] == 64  # not part of the preset
+    at.button(key="preset:reset").click().run()
+    assert not at.exception
+    assert sidebar_values(at) == {f: getattr(DEFAULT, f) for f in ui.SHARED_FIELDS}
+
+
+def test_baseline_preset_is_the_seed_assumption():
+    assert ui.PRESETS["December 2023 baseline"] == {
+        "model": "mixtral-8x7b",
+        "gpu": "h100-sxm",
+        "n_gpus": 2,
+        "weight_format": "bf16",
+        "kv_format": "bf16",
+        "usd_per_gpu_hour": 1.95,
+        "utilization": 1.0,
+    }
+
+
+def test_share_link_holds_the_url_parameters():
+    at = open_page(gpu="a100-80gb-sxm", batch_size="64", foo="1")
+    (code,) = at.sidebar.code
+    assert code.value.endswith("?gpu=a100-80gb-sxm&batch_size=64")  # foo is not passed on
+
+
+def test_invalid_scenario_shows_error_and_default():
+    def script():
+        from pages import ui
+
+        ui.st.markdown("fell back" if ui.scenario(n_gpus=0) == ui.DEFAULT else "kept")
+
+    at = AppTest.from_function(script).run()
+    assert not at.exception
+    assert "n_gpus" in at.error[0].value
+    assert at.markdown[0].value == "fell back"
+
+
+def bound_widgets(at: AppTest) -> dict:
+    """Key -> value of every input bound to the URL, in the main area and the sidebar."""
+
+    def walk(node):
+        for child in getattr(node, "children", {}).values():
+            yield child
+            yield from walk(child)
+
+    return {
+        e.key: e.value
+        for e in [*walk(at.main), *walk(at.sidebar)]
+        if getattr(getattr(e, "proto", None), "query_param_key", "")
+    }
+
+
+@pytest.mark.parametrize(
+    "path", ["pages/home.py"] + [p for p, _, _ in ui.PAGES if ui.page_exists(p)]
+)
+def test_page_declares_its_url_parameters(path):
+    """Reset and the ignored-parameter warning rely on each page declaring its bound inputs."""
+    at = open_page(path)
+    assert not at.exception, path
+    declared = at.session_state[ui._BOUND]  # filled by ui.declare_params during the run
+    widgets = bound_widgets(at)
+    assert sorted(widgets) == sorted(declared), "bound inputs vs ui.declare_params(...)"
+    for key, value in widgets.items():
+        default = declared[key]
+        assert value == (tuple(default) if isinstance(value, tuple) else default), key
