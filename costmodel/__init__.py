@@ -13,7 +13,7 @@ from costmodel.economics import (
     provider_margins,
     revenue_per_request,
 )
-from costmodel.hf_config import load_hf_config, parse_hf_config
+from costmodel.hf_config import load_hf_config, parse_hf_config, read_hf_config
 from costmodel.scenario import FIELD_HELP, FIELD_NAMES, FIELD_RANGES, Scenario
 from costmodel.sweep import OUTPUT_COLUMNS, evaluate, sweep
 
@@ -33,6 +33,7 @@ __all__ = [
     "load_hf_config",
     "parse_hf_config",
     "provider_margins",
+    "read_hf_config",
     "revenue_per_request",
     "sweep",
 ]

@@ -53,7 +53,9 @@ def break_even_batch_size(
     ``revenue`` may be an array (one per provider); NaN where no batch in
     ``batch_sizes`` (default ``batch_grid()``) breaks even.
     """
-    grid = sweep(scenario, catalog, batch_size=batch_sizes or batch_grid())
+    grid = sweep(
+        scenario, catalog, batch_size=batch_grid() if batch_sizes is None else list(batch_sizes)
+    )
     cost = np.where(grid["fits"], grid["usd_per_request"], np.inf)
     ok = cost[None, :] <= np.atleast_1d(np.asarray(revenue, float))[:, None]
     first = grid["batch_size"].to_numpy(float)[ok.argmax(axis=1)]

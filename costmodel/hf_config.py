@@ -35,10 +35,25 @@ ARCHITECTURE_FIELDS = (
 )
 
 
-def _positive_int(cfg: Mapping, key: str, where: str = "") -> int:
+#: DBRX's nested keys for each Llama/Mixtral key name (used to read and to name errors).
+_DBRX_KEYS = {
+    "hidden_size": ("d_model",),
+    "num_hidden_layers": ("n_layers",),
+    "num_attention_heads": ("n_heads",),
+    "num_key_value_heads": ("attn_config", "kv_n_heads"),
+    "intermediate_size": ("ffn_config", "ffn_hidden_size"),
+    "num_local_experts": ("ffn_config", "moe_num_experts"),
+    "num_experts_per_tok": ("ffn_config", "moe_top_k"),
+    "vocab_size": ("vocab_size",),
+    "tie_word_embeddings": ("tie_word_embeddings",),
+}
+
+
+def _positive_int(cfg: Mapping, key: str) -> int:
     value = cfg.get(key)
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"config.json: {where}{key} must be a positive integer, got {value!r}")
+        name = ".".join(_DBRX_KEYS[key]) if cfg.get("model_type") == "dbrx" else key
+        raise ValueError(f"config.json: {name} must be a positive integer, got {value!r}")
     return value
 
 
@@ -46,21 +61,17 @@ def _flat_view(cfg: Mapping) -> dict:
     """Map a DBRX-style nested config onto the Llama/Mixtral key names."""
     if cfg.get("model_type") != "dbrx":
         return dict(cfg)
-    attn = cfg.get("attn_config") or {}
-    ffn = cfg.get("ffn_config") or {}
-    if not isinstance(attn, Mapping) or not isinstance(ffn, Mapping):
-        raise ValueError("config.json: dbrx attn_config and ffn_config must be objects")
-    return {
-        "hidden_size": cfg.get("d_model"),
-        "num_hidden_layers": cfg.get("n_layers"),
-        "num_attention_heads": cfg.get("n_heads"),
-        "num_key_value_heads": attn.get("kv_n_heads"),
-        "intermediate_size": ffn.get("ffn_hidden_size"),
-        "num_local_experts": ffn.get("moe_num_experts"),
-        "num_experts_per_tok": ffn.get("moe_top_k"),
-        "vocab_size": cfg.get("vocab_size"),
-        "tie_word_embeddings": cfg.get("tie_word_embeddings", False),
-    }
+    for section in ("attn_config", "ffn_config"):
+        if not isinstance(cfg.get(section), Mapping):
+            raise ValueError(f"config.json: dbrx {section} must be an object")
+    flat = {"model_type": "dbrx"}
+    for key, path in _DBRX_KEYS.items():
+        node = cfg
+        for part in path:
+            node = node.get(part) if isinstance(node, Mapping) else None
+        if node is not None:
+            flat[key] = node
+    return flat
 
 
 def parse_hf_config(cfg: Mapping) -> dict:
@@ -83,8 +94,10 @@ def parse_hf_config(cfg: Mapping) -> dict:
     flat = _flat_view(cfg)
     hidden = _positive_int(flat, "hidden_size")
     heads = _positive_int(flat, "num_attention_heads")
-    kv_heads = flat.get("num_key_value_heads") or heads
-    head_dim = flat.get("head_dim") or hidden // heads
+    if flat.get("num_key_value_heads") is None:
+        flat["num_key_value_heads"] = heads
+    if flat.get("head_dim") is None:
+        flat["head_dim"] = hidden // heads
     is_moe = model_type in ("mixtral", "dbrx")
     n_experts = _positive_int(flat, "num_local_experts") if is_moe else 1
     top_k = _positive_int(flat, "num_experts_per_tok") if is_moe else 1
@@ -93,8 +106,8 @@ def parse_hf_config(cfg: Mapping) -> dict:
         "hidden_size": hidden,
         "intermediate_size": _positive_int(flat, "intermediate_size"),
         "n_heads": heads,
-        "n_kv_heads": _positive_int({"num_key_value_heads": kv_heads}, "num_key_value_heads"),
-        "head_dim": _positive_int({"head_dim": head_dim}, "head_dim"),
+        "n_kv_heads": _positive_int(flat, "num_key_value_heads"),
+        "head_dim": _positive_int(flat, "head_dim"),
         "n_experts": n_experts,
         "experts_per_token": top_k,
         "vocab_size": _positive_int(flat, "vocab_size"),
@@ -113,8 +126,11 @@ def parse_hf_config(cfg: Mapping) -> dict:
     return arch
 
 
-def load_hf_config(data: bytes | str) -> dict:
-    """Parse the bytes of an uploaded ``config.json`` (size-limited, JSON only)."""
+def read_hf_config(data: bytes | str) -> dict:
+    """The dict of an uploaded ``config.json`` (size-limited, JSON only, a supported decoder).
+
+    Raises ``ValueError`` saying what is wrong; pass the result to ``Catalog.with_model``.
+    """
     if len(data) > MAX_CONFIG_BYTES:
         raise ValueError(
             f"config.json is {len(data):,} bytes; the limit is {MAX_CONFIG_BYTES:,} bytes"
@@ -123,4 +139,10 @@ def load_hf_config(data: bytes | str) -> dict:
         cfg = json.loads(data)
     except (UnicodeDecodeError, json.JSONDecodeError) as err:
         raise ValueError(f"config.json is not valid JSON: {err}") from None
-    return parse_hf_config(cfg)
+    parse_hf_config(cfg)
+    return cfg
+
+
+def load_hf_config(data: bytes | str) -> dict:
+    """Architecture figures (see ``parse_hf_config``) of an uploaded ``config.json``."""
+    return parse_hf_config(read_hf_config(data))

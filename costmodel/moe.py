@@ -5,9 +5,6 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-#: Water-filling rounds that cap any expert's selection probability at 1.
-_CAP_ROUNDS = 4
-
 
 def routing_probabilities(n_experts, experts_per_token, routing_skew):
     """Selection probability of each expert (rows = scenarios, columns = experts).
@@ -25,14 +22,16 @@ def routing_probabilities(n_experts, experts_per_token, routing_skew):
     active = rank[None, :] <= E[:, None]
     weights = np.where(active, rank[None, :] ** -s[:, None], 0.0)
     p = k[:, None] * weights / weights.sum(axis=1, keepdims=True)
-    for _ in range(_CAP_ROUNDS):
+    for _ in range(int(E.max())):  # each round caps at least one more expert, or stops
         capped = p >= 1.0
         free_mass = k - capped.sum(axis=1)
         free_weights = np.where(capped, 0.0, weights)
         total = free_weights.sum(axis=1, keepdims=True)
         share = free_mass[:, None] * free_weights / np.where(total > 0, total, 1.0)
         p = np.where(capped, 1.0, share)
-    return p
+        if not (p > 1.0).any():
+            break
+    return np.minimum(p, 1.0)
 
 
 def experts_touched(tokens, n_experts, experts_per_token, routing_skew=0.0):
@@ -50,12 +49,13 @@ def experts_touched(tokens, n_experts, experts_per_token, routing_skew=0.0):
         np.asarray(experts_per_token, float),
         np.asarray(routing_skew, float),
     )
-    touched = E * (1.0 - (1.0 - k / E) ** T)
-    skewed = s > 0
+    shape = T.shape
+    touched = np.array(E * (1.0 - (1.0 - k / E) ** T), ndmin=1)
+    skewed = np.array(s > 0, ndmin=1)
     if skewed.any():
-        touched = touched.copy()
+        T, E, k, s = (np.array(v, ndmin=1) for v in (T, E, k, s))
         touched[skewed] = _skewed_touched(T[skewed], E[skewed], k[skewed], s[skewed])
-    return touched
+    return touched.reshape(shape)
 
 
 def _skewed_touched(T, E, k, s):

@@ -20,7 +20,7 @@ FIELD_RANGES: dict[str, tuple[float, float]] = {
     "temperature": (0.0, 2.0),
     "draft_tokens": (1, 16),
     "draft_cost_ratio": (0.0, 1.0),
-    "acceptance_at_t0": (0.0, 0.99),
+    "acceptance_at_t0": (0.01, 0.99),
     "acceptance_at_t1": (0.0, 0.99),
     "routing_skew": (0.0, 3.0),
     "bandwidth_efficiency": (0.05, 1.0),

@@ -8,19 +8,23 @@ from __future__ import annotations
 
 import numpy as np
 
+#: Highest acceptance rate the model allows (1 would mean an infinitely long accepted run).
+MAX_ACCEPTANCE = 0.99
+
 
 def acceptance_rate(temperature, acceptance_at_t0, acceptance_at_t1):
     """Draft-token acceptance rate at a sampling temperature.
 
     A geometric model through two anchors: ``a(T) = a0 * (a1 / a0) ** T``, with a0 and a1
-    the rates at T = 0 (greedy) and T = 1. Leviathan et al. (Table 3, T5-XXL with a
-    T5-small draft, EnDe) measured 0.75 and 0.62. Between 0 and 1 it interpolates
-    between measurements; above 1 it is an extrapolation (it keeps falling, never below
-    0). If a1 > a0 the rate rises with T, as the anchors say.
+    the rates at T = 0 (greedy) and T = 1, capped at ``MAX_ACCEPTANCE``. Leviathan et al.
+    (Table 3, T5-XXL with a T5-small draft, EnDe) measured 0.75 and 0.62. Between 0 and 1
+    it interpolates between measurements; above 1 it is an extrapolation (it keeps
+    falling, never below 0). If a1 > a0 the rate rises with T, as the anchors say.
+    ``a0`` must be above 0 (``Scenario`` allows 0.01 to 0.99).
     """
     a0 = np.asarray(acceptance_at_t0, float)
-    ratio = np.asarray(acceptance_at_t1, float) / np.where(a0 > 0, a0, 1.0)
-    return np.where(a0 > 0, a0 * ratio ** np.asarray(temperature, float), 0.0)
+    ratio = np.asarray(acceptance_at_t1, float) / a0
+    return np.minimum(a0 * ratio ** np.asarray(temperature, float), MAX_ACCEPTANCE)
 
 
 def expected_tokens_per_step(acceptance, draft_tokens):

@@ -53,7 +53,7 @@ def forward_ms(
     ``layer_overhead_us``. ``logit_tokens`` are the tokens whose logits are computed;
     ``kv_tokens_read`` the cached tokens read; ``attention_flops`` the score FLOPs.
     Returns ``total_ms`` and ``memory_ms``, ``compute_ms``, ``allreduce_ms``,
-    ``overhead_ms``, ``experts_touched``, ``bytes_read``.
+    ``overhead_ms``, ``experts_touched``, ``weight_bytes_read``, ``kv_bytes_read``.
     """
     E = arch["n_experts"]
     touched = experts_touched(tokens, E, arch["experts_per_token"], arch["routing_skew"])
@@ -96,5 +96,6 @@ def forward_ms(
         "allreduce_ms": ar_ms,
         "overhead_ms": overhead_ms,
         "experts_touched": touched,
-        "bytes_read": attention_bytes + expert_bytes + other_bytes + kv_bytes,
+        "weight_bytes_read": attention_bytes + expert_bytes + other_bytes,
+        "kv_bytes_read": kv_bytes,
     }

@@ -43,6 +43,8 @@ OUTPUT_COLUMNS = {
     "min_gpus": "fewest GPUs (power of two) that hold weights, KV cache and overhead",
     "experts_read_per_layer": "expected distinct experts read per layer per decode step",
     "bytes_read_per_step_gb": "bytes read by one decode (or verification) step [GB]",
+    "weight_bytes_read_per_step_gb": "weight bytes of bytes_read_per_step_gb [GB]",
+    "kv_bytes_read_per_step_gb": "KV-cache bytes of bytes_read_per_step_gb [GB]",
     "acceptance_rate": "draft-token acceptance rate at this temperature",
     "tokens_per_step": "tokens produced per sequence per decode step",
     "speculative_speedup": "decode speed with speculation over without, same batch",
@@ -196,7 +198,8 @@ def compute(c: dict, catalog: Catalog) -> dict:
         draft_ms = c["draft_tokens"] * c["draft_cost_ratio"] * plain["total_ms"]
         step_ms = np.where(speculative, verify["total_ms"] + draft_ms, plain["total_ms"])
         step = {
-            k: np.where(speculative, verify[k], plain[k]) for k in ("experts_touched", "bytes_read")
+            k: np.where(speculative, verify[k], plain[k])
+            for k in ("experts_touched", "weight_bytes_read", "kv_bytes_read")
         }
     decode_ms_per_token = step_ms / tokens_per_step
 
@@ -247,7 +250,9 @@ def compute(c: dict, catalog: Catalog) -> dict:
             c["memory_overhead_gb_per_gpu"],
         ),
         "experts_read_per_layer": step["experts_touched"],
-        "bytes_read_per_step_gb": step["bytes_read"] / 1e9,
+        "bytes_read_per_step_gb": (step["weight_bytes_read"] + step["kv_bytes_read"]) / 1e9,
+        "weight_bytes_read_per_step_gb": step["weight_bytes_read"] / 1e9,
+        "kv_bytes_read_per_step_gb": step["kv_bytes_read"] / 1e9,
         "acceptance_rate": acceptance,
         "tokens_per_step": tokens_per_step,
         "speculative_speedup": plain["total_ms"] / decode_ms_per_token,

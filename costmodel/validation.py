@@ -30,39 +30,38 @@ def measurement_scenario(row, **overrides) -> Scenario:
     )
 
 
-def predict(row, catalog: Catalog | None = None, **overrides) -> tuple[float, int, int]:
-    """Predicted value of one measurement, and the batch size and GPU count behind it.
+def predict(row, catalog: Catalog | None = None, **overrides) -> pd.Series:
+    """The model's result row (a ``sweep`` row) for the setup of one measurement.
 
     Where the measurement left the batch free (MLPerf Offline), the submitter also chose
-    how to split the system into replicas: the prediction is the best throughput per
-    GPU over batches that fit and tensor-parallel sizes (powers of two) up to the
+    how to split the system into replicas: the row is the one with the best value of the
+    metric over batches that fit and tensor-parallel sizes (powers of two) up to the
     system's GPU count.
     """
     scenario = measurement_scenario(row, **overrides)
     if not pd.isna(row["batch_size"]):
-        result = sweep(scenario, catalog).iloc[0]
-        return float(result[row["metric"]]), scenario.batch_size, scenario.n_gpus
+        return sweep(scenario, catalog).iloc[0]
     sizes = [n for n in (1, 2, 4, 8, 16, 32, 64) if n <= scenario.n_gpus]
     grid = sweep(scenario, catalog, n_gpus=sizes, batch_size=batch_grid())
     fitting = grid[grid["fits"]]
-    if fitting.empty:
-        return np.nan, scenario.batch_size, scenario.n_gpus
-    best = fitting.loc[fitting[row["metric"]].idxmax()]
-    return float(best[row["metric"]]), int(best["batch_size"]), int(best["n_gpus"])
+    return fitting.loc[fitting[row["metric"]].idxmax()] if len(fitting) else grid.iloc[0]
 
 
 def compare(catalog: Catalog | None = None, **overrides) -> pd.DataFrame:
     """Every catalog measurement with the model's prediction and the error in percent.
 
     ``overrides`` are scenario fields applied to every prediction (for example
-    ``bandwidth_efficiency=0.7``). ``error_pct = 100 * (predicted - measured) / measured``.
+    ``bandwidth_efficiency=0.7``). Adds ``predicted``, ``predicted_at_batch_size``,
+    ``predicted_at_n_gpus``, ``predicted_fits`` (whether the model finds the setup fits in
+    memory), ``error_pct = 100 * (predicted - measured) / measured`` and its absolute value.
     """
     catalog = catalog or load_catalog()
     table = catalog.measurements.copy()
-    predictions = [predict(row, catalog, **overrides) for _, row in table.iterrows()]
-    table["predicted"] = [p for p, _, _ in predictions]
-    table["predicted_at_batch_size"] = [b for _, b, _ in predictions]
-    table["predicted_at_n_gpus"] = [n for _, _, n in predictions]
+    rows = [predict(row, catalog, **overrides) for _, row in table.iterrows()]
+    table["predicted"] = [float(r[m]) for r, m in zip(rows, table["metric"], strict=True)]
+    table["predicted_at_batch_size"] = [int(r["batch_size"]) for r in rows]
+    table["predicted_at_n_gpus"] = [int(r["n_gpus"]) for r in rows]
+    table["predicted_fits"] = [bool(r["fits"]) for r in rows]
     table["error_pct"] = 100.0 * (table["predicted"] - table["value"]) / table["value"]
     table["abs_error_pct"] = np.abs(table["error_pct"])
     return table

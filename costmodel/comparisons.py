@@ -1,0 +1,224 @@
+"""Synthetic comparison models and side-by-side sweeps: MoE versus dense, more experts.
+
+A mixture-of-experts model is compared with two dense (Llama-style, SwiGLU) models built
+from the same attention block, layer count, vocabulary and heads:
+
+- **same active parameters**: a dense model that does the same work per token;
+- **same total parameters**: a dense model that stores (and at large batch reads) as
+  many weights.
+
+Only the feed-forward width changes. With ``L`` layers, hidden size ``h`` and every other
+part of the parameter count ``N_other`` (attention, embeddings, lm_head, norms) equal, a
+dense SwiGLU model has ``N = N_other + 3 L h F`` parameters [count], so the width that
+matches a target ``N*`` is
+
+    F = round((N* - N_other) / (3 L h))                                    [units]
+
+For Mixtral 8x7B (12.88e9 active, 46.70e9 total) this gives F = 28,675 and F = 114,691:
+the expert width 14,336 times top-k (2) or E (8), plus the router's parameters spread
+over the layers (``L h E / (3 L h) = E / 3`` units, rounded).
+
+``more_experts`` builds a variant of a model with another expert count and top-k, with
+either the same per-expert size (the total grows with E) or the same total expert size
+(each expert narrows to ``F * E / E'``).
+
+Synthetic models get ids that start with ``catalog.CUSTOM_PREFIX`` so a ``Scenario`` may
+name them; they live only in the ``Catalog`` returned (``Catalog.with_model``).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from costmodel.catalog import CUSTOM_PREFIX, Catalog
+from costmodel.scenario import Scenario
+from costmodel.sweep import sweep
+
+#: Keys of ``dense_model_ids`` and the labels pages show for them.
+DENSE_KINDS = {
+    "same_active": "dense, same active params",
+    "same_total": "dense, same total params",
+}
+
+#: What ``more_experts`` may hold fixed while changing the expert count.
+KEEP_FIXED = ("expert size", "total size")
+
+
+def active_params(models: pd.DataFrame) -> pd.Series:
+    """Parameters used per token [count]: ``total - expert_params * (E - k) / E``.
+
+    ``models`` is ``Catalog.models`` (or rows of it). Mixtral 8x7B: 46.70e9 - 45.10e9 *
+    6/8 = 12.88e9. A dense model (E = k = 1) uses all of them.
+    """
+    E = models["n_experts"].astype(float)
+    k = models["experts_per_token"].astype(float)
+    return models["total_params"] - models["expert_params"] * (E - k) / E
+
+
+def hf_config(row: pd.Series, **changes) -> dict:
+    """A Hugging Face ``config.json`` dict (``llama`` or ``mixtral``) for a catalog row.
+
+    ``changes`` override the architecture fields (``intermediate_size``, ``n_experts``,
+    ``experts_per_token``, ...) before writing; one expert makes a dense ``llama`` config.
+    """
+    arch = {
+        "n_layers": int(row["n_layers"]),
+        "hidden_size": int(row["hidden_size"]),
+        "intermediate_size": int(row["intermediate_size"]),
+        "n_heads": int(row["n_heads"]),
+        "n_kv_heads": int(row["n_kv_heads"]),
+        "head_dim": int(row["head_dim"]),
+        "n_experts": int(row["n_experts"]),
+        "experts_per_token": int(row["experts_per_token"]),
+        "vocab_size": int(row["vocab_size"]),
+        "tied_embeddings": bool(row["tied_embeddings"]),
+    }
+    arch.update(changes)
+    config = {
+        "model_type": "llama" if arch["n_experts"] == 1 else "mixtral",
+        "hidden_size": arch["hidden_size"],
+        "intermediate_size": arch["intermediate_size"],
+        "num_hidden_layers": arch["n_layers"],
+        "num_attention_heads": arch["n_heads"],
+        "num_key_value_heads": arch["n_kv_heads"],
+        "head_dim": arch["head_dim"],
+        "vocab_size": arch["vocab_size"],
+        "tie_word_embeddings": arch["tied_embeddings"],
+    }
+    if arch["n_experts"] > 1:
+        config["num_local_experts"] = arch["n_experts"]
+        config["num_experts_per_tok"] = arch["experts_per_token"]
+    return config
+
+
+def dense_ffn_width(row: pd.Series, target_params: float) -> int:
+    """Feed-forward width F of a dense model of ``target_params`` parameters [units].
+
+    ``F = round((N* - N_other) / (3 L h))`` with ``N_other`` = attention + embedding +
+    lm_head + norm parameters of ``row`` (no router: a dense model has none); at least 1.
+    """
+    other = row["attention_params"] + row["embedding_params"]
+    other += row["lm_head_params"] + row["norm_params"]
+    width = (target_params - other) / (3.0 * row["n_layers"] * row["hidden_size"])
+    return max(int(round(width)), 1)
+
+
+def dense_model_ids(model_id: str) -> dict[str, str]:
+    """Ids of the dense equivalents of ``model_id``: ``{"same_active": ..., "same_total": ...}``."""
+    base = model_id.removeprefix(CUSTOM_PREFIX)
+    return {kind: f"{CUSTOM_PREFIX}{base}-dense-{kind.replace('_', '-')}" for kind in DENSE_KINDS}
+
+
+def dense_equivalents(catalog: Catalog, model_id: str) -> Catalog:
+    """``catalog`` plus two dense models matching ``model_id``'s active and total parameters.
+
+    Same layers, hidden size, heads, head dimension, vocabulary and embedding tying; the
+    feed-forward width is :func:`dense_ffn_width` of the active and of the total count.
+    The new ids are :func:`dense_model_ids`. Raises ``ValueError`` for an unknown model.
+    """
+    if model_id not in catalog.models.index:
+        raise ValueError(
+            f"model must be one of {', '.join(catalog.models.index)}; got {model_id!r}"
+        )
+    row = catalog.models.loc[model_id]
+    targets = {"same_active": active_params(catalog.models).loc[model_id]}
+    targets["same_total"] = row["total_params"]
+    for kind, model in dense_model_ids(model_id).items():
+        config = hf_config(row, n_experts=1, experts_per_token=1)
+        config["intermediate_size"] = dense_ffn_width(row, targets[kind])
+        catalog = catalog.with_model(model, config, name=f"{row['name']}, {DENSE_KINDS[kind]}")
+    return catalog
+
+
+def more_experts_id(model_id: str, n_experts: int, top_k: int, keep_fixed: str) -> str:
+    """Id of a ``more_experts`` variant, e.g. ``custom:mixtral-8x7b-16e-top2-expert-size``."""
+    base = model_id.removeprefix(CUSTOM_PREFIX)
+    return f"{CUSTOM_PREFIX}{base}-{n_experts}e-top{top_k}-{keep_fixed.replace(' ', '-')}"
+
+
+def more_experts(
+    catalog: Catalog, model_id: str, n_experts: int, top_k: int, keep_fixed: str
+) -> tuple[Catalog, str]:
+    """``catalog`` plus a variant of ``model_id`` with ``n_experts`` experts, top-``top_k``.
+
+    ``keep_fixed="expert size"``: every expert keeps its width F, so expert parameters
+    scale by ``E' / E``. ``keep_fixed="total size"``: the expert width becomes
+    ``round(F * E / E')`` so the expert parameters (and the total) stay about the same.
+    Everything else (attention, embeddings) is unchanged. Returns the catalog and the
+    variant's id (:func:`more_experts_id`). Raises ``ValueError`` if ``top_k`` is not in
+    ``[1, n_experts]``, ``n_experts < 1`` or ``keep_fixed`` is not in ``KEEP_FIXED``.
+    """
+    if model_id not in catalog.models.index:
+        raise ValueError(
+            f"model must be one of {', '.join(catalog.models.index)}; got {model_id!r}"
+        )
+    if keep_fixed not in KEEP_FIXED:
+        raise ValueError(f"keep_fixed must be one of {', '.join(KEEP_FIXED)}; got {keep_fixed!r}")
+    if int(n_experts) < 1:
+        raise ValueError(f"n_experts must be at least 1; got {n_experts!r}")
+    if not 1 <= int(top_k) <= int(n_experts):
+        raise ValueError(f"top_k must be between 1 and n_experts ({n_experts}); got {top_k!r}")
+    row = catalog.models.loc[model_id]
+    width = int(row["intermediate_size"])
+    if keep_fixed == "total size":
+        width = max(int(round(width * row["n_experts"] / n_experts)), 1)
+    config = hf_config(
+        row, n_experts=int(n_experts), experts_per_token=int(top_k), intermediate_size=width
+    )
+    variant = more_experts_id(model_id, int(n_experts), int(top_k), keep_fixed)
+    name = f"{row['name']}, {n_experts} experts top-{top_k} (same {keep_fixed})"
+    return catalog.with_model(variant, config, name=name), variant
+
+
+def model_summary(catalog: Catalog, models: dict[str, str]) -> pd.DataFrame:
+    """One row per ``label -> model id``: experts, top-k, FFN width, total and active params.
+
+    Columns: ``model``, ``n_experts``, ``experts_per_token``, ``intermediate_size``
+    [units], ``total_params_b`` and ``active_params_b`` [billions], indexed by label.
+    """
+    rows = catalog.models.loc[list(models.values())]
+    table = pd.DataFrame(
+        {
+            "model": list(models.values()),
+            "n_experts": rows["n_experts"].to_numpy(int),
+            "experts_per_token": rows["experts_per_token"].to_numpy(int),
+            "intermediate_size": rows["intermediate_size"].to_numpy(int),
+            "total_params_b": rows["total_params"].to_numpy(float) / 1e9,
+            "active_params_b": active_params(rows).to_numpy(float) / 1e9,
+        },
+        index=pd.Index(list(models), name="variant"),
+    )
+    return table
+
+
+def compare_models(
+    base: Scenario, catalog: Catalog, models: dict[str, str], **axes
+) -> pd.DataFrame:
+    """``sweep(base.replace(model=id), catalog, **axes)`` for each ``label -> id``, stacked.
+
+    Adds ``variant`` (the label, first column),
+    ``prefill_ms_per_prompt_token`` = ``prefill_ms / (batch_size * prompt_tokens)`` [ms]
+    and ``cost_vs_batch_1`` = ``usd_per_million_output_tokens`` over that of the same
+    variant at batch 1 with the other fields equal (NaN where no batch-1 row exists).
+    """
+    frames = []
+    for label, model in models.items():
+        frame = sweep(base.replace(model=model), catalog, **axes)
+        frame.insert(0, "variant", label)
+        frames.append(frame)
+    table = pd.concat(frames, ignore_index=True)
+    table["model"] = table["model"].astype(str)
+    table["prefill_ms_per_prompt_token"] = table["prefill_ms"] / (
+        table["batch_size"] * table["prompt_tokens"]
+    )
+    others = [c for c in ("variant", *axes) if c != "batch_size"]
+    ones = table[table["batch_size"] == 1]
+    first = ones.set_index(others)["usd_per_million_output_tokens"] if others else None
+    if first is not None and len(ones):
+        key = pd.MultiIndex.from_frame(table[others]) if len(others) > 1 else table[others[0]]
+        reference = first.reindex(key).to_numpy(float)
+    else:
+        reference = np.full(len(table), np.nan)
+    table["cost_vs_batch_1"] = table["usd_per_million_output_tokens"].to_numpy(float) / reference
+    return table
