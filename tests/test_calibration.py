@@ -1,0 +1,103 @@
+"""The model against published measurements (assets/measurements.csv).
+
+The bar: P1 (vLLM, 2x H100, Mixtral bf16, batch 1) and P2 (gpt-fast, 2x A100 80GB,
+Mixtral bf16, batch 1) within 15%, P3 (MLPerf v4.1 Offline, 8x H100, fp8, tokens/s per
+GPU) within 30%. Every other row is guarded against regressions.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from costmodel import load_catalog
+from costmodel.validation import compare
+
+#: abs_error_pct of every measurement, from compare() on the calibration of 2024-08
+#: (assets/gpu_families.csv). Update these deliberately, in the same change, whenever the
+#: calibration, a measurement row or the step-time model changes; never just to go green.
+TODAY_ABS_ERROR_PCT = {
+    "P1": 0.43,
+    "P2": 1.07,
+    "P3": 6.26,
+    "P4": 2.81,
+    "P5": 6.42,
+    "P6": 17.99,
+    "P7": 27.41,
+    "P8": 24.33,
+    "P9": 20.39,
+    "P10": 4.44,
+    "P11": 3.84,
+    "P12": 12.30,
+    "P13": 3.79,
+    "P14": 32.18,
+    "P15": 13.79,
+    "P16": 41.33,
+    "P17": 62.94,
+    "P18": 28.25,
+    "P19": 32.71,
+    "P20": 77.34,
+    "P21": 13.12,
+}
+#: Allowed worsening before the guard fails [percentage points].
+SLACK_PP = 2.0
+
+BAR_PCT = {"P1": 15.0, "P2": 15.0, "P3": 30.0}
+
+
+@pytest.fixture(scope="module")
+def table():
+    return compare().set_index("id")
+
+
+def _line(row) -> str:
+    return (
+        f"{row.name}: {row['model']} {row['n_gpus']}x {row['gpu']} {row['weight_format']} "
+        f"{row['metric']}: predicted {row['predicted']:.1f} vs measured {row['value']:.1f} "
+        f"({row['error_pct']:+.1f}%, at batch {row['predicted_at_batch_size']}, "
+        f"{row['predicted_at_n_gpus']} GPUs)"
+    )
+
+
+@pytest.mark.parametrize("measurement", sorted(BAR_PCT))
+def test_headline_measurements_within_bar(table, measurement):
+    row = table.loc[measurement]
+    assert row["abs_error_pct"] <= BAR_PCT[measurement], _line(row)
+
+
+def test_every_measurement_has_a_guard(table):
+    assert sorted(table.index) == sorted(TODAY_ABS_ERROR_PCT), (
+        "measurements.csv changed: add or remove entries in TODAY_ABS_ERROR_PCT"
+    )
+
+
+@pytest.mark.parametrize("measurement", sorted(TODAY_ABS_ERROR_PCT))
+def test_no_regression(table, measurement):
+    row = table.loc[measurement]
+    limit = TODAY_ABS_ERROR_PCT[measurement] + SLACK_PP
+    assert row["abs_error_pct"] <= limit, f"{_line(row)}; limit {limit:.1f}%"
+
+
+def test_compare_columns_and_arithmetic(table):
+    for _, row in table.iterrows():
+        expected = 100 * (row["predicted"] - row["value"]) / row["value"]
+        assert row["error_pct"] == pytest.approx(expected, rel=1e-12), _line(row)
+        assert row["abs_error_pct"] == pytest.approx(abs(expected), rel=1e-12)
+    # Fixed-batch rows are predicted at their own batch and GPU count.
+    measured = load_catalog().measurements.set_index("id")
+    fixed = measured["batch_size"].notna()
+    for measurement in measured.index[fixed]:
+        row = table.loc[measurement]
+        assert row["predicted_at_batch_size"] == measured.loc[measurement, "batch_size"]
+        assert row["predicted_at_n_gpus"] == measured.loc[measurement, "n_gpus"]
+    # Free-batch rows (MLPerf Offline) use at most the system's GPUs per replica.
+    for measurement in measured.index[~fixed]:
+        row = table.loc[measurement]
+        assert row["predicted_at_n_gpus"] <= measured.loc[measurement, "n_gpus"]
+
+
+def test_overrides_move_predictions(table):
+    # Halving the achieved bandwidth makes batch-1 decoding (memory bound) slower:
+    # P1's predicted tokens/s falls by roughly half (all-reduce and overhead do not scale).
+    slow = compare(bandwidth_efficiency=0.4).set_index("id")
+    ratio = slow.loc["P1", "predicted"] / table.loc["P1", "predicted"]
+    assert 0.5 < ratio < 0.6, ratio
