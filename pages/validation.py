@@ -1,0 +1,301 @@
+"""Validation: every catalog measurement beside the model's prediction ("How far to trust").
+
+Numbers come from ``costmodel.validation.compare(**overrides)``; the efficiency inputs
+are its overrides, named as the library's Scenario fields. Empty means the GPU family's
+default from assets/gpu_families.csv.
+"""
+
+from __future__ import annotations
+
+import altair as alt
+import pandas as pd
+import streamlit as st
+
+import costmodel
+from costmodel import validation
+from pages import ui
+
+ui.run_inside_app()
+
+CATALOG = ui.catalog()
+DEFAULT = costmodel.Scenario()
+# Efficiency inputs: Scenario field -> (label, step, number format).
+EFFICIENCY = {
+    "bandwidth_efficiency": ("Bandwidth efficiency", 0.01, "%.2f"),
+    "compute_efficiency": ("Compute efficiency", 0.01, "%.2f"),
+    "moe_kernel_efficiency": ("MoE kernel efficiency", 0.01, "%.2f"),
+    "allreduce_latency_us": ("All-reduce latency", 1.0, "%.1f"),
+    "link_efficiency": ("Link efficiency", 0.01, "%.2f"),
+    "layer_overhead_us": ("Layer overhead", 0.5, "%.1f"),
+}
+FAMILY_FIELDS = [f for f in EFFICIENCY if getattr(DEFAULT, f) is None]
+PRESETS = {
+    "Family defaults": {f: getattr(DEFAULT, f) for f in EFFICIENCY},
+    "Ideal hardware": {
+        "bandwidth_efficiency": 1.0,
+        "compute_efficiency": 1.0,
+        "moe_kernel_efficiency": 1.0,
+        "allreduce_latency_us": 0.0,
+        "link_efficiency": 1.0,
+        "layer_overhead_us": 0.0,
+    },
+}
+METRICS = {
+    "tokens_per_s_per_user": "Tokens/s per user [tokens/s]",
+    "output_tokens_per_s_per_gpu": "Output tokens/s per GPU [tokens/s]",
+    "tpot_ms": "Time per output token [ms]",
+    "ttft_ms": "Time to first token [ms]",
+}
+TABLE_COLUMNS = [
+    "id",
+    "metric",
+    "value",
+    "predicted",
+    "error_pct",
+    "setup",
+    "predicted_at_batch_size",
+    "predicted_at_n_gpus",
+    "software",
+    "date",
+    "source",
+    "note",
+]
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def cached_compare(overrides: tuple[tuple[str, float], ...]) -> pd.DataFrame:
+    """``validation.compare(**overrides)``, cached by the overrides."""
+    return validation.compare(**dict(overrides))
+
+
+def setup_text(row: pd.Series) -> str:
+    """One measurement's setup in words."""
+    batch = "batch free" if pd.isna(row["batch_size"]) else f"batch {int(row['batch_size'])}"
+    return (
+        f"{row['model']} on {int(row['n_gpus'])}× {row['gpu']}, {row['weight_format']} "
+        f"weights / {row['kv_format']} KV, {batch}, {int(row['prompt_tokens'])} in + "
+        f"{int(row['output_tokens'])} out tokens"
+    )
+
+
+def comparison_table(compared: pd.DataFrame, at_defaults: pd.DataFrame | None) -> pd.DataFrame:
+    """The table shown: measurement, prediction, error, setup, source (and default error)."""
+    table = compared.assign(setup=compared.apply(setup_text, axis=1))[TABLE_COLUMNS]
+    table = table.rename(columns={"value": "measured"})
+    if at_defaults is not None:
+        table.insert(5, "error_pct_at_family_defaults", at_defaults["error_pct"].to_numpy())
+    return table.reset_index(drop=True)
+
+
+def summary_table(table: pd.DataFrame) -> pd.DataFrame:
+    """Median absolute and signed error per metric."""
+    grouped = table.groupby("metric", sort=False)
+    worst = grouped.apply(
+        lambda g: g.loc[g["error_pct"].abs().idxmax(), "id"], include_groups=False
+    )
+    summary = pd.DataFrame(
+        {
+            "measurements": grouped.size(),
+            "median_abs_error_pct": grouped["error_pct"].apply(lambda e: e.abs().median()),
+            "median_error_pct": grouped["error_pct"].median(),
+            "largest_error_id": worst,
+        }
+    )
+    summary = summary.reindex([m for m in METRICS if m in summary.index])
+    return summary.round(1)
+
+
+def scatter(table: pd.DataFrame, metric: str) -> alt.LayerChart:
+    """Predicted versus measured on log-log axes with the 1:1 line."""
+    data = table[table["metric"] == metric]
+    title = METRICS[metric]
+    unit = title.rsplit("[", 1)[1].rstrip("]")
+    values = pd.concat([data["measured"], data["predicted"]]).dropna()
+    low, high = values.min() / 1.3, values.max() * 1.3
+    scale = alt.Scale(type="log", domain=[low, high])
+    line = (
+        alt.Chart(pd.DataFrame({"x": [low, high], "y": [low, high]}))
+        .mark_line(color="gray", strokeDash=[4, 4])
+        .encode(x=alt.X("x:Q", scale=scale), y=alt.Y("y:Q", scale=scale))
+    )
+    points = (
+        alt.Chart(data)
+        .mark_point(filled=True, size=80)
+        .encode(
+            x=alt.X("measured:Q", title=f"Measured [{unit}]", scale=scale),
+            y=alt.Y("predicted:Q", title=f"Predicted [{unit}]", scale=scale),
+            color=alt.Color(
+                "software:N",
+                title="Software",
+                legend=alt.Legend(orient="bottom", direction="horizontal", columns=3),
+            ),
+            tooltip=[
+                alt.Tooltip("id:N", title="Id"),
+                alt.Tooltip("setup:N", title="Setup"),
+                alt.Tooltip("measured:Q", title=f"Measured {title}", format=",.4~g"),
+                alt.Tooltip("predicted:Q", title=f"Predicted {title}", format=",.4~g"),
+                alt.Tooltip("error_pct:Q", title="Error [%]", format="+.1f"),
+                alt.Tooltip("software:N", title="Software"),
+                alt.Tooltip("source:N", title="Source"),
+            ],
+        )
+    )
+    labels = points.mark_text(align="left", dx=7, fontSize=10).encode(
+        text="id:N", color=alt.value("#444")
+    )
+    return alt.layer(line, points, labels).properties(
+        title=alt.Title(title.rsplit(" [", 1)[0], anchor="start"), height=440
+    )
+
+
+def families_table() -> pd.DataFrame:
+    columns = [
+        *FAMILY_FIELDS,
+        "efficiency_uncertainty",
+        "calibrated_on",
+        "date",
+        "source",
+        "note",
+    ]
+    return CATALOG.gpu_families[[c for c in columns if c in CATALOG.gpu_families]]
+
+
+# --- Page ----------------------------------------------------------------------------
+
+st.title("Validation: how far to trust the numbers")
+st.markdown(
+    "Every published measurement in the catalog beside what the model predicts for the "
+    "same setup. The claims on the other pages (**C4-C14**) rest on the same step-time and "
+    "memory model; where it misses these measurements, read their numbers with the same "
+    "margin. Change the efficiency parameters below and watch the errors move."
+)
+ui.declare_params(*EFFICIENCY)
+
+with st.container(border=True):
+    left, right = st.columns([3, 1])
+    left.markdown(
+        "**Efficiency parameters** (Scenario fields; empty = the GPU family's default, "
+        "table at the bottom). They apply to every measurement. The sidebar's scenario "
+        "is not used here: each measurement brings its own setup."
+    )
+    inputs = left.columns(3)
+    overrides = {}
+    for i, (field, (label, step, fmt)) in enumerate(EFFICIENCY.items()):
+        low, high = costmodel.FIELD_RANGES[field]
+        value = inputs[i % 3].number_input(
+            label,
+            float(low),
+            float(high),
+            getattr(DEFAULT, field),
+            step,
+            format=fmt,
+            key=field,
+            bind="query-params",
+            placeholder="family default",
+            help=f"`{field}`: {costmodel.FIELD_HELP[field]}",
+        )
+        if value is not None:
+            overrides[field] = value
+    with right:
+        st.caption("Presets")
+        ui.preset_buttons(PRESETS, key="validation_preset")
+        st.caption("Ideal hardware: peak bandwidth and FLOPS, no latency, no overhead.")
+
+changed = {k: v for k, v in overrides.items() if v != getattr(DEFAULT, k)}
+try:
+    compared = cached_compare(tuple(sorted(overrides.items())))
+except ValueError as err:
+    st.error(f"These parameters give no valid prediction: {err} Showing the family defaults.")
+    compared, changed = cached_compare(()), {}
+at_defaults = cached_compare(()) if changed else None
+table = comparison_table(compared, at_defaults)
+
+st.subheader("Summary: median error per metric")
+summary = summary_table(table)
+st.dataframe(
+    summary,
+    width="stretch",
+    column_config={
+        "measurements": st.column_config.NumberColumn("Measurements"),
+        "median_abs_error_pct": st.column_config.NumberColumn("Median |error| [%]", format="%.1f"),
+        "median_error_pct": st.column_config.NumberColumn(
+            "Median error [%]",
+            help="Positive: the model predicts more than measured",
+            format="%+.1f",
+        ),
+        "largest_error_id": st.column_config.TextColumn("Largest miss"),
+    },
+)
+ui.download_csv(summary, "validation_summary.csv")
+st.markdown(
+    "- **TTFT** measurements include queueing, batching delay and the network; the "
+    "model's `ttft_ms` is the prefill of one prompt plus one decode step, with no "
+    "queueing, so it should come out below a served measurement.\n"
+    "- **MLPerf Offline** rows (batch free) are predicted at the best fitting batch and "
+    "tensor-parallel size: see the `predicted_at_batch_size` and `predicted_at_n_gpus` "
+    "columns.\n"
+    "- Error = 100 × (predicted − measured) / measured."
+)
+if changed:
+    st.caption(
+        "Overridden: " + ", ".join(f"`{k}={v:g}`" for k, v in changed.items()) + ". The "
+        "column *error at family defaults* shows where each error started."
+    )
+
+st.subheader("Predicted versus measured")
+cols = st.columns(2)
+for i, metric in enumerate(m for m in METRICS if m in set(table["metric"])):
+    with cols[i % 2]:
+        ui.show_chart(scatter(table, metric))
+st.caption("Dashed line: prediction equals measurement. Log-log axes; hover for the source.")
+
+st.subheader("Every measurement")
+st.dataframe(
+    table,
+    width="stretch",
+    hide_index=True,
+    column_config={
+        "id": st.column_config.TextColumn("Id", pinned=True),
+        "metric": st.column_config.TextColumn("Metric"),
+        "measured": st.column_config.NumberColumn("Measured", format="%.4g"),
+        "predicted": st.column_config.NumberColumn("Predicted", format="%.4g"),
+        "error_pct": st.column_config.NumberColumn("Error [%]", format="%+.1f"),
+        "error_pct_at_family_defaults": st.column_config.NumberColumn(
+            "Error at family defaults [%]", format="%+.1f"
+        ),
+        "setup": st.column_config.TextColumn("Setup", width="large"),
+        "predicted_at_batch_size": st.column_config.NumberColumn("Predicted at batch"),
+        "predicted_at_n_gpus": st.column_config.NumberColumn("Predicted at GPUs"),
+        "source": st.column_config.TextColumn("Source", width="medium"),
+        "note": st.column_config.TextColumn("Note", width="medium"),
+    },
+)
+ui.download_csv(table, "validation.csv")
+
+st.subheader("GPU-family efficiency defaults")
+families = families_table()
+st.dataframe(families, width="stretch")
+ui.download_csv(families, "gpu_families.csv")
+st.caption(
+    "`efficiency_uncertainty`: the relative spread to expect around the defaults; "
+    "`calibrated_on`: the measurement ids the defaults were fitted to (empty: an assumption)."
+)
+
+ui.formula_expander(
+    "How each prediction is made",
+    """
+- Each measurement row becomes a `Scenario` (model, GPU, GPUs, formats, batch, prompt and
+  output tokens) with the efficiency parameters above; `costmodel.sweep` gives the metric.
+- Step time = max(bytes read / (GPUs × bandwidth × `bandwidth_efficiency`),
+  FLOPs / (GPUs × peak × `compute_efficiency`)) + 2 all-reduces per layer, each
+  `allreduce_latency_us` × log2(GPUs) + 2 (GPUs − 1) / GPUs × message / (link bandwidth ×
+  `link_efficiency`), + layers × `layer_overhead_us`. Expert weights of a mixture of
+  experts are read and multiplied at `moe_kernel_efficiency` on top.
+- `tpot_ms` = (output tokens × decode step + the batch's prefill) / output tokens.
+- `tokens_per_s_per_user` = 1000 / `tpot_ms`; `output_tokens_per_s_per_gpu` = batch ×
+  1000 / `tpot_ms` / GPUs; `ttft_ms` = prefill of one prompt + one decode step.
+- Rows with a free batch (MLPerf Offline): the best `output_tokens_per_s_per_gpu` over
+  batches that fit and tensor-parallel sizes 1, 2, 4, ... up to the system's GPUs.
+- Error = 100 × (predicted − measured) / measured; the summary takes medians per metric.
+""",
+)

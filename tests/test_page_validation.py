@@ -1,0 +1,160 @@
+"""Validation page: every catalog measurement beside the prediction, through AppTest."""
+
+from __future__ import annotations
+
+import io
+
+import pandas as pd
+import pytest
+from conftest import open_page
+from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
+
+import costmodel
+from costmodel import validation
+from pages import validation as vp
+
+PAGE = "pages/validation.py"
+FIELDS = list(vp.EFFICIENCY)
+
+
+@pytest.fixture
+def downloads(monkeypatch):
+    """File name -> bytes of every download button the page creates."""
+    files: dict[str, bytes] = {}
+    original = MemoryMediaFileStorage.load_and_get_id
+
+    def record(self, path_or_data, mimetype, kind, filename=None):
+        files[filename] = path_or_data
+        return original(self, path_or_data, mimetype, kind, filename)
+
+    monkeypatch.setattr(MemoryMediaFileStorage, "load_and_get_id", record)
+    return files
+
+
+def shown(at, column: str) -> pd.DataFrame:
+    """The dataframe on the page that has ``column``."""
+    return next(df.value for df in at.dataframe if column in df.value.columns)
+
+
+def inputs(at) -> dict:
+    return {f: at.number_input(key=f).value for f in FIELDS}
+
+
+def test_renders_defaults():
+    at = open_page(PAGE)
+    assert not at.exception
+    assert not at.warning and not at.error
+    assert at.title[0].value.startswith("Validation")
+    assert len(at.get("vega_lite_chart")) == 4
+    assert inputs(at) == {f: getattr(costmodel.Scenario(), f) for f in FIELDS}
+    text = " ".join(m.value for m in at.markdown)
+    assert "queueing" in text and "predicted_at_batch_size" in text
+    assert "predicted_at_n_gpus" in text
+
+
+def test_every_measurement_id_is_in_the_table():
+    at = open_page(PAGE)
+    table = shown(at, "setup")
+    catalog_ids = list(costmodel.load_catalog().measurements["id"])
+    assert list(table["id"]) == catalog_ids
+
+
+def test_numbers_equal_costmodel_compare():
+    at = open_page(PAGE)
+    table = shown(at, "setup")
+    direct = validation.compare()
+    assert table["predicted"].tolist() == pytest.approx(direct["predicted"].tolist())
+    assert table["error_pct"].tolist() == pytest.approx(direct["error_pct"].tolist())
+    assert table["predicted_at_n_gpus"].tolist() == direct["predicted_at_n_gpus"].tolist()
+    summary = shown(at, "median_abs_error_pct")
+    medians = direct.groupby("metric")["abs_error_pct"].median().round(1)
+    for metric, value in medians.items():
+        assert summary.loc[metric, "median_abs_error_pct"] == pytest.approx(value)
+
+
+def test_url_overrides_move_the_errors():
+    at = open_page(PAGE, bandwidth_efficiency="0.7", layer_overhead_us="2.5")
+    assert not at.exception and not at.warning
+    assert at.number_input(key="bandwidth_efficiency").value == 0.7
+    assert at.number_input(key="layer_overhead_us").value == 2.5
+    assert at.number_input(key="compute_efficiency").value is None
+    table = shown(at, "setup")
+    direct = validation.compare(bandwidth_efficiency=0.7, layer_overhead_us=2.5)
+    assert table["predicted"].tolist() == pytest.approx(direct["predicted"].tolist())
+    defaults = validation.compare()
+    assert table["error_pct_at_family_defaults"].tolist() == pytest.approx(
+        defaults["error_pct"].tolist()
+    )
+    assert table["error_pct"].tolist() != pytest.approx(defaults["error_pct"].tolist())
+
+
+def test_changed_input_changes_predictions():
+    at = open_page(PAGE)
+    at.number_input(key="moe_kernel_efficiency").set_value(0.9).run()
+    assert not at.exception
+    table = shown(at, "setup")
+    direct = validation.compare(moe_kernel_efficiency=0.9)
+    assert table["predicted"].tolist() == pytest.approx(direct["predicted"].tolist())
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"bandwidth_efficiency": "abc"},
+        {"bandwidth_efficiency": "2"},
+        {"allreduce_latency_us": "-5"},
+        {"moe_kernel_efficiency": "0"},
+    ],
+)
+def test_bad_parameter_is_named_in_a_warning(params):
+    at = open_page(PAGE, **params)
+    assert not at.exception
+    assert len(at.warning) == 1
+    (name,) = params
+    assert f"`{name}=" in at.warning[0].value
+    assert inputs(at)[name] == getattr(costmodel.Scenario(), name)
+
+
+def test_presets_and_reset():
+    at = open_page(PAGE, bandwidth_efficiency="0.5")
+    ideal = "validation_preset:Ideal hardware"
+    at.button(key=ideal).click().run()
+    assert not at.exception
+    assert inputs(at) == vp.PRESETS["Ideal hardware"]
+    # At peak speed the model can only get faster: predicted throughput rises.
+    table = shown(at, "setup")
+    defaults = validation.compare()
+    speed = (table["metric"] == "tokens_per_s_per_user").to_numpy()
+    assert (table["predicted"][speed].to_numpy() > defaults["predicted"][speed].to_numpy()).all()
+    direct = validation.compare(**vp.PRESETS["Ideal hardware"])
+    assert table["predicted"].tolist() == pytest.approx(direct["predicted"].tolist())
+
+    at.button(key="validation_preset:Family defaults").click().run()
+    assert inputs(at) == {f: getattr(costmodel.Scenario(), f) for f in FIELDS}
+    at.button(key=ideal).click().run()
+    at.button(key="validation_preset:reset").click().run()
+    assert not at.exception
+    assert inputs(at) == {f: getattr(costmodel.Scenario(), f) for f in FIELDS}
+    assert "error_pct_at_family_defaults" not in shown(at, "setup").columns
+
+
+def test_csv_downloads_equal_tables_shown(downloads):
+    at = open_page(PAGE, compute_efficiency="0.5")
+    tables = {
+        "validation.csv": (shown(at, "setup"), None),
+        "validation_summary.csv": (shown(at, "median_abs_error_pct"), 0),
+        "gpu_families.csv": (shown(at, "calibrated_on"), 0),
+    }
+    for name, (table, index_col) in tables.items():
+        csv = pd.read_csv(io.BytesIO(downloads[name]), index_col=index_col)
+        expected = table.to_csv(index=index_col is not None)
+        assert csv.to_csv(index=index_col is not None) == expected, name
+
+
+def test_family_table_is_the_catalog():
+    at = open_page(PAGE)
+    families = shown(at, "calibrated_on")
+    catalog = costmodel.load_catalog().gpu_families
+    assert list(families.index) == list(catalog.index)
+    for column in ("bandwidth_efficiency", "efficiency_uncertainty", "source"):
+        assert families[column].tolist() == catalog[column].tolist()
