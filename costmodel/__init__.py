@@ -5,7 +5,7 @@ Pure numpy and pandas. Start with ``evaluate(Scenario())`` or
 ``OUTPUT_COLUMNS`` for the outputs, with their units.
 """
 
-from costmodel.catalog import CUSTOM_PREFIX, Catalog, load_catalog
+from costmodel.catalog import CUSTOM_PREFIX, Catalog, date_key, load_catalog
 from costmodel.economics import (
     batch_grid,
     break_even_batch_size,
@@ -28,6 +28,7 @@ __all__ = [
     "batch_grid",
     "break_even_batch_size",
     "break_even_utilization",
+    "date_key",
     "evaluate",
     "load_catalog",
     "load_hf_config",

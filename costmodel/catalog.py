@@ -79,6 +79,16 @@ _REQUIRED = {
 }
 
 
+def date_key(date: str) -> str:
+    """A catalog date ('2024', '2024-03' or '2026-03-17') as the last day of its period.
+
+    The result sorts as text: '2024' -> '2024-12-31', '2024-03' -> '2024-03-31' (every
+    month is given day 31, which sorts correctly), '2026-03-17' unchanged.
+    """
+    parts = str(date).split("-")
+    return "-".join(parts + ["12", "31"][len(parts) - 1 :])
+
+
 def read_table(path: Path) -> pd.DataFrame:
     """Read one catalog CSV and check its columns, its source and its date."""
     table = pd.read_csv(path)

@@ -49,19 +49,13 @@ COLUMNS = [
 C5_ADVANTAGE = 0.32  # the seed's "about 32% more memory bandwidth per dollar"
 
 
-def date_key(text: str) -> str:
-    """A catalog date ('2024', '2024-03', '2026-03-17') as the end of its period, sortable."""
-    parts = str(text).split("-")
-    return "-".join(parts + ["12", "31"][len(parts) - 1 :])
-
-
 def catalog_price(prices: pd.DataFrame, gpu: str, choice: str) -> tuple[float, str] | None:
     """The GPU's catalog price by ``choice`` (latest / lowest / highest) and where it is from."""
     rows = prices[prices["gpu"] == gpu]
     if rows.empty:
         return None
     if choice == "latest":
-        keys = rows["date"].map(date_key)
+        keys = rows["date"].map(costmodel.date_key)
         rows = rows[keys == keys.max()]  # ties on the same date: the lowest of them
         row = rows.loc[rows["usd_per_gpu_hour"].idxmin()]
     elif choice == "lowest":

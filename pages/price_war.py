@@ -30,15 +30,9 @@ def md(text: str) -> str:
     return text.replace("$", "\\$")
 
 
-def date_key(text: str) -> str:
-    """A catalog date ('2024', '2024-03', '2026-03-17') as the end of its period, sortable."""
-    parts = str(text).split("-")
-    return "-".join(parts + ["12", "31"][len(parts) - 1 :])
-
-
 def price_dates(prices: pd.DataFrame) -> list[str]:
     """The catalog's price dates, oldest first."""
-    return sorted(prices["date"].astype(str).unique(), key=date_key)
+    return sorted(prices["date"].astype(str).unique(), key=costmodel.date_key)
 
 
 def price_sheet(prices: pd.DataFrame, model: str, date: str) -> tuple[pd.DataFrame, str]:
@@ -49,9 +43,11 @@ def price_sheet(prices: pd.DataFrame, model: str, date: str) -> tuple[pd.DataFra
     """
     priced = model if (prices["model"] == model).any() else "mixtral-8x7b"
     rows = prices[(prices["model"] == priced) | prices["model"].str.startswith(REFERENCE)]
-    rows = rows[rows["date"].map(date_key) <= date_key(date)]
+    rows = rows[rows["date"].map(costmodel.date_key) <= costmodel.date_key(date)]
     order = list(dict.fromkeys(rows["provider"]))
-    latest = rows.assign(_key=rows["date"].map(date_key)).sort_values("_key", kind="stable")
+    latest = rows.assign(_key=rows["date"].map(costmodel.date_key)).sort_values(
+        "_key", kind="stable"
+    )
     latest = latest.groupby("provider", sort=False).tail(1).set_index("provider").loc[order]
     return latest.reset_index()[PRICE_COLUMNS], priced
 

@@ -5,8 +5,7 @@ import re
 
 import pandas as pd
 import pytest
-from conftest import open_page
-from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
+from conftest import markdown_text, open_page, shown
 
 import costmodel
 from costmodel import sensitivity
@@ -16,33 +15,10 @@ COST = "usd_per_million_output_tokens"
 CATALOG = costmodel.load_catalog()
 
 
-@pytest.fixture
-def downloads(monkeypatch):
-    """File name -> bytes of every download button the page creates."""
-    files: dict[str, bytes] = {}
-    original = MemoryMediaFileStorage.load_and_get_id
-
-    def record(self, path_or_data, mimetype, kind, filename=None):
-        files[filename] = path_or_data
-        return original(self, path_or_data, mimetype, kind, filename)
-
-    monkeypatch.setattr(MemoryMediaFileStorage, "load_and_get_id", record)
-    return files
-
-
-def shown(at, column: str) -> pd.DataFrame:
-    """The dataframe on the page that has ``column``."""
-    return next(df.value for df in at.dataframe if column in df.value.columns)
-
-
-def text(at) -> str:
-    return " ".join(m.value for m in at.markdown)
-
-
 def latest_price(gpu: str) -> float:
     """The catalog's latest price of ``gpu`` (a year alone counts as its end; ties: lowest)."""
     rows = CATALOG.gpu_prices[CATALOG.gpu_prices["gpu"] == gpu]
-    key = rows["date"].map(lambda d: "-".join(d.split("-") + ["12", "31"][len(d.split("-")) - 1 :]))
+    key = rows["date"].map(costmodel.date_key)
     return float(rows.loc[key == key.max(), "usd_per_gpu_hour"].min())
 
 
@@ -84,7 +60,7 @@ def test_winner_sentence_is_computed():
     table = shown(at, "Setup")
     best, sidebar = table.iloc[0], table[table["GPU id"] == "h100-sxm"].iloc[0]
     saving = 100 * (1 - best["$/M output tokens"] / sidebar["$/M output tokens"])
-    words = text(at)
+    words = markdown_text(at)
     assert f"**{best['Setup']}** at" in words
     assert f"**{saving:.0f}% cheaper**" in words
     assert f"\\${best['$/M output tokens']:.3f}" in words
@@ -97,7 +73,7 @@ def test_c5_bandwidth_per_dollar():
     p_a = latest_price("a100-80gb-sxm")
     advantage = 100 * ((a100 / p_a) / (h100 / 1.95) - 1)
     price_32 = a100 * 1.95 / (h100 * 1.32)
-    words = text(at)
+    words = markdown_text(at)
     verdict = "more" if advantage >= 0 else "less"
     assert f"**{abs(advantage):.0f}% {verdict} bandwidth per dollar**" in words
     assert f"**\\${price_32:.2f}/GPU-hour**" in words
@@ -196,7 +172,7 @@ def test_tornado_and_range_are_the_cheapest_setups():
     spread = sensitivity.headline_range(scen, COST)
     assert best["$/M output, low"] == pytest.approx(spread["low"])
     assert best["$/M output, high"] == pytest.approx(spread["high"])
-    words = text(at)
+    words = markdown_text(at)
     assert f"\\${spread['low']:,.3f} / \\${spread['central']:,.3f} / \\${spread['high']:,.3f}" in (
         words
     )

@@ -5,35 +5,12 @@ import json
 
 import pandas as pd
 import pytest
-from conftest import open_page
-from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
+from conftest import chart_specs, metrics, open_page
 
 import costmodel
 from costmodel import comparisons
 
 PAGE = "pages/moe_batch_scaling.py"
-
-
-@pytest.fixture
-def downloads(monkeypatch):
-    """filename -> bytes of every file a download button offered during the test."""
-    files = {}
-    original = MemoryMediaFileStorage.load_and_get_id
-
-    def record(self, path_or_data, mimetype, kind, filename=None):
-        files[filename] = path_or_data
-        return original(self, path_or_data, mimetype, kind, filename)
-
-    monkeypatch.setattr(MemoryMediaFileStorage, "load_and_get_id", record)
-    return files
-
-
-def metrics(at) -> dict:
-    return {m.label: m.value for m in at.metric}
-
-
-def chart_specs(at) -> list[dict]:
-    return [json.loads(c.proto.spec) for c in at.get("vega_lite_chart")]
 
 
 def test_renders_with_defaults():

@@ -5,8 +5,7 @@ import io
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import open_page
-from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
+from conftest import markdown_text, open_page, shown
 
 import costmodel
 from costmodel import sensitivity
@@ -19,29 +18,6 @@ SEED_SHEET = PRICES[PRICES["date"] == "2023-12"][
     ["provider", "model", "usd_per_million_input", "usd_per_million_output", "date"]
 ].reset_index(drop=True)
 A100_PRICE = CATALOG.gpu_prices.query("gpu == 'a100-80gb-sxm'")["usd_per_gpu_hour"].min()
-
-
-@pytest.fixture
-def downloads(monkeypatch):
-    """File name -> bytes of every download button the page creates."""
-    files: dict[str, bytes] = {}
-    original = MemoryMediaFileStorage.load_and_get_id
-
-    def record(self, path_or_data, mimetype, kind, filename=None):
-        files[filename] = path_or_data
-        return original(self, path_or_data, mimetype, kind, filename)
-
-    monkeypatch.setattr(MemoryMediaFileStorage, "load_and_get_id", record)
-    return files
-
-
-def shown(at, column: str) -> pd.DataFrame:
-    """The dataframe (or data editor) on the page that has ``column``."""
-    return next(df.value for df in at.dataframe if column in df.value.columns)
-
-
-def words(at) -> str:
-    return " ".join(m.value for m in at.markdown)
 
 
 def test_renders_defaults():
@@ -108,7 +84,7 @@ def test_margins_match_costmodel():
 
 def test_c4_and_c6_are_stated_from_the_numbers():
     at = open_page(PAGE)
-    text = words(at)
+    text = markdown_text(at)
     seed = expected_margins(costmodel.Scenario())
     mistral = seed.loc["Mistral", "margin_pct"]
     assert f"**{mistral:+.0f}% of revenue**" in text
@@ -218,7 +194,7 @@ def test_tornado_and_range_are_the_sidebar_setups():
         shown(at, "swing"), sensitivity.tornado(scen, 20.0, COST), check_dtype=False
     )
     spread = sensitivity.headline_range(scen, COST)
-    assert f"\\${spread['low']:,.3f} / \\${spread['central']:,.3f}" in words(at)
+    assert f"\\${spread['low']:,.3f} / \\${spread['central']:,.3f}" in markdown_text(at)
     costs = shown(at, "Setup").set_index("GPU id")
     assert costs.loc["h200-sxm", "$/M output tokens"] == pytest.approx(spread["central"])
     assert costs.loc["h200-sxm", "$/M output, high"] == pytest.approx(spread["high"])

@@ -8,8 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from conftest import open_page
-from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
+from conftest import open_page, shown
 
 import costmodel
 from pages import quantization_fit as qf
@@ -18,25 +17,6 @@ from pages import ui
 PAGE = "pages/quantization_fit.py"
 ASSETS = Path(__file__).resolve().parent.parent / "assets"
 LLAMA = (ASSETS / "models" / "llama-2-70b.json").read_bytes()
-
-
-@pytest.fixture
-def downloads(monkeypatch):
-    """File name -> bytes of every download button the page creates."""
-    files: dict[str, bytes] = {}
-    original = MemoryMediaFileStorage.load_and_get_id
-
-    def record(self, path_or_data, mimetype, kind, filename=None):
-        files[filename] = path_or_data
-        return original(self, path_or_data, mimetype, kind, filename)
-
-    monkeypatch.setattr(MemoryMediaFileStorage, "load_and_get_id", record)
-    return files
-
-
-def shown(at, column: str) -> pd.DataFrame:
-    """The dataframe or table on the page that has ``column``."""
-    return next(df.value for df in [*at.dataframe, *at.table] if column in df.value.columns)
 
 
 def min_table(at) -> pd.DataFrame:

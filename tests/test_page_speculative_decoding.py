@@ -5,8 +5,7 @@ import json
 
 import pandas as pd
 import pytest
-from conftest import open_page
-from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
+from conftest import metrics, open_page
 
 import costmodel
 from costmodel import comparisons
@@ -20,24 +19,6 @@ SPEC_KEYS = (
     "acceptance_at_t0",
     "acceptance_at_t1",
 )
-
-
-@pytest.fixture
-def downloads(monkeypatch):
-    """filename -> bytes of every file a download button offered during the test."""
-    files = {}
-    original = MemoryMediaFileStorage.load_and_get_id
-
-    def record(self, path_or_data, mimetype, kind, filename=None):
-        files[filename] = path_or_data
-        return original(self, path_or_data, mimetype, kind, filename)
-
-    monkeypatch.setattr(MemoryMediaFileStorage, "load_and_get_id", record)
-    return files
-
-
-def metrics(at) -> dict:
-    return {m.label: m.value for m in at.metric}
 
 
 def page_values(at) -> dict:

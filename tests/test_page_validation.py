@@ -6,8 +6,7 @@ import io
 
 import pandas as pd
 import pytest
-from conftest import open_page
-from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
+from conftest import open_page, shown
 
 import costmodel
 from costmodel import validation
@@ -15,25 +14,6 @@ from pages import validation as vp
 
 PAGE = "pages/validation.py"
 FIELDS = list(vp.EFFICIENCY)
-
-
-@pytest.fixture
-def downloads(monkeypatch):
-    """File name -> bytes of every download button the page creates."""
-    files: dict[str, bytes] = {}
-    original = MemoryMediaFileStorage.load_and_get_id
-
-    def record(self, path_or_data, mimetype, kind, filename=None):
-        files[filename] = path_or_data
-        return original(self, path_or_data, mimetype, kind, filename)
-
-    monkeypatch.setattr(MemoryMediaFileStorage, "load_and_get_id", record)
-    return files
-
-
-def shown(at, column: str) -> pd.DataFrame:
-    """The dataframe on the page that has ``column``."""
-    return next(df.value for df in at.dataframe if column in df.value.columns)
 
 
 def inputs(at) -> dict:

@@ -1,0 +1,100 @@
+"""The data catalogs: every row sourced and dated, ids consistent, bad files rejected."""
+
+import shutil
+
+import pytest
+
+from costmodel import date_key, load_catalog
+from costmodel.catalog import ASSETS_DIR, read_table
+
+CATALOG = load_catalog()
+TABLES = ("gpus", "gpu_families", "gpu_prices", "provider_prices", "measurements", "formats")
+
+
+@pytest.mark.parametrize("name", TABLES)
+def test_every_row_has_a_source_and_a_date(name):
+    table = getattr(CATALOG, name)
+    assert len(table) > 0
+    assert table["source"].notna().all() and (table["source"].str.strip() != "").all()
+    assert table["date"].notna().all()
+
+
+def test_models_have_sources_and_configs():
+    assert set(CATALOG.models.index) >= {
+        "mixtral-8x7b",
+        "mixtral-8x22b",
+        "llama-2-70b",
+        "llama-3-70b",
+        "dbrx",
+    }
+    assert CATALOG.models["source"].str.startswith("https://huggingface.co/").all()
+
+
+def test_ids_used_elsewhere_exist():
+    gpus, models = set(CATALOG.gpus.index), set(CATALOG.models.index)
+    assert set(CATALOG.gpu_prices["gpu"]) <= gpus
+    assert set(CATALOG.measurements["gpu"]) <= gpus
+    assert set(CATALOG.measurements["model"]) <= models
+    assert set(CATALOG.measurements["weight_format"]) <= set(CATALOG.formats.index)
+    assert set(CATALOG.gpus["family"]) <= set(CATALOG.gpu_families.index)
+
+
+def test_required_gpus_and_seed_prices():
+    assert set(CATALOG.gpus.index) >= {
+        "a100-40gb-sxm",
+        "a100-80gb-sxm",
+        "h100-sxm",
+        "h100-pcie",
+        "h200-sxm",
+        "b200",
+        "mi300x",
+        "mi325x",
+        "l40s",
+    }
+    # Seed C4: the optimistic all-in H100 price of December 2023.
+    seed = CATALOG.gpu_prices.query("gpu == 'h100-sxm' and date == '2023-12'")
+    assert seed["usd_per_gpu_hour"].tolist() == [1.95]
+
+
+def test_family_defaults_are_joined_onto_gpus():
+    h100 = CATALOG.gpus.loc["h100-sxm"]
+    assert h100["family"] == "hopper"
+    assert (
+        h100["bandwidth_efficiency"] == CATALOG.gpu_families.loc["hopper", "bandwidth_efficiency"]
+    )
+
+
+@pytest.mark.parametrize(
+    ("date", "key"),
+    [("2024", "2024-12-31"), ("2024-03", "2024-03-31"), ("2026-03-17", "2026-03-17")],
+)
+def test_date_key(date, key):
+    assert date_key(date) == key
+
+
+def test_date_key_orders_mixed_precision():
+    dates = ["2024", "2023-12", "2024-03", "2024-12-01"]
+    assert sorted(dates, key=date_key) == ["2023-12", "2024-03", "2024-12-01", "2024"]
+
+
+def test_a_row_without_a_source_is_rejected(tmp_path):
+    path = tmp_path / "gpu_prices.csv"
+    path.write_text("gpu,usd_per_gpu_hour,kind,date,source\nh100-sxm,2.0,x,2024,\n")
+    with pytest.raises(ValueError, match="source"):
+        read_table(path)
+
+
+def test_a_missing_column_is_named(tmp_path):
+    path = tmp_path / "gpu_prices.csv"
+    path.write_text("gpu,kind,date,source\nh100-sxm,x,2024,somewhere\n")
+    with pytest.raises(ValueError, match="usd_per_gpu_hour"):
+        read_table(path)
+
+
+def test_unknown_family_is_rejected(tmp_path):
+    folder = tmp_path / "assets"
+    shutil.copytree(ASSETS_DIR, folder)
+    gpus = folder / "gpus.csv"
+    gpus.write_text(gpus.read_text().replace(",hopper,", ",volta,", 1))
+    with pytest.raises(ValueError, match="volta"):
+        load_catalog(folder)
