@@ -8,6 +8,7 @@ are skipped locally; with CI=true they fail instead, so CI can never pass withou
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import socket
 import subprocess
@@ -17,7 +18,9 @@ import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
+import pandas as pd
 import pytest
+from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
 from streamlit.runtime.pages_manager import PagesManager
 from streamlit.testing.v1 import AppTest
 
@@ -31,14 +34,15 @@ IN_CI = os.environ.get("CI", "").lower() == "true"
 # --- AppTest ---------------------------------------------------------------------------
 
 
-@pytest.fixture(autouse=True, scope="session")
-def _apptest_uses_navigation():
-    """Work around an AppTest quirk (the only place that touches this internal).
+@contextlib.contextmanager
+def apptest_navigation() -> Iterator[None]:
+    """Work around an AppTest quirk; the one place in the tests that touches this internal.
 
     With ``st.navigation`` in app.py and a ``pages/`` folder beside it, AppTest takes the
     app for a legacy pages-folder app and drops what app.py renders on reruns after the
-    first. A real browser is unaffected. tests/test_apptest_quirk.py fails if this stops
-    working.
+    first. (A browser meets the same legacy mode on a fresh server; the app handles that
+    itself in ``ui.run_inside_app``.) tests/test_apptest_quirk.py fails if this stops
+    working; benchmarks/bench_pages.py uses it too.
     """
     original = PagesManager.__init__
 
@@ -46,8 +50,17 @@ def _apptest_uses_navigation():
         original(self, *args, **kwargs)
         PagesManager.uses_pages_directory = False
 
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(PagesManager, "__init__", init)
+    PagesManager.__init__ = init
+    try:
+        yield
+    finally:
+        PagesManager.__init__ = original
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _apptest_uses_navigation():
+    """Every test runs AppTest with :func:`apptest_navigation`."""
+    with apptest_navigation():
         yield
 
 
@@ -61,6 +74,40 @@ def open_page(page_path: str | None = None, **query_params: str | list[str]) -> 
         at.switch_page(page_path)
     at.query_params.update(query_params)
     return at.run()
+
+
+@pytest.fixture
+def downloads(monkeypatch) -> dict[str, bytes]:
+    """File name -> bytes of every file a download button offered during the test."""
+    files: dict[str, bytes] = {}
+    original = MemoryMediaFileStorage.load_and_get_id
+
+    def record(self, path_or_data, mimetype, kind, filename=None):
+        files[filename] = path_or_data
+        return original(self, path_or_data, mimetype, kind, filename)
+
+    monkeypatch.setattr(MemoryMediaFileStorage, "load_and_get_id", record)
+    return files
+
+
+def shown(at: AppTest, column: str) -> pd.DataFrame:
+    """The first dataframe or table on the page that has ``column``."""
+    return next(df.value for df in [*at.dataframe, *at.table] if column in df.value.columns)
+
+
+def metrics(at: AppTest) -> dict[str, str]:
+    """Label -> value of every ``st.metric`` on the page."""
+    return {m.label: m.value for m in at.metric}
+
+
+def markdown_text(at: AppTest) -> str:
+    """All markdown on the page, joined by spaces."""
+    return " ".join(m.value for m in at.markdown)
+
+
+def chart_specs(at: AppTest) -> list[dict]:
+    """The Vega-Lite spec of every chart on the page."""
+    return [json.loads(c.proto.spec) for c in at.get("vega_lite_chart")]
 
 
 # --- Browser ---------------------------------------------------------------------------
