@@ -312,8 +312,9 @@ if optimize and table["Batch"].isna().any():
     st.warning(f"No fitting batch gives {target:.0f} tokens/s per user on: {missed}.")
 
 shown = table.drop(columns=["_memory_ms", "_compute_ms"])
-st.dataframe(
+ui.show_table(
     shown,
+    "gpu_comparison.csv",
     hide_index=True,
     column_config={
         "$/GPU-hour": st.column_config.NumberColumn(format="$%.2f"),
@@ -329,7 +330,6 @@ st.dataframe(
         "All-reduce share of step [%]": st.column_config.NumberColumn(format="%.1f"),
     },
 )
-ui.download_csv(shown, "gpu_comparison.csv")
 st.caption(
     "Low and high: the cost when bandwidth and compute efficiency are moved by the GPU "
     "family's uncertainty (`headline_range`). Speeds and headroom are per replica at the "

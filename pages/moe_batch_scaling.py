@@ -168,8 +168,7 @@ def show(chart: alt.TopLevelMixin, legend_rows: int = 0) -> None:
 def show_table(df: pd.DataFrame, filename: str) -> None:
     """Show ``df`` and a CSV download of exactly it."""
     df = df.reset_index(drop=True)
-    st.dataframe(df, hide_index=True, width="stretch")
-    ui.download_csv(df, filename)
+    ui.show_table(df, filename, hide_index=True, width="stretch")
 
 
 # --- Inputs ------------------------------------------------------------------------
@@ -196,13 +195,11 @@ scen = ui.scenario()
 controls, presets = st.columns([2, 1], gap="large")
 with controls:
     left, right = st.columns(2)
-    routing_skew = left.number_input(
+    routing_skew = ui.field_input(
+        "routing_skew",
         "Routing skew",
-        *costmodel.FIELD_RANGES["routing_skew"],
-        value=DEFAULTS["routing_skew"],
-        step=0.1,
-        key="routing_skew",
-        bind="query-params",
+        0.1,
+        left,
         help="Zipf exponent of expert popularity: expert i is chosen in proportion to "
         "(i+1)^-skew; 0 = uniform routing [-]. Applies to the MoE model (and the what-if).",
     )
@@ -367,8 +364,9 @@ try:
 except ValueError as err:
     st.error(f"Could not build the what-if model: {err} Showing the defaults instead.")
     what_if, summary = experts_table(scen, DEFAULTS["n_experts"], DEFAULTS["top_k"], DEFAULT_KEEP)
-st.dataframe(
+ui.show_table(
     summary,
+    "moe_what_if_models.csv",
     hide_index=True,
     width="stretch",
     column_config={
@@ -376,7 +374,6 @@ st.dataframe(
         "active_params_b": st.column_config.NumberColumn("active params [B]", format="%.2f"),
     },
 )
-ui.download_csv(summary, "moe_what_if_models.csv")
 chart_left, chart_right = st.columns(2)
 with chart_left:
     show(

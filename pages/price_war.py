@@ -399,8 +399,9 @@ st.caption(
 )
 
 st.subheader("Our cost on each setup")
-st.dataframe(
+ui.show_table(
     costs,
+    "cost_per_setup.csv",
     hide_index=True,
     column_config={
         "$/GPU-hour": st.column_config.NumberColumn(format="$%.2f"),
@@ -413,7 +414,6 @@ st.dataframe(
         "Tokens/s per user": st.column_config.NumberColumn(format="%.1f"),
     },
 )
-ui.download_csv(costs, "cost_per_setup.csv")
 if not costs["Fits"].all():
     st.warning(
         "Does not fit in memory at this batch: "
@@ -448,8 +448,9 @@ if unit == MARGIN_UNITS[0] and (table["revenue_per_request_usd"] <= 0).any():
         "'\\$ per million requests' to see its loss."
     )
 
-st.dataframe(
+ui.show_table(
     table,
+    "provider_margins.csv",
     hide_index=True,
     column_config={
         "usd_per_million_input": st.column_config.NumberColumn(format="$%.2f"),
@@ -463,7 +464,6 @@ st.dataframe(
         "break_even_batch_size": st.column_config.NumberColumn(format="%.0f"),
     },
 )
-ui.download_csv(table, "provider_margins.csv")
 st.caption(
     "Columns are `costmodel.provider_margins`'s: margin per request and per million "
     "requests [\\$], in % of revenue; break-even utilisation [0-1] at this batch (above 1: "

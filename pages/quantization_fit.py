@@ -484,8 +484,7 @@ st.caption(
 # 2. Fewest GPUs.
 st.subheader("Fewest GPUs that hold it")
 min_table = min_gpus_table(fit)
-st.dataframe(min_table, width="stretch")
-ui.download_csv(min_table, "min_gpus.csv")
+ui.show_table(min_table, "min_gpus.csv", width="stretch")
 st.caption(
     f"Fewest GPUs (a power of two, as tensor parallelism needs) whose memory holds the "
     f"weights, {users} users' KV cache at {context:,} tokens and the overhead. Empty: even "
@@ -518,8 +517,7 @@ heat_table = heat_table.reindex(list(dict.fromkeys(cells["row"])))
 heat_table.index.name = row_field
 heat_table.columns = [f"{c}_tokens" for c in heat_table.columns]
 with st.expander("Table: most concurrent users per context length"):
-    st.dataframe(heat_table, width="stretch")
-    ui.download_csv(heat_table, "max_users_by_context.csv")
+    ui.show_table(heat_table, "max_users_by_context.csv", width="stretch")
 
 # 4. Quality.
 st.subheader("What each format costs in quality (C12)")

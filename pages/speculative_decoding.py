@@ -229,8 +229,7 @@ def show_table(df: pd.DataFrame, filename: str, *, full_height: bool = False) ->
     """Show ``df`` (every row at once with ``full_height``) and a CSV download of exactly it."""
     df = df.reset_index(drop=True)
     height = 35 * (len(df) + 1) + 3 if full_height else "auto"
-    st.dataframe(df, hide_index=True, width="stretch", height=height)
-    ui.download_csv(df, filename)
+    ui.show_table(df, filename, hide_index=True, width="stretch", height=height)
 
 
 # --- Inputs ----------------------------------------------------------------------------
@@ -248,57 +247,22 @@ st.markdown(
 )
 
 ui.declare_params(*SPEC_FIELDS)
-D = ui.DEFAULT
 controls, presets = st.columns([2, 1], gap="large")
 with controls:
-    temperature = st.slider(
+    temperature = ui.field_input(
+        "temperature",
         "Temperature",
-        *costmodel.FIELD_RANGES["temperature"],
-        value=D.temperature,
-        step=0.05,
-        key="temperature",
-        bind="query-params",
+        0.05,
+        slider=True,
         help=costmodel.FIELD_HELP["temperature"]
         + ". Sets the speed-up-versus-batch chart and the figures below; above 1 the "
         "acceptance model is extrapolated.",
     )
     c1, c2 = st.columns(2)
-    draft_tokens = c1.number_input(
-        "Draft tokens per step (g)",
-        *costmodel.FIELD_RANGES["draft_tokens"],
-        value=D.draft_tokens,
-        step=1,
-        key="draft_tokens",
-        bind="query-params",
-        help=costmodel.FIELD_HELP["draft_tokens"],
-    )
-    draft_cost_ratio = c2.number_input(
-        "Draft cost ratio (c)",
-        *costmodel.FIELD_RANGES["draft_cost_ratio"],
-        value=D.draft_cost_ratio,
-        step=0.01,
-        key="draft_cost_ratio",
-        bind="query-params",
-        help=costmodel.FIELD_HELP["draft_cost_ratio"],
-    )
-    acceptance_at_t0 = c1.number_input(
-        "Acceptance at T = 0",
-        *costmodel.FIELD_RANGES["acceptance_at_t0"],
-        value=D.acceptance_at_t0,
-        step=0.01,
-        key="acceptance_at_t0",
-        bind="query-params",
-        help=costmodel.FIELD_HELP["acceptance_at_t0"],
-    )
-    acceptance_at_t1 = c2.number_input(
-        "Acceptance at T = 1",
-        *costmodel.FIELD_RANGES["acceptance_at_t1"],
-        value=D.acceptance_at_t1,
-        step=0.01,
-        key="acceptance_at_t1",
-        bind="query-params",
-        help=costmodel.FIELD_HELP["acceptance_at_t1"],
-    )
+    draft_tokens = ui.field_input("draft_tokens", "Draft tokens per step (g)", 1, c1)
+    draft_cost_ratio = ui.field_input("draft_cost_ratio", "Draft cost ratio (c)", 0.01, c2)
+    acceptance_at_t0 = ui.field_input("acceptance_at_t0", "Acceptance at T = 0", 0.01, c1)
+    acceptance_at_t1 = ui.field_input("acceptance_at_t1", "Acceptance at T = 1", 0.01, c2)
 with presets:
     st.caption("Presets (the C9 one also sets the sidebar)")
     ui.preset_buttons(PRESETS, key="spec_preset")
@@ -314,7 +278,7 @@ try:
     by_t, by_batch = temperature_table(scen), batch_table(scen)
 except ValueError as err:
     st.error(f"Could not evaluate this scenario: {err} Showing the defaults instead.")
-    scen = D
+    scen = ui.DEFAULT
     by_t, by_batch = temperature_table(scen), batch_table(scen)
 
 # --- Figures at the current settings ------------------------------------------------------

@@ -250,22 +250,36 @@ def _options(field: str, cat: costmodel.Catalog) -> tuple[list[str], str]:
     return list(table.index), " ".join(f"`{i}`: {n}." for i, n in names)
 
 
+def field_input(field: str, label: str, step: float, container: Any = st, **kwargs: Any) -> Any:
+    """A URL-bound number input (or ``slider=True``) for a ``costmodel.Scenario`` field.
+
+    Its URL key is the field's name, its range ``costmodel.FIELD_RANGES``, its default
+    ``Scenario()``'s and its help text (with the unit) ``costmodel.FIELD_HELP``; ``kwargs``
+    override or extend (``format=``, ``help=``).
+    """
+    low, high = costmodel.FIELD_RANGES[field]
+    widget = container.slider if kwargs.pop("slider", False) else container.number_input
+    params = {"key": field, "bind": "query-params", "help": costmodel.FIELD_HELP[field]}
+    return widget(label, low, high, getattr(DEFAULT, field), step, **{**params, **kwargs})
+
+
 def _scenario_input(field: str, cat: costmodel.Catalog) -> Any:
     """Draw one shared input bound to the URL; its default is Scenario()'s."""
-    label, help_text = _LABELS[field], costmodel.FIELD_HELP[field]
-    default = getattr(DEFAULT, field)
-    kwargs = {"key": field, "bind": "query-params"}
+    label, default = _LABELS[field], getattr(DEFAULT, field)
     if field == "kv_format" or field in _CATALOG_TABLE:
         options, ids = _options(field, cat)
-        index = options.index(default)
-        return st.selectbox(label, options, index=index, help=f"{help_text}. {ids}", **kwargs)
-    low, high = costmodel.FIELD_RANGES[field]
-    if field == "utilization":
-        return st.slider(label, low, high, default, _FLOAT_STEP[field], help=help_text, **kwargs)
+        return st.selectbox(
+            label,
+            options,
+            index=options.index(default),
+            key=field,
+            bind="query-params",
+            help=f"{costmodel.FIELD_HELP[field]}. {ids}",
+        )
     if isinstance(default, int):
-        return st.number_input(label, int(low), int(high), default, 1, help=help_text, **kwargs)
-    return st.number_input(
-        label, low, high, default, _FLOAT_STEP[field], format="%.2f", help=help_text, **kwargs
+        return field_input(field, label, 1)
+    return field_input(
+        field, label, _FLOAT_STEP[field], format="%.2f", slider=field == "utilization"
     )
 
 
@@ -365,6 +379,12 @@ def download_csv(df: pd.DataFrame, filename: str, label: str = "Download CSV") -
         key=f"download:{filename}",
         icon=":material/download:",
     )
+
+
+def show_table(df: pd.DataFrame, filename: str, **dataframe_kwargs: Any) -> None:
+    """``df`` as a table (``st.dataframe``) and, under it, a CSV download of exactly it."""
+    st.dataframe(df, **dataframe_kwargs)
+    download_csv(df, filename)
 
 
 def formula_expander(title: str, markdown: str) -> None:
@@ -485,6 +505,5 @@ def tornado_section(
         "Sorted by impact (largest swing first). Values are clipped to each field's range, "
         "so a move can be smaller than asked (utilization 1.0 cannot go up)."
     )
-    st.dataframe(table, hide_index=True)
-    download_csv(table, f"tornado_{output}.csv")
+    show_table(table, f"tornado_{output}.csv", hide_index=True)
     return table

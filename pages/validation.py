@@ -212,8 +212,9 @@ table = comparison_table(compared, at_defaults)
 
 st.subheader("Summary: median error per metric")
 summary = summary_table(table)
-st.dataframe(
+ui.show_table(
     summary,
+    "validation_summary.csv",
     width="stretch",
     column_config={
         "measurements": st.column_config.NumberColumn("Measurements"),
@@ -226,7 +227,6 @@ st.dataframe(
         "largest_error_id": st.column_config.TextColumn("Largest miss"),
     },
 )
-ui.download_csv(summary, "validation_summary.csv")
 st.markdown(
     "- **TTFT** measurements include queueing, batching delay and the network; the "
     "model's `ttft_ms` is the prefill of one prompt plus one decode step, with no "
@@ -250,8 +250,9 @@ for i, metric in enumerate(m for m in METRICS if m in set(table["metric"])):
 st.caption("Dashed line: prediction equals measurement. Log-log axes; hover for the source.")
 
 st.subheader("Every measurement")
-st.dataframe(
+ui.show_table(
     table,
+    "validation.csv",
     width="stretch",
     hide_index=True,
     column_config={
@@ -270,12 +271,10 @@ st.dataframe(
         "note": st.column_config.TextColumn("Note", width="medium"),
     },
 )
-ui.download_csv(table, "validation.csv")
 
 st.subheader("GPU-family efficiency defaults")
 families = families_table()
-st.dataframe(families, width="stretch")
-ui.download_csv(families, "gpu_families.csv")
+ui.show_table(families, "gpu_families.csv", width="stretch")
 st.caption(
     "`efficiency_uncertainty`: the relative spread to expect around the defaults; "
     "`calibrated_on`: the measurement ids the defaults were fitted to (empty: an assumption)."
