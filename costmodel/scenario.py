@@ -84,6 +84,21 @@ class Scenario:
     Mixtral 8x7B in bf16 on 2x H100 SXM at $1.95 per GPU-hour, busy 24/7, 32 concurrent
     sequences of 512 prompt and 256 output tokens, no speculative decoding.
     See ``FIELD_HELP`` for the unit of each field and ``FIELD_RANGES`` for its range.
+
+    Where the other defaults come from:
+
+    - ``acceptance_at_t0`` 0.75, ``acceptance_at_t1`` 0.62: Leviathan et al. (2023),
+      Table 3, T5-XXL with a T5-small draft; ``draft_cost_ratio`` 0.05: a draft about
+      1/20 of the target's cost (their Table 4 uses 0.02 to 0.1).
+    - ``moe_kernel_efficiency`` 0.65: fused-MoE kernels stream expert weights at about
+      two thirds of a dense kernel's efficiency; with it the model meets the batch-1
+      measurements P1 (vLLM) and P2 (gpt-fast) within 1 % and MLPerf's batch-650 P4
+      within 3 % (tests/test_calibration.py).
+    - ``usable_memory_fraction`` 0.9: vLLM's default ``gpu_memory_utilization``;
+      ``memory_overhead_gb_per_gpu`` 2 GB: CUDA context, cuBLAS workspace and
+      activations of a serving engine, an assumption.
+    - efficiencies left at None take the GPU family's values in
+      ``assets/gpu_families.csv``, each with its source.
     """
 
     model: str = "mixtral-8x7b"
