@@ -234,6 +234,27 @@ def wait_for_app(page, timeout: float = 30_000) -> None:
     page.evaluate(_DOM_QUIET_JS, [300, 5_000])
 
 
+# What a broken page shows: an exception, or an ``st.error`` (an alert of kind error).
+PROBLEMS = "[data-testid='stException'], [data-testid='stAlertContentError']"
+CHARTS = "[data-testid='stVegaLiteChart']"  # st.altair_chart / st.vega_lite_chart in 1.67
+
+
+def assert_page_works(page, charts: bool = True, timeout: float = 15_000) -> None:
+    """No exception and no ``st.error`` on the page; with ``charts``, every chart is drawn.
+
+    Vega-Lite draws a moment after the script has finished (its code loads lazily), so
+    this waits for at least one drawn chart and then for all of them.
+    """
+    from playwright.sync_api import expect
+
+    if charts:
+        drawn = page.locator(f"{CHARTS} svg.marks, {CHARTS} canvas.marks")
+        expect(drawn.first, "no chart drawn").to_be_visible(timeout=timeout)
+        expect(drawn).to_have_count(page.locator(CHARTS).count(), timeout=timeout)
+    problems = page.locator(PROBLEMS)
+    assert problems.count() == 0, f"errors on {page.url}: {problems.all_inner_texts()}"
+
+
 def screenshot(page, name: str) -> Path:
     """Save the whole app (main area and sidebar scroll inside the window) as a PNG.
 
