@@ -115,21 +115,11 @@ def setup_labels(table: pd.DataFrame) -> pd.DataFrame:
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
-def temperature_table(scen: costmodel.Scenario) -> pd.DataFrame:
-    """MoE and dense same-active, with and without speculation, over ``TEMPERATURES``."""
+def speculation_table(scen: costmodel.Scenario, axis: str, values: tuple) -> pd.DataFrame:
+    """MoE and dense same-active, with and without speculation, over ``axis = values``."""
     catalog, models = model_set(scen)
     table = comparisons.compare_models(
-        scen, catalog, models, speculative=[False, True], temperature=TEMPERATURES
-    )
-    return setup_labels(table)
-
-
-@st.cache_data(show_spinner=False, max_entries=64)
-def batch_table(scen: costmodel.Scenario) -> pd.DataFrame:
-    """MoE and dense same-active, with and without speculation, over ``BATCHES``."""
-    catalog, models = model_set(scen)
-    table = comparisons.compare_models(
-        scen, catalog, models, speculative=[False, True], batch_size=BATCHES
+        scen, catalog, models, speculative=[False, True], **{axis: list(values)}
     )
     return setup_labels(table)
 
@@ -275,11 +265,13 @@ try:
         acceptance_at_t0=acceptance_at_t0,
         acceptance_at_t1=acceptance_at_t1,
     )
-    by_t, by_batch = temperature_table(scen), batch_table(scen)
+    by_t = speculation_table(scen, "temperature", tuple(TEMPERATURES))
+    by_batch = speculation_table(scen, "batch_size", tuple(BATCHES))
 except ValueError as err:
     st.error(f"Could not evaluate this scenario: {err} Showing the defaults instead.")
     scen = ui.DEFAULT
-    by_t, by_batch = temperature_table(scen), batch_table(scen)
+    by_t = speculation_table(scen, "temperature", tuple(TEMPERATURES))
+    by_batch = speculation_table(scen, "batch_size", tuple(BATCHES))
 
 # --- Figures at the current settings ------------------------------------------------------
 
