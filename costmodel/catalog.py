@@ -34,6 +34,7 @@ _REQUIRED = {
         "fp8_dense_tflops",
         "int8_dense_tops",
         "scale_up_gb_s",
+        "mesh_links",
     ),
     "gpu_families.csv": (
         "family",
@@ -190,6 +191,7 @@ _GPU_NUMERIC = (
     "bandwidth_tb_s",
     "bf16_dense_tflops",
     "scale_up_gb_s",
+    "mesh_links",
     "bandwidth_efficiency",
     "compute_efficiency",
     "allreduce_latency_us",

@@ -39,6 +39,22 @@ def allreduce_ms(tokens, hidden_size, n_layers, n_gpus, latency_us, bus_gb_s):
     return ALLREDUCES_PER_LAYER * np.asarray(n_layers, float) * per_allreduce_s * 1e3
 
 
+def bus_bandwidth_gb_s(scale_up_gb_s, link_efficiency, n_gpus, mesh_links):
+    """Achieved one-way bus bandwidth per GPU for an all-reduce among ``n_gpus`` [GB/s].
+
+    ``scale_up_gb_s / 2 * link_efficiency`` behind a switch (NVSwitch, PCIe: empty
+    ``mesh_links``). In a fully connected mesh of ``mesh_links`` links per GPU (AMD
+    Infinity Fabric: 7 links of 128 GB/s), n GPUs reach each other over only
+    ``min(n - 1, mesh_links)`` of them: 2 MI300X share one 128 GB/s link, not 896 GB/s.
+    """
+    links = np.asarray(mesh_links, float)
+    peers = np.maximum(np.asarray(n_gpus, float) - 1.0, 1.0)
+    share = np.where(
+        np.isnan(links), 1.0, np.minimum(peers, links) / np.where(links > 0, links, 1.0)
+    )
+    return np.asarray(scale_up_gb_s, float) / 2.0 * link_efficiency * share
+
+
 def forward_ms(
     *, tokens, logit_tokens, kv_tokens_read, attention_flops, arch, hw, fmt, eff
 ) -> dict:

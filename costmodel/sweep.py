@@ -21,7 +21,7 @@ from costmodel.memory import (
 )
 from costmodel.scenario import FAMILY_DEFAULT_FIELDS, FIELD_NAMES, Scenario, check_field
 from costmodel.speculative import acceptance_rate, expected_tokens_per_step
-from costmodel.step import forward_ms
+from costmodel.step import bus_bandwidth_gb_s, forward_ms
 
 #: Categorical fields and the catalog table whose index gives their codes.
 CATEGORICAL_FIELDS = {
@@ -160,7 +160,9 @@ def compute(c: dict, catalog: Catalog) -> dict:
         "bandwidth_tb_s": A["gpu.bandwidth_tb_s"][g],
         "peak_tflops": A["peak_tflops"][g, f],
         "bf16_tflops": A["gpu.bf16_dense_tflops"][g],
-        "bus_gb_s": A["gpu.scale_up_gb_s"][g] / 2.0 * eff["link_efficiency"],
+        "bus_gb_s": bus_bandwidth_gb_s(
+            A["gpu.scale_up_gb_s"][g], eff["link_efficiency"], n, A["gpu.mesh_links"][g]
+        ),
     }
     fmt = {
         "bytes_per_weight": A["format.bytes_per_weight"][f],
