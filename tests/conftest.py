@@ -76,6 +76,13 @@ def open_page(page_path: str | None = None, **query_params: str | list[str]) -> 
     return at.run()
 
 
+def ignored(at: AppTest) -> str:
+    """The page's one warning about ignored URL parameters (no exception, no other warning)."""
+    assert not at.exception
+    assert len(at.warning) == 1, [w.value for w in at.warning]
+    return at.warning[0].value
+
+
 @pytest.fixture
 def downloads(monkeypatch) -> dict[str, bytes]:
     """File name -> bytes of every file a download button offered during the test."""
