@@ -1,10 +1,11 @@
 """Cost model for serving large language models: memory, step time, speculation, economics.
 
 Pure numpy and pandas. Start with ``evaluate(Scenario())`` or
-``sweep(Scenario(), batch_size=[1, 8, 64])``; see ``Scenario`` for the inputs and
-``OUTPUT_COLUMNS`` for the outputs, with their units.
+``sweep(Scenario(), batch_size=[1, 8, 64])``; see ``Scenario`` for the inputs
+(``FIELDS`` for each one's unit, range and label) and ``OUTPUT_COLUMNS`` for the outputs.
 """
 
+from costmodel import presets, sensitivity, validation
 from costmodel.catalog import CUSTOM_PREFIX, Catalog, date_key, load_catalog
 from costmodel.economics import (
     batch_grid,
@@ -13,18 +14,41 @@ from costmodel.economics import (
     provider_margins,
     revenue_per_request,
 )
+from costmodel.evaluation import (
+    MAX_SWEEP_ROWS,
+    OUTPUT_COLUMNS,
+    average_context_tokens,
+    evaluate,
+    scan,
+    sweep,
+    tensor_parallel_sizes,
+)
+from costmodel.fields import (
+    FIELD_HELP,
+    FIELD_LABELS,
+    FIELD_NAMES,
+    FIELD_RANGES,
+    FIELD_STEPS,
+    FIELDS,
+    FieldSpec,
+)
 from costmodel.hf_config import load_hf_config, parse_hf_config, read_hf_config
-from costmodel.scenario import FIELD_HELP, FIELD_NAMES, FIELD_RANGES, Scenario
-from costmodel.sweep import OUTPUT_COLUMNS, evaluate, sweep
+from costmodel.scenario import Scenario
 
 __all__ = [
     "CUSTOM_PREFIX",
     "Catalog",
+    "FIELDS",
     "FIELD_HELP",
+    "FIELD_LABELS",
     "FIELD_NAMES",
     "FIELD_RANGES",
+    "FIELD_STEPS",
+    "FieldSpec",
+    "MAX_SWEEP_ROWS",
     "OUTPUT_COLUMNS",
     "Scenario",
+    "average_context_tokens",
     "batch_grid",
     "break_even_batch_size",
     "break_even_utilization",
@@ -33,8 +57,13 @@ __all__ = [
     "load_catalog",
     "load_hf_config",
     "parse_hf_config",
+    "presets",
     "provider_margins",
     "read_hf_config",
     "revenue_per_request",
+    "scan",
+    "sensitivity",
     "sweep",
+    "tensor_parallel_sizes",
+    "validation",
 ]

@@ -32,8 +32,8 @@ import numpy as np
 import pandas as pd
 
 from costmodel.catalog import CUSTOM_PREFIX, Catalog
+from costmodel.evaluation import sweep
 from costmodel.scenario import Scenario
-from costmodel.sweep import sweep
 
 #: Keys of ``dense_model_ids`` and the labels pages show for them.
 DENSE_KINDS = {
@@ -131,22 +131,23 @@ def dense_equivalents(catalog: Catalog, model_id: str) -> Catalog:
     return catalog
 
 
-def more_experts_id(model_id: str, n_experts: int, top_k: int, keep_fixed: str) -> str:
+def more_experts_id(model_id: str, n_experts: int, experts_per_token: int, keep_fixed: str) -> str:
     """Id of a ``more_experts`` variant, e.g. ``custom:mixtral-8x7b-16e-top2-expert-size``."""
     base = model_id.removeprefix(CUSTOM_PREFIX)
-    return f"{CUSTOM_PREFIX}{base}-{n_experts}e-top{top_k}-{keep_fixed.replace(' ', '-')}"
+    fixed = keep_fixed.replace(" ", "-")
+    return f"{CUSTOM_PREFIX}{base}-{n_experts}e-top{experts_per_token}-{fixed}"
 
 
 def more_experts(
-    catalog: Catalog, model_id: str, n_experts: int, top_k: int, keep_fixed: str
+    catalog: Catalog, model_id: str, n_experts: int, experts_per_token: int, keep_fixed: str
 ) -> tuple[Catalog, str]:
-    """``catalog`` plus a variant of ``model_id`` with ``n_experts`` experts, top-``top_k``.
+    """``catalog`` plus a variant of ``model_id``: ``n_experts`` experts, top-``experts_per_token``.
 
     ``keep_fixed="expert size"``: every expert keeps its width F, so expert parameters
     scale by ``E' / E``. ``keep_fixed="total size"``: the expert width becomes
     ``round(F * E / E')`` so the expert parameters (and the total) stay about the same.
     Everything else (attention, embeddings) is unchanged. Returns the catalog and the
-    variant's id (:func:`more_experts_id`). Raises ``ValueError`` if ``top_k`` is not in
+    variant's id (:func:`more_experts_id`). Raises ``ValueError`` if ``experts_per_token`` is not in
     ``[1, n_experts]``, ``n_experts < 1`` or ``keep_fixed`` is not in ``KEEP_FIXED``.
     """
     if model_id not in catalog.models.index:
@@ -157,17 +158,20 @@ def more_experts(
         raise ValueError(f"keep_fixed must be one of {', '.join(KEEP_FIXED)}; got {keep_fixed!r}")
     if int(n_experts) < 1:
         raise ValueError(f"n_experts must be at least 1; got {n_experts!r}")
-    if not 1 <= int(top_k) <= int(n_experts):
-        raise ValueError(f"top_k must be between 1 and n_experts ({n_experts}); got {top_k!r}")
+    k = experts_per_token
+    if not 1 <= int(k) <= int(n_experts):
+        raise ValueError(
+            f"experts_per_token must be between 1 and n_experts ({n_experts}); got {k!r}"
+        )
     row = catalog.models.loc[model_id]
     width = int(row["intermediate_size"])
     if keep_fixed == "total size":
         width = max(int(round(width * row["n_experts"] / n_experts)), 1)
     config = hf_config(
-        row, n_experts=int(n_experts), experts_per_token=int(top_k), intermediate_size=width
+        row, n_experts=int(n_experts), experts_per_token=int(k), intermediate_size=width
     )
-    variant = more_experts_id(model_id, int(n_experts), int(top_k), keep_fixed)
-    name = f"{row['name']}, {n_experts} experts top-{top_k} (same {keep_fixed})"
+    variant = more_experts_id(model_id, int(n_experts), int(k), keep_fixed)
+    name = f"{row['name']}, {n_experts} experts top-{k} (same {keep_fixed})"
     return catalog.with_model(variant, config, name=name), variant
 
 

@@ -1,4 +1,9 @@
-"""Margins against provider prices, and the batch and utilisation that break even.
+"""Every dollar formula: cost from GPU time, margins against provider prices, break-even.
+
+Cost: a replica of n GPUs busy for t ms uses ``n * t / 3.6e6`` GPU-hours of serving; at
+``usd_per_gpu_hour`` and a utilisation u (share of paid time spent serving) it costs
+``gpu_hours * usd_per_gpu_hour / u`` dollars. The GPU-hours are physics, computed once
+per physical row; price and utilisation only scale them (``dollars``).
 
 Revenue of one request of P prompt and O output tokens at a provider's prices is
 ``P * usd_per_million_input / 1e6 + O * usd_per_million_output / 1e6``; its cost is the
@@ -11,8 +16,67 @@ import numpy as np
 import pandas as pd
 
 from costmodel.catalog import Catalog
-from costmodel.scenario import FIELD_RANGES, Scenario
-from costmodel.sweep import sweep
+from costmodel.fields import FIELD_RANGES
+from costmodel.scenario import Scenario
+
+#: Milliseconds per hour.
+MS_PER_HOUR = 3.6e6
+
+#: Physics results that ``dollars`` reads (GPU-hours per unit of work, bandwidth).
+PHYSICAL_INPUTS = (
+    "gpu_hours_per_million_output_tokens",
+    "gpu_hours_per_million_input_tokens",
+    "gpu_hours_per_request",
+    "bandwidth_tb_s",
+)
+
+
+def gpu_hours(n_gpus, batch_size, prompt_tokens, decode_ms_per_token, prefill_ms, cycle_ms):
+    """GPU-hours of serving per unit of work (no price yet) [GPU-hours].
+
+    - per million output tokens: ``n * t_token / 3.6e6 / B * 1e6`` (one decode step per
+      token of each of B sequences);
+    - per million input tokens: ``n * prefill_ms / 3.6e6 / (B P) * 1e6``;
+    - per request: ``n * cycle_ms / 3.6e6 / B`` (its prefill and its O decode steps).
+
+    2 GPUs, 27 ms per token at batch 32: 2 * 27 / 3.6e6 / 32 * 1e6 = 0.469 GPU-hours.
+    """
+    per_ms = np.asarray(n_gpus, float) / MS_PER_HOUR
+    return {
+        "gpu_hours_per_million_output_tokens": per_ms * decode_ms_per_token / batch_size * 1e6,
+        "gpu_hours_per_million_input_tokens": per_ms
+        * prefill_ms
+        / (batch_size * np.asarray(prompt_tokens, float))
+        * 1e6,
+        "gpu_hours_per_request": per_ms * cycle_ms / batch_size,
+    }
+
+
+def bandwidth_per_dollar(bandwidth_tb_s, usd_per_gpu_hour):
+    """Memory bandwidth per GPU-hour price [TB/s per $/GPU-hour]; NaN at a price of 0.
+
+    A free GPU has no finite bandwidth per dollar: NaN, never infinity.
+    H100 SXM at $1.95: 3.35 / 1.95 = 1.72.
+    """
+    price = np.asarray(usd_per_gpu_hour, float)
+    return np.where(price > 0, bandwidth_tb_s / np.where(price > 0, price, 1.0), np.nan)
+
+
+def dollars(physics: dict, usd_per_gpu_hour, utilization) -> dict:
+    """Cost columns: ``gpu_hours * usd_per_gpu_hour / utilization`` [$], bandwidth per $.
+
+    ``physics`` holds ``PHYSICAL_INPUTS``. A price of 0 gives $0 (and bandwidth per
+    dollar NaN).
+    """
+    rate = np.asarray(usd_per_gpu_hour, float) / utilization
+    return {
+        "usd_per_million_output_tokens": physics["gpu_hours_per_million_output_tokens"] * rate,
+        "usd_per_million_input_tokens": physics["gpu_hours_per_million_input_tokens"] * rate,
+        "usd_per_request": physics["gpu_hours_per_request"] * rate,
+        "bandwidth_tb_s_per_usd_hour": bandwidth_per_dollar(
+            physics["bandwidth_tb_s"], usd_per_gpu_hour
+        ),
+    }
 
 
 def revenue_per_request(
@@ -53,6 +117,8 @@ def break_even_batch_size(
     ``revenue`` may be an array (one per provider); NaN where no batch in
     ``batch_sizes`` (default ``batch_grid()``) breaks even.
     """
+    from costmodel.evaluation import sweep  # evaluation imports this module
+
     grid = sweep(
         scenario, catalog, batch_size=batch_grid() if batch_sizes is None else list(batch_sizes)
     )
@@ -72,6 +138,8 @@ def provider_margins(
     means a loss as large as the revenue or larger; NaN at a zero price),
     ``break_even_utilization`` and ``break_even_batch_size``.
     """
+    from costmodel.evaluation import sweep  # evaluation imports this module
+
     ours = sweep(scenario, catalog).iloc[0]
     table = prices.copy()
     revenue = revenue_per_request(

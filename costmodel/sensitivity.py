@@ -6,27 +6,50 @@ import numpy as np
 import pandas as pd
 
 from costmodel.catalog import Catalog, load_catalog
-from costmodel.scenario import FIELD_RANGES, Scenario
-from costmodel.sweep import evaluate, scan
-
-#: Assumptions a tornado moves by default (acceptance rates are added when speculative).
-TORNADO_FIELDS = (
-    "usd_per_gpu_hour",
-    "utilization",
-    "bandwidth_efficiency",
-    "compute_efficiency",
-    "batch_size",
-    "prompt_tokens",
-    "output_tokens",
+from costmodel.evaluation import evaluate, scan, tensor_parallel_sizes
+from costmodel.fields import (
+    FIELD_RANGES,
+    INTEGER_FIELDS,
+    SENSITIVITY_FIELDS,
+    SPECULATIVE_SENSITIVITY_FIELDS,
 )
-_INTEGER_FIELDS = ("batch_size", "prompt_tokens", "output_tokens")
+from costmodel.scenario import Scenario
+
+#: Assumptions a tornado moves by default (``fields.SENSITIVITY_FIELDS``: price,
+#: utilisation, batch and lengths, every efficiency); with speculative decoding also
+#: ``fields.SPECULATIVE_SENSITIVITY_FIELDS`` (acceptance rates, draft cost).
+TORNADO_FIELDS = SENSITIVITY_FIELDS
+
+#: A field's move may not cross another field of the base: (field, direction) -> bound.
+_ORDERED = {
+    ("acceptance_at_t0", "down"): ("acceptance_at_t1", max),
+    ("acceptance_at_t1", "up"): ("acceptance_at_t0", min),
+}
 
 
-def _moved(field: str, value: float, factor: float) -> float | int:
-    """``value * factor`` clipped to the field's range (rounded for integer fields)."""
+def _moved(field: str, value: float, factor: float, resolved: dict | None = None):
+    """``value * factor`` clipped to the field's range (rounded for integer fields).
+
+    With ``resolved`` (the base's values) an acceptance rate also stays on its side of
+    the other one (``acceptance_at_t1 <= acceptance_at_t0``).
+    """
     low, high = FIELD_RANGES[field]
     moved = min(max(value * factor, low), high)
-    return max(int(round(moved)), int(low)) if field in _INTEGER_FIELDS else float(moved)
+    other = _ORDERED.get((field, "down" if factor < 1 else "up"))
+    if other and resolved is not None:
+        moved = other[1](moved, resolved[other[0]])
+    return max(int(round(moved)), int(low)) if field in INTEGER_FIELDS else float(moved)
+
+
+def _moves(field: str, resolved: dict, factors, catalog: Catalog) -> list:
+    """The low and high value of ``field``; ``n_gpus`` takes the neighbouring allowed
+    tensor-parallel sizes (Mixtral 8x7B at 2 GPUs: 1 and 4), whatever the percentage."""
+    value = resolved[field]
+    if field != "n_gpus":
+        return [_moved(field, value, factor, resolved) for factor in factors]
+    sizes = tensor_parallel_sizes(resolved["model"], catalog)
+    below, above = [n for n in sizes if n < value], [n for n in sizes if n > value]
+    return [below[-1] if below else value, above[0] if above else value]
 
 
 def tornado(
@@ -47,24 +70,22 @@ def tornado(
     ``swing`` = ``|output_high - output_low|``.
 
     Price moves cost in proportion (+20% price: +20% cost); utilisation in inverse
-    proportion (-20% utilisation: 1/0.8 - 1 = +25% cost).
+    proportion (-20% utilisation: 1/0.8 - 1 = +25% cost). Any numeric field may be
+    moved; ``n_gpus`` moves to the neighbouring allowed tensor-parallel sizes.
     """
     if not 0 < change_pct < 100:
         raise ValueError(f"change_pct must be in (0, 100); got {change_pct!r}")
     catalog = catalog or load_catalog()
     if fields is None:
-        fields = TORNADO_FIELDS + (
-            ("acceptance_at_t0", "acceptance_at_t1") if base.speculative else ()
-        )
+        fields = TORNADO_FIELDS + (SPECULATIVE_SENSITIVITY_FIELDS if base.speculative else ())
     resolved = evaluate(base, catalog)
     factors = (1 - change_pct / 100, 1 + change_pct / 100)
+    moves = {f: _moves(f, resolved, factors, catalog) for f in fields}
     columns = {f: [] for f in fields}
     for field in fields:
         for moved_field in fields:
-            for factor in factors:
-                value = resolved[moved_field]
-                if moved_field == field:
-                    value = _moved(field, value, factor)
+            for end in (0, 1):
+                value = moves[field][end] if moved_field == field else resolved[moved_field]
                 columns[moved_field].append(value)
     rows = scan(base, catalog, **columns)[output].to_numpy()
     low, high = rows[0::2], rows[1::2]

@@ -44,7 +44,7 @@ def ideal_speedup(acceptance, draft_tokens, draft_cost_ratio):
     ``(1 - a ** (g + 1)) / ((1 - a) * (g * c + 1))``, c the draft's cost relative to one
     target step. a = 0.75, g = 7, c = 0.02: 3.60 / 1.14 = 3.16, the paper's 3.2x.
     The full model (``sweep``) instead prices the verification pass itself, which for a
-    mixture of experts at batch B reads the experts that B (g + 1) tokens touch.
+    mixture of experts at batch B reads the experts that B (g + 1) tokens are routed to.
     """
     g = np.asarray(draft_tokens, float)
     return expected_tokens_per_step(acceptance, g) / (g * draft_cost_ratio + 1.0)

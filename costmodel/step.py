@@ -5,7 +5,7 @@ B * (g+1) draft tokens, or a prefill of B prompts) costs
 
     t = max(t_memory, t_compute) + t_allreduce + t_overhead
 
-- ``t_memory``: bytes read (weights touched, KV cache) over the achieved bandwidth of
+- ``t_memory``: bytes read (weights of the experts read, KV cache) over the achieved bandwidth of
   all GPUs, ``n * bandwidth * bandwidth_efficiency``; quantised weights are read at the
   format's ``bandwidth_efficiency_factor`` and expert weights of a mixture-of-experts
   layer at ``moe_kernel_efficiency`` on top (grouped-GEMM kernels stream less well).
@@ -21,7 +21,7 @@ from __future__ import annotations
 import numpy as np
 
 from costmodel.memory import BYTES_16BIT
-from costmodel.moe import experts_touched
+from costmodel.moe import experts_read
 
 #: All-reduces per transformer layer under tensor parallelism (after attention and MLP).
 ALLREDUCES_PER_LAYER = 2
@@ -69,14 +69,14 @@ def forward_ms(
     ``layer_overhead_us``. ``logit_tokens`` are the tokens whose logits are computed;
     ``kv_tokens_read`` the cached tokens read; ``attention_flops`` the score FLOPs.
     Returns ``total_ms`` and ``memory_ms``, ``compute_ms``, ``allreduce_ms``,
-    ``overhead_ms``, ``experts_touched``, ``weight_bytes_read``, ``kv_bytes_read``.
+    ``overhead_ms``, ``experts_read_per_layer``, ``weight_bytes_read``, ``kv_bytes_read``.
     """
     E = arch["n_experts"]
-    touched = experts_touched(tokens, E, arch["experts_per_token"], arch["routing_skew"])
+    read = experts_read(tokens, E, arch["experts_per_token"], arch["routing_skew"])
     moe_factor = np.where(E > 1, eff["moe_kernel_efficiency"], 1.0)
     quant_bw = fmt["bandwidth_factor"]
 
-    expert_bytes = arch["expert_params"] * touched / E * fmt["bytes_per_weight"]
+    expert_bytes = arch["expert_params"] * read / E * fmt["bytes_per_weight"]
     attention_bytes = arch["attention_params"] * fmt["bytes_per_weight"]
     other_bytes = (arch["router_params"] + arch["lm_head_params"] + arch["norm_params"]) * 2.0
     kv_bytes = (np.asarray(kv_tokens_read, float) + tokens) * arch["kv_bytes_per_token"]
@@ -111,7 +111,7 @@ def forward_ms(
         "compute_ms": compute_ms,
         "allreduce_ms": ar_ms,
         "overhead_ms": overhead_ms,
-        "experts_touched": touched,
+        "experts_read_per_layer": read,
         "weight_bytes_read": attention_bytes + expert_bytes + other_bytes,
         "kv_bytes_read": kv_bytes,
     }

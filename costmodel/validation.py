@@ -7,8 +7,8 @@ import pandas as pd
 
 from costmodel.catalog import Catalog, load_catalog
 from costmodel.economics import batch_grid
+from costmodel.evaluation import sweep
 from costmodel.scenario import Scenario
-from costmodel.sweep import sweep
 
 #: Measurement metrics the model predicts (each is a result column of ``sweep``).
 METRICS = ("tokens_per_s_per_user", "output_tokens_per_s_per_gpu", "tpot_ms", "ttft_ms")

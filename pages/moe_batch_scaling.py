@@ -7,7 +7,7 @@ import pandas as pd
 import streamlit as st
 
 import costmodel
-from costmodel import comparisons
+from costmodel import comparisons, presets
 from costmodel.economics import batch_grid
 from pages import ui
 
@@ -18,8 +18,7 @@ PROMPTS = [16, 32, 64, 128, 256, 512, 1024, 2048, 4096, 8192]
 DEFAULTS = {"routing_skew": ui.DEFAULT.routing_skew, "n_experts": 16, "top_k": 2}
 DEFAULT_KEEP = comparisons.KEEP_FIXED[0]
 PRESETS = {
-    "Uniform routing (C7)": {"routing_skew": 0.0},
-    "Skewed routing (C7)": {"routing_skew": 1.0},
+    **{p.name: p for p in (presets.UNIFORM_ROUTING, presets.SKEWED_ROUTING)},
     "16 experts, same size (C8)": {"n_experts": 16, "top_k": 2, "keep_fixed": "expert size"},
     "64 experts, top-8 (C8)": {"n_experts": 64, "top_k": 8, "keep_fixed": "total size"},
 }

@@ -8,7 +8,7 @@ import pandas as pd
 import streamlit as st
 
 import costmodel
-from costmodel import comparisons
+from costmodel import comparisons, presets
 from costmodel.economics import batch_grid
 from pages import ui
 
@@ -24,32 +24,10 @@ SPEC_FIELDS = (
 TEMPERATURES = [round(float(t), 2) for t in np.linspace(0.0, 2.0, 21)]
 BATCHES = batch_grid(512)
 MOE, DENSE = "MoE", comparisons.DENSE_KINDS["same_active"]
-TOGETHER = "Together, Dec 2023 (C9)"
+TOGETHER = presets.TOGETHER_C9.name
 #: Together's reported tokens/s per sequence at temperature 0 and 2 (seed claim C9).
 C9_REPORTED = {0.0: 170.0, 2.0: 80.0}
-PRESETS = {
-    TOGETHER: {
-        "model": "mixtral-8x7b",
-        "gpu": "h100-sxm",
-        "n_gpus": 2,
-        "weight_format": "fp8",
-        "kv_format": "bf16",
-        "batch_size": 32,
-        "prompt_tokens": 512,
-        "output_tokens": 256,
-        "acceptance_at_t0": 0.85,
-        "acceptance_at_t1": 0.55,
-        "draft_tokens": 4,
-        "draft_cost_ratio": 0.02,
-        "temperature": 0.0,
-    },
-    "Leviathan et al., T5 anchors": {
-        "acceptance_at_t0": 0.75,
-        "acceptance_at_t1": 0.62,
-        "draft_tokens": 7,
-        "draft_cost_ratio": 0.02,
-    },
-}
+PRESETS = {p.name: p for p in (presets.TOGETHER_C9, presets.LEVIATHAN_T5)}
 T_TITLE = "Sampling temperature [-]"
 BATCH_TITLE = "Batch size [sequences, log scale]"
 TEMPERATURE_COLUMNS = [

@@ -34,7 +34,8 @@ import streamlit as st
 from streamlit.runtime.pages_manager import PagesManager
 
 import costmodel
-from costmodel.scenario import KV_FORMATS
+from costmodel import presets
+from costmodel.fields import KV_FORMATS
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -83,17 +84,7 @@ _CATALOG_TABLE = {
 }
 _FLOAT_STEP = {"usd_per_gpu_hour": 0.05, "utilization": 0.01}
 
-PRESETS = {
-    "December 2023 baseline": {
-        "model": "mixtral-8x7b",
-        "gpu": "h100-sxm",
-        "n_gpus": 2,
-        "weight_format": "bf16",
-        "kv_format": "bf16",
-        "usd_per_gpu_hour": 1.95,
-        "utilization": 1.0,
-    },
-}
+PRESETS = {p.name: p for p in (presets.DECEMBER_2023_BASELINE,)}
 
 # Private session-state keys: URL at the start of the run, bound keys and defaults,
 # the scenario drawn by the sidebar.

@@ -12,7 +12,7 @@ import pandas as pd
 import streamlit as st
 
 import costmodel
-from costmodel import validation
+from costmodel import presets, validation
 from pages import ui
 
 ui.run_inside_app()
@@ -29,17 +29,7 @@ EFFICIENCY = {
     "layer_overhead_us": ("Layer overhead", 0.5, "%.1f"),
 }
 FAMILY_FIELDS = [f for f in EFFICIENCY if getattr(DEFAULT, f) is None]
-PRESETS = {
-    "Family defaults": {f: getattr(DEFAULT, f) for f in EFFICIENCY},
-    "Ideal hardware": {
-        "bandwidth_efficiency": 1.0,
-        "compute_efficiency": 1.0,
-        "moe_kernel_efficiency": 1.0,
-        "allreduce_latency_us": 0.0,
-        "link_efficiency": 1.0,
-        "layer_overhead_us": 0.0,
-    },
-}
+PRESETS = {p.name: p for p in (presets.FAMILY_DEFAULTS, presets.IDEAL_HARDWARE)}
 METRICS = {
     "tokens_per_s_per_user": "Tokens/s per user [tokens/s]",
     "output_tokens_per_s_per_gpu": "Output tokens/s per GPU [tokens/s]",

@@ -5,7 +5,7 @@ import pytest
 
 import costmodel
 from costmodel import comparisons
-from costmodel.moe import experts_touched
+from costmodel.moe import experts_read
 
 MIXTRAL = "mixtral-8x7b"
 
@@ -66,20 +66,20 @@ def test_unknown_model_raises():
 
 
 @pytest.mark.parametrize(
-    ("n_experts", "top_k", "keep", "width", "total_b", "active_b"),
+    ("n_experts", "experts_per_token", "keep", "width", "total_b", "active_b"),
     [
         (16, 2, "expert size", 14336, 91.80, 12.88),
         (64, 8, "total size", 1792, 46.71, 7.25),
         (8, 2, "expert size", 14336, 46.70, 12.88),
     ],
 )
-def test_more_experts(n_experts, top_k, keep, width, total_b, active_b):
+def test_more_experts(n_experts, experts_per_token, keep, width, total_b, active_b):
     cat, variant = comparisons.more_experts(
-        costmodel.load_catalog(), MIXTRAL, n_experts, top_k, keep
+        costmodel.load_catalog(), MIXTRAL, n_experts, experts_per_token, keep
     )
     row = cat.models.loc[variant]
-    assert variant == comparisons.more_experts_id(MIXTRAL, n_experts, top_k, keep)
-    assert (row["n_experts"], row["experts_per_token"]) == (n_experts, top_k)
+    assert variant == comparisons.more_experts_id(MIXTRAL, n_experts, experts_per_token, keep)
+    assert (row["n_experts"], row["experts_per_token"]) == (n_experts, experts_per_token)
     assert row["intermediate_size"] == width
     assert row["total_params"] / 1e9 == pytest.approx(total_b, abs=0.01)
     assert comparisons.active_params(cat.models).loc[variant] / 1e9 == pytest.approx(
@@ -88,12 +88,18 @@ def test_more_experts(n_experts, top_k, keep, width, total_b, active_b):
 
 
 @pytest.mark.parametrize(
-    ("n_experts", "top_k", "keep", "match"),
-    [(8, 9, "expert size", "top_k"), (8, 0, "expert size", "top_k"), (8, 2, "both", "keep")],
+    ("n_experts", "experts_per_token", "keep", "match"),
+    [
+        (8, 9, "expert size", "experts_per_token"),
+        (8, 0, "expert size", "experts_per_token"),
+        (8, 2, "both", "keep"),
+    ],
 )
-def test_more_experts_rejects_bad_input(n_experts, top_k, keep, match):
+def test_more_experts_rejects_bad_input(n_experts, experts_per_token, keep, match):
     with pytest.raises(ValueError, match=match):
-        comparisons.more_experts(costmodel.load_catalog(), MIXTRAL, n_experts, top_k, keep)
+        comparisons.more_experts(
+            costmodel.load_catalog(), MIXTRAL, n_experts, experts_per_token, keep
+        )
 
 
 def test_weight_and_kv_bytes_add_up_to_bytes_read(catalog):
@@ -127,7 +133,7 @@ def test_compare_models_stacks_variants(catalog):
         moe["experts_read_per_layer"], [2, 3.5, 5.47, 7.20, 7.92, 8.00], atol=0.005
     )
     np.testing.assert_allclose(
-        moe["experts_read_per_layer"], experts_touched(np.array(batches), 8, 2), rtol=1e-12
+        moe["experts_read_per_layer"], experts_read(np.array(batches), 8, 2), rtol=1e-12
     )
     direct = costmodel.sweep(costmodel.Scenario(), catalog, batch_size=batches)
     np.testing.assert_allclose(
@@ -176,5 +182,5 @@ def test_compare_models_with_skew_and_no_axes(catalog):
     scen = costmodel.Scenario(routing_skew=0.5)
     table = comparisons.compare_models(scen, catalog, {"MoE": MIXTRAL})
     assert len(table) == 1
-    expected = experts_touched(np.array([32.0]), 8, 2, 0.5)[0]
+    expected = experts_read(np.array([32.0]), 8, 2, 0.5)[0]
     assert table["experts_read_per_layer"].item() == pytest.approx(expected)

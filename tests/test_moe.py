@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 from costmodel import Scenario, evaluate, load_catalog, sweep
-from costmodel.moe import experts_touched, routing_probabilities
+from costmodel.moe import experts_read, routing_probabilities
 
 MODELS_DIR = Path(__file__).resolve().parent.parent / "assets" / "models"
 MIXTRAL_CONFIG = json.loads((MODELS_DIR / "mixtral-8x7b.json").read_text())
@@ -31,8 +31,8 @@ UNIFORM = [8 * (1 - 0.75**t) for t in TOKENS]
 SEED_ROUNDED = [2, 3.5, 5.47, 7.20, 7.92, 8.00]
 
 
-def test_uniform_experts_touched_closed_form():
-    got = experts_touched(np.array(TOKENS), 8, 2)
+def test_uniform_experts_read_closed_form():
+    got = experts_read(np.array(TOKENS), 8, 2)
     np.testing.assert_allclose(got, UNIFORM, rtol=1e-12)
     # The reference README's rounded values (to 0.01).
     np.testing.assert_allclose(got, SEED_ROUNDED, atol=0.005)
@@ -40,22 +40,22 @@ def test_uniform_experts_touched_closed_form():
 
 def test_dense_model_touches_its_one_expert():
     # E=1, k=1: 1 * (1 - 0^T) = 1 for every T >= 1.
-    np.testing.assert_allclose(experts_touched(np.array(TOKENS), 1, 1), 1.0, rtol=1e-12)
+    np.testing.assert_allclose(experts_read(np.array(TOKENS), 1, 1), 1.0, rtol=1e-12)
 
 
 def test_uniform_scalars_and_arrays_agree():
     for t, expected in zip(TOKENS, UNIFORM, strict=True):
-        assert float(experts_touched(t, 8, 2)) == pytest.approx(expected, rel=1e-12)
-        assert float(experts_touched(t, 8, 2, 0.0)) == pytest.approx(expected, rel=1e-12)
+        assert float(experts_read(t, 8, 2)) == pytest.approx(expected, rel=1e-12)
+        assert float(experts_read(t, 8, 2, 0.0)) == pytest.approx(expected, rel=1e-12)
 
 
 def test_skewed_scalars_and_arrays_agree():
-    # BUG (costmodel/moe.py, experts_touched, `touched[skewed] = ...`): with all-scalar
+    # BUG (costmodel/moe.py, experts_read, `touched[skewed] = ...`): with all-scalar
     # inputs and routing_skew > 0, `touched` is a numpy float64 scalar after .copy(), and
     # item assignment raises TypeError. evaluate(Scenario(routing_skew=0.5)) crashes the
     # same way (see test_evaluate_with_routing_skew below).
-    arrays = experts_touched(np.array(TOKENS, float), 8, 2, 0.5)
-    scalars = [float(experts_touched(t, 8, 2, 0.5)) for t in TOKENS]
+    arrays = experts_read(np.array(TOKENS, float), 8, 2, 0.5)
+    scalars = [float(experts_read(t, 8, 2, 0.5)) for t in TOKENS]
     np.testing.assert_allclose(scalars, arrays, rtol=1e-12)
 
 
@@ -86,30 +86,30 @@ def test_sweep_with_routing_skew(axis):
 
 def test_skew_towards_zero_equals_uniform():
     np.testing.assert_allclose(
-        experts_touched(np.array(TOKENS, float), 8, 2, 1e-9), UNIFORM, rtol=1e-6
+        experts_read(np.array(TOKENS, float), 8, 2, 1e-9), UNIFORM, rtol=1e-6
     )
 
 
 @pytest.mark.parametrize("skew", [0.25, 0.5, 1.0, 2.0, 3.0])
 def test_skew_touches_fewer_experts(skew):
     t = np.array(TOKENS, float)
-    skewed = experts_touched(t, 8, 2, skew)
+    skewed = experts_read(t, 8, 2, skew)
     # T = 1: the probabilities add up to k, so one token still touches exactly 2 experts.
     assert skewed[0] == pytest.approx(2.0, rel=1e-12)
     # T > 1: popular experts are hit repeatedly, so fewer distinct ones than uniform.
     assert np.all(skewed[1:] < np.array(UNIFORM[1:]))
     # And more skew touches fewer still.
-    assert np.all(experts_touched(t[1:], 8, 2, skew + 0.5) < skewed[1:])
+    assert np.all(experts_read(t[1:], 8, 2, skew + 0.5) < skewed[1:])
 
 
 @pytest.mark.parametrize(
-    ("n_experts", "top_k", "skew"),
+    ("n_experts", "experts_per_token", "skew"),
     [(8, 2, 0.0), (8, 2, 1.0), (8, 2, 3.0), (4, 3, 3.0), (16, 4, 3.0), (8, 7, 3.0), (64, 8, 3.0)],
 )
-def test_routing_probabilities_are_probabilities(n_experts, top_k, skew):
-    p = routing_probabilities(n_experts, top_k, skew)
+def test_routing_probabilities_are_probabilities(n_experts, experts_per_token, skew):
+    p = routing_probabilities(n_experts, experts_per_token, skew)
     assert p.shape == (1, n_experts)
-    assert p.sum() == pytest.approx(top_k, rel=1e-12)
+    assert p.sum() == pytest.approx(experts_per_token, rel=1e-12)
     assert np.all(p >= 0) and np.all(p <= 1 + 1e-12)
     # Zipf order: expert 0 is the most popular.
     assert np.all(np.diff(p[0]) <= 1e-12)
@@ -124,15 +124,15 @@ def test_routing_probabilities_e4_k3_extreme_skew_by_hand():
     np.testing.assert_allclose(p, [1.0, 1.0, *(w / w.sum())], rtol=1e-12)
 
 
-@pytest.mark.parametrize(("n_experts", "top_k"), [(8, 8), (16, 15), (32, 16)])
-def test_routing_probabilities_capped_when_k_near_e(n_experts, top_k):
+@pytest.mark.parametrize(("n_experts", "experts_per_token"), [(8, 8), (16, 15), (32, 16)])
+def test_routing_probabilities_capped_when_k_near_e(n_experts, experts_per_token):
     # BUG (costmodel/moe.py, `_CAP_ROUNDS = 4` and the loop in routing_probabilities):
     # water-filling stops after 4 rounds, but with skew 3 and k close to E more than 4
     # experts must be capped in turn; the result keeps probabilities above 1 (E=8, k=8
-    # gives 1.198 and 0.802 instead of all ones), so experts_touched is wrong for such
+    # gives 1.198 and 0.802 instead of all ones), so experts_read is wrong for such
     # (custom) models: with k = E every token touches all E experts.
-    p = routing_probabilities(n_experts, top_k, 3.0)
-    assert p.sum() == pytest.approx(top_k, rel=1e-12)
+    p = routing_probabilities(n_experts, experts_per_token, 3.0)
+    assert p.sum() == pytest.approx(experts_per_token, rel=1e-12)
     assert np.all(p <= 1 + 1e-12), p.max()
 
 
@@ -151,7 +151,7 @@ def test_skewed_arrays_match_expert_by_expert_sum():
     e = np.array([8, 8, 8, 16, 16], float)
     k = np.array([2, 2, 2, 4, 4], float)
     s = np.array([0.5, 0.5, 1.5, 1.5, 0.7])
-    got = experts_touched(t, e, k, s)
+    got = experts_read(t, e, k, s)
     for i in range(len(t)):
         p = routing_probabilities(int(e[i]), k[i], s[i])[0]
         assert got[i] == pytest.approx(np.sum(1 - (1 - p) ** t[i]), rel=1e-12)

@@ -6,7 +6,7 @@ the formulas must stay sane for scenarios that do not fit, since the app shows t
 
 Properties (a)-(d) and (f) always sweep ``routing_skew`` (if only as a one-value axis):
 with routing_skew > 0, any sweep that leaves both model and skew scalar crashes today
-(costmodel/moe.py experts_touched, see test_moe.py::test_sweep_with_routing_skew), and
+(costmodel/moe.py experts_read, see test_moe.py::test_sweep_with_routing_skew), and
 these properties are about other things. Property (e) goes through ``evaluate`` and
 fails on that bug until it is fixed.
 """

@@ -14,12 +14,15 @@ from costmodel.scenario import check_field
 
 MODELS_DIR = Path(__file__).resolve().parent.parent / "assets" / "models"
 
+#: Ids that are strings but not in the catalog: a Scenario holds them, evaluation rejects
+#: them against the catalog it uses.
+BAD_IDS = [("model", "gpt-4"), ("gpu", "tpu-v5"), ("weight_format", "fp4")]
+
 BAD_FIELDS = [
-    # (field, bad value)
-    ("model", "gpt-4"),
+    # (field, bad value): wrong type or range, rejected by Scenario itself
     ("model", None),
-    ("gpu", "tpu-v5"),
-    ("weight_format", "fp4"),
+    ("model", 3),
+    ("gpu", b"h100-sxm"),
     ("kv_format", "int8"),  # a weight format, but not a KV-cache format
     ("kv_format", "int4"),
     ("n_gpus", 0),
@@ -80,7 +83,15 @@ def test_replace_rejects_bad_field(case):
         Scenario().replace(**{name: value})
 
 
-@pytest.mark.parametrize("case", BAD_FIELDS, ids=_id)
+@pytest.mark.parametrize("case", BAD_IDS, ids=_id)
+def test_unknown_id_is_rejected_when_evaluated(case):
+    name, value = case
+    scenario = Scenario(**{name: value})  # no catalog inside a value object
+    with pytest.raises(ValueError, match=name):
+        evaluate(scenario)
+
+
+@pytest.mark.parametrize("case", BAD_FIELDS + BAD_IDS, ids=_id)
 def test_sweep_rejects_bad_value_in_axis(case):
     name, value = case
     good = getattr(Scenario(), name)
@@ -104,7 +115,7 @@ def test_replace_batch_size_negative():
 )
 def test_unknown_choice_message_lists_the_choices(name, value, choices):
     with pytest.raises(ValueError) as err:
-        Scenario(**{name: value})
+        evaluate(Scenario(**{name: value}))
     message = str(err.value)
     assert name in message and repr(value) in message
     for choice in choices:

@@ -1,0 +1,576 @@
+"""One evaluation path: ``sweep`` over a grid of scenarios; ``evaluate`` is a 1-row sweep.
+
+The grid is built once as arrays (catalog rows as integer codes) and evaluated in named
+stages, each vectorised over all rows:
+
+1. :func:`grid`: field arrays (varied fields) or scalars (fixed fields);
+   :func:`check_ids` and :func:`check_consistency` reject what needs the catalog.
+2. :func:`lookup`: architecture, hardware, format and efficiency arrays of each row.
+3. :func:`memory_fit`: weights, KV cache, headroom, largest batch, fewest GPUs.
+4. :func:`decode_step`: one decode step, or a speculative verification plus drafting.
+5. :func:`prefill`: the batch's prompts, and one prompt alone (time to first token).
+6. :func:`latency`: time per output token, throughput, speed-up.
+7. ``economics``: GPU-hours per unit of work (physics), then dollars (price and
+   utilisation).
+
+Stages 2-6 and the GPU-hours are the physics: they are computed once per distinct
+physical row. The economic fields (``ECONOMIC_FIELDS``: price, utilisation) only scale
+the dollars, so a sweep over them reuses the physics (1,000 prices at one batch: one
+forward pass).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+
+from costmodel import economics
+from costmodel.catalog import CUSTOM_PREFIX, Catalog, load_catalog
+from costmodel.fields import CHOICE_FIELDS, FAMILY_DEFAULT_FIELDS, FIELD_NAMES, FIELDS, check_field
+from costmodel.memory import (
+    kv_bytes_per_token,
+    max_batch_size,
+    memory_available_gb,
+    min_gpus_to_fit,
+    weight_bytes,
+)
+from costmodel.scenario import Scenario
+from costmodel.speculative import acceptance_rate, expected_tokens_per_step
+from costmodel.step import bus_bandwidth_gb_s, forward_ms
+
+#: Categorical fields and the catalog table whose index gives their codes.
+CATEGORICAL_FIELDS = {name: FIELDS[name].catalog_table for name in CHOICE_FIELDS}
+
+#: Fields that change only the dollars, never the physics (time, bytes, memory).
+ECONOMIC_FIELDS = ("usd_per_gpu_hour", "utilization")
+
+#: Most rows one sweep may have; above it ``sweep`` raises before allocating anything.
+MAX_SWEEP_ROWS = 5_000_000
+
+#: Result columns and their meaning (units in the names).
+OUTPUT_COLUMNS = {
+    "fits": "weights + KV cache + overhead fit in the replica's usable memory",
+    "memory_required_gb": "weights + KV cache at full context + runtime overhead [GB]",
+    "memory_available_gb": "n_gpus * hbm_gb * usable_memory_fraction [GB]",
+    "memory_headroom_gb": "available minus required memory [GB]",
+    "weights_gb": "stored weight bytes in the chosen format [GB]",
+    "kv_cache_gb": "KV cache of the batch at prompt + output tokens [GB]",
+    "max_batch_size": "most concurrent sequences that fit at prompt + output tokens",
+    "min_gpus": "fewest GPUs (power of two) that hold weights, KV cache and overhead",
+    "experts_read_per_layer": "expected distinct experts read per layer per decode step",
+    "bytes_read_per_step_gb": "bytes read by one decode (or verification) step [GB]",
+    "weight_bytes_read_per_step_gb": "weight bytes of bytes_read_per_step_gb [GB]",
+    "kv_bytes_read_per_step_gb": "KV-cache bytes of bytes_read_per_step_gb [GB]",
+    "acceptance_rate": "draft-token acceptance rate at this temperature",
+    "tokens_per_step": "tokens produced per sequence per decode step",
+    "speculative_speedup": "decode speed with speculation over without, same batch",
+    "decode_step_ms": "one decode step (verification + draft when speculative) [ms]",
+    "memory_time_ms": "bytes over achieved bandwidth, plain decode step [ms]",
+    "compute_time_ms": "FLOPs over achieved throughput, plain decode step [ms]",
+    "allreduce_time_ms": "tensor-parallel all-reduces, plain decode step [ms]",
+    "overhead_time_ms": "per-layer fixed overhead, plain decode step [ms]",
+    "prefill_ms": "prefill of the batch's prompts, once per output_tokens steps [ms]",
+    "tpot_ms": "time per output token a user sees, with the share of others' prefill [ms]",
+    "ttft_ms": "time to first token: prefill of one prompt + one decode step, no queueing [ms]",
+    "tokens_per_s_per_user": "1000 / tpot_ms [tokens/s]",
+    "output_tokens_per_s": "sustained output tokens/s of the replica (all its GPUs)",
+    "output_tokens_per_s_per_gpu": "output_tokens_per_s / n_gpus",
+    "usd_per_million_output_tokens": "GPU cost of decode time per million output tokens [$]",
+    "usd_per_million_input_tokens": "GPU cost of prefill time per million input tokens [$]",
+    "usd_per_request": "GPU cost of one request, prefill and decode [$]",
+    "bandwidth_tb_s_per_usd_hour": "memory bandwidth per GPU-hour price; NaN at $0 [TB/s per $/h]",
+}
+
+#: Estimated bytes per result row: one 8-byte value per column, twice (the stages'
+#: working arrays and the returned DataFrame).
+BYTES_PER_ROW = 2 * 8 * (len(FIELD_NAMES) + len(OUTPUT_COLUMNS))
+
+
+def average_context_tokens(prompt_tokens, output_tokens):
+    """Cached tokens a decode step reads on average over a request: ``P + O / 2`` [tokens]."""
+    return prompt_tokens + output_tokens / 2.0
+
+
+# --- 1. grid and the checks that need the catalog --------------------------------------
+
+
+def _allowed_ids(name: str, catalog: Catalog) -> tuple[str, ...]:
+    ids = tuple(getattr(catalog, CATEGORICAL_FIELDS[name]).index)
+    choices = FIELDS[name].choices
+    return tuple(i for i in ids if i in choices) if choices else ids
+
+
+def check_id(name: str, value, catalog: Catalog) -> None:
+    """Raise ``ValueError`` naming ``name`` and the allowed ids unless ``catalog`` has ``value``."""
+    check_field(name, value)
+    allowed = _allowed_ids(name, catalog)
+    if value not in allowed:
+        hint = f" (a {CUSTOM_PREFIX} model needs Catalog.with_model)" if name == "model" else ""
+        raise ValueError(f"{name} must be one of {', '.join(allowed)}{hint}; got {value!r}")
+
+
+def check_ids(scenario: Scenario, catalog: Catalog) -> None:
+    """Check the scenario's model, GPU and formats against ``catalog`` (``ValueError``)."""
+    for name in CHOICE_FIELDS:
+        check_id(name, getattr(scenario, name), catalog)
+
+
+def tensor_parallel_ok(n_gpus, n_heads, n_kv_heads):
+    """Whether ``n_gpus`` GPUs can split a model's attention by tensor parallelism.
+
+    ``n_gpus`` must divide the query heads. The KV heads follow vLLM's rule: with
+    ``n_gpus <= n_kv_heads`` each GPU holds ``n_kv_heads / n_gpus`` of them (so
+    ``n_gpus`` divides ``n_kv_heads``); with more GPUs than KV heads each KV head is
+    replicated on ``n_gpus / n_kv_heads`` GPUs (so ``n_kv_heads`` divides ``n_gpus``).
+    Mixtral 8x7B (32 heads, 8 KV heads): 1, 2, 4, 8, 16, 32 GPUs; not 3, 6 or 64.
+    """
+    n = np.asarray(n_gpus, np.int64)
+    h = np.asarray(n_heads, np.int64)
+    kv = np.asarray(n_kv_heads, np.int64)
+    kv_ok = np.where(n <= kv, kv % np.maximum(n, 1) == 0, n % np.maximum(kv, 1) == 0)
+    return (h % n == 0) & kv_ok
+
+
+def tensor_parallel_sizes(model: str, catalog: Catalog) -> list[int]:
+    """Every allowed ``n_gpus`` for ``model`` (:func:`tensor_parallel_ok`, within its range)."""
+    check_id("model", model, catalog)
+    row = catalog.models.loc[model]
+    low, high = FIELDS["n_gpus"].range
+    sizes = np.arange(int(low), int(high) + 1)
+    return [int(n) for n in sizes[tensor_parallel_ok(sizes, row["n_heads"], row["n_kv_heads"])]]
+
+
+def _first_bad(bad, *arrays):
+    """Values of ``arrays`` at the first True of ``bad`` (arrays may be scalars)."""
+    bad = np.atleast_1d(bad)
+    i = int(np.argmax(bad))
+    return [np.broadcast_to(a, bad.shape)[i] for a in arrays]
+
+
+def check_consistency(c: dict, catalog: Catalog) -> None:
+    """Reject rows whose fields contradict each other or the model (``ValueError``).
+
+    - ``n_gpus`` must suit the model's heads (:func:`tensor_parallel_ok`);
+    - ``acceptance_at_t1 <= acceptance_at_t0`` (acceptance falls as temperature rises).
+
+    In a sweep where only some rows break a rule, the error names the field and the
+    first bad row's values; nothing is evaluated.
+    """
+    A = catalog.arrays
+    heads, kv_heads = A["model.n_heads"][c["model"]], A["model.n_kv_heads"][c["model"]]
+    bad = ~tensor_parallel_ok(c["n_gpus"], heads, kv_heads)
+    if bad.any():
+        n, code = _first_bad(bad, c["n_gpus"], c["model"])
+        model = catalog.models.index[int(code)]
+        allowed = ", ".join(map(str, tensor_parallel_sizes(model, catalog)))
+        raise ValueError(
+            f"n_gpus={int(n)} cannot split {model} by tensor parallelism: it must divide the "
+            f"{int(catalog.models.loc[model, 'n_heads'])} attention heads and suit the "
+            f"{int(catalog.models.loc[model, 'n_kv_heads'])} KV heads; allowed: {allowed}"
+        )
+    bad = np.asarray(c["acceptance_at_t1"]) > np.asarray(c["acceptance_at_t0"])
+    if bad.any():
+        t0, t1 = _first_bad(bad, c["acceptance_at_t0"], c["acceptance_at_t1"])
+        raise ValueError(
+            f"acceptance_at_t1 ({float(t1)}) must be at most acceptance_at_t0 ({float(t0)}): "
+            "draft tokens are accepted less often at a higher temperature"
+        )
+
+
+def _axis_values(name: str, values, catalog: Catalog) -> list:
+    values = list(values) if isinstance(values, list | tuple | np.ndarray | pd.Index) else [values]
+    if not values:
+        raise ValueError(f"{name}: a sweep axis needs at least one value")
+    check = check_id if name in CATEGORICAL_FIELDS else (lambda n, v, _: check_field(n, v))
+    for value in values:
+        check(name, value, catalog)
+    return values
+
+
+def _encode(name: str, values: list, catalog: Catalog) -> np.ndarray:
+    table = CATEGORICAL_FIELDS.get(name)
+    if table:
+        return getattr(catalog, table).index.get_indexer(values)
+    if name in FAMILY_DEFAULT_FIELDS:
+        return np.array([np.nan if v is None else v for v in values], dtype=float)
+    return np.asarray(values)
+
+
+def _checked_axes(axes: dict, catalog: Catalog) -> dict:
+    for name in axes:
+        if name not in FIELD_NAMES:
+            raise ValueError(f"unknown sweep axis {name!r}; fields are {', '.join(FIELD_NAMES)}")
+    return {name: _axis_values(name, v, catalog) for name, v in axes.items()}
+
+
+def _rows(axes: dict, product: bool) -> int:
+    sizes = [len(v) for v in axes.values()]
+    if not product and len(set(sizes)) > 1:
+        raise ValueError(
+            f"zipped axes must have equal lengths; got {dict(zip(axes, sizes, strict=True))}"
+        )
+    n = math.prod(sizes) if product else (sizes[0] if sizes else 1)
+    if n > MAX_SWEEP_ROWS:
+        raise ValueError(
+            f"a sweep of {n:,} rows is above MAX_SWEEP_ROWS ({MAX_SWEEP_ROWS:,}); it would "
+            f"need about {n * BYTES_PER_ROW / 1e9:,.1f} GB of memory. Sweep fewer values."
+        )
+    return n
+
+
+def grid(base: Scenario, catalog: Catalog, axes: dict, product: bool = True) -> tuple[dict, int]:
+    """Field -> array of length n (varied fields) or scalar (fixed fields); and n.
+
+    Categorical values become integer codes into the catalog; None becomes NaN. With
+    ``product`` the rows are the Cartesian product of the axes, first axis varying
+    slowest; without it the axes are zipped (all must have the same length).
+    ``axes`` must already be checked (as ``sweep`` does).
+    """
+    n = _rows(axes, product)
+    columns = {name: _encode(name, [getattr(base, name)], catalog)[0] for name in FIELD_NAMES}
+    encoded = {name: _encode(name, v, catalog) for name, v in axes.items()}
+    if not product:
+        columns.update(encoded)
+        return columns, n
+    inner = n
+    for name, values in encoded.items():
+        inner //= len(values)
+        columns[name] = np.tile(np.repeat(values, inner), n // (inner * len(values)))
+    return columns, n
+
+
+# --- 2. lookups -------------------------------------------------------------------------
+
+_ARCH_COLUMNS = (
+    "n_layers",
+    "hidden_size",
+    "n_heads",
+    "head_dim",
+    "n_experts",
+    "experts_per_token",
+    "attention_params",
+    "expert_params",
+    "router_params",
+    "lm_head_params",
+    "norm_params",
+    "quantizable_params",
+    "sixteen_bit_params",
+    "n_kv_heads",
+)
+
+
+def lookup(c: dict, catalog: Catalog) -> dict:
+    """Each row's inputs for the physics: ``arch``, ``hw``, ``fmt``, ``eff`` and ``c``.
+
+    Efficiencies left at None (NaN) take the GPU family's value. The KV cache per token
+    counts ``max(n_kv_heads, n_gpus)`` heads: with more GPUs than KV heads each head is
+    stored once per GPU that uses it (:func:`tensor_parallel_ok`).
+    """
+    A = catalog.arrays
+    m, g, f, kvf = c["model"], c["gpu"], c["weight_format"], c["kv_format"]
+    n = c["n_gpus"]
+    arch = {k: A[f"model.{k}"][m] for k in _ARCH_COLUMNS}
+    arch["routing_skew"] = c["routing_skew"]
+    arch["kv_bytes_per_token"] = kv_bytes_per_token(
+        arch["n_layers"],
+        np.maximum(arch["n_kv_heads"], n),
+        arch["head_dim"],
+        A["format.weight_bits"][kvf] / 8.0,
+    )
+    eff = {
+        name: np.where(np.isnan(c[name]), A[f"gpu.{name}"][g], c[name])
+        for name in FAMILY_DEFAULT_FIELDS
+    }
+    eff["moe_kernel_efficiency"] = c["moe_kernel_efficiency"]
+    hw = {
+        "n_gpus": n,
+        "hbm_gb": A["gpu.hbm_gb"][g],
+        "bandwidth_tb_s": A["gpu.bandwidth_tb_s"][g],
+        "peak_tflops": A["peak_tflops"][g, f],
+        "bf16_tflops": A["gpu.bf16_dense_tflops"][g],
+        "bus_gb_s": bus_bandwidth_gb_s(
+            A["gpu.scale_up_gb_s"][g], eff["link_efficiency"], n, A["gpu.mesh_links"][g]
+        ),
+    }
+    fmt = {
+        "bytes_per_weight": A["format.bytes_per_weight"][f],
+        "bandwidth_factor": A["format.bandwidth_efficiency_factor"][f],
+        "compute_factor": A["format.compute_efficiency_factor"][f],
+    }
+    return {"arch": arch, "hw": hw, "fmt": fmt, "eff": eff, "c": c}
+
+
+def _forward(x: dict, **work) -> dict:
+    return forward_ms(**work, arch=x["arch"], hw=x["hw"], fmt=x["fmt"], eff=x["eff"])
+
+
+# --- 3. memory fit ----------------------------------------------------------------------
+
+
+def memory_fit(x: dict) -> dict:
+    """Weights + batch KV cache at full context + overhead against usable memory [GB]."""
+    arch, hw, c = x["arch"], x["hw"], x["c"]
+    B, n = c["batch_size"], c["n_gpus"]
+    weights_gb = (
+        weight_bytes(
+            arch["quantizable_params"], arch["sixteen_bit_params"], x["fmt"]["bytes_per_weight"]
+        )
+        / 1e9
+    )
+    kv_gb_per_sequence = (
+        (c["prompt_tokens"] + c["output_tokens"]) * arch["kv_bytes_per_token"] / 1e9
+    )
+    overhead_gb = c["memory_overhead_gb_per_gpu"] * n
+    required = weights_gb + B * kv_gb_per_sequence + overhead_gb
+    available = memory_available_gb(n, hw["hbm_gb"], c["usable_memory_fraction"])
+    return {
+        "fits": required <= available,
+        "memory_required_gb": required,
+        "memory_available_gb": available,
+        "memory_headroom_gb": available - required,
+        "weights_gb": weights_gb,
+        "kv_cache_gb": B * kv_gb_per_sequence,
+        "max_batch_size": max_batch_size(available, weights_gb, overhead_gb, kv_gb_per_sequence),
+        "min_gpus": min_gpus_to_fit(
+            weights_gb,
+            B * kv_gb_per_sequence,
+            hw["hbm_gb"],
+            c["usable_memory_fraction"],
+            c["memory_overhead_gb_per_gpu"],
+        ),
+    }
+
+
+# --- 4. decode step (plain, or speculative verification) --------------------------------
+
+
+def decode_step(x: dict) -> dict:
+    """One decode step of B sequences at the average context [ms], and what it reads.
+
+    Plain: a forward pass over B tokens reading ``B * average_context_tokens`` cached
+    tokens; attention scores ``4 L H d_head * context`` FLOPs per token. Speculative
+    rows verify ``B (g + 1)`` tokens in one pass and draft g tokens at ``c`` times a
+    plain step each; a step then yields ``tokens_per_step`` tokens per sequence.
+    Returns the output columns of this stage plus ``plain_ms`` and
+    ``decode_ms_per_token`` (step time over tokens per step).
+    """
+    arch, c = x["arch"], x["c"]
+    B = c["batch_size"]
+    context = average_context_tokens(c["prompt_tokens"], c["output_tokens"])
+    score_flops_per_token = 4.0 * arch["n_layers"] * arch["n_heads"] * arch["head_dim"] * context
+    plain = _forward(
+        x,
+        tokens=B,
+        logit_tokens=B,
+        kv_tokens_read=B * context,
+        attention_flops=score_flops_per_token * B,
+    )
+    speculative = np.asarray(c["speculative"], bool)
+    acceptance = acceptance_rate(c["temperature"], c["acceptance_at_t0"], c["acceptance_at_t1"])
+    tokens_per_step = np.where(
+        speculative, expected_tokens_per_step(acceptance, c["draft_tokens"]), 1.0
+    )
+    step, step_ms = plain, plain["total_ms"]
+    if speculative.any():
+        verified = B * (c["draft_tokens"] + 1.0)
+        verify = _forward(
+            x,
+            tokens=verified,
+            logit_tokens=verified,
+            kv_tokens_read=B * context,
+            attention_flops=score_flops_per_token * verified,
+        )
+        draft_ms = c["draft_tokens"] * c["draft_cost_ratio"] * plain["total_ms"]
+        step_ms = np.where(speculative, verify["total_ms"] + draft_ms, plain["total_ms"])
+        step = {
+            k: np.where(speculative, verify[k], plain[k])
+            for k in ("experts_read_per_layer", "weight_bytes_read", "kv_bytes_read")
+        }
+    return {
+        "experts_read_per_layer": step["experts_read_per_layer"],
+        "bytes_read_per_step_gb": (step["weight_bytes_read"] + step["kv_bytes_read"]) / 1e9,
+        "weight_bytes_read_per_step_gb": step["weight_bytes_read"] / 1e9,
+        "kv_bytes_read_per_step_gb": step["kv_bytes_read"] / 1e9,
+        "acceptance_rate": acceptance,
+        "tokens_per_step": tokens_per_step,
+        "decode_step_ms": step_ms,
+        "memory_time_ms": plain["memory_ms"],
+        "compute_time_ms": plain["compute_ms"],
+        "allreduce_time_ms": plain["allreduce_ms"],
+        "overhead_time_ms": plain["overhead_ms"],
+        "plain_ms": plain["total_ms"],
+        "decode_ms_per_token": step_ms / tokens_per_step,
+    }
+
+
+# --- 5. prefill -------------------------------------------------------------------------
+
+
+def prefill(x: dict) -> dict:
+    """Prefill of the batch's B prompts of P tokens, and of one prompt alone [ms].
+
+    Attention scores: ``2 L H d_head P^2`` FLOPs per prompt (causal: half of P x P);
+    logits only for each prompt's last token. Returns ``prefill_ms`` and
+    ``prompt_prefill_ms``.
+    """
+    arch, c = x["arch"], x["c"]
+    B, P = c["batch_size"], c["prompt_tokens"]
+    prompt_score_flops = 2.0 * arch["n_layers"] * arch["n_heads"] * arch["head_dim"] * P * P
+    batch = _forward(
+        x, tokens=B * P, logit_tokens=B, kv_tokens_read=0.0, attention_flops=prompt_score_flops * B
+    )
+    one = _forward(
+        x, tokens=P, logit_tokens=1.0, kv_tokens_read=0.0, attention_flops=prompt_score_flops
+    )
+    return {"prefill_ms": batch["total_ms"], "prompt_prefill_ms": one["total_ms"]}
+
+
+# --- 6. latency -------------------------------------------------------------------------
+
+
+def latency(x: dict, decode: dict, pre: dict) -> dict:
+    """What a user and the replica see, with continuous batching [ms, tokens/s].
+
+    One request cycle of O output tokens takes ``O * decode_ms_per_token + prefill_ms``
+    (the batch's prompts are prefilled once per cycle), so ``tpot = cycle / O``;
+    ``ttft`` = one prompt's prefill + one decode step (no queueing, no network).
+    """
+    c = x["c"]
+    B, O = c["batch_size"], c["output_tokens"]
+    cycle_ms = O * decode["decode_ms_per_token"] + pre["prefill_ms"]
+    tpot_ms = cycle_ms / O
+    return {
+        "speculative_speedup": decode["plain_ms"] / decode["decode_ms_per_token"],
+        "tpot_ms": tpot_ms,
+        "ttft_ms": pre["prompt_prefill_ms"] + decode["decode_step_ms"],
+        "tokens_per_s_per_user": 1e3 / tpot_ms,
+        "output_tokens_per_s": B * 1e3 / tpot_ms,
+        "output_tokens_per_s_per_gpu": B * 1e3 / tpot_ms / c["n_gpus"],
+        "cycle_ms": cycle_ms,
+    }
+
+
+def physics(c: dict, catalog: Catalog) -> dict:
+    """Stages 2-6 and the GPU-hours of each row: everything but the dollars."""
+    x = lookup(c, catalog)
+    decode, pre = decode_step(x), prefill(x)
+    out = {**memory_fit(x), **decode, **pre, **latency(x, decode, pre)}
+    out.update(
+        economics.gpu_hours(
+            c["n_gpus"],
+            c["batch_size"],
+            c["prompt_tokens"],
+            out["decode_ms_per_token"],
+            out["prefill_ms"],
+            out["cycle_ms"],
+        )
+    )
+    out["bandwidth_tb_s"] = x["hw"]["bandwidth_tb_s"]
+    out.update({name: x["eff"][name] for name in FAMILY_DEFAULT_FIELDS})
+    return out
+
+
+def compute(c: dict, catalog: Catalog) -> dict:
+    """Every output column from the field arrays of ``grid`` (physics, then dollars)."""
+    out = physics(c, catalog)
+    return {**out, **economics.dollars(out, c["usd_per_gpu_hour"], c["utilization"])}
+
+
+# --- physics once per physical row ----------------------------------------------------
+
+
+def _expander(full: dict, n: int, base, catalog, axes: dict, product: bool):
+    """Physical field arrays, and a function expanding physics arrays to all n rows.
+
+    Product grid: the physics grid is the product of the non-economic axes, broadcast
+    over the economic ones. Zipped grid: rows with equal physical fields are computed
+    once (``groupby(...).ngroup()``) when an economic axis varies.
+    """
+    physical = [k for k in axes if k not in ECONOMIC_FIELDS]
+    if len(physical) == len(axes):
+        return full, lambda v: v
+    if product:
+        c, _ = grid(base, catalog, {k: axes[k] for k in physical}, True)
+        shape = [len(v) for v in axes.values()]
+        kept = [1 if k in ECONOMIC_FIELDS else len(v) for k, v in axes.items()]
+
+        def expand(v):
+            return v if np.ndim(v) == 0 else np.broadcast_to(np.reshape(v, kept), shape).ravel()
+
+        return c, expand
+    if physical:
+        keys = pd.DataFrame({k: full[k] for k in physical})
+        group = keys.groupby(physical, sort=False).ngroup().to_numpy()
+    else:
+        group = np.zeros(n, np.int64)
+    first = np.unique(group, return_index=True)[1]
+    c = {k: (v[first] if np.ndim(v) else v) for k, v in full.items()}
+
+    def expand(v):
+        return v if np.ndim(v) == 0 else np.asarray(v)[group]
+
+    return c, expand
+
+
+def _frame(columns: dict, results: dict, n: int, catalog: Catalog) -> pd.DataFrame:
+    data = {}
+    for name in FIELD_NAMES:
+        value = results.get(name, columns[name])
+        table = CATEGORICAL_FIELDS.get(name)
+        if table:
+            codes = np.broadcast_to(np.asarray(value, np.int64), (n,))
+            data[name] = pd.Categorical.from_codes(codes, getattr(catalog, table).index)
+        else:
+            data[name] = np.broadcast_to(value, (n,))
+    for name in OUTPUT_COLUMNS:
+        data[name] = np.broadcast_to(results[name], (n,))
+    return pd.DataFrame(data, copy=False)
+
+
+def _run(base: Scenario | None, catalog: Catalog | None, axes: dict, product: bool):
+    base = Scenario() if base is None else base
+    if not isinstance(base, Scenario):
+        raise ValueError(f"scenario must be a costmodel.Scenario; got {base!r}")
+    if catalog is not None and not isinstance(catalog, Catalog):
+        raise ValueError(f"catalog must be a costmodel.Catalog or None; got {type(catalog)}")
+    catalog = catalog or load_catalog()
+    check_ids(base, catalog)
+    axes = _checked_axes(axes, catalog)
+    full, n = grid(base, catalog, axes, product)
+    c, expand = _expander(full, n, base, catalog, axes, product)
+    check_consistency(c, catalog)
+    out = {k: expand(v) for k, v in physics(c, catalog).items() if k in _KEPT}
+    out.update(economics.dollars(out, full["usd_per_gpu_hour"], full["utilization"]))
+    return _frame(full, out, n, catalog)
+
+
+#: Physics results a sweep keeps: output columns, resolved efficiencies, the dollars' inputs.
+_KEPT = {*OUTPUT_COLUMNS, *FAMILY_DEFAULT_FIELDS, *economics.PHYSICAL_INPUTS}
+
+
+def sweep(base: Scenario | None = None, catalog: Catalog | None = None, **axes) -> pd.DataFrame:
+    """Evaluate the grid of ``base`` with each field in ``axes`` taking a list of values.
+
+    ``sweep(Scenario(), batch_size=[1, 8, 64], gpu=["h100-sxm", "a100-80gb-sxm"])`` gives
+    6 rows; columns are every ``Scenario`` field (efficiency defaults resolved to the
+    GPU family's values) and every key of ``OUTPUT_COLUMNS``. ``catalog`` (default
+    ``load_catalog()``) is the one ids are checked against. Invalid values raise
+    ``ValueError`` naming the field; so does a grid above ``MAX_SWEEP_ROWS`` rows.
+    """
+    return _run(base, catalog, axes, product=True)
+
+
+def scan(base: Scenario | None = None, catalog: Catalog | None = None, **columns) -> pd.DataFrame:
+    """Like ``sweep`` but the lists are zipped, not crossed: row i takes the i-th value of each.
+
+    ``scan(s, batch_size=[8, 64], usd_per_gpu_hour=[2.0, 1.5])`` gives 2 rows.
+    """
+    return _run(base, catalog, columns, product=False)
+
+
+def evaluate(scenario: Scenario | None = None, catalog: Catalog | None = None) -> dict:
+    """All outputs for one scenario: ``sweep(scenario)``'s single row as a dict."""
+    row = sweep(scenario, catalog).iloc[0]
+    return {k: (v.item() if isinstance(v, np.generic) else v) for k, v in row.items()}

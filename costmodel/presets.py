@@ -1,0 +1,142 @@
+"""Named presets: a few Scenario fields set together, with a description built from them.
+
+A ``Preset`` is a read-only mapping ``field -> value`` (so ``{**preset}`` and
+``preset.items()`` work) with a ``name``, a ``source`` and a ``description`` written
+from its own values and ``fields.FIELDS`` (label, unit), so the text always says exactly
+what the preset sets. Applying one (``preset.apply(scenario)``) sets every field it is
+about and leaves the others as they were.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from costmodel import seed
+from costmodel.fields import FIELDS, normalized
+from costmodel.scenario import Scenario
+
+
+def describe(values: Mapping[str, Any]) -> str:
+    """``values`` in words, one ``label: value unit`` per field, in ``FIELDS`` order.
+
+    ``describe({"n_gpus": 2, "usd_per_gpu_hour": 1.95})`` is
+    ``"GPUs per replica: 2 GPUs; GPU price: 1.95 $/GPU-hour"``.
+    """
+    parts = []
+    for name in (n for n in FIELDS if n in values):
+        spec, value = FIELDS[name], values[name]
+        unit = f" {spec.unit}" if spec.unit and spec.unit not in ("-", "0-1") else ""
+        numeric = spec.low is not None
+        shown = "family default" if value is None else f"{value:,}" if numeric else value
+        parts.append(f"{spec.label}: {shown}{unit if value is not None else ''}")
+    return "; ".join(parts)
+
+
+@dataclass(frozen=True, eq=False)
+class Preset(Mapping):
+    """Scenario fields set together. ``values`` are checked as ``Scenario`` fields.
+
+    It compares equal to a dict of the same fields and values (``Mapping`` equality).
+    """
+
+    name: str
+    values: dict[str, Any]
+    source: str = ""
+
+    def __post_init__(self):
+        checked = {k: normalized(k, v) for k, v in self.values.items()}
+        Scenario(**checked)  # the fields must also make a valid scenario together
+        object.__setattr__(self, "values", checked)
+
+    def __getitem__(self, key: str) -> Any:
+        return self.values[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.values)
+
+    def __len__(self) -> int:
+        return len(self.values)
+
+    @property
+    def description(self) -> str:
+        """What the preset sets, in words, then its source."""
+        text = f"{self.name}: {describe(self.values)}."
+        return f"{text} Source: {self.source}." if self.source else text
+
+    def apply(self, scenario: Scenario) -> Scenario:
+        """``scenario`` with every field of this preset set; the others unchanged."""
+        return scenario.replace(**self.values)
+
+
+#: The seed's setup for claim C4 (``seed.C4_SETUP``); the Scenario defaults equal it.
+DECEMBER_2023_BASELINE = Preset(
+    "December 2023 baseline", seed.C4_SETUP, source=f"the seed document, C4: {seed.C4_TEXT}"
+)
+
+#: Together's December 2023 Mixtral service as far as the seed's C9 allows: 2x H100,
+#: FP8 weights, speculative decoding with a cheap draft that is accepted well at T = 0
+#: and much less at T = 1 (assumptions that bring the model to ~170 / ~80 tokens/s).
+#: Prices stay as the user had them: the preset is about speed, not cost.
+TOGETHER_C9 = Preset(
+    "Together, Dec 2023 (C9)",
+    {
+        **{k: seed.C4_SETUP[k] for k in ("model", "gpu", "n_gpus", "kv_format")},
+        "weight_format": "fp8",
+        **{k: FIELDS[k].default for k in ("batch_size", "prompt_tokens", "output_tokens")},
+        "acceptance_at_t0": 0.85,
+        "acceptance_at_t1": 0.55,
+        "draft_tokens": 4,
+        "draft_cost_ratio": 0.02,
+        "temperature": 0.0,
+    },
+    source="the seed, C9 (about 170 tokens/s at T = 0, 80 at T = 2); acceptance assumed",
+)
+
+#: Leviathan et al. (2023), Table 3: T5-XXL with a T5-small draft, g = 7, c = 0.02.
+LEVIATHAN_T5 = Preset(
+    "Leviathan et al., T5 anchors",
+    {
+        "acceptance_at_t0": 0.75,
+        "acceptance_at_t1": 0.62,
+        "draft_tokens": 7,
+        "draft_cost_ratio": 0.02,
+    },
+    source="Leviathan, Kalman and Matias (2023), arXiv:2211.17192, Tables 3 and 4",
+)
+
+#: Every efficiency at its ideal: peak bandwidth and FLOPs, no latency, no overhead.
+IDEAL_HARDWARE = Preset(
+    "Ideal hardware",
+    {
+        "bandwidth_efficiency": 1.0,
+        "compute_efficiency": 1.0,
+        "moe_kernel_efficiency": 1.0,
+        "allreduce_latency_us": 0.0,
+        "link_efficiency": 1.0,
+        "layer_overhead_us": 0.0,
+    },
+    source="the roofline bound, an upper limit no serving engine reaches",
+)
+
+#: Every efficiency back at its default (the GPU family's, from assets/gpu_families.csv).
+FAMILY_DEFAULTS = Preset("Family defaults", {name: FIELDS[name].default for name in IDEAL_HARDWARE})
+
+#: Uniform and skewed expert routing (C7).
+UNIFORM_ROUTING = Preset("Uniform routing (C7)", {"routing_skew": 0.0})
+SKEWED_ROUTING = Preset("Skewed routing (C7)", {"routing_skew": 1.0})
+
+#: Every preset by name.
+PRESETS: dict[str, Preset] = {
+    p.name: p
+    for p in (
+        DECEMBER_2023_BASELINE,
+        TOGETHER_C9,
+        LEVIATHAN_T5,
+        IDEAL_HARDWARE,
+        FAMILY_DEFAULTS,
+        UNIFORM_ROUTING,
+        SKEWED_ROUTING,
+    )
+}
