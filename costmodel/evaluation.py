@@ -28,7 +28,14 @@ import pandas as pd
 
 from costmodel import economics
 from costmodel.catalog import CUSTOM_PREFIX, Catalog, load_catalog
-from costmodel.fields import CHOICE_FIELDS, FAMILY_DEFAULT_FIELDS, FIELD_NAMES, FIELDS, check_field
+from costmodel.fields import (
+    CHOICE_FIELDS,
+    FAMILY_DEFAULT_FIELDS,
+    FIELD_NAMES,
+    FIELDS,
+    check_field,
+    check_values,
+)
 from costmodel.memory import (
     kv_bytes_per_token,
     max_batch_size,
@@ -58,7 +65,7 @@ OUTPUT_COLUMNS = {
     "weights_gb": "stored weight bytes in the chosen format [GB]",
     "kv_cache_gb": "KV cache of the batch at prompt + output tokens [GB]",
     "max_batch_size": "most concurrent sequences that fit at prompt + output tokens",
-    "min_gpus": "fewest GPUs (power of two) that hold weights, KV cache and overhead",
+    "min_gpus": "fewest GPUs (an allowed tensor-parallel size) holding weights, KV, overhead",
     "experts_read_per_layer": "expected distinct experts read per layer per decode step",
     "bytes_read_per_step_gb": "bytes read by one decode (or verification) step [GB]",
     "weight_bytes_read_per_step_gb": "weight bytes of bytes_read_per_step_gb [GB]",
@@ -183,9 +190,11 @@ def _axis_values(name: str, values, catalog: Catalog) -> list:
     values = list(values) if isinstance(values, list | tuple | np.ndarray | pd.Index) else [values]
     if not values:
         raise ValueError(f"{name}: a sweep axis needs at least one value")
-    check = check_id if name in CATEGORICAL_FIELDS else (lambda n, v, _: check_field(n, v))
-    for value in values:
-        check(name, value, catalog)
+    if name in CATEGORICAL_FIELDS:
+        for value in values:
+            check_id(name, value, catalog)
+    else:
+        check_values(name, values)
     return values
 
 
@@ -299,7 +308,7 @@ def lookup(c: dict, catalog: Catalog) -> dict:
         "bandwidth_factor": A["format.bandwidth_efficiency_factor"][f],
         "compute_factor": A["format.compute_efficiency_factor"][f],
     }
-    return {"arch": arch, "hw": hw, "fmt": fmt, "eff": eff, "c": c}
+    return {"arch": arch, "hw": hw, "fmt": fmt, "eff": eff, "c": c, "catalog": catalog}
 
 
 def _forward(x: dict, **work) -> dict:
@@ -333,14 +342,30 @@ def memory_fit(x: dict) -> dict:
         "weights_gb": weights_gb,
         "kv_cache_gb": B * kv_gb_per_sequence,
         "max_batch_size": max_batch_size(available, weights_gb, overhead_gb, kv_gb_per_sequence),
-        "min_gpus": min_gpus_to_fit(
+        "min_gpus": _min_gpus(x, weights_gb, B * kv_gb_per_sequence),
+    }
+
+
+def _min_gpus(x: dict, weights_gb, kv_gb):
+    """``memory.min_gpus_to_fit`` over the allowed tensor-parallel sizes of each row's model.
+
+    The KV cache is the one at the row's ``n_gpus`` (replicated KV heads not re-counted).
+    """
+    c, catalog = x["c"], x["catalog"]
+    models = np.asarray(c["model"])
+    fewest = np.nan
+    for code in np.unique(models):
+        sizes = tensor_parallel_sizes(catalog.models.index[int(code)], catalog)
+        rows = min_gpus_to_fit(
             weights_gb,
-            B * kv_gb_per_sequence,
-            hw["hbm_gb"],
+            kv_gb,
+            x["hw"]["hbm_gb"],
             c["usable_memory_fraction"],
             c["memory_overhead_gb_per_gpu"],
-        ),
-    }
+            candidates=sizes,
+        )
+        fewest = np.where(models == code, rows, fewest)
+    return fewest
 
 
 # --- 4. decode step (plain, or speculative verification) --------------------------------

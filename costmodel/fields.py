@@ -19,6 +19,8 @@ import numbers
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+
 from costmodel import seed
 
 INT, FLOAT, BOOL, CHOICE, FAMILY_FLOAT = "int", "float", "bool", "choice", "family_float"
@@ -407,6 +409,26 @@ def check_field(name: str, value) -> None:
         kind = "a number"
     if not ok or not spec.low <= value <= spec.high:
         raise ValueError(f"{name} must be {kind} in [{spec.low}, {spec.high}]; got {value!r}")
+
+
+def check_values(name: str, values) -> None:
+    """``check_field`` for each of ``values``; long numeric lists are checked as one array.
+
+    The array path accepts only integer (or, for real fields, integer and float) dtypes
+    and no bools; anything else is checked value by value. A bad value raises the same
+    ``ValueError`` as ``check_field``.
+    """
+    spec = FIELDS.get(name)
+    kinds = {INT: "iu", FLOAT: "iuf", FAMILY_FLOAT: "iuf"}.get(spec.kind) if spec else None
+    if kinds and len(values) > 16 and not any(isinstance(v, bool) for v in values):
+        array = np.asarray(values)
+        if array.dtype.kind in kinds:
+            bad = ~((array >= spec.low) & (array <= spec.high))
+            if bad.any():
+                check_field(name, values[int(np.argmax(bad))])
+            return
+    for value in values:
+        check_field(name, value)
 
 
 def normalized(name: str, value):

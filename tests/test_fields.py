@@ -1,0 +1,109 @@
+"""fields.FIELDS is the one statement of every Scenario field; everything else derives."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+
+import numpy as np
+import pytest
+
+import costmodel
+from costmodel import fields, sensitivity
+from costmodel.fields import FIELDS, check_values
+
+
+def test_scenario_fields_are_the_spec_in_order_with_its_defaults():
+    names = tuple(f.name for f in dataclasses.fields(costmodel.Scenario))
+    assert names == tuple(FIELDS) == costmodel.FIELD_NAMES
+    default = costmodel.Scenario()
+    for name, spec in FIELDS.items():
+        assert getattr(default, name) == spec.default, name
+
+
+def test_derived_tables_agree_with_the_spec():
+    for name, spec in FIELDS.items():
+        assert costmodel.FIELD_HELP[name] == spec.help
+        assert costmodel.FIELD_LABELS[name].startswith(spec.label)
+        if spec.kind in (fields.INT, fields.FLOAT, fields.FAMILY_FLOAT):
+            assert costmodel.FIELD_RANGES[name] == (spec.low, spec.high)
+            assert costmodel.FIELD_STEPS[name] == spec.step > 0
+            assert spec.low <= spec.high
+        else:
+            assert name not in costmodel.FIELD_RANGES and name not in costmodel.FIELD_STEPS
+    assert fields.INTEGER_FIELDS == (
+        "n_gpus",
+        "batch_size",
+        "prompt_tokens",
+        "output_tokens",
+        "draft_tokens",
+    )
+    assert fields.FAMILY_DEFAULT_FIELDS == (
+        "bandwidth_efficiency",
+        "compute_efficiency",
+        "allreduce_latency_us",
+        "link_efficiency",
+        "layer_overhead_us",
+    )
+
+
+def test_labels_carry_units():
+    assert costmodel.FIELD_LABELS["usd_per_gpu_hour"] == "GPU price [$/GPU-hour]"
+    assert costmodel.FIELD_LABELS["batch_size"] == "Batch size [sequences]"
+    assert costmodel.FIELD_LABELS["layer_overhead_us"] == "Layer overhead [us]"
+
+
+def test_defaults_are_in_range_and_of_their_kind():
+    for name, spec in FIELDS.items():
+        fields.check_field(name, spec.default)  # raises if not
+
+
+def test_sensitivity_list_covers_every_efficiency():
+    efficiencies = {
+        "bandwidth_efficiency",
+        "compute_efficiency",
+        "moe_kernel_efficiency",
+        "layer_overhead_us",
+        "allreduce_latency_us",
+        "link_efficiency",
+    }
+    assert efficiencies <= set(sensitivity.TORNADO_FIELDS)
+    assert {"usd_per_gpu_hour", "utilization", "batch_size"} <= set(sensitivity.TORNADO_FIELDS)
+    assert set(fields.SPECULATIVE_SENSITIVITY_FIELDS) == {
+        "acceptance_at_t0",
+        "acceptance_at_t1",
+        "draft_cost_ratio",
+    }
+
+
+def test_a_spec_without_a_range_for_a_number_is_refused():
+    with pytest.raises(ValueError, match="x: numeric"):
+        fields.FieldSpec("x", fields.FLOAT, 1.0, "", "X", "help")
+
+
+@pytest.mark.parametrize(
+    ("value", "ok"),
+    [(2, True), (np.int64(2), True), (2.0, False), (True, False), ("2", False), (None, False)],
+)
+def test_integer_field_type_rules(value, ok):
+    if ok:
+        assert costmodel.Scenario(n_gpus=value).n_gpus == 2
+    else:
+        with pytest.raises(ValueError, match="n_gpus"):
+            costmodel.Scenario(n_gpus=value)
+
+
+@pytest.mark.parametrize("value", [math.nan, math.inf, -math.inf, True, "1.0", None])
+def test_real_field_rejects_nan_inf_bool_text(value):
+    with pytest.raises(ValueError, match="utilization"):
+        costmodel.Scenario(utilization=value)
+
+
+def test_long_axis_checked_as_an_array_gives_the_same_message():
+    good = list(range(1, 40))
+    check_values("batch_size", good)
+    for bad, shown in ((good + [0], "0"), (good + [True], "True"), (good + [2.5], "2.5")):
+        with pytest.raises(ValueError, match=rf"batch_size must be an integer .*; got {shown}"):
+            check_values("batch_size", bad)
+    with pytest.raises(ValueError, match="usd_per_gpu_hour"):
+        check_values("usd_per_gpu_hour", [1.0] * 20 + [math.nan])
