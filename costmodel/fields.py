@@ -370,6 +370,12 @@ INTEGER_FIELDS: tuple[str, ...] = tuple(n for n, s in FIELDS.items() if s.kind =
 FAMILY_DEFAULT_FIELDS: tuple[str, ...] = tuple(
     n for n, s in FIELDS.items() if s.kind == FAMILY_FLOAT
 )
+#: The achieved-efficiency assumptions of the step-time model (what Validation calibrates).
+EFFICIENCY_FIELDS: tuple[str, ...] = (
+    *FAMILY_DEFAULT_FIELDS[:2],
+    "moe_kernel_efficiency",
+    *FAMILY_DEFAULT_FIELDS[2:],
+)
 CHOICE_FIELDS: tuple[str, ...] = tuple(n for n, s in FIELDS.items() if s.kind == CHOICE)
 #: Named assumptions the cost depends on, moved one at a time by ``sensitivity.tornado``.
 SENSITIVITY_FIELDS: tuple[str, ...] = tuple(n for n, s in FIELDS.items() if s.sensitivity == ALWAYS)

@@ -98,8 +98,8 @@ TOGETHER_C9 = Preset(
 LEVIATHAN_T5 = Preset(
     "Leviathan et al., T5 anchors",
     {
-        "acceptance_at_t0": 0.75,
-        "acceptance_at_t1": 0.62,
+        # The Scenario's acceptance defaults are these anchors (fields.FIELDS).
+        **{k: FIELDS[k].default for k in ("acceptance_at_t0", "acceptance_at_t1")},
         "draft_tokens": 7,
         "draft_cost_ratio": 0.02,
     },

@@ -13,6 +13,7 @@ import pytest
 import costmodel
 from costmodel import evaluation, sensitivity
 from costmodel.evaluation import tensor_parallel_ok
+from costmodel.fields import EFFICIENCY_FIELDS
 
 COST = "usd_per_million_output_tokens"
 
@@ -230,14 +231,7 @@ def test_tornado_moves_every_efficiency_from_its_family_default(catalog):
     base = costmodel.Scenario()
     resolved = costmodel.evaluate(base, catalog)
     table = sensitivity.tornado(base, catalog=catalog).set_index("field")
-    for name in (
-        "bandwidth_efficiency",
-        "compute_efficiency",
-        "moe_kernel_efficiency",
-        "layer_overhead_us",
-        "allreduce_latency_us",
-        "link_efficiency",
-    ):
+    for name in EFFICIENCY_FIELDS:
         row = table.loc[name]
         assert row["value_base"] == resolved[name]
         assert row["value_low"] == pytest.approx(0.8 * resolved[name])
