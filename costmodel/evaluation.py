@@ -497,12 +497,6 @@ def physics(c: dict, catalog: Catalog) -> dict:
     return out
 
 
-def compute(c: dict, catalog: Catalog) -> dict:
-    """Every output column from the field arrays of ``grid`` (physics, then dollars)."""
-    out = physics(c, catalog)
-    return {**out, **economics.dollars(out, c["usd_per_gpu_hour"], c["utilization"])}
-
-
 # --- physics once per physical row ----------------------------------------------------
 
 
@@ -554,7 +548,12 @@ def _frame(columns: dict, results: dict, n: int, catalog: Catalog) -> pd.DataFra
     return pd.DataFrame(data, copy=False)
 
 
+#: Physics results a sweep keeps: output columns, resolved efficiencies, the dollars' inputs.
+_KEPT = {*OUTPUT_COLUMNS, *FAMILY_DEFAULT_FIELDS, *economics.PHYSICAL_INPUTS}
+
+
 def _run(base: Scenario | None, catalog: Catalog | None, axes: dict, product: bool):
+    """Check, build the grid, physics once per physical row, dollars on every row."""
     base = Scenario() if base is None else base
     if not isinstance(base, Scenario):
         raise ValueError(f"scenario must be a costmodel.Scenario; got {base!r}")
@@ -569,10 +568,6 @@ def _run(base: Scenario | None, catalog: Catalog | None, axes: dict, product: bo
     out = {k: expand(v) for k, v in physics(c, catalog).items() if k in _KEPT}
     out.update(economics.dollars(out, full["usd_per_gpu_hour"], full["utilization"]))
     return _frame(full, out, n, catalog)
-
-
-#: Physics results a sweep keeps: output columns, resolved efficiencies, the dollars' inputs.
-_KEPT = {*OUTPUT_COLUMNS, *FAMILY_DEFAULT_FIELDS, *economics.PHYSICAL_INPUTS}
 
 
 def sweep(base: Scenario | None = None, catalog: Catalog | None = None, **axes) -> pd.DataFrame:

@@ -93,11 +93,3 @@ class Scenario:
     def replace(self, **changes) -> Scenario:
         """A copy with some fields changed (validated)."""
         return dataclasses.replace(self, **changes)
-
-    def values(self) -> dict:
-        """Every field as a dict (``dataclasses.asdict``)."""
-        return dataclasses.asdict(self)
-
-
-if tuple(f.name for f in dataclasses.fields(Scenario)) != FIELD_NAMES:  # pragma: no cover
-    raise RuntimeError("Scenario's fields must be fields.FIELDS, in order")

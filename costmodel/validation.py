@@ -7,7 +7,7 @@ import pandas as pd
 
 from costmodel.catalog import Catalog, load_catalog
 from costmodel.economics import batch_grid
-from costmodel.evaluation import sweep
+from costmodel.evaluation import sweep, tensor_parallel_sizes
 from costmodel.scenario import Scenario
 
 #: Measurement metrics the model predicts (each is a result column of ``sweep``).
@@ -35,13 +35,14 @@ def predict(row, catalog: Catalog | None = None, **overrides) -> pd.Series:
 
     Where the measurement left the batch free (MLPerf Offline), the submitter also chose
     how to split the system into replicas: the row is the one with the best value of the
-    metric over batches that fit and tensor-parallel sizes (powers of two) up to the
-    system's GPU count.
+    metric over batches that fit and the model's allowed tensor-parallel sizes
+    (``evaluation.tensor_parallel_sizes``) up to the system's GPU count.
     """
     scenario = measurement_scenario(row, **overrides)
     if not pd.isna(row["batch_size"]):
         return sweep(scenario, catalog).iloc[0]
-    sizes = [n for n in (1, 2, 4, 8, 16, 32, 64) if n <= scenario.n_gpus]
+    allowed = tensor_parallel_sizes(scenario.model, catalog or load_catalog())
+    sizes = [n for n in allowed if n <= scenario.n_gpus]
     grid = sweep(scenario, catalog, n_gpus=sizes, batch_size=batch_grid())
     fitting = grid[grid["fits"]]
     return fitting.loc[fitting[row["metric"]].idxmax()] if len(fitting) else grid.iloc[0]
