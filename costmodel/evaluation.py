@@ -521,7 +521,7 @@ def _expander(full: dict, n: int, base, catalog, axes: dict, product: bool):
         return c, expand
     if physical:
         keys = pd.DataFrame({k: full[k] for k in physical})
-        group = keys.groupby(physical, sort=False).ngroup().to_numpy()
+        group = keys.groupby(physical, sort=False, dropna=False).ngroup().to_numpy()
     else:
         group = np.zeros(n, np.int64)
     first = np.unique(group, return_index=True)[1]

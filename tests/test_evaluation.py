@@ -189,6 +189,23 @@ def test_scan_with_a_price_column_computes_each_physical_row_once(catalog, forwa
         assert scan["tpot_ms"].iloc[i] == alone["tpot_ms"]
 
 
+def test_scan_mixing_a_family_default_and_a_value_keeps_every_row(catalog):
+    # A zipped scan whose efficiency is None (family default) in one row and a number in
+    # the other, with a price column so the physics is grouped: the None row (NaN in the
+    # grid) must keep its own group; it once fell out of groupby and raised IndexError.
+    scan = costmodel.scan(
+        costmodel.Scenario(),
+        catalog,
+        bandwidth_efficiency=[None, 0.5],
+        usd_per_gpu_hour=[1.0, 2.0],
+    )
+    for i, (eff, price) in enumerate([(None, 1.0), (0.5, 2.0)]):
+        alone = costmodel.evaluate(
+            costmodel.Scenario(bandwidth_efficiency=eff, usd_per_gpu_hour=price), catalog
+        )
+        assert scan[COST].iloc[i] == pytest.approx(alone[COST], rel=1e-12)
+
+
 def test_size_guard_names_rows_and_memory(catalog):
     # 3,000 batches x 2,000 prompt lengths = 6,000,000 rows > MAX_SWEEP_ROWS (5,000,000);
     # about 6e6 * BYTES_PER_ROW bytes.
