@@ -327,13 +327,44 @@ def _trend_text(row, catalog: Catalog) -> str:
     )
 
 
+def _price_rows(catalog: Catalog, models: list[str], start: pd.Timestamp) -> pd.DataFrame:
+    """The provider price rows of ``models`` dated from ``start`` on, with Timestamp dates."""
+    rows = catalog.provider_prices
+    rows = rows[rows["model"].isin(models)].reset_index(drop=True)
+    rows = rows.assign(catalog_date=rows["date"], date=period_end(rows["date"]))
+    rows = rows[rows["date"] >= start]
+    return rows.sort_values(["model", "date"], kind="stable", ignore_index=True)
+
+
+def _with_floor(rows: pd.DataFrame, floor: pd.DataFrame) -> pd.DataFrame:
+    """Each price row with the floor at its date (``floor_*`` columns) and ``below_floor``."""
+    renamed = {
+        "usd_per_million_output_tokens": "floor_usd_per_million_output_tokens",
+        "usd_per_million_input_tokens": "floor_usd_per_million_input_tokens",
+        "gpu": "floor_gpu",
+        "n_gpus": "floor_n_gpus",
+        "weight_format": "floor_weight_format",
+    }
+    at_date = floor[["model", "date", *renamed]].rename(columns=renamed)
+    shown = ["model", "provider", "date", "catalog_date", "usd_per_million_input"]
+    shown += ["usd_per_million_output", "source"]
+    prices = rows[shown].merge(at_date, on=["model", "date"], how="left")
+    prices["floor_n_gpus"] = prices["floor_n_gpus"].astype("Int64")
+    prices["below_floor"] = (
+        prices["usd_per_million_output"] < prices["floor_usd_per_million_output_tokens"]
+    )
+    return prices
+
+
 def run(
     scenario: Scenario | None = None, options: Options | None = None, catalog: Catalog | None = None
 ) -> Result:
     """Providers' prices and each model's cost floor from ``START_DATE`` to the newest price.
 
-    ``run()`` covers every catalog model with provider prices at the default scenario's
-    batch (32) and prompt/output lengths, each GPU at its newest price of any kind.
+    The floor is evaluated at the start, at every provider-price, GPU-price and GPU-launch
+    date up to the newest provider price of any catalog model (``end``). ``run()`` covers
+    every catalog model with provider prices at the default scenario's batch (32) and
+    prompt/output lengths, each GPU at its newest price of any kind.
     """
     scenario = scenario or Scenario()
     options = options or Options()
@@ -344,15 +375,9 @@ def run(
             f"weight_formats must hold only {', '.join(catalog.formats.index)}; got {unknown}"
         )
     models = _models(catalog, options)
-    table = catalog.provider_prices
-    table = table[table["model"].isin(catalog.models.index)]
     start = period_end([START_DATE])[0]
-    end = period_end(table["date"]).max()
-    rows = table[table["model"].isin(models)].reset_index(drop=True)
-    rows = rows.assign(catalog_date=rows["date"], date=period_end(rows["date"]))
-    rows = rows[rows["date"] >= start].sort_values(
-        ["model", "date"], kind="stable", ignore_index=True
-    )
+    end = _price_rows(catalog, list(catalog.models.index), start)["date"].max()
+    rows = _price_rows(catalog, models, start)
     candidates = pd.concat(
         [
             pd.Series([start]),
@@ -363,40 +388,12 @@ def run(
     )
     dates = pd.Series(np.sort(candidates[(candidates >= start) & (candidates <= end)].unique()))
     floor, by_gpu = _floors(scenario, catalog, models, dates, options)
-    floor_at = floor.rename(
-        columns={
-            "usd_per_million_output_tokens": "floor_usd_per_million_output_tokens",
-            "usd_per_million_input_tokens": "floor_usd_per_million_input_tokens",
-            "gpu": "floor_gpu",
-            "n_gpus": "floor_n_gpus",
-            "weight_format": "floor_weight_format",
-        }
-    )
-    prices = rows[
-        [
-            "model",
-            "provider",
-            "date",
-            "catalog_date",
-            "usd_per_million_input",
-            "usd_per_million_output",
-            "source",
-        ]
-    ].merge(
-        floor_at[["model", "date", *(c for c in floor_at.columns if c.startswith("floor_"))]],
-        on=["model", "date"],
-        how="left",
-    )
-    prices["floor_n_gpus"] = prices["floor_n_gpus"].astype("Int64")
-    prices["below_floor"] = (
-        prices["usd_per_million_output"] < prices["floor_usd_per_million_output_tokens"]
-    )
     cheapest = _cheapest(rows)
     return Result(
         options=options,
         start=start,
         end=end,
-        prices=prices,
+        prices=_with_floor(rows, floor),
         floor=floor,
         floor_by_gpu=by_gpu,
         cheapest=cheapest,
