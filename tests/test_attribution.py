@@ -151,21 +151,11 @@ def test_a_field_that_does_not_matter_gets_nothing():
 
 def test_more_changed_fields_than_the_cap_is_refused_by_name():
     a = Scenario()
-    b = a.replace(
-        gpu="h200-sxm",
-        n_gpus=4,
-        weight_format="fp8",
-        kv_format="fp8",
-        batch_size=64,
-        prompt_tokens=1024,
-        output_tokens=512,
-        usd_per_gpu_hour=3.0,
-        utilization=0.5,
-        temperature=1.0,
-        speculative=True,
-        routing_skew=0.5,
-        layer_overhead_us=5.0,
-    )
+    changes = {"gpu": "h200-sxm", "n_gpus": 4, "weight_format": "fp8", "kv_format": "fp8"}
+    changes |= {"batch_size": 64, "prompt_tokens": 1024, "output_tokens": 512}
+    changes |= {"usd_per_gpu_hour": 3.0, "utilization": 0.5, "temperature": 1.0}
+    changes |= {"speculative": True, "routing_skew": 0.5, "layer_overhead_us": 5.0}
+    b = a.replace(**changes)
     assert len(changed_fields(a, b)) == MAX_CHANGED_FIELDS + 1 == 13
     with pytest.raises(ValueError, match="13 fields differ.*MAX_CHANGED_FIELDS = 12"):
         attribution(a, b)
