@@ -13,7 +13,11 @@ mixed scenarios are evaluated in one vectorised ``scan``.
 
 Mixed scenarios are evaluated as they are: each field's value comes from A or from B, so
 each is valid on its own, and a mix that does not fit in memory still has a cost
-(``fits`` is an output, not an error). ``compare`` says how many of them do not fit.
+(``fits`` is an output, not an error; ``compare`` says how many mixes do not fit). Two
+fields that a rule of the evaluation ties together (``COUPLED_FIELDS``: ``n_gpus`` must
+split the model's heads, acceptance at T=1 may not exceed that at T=0) and whose crossed
+mix is rejected move together, as one row named ``"first+second"``; any other rejected
+mix raises the evaluation's ``ValueError``.
 """
 
 from __future__ import annotations
@@ -44,6 +48,10 @@ KEY_OUTPUTS = (
     "memory_available_gb",
     "fits",
 )
+
+#: Field pairs a rule of the evaluation ties together (``n_gpus`` must split the model's
+#: attention heads; acceptance at temperature 1 may not exceed that at 0): ``players``.
+COUPLED_FIELDS = (("model", "n_gpus"), ("acceptance_at_t0", "acceptance_at_t1"))
 
 #: Columns of the ``attribution`` table.
 ATTRIBUTION_COLUMNS = ("field", "from", "to", "delta")
@@ -83,29 +91,63 @@ def _check_metric(metric: str) -> None:
         raise ValueError(f"metric must be one of {', '.join(OUTPUT_COLUMNS)}; got {metric!r}")
 
 
-def _mixed_scenarios(a: Scenario, b: Scenario, catalog: Catalog) -> tuple[tuple, pd.DataFrame]:
-    """The changed fields and the ``scan`` of all 2^k mixes (row ``mask``: B's fields in it)."""
-    fields = changed_fields(a, b)
-    if len(fields) > MAX_CHANGED_FIELDS:
+def _mixes_accepted(a: Scenario, b: Scenario, field: str, catalog: Catalog) -> bool:
+    """Whether A with B's ``field``, and B with A's, are both accepted by the evaluation."""
+    try:
+        scan(a, catalog, **{field: [getattr(b, field)]})
+        scan(b, catalog, **{field: [getattr(a, field)]})
+    except ValueError:
+        return False
+    return True
+
+
+def players(a: Scenario, b: Scenario, catalog: Catalog | None = None) -> list[tuple[str, ...]]:
+    """The changed fields as the players of the attribution, in field order.
+
+    Each changed field is a player, except that a pair of ``COUPLED_FIELDS`` that both
+    change, where A's value of one cannot be mixed with B's value of the other, is one
+    player (its two fields move together).
+    """
+    catalog = catalog or load_catalog()
+    groups = {name: (name,) for name in changed_fields(a, b)}
+    for first, second in COUPLED_FIELDS:
+        both = first in groups and second in groups
+        if both and not all(_mixes_accepted(a, b, f, catalog) for f in (first, second)):
+            groups[first] = (first, second)
+            del groups[second]
+    return list(groups.values())
+
+
+def _mixed_scenarios(a: Scenario, b: Scenario, catalog: Catalog) -> tuple[list, pd.DataFrame]:
+    """The players and the ``scan`` of all 2^k mixes (row ``mask``: B's players in it)."""
+    groups = players(a, b, catalog)
+    if len(groups) > MAX_CHANGED_FIELDS:
+        names = [name for group in groups for name in group]
         raise ValueError(
-            f"attribution: {len(fields)} fields differ ({', '.join(fields)}); at most "
+            f"attribution: {len(names)} fields differ ({', '.join(names)}); at most "
             f"MAX_CHANGED_FIELDS = {MAX_CHANGED_FIELDS} can be attributed "
             f"(2^{MAX_CHANGED_FIELDS} = {2**MAX_CHANGED_FIELDS} mixed scenarios)"
         )
-    masks = np.arange(2 ** len(fields))
+    masks = np.arange(2 ** len(groups))
     columns = {
         name: np.array([getattr(a, name), getattr(b, name)], dtype=object)[(masks >> j) & 1]
-        for j, name in enumerate(fields)
+        for j, group in enumerate(groups)
+        for name in group
     }
-    return fields, scan(a, catalog, **columns)
+    return groups, scan(a, catalog, **columns)
 
 
-def _table(a: Scenario, b: Scenario, fields: tuple, values) -> pd.DataFrame:
+def _value(scenario: Scenario, group: tuple[str, ...]):
+    values = tuple(getattr(scenario, name) for name in group)
+    return values[0] if len(values) == 1 else values
+
+
+def _table(a: Scenario, b: Scenario, groups: list, values) -> pd.DataFrame:
     return pd.DataFrame(
         {
-            "field": list(fields),
-            "from": pd.Series([getattr(a, f) for f in fields], dtype=object),
-            "to": pd.Series([getattr(b, f) for f in fields], dtype=object),
+            "field": ["+".join(group) for group in groups],
+            "from": pd.Series([_value(a, group) for group in groups], dtype=object),
+            "to": pd.Series([_value(b, group) for group in groups], dtype=object),
             "delta": shapley_values(values),
         },
         columns=list(ATTRIBUTION_COLUMNS),
@@ -122,15 +164,17 @@ def attribution(
 
     One row per field that differs, in ``Scenario`` field order: ``field``, ``from`` (A's
     value), ``to`` (B's value), ``delta`` (its Shapley share, in the metric's unit). The
-    deltas add up to the difference (to float rounding). ``metric`` is any key of
-    ``OUTPUT_COLUMNS`` (``fits`` counts as 0/1); a metric that is infinite in some mix
-    (bandwidth per dollar at a zero price) gives non-finite deltas. At most
-    ``MAX_CHANGED_FIELDS`` fields may differ. Example: A on H100 at $2/h, B on H200 at
-    $3/h; price and GPU each get their own effect plus half of their interaction.
+    deltas add up to the difference (to float rounding). A coupled pair that cannot be
+    mixed is one row, ``field`` ``"acceptance_at_t0+acceptance_at_t1"`` with tuples as
+    ``from`` and ``to`` (see ``players``). ``metric`` is any key of ``OUTPUT_COLUMNS``
+    (``fits`` counts as 0/1); a metric that is infinite in some mix (bandwidth per dollar
+    at a zero price) gives non-finite deltas. At most ``MAX_CHANGED_FIELDS`` rows.
+    Example: A on H100 at $2/h, B on H200 at $3/h: price and GPU each get their own
+    effect plus half of their interaction.
     """
     _check_metric(metric)
-    fields, mixes = _mixed_scenarios(a, b, catalog or load_catalog())
-    return _table(a, b, fields, mixes[metric].to_numpy(float))
+    groups, mixes = _mixed_scenarios(a, b, catalog or load_catalog())
+    return _table(a, b, groups, mixes[metric].to_numpy(float))
 
 
 @dataclass(frozen=True)
@@ -203,7 +247,7 @@ def compare(
     outputs and the attribution come from the same evaluation.
     """
     _check_metric(metric)
-    fields, mixes = _mixed_scenarios(a, b, catalog or load_catalog())
+    groups, mixes = _mixed_scenarios(a, b, catalog or load_catalog())
     shown = list(dict.fromkeys((*KEY_OUTPUTS, metric)))
     a_row = mixes[shown].iloc[0].astype(float).to_numpy()
     b_row = mixes[shown].iloc[-1].astype(float).to_numpy()
@@ -219,7 +263,7 @@ def compare(
         }
     )
     values = mixes[metric].to_numpy(float)
-    table = _table(a, b, fields, values)
+    table = _table(a, b, groups, values)
     not_fitting = int((~mixes["fits"].to_numpy(bool)).sum())
     return Comparison(
         metric=metric,

@@ -10,6 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import costmodel.attribution as attribution_module
 from costmodel import Scenario, evaluate, load_catalog
 from costmodel.attribution import (
     ATTRIBUTION_COLUMNS,
@@ -213,3 +214,52 @@ def test_a_family_default_is_shown_as_such():
     assert "(the GPU family's default to 0.4)" in result.text
     # Halving the achieved bandwidth (hopper 0.80 -> 0.40) raises a memory-bound cost.
     assert result.b_value > 1.5 * result.a_value
+
+
+SCAN = attribution_module.scan
+
+
+def _scan_rejecting_rising_acceptance(base, catalog=None, **columns):
+    """``scan`` with the evaluation's rule acceptance_at_t1 <= acceptance_at_t0 applied.
+
+    The library core (issue 8) adds this rule to the evaluation itself; the wrapper states
+    it here so that the test holds with and without it.
+    """
+    rows = max((len(v) for v in columns.values()), default=1)
+    t0, t1 = (
+        np.broadcast_to(np.asarray(columns.get(name, getattr(base, name)), float), (rows,))
+        for name in ("acceptance_at_t0", "acceptance_at_t1")
+    )
+    if (t1 > t0).any():
+        raise ValueError("acceptance_at_t1 must be at most acceptance_at_t0")
+    return SCAN(base, catalog, **columns)
+
+
+def test_fields_that_cannot_be_mixed_move_together(monkeypatch):
+    # A: acceptance 0.75 at T=0, 0.62 at T=1; B: 0.50 and 0.40, and the price 1.95 -> 3.00.
+    # The mix (B's 0.50 at T=0, A's 0.62 at T=1) breaks the rule, so the two acceptances are
+    # one player; with the price, a game of two players. Cost = C(acc) * p / 1.95, so with
+    # r = 3 / 1.95, C0 = cost of A and C1 = cost of A with B's acceptances:
+    #   v({}) = C0, v({acc}) = C1, v({price}) = r C0, v({acc, price}) = r C1
+    #   phi_price = ((r C0 - C0) + (r C1 - C1)) / 2 = (r - 1) (C0 + C1) / 2
+    #   phi_acc   = ((C1 - C0) + (r C1 - r C0)) / 2 = (1 + r) (C1 - C0) / 2.
+    monkeypatch.setattr(attribution_module, "scan", _scan_rejecting_rising_acceptance)
+    a = Scenario(speculative=True, acceptance_at_t0=0.75, acceptance_at_t1=0.62)
+    b = a.replace(acceptance_at_t0=0.50, acceptance_at_t1=0.40, usd_per_gpu_hour=3.0)
+    c0 = evaluate(a)[COST]
+    c1 = evaluate(a.replace(acceptance_at_t0=0.50, acceptance_at_t1=0.40))[COST]
+    r = 3.0 / 1.95
+    assert attribution_module.players(a, b) == [
+        ("usd_per_gpu_hour",),
+        ("acceptance_at_t0", "acceptance_at_t1"),
+    ]
+    table = attribution(a, b).set_index("field")
+    joint = table.loc["acceptance_at_t0+acceptance_at_t1"]
+    assert (joint["from"], joint["to"]) == ((0.75, 0.62), (0.50, 0.40))
+    assert joint["delta"] == pytest.approx((1 + r) * (c1 - c0) / 2, rel=1e-12)
+    assert table.loc["usd_per_gpu_hour", "delta"] == pytest.approx((r - 1) * (c0 + c1) / 2)
+    assert table["delta"].sum() == pytest.approx(evaluate(b)[COST] - c0, rel=1e-12)
+    # Where the crossed mixes are allowed (both acceptances fall, T=1 stays below T=0 in
+    # every mix), each field keeps its own row.
+    lower = a.replace(acceptance_at_t0=0.70, acceptance_at_t1=0.50)
+    assert len(attribution_module.players(a, lower)) == 2
