@@ -16,7 +16,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from costmodel import Scenario, evaluate, load_catalog
-from costmodel.analyses.timeline import FLOOR_COLUMNS, Options, period_end, run
+from costmodel.analyses.timeline import FLOOR_COLUMNS, Options, period_end, price_tiers, run
 
 BASE = load_catalog()
 COST = "usd_per_million_output_tokens"
@@ -280,3 +280,10 @@ def test_the_project_catalog_covers_its_priced_models():
     )
     expected = evaluate(Scenario(n_gpus=1, weight_format="fp8"))[COST]
     assert december[COST] == pytest.approx(expected, rel=1e-12)
+
+
+def test_price_tiers_offered_are_those_the_catalog_has():
+    # HAND has "test on-demand" and "test reserved" kinds: only on-demand is a known tier.
+    assert price_tiers(HAND) == ["latest", "on-demand"]
+    three_year = catalog_with([("h200-sxm", 1.6, "3-year rental (SemiAnalysis)", "2026-04")], [])
+    assert price_tiers(three_year) == ["latest", "3-year"]

@@ -46,6 +46,9 @@ TARGETS = ("batch_size", "interactivity")
 #: ``price_tier`` that takes each GPU's newest price of any kind.
 ANY_TIER = "latest"
 
+#: Tiers a page may offer besides ``ANY_TIER``: text found in ``kind`` of gpu_prices.csv.
+PRICE_TIERS = ("on-demand", "neocloud", "hyperscaler", "3-year")
+
 #: The $ outputs that scale with the GPU-hour price.
 _PRICED = ("usd_per_million_output_tokens", "usd_per_million_input_tokens")
 
@@ -180,6 +183,15 @@ def period_end(dates) -> pd.Series:
     return pd.Series(
         [pd.Period(str(d)).end_time.normalize() for d in dates], dtype="datetime64[ns]"
     )
+
+
+def price_tiers(catalog: Catalog | None = None) -> list[str]:
+    """``ANY_TIER`` and each of ``PRICE_TIERS`` that some GPU price's ``kind`` contains."""
+    kinds = (catalog or load_catalog()).gpu_prices["kind"].str.lower()
+    return [
+        ANY_TIER,
+        *(tier for tier in PRICE_TIERS if kinds.str.contains(tier, regex=False).any()),
+    ]
 
 
 def _models(catalog: Catalog, options: Options) -> list[str]:
