@@ -6,6 +6,7 @@ import itertools
 import math
 
 import numpy as np
+import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -23,6 +24,7 @@ from costmodel.attribution import (
 
 COST = "usd_per_million_output_tokens"
 CATALOG = load_catalog()
+SCAN = attribution_module.scan  # the evaluation's scan, as attribution imports it
 
 
 def test_price_and_utilisation_by_hand():
@@ -140,6 +142,26 @@ def test_deltas_add_up_to_the_difference_and_flip_with_the_direction(pair, metri
     assert list(back["from"]) == list(table["to"])
 
 
+@settings(max_examples=15, deadline=None)
+@given(scenario_pairs(), st.sampled_from(METRICS), st.randoms(use_true_random=False))
+def test_deltas_do_not_depend_on_the_order_the_fields_are_listed(pair, metric, rng):
+    # List the changed fields in a random order, evaluate every mix in that listing and
+    # average each field's marginal effect over all orders (the definition, _by_orders).
+    a, b = pair
+    table = attribution(a, b, metric).set_index("field")["delta"]
+    fields = list(changed_fields(a, b))
+    rng.shuffle(fields)
+    masks = range(2 ** len(fields))
+    columns = {
+        name: [getattr(b if mask >> j & 1 else a, name) for mask in masks]
+        for j, name in enumerate(fields)
+    }
+    values = SCAN(a, CATALOG, **columns)[metric].to_numpy(float)
+    scale = max(abs(values).max(), 1e-300)
+    by_orders = pd.Series(_by_orders(values, len(fields)), index=fields)
+    assert table[fields].to_numpy() == pytest.approx(by_orders.to_numpy(), abs=1e-9 * scale)
+
+
 def test_a_field_that_does_not_matter_gets_nothing():
     # Without speculative decoding the draft length plays no part: its share is exactly 0.
     a = Scenario(speculative=False, draft_tokens=4)
@@ -214,9 +236,6 @@ def test_a_family_default_is_shown_as_such():
     assert "(the GPU family's default to 0.4)" in result.text
     # Halving the achieved bandwidth (hopper 0.80 -> 0.40) raises a memory-bound cost.
     assert result.b_value > 1.5 * result.a_value
-
-
-SCAN = attribution_module.scan
 
 
 def _scan_rejecting_rising_acceptance(base, catalog=None, **columns):
