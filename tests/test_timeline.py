@@ -1,0 +1,304 @@
+"""The price-war timeline: the cost floor at a date by hand, the trend, and properties.
+
+Most tests use a small catalog built here (the project's GPUs and models, made-up GPU and
+provider prices), so that the answer at each date can be worked out by hand.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from costmodel import Scenario, evaluate, load_catalog
+from costmodel.analyses.timeline import FLOOR_COLUMNS, Options, period_end, price_tiers, run
+
+BASE = load_catalog()
+COST = "usd_per_million_output_tokens"
+GPU_PRICE_COLUMNS = ["gpu", "usd_per_gpu_hour", "kind", "date", "source"]
+PROVIDER_COLUMNS = ["provider", "model", "usd_per_million_input", "usd_per_million_output", "date"]
+
+
+#: Launch and release dates the hand-worked tests rely on, pinned here.
+LAUNCHES = {"h100-sxm": "2022-03", "h200-sxm": "2023-11", "b200": "2024-03"}
+RELEASES = {"mixtral-8x7b": "2023-12"}
+
+
+def catalog_with(gpu_prices, provider_prices):
+    """The project's catalog with these GPU and provider prices (and the dates above)."""
+    gpu = pd.DataFrame(gpu_prices, columns=GPU_PRICE_COLUMNS[:4]).assign(source="test")
+    provider = pd.DataFrame(provider_prices, columns=PROVIDER_COLUMNS).assign(source="test")
+    gpus, models = BASE.gpus.copy(), BASE.models.copy()
+    gpus.loc[list(LAUNCHES), "date"] = list(LAUNCHES.values())
+    models.loc[list(RELEASES), "date"] = list(RELEASES.values())
+    return dataclasses.replace(
+        BASE, gpus=gpus, models=models, gpu_prices=gpu, provider_prices=provider
+    )
+
+
+# H100 (launched 2022-03) at $2 from 2024-01 and $1 from 2024-06; B200 priced at $0.10 from
+# 2023-06 but launched only in 2024-03; H200 at $0.01 in another tier.
+HAND = catalog_with(
+    [
+        ("h100-sxm", 2.00, "test on-demand", "2024-01"),
+        ("h100-sxm", 1.00, "test on-demand", "2024-06"),
+        ("b200", 0.10, "test on-demand", "2023-06"),
+        ("h200-sxm", 0.01, "test reserved", "2024-01"),
+    ],
+    [
+        ("P", "mixtral-8x7b", 0.50, 1.00, "2023-12"),
+        ("Q", "mixtral-8x7b", 0.00, 0.00, "2023-12"),  # a free tier
+        ("Q", "mixtral-8x7b", 0.10, 0.01, "2024-02"),
+        ("P", "mixtral-8x7b", 0.30, 0.40, "2024-06"),
+        ("P", "gpt-3.5-turbo", 1.00, 2.00, "2024-06"),  # not a catalog model: no floor
+    ],
+)
+ON_DEMAND_BF16 = Options(price_tier="on-demand", weight_formats=("bf16",))
+
+
+@pytest.fixture(scope="module")
+def hand():
+    return run(Scenario(), ON_DEMAND_BF16, HAND)
+
+
+def _at(table: pd.DataFrame, date: str) -> pd.DataFrame:
+    return table[table["date"] == pd.Timestamp(date)]
+
+
+def test_floor_at_a_date_by_hand(hand):
+    # On 2024-01-31 only the H100 at $2 is on offer in the on-demand tier (the B200 is not
+    # launched yet, the H200's price is another tier). Mixtral in bf16 needs
+    # 93.4 GB of weights + 32 * 768 tokens * 131,072 B of KV + 2 GB = 98.6 GB > 80 * 0.9 =
+    # 72 GB of one H100, so 1 GPU does not fit. With n GPUs at $2/h and batch 32:
+    #   cost = n * 2 / 3600 [$/s] * t_step [ms] / 1000 / 32 * 1e6 per million tokens.
+    assert evaluate(Scenario(n_gpus=1))["memory_required_gb"] == pytest.approx(98.6, abs=0.05)
+    costs = {}
+    for n in (2, 4, 8):
+        step_ms = evaluate(Scenario(n_gpus=n))["decode_step_ms"]
+        costs[n] = n * 2.00 / 3600 * step_ms / 1e3 / 32 * 1e6
+    # 2 GPUs: 2 * 2 / 3600 * 27.78 / 1000 / 32 * 1e6 = 0.9647; 4: 1.040; 8: 1.236.
+    assert costs[2] == pytest.approx(0.9647, abs=1e-4)
+    assert min(costs, key=costs.get) == 2
+    row = _at(hand.floor, "2024-01-31").iloc[0]
+    assert (row["gpu"], row["n_gpus"], row["weight_format"]) == ("h100-sxm", 2, "bf16")
+    assert (row["usd_per_gpu_hour"], row["price_kind"]) == (2.00, "test on-demand")
+    assert row[COST] == pytest.approx(costs[2], rel=1e-12)
+    # The same setup through evaluate at that price.
+    assert row[COST] == pytest.approx(evaluate(Scenario(usd_per_gpu_hour=2.0))[COST], rel=1e-12)
+
+
+def test_a_gpu_priced_before_its_launch_waits_for_it(hand):
+    # The B200's $0.10 is dated 2023-06 but the GPU launched in 2024-03 (available from
+    # 2024-03-31): it sets no floor before, and from then on one B200 (180 GB * 0.9 = 162 GB
+    # holds the 98.6 GB) costs 0.10 / 3600 * 24.22 ms / 1000 / 32 * 1e6 = $0.0210.
+    assert "b200" not in set(hand.floor_by_gpu.loc[hand.floor_by_gpu["date"] < "2024-03-31", "gpu"])
+    step_ms = evaluate(Scenario(gpu="b200", n_gpus=1))["decode_step_ms"]
+    row = _at(hand.floor, "2024-03-31").iloc[0]
+    assert (row["gpu"], row["n_gpus"]) == ("b200", 1)
+    assert row[COST] == pytest.approx(0.10 / 3600 * step_ms / 1e3 / 32 * 1e6, rel=1e-12)
+    assert row[COST] == pytest.approx(0.0210, abs=1e-4)
+    # The H100 stays in floor_by_gpu; at $1 from 2024-06 its cost halves exactly.
+    h100 = hand.floor_by_gpu[hand.floor_by_gpu["gpu"] == "h100-sxm"].set_index("date")[COST]
+    assert h100[pd.Timestamp("2024-06-30")] == pytest.approx(h100[pd.Timestamp("2024-01-31")] / 2)
+
+
+def test_dates_run_from_the_start_to_the_newest_price_and_no_gpu_means_no_floor(hand):
+    # Dates: the start (2023-12-31), price and launch dates up to the newest provider row
+    # (2024-06-30): 2024-01-31 (H100 price, H200 reserved price), 2024-02-29, 2024-03-31
+    # (B200 launch), 2024-06-30. On 2023-12-31 no on-demand GPU has a price yet.
+    assert (hand.start, hand.end) == (pd.Timestamp("2023-12-31"), pd.Timestamp("2024-06-30"))
+    assert list(hand.floor["date"].dt.strftime("%Y-%m-%d")) == [
+        "2024-01-31",
+        "2024-02-29",
+        "2024-03-31",
+        "2024-06-30",
+    ]
+    assert list(hand.floor.columns) == list(FLOOR_COLUMNS)
+    december = _at(hand.prices, "2023-12-31")
+    assert december["floor_usd_per_million_output_tokens"].isna().all()
+    assert not december["below_floor"].any()
+
+
+def test_prices_below_the_floor_are_marked(hand):
+    # Q's $0.01 on 2024-02-29 is under the H100 floor of $0.9647; P's $0.40 on 2024-06-30
+    # is above the B200 floor of $0.021.
+    prices = hand.prices.set_index(["provider", "catalog_date"])
+    assert set(hand.prices["model"]) == {"mixtral-8x7b"}
+    assert prices.loc[("Q", "2024-02"), "below_floor"]
+    assert prices.loc[("Q", "2024-02"), "floor_gpu"] == "h100-sxm"
+    assert prices.loc[("Q", "2024-02"), "floor_n_gpus"] == 2
+    assert not prices.loc[("P", "2024-06"), "below_floor"]
+    assert prices.loc[("P", "2024-06"), "floor_usd_per_million_output_tokens"] == pytest.approx(
+        _at(hand.floor, "2024-06-30").iloc[0][COST]
+    )
+
+
+def test_the_price_tier_picks_the_prices(hand):
+    # Only the H200's "test reserved" price is in that tier: $0.01 from 2024-01.
+    reserved = run(Scenario(), ON_DEMAND_BF16.replace(price_tier="reserved"), HAND)
+    assert set(reserved.floor["gpu"]) == {"h200-sxm"}
+    assert set(reserved.floor["usd_per_gpu_hour"]) == {0.01}
+    # "latest" takes every kind: on 2024-01-31 the cheaper of H100 at $2 and H200 at $0.01.
+    latest = run(Scenario(), ON_DEMAND_BF16.replace(price_tier="latest"), HAND)
+    assert _at(latest.floor, "2024-01-31").iloc[0]["gpu"] == "h200-sxm"
+    with pytest.raises(ValueError, match="price_tier must be 'latest' or text in a kind"):
+        run(Scenario(), ON_DEMAND_BF16.replace(price_tier="spot"), HAND)
+
+
+def test_cheapest_price_on_offer_and_its_trend_by_hand(hand):
+    # On offer: 2023-12-31 P $1.00 (Q's free tier left out), 2024-02-29 Q $0.01,
+    # 2024-06-30 Q $0.01 (P's $0.40 is dearer).
+    assert list(hand.cheapest["usd_per_million_output"]) == [1.00, 0.01, 0.01]
+    assert list(hand.cheapest["provider"]) == ["P", "Q", "Q"]
+    # Least squares of ln(price) on years: x = 0, 60, 182 days / 365.25, y = 0, ln .01, ln .01.
+    x = np.array([0, 60, 182]) / 365.25
+    y = np.log([1.00, 0.01, 0.01])
+    slope = ((x - x.mean()) * (y - y.mean())).sum() / ((x - x.mean()) ** 2).sum()
+    trend = hand.trend.set_index("model").loc["mixtral-8x7b"]
+    assert trend["factor_per_year"] == pytest.approx(math.exp(slope), rel=1e-12)
+    assert trend["fold_drop_per_year"] == pytest.approx(math.exp(-slope), rel=1e-12)
+    assert trend["n_dates"] == 3
+
+
+def test_a_two_point_trend_is_the_ratio_per_year():
+    # $1.00 on 2025-01-01 and $0.10 on 2026-01-01 (365 days): 10x cheaper in 365/365.25 years,
+    # so the price falls 10^(365.25/365) = 10.0070x a year.
+    catalog = catalog_with(
+        [("h100-sxm", 2.0, "test", "2024-01")],
+        [
+            ("R", "mixtral-8x7b", 0.1, 1.00, "2025-01-01"),
+            ("R", "mixtral-8x7b", 0.1, 0.10, "2026-01-01"),
+        ],
+    )
+    trend = run(Scenario(), Options(), catalog).trend.iloc[0]
+    assert trend["fold_drop_per_year"] == pytest.approx(10 ** (365.25 / 365), rel=1e-12)
+    assert trend["text"].startswith("Mixtral 8x7B: the cheapest output price fell 10x a year")
+    one = catalog_with(
+        [("h100-sxm", 2.0, "test", "2024-01")], [("R", "mixtral-8x7b", 1, 1, "2024")]
+    )
+    assert "one price date only" in run(Scenario(), Options(), one).trend.iloc[0]["text"]
+
+
+def test_a_model_has_no_floor_before_its_release():
+    # Mixtral 8x22B was released in 2024-04: its floor starts on 2024-04-30.
+    result = run(Scenario(), Options(model="mixtral-8x22b"))
+    assert result.floor["date"].min() == pd.Timestamp("2024-04-30")
+    assert set(result.floor["model"]) == {"mixtral-8x22b"}
+
+
+def test_the_interactivity_target_holds_and_only_raises_the_floor():
+    slow = run(Scenario(), Options(target="interactivity", min_tokens_per_s_per_user=20))
+    fast = run(Scenario(), Options(target="interactivity", min_tokens_per_s_per_user=100))
+    assert (fast.floor_by_gpu["tokens_per_s_per_user"] >= 100).all()
+    both = slow.floor.merge(fast.floor, on=["model", "date"], suffixes=("_slow", "_fast"))
+    assert len(both) == len(slow.floor)
+    assert (both[f"{COST}_fast"] >= both[f"{COST}_slow"]).all()
+    # Checked against evaluate: the faster target's best setup meets it at that cost.
+    row = fast.floor.iloc[0]
+    setup = Scenario(
+        model=row["model"],
+        gpu=row["gpu"],
+        n_gpus=int(row["n_gpus"]),
+        weight_format=row["weight_format"],
+        batch_size=int(row["batch_size"]),
+        usd_per_gpu_hour=row["usd_per_gpu_hour"],
+    )
+    result = evaluate(setup)
+    assert result["fits"] and result["tokens_per_s_per_user"] >= 100
+    assert result[COST] == pytest.approx(row[COST], rel=1e-12)
+
+
+def test_options_are_checked_by_name():
+    with pytest.raises(ValueError, match="target must be one of batch_size, interactivity"):
+        Options(target="speed")
+    with pytest.raises(ValueError, match=r"min_tokens_per_s_per_user must be a number in \[1.0"):
+        Options(min_tokens_per_s_per_user=0.0)
+    with pytest.raises(ValueError, match="weight_formats must be a non-empty list"):
+        Options(weight_formats=())
+    with pytest.raises(ValueError, match="model must be one of .*mixtral-8x7b.*got 'llama-2-70b'"):
+        run(Scenario(), Options(model="llama-2-70b"), HAND)
+    with pytest.raises(ValueError, match="weight_formats must hold only bf16, fp8"):
+        run(Scenario(), Options(weight_formats=("fp2",)), HAND)
+
+
+MONTHS = [f"{y}-{m:02d}" for y in (2022, 2023, 2024, 2025) for m in (1, 4, 7, 10)]
+gpu_price_rows = st.lists(
+    st.tuples(
+        st.sampled_from(list(BASE.gpus.index)),
+        st.floats(0.2, 10.0),
+        st.sampled_from(["on-demand", "reserved"]),
+        st.sampled_from(MONTHS),
+    ),
+    min_size=1,
+    max_size=6,
+)
+PROVIDERS = [
+    ("P", "mixtral-8x7b", 0.5, 0.6, "2023-12"),
+    ("P", "mixtral-8x7b", 0.2, 0.3, "2024-07"),
+    ("Q", "llama-2-70b", 0.5, 0.9, "2025-04"),
+]
+
+
+@settings(max_examples=15, deadline=None)
+@given(gpu_price_rows, st.sampled_from(["latest", "on-demand"]))
+def test_floor_properties_for_any_gpu_prices(rows, tier):
+    catalog = catalog_with(rows, PROVIDERS)
+    try:
+        result = run(Scenario(), Options(price_tier=tier), catalog)
+    except ValueError as error:  # no GPU of the tier priced (and launched) in time
+        assert "price_tier" in str(error)
+        return
+    by_gpu = result.floor_by_gpu
+    launch = period_end(catalog.gpus.loc[by_gpu["gpu"], "date"]).to_numpy()
+    assert (by_gpu["date"].to_numpy() >= launch).all()  # never before its launch
+    assert (by_gpu["date"] >= by_gpu["price_date"]).all()  # nor before its price
+    assert (by_gpu[COST] >= 0).all() and np.isfinite(by_gpu[COST]).all()
+    assert (by_gpu["date"] >= result.start).all() and (by_gpu["date"] <= result.end).all()
+    # The floor is the cheapest GPU's cost at each date.
+    lowest = by_gpu.groupby(["model", "date"])[COST].min()
+    assert result.floor.set_index(["model", "date"])[COST].to_numpy() == pytest.approx(
+        lowest.to_numpy()
+    )
+    # Twice every GPU price: twice every floor, from the same setups.
+    doubled = dataclasses.replace(
+        catalog,
+        gpu_prices=catalog.gpu_prices.assign(usd_per_gpu_hour=lambda t: 2 * t.usd_per_gpu_hour),
+    )
+    twice = run(Scenario(), Options(price_tier=tier), doubled).floor
+    assert twice[COST].to_numpy() == pytest.approx(2 * result.floor[COST].to_numpy(), rel=1e-12)
+    assert list(twice["gpu"]) == list(result.floor["gpu"])
+
+
+def test_the_project_catalog_covers_its_priced_models():
+    result = run()
+    priced = set(BASE.provider_prices["model"]) & set(BASE.models.index)
+    assert set(result.floor["model"]) == priced
+    assert set(result.trend["model"]) == priced
+    assert result.start == pd.Timestamp("2023-12-31")
+    assert result.end == period_end(BASE.provider_prices["date"]).max()
+    # December 2023: the floor's setup costs what evaluate gives it, and on the H100 it is no
+    # dearer than the seed's own setup (2 GPUs in bf16) at the same price.
+    december = _at(result.floor, "2023-12-31").set_index("model").loc["mixtral-8x7b"]
+    setup = Scenario(
+        gpu=december["gpu"],
+        n_gpus=int(december["n_gpus"]),
+        weight_format=december["weight_format"],
+        usd_per_gpu_hour=december["usd_per_gpu_hour"],
+    )
+    assert december[COST] == pytest.approx(evaluate(setup)[COST], rel=1e-12)
+    h100 = _at(result.floor_by_gpu, "2023-12-31").set_index(["model", "gpu"])
+    h100 = h100.loc[("mixtral-8x7b", "h100-sxm")]
+    seed_setup = Scenario(n_gpus=2, weight_format="bf16", usd_per_gpu_hour=h100["usd_per_gpu_hour"])
+    assert december[COST] <= h100[COST] <= evaluate(seed_setup)[COST]
+
+
+def test_price_tiers_offered_are_those_the_catalog_has():
+    # HAND has "test on-demand" and "test reserved" kinds: only on-demand is a known tier.
+    assert price_tiers(HAND) == ["latest", "on-demand"]
+    three_year = catalog_with([("h200-sxm", 1.6, "3-year rental (SemiAnalysis)", "2026-04")], [])
+    assert price_tiers(three_year) == ["latest", "3-year"]
