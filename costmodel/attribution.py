@@ -30,7 +30,7 @@ import pandas as pd
 
 from costmodel.catalog import Catalog, load_catalog
 from costmodel.scenario import FIELD_NAMES, Scenario
-from costmodel.sweep import OUTPUT_COLUMNS, scan
+from costmodel.evaluation import OUTPUT_COLUMNS, scan
 
 #: Most fields two scenarios may differ in: 2^12 = 4,096 mixed scenarios in one scan.
 MAX_CHANGED_FIELDS = 12

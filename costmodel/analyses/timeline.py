@@ -31,7 +31,7 @@ import pandas as pd
 from costmodel.catalog import Catalog, load_catalog
 from costmodel.economics import batch_grid
 from costmodel.scenario import Scenario
-from costmodel.sweep import sweep
+from costmodel.evaluation import sweep
 
 #: First date of the timeline: the December 2023 Mixtral price war of the seed document.
 START_DATE = "2023-12"
