@@ -30,8 +30,8 @@ import pandas as pd
 
 from costmodel.catalog import Catalog, load_catalog
 from costmodel.economics import batch_grid
-from costmodel.scenario import Scenario
 from costmodel.evaluation import sweep
+from costmodel.scenario import Scenario
 
 #: First date of the timeline: the December 2023 Mixtral price war of the seed document.
 START_DATE = "2023-12"
