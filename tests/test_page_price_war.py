@@ -139,7 +139,10 @@ def test_url_parameters_fill_inputs():
     sheet = shown(at, "usd_per_million_output").set_index("provider")
     assert sheet.loc["Mistral", "usd_per_million_output"] == 0.70  # the 2024-03 price
     assert sheet.loc["DeepInfra", "usd_per_million_output"] == 0.24  # the 2024 price
-    assert sheet.loc["Together", "date"] == "2023-12"  # no later price in the catalog
+    # Together's 2024-01 price (0.60 in and out) replaces its seed price (0.00 / 0.60).
+    assert sheet.loc["Together", "date"] == "2024-01"
+    assert sheet.loc["Together", "usd_per_million_input"] == 0.60
+    assert sheet.loc["Perplexity", "date"] == "2023-12"  # no later price in the catalog
 
 
 @pytest.mark.parametrize(
@@ -160,7 +163,10 @@ def test_presets_and_reset():
     at.button(key="price_preset:Large batch (256), 24/7").click().run()
     assert (shown(at, "Setup")["Batch"] == 256).all()
     at.button(key="price_preset:Later prices (2024)").click().run()
-    assert at.selectbox(key="price_date").value == "2024"
+    # The preset picks the sheet's newest date: 2026-08 since the 2024-2026 price rows.
+    newest = max(PRICES["date"], key=costmodel.date_key)
+    assert newest == "2026-08"
+    assert at.selectbox(key="price_date").value == newest
     at.button(key="price_preset:December 2023 baseline").click().run()
     assert at.selectbox(key="price_date").value == "2023-12"
     assert at.number_input(key="a100_usd_per_gpu_hour").value == pytest.approx(A100_PRICE)
