@@ -202,7 +202,9 @@ def peak_tflops(gpus: pd.DataFrame, compute_dtypes) -> np.ndarray:
     columns = []
     for dtype in compute_dtypes:
         if dtype not in PEAK_COLUMNS:
-            raise ValueError(f"compute_dtype must be one of {', '.join(PEAK_COLUMNS)}; got {dtype!r}")
+            raise ValueError(
+                f"compute_dtype must be one of {', '.join(PEAK_COLUMNS)}; got {dtype!r}"
+            )
         peak = gpus[PEAK_COLUMNS[dtype]]
         for fallback in PEAK_FALLBACK[dtype]:
             peak = peak.fillna(gpus[PEAK_COLUMNS[fallback]])
