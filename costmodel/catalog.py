@@ -33,8 +33,11 @@ _REQUIRED = {
         "bf16_dense_tflops",
         "fp8_dense_tflops",
         "int8_dense_tops",
+        "fp4_dense_tflops",
         "scale_up_gb_s",
         "mesh_links",
+        "scale_up_domain_gpus",
+        "scale_out_gb_s",
     ),
     "gpu_families.csv": (
         "family",
@@ -46,12 +49,13 @@ _REQUIRED = {
         "efficiency_uncertainty",
         "calibrated_on",
     ),
-    "gpu_prices.csv": ("gpu", "usd_per_gpu_hour", "kind"),
+    "gpu_prices.csv": ("gpu", "usd_per_gpu_hour", "kind", "tier"),
     "provider_prices.csv": (
         "provider",
         "model",
         "usd_per_million_input",
         "usd_per_million_output",
+        "usd_per_million_cached_input",
     ),
     "formats.csv": (
         "weight_format",
@@ -71,6 +75,7 @@ _REQUIRED = {
         "n_gpus",
         "weight_format",
         "kv_format",
+        "parallelism",
         "batch_size",
         "prompt_tokens",
         "output_tokens",
@@ -168,22 +173,43 @@ def _lookup_arrays(catalog: Catalog) -> dict:
     )
     for col in ("bandwidth_efficiency_factor", "compute_efficiency_factor", "weight_bits"):
         arrays[f"format.{col}"] = formats[col].to_numpy(float)
-    # Peak tensor throughput of each format's compute type on each GPU (gpu x format),
-    # falling back to bf16 where the GPU has no units for that type (FP8 on an A100).
-    gpu = catalog.gpus
-    peak_columns = {
-        "bf16": "bf16_dense_tflops",
-        "fp8": "fp8_dense_tflops",
-        "int8": "int8_dense_tops",
-    }
-    peaks = np.column_stack(
-        [
-            gpu[peak_columns[dtype]].fillna(gpu["bf16_dense_tflops"]).to_numpy(float)
-            for dtype in formats["compute_dtype"]
-        ]
-    )
-    arrays["peak_tflops"] = peaks
+    arrays["peak_tflops"] = peak_tflops(catalog.gpus, formats["compute_dtype"])
     return arrays
+
+
+#: Catalog column holding each compute type's dense peak [TFLOP/s, TOP/s for int8].
+PEAK_COLUMNS = {
+    "bf16": "bf16_dense_tflops",
+    "fp8": "fp8_dense_tflops",
+    "int8": "int8_dense_tops",
+    "fp4": "fp4_dense_tflops",
+}
+
+#: Where a GPU has no tensor units for a compute type, the formats it computes in
+#: instead, nearest first: the weights stay in their stored format (bytes are still
+#: saved) and are dequantised to the next format the GPU has. FP4 -> FP8 -> BF16.
+PEAK_FALLBACK = {"fp4": ("fp8", "bf16"), "fp8": ("bf16",), "int8": ("bf16",), "bf16": ()}
+
+
+def peak_tflops(gpus: pd.DataFrame, compute_dtypes) -> np.ndarray:
+    """Dense peak of each compute type on each GPU (rows = GPUs, columns = dtypes) [TFLOP/s].
+
+    A GPU's own figure for the type where it has one, else the first of
+    ``PEAK_FALLBACK[dtype]`` it has: B200 running NVFP4 (compute ``fp4``) gets its 9,000
+    FP4 TFLOP/s; H100 running MXFP4 has no FP4 units and gets its 1,978.9 FP8 TFLOP/s;
+    an A100 (no FP8, no FP4) its 312 BF16 TFLOP/s.
+    """
+    columns = []
+    for dtype in compute_dtypes:
+        if dtype not in PEAK_COLUMNS:
+            raise ValueError(
+                f"compute_dtype must be one of {', '.join(PEAK_COLUMNS)}; got {dtype!r}"
+            )
+        peak = gpus[PEAK_COLUMNS[dtype]]
+        for fallback in PEAK_FALLBACK[dtype]:
+            peak = peak.fillna(gpus[PEAK_COLUMNS[fallback]])
+        columns.append(peak.to_numpy(float))
+    return np.column_stack(columns)
 
 
 _GPU_NUMERIC = (
@@ -192,6 +218,8 @@ _GPU_NUMERIC = (
     "bf16_dense_tflops",
     "scale_up_gb_s",
     "mesh_links",
+    "scale_up_domain_gpus",
+    "scale_out_gb_s",
     "bandwidth_efficiency",
     "compute_efficiency",
     "allreduce_latency_us",

@@ -8,9 +8,11 @@ B * (g+1) draft tokens, or a prefill of B prompts) costs
 - ``t_memory``: bytes read (weights of the experts read, KV cache) over the achieved bandwidth of
   all GPUs, ``n * bandwidth * bandwidth_efficiency``; quantised weights are read at the
   format's ``bandwidth_efficiency_factor`` and expert weights of a mixture-of-experts
-  layer at ``moe_kernel_efficiency`` on top (grouped-GEMM kernels stream less well).
+  layer at ``moe.moe_kernel_efficiency`` on top: ``moe_kernel_efficiency`` (0.65) at one
+  token per expert, rising to 1.09 times that as each expert gets more tokens.
 - ``t_compute``: FLOPs over ``n * peak * compute_efficiency`` of the format's compute
-  type, with the same factors; attention scores at the bf16 peak.
+  type, with the same factors (expert FLOPs at ``moe_kernel_efficiency``); attention
+  scores at the bf16 peak.
 - ``t_allreduce``: two all-reduces per layer of ``tokens * hidden * 2`` bytes,
   each ``latency * log2(n) + 2 (n-1)/n * bytes / bus_bandwidth``.
 - ``t_overhead``: a fixed cost per layer for kernel launches and small kernels.
@@ -21,7 +23,7 @@ from __future__ import annotations
 import numpy as np
 
 from costmodel.memory import BYTES_16BIT
-from costmodel.moe import experts_read
+from costmodel.moe import experts_read, moe_kernel_efficiency
 
 #: All-reduces per transformer layer under tensor parallelism (after attention and MLP).
 ALLREDUCES_PER_LAYER = 2
@@ -74,6 +76,8 @@ def forward_ms(
     E = arch["n_experts"]
     read = experts_read(tokens, E, arch["experts_per_token"], arch["routing_skew"])
     moe_factor = np.where(E > 1, eff["moe_kernel_efficiency"], 1.0)
+    k = arch["experts_per_token"]
+    moe_stream = np.where(E > 1, moe_kernel_efficiency(tokens * k / read, moe_factor), 1.0)
     quant_bw = fmt["bandwidth_factor"]
 
     expert_bytes = arch["expert_params"] * read / E * fmt["bytes_per_weight"]
@@ -82,7 +86,7 @@ def forward_ms(
     kv_bytes = (np.asarray(kv_tokens_read, float) + tokens) * arch["kv_bytes_per_token"]
     bandwidth_b_s = hw["n_gpus"] * hw["bandwidth_tb_s"] * 1e12 * eff["bandwidth_efficiency"]
     memory_s = (
-        attention_bytes / quant_bw + expert_bytes / (quant_bw * moe_factor) + other_bytes + kv_bytes
+        attention_bytes / quant_bw + expert_bytes / (quant_bw * moe_stream) + other_bytes + kv_bytes
     ) / bandwidth_b_s
 
     dense_flops = 2.0 * tokens * (arch["attention_params"] + arch["router_params"])

@@ -13,9 +13,17 @@ from costmodel.scenario import Scenario
 #: Measurement metrics the model predicts (each is a result column of ``sweep``).
 METRICS = ("tokens_per_s_per_user", "output_tokens_per_s_per_gpu", "tpot_ms", "ttft_ms")
 
+#: Parallelism a measurement row may use: ``tp`` (tensor parallelism within one replica).
+#: Rows with expert parallelism (``ep``) wait for the model to express it.
+PARALLELISMS = ("tp",)
+
 
 def measurement_scenario(row, **overrides) -> Scenario:
     """The scenario of one measurement row (batch 1 where the batch was free)."""
+    if row["parallelism"] not in PARALLELISMS:
+        raise ValueError(
+            f"parallelism must be one of {', '.join(PARALLELISMS)}; got {row['parallelism']!r}"
+        )
     batch = row["batch_size"]
     return Scenario(
         model=row["model"],
