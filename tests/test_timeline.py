@@ -81,8 +81,8 @@ def test_floor_at_a_date_by_hand(hand):
     for n in (2, 4, 8):
         step_ms = evaluate(Scenario(n_gpus=n))["decode_step_ms"]
         costs[n] = n * 2.00 / 3600 * step_ms / 1e3 / 32 * 1e6
-    # 2 GPUs: 2 * 2 / 3600 * 27.78 / 1000 / 32 * 1e6 = 0.9647; 4: 1.040; 8: 1.236.
-    assert costs[2] == pytest.approx(0.9647, abs=1e-4)
+    # 2 GPUs: 2 * 2 / 3600 * 25.89 / 1000 / 32 * 1e6 = 0.8991; 4: 0.975; 8: 1.170.
+    assert costs[2] == pytest.approx(0.8991, abs=1e-4)
     assert min(costs, key=costs.get) == 2
     row = _at(hand.floor, "2024-01-31").iloc[0]
     assert (row["gpu"], row["n_gpus"], row["weight_format"]) == ("h100-sxm", 2, "bf16")
@@ -95,13 +95,13 @@ def test_floor_at_a_date_by_hand(hand):
 def test_a_gpu_priced_before_its_launch_waits_for_it(hand):
     # The B200's $0.10 is dated 2023-06 but the GPU launched in 2024-03 (available from
     # 2024-03-31): it sets no floor before, and from then on one B200 (180 GB * 0.9 = 162 GB
-    # holds the 98.6 GB) costs 0.10 / 3600 * 24.22 ms / 1000 / 32 * 1e6 = $0.0210.
+    # holds the 98.6 GB) costs 0.10 / 3600 * 22.54 ms / 1000 / 32 * 1e6 = $0.0196.
     assert "b200" not in set(hand.floor_by_gpu.loc[hand.floor_by_gpu["date"] < "2024-03-31", "gpu"])
     step_ms = evaluate(Scenario(gpu="b200", n_gpus=1))["decode_step_ms"]
     row = _at(hand.floor, "2024-03-31").iloc[0]
     assert (row["gpu"], row["n_gpus"]) == ("b200", 1)
     assert row[COST] == pytest.approx(0.10 / 3600 * step_ms / 1e3 / 32 * 1e6, rel=1e-12)
-    assert row[COST] == pytest.approx(0.0210, abs=1e-4)
+    assert row[COST] == pytest.approx(0.0196, abs=1e-4)
     # The H100 stays in floor_by_gpu; at $1 from 2024-06 its cost halves exactly.
     h100 = hand.floor_by_gpu[hand.floor_by_gpu["gpu"] == "h100-sxm"].set_index("date")[COST]
     assert h100[pd.Timestamp("2024-06-30")] == pytest.approx(h100[pd.Timestamp("2024-01-31")] / 2)
