@@ -15,7 +15,9 @@ from costmodel.economics import (
 )
 from costmodel.hf_config import load_hf_config, parse_hf_config, read_hf_config
 from costmodel.scenario import FIELD_HELP, FIELD_NAMES, FIELD_RANGES, Scenario
-from costmodel.sweep import OUTPUT_COLUMNS, evaluate, sweep
+from costmodel.sweep import OUTPUT_COLUMNS, evaluate, scan, sweep
+
+from costmodel import analyses, claims  # noqa: E402  (they use the names above)
 
 __all__ = [
     "CUSTOM_PREFIX",
@@ -25,9 +27,11 @@ __all__ = [
     "FIELD_RANGES",
     "OUTPUT_COLUMNS",
     "Scenario",
+    "analyses",
     "batch_grid",
     "break_even_batch_size",
     "break_even_utilization",
+    "claims",
     "date_key",
     "evaluate",
     "load_catalog",
@@ -36,5 +40,6 @@ __all__ = [
     "provider_margins",
     "read_hf_config",
     "revenue_per_request",
+    "scan",
     "sweep",
 ]
