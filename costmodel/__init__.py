@@ -17,8 +17,6 @@ from costmodel.hf_config import load_hf_config, parse_hf_config, read_hf_config
 from costmodel.scenario import FIELD_HELP, FIELD_NAMES, FIELD_RANGES, Scenario
 from costmodel.sweep import OUTPUT_COLUMNS, evaluate, scan, sweep
 
-from costmodel import analyses, claims  # noqa: E402  (they use the names above)
-
 __all__ = [
     "CUSTOM_PREFIX",
     "Catalog",
@@ -43,3 +41,6 @@ __all__ = [
     "scan",
     "sweep",
 ]
+
+# Last: the analyses and claims use the names above at import time.
+from costmodel import analyses, claims  # noqa: E402

@@ -188,7 +188,7 @@ def run(scenario=None, options: Options | None = None, catalog=None) -> Result:
     B = scenario.batch_size
     here, dense = point.loc[MOE], point.loc[ACTIVE]
     c7_parts = (
-        np.isclose(at_1, k, rtol=0.01) and E > k,
+        np.isclose(at_1, k, rtol=0.01) and k < E,
         at_last >= ALL_EXPERTS_SHARE * E,
         ratios[MOE] > ratios[ACTIVE],
     )

@@ -114,7 +114,9 @@ class Options(AnalysisOptions):
                 )
             prices = [
                 _non_negative(f"provider_prices[{row[0]}].{k}", v)
-                for k, v in zip(("usd_per_million_input", "usd_per_million_output"), row[1:])
+                for k, v in zip(
+                    ("usd_per_million_input", "usd_per_million_output"), row[1:], strict=True
+                )
             ]
             rows.append((row[0], *prices))
         object.__setattr__(self, "provider_prices", tuple(rows))
