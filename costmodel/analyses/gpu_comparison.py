@@ -377,7 +377,9 @@ def _c14(table: pd.DataFrame) -> dict:
     parts = []
     for gpu in C14_BIG:
         versus = ", ".join(
-            f"{abs(pct_cheaper(cost[gpu], cost[o])):.0f}% "
+            f"dearer than {rows.loc[o, 'setup']} (free at $0/GPU-hour)"
+            if cost[o] <= 0
+            else f"{abs(pct_cheaper(cost[gpu], cost[o])):.0f}% "
             f"{'cheaper' if cost[gpu] < cost[o] else 'dearer'} than {rows.loc[o, 'setup']}"
             for o in C14_OLD
         )

@@ -15,6 +15,7 @@ import pandas as pd
 
 import costmodel
 from costmodel.analyses.options import AnalysisOptions, option
+from costmodel.memory import kv_bytes_per_token
 
 DEFAULT_GPUS = ("a100-80gb-sxm", "h100-sxm", "h200-sxm", "mi300x")
 ROW_CHOICES = ("format", "GPU")
@@ -323,7 +324,13 @@ def run(scenario=None, options: Options | None = None, catalog=None) -> Result:
     table.columns = [f"{c}_tokens" for c in table.columns]
     c13, max_users, c13_status, c13_text = _c13(scenario, options, catalog)
     context = scenario.prompt_tokens + scenario.output_tokens
-    kv_per_token = memory["kv_cache_gb"].iloc[0] * 1e9 / (options.users * context)
+    arch = catalog.models.loc[scenario.model]
+    kv_per_token = kv_bytes_per_token(
+        arch["n_layers"],
+        arch["n_kv_heads"],
+        arch["head_dim"],
+        catalog.formats.loc[scenario.kv_format, "weight_bits"] / 8,
+    )
     return Result(
         gpus=tuple(gpus),
         memory=memory,
