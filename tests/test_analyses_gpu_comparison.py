@@ -84,7 +84,9 @@ def test_c5_at_catalog_prices_by_hand():
     assert "$0.90/GPU-hour" in RESULT.c5_text
     per_usd = RESULT.bandwidth_per_dollar.set_index("gpu")
     assert per_usd.loc["h100-sxm", "vs_h100_pct"] == 0
-    assert per_usd.loc["a100-80gb-sxm", "bandwidth_tb_s_per_usd_hour"] == pytest.approx(1.0788, 1e-4)
+    assert per_usd.loc["a100-80gb-sxm", "bandwidth_tb_s_per_usd_hour"] == pytest.approx(
+        1.0788, 1e-4
+    )
 
 
 def test_c5_at_your_prices():
@@ -95,7 +97,10 @@ def test_c5_at_your_prices():
     assert (row["usd_per_gpu_hour"], row["price_source"]) == (0.90, "your price")
     # Your price also replaces the scenario's for its own GPU: H100 at $3.35 -> 1 TB/s per $/h.
     h100 = gc.run(options=gc.Options(gpu_prices=(("h100-sxm", 3.35),)))
-    assert h100.bandwidth_per_dollar.set_index("gpu").loc["h100-sxm", "bandwidth_tb_s_per_usd_hour"] == 1.0
+    assert (
+        h100.bandwidth_per_dollar.set_index("gpu").loc["h100-sxm", "bandwidth_tb_s_per_usd_hour"]
+        == 1.0
+    )
     # The price for +32 % scales with the H100's: 2.039 x 3.35 / (3.35 x 1.32) = $1.545.
     assert h100.a100_price_for_seed_advantage == pytest.approx(2.039 / 1.32)
 
@@ -143,7 +148,10 @@ def test_options_are_the_page_url_keys_with_its_defaults():
     ]
     assert fields["gpu_price"]["default"] == "latest"
     assert fields["gpu_price"]["choices"] == ("latest", "lowest", "highest")
-    assert (fields["min_tokens_per_s_per_user"]["low"], fields["min_tokens_per_s_per_user"]["high"]) == (1.0, 500.0)
+    assert (
+        fields["min_tokens_per_s_per_user"]["low"],
+        fields["min_tokens_per_s_per_user"]["high"],
+    ) == (1.0, 500.0)
     assert all(f["label"] and f["help"] for f in fields.values())
 
 

@@ -35,7 +35,9 @@ def test_longest_context_is_the_boundary_of_the_model():
         ]
         assert fits[0]["max_batch_size"] >= users > fits[1]["max_batch_size"]
     assert mf.longest_context(base, 4096)[0] == 42  # still room for 4096 two-token users
-    assert mf.longest_context(base.replace(weight_format="bf16"), 1)[0] == 0  # weights alone overflow
+    assert (
+        mf.longest_context(base.replace(weight_format="bf16"), 1)[0] == 0
+    )  # weights alone overflow
 
 
 def test_c13_status_at_the_seed_context():
@@ -84,7 +86,9 @@ def test_no_gpus_means_the_scenarios_gpu():
 def test_memory_parts_add_up():
     parts = RESULT.memory_parts.groupby("replica")["gb"].sum()
     memory = RESULT.memory.assign(
-        replica=RESULT.memory["gpu"].astype(str) + " · " + RESULT.memory["weight_format"].astype(str)
+        replica=RESULT.memory["gpu"].astype(str)
+        + " · "
+        + RESULT.memory["weight_format"].astype(str)
     ).set_index("replica")
     np.testing.assert_allclose(parts, memory.loc[parts.index, "memory_required_gb"])
 

@@ -49,9 +49,10 @@ def test_skewed_routing_touches_fewer_experts():
     skewed = ms.run(options=ms.Options(routing_skew=1.0))
     assert set(skewed.batch["variant"]) >= {"MoE, uniform routing", "MoE, skew 1"}
     at_8 = skewed.batch[skewed.batch["batch_size"] == 8].set_index("variant")
-    assert at_8.loc["MoE, skew 1", "experts_read_per_layer"] < at_8.loc[
-        "MoE, uniform routing", "experts_read_per_layer"
-    ]
+    assert (
+        at_8.loc["MoE, skew 1", "experts_read_per_layer"]
+        < at_8.loc["MoE, uniform routing", "experts_read_per_layer"]
+    )
     assert (skewed.at_skew["routing_skew"] == 1.0).all()
 
 
@@ -64,7 +65,10 @@ def test_compare_models_is_each_models_sweep():
     catalog = comparisons.dense_equivalents(costmodel.load_catalog(), "mixtral-8x7b")
     ids = comparisons.dense_model_ids("mixtral-8x7b")
     table = comparisons.compare_models(
-        costmodel.Scenario(), catalog, {"a": "mixtral-8x7b", "b": ids["same_active"]}, batch_size=[1, 8]
+        costmodel.Scenario(),
+        catalog,
+        {"a": "mixtral-8x7b", "b": ids["same_active"]},
+        batch_size=[1, 8],
     )
     for label, model in (("a", "mixtral-8x7b"), ("b", ids["same_active"])):
         alone = costmodel.sweep(costmodel.Scenario(model=model), catalog, batch_size=[1, 8])

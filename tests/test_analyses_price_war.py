@@ -84,7 +84,9 @@ def test_setups_and_costs():
     assert RESULT.a100_usd_per_gpu_hour == 1.89  # the lowest catalog price
     costs = RESULT.costs.set_index("gpu")
     assert costs.loc["h100-sxm", "usd_per_request"] == pytest.approx(SEED_COST)
-    other = pw.run(costmodel.Scenario(gpu="h200-sxm", n_gpus=1), pw.Options(a100_usd_per_gpu_hour=1.5))
+    other = pw.run(
+        costmodel.Scenario(gpu="h200-sxm", n_gpus=1), pw.Options(a100_usd_per_gpu_hour=1.5)
+    )
     assert list(other.setups)[1:] == ["2x A100 80GB @ $1.50", "Sidebar: 1x H200 SXM 141GB @ $1.95"]
     assert other.sidebar_setup == "Sidebar: 1x H200 SXM 141GB @ $1.95"
 
@@ -103,9 +105,12 @@ def test_edited_prices_and_fallback_model():
     assert free.c4_text.count("Mistral loses money") == 1
     llama = pw.run(costmodel.Scenario(model="llama-2-70b", n_gpus=4))
     assert llama.priced_model == "mixtral-8x7b"
-    assert pw.run(options=pw.Options(price_date="2024")).sheet.set_index("provider").loc[
-        "Mistral", "usd_per_million_output"
-    ] == 0.70
+    assert (
+        pw.run(options=pw.Options(price_date="2024"))
+        .sheet.set_index("provider")
+        .loc["Mistral", "usd_per_million_output"]
+        == 0.70
+    )
 
 
 @pytest.mark.parametrize(
