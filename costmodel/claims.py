@@ -140,9 +140,14 @@ def _prices(claim_id: str):
     return check
 
 
-def _c4(runs):
-    result = runs(price_war)
-    return result.c4_status, result.c4_text
+def _reported(analysis, name: str) -> Callable:
+    """A check that takes ``<name>_status`` and ``<name>_text`` from the analysis's Result."""
+
+    def check(runs: _Runs):
+        result = runs(analysis)
+        return getattr(result, f"{name}_status"), getattr(result, f"{name}_text")
+
+    return check
 
 
 def _c5(runs):
@@ -154,33 +159,10 @@ def _c5(runs):
     return _both(enough, share < 50), result.c5_text
 
 
-def _c6(runs):
-    result = runs(price_war)
-    return result.c6_status, result.c6_text
-
-
-def _c7(runs):
-    result = runs(moe_scaling)
-    return result.c7_status, result.c7_text
-
-
-def _c8(runs):
-    result = runs(moe_scaling)
-    return result.c8_status, result.c8_text
-
-
-def _c9(runs):
-    result = runs(speculative)
-    return result.c9_status, result.c9_text
-
-
-def _c10(runs):
-    result = runs(speculative)
-    return result.c10_status, result.c10_text
-
-
 def _c11(runs):
     spec, moe = runs(speculative), runs(moe_scaling)
+    if moe.is_dense:
+        return "not applicable", f"{moe.c7_text} {spec.c11_text}"
     status = _both(spec.c11_status == "holds", moe.prefill_status == "holds")
     return status, f"{spec.c11_text} {moe.prefill_text}"
 
@@ -193,11 +175,6 @@ def _c12(runs):
         if fmt in quality.index
     ]
     return "shown", "Catalog quality measurements against bf16 — " + "; ".join(parts) + "."
-
-
-def _c13(runs):
-    result = runs(memory_fit)
-    return result.c13_status, result.c13_text
 
 
 def _c14(runs):
@@ -245,7 +222,7 @@ CLAIMS: tuple[Claim, ...] = (
         "batch), Mistral's price barely breaks even; all of these providers lose money",
         (_PRICE, _GPU),
         price_war.C4_RULE,
-        _c4,
+        _reported(price_war, "c4"),
     ),
     Claim(
         "C5",
@@ -261,7 +238,7 @@ CLAIMS: tuple[Claim, ...] = (
         "At today's collapsed prices even 2x A100 cannot make a profit",
         (_PRICE,),
         price_war.C6_RULE,
-        _c6,
+        _reported(price_war, "c6"),
     ),
     Claim(
         "C7",
@@ -271,14 +248,14 @@ CLAIMS: tuple[Claim, ...] = (
         "a dense model, and batching lowers its cost less than it lowers a dense model's",
         (_MOE,),
         moe_scaling.C7_RULE,
-        _c7,
+        _reported(moe_scaling, "c7"),
     ),
     Claim(
         "C8",
         "This is one main reason models cannot just add ever more experts",
         (_MOE,),
         moe_scaling.C8_RULE,
-        _c8,
+        _reported(moe_scaling, "c8"),
     ),
     Claim(
         "C9",
@@ -287,7 +264,7 @@ CLAIMS: tuple[Claim, ...] = (
         "points to speculative decoding",
         (_SPEC,),
         speculative.C9_RULE,
-        _c9,
+        _reported(speculative, "c9"),
     ),
     Claim(
         "C10",
@@ -296,7 +273,7 @@ CLAIMS: tuple[Claim, ...] = (
         "more likely to be accepted; high temperature less",
         (_SPEC,),
         speculative.C10_RULE,
-        _c10,
+        _reported(speculative, "c10"),
     ),
     Claim(
         "C11",
@@ -321,7 +298,7 @@ CLAIMS: tuple[Claim, ...] = (
         "concurrent users a chat service needs",
         (_QUANT,),
         memory_fit.C13_RULE,
-        _c13,
+        _reported(memory_fit, "c13"),
     ),
     Claim(
         "C14",

@@ -217,5 +217,8 @@ def compare_models(
         reference = first.reindex(key).to_numpy(float)
     else:
         reference = np.full(len(table), np.nan)
-    table["cost_vs_batch_1"] = table["usd_per_million_output_tokens"].to_numpy(float) / reference
+    with np.errstate(invalid="ignore"):  # NaN at a zero price (0 / 0)
+        table["cost_vs_batch_1"] = (
+            table["usd_per_million_output_tokens"].to_numpy(float) / reference
+        )
     return table

@@ -77,3 +77,26 @@ def test_verdicts_follow_the_scenario_and_the_catalog():
 def test_unknown_claim_is_named():
     with pytest.raises(ValueError, match="claim_id must be one of C1"):
         claims.check("C99")
+
+
+SCENARIOS = [
+    {"model": "llama-2-70b", "gpu": "a100-40gb-sxm", "n_gpus": 1, "usd_per_gpu_hour": 0.0},
+    {"model": "dbrx", "gpu": "l40s", "n_gpus": 8, "weight_format": "int4", "batch_size": 1000},
+    {"model": "mixtral-8x22b", "gpu": "mi300x", "kv_format": "fp8", "prompt_tokens": 131072},
+    {"gpu": "b200", "n_gpus": 1, "batch_size": 1, "output_tokens": 1, "utilization": 0.01},
+    {"weight_format": "fp8", "routing_skew": 1.0, "prompt_tokens": 7936},
+]
+
+
+@pytest.mark.filterwarnings("error::RuntimeWarning")
+@pytest.mark.parametrize(
+    "fields", SCENARIOS, ids=lambda f: ",".join(f"{k}={v}" for k, v in f.items())
+)
+def test_every_scenario_gets_fourteen_verdicts(fields):
+    table = claims.check_all(costmodel.Scenario(**fields))
+    assert len(table) == 14 and table["status"].isin(claims.STATUSES).all()
+    assert not table["evidence"].str.contains(r"\bnan\b|\binf", case=False).any()
+    dense = (
+        costmodel.load_catalog().models.loc[fields.get("model", "mixtral-8x7b"), "n_experts"] == 1
+    )
+    assert (table.set_index("id").loc["C7", "status"] == "not applicable") == dense

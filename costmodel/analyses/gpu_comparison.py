@@ -47,18 +47,8 @@ TABLE_COLUMNS = (
     "memory_time_ms",
     "compute_time_ms",
 )
-_FROM_SWEEP = (
-    "fits",
-    COST,
-    "usd_per_million_input_tokens",
-    "tokens_per_s_per_user",
-    "output_tokens_per_s_per_gpu",
-    "bandwidth_tb_s_per_usd_hour",
-    "memory_headroom_gb",
-    "max_batch_size",
-    "memory_time_ms",
-    "compute_time_ms",
-)
+#: The columns of ``TABLE_COLUMNS`` taken from the sweep's outputs.
+_FROM_SWEEP = tuple(c for c in TABLE_COLUMNS if c in costmodel.OUTPUT_COLUMNS)
 _PRICE_RANGE = costmodel.FIELD_RANGES["usd_per_gpu_hour"]
 
 
@@ -154,8 +144,11 @@ class Result:
 
 
 def pct_cheaper(cost, other):
-    """How much cheaper ``cost`` is than ``other``: ``100 (1 - cost / other)`` [%]."""
-    return 100 * (1 - cost / other)
+    """How much cheaper ``cost`` is than ``other``: ``100 (1 - cost / other)`` [%].
+
+    0 when ``other`` is free (a cheaper-or-equal ``cost`` is then free too).
+    """
+    return 100 * (1 - cost / other) if other > 0 else 0.0
 
 
 def _price(gpu: str, scenario, options: Options, catalog) -> tuple[float, str] | None:

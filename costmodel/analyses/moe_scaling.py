@@ -95,7 +95,10 @@ class Result:
     ``batch``: every variant over ``BATCHES`` (MoE at uniform routing and at the skew;
     ``variant`` labels them). ``at_skew``: the rows at the chosen skew. ``point``: each
     variant at the scenario (index ``variant``: ``MOE``, ``ACTIVE``, ``TOTAL``) with
-    ``usd_at_batch_1``. ``what_if``/``what_if_models``: the model and its variant.
+    ``usd_at_batch_1`` and ``gpu_ms_per_token`` = decode step / (batch x tokens per
+    step) [GPU-ms per output token] (also ``_at_batch_1``). ``cost_vs_batch_1``: that GPU
+    time at the scenario's batch over batch 1, per variant: the cost ratio at any price.
+    ``what_if``/``what_if_models``: the model and its variant.
     ``prefill``: one prompt (batch 1) over ``PROMPTS``.
     """
 
@@ -149,8 +152,13 @@ def _point(scenario, catalog, ids: dict) -> pd.DataFrame:
     models = {MOE: scenario.model, ACTIVE: ids["same_active"], TOTAL: ids["same_total"]}
     batches = sorted({1, scenario.batch_size})
     both = comparisons.compare_models(scenario, catalog, models, batch_size=batches)
+    both["gpu_ms_per_token"] = both["decode_step_ms"] / (
+        both["batch_size"] * both["tokens_per_step"]
+    )
     point = both[both["batch_size"] == scenario.batch_size].set_index("variant")
-    point["usd_at_batch_1"] = both[both["batch_size"] == 1].set_index("variant")[COST]
+    ones = both[both["batch_size"] == 1].set_index("variant")
+    point["usd_at_batch_1"] = ones[COST]
+    point["gpu_ms_per_token_at_batch_1"] = ones["gpu_ms_per_token"]
     return point
 
 
@@ -184,7 +192,7 @@ def run(scenario=None, options: Options | None = None, catalog=None) -> Result:
     moe = batch[batch["variant"] == skew_label(scenario.routing_skew)]
     at_1 = float(moe["experts_read_per_layer"].iloc[0])
     at_last = float(moe["experts_read_per_layer"].iloc[-1])
-    ratios = (point[COST] / point["usd_at_batch_1"]).to_dict()
+    ratios = (point["gpu_ms_per_token"] / point["gpu_ms_per_token_at_batch_1"]).to_dict()
     B = scenario.batch_size
     here, dense = point.loc[MOE], point.loc[ACTIVE]
     c7_parts = (
@@ -215,7 +223,8 @@ def run(scenario=None, options: Options | None = None, catalog=None) -> Result:
         other["weight_bytes_read_per_step_gb"].iloc[0]
         / built["weight_bytes_read_per_step_gb"].iloc[0]
     )
-    cost_ratio = float(other[COST].iloc[0] / built[COST].iloc[0])
+    # Same batch, price and tokens per step: the cost ratio is the step-time ratio.
+    cost_ratio = float(other["decode_step_ms"].iloc[0] / built["decode_step_ms"].iloc[0])
     c8_text = (
         f"With {options.n_experts} experts, top-{options.top_k} (same {options.keep_fixed}), a "
         f"decode step at batch {at} reads {bytes_ratio:.2f}x the weight bytes of the model as "
