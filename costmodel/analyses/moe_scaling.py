@@ -96,7 +96,7 @@ class Result:
     ``variant`` labels them). ``at_skew``: the rows at the chosen skew. ``point``: each
     variant at the scenario (index ``variant``: ``MOE``, ``ACTIVE``, ``TOTAL``) with
     ``usd_at_batch_1`` and ``gpu_ms_per_token`` = decode step / (batch x tokens per
-    step) [GPU-ms per output token] (also ``_at_batch_1``). ``cost_vs_batch_1``: that GPU
+    step) [replica-ms per output token] (also ``_at_batch_1``). ``cost_vs_batch_1``: that
     time at the scenario's batch over batch 1, per variant: the cost ratio at any price.
     ``what_if``/``what_if_models``: the model and its variant.
     ``prefill``: one prompt (batch 1) over ``PROMPTS``.

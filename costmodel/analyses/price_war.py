@@ -33,6 +33,10 @@ FALLBACK_MODEL = "mixtral-8x7b"
 EVEN_BAND_PCT = 10.0
 VERDICTS = ("profits", "roughly breaks even", "loses money")
 MARGIN_UNITS = ("% of revenue", "$ per million requests")
+#: The ``margins`` column each margin unit is drawn from.
+UNIT_COLUMN = dict(
+    zip(MARGIN_UNITS, ("margin_pct", "margin_usd_per_million_requests"), strict=True)
+)
 #: The setup fields the seed fixes (its values are ``Scenario()``'s defaults).
 SEED_FIELDS = ("gpu", "n_gpus", "weight_format", "kv_format", "usd_per_gpu_hour")
 C4_RULE = (
@@ -133,7 +137,8 @@ class Result:
     """Prices, our costs and the margins, with the C4 and C6 verdicts.
 
     ``costs``: one row per setup (unit-named). ``margins``: every provider on every setup
-    (``MARGIN_COLUMNS``; ``verdict`` one of ``VERDICTS``). ``c4_status`` and
+    (``MARGIN_COLUMNS``; ``verdict`` one of ``VERDICTS``); ``margin_column``: the one to
+    draw in ``options.margin_unit``. ``c4_status`` and
     ``c6_status``: "holds", "partly" or "does not hold" (rules ``C4_RULE``, ``C6_RULE``).
     """
 
@@ -147,6 +152,7 @@ class Result:
     sidebar_setup: str
     costs: pd.DataFrame
     margins: pd.DataFrame
+    margin_column: str
     mistral_margin_pct: float | None
     mistral_break_even_batch_size: float | None
     mistral_break_even_utilization: float | None
@@ -375,6 +381,7 @@ def run(scenario=None, options: Options | None = None, catalog=None) -> Result:
         sidebar_setup=sidebar,
         costs=costs,
         margins=margins,
+        margin_column=UNIT_COLUMN[options.margin_unit],
         c4_status=c4_status,
         c4_text=c4_text,
         c6_status=c6_status,

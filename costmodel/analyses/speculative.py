@@ -99,7 +99,9 @@ class Result:
     (``setup`` labels them), over ``TEMPERATURES`` / ``BATCHES``. ``now``: the four at
     the scenario, indexed by (``variant``, ``speculative``). ``c9``: the preset's
     settings beside the current ones and the speeds [tokens/s] (strings, for display).
-    ``speedup_vs_batch``: speed-up per batch (rows) and variant (columns).
+    ``speedup_vs_batch``: speed-up per batch (rows) and variant (columns);
+    ``experts_vs_batch``: the MoE model's experts read per layer, per batch (rows),
+    with and without speculation (columns True / False).
     """
 
     scenario: costmodel.Scenario
@@ -107,6 +109,7 @@ class Result:
     by_batch: pd.DataFrame
     now: pd.DataFrame
     speedup_vs_batch: pd.DataFrame
+    experts_vs_batch: pd.DataFrame
     acceptance_rate: float
     moe_tokens_per_s_per_user: float
     moe_plain_tokens_per_s_per_user: float
@@ -225,6 +228,7 @@ def run(scenario=None, options: Options | None = None, catalog=None) -> Result:
         by_batch=by_batch,
         now=now,
         speedup_vs_batch=gain,
+        experts_vs_batch=touched,
         acceptance_rate=float(spec["acceptance_rate"]),
         moe_tokens_per_s_per_user=float(spec["tokens_per_s_per_user"]),
         moe_plain_tokens_per_s_per_user=float(plain["tokens_per_s_per_user"]),
