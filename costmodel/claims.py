@@ -8,8 +8,8 @@ chart and the claim's verdict come from the same numbers.
 
 Statuses: ``"holds"``, ``"partly"``, ``"does not hold"``; ``"shown"`` for facts the
 explorer displays from its catalogs but does not compute (prices C1-C3, quality C12);
-``"not applicable"`` where the scenario's model cannot show the claim (C7 on a dense
-model).
+``"not applicable"`` where the scenario cannot show the claim (C7 and C11 on a dense
+model; C5 at a $0 price or without both GPUs' prices).
 """
 
 from __future__ import annotations
@@ -154,7 +154,7 @@ def _c5(runs):
     result = runs(gpu_comparison)
     advantage, share = result.a100_advantage_pct, result.a100_compute_vs_memory_pct
     if advantage is None or share is None:
-        return "does not hold", result.c5_text + " (no numbers: C5 cannot be checked here)"
+        return "not applicable", result.c5_text
     enough = advantage >= gpu_comparison.SEED_A100_ADVANTAGE_PCT - C5_TOLERANCE_POINTS
     return _both(enough, share < 50), result.c5_text
 
