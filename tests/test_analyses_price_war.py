@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 
 import costmodel
+from costmodel import sensitivity
 from costmodel.analyses import price_war as pw
 from costmodel.catalog import price_sheet
 
@@ -89,6 +90,7 @@ def test_setups_and_costs():
     )
     assert list(other.setups)[1:] == ["2x A100 80GB @ $1.50", "Sidebar: 1x H200 SXM 141GB @ $1.95"]
     assert other.sidebar_setup == "Sidebar: 1x H200 SXM 141GB @ $1.95"
+    assert other.sidebar_range == sensitivity.headline_range(other.setups[other.sidebar_setup])
 
 
 def test_a100_margin_falls_as_its_price_rises():

@@ -189,7 +189,8 @@ def _operating_row(rows: pd.DataFrame, options: Options) -> pd.Series | None:
 
 
 def _table(scenario, options: Options, catalog):
-    """The setups' table, their curves, the Scenario of each operating point, skipped GPUs."""
+    """The setups' table, their curves, each operating point's Scenario and headline range
+    (``sensitivity.headline_range``) by label, and the GPUs skipped."""
     setups, skipped = _setups(scenario, options, catalog)
     batches = costmodel.batch_grid()
     per_setup = [*batches, scenario.batch_size]
@@ -202,7 +203,7 @@ def _table(scenario, options: Options, catalog):
     if setups:
         grid["setup"] = np.repeat(list(setups), len(per_setup))
         grid["_at_scenario_batch"] = np.tile([False] * len(batches) + [True], len(setups))
-    rows, scenarios = [], {}
+    rows, scenarios, ranges = [], {}, {}
     for label, (gpu, n, price, source) in setups.items():
         mine = grid[grid["setup"] == label]
         row = {"setup": label, "gpu": gpu, "n_gpus": n, "usd_per_gpu_hour": price}
@@ -215,7 +216,7 @@ def _table(scenario, options: Options, catalog):
             gpu=gpu, n_gpus=n, usd_per_gpu_hour=price, batch_size=int(point["batch_size"])
         )
         scenarios[label] = setup
-        spread = sensitivity.headline_range(setup, COST, catalog)
+        spread = ranges[label] = sensitivity.headline_range(setup, COST, catalog)
         row.update({k: point[k] for k in _FROM_SWEEP}, batch_size=setup.batch_size)
         row.update({f"{COST}_low": spread["low"], f"{COST}_high": spread["high"]})
         row["fits"] = bool(row["fits"])
@@ -225,7 +226,7 @@ def _table(scenario, options: Options, catalog):
     table = table.sort_values(COST, ignore_index=True, na_position="last")
     curves = grid[~grid["_at_scenario_batch"] & grid["fits"]] if setups else grid
     curves = curves.drop(columns="_at_scenario_batch", errors="ignore").reset_index(drop=True)
-    return table, curves, scenarios, skipped
+    return table, curves, scenarios, ranges, skipped
 
 
 def _bandwidth_per_dollar(scenario, options: Options, catalog) -> pd.DataFrame:
@@ -399,7 +400,7 @@ def run(scenario=None, options: Options | None = None, catalog=None) -> Result:
         raise ValueError(
             f"gpu_prices: GPU ids must be one of {', '.join(catalog.gpus.index)}; got {unknown}"
         )
-    table, curves, scenarios, skipped = _table(scenario, options, catalog)
+    table, curves, scenarios, ranges, skipped = _table(scenario, options, catalog)
     bandwidth = _bandwidth_per_dollar(scenario, options, catalog)
     sidebar = next((s for s in table["setup"] if s.endswith(" (sidebar)")), None)
     found = {**_winner(table, sidebar), **_c5(table, bandwidth), **_c14(table)}
@@ -411,7 +412,7 @@ def run(scenario=None, options: Options | None = None, catalog=None) -> Result:
         scenarios=scenarios,
         skipped=skipped,
         sidebar_setup=sidebar,
-        best_range=None if best is None else sensitivity.headline_range(best, COST, catalog),
+        best_range=ranges.get(found["winner"]),
         tornado=pd.DataFrame()
         if best is None
         else sensitivity.tornado(best, options.change_pct, COST, catalog=catalog),

@@ -214,8 +214,9 @@ def _setups(scenario, a100_price: float, catalog) -> dict:
     return result
 
 
-def _costs(setups: dict, catalog) -> pd.DataFrame:
-    """Our cost per token and per request on each setup: one ``scan`` over the setups."""
+def _costs(setups: dict, catalog) -> tuple[pd.DataFrame, list[dict]]:
+    """Our cost per token and per request on each setup (one ``scan`` over the setups),
+    and each setup's ``sensitivity.headline_range``."""
     base = next(iter(setups.values()))
     fields = (*SEED_FIELDS, "model")
     rows = costmodel.scan(
@@ -240,7 +241,7 @@ def _costs(setups: dict, catalog) -> pd.DataFrame:
             "tokens_per_s_per_user": rows["tokens_per_s_per_user"],
         }
     )
-    return table
+    return table, spreads
 
 
 def _sheet(model: str, options: Options, catalog) -> tuple[pd.DataFrame, str]:
@@ -365,7 +366,7 @@ def run(scenario=None, options: Options | None = None, catalog=None) -> Result:
         a100_price = gpu_price(A100, "lowest", catalog).usd_per_gpu_hour
     setups = _setups(scenario, a100_price, catalog)
     labels = list(setups)
-    costs = _costs(setups, catalog)
+    costs, spreads = _costs(setups, catalog)
     margins = _margins(setups, sheet, catalog)
     c4_status, c4_text, mistral = _c4(margins, costs, labels[0], setups[labels[0]])
     c6_status, c6_text = _c6(margins, costs, labels[1])
@@ -386,7 +387,7 @@ def run(scenario=None, options: Options | None = None, catalog=None) -> Result:
         c4_text=c4_text,
         c6_status=c6_status,
         c6_text=c6_text,
-        sidebar_range=sensitivity.headline_range(scenario, COST, catalog),
+        sidebar_range=spreads[labels.index(sidebar)],
         tornado=sensitivity.tornado(scenario, options.change_pct, COST, catalog=catalog),
         **mistral,
     )
