@@ -33,6 +33,8 @@ FALLBACK_MODEL = "mixtral-8x7b"
 EVEN_BAND_PCT = 10.0
 VERDICTS = ("profits", "roughly breaks even", "loses money")
 MARGIN_UNITS = ("% of revenue", "$ per million requests")
+#: Highest price an edited sheet may hold [$ per million tokens]; today's dearest is $6.
+MAX_USD_PER_MILLION_TOKENS = 1000.0
 #: The ``margins`` column each margin unit is drawn from.
 UNIT_COLUMN = dict(
     zip(MARGIN_UNITS, ("margin_pct", "margin_usd_per_million_requests"), strict=True)
@@ -129,7 +131,7 @@ class Options(AnalysisOptions):
 def _non_negative(name: str, value) -> float:
     if value is None or (isinstance(value, float) and np.isnan(value)):
         return 0.0  # an emptied cell in the price editor: free
-    return check_number(name, value, 0.0, 1e6)
+    return check_number(name, value, 0.0, MAX_USD_PER_MILLION_TOKENS)
 
 
 @dataclass(frozen=True)
