@@ -49,9 +49,11 @@ __all__ = [
     "OUTPUT_COLUMNS",
     "Scenario",
     "average_context_tokens",
+    "analyses",
     "batch_grid",
     "break_even_batch_size",
     "break_even_utilization",
+    "claims",
     "date_key",
     "evaluate",
     "load_catalog",
@@ -67,3 +69,6 @@ __all__ = [
     "tensor_parallel_sizes",
     "validation",
 ]
+
+# Last: the analyses and claims use the names above at import time.
+from costmodel import analyses, claims  # noqa: E402

@@ -269,3 +269,108 @@ def load_catalog(assets_dir: str | Path = ASSETS_DIR) -> Catalog:
         provider_prices=read_table(root / "provider_prices.csv"),
         measurements=read_table(root / "measurements.csv"),
     )
+
+
+# --- Typed queries ------------------------------------------------------------------
+
+#: How ``gpu_price`` picks among a GPU's catalog prices (any other text: a provider or
+#: price kind, matched case-insensitively at the start of ``kind``, its latest price).
+GPU_PRICE_CHOICES = ("latest", "lowest", "highest")
+
+#: Columns of ``price_sheet``.
+PRICE_SHEET_COLUMNS = (
+    "provider",
+    "model",
+    "usd_per_million_input",
+    "usd_per_million_output",
+    "date",
+)
+
+
+@dataclass(frozen=True)
+class GpuPrice:
+    """One catalog rental price: ``usd_per_gpu_hour`` [$/GPU-hour], its kind, date, source."""
+
+    gpu: str
+    usd_per_gpu_hour: float
+    kind: str
+    date: str
+    source: str
+
+    @property
+    def label(self) -> str:
+        """Where the price is from, e.g. 'Lambda on-demand (2026-04)'."""
+        return f"{self.kind} ({self.date})"
+
+
+def _latest(rows: pd.DataFrame) -> pd.DataFrame:
+    """The rows of the latest date (a year alone counts as its last day)."""
+    keys = rows["date"].map(date_key)
+    return rows[keys == keys.max()]
+
+
+def gpu_price(gpu: str, choice: str = "latest", catalog: Catalog | None = None) -> GpuPrice | None:
+    """A catalog price of ``gpu`` from ``assets/gpu_prices.csv``; None if it has none.
+
+    ``choice``: ``"latest"`` (the newest date; ties on one date: the lowest of them),
+    ``"lowest"``, ``"highest"``, or a provider / kind such as ``"Lambda"`` (its latest
+    price). ``gpu_price("a100-80gb-sxm")`` is Lambda's $1.89 of 2026-04. Raises
+    ``ValueError`` for a GPU not in the catalog or a provider with no price for it.
+    """
+    catalog = catalog or load_catalog()
+    if gpu not in catalog.gpus.index:
+        raise ValueError(f"gpu must be one of {', '.join(catalog.gpus.index)}; got {gpu!r}")
+    rows = catalog.gpu_prices[catalog.gpu_prices["gpu"] == gpu]
+    if choice not in GPU_PRICE_CHOICES:
+        rows = rows[rows["kind"].str.lower().str.startswith(str(choice).lower())]
+        if rows.empty:
+            kinds = ", ".join(catalog.gpu_prices.loc[catalog.gpu_prices["gpu"] == gpu, "kind"])
+            raise ValueError(
+                f"choice must be one of {', '.join(GPU_PRICE_CHOICES)} or a provider with a "
+                f"price for {gpu} ({kinds}); got {choice!r}"
+            )
+    if rows.empty:
+        return None
+    if choice == "highest":
+        row = rows.loc[rows["usd_per_gpu_hour"].idxmax()]
+    elif choice == "lowest":
+        row = rows.loc[rows["usd_per_gpu_hour"].idxmin()]
+    else:
+        latest = _latest(rows)
+        row = latest.loc[latest["usd_per_gpu_hour"].idxmin()]
+    return GpuPrice(
+        gpu, float(row["usd_per_gpu_hour"]), str(row["kind"]), str(row["date"]), str(row["source"])
+    )
+
+
+def price_dates(catalog: Catalog | None = None) -> list[str]:
+    """The provider-price dates of the catalog, oldest first (as written: '2023-12', '2024')."""
+    prices = (catalog or load_catalog()).provider_prices
+    return sorted(prices["date"].astype(str).unique(), key=date_key)
+
+
+def price_sheet(
+    model: str,
+    as_of="2023-12",
+    catalog: Catalog | None = None,
+    reference: str | None = None,
+) -> pd.DataFrame:
+    """Each provider's newest price for ``model`` dated on or before ``as_of``.
+
+    ``as_of``: a catalog date ('2023-12', '2024', '2024-03-15') or a ``datetime.date``;
+    a year or month stands for its last day. ``reference``: also the rows of models
+    whose id starts with it (``"gpt-3.5"``: OpenAI's price bar, claim C1). Providers keep
+    the catalog's order; columns are ``PRICE_SHEET_COLUMNS``. Empty if none is priced.
+    """
+    prices = (catalog or load_catalog()).provider_prices
+    wanted = prices["model"] == model
+    if reference:
+        wanted |= prices["model"].str.startswith(reference)
+    rows = prices[wanted]
+    cutoff = date_key(as_of.isoformat() if hasattr(as_of, "isoformat") else as_of)
+    keys = rows["date"].map(date_key)
+    rows = rows[keys <= cutoff].assign(_key=keys[keys <= cutoff])
+    order = list(dict.fromkeys(rows["provider"]))
+    newest = rows.sort_values("_key", kind="stable").groupby("provider", sort=False).tail(1)
+    newest = newest.set_index("provider").loc[order].reset_index()
+    return newest[list(PRICE_SHEET_COLUMNS)].reset_index(drop=True)

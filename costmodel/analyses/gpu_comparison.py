@@ -1,0 +1,420 @@
+"""Which GPU serves the scenario's model most cheaply? (claims C4, C5, C14)
+
+Every catalog GPU runs the scenario's model, formats and request lengths on the fewest
+GPUs that hold it (``min_gpus`` at the scenario's batch; the scenario's own GPU on at
+least its ``n_gpus``), each at a price: the user's (``gpu_prices``), the scenario's for
+its own GPU, else the catalog's (``catalog.gpu_price``, by ``gpu_price``). All setups
+over ``batch_grid()`` are one vectorised ``scan``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+import costmodel
+from costmodel import sensitivity
+from costmodel.analyses.options import AnalysisOptions, check_number, option
+from costmodel.catalog import GPU_PRICE_CHOICES, gpu_price
+
+COST = "usd_per_million_output_tokens"
+A100, H100 = "a100-80gb-sxm", "h100-sxm"
+#: The seed's C5: 2x A100 80GB gives "about 32% more memory bandwidth per dollar" [%].
+SEED_A100_ADVANTAGE_PCT = 32.0
+#: C14's GPUs with more memory and bandwidth, and those they should beat.
+C14_BIG, C14_OLD = ("h200-sxm", "mi300x"), (H100, A100)
+#: Columns of ``Result.table`` (units in the names).
+TABLE_COLUMNS = (
+    "setup",
+    "gpu",
+    "n_gpus",
+    "usd_per_gpu_hour",
+    "price_source",
+    "batch_size",
+    "fits",
+    COST,
+    f"{COST}_low",
+    f"{COST}_high",
+    "usd_per_million_input_tokens",
+    "tokens_per_s_per_user",
+    "output_tokens_per_s_per_gpu",
+    "bandwidth_tb_s_per_usd_hour",
+    "memory_headroom_gb",
+    "max_batch_size",
+    "allreduce_share_pct",
+    "memory_time_ms",
+    "compute_time_ms",
+)
+#: The columns of ``TABLE_COLUMNS`` taken from the sweep's outputs.
+_FROM_SWEEP = tuple(c for c in TABLE_COLUMNS if c in costmodel.OUTPUT_COLUMNS)
+_PRICE_RANGE = costmodel.FIELD_RANGES["usd_per_gpu_hour"]
+
+
+@dataclass(frozen=True)
+class Options(AnalysisOptions):
+    """The GPU comparison's own inputs; names are the page's URL keys."""
+
+    gpu_price: str = option(
+        "latest",
+        label="Price of the other GPUs",
+        help="Which catalog rental price each GPU gets [$/GPU-hour]: the latest listed "
+        "(assets/gpu_prices.csv), the lowest or the highest. The scenario's GPU gets the "
+        "scenario's price.",
+        choices=GPU_PRICE_CHOICES,
+    )
+    optimize_batch: bool = option(
+        False,
+        label="Best batch for speed",
+        help="Off: every GPU at the scenario's batch [sequences]. On: each GPU at the batch "
+        "of most throughput at which every user still gets min_tokens_per_s_per_user.",
+    )
+    min_tokens_per_s_per_user: float = option(
+        20.0,
+        label="Min tokens/s per user",
+        help="Tokens per second each user must still see when the batch is chosen for "
+        "throughput [tokens/s]. Used only with optimize_batch.",
+        low=1.0,
+        high=500.0,
+        step=5.0,
+    )
+    change_pct: float = option(
+        20.0,
+        label="Move each assumption by ± [%]",
+        help="Tornado of the cheapest setup: each assumption moved down and up by this "
+        "many percent, one at a time [%]",
+        low=1.0,
+        high=90.0,
+        step=5.0,
+    )
+    gpu_prices: tuple[tuple[str, float], ...] = option(
+        (),
+        label="Your GPU prices",
+        help="Your own rental price of any GPU, as (gpu id, $/GPU-hour) pairs; it replaces "
+        "the catalog's and the scenario's price of that GPU [$/GPU-hour]",
+        low=_PRICE_RANGE[0],
+        high=_PRICE_RANGE[1],
+        step=0.05,
+    )
+
+    def __post_init__(self):
+        super().__post_init__()
+        pairs = []
+        for i, pair in enumerate(self.gpu_prices):
+            if not isinstance(pair, list | tuple) or len(pair) != 2 or not isinstance(pair[0], str):
+                raise ValueError(
+                    f"gpu_prices[{i}] must be a (gpu id, $/GPU-hour) pair; got {pair!r}"
+                )
+            pairs.append((pair[0], check_number(f"gpu_prices[{pair[0]}]", pair[1], *_PRICE_RANGE)))
+        if len({gpu for gpu, _ in pairs}) < len(pairs):
+            raise ValueError(f"gpu_prices names a GPU twice: {[gpu for gpu, _ in pairs]}")
+        object.__setattr__(self, "gpu_prices", tuple(pairs))
+
+
+@dataclass(frozen=True)
+class Result:
+    """What the GPU comparison finds. Costs in $ per million output tokens.
+
+    ``table``: one row per setup (``TABLE_COLUMNS``), cheapest first, NaN costs last.
+    ``curves``: every fitting batch of ``batch_grid()`` per setup (sweep columns and
+    ``setup``). ``bandwidth_per_dollar``: every priced GPU, fitting or not.
+    """
+
+    table: pd.DataFrame
+    curves: pd.DataFrame
+    bandwidth_per_dollar: pd.DataFrame
+    scenarios: dict
+    skipped: tuple[str, ...]
+    sidebar_setup: str | None
+    winner: str | None
+    runner_up: str | None
+    winner_saving_vs_runner_up_pct: float | None
+    winner_saving_vs_sidebar_pct: float | None
+    ranges_overlap: bool | None
+    winner_text: str
+    a100_advantage_pct: float | None
+    a100_price_for_seed_advantage: float | None
+    a100_compute_vs_memory_pct: float | None
+    c5_text: str
+    c14_holds: bool | None
+    c14_text: str
+    best_range: dict | None
+    tornado: pd.DataFrame
+
+
+def pct_cheaper(cost, other):
+    """How much cheaper ``cost`` is than ``other``: ``100 (1 - cost / other)`` [%].
+
+    0 when ``other`` is free (a cheaper-or-equal ``cost`` is then free too).
+    """
+    return 100 * (1 - cost / other) if other > 0 else 0.0
+
+
+def _price(gpu: str, scenario, options: Options, catalog) -> tuple[float, str] | None:
+    """The price a GPU is compared at and where it comes from; None if it has none."""
+    own = dict(options.gpu_prices)
+    if gpu in own:
+        return own[gpu], "your price"
+    if gpu == scenario.gpu:
+        return scenario.usd_per_gpu_hour, "scenario price"
+    found = gpu_price(gpu, options.gpu_price, catalog)
+    return None if found is None else (found.usd_per_gpu_hour, found.label)
+
+
+def _setups(scenario, options: Options, catalog):
+    """Label -> (gpu, n_gpus, price, source) for every GPU that fits and has a price."""
+    need = costmodel.sweep(scenario, catalog, gpu=list(catalog.gpus.index))
+    setups, skipped = {}, []
+    for gpu, n_min in zip(need["gpu"].astype(str), need["min_gpus"], strict=True):
+        name = catalog.gpus.loc[gpu, "name"]
+        price = _price(gpu, scenario, options, catalog)
+        if np.isnan(n_min) or price is None:
+            skipped.append(name)
+            continue
+        n = max(int(n_min), scenario.n_gpus) if gpu == scenario.gpu else int(n_min)
+        label = f"{name} ×{n}" + (" (sidebar)" if gpu == scenario.gpu else "")
+        setups[label] = (gpu, n, *price)
+    return setups, tuple(skipped)
+
+
+def _operating_row(rows: pd.DataFrame, options: Options) -> pd.Series | None:
+    """The row a setup is compared at: the scenario's batch, or (``optimize_batch``) the
+    fitting batch of most throughput whose users get the target speed; None if none."""
+    if not options.optimize_batch:
+        return rows[rows["_at_scenario_batch"]].iloc[0]
+    ok = rows[rows["fits"] & (rows["tokens_per_s_per_user"] >= options.min_tokens_per_s_per_user)]
+    ok = ok[~ok["_at_scenario_batch"]]
+    return None if ok.empty else ok.loc[ok["output_tokens_per_s"].idxmax()]
+
+
+def _table(scenario, options: Options, catalog):
+    """The setups' table, their curves, each operating point's Scenario and headline range
+    (``sensitivity.headline_range``) by label, and the GPUs skipped."""
+    setups, skipped = _setups(scenario, options, catalog)
+    batches = costmodel.batch_grid()
+    per_setup = [*batches, scenario.batch_size]
+    columns = {
+        name: [v for values in setups.values() for v in [values[i]] * len(per_setup)]
+        for i, name in enumerate(("gpu", "n_gpus", "usd_per_gpu_hour"))
+    }
+    columns["batch_size"] = per_setup * len(setups)
+    grid = costmodel.scan(scenario, catalog, **columns) if setups else pd.DataFrame()
+    if setups:
+        grid["setup"] = np.repeat(list(setups), len(per_setup))
+        grid["_at_scenario_batch"] = np.tile([False] * len(batches) + [True], len(setups))
+    rows, scenarios, ranges = [], {}, {}
+    for label, (gpu, n, price, source) in setups.items():
+        mine = grid[grid["setup"] == label]
+        row = {"setup": label, "gpu": gpu, "n_gpus": n, "usd_per_gpu_hour": price}
+        row["price_source"] = source
+        point = _operating_row(mine, options)
+        if point is None:
+            rows.append({**row, "batch_size": np.nan, "fits": False})
+            continue
+        setup = scenario.replace(
+            gpu=gpu, n_gpus=n, usd_per_gpu_hour=price, batch_size=int(point["batch_size"])
+        )
+        scenarios[label] = setup
+        spread = ranges[label] = sensitivity.headline_range(setup, COST, catalog)
+        row.update({k: point[k] for k in _FROM_SWEEP}, batch_size=setup.batch_size)
+        row.update({f"{COST}_low": spread["low"], f"{COST}_high": spread["high"]})
+        row["fits"] = bool(row["fits"])
+        row["allreduce_share_pct"] = 100 * point["allreduce_time_ms"] / point["decode_step_ms"]
+        rows.append(row)
+    table = pd.DataFrame(rows, columns=list(TABLE_COLUMNS))
+    table = table.sort_values(COST, ignore_index=True, na_position="last")
+    curves = grid[~grid["_at_scenario_batch"] & grid["fits"]] if setups else grid
+    curves = curves.drop(columns="_at_scenario_batch", errors="ignore").reset_index(drop=True)
+    return table, curves, scenarios, ranges, skipped
+
+
+def _bandwidth_per_dollar(scenario, options: Options, catalog) -> pd.DataFrame:
+    """Every priced GPU: peak bandwidth over its price, and against the H100 [%]."""
+    rows = []
+    for gpu, spec in catalog.gpus.iterrows():
+        price = _price(gpu, scenario, options, catalog)
+        if price is None:
+            continue
+        per_usd = spec["bandwidth_tb_s"] / price[0] if price[0] > 0 else np.inf
+        rows.append(
+            {
+                "gpu": gpu,
+                "name": spec["name"],
+                "bandwidth_tb_s": spec["bandwidth_tb_s"],
+                "usd_per_gpu_hour": price[0],
+                "price_source": price[1],
+                "bandwidth_tb_s_per_usd_hour": per_usd,
+            }
+        )
+    table = pd.DataFrame(rows)
+    h100 = table.loc[table["gpu"] == H100, "bandwidth_tb_s_per_usd_hour"]
+    reference = float(h100.iloc[0]) if len(h100) and np.isfinite(h100.iloc[0]) else np.nan
+    table["vs_h100_pct"] = 100 * (table["bandwidth_tb_s_per_usd_hour"] / reference - 1)
+    return table
+
+
+def _winner(table: pd.DataFrame, sidebar: str | None) -> dict:
+    """Winner, runner-up, savings and whether their uncertainty ranges overlap, in words."""
+    ok = table[table["fits"] & table[COST].notna()]
+    found = dict.fromkeys(
+        (
+            "winner",
+            "runner_up",
+            "winner_saving_vs_runner_up_pct",
+            "winner_saving_vs_sidebar_pct",
+            "ranges_overlap",
+        )
+    )
+    if ok.empty:
+        return {**found, "winner_text": "No GPU setup fits and meets the target at these settings."}
+    best = ok.iloc[0]
+    found["winner"] = best["setup"]
+    text = (
+        f"{best['setup']} at ${best['usd_per_gpu_hour']:.2f}/GPU-hour is the cheapest: "
+        f"${best[COST]:.3f} per million output tokens at batch {int(best['batch_size'])}"
+    )
+    mine = ok[ok["setup"] == sidebar]
+    if len(mine) and mine.index[0] != best.name:
+        other = mine.iloc[0]
+        found["winner_saving_vs_sidebar_pct"] = float(pct_cheaper(best[COST], other[COST]))
+        text += (
+            f", {found['winner_saving_vs_sidebar_pct']:.0f}% cheaper per million output "
+            f"tokens than your sidebar setup {sidebar.removesuffix(' (sidebar)')} "
+            f"(${other[COST]:.3f})"
+        )
+    elif len(mine):
+        found["winner_saving_vs_sidebar_pct"] = 0.0
+        text += " — your sidebar setup is already the cheapest"
+    if len(ok) > 1:
+        runner = ok.iloc[1]
+        found["runner_up"] = runner["setup"]
+        found["winner_saving_vs_runner_up_pct"] = float(pct_cheaper(best[COST], runner[COST]))
+        if runner["setup"] == sidebar:
+            text += ", which is also the runner-up"
+        else:
+            text += (
+                f". The runner-up, {runner['setup']}, costs ${runner[COST]:.3f}: the winner is "
+                f"{found['winner_saving_vs_runner_up_pct']:.0f}% cheaper"
+            )
+        found["ranges_overlap"] = bool(best[f"{COST}_high"] >= runner[f"{COST}_low"])
+        text += (
+            ". The uncertainty ranges of the two cheapest overlap, so their order could flip"
+            if found["ranges_overlap"]
+            else ". The win holds even at the ends of both uncertainty ranges"
+        )
+    return {**found, "winner_text": text + "."}
+
+
+def _c5(table: pd.DataFrame, bandwidth: pd.DataFrame) -> dict:
+    """C5: the A100 80GB's bandwidth per dollar against the H100 SXM's, at the prices used.
+
+    Advantage = ``(bw_A / p_A) / (bw_H / p_H) - 1``; the A100 price at which it would be
+    the seed's +32 % is ``p_A = bw_A p_H / (1.32 bw_H)``.
+    """
+    found = dict.fromkeys(
+        ("a100_advantage_pct", "a100_price_for_seed_advantage", "a100_compute_vs_memory_pct")
+    )
+    rows = bandwidth.set_index("gpu")
+    if not {A100, H100} <= set(rows.index):
+        return {**found, "c5_text": "C5 needs prices for both the A100 80GB and the H100 SXM."}
+    a100, h100 = rows.loc[A100], rows.loc[H100]
+    if min(a100["usd_per_gpu_hour"], h100["usd_per_gpu_hour"]) <= 0:
+        return {
+            **found,
+            "c5_text": "C5 compares bandwidth per dollar: at $0/GPU-hour it is unbounded.",
+        }
+    advantage = 100 * (
+        a100["bandwidth_tb_s_per_usd_hour"] / h100["bandwidth_tb_s_per_usd_hour"] - 1
+    )
+    price = (
+        a100["bandwidth_tb_s"]
+        * h100["usd_per_gpu_hour"]
+        / (h100["bandwidth_tb_s"] * (1 + SEED_A100_ADVANTAGE_PCT / 100))
+    )
+    found = {
+        "a100_advantage_pct": float(advantage),
+        "a100_price_for_seed_advantage": float(price),
+        "a100_compute_vs_memory_pct": None,
+    }
+    text = (
+        f"At ${a100['usd_per_gpu_hour']:.2f}/GPU-hour the A100 80GB gives "
+        f"{a100['bandwidth_tb_s_per_usd_hour']:.2f} TB/s per $/hour; the H100 SXM at "
+        f"${h100['usd_per_gpu_hour']:.2f} gives {h100['bandwidth_tb_s_per_usd_hour']:.2f}. "
+        f"The A100 has {abs(advantage):.0f}% {'more' if advantage >= 0 else 'less'} bandwidth "
+        f"per dollar. It would have the document's +{SEED_A100_ADVANTAGE_PCT:.0f}% at "
+        f"${price:.2f}/GPU-hour (with the H100 at ${h100['usd_per_gpu_hour']:.2f})."
+    )
+    setups = table[(table["gpu"] == A100) & table["memory_time_ms"].notna()]
+    if len(setups):
+        row = setups.iloc[0]
+        share = 100 * row["compute_time_ms"] / row["memory_time_ms"]
+        found["a100_compute_vs_memory_pct"] = float(share)
+        text += (
+            f" At batch {int(row['batch_size'])} an A100 decode step spends "
+            f"{row['memory_time_ms']:.1f} ms reading memory and {row['compute_time_ms']:.1f} ms "
+            f"computing ({share:.0f}% of the memory time), so its lower FLOPS "
+            + ("barely matter for decode." if share < 50 else "do matter at this batch.")
+        )
+    return {**found, "c5_text": text}
+
+
+def _c14(table: pd.DataFrame) -> dict:
+    """C14: H200 and MI300X against H100 SXM and A100 80GB, per million output tokens."""
+    rows = table.dropna(subset=[COST]).drop_duplicates("gpu").set_index("gpu")
+    if not set(C14_BIG + C14_OLD) <= set(rows.index):
+        return {
+            "c14_holds": None,
+            "c14_text": "C14 needs the H200, MI300X, H100 SXM and A100 80GB in the comparison.",
+        }
+    cost = rows[COST]
+    parts = []
+    for gpu in C14_BIG:
+        versus = ", ".join(
+            f"dearer than {rows.loc[o, 'setup']} (free at $0/GPU-hour)"
+            if cost[o] <= 0
+            else f"{abs(pct_cheaper(cost[gpu], cost[o])):.0f}% "
+            f"{'cheaper' if cost[gpu] < cost[o] else 'dearer'} than {rows.loc[o, 'setup']}"
+            for o in C14_OLD
+        )
+        parts.append(f"{rows.loc[gpu, 'setup']} is {versus}")
+    holds = bool(all(cost[g] < cost[o] for g in C14_BIG for o in C14_OLD))
+    share = rows.loc[H100, "allreduce_share_pct"]
+    return {
+        "c14_holds": holds,
+        "c14_text": f"The H200 and the MI300X {'beat' if holds else 'do not beat'} both the "
+        "H100 SXM and the A100 80GB on cost per output token here: "
+        + "; ".join(parts)
+        + f". On {rows.loc[H100, 'setup']} the tensor-parallel all-reduces take {share:.1f}% "
+        "of each decode step; a setup on one GPU needs none.",
+    }
+
+
+def run(scenario=None, options: Options | None = None, catalog=None) -> Result:
+    """Compare every catalog GPU on ``scenario`` (default ``Scenario()``) with ``options``."""
+    scenario = scenario or costmodel.Scenario()
+    options = options or Options()
+    catalog = catalog or costmodel.load_catalog()
+    unknown = [gpu for gpu, _ in options.gpu_prices if gpu not in catalog.gpus.index]
+    if unknown:
+        raise ValueError(
+            f"gpu_prices: GPU ids must be one of {', '.join(catalog.gpus.index)}; got {unknown}"
+        )
+    table, curves, scenarios, ranges, skipped = _table(scenario, options, catalog)
+    bandwidth = _bandwidth_per_dollar(scenario, options, catalog)
+    sidebar = next((s for s in table["setup"] if s.endswith(" (sidebar)")), None)
+    found = {**_winner(table, sidebar), **_c5(table, bandwidth), **_c14(table)}
+    best = scenarios.get(found["winner"]) if found["winner"] else None
+    return Result(
+        table=table,
+        curves=curves,
+        bandwidth_per_dollar=bandwidth,
+        scenarios=scenarios,
+        skipped=skipped,
+        sidebar_setup=sidebar,
+        best_range=ranges.get(found["winner"]),
+        tornado=pd.DataFrame()
+        if best is None
+        else sensitivity.tornado(best, options.change_pct, COST, catalog=catalog),
+        **found,
+    )

@@ -1,0 +1,348 @@
+"""Does the model fit, and how many users can one replica serve? (claims C12, C13, C14)
+
+Weights, KV cache and overhead against each GPU's usable memory for every weight
+format; the fewest GPUs that hold it; most concurrent users versus context length; and
+the C13 boundary: the longest context per user at which N users fit (``longest_context``,
+solved from the memory model and checked with one ``scan``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+import costmodel
+from costmodel.analyses.options import AnalysisOptions, option
+from costmodel.memory import kv_bytes_per_token
+
+DEFAULT_GPUS = ("a100-80gb-sxm", "h100-sxm", "h200-sxm", "mi300x")
+ROW_CHOICES = ("format", "GPU")
+#: Heatmap context lengths (prompt + output) from 512 tokens in steps of 1.5x and 4/3.
+CONTEXT_STEPS = tuple(int(512 * 2**i * m) for i in range(9) for m in (1, 1.5))
+#: Memory parts of ``Result.memory_parts`` and their labels.
+COMPONENTS = {"weights_gb": "Weights", "kv_cache_gb": "KV cache", "overhead_gb": "Overhead"}
+#: C13's setup: FP8 weights on one H100 80GB with a bf16 KV cache.
+C13_SETUP = {"gpu": "h100-sxm", "n_gpus": 1, "weight_format": "fp8", "kv_format": "bf16"}
+#: The seed's "40-50+ concurrent users a chat service needs" (C13) [users].
+CHAT_USERS = (40, 50)
+_USERS_RANGE = (1, 4096)
+_CONTEXT_LIMIT = costmodel.FIELD_RANGES["prompt_tokens"][1]
+C13_RULE = (
+    "C13 holds when, at the scenario's context per user and KV format, one H100 with FP8 "
+    "weights holds fewer than 40 users and two H100s hold at least 40; partly when one "
+    "holds 40 but not 50, or even two hold fewer than 40; else it does not hold."
+)
+
+
+@dataclass(frozen=True)
+class Options(AnalysisOptions):
+    """The memory-fit page's own inputs; names are its URL keys."""
+
+    gpus: tuple[str, ...] = option(
+        DEFAULT_GPUS,
+        label="GPUs to compare",
+        help="GPU ids from assets/gpus.csv, compared side by side; none: the scenario's "
+        "GPU [GPU ids]",
+    )
+    users: int = option(
+        CHAT_USERS[0],
+        label="Concurrent users (target)",
+        help="Sequences a replica must hold at once; a chat service needs 40-50+ (seed "
+        "claim C13) [users]",
+        low=_USERS_RANGE[0],
+        high=_USERS_RANGE[1],
+        step=1,
+        integer=True,
+    )
+    context_tokens: int = option(
+        32768,
+        label="Longest context in the heatmap",
+        help="Right end of the heatmap: prompt + output tokens per user; Mixtral's window "
+        "is 32,768 [tokens]",
+        low=1024,
+        high=_CONTEXT_LIMIT,
+        step=1024,
+        integer=True,
+    )
+    heatmap_rows: str = option(
+        ROW_CHOICES[0],
+        label="Heatmap rows",
+        help="format: every weight format on the scenario's GPU; GPU: every GPU above in "
+        "the scenario's weight format [-]",
+        choices=ROW_CHOICES,
+    )
+
+
+@dataclass(frozen=True)
+class Result:
+    """Memory, GPU counts, users versus context, and the C13 and C14 findings.
+
+    ``memory``: the sweep of every GPU x weight format at ``users`` sequences (with
+    ``overhead_gb``); ``memory_parts``: the same, one row per part (``COMPONENTS``).
+    ``min_gpus``: fewest GPUs per format (rows) and GPU (columns), ``<NA>`` where even 64
+    do not hold it. ``heatmap``: one cell per row and context (``max_users``,
+    ``verdict``); ``heatmap_table``: ``max_users`` pivoted. ``c13``: the longest context
+    [tokens] of each C13 case.
+    """
+
+    gpus: tuple[str, ...]
+    memory: pd.DataFrame
+    memory_parts: pd.DataFrame
+    min_gpus: pd.DataFrame
+    heatmap: pd.DataFrame
+    heatmap_table: pd.DataFrame
+    quality: pd.DataFrame
+    kv_bytes_per_token: float
+    c13: pd.DataFrame
+    c13_max_users_at_context: int
+    c13_status: str
+    c13_text: str
+    single_gpu: tuple[str, ...]
+    multi_gpu: tuple[str, ...]
+    no_fit: tuple[str, ...]
+    c14_text: str
+
+
+def longest_context(base, users, catalog=None, **columns) -> np.ndarray:
+    """Longest context per user (prompt + output tokens) at which ``users`` sequences fit.
+
+    Row i is ``base`` with the i-th value of each of ``columns`` (zipped, as ``scan``)
+    and ``users[i]`` (or one ``users`` for all). From the memory model,
+    ``floor((usable - weights - overhead) / (users * KV bytes per token))``, clipped to
+    ``FIELD_RANGES["prompt_tokens"]``, then checked with one ``scan`` at that context and
+    its neighbours (prompt = context - 1, one output token). 0 where not even ``users``
+    two-token sequences fit. Two ``scan`` calls in all.
+    """
+    n = len(next(iter(columns.values()))) if columns else 1
+    users = np.broadcast_to(np.asarray(users, float), (n,))
+    ones = [1] * n
+    probe = costmodel.scan(
+        base, catalog, **columns, prompt_tokens=ones, output_tokens=ones, batch_size=ones
+    )
+    kv_per_token = probe["kv_cache_gb"].to_numpy() / 2
+    room = (
+        probe["memory_available_gb"] - probe["memory_required_gb"] + probe["kv_cache_gb"]
+    ).to_numpy()
+    estimate = np.clip(np.floor(room / (users * kv_per_token)), 2, _CONTEXT_LIMIT).astype(int)
+    offsets = np.arange(-2, 2)
+    candidates = np.clip(estimate[:, None] + offsets[None, :], 2, _CONTEXT_LIMIT).ravel()
+    repeated = {k: list(np.repeat(v, len(offsets))) for k, v in columns.items()}
+    check = costmodel.scan(
+        base,
+        catalog,
+        **repeated,
+        prompt_tokens=list(candidates - 1),
+        output_tokens=[1] * len(candidates),
+        batch_size=[1] * len(candidates),
+    )
+    ok = check["max_batch_size"].to_numpy().reshape(n, -1) >= users[:, None]
+    best = np.where(ok, candidates.reshape(n, -1), 0).max(axis=1)
+    return np.where(room >= users * 2 * kv_per_token, best, 0)
+
+
+def verdict_labels(users: int) -> list[str]:
+    """Heatmap classes: no room for one user, fewer than the target, the target or more."""
+    return ["does not fit", f"< {users} users", f"≥ {users} users"]
+
+
+def context_grid(longest: int) -> list[int]:
+    """Heatmap context lengths: ``CONTEXT_STEPS`` below ``longest``, then ``longest``."""
+    return [c for c in CONTEXT_STEPS if c < longest] + [int(longest)]
+
+
+def _parts(memory: pd.DataFrame) -> pd.DataFrame:
+    """Long table for stacked bars: one row per GPU, format and memory part."""
+    df = memory.assign(
+        replica=memory["gpu"].astype(str) + " · " + memory["weight_format"].astype(str)
+    )
+    long = df.melt(
+        id_vars=["replica", "gpu", "weight_format", "memory_available_gb", "fits"],
+        value_vars=list(COMPONENTS),
+        var_name="component",
+        value_name="gb",
+    )
+    long["order"] = long["component"].map({c: i for i, c in enumerate(COMPONENTS)})
+    long["component"] = long["component"].map(COMPONENTS)
+    for column in ("gpu", "weight_format"):
+        long[column] = long[column].astype(str)
+    return long
+
+
+def _min_gpus(memory: pd.DataFrame, formats: list[str]) -> pd.DataFrame:
+    """Fewest GPUs per format (rows) and GPU (columns); <NA> where even 64 do not hold it."""
+    table = memory.assign(
+        gpu=memory["gpu"].astype(str), weight_format=memory["weight_format"].astype(str)
+    ).pivot(index="weight_format", columns="gpu", values="min_gpus")
+    table = table.reindex(index=[f for f in formats if f in table.index])
+    table.columns.name = None
+    return table.astype("Int64")
+
+
+def _heatmap(scenario, options: Options, gpus: tuple, catalog) -> pd.DataFrame:
+    """Most users per row (format or GPU) and context, with the target's verdict."""
+    grid = context_grid(options.context_tokens)
+    out_tokens = min(scenario.output_tokens, grid[0] // 2)
+    field = "weight_format" if options.heatmap_rows == "format" else "gpu"
+    rows = list(catalog.formats.index) if field == "weight_format" else list(gpus)
+    heat = costmodel.sweep(
+        scenario.replace(batch_size=1, output_tokens=out_tokens),
+        catalog,
+        **{field: rows},
+        prompt_tokens=[c - out_tokens for c in grid],
+    )
+    cells = pd.DataFrame(
+        {
+            "row": heat[field].astype(str),
+            "context_tokens": heat["prompt_tokens"] + heat["output_tokens"],
+            "max_users": heat["max_batch_size"].astype(int),
+            "weights_gb": heat["weights_gb"],
+            "kv_gb_per_user": heat["kv_cache_gb"],
+            "memory_available_gb": heat["memory_available_gb"],
+        }
+    )
+    labels = verdict_labels(options.users)
+    users = cells["max_users"].to_numpy()
+    cells["verdict"] = np.select([users <= 0, users < options.users], labels[:2], labels[2])
+    return cells
+
+
+def quality_table(catalog) -> pd.DataFrame:
+    """Each weight format's bits, bytes per weight and quality note (C12)."""
+    formats = catalog.formats
+    return pd.DataFrame(
+        {
+            "weight_bits": formats["weight_bits"],
+            "bytes_per_weight": catalog.arrays["format.bytes_per_weight"].round(4),
+            "quality_note": formats["quality_note"],
+            "accuracy_change": formats["accuracy_change"].fillna("reference"),
+            "source": formats["source"],
+        },
+        index=formats.index,
+    )
+
+
+def _c13(scenario, options: Options, catalog) -> tuple[pd.DataFrame, int, str, str]:
+    """C13's cases: longest context for the target users on one and two H100s, and more."""
+    users = options.users
+    cases = {
+        f"1x H100, FP8, bf16 KV, {users} users": (C13_SETUP, users),
+        f"2x H100, FP8, bf16 KV, {users} users": ({**C13_SETUP, "n_gpus": 2}, users),
+        f"1x H100, FP8, fp8 KV, {users} users": ({**C13_SETUP, "kv_format": "fp8"}, users),
+        f"1x H100, FP8, bf16 KV, {CHAT_USERS[1]} users": (C13_SETUP, CHAT_USERS[1]),
+        f"1x A100 80GB, FP8, bf16 KV, {users} users": (
+            {**C13_SETUP, "gpu": "a100-80gb-sxm"},
+            users,
+        ),
+    }
+    setups = [s for s, _ in cases.values()]
+    columns = {k: [s[k] for s in setups] for k in C13_SETUP}
+    longest = longest_context(scenario, [u for _, u in cases.values()], catalog, **columns)
+    table = pd.DataFrame([{"case": c, **s, "users": u} for c, (s, u) in cases.items()]).assign(
+        longest_context_tokens=longest
+    )
+    context = scenario.prompt_tokens + scenario.output_tokens
+    here = costmodel.scan(
+        scenario,
+        catalog,
+        **{k: [v, v] for k, v in C13_SETUP.items() if k in ("gpu", "weight_format")},
+        n_gpus=[1, 2],
+    )["max_batch_size"].to_numpy(int)
+    one, two = longest[0], longest[1]
+    label = "C13 in numbers" if scenario.model == "mixtral-8x7b" else f"C13 for {scenario.model}"
+    if one == 0:
+        text = (
+            f"{label}. FP8 weights and overhead leave no room for {users} users on one H100 "
+            f"80GB; two H100s hold {users} users up to {two:,} tokens of context each."
+        )
+    else:
+        text = (
+            f"{label}. With FP8 weights on one H100 80GB, {users} concurrent users fit only up "
+            f"to {one:,} tokens of context each (bf16 KV cache). Beyond that one GPU holds "
+            f"fewer than the {users} users a chat service needs, and FP8 needs 2 GPUs; two "
+            f"H100s hold {users} users up to {two:,} tokens each."
+        )
+    text += f" With an FP8 KV cache the limit is {longest[2]:,} tokens."
+    if users < CHAT_USERS[1]:
+        text += f" For {CHAT_USERS[1]} users it is {longest[3]:,} tokens (bf16 KV)."
+    text += (
+        f" At the scenario's {context:,} tokens per user one H100 holds {here[0]:,} users in "
+        f"FP8 ({scenario.kv_format} KV), two hold {here[1]:,}. An A100 80GB stores FP8 "
+        f"weights in the same bytes (limit {longest[4]:,} tokens) but has no FP8 tensor "
+        "cores to compute in FP8."
+    )
+    if here[0] < CHAT_USERS[0]:
+        status = "holds" if here[1] >= CHAT_USERS[0] else "partly"
+    else:
+        status = "partly" if here[0] < CHAT_USERS[1] else "does not hold"
+    return table, int(here[0]), status, text
+
+
+def _c14(min_gpus: pd.DataFrame, users: int, context: int) -> dict:
+    """Which GPUs hold the model in bf16 on one GPU (no tensor parallelism)."""
+    bf16 = min_gpus.loc["bf16"] if "bf16" in min_gpus.index else pd.Series(dtype="Int64")
+    single = tuple(g for g, n in bf16.items() if not pd.isna(n) and n == 1)
+    multi = tuple(g for g, n in bf16.items() if not pd.isna(n) and n > 1)
+    none = tuple(g for g, n in bf16.items() if pd.isna(n))
+    where = f"for {users} users at {context:,} tokens each"
+    if single:
+        text = (
+            f"In bf16, {where}, {', '.join(single)} hold the model on one GPU: no tensor "
+            "parallelism and no all-reduce."
+        )
+    else:
+        text = f"No GPU compared holds the model in bf16 on one GPU {where}."
+    if multi:
+        text += f" {', '.join(multi)} need more than one."
+    if none:
+        text += f" {', '.join(none)} cannot hold it even on 64 GPUs."
+    return {"single_gpu": single, "multi_gpu": multi, "no_fit": none, "c14_text": text}
+
+
+def run(scenario=None, options: Options | None = None, catalog=None) -> Result:
+    """Memory fit of ``scenario``'s model on ``options.gpus`` for ``options.users`` users."""
+    scenario = scenario or costmodel.Scenario()
+    options = options or Options()
+    catalog = catalog or costmodel.load_catalog()
+    unknown = [g for g in options.gpus if g not in catalog.gpus.index]
+    if unknown:
+        raise ValueError(f"gpus must hold only {', '.join(catalog.gpus.index)}; got {unknown}")
+    gpus = options.gpus or (scenario.gpu,)
+    formats = list(catalog.formats.index)
+    memory = costmodel.sweep(
+        scenario.replace(batch_size=options.users), catalog, gpu=list(gpus), weight_format=formats
+    )
+    memory["overhead_gb"] = (
+        memory["memory_required_gb"] - memory["weights_gb"] - memory["kv_cache_gb"]
+    )
+    min_gpus = _min_gpus(memory, formats)
+    heatmap = _heatmap(scenario, options, gpus, catalog)
+    table = heatmap.pivot(index="row", columns="context_tokens", values="max_users")
+    table = table.reindex(list(dict.fromkeys(heatmap["row"])))
+    table.index.name = "weight_format" if options.heatmap_rows == "format" else "gpu"
+    table.columns = [f"{c}_tokens" for c in table.columns]
+    c13, max_users, c13_status, c13_text = _c13(scenario, options, catalog)
+    context = scenario.prompt_tokens + scenario.output_tokens
+    arch = catalog.models.loc[scenario.model]
+    kv_per_token = kv_bytes_per_token(
+        arch["n_layers"],
+        arch["n_kv_heads"],
+        arch["head_dim"],
+        catalog.formats.loc[scenario.kv_format, "weight_bits"] / 8,
+    )
+    return Result(
+        gpus=tuple(gpus),
+        memory=memory,
+        memory_parts=_parts(memory),
+        min_gpus=min_gpus,
+        heatmap=heatmap,
+        heatmap_table=table,
+        quality=quality_table(catalog),
+        kv_bytes_per_token=float(kv_per_token),
+        c13=c13,
+        c13_max_users_at_context=max_users,
+        c13_status=c13_status,
+        c13_text=c13_text,
+        **_c14(min_gpus, options.users, context),
+    )

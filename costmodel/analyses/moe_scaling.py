@@ -1,0 +1,268 @@
+"""How does a mixture of experts scale with batch? (claims C7, C8, C11's prefill half)
+
+The scenario's model beside two dense models built from it (same active and same total
+parameters, ``comparisons.dense_equivalents``) over ``BATCHES``; a what-if model with
+more experts (``comparisons.more_experts``); prefill per prompt token. Each table is one
+vectorised ``sweep`` (``comparisons.compare_models``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+import costmodel
+from costmodel import comparisons
+from costmodel.analyses.options import AnalysisOptions, option
+
+BATCHES = costmodel.batch_grid(512)
+PROMPTS = (16, 32, 64, 128, 256, 512, 1024, 2048, 4096, 8192)
+MOE = "MoE"
+ACTIVE, TOTAL = comparisons.DENSE_KINDS["same_active"], comparisons.DENSE_KINDS["same_total"]
+#: "Every expert" in C7: at least this share of the experts read per layer [-].
+ALL_EXPERTS_SHARE = 0.99
+COST = "usd_per_million_output_tokens"
+C7_RULE = (
+    "C7 holds when the MoE model reads its top-k experts per layer at batch 1, at least 99% "
+    f"of them at batch {BATCHES[-1]}, and batching (batch 1 to the scenario's) lowers its "
+    "cost per token less than the dense model's with the same active parameters."
+)
+C8_RULE = (
+    "C8 holds when, at the scenario's batch, the what-if model with more experts reads more "
+    "weight bytes per step and costs more per output token than the model as built."
+)
+PREFILL_RULE = (
+    "MoE prefill is dearer when its prefill time per prompt token at the scenario's batch "
+    "and prompt exceeds the dense same-active model's."
+)
+_SKEW = costmodel.FIELD_RANGES["routing_skew"]
+
+
+@dataclass(frozen=True)
+class Options(AnalysisOptions):
+    """The MoE page's own inputs; names are its URL keys."""
+
+    routing_skew: float = option(
+        costmodel.Scenario().routing_skew,
+        label="Routing skew",
+        help="Zipf exponent of expert popularity: expert i is chosen in proportion to "
+        "(i+1)^-skew; 0 = uniform routing [-]. Applies to the MoE model and the what-if.",
+        low=_SKEW[0],
+        high=_SKEW[1],
+        step=0.1,
+    )
+    n_experts: int = option(
+        16,
+        label="What if: experts per layer",
+        help="Experts per layer E' of the what-if model [experts]; Mixtral 8x7B has 8.",
+        low=1,
+        high=256,
+        step=1,
+        integer=True,
+    )
+    top_k: int = option(
+        2,
+        label="What if: experts per token",
+        help="Experts each token is routed to (top-k) in the what-if model [experts]; "
+        "Mixtral has 2. At most the expert count.",
+        low=1,
+        high=64,
+        step=1,
+        integer=True,
+    )
+    keep_fixed: str = option(
+        comparisons.KEEP_FIXED[0],
+        label="What if more experts: keep fixed",
+        help="'expert size': each expert keeps its width, so total parameters grow with the "
+        "expert count. 'total size': experts narrow so total parameters stay the same.",
+        choices=comparisons.KEEP_FIXED,
+    )
+
+    def __post_init__(self):
+        super().__post_init__()
+        if self.top_k > self.n_experts:
+            raise ValueError(
+                f"top_k must be in [1, n_experts] = [1, {self.n_experts}]; got {self.top_k}"
+            )
+
+
+@dataclass(frozen=True)
+class Result:
+    """MoE versus dense over batch, the what-if, prefill, and the C7/C8 findings.
+
+    ``batch``: every variant over ``BATCHES`` (MoE at uniform routing and at the skew;
+    ``variant`` labels them). ``at_skew``: the rows at the chosen skew. ``point``: each
+    variant at the scenario (index ``variant``: ``MOE``, ``ACTIVE``, ``TOTAL``) with
+    ``usd_at_batch_1`` and ``gpu_ms_per_token`` = decode step / (batch x tokens per
+    step) [replica-ms per output token] (also ``_at_batch_1``). ``cost_vs_batch_1``: that
+    time at the scenario's batch over batch 1, per variant: the cost ratio at any price.
+    ``what_if``/``what_if_models``: the model and its variant.
+    ``prefill``: one prompt (batch 1) over ``PROMPTS``.
+    """
+
+    scenario: costmodel.Scenario
+    batch: pd.DataFrame
+    at_skew: pd.DataFrame
+    point: pd.DataFrame
+    what_if: pd.DataFrame
+    what_if_models: pd.DataFrame
+    prefill: pd.DataFrame
+    is_dense: bool
+    n_experts: int
+    experts_per_token: int
+    experts_at_batch_1: float
+    experts_at_largest_batch: float
+    cost_vs_batch_1: dict
+    step_time_vs_dense: float
+    prefill_vs_dense: float
+    what_if_bytes_ratio: float
+    what_if_cost_ratio: float
+    c7_status: str
+    c7_text: str
+    c8_status: str
+    c8_text: str
+    prefill_status: str
+    prefill_text: str
+
+
+def skew_label(skew: float) -> str:
+    """The MoE variant's label at a routing skew."""
+    return "MoE, uniform routing" if skew == 0 else f"MoE, skew {skew:g}"
+
+
+def _batch_table(scenario, catalog, ids: dict) -> pd.DataFrame:
+    """Every variant over ``BATCHES``: MoE at skew 0 and the scenario's, dense at the latter."""
+    skews = sorted({0.0, scenario.routing_skew})
+    models = {MOE: scenario.model, ACTIVE: ids["same_active"], TOTAL: ids["same_total"]}
+    table = comparisons.compare_models(
+        scenario, catalog, models, routing_skew=skews, batch_size=BATCHES
+    )
+    moe = table["variant"] == MOE
+    table = table[moe | (table["routing_skew"] == scenario.routing_skew)].reset_index(drop=True)
+    table["variant"] = np.where(
+        table["variant"] == MOE, table["routing_skew"].map(skew_label), table["variant"]
+    )
+    return table
+
+
+def _point(scenario, catalog, ids: dict) -> pd.DataFrame:
+    """Each variant at the scenario, with its cost at batch 1 (``usd_at_batch_1``)."""
+    models = {MOE: scenario.model, ACTIVE: ids["same_active"], TOTAL: ids["same_total"]}
+    batches = sorted({1, scenario.batch_size})
+    both = comparisons.compare_models(scenario, catalog, models, batch_size=batches)
+    both["gpu_ms_per_token"] = both["decode_step_ms"] / (
+        both["batch_size"] * both["tokens_per_step"]
+    )
+    point = both[both["batch_size"] == scenario.batch_size].set_index("variant")
+    ones = both[both["batch_size"] == 1].set_index("variant")
+    point["usd_at_batch_1"] = ones[COST]
+    point["gpu_ms_per_token_at_batch_1"] = ones["gpu_ms_per_token"]
+    return point
+
+
+def _status(all_of: bool, some: bool) -> str:
+    return "holds" if all_of else "partly" if some else "does not hold"
+
+
+def run(scenario=None, options: Options | None = None, catalog=None) -> Result:
+    """MoE batch scaling of ``scenario``'s model (routing skew from ``options``)."""
+    options = options or Options()
+    scenario = (scenario or costmodel.Scenario()).replace(routing_skew=options.routing_skew)
+    catalog = comparisons.dense_equivalents(catalog or costmodel.load_catalog(), scenario.model)
+    ids = comparisons.dense_model_ids(scenario.model)
+    batch = _batch_table(scenario, catalog, ids)
+    point = _point(scenario, catalog, ids)
+    what_catalog, variant = comparisons.more_experts(
+        catalog, scenario.model, options.n_experts, options.top_k, options.keep_fixed
+    )
+    label = f"{options.n_experts} experts, top-{options.top_k}, same {options.keep_fixed}"
+    what_models = {f"{MOE} as built": scenario.model, label: variant}
+    what_if = comparisons.compare_models(scenario, what_catalog, what_models, batch_size=BATCHES)
+    summary = comparisons.model_summary(what_catalog, what_models).reset_index()
+    prefill = comparisons.compare_models(
+        scenario.replace(batch_size=1),
+        catalog,
+        {MOE: scenario.model, ACTIVE: ids["same_active"], TOTAL: ids["same_total"]},
+        prompt_tokens=list(PROMPTS),
+    )
+    arch = catalog.models.loc[scenario.model]
+    E, k = int(arch["n_experts"]), int(arch["experts_per_token"])
+    moe = batch[batch["variant"] == skew_label(scenario.routing_skew)]
+    at_1 = float(moe["experts_read_per_layer"].iloc[0])
+    at_last = float(moe["experts_read_per_layer"].iloc[-1])
+    ratios = (point["gpu_ms_per_token"] / point["gpu_ms_per_token_at_batch_1"]).to_dict()
+    B = scenario.batch_size
+    here, dense = point.loc[MOE], point.loc[ACTIVE]
+    c7_parts = (
+        np.isclose(at_1, k, rtol=0.01) and k < E,
+        at_last >= ALL_EXPERTS_SHARE * E,
+        ratios[MOE] > ratios[ACTIVE],
+    )
+    c7_text = (
+        f"{arch['name']} is dense: it reads all its weights at every batch. " if E == 1 else ""
+    ) + (
+        f"The MoE model reads {at_1:.2f} of {E} experts per layer at batch 1 (top-{k}) and "
+        f"{at_last:.2f} at batch {BATCHES[-1]}. From batch 1 to batch {B} its cost per output "
+        f"token falls to {100 * ratios[MOE]:.0f}% of its batch-1 value, the dense same-active "
+        f"model's to {100 * ratios[ACTIVE]:.0f}% (dense same-total: "
+        f"{100 * ratios[TOTAL]:.0f}%). At batch {B} a MoE decode step reads "
+        f"{here['weight_bytes_read_per_step_gb']:.1f} GB of weights against "
+        f"{dense['weight_bytes_read_per_step_gb']:.1f} GB for the dense same-active model and "
+        f"takes {here['decode_step_ms'] / dense['decode_step_ms']:.2f}x its time."
+    )
+    built = what_if[(what_if["variant"] == f"{MOE} as built") & (what_if["batch_size"] == B)]
+    other = what_if[(what_if["variant"] == label) & (what_if["batch_size"] == B)]
+    if built.empty:  # the scenario's batch is not in BATCHES: the curve's nearest below
+        near = max(b for b in BATCHES if b <= B)
+        built = what_if[(what_if["variant"] == f"{MOE} as built") & (what_if["batch_size"] == near)]
+        other = what_if[(what_if["variant"] == label) & (what_if["batch_size"] == near)]
+    at = int(built["batch_size"].iloc[0])
+    bytes_ratio = float(
+        other["weight_bytes_read_per_step_gb"].iloc[0]
+        / built["weight_bytes_read_per_step_gb"].iloc[0]
+    )
+    # Same batch, price and tokens per step: the cost ratio is the step-time ratio.
+    cost_ratio = float(other["decode_step_ms"].iloc[0] / built["decode_step_ms"].iloc[0])
+    c8_text = (
+        f"With {options.n_experts} experts, top-{options.top_k} (same {options.keep_fixed}), a "
+        f"decode step at batch {at} reads {bytes_ratio:.2f}x the weight bytes of the model as "
+        f"built and costs {cost_ratio:.2f}x per output token"
+        + ("" if other["fits"].iloc[0] else "; its weights and KV cache do not fit")
+        + "."
+    )
+    prefill_ratio = float(
+        here["prefill_ms_per_prompt_token"] / dense["prefill_ms_per_prompt_token"]
+    )
+    prefill_text = (
+        f"At batch {B} and {scenario.prompt_tokens}-token prompts, prefill takes "
+        f"{1e3 * here['prefill_ms_per_prompt_token']:.1f} µs per prompt token for the MoE model "
+        f"against {1e3 * dense['prefill_ms_per_prompt_token']:.1f} µs for the dense same-active "
+        f"model ({prefill_ratio:.2f}x)."
+    )
+    return Result(
+        scenario=scenario,
+        batch=batch,
+        at_skew=batch[batch["routing_skew"] == scenario.routing_skew].reset_index(drop=True),
+        point=point,
+        what_if=what_if,
+        what_if_models=summary,
+        prefill=prefill,
+        is_dense=E == 1,
+        n_experts=E,
+        experts_per_token=k,
+        experts_at_batch_1=at_1,
+        experts_at_largest_batch=at_last,
+        cost_vs_batch_1=ratios,
+        step_time_vs_dense=float(here["decode_step_ms"] / dense["decode_step_ms"]),
+        prefill_vs_dense=prefill_ratio,
+        what_if_bytes_ratio=bytes_ratio,
+        what_if_cost_ratio=cost_ratio,
+        c7_status="not applicable" if E == 1 else _status(all(c7_parts), any(c7_parts)),
+        c7_text=c7_text,
+        c8_status=_status(bytes_ratio > 1 and cost_ratio > 1, bytes_ratio > 1 or cost_ratio > 1),
+        c8_text=c8_text,
+        prefill_status="holds" if prefill_ratio > 1 else "does not hold",
+        prefill_text=prefill_text,
+    )

@@ -1,0 +1,247 @@
+"""What does speculative decoding gain, by temperature and batch, MoE beside dense? (C9-C11)
+
+The scenario's model and the dense model with its active parameters
+(``comparisons.dense_equivalents``), each with and without speculation, over
+``TEMPERATURES`` and over ``BATCHES`` (one ``sweep`` each); and the C9 reproduction:
+the speculative MoE model's tokens/s per user at temperature 0 and 2 under
+``C9_PRESET`` beside Together's reported 170 and 80.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+import costmodel
+from costmodel import comparisons
+from costmodel.analyses.options import AnalysisOptions, option
+
+TEMPERATURES = tuple(round(float(t), 2) for t in np.linspace(0.0, 2.0, 21))
+BATCHES = costmodel.batch_grid(512)
+MOE, DENSE = "MoE", comparisons.DENSE_KINDS["same_active"]
+#: Together's reported tokens/s per sequence at temperature 0 and 2 (seed claim C9).
+C9_REPORTED = {0.0: 170.0, 2.0: 80.0}
+#: Assumptions that reproduce C9 (Mixtral on 2x H100 in FP8 with a draft model): a
+#: well-tuned draft accepted 85 % of the time greedily and 55 % at T = 1, 4 draft
+#: tokens at 2 % of a target step. Other combinations would fit too.
+C9_PRESET = {
+    "model": "mixtral-8x7b",
+    "gpu": "h100-sxm",
+    "n_gpus": 2,
+    "weight_format": "fp8",
+    "kv_format": "bf16",
+    "batch_size": 32,
+    "prompt_tokens": 512,
+    "output_tokens": 256,
+    "acceptance_at_t0": 0.85,
+    "acceptance_at_t1": 0.55,
+    "draft_tokens": 4,
+    "draft_cost_ratio": 0.02,
+    "temperature": 0.0,
+}
+#: A reproduction within this many percent of a reported speed counts as matching [%].
+C9_TOLERANCE_PCT = 10.0
+C9_RULE = (
+    "C9 holds when the C9 preset's speculative MoE model is within ±10% of Together's "
+    "170 and 80 tokens/s per user at temperature 0 and 2."
+)
+C10_RULE = (
+    "C10 holds when, at the scenario, speculation makes the MoE model read fewer bytes per "
+    "output token than plain decoding and drafts are accepted more often at temperature 0 "
+    "than at 2."
+)
+C11_RULE = (
+    "The speculation half of C11 holds when, at batch 1, speculation speeds the MoE model "
+    "up less than the dense model with the same active parameters."
+)
+_FIELDS = {
+    "temperature": ("Temperature", 0.05),
+    "draft_tokens": ("Draft tokens per step (g)", 1),
+    "draft_cost_ratio": ("Draft cost ratio (c)", 0.01),
+    "acceptance_at_t0": ("Acceptance at T = 0", 0.01),
+    "acceptance_at_t1": ("Acceptance at T = 1", 0.01),
+}
+
+
+def _scenario_option(name: str):
+    """An option for a ``Scenario`` field: its default, range and help from the scenario."""
+    low, high = costmodel.FIELD_RANGES[name]
+    label, step = _FIELDS[name]
+    return option(
+        getattr(costmodel.Scenario(), name),
+        label=label,
+        help=costmodel.FIELD_HELP[name],
+        low=low,
+        high=high,
+        step=step,
+        integer=isinstance(step, int),
+    )
+
+
+@dataclass(frozen=True)
+class Options(AnalysisOptions):
+    """The speculative page's own inputs (``Scenario`` fields); names are its URL keys."""
+
+    temperature: float = _scenario_option("temperature")
+    draft_tokens: int = _scenario_option("draft_tokens")
+    draft_cost_ratio: float = _scenario_option("draft_cost_ratio")
+    acceptance_at_t0: float = _scenario_option("acceptance_at_t0")
+    acceptance_at_t1: float = _scenario_option("acceptance_at_t1")
+
+
+@dataclass(frozen=True)
+class Result:
+    """Speed with and without speculation, and the C9, C10, C11 findings.
+
+    ``by_temperature`` / ``by_batch``: MoE and dense same-active, speculative or not
+    (``setup`` labels them), over ``TEMPERATURES`` / ``BATCHES``. ``now``: the four at
+    the scenario, indexed by (``variant``, ``speculative``). ``c9``: the preset's
+    settings beside the current ones and the speeds [tokens/s] (strings, for display).
+    ``speedup_vs_batch``: speed-up per batch (rows) and variant (columns);
+    ``experts_vs_batch``: the MoE model's experts read per layer, per batch (rows),
+    with and without speculation (columns True / False).
+    """
+
+    scenario: costmodel.Scenario
+    by_temperature: pd.DataFrame
+    by_batch: pd.DataFrame
+    now: pd.DataFrame
+    speedup_vs_batch: pd.DataFrame
+    experts_vs_batch: pd.DataFrame
+    acceptance_rate: float
+    moe_tokens_per_s_per_user: float
+    moe_plain_tokens_per_s_per_user: float
+    moe_speedup: float
+    dense_speedup: float
+    extrapolated: bool
+    c9: pd.DataFrame
+    c9_preset_tokens_per_s: dict
+    c9_current_tokens_per_s: dict
+    c9_status: str
+    c9_text: str
+    c10_status: str
+    c10_text: str
+    c11_status: str
+    c11_text: str
+
+
+def setup_labels(table: pd.DataFrame) -> pd.DataFrame:
+    """``table`` with ``setup`` first: the variant and whether it decodes speculatively."""
+    table = table.copy()
+    kind = np.where(table["speculative"], "speculative", "no speculation")
+    table.insert(0, "setup", table["variant"] + ", " + kind)
+    return table
+
+
+def _speeds(scenario, catalog) -> dict:
+    """Tokens/s per user of the speculative model at the C9 temperatures (one sweep)."""
+    table = costmodel.sweep(
+        scenario.replace(speculative=True), catalog, temperature=list(C9_REPORTED)
+    )
+    return dict(zip(C9_REPORTED, table["tokens_per_s_per_user"].astype(float), strict=True))
+
+
+def _c9(scenario, catalog) -> tuple[pd.DataFrame, dict, dict, str, str]:
+    """The C9 preset against the current settings and Together's reported speeds."""
+    preset = costmodel.Scenario().replace(**C9_PRESET)
+    ours, current = _speeds(preset, catalog), _speeds(scenario, catalog)
+    plain = costmodel.evaluate(preset, catalog)["tokens_per_s_per_user"]
+    rows = [(k, str(getattr(preset, k)), str(getattr(scenario, k)), "") for k in C9_PRESET]
+    rows += [
+        (
+            f"tokens/s per user at T={t:g} [tokens/s]",
+            f"{ours[t]:.1f}",
+            f"{current[t]:.1f}",
+            f"{r:g}",
+        )
+        for t, r in C9_REPORTED.items()
+    ]
+    table = pd.DataFrame(rows, columns=["setting", "preset", "current", "together"])
+    off = {t: 100 * (ours[t] / r - 1) for t, r in C9_REPORTED.items()}
+    status = "holds" if all(abs(v) <= C9_TOLERANCE_PCT for v in off.values()) else "does not hold"
+    text = (
+        f"The C9 preset (speculative, acceptance {preset.acceptance_at_t0:g} at T=0 and "
+        f"{preset.acceptance_at_t1:g} at T=1, g={preset.draft_tokens}) gives "
+        f"{ours[0.0]:.1f} tokens/s per user at T=0 and {ours[2.0]:.1f} at T=2 against "
+        f"Together's 170 and 80 ({off[0.0]:+.0f}%, {off[2.0]:+.0f}%); without speculation "
+        f"it gives {plain:.1f} at every temperature."
+    )
+    return table, ours, current, status, text
+
+
+def run(scenario=None, options: Options | None = None, catalog=None) -> Result:
+    """Speculative decoding of ``scenario``'s model with the draft settings of ``options``."""
+    options = options or Options()
+    fields = {name: getattr(options, name) for name in _FIELDS}
+    scenario = (scenario or costmodel.Scenario()).replace(**fields)
+    base = catalog or costmodel.load_catalog()
+    catalog = comparisons.dense_equivalents(base, scenario.model)
+    models = {
+        MOE: scenario.model,
+        DENSE: comparisons.dense_model_ids(scenario.model)["same_active"],
+    }
+
+    def table(**axes):
+        return setup_labels(
+            comparisons.compare_models(scenario, catalog, models, speculative=[False, True], **axes)
+        )
+
+    by_t = table(temperature=list(TEMPERATURES))
+    by_batch = table(batch_size=BATCHES)
+    now = table().set_index(["variant", "speculative"])
+    plain, spec, dense_spec = now.loc[(MOE, False)], now.loc[(MOE, True)], now.loc[(DENSE, True)]
+    c9, ours, current, c9_status, c9_text = _c9(scenario, base)
+
+    per_token = now["bytes_read_per_step_gb"] / now["tokens_per_step"]
+    acceptance = by_t[by_t["speculative"] & (by_t["variant"] == MOE)].set_index("temperature")
+    a0, a2 = acceptance["acceptance_rate"].iloc[0], acceptance["acceptance_rate"].iloc[-1]
+    fewer = per_token.loc[(MOE, True)] < per_token.loc[(MOE, False)]
+    c10_text = (
+        f"At batch {scenario.batch_size} the speculative MoE model reads "
+        f"{per_token.loc[(MOE, True)]:.2f} GB per output token against "
+        f"{per_token.loc[(MOE, False)]:.2f} GB without speculation; drafts are accepted "
+        f"{a0:.2f} of the time at T=0 and {a2:.2f} at T=2."
+    )
+    c10 = "holds" if fewer and a0 > a2 else "partly" if fewer or a0 > a2 else "does not hold"
+
+    spec_rows = by_batch[by_batch["speculative"]]
+    gain = spec_rows.pivot_table(
+        index="batch_size", columns="variant", values="speculative_speedup", observed=True
+    )
+    touched = by_batch[by_batch["variant"] == MOE].pivot_table(
+        index="batch_size", columns="speculative", values="experts_read_per_layer", observed=True
+    )
+    peak = int(gain[MOE].idxmax())
+    c11_text = (
+        f"At batch 1 speculation speeds the dense model up {gain.loc[1, DENSE]:.2f}x but the "
+        f"MoE model only {gain.loc[1, MOE]:.2f}x: checking {scenario.draft_tokens + 1} tokens "
+        f"per sequence reads {touched.loc[1, True]:.1f} experts per layer instead of "
+        f"{touched.loc[1, False]:.0f}. The MoE gain peaks at {gain[MOE].max():.2f}x at batch "
+        f"{peak}; at batch {BATCHES[-1]} the speed-ups are {gain.loc[BATCHES[-1], DENSE]:.2f}x "
+        f"(dense) and {gain.loc[BATCHES[-1], MOE]:.2f}x (MoE)."
+    )
+    return Result(
+        scenario=scenario,
+        by_temperature=by_t,
+        by_batch=by_batch,
+        now=now,
+        speedup_vs_batch=gain,
+        experts_vs_batch=touched,
+        acceptance_rate=float(spec["acceptance_rate"]),
+        moe_tokens_per_s_per_user=float(spec["tokens_per_s_per_user"]),
+        moe_plain_tokens_per_s_per_user=float(plain["tokens_per_s_per_user"]),
+        moe_speedup=float(spec["speculative_speedup"]),
+        dense_speedup=float(dense_spec["speculative_speedup"]),
+        extrapolated=scenario.temperature > 1,
+        c9=c9,
+        c9_preset_tokens_per_s=ours,
+        c9_current_tokens_per_s=current,
+        c9_status=c9_status,
+        c9_text=c9_text,
+        c10_status=c10,
+        c10_text=c10_text,
+        c11_status="holds" if gain.loc[1, MOE] < gain.loc[1, DENSE] else "does not hold",
+        c11_text=c11_text,
+    )

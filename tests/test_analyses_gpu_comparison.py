@@ -1,0 +1,178 @@
+"""costmodel.analyses.gpu_comparison and the catalog's GPU-price query: numbers by hand."""
+
+import dataclasses
+
+import numpy as np
+import pytest
+
+import costmodel
+from costmodel.analyses import gpu_comparison as gc
+from costmodel.analyses.options import specs
+from costmodel.catalog import gpu_price
+
+CATALOG = costmodel.load_catalog()
+COST = "usd_per_million_output_tokens"
+RESULT = gc.run()
+
+
+def test_gpu_price_choices():
+    # A100 80GB rows: $1.94 (2024-08), $3.89 (2024 = 2024-12-31), $2.70 (2026-02),
+    # $1.89 (2026-04): the latest is Lambda's $1.89, the lowest too, the highest $3.89.
+    assert gpu_price("a100-80gb-sxm").usd_per_gpu_hour == 1.89
+    assert gpu_price("a100-80gb-sxm").label == "Lambda on-demand (2026-04)"
+    assert gpu_price("a100-80gb-sxm", "lowest").usd_per_gpu_hour == 1.89
+    assert gpu_price("a100-80gb-sxm", "highest").usd_per_gpu_hour == 3.89
+    # H100 SXM at Lambda: $2.49 (2026-04) and $2.99 (2026-05-18): the newer one.
+    assert gpu_price("h100-sxm", "lambda").usd_per_gpu_hour == 2.99
+    h100 = CATALOG.gpu_prices.loc[CATALOG.gpu_prices["gpu"] == "h100-sxm", "usd_per_gpu_hour"]
+    assert gpu_price("h100-sxm", "lowest").usd_per_gpu_hour == h100.min()
+
+
+def test_gpu_price_errors_and_missing():
+    with pytest.raises(ValueError, match="gpu must be one of"):
+        gpu_price("tpu-v5")
+    with pytest.raises(ValueError, match="choice must be one of"):
+        gpu_price("h100-sxm", "Nobody Cloud")
+    trimmed = dataclasses.replace(
+        CATALOG, gpu_prices=CATALOG.gpu_prices[CATALOG.gpu_prices["gpu"] != "l40s"]
+    )
+    assert gpu_price("l40s", catalog=trimmed) is None
+    assert "L40S" in gc.run(catalog=trimmed).skipped
+
+
+def test_gpu_counts_by_hand():
+    # Mixtral bf16 weights 46.439e9 x 2 + 0.263e9 x 2 = 93.41 GB; 32 users x 768 tokens x
+    # 131,072 B = 3.22 GB of KV; per GPU usable 0.9 x HBM - 2 GB overhead.
+    # H200: 0.9 x 141 - 2 = 124.9 >= 96.6 -> 1.  H100: 70 < 96.6, 2 x 70 = 140 -> 2.
+    # A100 40GB: 34, 68 < 96.6, 4 x 34 = 136 -> 4.
+    n = RESULT.table.set_index("gpu")["n_gpus"]
+    assert (n["h200-sxm"], n["h100-sxm"], n["a100-40gb-sxm"], n["mi300x"]) == (1, 2, 4, 1)
+
+
+def test_rows_are_costmodel_at_their_setup():
+    for row in RESULT.table.itertuples(index=False):
+        out = costmodel.evaluate(
+            costmodel.Scenario(
+                gpu=row.gpu, n_gpus=row.n_gpus, usd_per_gpu_hour=row.usd_per_gpu_hour
+            )
+        )
+        assert getattr(row, COST) == pytest.approx(out[COST]), row.gpu
+        assert row.tokens_per_s_per_user == pytest.approx(out["tokens_per_s_per_user"])
+        assert getattr(row, f"{COST}_low") <= getattr(row, COST) <= getattr(row, f"{COST}_high")
+    assert RESULT.table[COST].is_monotonic_increasing
+    assert set(RESULT.table["gpu"]) == set(CATALOG.gpus.index)
+
+
+def test_winner_runner_up_and_overlap():
+    table = RESULT.table
+    assert RESULT.winner == table["setup"].iloc[0]
+    assert RESULT.runner_up == table["setup"].iloc[1]
+    best, second = table.iloc[0], table.iloc[1]
+    assert RESULT.ranges_overlap == (best[f"{COST}_high"] >= second[f"{COST}_low"])
+    saving = 100 * (1 - best[COST] / second[COST])
+    assert RESULT.winner_saving_vs_runner_up_pct == pytest.approx(saving)
+    assert f"{saving:.0f}% cheaper" in RESULT.winner_text
+    assert RESULT.sidebar_setup == "H100 SXM5 80GB ×2 (sidebar)"
+    assert not RESULT.tornado.empty and RESULT.best_range["central"] == pytest.approx(best[COST])
+
+
+def test_c5_at_catalog_prices_by_hand():
+    # A100: 2.039 TB/s / $1.89 = 1.0788; H100: 3.35 / $1.95 = 1.7179 TB/s per $/h.
+    # 1.0788 / 1.7179 - 1 = -37.2 %; +32 % needs p_A = 2.039 x 1.95 / (3.35 x 1.32) = $0.899.
+    assert RESULT.a100_advantage_pct == pytest.approx(-37.20, abs=0.01)
+    assert RESULT.a100_price_for_seed_advantage == pytest.approx(0.8991, abs=1e-4)
+    assert "37% less bandwidth per dollar" in RESULT.c5_text
+    assert "$0.90/GPU-hour" in RESULT.c5_text
+    per_usd = RESULT.bandwidth_per_dollar.set_index("gpu")
+    assert per_usd.loc["h100-sxm", "vs_h100_pct"] == 0
+    assert per_usd.loc["a100-80gb-sxm", "bandwidth_tb_s_per_usd_hour"] == pytest.approx(
+        1.0788, 1e-4
+    )
+
+
+def test_c5_at_your_prices():
+    # A100 at $0.90: 2.039 / 0.90 = 2.2656; / 1.7179 - 1 = +31.9 %.
+    mine = gc.run(options=gc.Options(gpu_prices=(("a100-80gb-sxm", 0.90),)))
+    assert mine.a100_advantage_pct == pytest.approx(31.88, abs=0.01)
+    row = mine.table.set_index("gpu").loc["a100-80gb-sxm"]
+    assert (row["usd_per_gpu_hour"], row["price_source"]) == (0.90, "your price")
+    # Your price also replaces the scenario's for its own GPU: H100 at $3.35 -> 1 TB/s per $/h.
+    h100 = gc.run(options=gc.Options(gpu_prices=(("h100-sxm", 3.35),)))
+    assert (
+        h100.bandwidth_per_dollar.set_index("gpu").loc["h100-sxm", "bandwidth_tb_s_per_usd_hour"]
+        == 1.0
+    )
+    # The price for +32 % scales with the H100's: 2.039 x 3.35 / (3.35 x 1.32) = $1.545.
+    assert h100.a100_price_for_seed_advantage == pytest.approx(2.039 / 1.32)
+
+
+def test_bandwidth_per_dollar_falls_as_the_price_rises():
+    values = [
+        gc.run(options=gc.Options(gpu_prices=(("a100-80gb-sxm", p),))).a100_advantage_pct
+        for p in (0.5, 1.0, 2.0, 4.0)
+    ]
+    assert np.all(np.diff(values) < 0)
+
+
+def test_zero_price_is_stated_not_divided():
+    free = gc.run(options=gc.Options(gpu_prices=(("a100-80gb-sxm", 0.0),)))
+    assert free.a100_advantage_pct is None and "unbounded" in free.c5_text
+
+
+def test_best_batch_for_speed():
+    fast = gc.run(options=gc.Options(optimize_batch=True, min_tokens_per_s_per_user=30.0))
+    rows = fast.table.dropna(subset=["batch_size"])
+    assert (rows["tokens_per_s_per_user"] >= 30.0).all()
+    assert set(rows["batch_size"].astype(int)) <= set(costmodel.batch_grid())
+    none = gc.run(options=gc.Options(optimize_batch=True, min_tokens_per_s_per_user=500.0))
+    assert none.table["batch_size"].isna().all() and none.winner is None
+    assert none.winner_text.startswith("No GPU setup fits")
+
+
+def test_c14_numbers():
+    cost = RESULT.table.set_index("gpu")[COST]
+    assert RESULT.c14_holds == bool(
+        max(cost["h200-sxm"], cost["mi300x"]) < min(cost["h100-sxm"], cost["a100-80gb-sxm"])
+    )
+    saving = 100 * (1 - cost["mi300x"] / cost["a100-80gb-sxm"])
+    assert f"{saving:.0f}% cheaper than A100 80GB SXM4 ×2" in RESULT.c14_text
+
+
+def test_options_are_the_page_url_keys_with_its_defaults():
+    fields = specs(gc.Options)
+    assert list(fields) == [
+        "gpu_price",
+        "optimize_batch",
+        "min_tokens_per_s_per_user",
+        "change_pct",
+        "gpu_prices",
+    ]
+    assert fields["gpu_price"]["default"] == "latest"
+    assert fields["gpu_price"]["choices"] == ("latest", "lowest", "highest")
+    assert (
+        fields["min_tokens_per_s_per_user"]["low"],
+        fields["min_tokens_per_s_per_user"]["high"],
+    ) == (1.0, 500.0)
+    assert all(f["label"] and f["help"] for f in fields.values())
+
+
+@pytest.mark.parametrize(
+    "changes, name",
+    [
+        ({"gpu_price": "cheapest"}, "gpu_price"),
+        ({"optimize_batch": "yes"}, "optimize_batch"),
+        ({"min_tokens_per_s_per_user": 0.5}, "min_tokens_per_s_per_user"),
+        ({"change_pct": float("nan")}, "change_pct"),
+        ({"gpu_prices": (("h100-sxm", -1.0),)}, r"gpu_prices\[h100-sxm\]"),
+        ({"gpu_prices": (("h100-sxm",),)}, r"gpu_prices\[0\]"),
+        ({"gpu_prices": (("h100-sxm", 1.0), ("h100-sxm", 2.0))}, "names a GPU twice"),
+    ],
+)
+def test_bad_options_name_the_option(changes, name):
+    with pytest.raises(ValueError, match=name):
+        gc.Options(**changes)
+
+
+def test_unknown_gpu_price_id_is_named():
+    with pytest.raises(ValueError, match="gpu_prices: GPU ids must be one of"):
+        gc.run(options=gc.Options(gpu_prices=(("tpu", 1.0),)))

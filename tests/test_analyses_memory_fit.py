@@ -1,0 +1,113 @@
+"""costmodel.analyses.memory_fit: the C13 solver, the heatmap and the edge cases of issue 9."""
+
+import numpy as np
+import pytest
+
+import costmodel
+from costmodel.analyses import memory_fit as mf
+
+RESULT = mf.run()
+
+
+def test_c13_boundary_by_hand():
+    # FP8 weights: 46.439e9 x 1 B + 0.263e9 x 2 B = 46.97 GB; one H100 offers
+    # 80 x 0.9 - 2 = 70 GB; room 23.03 GB; KV per token 2 x 32 x 8 x 128 x 2 = 131,072 B.
+    # 40 users: floor(23.034e9 / (40 x 131,072)) = floor(4393.3) = 4,393 tokens.
+    c13 = RESULT.c13.set_index("case")["longest_context_tokens"]
+    assert c13["1x H100, FP8, bf16 KV, 40 users"] == 4393
+    # An FP8 KV cache halves the bytes per token: floor(8786.7) = 8,786.
+    assert c13["1x H100, FP8, fp8 KV, 40 users"] == 8786
+    # 50 users: floor(23.034e9 / (50 x 131,072)) = 3,514.
+    assert c13["1x H100, FP8, bf16 KV, 50 users"] == 3514
+    assert "4,393 tokens" in RESULT.c13_text
+    assert RESULT.kv_bytes_per_token == 131072
+
+
+def test_longest_context_is_the_boundary_of_the_model():
+    base = costmodel.Scenario(**mf.C13_SETUP)
+    for users, longest in ((40, 4393), (7, None)):
+        found = int(mf.longest_context(base, users)[0])
+        if longest:
+            assert found == longest
+        fits = [
+            costmodel.evaluate(base.replace(prompt_tokens=c - 1, output_tokens=1, batch_size=1))
+            for c in (found, found + 1)
+        ]
+        assert fits[0]["max_batch_size"] >= users > fits[1]["max_batch_size"]
+    assert mf.longest_context(base, 4096)[0] == 42  # still room for 4096 two-token users
+    assert (
+        mf.longest_context(base.replace(weight_format="bf16"), 1)[0] == 0
+    )  # weights alone overflow
+
+
+def test_c13_status_at_the_seed_context():
+    # At 512 + 256 tokens one H100 (FP8) holds floor(23.034e9 / (768 x 131,072)) = 228 users.
+    assert RESULT.c13_max_users_at_context == 228
+    assert RESULT.c13_status == "does not hold"
+    long = mf.run(costmodel.Scenario(prompt_tokens=7936, output_tokens=256))
+    # 8,192 tokens: one H100 holds floor(23.034e9 / (8192 x 131,072)) = 21 < 40; two hold
+    # floor((144 - 4 - 46.97) e9 / (8192 x 131,072)) = 86 >= 40: C13 holds.
+    assert long.c13_max_users_at_context == 21 and long.c13_status == "holds"
+
+
+def test_min_gpus_and_c14():
+    assert RESULT.min_gpus.loc["bf16", "h100-sxm"] == 2
+    assert RESULT.min_gpus.loc["bf16", "h200-sxm"] == 1
+    assert RESULT.single_gpu == ("h200-sxm", "mi300x")
+    assert RESULT.multi_gpu == ("a100-80gb-sxm", "h100-sxm")
+
+
+def test_heatmap_by_hand():
+    cols = list(RESULT.heatmap_table.columns)
+    assert cols[0] == "512_tokens" and cols[-1] == "32768_tokens"
+    # bf16 on 2x H100 at 512 tokens: floor((144 - 4 - 93.41) e9 / (512 x 131,072)) = 694.
+    assert RESULT.heatmap_table.loc["bf16", "512_tokens"] == 694
+    assert (np.diff(RESULT.heatmap_table.to_numpy(), axis=1) <= 0).all()  # longer: fewer users
+
+
+def test_one_user_does_not_crash():
+    one = mf.run(options=mf.Options(users=1))
+    assert set(one.heatmap["verdict"]) <= {"does not fit", "≥ 1 users"}
+
+
+def test_no_gpu_holds_it_even_on_64():
+    huge = mf.run(costmodel.Scenario(prompt_tokens=131072), mf.Options(users=4096))
+    assert huge.min_gpus.isna().all().all()
+    assert huge.no_fit == mf.DEFAULT_GPUS and huge.single_gpu == ()
+    assert "cannot hold it even on 64 GPUs" in huge.c14_text
+
+
+def test_no_gpus_means_the_scenarios_gpu():
+    assert mf.run(options=mf.Options(gpus=())).gpus == ("h100-sxm",)
+    rows = mf.run(options=mf.Options(gpus=("mi300x",), heatmap_rows="GPU")).heatmap_table
+    assert list(rows.index) == ["mi300x"]
+
+
+def test_memory_parts_add_up():
+    parts = RESULT.memory_parts.groupby("replica")["gb"].sum()
+    memory = RESULT.memory.assign(
+        replica=RESULT.memory["gpu"].astype(str)
+        + " · "
+        + RESULT.memory["weight_format"].astype(str)
+    ).set_index("replica")
+    np.testing.assert_allclose(parts, memory.loc[parts.index, "memory_required_gb"])
+
+
+@pytest.mark.parametrize(
+    "changes, name",
+    [
+        ({"users": 0}, "users"),
+        ({"users": 2.5}, "users"),
+        ({"context_tokens": 512}, "context_tokens"),
+        ({"heatmap_rows": "row"}, "heatmap_rows"),
+        ({"gpus": "h100-sxm"}, "gpus"),
+    ],
+)
+def test_bad_options_name_the_option(changes, name):
+    with pytest.raises(ValueError, match=name):
+        mf.Options(**changes)
+
+
+def test_unknown_gpu_is_named():
+    with pytest.raises(ValueError, match="gpus must hold only"):
+        mf.run(options=mf.Options(gpus=("tpu",)))
