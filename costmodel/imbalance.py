@@ -1,0 +1,229 @@
+"""Load imbalance of expert parallelism: how much more the busiest GPU gets than the mean.
+
+A step of B tokens routed top-k makes N = B k token-expert assignments; over G GPUs the
+mean load is N / G. The step waits for the busiest GPU, so what matters is
+
+    busiest_gpu_factor = E[max_g load_g] / (N / G)   (>= 1)
+
+**Placement.** The E routed experts and ``redundant_experts`` R extra copies fill
+S = E + R slots, at most ceil(S / G) per GPU. As DeepSeek's EPLB does
+(deepseek-ai/EPLB), the R copies go one at a time to the expert with the highest load
+per copy ``p_i / r_i`` (``p_i`` from ``moe.routing_probabilities``, adding up to k; r_i
+its copies), a token's assignment to expert i picks one of its copies at random, and
+the slots are packed greedily, heaviest first, onto the least-loaded GPU with room.
+So slot s of expert i is in a token's top-k with probability ``pi_s = p_i / r_i``.
+
+**Load of one GPU.** Per token, the copies landing on GPU g are a sum of slot
+indicators with mean ``m_g = sum_{s on g} pi_s`` and, were the slots drawn independently
+(Poisson sampling), variance ``v_g = sum_{s on g} pi_s (1 - pi_s)``. A router draws
+exactly k distinct experts: that is Poisson sampling conditioned on the total (Hajek
+1964), which makes the GPUs' loads independent normals N(B m_g, B v_g) conditioned on
+their sum being B k (central limit over the B tokens). For equal v_g conditioning on
+the sum leaves E[max] unchanged (the residuals ``X - mean(X)`` are independent of the
+mean), so
+
+    E[max_g load_g] = E[max_g X_g],  X_g ~ N(B m_g, B v_g) independent,
+
+computed by integrating ``1 - prod_g Phi((x - B m_g) / sqrt(B v_g))`` over x. With equal
+means (uniform routing, S divisible by G) it is ``N/G + sqrt(B v) e_G``: uniform routing
+without copies has ``B v = N/G (1 - k/E)``, the multinomial variance ``N/G (1 - 1/G)``
+of theory-2025.md with its ``1 - 1/G`` cancelled by the fixed sum, and ``e_G`` the
+expected maximum of G standard normals (:func:`expected_max_standard_normal`). The
+asymptotic ``e_G ~ sqrt(2 ln G)`` overstates it at serving sizes (2.04 against 1.42 at
+G = 8, 3.33 against 2.83 at G = 256), so the exact value is used.
+
+Limits: the normal approximation needs a mean load of a few tens of assignments per GPU
+(below that the counts' right skew makes the maximum larger); routers that activate
+experts together (co-activation) or group-limited routing onto whole nodes correlate
+slots beyond this model. tests/test_imbalance.py checks it against sampled routings.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from costmodel.moe import routing_probabilities
+
+#: Half-width of the standard normal table behind :func:`normal_cdf` [standard deviations].
+_CDF_TABLE_Z = 12.0
+#: Points of that table: linear interpolation between them errs by under 1e-8.
+_CDF_TABLE_POINTS = 48_001
+#: Integration range for E[max], in the largest GPU's standard deviations around the
+#: largest mean: the CDF of the maximum is below Phi(-8) at the lower end and above
+#: 1 - G Phi(-9) at the upper end (negligible for any G up to 10^6).
+_MAX_RANGE_SIGMAS = (-8.0, 9.0)
+#: Integration points over that range (step 0.017 standard deviations at most).
+_MAX_GRID_POINTS = 1025
+
+_z_table = np.linspace(-_CDF_TABLE_Z, _CDF_TABLE_Z, _CDF_TABLE_POINTS)
+_cdf_table = np.array([0.5 * math.erfc(-z / math.sqrt(2.0)) for z in _z_table])
+
+
+def normal_cdf(z):
+    """Standard normal CDF Phi(z), vectorised (table of ``math.erfc``, interpolated)."""
+    return np.interp(z, _z_table, _cdf_table)
+
+
+def expected_max_of_normals(mean, std):
+    """E[max_g X_g] for independent X_g ~ N(mean_g, std_g^2), along the last axis.
+
+    ``lo + integral_lo^hi (1 - prod_g Phi((x - mean_g) / std_g)) dx`` by the trapezoid
+    rule (range: ``_MAX_RANGE_SIGMAS``). Entries with a NaN mean are absent (padding);
+    a zero std is a constant.
+    """
+    mean = np.asarray(mean, float)
+    std = np.asarray(std, float)
+    present = ~np.isnan(mean)
+    top = np.nanmax(mean, axis=-1)
+    spread = np.nanmax(np.where(present, std, 0.0), axis=-1)
+    width = np.where(spread > 0, spread, 1.0)
+    # Below the largest constant the maximum's CDF is 0: start there if it is higher.
+    constant_floor = np.max(np.where(present & (std == 0), mean, -np.inf), axis=-1)
+    low, high = (top + width * sigmas for sigmas in _MAX_RANGE_SIGMAS)
+    low = np.maximum(low, constant_floor)
+    x = low[..., None] + (high - low)[..., None] * np.linspace(0.0, 1.0, _MAX_GRID_POINTS)
+    safe_std = np.where(std > 0, std, 1.0)
+    z = (x[..., None, :] - np.where(present, mean, 0.0)[..., None]) / safe_std[..., None]
+    cdf = np.where((std > 0)[..., None], normal_cdf(z), (z >= 0).astype(float))
+    cdf = np.where(present[..., None], cdf, 1.0)
+    survival = 1.0 - cdf.prod(axis=-2)
+    dx = (high - low) / (_MAX_GRID_POINTS - 1)
+    integral = dx * (survival.sum(axis=-1) - 0.5 * (survival[..., 0] + survival[..., -1]))
+    return np.where(spread > 0, low + integral, top)
+
+
+def expected_max_standard_normal(n):
+    """Expected maximum of ``n`` independent standard normals, e_n.
+
+    0 at n = 1, 1/sqrt(pi) = 0.5642 at 2, 1.4236 at 8, 2.0697 at 32, 2.3879 at 72,
+    2.8269 at 256; the asymptotic sqrt(2 ln n) gives 1.18, 2.04, 2.63, 2.92, 3.33.
+    """
+    n = np.atleast_1d(np.asarray(n, int))
+    if np.any(n < 1):
+        raise ValueError(f"n must be an integer >= 1; got {n!r}")
+    columns = np.arange(n.max())
+    mean = np.where(columns[None, :] < n[:, None], 0.0, np.nan)
+    return expected_max_of_normals(mean, np.ones_like(mean))
+
+
+def replica_counts(expert_probabilities, redundant_experts):
+    """Copies of each expert after EPLB's replication (rows x experts, ints >= 1).
+
+    Start with one copy each; ``redundant_experts`` times, give one more copy to the
+    expert with the highest ``p_i / r_i``. Padding columns (probability 0) get none.
+    """
+    p = np.atleast_2d(np.asarray(expert_probabilities, float))
+    R = np.broadcast_to(np.asarray(redundant_experts, int), p.shape[:1])
+    r = np.where(p > 0, 1, 0)
+    rows = np.arange(len(p))
+    for step in range(int(R.max(initial=0))):
+        hottest = np.argmax(np.where(r > 0, p / np.maximum(r, 1), -1.0), axis=1)
+        r[rows, hottest] += step < R
+    return r
+
+
+def place_experts(
+    *, n_experts, experts_per_token, n_gpus, redundant_experts=0, routing_skew=0.0
+) -> dict:
+    """EPLB-style placement of E experts plus R copies on G GPUs (rows = scenarios).
+
+    Returns ``slot_probability`` (rows x slots: ``pi_s = p_i / r_i``, the chance a token
+    routes to this copy; NaN padding), ``slot_expert`` and ``slot_gpu`` (ints, -1
+    padding), and per GPU (rows x GPUs, NaN padding) ``gpu_mean`` (expected copies of a
+    token's k landing on the GPU, ``sum pi_s``) and ``gpu_variance`` (``sum pi_s (1 -
+    pi_s)``). See the module docstring.
+    """
+    E = np.atleast_1d(np.asarray(n_experts, int))
+    k = np.atleast_1d(np.asarray(experts_per_token, float))
+    G = np.atleast_1d(np.asarray(n_gpus, int))
+    R = np.atleast_1d(np.asarray(redundant_experts, int))
+    skew = np.atleast_1d(np.asarray(routing_skew, float))
+    E, k, G, R, skew = np.broadcast_arrays(E, k, G, R, skew)
+    if np.any(G < 1):
+        raise ValueError(f"n_gpus must be an integer >= 1; got {n_gpus!r}")
+    if np.any(R < 0):
+        raise ValueError(f"redundant_experts must be an integer >= 0; got {redundant_experts!r}")
+    if np.any(E + R < G):
+        raise ValueError(
+            f"n_experts + redundant_experts must be >= n_gpus (every GPU holds an expert); "
+            f"got {n_experts!r} + {redundant_experts!r} < {n_gpus!r}"
+        )
+    p = routing_probabilities(E, k, skew)
+    r = replica_counts(p, R)
+    rows = np.arange(len(E))
+    # One column per slot: expert i repeated r_i times, heaviest copies first.
+    n_slots = int((E + R).max())
+    copy_load = np.where(r > 0, p / np.maximum(r, 1), -1.0)
+    order = np.argsort(-copy_load, axis=1, kind="stable")
+    r_max = int(r.max())
+    copies = np.repeat(order, r_max, axis=1)  # (rows, E * r_max), expert-major
+    copy_index = np.tile(np.arange(r_max), order.shape[1])
+    real = copy_index[None, :] < np.repeat(np.take_along_axis(r, order, 1), r_max, axis=1)
+    first_real = np.argsort(~real, axis=1, kind="stable")[:, :n_slots]
+    slot_expert = np.where(
+        np.take_along_axis(real, first_real, 1), np.take_along_axis(copies, first_real, 1), -1
+    )
+    valid = slot_expert >= 0
+    slot_probability = np.where(
+        valid, np.take_along_axis(copy_load, np.maximum(slot_expert, 0), 1), np.nan
+    )
+    # Greedy packing: each slot, heaviest first, onto the least-loaded GPU with room.
+    n_gpu_cols = int(G.max())
+    capacity = -(-(E + R) // G)
+    gpu_exists = np.arange(n_gpu_cols)[None, :] < G[:, None]
+    gpu_load = np.where(gpu_exists, 0.0, np.inf)
+    gpu_slots = np.zeros((len(E), n_gpu_cols), int)
+    slot_gpu = np.full_like(slot_expert, -1)
+    for s in range(n_slots):
+        full = gpu_slots >= capacity[:, None]
+        target = np.argmin(np.where(full, np.inf, gpu_load), axis=1)
+        placed = valid[:, s]
+        slot_gpu[:, s] = np.where(placed, target, -1)
+        gpu_load[rows, target] += np.where(placed, slot_probability[:, s], 0.0)
+        gpu_slots[rows, target] += placed
+    one_hot = (slot_gpu[:, :, None] == np.arange(n_gpu_cols)[None, None, :]) & valid[..., None]
+    pi = np.nan_to_num(slot_probability)[..., None]
+    gpu_mean = np.where(gpu_exists, (one_hot * pi).sum(axis=1), np.nan)
+    gpu_variance = np.where(gpu_exists, (one_hot * pi * (1.0 - pi)).sum(axis=1), np.nan)
+    return {
+        "slot_probability": slot_probability,
+        "slot_expert": slot_expert,
+        "slot_gpu": slot_gpu,
+        "gpu_mean": gpu_mean,
+        "gpu_variance": gpu_variance,
+    }
+
+
+def busiest_gpu_factor(
+    *, tokens, n_experts, experts_per_token, n_gpus, redundant_experts=0, routing_skew=0.0
+):
+    """Expected load of the busiest GPU over the mean under expert parallelism (>= 1).
+
+    ``E[max_g X_g] / (B k / G)`` with ``X_g ~ N(B m_g, B v_g)`` from
+    :func:`place_experts` and B = ``tokens`` routed in one step on the G GPUs (see the
+    module docstring for the derivation). DeepSeek-V3 (E = 256, k = 8), uniform, 256
+    tokens per GPU on 32 GPUs without copies: mean 2048, sqrt(2048 * 248/256) = 44.54,
+    e_32 = 2.0697: factor 1 + 2.0697 * 44.54 / 2048 = 1.0450.
+    """
+    B = np.atleast_1d(np.asarray(tokens, float))
+    if np.any(~(B > 0)):
+        raise ValueError(f"tokens must be > 0; got {tokens!r}")
+    arrays = np.broadcast_arrays(
+        B,
+        np.asarray(n_experts),
+        np.asarray(experts_per_token),
+        np.asarray(n_gpus),
+        np.asarray(redundant_experts),
+        np.asarray(routing_skew),
+    )
+    shape = arrays[0].shape
+    B, E, k, G, R, skew = (a.reshape(-1) for a in arrays)
+    placement = place_experts(
+        n_experts=E, experts_per_token=k, n_gpus=G, redundant_experts=R, routing_skew=skew
+    )
+    mean = B[:, None] * placement["gpu_mean"]
+    std = np.sqrt(B[:, None] * placement["gpu_variance"])
+    busiest = expected_max_of_normals(mean, std)
+    return (busiest / (B * k / G)).reshape(shape)
