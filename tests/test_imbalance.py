@@ -19,7 +19,7 @@ TRIALS, SEED = 1000, 20251201
 #: Tolerance of the closed form against the simulation: 1.5 % of the factor. The closed
 #: form runs 0.1 to 0.7 % low at 64 to 256 assignments per GPU (the counts' right skew,
 #: which the normal approximation lacks); sqrt(2 ln G) in place of e_G would be 3.4 %
-#: (G = 8) and 4.9 % (G = 32) high; a contiguous placement of Zipf experts far more.
+#: (G = 8) and 4.9 % (G = 32) high.
 TOLERANCE = 0.015
 
 
