@@ -38,6 +38,18 @@ def deepseek_step(n_gpus, domain, scale_up_gb_s, scale_out_gb_s, **kw):
     )
 
 
+def deepseek_dispatch_bytes(n_gpus, domain):
+    """FP8 dispatch bytes per GPU of 256 tokens per GPU (1 byte per value)."""
+    return alltoall_bytes(
+        tokens=PER_GPU * n_gpus,
+        n_gpus=n_gpus,
+        scale_up_domain_gpus=domain,
+        experts_per_token=TOP_K,
+        hidden_size=HIDDEN,
+        bytes_per_value=1,
+    )
+
+
 def test_moe_layer_count():
     assert moe_layer_count(61, 3) == 58  # DeepSeek-V3
     assert moe_layer_count(61, 1) == 60  # Kimi K2
@@ -52,14 +64,7 @@ def test_moe_layer_count():
 def test_ep8_on_h200_stays_on_nvlink():
     # EP 8 in one HGX H200 (8-GPU NVLink domain): 7/8 of the copies leave the GPU, all
     # over NVLink: dispatch 14,680,064 * 7/8 = 12,845,056 B, combine (BF16) 25,690,112 B.
-    b = alltoall_bytes(
-        tokens=256 * 8,
-        n_gpus=8,
-        scale_up_domain_gpus=8,
-        experts_per_token=8,
-        hidden_size=7168,
-        bytes_per_value=1,
-    )
+    b = deepseek_dispatch_bytes(8, 8)
     assert b["in_domain_bytes"] == pytest.approx(12_845_056)
     assert b["scale_out_bytes"] == 0
     # NVLink4 900 GB/s both ways (assets/gpus.csv) / 2 * 0.8 = 360 GB/s one way:
@@ -75,14 +80,7 @@ def test_ep72_across_hgx_h100_nodes_is_bound_by_the_nic():
     # EP 72 over nine 8-GPU H100 nodes: 71/72 of the copies are remote, 7 of the 71 peers
     # share the node: in-domain 14,680,064 * 7/72 = 1,427,228.4 B, out 14,680,064 * 64/72
     # = 13,048,945.8 B for the FP8 dispatch (twice that for the BF16 combine).
-    b = alltoall_bytes(
-        tokens=256 * 72,
-        n_gpus=72,
-        scale_up_domain_gpus=8,
-        experts_per_token=8,
-        hidden_size=7168,
-        bytes_per_value=1,
-    )
+    b = deepseek_dispatch_bytes(72, 8)
     assert b["in_domain_bytes"] == pytest.approx(ALL_COPIES_FP8 * 7 / 72)
     assert b["scale_out_bytes"] == pytest.approx(ALL_COPIES_FP8 * 64 / 72)
     # NVLink 360 GB/s: 3.96 us; the NIC, 400 Gb/s = 50 GB/s * 0.8 = 40 GB/s: 326.22 us.
@@ -135,14 +133,7 @@ def test_matches_deepep_low_latency_kernels(n_gpus, dispatch_us, combine_us):
 
 
 def test_one_gpu_sends_nothing_and_costs_nothing():
-    b = alltoall_bytes(
-        tokens=64,
-        n_gpus=1,
-        scale_up_domain_gpus=8,
-        experts_per_token=8,
-        hidden_size=7168,
-        bytes_per_value=1,
-    )
+    b = deepseek_dispatch_bytes(1, 8)
     assert b["in_domain_bytes"] == 0 and b["scale_out_bytes"] == 0
     assert deepseek_step(1, 8, 900, 50) == 0
 
