@@ -216,6 +216,7 @@ _GPU_NUMERIC = (
     "hbm_gb",
     "bandwidth_tb_s",
     "bf16_dense_tflops",
+    "fp8_dense_tflops",
     "scale_up_gb_s",
     "mesh_links",
     "scale_up_domain_gpus",

@@ -26,7 +26,7 @@ import math
 import numpy as np
 import pandas as pd
 
-from costmodel import economics
+from costmodel import comm, economics
 from costmodel.catalog import CUSTOM_PREFIX, Catalog, load_catalog
 from costmodel.fields import (
     CHOICE_FIELDS,
@@ -36,7 +36,9 @@ from costmodel.fields import (
     check_field,
     check_values,
 )
+from costmodel.imbalance import busiest_gpu_factor
 from costmodel.memory import (
+    BYTES_16BIT,
     kv_bytes_per_token,
     max_batch_size,
     memory_available_gb,
@@ -77,6 +79,9 @@ OUTPUT_COLUMNS = {
     "memory_time_ms": "bytes over achieved bandwidth, plain decode step [ms]",
     "compute_time_ms": "FLOPs over achieved throughput, plain decode step [ms]",
     "allreduce_time_ms": "tensor-parallel all-reduces, plain decode step [ms]",
+    "alltoall_time_ms": "expert-parallel dispatch + combine all-to-alls, plain decode step [ms]",
+    "busiest_gpu_factor": "expert load of the busiest GPU over the mean, plain decode step "
+    "(1 without expert parallelism)",
     "overhead_time_ms": "per-layer fixed overhead, plain decode step [ms]",
     "prefill_ms": "prefill of the batch's prompts, once per output_tokens steps [ms]",
     "tpot_ms": "time per output token a user sees, with the share of others' prefill [ms]",
@@ -159,7 +164,9 @@ def _first_bad(bad, *arrays):
 def check_consistency(c: dict, catalog: Catalog) -> None:
     """Reject rows whose fields contradict each other or the model (``ValueError``).
 
-    - ``n_gpus`` must suit the model's heads (:func:`tensor_parallel_ok`);
+    - ``n_gpus`` must suit the model's heads (:func:`tensor_parallel_ok`), unless
+      ``expert_parallel``: then the model must have experts, at least one per GPU
+      (``n_experts + redundant_experts >= n_gpus``);
     - ``acceptance_at_t1 <= acceptance_at_t0`` (acceptance falls as temperature rises).
 
     In a sweep where only some rows break a rule, the error names the field and the
@@ -167,7 +174,18 @@ def check_consistency(c: dict, catalog: Catalog) -> None:
     """
     A = catalog.arrays
     heads, kv_heads = A["model.n_heads"][c["model"]], A["model.n_kv_heads"][c["model"]]
-    bad = ~tensor_parallel_ok(c["n_gpus"], heads, kv_heads)
+    ep = np.asarray(c["expert_parallel"], bool)
+    experts = A["model.n_experts"][c["model"]]
+    bad = ep & ((experts <= 1) | (experts + c["redundant_experts"] < c["n_gpus"]))
+    if bad.any():
+        n, code, r = _first_bad(bad, c["n_gpus"], c["model"], c["redundant_experts"])
+        model = catalog.models.index[int(code)]
+        e = int(catalog.models.loc[model, "n_experts"])
+        raise ValueError(
+            f"expert_parallel needs a mixture-of-experts model with at least one expert "
+            f"per GPU: {model} has {e} experts + redundant_experts={int(r)} for n_gpus={int(n)}"
+        )
+    bad = ~ep & ~tensor_parallel_ok(c["n_gpus"], heads, kv_heads)
     if bad.any():
         n, code = _first_bad(bad, c["n_gpus"], c["model"])
         model = catalog.models.index[int(code)]
@@ -282,9 +300,12 @@ def lookup(c: dict, catalog: Catalog) -> dict:
     n = c["n_gpus"]
     arch = {k: A[f"model.{k}"][m] for k in _ARCH_COLUMNS}
     arch["routing_skew"] = c["routing_skew"]
+    ep = np.asarray(c["expert_parallel"], bool)
+    # Data-parallel attention keeps each sequence's KV heads once, on its own GPU.
+    stored_kv_heads = np.where(ep, arch["n_kv_heads"], np.maximum(arch["n_kv_heads"], n))
     arch["kv_bytes_per_token"] = kv_bytes_per_token(
         arch["n_layers"],
-        np.maximum(arch["n_kv_heads"], n),
+        stored_kv_heads,
         arch["head_dim"],
         A["format.weight_bits"][kvf] / 8.0,
     )
@@ -303,16 +324,101 @@ def lookup(c: dict, catalog: Catalog) -> dict:
             A["gpu.scale_up_gb_s"][g], eff["link_efficiency"], n, A["gpu.mesh_links"][g]
         ),
     }
+    has_fp8 = ~np.isnan(A["gpu.fp8_dense_tflops"][g])
+    ep_inputs = {
+        "expert_parallel": ep,
+        "redundant_experts": c["redundant_experts"],
+        # DeepEP's FP8 dispatch (with its block scales) where the GPU has FP8, else BF16.
+        "dispatch_bytes_per_value": np.where(
+            has_fp8, comm.FP8_BLOCK_SCALED_BYTES_PER_VALUE, BYTES_16BIT
+        ),
+        "network": {
+            "n_gpus": n,
+            "scale_up_domain_gpus": A["gpu.scale_up_domain_gpus"][g],
+            "experts_per_token": arch["experts_per_token"],
+            "hidden_size": arch["hidden_size"],
+            "scale_up_gb_s": A["gpu.scale_up_gb_s"][g],
+            "mesh_links": A["gpu.mesh_links"][g],
+            "link_efficiency": eff["link_efficiency"],
+            "scale_out_gb_s": A["gpu.scale_out_gb_s"][g],
+            "network_efficiency": c["network_efficiency"],
+            "alltoall_latency_us": c["alltoall_latency_us"],
+        },
+    }
     fmt = {
         "bytes_per_weight": A["format.bytes_per_weight"][f],
         "bandwidth_factor": A["format.bandwidth_efficiency_factor"][f],
         "compute_factor": A["format.compute_efficiency_factor"][f],
     }
-    return {"arch": arch, "hw": hw, "fmt": fmt, "eff": eff, "c": c, "catalog": catalog}
+    return {
+        "arch": arch,
+        "hw": hw,
+        "fmt": fmt,
+        "eff": eff,
+        "ep": ep_inputs,
+        "c": c,
+        "catalog": catalog,
+    }
+
+
+def _busiest_gpu_factor(x: dict, tokens):
+    """``imbalance.busiest_gpu_factor`` on the expert-parallel rows, 1 on the others."""
+    ep, arch, c = x["ep"], x["arch"], x["c"]
+    rows = np.broadcast_arrays(
+        ep["expert_parallel"],
+        np.asarray(tokens, float),
+        arch["n_experts"],
+        arch["experts_per_token"],
+        c["n_gpus"],
+        c["redundant_experts"],
+        c["routing_skew"],
+    )
+    on, B, E, k, n, R, skew = (np.atleast_1d(a) for a in rows)
+    factor = np.ones(on.shape)
+    if on.any():
+        factor[on] = busiest_gpu_factor(
+            tokens=B[on],
+            n_experts=E[on].astype(int),
+            experts_per_token=k[on],
+            n_gpus=n[on].astype(int),
+            redundant_experts=R[on].astype(int),
+            routing_skew=skew[on],
+        )
+    return factor.reshape(rows[0].shape)
 
 
 def _forward(x: dict, **work) -> dict:
-    return forward_ms(**work, arch=x["arch"], hw=x["hw"], fmt=x["fmt"], eff=x["eff"])
+    """One forward pass (``step.forward_ms``) plus, on expert-parallel rows, the all-to-all.
+
+    The all-to-all covers the model's MoE layers (every layer of the catalog's MoE
+    models), at the busiest GPU's share of the bytes.
+    """
+    ep = x["ep"]
+    factor = _busiest_gpu_factor(x, work["tokens"])
+    out = forward_ms(
+        **work,
+        arch=x["arch"],
+        hw=x["hw"],
+        fmt=x["fmt"],
+        eff=x["eff"],
+        expert_parallel=ep["expert_parallel"],
+        busiest_gpu_factor=factor,
+    )
+    a2a_ms = np.where(
+        ep["expert_parallel"],
+        comm.alltoall_ms(
+            tokens=work["tokens"],
+            n_moe_layers=np.where(x["arch"]["n_experts"] > 1, x["arch"]["n_layers"], 0),
+            dispatch_bytes_per_value=ep["dispatch_bytes_per_value"],
+            busiest_gpu_factor=factor,
+            **ep["network"],
+        ),
+        0.0,
+    )
+    out["total_ms"] = out["total_ms"] + a2a_ms
+    out["alltoall_ms"] = a2a_ms
+    out["busiest_gpu_factor"] = factor
+    return out
 
 
 # --- 3. memory fit ----------------------------------------------------------------------
@@ -322,11 +428,30 @@ def memory_fit(x: dict) -> dict:
     """Weights + batch KV cache at full context + overhead against usable memory [GB]."""
     arch, hw, c = x["arch"], x["hw"], x["c"]
     B, n = c["batch_size"], c["n_gpus"]
+    bytes_per_weight = x["fmt"]["bytes_per_weight"]
     weights_gb = (
+        weight_bytes(arch["quantizable_params"], arch["sixteen_bit_params"], bytes_per_weight) / 1e9
+    )
+    # Expert parallelism: every GPU holds the non-expert weights, and the redundant
+    # experts are extra copies of R of the E experts.
+    ep = x["ep"]
+    non_expert_gb = (
         weight_bytes(
-            arch["quantizable_params"], arch["sixteen_bit_params"], x["fmt"]["bytes_per_weight"]
+            arch["quantizable_params"] - arch["expert_params"],
+            arch["sixteen_bit_params"],
+            bytes_per_weight,
         )
         / 1e9
+    )
+    copies_gb = (
+        arch["expert_params"]
+        * ep["redundant_experts"]
+        / np.maximum(arch["n_experts"], 1)
+        * bytes_per_weight
+        / 1e9
+    )
+    weights_gb = np.where(
+        ep["expert_parallel"], weights_gb + (n - 1) * non_expert_gb + copies_gb, weights_gb
     )
     kv_gb_per_sequence = (
         (c["prompt_tokens"] + c["output_tokens"]) * arch["kv_bytes_per_token"] / 1e9
@@ -424,6 +549,8 @@ def decode_step(x: dict) -> dict:
         "memory_time_ms": plain["memory_ms"],
         "compute_time_ms": plain["compute_ms"],
         "allreduce_time_ms": plain["allreduce_ms"],
+        "alltoall_time_ms": plain["alltoall_ms"],
+        "busiest_gpu_factor": plain["busiest_gpu_factor"],
         "overhead_time_ms": plain["overhead_ms"],
         "plain_ms": plain["total_ms"],
         "decode_ms_per_token": step_ms / tokens_per_step,

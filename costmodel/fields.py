@@ -97,10 +97,10 @@ FIELDS: dict[str, FieldSpec] = {
             _C4["n_gpus"],
             "GPUs",
             "GPUs per replica",
-            "GPUs per model replica, joined by tensor parallelism; must divide the "
-            "model's attention heads [GPUs]",
+            "GPUs per model replica, joined by tensor parallelism (must divide the "
+            "model's attention heads) or expert parallelism [GPUs]",
             1,
-            64,
+            256,
             1,
         ),
         _spec(
@@ -345,6 +345,50 @@ FIELDS: dict[str, FieldSpec] = {
             0.5,
             1.0,
             0.01,
+        ),
+        _spec(
+            "expert_parallel",
+            BOOL,
+            False,
+            "",
+            "Expert parallelism",
+            "Spread the experts over the replica's GPUs, each running attention for its own "
+            "sequences (data-parallel attention), instead of tensor parallelism",
+        ),
+        _spec(
+            "redundant_experts",
+            INT,
+            0,
+            "experts",
+            "Redundant experts",
+            "Extra copies of the hottest experts under expert parallelism (DeepSeek's "
+            "EPLB: 32 over 256) [experts]",
+            0,
+            512,
+            1,
+        ),
+        _spec(
+            "network_efficiency",
+            FLOAT,
+            0.8,
+            "0-1",
+            "Network efficiency",
+            "Achieved share of the scale-out NIC bandwidth per GPU in the expert-parallel "
+            "all-to-all (DeepEP on 400 Gb/s: about 0.8) [0-1]",
+            0.05,
+            1.0,
+            0.01,
+        ),
+        _spec(
+            "alltoall_latency_us",
+            FLOAT,
+            10.0,
+            "us",
+            "All-to-all latency",
+            "Fixed cost of one expert-parallel dispatch or combine (DeepEP: about 10) [us]",
+            0.0,
+            1000.0,
+            1.0,
         ),
     )
 }

@@ -228,7 +228,7 @@ def busiest_gpu_factor(
     tokens per GPU on 32 GPUs without copies: mean 2048, sqrt(2048 * 248/256) = 44.54,
     e_32 = 2.0697: factor 1 + 2.0697 * 44.54 / 2048 = 1.0450.
     """
-    B = np.atleast_1d(np.asarray(tokens, float))
+    B = np.asarray(tokens, float)
     if np.any(~(B > 0)):
         raise ValueError(f"tokens must be > 0; got {tokens!r}")
     arrays = np.broadcast_arrays(

@@ -85,6 +85,10 @@ class Scenario:
     layer_overhead_us: float | None = _default("layer_overhead_us")
     memory_overhead_gb_per_gpu: float = _default("memory_overhead_gb_per_gpu")
     usable_memory_fraction: float = _default("usable_memory_fraction")
+    expert_parallel: bool = _default("expert_parallel")
+    redundant_experts: int = _default("redundant_experts")
+    network_efficiency: float = _default("network_efficiency")
+    alltoall_latency_us: float = _default("alltoall_latency_us")
 
     def __post_init__(self):
         for name in FIELD_NAMES:

@@ -58,7 +58,17 @@ def bus_bandwidth_gb_s(scale_up_gb_s, link_efficiency, n_gpus, mesh_links):
 
 
 def forward_ms(
-    *, tokens, logit_tokens, kv_tokens_read, attention_flops, arch, hw, fmt, eff
+    *,
+    tokens,
+    logit_tokens,
+    kv_tokens_read,
+    attention_flops,
+    arch,
+    hw,
+    fmt,
+    eff,
+    expert_parallel=False,
+    busiest_gpu_factor=1.0,
 ) -> dict:
     """Time of one forward pass over ``tokens`` tokens and its parts [ms].
 
@@ -70,6 +80,11 @@ def forward_ms(
     ``compute_efficiency``, ``moe_kernel_efficiency``, ``allreduce_latency_us``,
     ``layer_overhead_us``. ``logit_tokens`` are the tokens whose logits are computed;
     ``kv_tokens_read`` the cached tokens read; ``attention_flops`` the score FLOPs.
+    ``expert_parallel`` rows split the experts over the GPUs and run attention data-
+    parallel: every GPU reads the whole non-expert weights (their bytes count
+    ``n_gpus`` times) and there is no all-reduce; their expert FLOPs wait for the
+    busiest GPU, ``busiest_gpu_factor`` times the mean (``imbalance``). The all-to-all
+    is added by the caller (``comm.alltoall_ms``).
     Returns ``total_ms`` and ``memory_ms``, ``compute_ms``, ``allreduce_ms``,
     ``overhead_ms``, ``experts_read_per_layer``, ``weight_bytes_read``, ``kv_bytes_read``.
     """
@@ -83,16 +98,20 @@ def forward_ms(
     expert_bytes = arch["expert_params"] * read / E * fmt["bytes_per_weight"]
     attention_bytes = arch["attention_params"] * fmt["bytes_per_weight"]
     other_bytes = (arch["router_params"] + arch["lm_head_params"] + arch["norm_params"]) * 2.0
+    dense_copies = np.where(expert_parallel, hw["n_gpus"], 1.0)
     kv_bytes = (np.asarray(kv_tokens_read, float) + tokens) * arch["kv_bytes_per_token"]
     bandwidth_b_s = hw["n_gpus"] * hw["bandwidth_tb_s"] * 1e12 * eff["bandwidth_efficiency"]
     memory_s = (
-        attention_bytes / quant_bw + expert_bytes / (quant_bw * moe_stream) + other_bytes + kv_bytes
+        dense_copies * attention_bytes / quant_bw
+        + expert_bytes / (quant_bw * moe_stream)
+        + dense_copies * other_bytes
+        + kv_bytes
     ) / bandwidth_b_s
 
     dense_flops = 2.0 * tokens * (arch["attention_params"] + arch["router_params"])
     dense_flops = dense_flops + 2.0 * logit_tokens * arch["lm_head_params"]
     k_over_e = arch["experts_per_token"] / E
-    expert_flops = 2.0 * tokens * arch["expert_params"] * k_over_e
+    expert_flops = 2.0 * tokens * arch["expert_params"] * k_over_e * busiest_gpu_factor
     flops_s = hw["n_gpus"] * 1e12 * eff["compute_efficiency"]
     quant_c = fmt["compute_factor"]
     compute_s = (dense_flops / quant_c + expert_flops / (quant_c * moe_factor)) / (
@@ -100,13 +119,17 @@ def forward_ms(
     ) + attention_flops / (flops_s * hw["bf16_tflops"])
 
     memory_ms, compute_ms = memory_s * 1e3, compute_s * 1e3
-    ar_ms = allreduce_ms(
-        tokens,
-        arch["hidden_size"],
-        arch["n_layers"],
-        hw["n_gpus"],
-        eff["allreduce_latency_us"],
-        hw["bus_gb_s"],
+    ar_ms = np.where(
+        expert_parallel,
+        0.0,
+        allreduce_ms(
+            tokens,
+            arch["hidden_size"],
+            arch["n_layers"],
+            hw["n_gpus"],
+            eff["allreduce_latency_us"],
+            hw["bus_gb_s"],
+        ),
     )
     overhead_ms = arch["n_layers"] * eff["layer_overhead_us"] * 1e-3
     return {
@@ -116,6 +139,8 @@ def forward_ms(
         "allreduce_ms": ar_ms,
         "overhead_ms": overhead_ms,
         "experts_read_per_layer": read,
-        "weight_bytes_read": attention_bytes + expert_bytes + other_bytes,
+        "weight_bytes_read": dense_copies * attention_bytes
+        + expert_bytes
+        + dense_copies * other_bytes,
         "kv_bytes_read": kv_bytes,
     }

@@ -37,6 +37,7 @@ def test_derived_tables_agree_with_the_spec():
         "prompt_tokens",
         "output_tokens",
         "draft_tokens",
+        "redundant_experts",
     )
     assert fields.FAMILY_DEFAULT_FIELDS == (
         "bandwidth_efficiency",
