@@ -26,7 +26,7 @@ BAD_FIELDS = [
     ("kv_format", "int8"),  # a weight format, but not a KV-cache format
     ("kv_format", "int4"),
     ("n_gpus", 0),
-    ("n_gpus", 65),
+    ("n_gpus", 257),
     ("n_gpus", 1.5),
     ("n_gpus", 2.0),  # a float, even a whole one, is not an integer field value
     ("n_gpus", True),
@@ -123,8 +123,8 @@ def test_unknown_choice_message_lists_the_choices(name, value, choices):
 
 
 def test_numeric_message_gives_the_range():
-    with pytest.raises(ValueError, match=r"n_gpus must be an integer in \[1, 64\]; got 65"):
-        Scenario(n_gpus=65)
+    with pytest.raises(ValueError, match=r"n_gpus must be an integer in \[1, 256\]; got 257"):
+        Scenario(n_gpus=257)
     with pytest.raises(ValueError, match=r"utilization must be a number in \[0\.01, 1\.0\]"):
         Scenario(utilization=0)
 
