@@ -14,8 +14,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from costmodel.hf_config import ARCHITECTURE_FIELDS, parse_hf_config
-from costmodel.memory import bytes_per_weight, parameter_counts
+from costmodel.architecture import parameter_counts
+from costmodel.hf_config import ARCHITECTURE_FIELDS, LAYER_FIELDS, describe_hf_config
+from costmodel.memory import bytes_per_weight
 
 ASSETS_DIR = Path(__file__).resolve().parent.parent / "assets"
 
@@ -114,8 +115,8 @@ def _indexed(table: pd.DataFrame, key: str, name: str) -> pd.DataFrame:
 
 
 def model_row(arch: dict, name: str) -> dict:
-    """A models-table row: the architecture, its parameter counts and KV bytes per token."""
-    counts = parameter_counts(**{k: v for k, v in arch.items() if k != "experts_per_token"})
+    """A models-table row: the architecture (``describe_hf_config``) and its parameter counts."""
+    counts = parameter_counts(arch)
     return {"name": name, **arch, **{k: float(v) for k, v in counts.items()}}
 
 
@@ -124,8 +125,11 @@ class Catalog:
     """All catalogs as DataFrames. ``gpus``, ``models``, ``formats`` are indexed by id.
 
     ``gpus`` carries its family's default efficiencies as columns.
-    ``models`` carries the architecture (see ``hf_config.ARCHITECTURE_FIELDS``) and the
-    parameter counts of ``memory.parameter_counts``.
+    ``models`` carries the architecture (``hf_config.ARCHITECTURE_FIELDS`` and
+    ``LAYER_FIELDS``: layer counts by attention and FFN kind, ``context_window``), the
+    checkpoint's own formats (``checkpoint_weight_format`` of the routed experts,
+    ``checkpoint_attention_format`` of the rest) and the parameter counts by part of
+    ``architecture.parameter_counts`` (``total_params``, ``active_params``, ...).
     """
 
     gpus: pd.DataFrame
@@ -142,7 +146,9 @@ class Catalog:
 
     def with_model(self, model_id: str, config: dict, name: str | None = None) -> Catalog:
         """A copy with one more model, parsed from a Hugging Face ``config.json`` dict."""
-        row = pd.DataFrame([model_row(parse_hf_config(config), name or model_id)], index=[model_id])
+        row = pd.DataFrame(
+            [model_row(describe_hf_config(config), name or model_id)], index=[model_id]
+        )
         models = pd.concat([self.models[self.models.index != model_id], row])
         models.index.name = "model"
         return Catalog(
@@ -161,7 +167,7 @@ def _lookup_arrays(catalog: Catalog) -> dict:
     formats = catalog.formats
     models = catalog.models
     arrays = {f"gpu.{c}": catalog.gpus[c].to_numpy(float) for c in _GPU_NUMERIC}
-    arrays.update({f"model.{c}": models[c].to_numpy(float) for c in _MODEL_NUMERIC})
+    arrays.update({f"model.{c}": models[c].to_numpy(float) for c in MODEL_NUMERIC_FIELDS})
     arrays["format.bytes_per_weight"] = np.asarray(
         bytes_per_weight(
             formats["weight_bits"],
@@ -174,6 +180,11 @@ def _lookup_arrays(catalog: Catalog) -> dict:
     for col in ("bandwidth_efficiency_factor", "compute_efficiency_factor", "weight_bits"):
         arrays[f"format.{col}"] = formats[col].to_numpy(float)
     arrays["peak_tflops"] = peak_tflops(catalog.gpus, formats["compute_dtype"])
+    for col in ("checkpoint_weight_format", "checkpoint_attention_format"):
+        codes = formats.index.get_indexer(models[col])
+        if (codes < 0).any():
+            raise ValueError(f"models: {col} {sorted(set(models[col][codes < 0]))} not in formats")
+        arrays[f"model.{col}"] = codes
     return arrays
 
 
@@ -227,10 +238,13 @@ _GPU_NUMERIC = (
     "link_efficiency",
     "layer_overhead_us",
 )
-_MODEL_NUMERIC = (
+MODEL_NUMERIC_FIELDS = (
     *ARCHITECTURE_FIELDS,
+    *LAYER_FIELDS,
     "attention_params",
     "expert_params",
+    "shared_expert_params",
+    "dense_ffn_params",
     "router_params",
     "lm_head_params",
     "embedding_params",
@@ -238,6 +252,7 @@ _MODEL_NUMERIC = (
     "quantizable_params",
     "sixteen_bit_params",
     "total_params",
+    "active_params",
 )
 
 
@@ -257,7 +272,7 @@ def load_catalog(assets_dir: str | Path = ASSETS_DIR) -> Catalog:
     rows = []
     for rec in index.itertuples():
         config = json.loads((root / rec.config_file).read_text())
-        rows.append(model_row(parse_hf_config(config), rec.name))
+        rows.append(model_row(describe_hf_config(config), rec.name))
     models = pd.DataFrame(rows, index=pd.Index(index["model"], name="model"))
     models = models.join(index.set_index("model")[["config_file", "date", "source"]])
 

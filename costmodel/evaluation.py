@@ -26,24 +26,24 @@ import math
 import numpy as np
 import pandas as pd
 
-from costmodel import comm, economics
-from costmodel.catalog import CUSTOM_PREFIX, Catalog, load_catalog
+from costmodel import attention, comm, economics
+from costmodel.catalog import CUSTOM_PREFIX, MODEL_NUMERIC_FIELDS, Catalog, load_catalog
 from costmodel.fields import (
     CHOICE_FIELDS,
     FAMILY_DEFAULT_FIELDS,
     FIELD_NAMES,
     FIELDS,
+    OPTIONAL_CHOICE_FIELDS,
     check_field,
     check_values,
 )
 from costmodel.imbalance import busiest_gpu_factor
 from costmodel.memory import (
     BYTES_16BIT,
-    kv_bytes_per_token,
     max_batch_size,
     memory_available_gb,
     min_gpus_to_fit,
-    weight_bytes,
+    weight_bytes_by_format,
 )
 from costmodel.scenario import Scenario
 from costmodel.speculative import acceptance_rate, expected_tokens_per_step
@@ -65,10 +65,12 @@ OUTPUT_COLUMNS = {
     "memory_available_gb": "n_gpus * hbm_gb * usable_memory_fraction [GB]",
     "memory_headroom_gb": "available minus required memory [GB]",
     "weights_gb": "stored weight bytes in the chosen format [GB]",
-    "kv_cache_gb": "KV cache of the batch at prompt + output tokens [GB]",
+    "kv_cache_gb": "KV cache and fixed state of the batch at prompt + output tokens, with "
+    "copies across tensor-parallel GPUs (MLA latent on every GPU) [GB]",
     "max_batch_size": "most concurrent sequences that fit at prompt + output tokens",
     "min_gpus": "fewest GPUs (an allowed tensor-parallel size) holding weights, KV, overhead",
-    "experts_read_per_layer": "expected distinct experts read per layer per decode step",
+    "experts_read_per_layer": "expected distinct routed experts read per MoE layer per decode step",
+    "shared_experts_per_layer": "shared experts every token uses, read every step, per MoE layer",
     "bytes_read_per_step_gb": "bytes read by one decode (or verification) step [GB]",
     "weight_bytes_read_per_step_gb": "weight bytes of bytes_read_per_step_gb [GB]",
     "kv_bytes_read_per_step_gb": "KV-cache bytes of bytes_read_per_step_gb [GB]",
@@ -117,6 +119,8 @@ def _allowed_ids(name: str, catalog: Catalog) -> tuple[str, ...]:
 def check_id(name: str, value, catalog: Catalog) -> None:
     """Raise ``ValueError`` naming ``name`` and the allowed ids unless ``catalog`` has ``value``."""
     check_field(name, value)
+    if value is None and name in OPTIONAL_CHOICE_FIELDS:
+        return
     allowed = _allowed_ids(name, catalog)
     if value not in allowed:
         hint = f" (a {CUSTOM_PREFIX} model needs Catalog.with_model)" if name == "model" else ""
@@ -167,7 +171,9 @@ def check_consistency(c: dict, catalog: Catalog) -> None:
     - ``n_gpus`` must suit the model's heads (:func:`tensor_parallel_ok`), unless
       ``expert_parallel``: then the model must have experts, at least one per GPU
       (``n_experts + redundant_experts >= n_gpus``);
-    - ``acceptance_at_t1 <= acceptance_at_t0`` (acceptance falls as temperature rises).
+    - ``acceptance_at_t1 <= acceptance_at_t0`` (acceptance falls as temperature rises);
+    - ``prompt_tokens + output_tokens`` within the model's context window
+      (:func:`check_context_window`).
 
     In a sweep where only some rows break a rule, the error names the field and the
     first bad row's values; nothing is evaluated.
@@ -201,6 +207,24 @@ def check_consistency(c: dict, catalog: Catalog) -> None:
         raise ValueError(
             f"acceptance_at_t1 ({float(t1)}) must be at most acceptance_at_t0 ({float(t0)}): "
             "draft tokens are accepted less often at a higher temperature"
+        )
+    check_context_window(c, catalog)
+
+
+def check_context_window(c: dict, catalog: Catalog) -> None:
+    """Raise ``ValueError`` if ``prompt_tokens + output_tokens`` exceeds a model's window.
+
+    ``c``: ``model`` codes and token counts (arrays or scalars, as ``grid`` gives); the
+    window is the catalog's ``context_window`` (``max_position_embeddings``).
+    """
+    window = catalog.arrays["model.context_window"][c["model"]]
+    tokens = np.asarray(c["prompt_tokens"]) + np.asarray(c["output_tokens"])
+    bad = tokens > window
+    if bad.any():
+        p, o, code, w = _first_bad(bad, c["prompt_tokens"], c["output_tokens"], c["model"], window)
+        raise ValueError(
+            f"prompt_tokens + output_tokens ({int(p):,} + {int(o):,}) must be at most the "
+            f"context window of {catalog.models.index[int(code)]}, {int(w):,} tokens"
         )
 
 
@@ -270,45 +294,28 @@ def grid(base: Scenario, catalog: Catalog, axes: dict, product: bool = True) -> 
 
 # --- 2. lookups -------------------------------------------------------------------------
 
-_ARCH_COLUMNS = (
-    "n_layers",
-    "hidden_size",
-    "n_heads",
-    "head_dim",
-    "n_experts",
-    "experts_per_token",
-    "attention_params",
-    "expert_params",
-    "router_params",
-    "lm_head_params",
-    "norm_params",
-    "quantizable_params",
-    "sixteen_bit_params",
-    "n_kv_heads",
-)
-
 
 def lookup(c: dict, catalog: Catalog) -> dict:
     """Each row's inputs for the physics: ``arch``, ``hw``, ``fmt``, ``eff`` and ``c``.
 
-    Efficiencies left at None (NaN) take the GPU family's value. The KV cache per token
-    counts ``max(n_kv_heads, n_gpus)`` heads: with more GPUs than KV heads each head is
-    stored once per GPU that uses it (:func:`tensor_parallel_ok`).
+    Efficiencies left at None (NaN) take the GPU family's value; formats left at None
+    the model's checkpoint formats (:func:`resolved_formats`). The cache bytes count the
+    copies tensor parallelism makes (``costmodel.attention``, over ``cache_gpus``): with
+    more GPUs than KV heads each head is stored once per GPU that uses it
+    (:func:`tensor_parallel_ok`), and an MLA latent cache is stored whole on every GPU.
+    Data-parallel attention (``expert_parallel``) keeps each sequence's cache once, on its
+    own GPU (``cache_gpus`` 1).
     """
     A = catalog.arrays
-    m, g, f, kvf = c["model"], c["gpu"], c["weight_format"], c["kv_format"]
+    m, g, kvf = c["model"], c["gpu"], c["kv_format"]
+    f, fa = resolved_formats(c, catalog)
     n = c["n_gpus"]
-    arch = {k: A[f"model.{k}"][m] for k in _ARCH_COLUMNS}
+    arch = {k: A[f"model.{k}"][m] for k in MODEL_NUMERIC_FIELDS}
     arch["routing_skew"] = c["routing_skew"]
     ep = np.asarray(c["expert_parallel"], bool)
-    # Data-parallel attention keeps each sequence's KV heads once, on its own GPU.
-    stored_kv_heads = np.where(ep, arch["n_kv_heads"], np.maximum(arch["n_kv_heads"], n))
-    arch["kv_bytes_per_token"] = kv_bytes_per_token(
-        arch["n_layers"],
-        stored_kv_heads,
-        arch["head_dim"],
-        A["format.weight_bits"][kvf] / 8.0,
-    )
+    cache_gpus = np.where(ep, 1, n)
+    kv_bytes = A["format.weight_bits"][kvf] / 8.0
+    arch["kv_bytes_per_token"] = attention.kv_bytes_per_token(arch, kv_bytes, cache_gpus)
     eff = {
         name: np.where(np.isnan(c[name]), A[f"gpu.{name}"][g], c[name])
         for name in FAMILY_DEFAULT_FIELDS
@@ -319,6 +326,7 @@ def lookup(c: dict, catalog: Catalog) -> dict:
         "hbm_gb": A["gpu.hbm_gb"][g],
         "bandwidth_tb_s": A["gpu.bandwidth_tb_s"][g],
         "peak_tflops": A["peak_tflops"][g, f],
+        "attention_peak_tflops": A["peak_tflops"][g, fa],
         "bf16_tflops": A["gpu.bf16_dense_tflops"][g],
         "bus_gb_s": bus_bandwidth_gb_s(
             A["gpu.scale_up_gb_s"][g], eff["link_efficiency"], n, A["gpu.mesh_links"][g]
@@ -349,8 +357,14 @@ def lookup(c: dict, catalog: Catalog) -> dict:
         "bytes_per_weight": A["format.bytes_per_weight"][f],
         "bandwidth_factor": A["format.bandwidth_efficiency_factor"][f],
         "compute_factor": A["format.compute_efficiency_factor"][f],
+        "attention_bytes_per_weight": A["format.bytes_per_weight"][fa],
+        "attention_bandwidth_factor": A["format.bandwidth_efficiency_factor"][fa],
+        "attention_compute_factor": A["format.compute_efficiency_factor"][fa],
     }
+    cache = {"kv_bytes": kv_bytes, "cache_gpus": cache_gpus}
     return {
+        "formats": {"weight_format": f, "attention_format": fa},
+        "cache": cache,
         "arch": arch,
         "hw": hw,
         "fmt": fmt,
@@ -359,6 +373,21 @@ def lookup(c: dict, catalog: Catalog) -> dict:
         "c": c,
         "catalog": catalog,
     }
+
+
+def resolved_formats(c: dict, catalog: Catalog) -> tuple:
+    """Format codes of the routed experts and of the rest, defaults resolved.
+
+    ``weight_format`` None (code -1): the model's ``checkpoint_weight_format``.
+    ``attention_format`` None: ``weight_format`` when that was given, else the model's
+    ``checkpoint_attention_format``.
+    """
+    A, m = catalog.arrays, c["model"]
+    given = np.asarray(c["weight_format"]) >= 0
+    f = np.where(given, c["weight_format"], A["model.checkpoint_weight_format"][m])
+    rest = np.where(given, f, A["model.checkpoint_attention_format"][m])
+    fa = np.where(np.asarray(c["attention_format"]) >= 0, c["attention_format"], rest)
+    return f, fa
 
 
 def _busiest_gpu_factor(x: dict, tokens):
@@ -390,8 +419,8 @@ def _busiest_gpu_factor(x: dict, tokens):
 def _forward(x: dict, **work) -> dict:
     """One forward pass (``step.forward_ms``) plus, on expert-parallel rows, the all-to-all.
 
-    The all-to-all covers the model's MoE layers (every layer of the catalog's MoE
-    models), at the busiest GPU's share of the bytes.
+    The all-to-all covers the model's MoE layers (``expert_ffn_layers``: DeepSeek-V3's
+    58 of 61), at the busiest GPU's share of the bytes.
     """
     ep = x["ep"]
     factor = _busiest_gpu_factor(x, work["tokens"])
@@ -408,7 +437,7 @@ def _forward(x: dict, **work) -> dict:
         ep["expert_parallel"],
         comm.alltoall_ms(
             tokens=work["tokens"],
-            n_moe_layers=np.where(x["arch"]["n_experts"] > 1, x["arch"]["n_layers"], 0),
+            n_moe_layers=np.where(x["arch"]["n_experts"] > 1, x["arch"]["expert_ffn_layers"], 0),
             dispatch_bytes_per_value=ep["dispatch_bytes_per_value"],
             busiest_gpu_factor=factor,
             **ep["network"],
@@ -429,20 +458,12 @@ def memory_fit(x: dict) -> dict:
     arch, hw, c = x["arch"], x["hw"], x["c"]
     B, n = c["batch_size"], c["n_gpus"]
     bytes_per_weight = x["fmt"]["bytes_per_weight"]
-    weights_gb = (
-        weight_bytes(arch["quantizable_params"], arch["sixteen_bit_params"], bytes_per_weight) / 1e9
-    )
+    rest_bytes_per_weight = x["fmt"]["attention_bytes_per_weight"]
+    weights_gb = weight_bytes_by_format(arch, bytes_per_weight, rest_bytes_per_weight) / 1e9
     # Expert parallelism: every GPU holds the non-expert weights, and the redundant
     # experts are extra copies of R of the E experts.
     ep = x["ep"]
-    non_expert_gb = (
-        weight_bytes(
-            arch["quantizable_params"] - arch["expert_params"],
-            arch["sixteen_bit_params"],
-            bytes_per_weight,
-        )
-        / 1e9
-    )
+    non_expert_gb = weight_bytes_by_format(arch, 0.0, rest_bytes_per_weight) / 1e9
     copies_gb = (
         arch["expert_params"]
         * ep["redundant_experts"]
@@ -453,9 +474,9 @@ def memory_fit(x: dict) -> dict:
     weights_gb = np.where(
         ep["expert_parallel"], weights_gb + (n - 1) * non_expert_gb + copies_gb, weights_gb
     )
-    kv_gb_per_sequence = (
-        (c["prompt_tokens"] + c["output_tokens"]) * arch["kv_bytes_per_token"] / 1e9
-    )
+    tokens, cache = c["prompt_tokens"] + c["output_tokens"], x["cache"]
+    kv_bytes, cache_gpus = cache["kv_bytes"], cache["cache_gpus"]
+    kv_gb_per_sequence = attention.sequence_cache_bytes(arch, tokens, kv_bytes, cache_gpus) / 1e9
     overhead_gb = c["memory_overhead_gb_per_gpu"] * n
     required = weights_gb + B * kv_gb_per_sequence + overhead_gb
     available = memory_available_gb(n, hw["hbm_gb"], c["usable_memory_fraction"])
@@ -467,14 +488,24 @@ def memory_fit(x: dict) -> dict:
         "weights_gb": weights_gb,
         "kv_cache_gb": B * kv_gb_per_sequence,
         "max_batch_size": max_batch_size(available, weights_gb, overhead_gb, kv_gb_per_sequence),
-        "min_gpus": _min_gpus(x, weights_gb, B * kv_gb_per_sequence),
+        "min_gpus": _min_gpus(
+            x,
+            weights_gb,
+            lambda gpus: (
+                B
+                * attention.sequence_cache_bytes(
+                    arch, tokens, kv_bytes, np.where(x["ep"]["expert_parallel"], 1, gpus)
+                )
+                / 1e9
+            ),
+        ),
     }
 
 
 def _min_gpus(x: dict, weights_gb, kv_gb):
     """``memory.min_gpus_to_fit`` over the allowed tensor-parallel sizes of each row's model.
 
-    The KV cache is the one at the row's ``n_gpus`` (replicated KV heads not re-counted).
+    ``kv_gb(n)``: the batch's cache on n GPUs, with its tensor-parallel copies.
     """
     c, catalog = x["c"], x["catalog"]
     models = np.asarray(c["model"])
@@ -499,8 +530,10 @@ def _min_gpus(x: dict, weights_gb, kv_gb):
 def decode_step(x: dict) -> dict:
     """One decode step of B sequences at the average context [ms], and what it reads.
 
-    Plain: a forward pass over B tokens reading ``B * average_context_tokens`` cached
-    tokens; attention scores ``4 L H d_head * context`` FLOPs per token. Speculative
+    Plain: a forward pass over B tokens reading each sequence's cache at
+    ``average_context_tokens`` (``attention.decode_cache_read_bytes``: MLA latents,
+    sliding windows, sparse top-k, linear states) with ``attention.decode_attention_flops``
+    per token (``4 L H d_head * context`` for GQA). Speculative
     rows verify ``B (g + 1)`` tokens in one pass and draft g tokens at ``c`` times a
     plain step each; a step then yields ``tokens_per_step`` tokens per sequence.
     Returns the output columns of this stage plus ``plain_ms`` and
@@ -509,12 +542,16 @@ def decode_step(x: dict) -> dict:
     arch, c = x["arch"], x["c"]
     B = c["batch_size"]
     context = average_context_tokens(c["prompt_tokens"], c["output_tokens"])
-    score_flops_per_token = 4.0 * arch["n_layers"] * arch["n_heads"] * arch["head_dim"] * context
+    score_flops_per_token = attention.decode_attention_flops(arch, context)
+    cache = x["cache"]
+    per_sequence = attention.decode_cache_read_bytes(
+        arch, context, cache["kv_bytes"], cache["cache_gpus"]
+    )
     plain = _forward(
         x,
         tokens=B,
         logit_tokens=B,
-        kv_tokens_read=B * context,
+        kv_bytes_read=B * per_sequence,
         attention_flops=score_flops_per_token * B,
     )
     speculative = np.asarray(c["speculative"], bool)
@@ -529,7 +566,7 @@ def decode_step(x: dict) -> dict:
             x,
             tokens=verified,
             logit_tokens=verified,
-            kv_tokens_read=B * context,
+            kv_bytes_read=B * per_sequence,
             attention_flops=score_flops_per_token * verified,
         )
         draft_ms = c["draft_tokens"] * c["draft_cost_ratio"] * plain["total_ms"]
@@ -540,6 +577,7 @@ def decode_step(x: dict) -> dict:
         }
     return {
         "experts_read_per_layer": step["experts_read_per_layer"],
+        "shared_experts_per_layer": arch["n_shared_experts"],
         "bytes_read_per_step_gb": (step["weight_bytes_read"] + step["kv_bytes_read"]) / 1e9,
         "weight_bytes_read_per_step_gb": step["weight_bytes_read"] / 1e9,
         "kv_bytes_read_per_step_gb": step["kv_bytes_read"] / 1e9,
@@ -563,18 +601,18 @@ def decode_step(x: dict) -> dict:
 def prefill(x: dict) -> dict:
     """Prefill of the batch's B prompts of P tokens, and of one prompt alone [ms].
 
-    Attention scores: ``2 L H d_head P^2`` FLOPs per prompt (causal: half of P x P);
-    logits only for each prompt's last token. Returns ``prefill_ms`` and
-    ``prompt_prefill_ms``.
+    Attention: ``attention.prefill_attention_flops`` per prompt (``2 L H d_head P^2`` for
+    GQA, causal: half of P x P); logits only for each prompt's last token. Returns
+    ``prefill_ms`` and ``prompt_prefill_ms``.
     """
     arch, c = x["arch"], x["c"]
     B, P = c["batch_size"], c["prompt_tokens"]
-    prompt_score_flops = 2.0 * arch["n_layers"] * arch["n_heads"] * arch["head_dim"] * P * P
+    prompt_score_flops = attention.prefill_attention_flops(arch, P)
     batch = _forward(
-        x, tokens=B * P, logit_tokens=B, kv_tokens_read=0.0, attention_flops=prompt_score_flops * B
+        x, tokens=B * P, logit_tokens=B, kv_bytes_read=0.0, attention_flops=prompt_score_flops * B
     )
     one = _forward(
-        x, tokens=P, logit_tokens=1.0, kv_tokens_read=0.0, attention_flops=prompt_score_flops
+        x, tokens=P, logit_tokens=1.0, kv_bytes_read=0.0, attention_flops=prompt_score_flops
     )
     return {"prefill_ms": batch["total_ms"], "prompt_prefill_ms": one["total_ms"]}
 
@@ -621,6 +659,7 @@ def physics(c: dict, catalog: Catalog) -> dict:
     )
     out["bandwidth_tb_s"] = x["hw"]["bandwidth_tb_s"]
     out.update({name: x["eff"][name] for name in FAMILY_DEFAULT_FIELDS})
+    out.update(x["formats"])
     return out
 
 
@@ -676,7 +715,12 @@ def _frame(columns: dict, results: dict, n: int, catalog: Catalog) -> pd.DataFra
 
 
 #: Physics results a sweep keeps: output columns, resolved efficiencies, the dollars' inputs.
-_KEPT = {*OUTPUT_COLUMNS, *FAMILY_DEFAULT_FIELDS, *economics.PHYSICAL_INPUTS}
+_KEPT = {
+    *OUTPUT_COLUMNS,
+    *FAMILY_DEFAULT_FIELDS,
+    *OPTIONAL_CHOICE_FIELDS,
+    *economics.PHYSICAL_INPUTS,
+}
 
 
 def _run(base: Scenario | None, catalog: Catalog | None, axes: dict, product: bool):

@@ -48,6 +48,8 @@ class FieldSpec:
     choices: tuple[str, ...] = ()
     #: Whether the tornado moves it: "always", "speculative" (only when speculative) or "".
     sensitivity: str = ""
+    #: For a choice field that may be None: what None means (empty: None not allowed).
+    none_means: str = ""
 
     def __post_init__(self):
         if self.kind not in KINDS:
@@ -109,8 +111,21 @@ FIELDS: dict[str, FieldSpec] = {
             _C4["weight_format"],
             "",
             "Weight format",
-            "Number format of the weights (assets/formats.csv)",
+            "Number format of the weights, of the routed experts where a model mixes "
+            "formats (assets/formats.csv); empty = the checkpoint's own",
             catalog_table="formats",
+            none_means="the checkpoint's own (quantization_config)",
+        ),
+        _spec(
+            "attention_format",
+            CHOICE,
+            None,
+            "",
+            "Attention format",
+            "Number format of attention, shared-expert and dense-FFN weights; empty = as "
+            "weight_format (the checkpoint's own when that is empty too)",
+            catalog_table="formats",
+            none_means="as weight_format",
         ),
         _spec(
             "kv_format",
@@ -421,6 +436,8 @@ EFFICIENCY_FIELDS: tuple[str, ...] = (
     *FAMILY_DEFAULT_FIELDS[2:],
 )
 CHOICE_FIELDS: tuple[str, ...] = tuple(n for n, s in FIELDS.items() if s.kind == CHOICE)
+#: Choice fields that may be None (``FieldSpec.none_means`` says what None means).
+OPTIONAL_CHOICE_FIELDS: tuple[str, ...] = tuple(n for n in CHOICE_FIELDS if FIELDS[n].none_means)
 #: Named assumptions the cost depends on, moved one at a time by ``sensitivity.tornado``.
 SENSITIVITY_FIELDS: tuple[str, ...] = tuple(n for n, s in FIELDS.items() if s.sensitivity == ALWAYS)
 #: Assumptions the cost depends on only with speculative decoding.
@@ -439,6 +456,8 @@ def check_field(name: str, value) -> None:
     if spec is None:
         raise ValueError(f"unknown scenario field {name!r}; fields are {', '.join(FIELD_NAMES)}")
     if spec.kind == CHOICE:
+        if value is None and spec.none_means:
+            return
         if not isinstance(value, str):
             raise ValueError(f"{name} must be an id (a string); got {value!r}")
         if spec.choices and value not in spec.choices:

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from costmodel import architecture
+
 #: Bytes of a 16-bit value (embeddings, router, norms and activations stay 16-bit).
 BYTES_16BIT = 2.0
 
@@ -23,7 +25,7 @@ def parameter_counts(
     vocab_size,
     tied_embeddings,
 ) -> dict:
-    """Parameter counts of a SwiGLU decoder, by part.
+    """Parameter counts of a SwiGLU GQA decoder whose every layer is alike, by part.
 
     - attention: ``L * h * d_head * (2 * n_heads + 2 * n_kv_heads)`` (Q, O and K, V)
     - experts: ``L * E * 3 * h * ffn`` (gate, up, down of every expert; E = 1 if dense)
@@ -33,27 +35,21 @@ def parameter_counts(
 
     ``quantizable`` (attention + experts) take the weight format; the rest stays 16-bit.
     Mixtral 8x7B: 1.342e9 + 45.10e9 + 1.05e6 + 0.131e9 + 0.131e9 + 0.26e6 = 46.70e9.
+    Models of several layer kinds: ``architecture.parameter_counts``.
     """
-    L, h = np.asarray(n_layers, float), np.asarray(hidden_size, float)
-    E = np.asarray(n_experts, float)
-    attention = L * h * head_dim * (2.0 * np.asarray(n_heads) + 2.0 * np.asarray(n_kv_heads))
-    experts = L * E * 3.0 * h * intermediate_size
-    router = np.where(E > 1, L * h * E, 0.0)
-    lm_head = np.asarray(vocab_size, float) * h
-    embedding = np.where(tied_embeddings, 0.0, lm_head)
-    norms = (2.0 * L + 1.0) * h
-    sixteen_bit = router + lm_head + embedding + norms
-    return {
-        "attention_params": attention,
-        "expert_params": experts,
-        "router_params": router,
-        "lm_head_params": lm_head,
-        "embedding_params": embedding,
-        "norm_params": norms,
-        "quantizable_params": attention + experts,
-        "sixteen_bit_params": sixteen_bit,
-        "total_params": attention + experts + sixteen_bit,
-    }
+    return architecture.parameter_counts(
+        {
+            "n_layers": n_layers,
+            "hidden_size": hidden_size,
+            "intermediate_size": intermediate_size,
+            "n_heads": n_heads,
+            "n_kv_heads": n_kv_heads,
+            "head_dim": head_dim,
+            "n_experts": n_experts,
+            "vocab_size": vocab_size,
+            "tied_embeddings": tied_embeddings,
+        }
+    )
 
 
 def bytes_per_weight(weight_bits, group_size, scale_bits, zero_bits):
@@ -74,6 +70,23 @@ def bytes_per_weight(weight_bits, group_size, scale_bits, zero_bits):
 def weight_bytes(quantizable_params, sixteen_bit_params, weight_bytes_per_param):
     """Stored weight bytes: quantised part at the format's bytes, the rest at 2 bytes."""
     return quantizable_params * weight_bytes_per_param + sixteen_bit_params * BYTES_16BIT
+
+
+def weight_bytes_by_format(params, expert_bytes_per_weight, other_bytes_per_weight):
+    """Stored weight bytes with routed experts in one format and the rest in another.
+
+    ``experts x b_experts + (attention + shared experts + dense FFN) x b_other
+    + 16-bit parts x 2`` (``params``: ``architecture.parameter_counts``). gpt-oss-120b
+    with MXFP4 experts (4.25 bits) and BF16 rest: 114.65e9 x 0.53125 + 0.955e9 x 2
+    + 1.18e9 x 2 = 65.2e9 bytes. With one format it equals :func:`weight_bytes`.
+    """
+    always = params["attention_params"] + params["shared_expert_params"]
+    always = always + params["dense_ffn_params"]
+    return (
+        params["expert_params"] * expert_bytes_per_weight
+        + always * other_bytes_per_weight
+        + params["sixteen_bit_params"] * BYTES_16BIT
+    )
 
 
 def kv_bytes_per_token(n_layers, n_kv_heads, head_dim, kv_bytes_per_value):
@@ -110,10 +123,14 @@ def min_gpus_to_fit(
 
     Smallest n in ``candidates`` with
     ``weights + kv + n * overhead <= n * hbm * usable_fraction``; NaN if none does.
+    ``kv_gb`` may be a function of n (the cache with its tensor-parallel copies,
+    ``attention.sequence_cache_bytes``).
     """
-    need = np.asarray(weights_gb, float) + kv_gb
+    kv_at = kv_gb if callable(kv_gb) else (lambda n: kv_gb)
     per_gpu = np.asarray(hbm_gb, float) * usable_memory_fraction - memory_overhead_gb_per_gpu
-    result = np.full(np.broadcast(need, per_gpu).shape, np.nan)
+    shape = np.broadcast(np.asarray(weights_gb, float), kv_at(1), per_gpu).shape
+    result = np.full(shape, np.nan)
     for n in sorted(candidates, reverse=True):
+        need = np.asarray(weights_gb, float) + kv_at(n)
         result = np.where(need <= n * per_gpu, float(n), result)
     return result

@@ -58,12 +58,22 @@ class Scenario:
       activations of a serving engine, an assumption.
     - efficiencies left at None take the GPU family's values in
       ``assets/gpu_families.csv``, each with its source.
+    - formats: ``weight_format`` is that of the routed experts (of every quantisable
+      weight of a dense model) and ``attention_format`` that of attention, shared-expert
+      and dense-FFN weights; ``attention_format`` None means "as ``weight_format``", so a
+      single choice quantises the whole model as before. ``weight_format`` None means
+      "as the checkpoint was released" (``quantization_config``: gpt-oss-120b MXFP4
+      experts with the rest in bf16, DeepSeek-V3 fp8, no config bf16), and then an
+      ``attention_format`` of None is the checkpoint's too
+      (``evaluation.resolved_formats``). The default stays bf16, the seed's Mixtral
+      baseline; pass ``weight_format=None`` for a model's own.
     """
 
     model: str = _default("model")
     gpu: str = _default("gpu")
     n_gpus: int = _default("n_gpus")
-    weight_format: str = _default("weight_format")
+    weight_format: str | None = _default("weight_format")
+    attention_format: str | None = _default("attention_format")
     kv_format: str = _default("kv_format")
     batch_size: int = _default("batch_size")
     prompt_tokens: int = _default("prompt_tokens")

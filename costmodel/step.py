@@ -5,14 +5,16 @@ B * (g+1) draft tokens, or a prefill of B prompts) costs
 
     t = max(t_memory, t_compute) + t_allreduce + t_overhead
 
-- ``t_memory``: bytes read (weights of the experts read, KV cache) over the achieved bandwidth of
-  all GPUs, ``n * bandwidth * bandwidth_efficiency``; quantised weights are read at the
-  format's ``bandwidth_efficiency_factor`` and expert weights of a mixture-of-experts
-  layer at ``moe.moe_kernel_efficiency`` on top: ``moe_kernel_efficiency`` (0.65) at one
-  token per expert, rising to 1.09 times that as each expert gets more tokens.
-- ``t_compute``: FLOPs over ``n * peak * compute_efficiency`` of the format's compute
+- ``t_memory``: bytes read (weights of the experts read, KV cache) over the achieved
+  bandwidth of all GPUs, ``n * bandwidth * bandwidth_efficiency``; quantised weights are
+  read at their format's ``bandwidth_efficiency_factor`` (routed experts in the weight
+  format; attention, shared experts and dense FFN layers in the attention format) and
+  routed expert weights at ``moe.moe_kernel_efficiency`` on top:
+  ``moe_kernel_efficiency`` (0.65) at one token per expert, rising to 1.09 times that as
+  each expert gets more tokens.
+- ``t_compute``: FLOPs over ``n * peak * compute_efficiency`` of each format's compute
   type, with the same factors (expert FLOPs at ``moe_kernel_efficiency``); attention
-  scores at the bf16 peak.
+  scores and values at the bf16 peak.
 - ``t_allreduce``: two all-reduces per layer of ``tokens * hidden * 2`` bytes,
   each ``latency * log2(n) + 2 (n-1)/n * bytes / bus_bandwidth``.
 - ``t_overhead``: a fixed cost per layer for kernel launches and small kernels.
@@ -61,7 +63,7 @@ def forward_ms(
     *,
     tokens,
     logit_tokens,
-    kv_tokens_read,
+    kv_bytes_read,
     attention_flops,
     arch,
     hw,
@@ -72,14 +74,18 @@ def forward_ms(
 ) -> dict:
     """Time of one forward pass over ``tokens`` tokens and its parts [ms].
 
-    ``arch``: parameter counts (see ``memory.parameter_counts``), ``n_experts``,
-    ``experts_per_token``, ``n_layers``, ``hidden_size``, ``kv_bytes_per_token``,
-    ``routing_skew``. ``hw``: ``n_gpus``, ``bandwidth_tb_s``, ``peak_tflops`` (format's
-    compute type), ``bf16_tflops``, ``bus_gb_s``. ``fmt``: ``bytes_per_weight``,
-    ``bandwidth_factor``, ``compute_factor``. ``eff``: ``bandwidth_efficiency``,
+    ``arch``: parameter counts (see ``architecture.parameter_counts``), ``n_experts``,
+    ``experts_per_token``, ``n_layers``, ``hidden_size``, ``kv_bytes_per_token`` (cache
+    bytes each new token writes), ``routing_skew``. ``hw``: ``n_gpus``,
+    ``bandwidth_tb_s``, ``peak_tflops`` (the routed experts' format's compute type),
+    ``attention_peak_tflops`` (the rest's), ``bf16_tflops``, ``bus_gb_s``. ``fmt``:
+    ``bytes_per_weight``, ``bandwidth_factor``, ``compute_factor`` of the routed experts'
+    format and the same with an ``attention_`` prefix for the format of attention,
+    shared-expert and dense-FFN weights (read every step). ``eff``: ``bandwidth_efficiency``,
     ``compute_efficiency``, ``moe_kernel_efficiency``, ``allreduce_latency_us``,
     ``layer_overhead_us``. ``logit_tokens`` are the tokens whose logits are computed;
-    ``kv_tokens_read`` the cached tokens read; ``attention_flops`` the score FLOPs.
+    ``kv_bytes_read`` the cache bytes read (``attention.decode_cache_read_bytes``);
+    ``attention_flops`` the score and value FLOPs.
     ``expert_parallel`` rows split the experts over the GPUs and run attention data-
     parallel: every GPU reads the whole non-expert weights (their bytes count
     ``n_gpus`` times) and there is no all-reduce; their expert FLOPs wait for the
@@ -93,30 +99,34 @@ def forward_ms(
     moe_factor = np.where(E > 1, eff["moe_kernel_efficiency"], 1.0)
     k = arch["experts_per_token"]
     moe_stream = np.where(E > 1, moe_kernel_efficiency(tokens * k / read, moe_factor), 1.0)
-    quant_bw = fmt["bandwidth_factor"]
+    quant_bw, always_bw = fmt["bandwidth_factor"], fmt["attention_bandwidth_factor"]
 
+    always_params = arch["attention_params"] + arch["shared_expert_params"]
+    always_params = always_params + arch["dense_ffn_params"]
     expert_bytes = arch["expert_params"] * read / E * fmt["bytes_per_weight"]
-    attention_bytes = arch["attention_params"] * fmt["bytes_per_weight"]
+    attention_bytes = always_params * fmt["attention_bytes_per_weight"]
     other_bytes = (arch["router_params"] + arch["lm_head_params"] + arch["norm_params"]) * 2.0
     dense_copies = np.where(expert_parallel, hw["n_gpus"], 1.0)
-    kv_bytes = (np.asarray(kv_tokens_read, float) + tokens) * arch["kv_bytes_per_token"]
+    kv_bytes = np.asarray(kv_bytes_read, float) + tokens * arch["kv_bytes_per_token"]
     bandwidth_b_s = hw["n_gpus"] * hw["bandwidth_tb_s"] * 1e12 * eff["bandwidth_efficiency"]
     memory_s = (
-        dense_copies * attention_bytes / quant_bw
+        dense_copies * attention_bytes / always_bw
         + expert_bytes / (quant_bw * moe_stream)
         + dense_copies * other_bytes
         + kv_bytes
     ) / bandwidth_b_s
 
-    dense_flops = 2.0 * tokens * (arch["attention_params"] + arch["router_params"])
+    dense_flops = 2.0 * tokens * (always_params + arch["router_params"])
     dense_flops = dense_flops + 2.0 * logit_tokens * arch["lm_head_params"]
     k_over_e = arch["experts_per_token"] / E
     expert_flops = 2.0 * tokens * arch["expert_params"] * k_over_e * busiest_gpu_factor
     flops_s = hw["n_gpus"] * 1e12 * eff["compute_efficiency"]
     quant_c = fmt["compute_factor"]
-    compute_s = (dense_flops / quant_c + expert_flops / (quant_c * moe_factor)) / (
-        flops_s * hw["peak_tflops"]
-    ) + attention_flops / (flops_s * hw["bf16_tflops"])
+    compute_s = (
+        dense_flops / (fmt["attention_compute_factor"] * hw["attention_peak_tflops"])
+        + expert_flops / (quant_c * moe_factor * hw["peak_tflops"])
+        + attention_flops / hw["bf16_tflops"]
+    ) / flops_s
 
     memory_ms, compute_ms = memory_s * 1e3, compute_s * 1e3
     ar_ms = np.where(
