@@ -61,6 +61,8 @@ def hf_config(row: pd.Series, **changes) -> dict:
 
     ``changes`` override the architecture fields (``intermediate_size``, ``n_experts``,
     ``experts_per_token``, ...) before writing; one expert makes a dense ``llama`` config.
+    The row's ``context_window`` is kept. Only the GQA summary is written: MLA, sliding,
+    linear-attention and shared-expert fields of the row are not.
     """
     arch = {
         "n_layers": int(row["n_layers"]),
@@ -73,6 +75,7 @@ def hf_config(row: pd.Series, **changes) -> dict:
         "experts_per_token": int(row["experts_per_token"]),
         "vocab_size": int(row["vocab_size"]),
         "tied_embeddings": bool(row["tied_embeddings"]),
+        "context_window": int(row["context_window"]),
     }
     arch.update(changes)
     config = {
@@ -85,6 +88,7 @@ def hf_config(row: pd.Series, **changes) -> dict:
         "head_dim": arch["head_dim"],
         "vocab_size": arch["vocab_size"],
         "tie_word_embeddings": arch["tied_embeddings"],
+        "max_position_embeddings": arch["context_window"],
     }
     if arch["n_experts"] > 1:
         config["num_local_experts"] = arch["n_experts"]

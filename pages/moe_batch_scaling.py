@@ -116,12 +116,15 @@ def experts_table(
 
 @st.cache_data(show_spinner=False, max_entries=64)
 def prefill_table(scen: costmodel.Scenario) -> pd.DataFrame:
-    """Prefill of one prompt (batch 1) over ``PROMPTS``, MoE beside its dense equivalents."""
+    """Prefill of one prompt (batch 1) over ``PROMPTS`` within the model's context window,
+    MoE beside its dense equivalents."""
     catalog = comparisons.dense_equivalents(ui.catalog(), scen.model)
     ids = comparisons.dense_model_ids(scen.model)
     models = {MOE: scen.model, ACTIVE: ids["same_active"], TOTAL: ids["same_total"]}
+    window = catalog.models.loc[scen.model, "context_window"]
+    prompts = [p for p in PROMPTS if p + scen.output_tokens <= window]
     return comparisons.compare_models(
-        scen.replace(batch_size=1), catalog, models, prompt_tokens=PROMPTS
+        scen.replace(batch_size=1), catalog, models, prompt_tokens=prompts
     )
 
 

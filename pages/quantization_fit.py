@@ -113,6 +113,7 @@ def longest_context_for(
 ) -> int:
     """Longest context per user (prompt + output tokens) at which ``users`` sequences fit.
 
+    At most the model's context window.
     Solved from the memory model, then checked with ``costmodel.evaluate`` on both sides
     of the boundary. 0 if not even ``users`` two-token sequences fit.
     """
@@ -129,7 +130,8 @@ def longest_context_for(
     room = probe["memory_available_gb"] - probe["weights_gb"] - overhead
     if room < users * 2 * kv_per_token:
         return 0
-    limit = costmodel.FIELD_RANGES["prompt_tokens"][1]
+    window = (catalog or CATALOG).models.loc[scenario.model, "context_window"]
+    limit = min(costmodel.FIELD_RANGES["prompt_tokens"][1], int(window))
     context = min(int(room / (users * kv_per_token)), limit)
     while context > 2 and not fits(context):
         context -= 1
@@ -496,7 +498,10 @@ st.markdown(c14_sentence(min_table, users, context))
 st.subheader("Most concurrent users versus context length")
 st.info(c13_sentence(scenario, users, upload))
 row_field = "weight_format" if heatmap_rows == "format" else "gpu"
-grid = context_grid(context_tokens)
+# The heatmap stops at the model's context window (longer requests are refused).
+grid = context_grid(
+    min(context_tokens, int(catalog_for(upload).models.loc[scenario.model, "context_window"]))
+)
 out_tokens = min(scenario.output_tokens, grid[0] // 2)
 rows_axis = {"weight_format": FORMATS} if row_field == "weight_format" else {"gpu": gpus}
 heat = run_sweep(
