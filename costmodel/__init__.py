@@ -32,7 +32,13 @@ from costmodel.fields import (
     FIELDS,
     FieldSpec,
 )
-from costmodel.hf_config import load_hf_config, parse_hf_config, read_hf_config
+from costmodel.hf_config import (
+    describe_hf_config,
+    load_hf_config,
+    model_name,
+    parse_hf_config,
+    read_hf_config,
+)
 from costmodel.scenario import Scenario
 
 __all__ = [
@@ -55,9 +61,11 @@ __all__ = [
     "break_even_utilization",
     "claims",
     "date_key",
+    "describe_hf_config",
     "evaluate",
     "load_catalog",
     "load_hf_config",
+    "model_name",
     "parse_hf_config",
     "presets",
     "provider_margins",

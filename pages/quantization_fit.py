@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import math
-import re
 from dataclasses import dataclass
 
 import altair as alt
@@ -17,6 +16,7 @@ import pandas as pd
 import streamlit as st
 
 import costmodel
+from costmodel.hf_config import model_name
 from pages import ui
 
 ui.run_inside_app()
@@ -71,7 +71,7 @@ class Upload:
     arch: dict
 
 
-def read_upload(data: bytes) -> Upload:
+def read_upload(data: bytes, file_name: str | None = None) -> Upload:
     """Check an uploaded ``config.json`` and turn it into a custom model.
 
     Raises ``ValueError`` with a message for the user when the file is too large, not
@@ -79,9 +79,7 @@ def read_upload(data: bytes) -> Upload:
     """
     arch = costmodel.load_hf_config(data)
     config = json.loads(data)
-    raw_name = str(config.get("_name_or_path") or config.get("model_type") or "uploaded")
-    name = re.sub(r"[^A-Za-z0-9._/-]+", "-", raw_name).strip("-")[:60] or "uploaded"
-    model_id = costmodel.CUSTOM_PREFIX + name
+    model_id = costmodel.CUSTOM_PREFIX + model_name(config, file_name)
     CATALOG.with_model(model_id, config)  # raises ValueError if the catalog cannot take it
     return Upload(model_id, json.dumps(config, sort_keys=True), arch)
 
@@ -114,30 +112,26 @@ def longest_context_for(
     """Longest context per user (prompt + output tokens) at which ``users`` sequences fit.
 
     At most the model's context window.
-    Solved from the memory model, then checked with ``costmodel.evaluate`` on both sides
-    of the boundary. 0 if not even ``users`` two-token sequences fit.
+    Found by bisection with ``costmodel.evaluate`` (memory grows with context, though not
+    linearly: sliding windows, fixed linear-attention states). 0 if not even ``users``
+    two-token sequences fit.
     """
 
     def fits(context: int) -> bool:
         s = scenario.replace(prompt_tokens=context - 1, output_tokens=1, batch_size=1)
         return costmodel.evaluate(s, catalog)["max_batch_size"] >= users
 
-    probe = costmodel.evaluate(
-        scenario.replace(prompt_tokens=1, output_tokens=1, batch_size=1), catalog
-    )
-    kv_per_token = probe["kv_cache_gb"] / 2
-    overhead = probe["memory_required_gb"] - probe["weights_gb"] - probe["kv_cache_gb"]
-    room = probe["memory_available_gb"] - probe["weights_gb"] - overhead
-    if room < users * 2 * kv_per_token:
-        return 0
     window = (catalog or CATALOG).models.loc[scenario.model, "context_window"]
     limit = min(costmodel.FIELD_RANGES["prompt_tokens"][1], int(window))
-    context = min(int(room / (users * kv_per_token)), limit)
-    while context > 2 and not fits(context):
-        context -= 1
-    while context < limit and fits(context + 1):
-        context += 1
-    return context
+    if not fits(2):
+        return 0
+    if fits(limit):
+        return limit
+    low, high = 2, limit  # fits(low), not fits(high)
+    while high - low > 1:
+        middle = (low + high) // 2
+        low, high = (middle, high) if fits(middle) else (low, middle)
+    return low
 
 
 def context_grid(longest: int) -> list[int]:
@@ -438,8 +432,9 @@ with st.expander(
         "config.json",
         type="json",
         key="hf_config",
-        help="The model's config.json from Hugging Face (llama, mistral, qwen2, mixtral, "
-        "dbrx); at most 200,000 bytes [file]",
+        help="The model's config.json from Hugging Face (Llama 2-4, Mistral, Mixtral, "
+        "Qwen2/3/3.5, DBRX, DeepSeek-V2/V3/V3.2, Kimi K2, gpt-oss, GLM-4.5, MiniMax-M2); "
+        "at most 200,000 bytes [file]",
     )
     st.caption(
         "An upload replaces the sidebar's model on this page only. Uploads cannot live in "
@@ -448,7 +443,7 @@ with st.expander(
 upload = None
 if uploaded is not None:
     try:
-        upload = read_upload(uploaded.getvalue())
+        upload = read_upload(uploaded.getvalue(), uploaded.name)
     except ValueError as err:
         st.error(f"Could not use {uploaded.name}: {err} Showing the catalog model instead.")
 

@@ -4,6 +4,7 @@ ranges, a clear message naming the key, and a name from the config (issue 9, ite
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -16,15 +17,10 @@ from costmodel.hf_config import (
     read_hf_config,
 )
 
-LLAMA = {
-    "model_type": "llama",
-    "hidden_size": 8192,
-    "intermediate_size": 28672,
-    "num_hidden_layers": 80,
-    "num_attention_heads": 64,
-    "num_key_value_heads": 8,
-    "vocab_size": 32000,
-}
+#: Llama 3.1 70B's own config.json (hidden_size 8192, 80 layers, 64 / 8 heads).
+LLAMA = json.loads(
+    (Path(__file__).resolve().parent.parent / "assets/models/llama-3.1-70b.json").read_text()
+)
 
 
 def _raw(**changes) -> str:
