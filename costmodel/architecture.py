@@ -91,8 +91,9 @@ def parameter_counts(arch: Mapping) -> dict:
     does not use, ``total - experts (E - k) / E`` (embeddings included, as Mixtral's
     12.9 B, Llama 4's 17 B and DeepSeek-V3's 37 B count them; gpt-oss's card leaves the
     input embedding out: 5.1 B = active - embedding).
-    DeepSeek-V3: 11.41e9 + 653.8e9 + 2.55e9 + 1.19e9 + 0.11e9 + 0.93e9 + 0.93e9 + 0.9e6
-    = 670.9e9 total, 37.5e9 active.
+    DeepSeek-V3: attention 11.41e9 + routed 653.91e9 + shared 2.55e9 + dense 1.19e9
+    + router 0.11e9 + lm_head 0.93e9 + embedding 0.93e9 + norms 0.9e6 = 671.03e9 total;
+    active 671.03e9 - 653.91e9 x 248/256 = 37.55e9.
     """
     L, h = _a(arch, "n_layers"), _a(arch, "hidden_size")
     E = _a(arch, "n_experts", 1.0)

@@ -214,7 +214,7 @@ class _Reader:
             if default is None:
                 raise ValueError(f"config.json: {self.name(key)} is required")
             return default
-        lo, hi = KEY_RANGES.get(key, (1, 1_000_000))
+        lo, hi = KEY_RANGES[key]
         lo, hi = lo if low is None else low, hi if high is None else high
         if isinstance(value, bool) or not isinstance(value, int):
             raise ValueError(
@@ -348,8 +348,12 @@ def _attention(r: _Reader, model_type: str, n_layers: int, out: dict) -> None:
         out.update(sliding_layers=n_layers - full, sliding_window=r.int("sliding_window"))
     elif model_type == "llama4" and r.cfg.get("attention_chunk_size") is not None:
         no_rope = r.cfg.get("no_rope_layers") or [int((i + 1) % 4 != 0) for i in range(n_layers)]
-        if not isinstance(no_rope, list) or len(no_rope) != n_layers:
-            raise ValueError(f"config.json: {r.name('no_rope_layers')} must have {n_layers} 0/1s")
+        if (
+            not isinstance(no_rope, list)
+            or len(no_rope) != n_layers
+            or any(isinstance(v, bool) or v not in (0, 1) for v in no_rope)
+        ):
+            raise ValueError(f"config.json: {r.name('no_rope_layers')} must list {n_layers} 0s/1s")
         chunked = sum(1 for v in no_rope if v == 1)
         out.update(sliding_layers=chunked, sliding_window=r.int("attention_chunk_size"))
     out["gqa_layers"] = n_layers - out["sliding_layers"] - out["linear_layers"]
@@ -401,6 +405,11 @@ def describe_hf_config(cfg: Mapping) -> dict:
     arch = {"n_layers": n_layers, "hidden_size": hidden, "n_heads": heads, "n_kv_heads": kv_heads}
     if model_type in _MLA:
         arch["head_dim"] = r.int("qk_nope_head_dim") + r.int("qk_rope_head_dim")
+    elif flat.get("head_dim") is None and heads > hidden:
+        raise ValueError(
+            f"config.json: {r.name('num_attention_heads')} ({heads}) exceeds "
+            f"{r.name('hidden_size')} ({hidden}) and no head_dim is given"
+        )
     else:
         arch["head_dim"] = r.int("head_dim", hidden // heads)
     if heads % kv_heads:
