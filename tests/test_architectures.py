@@ -16,7 +16,6 @@ import pytest
 from costmodel import Scenario, evaluate, load_catalog, sweep
 from costmodel import attention as att
 from costmodel.architecture import parameter_counts
-from costmodel.catalog import Catalog
 from costmodel.hf_config import describe_hf_config, read_hf_config
 
 CATALOG = load_catalog()
@@ -239,27 +238,18 @@ def test_formats_bits_per_weight():
     assert set(fmt.loc[["nvfp4", "mxfp4"], "compute_dtype"]) == {"fp4"}
 
 
-def test_fp4_computes_on_fp4_units_or_falls_back_to_bf16():
-    # B200 with 9,000 dense FP4 TFLOPS (NVIDIA HGX B200 spec, shared/reference
-    # gpus-2025.csv): an NVFP4 prefill (compute-bound) is faster than FP8's 4,500 TFLOPS.
-    # H100 has no FP4 units: it reads 4-bit weights and computes at the bf16 peak, so its
-    # NVFP4 prefill is slower than FP8 (989 vs 1,979 TFLOPS).
-    gpus = CATALOG.gpus.copy()
-    gpus["fp4_dense_tflops"] = np.where(gpus.index == "b200", 9_000.0, np.nan)
-    catalog = Catalog(
-        gpus,
-        CATALOG.models,
-        CATALOG.formats,
-        CATALOG.gpu_families,
-        CATALOG.gpu_prices,
-        CATALOG.provider_prices,
-        CATALOG.measurements,
-    )
+def test_fp4_computes_on_fp4_units_or_falls_back_to_fp8():
+    # B200 has 9,000 dense FP4 TFLOPS (gpus.csv): an NVFP4 prefill (compute-bound) is
+    # faster than FP8's 4,500 TFLOPS. H100 has no FP4 units: it reads 4-bit weights and
+    # computes in FP8 (catalog.PEAK_FALLBACK), so its NVFP4 prefill takes as long as FP8's
+    # while its batch-1 decode (bandwidth-bound) reads 4.5 / 8 of the expert bytes.
     base = Scenario(model="llama-3.1-70b", n_gpus=1, batch_size=8, prompt_tokens=4_096)
-    rows = sweep(base, catalog, gpu=["b200", "h100-sxm"], weight_format=["fp8", "nvfp4"])
-    prefill = rows.set_index(["gpu", "weight_format"])["prefill_ms"]
-    assert prefill["b200", "nvfp4"] < prefill["b200", "fp8"]
-    assert prefill["h100-sxm", "nvfp4"] > prefill["h100-sxm", "fp8"]
+    rows = sweep(base, gpu=["b200", "h100-sxm"], weight_format=["fp8", "nvfp4"], batch_size=[1, 8])
+    rows = rows.set_index(["gpu", "weight_format", "batch_size"])
+    prefill, decode = rows["prefill_ms"], rows["decode_step_ms"]
+    assert prefill["b200", "nvfp4", 8] < prefill["b200", "fp8", 8]
+    assert prefill["h100-sxm", "nvfp4", 8] == pytest.approx(prefill["h100-sxm", "fp8", 8])
+    assert decode["h100-sxm", "nvfp4", 1] < decode["h100-sxm", "fp8", 1]
 
 
 # --- experts read -----------------------------------------------------------------------

@@ -98,15 +98,17 @@ def test_replicated_kv_heads_are_stored_once_per_gpu(catalog):
 
 
 def test_min_gpus_is_an_allowed_tensor_parallel_size(catalog):
-    # Mixtral 8x22B, bf16 weights 281.26 GB; KV per token at 8 GPUs 56 * 2 * 8 * 128 * 2 =
-    # 229,376 B, so batch 1024 x (4096 + 256) tokens holds 1024 * 4352 * 229376 = 1022.2 GB.
-    # (281.26 + 1022.2) / (80 * 0.9 - 2 = 70 GB a GPU) = 18.6 GPUs: the fewest allowed size
-    # is 24 (48 heads, 8 KV heads), not the power of two 32, which cannot split the heads.
+    # Mixtral 8x22B, bf16 weights 281.26 GB; KV per token on up to 8 GPUs 56 * 2 * 8 * 128
+    # * 2 = 229,376 B, so batch 440 x (4096 + 256) tokens holds 440 * 4352 * 229376 =
+    # 439.2 GB. Beyond 8 GPUs each of the 8 KV heads is copied on n / 8 GPUs, so n GPUs hold
+    # 281.26 + 439.2 n / 8 GB against n * (80 * 0.9 - 2) = 70 n: 8 GPUs need 720 > 560,
+    # 16 need 1,159.7 > 1,120, 24 need 1,599 <= 1,680. The fewest allowed size is 24
+    # (48 heads, 8 KV heads), not the power of two 32, which cannot split the heads.
     row = costmodel.evaluate(
-        costmodel.Scenario(model="mixtral-8x22b", n_gpus=8, batch_size=1024, prompt_tokens=4096),
+        costmodel.Scenario(model="mixtral-8x22b", n_gpus=8, batch_size=440, prompt_tokens=4096),
         catalog,
     )
-    assert row["kv_cache_gb"] == pytest.approx(1024 * 4352 * 229376 / 1e9)
+    assert row["kv_cache_gb"] == pytest.approx(440 * 4352 * 229376 / 1e9)
     assert row["min_gpus"] == 24
 
 
