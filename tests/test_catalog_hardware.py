@@ -26,23 +26,6 @@ PRICE_TIERS = {
     "managed",
     "assumption",
 }
-#: Model ids of issue 10 that the architecture work adds; price rows may name them already.
-PENDING_MODELS = {
-    "deepseek-v3",
-    "deepseek-r1",
-    "deepseek-v3.2",
-    "qwen3.5-397b-a17b",
-    "qwen3-235b-a22b",
-    "qwen3-30b-a3b",
-    "gpt-oss-120b",
-    "gpt-oss-20b",
-    "llama-4-scout",
-    "llama-4-maverick",
-    "kimi-k2",
-    "glm-4.5",
-    "llama-3.1-70b",
-    "llama-3.1-405b",
-}
 
 
 @pytest.mark.parametrize("gpu", NEW_GPUS)
@@ -171,10 +154,10 @@ def test_semianalysis_cost_tiers_order():
     assert hyperscaler < neocloud < rental < b200.filter(like="CoreWeave").iloc[0] == 68.80 / 8
 
 
-def test_provider_prices_name_catalog_or_pending_models():
+def test_provider_prices_name_catalog_models():
     models = set(CATALOG.provider_prices["model"])
     reference = {m for m in models if m.startswith("gpt-3.5")}
-    assert models - reference <= set(CATALOG.models.index) | PENDING_MODELS
+    assert models - reference <= set(CATALOG.models.index)
 
 
 def test_cached_input_prices():
