@@ -146,9 +146,12 @@ class Catalog:
 
     def with_model(self, model_id: str, config: dict, name: str | None = None) -> Catalog:
         """A copy with one more model, parsed from a Hugging Face ``config.json`` dict."""
-        row = pd.DataFrame(
-            [model_row(describe_hf_config(config), name or model_id)], index=[model_id]
-        )
+        return self.with_architecture(model_id, describe_hf_config(config), name)
+
+    def with_architecture(self, model_id: str, arch: dict, name: str | None = None) -> Catalog:
+        """A copy with one more model given by its architecture (``describe_hf_config``'s
+        keys: ``MODEL_ARCHITECTURE_FIELDS``), e.g. a catalog row with fields changed."""
+        row = pd.DataFrame([model_row(arch, name or model_id)], index=[model_id])
         models = pd.concat([self.models[self.models.index != model_id], row])
         models.index.name = "model"
         return Catalog(
@@ -237,6 +240,13 @@ _GPU_NUMERIC = (
     "allreduce_latency_us",
     "link_efficiency",
     "layer_overhead_us",
+)
+#: Every key of ``describe_hf_config``: what ``Catalog.with_architecture`` takes.
+MODEL_ARCHITECTURE_FIELDS = (
+    *ARCHITECTURE_FIELDS,
+    *LAYER_FIELDS,
+    "checkpoint_weight_format",
+    "checkpoint_attention_format",
 )
 MODEL_NUMERIC_FIELDS = (
     *ARCHITECTURE_FIELDS,

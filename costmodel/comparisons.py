@@ -31,7 +31,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from costmodel.catalog import CUSTOM_PREFIX, Catalog
+from costmodel.catalog import CUSTOM_PREFIX, MODEL_ARCHITECTURE_FIELDS, Catalog
 from costmodel.evaluation import sweep
 from costmodel.scenario import Scenario
 
@@ -96,6 +96,19 @@ def hf_config(row: pd.Series, **changes) -> dict:
     return config
 
 
+def architecture(row: pd.Series, **changes) -> dict:
+    """A catalog row's whole architecture (``catalog.MODEL_ARCHITECTURE_FIELDS``), with
+    ``changes``: for ``Catalog.with_architecture``. Unlike :func:`hf_config` it keeps MLA,
+    sliding-window, linear-attention, shared-expert and dense-layer fields."""
+    arch = {}
+    for key in MODEL_ARCHITECTURE_FIELDS:
+        value = row[key]
+        arch[key] = value if isinstance(value, str) else int(value)
+    arch["tied_embeddings"] = bool(row["tied_embeddings"])
+    arch.update(changes)
+    return arch
+
+
 def dense_ffn_width(row: pd.Series, target_params: float) -> int:
     """Feed-forward width F of a dense model of ``target_params`` parameters [units].
 
@@ -117,8 +130,9 @@ def dense_model_ids(model_id: str) -> dict[str, str]:
 def dense_equivalents(catalog: Catalog, model_id: str) -> Catalog:
     """``catalog`` plus two dense models matching ``model_id``'s active and total parameters.
 
-    Same layers, hidden size, heads, head dimension, vocabulary and embedding tying; the
-    feed-forward width is :func:`dense_ffn_width` of the active and of the total count.
+    Same layers, attention (of every kind), vocabulary and embedding tying; every layer's
+    feed-forward block becomes one dense FFN (no shared experts, no separate dense
+    layers) of :func:`dense_ffn_width` for the active and for the total count.
     The new ids are :func:`dense_model_ids`. Raises ``ValueError`` for an unknown model.
     """
     if model_id not in catalog.models.index:
@@ -128,10 +142,18 @@ def dense_equivalents(catalog: Catalog, model_id: str) -> Catalog:
     row = catalog.models.loc[model_id]
     targets = {"same_active": active_params(catalog.models).loc[model_id]}
     targets["same_total"] = row["total_params"]
+    dense = {
+        "n_experts": 1,
+        "experts_per_token": 1,
+        "expert_ffn_layers": int(row["n_layers"]),
+        "dense_ffn_layers": 0,
+        "dense_intermediate_size": 0,
+        "n_shared_experts": 0,
+        "shared_intermediate_size": 0,
+    }
     for kind, model in dense_model_ids(model_id).items():
-        config = hf_config(row, n_experts=1, experts_per_token=1)
-        config["intermediate_size"] = dense_ffn_width(row, targets[kind])
-        catalog = catalog.with_model(model, config, name=f"{row['name']}, {DENSE_KINDS[kind]}")
+        arch = architecture(row, **dense, intermediate_size=dense_ffn_width(row, targets[kind]))
+        catalog = catalog.with_architecture(model, arch, name=f"{row['name']}, {DENSE_KINDS[kind]}")
     return catalog
 
 
@@ -150,9 +172,10 @@ def more_experts(
     ``keep_fixed="expert size"``: every expert keeps its width F, so expert parameters
     scale by ``E' / E``. ``keep_fixed="total size"``: the expert width becomes
     ``round(F * E / E')`` so the expert parameters (and the total) stay about the same.
-    Everything else (attention, embeddings) is unchanged. Returns the catalog and the
-    variant's id (:func:`more_experts_id`). Raises ``ValueError`` if ``experts_per_token`` is not in
-    ``[1, n_experts]``, ``n_experts < 1`` or ``keep_fixed`` is not in ``KEEP_FIXED``.
+    Everything else (attention, shared experts, dense layers, embeddings) is unchanged.
+    Returns the catalog and the variant's id (:func:`more_experts_id`). Raises
+    ``ValueError`` if ``experts_per_token`` is not in ``[1, n_experts]``,
+    ``n_experts < 1`` or ``keep_fixed`` is not in ``KEEP_FIXED``.
     """
     if model_id not in catalog.models.index:
         raise ValueError(
@@ -171,12 +194,12 @@ def more_experts(
     width = int(row["intermediate_size"])
     if keep_fixed == "total size":
         width = max(int(round(width * row["n_experts"] / n_experts)), 1)
-    config = hf_config(
+    arch = architecture(
         row, n_experts=int(n_experts), experts_per_token=int(k), intermediate_size=width
     )
     variant = more_experts_id(model_id, int(n_experts), int(k), keep_fixed)
     name = f"{row['name']}, {n_experts} experts top-{k} (same {keep_fixed})"
-    return catalog.with_model(variant, config, name=name), variant
+    return catalog.with_architecture(variant, arch, name=name), variant
 
 
 def model_summary(catalog: Catalog, models: dict[str, str]) -> pd.DataFrame:

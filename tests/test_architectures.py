@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from costmodel import Scenario, evaluate, load_catalog, sweep
+from costmodel import Scenario, comparisons, evaluate, load_catalog, sweep
 from costmodel import attention as att
 from costmodel.architecture import parameter_counts
 from costmodel.hf_config import describe_hf_config, read_hf_config
@@ -419,3 +419,25 @@ def test_checkpoint_formats_from_quantization_config():
     # The Mixtral default is unchanged: weight_format bf16, attention as weights.
     r = evaluate(Scenario())
     assert r["weight_format"] == r["attention_format"] == "bf16"
+
+
+def test_dense_equivalents_and_variants_keep_the_attention_kind():
+    # DeepSeek-V3's dense equivalents keep MLA (61 layers, 70,272 B/token in BF16) and
+    # match its 37.55e9 active / 671.03e9 total parameters to within one unit of FFN width,
+    # 3 x 61 x 7168 = 1,311,744 parameters.
+    catalog = comparisons.dense_equivalents(CATALOG, "deepseek-v3")
+    ids = comparisons.dense_model_ids("deepseek-v3")
+    for kind, target in (("same_active", "active_params"), ("same_total", "total_params")):
+        dense = catalog.models.loc[ids[kind]].to_dict()
+        assert dense["mla_layers"] == 61 and dense["n_experts"] == 1
+        assert dense["dense_ffn_layers"] == 0 and dense["shared_expert_params"] == 0
+        assert float(att.kv_bytes_per_token(dense, 2.0)) == 70_272
+        assert abs(dense["total_params"] - MODELS.loc["deepseek-v3", target]) <= 1_311_744 / 2
+    # 512 experts top-16 of half the width: shared expert and the 3 dense layers stay.
+    catalog, variant = comparisons.more_experts(CATALOG, "deepseek-v3", 512, 16, "total size")
+    row = catalog.models.loc[variant]
+    assert (row["intermediate_size"], row["n_shared_experts"], row["dense_ffn_layers"]) == (
+        1024,
+        1,
+        3,
+    )
