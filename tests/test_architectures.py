@@ -39,6 +39,7 @@ NEW_IDS = [
 ]
 REFERENCE = Path("/work/shared/reference/hf-configs")
 ASSETS = Path(__file__).resolve().parent.parent / "assets" / "models"
+DATA = Path(__file__).resolve().parent / "data" / "hf-configs"
 
 
 def arch(model: str) -> dict:
@@ -344,43 +345,47 @@ def test_every_new_model_evaluates_where_it_fits(model):
 
 # --- every reference config through the upload path -----------------------------------
 
+#: Each reference config.json (shared/reference/hf-configs) and its copy in the project:
+#: the catalog's assets/models/<id>.json, or tests/data/hf-configs/ for those not in the
+#: catalog; and the total parameters on its model card [B].
 REFERENCE_CARDS = {
-    # file: total parameters on the model card [B]
-    "MiniMaxAI--MiniMax-M2.5.json": 230,
-    "Qwen--Qwen3-235B-A22B.json": 235,
-    "Qwen--Qwen3-30B-A3B.json": 30.5,
-    "Qwen--Qwen3-32B.json": 32.8,
-    "Qwen--Qwen3.5-397B-A17B.json": 397,
-    "deepseek-ai--DeepSeek-R1.json": 671,
-    "deepseek-ai--DeepSeek-V3.2.json": 671,
-    "deepseek-ai--DeepSeek-V3.json": 671,
-    "meta-llama--Llama-4-Maverick-17B-128E-Instruct.json": 400,
-    "meta-llama--Llama-4-Scout-17B-16E-Instruct.json": 109,
-    "meta-llama--Meta-Llama-3.1-405B.json": 405,
-    "meta-llama--Meta-Llama-3.1-70B.json": 70.6,
-    "moonshotai--Kimi-K2-Instruct.json": 1026,
-    "nvidia--DeepSeek-V3.1-NVFP4.json": 671,
-    "openai--gpt-oss-120b.json": 116.8,
-    "openai--gpt-oss-20b.json": 20.9,
-    "zai-org--GLM-4.5-Air.json": 106,
+    "MiniMaxAI--MiniMax-M2.5.json": (DATA / "MiniMaxAI--MiniMax-M2.5.json", 230),
+    "Qwen--Qwen3-235B-A22B.json": (ASSETS / "qwen3-235b-a22b.json", 235),
+    "Qwen--Qwen3-30B-A3B.json": (ASSETS / "qwen3-30b-a3b.json", 30.5),
+    "Qwen--Qwen3-32B.json": (DATA / "Qwen--Qwen3-32B.json", 32.8),
+    "Qwen--Qwen3.5-397B-A17B.json": (ASSETS / "qwen3.5-397b-a17b.json", 397),
+    "deepseek-ai--DeepSeek-R1.json": (ASSETS / "deepseek-r1.json", 671),
+    "deepseek-ai--DeepSeek-V3.2.json": (ASSETS / "deepseek-v3.2.json", 671),
+    "deepseek-ai--DeepSeek-V3.json": (ASSETS / "deepseek-v3.json", 671),
+    "meta-llama--Llama-4-Maverick-17B-128E-Instruct.json": (ASSETS / "llama-4-maverick.json", 400),
+    "meta-llama--Llama-4-Scout-17B-16E-Instruct.json": (ASSETS / "llama-4-scout.json", 109),
+    "meta-llama--Meta-Llama-3.1-405B.json": (ASSETS / "llama-3.1-405b.json", 405),
+    "meta-llama--Meta-Llama-3.1-70B.json": (ASSETS / "llama-3.1-70b.json", 70.6),
+    "moonshotai--Kimi-K2-Instruct.json": (ASSETS / "kimi-k2.json", 1026),
+    "nvidia--DeepSeek-V3.1-NVFP4.json": (DATA / "nvidia--DeepSeek-V3.1-NVFP4.json", 671),
+    "openai--gpt-oss-120b.json": (ASSETS / "gpt-oss-120b.json", 116.8),
+    "openai--gpt-oss-20b.json": (ASSETS / "gpt-oss-20b.json", 20.9),
+    "zai-org--GLM-4.5-Air.json": (DATA / "zai-org--GLM-4.5-Air.json", 106),
+    # The reference GLM-4.5 (355B) file holds only structural fields; assets' glm-4.5 is
+    # its completed copy (sources in models.csv).
+    "zai-org--GLM-4.5.json": (ASSETS / "glm-4.5.json", 355),
 }
 
 
 @pytest.mark.skipif(not REFERENCE.is_dir(), reason="shared/reference is not on this machine")
-def test_reference_configs_are_all_listed():
-    # GLM-4.5 (355B) holds only structural fields; its completed copy is assets' glm-4.5.
-    names = {p.name for p in REFERENCE.glob("*.json")} - {"zai-org--GLM-4.5.json"}
-    assert names == set(REFERENCE_CARDS)
+def test_reference_configs_are_the_projects_copies():
+    assert {p.name for p in REFERENCE.glob("*.json")} == set(REFERENCE_CARDS)
+    for name, (copy, _) in REFERENCE_CARDS.items():
+        if name != "zai-org--GLM-4.5.json":
+            assert (REFERENCE / name).read_bytes() == copy.read_bytes(), name
 
 
 @pytest.mark.parametrize("filename", sorted(REFERENCE_CARDS))
 def test_reference_config_sizes_the_model_within_4_percent(filename):
-    path = REFERENCE / filename
-    if not path.exists():
-        pytest.skip("shared/reference is not on this machine")
+    path, card = REFERENCE_CARDS[filename]
     config = read_hf_config(path.read_bytes())
     total = float(parameter_counts(describe_hf_config(config))["total_params"])
-    assert total / 1e9 == pytest.approx(REFERENCE_CARDS[filename], rel=0.04)
+    assert total / 1e9 == pytest.approx(card, rel=0.04)
     catalog = CATALOG.with_model("custom:upload", config)
     assert catalog.models.loc["custom:upload", "total_params"] == total
 
