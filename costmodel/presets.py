@@ -29,7 +29,8 @@ def describe(values: Mapping[str, Any]) -> str:
         spec, value = FIELDS[name], values[name]
         unit = f" {spec.unit}" if spec.unit and spec.unit not in ("-", "0-1") else ""
         numeric = spec.low is not None
-        shown = "family default" if value is None else f"{value:,}" if numeric else value
+        empty = spec.none_means or "family default"
+        shown = empty if value is None else f"{value:,}" if numeric else value
         parts.append(f"{spec.label}: {shown}{unit if value is not None else ''}")
     return "; ".join(parts)
 
