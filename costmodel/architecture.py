@@ -7,7 +7,9 @@ experts of width ``intermediate_size``, top-``experts_per_token``, plus
 ``n_shared_experts`` of width ``shared_intermediate_size`` that every token uses; a dense
 model is the one-expert, top-1 case; ``dense_ffn_layers``: a dense FFN of
 ``dense_intermediate_size``, as DeepSeek's first 3 layers or Llama 4 Maverick's every other
-layer). The fields are those of ``hf_config.ARCHITECTURE_FIELDS`` and ``LAYER_FIELDS``;
+layer). A layer's attention and FFN costs add up independently, so the counts of each
+kind suffice (no table of attention kind x FFN kind is needed). The fields are those of
+``hf_config.ARCHITECTURE_FIELDS`` and ``LAYER_FIELDS``;
 every function takes a mapping of numpy arrays (catalog columns) or scalars.
 
 Units: ``_params`` are counts. h hidden size, H query heads, d head dimension, SwiGLU
