@@ -15,7 +15,8 @@ Mixed scenarios are evaluated as they are: each field's value comes from A or fr
 each is valid on its own, and a mix that does not fit in memory still has a cost
 (``fits`` is an output, not an error; ``compare`` says how many mixes do not fit). Two
 fields that a rule of the evaluation ties together (``COUPLED_FIELDS``: ``n_gpus`` must
-split the model's heads, acceptance at T=1 may not exceed that at T=0) and whose crossed
+split the model's heads, prompt and output must fit its context window, acceptance at T=1
+may not exceed that at T=0) and whose crossed
 mix is rejected move together, as one row named ``"first+second"``; any other rejected
 mix raises the evaluation's ``ValueError``.
 """
@@ -51,7 +52,12 @@ KEY_OUTPUTS = (
 
 #: Field pairs a rule of the evaluation ties together (``n_gpus`` must split the model's
 #: attention heads; acceptance at temperature 1 may not exceed that at 0): ``players``.
-COUPLED_FIELDS = (("model", "n_gpus"), ("acceptance_at_t0", "acceptance_at_t1"))
+COUPLED_FIELDS = (
+    ("model", "n_gpus"),
+    ("model", "prompt_tokens"),  # the request must fit the model's context window
+    ("model", "output_tokens"),
+    ("acceptance_at_t0", "acceptance_at_t1"),
+)
 
 #: Columns of the ``attribution`` table.
 ATTRIBUTION_COLUMNS = ("field", "from", "to", "delta")
@@ -111,10 +117,12 @@ def players(a: Scenario, b: Scenario, catalog: Catalog | None = None) -> list[tu
     catalog = catalog or load_catalog()
     groups = {name: (name,) for name in changed_fields(a, b)}
     for first, second in COUPLED_FIELDS:
-        both = first in groups and second in groups
-        if both and not all(_mixes_accepted(a, b, f, catalog) for f in (first, second)):
-            groups[first] = (first, second)
-            del groups[second]
+        keys = [next((k for k, g in groups.items() if f in g), None) for f in (first, second)]
+        if None in keys or keys[0] == keys[1]:
+            continue
+        if not all(_mixes_accepted(a, b, f, catalog) for f in (first, second)):
+            merged = set(groups.pop(keys[1])) | set(groups[keys[0]])
+            groups[keys[0]] = tuple(n for n in FIELD_NAMES if n in merged)
     return list(groups.values())
 
 

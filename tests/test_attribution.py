@@ -8,7 +8,7 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 import costmodel.attribution as attribution_module
@@ -123,6 +123,9 @@ def scenario_pairs(draw):
     a = Scenario(**{name: draw(values) for name, values in CHANGES.items()})
     moved = draw(st.lists(st.sampled_from(list(CHANGES)), min_size=1, max_size=5, unique=True))
     b = a.replace(**{name: draw(CHANGES[name]) for name in moved})
+    # Every mix of the two requests must fit both models' context windows.
+    window = CATALOG.models.loc[[a.model, b.model], "context_window"].min()
+    assume(max(a.prompt_tokens, b.prompt_tokens) + max(a.output_tokens, b.output_tokens) <= window)
     return a, b
 
 
@@ -282,3 +285,17 @@ def test_fields_that_cannot_be_mixed_move_together(monkeypatch):
     # every mix), each field keeps its own row.
     lower = a.replace(acceptance_at_t0=0.70, acceptance_at_t1=0.50)
     assert len(attribution_module.players(a, lower)) == 2
+
+
+def test_model_and_prompt_move_together_when_the_context_window_forbids_the_mix():
+    # Llama 3.1 70B (131,072-token window) at 100,000 + 256 tokens, against Llama 2 70B
+    # (4,096) at 3,000 + 256: A's prompt on B's model does not fit the window, so model and
+    # prompt_tokens are one player; the deltas still add up to the whole change.
+    a = Scenario(
+        model="llama-3.1-70b", gpu="h200-sxm", n_gpus=4, prompt_tokens=100_000, batch_size=1
+    )
+    b = a.replace(model="llama-2-70b", prompt_tokens=3_000, usd_per_gpu_hour=3.0)
+    assert attribution_module.players(a, b) == [("model", "prompt_tokens"), ("usd_per_gpu_hour",)]
+    table = attribution(a, b).set_index("field")
+    assert "model+prompt_tokens" in table.index
+    assert table["delta"].sum() == pytest.approx(evaluate(b)[COST] - evaluate(a)[COST], rel=1e-12)
