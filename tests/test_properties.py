@@ -21,6 +21,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from costmodel import FIELD_NAMES, OUTPUT_COLUMNS, Scenario, evaluate, load_catalog, sweep
+from costmodel.evaluation import tensor_parallel_sizes
 
 CATALOG = load_catalog()
 MODELS = list(CATALOG.models.index)
@@ -101,15 +102,15 @@ def test_doubling_the_batch(s, b):
 def test_outputs_finite_and_non_negative(s):
     # (d) no NaN, no infinity, nothing negative, with two documented exceptions:
     # memory_headroom_gb is negative exactly when the scenario does not fit, and min_gpus
-    # is NaN exactly when even 64 GPUs cannot hold weights + KV cache (the cache as held
-    # on 64 GPUs: an MLA latent cache is copied on every GPU of the group).
+    # is NaN exactly when no allowed tensor-parallel size holds weights + KV cache; in
+    # particular the largest does not (its cache as held there: an MLA latent cache is
+    # copied on every GPU of the group).
     r = _one_row(s)
     for col in NUMERIC_OUTPUTS:
         value = float(r[col])
         if col == "min_gpus" and math.isnan(value):
-            at_64 = _one_row(s.replace(n_gpus=64))
-            per_gpu = r["memory_available_gb"] / s.n_gpus - s.memory_overhead_gb_per_gpu
-            assert at_64["weights_gb"] + at_64["kv_cache_gb"] > 64 * per_gpu
+            largest = tensor_parallel_sizes(s.model, CATALOG)[-1]
+            assert not _one_row(s.replace(n_gpus=largest))["fits"]
             continue
         assert math.isfinite(value), (col, value)
         if col == "memory_headroom_gb":
