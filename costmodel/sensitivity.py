@@ -41,10 +41,19 @@ def _moved(field: str, value: float, factor: float, resolved: dict | None = None
     return max(int(round(moved)), int(low)) if field in INTEGER_FIELDS else float(moved)
 
 
+#: Token fields whose sum must stay within the model's context window: field -> the other.
+_WINDOW_FIELDS = {"prompt_tokens": "output_tokens", "output_tokens": "prompt_tokens"}
+
+
 def _moves(field: str, resolved: dict, factors, catalog: Catalog) -> list:
     """The low and high value of ``field``; ``n_gpus`` takes the neighbouring allowed
-    tensor-parallel sizes (Mixtral 8x7B at 2 GPUs: 1 and 4), whatever the percentage."""
+    tensor-parallel sizes (Mixtral 8x7B at 2 GPUs: 1 and 4), whatever the percentage;
+    prompt and output tokens stop at the model's context window."""
     value = resolved[field]
+    if field in _WINDOW_FIELDS:
+        window = int(catalog.models.loc[resolved["model"], "context_window"])
+        room = window - int(resolved[_WINDOW_FIELDS[field]])
+        return [min(_moved(field, value, factor, resolved), room) for factor in factors]
     if field != "n_gpus":
         return [_moved(field, value, factor, resolved) for factor in factors]
     sizes = tensor_parallel_sizes(resolved["model"], catalog)
@@ -71,7 +80,8 @@ def tornado(
 
     Price moves cost in proportion (+20% price: +20% cost); utilisation in inverse
     proportion (-20% utilisation: 1/0.8 - 1 = +25% cost). Any numeric field may be
-    moved; ``n_gpus`` moves to the neighbouring allowed tensor-parallel sizes.
+    moved; ``n_gpus`` moves to the neighbouring allowed tensor-parallel sizes, prompt and
+    output tokens at most to the model's context window.
     """
     if not 0 < change_pct < 100:
         raise ValueError(f"change_pct must be in (0, 100); got {change_pct!r}")

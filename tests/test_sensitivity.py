@@ -101,3 +101,14 @@ def test_headline_range_for_an_uncalibrated_family():
     spread = headline_range(Scenario(gpu="b200", n_gpus=1))
     assert spread["uncertainty"] == 0.30 and spread["calibrated_on"] == ""
     assert np.isfinite([spread["low"], spread["high"]]).all()
+
+
+def test_token_moves_stop_at_the_context_window():
+    # Mixtral 8x22B at 65,280 + 256 tokens fills its 65,536-token window: +20 % prompt would
+    # be 78,336, so the high move stays at 65,536 - 256 = 65,280; -20 % is 52,224.
+    base = Scenario(model="mixtral-8x22b", gpu="mi300x", n_gpus=4, prompt_tokens=65_280)
+    table = tornado(base, fields=("prompt_tokens",)).set_index("field")
+    assert (table.loc["prompt_tokens", "value_low"], table.loc["prompt_tokens", "value_high"]) == (
+        52_224,
+        65_280,
+    )

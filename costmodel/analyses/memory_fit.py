@@ -109,25 +109,36 @@ def longest_context(base, users, catalog=None, **columns) -> np.ndarray:
     """Longest context per user (prompt + output tokens) at which ``users`` sequences fit.
 
     Row i is ``base`` with the i-th value of each of ``columns`` (zipped, as ``scan``)
-    and ``users[i]`` (or one ``users`` for all). From the memory model,
-    ``floor((usable - weights - overhead) / (users * KV bytes per token))``, clipped to
-    ``FIELD_RANGES["prompt_tokens"]``, then checked with one ``scan`` at that context and
-    its neighbours (prompt = context - 1, one output token). 0 where not even ``users``
-    two-token sequences fit. Two ``scan`` calls in all.
+    and ``users[i]`` (or one ``users`` for all), at most the model's context window. The
+    memory per sequence is a fixed part (linear-attention state, full sliding windows)
+    plus bytes per token, read from two probes (2 tokens and the row's limit):
+    ``floor((usable - weights - overhead - users * fixed) / (users * per_token))``, then
+    checked with one ``scan`` at that context and its neighbours (prompt = context - 1,
+    one output token). 0 where not even ``users`` two-token sequences fit. Three ``scan``
+    calls in all.
     """
+    catalog = catalog or costmodel.load_catalog()
     n = len(next(iter(columns.values()))) if columns else 1
     users = np.broadcast_to(np.asarray(users, float), (n,))
     ones = [1] * n
     probe = costmodel.scan(
         base, catalog, **columns, prompt_tokens=ones, output_tokens=ones, batch_size=ones
     )
-    kv_per_token = probe["kv_cache_gb"].to_numpy() / 2
+    window = catalog.models.loc[probe["model"].astype(str), "context_window"].to_numpy()
+    limit = np.minimum(window, _CONTEXT_LIMIT).astype(int)
+    far = costmodel.scan(
+        base, catalog, **columns, prompt_tokens=list(limit - 1), output_tokens=ones, batch_size=ones
+    )
+    kv_2, kv_far = probe["kv_cache_gb"].to_numpy(), far["kv_cache_gb"].to_numpy()
+    per_token = (kv_far - kv_2) / np.maximum(limit - 2, 1)
+    fixed = kv_2 - 2 * per_token
     room = (
         probe["memory_available_gb"] - probe["memory_required_gb"] + probe["kv_cache_gb"]
     ).to_numpy()
-    estimate = np.clip(np.floor(room / (users * kv_per_token)), 2, _CONTEXT_LIMIT).astype(int)
+    estimate = np.floor((room / users - fixed) / np.where(per_token > 0, per_token, np.inf))
+    estimate = np.clip(np.nan_to_num(estimate, posinf=_CONTEXT_LIMIT), 2, limit).astype(int)
     offsets = np.arange(-2, 2)
-    candidates = np.clip(estimate[:, None] + offsets[None, :], 2, _CONTEXT_LIMIT).ravel()
+    candidates = np.clip(estimate[:, None] + offsets[None, :], 2, limit[:, None]).ravel()
     repeated = {k: list(np.repeat(v, len(offsets))) for k, v in columns.items()}
     check = costmodel.scan(
         base,
@@ -139,7 +150,7 @@ def longest_context(base, users, catalog=None, **columns) -> np.ndarray:
     )
     ok = check["max_batch_size"].to_numpy().reshape(n, -1) >= users[:, None]
     best = np.where(ok, candidates.reshape(n, -1), 0).max(axis=1)
-    return np.where(room >= users * 2 * kv_per_token, best, 0)
+    return np.where(room >= users * kv_2, best, 0)
 
 
 def verdict_labels(users: int) -> list[str]:
@@ -182,7 +193,8 @@ def _min_gpus(memory: pd.DataFrame, formats: list[str]) -> pd.DataFrame:
 
 def _heatmap(scenario, options: Options, gpus: tuple, catalog) -> pd.DataFrame:
     """Most users per row (format or GPU) and context, with the target's verdict."""
-    grid = context_grid(options.context_tokens)
+    window = int(catalog.models.loc[scenario.model, "context_window"])
+    grid = context_grid(min(options.context_tokens, window))  # longer requests are refused
     out_tokens = min(scenario.output_tokens, grid[0] // 2)
     field = "weight_format" if options.heatmap_rows == "format" else "gpu"
     rows = list(catalog.formats.index) if field == "weight_format" else list(gpus)

@@ -99,7 +99,7 @@ class Result:
     step) [replica-ms per output token] (also ``_at_batch_1``). ``cost_vs_batch_1``: that
     time at the scenario's batch over batch 1, per variant: the cost ratio at any price.
     ``what_if``/``what_if_models``: the model and its variant.
-    ``prefill``: one prompt (batch 1) over ``PROMPTS``.
+    ``prefill``: one prompt (batch 1) over ``PROMPTS`` within the context window.
     """
 
     scenario: costmodel.Scenario
@@ -185,7 +185,11 @@ def run(scenario=None, options: Options | None = None, catalog=None) -> Result:
         scenario.replace(batch_size=1),
         catalog,
         {MOE: scenario.model, ACTIVE: ids["same_active"], TOTAL: ids["same_total"]},
-        prompt_tokens=list(PROMPTS),
+        prompt_tokens=[
+            p
+            for p in PROMPTS
+            if p + scenario.output_tokens <= catalog.models.loc[scenario.model, "context_window"]
+        ],
     )
     arch = catalog.models.loc[scenario.model]
     E, k = int(arch["n_experts"]), int(arch["experts_per_token"])
