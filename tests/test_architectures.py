@@ -15,6 +15,7 @@ import pytest
 
 from costmodel import Scenario, comparisons, evaluate, load_catalog, sweep
 from costmodel import attention as att
+from costmodel.analyses import memory_fit
 from costmodel.architecture import parameter_counts
 from costmodel.hf_config import describe_hf_config, read_hf_config
 
@@ -446,3 +447,22 @@ def test_dense_equivalents_and_variants_keep_the_attention_kind():
         1,
         3,
     )
+
+
+def test_longest_context_is_the_memory_boundary_for_every_attention_kind():
+    # 40 users on 8x H200 in the checkpoints' formats. The answer fits and one token more
+    # does not (or it is the model's window): Qwen3.5's fixed state, Maverick's chunked
+    # layers and DeepSeek's replicated latents make memory non-proportional to context.
+    base = Scenario(gpu="h200-sxm", n_gpus=8, weight_format=None)
+    models = ["qwen3.5-397b-a17b", "gpt-oss-120b", "deepseek-v3", "llama-4-maverick"]
+    longest = memory_fit.longest_context(base, 40, None, model=models)
+    for model, context in zip(models, longest, strict=True):
+
+        def users(tokens, model=model):
+            s = base.replace(model=model, prompt_tokens=int(tokens) - 1, output_tokens=1)
+            return evaluate(s.replace(batch_size=1))["max_batch_size"]
+
+        assert users(context) >= 40, model
+        window = MODELS.loc[model, "context_window"]
+        assert context == min(window, 131_072) or users(context + 1) < 40, model
+    assert longest[1] == 131_072  # gpt-oss: 18 full layers of 2,048 B/token, all fits

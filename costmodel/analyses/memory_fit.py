@@ -109,48 +109,42 @@ def longest_context(base, users, catalog=None, **columns) -> np.ndarray:
     """Longest context per user (prompt + output tokens) at which ``users`` sequences fit.
 
     Row i is ``base`` with the i-th value of each of ``columns`` (zipped, as ``scan``)
-    and ``users[i]`` (or one ``users`` for all), at most the model's context window. The
-    memory per sequence is a fixed part (linear-attention state, full sliding windows)
-    plus bytes per token, read from two probes (2 tokens and the row's limit):
-    ``floor((usable - weights - overhead - users * fixed) / (users * per_token))``, then
-    checked with one ``scan`` at that context and its neighbours (prompt = context - 1,
-    one output token). 0 where not even ``users`` two-token sequences fit. Three ``scan``
-    calls in all.
+    and ``users[i]`` (or one ``users`` for all), at most the model's context window
+    (and ``FIELD_RANGES["prompt_tokens"]``). Memory grows with the context, but not
+    always linearly (sliding and chunked windows fill up, linear-attention states are
+    fixed), so every row is bisected at once between 2 and its limit with ``scan``
+    (prompt = context - 1, one output token): about 18 ``scan`` calls of n rows. 0 where
+    not even ``users`` two-token sequences fit.
     """
     catalog = catalog or costmodel.load_catalog()
     n = len(next(iter(columns.values()))) if columns else 1
     users = np.broadcast_to(np.asarray(users, float), (n,))
     ones = [1] * n
-    probe = costmodel.scan(
-        base, catalog, **columns, prompt_tokens=ones, output_tokens=ones, batch_size=ones
-    )
-    window = catalog.models.loc[probe["model"].astype(str), "context_window"].to_numpy()
-    limit = np.minimum(window, _CONTEXT_LIMIT).astype(int)
-    far = costmodel.scan(
-        base, catalog, **columns, prompt_tokens=list(limit - 1), output_tokens=ones, batch_size=ones
-    )
-    kv_2, kv_far = probe["kv_cache_gb"].to_numpy(), far["kv_cache_gb"].to_numpy()
-    per_token = (kv_far - kv_2) / np.maximum(limit - 2, 1)
-    fixed = kv_2 - 2 * per_token
-    room = (
-        probe["memory_available_gb"] - probe["memory_required_gb"] + probe["kv_cache_gb"]
-    ).to_numpy()
-    estimate = np.floor((room / users - fixed) / np.where(per_token > 0, per_token, np.inf))
-    estimate = np.clip(np.nan_to_num(estimate, posinf=_CONTEXT_LIMIT), 2, limit).astype(int)
-    offsets = np.arange(-2, 2)
-    candidates = np.clip(estimate[:, None] + offsets[None, :], 2, limit[:, None]).ravel()
-    repeated = {k: list(np.repeat(v, len(offsets))) for k, v in columns.items()}
-    check = costmodel.scan(
-        base,
-        catalog,
-        **repeated,
-        prompt_tokens=list(candidates - 1),
-        output_tokens=[1] * len(candidates),
-        batch_size=[1] * len(candidates),
-    )
-    ok = check["max_batch_size"].to_numpy().reshape(n, -1) >= users[:, None]
-    best = np.where(ok, candidates.reshape(n, -1), 0).max(axis=1)
-    return np.where(room >= users * kv_2, best, 0)
+
+    def fits(context: np.ndarray) -> np.ndarray:
+        rows = costmodel.scan(
+            base,
+            catalog,
+            **columns,
+            prompt_tokens=list(context - 1),
+            output_tokens=ones,
+            batch_size=ones,
+        )
+        return rows["max_batch_size"].to_numpy() >= users
+
+    models = costmodel.scan(base, catalog, **columns, batch_size=ones)["model"].astype(str)
+    window = catalog.models.loc[models, "context_window"].to_numpy()
+    high = np.minimum(window, _CONTEXT_LIMIT).astype(int)
+    low = np.full(n, 2)
+    at_high, at_low = fits(high), fits(low)
+    # Invariant: fits(low) and not fits(high); rows that fit at their limit are done.
+    low, high = np.where(at_high, high, low), np.where(at_high, high + 1, high)
+    while (open_rows := at_low & (high - low > 1)).any():
+        middle = np.where(open_rows, (low + high) // 2, low)
+        ok = fits(middle)
+        low = np.where(open_rows & ok, middle, low)
+        high = np.where(open_rows & ~ok, middle, high)
+    return np.where(at_low, low, 0)
 
 
 def verdict_labels(users: int) -> list[str]:
