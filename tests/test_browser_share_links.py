@@ -20,7 +20,7 @@ from conftest import assert_page_works, wait_for_app
 from playwright.sync_api import Page, expect
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
-from pages import ui
+from app_pages import ui
 
 pytestmark = pytest.mark.browser
 
@@ -123,7 +123,7 @@ class Case:
 
 
 def batch(value: str) -> Input:
-    return Input("number", "Batch size", "batch_size", value, sidebar=True)
+    return Input("number", "Batch size [sequences]", "batch_size", value, sidebar=True)
 
 
 def sidebar_select(label: str, param: str, value: str) -> Input:
@@ -218,15 +218,15 @@ CASES = [
         "validation",
         [
             batch("64"),
-            Input("number", "Bandwidth efficiency", "bandwidth_efficiency", "0.50"),
-            Input("number", "Layer overhead", "layer_overhead_us", "20.0"),
+            Input("number", "Bandwidth efficiency [0-1]", "bandwidth_efficiency", "0.50"),
+            Input("number", "Layer overhead [µs]", "layer_overhead_us", "20.0"),
         ],
         first_table,
         ("bandwidth_efficiency", "7"),
-        Input("number", "Bandwidth efficiency", "bandwidth_efficiency", ""),
+        Input("number", "Bandwidth efficiency [0-1]", "bandwidth_efficiency", ""),
     ),
 ]
-PAGE_STEMS = {Path(p).stem for p, _, _ in ui.PAGES if ui.page_exists(p)}
+PAGE_STEMS = {Path(p).stem for p, _, _ in ui.PAGES}
 
 
 def test_every_page_has_a_case():
@@ -377,11 +377,13 @@ def test_malformed_link_names_the_ignored_parameters(page, streamlit_server, cas
         bad.append("=".join(case.bad))
     page.goto(f"{streamlit_server}/{case.stem}?{'&'.join(bad)}")
     wait_for_app(page)
-    warning = page.get_by_test_id("stAlertContentWarning").filter(has_text="Ignored URL parameters")
+    warning = page.get_by_test_id("stAlertContentWarning").filter(
+        has_text="Some URL parameters were not used as given"
+    )
     expect(warning).to_have_count(1)
     for item in bad:
         expect(warning).to_contain_text(item)
-    expect(warning).to_contain_text("nonsense=1 (not a setting on this page)")
+    expect(warning).to_contain_text("nonsense=1: not a setting on this page, dropped")
     batch("32").expect_shown(page)
     Input("number", "GPUs per replica", "n_gpus", "2", sidebar=True).expect_shown(page)
     if case.bad_default:

@@ -1,0 +1,408 @@
+"""URL parameters: the gate, bound widgets, the sidebar scenario, Reset, presets, share link.
+
+How a page uses it
+------------------
+1. Declare every URL parameter of the page first, before any of its widgets::
+
+       params.declare(params.field("draft_tokens"), gate.number("users", 40, 1, 4096, integer=True))
+
+   :func:`declare` checks each parameter's URL value by its rules (``gate.check``):
+   a bad value is removed from ``st.query_params`` (a repeated one reduced to its
+   last value, a fraction rounded) and noted; if the URL changed, the run restarts
+   (``st.rerun``) so the bound widgets start from the cleaned URL. ``app.py`` declares
+   the sidebar's parameters the same way before drawing it.
+2. Draw each declared parameter with one call: :func:`number_input`, :func:`slider`,
+   :func:`selectbox`, :func:`radio`, :func:`toggle`, :func:`multiselect` take the key
+   and draw a widget bound to the URL (``bind="query-params"``) with the declared
+   range/choices/default.
+3. ``app.py`` calls :func:`finish` after the page: it drops parameters no page
+   declared and shows one warning naming every parameter not taken as it stood.
+
+Reset and presets: :func:`reset_button` restores the parameters it is given (a page's
+own or the sidebar's), :func:`preset_buttons` sets exactly the fields of a preset.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterable, Sequence
+from typing import Any
+from urllib.parse import urlencode, urlsplit
+
+import streamlit as st
+
+import costmodel
+from app_pages.ui import cache, gate
+from app_pages.ui.gate import Param
+from app_pages.ui.text import literal
+
+DEFAULT = costmodel.Scenario()
+SHARED_FIELDS = (
+    "model",
+    "gpu",
+    "n_gpus",
+    "weight_format",
+    "kv_format",
+    "batch_size",
+    "prompt_tokens",
+    "output_tokens",
+    "usd_per_gpu_hour",
+    "utilization",
+)
+# Labels (with units) of Scenario fields drawn as inputs; help texts are costmodel.FIELD_HELP.
+LABELS = {
+    "model": "Model",
+    "gpu": "GPU",
+    "n_gpus": "GPUs per replica",
+    "weight_format": "Weight format",
+    "kv_format": "KV-cache format",
+    "batch_size": "Batch size [sequences]",
+    "prompt_tokens": "Prompt length [tokens]",
+    "output_tokens": "Output length [tokens]",
+    "usd_per_gpu_hour": "GPU price [$/GPU-hour]",
+    "utilization": "Utilization [0-1]",
+}
+_STEP = {"usd_per_gpu_hour": 0.05, "utilization": 0.01}
+_CATALOG_TABLE = {"model": "models", "gpu": "gpus", "weight_format": "formats"}
+
+PRESETS = {
+    "December 2023 baseline": {
+        "model": "mixtral-8x7b",
+        "gpu": "h100-sxm",
+        "n_gpus": 2,
+        "weight_format": "bf16",
+        "kv_format": "bf16",
+        "usd_per_gpu_hour": 1.95,
+        "utilization": 1.0,
+    },
+}
+
+# Private session-state keys.
+_DECLARED = "_ui_declared"  # key -> Param, this run
+_NOTES = "_ui_notes"  # key -> (URL text, note), kept across the gate's rerun
+_RERUNS = "_ui_gate_reruns"  # consecutive reruns by the gate (a guard against loops)
+_SCENARIO = "_ui_scenario"
+_MAX_GATE_RERUNS = 3
+
+
+# --- Rules --------------------------------------------------------------------------------
+
+
+def choices(field: str) -> list[str]:
+    """The ids a text Scenario field may hold: catalog rows, or the KV formats
+    ``costmodel.Scenario`` accepts (tried one by one, so the library stays the judge)."""
+    cat = cache.catalog()
+    if field == "kv_format":
+        return [f for f in cat.formats.index if _scenario_accepts(kv_format=f)]
+    return list(getattr(cat, _CATALOG_TABLE[field]).index)
+
+
+def _scenario_accepts(**values: Any) -> bool:
+    try:
+        costmodel.Scenario(**values)
+    except ValueError:
+        return False
+    return True
+
+
+def field(name: str) -> Param:
+    """The URL rules of Scenario field ``name`` (from the library; see ``gate.scenario_param``)."""
+    return gate.scenario_param(name, choices)
+
+
+# --- The gate -----------------------------------------------------------------------------
+
+
+def begin() -> None:
+    """Start a run: forget last run's declarations (call first in app.py)."""
+    st.session_state[_DECLARED] = {}
+
+
+def declared() -> dict[str, Param]:
+    """Every parameter declared so far in this run: key -> Param."""
+    return st.session_state.setdefault(_DECLARED, {})
+
+
+def declare(*specs: Param) -> None:
+    """Declare URL parameters and pass their URL values through the gate.
+
+    Call before any of their widgets exists. A value not taken as it stands is noted
+    and corrected in ``st.query_params``; then the run restarts once so the widgets
+    start from the corrected URL (Streamlit seeds bound widgets from the URL the run
+    began with).
+    """
+    declared().update((spec.key, spec) for spec in specs)
+    query = {key: st.query_params.get_all(key) for key in st.query_params}
+    changed = False
+    for key, verdict in gate.review(specs, query).items():
+        for text, what in verdict.notes:
+            _note(key, text, what)
+        if verdict.url != query[key]:
+            changed |= _write(key, verdict.url)
+    if changed and st.session_state.get(_RERUNS, 0) < _MAX_GATE_RERUNS:
+        st.session_state[_RERUNS] = st.session_state.get(_RERUNS, 0) + 1
+        st.rerun()
+
+
+def _note(key: str, text: str, what: str) -> None:
+    st.session_state.setdefault(_NOTES, {})[(key, text)] = what
+
+
+def _write(key: str, url: list[str] | None) -> bool:
+    """Set (or, with None, remove) one URL parameter; False if Streamlit refuses.
+
+    Streamlit refuses for a key already bound in this session (history navigation back
+    to a bad link); the widget then meets the value and Streamlit drops it itself.
+    """
+    try:
+        if url is None:
+            del st.query_params[key]
+        else:
+            st.query_params[key] = url
+    except st.errors.StreamlitAPIException:
+        return False
+    return True
+
+
+def notes() -> dict[tuple[str, str], str]:
+    """This run's gate notes so far: (key, URL text) -> what happened."""
+    return dict(st.session_state.get(_NOTES, {}))
+
+
+def finish(container: Any = st) -> None:
+    """End a run: drop undeclared parameters and show the one warning (in ``container``)."""
+    for key in gate.unknown(declared(), list(st.query_params)):
+        _note(key, "&".join(st.query_params.get_all(key)), gate.UNKNOWN)
+        _write(key, None)
+    found = st.session_state.pop(_NOTES, {})
+    st.session_state[_RERUNS] = 0
+    if found:
+        container.warning(gate.warning(found))
+
+
+# --- Bound widgets --------------------------------------------------------------------------
+
+
+def _spec(key: str) -> Param:
+    spec = declared().get(key)
+    if spec is None:
+        raise KeyError(f"declare {key!r} with params.declare(...) before drawing it")
+    return spec
+
+
+def _help(key: str, help: str | None) -> str | None:
+    return help if help is not None else costmodel.FIELD_HELP.get(key)
+
+
+def number_input(
+    key: str,
+    label: str | None = None,
+    step: float = 1,
+    container: Any = st,
+    *,
+    help: str | None = None,
+    **kwargs: Any,
+) -> Any:
+    """A URL-bound number input for declared parameter ``key`` (range and default from it).
+
+    ``label`` defaults to the Scenario field's label, ``help`` to ``costmodel.FIELD_HELP``.
+    """
+    spec = _spec(key)
+    cast = int if spec.kind is int else float
+    return container.number_input(
+        label or LABELS[key],
+        cast(spec.low),
+        cast(spec.high),
+        spec.default,
+        cast(step),
+        key=key,
+        bind="query-params",
+        help=_help(key, help),
+        **kwargs,
+    )
+
+
+def slider(
+    key: str,
+    label: str | None = None,
+    step: float = 1,
+    container: Any = st,
+    *,
+    help: str | None = None,
+    **kwargs: Any,
+) -> Any:
+    """A URL-bound slider for declared number parameter ``key``."""
+    spec = _spec(key)
+    cast = int if spec.kind is int else float
+    return container.slider(
+        label or LABELS[key],
+        cast(spec.low),
+        cast(spec.high),
+        spec.default,
+        cast(step),
+        key=key,
+        bind="query-params",
+        help=_help(key, help),
+        **kwargs,
+    )
+
+
+def _options(key: str, widget: Any, label: str | None, help: str | None, **kwargs: Any) -> Any:
+    spec = _spec(key)
+    return widget(
+        label or LABELS[key],
+        spec.choices,
+        index=spec.choices.index(spec.default),
+        key=key,
+        bind="query-params",
+        help=_help(key, help),
+        **kwargs,
+    )
+
+
+def selectbox(key: str, label: str | None = None, container: Any = st, **kwargs: Any) -> Any:
+    """A URL-bound selectbox over declared parameter ``key``'s choices."""
+    return _options(key, container.selectbox, label, kwargs.pop("help", None), **kwargs)
+
+
+def radio(key: str, label: str | None = None, container: Any = st, **kwargs: Any) -> Any:
+    """A URL-bound radio over declared parameter ``key``'s choices."""
+    return _options(key, container.radio, label, kwargs.pop("help", None), **kwargs)
+
+
+def toggle(key: str, label: str, container: Any = st, **kwargs: Any) -> bool:
+    """A URL-bound toggle for declared boolean parameter ``key``."""
+    spec = _spec(key)
+    return container.toggle(label, value=spec.default, key=key, bind="query-params", **kwargs)
+
+
+def multiselect(key: str, label: str, container: Any = st, **kwargs: Any) -> list[str]:
+    """A URL-bound multiselect over declared list parameter ``key``'s choices."""
+    spec = _spec(key)
+    return container.multiselect(
+        label, spec.choices, default=spec.default, key=key, bind="query-params", **kwargs
+    )
+
+
+# --- Reset and presets ------------------------------------------------------------------------
+
+
+def set_values(values: dict[str, Any]) -> None:
+    """Callback: set bound widgets' values (the URL follows)."""
+    for key, value in values.items():
+        st.session_state[key] = value
+
+
+def defaults(keys: Iterable[str]) -> dict[str, Any]:
+    """Key -> default of declared parameters ``keys``."""
+    return {key: _spec(key).default for key in keys}
+
+
+def reset_button(keys: Iterable[str], *, key: str, help: str) -> None:
+    """A Reset button that restores exactly ``keys`` (declared parameters) to their defaults."""
+    st.button(
+        "Reset",
+        key=f"{key}:reset",
+        on_click=set_values,
+        args=(defaults(keys),),
+        help=help,
+        width="stretch",
+        icon=":material/restart_alt:",
+    )
+
+
+def _describe(values: dict[str, Any]) -> str:
+    return ", ".join(f"{k} = {v}" for k, v in values.items())
+
+
+def preset_buttons(
+    presets: dict[str, dict[str, Any]], *, key: str, reset: Sequence[str] = ()
+) -> None:
+    """One button per preset (it sets exactly its fields) and, with ``reset``, a Reset
+    button for those keys. Under them: which preset the inputs now match, if any."""
+    for name, values in presets.items():
+        st.button(
+            name,
+            key=f"{key}:{name}",
+            on_click=set_values,
+            args=(values,),
+            width="stretch",
+            help=f"Sets {_describe(values)}; every other input keeps its value.",
+        )
+    if reset:
+        reset_button(reset, key=key, help="Restore the inputs in this box to their defaults.")
+    now = {k: st.session_state.get(k) for values in presets.values() for k in values}
+    matching = [n for n, values in presets.items() if all(now[k] == v for k, v in values.items())]
+    if matching:
+        st.caption(f"The inputs match the preset *{matching[0]}*.")
+
+
+def share_link() -> None:
+    """Show the link to this page with its current settings (st.code has a copy button).
+
+    Only declared parameters are kept: an unknown one is not passed on.
+    """
+    known = declared()
+    pairs = [(k, v) for k in st.query_params if k in known for v in st.query_params.get_all(k)]
+    base = st.context.url or ""
+    if base and not urlsplit(base).path:
+        base += "/"
+    url = base + (f"?{urlencode(pairs)}" if pairs else "")
+    with st.expander("Share this view", icon=":material/link:"):
+        st.code(url, language=None, wrap_lines=True)
+
+
+# --- Scenario ---------------------------------------------------------------------------------
+
+
+def _names(field: str) -> dict[str, str]:
+    """Catalog id -> display name for a categorical field (the id where there is none)."""
+    if field not in _CATALOG_TABLE:
+        return {}
+    table = getattr(cache.catalog(), _CATALOG_TABLE[field])
+    return dict(table["name"]) if "name" in table else {}
+
+
+def _scenario_input(name: str) -> Any:
+    """Draw one shared input bound to the URL; its default is Scenario()'s."""
+    spec = _spec(name)
+    if spec.kind is str:
+        names = _names(name)
+        ids = " ".join(f"`{i}`: {n}." for i, n in names.items())
+        return selectbox(name, help=f"{costmodel.FIELD_HELP[name]}. {ids}")
+    if spec.kind is int:
+        return number_input(name)
+    if name == "utilization":
+        return slider(name, step=_STEP[name], format="%.2f")
+    return number_input(name, step=_STEP[name], format="%.2f")
+
+
+def _build(base: costmodel.Scenario, changes: dict[str, Any]) -> costmodel.Scenario:
+    """``base`` with ``changes``; on ValueError show it and return the default Scenario."""
+    try:
+        return dataclasses.replace(base, **changes)
+    except ValueError as err:
+        st.error(f"Invalid scenario: {literal(str(err))}. Showing the default scenario instead.")
+        return DEFAULT
+
+
+def scenario_sidebar(fields: Iterable[str] = SHARED_FIELDS) -> costmodel.Scenario:
+    """Declare and draw the shared scenario inputs in the sidebar; return their Scenario.
+
+    Called once per run by app.py, before ``pg.run()``; pages use :func:`scenario`.
+    Fields not drawn keep ``costmodel.Scenario()``'s defaults.
+    """
+    fields = list(fields)
+    declare(*(field(name) for name in fields))
+    with st.sidebar:
+        st.header("Scenario")
+        values = {name: _scenario_input(name) for name in fields}
+        preset_buttons(PRESETS, key="preset", reset=fields)
+    st.session_state[_SCENARIO] = _build(DEFAULT, values)
+    return st.session_state[_SCENARIO]
+
+
+def scenario(**changes: Any) -> costmodel.Scenario:
+    """The sidebar's Scenario for this run, with page-specific ``changes`` applied."""
+    base = st.session_state.get(_SCENARIO, DEFAULT)
+    return _build(base, changes) if changes else base
