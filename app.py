@@ -23,10 +23,10 @@ st.set_page_config(page_title="Mixtral serving cost explorer", page_icon="💸",
 
 def main() -> None:
     """The app: navigation, sidebar, the page, the URL warning and the share link."""
-    params.begin()
     home = st.Page("app_pages/home.py", title="Home", icon=":material/home:", default=True)
     pages = [st.Page(path, title=title, icon=icon) for path, title, icon in ui.PAGES]
     page = st.navigation([home, *pages])
+    params.begin(page.url_path)
     params.scenario_sidebar()
     notices = st.container()  # above the page, filled once the page's own widgets exist
     page.run()

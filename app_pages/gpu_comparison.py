@@ -348,8 +348,11 @@ chart = charts.line_chart(
     log_x=True,
 ).encode(
     y=alt.Y(f"{COST}:Q", title="$ per million output tokens (log)", scale=alt.Scale(type="log")),
-    color=alt.Color(
-        "setup:N", title="Setup", legend=alt.Legend(orient="bottom", columns=1, labelLimit=300)
+    color=charts.color_encoding(
+        "setup:N",
+        curves["setup"].unique(),
+        "Setup",
+        legend=alt.Legend(orient="bottom", columns=1, labelLimit=300),
     ),
 )
 points = table.dropna(subset=["Batch"])

@@ -257,10 +257,10 @@ def margin_chart(rows: pd.DataFrame, unit: str, title: str) -> alt.Chart:
         .encode(
             x=alt.X(f"{value}:Q", title=x_title),
             y=alt.Y("provider:N", title="Provider", sort=list(data["provider"])),
-            color=alt.Color(
+            color=charts.color_encoding(
                 "result:N",
-                title="Result",
-                scale=alt.Scale(domain=["profit", "loss"], range=["#2ca02c", "#d62728"]),
+                ["profit", "loss"],
+                "Result",
                 legend=alt.Legend(orient="bottom"),
             ),
             tooltip=[
@@ -447,9 +447,9 @@ tables.show_table(
     column_config={
         "usd_per_million_input": st.column_config.NumberColumn(format="$%.2f"),
         "usd_per_million_output": st.column_config.NumberColumn(format="$%.2f"),
-        "revenue_per_request_usd": st.column_config.NumberColumn(format="$%.6f"),
-        "usd_per_request": st.column_config.NumberColumn(format="$%.6f"),
-        "margin_usd_per_request": st.column_config.NumberColumn(format="$%.6f"),
+        "revenue_per_request_usd": st.column_config.NumberColumn(format="%.3g"),
+        "usd_per_request": st.column_config.NumberColumn(format="%.3g"),
+        "margin_usd_per_request": st.column_config.NumberColumn(format="%.3g"),
         "margin_usd_per_million_requests": st.column_config.NumberColumn(format="$%.0f"),
         "margin_pct": st.column_config.NumberColumn(format="%+.1f"),
         "break_even_utilization": st.column_config.NumberColumn(format="%.2f"),

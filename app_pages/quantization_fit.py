@@ -172,9 +172,10 @@ def memory_chart(long: pd.DataFrame, order: list[str], n_gpus: int) -> alt.Layer
         .encode(
             y=y,
             x=alt.X("sum(gb):Q", title="Memory per replica [GB]"),
-            color=alt.Color(
+            color=charts.color_encoding(
                 "component:N",
-                title="Memory use",
+                COMPONENTS.values(),
+                "Memory use",
                 sort=list(COMPONENTS.values()),
                 legend=alt.Legend(orient="bottom"),
             ),

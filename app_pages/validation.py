@@ -122,9 +122,10 @@ def scatter(table: pd.DataFrame, metric: str) -> alt.LayerChart:
         .encode(
             x=alt.X("measured:Q", title=f"Measured [{unit}]", scale=scale),
             y=alt.Y("predicted:Q", title=f"Predicted [{unit}]", scale=scale),
-            color=alt.Color(
+            color=charts.color_encoding(
                 "software:N",
-                title="Software",
+                data["software"].unique(),
+                "Software",
                 legend=alt.Legend(orient="bottom", direction="horizontal", columns=3),
             ),
             tooltip=[

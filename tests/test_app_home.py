@@ -108,23 +108,24 @@ def test_invalid_scenario_shows_error_and_default():
 
 
 def bound_widgets(at: AppTest) -> dict:
-    """Key -> value of every input bound to the URL, in the main area and the sidebar."""
+    """Key -> value of every input kept in the URL, in the main area and the sidebar."""
 
     def walk(node):
         for child in getattr(node, "children", {}).values():
             yield child
             yield from walk(child)
 
+    synced = at.session_state["_ui_url_synced"]  # params.named_selectbox: ids in the URL
     return {
         e.key: e.value
         for e in [*walk(at.main), *walk(at.sidebar)]
-        if getattr(getattr(e, "proto", None), "query_param_key", "")
+        if getattr(getattr(e, "proto", None), "query_param_key", "") or e.key in synced
     }
 
 
 @pytest.mark.parametrize("path", ["app_pages/home.py"] + [p for p, _, _ in ui.PAGES])
 def test_page_declares_its_url_parameters(path):
-    """The URL gate, Reset and the warning rely on each page declaring its bound inputs."""
+    """The URL gate, Reset and the warning rely on each page declaring its URL inputs."""
     at = open_page(path)
     assert not at.exception, path
     declared = at.session_state["_ui_declared"]  # filled by params.declare during the run
@@ -133,3 +134,14 @@ def test_page_declares_its_url_parameters(path):
     for key, value in widgets.items():
         default = declared[key].default
         assert value == (tuple(default) if isinstance(value, tuple) else default), key
+
+
+def test_model_and_gpu_show_names_and_keep_ids_in_the_url():
+    at = open_page(gpu="a100-80gb-sxm")
+    box = at.sidebar.selectbox(key="gpu")
+    assert box.value == "a100-80gb-sxm"
+    assert "A100 80GB SXM4" in box.options and "a100-80gb-sxm" not in box.options
+    box.set_value("h200-sxm").run()
+    assert at.query_params["gpu"] in ("h200-sxm", ["h200-sxm"])  # the callback writes the id
+    at.button(key="preset:reset").click().run()
+    assert "gpu" not in at.query_params and at.sidebar.selectbox(key="gpu").value == "h100-sxm"

@@ -2,9 +2,10 @@
 
 Colours: :func:`colour` maps a series name to one colour wherever it is drawn
 ("dense, same active params" is the same in every chart). A name not in
-:data:`SERIES_COLOURS` takes the colour of its known prefix ("dense, same active params,
-speculative" that of "dense, same active params"; a dash or shape then tells them
-apart), else a palette colour picked by a hash of the name, so it is stable too.
+:data:`SERIES_COLOURS` takes, in this order: a :data:`PREFIX_COLOURS` colour; the colour
+of a known name it starts with before a comma ("dense, same active params, speculative";
+a dash or shape tells those apart); its catalog GPU's colour; else a palette colour
+picked by a hash of the name, so it is stable too.
 """
 
 from __future__ import annotations
@@ -35,7 +36,10 @@ SERIES_COLOURS = {
     "Weights": "#4c78a8",
     "KV cache": "#f58518",
     "Overhead": "#bab0ac",
+    "MoE as built": "#4c78a8",
 }
+#: Series named by a prefix: every MoE routing skew above 0 is one "skewed" colour.
+PREFIX_COLOURS = {"MoE, skew": "#b279a2"}
 
 
 def colour(name: str) -> str:
@@ -43,7 +47,10 @@ def colour(name: str) -> str:
     name = str(name)
     if name in SERIES_COLOURS:
         return SERIES_COLOURS[name]
-    known = [k for k in SERIES_COLOURS if name.startswith(f"{k},") or name.startswith(f"{k} ")]
+    for prefix, value in PREFIX_COLOURS.items():
+        if name.startswith(prefix):
+            return value
+    known = [k for k in SERIES_COLOURS if name.startswith(f"{k},")]
     if known:
         return SERIES_COLOURS[max(known, key=len)]
     gpus = list(cache.catalog().gpus["name"])
@@ -117,14 +124,16 @@ def headline_range_text(scenario: costmodel.Scenario, output: str, unit: str) ->
     )
 
 
+@st.fragment
 def tornado_section(
     scenario: costmodel.Scenario,
     output: str = "usd_per_million_output_tokens",
     output_title: str = "$ per million output tokens",
-) -> pd.DataFrame:
+) -> None:
     """A bound ``change_pct`` input, the tornado chart and its table (with CSV) for ``scenario``.
 
-    The page must declare :data:`CHANGE_PCT`. Returns the table shown.
+    The page must declare :data:`CHANGE_PCT`. A fragment: changing ``change_pct`` reruns
+    only this section.
     """
     pct = params.number_input(
         "change_pct",
@@ -137,7 +146,7 @@ def tornado_section(
         table = cache.tornado(scenario, float(pct), output)
     except ValueError as err:
         st.error(f"Sensitivity not available: {literal(str(err))}")
-        return pd.DataFrame()
+        return
     moves = [f"−{pct:g}%", f"+{pct:g}%"]
     bars = pd.concat(
         [
@@ -184,4 +193,3 @@ def tornado_section(
         "so a move can be smaller than asked (utilization 1.0 cannot go up)."
     )
     tables.show_table(table, f"tornado_{output}.csv", hide_index=True)
-    return table

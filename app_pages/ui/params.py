@@ -15,8 +15,15 @@ How a page uses it
    :func:`selectbox`, :func:`radio`, :func:`toggle`, :func:`multiselect` take the key
    and draw a widget bound to the URL (``bind="query-params"``) with the declared
    range/choices/default.
-3. ``app.py`` calls :func:`finish` after the page: it drops parameters no page
-   declared and shows one warning naming every parameter not taken as it stood.
+3. ``app.py`` calls :func:`begin` first and :func:`finish` after the page: it drops
+   parameters no page declared and shows one warning naming every parameter not taken
+   as it stood.
+
+Back and Forward: Streamlit writes a widget change into the URL with
+``history.replaceState`` (no history entry), and leaving a page drops the page's own
+parameters from its history entry. So this module remembers each page's own values for
+the session and puts them back when the page is entered with none of them in the URL
+(Back to the page, or its menu link); a link that holds any of them is taken as it is.
 
 Reset and presets: :func:`reset_button` restores the parameters it is given (a page's
 own or the sidebar's), :func:`preset_buttons` sets exactly the fields of a preset.
@@ -82,6 +89,12 @@ _DECLARED = "_ui_declared"  # key -> Param, this run
 _NOTES = "_ui_notes"  # key -> (URL text, note), kept across the gate's rerun
 _RERUNS = "_ui_gate_reruns"  # consecutive reruns by the gate (a guard against loops)
 _SCENARIO = "_ui_scenario"
+_SHARED = "_ui_shared"  # keys declared by the sidebar, this run
+_PAGE = "_ui_page"  # URL path of this run's page
+_LAST_PAGE = "_ui_last_page"  # ... and of the last run that finished
+_MEMORY = "_ui_page_memory"  # page -> its own non-default values (URL text)
+_SYNCED = "_ui_url_synced"  # named_selectbox key -> the URL id it last read or wrote
+_ABSENT = object()
 _MAX_GATE_RERUNS = 3
 
 
@@ -113,9 +126,14 @@ def field(name: str) -> Param:
 # --- The gate -----------------------------------------------------------------------------
 
 
-def begin() -> None:
-    """Start a run: forget last run's declarations (call first in app.py)."""
+def begin(page: str) -> None:
+    """Start a run on ``page`` (its URL path): forget last run's declarations.
+
+    Call first in app.py, right after ``st.navigation``.
+    """
     st.session_state[_DECLARED] = {}
+    st.session_state[_SHARED] = set()
+    st.session_state[_PAGE] = page
 
 
 def declared() -> dict[str, Param]:
@@ -123,15 +141,19 @@ def declared() -> dict[str, Param]:
     return st.session_state.setdefault(_DECLARED, {})
 
 
-def declare(*specs: Param) -> None:
+def declare(*specs: Param, shared: bool = False) -> None:
     """Declare URL parameters and pass their URL values through the gate.
 
     Call before any of their widgets exists. A value not taken as it stands is noted
     and corrected in ``st.query_params``; then the run restarts once so the widgets
     start from the corrected URL (Streamlit seeds bound widgets from the URL the run
-    began with).
+    began with). ``shared``: the sidebar's parameters, kept on every page; a page's own
+    (not shared) come back as the user left them when the page is entered again with
+    none of them in the URL (:func:`_restore`).
     """
     declared().update((spec.key, spec) for spec in specs)
+    if shared:
+        st.session_state.setdefault(_SHARED, set()).update(spec.key for spec in specs)
     query = {key: st.query_params.get_all(key) for key in st.query_params}
     changed = False
     for key, verdict in gate.review(specs, query).items():
@@ -139,9 +161,34 @@ def declare(*specs: Param) -> None:
             _note(key, text, what)
         if verdict.url != query[key]:
             changed |= _write(key, verdict.url)
+    if not shared and not any(spec.key in query for spec in specs):
+        changed |= _restore(specs)
     if changed and st.session_state.get(_RERUNS, 0) < _MAX_GATE_RERUNS:
         st.session_state[_RERUNS] = st.session_state.get(_RERUNS, 0) + 1
         st.rerun()
+
+
+def _restore(specs: Sequence[Param]) -> bool:
+    """On entering a page whose own parameters the URL lacks: put back the values the user
+    left there in this session (browser Back to a page, or its menu link). True if any."""
+    page = st.session_state.get(_PAGE)
+    if st.session_state.get(_LAST_PAGE) == page:
+        return False
+    kept = st.session_state.get(_MEMORY, {}).get(page, {})
+    return any([_write(spec.key, kept[spec.key]) for spec in specs if spec.key in kept])
+
+
+def _remember() -> None:
+    """Keep this page's own non-default values (URL text) for :func:`_restore`."""
+    shared = st.session_state.get(_SHARED, set())
+    own = {k: p for k, p in declared().items() if k not in shared and k in st.session_state}
+    values = {k: st.session_state[k] for k in own}
+    st.session_state.setdefault(_MEMORY, {})[st.session_state.get(_PAGE)] = {
+        k: [own[k].text(v) for v in value] if own[k].many else [own[k].text(value)]
+        for k, value in values.items()
+        if value != own[k].default and value is not None
+    }
+    st.session_state[_LAST_PAGE] = st.session_state.get(_PAGE)
 
 
 def _note(key: str, text: str, what: str) -> None:
@@ -156,7 +203,8 @@ def _write(key: str, url: list[str] | None) -> bool:
     """
     try:
         if url is None:
-            del st.query_params[key]
+            if key in st.query_params:
+                del st.query_params[key]
         else:
             st.query_params[key] = url
     except st.errors.StreamlitAPIException:
@@ -176,6 +224,7 @@ def finish(container: Any = st) -> None:
         _write(key, None)
     found = st.session_state.pop(_NOTES, {})
     st.session_state[_RERUNS] = 0
+    _remember()
     if found:
         container.warning(gate.warning(found))
 
@@ -260,6 +309,42 @@ def _options(key: str, widget: Any, label: str | None, help: str | None, **kwarg
     )
 
 
+def named_selectbox(
+    key: str, names: dict[str, str], label: str | None = None, container: Any = st, **kwargs: Any
+) -> str:
+    """A selectbox for declared parameter ``key`` that shows ``names`` but keeps ids in the URL.
+
+    A bound selectbox with ``format_func`` would write the shown name into the URL (and
+    reject an id there), so this one is not bound: it takes the URL's id when the URL
+    changes (a link, Back or Forward) and writes its id into the URL when the user picks
+    one (:func:`_sync`; unlike a bound widget's change, that makes a history entry).
+    """
+    spec = _spec(key)
+    synced = st.session_state.setdefault(_SYNCED, {})
+    url = st.query_params.get(key)  # after the gate: a valid id, or absent
+    if key not in st.session_state or synced.get(key, _ABSENT) != url:
+        st.session_state[key] = spec.default if url is None else url
+        synced[key] = url
+    return container.selectbox(
+        label or LABELS[key],
+        spec.choices,
+        format_func=lambda i: names.get(i, i),
+        key=key,
+        on_change=_sync,
+        args=(key,),
+        help=_help(key, kwargs.pop("help", None)),
+        **kwargs,
+    )
+
+
+def _sync(key: str) -> None:
+    """Callback: write a :func:`named_selectbox`'s id into the URL (none for the default)."""
+    value = st.session_state[key]
+    url = None if value == _spec(key).default else value
+    _write(key, None if url is None else [url])
+    st.session_state.setdefault(_SYNCED, {})[key] = url
+
+
 def selectbox(key: str, label: str | None = None, container: Any = st, **kwargs: Any) -> Any:
     """A URL-bound selectbox over declared parameter ``key``'s choices."""
     return _options(key, container.selectbox, label, kwargs.pop("help", None), **kwargs)
@@ -288,9 +373,11 @@ def multiselect(key: str, label: str, container: Any = st, **kwargs: Any) -> lis
 
 
 def set_values(values: dict[str, Any]) -> None:
-    """Callback: set bound widgets' values (the URL follows)."""
+    """Callback: set widgets' values (the URL follows)."""
     for key, value in values.items():
         st.session_state[key] = value
+        if key in st.session_state.get(_SYNCED, {}):
+            _sync(key)
 
 
 def defaults(keys: Iterable[str]) -> dict[str, Any]:
@@ -368,8 +455,11 @@ def _scenario_input(name: str) -> Any:
     spec = _spec(name)
     if spec.kind is str:
         names = _names(name)
-        ids = " ".join(f"`{i}`: {n}." for i, n in names.items())
-        return selectbox(name, help=f"{costmodel.FIELD_HELP[name]}. {ids}")
+        if not names:
+            return selectbox(name)
+        ids = " ".join(f"{n}: `{i}`." for i, n in names.items())
+        help = f"{costmodel.FIELD_HELP[name]}. Ids in the URL: {ids}"
+        return named_selectbox(name, names, help=help)
     if spec.kind is int:
         return number_input(name)
     if name == "utilization":
@@ -393,7 +483,7 @@ def scenario_sidebar(fields: Iterable[str] = SHARED_FIELDS) -> costmodel.Scenari
     Fields not drawn keep ``costmodel.Scenario()``'s defaults.
     """
     fields = list(fields)
-    declare(*(field(name) for name in fields))
+    declare(*(field(name) for name in fields), shared=True)
     with st.sidebar:
         st.header("Scenario")
         values = {name: _scenario_input(name) for name in fields}

@@ -36,6 +36,13 @@ LABELS = {
     "speculative_speedup": "Speed-up [x]",
     "change_low_pct": "Change, low [%]",
     "change_high_pct": "Change, high [%]",
+    "usd_per_request": "Cost [$/request]",
+    "revenue_per_request_usd": "Revenue [$/request]",
+    "margin_usd_per_request": "Margin [$/request]",
+    "margin_usd_per_million_requests": "Margin [$/M requests]",
+    "margin_pct": "Margin [% of revenue]",
+    "break_even_utilization": "Break-even utilization [0-1]",
+    "break_even_batch_size": "Break-even batch [sequences]",
 }
 # Name endings that carry a unit: ending -> unit shown in brackets.
 UNITS = {
@@ -141,13 +148,25 @@ def download_csv(df: pd.DataFrame, filename: str, label: str = "Download CSV") -
 def show_table(df: pd.DataFrame, filename: str, **dataframe_kwargs: Any) -> None:
     """``df`` as a readable table and, under it, a CSV download of exactly ``df``.
 
-    ``column_config`` entries given here override the generated ones.
+    ``column_config`` entries given here refine the generated ones (:func:`_merge`).
     """
     shown, config = view(df)
-    config.update(dataframe_kwargs.pop("column_config", {}))
+    for column, given in dataframe_kwargs.pop("column_config", {}).items():
+        config[column] = _merge(config.get(column), given)
     dataframe_kwargs.setdefault("column_order", column_order(df))
     st.dataframe(shown, column_config=config, **dataframe_kwargs)
     download_csv(df, filename)
+
+
+def _merge(made: dict | None, given: dict | str | None) -> dict | str | None:
+    """A page's ``column_config`` entry over the generated one: its set fields win, except
+    that a column turned into text (it has dashes) keeps its text type."""
+    if made is None or not isinstance(given, dict):
+        return given
+    merged = {**made, **{k: v for k, v in given.items() if v is not None}}
+    if made.get("type_config", {}).get("type") == "text":
+        merged["type_config"] = made["type_config"]
+    return merged
 
 
 def formula_expander(title: str, markdown: str) -> None:
