@@ -459,7 +459,8 @@ tables.show_table(
 st.caption(
     "Columns are `costmodel.provider_margins`'s: margin per request and per million "
     "requests [\\$], in % of revenue; break-even utilisation [0-1] at this batch (above 1: "
-    "none) and break-even batch [sequences] at this utilisation (empty: no batch that fits)."
+    "none) and break-even batch [sequences] at this utilisation (a dash: none, or no batch "
+    "that fits)."
 )
 
 tables.formula_expander(

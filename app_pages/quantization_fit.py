@@ -8,11 +8,11 @@ model that is not in the catalog (``Catalog.with_model`` with a ``custom:`` id).
 from __future__ import annotations
 
 import json
-import math
 import re
 from dataclasses import dataclass
 
 import altair as alt
+import numpy as np
 import pandas as pd
 import streamlit as st
 
@@ -222,11 +222,10 @@ def heatmap_frame(df: pd.DataFrame, rows: str, users: int) -> pd.DataFrame:
             "memory_available_gb": df["memory_available_gb"],
         }
     )
-    out["verdict"] = pd.cut(
-        out["max_users"],
-        [-1, 0, users - 1, math.inf],
-        labels=verdict_labels(users),
-    ).astype(str)
+    users_held = out["max_users"].to_numpy()
+    out["verdict"] = np.select(
+        [users_held <= 0, users_held < users], verdict_labels(users)[:2], verdict_labels(users)[2]
+    )
     return out
 
 
@@ -342,8 +341,8 @@ def c13_sentence(scenario: costmodel.Scenario, users: int, upload: Upload | None
 def c14_sentence(table: pd.DataFrame, users: int, context: int) -> str:
     """Which GPUs hold the model in bf16 on one GPU (no tensor parallelism)."""
     bf16 = table.loc["bf16"] if "bf16" in table.index else pd.Series(dtype=float)
-    single = [g for g, n in bf16.items() if n == 1]
-    multi = [g for g, n in bf16.items() if n != 1]
+    single = [g for g, n in bf16.items() if pd.notna(n) and n == 1]
+    multi = [g for g, n in bf16.items() if pd.notna(n) and n != 1]
     if not single:
         return (
             f"**C14.** No GPU selected holds the model in bf16 on one GPU for {users} users "
@@ -479,7 +478,7 @@ min_table = min_gpus_table(fit)
 tables.show_table(min_table, "min_gpus.csv", width="stretch")
 st.caption(
     f"Fewest GPUs (a power of two, as tensor parallelism needs) whose memory holds the "
-    f"weights, {users} users' KV cache at {context:,} tokens and the overhead. Empty: even "
+    f"weights, {users} users' KV cache at {context:,} tokens and the overhead. A dash: even "
     "64 GPUs do not."
 )
 st.markdown(c14_sentence(min_table, users, context))

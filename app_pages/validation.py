@@ -272,7 +272,7 @@ families = families_table()
 tables.show_table(families, "gpu_families.csv", width="stretch")
 st.caption(
     "`efficiency_uncertainty`: the relative spread to expect around the defaults; "
-    "`calibrated_on`: the measurement ids the defaults were fitted to (empty: an assumption)."
+    "`calibrated_on`: the measurement ids the defaults were fitted to (a dash: an assumption)."
 )
 
 tables.formula_expander(

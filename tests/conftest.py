@@ -72,7 +72,8 @@ def shown(at: AppTest, column: str) -> pd.DataFrame:
     """The first dataframe or table on the page that has ``column``, as numbers again.
 
     A numeric column with missing values is shown as text (4 significant digits, a dash
-    where there is no value); it comes back here as floats with NaN for the dash.
+    where there is no value); it comes back here as floats with NaN for the dash. A dash
+    in a text column comes back as a missing value.
     """
     df = next(df.value for df in [*at.dataframe, *at.table] if column in df.value.columns)
     return df.apply(_as_numbers)
@@ -84,7 +85,9 @@ def _as_numbers(values: pd.Series) -> pd.Series:
     text = values.astype(str).str.replace(",", "")
     numbers = pd.to_numeric(text.where(text != "—"), errors="coerce")
     has_dash = (text == "—").any()
-    return numbers if has_dash and numbers.notna().sum() == (text != "—").sum() else values
+    if has_dash and numbers.notna().sum() == (text != "—").sum():
+        return numbers
+    return values.where(text != "—") if has_dash else values
 
 
 def metrics(at: AppTest) -> dict[str, str]:

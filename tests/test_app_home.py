@@ -1,5 +1,8 @@
 """Home page and the shared sidebar, through AppTest (no browser)."""
 
+import tomllib
+from pathlib import Path
+
 import pytest
 from conftest import ignored, open_page
 from streamlit.testing.v1 import AppTest
@@ -145,3 +148,20 @@ def test_model_and_gpu_show_names_and_keep_ids_in_the_url():
     assert at.query_params["gpu"] in ("h200-sxm", ["h200-sxm"])  # the callback writes the id
     at.button(key="preset:reset").click().run()
     assert "gpu" not in at.query_params and at.sidebar.selectbox(key="gpu").value == "h100-sxm"
+
+
+def test_an_unexpected_error_shows_a_message_and_a_link_to_the_defaults(monkeypatch):
+    def broken() -> None:
+        raise RuntimeError("/srv/secret/path.py failed")
+
+    monkeypatch.setattr(params, "share_link", broken)
+    at = open_page(batch_size="64")
+    assert not at.exception  # no traceback on the page
+    (error,) = at.error
+    assert error.value.startswith("Something went wrong") and "/srv" not in error.value
+    assert at.get("link_button")[0].proto.label == "Open this page with the default settings"
+
+
+def test_streamlit_shows_visitors_no_error_details():
+    config = tomllib.loads((Path(__file__).parent.parent / ".streamlit/config.toml").read_text())
+    assert config["client"]["showErrorDetails"] == "none"  # 1.67: full, stacktrace, type, none

@@ -33,6 +33,7 @@ HOSTILE, RANDOM = 500, 100  # per page, through the gate
 PAGE_HOSTILE, PAGE_RANDOM = 6, 3  # per page, through the whole app (AppTest)
 PAGES = [None, *(path for path, _, _ in ui.PAGES)]
 WARNING = "Some URL parameters were not used as given:"
+GUARD = "Something went wrong"  # app.py's message for an unexpected error
 
 NOT_NUMBERS = [
     "inf", "-inf", "Infinity", "-Infinity", "INF", "1e309", "-1e309", "9" * 400,
@@ -240,6 +241,8 @@ def test_app_survives_hostile_and_random_links(path):
         where = f"FUZZ_SEED={SEED}: {url_of(path, query)[:300]}"
         at = open_page(path, **{k: v if len(v) > 1 else v[0] for k, v in query.items()})
         assert not at.exception, f"{where}: {at.exception}"
+        crashed = [e.value for e in at.error if e.value.startswith(GUARD)]
+        assert not crashed, f"{where}: app.py's guard caught an error (see the log)"
         text = url_warning(at)
         for key in bad:
             assert text and printable(gate.shown(key)) in text, f"{key!r} not named: {where}"

@@ -25,7 +25,6 @@ from app_pages.ui.text import escape, literal
 
 # A decimal number in ASCII: no "inf", "nan", "0x10", "1_000", unicode digits or spaces.
 _NUMBER = re.compile(r"[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?")
-_MAX_TEXT = 64  # characters of a number or choice worth parsing at all
 SHOWN = 40  # characters of a hostile value shown in a note
 _NONE = object()
 
@@ -138,7 +137,7 @@ def shown(text: str) -> str:
 
 def _number(param: Param, text: str) -> tuple[Any, str]:
     """Parse one number by ``param``'s rules: (value, note) or (_NONE, why not)."""
-    if len(text) > _MAX_TEXT or not _NUMBER.fullmatch(text):
+    if not _NUMBER.fullmatch(text):
         return _NONE, "not a number"
     value = float(text)
     if not math.isfinite(value):

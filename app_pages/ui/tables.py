@@ -14,8 +14,17 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-#: Columns shown first and pinned, in this order, wherever a table has them.
-KEY_COLUMNS = ("setup", "variant", "usd_per_million_output_tokens", "tokens_per_s_per_user")
+#: Columns shown first and pinned, in this order, wherever a table has them (the
+#: capitalised ones are tables whose pages still key columns by their labels).
+KEY_COLUMNS = (
+    "setup",
+    "Setup",
+    "variant",
+    "usd_per_million_output_tokens",
+    "$/M output tokens",
+    "tokens_per_s_per_user",
+    "Tokens/s per user",
+)
 DASH = "—"
 SIGNIFICANT = 4  # digits shown; the data and the CSV keep them all
 FORMAT = f"%.{SIGNIFICANT}g"  # printf-style, as st.column_config formats numbers
@@ -107,8 +116,8 @@ def view(df: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, Any]]:
                 config[column] = st.column_config.TextColumn(
                     name, help=f"{DASH}: does not apply (no value, or the setup does not fit)."
                 )
-        elif values.dtype == object:
-            shown[column] = values.map(lambda v: DASH if v is None or v != v else v)
+        elif values.dtype == object or pd.api.types.is_string_dtype(values):
+            shown[column] = values.astype(object).where(values.notna(), DASH)
             config[column] = st.column_config.Column(name)
         else:
             config[column] = st.column_config.Column(name)
