@@ -26,7 +26,7 @@ def main() -> None:
     home = st.Page("app_pages/home.py", title="Home", icon=":material/home:", default=True)
     pages = [st.Page(path, title=title, icon=icon) for path, title, icon in ui.PAGES]
     page = st.navigation([home, *pages])
-    params.begin(page.url_path)
+    params.begin(page)
     params.scenario_sidebar()
     notices = st.container()  # above the page, filled once the page's own widgets exist
     page.run()

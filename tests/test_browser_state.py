@@ -112,3 +112,20 @@ def test_back_undoes_a_gpu_change(page, streamlit_server):
     page.wait_for_url(re.compile(r"[?&]gpu=a100-80gb-sxm\b"))
     wait_for_app(page)
     Input("select", "GPU", "gpu", "A100 80GB SXM4", sidebar=True).expect_shown(page)
+
+
+def test_back_to_a_bad_link_shows_the_page_not_an_error(page, streamlit_server):
+    """Back to the bad link the session opened with: its keys are bound by now, so the
+    gate reopens the page with its own values instead of letting a widget fail."""
+    page.goto(
+        f"{streamlit_server}/speculative_decoding?batch_size=64&n_gpus=inf&draft_tokens=1e400"
+    )
+    wait_for_app(page)
+    page.wait_for_url(lambda url: "inf" not in url and "1e400" not in url)
+    page.go_back()
+    wait_for_app(page)
+    expect(page.get_by_test_id("stAlertContentError")).to_have_count(0)
+    batch("64").expect_shown(page)
+    Input("number", "GPUs per replica", "n_gpus", "2", sidebar=True).expect_shown(page)
+    draft("4").expect_shown(page)
+    assert_page_works(page)

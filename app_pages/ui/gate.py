@@ -172,16 +172,16 @@ def check(param: Param, raw: list[str]) -> Verdict:
     """The verdict on ``raw``, the URL's values of ``param.key`` (repeated keys in order)."""
     if param.many:
         return _check_many(param, raw)
-    text = raw[-1]
+    text, given = raw[-1], " & ".join(raw)  # all the values, as the warning shows them
     repeated = f"given {len(raw)} times, the last value was used; " if len(raw) > 1 else ""
     if text == "":
-        return _default_used(param, text, repeated + "empty")
+        return _default_used(param, given, repeated + "empty")
     value, note = _one(param, text)
     if value is _NONE:
-        return _default_used(param, text, repeated + note)
+        return _default_used(param, given, repeated + note)
     url = None if value == param.default else [param.text(value)]
-    what = repeated + note
-    return Verdict(value, url, ((text, what.removesuffix("; ")),) if what else ())
+    what = (repeated + note).removesuffix("; ")
+    return Verdict(value, url, ((given, what),) if what else ())
 
 
 def _check_many(param: Param, raw: list[str]) -> Verdict:

@@ -91,6 +91,7 @@ _RERUNS = "_ui_gate_reruns"  # consecutive reruns by the gate (a guard against l
 _SCENARIO = "_ui_scenario"
 _SHARED = "_ui_shared"  # keys declared by the sidebar, this run
 _PAGE = "_ui_page"  # URL path of this run's page
+_PAGE_OBJECT = "_ui_page_object"  # ... as st.navigation returned it
 _LAST_PAGE = "_ui_last_page"  # ... and of the last run that finished
 _MEMORY = "_ui_page_memory"  # page -> its own non-default values (URL text)
 _SYNCED = "_ui_url_synced"  # named_selectbox key -> the URL id it last read or wrote
@@ -126,14 +127,13 @@ def field(name: str) -> Param:
 # --- The gate -----------------------------------------------------------------------------
 
 
-def begin(page: str) -> None:
-    """Start a run on ``page`` (its URL path): forget last run's declarations.
-
-    Call first in app.py, right after ``st.navigation``.
-    """
+def begin(page: Any) -> None:
+    """Start a run on ``page`` (what ``st.navigation`` returned): forget last run's
+    declarations. Call first in app.py, right after ``st.navigation``."""
     st.session_state[_DECLARED] = {}
     st.session_state[_SHARED] = set()
-    st.session_state[_PAGE] = page
+    st.session_state[_PAGE] = page.url_path
+    st.session_state[_PAGE_OBJECT] = page
 
 
 def declared() -> dict[str, Param]:
@@ -155,17 +155,46 @@ def declare(*specs: Param, shared: bool = False) -> None:
     if shared:
         st.session_state.setdefault(_SHARED, set()).update(spec.key for spec in specs)
     query = {key: st.query_params.get_all(key) for key in st.query_params}
-    changed = False
-    for key, verdict in gate.review(specs, query).items():
+    changed, refused = False, False
+    verdicts = gate.review(specs, query)
+    for key, verdict in verdicts.items():
         for text, what in verdict.notes:
             _note(key, text, what)
         if verdict.url != query[key]:
-            changed |= _write(key, verdict.url)
+            if _write(key, verdict.url):
+                changed = True
+            else:  # bound already; only a bad value (not mere spelling, "30.0") matters
+                refused |= bool(verdict.notes)
+    if refused:
+        _reopen({key: verdict.value for key, verdict in verdicts.items()})
     if not shared and not any(spec.key in query for spec in specs):
         changed |= _restore(specs)
     if changed and st.session_state.get(_RERUNS, 0) < _MAX_GATE_RERUNS:
         st.session_state[_RERUNS] = st.session_state.get(_RERUNS, 0) + 1
         st.rerun()
+
+
+def _reopen(values: dict[str, Any]) -> None:
+    """Reopen the page when Streamlit will not let the gate correct a URL value.
+
+    Back to a bad link in the same session: its keys are already bound, so
+    ``st.query_params`` refuses to change them and the widgets would meet the bad value.
+    ``st.switch_page`` with the URL's undeclared parameters starts the page again; the
+    declared ones' widgets take the gate's ``values`` from ``st.session_state``.
+    """
+    if st.session_state.get(_RERUNS, 0) >= _MAX_GATE_RERUNS:
+        return
+    st.session_state[_RERUNS] = st.session_state.get(_RERUNS, 0) + 1
+    for key, value in values.items():
+        st.session_state[key] = value
+    known = declared()
+    kept = {k: st.query_params.get_all(k) for k in st.query_params if k not in known}
+    page = st.session_state.get(_PAGE_OBJECT)
+    if page is not None:
+        try:
+            st.switch_page(page, query_params=kept)
+        except st.errors.StreamlitAPIException:
+            return  # another key is bound too: Streamlit drops the bad value itself
 
 
 def _restore(specs: Sequence[Param]) -> bool:
@@ -196,11 +225,8 @@ def _note(key: str, text: str, what: str) -> None:
 
 
 def _write(key: str, url: list[str] | None) -> bool:
-    """Set (or, with None, remove) one URL parameter; False if Streamlit refuses.
-
-    Streamlit refuses for a key already bound in this session (history navigation back
-    to a bad link); the widget then meets the value and Streamlit drops it itself.
-    """
+    """Set (or, with None, remove) one URL parameter; False if Streamlit refuses (a key
+    already bound in this session: see :func:`_reopen`)."""
     try:
         if url is None:
             if key in st.query_params:
@@ -244,54 +270,36 @@ def _help(key: str, help: str | None) -> str | None:
 
 
 def number_input(
-    key: str,
-    label: str | None = None,
-    step: float = 1,
-    container: Any = st,
-    *,
-    help: str | None = None,
-    **kwargs: Any,
+    key: str, label: str | None = None, step: float = 1, container: Any = st, **kwargs: Any
 ) -> Any:
     """A URL-bound number input for declared parameter ``key`` (range and default from it).
 
     ``label`` defaults to the Scenario field's label, ``help`` to ``costmodel.FIELD_HELP``.
     """
-    spec = _spec(key)
-    cast = int if spec.kind is int else float
-    return container.number_input(
-        label or LABELS[key],
-        cast(spec.low),
-        cast(spec.high),
-        spec.default,
-        cast(step),
-        key=key,
-        bind="query-params",
-        help=_help(key, help),
-        **kwargs,
-    )
+    return _number(container.number_input, key, label, step, **kwargs)
 
 
 def slider(
-    key: str,
-    label: str | None = None,
-    step: float = 1,
-    container: Any = st,
-    *,
-    help: str | None = None,
-    **kwargs: Any,
+    key: str, label: str | None = None, step: float = 1, container: Any = st, **kwargs: Any
 ) -> Any:
-    """A URL-bound slider for declared number parameter ``key``."""
+    """A URL-bound slider for declared number parameter ``key`` (as :func:`number_input`)."""
+    return _number(container.slider, key, label, step, **kwargs)
+
+
+def _number(widget: Any, key: str, label: str | None, step: float, **kwargs: Any) -> Any:
     spec = _spec(key)
     cast = int if spec.kind is int else float
-    return container.slider(
+    help = _help(key, kwargs.pop("help", None))
+    low, high = cast(spec.low), cast(spec.high)
+    return widget(
         label or LABELS[key],
-        cast(spec.low),
-        cast(spec.high),
+        low,
+        high,
         spec.default,
         cast(step),
         key=key,
         bind="query-params",
-        help=_help(key, help),
+        help=help,
         **kwargs,
     )
 
