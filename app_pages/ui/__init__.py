@@ -9,10 +9,6 @@
 - :mod:`~app_pages.ui.text`: text from a URL or upload made safe for Markdown.
 """
 
-from pathlib import Path
-
-ROOT = Path(__file__).resolve().parents[2]
-
 # Pages besides Home, in menu order: (path relative to app.py, title, icon).
 PAGES = [
     ("app_pages/gpu_comparison.py", "GPU comparison", ":material/memory:"),

@@ -238,11 +238,6 @@ def _write(key: str, url: list[str] | None) -> bool:
     return True
 
 
-def notes() -> dict[tuple[str, str], str]:
-    """This run's gate notes so far: (key, URL text) -> what happened."""
-    return dict(st.session_state.get(_NOTES, {}))
-
-
 def finish(container: Any = st) -> None:
     """End a run: drop undeclared parameters and show the one warning (in ``container``)."""
     for key in gate.unknown(declared(), list(st.query_params)):
