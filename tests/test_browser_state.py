@@ -48,6 +48,10 @@ def test_back_restores_a_page_input_after_leaving_the_page(page, streamlit_serve
     wait_for_app(page)
     assert_page_works(page)
 
+    nav(page, "Speculative decoding", "speculative_decoding")  # the menu link: the same
+    draft("7").expect_shown(page)
+    assert draft("7").in_url(page.url)
+
 
 def test_page_reset_leaves_the_sidebar_and_sidebar_reset_the_page(page, streamlit_server):
     page.goto(f"{streamlit_server}/speculative_decoding?batch_size=64&draft_tokens=7")

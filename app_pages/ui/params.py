@@ -92,7 +92,6 @@ _SCENARIO = "_ui_scenario"
 _SHARED = "_ui_shared"  # keys declared by the sidebar, this run
 _PAGE = "_ui_page"  # URL path of this run's page
 _PAGE_OBJECT = "_ui_page_object"  # ... as st.navigation returned it
-_LAST_PAGE = "_ui_last_page"  # ... and of the last run that finished
 _MEMORY = "_ui_page_memory"  # page -> its own non-default values (URL text)
 _SYNCED = "_ui_url_synced"  # named_selectbox key -> the URL id it last read or wrote
 _ABSENT = object()
@@ -198,12 +197,12 @@ def _reopen(values: dict[str, Any]) -> None:
 
 
 def _restore(specs: Sequence[Param]) -> bool:
-    """On entering a page whose own parameters the URL lacks: put back the values the user
-    left there in this session (browser Back to a page, or its menu link). True if any."""
-    page = st.session_state.get(_PAGE)
-    if st.session_state.get(_LAST_PAGE) == page:
-        return False
-    kept = st.session_state.get(_MEMORY, {}).get(page, {})
+    """When the URL lacks all of a page's own parameters: put back the values the user
+    left there in this session (browser Back to the page, or its menu link); True if any.
+
+    The page's values are all defaults after its Reset, so nothing is kept then.
+    """
+    kept = st.session_state.get(_MEMORY, {}).get(st.session_state.get(_PAGE), {})
     return any([_write(spec.key, kept[spec.key]) for spec in specs if spec.key in kept])
 
 
@@ -217,7 +216,6 @@ def _remember() -> None:
         for k, value in values.items()
         if value != own[k].default and value is not None
     }
-    st.session_state[_LAST_PAGE] = st.session_state.get(_PAGE)
 
 
 def _note(key: str, text: str, what: str) -> None:
