@@ -1,29 +1,49 @@
 """Entry point: `streamlit run app.py`.
 
-Runs on every page: records the URL, draws the shared scenario sidebar (so its
-parameters stay in the URL on every page), then runs the chosen page and names any
-URL parameter that was ignored. Pages are listed once their file exists.
+Runs on every page: checks the URL's shared parameters, draws the shared scenario
+sidebar (so its parameters stay in the URL on every page), runs the chosen page, then
+drops parameters no page declared and names, in one warning, every one not used as
+given. An unexpected error shows a short message and a link to the defaults instead of
+a traceback (``client.showErrorDetails = "none"`` in .streamlit/config.toml hides the
+details Streamlit itself would show).
 """
 
-import streamlit as st
+import logging
 
-from pages import ui
+import streamlit as st
+from streamlit.runtime.scriptrunner import RerunException, StopException
+
+from app_pages import ui
+from app_pages.ui import params
+
+LOG = logging.getLogger(__name__)
 
 st.set_page_config(page_title="Mixtral serving cost explorer", page_icon="💸", layout="wide")
-ui.snapshot_query_params()
 
-home = st.Page("pages/home.py", title="Home", icon=":material/home:", default=True)
-pages = [
-    st.Page(path, title=title, icon=icon) for path, title, icon in ui.PAGES if ui.page_exists(path)
-]
-page = st.navigation([home, *pages])
 
-ui.scenario_sidebar()
-with st.sidebar:
-    ui.preset_buttons(ui.PRESETS)
+def main() -> None:
+    """The app: navigation, sidebar, the page, the URL warning and the share link."""
+    home = st.Page("app_pages/home.py", title="Home", icon=":material/home:", default=True)
+    pages = [st.Page(path, title=title, icon=icon) for path, title, icon in ui.PAGES]
+    page = st.navigation([home, *pages])
+    params.begin(page)
+    params.scenario_sidebar()
+    notices = st.container()  # above the page, filled once the page's own widgets exist
+    page.run()
+    params.finish(notices)
+    with st.sidebar:
+        params.share_link()
 
-notices = st.container()  # above the page, filled once the page's own widgets exist
-page.run()
-ui.warn_invalid_params(notices)
-with st.sidebar:
-    ui.share_link()
+
+try:
+    main()
+except (RerunException, StopException):
+    raise  # Streamlit's own control flow (st.rerun, st.stop, st.switch_page)
+except Exception:
+    LOG.exception("unexpected error")  # the server log keeps the traceback
+    st.error(
+        "Something went wrong while drawing this page. The link may hold a combination of "
+        "settings the app cannot handle yet.",
+        icon=":material/error:",
+    )
+    st.link_button("Open this page with the default settings", st.context.url or "/")

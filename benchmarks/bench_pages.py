@@ -17,10 +17,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
 import streamlit as st  # noqa: E402
-from conftest import apptest_navigation  # noqa: E402
 from streamlit.testing.v1 import AppTest  # noqa: E402
 
-from pages import ui  # noqa: E402
+from app_pages import ui  # noqa: E402
 
 REPEATS = 3
 TIMEOUT_S = 60
@@ -55,13 +54,13 @@ def measure(app_path: Path, page: str | None) -> tuple[float, float]:
 
 
 def main() -> None:
-    with tempfile.TemporaryDirectory() as folder, apptest_navigation():
+    with tempfile.TemporaryDirectory() as folder:
         hello = Path(folder) / "hello.py"
         hello.write_text(HELLO)
         measure(ROOT / "app.py", None)  # warm imports once, as a running server has them
         base_first, base_rerun = measure(hello, None)
         rows = [("hello world", base_first, base_rerun)]
-        pages = [("pages/home.py", "Home")] + [(p, t) for p, t, _ in ui.PAGES if ui.page_exists(p)]
+        pages = [("app_pages/home.py", "Home")] + [(p, t) for p, t, _ in ui.PAGES]
         rows += [(title, *measure(ROOT / "app.py", path)) for path, title in pages]
     print(f"{'page':<28}{'first ms':>10}{'x hello':>9}{'rerun ms':>10}{'x hello':>9}")
     for name, first, rerun in rows:

@@ -723,6 +723,19 @@ _KEPT = {
 }
 
 
+def check_scenario(scenario: Scenario, catalog: Catalog | None = None) -> None:
+    """Raise ``ValueError`` naming the field(s) if ``scenario`` cannot be evaluated.
+
+    The checks ``evaluate`` makes before any physics (ids in ``catalog``, tensor-parallel
+    sizes, acceptance ordering, the model's context window), for a view that wants to
+    say what is wrong before it draws anything.
+    """
+    catalog = catalog or load_catalog()
+    check_ids(scenario, catalog)
+    full, _ = grid(scenario, catalog, {}, True)
+    check_consistency(full, catalog)
+
+
 def _run(base: Scenario | None, catalog: Catalog | None, axes: dict, product: bool):
     """Check, build the grid, physics once per physical row, dollars on every row."""
     base = Scenario() if base is None else base

@@ -1,4 +1,4 @@
-"""Shared test set-up: the AppTest multipage patch, `open_page`, and the browser fixtures.
+"""Shared test set-up: `open_page` and the other AppTest helpers, and the browser fixtures.
 
 Browser tests (marker ``browser``, or any test using Playwright's ``page``) run the app
 with ``streamlit run`` and drive Debian's chromium at /usr/bin/chromium. Without it they
@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -21,7 +22,6 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
-from streamlit.runtime.pages_manager import PagesManager
 from streamlit.testing.v1 import AppTest
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -34,40 +34,10 @@ IN_CI = os.environ.get("CI", "").lower() == "true"
 # --- AppTest ---------------------------------------------------------------------------
 
 
-@contextlib.contextmanager
-def apptest_navigation() -> Iterator[None]:
-    """Work around an AppTest quirk; the one place in the tests that touches this internal.
-
-    With ``st.navigation`` in app.py and a ``pages/`` folder beside it, AppTest takes the
-    app for a legacy pages-folder app and drops what app.py renders on reruns after the
-    first. (A browser meets the same legacy mode on a fresh server; the app handles that
-    itself in ``ui.run_inside_app``.) tests/test_apptest_quirk.py fails if this stops
-    working; benchmarks/bench_pages.py uses it too.
-    """
-    original = PagesManager.__init__
-
-    def init(self, *args, **kwargs):
-        original(self, *args, **kwargs)
-        PagesManager.uses_pages_directory = False
-
-    PagesManager.__init__ = init
-    try:
-        yield
-    finally:
-        PagesManager.__init__ = original
-
-
-@pytest.fixture(autouse=True, scope="session")
-def _apptest_uses_navigation():
-    """Every test runs AppTest with :func:`apptest_navigation`."""
-    with apptest_navigation():
-        yield
-
-
 def open_page(page_path: str | None = None, **query_params: str | list[str]) -> AppTest:
     """Run app.py as a shared link would open it: on ``page_path`` with ``query_params``.
 
-    ``page_path`` is relative to app.py (``"pages/price_war.py"``); None opens Home.
+    ``page_path`` is relative to app.py (``"app_pages/price_war.py"``); None opens Home.
     """
     at = AppTest.from_file(str(APP), default_timeout=30)
     if page_path is not None:
@@ -77,10 +47,11 @@ def open_page(page_path: str | None = None, **query_params: str | list[str]) -> 
 
 
 def ignored(at: AppTest) -> str:
-    """The page's one warning about ignored URL parameters (no exception, no other warning)."""
+    """The page's one warning about URL parameters not used as given (no exception, no other
+    warning), with its code spans' padding removed: ``n_gpus=abc`` reads "`n_gpus=abc`"."""
     assert not at.exception
     assert len(at.warning) == 1, [w.value for w in at.warning]
-    return at.warning[0].value
+    return re.sub(r"(`+) (.*?) \1", lambda m: f"`{m[2]}`", at.warning[0].value)
 
 
 @pytest.fixture
@@ -98,8 +69,25 @@ def downloads(monkeypatch) -> dict[str, bytes]:
 
 
 def shown(at: AppTest, column: str) -> pd.DataFrame:
-    """The first dataframe or table on the page that has ``column``."""
-    return next(df.value for df in [*at.dataframe, *at.table] if column in df.value.columns)
+    """The first dataframe or table on the page that has ``column``, as numbers again.
+
+    A numeric column with missing values is shown as text (4 significant digits, a dash
+    where there is no value); it comes back here as floats with NaN for the dash. A dash
+    in a text column comes back as a missing value.
+    """
+    df = next(df.value for df in [*at.dataframe, *at.table] if column in df.value.columns)
+    return df.apply(_as_numbers)
+
+
+def _as_numbers(values: pd.Series) -> pd.Series:
+    if pd.api.types.is_numeric_dtype(values) or pd.api.types.is_bool_dtype(values):
+        return values
+    text = values.astype(str).str.replace(",", "")
+    numbers = pd.to_numeric(text.where(text != "—"), errors="coerce")
+    has_dash = (text == "—").any()
+    if has_dash and numbers.notna().sum() == (text != "—").sum():
+        return numbers
+    return values.where(text != "—") if has_dash else values
 
 
 def metrics(at: AppTest) -> dict[str, str]:

@@ -1,11 +1,15 @@
 """Home page and the shared sidebar, through AppTest (no browser)."""
 
+import tomllib
+from pathlib import Path
+
 import pytest
-from conftest import open_page
+from conftest import ignored, open_page
 from streamlit.testing.v1 import AppTest
 
 import costmodel
-from pages import ui
+from app_pages import ui
+from app_pages.ui import params
 
 DEFAULT = costmodel.Scenario()
 
@@ -20,7 +24,7 @@ def test_home_renders_defaults():
     at = open_page()
     assert not at.exception
     assert not at.warning and not at.error
-    assert sidebar_values(at) == {f: getattr(DEFAULT, f) for f in ui.SHARED_FIELDS}
+    assert sidebar_values(at) == {f: getattr(DEFAULT, f) for f in params.SHARED_FIELDS}
     claims = " ".join(m.value for m in at.markdown)
     for claim_id in (f"C{i}" for i in range(1, 15)):
         assert f"**{claim_id}**" in claims
@@ -54,10 +58,10 @@ def test_bad_url_parameters_are_named_in_one_warning(params, named):
     at = open_page(**params)
     assert not at.exception
     assert len(at.warning) == 1
-    text = at.warning[0].value
+    text = ignored(at)
     for name in named:
         assert f"`{name}=" in text
-    assert "default" in text
+        assert ("dropped" if name == "foo" else "the default") in text
     assert "batch_size" not in text
     if "n_gpus" in params:
         assert sidebar_values(at)["n_gpus"] == DEFAULT.n_gpus
@@ -66,17 +70,17 @@ def test_bad_url_parameters_are_named_in_one_warning(params, named):
 def test_preset_and_reset_set_session_state():
     at = open_page(gpu="a100-80gb-sxm", n_gpus="4", batch_size="64")
     at.button(key="preset:December 2023 baseline").click().run()
-    for field, value in ui.PRESETS["December 2023 baseline"].items():
+    for field, value in params.PRESETS["December 2023 baseline"].items():
         assert at.session_state[field] == value
     assert at.session_state["batch_size"] == 64  # not part of the preset
     at.button(key="preset:reset").click().run()
     assert not at.exception
-    assert sidebar_values(at) == {f: getattr(DEFAULT, f) for f in ui.SHARED_FIELDS}
+    assert sidebar_values(at) == {f: getattr(DEFAULT, f) for f in params.SHARED_FIELDS}
 
 
 def test_baseline_preset_is_the_librarys():
     # Its values (the seed's C4 setup) are checked by hand in tests/test_presets.py.
-    assert ui.PRESETS["December 2023 baseline"] is costmodel.presets.DECEMBER_2023_BASELINE
+    assert params.PRESETS["December 2023 baseline"] is costmodel.presets.DECEMBER_2023_BASELINE
 
 
 def test_share_link_holds_the_url_parameters():
@@ -87,9 +91,11 @@ def test_share_link_holds_the_url_parameters():
 
 def test_invalid_scenario_shows_error_and_default():
     def script():
-        from pages import ui
+        import streamlit as st
 
-        ui.st.markdown("fell back" if ui.scenario(n_gpus=0) == ui.DEFAULT else "kept")
+        from app_pages.ui import params
+
+        st.markdown("fell back" if params.scenario(n_gpus=0) == params.DEFAULT else "kept")
 
     at = AppTest.from_function(script).run()
     assert not at.exception
@@ -98,30 +104,57 @@ def test_invalid_scenario_shows_error_and_default():
 
 
 def bound_widgets(at: AppTest) -> dict:
-    """Key -> value of every input bound to the URL, in the main area and the sidebar."""
+    """Key -> value of every input kept in the URL, in the main area and the sidebar."""
 
     def walk(node):
         for child in getattr(node, "children", {}).values():
             yield child
             yield from walk(child)
 
+    synced = at.session_state["_ui_url_synced"]  # params.named_selectbox: ids in the URL
     return {
         e.key: e.value
         for e in [*walk(at.main), *walk(at.sidebar)]
-        if getattr(getattr(e, "proto", None), "query_param_key", "")
+        if getattr(getattr(e, "proto", None), "query_param_key", "") or e.key in synced
     }
 
 
-@pytest.mark.parametrize(
-    "path", ["pages/home.py"] + [p for p, _, _ in ui.PAGES if ui.page_exists(p)]
-)
+@pytest.mark.parametrize("path", ["app_pages/home.py"] + [p for p, _, _ in ui.PAGES])
 def test_page_declares_its_url_parameters(path):
-    """Reset and the ignored-parameter warning rely on each page declaring its bound inputs."""
+    """The URL gate, Reset and the warning rely on each page declaring its URL inputs."""
     at = open_page(path)
     assert not at.exception, path
-    declared = at.session_state[ui._BOUND]  # filled by ui.declare_params during the run
+    declared = at.session_state["_ui_declared"]  # filled by params.declare during the run
     widgets = bound_widgets(at)
-    assert sorted(widgets) == sorted(declared), "bound inputs vs ui.declare_params(...)"
+    assert sorted(widgets) == sorted(declared), "bound inputs vs params.declare(...)"
     for key, value in widgets.items():
-        default = declared[key]
+        default = declared[key].default
         assert value == (tuple(default) if isinstance(value, tuple) else default), key
+
+
+def test_model_and_gpu_show_names_and_keep_ids_in_the_url():
+    at = open_page(gpu="a100-80gb-sxm")
+    box = at.sidebar.selectbox(key="gpu")
+    assert box.value == "a100-80gb-sxm"
+    assert "A100 80GB SXM4" in box.options and "a100-80gb-sxm" not in box.options
+    box.set_value("h200-sxm").run()
+    assert at.query_params["gpu"] in ("h200-sxm", ["h200-sxm"])  # the callback writes the id
+    at.button(key="preset:reset").click().run()
+    assert "gpu" not in at.query_params and at.sidebar.selectbox(key="gpu").value == "h100-sxm"
+
+
+def test_an_unexpected_error_shows_a_message_and_a_link_to_the_defaults(monkeypatch):
+    def broken() -> None:
+        raise RuntimeError("/srv/secret/path.py failed")
+
+    monkeypatch.setattr(params, "share_link", broken)
+    at = open_page(batch_size="64")
+    assert not at.exception  # no traceback on the page
+    (error,) = at.error
+    assert error.value.startswith("Something went wrong") and "/srv" not in error.value
+    assert at.get("link_button")[0].proto.label == "Open this page with the default settings"
+
+
+def test_streamlit_shows_visitors_no_error_details():
+    config = tomllib.loads((Path(__file__).parent.parent / ".streamlit/config.toml").read_text())
+    assert config["client"]["showErrorDetails"] == "none"  # 1.67: full, stacktrace, type, none

@@ -20,7 +20,7 @@ from conftest import assert_page_works, wait_for_app
 from playwright.sync_api import Page, expect
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
-from pages import ui
+from app_pages import ui
 
 pytestmark = pytest.mark.browser
 
@@ -41,6 +41,7 @@ class Input:
     param: str  # its URL key
     value: str  # as the widget shows it; "true"/"false" for a toggle
     sidebar: bool = False
+    url: str = ""  # as the URL holds it, where that differs (an id for a name shown)
 
     def _scope(self, page: Page):
         return page.get_by_test_id("stSidebar" if self.sidebar else "stMain")
@@ -104,7 +105,7 @@ class Input:
             return False
         if self.kind == "number":
             return math.isclose(float(got[0]), float(self.value))
-        return got[0] == self.value
+        return got[0] == (self.url or self.value)
 
 
 @dataclass(frozen=True)
@@ -123,11 +124,11 @@ class Case:
 
 
 def batch(value: str) -> Input:
-    return Input("number", "Batch size", "batch_size", value, sidebar=True)
+    return Input("number", "Batch size [sequences]", "batch_size", value, sidebar=True)
 
 
-def sidebar_select(label: str, param: str, value: str) -> Input:
-    return Input("select", label, param, value, sidebar=True)
+def sidebar_select(label: str, param: str, value: str, url: str = "") -> Input:
+    return Input("select", label, param, value, sidebar=True, url=url)
 
 
 def metric_values(page: Page) -> list[str]:
@@ -152,13 +153,13 @@ def first_table(page: Page) -> list[str]:
 CASES = [
     Case(
         "",
-        [batch("64"), sidebar_select("GPU", "gpu", "h200-sxm")],
+        [batch("64"), sidebar_select("GPU", "gpu", "H200 SXM 141GB", "h200-sxm")],
     ),
     Case(
         "gpu_comparison",
         [
             batch("16"),
-            sidebar_select("GPU", "gpu", "a100-80gb-sxm"),
+            sidebar_select("GPU", "gpu", "A100 80GB SXM4", "a100-80gb-sxm"),
             Input("select", "Price of the other GPUs", "gpu_price", "highest"),
             Input("toggle", "Best batch for speed", "optimize_batch", "true"),
             Input("number", "Min tokens/s per user", "min_tokens_per_s_per_user", "30"),
@@ -218,15 +219,15 @@ CASES = [
         "validation",
         [
             batch("64"),
-            Input("number", "Bandwidth efficiency", "bandwidth_efficiency", "0.50"),
-            Input("number", "Layer overhead", "layer_overhead_us", "20.0"),
+            Input("number", "Bandwidth efficiency [0-1]", "bandwidth_efficiency", "0.50"),
+            Input("number", "Layer overhead [µs]", "layer_overhead_us", "20.0"),
         ],
         first_table,
         ("bandwidth_efficiency", "7"),
-        Input("number", "Bandwidth efficiency", "bandwidth_efficiency", ""),
+        Input("number", "Bandwidth efficiency [0-1]", "bandwidth_efficiency", ""),
     ),
 ]
-PAGE_STEMS = {Path(p).stem for p, _, _ in ui.PAGES if ui.page_exists(p)}
+PAGE_STEMS = {Path(p).stem for p, _, _ in ui.PAGES}
 
 
 def test_every_page_has_a_case():
@@ -314,8 +315,8 @@ def test_back_and_forward_between_pages_keep_the_scenario(page, streamlit_server
     strict=True,
     raises=AssertionError,
     reason="Streamlit 1.67 writes a bound widget's change into the URL with replaceState, so "
-    "Back leaves the page instead of undoing the change (streamlit/streamlit#13853). When "
-    "this passes, Streamlit has fixed it: drop the xfail.",
+    "Back leaves the page instead of undoing the change (streamlit/streamlit#13853; README, "
+    "'Back and Forward'). When this passes, Streamlit has fixed it: drop the xfail.",
 )
 def test_back_within_a_page_restores_the_previous_value(page, streamlit_server):
     page.goto(streamlit_server)
@@ -377,11 +378,13 @@ def test_malformed_link_names_the_ignored_parameters(page, streamlit_server, cas
         bad.append("=".join(case.bad))
     page.goto(f"{streamlit_server}/{case.stem}?{'&'.join(bad)}")
     wait_for_app(page)
-    warning = page.get_by_test_id("stAlertContentWarning").filter(has_text="Ignored URL parameters")
+    warning = page.get_by_test_id("stAlertContentWarning").filter(
+        has_text="Some URL parameters were not used as given"
+    )
     expect(warning).to_have_count(1)
     for item in bad:
         expect(warning).to_contain_text(item)
-    expect(warning).to_contain_text("nonsense=1 (not a setting on this page)")
+    expect(warning).to_contain_text("nonsense=1: not a setting on this page, dropped")
     batch("32").expect_shown(page)
     Input("number", "GPUs per replica", "n_gpus", "2", sidebar=True).expect_shown(page)
     if case.bad_default:

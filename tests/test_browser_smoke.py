@@ -11,12 +11,12 @@ import pytest
 from conftest import assert_page_works, screenshot, wait_for_app
 from playwright.sync_api import expect
 
-from pages import ui
+from app_pages import ui
 
 pytestmark = pytest.mark.browser
 
 HOME = ("", "What does it cost to serve Mixtral 8x7B?")
-PAGES = [HOME, *((Path(p).stem, t) for p, t, _ in ui.PAGES if ui.page_exists(p))]
+PAGES = [HOME, *((Path(p).stem, t) for p, t, _ in ui.PAGES)]
 
 
 @pytest.mark.parametrize(("stem", "title"), PAGES, ids=[s or "home" for s, _ in PAGES])

@@ -273,3 +273,15 @@ def test_tornado_keeps_acceptance_rates_ordered(catalog):
     assert table.loc["acceptance_at_t1", "value_high"] == pytest.approx(0.744)
     assert "draft_cost_ratio" in table.index
     assert isinstance(table, pd.DataFrame) and (table["swing"] >= 0).all()
+
+
+def test_check_scenario_names_what_evaluate_would_reject(catalog):
+    # Mixtral 8x7B's window is 32,768 tokens: 32,700 + 256 = 32,956 is over it.
+    with pytest.raises(ValueError, match="context window of mixtral-8x7b, 32,768"):
+        costmodel.check_scenario(costmodel.Scenario(prompt_tokens=32_700), catalog)
+    # 3 GPUs do not divide Mixtral's 32 query heads.
+    with pytest.raises(ValueError, match="n_gpus"):
+        costmodel.check_scenario(costmodel.Scenario(n_gpus=3), catalog)
+    with pytest.raises(ValueError, match="gpu must be one of"):
+        costmodel.check_scenario(costmodel.Scenario(gpu="tpu-v9"), catalog)
+    assert costmodel.check_scenario(costmodel.Scenario(), catalog) is None

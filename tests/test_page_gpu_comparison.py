@@ -10,7 +10,7 @@ from conftest import ignored, markdown_text, open_page, shown
 import costmodel
 from costmodel import sensitivity
 
-PAGE = "pages/gpu_comparison.py"
+PAGE = "app_pages/gpu_comparison.py"
 COST = "usd_per_million_output_tokens"
 CATALOG = costmodel.load_catalog()
 
@@ -144,9 +144,12 @@ def test_presets_and_reset():
     assert at.toggle(key="optimize_batch").value is False
     assert at.selectbox(key="gpu_price").value == "latest"
     assert at.session_state["usd_per_gpu_hour"] == 1.95
+    at.button(key="gpu_preset:Lowest catalog prices").click().run()
     at.button(key="gpu_preset:reset").click().run()
     assert not at.exception
-    assert at.sidebar.number_input(key="batch_size").value == costmodel.Scenario().batch_size
+    assert at.selectbox(key="gpu_price").value == "latest"
+    assert at.sidebar.number_input(key="batch_size").value == 64  # the page's Reset keeps it
+    assert at.session_state["usd_per_gpu_hour"] == 1.95
 
 
 def test_csv_downloads_hold_the_tables_shown(downloads):

@@ -10,7 +10,7 @@ from conftest import chart_specs, ignored, metrics, open_page
 import costmodel
 from costmodel import comparisons
 
-PAGE = "pages/moe_batch_scaling.py"
+PAGE = "app_pages/moe_batch_scaling.py"
 
 
 def test_renders_with_defaults():
@@ -110,7 +110,7 @@ def test_presets_and_reset():
     assert at.number_input(key="routing_skew").value == 0.0
     assert at.number_input(key="n_experts").value == 16
     assert at.radio(key="keep_fixed").value == "expert size"
-    assert at.sidebar.number_input(key="batch_size").value == costmodel.Scenario().batch_size
+    assert at.sidebar.number_input(key="batch_size").value == 64  # the page's Reset keeps it
 
 
 def test_csv_downloads_equal_tables_shown(downloads):

@@ -11,10 +11,10 @@ import pytest
 from conftest import ignored, open_page, shown
 
 import costmodel
-from pages import quantization_fit as qf
-from pages import ui
+from app_pages import quantization_fit as qf
+from app_pages.ui import params
 
-PAGE = "pages/quantization_fit.py"
+PAGE = "app_pages/quantization_fit.py"
 ASSETS = Path(__file__).resolve().parent.parent / "assets"
 LLAMA = (ASSETS / "models" / "llama-2-70b.json").read_bytes()
 
@@ -92,15 +92,16 @@ def test_presets_and_reset():
     assert at.session_state["n_gpus"] == 1
 
     at.button(key="quant_preset:December 2023 baseline").click().run()
-    for key, value in ui.PRESETS["December 2023 baseline"].items():
+    for key, value in params.PRESETS["December 2023 baseline"].items():
         assert at.session_state[key] == value
 
     at.button(key="quant_preset:reset").click().run()
     assert not at.exception
-    for key, value in qf.PARAMS.items():
-        assert at.session_state[key] == value
-    assert at.session_state["n_gpus"] == costmodel.Scenario().n_gpus
-    assert at.session_state["prompt_tokens"] == costmodel.Scenario().prompt_tokens
+    for param in qf.PARAMS:
+        assert at.session_state[param.key] == param.default
+    # the page's Reset leaves the sidebar as the presets set it
+    assert at.session_state["gpu"] == params.PRESETS["December 2023 baseline"]["gpu"]
+    assert at.session_state["prompt_tokens"] == 4096
 
 
 def test_csv_downloads_equal_tables_shown(downloads):

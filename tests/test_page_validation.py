@@ -9,10 +9,10 @@ import pytest
 from conftest import ignored, open_page, shown
 
 import costmodel
+from app_pages import validation as vp
 from costmodel import validation
-from pages import validation as vp
 
-PAGE = "pages/validation.py"
+PAGE = "app_pages/validation.py"
 FIELDS = list(vp.EFFICIENCY)
 
 

@@ -12,21 +12,19 @@ import pandas as pd
 import streamlit as st
 
 import costmodel
+from app_pages.ui import cache, charts, params, tables
 from costmodel import presets, validation
-from pages import ui
 
-ui.run_inside_app()
-
-CATALOG = ui.catalog()
+CATALOG = cache.catalog()
 DEFAULT = costmodel.Scenario()
 # Efficiency inputs: Scenario field -> (label, step, number format).
 EFFICIENCY = {
-    "bandwidth_efficiency": ("Bandwidth efficiency", 0.01, "%.2f"),
-    "compute_efficiency": ("Compute efficiency", 0.01, "%.2f"),
-    "moe_kernel_efficiency": ("MoE kernel efficiency", 0.01, "%.2f"),
-    "allreduce_latency_us": ("All-reduce latency", 1.0, "%.1f"),
-    "link_efficiency": ("Link efficiency", 0.01, "%.2f"),
-    "layer_overhead_us": ("Layer overhead", 0.5, "%.1f"),
+    "bandwidth_efficiency": ("Bandwidth efficiency [0-1]", 0.01, "%.2f"),
+    "compute_efficiency": ("Compute efficiency [0-1]", 0.01, "%.2f"),
+    "moe_kernel_efficiency": ("MoE kernel efficiency [0-1]", 0.01, "%.2f"),
+    "allreduce_latency_us": ("All-reduce latency [µs]", 1.0, "%.1f"),
+    "link_efficiency": ("Link efficiency [0-1]", 0.01, "%.2f"),
+    "layer_overhead_us": ("Layer overhead [µs]", 0.5, "%.1f"),
 }
 FAMILY_FIELDS = [f for f in EFFICIENCY if getattr(DEFAULT, f) is None]
 PRESETS = {p.name: p for p in (presets.FAMILY_DEFAULTS, presets.IDEAL_HARDWARE)}
@@ -114,9 +112,10 @@ def scatter(table: pd.DataFrame, metric: str) -> alt.LayerChart:
         .encode(
             x=alt.X("measured:Q", title=f"Measured [{unit}]", scale=scale),
             y=alt.Y("predicted:Q", title=f"Predicted [{unit}]", scale=scale),
-            color=alt.Color(
+            color=charts.color_encoding(
                 "software:N",
-                title="Software",
+                data["software"].unique(),
+                "Software",
                 legend=alt.Legend(orient="bottom", direction="horizontal", columns=3),
             ),
             tooltip=[
@@ -159,7 +158,7 @@ st.markdown(
     "memory model; where it misses these measurements, read their numbers with the same "
     "margin. Change the efficiency parameters below and watch the errors move."
 )
-ui.declare_params(*EFFICIENCY)
+params.declare(*map(params.field, EFFICIENCY))
 
 with st.container(border=True):
     left, right = st.columns([3, 1])
@@ -171,16 +170,12 @@ with st.container(border=True):
     inputs = left.columns(3)
     overrides = {}
     for i, (field, (label, step, fmt)) in enumerate(EFFICIENCY.items()):
-        low, high = costmodel.FIELD_RANGES[field]
-        value = inputs[i % 3].number_input(
+        value = params.number_input(
+            field,
             label,
-            float(low),
-            float(high),
-            getattr(DEFAULT, field),
             step,
+            inputs[i % 3],
             format=fmt,
-            key=field,
-            bind="query-params",
             placeholder="family default",
             help=f"`{field}`: {costmodel.FIELD_HELP[field]}",
         )
@@ -188,7 +183,7 @@ with st.container(border=True):
             overrides[field] = value
     with right:
         st.caption("Presets")
-        ui.preset_buttons(PRESETS, key="validation_preset")
+        params.preset_buttons(PRESETS, key="validation_preset", reset=list(EFFICIENCY))
         st.caption("Ideal hardware: peak bandwidth and FLOPS, no latency, no overhead.")
 
 changed = {k: v for k, v in overrides.items() if v != getattr(DEFAULT, k)}
@@ -202,7 +197,7 @@ table = comparison_table(compared, at_defaults)
 
 st.subheader("Summary: median error per metric")
 summary = summary_table(table)
-ui.show_table(
+tables.show_table(
     summary,
     "validation_summary.csv",
     width="stretch",
@@ -236,11 +231,11 @@ st.subheader("Predicted versus measured")
 cols = st.columns(2)
 for i, metric in enumerate(m for m in METRICS if m in set(table["metric"])):
     with cols[i % 2]:
-        ui.show_chart(scatter(table, metric))
+        charts.show_chart(scatter(table, metric))
 st.caption("Dashed line: prediction equals measurement. Log-log axes; hover for the source.")
 
 st.subheader("Every measurement")
-ui.show_table(
+tables.show_table(
     table,
     "validation.csv",
     width="stretch",
@@ -264,13 +259,13 @@ ui.show_table(
 
 st.subheader("GPU-family efficiency defaults")
 families = families_table()
-ui.show_table(families, "gpu_families.csv", width="stretch")
+tables.show_table(families, "gpu_families.csv", width="stretch")
 st.caption(
     "`efficiency_uncertainty`: the relative spread to expect around the defaults; "
-    "`calibrated_on`: the measurement ids the defaults were fitted to (empty: an assumption)."
+    "`calibrated_on`: the measurement ids the defaults were fitted to (a dash: an assumption)."
 )
 
-ui.formula_expander(
+tables.formula_expander(
     "How each prediction is made",
     """
 - Each measurement row becomes a `Scenario` (model, GPU, GPUs, formats, batch, prompt and

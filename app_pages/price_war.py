@@ -8,12 +8,10 @@ import pandas as pd
 import streamlit as st
 
 import costmodel
-from pages import ui
-
-ui.run_inside_app()
+from app_pages.ui import cache, charts, gate, params, tables
 
 COST = "usd_per_million_output_tokens"
-SEED = ui.PRESETS["December 2023 baseline"]  # 2x H100 SXM, bf16, $1.95 per GPU-hour
+SEED = params.PRESETS["December 2023 baseline"]  # 2x H100 SXM, bf16, $1.95 per GPU-hour
 SEED_DATE = "2023-12"
 A100 = "a100-80gb-sxm"
 REFERENCE = "gpt-3.5"  # OpenAI's model: the price bar Mixtral competes with (C1)
@@ -55,7 +53,7 @@ def price_sheet(prices: pd.DataFrame, model: str, date: str) -> tuple[pd.DataFra
 def lowest_price(gpu: str) -> float:
     """The lowest catalog rental price of ``gpu`` [$/GPU-hour] (the seed's own choice for H100
     was an optimistic one too)."""
-    prices = ui.catalog().gpu_prices
+    prices = cache.catalog().gpu_prices
     return float(prices.loc[prices["gpu"] == gpu, "usd_per_gpu_hour"].min())
 
 
@@ -70,7 +68,7 @@ def setups(scen: costmodel.Scenario, a100_price: float) -> dict[str, costmodel.S
         usd_per_gpu_hour=SEED["usd_per_gpu_hour"],
     )
     a100 = seed.replace(gpu=A100, usd_per_gpu_hour=a100_price)
-    names = ui.catalog().gpus["name"]
+    names = cache.catalog().gpus["name"]
     result = {
         f"Seed: 2x H100 SXM @ ${seed.usd_per_gpu_hour:.2f}": seed,
         f"2x A100 80GB @ ${a100_price:.2f}": a100,
@@ -91,8 +89,8 @@ def cost_table(all_setups: dict[str, costmodel.Scenario]) -> pd.DataFrame:
     """Our cost per token and per request on each setup."""
     rows = []
     for label, scen in all_setups.items():
-        out = ui.cached_evaluate(scen)
-        spread = ui.cached_headline_range(scen, COST)
+        out = cache.evaluate(scen)
+        spread = cache.headline_range(scen, COST)
         rows.append(
             {
                 "Setup": label,
@@ -259,10 +257,10 @@ def margin_chart(rows: pd.DataFrame, unit: str, title: str) -> alt.Chart:
         .encode(
             x=alt.X(f"{value}:Q", title=x_title),
             y=alt.Y("provider:N", title="Provider", sort=list(data["provider"])),
-            color=alt.Color(
+            color=charts.color_encoding(
                 "result:N",
-                title="Result",
-                scale=alt.Scale(domain=["profit", "loss"], range=["#2ca02c", "#d62728"]),
+                ["profit", "loss"],
+                "Result",
                 legend=alt.Legend(orient="bottom"),
             ),
             tooltip=[
@@ -300,66 +298,60 @@ st.markdown(
     "cannot profit at the collapsed prices)."
 )
 
-cat = ui.catalog()
+cat = cache.catalog()
 dates = price_dates(cat.provider_prices)
 a100_default = lowest_price(A100)
-DEFAULTS = {
-    "price_date": SEED_DATE,
-    "a100_usd_per_gpu_hour": a100_default,
-    "margin_unit": MARGIN_UNITS[0],
-    "change_pct": 20.0,
-}
+PARAMS = (
+    gate.choice("price_date", SEED_DATE, dates),
+    gate.number("a100_usd_per_gpu_hour", a100_default, 0.0, 100.0),
+    gate.choice("margin_unit", MARGIN_UNITS[0], MARGIN_UNITS),
+    charts.CHANGE_PCT,
+)
+DEFAULTS = {p.key: p.default for p in PARAMS}
 PRESETS = {
     "December 2023 baseline": {**SEED, **DEFAULTS},
     "Large batch (256), 24/7": {"batch_size": 256, "utilization": 1.0},
     "Later prices (2024)": {"price_date": dates[-1]},
 }
-ui.declare_params(**DEFAULTS)
+params.declare(*PARAMS)
 
 controls, presets = st.columns([3, 1])
 with controls:
     left, middle, right = st.columns(3)
-    price_date = left.selectbox(
+    price_date = params.selectbox(
+        "price_date",
         "Provider prices as of",
-        dates,
-        index=dates.index(SEED_DATE),
-        key="price_date",
-        bind="query-params",
+        left,
         help="Each provider's latest catalog price (assets/provider_prices.csv) dated at or "
         "before this [YYYY-MM]; 2023-12 is the seed's sheet. A year alone (2024) means an "
         "undated 2024 snapshot, taken as the end of that year.",
     )
-    a100_price = middle.number_input(
+    a100_price = params.number_input(
+        "a100_usd_per_gpu_hour",
         "2x A100 80GB price [$/GPU-hour]",
-        0.0,
-        100.0,
-        a100_default,
         0.05,
+        middle,
         format="%.2f",
-        key="a100_usd_per_gpu_hour",
-        bind="query-params",
         help="Rental price of one A100 80GB SXM [$/GPU-hour]; default: the lowest in the "
         "catalog (assets/gpu_prices.csv), as optimistic as the seed's \\$1.95 for an H100.",
     )
-    unit = right.radio(
+    unit = params.radio(
+        "margin_unit",
         "Margin shown in",
-        MARGIN_UNITS,
-        index=MARGIN_UNITS.index(DEFAULTS["margin_unit"]),
-        key="margin_unit",
-        bind="query-params",
+        right,
         help="Chart unit: margin in percent of the provider's revenue [%], or in dollars "
         "per million requests of the sidebar's prompt + output length [$].",
     )
 with presets:
-    ui.preset_buttons(PRESETS, key="price_preset")
+    params.preset_buttons(PRESETS, key="price_preset", reset=list(DEFAULTS))
 
-scen = ui.scenario()
+scen = params.scenario()
 try:
     all_setups = setups(scen, float(a100_price))
     costs = cost_table(all_setups)
 except ValueError as err:
     st.error(f"Cannot cost this scenario: {err} Showing the default scenario.")
-    scen = ui.DEFAULT
+    scen = params.DEFAULT
     all_setups = setups(scen, float(a100_price))
     costs = cost_table(all_setups)
 
@@ -391,7 +383,7 @@ edited = st.data_editor(
     },
 )
 edited = edited.fillna({"usd_per_million_input": 0.0, "usd_per_million_output": 0.0})
-ui.download_csv(edited, "provider_prices.csv")
+tables.download_csv(edited, "provider_prices.csv")
 st.caption(
     "Double-click a price to try another. Edited prices are **not** kept in the URL: a "
     "shared link shows the catalog's prices for the chosen date. OpenAI's GPT-3.5 Turbo is "
@@ -399,7 +391,7 @@ st.caption(
 )
 
 st.subheader("Our cost on each setup")
-ui.show_table(
+tables.show_table(
     costs,
     "cost_per_setup.csv",
     hide_index=True,
@@ -431,33 +423,33 @@ st.subheader("Who makes money")
 labels = list(all_setups)
 seed_label, a100_label = labels[0], labels[1]
 for text, (kind, message) in (
-    c4_text(table, seed_label, all_setups[seed_label], ui.cached_evaluate(all_setups[seed_label])),
-    c6_text(table, a100_label, all_setups[a100_label], ui.cached_evaluate(all_setups[a100_label])),
+    c4_text(table, seed_label, all_setups[seed_label], cache.evaluate(all_setups[seed_label])),
+    c6_text(table, a100_label, all_setups[a100_label], cache.evaluate(all_setups[a100_label])),
 ):
     if message:  # a verdict, not a problem: success or info, never a warning
         getattr(st, kind)(message, icon=VERDICT_ICONS[kind])
     st.markdown(text)
 
-charts = st.columns(len(labels))
-for column, label in zip(charts, labels, strict=True):
+chart_columns = st.columns(len(labels))
+for column, label in zip(chart_columns, labels, strict=True):
     with column:
-        ui.show_chart(margin_chart(table[table["setup"] == label], unit, label))
+        charts.show_chart(margin_chart(table[table["setup"] == label], unit, label))
 if unit == MARGIN_UNITS[0] and (table["revenue_per_request_usd"] <= 0).any():
     st.caption(
         "A free provider has no margin in % of revenue (no bar); switch to "
         "'\\$ per million requests' to see its loss."
     )
 
-ui.show_table(
+tables.show_table(
     table,
     "provider_margins.csv",
     hide_index=True,
     column_config={
         "usd_per_million_input": st.column_config.NumberColumn(format="$%.2f"),
         "usd_per_million_output": st.column_config.NumberColumn(format="$%.2f"),
-        "revenue_per_request_usd": st.column_config.NumberColumn(format="$%.6f"),
-        "usd_per_request": st.column_config.NumberColumn(format="$%.6f"),
-        "margin_usd_per_request": st.column_config.NumberColumn(format="$%.6f"),
+        "revenue_per_request_usd": st.column_config.NumberColumn(format="%.3g"),
+        "usd_per_request": st.column_config.NumberColumn(format="%.3g"),
+        "margin_usd_per_request": st.column_config.NumberColumn(format="%.3g"),
         "margin_usd_per_million_requests": st.column_config.NumberColumn(format="$%.0f"),
         "margin_pct": st.column_config.NumberColumn(format="%+.1f"),
         "break_even_utilization": st.column_config.NumberColumn(format="%.2f"),
@@ -467,10 +459,11 @@ ui.show_table(
 st.caption(
     "Columns are `costmodel.provider_margins`'s: margin per request and per million "
     "requests [\\$], in % of revenue; break-even utilisation [0-1] at this batch (above 1: "
-    "none) and break-even batch [sequences] at this utilisation (empty: no batch that fits)."
+    "none) and break-even batch [sequences] at this utilisation (a dash: none, or no batch "
+    "that fits)."
 )
 
-ui.formula_expander(
+tables.formula_expander(
     "Formulas: revenue, cost, margin, break-even",
     r"""
 - **Revenue per request** =
@@ -497,6 +490,6 @@ st.subheader("What the sidebar setup's cost hangs on")
 sidebar_label = next(label for label, s in all_setups.items() if s == scen)
 st.markdown(
     f"{md(sidebar_label)} at batch {scen.batch_size}: "
-    + ui.headline_range_text(scen, COST, "per million output tokens")
+    + charts.headline_range_text(scen, COST, "per million output tokens")
 )
-ui.tornado_section(scen, COST, "$ per million output tokens")
+charts.tornado_section(scen, COST, "$ per million output tokens")

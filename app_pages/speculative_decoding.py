@@ -8,11 +8,9 @@ import pandas as pd
 import streamlit as st
 
 import costmodel
+from app_pages.ui import cache, charts, params, tables
 from costmodel import comparisons, presets
 from costmodel.economics import batch_grid
-from pages import ui
-
-ui.run_inside_app()
 
 SPEC_FIELDS = (
     "temperature",
@@ -80,7 +78,7 @@ share of the batch's prefill: $(O\,t_\text{step}/\text{tokens per step} + t_\tex
 
 def model_set(scen: costmodel.Scenario) -> tuple[costmodel.Catalog, dict[str, str]]:
     """The catalog with the dense same-active model, and label -> model id."""
-    catalog = comparisons.dense_equivalents(ui.catalog(), scen.model)
+    catalog = comparisons.dense_equivalents(cache.catalog(), scen.model)
     return catalog, {MOE: scen.model, DENSE: comparisons.dense_model_ids(scen.model)["same_active"]}
 
 
@@ -113,7 +111,7 @@ def c9_table(current: costmodel.Scenario) -> pd.DataFrame:
     """Settings the C9 preset takes beside the current ones, and the speculative MoE model's
     tokens/s per user at T = 0 and 2 under each, beside Together's (all as strings)."""
     preset = PRESETS[TOGETHER]
-    preset_scen = ui.DEFAULT.replace(**preset)
+    preset_scen = params.DEFAULT.replace(**preset)
     ours, theirs = c9_results(preset_scen), c9_results(current)
     rows = [
         (name, str(getattr(preset_scen, name)), str(getattr(current, name)), "") for name in preset
@@ -160,7 +158,7 @@ def current_rule(value: float, field: str, title: str) -> alt.Chart:
 
 def versus(df, x, y, *, x_title, y_title, log_x=False, band=False, rule=None) -> alt.LayerChart:
     """``y`` against ``x`` per setup, dashed where not speculative; optional band and rule."""
-    line = ui.line_chart(
+    line = charts.line_chart(
         df,
         f"{x}:Q",
         f"{y}:Q",
@@ -190,14 +188,14 @@ def show(chart: alt.TopLevelMixin, legend_rows: int = 0) -> None:
     the axes and the legend too, so it grows by one line per legend entry and its title.
     """
     chart = chart.properties(height=320 + 30 * (legend_rows + 1))
-    ui.show_chart(chart.configure_legend(orient="bottom", direction="vertical", labelLimit=0))
+    charts.show_chart(chart.configure_legend(orient="bottom", direction="vertical", labelLimit=0))
 
 
 def show_table(df: pd.DataFrame, filename: str, *, full_height: bool = False) -> None:
     """Show ``df`` (every row at once with ``full_height``) and a CSV download of exactly it."""
     df = df.reset_index(drop=True)
     height = 35 * (len(df) + 1) + 3 if full_height else "auto"
-    ui.show_table(df, filename, hide_index=True, width="stretch", height=height)
+    tables.show_table(df, filename, hide_index=True, width="stretch", height=height)
 
 
 # --- Inputs ----------------------------------------------------------------------------
@@ -214,29 +212,28 @@ st.markdown(
     "parameters (same layers, width and heads); the other settings come from the sidebar."
 )
 
-ui.declare_params(*SPEC_FIELDS)
+params.declare(*map(params.field, SPEC_FIELDS))
 controls, presets = st.columns([2, 1], gap="large")
 with controls:
-    temperature = ui.field_input(
+    temperature = params.slider(
         "temperature",
         "Temperature",
         0.05,
-        slider=True,
         help=costmodel.FIELD_HELP["temperature"]
         + ". Sets the speed-up-versus-batch chart and the figures below; above 1 the "
         "acceptance model is extrapolated.",
     )
     c1, c2 = st.columns(2)
-    draft_tokens = ui.field_input("draft_tokens", "Draft tokens per step (g)", 1, c1)
-    draft_cost_ratio = ui.field_input("draft_cost_ratio", "Draft cost ratio (c)", 0.01, c2)
-    acceptance_at_t0 = ui.field_input("acceptance_at_t0", "Acceptance at T = 0", 0.01, c1)
-    acceptance_at_t1 = ui.field_input("acceptance_at_t1", "Acceptance at T = 1", 0.01, c2)
+    draft_tokens = params.number_input("draft_tokens", "Draft tokens per step (g)", 1, c1)
+    draft_cost_ratio = params.number_input("draft_cost_ratio", "Draft cost ratio (c)", 0.01, c2)
+    acceptance_at_t0 = params.number_input("acceptance_at_t0", "Acceptance at T = 0", 0.01, c1)
+    acceptance_at_t1 = params.number_input("acceptance_at_t1", "Acceptance at T = 1", 0.01, c2)
 with presets:
-    st.caption("Presets (the C9 one also sets the sidebar)")
-    ui.preset_buttons(PRESETS, key="spec_preset")
+    st.caption("Presets (the C9 one also sets the sidebar); Reset restores this box")
+    params.preset_buttons(PRESETS, key="spec_preset", reset=SPEC_FIELDS)
 
 try:
-    scen = ui.scenario(
+    scen = params.scenario(
         temperature=temperature,
         draft_tokens=draft_tokens,
         draft_cost_ratio=draft_cost_ratio,
@@ -247,7 +244,7 @@ try:
     by_batch = speculation_table(scen, "batch_size", tuple(BATCHES))
 except ValueError as err:
     st.error(f"Could not evaluate this scenario: {err} Showing the defaults instead.")
-    scen = ui.DEFAULT
+    scen = params.DEFAULT
     by_t = speculation_table(scen, "temperature", tuple(TEMPERATURES))
     by_batch = speculation_table(scen, "batch_size", tuple(BATCHES))
 
@@ -298,7 +295,7 @@ with left:
     show(
         alt.layer(
             extrapolation_band(),
-            ui.line_chart(
+            charts.line_chart(
                 acc,
                 "temperature:Q",
                 "acceptance_rate:Q",
@@ -391,4 +388,4 @@ st.caption(
 with st.expander("Table: speed-up versus batch"):
     show_table(by_batch[BATCH_COLUMNS], "speculative_vs_batch.csv")
 
-ui.formula_expander("Formulas and assumptions", FORMULAS)
+tables.formula_expander("Formulas and assumptions", FORMULAS)

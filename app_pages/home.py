@@ -2,16 +2,14 @@
 
 import streamlit as st
 
-from pages import ui
-
-ui.run_inside_app()
+from app_pages import ui
 
 GPU, MOE, SPEC, QUANT, PRICE = (
-    "pages/gpu_comparison.py",
-    "pages/moe_batch_scaling.py",
-    "pages/speculative_decoding.py",
-    "pages/quantization_fit.py",
-    "pages/price_war.py",
+    "app_pages/gpu_comparison.py",
+    "app_pages/moe_batch_scaling.py",
+    "app_pages/speculative_decoding.py",
+    "app_pages/quantization_fit.py",
+    "app_pages/price_war.py",
 )
 # (id, claim of the seed document, pages that show it)
 CLAIMS = [
@@ -93,7 +91,9 @@ st.subheader("How to read the pages")
 st.markdown(
     "- The **sidebar** holds the scenario every page shares: model, GPU, number formats, "
     "batch, request lengths and the GPU's price. The preset restores the document's "
-    "December 2023 assumptions; *Reset* restores every default.\n"
+    "December 2023 assumptions and leaves the rest as you set "
+    "it; the sidebar's *Reset* restores the sidebar's defaults, a page's own *Reset* that "
+    "page's inputs.\n"
     "- Each page varies one thing over a range and shows a chart, the table behind it "
     "(downloadable as CSV) and an expander with the formulas.\n"
     "- Every setting is in the page's URL: *Share this view* at the bottom of the sidebar "
@@ -112,8 +112,4 @@ for claim_id, text, paths in CLAIMS:
     text_col.markdown(text)
     with link_col:
         for path in paths:
-            title = next(t for p, t, _ in ui.PAGES if p == path)
-            if ui.page_exists(path):
-                st.page_link(path, label=title)
-            else:
-                st.caption(f"{title} (page not written yet)")
+            st.page_link(path, label=next(t for p, t, _ in ui.PAGES if p == path))

@@ -7,16 +7,19 @@ import pandas as pd
 import streamlit as st
 
 import costmodel
+from app_pages.ui import cache, charts, gate, params, tables
 from costmodel import comparisons, presets
 from costmodel.economics import batch_grid
-from pages import ui
-
-ui.run_inside_app()
 
 BATCHES = batch_grid(512)
 PROMPTS = [16, 32, 64, 128, 256, 512, 1024, 2048, 4096, 8192]
-DEFAULTS = {"routing_skew": ui.DEFAULT.routing_skew, "n_experts": 16, "top_k": 2}
-DEFAULT_KEEP = comparisons.KEEP_FIXED[0]
+PARAMS = (
+    params.field("routing_skew"),
+    gate.number("n_experts", 16, 1, 256, integer=True),
+    gate.number("top_k", 2, 1, 64, integer=True),
+    gate.choice("keep_fixed", comparisons.KEEP_FIXED[0], comparisons.KEEP_FIXED),
+)
+DEFAULTS = {p.key: p.default for p in PARAMS}
 PRESETS = {
     **{p.name: p for p in (presets.UNIFORM_ROUTING, presets.SKEWED_ROUTING)},
     "16 experts, same size (C8)": {"n_experts": 16, "top_k": 2, "keep_fixed": "expert size"},
@@ -76,7 +79,7 @@ expert while computing only the active ones, at the lower MoE kernel efficiency.
 @st.cache_data(show_spinner=False, max_entries=64)
 def batch_table(scen: costmodel.Scenario, skews: tuple[float, ...]) -> pd.DataFrame:
     """The MoE model (each skew) and its dense equivalents over ``BATCHES``."""
-    catalog = comparisons.dense_equivalents(ui.catalog(), scen.model)
+    catalog = comparisons.dense_equivalents(cache.catalog(), scen.model)
     ids = comparisons.dense_model_ids(scen.model)
     moe = comparisons.compare_models(
         scen, catalog, {MOE: scen.model}, batch_size=BATCHES, routing_skew=list(skews)
@@ -90,7 +93,7 @@ def batch_table(scen: costmodel.Scenario, skews: tuple[float, ...]) -> pd.DataFr
 @st.cache_data(show_spinner=False, max_entries=64)
 def point_table(scen: costmodel.Scenario) -> pd.DataFrame:
     """The MoE model and its dense equivalents at the scenario, and at batch 1, by variant."""
-    catalog = comparisons.dense_equivalents(ui.catalog(), scen.model)
+    catalog = comparisons.dense_equivalents(cache.catalog(), scen.model)
     ids = comparisons.dense_model_ids(scen.model)
     models = {MOE: scen.model, ACTIVE: ids["same_active"], TOTAL: ids["same_total"]}
     table = comparisons.compare_models(scen, catalog, models).set_index("variant")
@@ -105,7 +108,7 @@ def experts_table(
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The model and its ``more_experts`` variant over ``BATCHES``, and their parameters."""
     catalog, variant = comparisons.more_experts(
-        ui.catalog(), scen.model, n_experts, top_k, keep_fixed
+        cache.catalog(), scen.model, n_experts, top_k, keep_fixed
     )
     label = f"{n_experts} experts, top-{top_k}, same {keep_fixed}"
     models = {f"{MOE} as built": scen.model, label: variant}
@@ -118,7 +121,7 @@ def experts_table(
 def prefill_table(scen: costmodel.Scenario) -> pd.DataFrame:
     """Prefill of one prompt (batch 1) over ``PROMPTS`` within the model's context window,
     MoE beside its dense equivalents."""
-    catalog = comparisons.dense_equivalents(ui.catalog(), scen.model)
+    catalog = comparisons.dense_equivalents(cache.catalog(), scen.model)
     ids = comparisons.dense_model_ids(scen.model)
     models = {MOE: scen.model, ACTIVE: ids["same_active"], TOTAL: ids["same_total"]}
     window = catalog.models.loc[scen.model, "context_window"]
@@ -136,7 +139,7 @@ def versus_batch(df: pd.DataFrame, y: str, y_title: str, *, log_y: bool = False)
         alt.Tooltip(f"{y}:Q", title=y_title, format=",.4~g"),
         alt.Tooltip("fits:N", title="Fits in memory"),
     ]
-    line = ui.line_chart(
+    line = charts.line_chart(
         df,
         "batch_size:Q",
         f"{y}:Q",
@@ -164,13 +167,13 @@ def show(chart: alt.TopLevelMixin, legend_rows: int = 0) -> None:
     the axes and the legend too, so it grows by one line per legend entry and its title.
     """
     chart = chart.properties(height=320 + 30 * (legend_rows + 1))
-    ui.show_chart(chart.configure_legend(orient="bottom", direction="vertical", labelLimit=0))
+    charts.show_chart(chart.configure_legend(orient="bottom", direction="vertical", labelLimit=0))
 
 
 def show_table(df: pd.DataFrame, filename: str) -> None:
     """Show ``df`` and a CSV download of exactly it."""
     df = df.reset_index(drop=True)
-    ui.show_table(df, filename, hide_index=True, width="stretch")
+    tables.show_table(df, filename, hide_index=True, width="stretch")
 
 
 # --- Inputs ------------------------------------------------------------------------
@@ -187,17 +190,12 @@ st.markdown(
     "models are built from it with the same layers, width and heads."
 )
 
-ui.declare_params(
-    "routing_skew",
-    n_experts=DEFAULTS["n_experts"],
-    top_k=DEFAULTS["top_k"],
-    keep_fixed=DEFAULT_KEEP,
-)
-scen = ui.scenario()
+params.declare(*PARAMS)
+scen = params.scenario()
 controls, presets = st.columns([2, 1], gap="large")
 with controls:
     left, right = st.columns(2)
-    routing_skew = ui.field_input(
+    routing_skew = params.number_input(
         "routing_skew",
         "Routing skew",
         0.1,
@@ -205,40 +203,32 @@ with controls:
         help="Zipf exponent of expert popularity: expert i is chosen in proportion to "
         "(i+1)^-skew; 0 = uniform routing [-]. Applies to the MoE model (and the what-if).",
     )
-    keep_fixed = right.radio(
+    keep_fixed = params.radio(
+        "keep_fixed",
         "What if more experts: keep fixed",
-        comparisons.KEEP_FIXED,
-        index=0,
-        key="keep_fixed",
-        bind="query-params",
+        right,
         horizontal=True,
         help="'expert size': each expert keeps its width, so total parameters grow with the "
         "expert count. 'total size': experts narrow so total parameters stay the same.",
     )
-    n_experts = left.number_input(
+    n_experts = params.number_input(
+        "n_experts",
         "What if: experts per layer",
         1,
-        256,
-        DEFAULTS["n_experts"],
-        1,
-        key="n_experts",
-        bind="query-params",
+        left,
         help="Experts per layer E' of the what-if model [experts]; Mixtral 8x7B has 8.",
     )
-    top_k = right.number_input(
+    top_k = params.number_input(
+        "top_k",
         "What if: experts per token",
         1,
-        64,
-        DEFAULTS["top_k"],
-        1,
-        key="top_k",
-        bind="query-params",
+        right,
         help="Experts each token is routed to (top-k) in the what-if model [experts]; "
         "Mixtral has 2. At most the expert count.",
     )
 with presets:
     st.caption("Presets")
-    ui.preset_buttons(PRESETS, key="moe_preset")
+    params.preset_buttons(PRESETS, key="moe_preset", reset=list(DEFAULTS))
 
 if top_k > n_experts:
     st.error(
@@ -256,13 +246,13 @@ try:
     point = point_table(scen)
 except ValueError as err:
     st.error(f"Could not evaluate this scenario: {err} Showing the defaults instead.")
-    scen, routing_skew = ui.DEFAULT, ui.DEFAULT.routing_skew
+    scen, routing_skew = params.DEFAULT, params.DEFAULT.routing_skew
     skews = (0.0,)
     table = batch_table(scen, skews)
     prefill = prefill_table(scen)
     point = point_table(scen)
 
-arch = ui.catalog().models.loc[scen.model]
+arch = cache.catalog().models.loc[scen.model]
 E, k = int(arch["n_experts"]), int(arch["experts_per_token"])
 if E == 1:
     st.info(
@@ -314,7 +304,7 @@ touched = table[table["variant"].str.startswith(MOE)]
 chart_left, chart_right = st.columns(2)
 with chart_left:
     show(
-        ui.line_chart(
+        charts.line_chart(
             touched,
             "batch_size:Q",
             "experts_read_per_layer:Q",
@@ -365,8 +355,10 @@ try:
     what_if, summary = experts_table(scen, int(n_experts), int(top_k), keep_fixed)
 except ValueError as err:
     st.error(f"Could not build the what-if model: {err} Showing the defaults instead.")
-    what_if, summary = experts_table(scen, DEFAULTS["n_experts"], DEFAULTS["top_k"], DEFAULT_KEEP)
-ui.show_table(
+    what_if, summary = experts_table(
+        scen, DEFAULTS["n_experts"], DEFAULTS["top_k"], DEFAULTS["keep_fixed"]
+    )
+tables.show_table(
     summary,
     "moe_what_if_models.csv",
     hide_index=True,
@@ -408,7 +400,7 @@ st.markdown(
     f"**{1e3 * dense_pf:.1f} µs** for the dense model with the same active parameters "
     f"(**{moe_pf / dense_pf:.2f}x**). The chart shows one prompt (batch 1) of growing length."
 )
-prefill_chart = ui.line_chart(
+prefill_chart = charts.line_chart(
     prefill,
     "prompt_tokens:Q",
     "prefill_ms_per_prompt_token:Q",
@@ -439,4 +431,4 @@ with st.expander("Table: prefill per prompt token (batch 1)"):
         "moe_prefill.csv",
     )
 
-ui.formula_expander("Formulas and assumptions", FORMULAS)
+tables.formula_expander("Formulas and assumptions", FORMULAS)

@@ -8,34 +8,33 @@ model that is not in the catalog (``Catalog.with_model`` with a ``custom:`` id).
 from __future__ import annotations
 
 import json
-import math
 from dataclasses import dataclass
 
 import altair as alt
+import numpy as np
 import pandas as pd
 import streamlit as st
 
 import costmodel
+from app_pages.ui import cache, charts, gate, params, tables
+from app_pages.ui.text import escape, literal
 from costmodel.hf_config import model_name
-from pages import ui
 
-ui.run_inside_app()
-
-CATALOG = ui.catalog()
+CATALOG = cache.catalog()
 FORMATS = list(CATALOG.formats.index)
 GPUS = list(CATALOG.gpus.index)
 DEFAULT_GPUS = ["a100-80gb-sxm", "h100-sxm", "h200-sxm", "mi300x"]
 DEFAULT_USERS = 40
 DEFAULT_CONTEXT = 32768
 ROW_CHOICES = ["format", "GPU"]
-PARAMS = {
-    "gpus": DEFAULT_GPUS,
-    "users": DEFAULT_USERS,
-    "context_tokens": DEFAULT_CONTEXT,
-    "heatmap_rows": ROW_CHOICES[0],
-}
+PARAMS = (
+    gate.choice("gpus", DEFAULT_GPUS, GPUS),
+    gate.number("users", DEFAULT_USERS, 1, 4096, integer=True),
+    gate.number("context_tokens", DEFAULT_CONTEXT, 1024, 131072, integer=True),
+    gate.choice("heatmap_rows", ROW_CHOICES[0], ROW_CHOICES),
+)
 PRESETS = {
-    **ui.PRESETS,
+    **params.PRESETS,
     "FP8 on one H100": {
         "gpu": "h100-sxm",
         "n_gpus": 1,
@@ -95,7 +94,7 @@ def _custom_sweep(
 def run_sweep(scenario: costmodel.Scenario, upload: Upload | None, **axes) -> pd.DataFrame:
     """``costmodel.sweep`` (cached), with the uploaded model's catalog when there is one."""
     if upload is None:
-        return ui.cached_sweep(scenario, **axes)
+        return cache.sweep(scenario, **axes)
     frozen = tuple(sorted((k, tuple(v)) for k, v in axes.items()))
     return _custom_sweep(upload.config_text, scenario, frozen)
 
@@ -169,9 +168,10 @@ def memory_chart(long: pd.DataFrame, order: list[str], n_gpus: int) -> alt.Layer
         .encode(
             y=y,
             x=alt.X("sum(gb):Q", title="Memory per replica [GB]"),
-            color=alt.Color(
+            color=charts.color_encoding(
                 "component:N",
-                title="Memory use",
+                COMPONENTS.values(),
+                "Memory use",
                 sort=list(COMPONENTS.values()),
                 legend=alt.Legend(orient="bottom"),
             ),
@@ -218,11 +218,10 @@ def heatmap_frame(df: pd.DataFrame, rows: str, users: int) -> pd.DataFrame:
             "memory_available_gb": df["memory_available_gb"],
         }
     )
-    out["verdict"] = pd.cut(
-        out["max_users"],
-        [-1, 0, users - 1, math.inf],
-        labels=verdict_labels(users),
-    ).astype(str)
+    users_held = out["max_users"].to_numpy()
+    out["verdict"] = np.select(
+        [users_held <= 0, users_held < users], verdict_labels(users)[:2], verdict_labels(users)[2]
+    )
     return out
 
 
@@ -338,8 +337,8 @@ def c13_sentence(scenario: costmodel.Scenario, users: int, upload: Upload | None
 def c14_sentence(table: pd.DataFrame, users: int, context: int) -> str:
     """Which GPUs hold the model in bf16 on one GPU (no tensor parallelism)."""
     bf16 = table.loc["bf16"] if "bf16" in table.index else pd.Series(dtype=float)
-    single = [g for g, n in bf16.items() if n == 1]
-    multi = [g for g, n in bf16.items() if n != 1]
+    single = [g for g, n in bf16.items() if pd.notna(n) and n == 1]
+    multi = [g for g, n in bf16.items() if pd.notna(n) and n != 1]
     if not single:
         return (
             f"**C14.** No GPU selected holds the model in bf16 on one GPU for {users} users "
@@ -375,55 +374,44 @@ st.markdown(
     "for the 40-50+ concurrent users of a chat service) and **C14** (H200 141 GB and "
     "MI300X 192 GB hold the model on one GPU, without tensor parallelism)."
 )
-ui.declare_params(**PARAMS)
+params.declare(*PARAMS)
 
 with st.container(border=True):
     left, right = st.columns([3, 1])
     with left:
-        gpus = st.multiselect(
+        gpus = params.multiselect(
+            "gpus",
             "GPUs to compare",
-            GPUS,
-            default=DEFAULT_GPUS,
-            key="gpus",
-            bind="query-params",
             help="GPU ids from assets/gpus.csv, compared side by side [GPU ids]",
         )
         c1, c2, c3 = st.columns(3)
-        users = c1.number_input(
+        users = params.number_input(
+            "users",
             "Concurrent users (target)",
             1,
-            4096,
-            DEFAULT_USERS,
-            1,
-            key="users",
-            bind="query-params",
+            c1,
             help="Sequences a replica must hold at once; a chat service needs 40-50+ "
             "(seed claim C13) [users]",
         )
-        context_tokens = c2.number_input(
-            "Longest context in the heatmap",
+        context_tokens = params.number_input(
+            "context_tokens",
+            "Longest context in the heatmap [tokens]",
             1024,
-            131072,
-            DEFAULT_CONTEXT,
-            1024,
-            key="context_tokens",
-            bind="query-params",
+            c2,
             help="Right end of the heatmap: prompt + output tokens per user; Mixtral's "
             "window is 32,768 [tokens]",
         )
-        heatmap_rows = c3.radio(
+        heatmap_rows = params.radio(
+            "heatmap_rows",
             "Heatmap rows",
-            ROW_CHOICES,
-            index=0,
-            key="heatmap_rows",
-            bind="query-params",
+            c3,
             horizontal=True,
             help="format: every weight format on the sidebar's GPU; GPU: every GPU above "
             "in the sidebar's weight format [-]",
         )
     with right:
         st.caption("Presets")
-        ui.preset_buttons(PRESETS, key="quant_preset")
+        params.preset_buttons(PRESETS, key="quant_preset", reset=[p.key for p in PARAMS])
 
 with st.expander(
     "Size your own model: upload a Hugging Face config.json", icon=":material/upload:"
@@ -445,14 +433,17 @@ if uploaded is not None:
     try:
         upload = read_upload(uploaded.getvalue(), uploaded.name)
     except ValueError as err:
-        st.error(f"Could not use {uploaded.name}: {err} Showing the catalog model instead.")
+        st.error(
+            f"Could not use {literal(uploaded.name)}: {escape(str(err))} "
+            "Showing the catalog model instead."
+        )
 
-scenario = ui.scenario(model=upload.model_id) if upload else ui.scenario()
+scenario = params.scenario(model=upload.model_id) if upload else params.scenario()
 if upload:
     total = catalog_for(upload).models.loc[upload.model_id, "total_params"]
     a = upload.arch
     st.success(
-        f"Sizing the uploaded model `{upload.model_id}`: {total / 1e9:,.1f} B parameters, "
+        f"Sizing the uploaded model {literal(upload.model_id)}: {total / 1e9:,.1f} B parameters, "
         f"{a['n_layers']} layers, {a['n_kv_heads']} KV heads of {a['head_dim']}, "
         f"{a['n_experts']} expert(s) with {a['experts_per_token']} per token."
     )
@@ -472,7 +463,7 @@ st.subheader(f"Memory of {users} users at {context:,} tokens each")
 fit = run_sweep(scenario.replace(batch_size=users), upload, gpu=gpus, weight_format=FORMATS)
 long = memory_frame(fit)
 order = list(dict.fromkeys(long.sort_values(["gpu", "weight_format"])["replica"]))
-ui.show_chart(memory_chart(long, order, scenario.n_gpus))
+charts.show_chart(memory_chart(long, order, scenario.n_gpus))
 st.caption(
     "Black tick: usable memory of the replica (GPUs × memory × usable fraction "
     f"{scenario.usable_memory_fraction:.0%}). A bar past the tick does not fit."
@@ -481,10 +472,10 @@ st.caption(
 # 2. Fewest GPUs.
 st.subheader("Fewest GPUs that hold it")
 min_table = min_gpus_table(fit)
-ui.show_table(min_table, "min_gpus.csv", width="stretch")
+tables.show_table(min_table, "min_gpus.csv", width="stretch")
 st.caption(
     f"Fewest GPUs (a power of two, as tensor parallelism needs) whose memory holds the "
-    f"weights, {users} users' KV cache at {context:,} tokens and the overhead. Empty: even "
+    f"weights, {users} users' KV cache at {context:,} tokens and the overhead. A dash: even "
     "64 GPUs do not."
 )
 st.markdown(c14_sentence(min_table, users, context))
@@ -511,19 +502,19 @@ else:
     rows_title, setup = "GPU", f"{scenario.n_gpus} GPU(s), {scenario.weight_format} weights"
 setup += f", {scenario.kv_format} KV cache, {scenario.model}"
 cells = heatmap_frame(heat, row_field, users)
-ui.show_chart(heatmap_chart(cells, rows_title, users).properties(title=setup))
+charts.show_chart(heatmap_chart(cells, rows_title, users).properties(title=setup))
 heat_table = cells.pivot(index="row", columns="context_tokens", values="max_users")
 heat_table = heat_table.reindex(list(dict.fromkeys(cells["row"])))
 heat_table.index.name = row_field
 heat_table.columns = [f"{c}_tokens" for c in heat_table.columns]
 with st.expander("Table: most concurrent users per context length"):
-    ui.show_table(heat_table, "max_users_by_context.csv", width="stretch")
+    tables.show_table(heat_table, "max_users_by_context.csv", width="stretch")
 
 # 4. Quality.
 st.subheader("What each format costs in quality (C12)")
 quality = quality_table()
 st.table(quality)
-ui.download_csv(quality, "format_quality.csv")
+tables.download_csv(quality, "format_quality.csv")
 st.caption(
     "FP8 keeps quality; weight-only INT4 loses measurable quality on models this large; a "
     "format that saves memory is only worth it if its quality holds (from assets/formats.csv)."
@@ -534,7 +525,7 @@ m = catalog.models.loc[scenario.model]
 kv_bytes = (
     2 * m["n_layers"] * m["n_kv_heads"] * m["head_dim"] * (2 if scenario.kv_format == "bf16" else 1)
 )
-ui.formula_expander(
+tables.formula_expander(
     "How the memory is computed",
     f"""
 - **Weights** = quantizable parameters × bytes per weight + 16-bit parameters × 2 bytes.

@@ -8,20 +8,19 @@ import pandas as pd
 import streamlit as st
 
 import costmodel
-from pages import ui
-
-ui.run_inside_app()
+from app_pages.ui import cache, charts, gate, params, tables
 
 COST = "usd_per_million_output_tokens"
 PRICE_CHOICES = ("latest", "lowest", "highest")
-DEFAULTS = {
-    "gpu_price": "latest",
-    "optimize_batch": False,
-    "min_tokens_per_s_per_user": 20.0,
-    "change_pct": 20.0,
-}
+PARAMS = (
+    gate.choice("gpu_price", "latest", PRICE_CHOICES),
+    gate.flag("optimize_batch", False),
+    gate.number("min_tokens_per_s_per_user", 20.0, 1.0, 500.0),
+    charts.CHANGE_PCT,
+)
+DEFAULTS = {p.key: p.default for p in PARAMS}
 PRESETS = {
-    "December 2023 baseline": {**ui.PRESETS["December 2023 baseline"], **DEFAULTS},
+    "December 2023 baseline": {**params.PRESETS["December 2023 baseline"], **DEFAULTS},
     "Chat: ≥ 30 tokens/s": {"optimize_batch": True, "min_tokens_per_s_per_user": 30.0},
     "Lowest catalog prices": {"gpu_price": "lowest"},
 }
@@ -78,8 +77,8 @@ def operating_batch(curve: pd.DataFrame, base_batch: int, optimize: bool, target
 
 def compare(scen: costmodel.Scenario, choice: str, optimize: bool, target: float):
     """Table of setups (one per GPU), the cost-versus-batch curves and each setup's Scenario."""
-    cat = ui.catalog()
-    at_batch = ui.cached_sweep(scen, gpu=list(cat.gpus.index))
+    cat = cache.catalog()
+    at_batch = cache.sweep(scen, gpu=list(cat.gpus.index))
     rows, curves, scenarios, skipped = [], [], {}, []
     for gpu, need in zip(at_batch["gpu"].astype(str), at_batch["min_gpus"], strict=True):
         if np.isnan(need):
@@ -96,7 +95,7 @@ def compare(scen: costmodel.Scenario, choice: str, optimize: bool, target: float
             price, source = found
         label = f"{cat.gpus.loc[gpu, 'name']} ×{n}" + (" (sidebar)" if gpu == scen.gpu else "")
         setup = scen.replace(gpu=gpu, n_gpus=n, usd_per_gpu_hour=price)
-        curve = ui.cached_sweep(setup, batch_size=costmodel.batch_grid())
+        curve = cache.sweep(setup, batch_size=costmodel.batch_grid())
         curves.append(curve[curve["fits"]].assign(setup=label))
         batch = operating_batch(curve, scen.batch_size, optimize, target)
         row = {"Setup": label, "GPU id": gpu, "GPUs": n, "$/GPU-hour": price}
@@ -106,8 +105,8 @@ def compare(scen: costmodel.Scenario, choice: str, optimize: bool, target: float
             continue
         point = setup.replace(batch_size=batch)
         scenarios[label] = point
-        out = ui.cached_evaluate(point)
-        spread = ui.cached_headline_range(point, COST)
+        out = cache.evaluate(point)
+        spread = cache.headline_range(point, COST)
         rows.append(
             {
                 **row,
@@ -149,7 +148,7 @@ def winner_text(table: pd.DataFrame) -> str:
         f"**\\${best['$/M output tokens']:.3f}** per million output tokens at batch "
         f"{int(best['Batch'])}"
     )
-    sidebar = ok[ok["GPU id"] == ui.scenario().gpu]
+    sidebar = ok[ok["GPU id"] == params.scenario().gpu]
     if len(sidebar) and sidebar.index[0] != best.name:
         other = sidebar.iloc[0]
         name = other["Setup"].removesuffix(" (sidebar)")
@@ -211,7 +210,7 @@ def c5_text(table: pd.DataFrame) -> str:
     if not {"a100-80gb-sxm", "h100-sxm"} <= set(rows.index):
         return "C5 needs both the A100 80GB and the H100 SXM in the comparison."
     a100, h100 = rows.loc["a100-80gb-sxm"], rows.loc["h100-sxm"]
-    gpus = ui.catalog().gpus
+    gpus = cache.catalog().gpus
     bw_a, bw_h = gpus.loc["a100-80gb-sxm", "bandwidth_tb_s"], gpus.loc["h100-sxm", "bandwidth_tb_s"]
     if min(a100["$/GPU-hour"], h100["$/GPU-hour"]) <= 0:
         return "C5 compares bandwidth per dollar: it is unbounded at a price of \\$0/GPU-hour."
@@ -250,50 +249,44 @@ st.markdown(
     "beat A100 and H100 on cost per token, partly by dropping tensor parallelism)."
 )
 
-ui.declare_params(**DEFAULTS)
+params.declare(*PARAMS)
 controls, presets = st.columns([3, 1])
 with controls:
     left, middle, right = st.columns(3)
-    choice = left.selectbox(
+    choice = params.selectbox(
+        "gpu_price",
         "Price of the other GPUs",
-        PRICE_CHOICES,
-        index=PRICE_CHOICES.index(DEFAULTS["gpu_price"]),
-        key="gpu_price",
-        bind="query-params",
+        left,
         help="Which catalog rental price each GPU gets [$/GPU-hour]: the latest listed "
         "(assets/gpu_prices.csv), the lowest or the highest. The sidebar's GPU always gets "
         "the sidebar's price.",
     )
-    optimize = middle.toggle(
+    optimize = params.toggle(
+        "optimize_batch",
         "Best batch for speed",
-        value=DEFAULTS["optimize_batch"],
-        key="optimize_batch",
-        bind="query-params",
+        middle,
         help="Off: every GPU at the sidebar's batch [sequences]. On: each GPU at the batch "
         "that maximises its throughput while every user still gets the speed on the right.",
     )
-    target = right.number_input(
+    target = params.number_input(
+        "min_tokens_per_s_per_user",
         "Min tokens/s per user",
-        1.0,
-        500.0,
-        DEFAULTS["min_tokens_per_s_per_user"],
         5.0,
+        right,
         format="%.0f",
-        key="min_tokens_per_s_per_user",
-        bind="query-params",
         disabled=not optimize,
         help="Tokens per second each user must still see when the batch is chosen for "
         "throughput [tokens/s]. Used only with 'Best batch for speed'.",
     )
 with presets:
-    ui.preset_buttons(PRESETS, key="gpu_preset")
+    params.preset_buttons(PRESETS, key="gpu_preset", reset=list(DEFAULTS))
 
-scen = ui.scenario()
+scen = params.scenario()
 try:
     table, curves, scenarios, skipped = compare(scen, choice, optimize, float(target))
 except ValueError as err:
     st.error(f"Cannot compare GPUs for this scenario: {err} Showing the default scenario.")
-    scen = ui.DEFAULT
+    scen = params.DEFAULT
     table, curves, scenarios, skipped = compare(scen, choice, optimize, float(target))
 
 st.caption(
@@ -312,7 +305,7 @@ if optimize and table["Batch"].isna().any():
     st.warning(f"No fitting batch gives {target:.0f} tokens/s per user on: {missed}.")
 
 shown = table.drop(columns=["_memory_ms", "_compute_ms"])
-ui.show_table(
+tables.show_table(
     shown,
     "gpu_comparison.csv",
     hide_index=True,
@@ -337,7 +330,7 @@ st.caption(
 )
 
 st.subheader("Cost versus batch size")
-chart = ui.line_chart(
+chart = charts.line_chart(
     curves,
     "batch_size:Q",
     f"{COST}:Q",
@@ -355,8 +348,11 @@ chart = ui.line_chart(
     log_x=True,
 ).encode(
     y=alt.Y(f"{COST}:Q", title="$ per million output tokens (log)", scale=alt.Scale(type="log")),
-    color=alt.Color(
-        "setup:N", title="Setup", legend=alt.Legend(orient="bottom", columns=1, labelLimit=300)
+    color=charts.color_encoding(
+        "setup:N",
+        curves["setup"].unique(),
+        "Setup",
+        legend=alt.Legend(orient="bottom", columns=1, labelLimit=300),
     ),
 )
 points = table.dropna(subset=["Batch"])
@@ -373,12 +369,12 @@ marks = (
         ],
     )
 )
-ui.show_chart(alt.layer(chart, marks).properties(height=640))
+charts.show_chart(alt.layer(chart, marks).properties(height=640))
 st.caption(
     "Only batches that fit in memory are drawn. Black rings: the batch each setup is "
     "compared at in the table."
 )
-ui.download_csv(
+tables.download_csv(
     curves[
         ["setup", "gpu", "n_gpus", "usd_per_gpu_hour", "batch_size", COST, "tokens_per_s_per_user"]
     ],
@@ -392,7 +388,7 @@ st.markdown(c14_text(table))
 st.subheader("C5: memory bandwidth per dollar, A100 80GB versus H100")
 st.markdown(c5_text(table))
 
-ui.formula_expander(
+tables.formula_expander(
     "Formulas: cost per token, bandwidth per dollar, batch choice",
     r"""
 - **Cost per million output tokens** = $n \cdot p / 3600 / u \cdot t_\text{token} / B \cdot 10^6$,
@@ -419,6 +415,6 @@ if scenarios:
     best = scenarios[best_label]
     st.markdown(
         f"{best_label} at batch {best.batch_size}: "
-        + ui.headline_range_text(best, COST, "per million output tokens")
+        + charts.headline_range_text(best, COST, "per million output tokens")
     )
-    ui.tornado_section(best, COST, "$ per million output tokens")
+    charts.tornado_section(best, COST, "$ per million output tokens")

@@ -1,0 +1,195 @@
+"""Altair helpers: line charts, one colour per series across the app, the tornado section.
+
+Colours: :func:`colour` maps a series name to one colour wherever it is drawn
+("dense, same active params" is the same in every chart). A name not in
+:data:`SERIES_COLOURS` takes, in this order: a :data:`PREFIX_COLOURS` colour; the colour
+of a known name it starts with before a comma ("dense, same active params, speculative";
+a dash or shape tells those apart); its catalog GPU's colour; else a palette colour
+picked by a hash of the name, so it is stable too.
+"""
+
+from __future__ import annotations
+
+import zlib
+from collections.abc import Iterable
+from typing import Any
+
+import altair as alt
+import pandas as pd
+import streamlit as st
+
+import costmodel
+from app_pages.ui import cache, gate, params, tables
+from app_pages.ui.text import literal
+
+# Tableau 10, the palette Vega-Lite uses by default.
+PALETTE = (
+    "#4c78a8", "#f58518", "#e45756", "#72b7b2", "#54a24b",
+    "#eeca3b", "#b279a2", "#ff9da6", "#9d755d", "#bab0ac",
+)  # fmt: skip
+SERIES_COLOURS = {
+    "MoE": "#4c78a8",
+    "dense, same active params": "#f58518",
+    "dense, same total params": "#54a24b",
+    "profit": "#54a24b",
+    "loss": "#e45756",
+    "Weights": "#4c78a8",
+    "KV cache": "#f58518",
+    "Overhead": "#bab0ac",
+    "MoE as built": "#4c78a8",
+}
+#: Series named by a prefix: every MoE routing skew above 0 is one "skewed" colour.
+PREFIX_COLOURS = {"MoE, skew": "#b279a2"}
+
+
+def colour(name: str) -> str:
+    """The one colour of series ``name`` across the app."""
+    name = str(name)
+    if name in SERIES_COLOURS:
+        return SERIES_COLOURS[name]
+    for prefix, value in PREFIX_COLOURS.items():
+        if name.startswith(prefix):
+            return value
+    known = [k for k in SERIES_COLOURS if name.startswith(f"{k},")]
+    if known:
+        return SERIES_COLOURS[max(known, key=len)]
+    gpus = list(cache.catalog().gpus["name"])
+    for i, gpu in enumerate(gpus):  # a GPU (or a setup named after one) by catalog order
+        if gpu in name:
+            return PALETTE[i % len(PALETTE)]
+    return PALETTE[zlib.crc32(name.encode()) % len(PALETTE)]
+
+
+def color_encoding(shorthand: str, values: Iterable[Any], title: str, **kwargs: Any) -> alt.Color:
+    """An ``alt.Color`` whose series ``values`` take their app-wide colours."""
+    domain = list(dict.fromkeys(str(v) for v in values))
+    scale = alt.Scale(domain=domain, range=[colour(v) for v in domain])
+    return alt.Color(shorthand, title=title, scale=scale, **kwargs)
+
+
+def line_chart(
+    df: pd.DataFrame,
+    x: str,
+    y: str,
+    *,
+    x_title: str,
+    y_title: str,
+    color: str | None = None,
+    color_title: str | None = None,
+    tooltip: list[Any] | None = None,
+    log_x: bool = False,
+) -> alt.Chart:
+    """A line chart with points, titled axes (put the unit in the title) and tooltips.
+
+    ``x``, ``y`` and ``color`` are Altair shorthands (``"batch_size:Q"``); series take
+    their app-wide colours. The default tooltip shows x, y and color under their titles.
+    """
+    enc = {
+        "x": alt.X(x, title=x_title, scale=alt.Scale(type="log") if log_x else alt.Undefined),
+        "y": alt.Y(y, title=y_title),
+    }
+    default_tip = [alt.Tooltip(x, title=x_title), alt.Tooltip(y, title=y_title, format=",.4~g")]
+    if color:
+        column, title = color.split(":")[0], color_title or color.split(":")[0]
+        enc["color"] = color_encoding(color, df[column].unique(), title)
+        default_tip.append(alt.Tooltip(color, title=title))
+    enc["tooltip"] = tooltip or default_tip
+    return alt.Chart(df).mark_line(point=True).encode(**enc)
+
+
+def show_chart(chart: alt.TopLevelMixin) -> None:
+    """Show an Altair chart at full width."""
+    st.altair_chart(chart, width="stretch")
+
+
+# --- Sensitivity: tornado and headline range (GPU comparison and price-war pages) ---------
+
+CHANGE_PCT = gate.number("change_pct", 20.0, 1.0, 90.0)
+
+
+def headline_range_text(scenario: costmodel.Scenario, output: str, unit: str) -> str:
+    """One sentence: low / central / high of ``output`` and what the central value rests on."""
+    r = cache.headline_range(scenario, output)
+    family = cache.catalog().gpus.loc[scenario.gpu, "family"]
+    rests = (
+        f"calibrated on measurements {r['calibrated_on']} (see the Validation page)"
+        if r["calibrated_on"]
+        else "not calibrated on any measurement: the family's efficiencies are assumptions"
+    )
+    return (
+        f"**\\${r['low']:,.3f} / \\${r['central']:,.3f} / \\${r['high']:,.3f}** {unit} "
+        f"(low / central / high, bandwidth and compute efficiency moved by "
+        f"±{r['uncertainty']:.0%}, the uncertainty of the {family} family). "
+        f"The central value is {rests}."
+    )
+
+
+@st.fragment
+def tornado_section(
+    scenario: costmodel.Scenario,
+    output: str = "usd_per_million_output_tokens",
+    output_title: str = "$ per million output tokens",
+) -> None:
+    """A bound ``change_pct`` input, the tornado chart and its table (with CSV) for ``scenario``.
+
+    The page must declare :data:`CHANGE_PCT`. A fragment: changing ``change_pct`` reruns
+    only this section.
+    """
+    pct = params.number_input(
+        "change_pct",
+        "Move each assumption by ± [%]",
+        5.0,
+        format="%.0f",
+        help="Each assumption is moved down and up by this many percent, one at a time [%]",
+    )
+    try:
+        table = cache.tornado(scenario, float(pct), output)
+    except ValueError as err:
+        st.error(f"Sensitivity not available: {literal(str(err))}")
+        return
+    moves = [f"−{pct:g}%", f"+{pct:g}%"]
+    bars = pd.concat(
+        [
+            table.assign(
+                move=move,
+                value=table[f"value_{side}"],
+                result=table[f"output_{side}"],
+                change_pct=table[f"change_{side}_pct"],
+            )
+            for move, side in zip(moves, ("low", "high"), strict=True)
+        ]
+    )[["field", "move", "value", "result", "change_pct"]]
+    chart = (
+        alt.Chart(bars)
+        .mark_bar()
+        .encode(
+            x=alt.X("change_pct:Q", title=f"Change of {output_title} [%]"),
+            y=alt.Y(
+                "field:N",
+                title="Assumption (library field)",
+                sort=list(table["field"]),
+                axis=alt.Axis(labelLimit=220),
+            ),
+            color=alt.Color(
+                "move:N",
+                title="Assumption moved",
+                scale=alt.Scale(domain=moves, range=["#4c78a8", "#f58518"]),
+                sort=moves,
+                legend=alt.Legend(orient="bottom"),
+            ),
+            yOffset=alt.YOffset("move:N", sort=moves),
+            tooltip=[
+                alt.Tooltip("field:N", title="Assumption"),
+                alt.Tooltip("move:N", title="Moved by"),
+                alt.Tooltip("value:Q", title="Assumption value", format=",.4~g"),
+                alt.Tooltip("result:Q", title=output_title, format=",.4~g"),
+                alt.Tooltip("change_pct:Q", title="Change [%]", format="+.1f"),
+            ],
+        )
+    )
+    show_chart(chart)
+    st.caption(
+        "Sorted by impact (largest swing first). Values are clipped to each field's range, "
+        "so a move can be smaller than asked (utilization 1.0 cannot go up)."
+    )
+    tables.show_table(table, f"tornado_{output}.csv", hide_index=True)

@@ -1,0 +1,484 @@
+"""URL parameters: the gate, bound widgets, the sidebar scenario, Reset, presets, share link.
+
+How a page uses it
+------------------
+1. Declare every URL parameter of the page first, before any of its widgets::
+
+       params.declare(params.field("draft_tokens"), gate.number("users", 40, 1, 4096, integer=True))
+
+   :func:`declare` checks each parameter's URL value by its rules (``gate.check``):
+   a bad value is removed from ``st.query_params`` (a repeated one reduced to its
+   last value, a fraction rounded) and noted; if the URL changed, the run restarts
+   (``st.rerun``) so the bound widgets start from the cleaned URL. ``app.py`` declares
+   the sidebar's parameters the same way before drawing it.
+2. Draw each declared parameter with one call: :func:`number_input`, :func:`slider`,
+   :func:`selectbox`, :func:`radio`, :func:`toggle`, :func:`multiselect` take the key
+   and draw a widget bound to the URL (``bind="query-params"``) with the declared
+   range/choices/default.
+3. ``app.py`` calls :func:`begin` first and :func:`finish` after the page: it drops
+   parameters no page declared and shows one warning naming every parameter not taken
+   as it stood.
+
+Back and Forward: Streamlit writes a widget change into the URL with
+``history.replaceState`` (no history entry), and leaving a page drops the page's own
+parameters from its history entry. So this module remembers each page's own values for
+the session and puts them back when the page is entered with none of them in the URL
+(Back to the page, or its menu link); a link that holds any of them is taken as it is.
+
+Reset and presets: :func:`reset_button` restores the parameters it is given (a page's
+own or the sidebar's), :func:`preset_buttons` sets exactly the fields of a preset.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterable, Sequence
+from typing import Any
+from urllib.parse import urlencode, urlsplit
+
+import streamlit as st
+
+import costmodel
+from app_pages.ui import cache, gate
+from app_pages.ui.gate import Param
+from app_pages.ui.text import literal
+from costmodel import presets
+
+DEFAULT = costmodel.Scenario()
+SHARED_FIELDS = (
+    "model",
+    "gpu",
+    "n_gpus",
+    "weight_format",
+    "kv_format",
+    "batch_size",
+    "prompt_tokens",
+    "output_tokens",
+    "usd_per_gpu_hour",
+    "utilization",
+)
+#: Sidebar labels (with units) and number steps: the library states each field once.
+LABELS = costmodel.FIELD_LABELS
+_STEP = costmodel.FIELD_STEPS
+_CATALOG_TABLE = {"model": "models", "gpu": "gpus", "weight_format": "formats"}
+
+PRESETS = {p.name: p for p in (presets.DECEMBER_2023_BASELINE,)}
+
+# Private session-state keys.
+_DECLARED = "_ui_declared"  # key -> Param, this run
+_NOTES = "_ui_notes"  # key -> (URL text, note), kept across the gate's rerun
+_RERUNS = "_ui_gate_reruns"  # consecutive reruns by the gate (a guard against loops)
+_SCENARIO = "_ui_scenario"
+_SHARED = "_ui_shared"  # keys declared by the sidebar, this run
+_PAGE = "_ui_page"  # URL path of this run's page
+_PAGE_OBJECT = "_ui_page_object"  # ... as st.navigation returned it
+_MEMORY = "_ui_page_memory"  # page -> its own non-default values (URL text)
+_SYNCED = "_ui_url_synced"  # named_selectbox key -> the URL id it last read or wrote
+_ABSENT = object()
+_MAX_GATE_RERUNS = 3
+
+
+# --- Rules --------------------------------------------------------------------------------
+
+
+def choices(field: str) -> list[str]:
+    """The ids a text Scenario field may hold: catalog rows, or the KV formats
+    ``costmodel.Scenario`` accepts (tried one by one, so the library stays the judge)."""
+    cat = cache.catalog()
+    if field == "kv_format":
+        return [f for f in cat.formats.index if _scenario_accepts(kv_format=f)]
+    return list(getattr(cat, _CATALOG_TABLE[field]).index)
+
+
+def _scenario_accepts(**values: Any) -> bool:
+    try:
+        costmodel.Scenario(**values)
+    except ValueError:
+        return False
+    return True
+
+
+def field(name: str) -> Param:
+    """The URL rules of Scenario field ``name`` (from the library; see ``gate.scenario_param``)."""
+    return gate.scenario_param(name, choices)
+
+
+# --- The gate -----------------------------------------------------------------------------
+
+
+def begin(page: Any) -> None:
+    """Start a run on ``page`` (what ``st.navigation`` returned): forget last run's
+    declarations. Call first in app.py, right after ``st.navigation``."""
+    st.session_state[_DECLARED] = {}
+    st.session_state[_SHARED] = set()
+    st.session_state[_PAGE] = page.url_path
+    st.session_state[_PAGE_OBJECT] = page
+
+
+def declared() -> dict[str, Param]:
+    """Every parameter declared so far in this run: key -> Param."""
+    return st.session_state.setdefault(_DECLARED, {})
+
+
+def declare(*specs: Param, shared: bool = False) -> None:
+    """Declare URL parameters and pass their URL values through the gate.
+
+    Call before any of their widgets exists. A value not taken as it stands is noted
+    and corrected in ``st.query_params``; then the run restarts once so the widgets
+    start from the corrected URL (Streamlit seeds bound widgets from the URL the run
+    began with). ``shared``: the sidebar's parameters, kept on every page; a page's own
+    (not shared) come back as the user left them when the page is entered again with
+    none of them in the URL (:func:`_restore`).
+    """
+    declared().update((spec.key, spec) for spec in specs)
+    if shared:
+        st.session_state.setdefault(_SHARED, set()).update(spec.key for spec in specs)
+    query = {key: st.query_params.get_all(key) for key in st.query_params}
+    changed, refused = False, False
+    verdicts = gate.review(specs, query)
+    for key, verdict in verdicts.items():
+        for text, what in verdict.notes:
+            _note(key, text, what)
+        if verdict.url != query[key]:
+            if _write(key, verdict.url):
+                changed = True
+            else:  # bound already; only a bad value (not mere spelling, "30.0") matters
+                refused |= bool(verdict.notes)
+    if refused:
+        _reopen({key: verdict.value for key, verdict in verdicts.items()})
+    if not shared and not any(spec.key in query for spec in specs):
+        changed |= _restore(specs)
+    if changed and st.session_state.get(_RERUNS, 0) < _MAX_GATE_RERUNS:
+        st.session_state[_RERUNS] = st.session_state.get(_RERUNS, 0) + 1
+        st.rerun()
+
+
+def _reopen(values: dict[str, Any]) -> None:
+    """Reopen the page when Streamlit will not let the gate correct a URL value.
+
+    Back to a bad link in the same session: its keys are already bound, so
+    ``st.query_params`` refuses to change them and the widgets would meet the bad value.
+    ``st.switch_page`` with the URL's undeclared parameters starts the page again; the
+    declared ones' widgets take the gate's ``values`` from ``st.session_state``.
+    """
+    if st.session_state.get(_RERUNS, 0) >= _MAX_GATE_RERUNS:
+        return
+    st.session_state[_RERUNS] = st.session_state.get(_RERUNS, 0) + 1
+    for key, value in values.items():
+        st.session_state[key] = value
+    known = declared()
+    kept = {k: st.query_params.get_all(k) for k in st.query_params if k not in known}
+    page = st.session_state.get(_PAGE_OBJECT)
+    if page is not None:
+        try:
+            st.switch_page(page, query_params=kept)
+        except st.errors.StreamlitAPIException:
+            return  # another key is bound too: Streamlit drops the bad value itself
+
+
+def _restore(specs: Sequence[Param]) -> bool:
+    """When the URL lacks all of a page's own parameters: put back the values the user
+    left there in this session (browser Back to the page, or its menu link); True if any.
+
+    The page's values are all defaults after its Reset, so nothing is kept then.
+    """
+    kept = st.session_state.get(_MEMORY, {}).get(st.session_state.get(_PAGE), {})
+    return any([_write(spec.key, kept[spec.key]) for spec in specs if spec.key in kept])
+
+
+def _remember() -> None:
+    """Keep this page's own non-default values (URL text) for :func:`_restore`."""
+    shared = st.session_state.get(_SHARED, set())
+    own = {k: p for k, p in declared().items() if k not in shared and k in st.session_state}
+    values = {k: st.session_state[k] for k in own}
+    st.session_state.setdefault(_MEMORY, {})[st.session_state.get(_PAGE)] = {
+        k: [own[k].text(v) for v in value] if own[k].many else [own[k].text(value)]
+        for k, value in values.items()
+        if value != own[k].default and value is not None
+    }
+
+
+def _note(key: str, text: str, what: str) -> None:
+    st.session_state.setdefault(_NOTES, {})[(key, text)] = what
+
+
+def _write(key: str, url: list[str] | None) -> bool:
+    """Set (or, with None, remove) one URL parameter; False if Streamlit refuses (a key
+    already bound in this session: see :func:`_reopen`)."""
+    try:
+        if url is None:
+            if key in st.query_params:
+                del st.query_params[key]
+        else:
+            st.query_params[key] = url
+    except st.errors.StreamlitAPIException:
+        return False
+    return True
+
+
+def finish(container: Any = st) -> None:
+    """End a run: drop undeclared parameters and show the one warning (in ``container``)."""
+    for key in gate.unknown(declared(), list(st.query_params)):
+        _note(key, "&".join(st.query_params.get_all(key)), gate.UNKNOWN)
+        _write(key, None)
+    found = st.session_state.pop(_NOTES, {})
+    st.session_state[_RERUNS] = 0
+    _remember()
+    if found:
+        container.warning(gate.warning(found))
+
+
+# --- Bound widgets --------------------------------------------------------------------------
+
+
+def _spec(key: str) -> Param:
+    spec = declared().get(key)
+    if spec is None:
+        raise KeyError(f"declare {key!r} with params.declare(...) before drawing it")
+    return spec
+
+
+def _help(key: str, help: str | None) -> str | None:
+    return help if help is not None else costmodel.FIELD_HELP.get(key)
+
+
+def number_input(
+    key: str, label: str | None = None, step: float = 1, container: Any = st, **kwargs: Any
+) -> Any:
+    """A URL-bound number input for declared parameter ``key`` (range and default from it).
+
+    ``label`` defaults to the Scenario field's label, ``help`` to ``costmodel.FIELD_HELP``.
+    """
+    return _number(container.number_input, key, label, step, **kwargs)
+
+
+def slider(
+    key: str, label: str | None = None, step: float = 1, container: Any = st, **kwargs: Any
+) -> Any:
+    """A URL-bound slider for declared number parameter ``key`` (as :func:`number_input`)."""
+    return _number(container.slider, key, label, step, **kwargs)
+
+
+def _number(widget: Any, key: str, label: str | None, step: float, **kwargs: Any) -> Any:
+    spec = _spec(key)
+    cast = int if spec.kind is int else float
+    help = _help(key, kwargs.pop("help", None))
+    low, high = cast(spec.low), cast(spec.high)
+    return widget(
+        label or LABELS[key],
+        low,
+        high,
+        spec.default,
+        cast(step),
+        key=key,
+        bind="query-params",
+        help=help,
+        **kwargs,
+    )
+
+
+def _options(key: str, widget: Any, label: str | None, help: str | None, **kwargs: Any) -> Any:
+    spec = _spec(key)
+    return widget(
+        label or LABELS[key],
+        spec.choices,
+        index=spec.choices.index(spec.default),
+        key=key,
+        bind="query-params",
+        help=_help(key, help),
+        **kwargs,
+    )
+
+
+def named_selectbox(
+    key: str, names: dict[str, str], label: str | None = None, container: Any = st, **kwargs: Any
+) -> str:
+    """A selectbox for declared parameter ``key`` that shows ``names`` but keeps ids in the URL.
+
+    A bound selectbox with ``format_func`` would write the shown name into the URL (and
+    reject an id there), so this one is not bound: it takes the URL's id when the URL
+    changes (a link, Back or Forward) and writes its id into the URL when the user picks
+    one (:func:`_sync`; unlike a bound widget's change, that makes a history entry).
+    """
+    spec = _spec(key)
+    synced = st.session_state.setdefault(_SYNCED, {})
+    url = st.query_params.get(key)  # after the gate: a valid id, or absent
+    if key not in st.session_state or synced.get(key, _ABSENT) != url:
+        st.session_state[key] = spec.default if url is None else url
+        synced[key] = url
+    return container.selectbox(
+        label or LABELS[key],
+        spec.choices,
+        format_func=lambda i: names.get(i, i),
+        key=key,
+        on_change=_sync,
+        args=(key,),
+        help=_help(key, kwargs.pop("help", None)),
+        **kwargs,
+    )
+
+
+def _sync(key: str) -> None:
+    """Callback: write a :func:`named_selectbox`'s id into the URL (none for the default)."""
+    value = st.session_state[key]
+    url = None if value == _spec(key).default else value
+    _write(key, None if url is None else [url])
+    st.session_state.setdefault(_SYNCED, {})[key] = url
+
+
+def selectbox(key: str, label: str | None = None, container: Any = st, **kwargs: Any) -> Any:
+    """A URL-bound selectbox over declared parameter ``key``'s choices."""
+    return _options(key, container.selectbox, label, kwargs.pop("help", None), **kwargs)
+
+
+def radio(key: str, label: str | None = None, container: Any = st, **kwargs: Any) -> Any:
+    """A URL-bound radio over declared parameter ``key``'s choices."""
+    return _options(key, container.radio, label, kwargs.pop("help", None), **kwargs)
+
+
+def toggle(key: str, label: str, container: Any = st, **kwargs: Any) -> bool:
+    """A URL-bound toggle for declared boolean parameter ``key``."""
+    spec = _spec(key)
+    return container.toggle(label, value=spec.default, key=key, bind="query-params", **kwargs)
+
+
+def multiselect(key: str, label: str, container: Any = st, **kwargs: Any) -> list[str]:
+    """A URL-bound multiselect over declared list parameter ``key``'s choices."""
+    spec = _spec(key)
+    return container.multiselect(
+        label, spec.choices, default=spec.default, key=key, bind="query-params", **kwargs
+    )
+
+
+# --- Reset and presets ------------------------------------------------------------------------
+
+
+def set_values(values: dict[str, Any]) -> None:
+    """Callback: set widgets' values (the URL follows)."""
+    for key, value in values.items():
+        st.session_state[key] = value
+        if key in st.session_state.get(_SYNCED, {}):
+            _sync(key)
+
+
+def defaults(keys: Iterable[str]) -> dict[str, Any]:
+    """Key -> default of declared parameters ``keys``."""
+    return {key: _spec(key).default for key in keys}
+
+
+def reset_button(keys: Iterable[str], *, key: str, help: str) -> None:
+    """A Reset button that restores exactly ``keys`` (declared parameters) to their defaults."""
+    st.button(
+        "Reset",
+        key=f"{key}:reset",
+        on_click=set_values,
+        args=(defaults(keys),),
+        help=help,
+        width="stretch",
+        icon=":material/restart_alt:",
+    )
+
+
+def _describe(values: dict[str, Any]) -> str:
+    return ", ".join(f"{k} = {v}" for k, v in values.items())
+
+
+def preset_buttons(
+    presets: dict[str, dict[str, Any]], *, key: str, reset: Sequence[str] = ()
+) -> None:
+    """One button per preset (it sets exactly its fields) and, with ``reset``, a Reset
+    button for those keys. Under them: which preset the inputs now match, if any."""
+    for name, values in presets.items():
+        st.button(
+            name,
+            key=f"{key}:{name}",
+            on_click=set_values,
+            args=(values,),
+            width="stretch",
+            help=f"Sets {_describe(values)}; every other input keeps its value.",
+        )
+    if reset:
+        reset_button(reset, key=key, help="Restore the inputs in this box to their defaults.")
+    now = {k: st.session_state.get(k) for values in presets.values() for k in values}
+    matching = [n for n, values in presets.items() if all(now[k] == v for k, v in values.items())]
+    if matching:
+        st.caption(f"The inputs match the preset *{matching[0]}*.")
+
+
+def share_link() -> None:
+    """Show the link to this page with its current settings (st.code has a copy button).
+
+    Only declared parameters are kept: an unknown one is not passed on.
+    """
+    known = declared()
+    pairs = [(k, v) for k in st.query_params if k in known for v in st.query_params.get_all(k)]
+    base = st.context.url or ""
+    if base and not urlsplit(base).path:
+        base += "/"
+    url = base + (f"?{urlencode(pairs)}" if pairs else "")
+    with st.expander("Share this view", icon=":material/link:"):
+        st.code(url, language=None, wrap_lines=True)
+
+
+# --- Scenario ---------------------------------------------------------------------------------
+
+
+def _names(field: str) -> dict[str, str]:
+    """Catalog id -> display name for a categorical field (the id where there is none)."""
+    if field not in _CATALOG_TABLE:
+        return {}
+    table = getattr(cache.catalog(), _CATALOG_TABLE[field])
+    return dict(table["name"]) if "name" in table else {}
+
+
+def _scenario_input(name: str) -> Any:
+    """Draw one shared input bound to the URL; its default is Scenario()'s."""
+    spec = _spec(name)
+    if spec.kind is str:
+        names = _names(name)
+        if not names:
+            return selectbox(name)
+        ids = " ".join(f"{n}: `{i}`." for i, n in names.items())
+        help = f"{costmodel.FIELD_HELP[name]}. Ids in the URL: {ids}"
+        return named_selectbox(name, names, help=help)
+    if spec.kind is int:
+        return number_input(name)
+    if name == "utilization":
+        return slider(name, step=_STEP[name], format="%.2f")
+    return number_input(name, step=_STEP[name], format="%.2f")
+
+
+def _build(base: costmodel.Scenario, changes: dict[str, Any]) -> costmodel.Scenario:
+    """``base`` with ``changes``, checked as ``evaluate`` would check it (fields that do not
+    fit together, such as a prompt beyond the model's context window); on ValueError show
+    it and return the default Scenario."""
+    try:
+        built = dataclasses.replace(base, **changes)
+        if not built.model.startswith(costmodel.CUSTOM_PREFIX):  # its page holds its catalog
+            costmodel.check_scenario(built, cache.catalog())
+        return built
+    except ValueError as err:
+        st.error(f"Invalid scenario: {literal(str(err))}. Showing the default scenario instead.")
+        return DEFAULT
+
+
+def scenario_sidebar(fields: Iterable[str] = SHARED_FIELDS) -> costmodel.Scenario:
+    """Declare and draw the shared scenario inputs in the sidebar; return their Scenario.
+
+    Called once per run by app.py, before ``pg.run()``; pages use :func:`scenario`.
+    Fields not drawn keep ``costmodel.Scenario()``'s defaults.
+    """
+    fields = list(fields)
+    declare(*(field(name) for name in fields), shared=True)
+    with st.sidebar:
+        st.header("Scenario")
+        values = {name: _scenario_input(name) for name in fields}
+        preset_buttons(PRESETS, key="preset", reset=fields)
+    st.session_state[_SCENARIO] = _build(DEFAULT, values)
+    return st.session_state[_SCENARIO]
+
+
+def scenario(**changes: Any) -> costmodel.Scenario:
+    """The sidebar's Scenario for this run, with page-specific ``changes`` applied."""
+    base = st.session_state.get(_SCENARIO, DEFAULT)
+    return _build(base, changes) if changes else base

@@ -1,0 +1,184 @@
+"""Tables for people, CSV for machines: labels with units, key columns first, a dash for
+what does not apply; the CSV download keeps full precision and the raw column names.
+
+The view only relabels (``column_config``); the DataFrame keeps the library's
+unit-named columns as its keys.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+#: Columns shown first and pinned, in this order, wherever a table has them (the
+#: capitalised ones are tables whose pages still key columns by their labels).
+KEY_COLUMNS = (
+    "setup",
+    "Setup",
+    "variant",
+    "usd_per_million_output_tokens",
+    "$/M output tokens",
+    "tokens_per_s_per_user",
+    "Tokens/s per user",
+)
+DASH = "—"
+SIGNIFICANT = 4  # digits shown; the data and the CSV keep them all
+FORMAT = f"%.{SIGNIFICANT}g"  # printf-style, as st.column_config formats numbers
+# Column -> label with unit, where the generic rule (:func:`label`) would not do.
+LABELS = {
+    "setup": "Setup",
+    "variant": "Model",
+    "usd_per_million_output_tokens": "$/M output tokens",
+    "usd_per_million_input_tokens": "$/M input tokens",
+    "usd_per_million_input": "$/M input tokens",
+    "usd_per_million_output": "$/M output tokens",
+    "tokens_per_s_per_user": "Tokens/s per user",
+    "tokens_per_s_per_replica": "Tokens/s per replica",
+    "usd_per_gpu_hour": "$/GPU-hour",
+    "batch_size": "Batch [sequences]",
+    "n_gpus": "GPUs",
+    "fits": "Fits",
+    "speculative_speedup": "Speed-up [x]",
+    "change_low_pct": "Change, low [%]",
+    "change_high_pct": "Change, high [%]",
+    "usd_per_request": "Cost [$/request]",
+    "revenue_per_request_usd": "Revenue [$/request]",
+    "margin_usd_per_request": "Margin [$/request]",
+    "margin_usd_per_million_requests": "Margin [$/M requests]",
+    "margin_pct": "Margin [% of revenue]",
+    "break_even_utilization": "Break-even utilization [0-1]",
+    "break_even_batch_size": "Break-even batch [sequences]",
+}
+# Name endings that carry a unit: ending -> unit shown in brackets.
+UNITS = {
+    "_ms": "ms",
+    "_us": "µs",
+    "_gb": "GB",
+    "_tb_s": "TB/s",
+    "_pct": "%",
+    "_tokens": "tokens",
+    "_usd": "$",
+}
+
+
+def label(column: str) -> str:
+    """A readable label with its unit for a unit-named column (``decode_step_ms`` ->
+    "Decode step [ms]"); names that are not snake_case are kept."""
+    if column in LABELS:
+        return LABELS[column]
+    if not isinstance(column, str) or column != column.lower() or " " in column:
+        return str(column)
+    unit = next((u for end, u in UNITS.items() if column.endswith(end)), None)
+    words = column[: -len(next(e for e in UNITS if column.endswith(e)))] if unit else column
+    words = words.replace("usd_per_", "$ per ").replace("_per_", " per ").replace("_", " ")
+    text = words[:1].upper() + words[1:]
+    return f"{text} [{unit}]" if unit else text
+
+
+def significant(values: pd.Series, digits: int = SIGNIFICANT) -> pd.Series:
+    """``values`` rounded to ``digits`` significant digits; -0 becomes 0."""
+    x = values.to_numpy(dtype=float)
+    finite = np.isfinite(x) & (x != 0)
+    exponent = np.floor(np.log10(np.abs(np.where(finite, x, 1.0))))
+    scale = 10.0 ** (exponent - digits + 1)
+    rounded = np.where(finite, np.round(x / scale) * scale, x) + 0.0
+    return pd.Series(rounded, index=values.index, name=values.name)
+
+
+def _text(value: Any) -> str:
+    if value is None or (isinstance(value, float) and not math.isfinite(value)):
+        return DASH
+    if isinstance(value, float):
+        return f"{value:,.{SIGNIFICANT}g}"
+    return str(value)
+
+
+def view(df: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """The table as shown and its ``column_config``: numbers shown to :data:`SIGNIFICANT`
+    digits (the data keeps them); a numeric column with missing or infinite values
+    becomes text, with a dash there (its help says why)."""
+    shown = df.copy()
+    config: dict[str, Any] = {}
+    for column in df.columns:
+        values = df[column]
+        name = label(column)
+        if pd.api.types.is_float_dtype(values) or values.dtype == object and _numeric(values):
+            numbers = pd.to_numeric(values, errors="coerce")
+            if np.isfinite(numbers.to_numpy(dtype=float)).all():
+                shown[column] = numbers + 0.0  # -0.0 -> 0.0; the format rounds
+                config[column] = st.column_config.NumberColumn(name, format=FORMAT)
+            else:
+                shown[column] = significant(numbers).map(_text)
+                config[column] = st.column_config.TextColumn(
+                    name, help=f"{DASH}: does not apply (no value, or the setup does not fit)."
+                )
+        elif values.dtype == object or pd.api.types.is_string_dtype(values):
+            shown[column] = values.astype(object).where(values.notna(), DASH)
+            config[column] = st.column_config.Column(name)
+        else:
+            config[column] = st.column_config.Column(name)
+    for column in KEY_COLUMNS:
+        if column in config:
+            config[column]["pinned"] = True
+    return shown, config
+
+
+def _numeric(values: pd.Series) -> bool:
+    present = values.dropna()
+    return len(present) > 0 and all(
+        isinstance(v, int | float) and not isinstance(v, bool) for v in present
+    )
+
+
+def column_order(df: pd.DataFrame) -> list[str]:
+    """The key columns first (in :data:`KEY_COLUMNS` order), then the rest as they are."""
+    first = [c for c in KEY_COLUMNS if c in df.columns]
+    return first + [c for c in df.columns if c not in first]
+
+
+def download_csv(df: pd.DataFrame, filename: str, label: str = "Download CSV") -> None:
+    """A download button for ``df`` as CSV: full precision, raw column names (the index is
+    kept unless it is a plain range)."""
+    keep_index = not isinstance(df.index, pd.RangeIndex)
+    st.download_button(
+        label,
+        df.to_csv(index=keep_index).encode(),
+        file_name=filename,
+        mime="text/csv",
+        key=f"download:{filename}",
+        icon=":material/download:",
+    )
+
+
+def show_table(df: pd.DataFrame, filename: str, **dataframe_kwargs: Any) -> None:
+    """``df`` as a readable table and, under it, a CSV download of exactly ``df``.
+
+    ``column_config`` entries given here refine the generated ones (:func:`_merge`).
+    """
+    shown, config = view(df)
+    for column, given in dataframe_kwargs.pop("column_config", {}).items():
+        config[column] = _merge(config.get(column), given)
+    dataframe_kwargs.setdefault("column_order", column_order(df))
+    st.dataframe(shown, column_config=config, **dataframe_kwargs)
+    download_csv(df, filename)
+
+
+def _merge(made: dict | None, given: dict | str | None) -> dict | str | None:
+    """A page's ``column_config`` entry over the generated one: its set fields win, except
+    that a column turned into text (it has dashes) keeps its text type."""
+    if made is None or not isinstance(given, dict):
+        return given
+    merged = {**made, **{k: v for k, v in given.items() if v is not None}}
+    if made.get("type_config", {}).get("type") == "text":
+        merged["type_config"] = made["type_config"]
+    return merged
+
+
+def formula_expander(title: str, markdown: str) -> None:
+    """A closed expander holding the formulas or reasoning behind a result."""
+    with st.expander(title, icon=":material/functions:"):
+        st.markdown(markdown)
