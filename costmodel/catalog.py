@@ -309,6 +309,7 @@ PRICE_SHEET_COLUMNS = (
     "model",
     "usd_per_million_input",
     "usd_per_million_output",
+    "usd_per_million_cached_input",
     "date",
 )
 
