@@ -7,6 +7,9 @@ from costmodel import presets
 from costmodel.analyses import disclosures as d
 
 THEIRS = d.restate()
+#: A stand-in for the preset's setup that every catalog can evaluate: Mixtral (8 experts)
+#: by tensor parallelism on one H800 node.
+TENSOR_PARALLEL = {"expert_parallel": False, "redundant_experts": 0}
 
 
 def test_deepseek_gpus_and_nodes_by_hand():
@@ -54,7 +57,7 @@ def test_deepseek_cost_per_million_tokens_by_hand():
 
 def test_workload_and_the_preset_follow_the_disclosure():
     # r = 608 / 168 = 3.619; O = 4,989 / (r + 0.5) = 1,211.2; P = r O = 4,383.4;
-    # sequences per GPU 14,800 / 21 / 8 = 88.1, x 16 GPUs = 1,410.
+    # sequences per GPU 14,800 / 21 / 8 = 88.1, x 144 GPUs = 12,686.
     w = d.workload()
     assert w["input_over_output"] == pytest.approx(3.619, abs=1e-3)
     assert (w["output_tokens"], w["prompt_tokens"]) == pytest.approx((1211.2, 4383.4), abs=0.05)
@@ -67,8 +70,12 @@ def test_workload_and_the_preset_follow_the_disclosure():
     assert preset["prefix_cache_hit_rate"] == row["prefix_cache_hit_rate"] == 0.563
     assert (preset["gpu"], preset["usd_per_gpu_hour"]) == (row["gpu"], row["usd_per_gpu_hour"])
     assert preset["weight_format"] == "fp8" and preset["model"] == "deepseek-r1"
-    # R1's FP8 weights (~690 GB) do not fit in one node's usable 8 x 80 x 0.9 = 576 GB.
-    assert 8 * costmodel.load_catalog().gpus.loc["h800-sxm", "hbm_gb"] * 0.9 == 576
+    # DeepSeek's decode unit: EP144 (18 nodes of 8) with 32 redundant experts.
+    assert (preset["n_gpus"], preset["expert_parallel"], preset["redundant_experts"]) == (
+        144,
+        True,
+        32,
+    )
 
 
 def test_model_side_uses_the_disclosures_formulas():
@@ -78,7 +85,7 @@ def test_model_side_uses_the_disclosures_formulas():
     # at utilisation 1, and prefill per million prompt tokens (hits included) is
     # usd_per_million_input_tokens x prefilled / P.
     scenario = presets.DEEPSEEK_2025.apply(costmodel.Scenario()).replace(
-        model="mixtral-8x7b", n_gpus=8, batch_size=256
+        model="mixtral-8x7b", n_gpus=8, batch_size=256, **TENSOR_PARALLEL
     )
     ours = d.model_side(scenario)
     out = ours["evaluation"]
@@ -99,10 +106,10 @@ def test_model_side_uses_the_disclosures_formulas():
 
 def test_model_side_takes_the_largest_batch_that_fits():
     scenario = presets.DEEPSEEK_2025.apply(costmodel.Scenario()).replace(
-        model="mixtral-8x7b", n_gpus=8
+        model="mixtral-8x7b", n_gpus=8, **TENSOR_PARALLEL
     )
     full = costmodel.evaluate(scenario)
-    assert not full["fits"]  # 1,410 sequences of 5,594 tokens do not fit on 8 H800s
+    assert not full["fits"]  # 12,686 sequences of 5,594 tokens do not fit on 8 H800s
     ours = d.model_side(scenario)
     assert ours["fits"] and ours["batch_size"] == int(full["max_batch_size"]) < 1410
 
@@ -117,7 +124,7 @@ def test_missing_ids_are_named():
 
 def test_run_puts_both_sides_in_one_table():
     scenario = presets.DEEPSEEK_2025.apply(costmodel.Scenario()).replace(
-        model="mixtral-8x7b", n_gpus=8, batch_size=256
+        model="mixtral-8x7b", n_gpus=8, batch_size=256, **TENSOR_PARALLEL
     )
     result = d.run(scenario)
     table = result.comparison.set_index("metric")

@@ -20,12 +20,12 @@ redoes its arithmetic from its own numbers and the catalog's prices:
   16 / 3,600 / 73,700 x 1e6 = $0.0603 per million input tokens (cache hits included).
 
 :func:`model_side` evaluates the same setup with the cost model (``presets.DEEPSEEK_2025``
-for DeepSeek's) and applies the same formulas to the model's throughputs; ``run`` puts
-both in one table with the ratio model / disclosed. The model's replica serves prefill
-and decode on the same GPUs with tensor parallelism; DeepSeek's used data-parallel
-attention with expert parallelism on separate prefill (4-node) and decode (18-node)
-units, which the model does not express yet: the ratio says how far that gap, and the
-rest of the model, puts it from theirs.
+for DeepSeek's: their 144-GPU expert-parallel decode unit) and applies the same formulas
+to the model's throughputs; ``run`` puts both in one table with the ratio model /
+disclosed. The model's replica runs prefill and decode on the same GPUs, where DeepSeek
+ran them on separate units (4-node prefill, 18-node decode), and it does not model their
+communication overlap: the ratio says how far that, and the rest of the model, puts it
+from theirs.
 """
 
 from __future__ import annotations
