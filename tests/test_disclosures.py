@@ -131,7 +131,10 @@ def test_run_puts_both_sides_in_one_table():
     assert list(result.comparison.columns) == list(d.COMPARISON_COLUMNS)
     assert table.loc["decode throughput per node", "disclosed"] == 14_800
     assert table.loc["cost of the day", "disclosed"] == 87_072
-    assert table.loc["decode speed per user", "disclosed"] == 21
+    assert table.loc["decode speed per user (decode steps only)", "disclosed"] == 21
+    speed = table.loc["decode speed per user (decode steps only)", "model"]
+    out = result.model["evaluation"]
+    assert speed == pytest.approx(1e3 / out["decode_step_ms"])  # no speculation: 1 per step
     ratio = result.model["decode_tokens_per_s_per_node"] / 14_800
     assert table.loc["decode throughput per node", "model_over_disclosed"] == pytest.approx(ratio)
     assert "1,814 H800 SXM 80GB GPUs (226.75 nodes of 8)" in result.text

@@ -141,3 +141,12 @@ def test_unknown_market_ids_are_named():
         pw.Options(gpu_price_tier="spot")
     with pytest.raises(ValueError, match="weight_formats must hold at least one"):
         pw.Options(weight_formats=())
+
+
+def test_losers_break_even_batch_is_stated():
+    seed = pw.run()
+    rows = seed.margins[seed.margins["setup"] == seed.cheapest_setup].set_index("provider")
+    assert rows.loc["Together", "verdict"] == "loses money"
+    batch = rows.loc["Together", "break_even_batch_size"]
+    assert batch == costmodel.break_even_batch_size(costmodel.Scenario(), 256 * 0.60 / 1e6)[0]
+    assert f"losers would break even from batch {batch:.0f} (Together)" in seed.verdict_text

@@ -185,8 +185,10 @@ def model_side(scenario, disclosure: str = DEEPSEEK, catalog: Catalog | None = N
     does not (``batch_size`` says which). Throughputs per node of ``gpus_per_node`` GPUs:
     decode ``B x tokens_per_step / decode_step_ms`` and prefill ``B x P / prefill_ms``
     (every prompt token, cache hits included, as the disclosure counts them), per GPU
-    times ``gpus_per_node``. Raises ``ValueError`` when the scenario's model or GPU is
-    not in the catalog.
+    times ``gpus_per_node``. ``decode_tokens_per_s_per_user`` is a user's speed while
+    decoding, ``tokens_per_step / decode_step_ms`` (what a disaggregated decode unit
+    gives); ``tokens_per_s_per_user`` the co-located replica's, others' prefill included.
+    Raises ``ValueError`` when the scenario's model or GPU is not in the catalog.
     """
     catalog = catalog or costmodel.load_catalog()
     row = _disclosure(disclosure)
@@ -213,6 +215,7 @@ def model_side(scenario, disclosure: str = DEEPSEEK, catalog: Catalog | None = N
         "n_gpus": int(n),
         "decode_tokens_per_s_per_node": float(decode),
         "prefill_tokens_per_s_per_node": float(prefill),
+        "decode_tokens_per_s_per_user": float(out["tokens_per_step"] * 1e3 / out["decode_step_ms"]),
         "tokens_per_s_per_user": float(out["tokens_per_s_per_user"]),
         "ttft_ms": float(out["ttft_ms"]),
         "usd_per_million_output_tokens": float(usd_per_million_tokens(decode, gpn, price)),
@@ -262,7 +265,7 @@ def _comparison(row: pd.Series, theirs: dict, ours: dict) -> pd.DataFrame:
             "tokens/s",
             row["prefill_tokens_per_s_per_node"],
         ),
-        ("decode speed per user", "tokens/s", speed),
+        ("decode speed per user (decode steps only)", "tokens/s", speed),
         ("cost per million output tokens", "$", theirs["usd_per_million_output_tokens"]),
         ("cost per million input tokens", "$", theirs["usd_per_million_input_tokens"]),
         ("nodes for the day's tokens", "nodes", theirs["nodes_from_throughput"]),
@@ -271,7 +274,7 @@ def _comparison(row: pd.Series, theirs: dict, ours: dict) -> pd.DataFrame:
     model_keys = (
         "decode_tokens_per_s_per_node",
         "prefill_tokens_per_s_per_node",
-        "tokens_per_s_per_user",
+        "decode_tokens_per_s_per_user",
         "usd_per_million_output_tokens",
         "usd_per_million_input_tokens",
         "nodes_from_throughput",
@@ -301,8 +304,9 @@ def _text(row, scenario, theirs: dict, ours: dict, catalog) -> str:
         f"{row['output_tokens_per_day'] / 1e9:,.0f}B output tokens. At the catalog's "
         f"{row['priced_as']} prices (${theirs['usd_per_million_cached_input']:.2f} cached / "
         f"${theirs['usd_per_million_input']:.2f} / ${theirs['usd_per_million_output']:.2f} per "
-        f"million, {theirs['price_date']}) with {theirs['cached_share']:.1%} cache hits the "
-        f"revenue is ${theirs['revenue_usd_per_day']:,.0f} a day (theirs "
+        f"million, {theirs['price_date']}) with {row['cached_input_tokens_per_day'] / 1e9:,.0f}B "
+        f"of the input tokens cached ({theirs['cached_share']:.2%}) the revenue is "
+        f"${theirs['revenue_usd_per_day']:,.0f} a day (theirs "
         f"${row['revenue_usd_per_day']:,.0f}), a cost-profit ratio of "
         f"{theirs['cost_profit_ratio_pct']:.0f}%. Their cost: "
         f"${theirs['usd_per_million_output_tokens']:.3f} per million output tokens, "

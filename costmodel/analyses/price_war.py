@@ -572,6 +572,14 @@ def _verdict_text(
         for v in VERDICTS
         if (rows["verdict"] == v).any()
     ]
+    losers = rows[(rows["verdict"] == VERDICTS[2]) & np.isfinite(rows["break_even_batch_size"])]
+    if len(losers):
+        groups.append(
+            "at this price the losers would break even from batch "
+            + ", ".join(
+                f"{r.break_even_batch_size:.0f} ({r.provider})" for r in losers.itertuples()
+            )
+        )
     text = (
         f"{head} On the cheapest setup that fits, {best['setup']}, at batch "
         f"{scenario.batch_size}, {scenario.utilization:.0%} utilisation and "
