@@ -61,3 +61,19 @@ def test_the_model_beside_deepseeks_disclosed_day(model):
     assert 0.8 <= ratio["decode throughput per node"] <= 1.25
     assert 0.5 <= ratio["prefill throughput per node (cache hits included)"] <= 2.0
     assert 0.75 <= ratio["cost of the day"] <= 1.5
+
+
+@pytest.mark.parametrize("model", present("gpt-oss-120b"))
+def test_market_setups_may_serve_the_checkpoints_own_formats(model):
+    # gpt-oss-120b is released with MXFP4 experts (4 bits + an 8-bit scale per 32: 4.25
+    # bits) and BF16 attention: reading half the expert bytes of FP8, it is the cheapest
+    # format on every market GPU at batch 32.
+    scenario = costmodel.Scenario(model=model, n_gpus=8)
+    released = pw.run(scenario).market.set_index("gpu")
+    assert (released["weight_format"] == "mxfp4").all()
+    assert (released["attention_format"] == "bf16").all()
+    fp8 = pw.run(scenario, pw.Options(weight_formats=("fp8",))).market.set_index("gpu")
+    assert (fp8["weight_format"] == "fp8").all()
+    assert (released["usd_per_request"] < fp8["usd_per_request"]).all()
+    label = next(k for k in pw.run(scenario).setups if k.startswith("Market: 1x B200"))
+    assert "mxfp4 experts + bf16" in label

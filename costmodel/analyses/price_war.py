@@ -12,7 +12,8 @@ price, or its input price where it publishes none), on:
 - market setups: each of ``market_gpus`` launched by the date at its newest price of
   ``gpu_price_tier`` dated on or before it (``catalog.gpu_price``), in its cheapest
   fitting tensor-parallel size (up to ``MAX_MARKET_GPUS`` and its scale-up domain) and
-  weight format of ``weight_formats``;
+  weight format of ``weight_formats`` (``CHECKPOINT``: the formats the model was
+  released in);
 - the scenario's own setup.
 
 A model the catalog has no prices for is not priced with another model's prices: the
@@ -50,6 +51,9 @@ REFERENCE = "gpt-3.5"
 MARKET_GPUS = ("h100-sxm", "h200-sxm", "b200", "b300", "gb200", "mi355x")
 #: Most GPUs of a market setup: tensor parallelism within one 8-GPU node (or NVL domain).
 MAX_MARKET_GPUS = 8
+#: In ``weight_formats``: the formats the model was released in (``weight_format`` None:
+#: its ``quantization_config``, e.g. gpt-oss's MXFP4 experts with BF16 attention).
+CHECKPOINT = "checkpoint"
 #: ``gpu_price_tier`` taking each GPU's newest price of any tier.
 ANY_TIER = "any"
 #: A margin within this many percent of revenue "roughly breaks even" [%].
@@ -72,6 +76,7 @@ MARKET_COLUMNS = (
     "note",
     "n_gpus",
     "weight_format",
+    "attention_format",
     "usd_per_request",
 )
 #: The setup fields the seed fixes (its values are ``Scenario()``'s defaults).
@@ -142,10 +147,11 @@ class Options(AnalysisOptions):
         f"fitting size of up to {MAX_MARKET_GPUS} GPUs and format",
     )
     weight_formats: tuple[str, ...] = option(
-        ("bf16", "fp8"),
+        (CHECKPOINT, "bf16", "fp8"),
         label="Market weight formats",
-        help="Weight formats (assets/formats.csv) a market setup may use; bf16 and fp8 "
-        "keep the served model's quality",
+        help="Weight formats (assets/formats.csv) a market setup may use, and "
+        f"'{CHECKPOINT}': the formats the model was released in (gpt-oss: MXFP4 experts, "
+        "BF16 attention; DeepSeek: FP8); these keep the released model's quality",
     )
     margin_unit: str = option(
         MARGIN_UNITS[0],
@@ -326,7 +332,8 @@ def market_setups(scenario, date: str, options: Options, catalog) -> tuple[dict,
         )
     table = pd.DataFrame(rows, columns=list(MARKET_COLUMNS[:6]))
     offered = table[table["note"] == ""]
-    best = pd.DataFrame(columns=["gpu", "n_gpus", "weight_format", "usd_per_request"])
+    chosen = ["gpu", "n_gpus", "weight_format", "attention_format", "usd_per_request"]
+    best = pd.DataFrame(columns=chosen)
     sizes = [n for n in tensor_parallel_sizes(scenario.model, catalog) if n <= MAX_MARKET_GPUS]
     if len(offered):
         grid = costmodel.sweep(
@@ -334,12 +341,12 @@ def market_setups(scenario, date: str, options: Options, catalog) -> tuple[dict,
             catalog,
             gpu=list(offered["gpu"]),
             n_gpus=sizes,
-            weight_format=list(options.weight_formats),
-        ).astype({"gpu": str, "weight_format": str})
+            weight_format=[None if f == CHECKPOINT else f for f in options.weight_formats],
+        ).astype({"gpu": str, "weight_format": str, "attention_format": str})
         domain = catalog.gpus.loc[grid["gpu"], "scale_up_domain_gpus"].to_numpy(float)
         grid = grid[grid["fits"].to_numpy(bool) & ~(grid["n_gpus"].to_numpy() > domain)]
         best = grid.sort_values("usd_per_request", kind="stable").drop_duplicates("gpu")
-        best = best[["gpu", "n_gpus", "weight_format", "usd_per_request"]]
+        best = best[chosen]
     table = table.merge(best, on="gpu", how="left")[list(MARKET_COLUMNS)]
     table["usd_per_request"] = table["usd_per_request"] * table["usd_per_gpu_hour"]
     unfit = (table["note"] == "") & table["n_gpus"].isna()
@@ -347,17 +354,25 @@ def market_setups(scenario, date: str, options: Options, catalog) -> tuple[dict,
         f"does not fit on up to {MAX_MARKET_GPUS} GPUs in {', '.join(options.weight_formats)}"
     )
     setups = {
-        f"Market: {int(r.n_gpus)}x {r.name}, {r.weight_format} @ ${r.usd_per_gpu_hour:.2f}": (
+        f"Market: {int(r.n_gpus)}x {r.name}, {_formats(r)} @ ${r.usd_per_gpu_hour:.2f}": (
             scenario.replace(
                 gpu=r.gpu,
                 n_gpus=int(r.n_gpus),
                 weight_format=r.weight_format,
+                attention_format=r.attention_format,
                 usd_per_gpu_hour=float(r.usd_per_gpu_hour),
             )
         )
         for r in table[table["note"] == ""].itertuples()
     }
     return setups, table
+
+
+def _formats(row) -> str:
+    """'fp8', or 'mxfp4 experts + bf16' where the experts' format differs from the rest's."""
+    if row.attention_format == row.weight_format:
+        return row.weight_format
+    return f"{row.weight_format} experts + {row.attention_format}"
 
 
 def _setups(scenario, a100_price: float, date: str, options: Options, catalog):
@@ -376,7 +391,7 @@ def _costs(setups: dict, catalog) -> tuple[pd.DataFrame, list[dict]]:
     """Our cost per token and per request on each setup (one ``scan`` over the setups),
     and each setup's ``sensitivity.headline_range``."""
     base = next(iter(setups.values()))
-    fields = (*SEED_FIELDS, "model")
+    fields = (*SEED_FIELDS, "attention_format", "model")
     rows = costmodel.scan(
         base, catalog, **{f: [getattr(s, f) for s in setups.values()] for f in fields}
     )
@@ -607,9 +622,10 @@ def run(scenario=None, options: Options | None = None, catalog=None) -> Result:
         ("market_gpus", options.market_gpus, catalog.gpus),
         ("weight_formats", options.weight_formats, catalog.formats),
     ):
-        unknown = [i for i in ids if i not in table.index]
+        allowed = [*table.index, CHECKPOINT] if name == "weight_formats" else list(table.index)
+        unknown = [i for i in ids if i not in allowed]
         if unknown:
-            raise ValueError(f"{name} must hold only {', '.join(table.index)}; got {unknown}")
+            raise ValueError(f"{name} must hold only {', '.join(allowed)}; got {unknown}")
     costmodel.evaluation.check_ids(scenario, catalog)
     date = resolved_price_date(scenario.model, options.price_date, catalog)
     sheet = _sheet(scenario.model, date, options, catalog)
