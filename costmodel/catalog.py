@@ -69,6 +69,21 @@ _REQUIRED = {
         "compute_efficiency_factor",
     ),
     "models.csv": ("model", "name", "config_file"),
+    "serving_disclosures.csv": (
+        "disclosure",
+        "provider",
+        "gpu",
+        "gpus_per_node",
+        "usd_per_gpu_hour",
+        "usd_per_day",
+        "input_tokens_per_day",
+        "cached_input_tokens_per_day",
+        "prefix_cache_hit_rate",
+        "output_tokens_per_day",
+        "prefill_tokens_per_s_per_node",
+        "decode_tokens_per_s_per_node",
+        "priced_as",
+    ),
     "measurements.csv": (
         "id",
         "model",
@@ -303,12 +318,27 @@ def load_catalog(assets_dir: str | Path = ASSETS_DIR) -> Catalog:
 #: price kind, matched case-insensitively at the start of ``kind``, its latest price).
 GPU_PRICE_CHOICES = ("latest", "lowest", "highest")
 
+#: Values of the ``tier`` column of ``assets/gpu_prices.csv``: an owner's all-in cost
+#: (SemiAnalysis hyperscaler / neocloud), on-demand rental, 1- and 3-year contracts, a
+#: market index, a managed deployment, and stated assumptions (the seed's $1.95,
+#: DeepSeek's $2); README, "Data catalogs".
+GPU_PRICE_TIERS = (
+    "all_in_cost",
+    "on_demand",
+    "contract_1y",
+    "contract_3y",
+    "market_index",
+    "managed",
+    "assumption",
+)
+
 #: Columns of ``price_sheet``.
 PRICE_SHEET_COLUMNS = (
     "provider",
     "model",
     "usd_per_million_input",
     "usd_per_million_output",
+    "usd_per_million_cached_input",
     "date",
 )
 
@@ -335,18 +365,35 @@ def _latest(rows: pd.DataFrame) -> pd.DataFrame:
     return rows[keys == keys.max()]
 
 
-def gpu_price(gpu: str, choice: str = "latest", catalog: Catalog | None = None) -> GpuPrice | None:
+def gpu_price(
+    gpu: str,
+    choice: str = "latest",
+    catalog: Catalog | None = None,
+    *,
+    tier: str | None = None,
+    as_of=None,
+) -> GpuPrice | None:
     """A catalog price of ``gpu`` from ``assets/gpu_prices.csv``; None if it has none.
 
     ``choice``: ``"latest"`` (the newest date; ties on one date: the lowest of them),
     ``"lowest"``, ``"highest"``, or a provider / kind such as ``"Lambda"`` (its latest
-    price). ``gpu_price("a100-80gb-sxm")`` is Lambda's $1.89 of 2026-04. Raises
-    ``ValueError`` for a GPU not in the catalog or a provider with no price for it.
+    price). ``tier``: only prices of that ``tier`` (``GPU_PRICE_TIERS``); ``as_of``: only
+    prices dated on or before it (a catalog date, a year or month standing for its last
+    day). ``gpu_price("a100-80gb-sxm")`` is Lambda's $1.89 of 2026-04;
+    ``gpu_price("b200", tier="all_in_cost", as_of="2026-08")`` SemiAnalysis's hyperscaler
+    $1.95 of 2026-04. Raises ``ValueError`` for a GPU not in the catalog, an unknown tier or
+    a provider with no price for it.
     """
     catalog = catalog or load_catalog()
     if gpu not in catalog.gpus.index:
         raise ValueError(f"gpu must be one of {', '.join(catalog.gpus.index)}; got {gpu!r}")
+    if tier is not None and tier not in GPU_PRICE_TIERS:
+        raise ValueError(f"tier must be one of {', '.join(GPU_PRICE_TIERS)}; got {tier!r}")
     rows = catalog.gpu_prices[catalog.gpu_prices["gpu"] == gpu]
+    if tier is not None:
+        rows = rows[rows["tier"] == tier]
+    if as_of is not None:
+        rows = rows[rows["date"].map(date_key) <= date_key(as_of)]
     if choice not in GPU_PRICE_CHOICES:
         rows = rows[rows["kind"].str.lower().str.startswith(str(choice).lower())]
         if rows.empty:

@@ -5,9 +5,12 @@ Cost: a replica of n GPUs busy for t ms uses ``n * t / 3.6e6`` GPU-hours of serv
 ``gpu_hours * usd_per_gpu_hour / u`` dollars. The GPU-hours are physics, computed once
 per physical row; price and utilisation only scale them (``dollars``).
 
-Revenue of one request of P prompt and O output tokens at a provider's prices is
-``P * usd_per_million_input / 1e6 + O * usd_per_million_output / 1e6``; its cost is the
-model's ``usd_per_request`` (GPU time of its prefill and decode, at the utilisation).
+Revenue of one request of P prompt and O output tokens at a provider's prices, with a
+share h of the prompt found in its prefix cache (``prefix_cache_hit_rate``), is
+``((1 - h) P * input + h P * cached_input + O * output) / 1e6`` (prices per million
+tokens; a provider that publishes no cached-input price bills cached tokens at its input
+price); its cost is the model's ``usd_per_request`` (GPU time of its prefill of the
+uncached tokens and its decode, at the utilisation).
 """
 
 from __future__ import annotations
@@ -31,12 +34,14 @@ PHYSICAL_INPUTS = (
 )
 
 
-def gpu_hours(n_gpus, batch_size, prompt_tokens, decode_ms_per_token, prefill_ms, cycle_ms):
+def gpu_hours(n_gpus, batch_size, prefilled_tokens, decode_ms_per_token, prefill_ms, cycle_ms):
     """GPU-hours of serving per unit of work (no price yet) [GPU-hours].
 
     - per million output tokens: ``n * t_token / 3.6e6 / B * 1e6`` (one decode step per
       token of each of B sequences);
-    - per million input tokens: ``n * prefill_ms / 3.6e6 / (B P) * 1e6``;
+    - per million input tokens actually prefilled: ``n * prefill_ms / 3.6e6 / (B u) * 1e6``
+      with ``u`` the prefilled (uncached) tokens of a prompt (``P`` without prefix-cache
+      hits; ``evaluation.prefilled_tokens``);
     - per request: ``n * cycle_ms / 3.6e6 / B`` (its prefill and its O decode steps).
 
     2 GPUs, 27 ms per token at batch 32: 2 * 27 / 3.6e6 / 32 * 1e6 = 0.469 GPU-hours.
@@ -46,7 +51,7 @@ def gpu_hours(n_gpus, batch_size, prompt_tokens, decode_ms_per_token, prefill_ms
         "gpu_hours_per_million_output_tokens": per_ms * decode_ms_per_token / batch_size * 1e6,
         "gpu_hours_per_million_input_tokens": per_ms
         * prefill_ms
-        / (batch_size * np.asarray(prompt_tokens, float))
+        / (batch_size * np.asarray(prefilled_tokens, float))
         * 1e6,
         "gpu_hours_per_request": per_ms * cycle_ms / batch_size,
     }
@@ -79,12 +84,33 @@ def dollars(physics: dict, usd_per_gpu_hour, utilization) -> dict:
     }
 
 
+def billed_cached_input_price(usd_per_million_input, usd_per_million_cached_input=np.nan):
+    """The price cached prompt tokens are billed at: the cached-input price, or the input
+    price where none is published (NaN) [$ per million tokens]."""
+    cached = np.asarray(usd_per_million_cached_input, float)
+    return np.where(np.isnan(cached), usd_per_million_input, cached)
+
+
 def revenue_per_request(
-    prompt_tokens, output_tokens, usd_per_million_input, usd_per_million_output
+    prompt_tokens,
+    output_tokens,
+    usd_per_million_input,
+    usd_per_million_output,
+    usd_per_million_cached_input=np.nan,
+    prefix_cache_hit_rate=0.0,
 ):
-    """Price of one request: ``(P * input_price + O * output_price) / 1e6`` [$]."""
+    """Price of one request [$]: ``((1 - h) P in + h P cached + O out) / 1e6``.
+
+    ``cached`` is ``billed_cached_input_price`` (the input price where NaN). DeepSeek-R1
+    (2025-01-20: $0.55 in, $0.14 cached, $2.19 out), P = 1,000, h = 0.5, O = 100:
+    (500 x 0.55 + 500 x 0.14 + 100 x 2.19) / 1e6 = $564e-6.
+    """
+    h = np.asarray(prefix_cache_hit_rate, float)
+    prompt = np.asarray(prompt_tokens, float)
+    cached = billed_cached_input_price(usd_per_million_input, usd_per_million_cached_input)
     return (
-        np.asarray(prompt_tokens, float) * usd_per_million_input
+        (1.0 - h) * prompt * usd_per_million_input
+        + h * prompt * cached
         + np.asarray(output_tokens, float) * usd_per_million_output
     ) / 1e6
 
@@ -133,7 +159,11 @@ def provider_margins(
 ) -> pd.DataFrame:
     """Each provider price row with our cost, its margin and what breaks even.
 
-    Columns added: ``revenue_per_request_usd``, ``usd_per_request``,
+    Revenue counts the scenario's ``prefix_cache_hit_rate`` of the prompt at the row's
+    ``usd_per_million_cached_input`` (a column ``prices`` may lack: then, as where it is
+    empty, at the input price). Columns added: ``usd_per_million_cached_input_billed``
+    (the price cached tokens are billed at), ``cached_price_published`` (False where that
+    is the input price), ``revenue_per_request_usd``, ``usd_per_request``,
     ``margin_usd_per_million_requests``, ``margin_pct`` (of revenue; -100 or below
     means a loss as large as the revenue or larger; NaN at a zero price),
     ``break_even_utilization`` and ``break_even_batch_size``.
@@ -142,12 +172,19 @@ def provider_margins(
 
     ours = sweep(scenario, catalog).iloc[0]
     table = prices.copy()
+    usd_in = table["usd_per_million_input"].to_numpy(float)
+    cached = table.get("usd_per_million_cached_input", pd.Series(np.nan, table.index))
+    cached = cached.to_numpy(float)
     revenue = revenue_per_request(
         scenario.prompt_tokens,
         scenario.output_tokens,
-        table["usd_per_million_input"].to_numpy(float),
+        usd_in,
         table["usd_per_million_output"].to_numpy(float),
+        cached,
+        scenario.prefix_cache_hit_rate,
     )
+    table["usd_per_million_cached_input_billed"] = billed_cached_input_price(usd_in, cached)
+    table["cached_price_published"] = ~np.isnan(cached)
     cost = float(ours["usd_per_request"])
     table["revenue_per_request_usd"] = revenue
     table["usd_per_request"] = cost

@@ -16,7 +16,9 @@ stages, each vectorised over all rows:
 Stages 2-6 and the GPU-hours are the physics: they are computed once per distinct
 physical row. The economic fields (``ECONOMIC_FIELDS``: price, utilisation) only scale
 the dollars, so a sweep over them reuses the physics (1,000 prices at one batch: one
-forward pass).
+forward pass). ``prefix_cache_hit_rate`` is a physical field, not an economic one: the
+cached share of each prompt skips prefill, which changes prefill time, time to first
+token and the cycle (its billing at the cached-input price is in ``economics``).
 """
 
 from __future__ import annotations
@@ -85,14 +87,19 @@ OUTPUT_COLUMNS = {
     "busiest_gpu_factor": "expert load of the busiest GPU over the mean, plain decode step "
     "(1 without expert parallelism)",
     "overhead_time_ms": "per-layer fixed overhead, plain decode step [ms]",
-    "prefill_ms": "prefill of the batch's prompts, once per output_tokens steps [ms]",
+    "prefill_ms": "prefill of the batch's uncached prompt tokens, once per output_tokens "
+    "steps [ms]",
+    "prefilled_tokens": "prompt tokens per request that run through prefill: "
+    "max((1 - prefix_cache_hit_rate) * prompt_tokens, 1) [tokens]",
     "tpot_ms": "time per output token a user sees, with the share of others' prefill [ms]",
-    "ttft_ms": "time to first token: prefill of one prompt + one decode step, no queueing [ms]",
+    "ttft_ms": "time to first token: prefill of one prompt's uncached tokens + one decode "
+    "step, no queueing [ms]",
     "tokens_per_s_per_user": "1000 / tpot_ms [tokens/s]",
     "output_tokens_per_s": "sustained output tokens/s of the replica (all its GPUs)",
     "output_tokens_per_s_per_gpu": "output_tokens_per_s / n_gpus",
     "usd_per_million_output_tokens": "GPU cost of decode time per million output tokens [$]",
-    "usd_per_million_input_tokens": "GPU cost of prefill time per million input tokens [$]",
+    "usd_per_million_input_tokens": "GPU cost of prefill time per million prompt tokens "
+    "actually prefilled (cache hits excluded) [$]",
     "usd_per_request": "GPU cost of one request, prefill and decode [$]",
     "bandwidth_tb_s_per_usd_hour": "memory bandwidth per GPU-hour price; NaN at $0 [TB/s per $/h]",
 }
@@ -100,6 +107,21 @@ OUTPUT_COLUMNS = {
 #: Estimated bytes per result row: one 8-byte value per column, twice (the stages'
 #: working arrays and the returned DataFrame).
 BYTES_PER_ROW = 2 * 8 * (len(FIELD_NAMES) + len(OUTPUT_COLUMNS))
+
+
+#: Prompt tokens a fully cached prompt still runs: its last one, whose logits give the
+#: first output token (vLLM and SGLang recompute it on a full prefix-cache hit) [tokens].
+MIN_PREFILLED_TOKENS = 1.0
+
+
+def prefilled_tokens(prompt_tokens, prefix_cache_hit_rate):
+    """Prompt tokens of a request that run through prefill: ``max((1 - h) P, 1)`` [tokens].
+
+    The other ``P - prefilled`` are prefix-cache hits: their KV is already cached. 512
+    tokens at h = 0.5: 256 prefilled; at h = 1: 1 (``MIN_PREFILLED_TOKENS``).
+    """
+    uncached = (1.0 - np.asarray(prefix_cache_hit_rate, float)) * prompt_tokens
+    return np.maximum(uncached, MIN_PREFILLED_TOKENS)
 
 
 def average_context_tokens(prompt_tokens, output_tokens):
@@ -601,20 +623,32 @@ def decode_step(x: dict) -> dict:
 def prefill(x: dict) -> dict:
     """Prefill of the batch's B prompts of P tokens, and of one prompt alone [ms].
 
-    Attention: ``attention.prefill_attention_flops`` per prompt (``2 L H d_head P^2`` for
-    GQA, causal: half of P x P); logits only for each prompt's last token. Returns
-    ``prefill_ms`` and ``prompt_prefill_ms``.
+    With a prefix-cache hit rate h only ``u = prefilled_tokens(P, h)`` tokens of each
+    prompt run; they attend to the cached ``P - u`` too, so the attention FLOPs are the
+    prefill of P minus that of the cached prefix (``attention.prefill_attention_flops``:
+    ``2 L H d_head (P^2 - (P - u)^2)`` for GQA), and the prefix's cache is read once
+    (``attention.decode_cache_read_bytes`` at the prefix's length; nothing without hits).
+    Logits only for each prompt's last token. Loading a cache held off the GPU
+    (DeepSeek's on-disk cache) is not modelled. Returns ``prefill_ms``,
+    ``prompt_prefill_ms`` and ``prefilled_tokens``.
     """
-    arch, c = x["arch"], x["c"]
+    arch, c, cache = x["arch"], x["c"], x["cache"]
     B, P = c["batch_size"], c["prompt_tokens"]
-    prompt_score_flops = attention.prefill_attention_flops(arch, P)
+    prefilled = prefilled_tokens(P, c["prefix_cache_hit_rate"])
+    cached = P - prefilled
+    flops = attention.prefill_attention_flops(arch, P)
+    flops = flops - attention.prefill_attention_flops(arch, cached)
+    read = attention.decode_cache_read_bytes(arch, cached, cache["kv_bytes"], cache["cache_gpus"])
+    read = np.where(cached > 0, read, 0.0)
     batch = _forward(
-        x, tokens=B * P, logit_tokens=B, kv_bytes_read=0.0, attention_flops=prompt_score_flops * B
+        x, tokens=B * prefilled, logit_tokens=B, kv_bytes_read=B * read, attention_flops=flops * B
     )
-    one = _forward(
-        x, tokens=P, logit_tokens=1.0, kv_bytes_read=0.0, attention_flops=prompt_score_flops
-    )
-    return {"prefill_ms": batch["total_ms"], "prompt_prefill_ms": one["total_ms"]}
+    one = _forward(x, tokens=prefilled, logit_tokens=1.0, kv_bytes_read=read, attention_flops=flops)
+    return {
+        "prefill_ms": batch["total_ms"],
+        "prompt_prefill_ms": one["total_ms"],
+        "prefilled_tokens": prefilled,
+    }
 
 
 # --- 6. latency -------------------------------------------------------------------------
@@ -651,7 +685,7 @@ def physics(c: dict, catalog: Catalog) -> dict:
         economics.gpu_hours(
             c["n_gpus"],
             c["batch_size"],
-            c["prompt_tokens"],
+            out["prefilled_tokens"],
             out["decode_ms_per_token"],
             out["prefill_ms"],
             out["cycle_ms"],

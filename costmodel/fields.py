@@ -174,6 +174,19 @@ FIELDS: dict[str, FieldSpec] = {
             sensitivity=ALWAYS,
         ),
         _spec(
+            "prefix_cache_hit_rate",
+            FLOAT,
+            0.0,
+            "0-1",
+            "Prefix-cache hit rate",
+            "Share of prompt tokens found in the prefix (KV) cache: they skip prefill and "
+            "are billed at the cached-input price; the KV cache still holds the whole "
+            "prompt [0-1]",
+            0.0,
+            1.0,
+            0.01,
+        ),
+        _spec(
             "usd_per_gpu_hour",
             FLOAT,
             _C4["usd_per_gpu_hour"],

@@ -128,6 +128,39 @@ FAMILY_DEFAULTS = Preset("Family defaults", {name: FIELDS[name].default for name
 UNIFORM_ROUTING = Preset("Uniform routing (C7)", {"routing_skew": 0.0})
 SKEWED_ROUTING = Preset("Skewed routing (C7)", {"routing_skew": 1.0})
 
+#: DeepSeek's own serving of V3/R1 (2025-02, assets/serving_disclosures.csv;
+#: ``analyses.disclosures`` compares the two): H800s at their $2 per GPU-hour, busy all
+#: the time they are paid for (their cost counts occupied node-hours), FP8 weights
+#: ("precision consistent with training"), BF16 KV ("core MLA computations ... use the
+#: BF16 format"), 56.3 % prefix-cache hits. GPUs: DeepSeek's decode unit, 144 GPUs (18
+#: nodes) with expert parallelism, data-parallel attention and 32 redundant experts
+#: (decode takes 131 of the 227 nodes; their prefill units are 4-node EP32, and the
+#: model runs prefill on the same replica). Lengths: the day's input : output ratio
+#: 608 : 168 = 3.619 and the stated KV length per output token 4,989 = P + O / 2 give
+#: O = 4,989 / 4.119 = 1,211 and P = 4,383 (``disclosures.workload``). Batch: 14,800
+#: decode tokens/s per node at 21 tokens/s per user (20-22) is 88.1 sequences per GPU,
+#: x 144 = 12,686.
+DEEPSEEK_2025 = Preset(
+    "DeepSeek, Feb 2025 (disclosed)",
+    {
+        "model": "deepseek-r1",
+        "gpu": "h800-sxm",
+        "n_gpus": 144,
+        "weight_format": "fp8",
+        "kv_format": "bf16",
+        "batch_size": 12686,
+        "prompt_tokens": 4383,
+        "output_tokens": 1211,
+        "prefix_cache_hit_rate": 0.563,
+        "usd_per_gpu_hour": 2.0,
+        "utilization": 1.0,
+        "expert_parallel": True,
+        "redundant_experts": 32,
+    },
+    source="DeepSeek, open-infra-index, 202502OpenSourceWeek day 6 (2025-03-01): "
+    "https://github.com/deepseek-ai/open-infra-index",
+)
+
 #: Every preset by name.
 PRESETS: dict[str, Preset] = {
     p.name: p
@@ -139,5 +172,6 @@ PRESETS: dict[str, Preset] = {
         FAMILY_DEFAULTS,
         UNIFORM_ROUTING,
         SKEWED_ROUTING,
+        DEEPSEEK_2025,
     )
 }

@@ -56,6 +56,9 @@ class Scenario:
     - ``usable_memory_fraction`` 0.9: vLLM's default ``gpu_memory_utilization``;
       ``memory_overhead_gb_per_gpu`` 2 GB: CUDA context, cuBLAS workspace and
       activations of a serving engine, an assumption.
+    - ``prefix_cache_hit_rate`` 0: no prompt token is found in a prefix cache (the
+      seed's assumption); DeepSeek reported 0.563 for its service in 2025-02
+      (``presets.DEEPSEEK_2025``).
     - efficiencies left at None take the GPU family's values in
       ``assets/gpu_families.csv``, each with its source.
     - formats: ``weight_format`` is that of the routed experts (of every quantisable
@@ -78,6 +81,7 @@ class Scenario:
     batch_size: int = _default("batch_size")
     prompt_tokens: int = _default("prompt_tokens")
     output_tokens: int = _default("output_tokens")
+    prefix_cache_hit_rate: float = _default("prefix_cache_hit_rate")
     usd_per_gpu_hour: float = _default("usd_per_gpu_hour")
     utilization: float = _default("utilization")
     temperature: float = _default("temperature")

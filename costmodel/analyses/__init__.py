@@ -7,6 +7,7 @@ in numbers and words) and ``run(scenario=None, options=None, catalog=None) -> Re
 """
 
 from costmodel.analyses import (
+    disclosures,
     gpu_comparison,
     memory_fit,
     moe_scaling,
@@ -17,6 +18,7 @@ from costmodel.analyses import (
 )
 
 __all__ = [
+    "disclosures",
     "gpu_comparison",
     "memory_fit",
     "moe_scaling",
