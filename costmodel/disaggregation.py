@@ -118,11 +118,14 @@ def ttft_ms(
     scale_out_gb_s,
     network_efficiency,
     kv_transfer_gpus=1,
+    pass_tokens=None,
 ) -> dict:
     """Time to first token of a disaggregated request and its parts [ms].
 
-    - ``service_ms = P / (prefill_gpus * prefill_tokens_per_s_per_gpu)``: the prompt's
-      share of one prefill instance (``prefill_gpus`` GPUs) at its throughput.
+    - ``service_ms = max(P, pass_tokens) / (prefill_gpus * prefill_tokens_per_s_per_gpu)``:
+      the forward pass the prompt rides in, on one prefill instance (``prefill_gpus``
+      GPUs) at its throughput; ``pass_tokens`` None: the prompt alone (its share of the
+      instance's throughput).
     - ``queueing_ms = rho / (2 (1 - rho)) * service_ms``: the mean wait of an M/D/1
       queue (Poisson arrivals, equal prompts) at ``prefill_busy_share`` rho in [0, 1).
     - ``kv_transfer_ms = P * kv_bytes_per_token / (kv_transfer_gpus * scale_out_gb_s *
@@ -146,7 +149,8 @@ def ttft_ms(
     if np.any(~((eff > 0) & (eff <= 1))):
         raise ValueError(f"network_efficiency must be in (0, 1]; got {network_efficiency!r}")
     senders = _positive("kv_transfer_gpus", kv_transfer_gpus)
-    service = P / (n * prefill) * 1e3
+    served = P if pass_tokens is None else np.maximum(P, _positive("pass_tokens", pass_tokens))
+    service = served / (n * prefill) * 1e3
     queueing = rho / (2.0 * (1.0 - rho)) * service
     transfer = P * kv / (senders * net * eff * 1e9) * 1e3
     return {

@@ -9,11 +9,13 @@ stages, each vectorised over all rows:
 3. :func:`memory_fit`: weights, KV cache, headroom, largest batch, fewest GPUs.
 4. :func:`decode_step`: one decode step, or a speculative verification plus drafting.
 5. :func:`prefill`: the batch's prompts, and one prompt alone (time to first token).
-6. :func:`latency`: time per output token, throughput, speed-up.
-7. ``economics``: GPU-hours per unit of work (physics), then dollars (price and
+6. :func:`prefill_pool`: disaggregated rows' prefill on a pool of its own.
+7. :func:`latency`: time per output token, throughput, speed-up (the two pools' on
+   disaggregated rows); :func:`throughputs`: each phase per GPU, the balancing pool.
+8. ``economics``: GPU-hours per unit of work (physics), then dollars (price and
    utilisation).
 
-Stages 2-6 and the GPU-hours are the physics: they are computed once per distinct
+Stages 2-7 and the GPU-hours are the physics: they are computed once per distinct
 physical row. The economic fields (``ECONOMIC_FIELDS``: price, utilisation) only scale
 the dollars, so a sweep over them reuses the physics (1,000 prices at one batch: one
 forward pass). ``prefix_cache_hit_rate`` is a physical field, not an economic one: the
@@ -28,8 +30,9 @@ import math
 import numpy as np
 import pandas as pd
 
-from costmodel import attention, comm, economics
+from costmodel import attention, comm, disaggregation, economics
 from costmodel.catalog import CUSTOM_PREFIX, MODEL_NUMERIC_FIELDS, Catalog, load_catalog
+from costmodel.disaggregation import balanced_pool_ratio, disaggregated_cost
 from costmodel.fields import (
     CHOICE_FIELDS,
     FAMILY_DEFAULT_FIELDS,
@@ -88,18 +91,29 @@ OUTPUT_COLUMNS = {
     "(1 without expert parallelism)",
     "overhead_time_ms": "per-layer fixed overhead, plain decode step [ms]",
     "prefill_ms": "prefill of the batch's uncached prompt tokens, once per output_tokens "
-    "steps [ms]",
+    "steps; disaggregated: one pass of the prefill pool [ms]",
     "prefilled_tokens": "prompt tokens per request that run through prefill: "
     "max((1 - prefix_cache_hit_rate) * prompt_tokens, 1) [tokens]",
-    "tpot_ms": "time per output token a user sees, with the share of others' prefill [ms]",
+    "tpot_ms": "time per output token a user sees, with the share of others' prefill "
+    "(disaggregated: the decode pool's own step) [ms]",
     "ttft_ms": "time to first token: prefill of one prompt's uncached tokens + one decode "
-    "step, no queueing [ms]",
+    "step, no queueing; disaggregated: the prefill pool's queue + pass + KV transfer (inf "
+    "if it is saturated) [ms]",
+    "prefill_tokens_per_s_per_gpu": "prefilled (uncached) prompt tokens/s per GPU of "
+    "prefill alone: the batch's prompts on the replica, or the prefill pool's pass when "
+    "disaggregated",
+    "decode_tokens_per_s_per_gpu": "output tokens/s per decode GPU while decoding, no prefill "
+    "in between: batch_size / time per token / n_gpus",
+    "balanced_prefill_gpus": "prefill GPUs that keep pace with this replica's decode at these "
+    "throughputs: n_gpus * (prefilled / prefill tokens/s) / (O / decode tokens/s) [GPUs]",
     "tokens_per_s_per_user": "1000 / tpot_ms [tokens/s]",
     "output_tokens_per_s": "sustained output tokens/s of the replica (all its GPUs)",
-    "output_tokens_per_s_per_gpu": "output_tokens_per_s / n_gpus",
-    "usd_per_million_output_tokens": "GPU cost of decode time per million output tokens [$]",
-    "usd_per_million_input_tokens": "GPU cost of prefill time per million prompt tokens "
-    "actually prefilled (cache hits excluded) [$]",
+    "output_tokens_per_s_per_gpu": "output_tokens_per_s / n_gpus (disaggregated: over the "
+    "n_gpus + prefill_gpus GPUs of both pools)",
+    "usd_per_million_output_tokens": "GPU cost of decode time (disaggregated: of the decode "
+    "pool) per million output tokens [$]",
+    "usd_per_million_input_tokens": "GPU cost of prefill time (disaggregated: of the prefill "
+    "pool) per million prompt tokens actually prefilled (cache hits excluded) [$]",
     "usd_per_request": "GPU cost of one request, prefill and decode [$]",
     "bandwidth_tb_s_per_usd_hour": "memory bandwidth per GPU-hour price; NaN at $0 [TB/s per $/h]",
 }
@@ -187,12 +201,48 @@ def _first_bad(bad, *arrays):
     return [np.broadcast_to(a, bad.shape)[i] for a in arrays]
 
 
+def _check_parallel_size(c: dict, catalog: Catalog, field: str, rows) -> None:
+    """Reject rows (of ``rows``) whose ``c[field]`` GPUs cannot split the model (``ValueError``).
+
+    Expert-parallel rows need a mixture of experts with at least one expert per GPU
+    (``n_experts + redundant_experts >= GPUs``); the others a tensor-parallel size
+    (:func:`tensor_parallel_ok`).
+    """
+    A = catalog.arrays
+    heads, kv_heads = A["model.n_heads"][c["model"]], A["model.n_kv_heads"][c["model"]]
+    ep = np.asarray(c["expert_parallel"], bool)
+    experts = A["model.n_experts"][c["model"]]
+    gpus = c[field]
+    bad = rows & ep & ((experts <= 1) | (experts + c["redundant_experts"] < gpus))
+    if bad.any():
+        n, code, r = _first_bad(bad, gpus, c["model"], c["redundant_experts"])
+        model = catalog.models.index[int(code)]
+        e = int(catalog.models.loc[model, "n_experts"])
+        raise ValueError(
+            f"expert_parallel needs a mixture-of-experts model with at least one expert "
+            f"per GPU: {model} has {e} experts + redundant_experts={int(r)} for "
+            f"{field}={int(n)}"
+        )
+    bad = rows & ~ep & ~tensor_parallel_ok(gpus, heads, kv_heads)
+    if bad.any():
+        n, code = _first_bad(bad, gpus, c["model"])
+        model = catalog.models.index[int(code)]
+        allowed = ", ".join(map(str, tensor_parallel_sizes(model, catalog)))
+        raise ValueError(
+            f"{field}={int(n)} cannot split {model} by tensor parallelism: it must divide the "
+            f"{int(catalog.models.loc[model, 'n_heads'])} attention heads and suit the "
+            f"{int(catalog.models.loc[model, 'n_kv_heads'])} KV heads; allowed: {allowed}"
+        )
+
+
 def check_consistency(c: dict, catalog: Catalog) -> None:
     """Reject rows whose fields contradict each other or the model (``ValueError``).
 
     - ``n_gpus`` must suit the model's heads (:func:`tensor_parallel_ok`), unless
       ``expert_parallel``: then the model must have experts, at least one per GPU
-      (``n_experts + redundant_experts >= n_gpus``);
+      (``n_experts + redundant_experts >= n_gpus``); the same for ``prefill_gpus`` on
+      ``disaggregated`` rows (the prefill pool uses the replica's parallelism);
+    - ``mtp`` needs ``speculative`` and a model with ``mtp_layers`` > 0;
     - ``acceptance_at_t1 <= acceptance_at_t0`` (acceptance falls as temperature rises);
     - ``prompt_tokens + output_tokens`` within the model's context window
       (:func:`check_context_window`).
@@ -200,28 +250,17 @@ def check_consistency(c: dict, catalog: Catalog) -> None:
     In a sweep where only some rows break a rule, the error names the field and the
     first bad row's values; nothing is evaluated.
     """
-    A = catalog.arrays
-    heads, kv_heads = A["model.n_heads"][c["model"]], A["model.n_kv_heads"][c["model"]]
-    ep = np.asarray(c["expert_parallel"], bool)
-    experts = A["model.n_experts"][c["model"]]
-    bad = ep & ((experts <= 1) | (experts + c["redundant_experts"] < c["n_gpus"]))
+    _check_parallel_size(c, catalog, "n_gpus", True)
+    _check_parallel_size(c, catalog, "prefill_gpus", np.asarray(c["disaggregated"], bool))
+    mtp = np.asarray(c["mtp"], bool)
+    layers = catalog.arrays["model.mtp_layers"][c["model"]]
+    bad = mtp & (~np.asarray(c["speculative"], bool) | ~(layers > 0))
     if bad.any():
-        n, code, r = _first_bad(bad, c["n_gpus"], c["model"], c["redundant_experts"])
-        model = catalog.models.index[int(code)]
-        e = int(catalog.models.loc[model, "n_experts"])
+        (code,) = _first_bad(bad, c["model"])
         raise ValueError(
-            f"expert_parallel needs a mixture-of-experts model with at least one expert "
-            f"per GPU: {model} has {e} experts + redundant_experts={int(r)} for n_gpus={int(n)}"
-        )
-    bad = ~ep & ~tensor_parallel_ok(c["n_gpus"], heads, kv_heads)
-    if bad.any():
-        n, code = _first_bad(bad, c["n_gpus"], c["model"])
-        model = catalog.models.index[int(code)]
-        allowed = ", ".join(map(str, tensor_parallel_sizes(model, catalog)))
-        raise ValueError(
-            f"n_gpus={int(n)} cannot split {model} by tensor parallelism: it must divide the "
-            f"{int(catalog.models.loc[model, 'n_heads'])} attention heads and suit the "
-            f"{int(catalog.models.loc[model, 'n_kv_heads'])} KV heads; allowed: {allowed}"
+            "mtp needs speculative=True and a model with multi-token-prediction layers "
+            f"(mtp_layers > 0); {catalog.models.index[int(code)]} has "
+            f"{int(catalog.models.iloc[int(code)]['mtp_layers'])}"
         )
     bad = np.asarray(c["acceptance_at_t1"]) > np.asarray(c["acceptance_at_t0"])
     if bad.any():
@@ -475,16 +514,17 @@ def _forward(x: dict, **work) -> dict:
 # --- 3. memory fit ----------------------------------------------------------------------
 
 
-def memory_fit(x: dict) -> dict:
-    """Weights + batch KV cache at full context + overhead against usable memory [GB]."""
-    arch, hw, c = x["arch"], x["hw"], x["c"]
-    B, n = c["batch_size"], c["n_gpus"]
+def replica_weights_gb(x: dict):
+    """Stored weights of one replica over its ``hw["n_gpus"]`` GPUs [GB].
+
+    Tensor parallelism stores them once; expert parallelism stores the non-expert
+    weights on every GPU and the ``redundant_experts`` as extra copies of R of the E
+    experts.
+    """
+    arch, ep, n = x["arch"], x["ep"], x["hw"]["n_gpus"]
     bytes_per_weight = x["fmt"]["bytes_per_weight"]
     rest_bytes_per_weight = x["fmt"]["attention_bytes_per_weight"]
     weights_gb = weight_bytes_by_format(arch, bytes_per_weight, rest_bytes_per_weight) / 1e9
-    # Expert parallelism: every GPU holds the non-expert weights, and the redundant
-    # experts are extra copies of R of the E experts.
-    ep = x["ep"]
     non_expert_gb = weight_bytes_by_format(arch, 0.0, rest_bytes_per_weight) / 1e9
     copies_gb = (
         arch["expert_params"]
@@ -493,9 +533,16 @@ def memory_fit(x: dict) -> dict:
         * bytes_per_weight
         / 1e9
     )
-    weights_gb = np.where(
+    return np.where(
         ep["expert_parallel"], weights_gb + (n - 1) * non_expert_gb + copies_gb, weights_gb
     )
+
+
+def memory_fit(x: dict) -> dict:
+    """Weights + batch KV cache at full context + overhead against usable memory [GB]."""
+    arch, hw, c = x["arch"], x["hw"], x["c"]
+    B, n = c["batch_size"], c["n_gpus"]
+    weights_gb = replica_weights_gb(x)
     tokens, cache = c["prompt_tokens"] + c["output_tokens"], x["cache"]
     kv_bytes, cache_gpus = cache["kv_bytes"], cache["cache_gpus"]
     kv_gb_per_sequence = attention.sequence_cache_bytes(arch, tokens, kv_bytes, cache_gpus) / 1e9
@@ -591,7 +638,7 @@ def decode_step(x: dict) -> dict:
             kv_bytes_read=B * per_sequence,
             attention_flops=score_flops_per_token * verified,
         )
-        draft_ms = c["draft_tokens"] * c["draft_cost_ratio"] * plain["total_ms"]
+        draft_ms = c["draft_tokens"] * draft_cost_ratio(x) * plain["total_ms"]
         step_ms = np.where(speculative, verify["total_ms"] + draft_ms, plain["total_ms"])
         step = {
             k: np.where(speculative, verify[k], plain[k])
@@ -615,6 +662,15 @@ def decode_step(x: dict) -> dict:
         "plain_ms": plain["total_ms"],
         "decode_ms_per_token": step_ms / tokens_per_step,
     }
+
+
+def draft_cost_ratio(x: dict):
+    """Cost of one draft step over one plain step: ``mtp_layers / n_layers`` for an MTP
+    draft (the model's own multi-token-prediction layer runs one layer's share of the
+    step: DeepSeek-R1 1 / 61), else the scenario's ``draft_cost_ratio``."""
+    arch, c = x["arch"], x["c"]
+    mtp_ratio = arch["mtp_layers"] / arch["n_layers"]
+    return np.where(np.asarray(c["mtp"], bool), mtp_ratio, c["draft_cost_ratio"])
 
 
 # --- 5. prefill -------------------------------------------------------------------------
@@ -651,7 +707,101 @@ def prefill(x: dict) -> dict:
     }
 
 
-# --- 6. latency -------------------------------------------------------------------------
+# --- 6. the prefill pool of a disaggregated replica ---------------------------------------
+
+
+def prefill_pool(x: dict) -> dict:
+    """Prefill on a pool of its own: ``prefill_gpus`` GPUs, the replica's parallelism [ms].
+
+    One pass of the pool processes ``prefill_chunk_tokens`` prompt tokens per GPU,
+    ``pass_tokens = prefill_chunk_tokens * prefill_gpus`` (``pass_tokens / P`` prompts,
+    a fraction of one when P is longer: chunked prefill). The pool fits if its
+    weights (``replica_weights_gb`` on ``prefill_gpus``), runtime overhead and the
+    pass's cache fit its usable memory. Returns ``pass_ms``, ``pass_tokens``,
+    ``prefill_tokens_per_s_per_gpu`` (``pass_tokens / pass_ms / prefill_gpus``),
+    ``fits`` and the pool's lookups ``x``.
+    """
+    c = x["c"]
+    Np, P = c["prefill_gpus"], c["prompt_tokens"]
+    xp = lookup({**c, "n_gpus": Np}, x["catalog"])
+    pass_tokens = c["prefill_chunk_tokens"] * np.asarray(Np, float)
+    prompts = pass_tokens / P
+    pool = _forward(
+        xp,
+        tokens=pass_tokens,
+        logit_tokens=prompts,
+        kv_bytes_read=0.0,
+        attention_flops=attention.prefill_attention_flops(xp["arch"], P) * prompts,
+    )
+    cache_gb = pass_tokens * xp["arch"]["kv_bytes_per_token"] / 1e9
+    required = replica_weights_gb(xp) + cache_gb + c["memory_overhead_gb_per_gpu"] * Np
+    available = memory_available_gb(Np, xp["hw"]["hbm_gb"], c["usable_memory_fraction"])
+    return {
+        "pass_ms": pool["total_ms"],
+        "pass_tokens": pass_tokens,
+        "prefill_tokens_per_s_per_gpu": pass_tokens * 1e3 / pool["total_ms"] / Np,
+        "fits": required <= available,
+        "x": xp,
+    }
+
+
+def _disaggregated(x: dict, decode: dict, pool: dict) -> dict:
+    """Latency, throughput and GPU-hours of the two pools (``disaggregation``).
+
+    TPOT is the decode pool's own ``decode_ms_per_token``; the pools serve
+    ``min(prefill capacity, decode capacity)`` requests/s
+    (``disaggregation.disaggregated_cost`` at $1 per GPU-hour gives GPU-hours: the
+    decode pool's per output token, the prefill pool's per input token, both per
+    request); TTFT is ``disaggregation.ttft_ms`` at the pool's busy share (infinite when
+    the prefill pool is the bottleneck: its queue grows without bound), the prompt
+    riding in one pass, its cache sent from one GPU under data-parallel attention, else
+    from each of the ``prefill_gpus``.
+    """
+    c, xp = x["c"], pool["x"]
+    B, O, P, n, Np = (
+        c["batch_size"],
+        c["output_tokens"],
+        c["prompt_tokens"],
+        c["n_gpus"],
+        c["prefill_gpus"],
+    )
+    decode_tps = B * 1e3 / decode["decode_ms_per_token"] / n
+    split = disaggregated_cost(
+        prefill_gpus=Np,
+        decode_gpus=n,
+        prompt_tokens=P,
+        output_tokens=O,
+        prefill_tokens_per_s_per_gpu=pool["prefill_tokens_per_s_per_gpu"],
+        decode_tokens_per_s_per_gpu=decode_tps,
+        usd_per_gpu_hour=1.0,
+    )
+    rho = split["prefill_busy_share"]
+    saturated = rho >= 1.0
+    ttft = disaggregation.ttft_ms(
+        prompt_tokens=P,
+        prefill_tokens_per_s_per_gpu=pool["prefill_tokens_per_s_per_gpu"],
+        prefill_gpus=Np,
+        prefill_busy_share=np.where(saturated, 0.0, rho),
+        kv_bytes_per_token=attention.kv_bytes_per_token(xp["arch"], xp["cache"]["kv_bytes"]),
+        scale_out_gb_s=xp["ep"]["network"]["scale_out_gb_s"],
+        network_efficiency=c["network_efficiency"],
+        kv_transfer_gpus=np.where(xp["ep"]["expert_parallel"], 1, Np),
+        pass_tokens=pool["pass_tokens"],
+    )["ttft_ms"]
+    tpot = decode["decode_ms_per_token"]
+    return {
+        "tpot_ms": tpot,
+        "ttft_ms": np.where(saturated, np.inf, ttft),
+        "tokens_per_s_per_user": 1e3 / tpot,
+        "output_tokens_per_s": split["requests_per_s"] * O,
+        "output_tokens_per_s_per_gpu": split["output_tokens_per_s_per_gpu"],
+        "gpu_hours_per_million_output_tokens": split["decode_usd_per_request"] / O * 1e6,
+        "gpu_hours_per_million_input_tokens": split["prefill_usd_per_request"] / P * 1e6,
+        "gpu_hours_per_request": split["usd_per_request"],
+    }
+
+
+# --- 7. latency -------------------------------------------------------------------------
 
 
 def latency(x: dict, decode: dict, pre: dict) -> dict:
@@ -676,8 +826,40 @@ def latency(x: dict, decode: dict, pre: dict) -> dict:
     }
 
 
+def throughputs(x: dict, decode: dict, prefill_tps) -> dict:
+    """Each phase's own throughput per GPU, and the prefill pool that balances the decode.
+
+    - ``decode_tokens_per_s_per_gpu = B / decode_ms_per_token / n_gpus``: decoding
+      alone, no prefill in between (aggregated too: the rate between prefills);
+    - ``prefill_tps``: ``prefill_tokens_per_s_per_gpu``, ``B P / prefill_ms / n_gpus``
+      aggregated (the batch's prompts on the replica), the prefill pool's pass on
+      disaggregated rows (:func:`prefill_pool`);
+    - ``balanced_prefill_gpus = n_gpus * disaggregation.balanced_pool_ratio``: prefill
+      GPUs that keep pace with this decode replica at those throughputs.
+    """
+    c = x["c"]
+    B, P, n = c["batch_size"], c["prompt_tokens"], c["n_gpus"]
+    decode_tps = B * 1e3 / decode["decode_ms_per_token"] / n
+    return {
+        "decode_tokens_per_s_per_gpu": decode_tps,
+        "prefill_tokens_per_s_per_gpu": prefill_tps,
+        "balanced_prefill_gpus": n
+        * balanced_pool_ratio(
+            prompt_tokens=P,
+            output_tokens=c["output_tokens"],
+            prefill_tokens_per_s_per_gpu=prefill_tps,
+            decode_tokens_per_s_per_gpu=decode_tps,
+        ),
+    }
+
+
 def physics(c: dict, catalog: Catalog) -> dict:
-    """Stages 2-6 and the GPU-hours of each row: everything but the dollars."""
+    """Stages 2-7 and the GPU-hours of each row: everything but the dollars.
+
+    Disaggregated rows (``disaggregated``) take their prefill, TTFT, TPOT, throughput
+    and GPU-hours from the two pools (:func:`prefill_pool`, :func:`_disaggregated`);
+    the other rows' numbers are those of the aggregated replica, unchanged.
+    """
     x = lookup(c, catalog)
     decode, pre = decode_step(x), prefill(x)
     out = {**memory_fit(x), **decode, **pre, **latency(x, decode, pre)}
@@ -691,6 +873,17 @@ def physics(c: dict, catalog: Catalog) -> dict:
             out["cycle_ms"],
         )
     )
+    prefill_tps = c["batch_size"] * c["prompt_tokens"] * 1e3 / pre["prefill_ms"] / c["n_gpus"]
+    split = np.asarray(c["disaggregated"], bool)
+    if split.any():
+        pool = prefill_pool(x)
+        for name, value in _disaggregated(x, decode, pool).items():
+            out[name] = np.where(split, value, out[name])
+        out["fits"] = out["fits"] & (~split | pool["fits"])
+        out["prefill_ms"] = np.where(split, pool["pass_ms"], out["prefill_ms"])
+        prefill_tps = np.where(split, pool["prefill_tokens_per_s_per_gpu"], prefill_tps)
+    out.update(throughputs(x, decode, prefill_tps))
+    out["draft_cost_ratio"] = draft_cost_ratio(x)
     out["bandwidth_tb_s"] = x["hw"]["bandwidth_tb_s"]
     out.update({name: x["eff"][name] for name in FAMILY_DEFAULT_FIELDS})
     out.update(x["formats"])
@@ -753,6 +946,7 @@ _KEPT = {
     *OUTPUT_COLUMNS,
     *FAMILY_DEFAULT_FIELDS,
     *OPTIONAL_CHOICE_FIELDS,
+    "draft_cost_ratio",
     *economics.PHYSICAL_INPUTS,
 }
 

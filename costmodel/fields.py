@@ -143,9 +143,10 @@ FIELDS: dict[str, FieldSpec] = {
             32,
             "sequences",
             "Batch size",
-            "Concurrent sequences (users) decoded together per replica [sequences]",
+            "Concurrent sequences (users) decoded together per replica (under expert "
+            "parallelism over its GPUs: SGLang's 256 per GPU on 72 GPUs) [sequences]",
             1,
-            16384,
+            65536,
             1,
             sensitivity=ALWAYS,
         ),
@@ -222,6 +223,16 @@ FIELDS: dict[str, FieldSpec] = {
             0.1,
         ),
         _spec("speculative", BOOL, False, "", "Speculative decoding", "Use a draft model"),
+        _spec(
+            "mtp",
+            BOOL,
+            False,
+            "",
+            "Draft is MTP",
+            "Speculative decoding drafts with the model's own multi-token-prediction "
+            "layers (DeepSeek-V3/R1): draft cost ratio mtp_layers / n_layers instead of "
+            "draft_cost_ratio; needs speculative and a model with mtp_layers",
+        ),
         _spec(
             "draft_tokens",
             INT,
@@ -417,6 +428,39 @@ FIELDS: dict[str, FieldSpec] = {
             0.0,
             1000.0,
             1.0,
+        ),
+        _spec(
+            "disaggregated",
+            BOOL,
+            False,
+            "",
+            "Disaggregated prefill",
+            "Prefill on a pool of its own (prefill_gpus GPUs, same parallelism), decode "
+            "on n_gpus: TPOT without prefill interference, TTFT from the prefill pool",
+        ),
+        _spec(
+            "prefill_gpus",
+            INT,
+            8,
+            "GPUs",
+            "Prefill GPUs per replica",
+            "GPUs of the prefill pool per replica when disaggregated (SGLang: 32 prefill "
+            "for 72 decode GPUs) [GPUs]",
+            1,
+            256,
+            1,
+        ),
+        _spec(
+            "prefill_chunk_tokens",
+            INT,
+            16384,
+            "tokens",
+            "Prefill tokens per GPU per pass",
+            "Prompt tokens each prefill-pool GPU processes in one forward pass (chunked "
+            "prefill; SGLang's chunked_prefill_size is of this order) [tokens]",
+            256,
+            1048576,
+            256,
         ),
     )
 }

@@ -254,4 +254,6 @@ def busiest_gpu_factor(
     mean = B[:, None] * placement["gpu_mean"][which]
     std = np.sqrt(B[:, None] * placement["gpu_variance"][which])
     busiest = expected_max_of_normals(mean, std)
-    return (busiest / (B * k / G)).reshape(shape)
+    # The busiest GPU carries at least the mean; the clip absorbs rounding (one GPU:
+    # 0.9999999999999991 from the integration would trip comm's factor >= 1 check).
+    return np.maximum(busiest / (B * k / G), 1.0).reshape(shape)

@@ -86,6 +86,7 @@ class Scenario:
     utilization: float = _default("utilization")
     temperature: float = _default("temperature")
     speculative: bool = _default("speculative")
+    mtp: bool = _default("mtp")
     draft_tokens: int = _default("draft_tokens")
     draft_cost_ratio: float = _default("draft_cost_ratio")
     acceptance_at_t0: float = _default("acceptance_at_t0")
@@ -103,6 +104,9 @@ class Scenario:
     redundant_experts: int = _default("redundant_experts")
     network_efficiency: float = _default("network_efficiency")
     alltoall_latency_us: float = _default("alltoall_latency_us")
+    disaggregated: bool = _default("disaggregated")
+    prefill_gpus: int = _default("prefill_gpus")
+    prefill_chunk_tokens: int = _default("prefill_chunk_tokens")
 
     def __post_init__(self):
         for name in FIELD_NAMES:

@@ -48,3 +48,27 @@ def ideal_speedup(acceptance, draft_tokens, draft_cost_ratio):
     """
     g = np.asarray(draft_tokens, float)
     return expected_tokens_per_step(acceptance, g) / (g * draft_cost_ratio + 1.0)
+
+
+def acceptance_for_tokens_per_step(tokens_per_step, draft_tokens, iterations=60):
+    """Per-token acceptance ``a`` at which ``expected_tokens_per_step(a, g)`` equals
+    ``tokens_per_step`` (its inverse, by bisection on ``[0, MAX_ACCEPTANCE]``).
+
+    ``tokens_per_step`` must be in ``[1, g + 1)``. TensorRT-LLM's DeepSeek-R1 MTP with
+    g = 3 accepts 2.82 tokens per step: ``1 + a + a^2 + a^3 = 2.82`` at a = 0.7703.
+    """
+    t = np.asarray(tokens_per_step, float)
+    g = np.asarray(draft_tokens, float)
+    if np.any(~((t >= 1) & (t < g + 1))):
+        raise ValueError(
+            f"tokens_per_step must be in [1, draft_tokens + 1); got {tokens_per_step!r}"
+        )
+    low, high = np.zeros(np.broadcast(t, g).shape), np.full(np.broadcast(t, g).shape, 1.0)
+    for _ in range(iterations):
+        mid = (low + high) / 2.0
+        below = expected_tokens_per_step(mid, g) < t
+        low, high = np.where(below, mid, low), np.where(below, high, mid)
+    a = (low + high) / 2.0
+    if np.any(a > MAX_ACCEPTANCE):
+        raise ValueError(f"tokens_per_step {tokens_per_step!r} needs acceptance above 0.99")
+    return a

@@ -38,6 +38,8 @@ def test_derived_tables_agree_with_the_spec():
         "output_tokens",
         "draft_tokens",
         "redundant_experts",
+        "prefill_gpus",
+        "prefill_chunk_tokens",
     )
     assert fields.FAMILY_DEFAULT_FIELDS == (
         "bandwidth_efficiency",
