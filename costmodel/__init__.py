@@ -1,8 +1,11 @@
 """Cost model for serving large language models: memory, step time, speculation, economics.
 
 Pure numpy and pandas. Start with ``evaluate(Scenario())`` or
-``sweep(Scenario(), batch_size=[1, 8, 64])``; see ``Scenario`` for the inputs
-(``FIELDS`` for each one's unit, range and label) and ``OUTPUT_COLUMNS`` for the outputs.
+``sweep(Scenario(), batch_size=[1, 8, 64])``; ``frontier(Scenario(...))`` gives the
+throughput-interactivity front over batch, GPUs, TP/EP and disaggregation (its helpers
+live in the ``costmodel.frontier`` module: ``from costmodel.frontier import ...``); see
+``Scenario`` for the inputs (``FIELDS`` for each one's unit, range and label) and
+``OUTPUT_COLUMNS`` for the outputs.
 """
 
 from costmodel import presets, sensitivity, validation
@@ -33,6 +36,7 @@ from costmodel.fields import (
     FIELDS,
     FieldSpec,
 )
+from costmodel.frontier import frontier, frontier_for_gpus
 from costmodel.hf_config import (
     describe_hf_config,
     load_hf_config,
@@ -65,6 +69,8 @@ __all__ = [
     "date_key",
     "describe_hf_config",
     "evaluate",
+    "frontier",
+    "frontier_for_gpus",
     "load_catalog",
     "load_hf_config",
     "model_name",

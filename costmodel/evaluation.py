@@ -294,7 +294,7 @@ def _axis_values(name: str, values, catalog: Catalog) -> list:
     if not values:
         raise ValueError(f"{name}: a sweep axis needs at least one value")
     if name in CATEGORICAL_FIELDS:
-        for value in values:
+        for value in dict.fromkeys(values):  # each distinct id once
             check_id(name, value, catalog)
     else:
         check_values(name, values)

@@ -6,38 +6,54 @@ tokens/s per GPU (throughput, hence cost: $/M output tokens = price * 1e6 / (360
 tokens/s per GPU)). The frontier is the upper-right envelope: the points no other point
 beats on both axes. Along it, faster users mean fewer tokens per GPU.
 
-Planned entry point, once expert parallelism and disaggregation are in the evaluation::
+Entry points: :func:`frontier` (one model, GPU and workload: the front over batch
+size, GPU count, TP/EP and aggregated/disaggregated), :func:`frontier_for_gpus`
+(several GPUs, each at its catalog price, in the same single sweep), :func:`candidates`
+(the configurations they evaluate, invalid ones left out before the sweep),
+:func:`pareto_front` and :func:`cheapest_meeting` (the cheapest setup under a TTFT and a
+TPOT target; run it on the whole sweep, ``front_only=False``, not on the front: TTFT is
+not an axis of the front, so the cheapest row meeting a TTFT target may lie off it).
 
-    frontier(
-        scenario: Scenario,
-        *,
-        batch_size=None,          # sequences per replica; None: economics.batch_grid()
-        n_gpus=None,              # GPUs per replica; None: 1, 2, 4, 8 and, past one
-                                  # scale-up domain, multiples of it up to 72 (EP only)
-        expert_parallel=(False, True),
-        disaggregated=(False, True),
-        prefill_gpus=None,        # prefill pool per replica; None: the balancing ratio
-                                  # (disaggregation.balanced_pool_ratio), rounded up
-        front_only=True,          # False: the whole sweep, with an ``on_front`` column
-        catalog=None,
-    ) -> pandas.DataFrame
-
-It sweeps the Cartesian product of those axes in one vectorised evaluation (tensor
-parallelism only inside one scale-up domain; configurations that do not fit dropped),
-then keeps :func:`pareto_front` of it: one row per frontier point, sorted by
-``tokens_per_s_per_user``, with ``tokens_per_s_per_user``,
-``output_tokens_per_s_per_gpu``, ``usd_per_million_output_tokens``, ``ttft_ms``,
-``tpot_ms`` and the configuration (``batch_size``, ``n_gpus``, ``expert_parallel``,
-``disaggregated``, ``prefill_gpus``). :func:`cheapest_meeting` answers the query for the
-cheapest setup under a TTFT and a TPOT target; run it on the whole sweep, not on the
-front: TTFT is not an axis of the front, so the cheapest row meeting a TTFT target may
-lie off it.
+Cost on the front: ``usd_per_million_output_tokens_all_in = usd_per_request * 1e6 / O``,
+the whole GPU time of a request (prefill and decode, both pools when disaggregated) over
+its output tokens, ``= price * 1e6 / (3600 * output_tokens_per_s_per_gpu * utilization)``;
+``usd_per_million_output_tokens`` keeps its evaluation meaning (decode time only).
 """
 
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+
+from costmodel.catalog import Catalog, gpu_price, load_catalog
+from costmodel.economics import batch_grid
+from costmodel.evaluation import check_ids, scan, tensor_parallel_ok
+from costmodel.scenario import Scenario
+
+#: Most GPUs per replica (or per prefill pool) :func:`frontier` tries by default: one
+#: NVL72 rack, and SGLang's 72 H100 decode GPUs (measurement R6).
+DEFAULT_MAX_GPUS = 72
+
+#: Columns of :func:`frontier`'s result besides the scenario's: the axes, the costs,
+#: latencies and the configuration.
+FRONTIER_COLUMNS = (
+    "setup",
+    "tokens_per_s_per_user",
+    "output_tokens_per_s_per_gpu",
+    "usd_per_million_output_tokens_all_in",
+    "usd_per_million_output_tokens",
+    "usd_per_request",
+    "ttft_ms",
+    "tpot_ms",
+    "batch_size",
+    "n_gpus",
+    "expert_parallel",
+    "disaggregated",
+    "prefill_gpus",
+    "gpus_per_replica",
+    "gpu",
+    "usd_per_gpu_hour",
+)
 
 
 def _require_columns(df: pd.DataFrame, columns) -> None:
@@ -93,3 +109,190 @@ def cheapest_meeting(
         return None
     candidates = df[meets]
     return candidates.iloc[int(np.argmin(candidates[cost].to_numpy(float)))]
+
+
+def default_gpu_counts(scale_up_domain_gpus: int, max_gpus: int = DEFAULT_MAX_GPUS) -> list[int]:
+    """GPU counts tried by default: powers of two up to the scale-up domain, the domain
+    itself, and its multiples up to ``max_gpus`` (HGX, D = 8: 1, 2, 4, 8, 16, 24, ..., 72;
+    NVL72: 1, 2, 4, ..., 64, 72)."""
+    D = int(scale_up_domain_gpus)
+    counts = {1 << i for i in range(8) if (1 << i) <= min(D, max_gpus)}
+    counts.update(range(D, max_gpus + 1, D))
+    return sorted(n for n in counts if n <= max_gpus)
+
+
+def _sizes_ok(n, ep, model_row, redundant, domain):
+    """Whether ``n`` GPUs can split the model: TP inside one domain, EP over >= 2 GPUs
+    with at least one expert each (``evaluation.check_consistency``'s rules)."""
+    n = np.asarray(n)
+    tp_ok = tensor_parallel_ok(n, model_row["n_heads"], model_row["n_kv_heads"]) & (n <= domain)
+    experts = model_row["n_experts"]
+    ep_ok = (experts > 1) & (n >= 2) & (experts + redundant >= n)
+    return np.where(ep, ep_ok, tp_ok)
+
+
+def candidates(
+    scenario: Scenario,
+    *,
+    batch_size=None,
+    n_gpus=None,
+    expert_parallel=(False, True),
+    disaggregated=(False, True),
+    prefill_gpus=None,
+    catalog: Catalog | None = None,
+) -> dict:
+    """The configurations :func:`frontier` evaluates, as zipped arrays (``scan``'s columns).
+
+    The product of ``batch_size`` (default ``economics.batch_grid()``), ``n_gpus``
+    (default :func:`default_gpu_counts` of the GPU's scale-up domain), ``expert_parallel``
+    and ``disaggregated``, and for disaggregated rows ``prefill_gpus`` (default: the same
+    GPU counts), without the invalid ones: tensor-parallel sizes that do not divide the
+    heads or leave the scale-up domain, expert parallelism on a dense model, on one GPU
+    or with fewer experts than GPUs. Aggregated rows keep the scenario's ``prefill_gpus``
+    (unused). Returns ``batch_size``, ``n_gpus``, ``expert_parallel``, ``disaggregated``
+    and ``prefill_gpus`` arrays of equal length.
+    """
+    catalog = catalog or load_catalog()
+    check_ids(scenario, catalog)
+    model = catalog.models.loc[scenario.model]
+    domain = int(catalog.gpus.loc[scenario.gpu, "scale_up_domain_gpus"])
+    counts = np.asarray(default_gpu_counts(domain) if n_gpus is None else list(n_gpus), np.int64)
+    pools = counts if prefill_gpus is None else np.asarray(list(prefill_gpus), np.int64)
+    batches = np.asarray(batch_grid() if batch_size is None else list(batch_size), np.int64)
+    R = scenario.redundant_experts
+    rows = []
+    for ep in dict.fromkeys(bool(e) for e in expert_parallel):
+        n_ok = counts[_sizes_ok(counts, ep, model, R, domain)]
+        p_ok = pools[_sizes_ok(pools, ep, model, R, domain)]
+        for dis in dict.fromkeys(bool(d) for d in disaggregated):
+            n, p = (
+                np.meshgrid(n_ok, p_ok, indexing="ij")
+                if dis
+                else (n_ok[:, None], np.full((len(n_ok), 1), scenario.prefill_gpus))
+            )
+            n, p = n.ravel(), p.ravel()
+            rows.append(
+                {
+                    "n_gpus": np.repeat(n, len(batches)),
+                    "prefill_gpus": np.repeat(p, len(batches)),
+                    "batch_size": np.tile(batches, len(n)),
+                    "expert_parallel": np.full(len(n) * len(batches), ep),
+                    "disaggregated": np.full(len(n) * len(batches), dis),
+                }
+            )
+    return {k: np.concatenate([r[k] for r in rows]) for k in rows[0]} if rows else {}
+
+
+def setup_labels(df: pd.DataFrame) -> pd.Series:
+    """``"EP 8, batch 64"``, ``"TP 4, batch 1, disaggregated 4+8"`` (prefill + decode GPUs)."""
+    kind = np.where(df["expert_parallel"].to_numpy(bool), "EP ", "TP ")
+    label = pd.Series(kind, index=df.index) + df["n_gpus"].astype(str)
+    label = label + ", batch " + df["batch_size"].astype(str)
+    split = df["disaggregated"].to_numpy(bool)
+    pools = ", disaggregated " + df["prefill_gpus"].astype(str) + "+" + df["n_gpus"].astype(str)
+    return label + np.where(split, pools, "")
+
+
+def _sweep_candidates(scenario, catalog, per_gpu: dict) -> pd.DataFrame:
+    """One ``scan`` of every GPU's candidates (``per_gpu``: gpu -> (price, candidates))."""
+    columns: dict[str, list] = {}
+    for gpu, (price, rows) in per_gpu.items():
+        if not rows:
+            continue
+        n = len(rows["batch_size"])
+        for name, values in {**rows, "gpu": [gpu] * n, "usd_per_gpu_hour": [price] * n}.items():
+            columns.setdefault(name, []).extend(np.asarray(values).tolist())
+    if not columns:
+        return pd.DataFrame()
+    if len(per_gpu) == 1:  # one GPU and price: the scenario's fields, not columns
+        columns.pop("gpu")
+        columns.pop("usd_per_gpu_hour")
+        scenario = scenario.replace(gpu=next(iter(per_gpu)), usd_per_gpu_hour=price)
+    return scan(scenario, catalog, **columns)
+
+
+def _finish(df: pd.DataFrame, front_only: bool) -> pd.DataFrame:
+    """Fitting rows with a finite TTFT, the labels and costs; the front of each GPU."""
+    if df.empty:
+        return df
+    df = df[df["fits"] & np.isfinite(df["ttft_ms"])].copy()
+    df["setup"] = setup_labels(df)
+    df["gpus_per_replica"] = df["n_gpus"] + np.where(df["disaggregated"], df["prefill_gpus"], 0)
+    df["prefill_gpus"] = np.where(df["disaggregated"], df["prefill_gpus"], 0)
+    df["usd_per_million_output_tokens_all_in"] = df["usd_per_request"] * 1e6 / df["output_tokens"]
+    df["gpu"] = df["gpu"].astype(str)
+    on = np.zeros(len(df), bool)
+    for _, rows in df.groupby("gpu", sort=False):
+        on[df.index.get_indexer(pareto_front(rows).index)] = True
+    df["on_front"] = on
+    if front_only:
+        df = df[on].sort_values(["gpu", "tokens_per_s_per_user"], kind="stable")
+    first = [c for c in FRONTIER_COLUMNS if c in df.columns]
+    return df[first + [c for c in df.columns if c not in first]].reset_index(drop=True)
+
+
+def frontier(
+    scenario: Scenario,
+    *,
+    batch_size=None,
+    n_gpus=None,
+    expert_parallel=(False, True),
+    disaggregated=(False, True),
+    prefill_gpus=None,
+    front_only=True,
+    catalog: Catalog | None = None,
+) -> pd.DataFrame:
+    """The throughput-interactivity front of one model, GPU and workload.
+
+    One vectorised ``scan`` of :func:`candidates` (same arguments), rows that do not fit
+    in memory or whose prefill pool cannot keep up (TTFT infinite) dropped, then
+    :func:`pareto_front`. Columns: ``FRONTIER_COLUMNS`` first (``setup`` names each
+    configuration; ``prefill_gpus`` 0 on aggregated rows; ``gpus_per_replica`` both
+    pools), then the rest of the sweep's; sorted by ``tokens_per_s_per_user``. With
+    ``front_only=False`` every fitting row is returned, with an ``on_front`` column.
+    Empty if no configuration fits.
+    """
+    catalog = catalog or load_catalog()
+    rows = candidates(
+        scenario,
+        batch_size=batch_size,
+        n_gpus=n_gpus,
+        expert_parallel=expert_parallel,
+        disaggregated=disaggregated,
+        prefill_gpus=prefill_gpus,
+        catalog=catalog,
+    )
+    per_gpu = {scenario.gpu: (scenario.usd_per_gpu_hour, rows)}
+    return _finish(_sweep_candidates(scenario, catalog, per_gpu), front_only)
+
+
+def frontier_for_gpus(
+    scenario: Scenario,
+    gpus,
+    *,
+    usd_per_gpu_hour: dict | None = None,
+    front_only=True,
+    catalog: Catalog | None = None,
+    **axes,
+) -> pd.DataFrame:
+    """:func:`frontier` of several GPUs in one sweep, one front per GPU (``gpu`` column).
+
+    Each GPU is priced at ``usd_per_gpu_hour[gpu]`` if given, else its latest catalog
+    price (``catalog.gpu_price``), else the scenario's. ``axes``: :func:`candidates`'
+    ``batch_size``, ``n_gpus``, ``expert_parallel``, ``disaggregated``, ``prefill_gpus``
+    (``n_gpus`` None: each GPU's own default counts).
+    """
+    catalog = catalog or load_catalog()
+    gpus = list(dict.fromkeys(gpus))
+    if not gpus:
+        raise ValueError("gpus must name at least one GPU")
+    prices = usd_per_gpu_hour or {}
+    per_gpu = {}
+    for gpu in gpus:
+        s = scenario.replace(gpu=gpu)
+        price = prices.get(gpu)
+        if price is None:
+            listed = gpu_price(gpu, catalog=catalog)
+            price = scenario.usd_per_gpu_hour if listed is None else listed.usd_per_gpu_hour
+        per_gpu[gpu] = (float(price), candidates(s, catalog=catalog, **axes))
+    return _finish(_sweep_candidates(scenario, catalog, per_gpu), front_only)

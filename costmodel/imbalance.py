@@ -251,9 +251,12 @@ def busiest_gpu_factor(
         routing_skew=configs[:, 4],
     )
     which = which.reshape(-1)
-    mean = B[:, None] * placement["gpu_mean"][which]
-    std = np.sqrt(B[:, None] * placement["gpu_variance"][which])
-    busiest = expected_max_of_normals(mean, std)
+    # One integration per distinct (configuration, tokens): sweeps repeat them often.
+    pairs, row = np.unique(np.stack([which, B], axis=1), axis=0, return_inverse=True)
+    at, tokens_at = pairs[:, 0].astype(int), pairs[:, 1]
+    mean = tokens_at[:, None] * placement["gpu_mean"][at]
+    std = np.sqrt(tokens_at[:, None] * placement["gpu_variance"][at])
+    busiest = expected_max_of_normals(mean, std)[row.reshape(-1)]
     # The busiest GPU carries at least the mean; the clip absorbs rounding (one GPU:
     # 0.9999999999999991 from the integration would trip comm's factor >= 1 check).
     return np.maximum(busiest / (B * k / G), 1.0).reshape(shape)

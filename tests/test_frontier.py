@@ -6,7 +6,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from costmodel.frontier import cheapest_meeting, pareto_front
+from costmodel import Scenario
+from costmodel.frontier import (
+    candidates,
+    cheapest_meeting,
+    frontier,
+    frontier_for_gpus,
+    pareto_front,
+)
 
 X, Y = "tokens_per_s_per_user", "output_tokens_per_s_per_gpu"
 
@@ -91,3 +98,81 @@ def test_cheapest_meeting_rejects_bad_targets():
         cheapest_meeting(table(), ttft_ms_max=100, tpot_ms_max=0)
     with pytest.raises(ValueError, match="usd_per_request"):
         cheapest_meeting(table(), ttft_ms_max=100, tpot_ms_max=10, cost="usd_per_request")
+
+
+# --- frontier(): the sweep of configurations ------------------------------------------
+
+R1 = Scenario(model="deepseek-r1", gpu="b200", weight_format=None, prompt_tokens=1024)
+SMALL = {"batch_size": [1, 16, 256, 2048], "n_gpus": [1, 2, 3, 8, 16], "prefill_gpus": [8]}
+
+
+def test_candidates_leave_out_invalid_setups_before_the_sweep():
+    rows = candidates(R1, **SMALL)
+    n, ep, dis = rows["n_gpus"], rows["expert_parallel"], rows["disaggregated"]
+    # TP: 1, 2, 8 (3 does not divide 128 heads; 16 leaves the 8-GPU NVLink domain);
+    # EP: 2, 3, 8, 16 (not 1). Each aggregated and disaggregated (8 prefill GPUs), 4 batches.
+    assert sorted(set(n[~ep])) == [1, 2, 8]
+    assert sorted(set(n[ep])) == [2, 3, 8, 16]
+    assert len(n) == (3 + 4) * 2 * 4
+    assert set(rows["prefill_gpus"][dis]) == {8}
+    # A dense model has no expert-parallel rows.
+    dense = candidates(Scenario(model="llama-3-70b", gpu="b200"), **SMALL)
+    assert not dense["expert_parallel"].any()
+
+
+def test_frontier_rows_and_labels():
+    whole = frontier(R1, front_only=False, **SMALL)
+    assert whole["fits"].all() and np.isfinite(whole["ttft_ms"]).all()
+    front = whole[whole["on_front"]]
+    assert list(frontier(R1, **SMALL)["setup"]) == list(
+        front.sort_values("tokens_per_s_per_user")["setup"]
+    )
+    row = whole[(whole["setup"] == "EP 8, batch 256, disaggregated 8+8")].iloc[0]
+    assert row["gpus_per_replica"] == 16 and row["prefill_gpus"] == 8
+    tp = whole[whole["setup"] == "TP 8, batch 16"].iloc[0]
+    assert tp["prefill_gpus"] == 0 and tp["gpus_per_replica"] == 8
+    # All-in cost per output token = price / (3600 s x tokens/s per GPU) x 1e6.
+    assert tp["usd_per_million_output_tokens_all_in"] == pytest.approx(
+        tp["usd_per_gpu_hour"] * 1e6 / (3600 * tp["output_tokens_per_s_per_gpu"])
+    )
+    # 671 B parameters in FP8 (+ NVFP4-free checkpoint) do not fit on 1, 2 or 3 B200s
+    # (3 x 180 x 0.9 = 486 GB): no such rows.
+    assert (whole["n_gpus"] >= 8).all()
+
+
+def test_cheapest_meeting_on_the_frontier_sweep():
+    whole = frontier(R1, front_only=False, **SMALL)
+    best = cheapest_meeting(whole, 2000.0, 50.0, cost="usd_per_million_output_tokens_all_in")
+    meets = whole[(whole["ttft_ms"] <= 2000) & (whole["tpot_ms"] <= 50)]
+    assert (
+        best["usd_per_million_output_tokens_all_in"]
+        == meets["usd_per_million_output_tokens_all_in"].min()
+    )
+    assert cheapest_meeting(whole, 1e-3, 50.0) is None
+
+
+def test_frontier_for_gpus_one_front_each():
+    fronts = frontier_for_gpus(
+        R1, ["h200-sxm", "gb200"], usd_per_gpu_hour={"h200-sxm": 2.0}, **SMALL
+    )
+    assert set(fronts["gpu"]) == {"h200-sxm", "gb200"}
+    assert (fronts.loc[fronts["gpu"] == "h200-sxm", "usd_per_gpu_hour"] == 2.0).all()
+    for _, front in fronts.groupby("gpu"):
+        assert len(front) == len(pareto_front(front))
+
+
+@settings(max_examples=8, deadline=None)
+@given(
+    st.sampled_from(["h100-sxm", "b200", "gb200"]),
+    st.sampled_from([128, 1024, 8192]),
+    st.sampled_from([64, 1024]),
+)
+def test_frontier_is_monotone_and_undominated(gpu, prompt, output):
+    s = R1.replace(gpu=gpu, prompt_tokens=prompt, output_tokens=output)
+    whole = frontier(s, front_only=False, batch_size=[1, 8, 64, 512], n_gpus=[8, 16, 32])
+    front = whole[whole["on_front"]].sort_values(X)
+    # Faster users, fewer tokens per GPU along the front.
+    assert (np.diff(front[X]) > 0).all() and (np.diff(front[Y]) < 0).all()
+    # No row of the sweep beats a front point on both axes.
+    for _, p in front.iterrows():
+        assert not ((whole[X] >= p[X]) & (whole[Y] > p[Y])).any()
