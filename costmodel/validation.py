@@ -8,23 +8,71 @@ import pandas as pd
 from costmodel.catalog import Catalog, load_catalog
 from costmodel.economics import batch_grid
 from costmodel.evaluation import sweep, tensor_parallel_sizes
+from costmodel.fields import FIELDS, normalized
 from costmodel.scenario import Scenario
 
 #: Measurement metrics the model predicts (each is a result column of ``sweep``).
-METRICS = ("tokens_per_s_per_user", "output_tokens_per_s_per_gpu", "tpot_ms", "ttft_ms")
+METRICS = (
+    "tokens_per_s_per_user",
+    "output_tokens_per_s_per_gpu",
+    "decode_tokens_per_s_per_gpu",
+    "usd_per_million_output_tokens",
+    "tpot_ms",
+    "ttft_ms",
+)
+#: Metrics where less is better: a free-batch row is compared with the lowest.
+LOWER_IS_BETTER = ("usd_per_million_output_tokens", "tpot_ms", "ttft_ms")
 
-#: Parallelism a measurement row may use: ``tp`` (tensor parallelism within one replica).
-#: Rows with expert parallelism (``ep``) wait for the model to express it.
-PARALLELISMS = ("tp",)
+#: Parallelism of a measurement row and the ``expert_parallel`` it maps to: ``tp``
+#: (tensor parallelism within one replica); ``ep`` (experts spread over the replica's GPUs,
+#: attention data-parallel: SGLang's and DeepSeek's large-scale EP); ``tp+ep``
+#: (attention tensor-parallel with the experts spread over the same GPUs, TensorRT-LLM's
+#: and SGLang's small-batch setups), modelled as tensor parallelism: each GPU reads 1/n
+#: of the attention and of the experts either way, and the step has TP's all-reduces.
+PARALLELISMS = {"tp": False, "ep": True, "tp+ep": False}
+
+
+def scenario_fields(text) -> dict:
+    """``"field=value; field=value"`` (a measurement's ``scenario_fields``) as a dict.
+
+    Values are Python literals of the field's kind (``True``, ``3``, ``0.77``, ``fp8``);
+    each is checked as a ``Scenario`` field (``ValueError`` naming it). Empty: ``{}``.
+    """
+    if not isinstance(text, str) or not text.strip():
+        return {}
+    fields = {}
+    for part in text.split(";"):
+        name, _, value = (x.strip() for x in part.partition("="))
+        if name not in FIELDS:
+            raise ValueError(f"scenario_fields: unknown field {name!r} in {text!r}")
+        kind = FIELDS[name].kind
+        if kind == "bool":
+            if value not in ("True", "False"):
+                raise ValueError(f"scenario_fields: {name} must be True or False; got {value!r}")
+            parsed = value == "True"
+        elif kind == "int":
+            parsed = int(value)
+        elif kind in ("float", "family_float"):
+            parsed = float(value)
+        else:
+            parsed = value
+        fields[name] = normalized(name, parsed)
+    return fields
 
 
 def measurement_scenario(row, **overrides) -> Scenario:
-    """The scenario of one measurement row (batch 1 where the batch was free)."""
+    """The scenario of one measurement row (batch 1 where the batch was free).
+
+    ``parallelism`` sets ``expert_parallel`` (``PARALLELISMS``); the row's
+    ``scenario_fields`` (when the catalog has that column) set further fields, and
+    ``overrides`` come last.
+    """
     if row["parallelism"] not in PARALLELISMS:
         raise ValueError(
             f"parallelism must be one of {', '.join(PARALLELISMS)}; got {row['parallelism']!r}"
         )
     batch = row["batch_size"]
+    extra = scenario_fields(row.get("scenario_fields"))
     return Scenario(
         model=row["model"],
         gpu=row["gpu"],
@@ -34,7 +82,8 @@ def measurement_scenario(row, **overrides) -> Scenario:
         batch_size=1 if pd.isna(batch) else int(batch),
         prompt_tokens=int(row["prompt_tokens"]),
         output_tokens=int(row["output_tokens"]),
-        **overrides,
+        expert_parallel=PARALLELISMS[row["parallelism"]],
+        **{**extra, **overrides},
     )
 
 
@@ -43,17 +92,25 @@ def predict(row, catalog: Catalog | None = None, **overrides) -> pd.Series:
 
     Where the measurement left the batch free (MLPerf Offline), the submitter also chose
     how to split the system into replicas: the row is the one with the best value of the
-    metric over batches that fit and the model's allowed tensor-parallel sizes
-    (``evaluation.tensor_parallel_sizes``) up to the system's GPU count.
+    metric (highest, or lowest for ``LOWER_IS_BETTER``) over batches that fit and the
+    model's allowed tensor-parallel sizes (``evaluation.tensor_parallel_sizes``) up to
+    the system's GPU count; an expert-parallel row keeps its stated GPU count.
     """
     scenario = measurement_scenario(row, **overrides)
     if not pd.isna(row["batch_size"]):
         return sweep(scenario, catalog).iloc[0]
-    allowed = tensor_parallel_sizes(scenario.model, catalog or load_catalog())
-    sizes = [n for n in allowed if n <= scenario.n_gpus]
+    if scenario.expert_parallel:  # one EP group of the stated size
+        sizes = [scenario.n_gpus]
+    else:
+        allowed = tensor_parallel_sizes(scenario.model, catalog or load_catalog())
+        sizes = [n for n in allowed if n <= scenario.n_gpus]
     grid = sweep(scenario, catalog, n_gpus=sizes, batch_size=batch_grid())
     fitting = grid[grid["fits"]]
-    return fitting.loc[fitting[row["metric"]].idxmax()] if len(fitting) else grid.iloc[0]
+    if not len(fitting):
+        return grid.iloc[0]
+    values = fitting[row["metric"]]
+    best = values.idxmin() if row["metric"] in LOWER_IS_BETTER else values.idxmax()
+    return fitting.loc[best]
 
 
 def compare(catalog: Catalog | None = None, **overrides) -> pd.DataFrame:

@@ -2,7 +2,8 @@
 
 The bar: P1 (vLLM, 2x H100, Mixtral bf16, batch 1) and P2 (gpt-fast, 2x A100 80GB,
 Mixtral bf16, batch 1) within 15%, P3 (MLPerf v4.1 Offline, 8x H100, fp8, tokens/s per
-GPU) within 30%. Every other row is guarded against regressions.
+GPU) within 30%, R6 (SGLang, DeepSeek-V3 decode on 72 H100 with expert parallelism,
+tokens/s per GPU) within 40%. Every other row is guarded against regressions.
 """
 
 from __future__ import annotations
@@ -53,11 +54,24 @@ TODAY_ABS_ERROR_PCT = {
     "R1": 0.27,
     "R2": 8.01,
     "R3": 27.59,
+    # Serving at scale (reference/measurements-2025.csv; setups in assets/measurements.csv):
+    # R4/R5 DeepSeek-R1 batch 1 on 8x B200 without / with MTP: the model is twice as fast
+    # as TensorRT-LLM (its per-layer overhead, 5 us on Blackwell, is far below the ~100 us
+    # per layer a 9 ms step at batch 1 implies); the MTP speed-up itself, 2.11x against the
+    # measured 2.28x, is close. R6 SGLang EP72 decode on H100 (the acceptance bar, 40 %),
+    # R7 DeepSeek's production decode (free batch: an upper bound), R8 SGLang's Kimi K2
+    # decode cost, R10 SGLang's long-context EP16 decode.
+    "R4": 121.77,
+    "R5": 104.94,
+    "R6": 14.67,
+    "R7": 16.30,
+    "R8": 10.57,
+    "R10": 8.54,
 }
 #: Allowed worsening before the guard fails [percentage points].
 SLACK_PP = 2.0
 
-BAR_PCT = {"P1": 15.0, "P2": 15.0, "P3": 30.0}
+BAR_PCT = {"P1": 15.0, "P2": 15.0, "P3": 30.0, "R6": 40.0}
 
 
 @pytest.fixture(scope="module")

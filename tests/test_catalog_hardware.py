@@ -174,17 +174,32 @@ def test_cached_input_prices():
     assert prices.query("date == '2023-12'")["usd_per_million_cached_input"].isna().all()
 
 
-def test_new_measurement_rows_are_tensor_parallel():
+def test_measurement_rows_name_their_parallelism():
     measured = CATALOG.measurements.set_index("id")
-    assert set(measured["parallelism"]) == {"tp"}
+    assert set(measured["parallelism"]) == {"tp", "ep", "tp+ep"}
+    assert set(measured.index[measured["parallelism"] == "ep"]) == {"R6", "R7", "R8", "R10"}
     r1 = measured.loc["R1"]
     # MLPerf v5.1 Offline, 8x H200, llama-2-70b: 35,317 tok/s per system / 8 = 4,414.6.
     assert r1["value"] == round(35317 / 8) and r1["n_gpus"] == 8
     assert (r1["prompt_tokens"], r1["output_tokens"]) == (222, 301)
+    # SGLang R6: 22,282 tok/s per 8-GPU decode node / 8 = 2,785 per GPU, 256 per GPU x 72.
+    r6 = measured.loc["R6"]
+    assert r6["value"] == round(22282 / 8) and r6["batch_size"] == 256 * 72
+    s6 = measurement_scenario(r6)
+    assert s6.expert_parallel and s6.redundant_experts == 32 and s6.disaggregated
+    assert s6.prompt_tokens + s6.output_tokens / 2 == 2000  # mean cached context
+    # R8: 96 decode GPUs x 2.3 USD / (288k tok/s x 3,600 s) = 0.213 USD per million.
+    assert measured.loc["R8", "value"] == round(96 * 2.3 / (288e3 * 3600) * 1e6, 2)
 
 
-def test_an_expert_parallel_row_is_refused_by_name():
+def test_an_unknown_parallelism_or_field_is_refused_by_name():
     row = CATALOG.measurements.set_index("id").loc["R1"].copy()
-    row["parallelism"] = "ep"
-    with pytest.raises(ValueError, match="parallelism must be one of tp"):
+    row["parallelism"] = "pp"
+    with pytest.raises(ValueError, match="parallelism must be one of tp, ep, tp\\+ep"):
+        measurement_scenario(row)
+    row["parallelism"], row["scenario_fields"] = "tp", "speculative=yes"
+    with pytest.raises(ValueError, match="speculative must be True or False"):
+        measurement_scenario(row)
+    row["scenario_fields"] = "draft_tokens=99"
+    with pytest.raises(ValueError, match="draft_tokens"):
         measurement_scenario(row)

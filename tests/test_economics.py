@@ -93,7 +93,7 @@ def test_break_even_utilization_by_hand():
 
 def test_batch_grid():
     assert batch_grid(64) == [1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64]
-    assert batch_grid()[-1] == 16384 and batch_grid()[-2] == 12288
+    assert batch_grid()[-1] == 65536 and batch_grid()[-2] == 49152
 
 
 @pytest.mark.parametrize("revenue", [834.56e-6, 384e-6, 207.36e-6, 153.6e-6])

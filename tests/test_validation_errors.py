@@ -34,7 +34,7 @@ BAD_FIELDS = [
     ("n_gpus", float("nan")),
     ("batch_size", 0),
     ("batch_size", -1),
-    ("batch_size", 16385),
+    ("batch_size", 65537),
     ("prompt_tokens", 0),
     ("output_tokens", 32769),
     ("draft_tokens", 0),
