@@ -139,12 +139,14 @@ def candidates(
     expert_parallel=(False, True),
     disaggregated=(False, True),
     prefill_gpus=None,
+    max_gpus: int = DEFAULT_MAX_GPUS,
     catalog: Catalog | None = None,
 ) -> dict:
     """The configurations :func:`frontier` evaluates, as zipped arrays (``scan``'s columns).
 
     The product of ``batch_size`` (default ``economics.batch_grid()``), ``n_gpus``
-    (default :func:`default_gpu_counts` of the GPU's scale-up domain), ``expert_parallel``
+    (default :func:`default_gpu_counts` of the GPU's scale-up domain, up to ``max_gpus``),
+    ``expert_parallel``
     and ``disaggregated``, and for disaggregated rows ``prefill_gpus`` (default: the same
     GPU counts), without the invalid ones: tensor-parallel sizes that do not divide the
     heads or leave the scale-up domain, expert parallelism on a dense model, on one GPU
@@ -156,7 +158,8 @@ def candidates(
     check_ids(scenario, catalog)
     model = catalog.models.loc[scenario.model]
     domain = int(catalog.gpus.loc[scenario.gpu, "scale_up_domain_gpus"])
-    counts = np.asarray(default_gpu_counts(domain) if n_gpus is None else list(n_gpus), np.int64)
+    counts = default_gpu_counts(domain, max_gpus) if n_gpus is None else list(n_gpus)
+    counts = np.asarray(counts, np.int64)
     pools = counts if prefill_gpus is None else np.asarray(list(prefill_gpus), np.int64)
     batches = np.asarray(batch_grid() if batch_size is None else list(batch_size), np.int64)
     R = scenario.redundant_experts
@@ -239,6 +242,7 @@ def frontier(
     expert_parallel=(False, True),
     disaggregated=(False, True),
     prefill_gpus=None,
+    max_gpus: int = DEFAULT_MAX_GPUS,
     front_only=True,
     catalog: Catalog | None = None,
 ) -> pd.DataFrame:
@@ -260,6 +264,7 @@ def frontier(
         expert_parallel=expert_parallel,
         disaggregated=disaggregated,
         prefill_gpus=prefill_gpus,
+        max_gpus=max_gpus,
         catalog=catalog,
     )
     per_gpu = {scenario.gpu: (scenario.usd_per_gpu_hour, rows)}
@@ -279,8 +284,8 @@ def frontier_for_gpus(
 
     Each GPU is priced at ``usd_per_gpu_hour[gpu]`` if given, else its latest catalog
     price (``catalog.gpu_price``), else the scenario's. ``axes``: :func:`candidates`'
-    ``batch_size``, ``n_gpus``, ``expert_parallel``, ``disaggregated``, ``prefill_gpus``
-    (``n_gpus`` None: each GPU's own default counts).
+    ``batch_size``, ``n_gpus``, ``expert_parallel``, ``disaggregated``, ``prefill_gpus``,
+    ``max_gpus`` (``n_gpus`` None: each GPU's own default counts).
     """
     catalog = catalog or load_catalog()
     gpus = list(dict.fromkeys(gpus))

@@ -8,6 +8,7 @@ in numbers and words) and ``run(scenario=None, options=None, catalog=None) -> Re
 
 from costmodel.analyses import (
     disclosures,
+    frontier,
     gpu_comparison,
     memory_fit,
     moe_scaling,
@@ -19,6 +20,7 @@ from costmodel.analyses import (
 
 __all__ = [
     "disclosures",
+    "frontier",
     "gpu_comparison",
     "memory_fit",
     "moe_scaling",

@@ -1,0 +1,277 @@
+"""Throughput against interactivity: which GPU and setup serves a model cheapest at a target?
+
+For the scenario's model and workload, each GPU of ``Options.gpus`` is swept over batch
+sizes, GPU counts, TP/EP and aggregated/disaggregated serving in one evaluation
+(``costmodel.frontier.frontier_for_gpus``, each GPU at its newest catalog price); the
+result holds every GPU's front (tokens/s per user against output tokens/s per GPU), the
+cheapest setup per GPU that meets the TTFT and TPOT targets, the GPUs ranked at a target
+interactivity, and the providers' prices for the model where they sit on the cost axis.
+
+Cost is the all-in ``usd_per_million_output_tokens_all_in`` (prefill and decode, both
+pools). A provider's price is put on the same axis as its revenue per request over the
+request's output tokens, ``(P in + O out) / O`` [$ per million output tokens], and as the
+output tokens/s per GPU each GPU needs to break even at its price:
+``usd_per_gpu_hour * 1e6 / (3600 * that price)``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+import costmodel
+from costmodel.analyses.options import AnalysisOptions, option
+from costmodel.catalog import date_key, price_sheet
+from costmodel.economics import batch_grid
+from costmodel.frontier import DEFAULT_MAX_GPUS, cheapest_meeting, frontier_for_gpus
+
+#: The cost every comparison here uses [$ per million output tokens].
+COST = "usd_per_million_output_tokens_all_in"
+_LOW_BATCH, _HIGH_BATCH = costmodel.FIELD_RANGES["batch_size"]
+_GPUS = tuple(costmodel.load_catalog().gpus.index)
+PARALLELISMS = ("tp", "ep")
+SERVING = ("aggregated", "disaggregated")
+
+
+@dataclass(frozen=True)
+class Options(AnalysisOptions):
+    """The page's own inputs; names are its URL keys."""
+
+    gpus: tuple = option(
+        ("h200-sxm", "b200", "gb200"),
+        label="GPUs",
+        help="GPUs whose fronts are compared, each at its newest catalog price",
+        choices=_GPUS,
+    )
+    ttft_ms_max: float = option(
+        2000.0,
+        label="TTFT target [ms]",
+        help="Longest acceptable time to first token [ms]",
+        low=1.0,
+        high=600_000.0,
+        step=100.0,
+    )
+    tpot_ms_max: float = option(
+        50.0,
+        label="TPOT target [ms]",
+        help="Longest acceptable time per output token (50 ms = 20 tokens/s per user) [ms]",
+        low=0.1,
+        high=10_000.0,
+        step=1.0,
+    )
+    min_tokens_per_s_per_user: float = option(
+        50.0,
+        label="Interactivity for the GPU ranking [tokens/s per user]",
+        help="GPUs are ranked by their cheapest setup at least this fast per user",
+        low=0.1,
+        high=10_000.0,
+        step=1.0,
+    )
+    batch_min: int = option(
+        1,
+        label="Smallest batch [sequences]",
+        help="Smallest batch size per replica swept [sequences]",
+        low=_LOW_BATCH,
+        high=_HIGH_BATCH,
+        step=1,
+        integer=True,
+    )
+    batch_max: int = option(
+        8192,
+        label="Largest batch [sequences]",
+        help="Largest batch size per replica swept (powers of two and 1.5x between) [sequences]",
+        low=_LOW_BATCH,
+        high=_HIGH_BATCH,
+        step=1,
+        integer=True,
+    )
+    max_gpus: int = option(
+        DEFAULT_MAX_GPUS,
+        label="Most GPUs per pool",
+        help="Most GPUs per replica and per prefill pool swept (multiples of the "
+        "scale-up domain past it) [GPUs]",
+        low=1,
+        high=costmodel.FIELD_RANGES["n_gpus"][1],
+        step=1,
+        integer=True,
+    )
+    parallelisms: tuple = option(
+        PARALLELISMS,
+        label="Parallelism",
+        help="tp: tensor parallelism inside one scale-up domain; ep: experts over the "
+        "GPUs, attention data-parallel",
+        choices=PARALLELISMS,
+    )
+    serving: tuple = option(
+        SERVING,
+        label="Serving",
+        help="aggregated: prefill and decode on the same GPUs; disaggregated: a prefill "
+        "pool of its own",
+        choices=SERVING,
+    )
+
+    def __post_init__(self):
+        super().__post_init__()
+        for name in ("gpus", "parallelisms", "serving"):
+            if not getattr(self, name):
+                raise ValueError(f"{name} must hold at least one value")
+        if self.batch_min > self.batch_max:
+            raise ValueError(
+                f"batch_min ({self.batch_min}) must be at most batch_max ({self.batch_max})"
+            )
+
+
+@dataclass(frozen=True)
+class Result:
+    """Fronts, the cheapest setups meeting the targets, the ranking and provider prices.
+
+    ``fronts``: every GPU's front (``costmodel.frontier.FRONTIER_COLUMNS``), sorted by
+    GPU and tokens/s per user; ``sweep``: every fitting configuration (``on_front``
+    marks the front). ``cheapest``: per GPU (index) the cheapest row meeting
+    ``ttft_ms_max`` and ``tpot_ms_max``, GPUs with none left out; ``ranking``: per GPU
+    the cheapest row at ``min_tokens_per_s_per_user`` or faster, cheapest first.
+    ``prices``: per provider price and GPU, ``usd_per_million_output_tokens_equivalent``
+    and ``break_even_output_tokens_per_s_per_gpu``; ``price_date`` the newest date of
+    the model's prices (None without any). ``best``: the cheapest row of ``cheapest``
+    (None if no GPU meets the targets); ``verdict``: the answer in words.
+    """
+
+    scenario: costmodel.Scenario
+    options: Options
+    fronts: pd.DataFrame
+    sweep: pd.DataFrame
+    cheapest: pd.DataFrame
+    ranking: pd.DataFrame
+    prices: pd.DataFrame
+    price_date: str | None
+    best: pd.Series | None
+    verdict: str
+
+
+def _per_gpu(table: pd.DataFrame, pick) -> pd.DataFrame:
+    """``pick(rows)`` (a row or None) for each GPU's rows, as a frame indexed by GPU."""
+    rows = {gpu: pick(part) for gpu, part in table.groupby("gpu", sort=False)}
+    found = {gpu: row for gpu, row in rows.items() if row is not None}
+    frame = pd.DataFrame(list(found.values()), index=pd.Index(list(found), name="gpu"))
+    return frame.drop(columns="gpu", errors="ignore")
+
+
+def rank_gpus(sweep: pd.DataFrame, min_tokens_per_s_per_user: float) -> pd.DataFrame:
+    """Each GPU's cheapest row at ``min_tokens_per_s_per_user`` or faster, cheapest first.
+
+    ``sweep``: rows of ``frontier_for_gpus`` (a front or the whole sweep); a GPU with no
+    row that fast is left out. Indexed by GPU, with a ``rank`` column (1 = cheapest).
+    """
+    if not min_tokens_per_s_per_user > 0:
+        raise ValueError(
+            f"min_tokens_per_s_per_user must be > 0; got {min_tokens_per_s_per_user!r}"
+        )
+    fast = sweep[sweep["tokens_per_s_per_user"] >= min_tokens_per_s_per_user]
+    ranked = _per_gpu(fast, lambda rows: rows.loc[rows[COST].idxmin()]) if len(fast) else None
+    if ranked is None or ranked.empty:
+        return pd.DataFrame(columns=["rank", *sweep.columns.drop("gpu", errors="ignore")])
+    ranked = ranked.sort_values(COST, kind="stable")
+    ranked.insert(0, "rank", np.arange(1, len(ranked) + 1))
+    return ranked
+
+
+def provider_prices(
+    scenario: costmodel.Scenario, gpu_prices: dict, catalog
+) -> tuple[pd.DataFrame, str | None]:
+    """The model's provider prices at their newest date, on the all-in cost axis.
+
+    Returns one row per provider and GPU (``gpu_prices``: gpu -> $/GPU-hour) with
+    ``usd_per_million_output_tokens_equivalent = (P in + O out) / O`` and
+    ``break_even_output_tokens_per_s_per_gpu = price_gpu * 1e6 / (3600 * equivalent)``,
+    and that date (None if the model has no price).
+    """
+    rows = catalog.provider_prices[catalog.provider_prices["model"] == scenario.model]
+    if rows.empty:
+        return pd.DataFrame(), None
+    newest = max(rows["date"].astype(str), key=date_key)
+    sheet = price_sheet(scenario.model, newest, catalog)
+    P, O = scenario.prompt_tokens, scenario.output_tokens
+    sheet["usd_per_million_output_tokens_equivalent"] = (
+        P * sheet["usd_per_million_input"] + O * sheet["usd_per_million_output"]
+    ) / O
+    tables = []
+    for gpu, price in gpu_prices.items():
+        equivalent = sheet["usd_per_million_output_tokens_equivalent"].to_numpy(float)
+        tables.append(
+            sheet.assign(
+                gpu=gpu,
+                usd_per_gpu_hour=price,
+                break_even_output_tokens_per_s_per_gpu=np.where(
+                    equivalent > 0,
+                    price * 1e6 / (3600 * np.where(equivalent > 0, equivalent, 1)),
+                    np.inf,
+                ),
+            )
+        )
+    return pd.concat(tables, ignore_index=True), newest
+
+
+def _verdict(scenario, options, best, prices) -> str:
+    work = f"{scenario.model} at {scenario.prompt_tokens:,} in / {scenario.output_tokens:,} out"
+    targets = f"TTFT <= {options.ttft_ms_max:,.0f} ms and TPOT <= {options.tpot_ms_max:,.1f} ms"
+    if best is None:
+        return f"For {work}, no setup on {', '.join(options.gpus)} meets {targets}."
+    text = (
+        f"For {work} with {targets}, the cheapest setup is {best['setup']} on {best.name} "
+        f"at ${best[COST]:,.3f} per million output tokens (all-in, "
+        f"${best['usd_per_gpu_hour']:,.2f}/GPU-hour): {best['output_tokens_per_s_per_gpu']:,.0f} "
+        f"tokens/s per GPU, {best['tokens_per_s_per_user']:,.0f} tokens/s per user, "
+        f"TTFT {best['ttft_ms']:,.0f} ms."
+    )
+    if len(prices):
+        sheet = prices.drop_duplicates("provider")
+        above = int((sheet["usd_per_million_output_tokens_equivalent"] > best[COST]).sum())
+        text += f" {above} of {len(sheet)} provider prices for the model are above that cost."
+    return text
+
+
+def run(scenario=None, options: Options | None = None, catalog=None) -> Result:
+    """The fronts, cheapest setups, ranking and prices for ``scenario``'s model and workload."""
+    options = options or Options()
+    scenario = scenario or costmodel.Scenario()
+    catalog = catalog or costmodel.load_catalog()
+    batches = [b for b in batch_grid(options.batch_max) if b >= options.batch_min]
+    whole = frontier_for_gpus(
+        scenario,
+        options.gpus,
+        front_only=False,
+        catalog=catalog,
+        batch_size=batches or [options.batch_min],
+        expert_parallel=tuple(p == "ep" for p in options.parallelisms),
+        disaggregated=tuple(s == "disaggregated" for s in options.serving),
+        max_gpus=options.max_gpus,
+    )
+    if whole.empty:
+        fronts = cheapest = ranking = whole
+    else:
+        fronts = whole[whole["on_front"]].sort_values(["gpu", "tokens_per_s_per_user"])
+        fronts = fronts.reset_index(drop=True)
+        cheapest = _per_gpu(
+            whole,
+            lambda rows: cheapest_meeting(rows, options.ttft_ms_max, options.tpot_ms_max, COST),
+        )
+        ranking = rank_gpus(whole, options.min_tokens_per_s_per_user)
+    gpu_prices = (
+        whole.groupby("gpu", sort=False)["usd_per_gpu_hour"].first().to_dict() if len(whole) else {}
+    )
+    prices, price_date = provider_prices(scenario, gpu_prices, catalog)
+    best = cheapest.loc[cheapest[COST].idxmin()] if len(cheapest) else None
+    return Result(
+        scenario=scenario,
+        options=options,
+        fronts=fronts,
+        sweep=whole,
+        cheapest=cheapest,
+        ranking=ranking,
+        prices=prices,
+        price_date=price_date,
+        best=best,
+        verdict=_verdict(scenario, options, best, prices),
+    )

@@ -1,0 +1,76 @@
+"""costmodel.analyses.frontier: fronts per GPU, cheapest under targets, ranking, prices."""
+
+import numpy as np
+import pytest
+
+from costmodel import Scenario
+from costmodel.analyses import frontier as analysis
+from costmodel.analyses.options import specs
+
+R1 = Scenario(model="deepseek-r1", weight_format=None, prompt_tokens=1024, output_tokens=1024)
+SMALL = analysis.Options(gpus=("h200-sxm", "b200"), batch_max=1024, max_gpus=16)
+
+
+@pytest.fixture(scope="module")
+def result():
+    return analysis.run(R1, SMALL)
+
+
+def test_cheapest_per_gpu_meets_the_targets_and_is_cheapest(result):
+    assert set(result.cheapest.index) == {"h200-sxm", "b200"}
+    for gpu, row in result.cheapest.iterrows():
+        assert row["ttft_ms"] <= SMALL.ttft_ms_max and row["tpot_ms"] <= SMALL.tpot_ms_max
+        rows = result.sweep[result.sweep["gpu"] == gpu]
+        meets = rows[
+            (rows["ttft_ms"] <= SMALL.ttft_ms_max) & (rows["tpot_ms"] <= SMALL.tpot_ms_max)
+        ]
+        assert row[analysis.COST] == meets[analysis.COST].min()
+    assert result.best[analysis.COST] == result.cheapest[analysis.COST].min()
+    assert result.best["setup"] in result.verdict and f"{result.best[analysis.COST]:,.3f}" in (
+        result.verdict
+    )
+
+
+def test_ranking_at_a_target_interactivity(result):
+    ranking = result.ranking
+    assert list(ranking["rank"]) == list(range(1, len(ranking) + 1))
+    assert (ranking["tokens_per_s_per_user"] >= SMALL.min_tokens_per_s_per_user).all()
+    assert np.all(np.diff(ranking[analysis.COST]) >= 0)
+    assert analysis.rank_gpus(result.sweep, 1e5).empty  # nothing that fast
+
+
+def test_fronts_are_per_gpu_pareto_sets(result):
+    for _, front in result.fronts.groupby("gpu"):
+        assert (np.diff(front["tokens_per_s_per_user"]) > 0).all()
+        assert (np.diff(front["output_tokens_per_s_per_gpu"]) < 0).all()
+    assert set(result.fronts["setup"]) <= set(result.sweep["setup"])
+
+
+def test_provider_prices_on_the_cost_axis_by_hand(result):
+    # Newest DeepSeek-R1 prices are of 2026-08 (the sheet has each provider's newest).
+    assert result.price_date == "2026-08"
+    lambda_b200 = result.prices.query("provider == 'Lambda' and gpu == 'b200'").iloc[0]
+    # Lambda 0.20 in / 0.60 out: (1024 x 0.20 + 1024 x 0.60) / 1024 = 0.80 $/M output.
+    assert lambda_b200["usd_per_million_output_tokens_equivalent"] == pytest.approx(0.80)
+    # Break-even at the B200's price p: p x 1e6 / (3600 x 0.80) tokens/s per GPU.
+    p = lambda_b200["usd_per_gpu_hour"]
+    assert lambda_b200["break_even_output_tokens_per_s_per_gpu"] == pytest.approx(
+        p * 1e6 / (3600 * 0.80)
+    )
+
+
+def test_no_setup_meets_impossible_targets():
+    r = analysis.run(R1, SMALL.replace(tpot_ms_max=0.1, gpus=("b200",)))
+    assert r.best is None and r.cheapest.empty
+    assert "no setup" in r.verdict
+
+
+def test_options_checked_and_described():
+    meta = specs(analysis.Options)
+    assert meta["ttft_ms_max"]["default"] == 2000.0 and "TTFT" in meta["ttft_ms_max"]["label"]
+    with pytest.raises(ValueError, match="batch_min"):
+        analysis.Options(batch_min=64, batch_max=8)
+    with pytest.raises(ValueError, match="gpus"):
+        analysis.Options(gpus=("tpu-v9",))
+    with pytest.raises(ValueError, match="serving"):
+        analysis.Options(serving=())
