@@ -31,6 +31,8 @@ PRESETS = {p.name: p for p in (presets.FAMILY_DEFAULTS, presets.IDEAL_HARDWARE)}
 METRICS = {
     "tokens_per_s_per_user": "Tokens/s per user [tokens/s]",
     "output_tokens_per_s_per_gpu": "Output tokens/s per GPU [tokens/s]",
+    "decode_tokens_per_s_per_gpu": "Decode tokens/s per GPU [tokens/s]",
+    "usd_per_million_output_tokens": "$ per million output tokens [$]",
     "tpot_ms": "Time per output token [ms]",
     "ttft_ms": "Time to first token [ms]",
 }

@@ -25,7 +25,9 @@ def test_renders_defaults():
     assert not at.exception
     assert not at.warning and not at.error
     assert at.title[0].value.startswith("Validation")
-    assert len(at.get("vega_lite_chart")) == 4
+    # One chart per metric: tokens/s per user, output and decode tokens/s per GPU, $ per
+    # million output tokens, TPOT, TTFT.
+    assert len(at.get("vega_lite_chart")) == 6
     assert inputs(at) == {f: getattr(costmodel.Scenario(), f) for f in FIELDS}
     text = " ".join(m.value for m in at.markdown)
     assert "queueing" in text and "predicted_at_batch_size" in text
