@@ -676,6 +676,21 @@ def draft_cost_ratio(x: dict):
 # --- 5. prefill -------------------------------------------------------------------------
 
 
+def prompt_work(x: dict) -> tuple:
+    """One prompt's prefill work: prefilled tokens, attention FLOPs, cached bytes read.
+
+    See :func:`prefill`; ``x`` may be the prefill pool's lookups (:func:`prefill_pool`).
+    """
+    arch, c, cache = x["arch"], x["c"], x["cache"]
+    P = c["prompt_tokens"]
+    prefilled = prefilled_tokens(P, c["prefix_cache_hit_rate"])
+    cached = P - prefilled
+    flops = attention.prefill_attention_flops(arch, P)
+    flops = flops - attention.prefill_attention_flops(arch, cached)
+    read = attention.decode_cache_read_bytes(arch, cached, cache["kv_bytes"], cache["cache_gpus"])
+    return prefilled, flops, np.where(cached > 0, read, 0.0)
+
+
 def prefill(x: dict) -> dict:
     """Prefill of the batch's B prompts of P tokens, and of one prompt alone [ms].
 
@@ -688,14 +703,8 @@ def prefill(x: dict) -> dict:
     (DeepSeek's on-disk cache) is not modelled. Returns ``prefill_ms``,
     ``prompt_prefill_ms`` and ``prefilled_tokens``.
     """
-    arch, c, cache = x["arch"], x["c"], x["cache"]
-    B, P = c["batch_size"], c["prompt_tokens"]
-    prefilled = prefilled_tokens(P, c["prefix_cache_hit_rate"])
-    cached = P - prefilled
-    flops = attention.prefill_attention_flops(arch, P)
-    flops = flops - attention.prefill_attention_flops(arch, cached)
-    read = attention.decode_cache_read_bytes(arch, cached, cache["kv_bytes"], cache["cache_gpus"])
-    read = np.where(cached > 0, read, 0.0)
+    B = x["c"]["batch_size"]
+    prefilled, flops, read = prompt_work(x)
     batch = _forward(
         x, tokens=B * prefilled, logit_tokens=B, kv_bytes_read=B * read, attention_flops=flops * B
     )
@@ -714,24 +723,26 @@ def prefill_pool(x: dict) -> dict:
     """Prefill on a pool of its own: ``prefill_gpus`` GPUs, the replica's parallelism [ms].
 
     One pass of the pool processes ``prefill_chunk_tokens`` prompt tokens per GPU,
-    ``pass_tokens = prefill_chunk_tokens * prefill_gpus`` (``pass_tokens / P`` prompts,
-    a fraction of one when P is longer: chunked prefill). The pool fits if its
+    ``pass_tokens = prefill_chunk_tokens * prefill_gpus`` (``pass_tokens / u`` prompts of
+    u prefilled tokens each, :func:`prompt_work`; a fraction of one when u is longer:
+    chunked prefill). The pool fits if its
     weights (``replica_weights_gb`` on ``prefill_gpus``), runtime overhead and the
     pass's cache fit its usable memory. Returns ``pass_ms``, ``pass_tokens``,
     ``prefill_tokens_per_s_per_gpu`` (``pass_tokens / pass_ms / prefill_gpus``),
     ``fits`` and the pool's lookups ``x``.
     """
     c = x["c"]
-    Np, P = c["prefill_gpus"], c["prompt_tokens"]
+    Np = c["prefill_gpus"]
     xp = lookup({**c, "n_gpus": Np}, x["catalog"])
     pass_tokens = c["prefill_chunk_tokens"] * np.asarray(Np, float)
-    prompts = pass_tokens / P
+    prefilled, flops, read = prompt_work(xp)
+    prompts = pass_tokens / prefilled
     pool = _forward(
         xp,
         tokens=pass_tokens,
         logit_tokens=prompts,
-        kv_bytes_read=0.0,
-        attention_flops=attention.prefill_attention_flops(xp["arch"], P) * prompts,
+        kv_bytes_read=read * prompts,
+        attention_flops=flops * prompts,
     )
     cache_gb = pass_tokens * xp["arch"]["kv_bytes_per_token"] / 1e9
     required = replica_weights_gb(xp) + cache_gb + c["memory_overhead_gb_per_gpu"] * Np
@@ -745,7 +756,7 @@ def prefill_pool(x: dict) -> dict:
     }
 
 
-def _disaggregated(x: dict, decode: dict, pool: dict) -> dict:
+def _disaggregated(x: dict, decode: dict, pool: dict, prefilled) -> dict:
     """Latency, throughput and GPU-hours of the two pools (``disaggregation``).
 
     TPOT is the decode pool's own ``decode_ms_per_token``; the pools serve
@@ -755,7 +766,8 @@ def _disaggregated(x: dict, decode: dict, pool: dict) -> dict:
     request); TTFT is ``disaggregation.ttft_ms`` at the pool's busy share (infinite when
     the prefill pool is the bottleneck: its queue grows without bound), the prompt
     riding in one pass, its cache sent from one GPU under data-parallel attention, else
-    from each of the ``prefill_gpus``.
+    from each of the ``prefill_gpus``. The pool's work per request is its ``prefilled``
+    (uncached) tokens; the transfer carries the whole prompt's cache.
     """
     c, xp = x["c"], pool["x"]
     B, O, P, n, Np = (
@@ -769,7 +781,7 @@ def _disaggregated(x: dict, decode: dict, pool: dict) -> dict:
     split = disaggregated_cost(
         prefill_gpus=Np,
         decode_gpus=n,
-        prompt_tokens=P,
+        prompt_tokens=prefilled,
         output_tokens=O,
         prefill_tokens_per_s_per_gpu=pool["prefill_tokens_per_s_per_gpu"],
         decode_tokens_per_s_per_gpu=decode_tps,
@@ -778,11 +790,13 @@ def _disaggregated(x: dict, decode: dict, pool: dict) -> dict:
     rho = split["prefill_busy_share"]
     saturated = rho >= 1.0
     ttft = disaggregation.ttft_ms(
-        prompt_tokens=P,
+        prompt_tokens=prefilled,
         prefill_tokens_per_s_per_gpu=pool["prefill_tokens_per_s_per_gpu"],
         prefill_gpus=Np,
         prefill_busy_share=np.where(saturated, 0.0, rho),
-        kv_bytes_per_token=attention.kv_bytes_per_token(xp["arch"], xp["cache"]["kv_bytes"]),
+        kv_bytes_per_token=attention.kv_bytes_per_token(xp["arch"], xp["cache"]["kv_bytes"])
+        * P
+        / prefilled,
         scale_out_gb_s=xp["ep"]["network"]["scale_out_gb_s"],
         network_efficiency=c["network_efficiency"],
         kv_transfer_gpus=np.where(xp["ep"]["expert_parallel"], 1, Np),
@@ -796,7 +810,7 @@ def _disaggregated(x: dict, decode: dict, pool: dict) -> dict:
         "output_tokens_per_s": split["requests_per_s"] * O,
         "output_tokens_per_s_per_gpu": split["output_tokens_per_s_per_gpu"],
         "gpu_hours_per_million_output_tokens": split["decode_usd_per_request"] / O * 1e6,
-        "gpu_hours_per_million_input_tokens": split["prefill_usd_per_request"] / P * 1e6,
+        "gpu_hours_per_million_input_tokens": split["prefill_usd_per_request"] / prefilled * 1e6,
         "gpu_hours_per_request": split["usd_per_request"],
     }
 
@@ -826,26 +840,27 @@ def latency(x: dict, decode: dict, pre: dict) -> dict:
     }
 
 
-def throughputs(x: dict, decode: dict, prefill_tps) -> dict:
+def throughputs(x: dict, decode: dict, prefill_tps, prefilled) -> dict:
     """Each phase's own throughput per GPU, and the prefill pool that balances the decode.
 
     - ``decode_tokens_per_s_per_gpu = B / decode_ms_per_token / n_gpus``: decoding
       alone, no prefill in between (aggregated too: the rate between prefills);
-    - ``prefill_tps``: ``prefill_tokens_per_s_per_gpu``, ``B P / prefill_ms / n_gpus``
+    - ``prefill_tps``: ``prefill_tokens_per_s_per_gpu``, ``B u / prefill_ms / n_gpus``
       aggregated (the batch's prompts on the replica), the prefill pool's pass on
       disaggregated rows (:func:`prefill_pool`);
     - ``balanced_prefill_gpus = n_gpus * disaggregation.balanced_pool_ratio``: prefill
-      GPUs that keep pace with this decode replica at those throughputs.
+      GPUs that keep pace with this decode replica at those throughputs, with u the
+      ``prefilled`` (uncached) tokens of a prompt.
     """
     c = x["c"]
-    B, P, n = c["batch_size"], c["prompt_tokens"], c["n_gpus"]
+    B, n = c["batch_size"], c["n_gpus"]
     decode_tps = B * 1e3 / decode["decode_ms_per_token"] / n
     return {
         "decode_tokens_per_s_per_gpu": decode_tps,
         "prefill_tokens_per_s_per_gpu": prefill_tps,
         "balanced_prefill_gpus": n
         * balanced_pool_ratio(
-            prompt_tokens=P,
+            prompt_tokens=prefilled,
             output_tokens=c["output_tokens"],
             prefill_tokens_per_s_per_gpu=prefill_tps,
             decode_tokens_per_s_per_gpu=decode_tps,
@@ -873,16 +888,17 @@ def physics(c: dict, catalog: Catalog) -> dict:
             out["cycle_ms"],
         )
     )
-    prefill_tps = c["batch_size"] * c["prompt_tokens"] * 1e3 / pre["prefill_ms"] / c["n_gpus"]
+    prefilled = out["prefilled_tokens"]
+    prefill_tps = c["batch_size"] * prefilled * 1e3 / pre["prefill_ms"] / c["n_gpus"]
     split = np.asarray(c["disaggregated"], bool)
     if split.any():
         pool = prefill_pool(x)
-        for name, value in _disaggregated(x, decode, pool).items():
+        for name, value in _disaggregated(x, decode, pool, prefilled).items():
             out[name] = np.where(split, value, out[name])
         out["fits"] = out["fits"] & (~split | pool["fits"])
         out["prefill_ms"] = np.where(split, pool["pass_ms"], out["prefill_ms"])
         prefill_tps = np.where(split, pool["prefill_tokens_per_s_per_gpu"], prefill_tps)
-    out.update(throughputs(x, decode, prefill_tps))
+    out.update(throughputs(x, decode, prefill_tps, prefilled))
     out["draft_cost_ratio"] = draft_cost_ratio(x)
     out["bandwidth_tb_s"] = x["hw"]["bandwidth_tb_s"]
     out.update({name: x["eff"][name] for name in FAMILY_DEFAULT_FIELDS})

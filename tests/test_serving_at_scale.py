@@ -194,3 +194,14 @@ def test_mtp_needs_speculative_and_mtp_layers():
         evaluate(Scenario(mtp=True, speculative=True))  # Mixtral has no MTP layers
     with pytest.raises(ValueError, match="mtp"):
         evaluate(presets.DEEPSEEK_R1_MTP_B200.apply(Scenario()).replace(speculative=False))
+
+
+def test_prefix_cache_hits_shrink_the_prefill_pool_needed():
+    # Half of each 1,000-token prompt cached: the prefill pool runs 500 tokens a request,
+    # so fewer prefill GPUs keep pace, and input GPU-hours are per prefilled token.
+    s = V3.replace(expert_parallel=True, batch_size=256, disaggregated=True)
+    cold, warm = evaluate(s), evaluate(s.replace(prefix_cache_hit_rate=0.5))
+    assert warm["prefilled_tokens"] == 500
+    assert warm["balanced_prefill_gpus"] < 0.6 * cold["balanced_prefill_gpus"]
+    assert warm["decode_tokens_per_s_per_gpu"] == pytest.approx(cold["decode_tokens_per_s_per_gpu"])
+    assert warm["usd_per_request"] <= cold["usd_per_request"]
