@@ -195,7 +195,7 @@ CASES = [
         "quantization_fit",
         [
             sidebar_select("KV-cache format", "kv_format", "fp8"),
-            Input("number", "GPUs per replica", "n_gpus", "1", sidebar=True),
+            Input("number", "GPUs per replica [GPUs]", "n_gpus", "1", sidebar=True),
             Input("number", "Concurrent users (target)", "users", "60"),
             Input("radio", "Heatmap rows", "heatmap_rows", "GPU"),
         ],
@@ -386,7 +386,7 @@ def test_malformed_link_names_the_ignored_parameters(page, streamlit_server, cas
         expect(warning).to_contain_text(item)
     expect(warning).to_contain_text("nonsense=1: not a setting on this page, dropped")
     batch("32").expect_shown(page)
-    Input("number", "GPUs per replica", "n_gpus", "2", sidebar=True).expect_shown(page)
+    Input("number", "GPUs per replica [GPUs]", "n_gpus", "2", sidebar=True).expect_shown(page)
     if case.bad_default:
         case.bad_default.expect_shown(page)
     assert_page_works(page, charts=bool(case.stem))
