@@ -16,5 +16,6 @@ PAGES = [
     ("app_pages/speculative_decoding.py", "Speculative decoding", ":material/bolt:"),
     ("app_pages/quantization_fit.py", "Quantization & memory fit", ":material/compress:"),
     ("app_pages/price_war.py", "Price-war margins", ":material/sell:"),
+    ("app_pages/frontier.py", "Throughput vs interactivity", ":material/show_chart:"),
     ("app_pages/validation.py", "Validation", ":material/fact_check:"),
 ]

@@ -16,6 +16,7 @@ output tokens/s per GPU each GPU needs to break even at its price:
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -32,6 +33,8 @@ COST = "usd_per_million_output_tokens_all_in"
 _LOW_BATCH, _HIGH_BATCH = costmodel.FIELD_RANGES["batch_size"]
 _GPUS = tuple(costmodel.load_catalog().gpus.index)
 PARALLELISMS = ("tp", "ep")
+#: Sweeps of the shipped catalog kept by :func:`run` (scenario and swept axes as the key).
+SWEEPS_KEPT = 16
 SERVING = ("aggregated", "disaggregated")
 
 
@@ -232,22 +235,41 @@ def _verdict(scenario, options, best, prices) -> str:
     return text
 
 
+def _sweep(scenario, axes: tuple, catalog) -> pd.DataFrame:
+    """Every GPU's fitting setups (``frontier_for_gpus``, ``front_only=False``) over
+    ``axes = (gpus, batch_min, batch_max, parallelisms, serving, max_gpus)``."""
+    gpus, batch_min, batch_max, parallelisms, serving, max_gpus = axes
+    batches = [b for b in batch_grid(batch_max) if b >= batch_min]
+    return frontier_for_gpus(
+        scenario,
+        gpus,
+        front_only=False,
+        catalog=catalog,
+        batch_size=batches or [batch_min],
+        expert_parallel=tuple(p == "ep" for p in parallelisms),
+        disaggregated=tuple(s == "disaggregated" for s in serving),
+        max_gpus=max_gpus,
+    )
+
+
+@functools.lru_cache(maxsize=SWEEPS_KEPT)
+def _default_catalog_sweep(scenario, axes: tuple) -> pd.DataFrame:
+    """:func:`_sweep` on the shipped catalog, kept: a change of the targets alone (TTFT,
+    TPOT, ranking interactivity) reuses it instead of sweeping again."""
+    return _sweep(scenario, axes, costmodel.load_catalog())
+
+
 def run(scenario=None, options: Options | None = None, catalog=None) -> Result:
     """The fronts, cheapest setups, ranking and prices for ``scenario``'s model and workload."""
     options = options or Options()
     scenario = scenario or costmodel.Scenario()
+    axes = (options.gpus, options.batch_min, options.batch_max)
+    axes += (options.parallelisms, options.serving, options.max_gpus)
+    if catalog is None:  # the shipped catalog: the sweep is kept for other targets
+        whole = _default_catalog_sweep(scenario, axes).copy()
+    else:
+        whole = _sweep(scenario, axes, catalog)
     catalog = catalog or costmodel.load_catalog()
-    batches = [b for b in batch_grid(options.batch_max) if b >= options.batch_min]
-    whole = frontier_for_gpus(
-        scenario,
-        options.gpus,
-        front_only=False,
-        catalog=catalog,
-        batch_size=batches or [options.batch_min],
-        expert_parallel=tuple(p == "ep" for p in options.parallelisms),
-        disaggregated=tuple(s == "disaggregated" for s in options.serving),
-        max_gpus=options.max_gpus,
-    )
     if whole.empty:
         fronts = cheapest = ranking = whole
     else:

@@ -1,0 +1,320 @@
+"""Throughput against interactivity: every GPU's front, its cost, and the cheapest setup
+meeting latency targets (``costmodel.analyses.frontier``; issue 11 item 6)."""
+
+from __future__ import annotations
+
+import altair as alt
+import pandas as pd
+import streamlit as st
+
+from app_pages.ui import cache, charts, gate, params, tables
+from app_pages.ui.text import escape, literal
+from costmodel import presets
+from costmodel.analyses import frontier as analysis
+from costmodel.analyses.options import specs
+from costmodel.frontier import DEFAULT_MAX_GPUS
+
+COST = analysis.COST
+#: GPUs compared by default: those today's large models are served on.
+PAGE_GPUS = ("h100-sxm", "h200-sxm", "b200", "gb200", "mi355x")
+#: Page rules that differ from the analysis's: its default GPUs, and at most one NVL72
+#: rack per pool (more GPUs multiply the candidates and the time to redraw).
+OVERRIDES = {"gpus": {"default": PAGE_GPUS}, "max_gpus": {"high": DEFAULT_MAX_GPUS}}
+SPECS = {
+    name: {**spec, **OVERRIDES.get(name, {})} for name, spec in specs(analysis.Options).items()
+}
+PRESET = presets.DEEPSEEK_R1_MTP_B200
+#: InferenceX read-off (reference/serving-disclosures.md): DeepSeek-R1 FP8, 8k in / 1k out,
+#: output tokens/s per GPU at 75 tokens/s per user.
+INFERENCEX_TOKENS_PER_S_PER_USER = 75.0
+INFERENCEX = {"b200": 2558.0, "gb200": 5790.0}
+INFERENCEX_WORKLOAD = {"prompt_tokens": 8192, "output_tokens": 1024, "weight_format": "fp8"}
+X_TITLE = "Tokens/s per user [tokens/s, log scale]"
+Y_TITLE = "Output tokens/s per GPU [tokens/s, log scale]"
+COST_TITLE = "$ per million output tokens, all-in [$/M, log scale]"
+SHOWN_COLUMNS = [
+    "setup",
+    "gpu_name",
+    "tokens_per_s_per_user",
+    "output_tokens_per_s_per_gpu",
+    COST,
+    "ttft_ms",
+    "tpot_ms",
+    "batch_size",
+    "n_gpus",
+    "prefill_gpus",
+    "gpus_per_replica",
+    "usd_per_gpu_hour",
+]
+COLUMN_LABELS = {
+    "gpu_name": "GPU",
+    COST: "$/M output tokens, all-in",
+    "output_tokens_per_s_per_gpu": "Output tokens/s per GPU",
+    "ttft_ms": "TTFT [ms]",
+    "tpot_ms": "TPOT [ms]",
+    "prefill_gpus": "Prefill GPUs",
+    "gpus_per_replica": "GPUs per replica (both pools)",
+    "rank": "Rank",
+}
+
+
+def param(name: str, spec: dict) -> gate.Param:
+    """The URL rules of option ``name`` from its metadata (``options.specs``)."""
+    if isinstance(spec["default"], tuple):
+        return gate.choice(name, list(spec["default"]), spec["choices"])
+    low, high = spec["low"], spec["high"]
+    return gate.number(name, spec["default"], low, high, integer=spec.get("integer", False))
+
+
+@st.cache_data(show_spinner="Sweeping the setups…", max_entries=64)
+def result(scenario, options: analysis.Options) -> analysis.Result:
+    """``analysis.run`` cached by the scenario and the options (both frozen)."""
+    return analysis.run(scenario, options)
+
+
+PARAMS = tuple(param(name, spec) for name, spec in SPECS.items())
+
+st.title("Throughput vs interactivity")
+st.markdown(
+    "Every way of serving the model (batch size, GPUs per replica, tensor or expert "
+    "parallelism, prefill on the same GPUs or on a pool of its own) is one point: how fast "
+    "each user is served (tokens/s per user) against how much one GPU produces (output "
+    "tokens/s per GPU, hence the cost). The **front** of each GPU is the set of setups no "
+    "other setup beats on both. Faster users cost throughput: along a front, each step to "
+    "the right gives up tokens per GPU. The model, formats and workload come from the "
+    "sidebar; each GPU is priced at its newest catalog price."
+)
+params.declare(*PARAMS)
+scen = params.scenario()
+with st.sidebar:
+    st.caption(
+        "Preset: the workload and GPUs of NVIDIA's DeepSeek-R1 MTP run (sidebar fields only; "
+        "this page does not price MTP itself)"
+    )
+    params.preset_buttons(
+        {"DeepSeek-R1 MTP on 8x B200": {k: PRESET[k] for k in PRESET if k in params.SHARED_FIELDS}},
+        key="frontier_preset",
+    )
+if scen.model == params.DEFAULT.model:
+    st.info(
+        f"The sidebar's model is {scen.model}, a 2023 model served on a few GPUs. Pick "
+        "**deepseek-r1** (or another of today's large MoE models) in the sidebar to see wide "
+        "expert parallelism and disaggregated serving at work.",
+        icon=":material/lightbulb:",
+    )
+
+
+def gpu_names(ids) -> dict[str, str]:
+    """GPU id -> catalog name (the series name, so each GPU keeps its app-wide colour)."""
+    names = cache.catalog().gpus["name"]
+    return {g: str(names.get(g, g)) for g in ids}
+
+
+def tooltip() -> list[alt.Tooltip]:
+    """The configuration of a point, its latencies and its cost."""
+    return [
+        alt.Tooltip("gpu_name:N", title="GPU"),
+        alt.Tooltip("setup:N", title="Setup"),
+        alt.Tooltip("batch_size:Q", title="Batch [sequences]"),
+        alt.Tooltip("parallelism:N", title="Parallelism"),
+        alt.Tooltip("tokens_per_s_per_user:Q", title="Tokens/s per user", format=",.1f"),
+        alt.Tooltip(
+            "output_tokens_per_s_per_gpu:Q", title="Output tokens/s per GPU", format=",.0f"
+        ),
+        alt.Tooltip("ttft_ms:Q", title="TTFT [ms]", format=",.0f"),
+        alt.Tooltip("tpot_ms:Q", title="TPOT [ms]", format=",.2f"),
+        alt.Tooltip(f"{COST}:Q", title="$/M output tokens, all-in", format=",.3f"),
+    ]
+
+
+def front_chart(fronts: pd.DataFrame, y: str, y_title: str, options) -> alt.LayerChart:
+    """Each GPU's front, ``y`` against tokens/s per user; faded where TTFT misses its
+    target; the TPOT target as a vertical rule at 1000 / TPOT tokens/s per user."""
+    log = alt.Scale(type="log")
+    colour = charts.color_encoding("gpu_name:N", fronts["gpu_name"], "GPU")
+    base = alt.Chart(fronts).encode(
+        x=alt.X("tokens_per_s_per_user:Q", title=X_TITLE, scale=log),
+        y=alt.Y(f"{y}:Q", title=y_title, scale=log),
+        color=colour,
+        tooltip=tooltip(),
+    )
+    lines = base.mark_line(opacity=0.6)
+    points = base.mark_point(filled=True, size=50).encode(
+        opacity=alt.Opacity(
+            "meets_ttft:N",
+            title=f"TTFT ≤ {options.ttft_ms_max:,.0f} ms",
+            scale=alt.Scale(domain=[True, False], range=[1.0, 0.25]),
+        ),
+        shape=alt.Shape("parallelism:N", title="Parallelism"),
+    )
+    target = pd.DataFrame({"tokens_per_s_per_user": [1000.0 / options.tpot_ms_max]})
+    target["label"] = f"TPOT ≤ {options.tpot_ms_max:,.1f} ms"
+    rule = alt.Chart(target).encode(x="tokens_per_s_per_user:Q")
+    layers = [
+        rule.mark_rule(strokeDash=[6, 4], color="#555"),
+        rule.mark_text(align="left", dx=4, dy=8, color="#555").encode(
+            y=alt.value(0), text="label:N"
+        ),
+        lines,
+        points,
+    ]
+    return alt.layer(*layers)
+
+
+def price_rules(prices: pd.DataFrame) -> list[alt.Chart]:
+    """Providers' prices as horizontal rules on the $/M axis, each labelled."""
+    sheet = prices.drop_duplicates("provider").rename(
+        columns={"usd_per_million_output_tokens_equivalent": COST}
+    )
+    sheet["label"] = sheet["provider"] + " $" + sheet[COST].map("{:,.2f}".format)
+    rule = alt.Chart(sheet[["provider", COST, "label"]]).encode(
+        y=f"{COST}:Q",
+        tooltip=[
+            alt.Tooltip("provider:N", title="Provider"),
+            alt.Tooltip(f"{COST}:Q", title="Price, $/M output-token equivalent", format=",.3f"),
+        ],
+    )
+    return [
+        rule.mark_rule(color="#888", strokeDash=[2, 3]),
+        rule.mark_text(align="right", baseline="bottom", dy=-2, color="#666").encode(
+            x=alt.value(0), text="label:N"
+        ),
+    ]
+
+
+def show(chart: alt.TopLevelMixin) -> None:
+    """A chart with its legends below the plot (narrow screens keep the plot's width)."""
+    chart = chart.properties(height=420).configure_legend(orient="bottom", columns=3)
+    charts.show_chart(chart)
+
+
+def table(df: pd.DataFrame, filename: str, first: list[str]) -> None:
+    """``df``'s key columns labelled for people; the CSV keeps every column."""
+    config = {c: tables.label(c) if c not in COLUMN_LABELS else COLUMN_LABELS[c] for c in df}
+    tables.show_table(
+        df[first + [c for c in SHOWN_COLUMNS if c in df and c not in first]],
+        filename,
+        hide_index=True,
+        column_config=config,
+    )
+
+
+@st.fragment
+def frontier_section(scenario) -> None:
+    """The page's own inputs, one cached run, and everything drawn from it."""
+    top = st.columns([3, 1, 1, 1])
+    params.multiselect("gpus", SPECS["gpus"]["label"], top[0], help=SPECS["gpus"]["help"])
+    for column, name in zip(
+        top[1:], ("ttft_ms_max", "tpot_ms_max", "min_tokens_per_s_per_user"), strict=True
+    ):
+        params.number_input(name, SPECS[name]["label"], SPECS[name]["step"], column,
+                            help=SPECS[name]["help"])  # fmt: skip
+    with st.expander("What is swept", icon=":material/tune:"):
+        cols = st.columns(3)
+        for column, name in zip(cols, ("batch_min", "batch_max", "max_gpus"), strict=True):
+            params.number_input(name, SPECS[name]["label"], 1, column, help=SPECS[name]["help"])
+        cols = st.columns(2)
+        for column, name in zip(cols, ("parallelisms", "serving"), strict=True):
+            params.multiselect(name, SPECS[name]["label"], column, help=SPECS[name]["help"])
+        params.reset_button(
+            [p.key for p in PARAMS], key="frontier", help="Restore this page's inputs."
+        )
+    values = {name: st.session_state[name] for name in SPECS}
+    values = {k: tuple(v) if isinstance(v, list) else v for k, v in values.items()}
+    try:
+        options = analysis.Options(**values)
+    except ValueError as err:
+        st.error(f"{literal(str(err))}. Showing the page's defaults instead.")
+        options = analysis.Options(gpus=PAGE_GPUS)
+    try:
+        res = result(scenario, options)
+    except ValueError as err:
+        st.error(f"Could not sweep this scenario: {literal(str(err))}")
+        return
+    if res.fronts.empty:
+        st.warning(f"No setup of {scenario.model} fits on {', '.join(options.gpus)}.")
+        return
+    draw(res)
+
+
+def draw(res: analysis.Result) -> None:
+    """Verdict, both views of the fronts, the cheapest setups, the ranking, InferenceX."""
+    options = res.options
+    names = gpu_names(options.gpus)
+    fronts = res.fronts.assign(
+        gpu_name=res.fronts["gpu"].map(names),
+        parallelism=res.fronts["expert_parallel"].map({True: "EP", False: "TP"}),
+        meets_ttft=res.fronts["ttft_ms"] <= options.ttft_ms_max,
+    )
+    st.markdown(f"**Verdict.** {escape(res.verdict)}")
+    left, right = st.columns(2)
+    with left:
+        st.subheader("Throughput against interactivity")
+        show(front_chart(fronts, "output_tokens_per_s_per_gpu", Y_TITLE, options))
+    with right:
+        st.subheader("Cost against interactivity")
+        chart = front_chart(fronts, COST, COST_TITLE, options)
+        if len(res.prices):
+            chart = alt.layer(*price_rules(res.prices), *chart.layer)
+        show(chart)
+    date = f" (newest prices, {res.price_date})" if res.price_date else ""
+    st.caption(
+        "Points are the fronts' setups; faded: TTFT above its target. The dashed vertical "
+        f"line is the TPOT target as tokens/s per user, 1000 / {options.tpot_ms_max:,.1f} ms "
+        f"= {1000 / options.tpot_ms_max:,.1f}; setups right of it meet it. Dotted horizontal "
+        f"lines: providers' prices for the model{date}, as (prompt x input price + output x "
+        "output price) / output tokens, so they sit on the same all-in cost axis. Cost is the "
+        "whole GPU time of a request (prefill and decode, both pools) over its output tokens."
+    )
+    st.subheader("Cheapest setup per GPU meeting the targets")
+    st.caption(
+        f"TTFT ≤ {options.ttft_ms_max:,.0f} ms and TPOT ≤ {options.tpot_ms_max:,.1f} ms, "
+        "over every fitting setup (not only the front: TTFT is not an axis of the front)."
+    )
+    cheapest = res.cheapest.reset_index()
+    cheapest["gpu_name"] = cheapest["gpu"].map(names)
+    if cheapest.empty:
+        st.warning("No GPU has a setup that meets both targets; loosen them above.")
+    else:
+        table(cheapest, "frontier_cheapest.csv", ["gpu_name", "setup"])
+    st.subheader(f"GPUs ranked at {options.min_tokens_per_s_per_user:,.0f} tokens/s per user")
+    ranking = res.ranking.reset_index()
+    if ranking.empty:
+        st.warning("No GPU serves a user that fast.")
+    else:
+        ranking["gpu_name"] = ranking["gpu"].map(names)
+        table(ranking, "frontier_ranking.csv", ["rank", "gpu_name", "setup"])
+    inferencex(res, fronts)
+
+
+def inferencex(res: analysis.Result, fronts: pd.DataFrame) -> None:
+    """The fronts at 75 tokens/s per user beside InferenceX's B200 and GB200 read-off."""
+    if res.scenario.model != "deepseek-r1":
+        return
+    fast = fronts[fronts["tokens_per_s_per_user"] >= INFERENCEX_TOKENS_PER_S_PER_USER]
+    best = fast.groupby("gpu")["output_tokens_per_s_per_gpu"].max()
+    parts = [
+        f"{gpu_names([g])[g]} {best[g]:,.0f} against {published:,.0f} ({best[g] / published:.2f}x)"
+        for g, published in INFERENCEX.items()
+        if g in best
+    ]
+    if not parts:
+        return
+    s = res.scenario
+    same = all(getattr(s, k) == v for k, v in INFERENCEX_WORKLOAD.items())
+    workload = (
+        "the same workload"
+        if same
+        else f"this page's workload ({s.prompt_tokens:,} in / {s.output_tokens:,} out, "
+        f"{s.weight_format}; InferenceX's is 8,192 / 1,024, fp8)"
+    )
+    st.caption(
+        "**Beside InferenceX** (SemiAnalysis, DeepSeek-R1 FP8, 8k in / 1k out, read off at "
+        f"{INFERENCEX_TOKENS_PER_S_PER_USER:.0f} tokens/s per user): at least that fast, "
+        f"the model's fronts give output tokens/s per GPU {'; '.join(parts)} on {workload}. "
+        "The model's fronts lie below those measured serving stacks; this page prices no MTP "
+        "(which lifts tokens/s per user about 2.3x on 8x B200, measurements R4/R5)."
+    )
+
+
+frontier_section(scen)
