@@ -27,6 +27,14 @@ PALETTE = (
     "#4c78a8", "#f58518", "#e45756", "#72b7b2", "#54a24b",
     "#eeca3b", "#b279a2", "#ff9da6", "#9d755d", "#bab0ac",
 )  # fmt: skip
+#: Tableau 20 (Vega's category20), for GPUs by catalog order: today's catalog has 16, so
+#: no two share a colour.
+GPU_PALETTE = (
+    "#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd",
+    "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf",
+    "#aec7e8", "#ffbb78", "#98df8a", "#ff9896", "#c5b0d5",
+    "#c49c94", "#f7b6d2", "#c7c7c7", "#dbdb8d", "#9edae5",
+)  # fmt: skip
 SERIES_COLOURS = {
     "MoE": "#4c78a8",
     "dense, same active params": "#f58518",
@@ -56,7 +64,7 @@ def colour(name: str) -> str:
     gpus = list(cache.catalog().gpus["name"])
     for i, gpu in enumerate(gpus):  # a GPU (or a setup named after one) by catalog order
         if gpu in name:
-            return PALETTE[i % len(PALETTE)]
+            return GPU_PALETTE[i % len(GPU_PALETTE)]
     return PALETTE[zlib.crc32(name.encode()) % len(PALETTE)]
 
 
