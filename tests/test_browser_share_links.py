@@ -216,6 +216,25 @@ CASES = [
         Input("radio", "Margin shown in", "margin_unit", "% of revenue"),
     ),
     Case(
+        "frontier",
+        [
+            Input("number", "TPOT target [ms]", "tpot_ms_max", "25.00"),
+            Input("number", "TTFT target [ms]", "ttft_ms_max", "1000.00"),
+            Input(
+                "number",
+                "Interactivity for the GPU ranking [tokens/s per user]",
+                "min_tokens_per_s_per_user",
+                "30.00",
+            ),
+            # The page's inputs rerun only their fragment, which leaves the sidebar's share
+            # box as the last full run drew it; a sidebar change (a full run) refreshes it.
+            batch("64"),
+        ],
+        paragraphs(r"^Verdict\."),
+        ("tpot_ms_max", "-3"),
+        Input("number", "TPOT target [ms]", "tpot_ms_max", "50.00"),
+    ),
+    Case(
         "validation",
         [
             batch("64"),
