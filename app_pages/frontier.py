@@ -176,7 +176,7 @@ def price_rules(prices: pd.DataFrame) -> list[alt.Chart]:
     )
     return [
         rule.mark_rule(color="#888", strokeDash=[2, 3]),
-        rule.mark_text(align="right", baseline="bottom", dy=-2, color="#666").encode(
+        rule.mark_text(align="left", baseline="bottom", dx=4, dy=-2, color="#666").encode(
             x=alt.value(0), text="label:N"
         ),
     ]
@@ -184,19 +184,16 @@ def price_rules(prices: pd.DataFrame) -> list[alt.Chart]:
 
 def show(chart: alt.TopLevelMixin) -> None:
     """A chart with its legends below the plot (narrow screens keep the plot's width)."""
-    chart = chart.properties(height=420).configure_legend(orient="bottom", columns=3)
+    chart = chart.properties(height=420).configure_legend(orient="bottom", columns=2, labelLimit=0)
     charts.show_chart(chart)
 
 
 def table(df: pd.DataFrame, filename: str, first: list[str]) -> None:
-    """``df``'s key columns labelled for people; the CSV keeps every column."""
-    config = {c: tables.label(c) if c not in COLUMN_LABELS else COLUMN_LABELS[c] for c in df}
-    tables.show_table(
-        df[first + [c for c in SHOWN_COLUMNS if c in df and c not in first]],
-        filename,
-        hide_index=True,
-        column_config=config,
-    )
+    """``df``'s key columns (``first``, then :data:`SHOWN_COLUMNS`) labelled for people;
+    the CSV keeps every column."""
+    config = {c: COLUMN_LABELS.get(c, tables.label(c)) for c in df}
+    order = first + [c for c in SHOWN_COLUMNS if c in df and c not in first]
+    tables.show_table(df, filename, hide_index=True, column_config=config, column_order=order)
 
 
 @st.fragment
