@@ -73,6 +73,19 @@ def result(scenario, options: analysis.Options) -> analysis.Result:
 
 
 PARAMS = tuple(param(name, spec) for name, spec in SPECS.items())
+#: A point's configuration, latencies and cost.
+TOOLTIP = [
+    alt.Tooltip("gpu_name:N", title="GPU"),
+    alt.Tooltip("setup:N", title="Setup"),
+    alt.Tooltip("batch_size:Q", title="Batch [sequences]"),
+    alt.Tooltip("parallelism:N", title="Parallelism"),
+    alt.Tooltip("tokens_per_s_per_user:Q", title="Tokens/s per user", format=",.1f"),
+    alt.Tooltip("output_tokens_per_s_per_gpu:Q", title="Output tokens/s per GPU", format=",.0f"),
+    alt.Tooltip("ttft_ms:Q", title="TTFT [ms]", format=",.0f"),
+    alt.Tooltip("tpot_ms:Q", title="TPOT [ms]", format=",.2f"),
+    alt.Tooltip(f"{COST}:Q", title="$/M output tokens, all-in", format=",.3f"),
+]
+
 
 st.title("Throughput vs interactivity")
 st.markdown(
@@ -104,39 +117,17 @@ if scen.model == params.DEFAULT.model:
     )
 
 
-def gpu_names(ids) -> dict[str, str]:
-    """GPU id -> catalog name (the series name, so each GPU keeps its app-wide colour)."""
-    names = cache.catalog().gpus["name"]
-    return {g: str(names.get(g, g)) for g in ids}
-
-
-def tooltip() -> list[alt.Tooltip]:
-    """The configuration of a point, its latencies and its cost."""
-    return [
-        alt.Tooltip("gpu_name:N", title="GPU"),
-        alt.Tooltip("setup:N", title="Setup"),
-        alt.Tooltip("batch_size:Q", title="Batch [sequences]"),
-        alt.Tooltip("parallelism:N", title="Parallelism"),
-        alt.Tooltip("tokens_per_s_per_user:Q", title="Tokens/s per user", format=",.1f"),
-        alt.Tooltip(
-            "output_tokens_per_s_per_gpu:Q", title="Output tokens/s per GPU", format=",.0f"
-        ),
-        alt.Tooltip("ttft_ms:Q", title="TTFT [ms]", format=",.0f"),
-        alt.Tooltip("tpot_ms:Q", title="TPOT [ms]", format=",.2f"),
-        alt.Tooltip(f"{COST}:Q", title="$/M output tokens, all-in", format=",.3f"),
-    ]
-
-
-def front_chart(fronts: pd.DataFrame, y: str, y_title: str, options) -> alt.LayerChart:
+def show_front(fronts: pd.DataFrame, y: str, y_title: str, options, prices=None) -> None:
     """Each GPU's front, ``y`` against tokens/s per user; faded where TTFT misses its
-    target; the TPOT target as a vertical rule at 1000 / TPOT tokens/s per user."""
+    target; the TPOT target as a vertical rule at 1000 / TPOT tokens/s per user; with
+    ``prices``, the providers' prices as labelled horizontal rules (the $/M view)."""
     log = alt.Scale(type="log")
     colour = charts.color_encoding("gpu_name:N", fronts["gpu_name"], "GPU")
     base = alt.Chart(fronts).encode(
         x=alt.X("tokens_per_s_per_user:Q", title=X_TITLE, scale=log),
         y=alt.Y(f"{y}:Q", title=y_title, scale=log),
         color=colour,
-        tooltip=tooltip(),
+        tooltip=TOOLTIP,
     )
     lines = base.mark_line(opacity=0.6)
     points = base.mark_point(filled=True, size=50).encode(
@@ -158,34 +149,25 @@ def front_chart(fronts: pd.DataFrame, y: str, y_title: str, options) -> alt.Laye
         lines,
         points,
     ]
-    return alt.layer(*layers)
-
-
-def price_rules(prices: pd.DataFrame) -> list[alt.Chart]:
-    """Providers' prices as horizontal rules on the $/M axis, each labelled."""
-    sheet = prices.drop_duplicates("provider").rename(
-        columns={"usd_per_million_output_tokens_equivalent": COST}
-    )
-    sheet["label"] = sheet["provider"] + " $" + sheet[COST].map("{:,.2f}".format)
-    rule = alt.Chart(sheet[["provider", COST, "label"]]).encode(
-        y=f"{COST}:Q",
-        tooltip=[
-            alt.Tooltip("provider:N", title="Provider"),
-            alt.Tooltip(f"{COST}:Q", title="Price, $/M output-token equivalent", format=",.3f"),
-        ],
-    )
-    return [
-        rule.mark_rule(color="#888", strokeDash=[2, 3]),
-        rule.mark_text(align="left", baseline="bottom", dx=4, dy=-2, color="#666").encode(
-            x=alt.value(0), text="label:N"
-        ),
-    ]
-
-
-def show(chart: alt.TopLevelMixin) -> None:
-    """A chart with its legends below the plot (narrow screens keep the plot's width)."""
-    chart = chart.properties(height=420).configure_legend(orient="bottom", columns=2, labelLimit=0)
-    charts.show_chart(chart)
+    if prices is not None and len(prices):
+        sheet = prices.drop_duplicates("provider")
+        sheet = sheet.rename(columns={"usd_per_million_output_tokens_equivalent": COST})
+        sheet["label"] = sheet["provider"] + " $" + sheet[COST].map("{:,.2f}".format)
+        price = alt.Chart(sheet[["provider", COST, "label"]]).encode(
+            y=f"{COST}:Q",
+            tooltip=[
+                alt.Tooltip("provider:N", title="Provider"),
+                alt.Tooltip(f"{COST}:Q", title="Price, $/M output-token equivalent", format=",.3f"),
+            ],
+        )
+        layers[:0] = [
+            price.mark_rule(color="#888", strokeDash=[2, 3]),
+            price.mark_text(align="left", baseline="bottom", dx=4, dy=-2, color="#666").encode(
+                x=alt.value(0), text="label:N"
+            ),
+        ]
+    chart = alt.layer(*layers).properties(height=420)
+    charts.show_chart(chart.configure_legend(orient="bottom", columns=2, labelLimit=0))
 
 
 def table(df: pd.DataFrame, filename: str, first: list[str]) -> None:
@@ -237,7 +219,8 @@ def frontier_section(scenario) -> None:
 def draw(res: analysis.Result) -> None:
     """Verdict, both views of the fronts, the cheapest setups, the ranking, InferenceX."""
     options = res.options
-    names = gpu_names(options.gpus)
+    catalog_names = cache.catalog().gpus["name"]
+    names = {g: str(catalog_names.get(g, g)) for g in options.gpus}
     fronts = res.fronts.assign(
         gpu_name=res.fronts["gpu"].map(names),
         parallelism=res.fronts["expert_parallel"].map({True: "EP", False: "TP"}),
@@ -247,13 +230,10 @@ def draw(res: analysis.Result) -> None:
     left, right = st.columns(2)
     with left:
         st.subheader("Throughput against interactivity")
-        show(front_chart(fronts, "output_tokens_per_s_per_gpu", Y_TITLE, options))
+        show_front(fronts, "output_tokens_per_s_per_gpu", Y_TITLE, options)
     with right:
         st.subheader("Cost against interactivity")
-        chart = front_chart(fronts, COST, COST_TITLE, options)
-        if len(res.prices):
-            chart = alt.layer(*price_rules(res.prices), *chart.layer)
-        show(chart)
+        show_front(fronts, COST, COST_TITLE, options, res.prices)
     date = f" (newest prices, {res.price_date})" if res.price_date else ""
     st.caption(
         "Points are the fronts' setups; faded: TTFT above its target. The dashed vertical "
@@ -281,17 +261,17 @@ def draw(res: analysis.Result) -> None:
     else:
         ranking["gpu_name"] = ranking["gpu"].map(names)
         table(ranking, "frontier_ranking.csv", ["rank", "gpu_name", "setup"])
-    inferencex(res, fronts)
+    inferencex(res, fronts, names)
 
 
-def inferencex(res: analysis.Result, fronts: pd.DataFrame) -> None:
+def inferencex(res: analysis.Result, fronts: pd.DataFrame, names: dict) -> None:
     """The fronts at 75 tokens/s per user beside InferenceX's B200 and GB200 read-off."""
     if res.scenario.model != "deepseek-r1":
         return
     fast = fronts[fronts["tokens_per_s_per_user"] >= INFERENCEX_TOKENS_PER_S_PER_USER]
     best = fast.groupby("gpu")["output_tokens_per_s_per_gpu"].max()
     parts = [
-        f"{gpu_names([g])[g]} {best[g]:,.0f} against {published:,.0f} ({best[g] / published:.2f}x)"
+        f"{names[g]} {best[g]:,.0f} against {published:,.0f} ({best[g] / published:.2f}x)"
         for g, published in INFERENCEX.items()
         if g in best
     ]

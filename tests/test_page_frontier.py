@@ -1,7 +1,9 @@
 """Throughput-vs-interactivity page, through AppTest (no browser)."""
 
+import io
 import json
 
+import pandas as pd
 import pyarrow as pa
 import pytest
 from conftest import chart_specs, ignored, markdown_text, open_page
@@ -101,7 +103,7 @@ def test_charts_log_axes_tooltips_targets_and_prices():
     assert "DeepSeek $3.29" not in [r.get("label") for r in rows[0]]
 
 
-def test_targets_and_gpus_from_the_url():
+def test_targets_and_gpus_from_the_url(downloads):
     query = {"gpus": ["b200", "gb200"], "ttft_ms_max": "500", "tpot_ms_max": "20"}
     at = open_page(PAGE, **DEEPSEEK, **query, min_tokens_per_s_per_user="100")
     assert not at.exception and not at.error
@@ -113,6 +115,11 @@ def test_targets_and_gpus_from_the_url():
     res = assert_equal_to_run(at, costmodel.Scenario(**DEEPSEEK), options)
     assert (res.cheapest["tpot_ms"] <= 20).all() and (res.cheapest["ttft_ms"] <= 500).all()
     assert (res.ranking["tokens_per_s_per_user"] >= 100).all()
+    # The CSV holds the cheapest rows with every column of the sweep, at full precision.
+    csv = pd.read_csv(io.BytesIO(downloads["frontier_cheapest.csv"]))
+    assert list(csv["gpu"]) == list(res.cheapest.index)
+    assert list(csv[COST]) == pytest.approx(list(res.cheapest[COST]), rel=1e-12)
+    assert {"usd_per_request", "alltoall_time_ms", "expert_parallel"} <= set(csv.columns)
 
 
 @pytest.mark.parametrize(
