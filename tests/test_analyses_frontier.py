@@ -1,8 +1,10 @@
 """costmodel.analyses.frontier: fronts per GPU, cheapest under targets, ranking, prices."""
 
 import numpy as np
+import pandas as pd
 import pytest
 
+import costmodel
 from costmodel import Scenario
 from costmodel.analyses import frontier as analysis
 from costmodel.analyses.options import specs
@@ -74,3 +76,18 @@ def test_options_checked_and_described():
         analysis.Options(gpus=("tpu-v9",))
     with pytest.raises(ValueError, match="serving"):
         analysis.Options(serving=())
+
+
+def test_kept_sweep_gives_the_same_result_and_is_not_shared():
+    """With the shipped catalog the sweep is kept for other targets: the same numbers as a
+    fresh sweep on a given catalog, and a caller's change to it does not leak."""
+    options = SMALL.replace(gpus=("b200",))
+    first = analysis.run(R1, options)
+    first.sweep.loc[:, "output_tokens_per_s_per_gpu"] = -1.0
+    tighter = options.replace(tpot_ms_max=20.0)
+    kept = analysis.run(R1, tighter)
+    fresh = analysis.run(R1, tighter, catalog=costmodel.load_catalog())
+    assert (kept.sweep["output_tokens_per_s_per_gpu"] > 0).all()
+    pd.testing.assert_frame_equal(kept.sweep, fresh.sweep)
+    pd.testing.assert_frame_equal(kept.cheapest, fresh.cheapest)
+    assert kept.verdict == fresh.verdict
