@@ -24,6 +24,8 @@ SPECS = {
     name: {**spec, **OVERRIDES.get(name, {})} for name, spec in specs(analysis.Options).items()
 }
 PRESET = presets.DEEPSEEK_R1_MTP_B200
+#: Sidebar fields the sweep sets itself (each GPU of ``gpus``, its GPU counts, batches).
+SWEPT_FIELDS = ("gpu", "n_gpus", "batch_size")
 #: InferenceX read-off (reference/serving-disclosures.md): DeepSeek-R1 FP8, 8k in / 1k out,
 #: output tokens/s per GPU at 75 tokens/s per user.
 INFERENCEX_TOKENS_PER_S_PER_USER = 75.0
@@ -95,10 +97,13 @@ st.markdown(
     "tokens/s per GPU, hence the cost). The **front** of each GPU is the set of setups no "
     "other setup beats on both. Faster users cost throughput: along a front, each step to "
     "the right gives up tokens per GPU. The model, formats and workload come from the "
-    "sidebar; each GPU is priced at its newest catalog price."
+    "sidebar (its GPU, GPU count and batch are swept here, so they do not matter); each GPU "
+    "is priced at its newest catalog price."
 )
 params.declare(*PARAMS)
-scen = params.scenario()
+# The page sweeps the GPU, the GPUs per replica and the batch: the sidebar's values of
+# those do not change the result, so they are set aside (a change of them reuses the run).
+scen = params.scenario().replace(**{k: getattr(params.DEFAULT, k) for k in SWEPT_FIELDS})
 with st.sidebar:
     st.caption(
         "Preset: the workload and GPUs of NVIDIA's DeepSeek-R1 MTP run (sidebar fields only; "
