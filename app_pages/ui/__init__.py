@@ -16,5 +16,7 @@ PAGES = [
     ("app_pages/speculative_decoding.py", "Speculative decoding", ":material/bolt:"),
     ("app_pages/quantization_fit.py", "Quantization & memory fit", ":material/compress:"),
     ("app_pages/price_war.py", "Price-war margins", ":material/sell:"),
+    ("app_pages/timeline.py", "Price-war timeline", ":material/timeline:"),
+    ("app_pages/compare.py", "Compare two scenarios", ":material/compare_arrows:"),
     ("app_pages/validation.py", "Validation", ":material/fact_check:"),
 ]
