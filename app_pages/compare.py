@@ -27,7 +27,8 @@ METRIC = gate.choice("metric", "usd_per_million_output_tokens", METRICS)
 #: Scenario fields the sidebar declared this run (it runs before the page), in field order.
 FIELDS = [name for name in costmodel.FIELDS if name in params.declared()]
 B_PARAMS = [dataclasses.replace(params.declared()[n], key=PREFIX + n) for n in FIELDS]
-STEP_KINDS = {"A": "#4c78a8", "B": "#4c78a8", "increase": "#e45756", "decrease": "#54a24b"}
+#: Waterfall bar colours: A and B from zero, each field's share by its sign.
+STEP_KINDS = {"scenario": "#4c78a8", "increase": "#e45756", "decrease": "#54a24b"}
 
 
 def copy_values(swap: bool) -> None:
@@ -131,6 +132,14 @@ except ValueError as err:
     st.stop()
 
 metric = result.metric
+fits = result.outputs.set_index("output").loc["fits", ["a", "b"]]
+not_fitting = [name for name, value in fits.items() if not value]
+if not_fitting:
+    st.warning(
+        f"Scenario {' and '.join(n.upper() for n in not_fitting)} does not fit in memory "
+        "(weights + KV cache + overhead exceed the GPUs' usable memory): its numbers are "
+        "computed anyway, but it could not serve this batch."
+    )
 cols = st.columns(3)
 cols[0].metric(f"A: {metric}", f"{result.a_value:,.4g}")
 cols[1].metric(f"B: {metric}", f"{result.b_value:,.4g}")
@@ -152,20 +161,29 @@ else:
             "start": [0.0, *(result.a_value + table["delta"].cumsum() - table["delta"]), 0.0],
             "end": [result.a_value, *(result.a_value + table["delta"].cumsum()), result.b_value],
             "delta": [result.a_value, *table["delta"], result.b_value],
-            "kind": ["A", *(table["delta"].gt(0).map({True: "increase", False: "decrease"})), "B"],
+            "kind": [
+                "scenario",
+                *table["delta"].gt(0).map({True: "increase", False: "decrease"}),
+                "scenario",
+            ],
         }
     )
     chart = (
         alt.Chart(steps)
         .mark_bar()
         .encode(
-            x=alt.X("step:N", title="Scenario or field changed", sort=list(steps["step"])),
+            x=alt.X(
+                "step:N",
+                title="Scenario or field changed",
+                sort=list(steps["step"]),
+                axis=alt.Axis(labelAngle=-30, labelLimit=240),
+            ),
             y=alt.Y("start:Q", title=metric),
             y2="end:Q",
             color=alt.Color(
                 "kind:N",
                 title="Bar",
-                scale=alt.Scale(domain=list(STEP_KINDS)[1:], range=list(STEP_KINDS.values())[1:]),
+                scale=alt.Scale(domain=list(STEP_KINDS), range=list(STEP_KINDS.values())),
             ),
             tooltip=[
                 alt.Tooltip("step:N", title="Step"),
@@ -180,11 +198,6 @@ else:
         "A's value, then each changed field's Shapley share as a floating bar (red raises "
         "the output, green lowers it), then B's value. The shares add up to B − A."
     )
-    if result.mixes_not_fitting:
-        st.caption(
-            f"{result.mixes_not_fitting} of the {result.n_mixes} mixed scenarios do not fit in "
-            "memory; their values count as computed."
-        )
     tables.show_table(table.astype({"from": str, "to": str}), "attribution.csv", hide_index=True)
 
 st.subheader("Key outputs side by side")
@@ -193,10 +206,10 @@ tables.show_table(
     "compare_outputs.csv",
     hide_index=True,
     column_config={
-        "output": st.column_config.Column("Output"),
-        "a": st.column_config.NumberColumn("A"),
-        "b": st.column_config.NumberColumn("B"),
-        "difference": st.column_config.NumberColumn("B − A"),
-        "change_pct": st.column_config.NumberColumn("Change [%]"),
+        "output": {"label": "Output"},
+        "a": {"label": "A"},
+        "b": {"label": "B"},
+        "difference": {"label": "B − A"},
+        "change_pct": {"label": "Change [%]"},
     },
 )

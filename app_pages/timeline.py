@@ -132,17 +132,24 @@ except ValueError as err:
 
 name = catalog.models.loc[scen.model, "name"]
 trend = result.trend.set_index("model").loc[scen.model]
-below = result.prices[result.prices["below_floor"]]
+below = result.prices[result.prices["below_floor"] & (result.prices[PRICE] > 0)]
+free = result.prices[result.prices[PRICE] <= 0]
 at = (
     f"the cheapest batch giving each user at least {options.min_tokens_per_s_per_user:g} tokens/s"
     if options.target == "interactivity"
     else f"the sidebar's batch of {scen.batch_size}"
 )
 st.markdown(f"**Trend.** {escape(trend['text'])}")
+paid = len(result.prices) - len(free)
 st.markdown(
-    f"**Below the floor.** {len(below)} of {len(result.prices)} dated prices of {escape(name)} "
-    f"are under the floor at {escape(at)}"
-    + (f": {escape(', '.join(sorted(set(below['provider']))))}." if len(below) else ".")
+    f"**Below the floor.** {len(below)} of {paid} paid prices of {escape(name)} are under "
+    f"the floor at {escape(at)}"
+    + (f": {escape(', '.join(dict.fromkeys(below['provider'])))}." if len(below) else ".")
+    + (
+        f" Free tiers (\\$0, not counted): {escape(', '.join(dict.fromkeys(free['provider'])))}."
+        if len(free)
+        else ""
+    )
 )
 
 steps, band = chart_data(result)
@@ -225,12 +232,17 @@ st.caption(
     "sidebar's batch of 32 the floor is a small batch's cost, which most providers beat."
 )
 
+DATE = {"date": st.column_config.DateColumn("Date", format="YYYY-MM-DD")}
+tables.show_table(result.prices, f"timeline_{scen.model}.csv", hide_index=True, column_config=DATE)
 tables.show_table(
-    result.prices,
-    f"timeline_{scen.model}.csv",
+    result.floor,
+    f"timeline_floor_{scen.model}.csv",
     hide_index=True,
+    column_config={
+        **DATE,
+        "price_date": st.column_config.DateColumn("GPU price dated", format="YYYY-MM-DD"),
+    },
 )
-tables.show_table(result.floor, f"timeline_floor_{scen.model}.csv", hide_index=True)
 tables.formula_expander(
     "How the floor is found",
     "At each date (the start, every provider price, GPU price and GPU launch): every GPU "
