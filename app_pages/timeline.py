@@ -77,7 +77,7 @@ st.markdown(
 
 params.declare(*PARAMS)
 catalog = cache.catalog()
-priced = list(dict.fromkeys(catalog.provider_prices["model"]))
+priced = [m for m in catalog.models.index if m in set(catalog.provider_prices["model"])]
 scen = params.scenario()
 
 with st.container(border=True):
