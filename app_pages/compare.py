@@ -154,50 +154,51 @@ if result.driver is None:
 else:
     st.markdown(f"**Biggest driver.** {escape(result.text)}")
 
-    table = result.attribution
-    steps = pd.DataFrame(
-        {
-            "step": ["A", *table["field"], "B"],
-            "start": [0.0, *(result.a_value + table["delta"].cumsum() - table["delta"]), 0.0],
-            "end": [result.a_value, *(result.a_value + table["delta"].cumsum()), result.b_value],
-            "delta": [result.a_value, *table["delta"], result.b_value],
-            "kind": [
-                "scenario",
-                *table["delta"].gt(0).map({True: "increase", False: "decrease"}),
-                "scenario",
-            ],
-        }
+table = result.attribution
+steps = pd.DataFrame(
+    {
+        "step": ["A", *table["field"], "B"],
+        "start": [0.0, *(result.a_value + table["delta"].cumsum() - table["delta"]), 0.0],
+        "end": [result.a_value, *(result.a_value + table["delta"].cumsum()), result.b_value],
+        "delta": [result.a_value, *table["delta"], result.b_value],
+        "kind": [
+            "scenario",
+            *table["delta"].gt(0).map({True: "increase", False: "decrease"}),
+            "scenario",
+        ],
+    }
+)
+chart = (
+    alt.Chart(steps)
+    .mark_bar()
+    .encode(
+        x=alt.X(
+            "step:N",
+            title="Scenario or field changed",
+            sort=list(steps["step"]),
+            axis=alt.Axis(labelAngle=-30, labelLimit=240),
+        ),
+        y=alt.Y("start:Q", title=metric),
+        y2="end:Q",
+        color=alt.Color(
+            "kind:N",
+            title="Bar",
+            scale=alt.Scale(domain=list(STEP_KINDS), range=list(STEP_KINDS.values())),
+        ),
+        tooltip=[
+            alt.Tooltip("step:N", title="Step"),
+            alt.Tooltip("delta:Q", title="Value or share", format="+,.4~g"),
+            alt.Tooltip("end:Q", title="Running total", format=",.4~g"),
+        ],
     )
-    chart = (
-        alt.Chart(steps)
-        .mark_bar()
-        .encode(
-            x=alt.X(
-                "step:N",
-                title="Scenario or field changed",
-                sort=list(steps["step"]),
-                axis=alt.Axis(labelAngle=-30, labelLimit=240),
-            ),
-            y=alt.Y("start:Q", title=metric),
-            y2="end:Q",
-            color=alt.Color(
-                "kind:N",
-                title="Bar",
-                scale=alt.Scale(domain=list(STEP_KINDS), range=list(STEP_KINDS.values())),
-            ),
-            tooltip=[
-                alt.Tooltip("step:N", title="Step"),
-                alt.Tooltip("delta:Q", title="Value or share", format="+,.4~g"),
-                alt.Tooltip("end:Q", title="Running total", format=",.4~g"),
-            ],
-        )
-        .properties(height=380, title=f"{metric}: from A to B, field by field")
-    )
-    charts.show_chart(chart)
-    st.caption(
-        "A's value, then each changed field's Shapley share as a floating bar (red raises "
-        "the output, green lowers it), then B's value. The shares add up to B − A."
-    )
+    .properties(height=380, title=f"{metric}: from A to B, field by field")
+)
+charts.show_chart(chart)
+st.caption(
+    "A's value, then each changed field's Shapley share as a floating bar (red raises "
+    "the output, green lowers it), then B's value. The shares add up to B − A."
+)
+if not table.empty:
     tables.show_table(table.astype({"from": str, "to": str}), "attribution.csv", hide_index=True)
 
 st.subheader("Key outputs side by side")

@@ -195,7 +195,7 @@ CASES = [
         "quantization_fit",
         [
             sidebar_select("KV-cache format", "kv_format", "fp8"),
-            Input("number", "GPUs per replica", "n_gpus", "1", sidebar=True),
+            Input("number", "GPUs per replica [GPUs]", "n_gpus", "1", sidebar=True),
             Input("number", "Concurrent users (target)", "users", "60"),
             Input("radio", "Heatmap rows", "heatmap_rows", "GPU"),
         ],
@@ -214,6 +214,29 @@ CASES = [
         paragraphs(r"our cost is"),
         ("margin_unit", "euros"),
         Input("radio", "Margin shown in", "margin_unit", "% of revenue"),
+    ),
+    Case(
+        "timeline",
+        [
+            sidebar_select("Model", "model", "DeepSeek-V3", "deepseek-v3"),
+            Input("radio", "Floor at", "target", "batch_size"),
+            Input("select", "GPU price tier", "price_tier", "on-demand"),
+        ],
+        paragraphs(r"^(Trend|Below the floor)\."),
+        ("target", "speed"),
+        Input("radio", "Floor at", "target", "interactivity"),
+    ),
+    Case(  # the link holds scenario A (the sidebar's) and scenario B (b_ parameters)
+        "compare",
+        [
+            batch("64"),
+            Input("select", "GPU", "b_gpu", "H200 SXM 141GB", url="h200-sxm"),
+            Input("select", "Weight format", "b_weight_format", "fp8"),
+            Input("number", "Output length [tokens]", "b_output_tokens", "512"),
+        ],
+        metric_values,
+        ("b_prompt_tokens", "abc"),
+        Input("number", "Prompt length [tokens]", "b_prompt_tokens", "512"),
     ),
     Case(
         "validation",
@@ -386,7 +409,7 @@ def test_malformed_link_names_the_ignored_parameters(page, streamlit_server, cas
         expect(warning).to_contain_text(item)
     expect(warning).to_contain_text("nonsense=1: not a setting on this page, dropped")
     batch("32").expect_shown(page)
-    Input("number", "GPUs per replica", "n_gpus", "2", sidebar=True).expect_shown(page)
+    Input("number", "GPUs per replica [GPUs]", "n_gpus", "2", sidebar=True).expect_shown(page)
     if case.bad_default:
         case.bad_default.expect_shown(page)
     assert_page_works(page, charts=bool(case.stem))

@@ -130,6 +130,6 @@ def test_back_to_a_bad_link_shows_the_page_not_an_error(page, streamlit_server):
     wait_for_app(page)
     expect(page.get_by_test_id("stAlertContentError")).to_have_count(0)
     batch("64").expect_shown(page)
-    Input("number", "GPUs per replica", "n_gpus", "2", sidebar=True).expect_shown(page)
+    Input("number", "GPUs per replica [GPUs]", "n_gpus", "2", sidebar=True).expect_shown(page)
     draft("4").expect_shown(page)
     assert_page_works(page)
