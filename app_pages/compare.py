@@ -94,23 +94,14 @@ with left:
             "value": st.column_config.Column("A's value"),
         },
     )
-    buttons = st.columns(2)
-    buttons[0].button(
-        "Copy A to B",
-        on_click=copy_values,
-        args=(False,),
-        icon=":material/content_copy:",
-        width="stretch",
-        help="Give B every value of A.",
+    buttons = (
+        ("Copy A to B", False, ":material/content_copy:", "Give B every value of A."),
+        ("Swap A and B", True, ":material/swap_horiz:", "A takes B's values and B takes A's."),
     )
-    buttons[1].button(
-        "Swap A and B",
-        on_click=copy_values,
-        args=(True,),
-        icon=":material/swap_horiz:",
-        width="stretch",
-        help="A takes B's values and B takes A's.",
-    )
+    for column, (label, swap, icon, help) in zip(st.columns(2), buttons, strict=True):
+        column.button(
+            label, on_click=copy_values, args=(swap,), icon=icon, width="stretch", help=help
+        )
     params.selectbox(
         "metric",
         "Output to explain",
