@@ -235,6 +235,29 @@ CASES = [
         Input("number", "TPOT target [ms]", "tpot_ms_max", "50.00"),
     ),
     Case(
+        "timeline",
+        [
+            sidebar_select("Model", "model", "DeepSeek-V3", "deepseek-v3"),
+            Input("radio", "Floor at", "target", "batch_size"),
+            Input("select", "GPU price tier", "price_tier", "on-demand"),
+        ],
+        paragraphs(r"^(Trend|Below the floor)\."),
+        ("target", "speed"),
+        Input("radio", "Floor at", "target", "interactivity"),
+    ),
+    Case(  # the link holds scenario A (the sidebar's) and scenario B (b_ parameters)
+        "compare",
+        [
+            batch("64"),
+            Input("select", "GPU", "b_gpu", "H200 SXM 141GB", url="h200-sxm"),
+            Input("select", "Weight format", "b_weight_format", "fp8"),
+            Input("number", "Output length [tokens]", "b_output_tokens", "512"),
+        ],
+        metric_values,
+        ("b_prompt_tokens", "abc"),
+        Input("number", "Prompt length [tokens]", "b_prompt_tokens", "512"),
+    ),
+    Case(
         "validation",
         [
             batch("64"),

@@ -24,7 +24,7 @@ def test_page_renders(page, streamlit_server, stem, title):
     """No exception or st.error, the shared sidebar, the charts; a screenshot in artifacts."""
     page.goto(f"{streamlit_server}/{stem}")
     wait_for_app(page)
-    expect(page.get_by_test_id("stSidebar").get_by_text("Scenario")).to_be_visible()
+    expect(page.get_by_test_id("stSidebar").get_by_text("Scenario", exact=True)).to_be_visible()
     if stem:  # a page's title is its menu title (Home's is the question)
         expect(page.get_by_test_id("stSidebarNav").get_by_text(title, exact=True)).to_be_visible()
     expect(page.get_by_test_id("stMain").locator("h1").first).to_be_visible()

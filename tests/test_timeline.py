@@ -302,3 +302,34 @@ def test_price_tiers_offered_are_those_the_catalog_has():
     assert price_tiers(HAND) == ["latest", "on-demand"]
     three_year = catalog_with([("h200-sxm", 1.6, "3-year rental (SemiAnalysis)", "2026-04")], [])
     assert price_tiers(three_year) == ["latest", "3-year"]
+
+
+#: The models issue 12 asks the timeline to cover, with the first date of each one's prices.
+COVERED = {
+    "mixtral-8x7b": "2023-12-31",  # the seed's price war
+    "llama-3.1-70b": "2024-12-31",
+    "deepseek-v3": "2024-12-26",
+    "deepseek-r1": "2025-01-20",
+    "gpt-oss-120b": "2025-08-05",
+    "qwen3-235b-a22b": "2026-08-31",
+}
+
+
+@pytest.mark.parametrize("target", ["batch_size", "interactivity"])
+def test_the_timeline_covers_the_price_war_models_from_2023_12_to_2026(target):
+    result = run(Scenario(), Options(target=target))
+    assert result.start == pd.Timestamp("2023-12-31")
+    assert result.end.year == 2026
+    for model, first in COVERED.items():
+        prices = result.prices[result.prices["model"] == model]
+        assert prices["date"].min() == pd.Timestamp(first), model
+        assert prices["date"].max().year == 2026, model
+        # Every price from the model's release on has a finite, positive floor beside it. A
+        # release month counts from its last day, so DeepSeek-V3's launch price of
+        # 2024-12-26 (release '2024-12', i.e. 2024-12-31) has none.
+        released = period_end([BASE.models.loc[model, "date"]])[0]
+        floor = prices.loc[prices["date"] >= released, "floor_usd_per_million_output_tokens"]
+        assert len(floor) and (floor > 0).all() and np.isfinite(floor).all(), model
+        assert prices.loc[prices["date"] < released, "floor_gpu"].isna().all(), model
+        assert model in set(result.trend["model"]), model
+    assert set(result.floor.loc[result.floor["date"] == result.end, "model"]) >= set(COVERED)

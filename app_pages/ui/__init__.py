@@ -17,5 +17,7 @@ PAGES = [
     ("app_pages/quantization_fit.py", "Quantization & memory fit", ":material/compress:"),
     ("app_pages/price_war.py", "Price-war margins", ":material/sell:"),
     ("app_pages/frontier.py", "Throughput vs interactivity", ":material/show_chart:"),
+    ("app_pages/timeline.py", "Price-war timeline", ":material/timeline:"),
+    ("app_pages/compare.py", "Compare two scenarios", ":material/compare_arrows:"),
     ("app_pages/validation.py", "Validation", ":material/fact_check:"),
 ]

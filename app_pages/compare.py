@@ -1,0 +1,207 @@
+"""Compare two scenarios: A is the sidebar's, B is bound in the URL with a ``b_`` prefix.
+
+B has one input per Scenario field the sidebar shows, under the same name with ``b_``
+in front (``b_gpu=h200-sxm&b_weight_format=fp8``) and the same rules (the sidebar's
+declared parameter with the key changed, so the gate checks each the same way). One
+cached ``costmodel.attribution.compare`` call gives both scenarios' key outputs and the
+Shapley attribution of the metric's difference, drawn as a waterfall.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import altair as alt
+import pandas as pd
+import streamlit as st
+
+import costmodel
+from app_pages.ui import cache, charts, gate, params, tables
+from app_pages.ui.text import escape, literal
+from costmodel import attribution
+from costmodel.evaluation import OUTPUT_COLUMNS
+
+PREFIX = "b_"
+METRICS = [name for name in OUTPUT_COLUMNS if name != "fits"]  # the numeric outputs
+METRIC = gate.choice("metric", "usd_per_million_output_tokens", METRICS)
+#: Scenario fields the sidebar declared this run (it runs before the page), in field order.
+FIELDS = [name for name in costmodel.FIELDS if name in params.declared()]
+B_PARAMS = [dataclasses.replace(params.declared()[n], key=PREFIX + n) for n in FIELDS]
+#: Waterfall bar colours: A and B from zero, each field's share by its sign.
+STEP_KINDS = {"scenario": "#4c78a8", "increase": "#e45756", "decrease": "#54a24b"}
+
+
+def copy_values(swap: bool) -> None:
+    """Callback: B takes A's values; with ``swap``, A takes B's too (the URL follows)."""
+    a = {name: st.session_state[name] for name in FIELDS}
+    b = {name: st.session_state[PREFIX + name] for name in FIELDS}
+    params.set_values({PREFIX + name: value for name, value in a.items()})
+    if swap:
+        params.set_values(b)
+
+
+@st.cache_data(show_spinner=False, max_entries=128)
+def compare(a: costmodel.Scenario, b: costmodel.Scenario, metric: str) -> attribution.Comparison:
+    """``costmodel.attribution.compare`` cached by both scenarios and the metric."""
+    return attribution.compare(a, b, cache.catalog(), metric)
+
+
+def _b_input(name: str, container) -> None:
+    """Draw B's input of Scenario field ``name`` (label, help and range the library's)."""
+    spec, key = costmodel.FIELDS[name], PREFIX + name
+    label, help = costmodel.FIELD_LABELS[name], costmodel.FIELD_HELP[name]
+    if spec.kind == costmodel.fields.BOOL:
+        params.toggle(key, label, container, help=help)
+    elif spec.kind == costmodel.fields.CHOICE:
+        table = getattr(cache.catalog(), spec.catalog_table or "", None)
+        if table is not None and "name" in table:
+            params.named_selectbox(key, dict(table["name"]), label, container, help=help)
+        else:
+            params.selectbox(key, label, container, help=help)
+    elif spec.kind == costmodel.fields.INT:
+        params.number_input(key, label, spec.step, container, help=help)
+    else:
+        params.number_input(key, label, spec.step, container, help=help, format="%.2f")
+
+
+st.title("Compare two scenarios")
+st.markdown(
+    "Scenario **A** is the sidebar's; scenario **B** is set here. Both are evaluated, side by "
+    "side, and the difference of the chosen output is split over the fields that differ: "
+    "each field's share is its **Shapley value**, its effect averaged over every order in "
+    "which the changes could be made, so the shares add up exactly to the difference."
+)
+
+params.declare(*B_PARAMS, METRIC)
+catalog = cache.catalog()
+a = params.scenario()
+
+left, right = st.columns(2)
+with left:
+    st.subheader("A: the sidebar")
+    st.dataframe(
+        pd.DataFrame(
+            {
+                "field": FIELDS,
+                "label": [costmodel.FIELD_LABELS[n] for n in FIELDS],
+                "value": [str(getattr(a, n)) for n in FIELDS],
+            }
+        ),
+        hide_index=True,
+        column_config={
+            "field": st.column_config.Column("Field (URL key)"),
+            "label": st.column_config.Column("Input"),
+            "value": st.column_config.Column("A's value"),
+        },
+    )
+    buttons = (
+        ("Copy A to B", False, ":material/content_copy:", "Give B every value of A."),
+        ("Swap A and B", True, ":material/swap_horiz:", "A takes B's values and B takes A's."),
+    )
+    for column, (label, swap, icon, help) in zip(st.columns(2), buttons, strict=True):
+        column.button(
+            label, on_click=copy_values, args=(swap,), icon=icon, width="stretch", help=help
+        )
+    params.selectbox(
+        "metric",
+        "Output to explain",
+        help="Any numeric output of costmodel.evaluate (OUTPUT_COLUMNS)",
+    )
+with right:
+    st.subheader("B")
+    boxes = st.columns(2)
+    for i, name in enumerate(FIELDS):
+        _b_input(name, boxes[i % 2])
+
+values = {name: st.session_state[PREFIX + name] for name in FIELDS}
+try:
+    b = dataclasses.replace(costmodel.Scenario(), **values)
+    costmodel.check_scenario(b, catalog)
+    result = compare(a, b, st.session_state["metric"])
+except ValueError as err:
+    st.error(f"Scenario B cannot be compared: {literal(str(err))}. Change B's inputs above.")
+    st.stop()
+
+metric = result.metric
+fits = result.outputs.set_index("output").loc["fits", ["a", "b"]]
+not_fitting = [name for name, value in fits.items() if not value]
+if not_fitting:
+    st.warning(
+        f"Scenario {' and '.join(n.upper() for n in not_fitting)} does not fit in memory "
+        "(weights + KV cache + overhead exceed the GPUs' usable memory): its numbers are "
+        "computed anyway, but it could not serve this batch."
+    )
+cols = st.columns(3)
+cols[0].metric(f"A: {metric}", f"{result.a_value:,.4g}")
+cols[1].metric(f"B: {metric}", f"{result.b_value:,.4g}")
+cols[2].metric(
+    "Difference (B − A)",
+    f"{result.difference:+,.4g}",
+    delta=None if result.a_value == 0 else f"{100 * result.difference / result.a_value:+.1f}%",
+    delta_color="off",
+)
+if result.driver is None:
+    st.info(escape(result.text) + " Change an input of B (or the sidebar) to see what moves it.")
+else:
+    st.markdown(f"**Biggest driver.** {escape(result.text)}")
+
+table = result.attribution
+steps = pd.DataFrame(
+    {
+        "step": ["A", *table["field"], "B"],
+        "start": [0.0, *(result.a_value + table["delta"].cumsum() - table["delta"]), 0.0],
+        "end": [result.a_value, *(result.a_value + table["delta"].cumsum()), result.b_value],
+        "delta": [result.a_value, *table["delta"], result.b_value],
+        "kind": [
+            "scenario",
+            *table["delta"].gt(0).map({True: "increase", False: "decrease"}),
+            "scenario",
+        ],
+    }
+)
+chart = (
+    alt.Chart(steps)
+    .mark_bar()
+    .encode(
+        x=alt.X(
+            "step:N",
+            title="Scenario or field changed",
+            sort=list(steps["step"]),
+            axis=alt.Axis(labelAngle=-30, labelLimit=240),
+        ),
+        y=alt.Y("start:Q", title=metric),
+        y2="end:Q",
+        color=alt.Color(
+            "kind:N",
+            title="Bar",
+            scale=alt.Scale(domain=list(STEP_KINDS), range=list(STEP_KINDS.values())),
+        ),
+        tooltip=[
+            alt.Tooltip("step:N", title="Step"),
+            alt.Tooltip("delta:Q", title="Value or share", format="+,.4~g"),
+            alt.Tooltip("end:Q", title="Running total", format=",.4~g"),
+        ],
+    )
+    .properties(height=380, title=f"{metric}: from A to B, field by field")
+)
+charts.show_chart(chart)
+st.caption(
+    "A's value, then each changed field's Shapley share as a floating bar (red raises "
+    "the output, green lowers it), then B's value. The shares add up to B − A."
+)
+if not table.empty:
+    tables.show_table(table.astype({"from": str, "to": str}), "attribution.csv", hide_index=True)
+
+st.subheader("Key outputs side by side")
+tables.show_table(
+    result.outputs,
+    "compare_outputs.csv",
+    hide_index=True,
+    column_config={
+        "output": {"label": "Output"},
+        "a": {"label": "A"},
+        "b": {"label": "B"},
+        "difference": {"label": "B − A"},
+        "change_pct": {"label": "Change [%]"},
+    },
+)

@@ -1,0 +1,110 @@
+"""Compare page through AppTest: B from b_ parameters, copy and swap, the library's numbers."""
+
+import pytest
+from conftest import ignored, markdown_text, metrics, open_page, shown
+from streamlit.dataframe_util import convert_arrow_bytes_to_pandas_df
+
+from app_pages.ui.text import escape
+from costmodel import Scenario, load_catalog
+from costmodel.attribution import compare
+
+PAGE = "app_pages/compare.py"
+CATALOG = load_catalog()
+COST = "usd_per_million_output_tokens"
+
+
+def click(at, label: str):
+    next(b for b in at.button if b.label == label).click()
+    return at.run()
+
+
+def test_b_from_a_link_and_the_librarys_numbers():
+    at = open_page(PAGE, b_gpu="h200-sxm", b_weight_format="fp8", b_batch_size="64")
+    assert not at.exception and not at.warning and not at.error
+    assert at.selectbox(key="b_gpu").value == "h200-sxm"
+    assert at.selectbox(key="b_weight_format").value == "fp8"
+    assert at.number_input(key="b_batch_size").value == 64
+    want = compare(
+        Scenario(), Scenario(gpu="h200-sxm", weight_format="fp8", batch_size=64), CATALOG, COST
+    )
+    shown_metrics = metrics(at)
+    assert shown_metrics[f"A: {COST}"] == f"{want.a_value:,.4g}"
+    assert shown_metrics[f"B: {COST}"] == f"{want.b_value:,.4g}"
+    assert shown_metrics["Difference (B − A)"] == f"{want.difference:+,.4g}"
+    assert escape(want.text) in markdown_text(at)
+    assert want.driver == "batch_size"
+    table = shown(at, "delta")
+    assert list(table["field"]) == ["gpu", "weight_format", "batch_size"]
+    assert table["delta"].to_numpy() == pytest.approx(want.attribution["delta"], rel=5e-4)
+    outputs = shown(at, "change_pct").set_index("output")
+    assert outputs.loc[COST, "a"] == pytest.approx(want.a_value, rel=5e-4)
+    assert outputs.loc[COST, "b"] == pytest.approx(want.b_value, rel=5e-4)
+    assert len(at.get("vega_lite_chart")) == 1
+
+
+def test_the_waterfall_runs_from_a_to_b():
+    at = open_page(PAGE, b_gpu="h200-sxm", b_usd_per_gpu_hour="3")
+    want = compare(Scenario(), Scenario(gpu="h200-sxm", usd_per_gpu_hour=3.0), CATALOG, COST)
+    (dataset,) = at.get("vega_lite_chart")[0].proto.datasets
+    rows = convert_arrow_bytes_to_pandas_df(dataset.data.data).to_dict("records")
+    assert [r["step"] for r in rows] == ["A", "gpu", "usd_per_gpu_hour", "B"]
+    assert rows[0]["end"] == pytest.approx(want.a_value)
+    assert rows[-1]["end"] == pytest.approx(want.b_value)
+    # Each field's bar floats from the running total: it ends where the next one starts.
+    assert rows[1]["start"] == pytest.approx(want.a_value)
+    assert rows[2]["start"] == pytest.approx(rows[1]["end"])
+    assert rows[2]["end"] == pytest.approx(want.b_value)  # the deltas add up to B - A
+
+
+def test_a_metric_from_the_url():
+    at = open_page(PAGE, b_n_gpus="4", metric="ttft_ms")
+    want = compare(Scenario(), Scenario(n_gpus=4), CATALOG, "ttft_ms")
+    assert metrics(at)["B: ttft_ms"] == f"{want.b_value:,.4g}"
+    assert want.driver == "n_gpus" and escape(want.text) in markdown_text(at)
+
+
+def test_copy_a_to_b():
+    at = open_page(PAGE, batch_size="64", gpu="a100-80gb-sxm", b_gpu="h200-sxm")
+    at = click(at, "Copy A to B")
+    assert not at.exception
+    assert at.selectbox(key="b_gpu").value == "a100-80gb-sxm"
+    assert at.number_input(key="b_batch_size").value == 64
+    assert "A and B are the same scenario" in at.info[0].value
+
+
+def test_swap():
+    at = open_page(PAGE, gpu="a100-80gb-sxm", b_gpu="h200-sxm", b_n_gpus="4")
+    at = click(at, "Swap A and B")
+    assert not at.exception and not at.error
+    assert at.sidebar.selectbox(key="gpu").value == "h200-sxm"
+    assert at.sidebar.number_input(key="n_gpus").value == 4
+    assert at.selectbox(key="b_gpu").value == "a100-80gb-sxm"
+    assert at.number_input(key="b_n_gpus").value == 2
+    want = compare(Scenario(gpu="h200-sxm", n_gpus=4), Scenario(gpu="a100-80gb-sxm"), CATALOG, COST)
+    assert metrics(at)[f"A: {COST}"] == f"{want.a_value:,.4g}"
+
+
+def test_bad_b_values_are_named_and_b_takes_the_defaults():
+    at = open_page(PAGE, b_n_gpus="999", b_gpu="nope", b_batch_size="abc", metric="speed")
+    text = ignored(at)
+    for bad in ("`b_n_gpus=999`", "`b_gpu=nope`", "`b_batch_size=abc`", "`metric=speed`"):
+        assert bad in text
+    assert at.number_input(key="b_n_gpus").value == 2
+    assert at.selectbox(key="b_gpu").value == "h100-sxm"
+    assert "A and B are the same scenario" in at.info[0].value
+
+
+def test_an_inconsistent_b_is_a_message_not_a_traceback():
+    # Mixtral's context window is 32,768 tokens: a 32,000-token prompt and 1,000 output
+    # tokens do not fit in it.
+    at = open_page(PAGE, b_prompt_tokens="32000", b_output_tokens="1000")
+    assert not at.exception
+    (error,) = at.error
+    assert error.value.startswith("Scenario B cannot be compared:")
+    assert "context" in error.value
+
+
+def test_a_b_that_does_not_fit_is_said():
+    at = open_page(PAGE, b_model="deepseek-v3")
+    assert not at.exception and not at.error
+    assert "Scenario B does not fit in memory" in at.warning[0].value
