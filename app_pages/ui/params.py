@@ -528,7 +528,8 @@ def options_inputs(
     options_class: type, keys: Iterable[str], containers: Sequence[Any] = (st,), **kwargs: Any
 ) -> dict[str, Any]:
     """Draw declared options ``keys`` of ``options_class`` (label, help and step from its
-    metadata), one per container in turn; return key -> value.
+    metadata), one per container in turn; return key -> value. A toggle for a flag, a
+    multiselect for a list, a radio for two choices, a selectbox for more, else a number.
 
     ``kwargs``: per key, extra widget arguments (e.g. ``{"change_pct": {"format": "%.0f"}}``).
     """
@@ -543,6 +544,8 @@ def options_inputs(
             values[key] = toggle(key, label, where, **extra)
         elif spec.many:
             values[key] = multiselect(key, label, where, **extra)
+        elif spec.kind is str and len(spec.choices) <= 2:
+            values[key] = radio(key, label, where, **extra)
         elif spec.kind is str:
             values[key] = selectbox(key, label, where, **extra)
         else:
