@@ -20,6 +20,7 @@ from costmodel.analyses import gpu_comparison as analysis
 COST = analysis.COST
 PRICE_LOW, PRICE_HIGH = analysis._PRICE_RANGE
 CUSTOM_ID, CUSTOM_NAME = "custom-gpu", "Your GPU"
+EXAMPLE_PRICE = 2.0  # [$/GPU-hour] the price in the examples of a gpu_prices entry
 #: Your GPU's specs: URL key suffix -> (label, low, high, default; None: must be typed).
 #: Defaults are an H100 SXM's links (NVLink 900 GB/s in an 8-GPU node, 400 Gb/s NIC).
 CUSTOM_SPECS = {
@@ -38,12 +39,12 @@ CUSTOM_NEEDED = ("hbm_gb", "bandwidth_tb_s", "bf16_dense_tflops", "usd_per_gpu_h
 
 
 class PriceEntries(tuple):
-    """The allowed ``gpu_prices`` URL entries: ``<gpu id>:<$/GPU-hour>`` with a catalog id
-    and a price in range (``in`` checks one; listed as its rule)."""
+    """The allowed ``gpu_prices`` URL entries, ``<gpu id>:<$/GPU-hour>`` with a catalog id
+    and a price in range: ``in`` checks one; it lists one example per GPU (for the
+    warning and the URL fuzz test)."""
 
-    def __new__(cls, ids):
-        rule = f"<gpu id>:<$/GPU-hour from {PRICE_LOW:g} to {PRICE_HIGH:g}>"
-        made = super().__new__(cls, (rule,))
+    def __new__(cls, ids, example: float):
+        made = super().__new__(cls, (f"{gpu}:{example:g}" for gpu in ids))
         made.ids = frozenset(ids)
         return made
 
@@ -59,7 +60,7 @@ CUSTOM_PARAMS = tuple(
     for k, (_, lo, hi, d) in CUSTOM_SPECS.items()
 )
 FAMILY = gate.choice("custom_gpu_family", "hopper", list(cache.catalog().gpu_families.index))
-PRICES = gate.Param("gpu_prices", [], str, choices=PriceEntries(GPU_IDS), many=True)
+PRICES = gate.Param("gpu_prices", [], str, choices=PriceEntries(GPU_IDS, EXAMPLE_PRICE), many=True)
 PARAMS = (*params.options_params(analysis.Options, skip=("gpu_prices",)), PRICES, FAMILY)
 PARAMS += CUSTOM_PARAMS
 OWN = ("gpu_price", "optimize_batch", "min_tokens_per_s_per_user")
@@ -168,6 +169,8 @@ def price_editor(scen) -> tuple[tuple[str, float], ...]:
     )
     if dict(pairs) != mine:
         st.query_params["gpu_prices"] = [f"{g}:{PRICES.text(p)}" for g, p in pairs]
+    # Mirrored in the session as a widget's value would be (Back restores it, params._remember).
+    st.session_state["gpu_prices"] = st.query_params.get_all("gpu_prices")
     st.caption(
         "Kept in the URL as `gpu_prices=<gpu id>:<$/GPU-hour>`, once per GPU. Your price "
         "replaces the catalog's and the sidebar's."

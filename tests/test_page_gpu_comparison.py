@@ -83,7 +83,7 @@ def test_gpu_price_link_sets_c5_at_your_prices():
 def test_bad_gpu_price_is_named_and_dropped(bad):
     at = open_page(PAGE, gpu_prices=bad)
     note = ignored(at)
-    assert "`gpu_prices=" in note and "<gpu id>" in note.replace("\\", "")
+    assert "`gpu_prices=" in note and "h100-sxm:2" in note.replace("\\", "")
     same_table(at, gpu_comparison.run())
 
 
