@@ -237,7 +237,8 @@ def draw(result: analysis.Result, values: dict) -> None:
         "batch shown."
     )
     st.subheader("Cost versus batch size")
-    curves = result.curves
+    shown = ["setup", "gpu", "n_gpus", "usd_per_gpu_hour", "batch_size", COST]
+    curves = result.curves[[*shown, "tokens_per_s_per_user"]]
     chart = charts.line_chart(
         curves,
         "batch_size:Q",
@@ -265,7 +266,7 @@ def draw(result: analysis.Result, values: dict) -> None:
         ),
     )
     marks = (
-        alt.Chart(table.dropna(subset=["batch_size"]))
+        alt.Chart(table.dropna(subset=["batch_size"])[shown])
         .mark_point(size=160, filled=False, strokeWidth=2, color="black")
         .encode(
             x="batch_size:Q",
@@ -283,17 +284,7 @@ def draw(result: analysis.Result, values: dict) -> None:
         "is compared at in the table."
     )
     tables.download_csv(
-        curves[
-            [
-                "setup",
-                "gpu",
-                "n_gpus",
-                "usd_per_gpu_hour",
-                "batch_size",
-                COST,
-                "tokens_per_s_per_user",
-            ]
-        ],
+        curves,
         "gpu_cost_vs_batch.csv",
         label="Download chart data (CSV)",
     )
@@ -301,6 +292,7 @@ def draw(result: analysis.Result, values: dict) -> None:
     st.subheader("C5: memory bandwidth per dollar, at the prices compared")
     bandwidth = result.bandwidth_per_dollar
     finite = bandwidth[bandwidth["bandwidth_tb_s_per_usd_hour"].map(math.isfinite)]
+    finite = finite.assign(yours=finite["price_source"] == "your price")
     bars = (
         alt.Chart(finite)
         .mark_bar()
@@ -309,11 +301,11 @@ def draw(result: analysis.Result, values: dict) -> None:
                 "bandwidth_tb_s_per_usd_hour:Q", title="Peak bandwidth per $ [TB/s per $/GPU-hour]"
             ),
             y=alt.Y("name:N", title="GPU", sort="-x", axis=alt.Axis(labelLimit=260)),
-            color=charts.color_encoding(
-                "price_source:N",
-                finite["price_source"].unique(),
-                "Price",
-                legend=alt.Legend(orient="bottom", columns=2, labelLimit=300),
+            color=alt.Color(
+                "yours:N",
+                title="Your price",
+                scale=alt.Scale(domain=[False, True], range=["#4c78a8", "#f58518"]),
+                legend=alt.Legend(orient="bottom"),
             ),
             tooltip=[
                 alt.Tooltip("name:N", title="GPU"),
