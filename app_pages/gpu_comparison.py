@@ -262,15 +262,15 @@ def draw(result: analysis.Result, values: dict) -> None:
             "setup:N",
             curves["setup"].unique(),
             "Setup",
-            legend=alt.Legend(orient="bottom", columns=1, labelLimit=300),
+            legend=alt.Legend(orient="bottom", columns=3, labelLimit=300),
         ),
     )
     marks = (
         alt.Chart(table.dropna(subset=["batch_size"])[shown])
         .mark_point(size=160, filled=False, strokeWidth=2, color="black")
         .encode(
-            x="batch_size:Q",
-            y=f"{COST}:Q",
+            x=alt.X("batch_size:Q", scale=alt.Scale(type="log")),
+            y=alt.Y(f"{COST}:Q", scale=alt.Scale(type="log")),
             tooltip=[
                 alt.Tooltip("setup:N", title="Setup"),
                 alt.Tooltip("batch_size:Q", title="Compared at batch [sequences]"),
