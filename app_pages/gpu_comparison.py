@@ -223,6 +223,7 @@ def draw(result: analysis.Result, values: dict) -> None:
         "gpu_comparison.csv",
         hide_index=True,
         column_config={
+            "gpu": {"label": "GPU id"},
             "usd_per_gpu_hour": {"format": "$%.2f"},
             COST: {"format": "$%.3f"},
             f"{COST}_low": {"label": "$/M output, low", "format": "$%.3f"},
