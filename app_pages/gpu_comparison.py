@@ -112,9 +112,12 @@ params.declare(*PARAMS)
 scen = params.scenario()
 
 
-@st.fragment
 def comparison() -> None:
-    """The page's own inputs and everything drawn from them (reruns alone on their change)."""
+    """The page's own inputs and everything drawn from them.
+
+    Not an ``st.fragment``: a fragment's rerun would leave the sidebar's share link
+    without the page's new values. The analysis call is cached, so a rerun is cheap.
+    """
     controls, presets = st.columns([3, 1])
     with controls:
         values = params.options_inputs(

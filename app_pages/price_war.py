@@ -132,9 +132,12 @@ PRESET_SET, PRESET_APPLIED = preset_split(params.declared())
 scen = params.scenario(**PRESET_APPLIED)
 
 
-@st.fragment
 def margins_view() -> None:
-    """The page's own inputs and everything drawn from them (reruns alone on their change)."""
+    """The page's own inputs and everything drawn from them.
+
+    Not an ``st.fragment``: a fragment's rerun would leave the sidebar's share link
+    without the page's new values. The analysis call is cached, so a rerun is cheap.
+    """
     controls, buttons = st.columns([3, 1])
     with controls:
         values = params.options_inputs(

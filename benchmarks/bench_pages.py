@@ -13,8 +13,8 @@ each page, in one fresh session each:
 
 Each figure is the best of ``REPEATS`` sessions, with its ratio to a hello-world page's
 first render measured in the same run (issue 8's target for the warm reruns: at most
-1x). AppTest reruns the whole script on every change; in a browser a change of a
-page-local input inside an ``st.fragment`` reruns only that fragment, so less.
+1x). AppTest reruns the whole script on every change, as the browser does for these
+pages' own inputs (no ``st.fragment``: it would leave the sidebar's share link stale).
 """
 
 from __future__ import annotations
