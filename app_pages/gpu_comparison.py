@@ -64,6 +64,7 @@ PRICES = gate.Param("gpu_prices", [], str, choices=PriceEntries(GPU_IDS, EXAMPLE
 PARAMS = (*params.options_params(analysis.Options, skip=("gpu_prices",)), PRICES, FAMILY)
 PARAMS += CUSTOM_PARAMS
 OWN = ("gpu_price", "optimize_batch", "min_tokens_per_s_per_user")
+WIDGET_ARGS = {"min_tokens_per_s_per_user": {"format": "%.0f"}}
 DEFAULTS = {p.key: p.default for p in PARAMS if p.key != "gpu_prices"}
 PRESETS = {
     "December 2023 baseline": {**params.PRESETS["December 2023 baseline"], **DEFAULTS},
@@ -120,12 +121,7 @@ def comparison() -> None:
     """
     controls, presets = st.columns([3, 1])
     with controls:
-        values = params.options_inputs(
-            analysis.Options,
-            OWN,
-            st.columns(3),
-            min_tokens_per_s_per_user={"format": "%.0f"},
-        )
+        values = params.options_inputs(analysis.Options, OWN, st.columns(3), **WIDGET_ARGS)
     with presets:
         params.preset_buttons(PRESETS, key="gpu_preset", reset=list(DEFAULTS))
     with st.expander("Your GPU prices and your own GPU", icon=":material/edit:"):
@@ -226,11 +222,8 @@ def draw(result: analysis.Result, values: dict) -> None:
         "gpu_comparison.csv",
         hide_index=True,
         column_config={
+            **tables.COST_CONFIG,
             "gpu": {"label": "GPU id"},
-            "usd_per_gpu_hour": {"format": "$%.2f"},
-            COST: {"format": "$%.3f"},
-            f"{COST}_low": {"label": "$/M output, low", "format": "$%.3f"},
-            f"{COST}_high": {"label": "$/M output, high", "format": "$%.3f"},
             "bandwidth_tb_s_per_usd_hour": {"label": "Bandwidth per $ [TB/s per $/GPU-h]"},
             "allreduce_share_pct": {"label": "All-reduce share of step [%]"},
         },

@@ -22,6 +22,7 @@ CLAIM_IDS = ("C1", "C2", "C3", "C4", "C6")
 DEEPSEEK = presets.DEEPSEEK_2025
 OWN = ("price_date", "a100_usd_per_gpu_hour", "gpu_price_tier", "margin_unit")
 MARKET = ("market_gpus", "weight_formats")
+WIDGET_ARGS = {"a100_usd_per_gpu_hour": {"format": "%.2f"}}
 VERDICT_ICONS = {"holds": ":material/check_circle:"}
 
 
@@ -133,19 +134,11 @@ scen = params.scenario(**PRESET_APPLIED)
 
 
 def margins_view() -> None:
-    """The page's own inputs and everything drawn from them.
-
-    Not an ``st.fragment``: a fragment's rerun would leave the sidebar's share link
-    without the page's new values. The analysis call is cached, so a rerun is cheap.
-    """
+    """The page's own inputs and everything drawn from them (a full rerun each: see
+    ``gpu_comparison.comparison``)."""
     controls, buttons = st.columns([3, 1])
     with controls:
-        values = params.options_inputs(
-            analysis.Options,
-            OWN,
-            st.columns(4),
-            a100_usd_per_gpu_hour={"format": "%.2f"},
-        )
+        values = params.options_inputs(analysis.Options, OWN, st.columns(4), **WIDGET_ARGS)
         with st.expander("Market setups: GPUs and weight formats", icon=":material/tune:"):
             values |= params.options_inputs(analysis.Options, MARKET)
     with buttons:
@@ -236,11 +229,8 @@ def draw(result: analysis.Result) -> None:
         "cost_per_setup.csv",
         hide_index=True,
         column_config={
-            "usd_per_gpu_hour": {"format": "$%.2f"},
+            **tables.COST_CONFIG,
             "usd_per_million_input_tokens": {"format": "$%.4f"},
-            COST: {"format": "$%.3f"},
-            f"{COST}_low": {"label": "$/M output, low", "format": "$%.3f"},
-            f"{COST}_high": {"label": "$/M output, high", "format": "$%.3f"},
             "usd_per_request": {"format": "$%.6f"},
         },
     )

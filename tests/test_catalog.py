@@ -100,20 +100,22 @@ def test_unknown_family_is_rejected(tmp_path):
         load_catalog(folder)
 
 
+SMALL_GPU = dict(
+    family="hopper",
+    hbm_gb=1,
+    bandwidth_tb_s=1,
+    bf16_dense_tflops=1,
+    scale_up_gb_s=1,
+    scale_out_gb_s=1,
+    scale_up_domain_gpus=1,
+)
+
+
 def test_with_gpu_adds_a_typed_gpu_with_its_familys_efficiencies():
     base = load_catalog()
-    cat = base.with_gpu(
-        "my-gpu",
-        family="hopper",
-        hbm_gb=96,
-        bandwidth_tb_s=4.0,
-        bf16_dense_tflops=900,
-        fp8_dense_tflops=1800,
-        scale_up_gb_s=900,
-        scale_out_gb_s=50,
-        scale_up_domain_gpus=8,
-        usd_per_gpu_hour=1.5,
-    )
+    specs = {**SMALL_GPU, "hbm_gb": 96, "bandwidth_tb_s": 4.0, "bf16_dense_tflops": 900}
+    specs |= {"fp8_dense_tflops": 1800, "scale_up_gb_s": 900, "scale_out_gb_s": 50}
+    cat = base.with_gpu("my-gpu", **specs, usd_per_gpu_hour=1.5)
     row = cat.gpus.loc["my-gpu"]
     assert row["source"] == "user input"
     hopper = base.gpu_families.loc["hopper"]
@@ -127,36 +129,17 @@ def test_with_gpu_adds_a_typed_gpu_with_its_familys_efficiencies():
     ours = evaluate(Scenario(gpu="my-gpu", usd_per_gpu_hour=1.95), cat)
     h100 = evaluate(Scenario(gpu="h100-sxm", usd_per_gpu_hour=1.95), cat)
     assert ours["usd_per_million_output_tokens"] < h100["usd_per_million_output_tokens"]
-    with pytest.raises(ValueError, match="family"):
-        base.with_gpu(
-            "x",
-            family="nope",
-            hbm_gb=1,
-            bandwidth_tb_s=1,
-            bf16_dense_tflops=1,
-            scale_up_gb_s=1,
-            scale_out_gb_s=1,
-            scale_up_domain_gpus=1,
-        )
-    with pytest.raises(ValueError, match="hbm_gb"):
-        base.with_gpu(
-            "x",
-            family="hopper",
-            hbm_gb=0,
-            bandwidth_tb_s=1,
-            bf16_dense_tflops=1,
-            scale_up_gb_s=1,
-            scale_out_gb_s=1,
-            scale_up_domain_gpus=1,
-        )
-    with pytest.raises(ValueError, match="gpu_id"):
-        base.with_gpu(
-            "h100-sxm",
-            family="hopper",
-            hbm_gb=1,
-            bandwidth_tb_s=1,
-            bf16_dense_tflops=1,
-            scale_up_gb_s=1,
-            scale_out_gb_s=1,
-            scale_up_domain_gpus=1,
-        )
+
+
+@pytest.mark.parametrize(
+    ("gpu_id", "changes", "named"),
+    [
+        ("x", {"family": "nope"}, "family"),
+        ("x", {"hbm_gb": 0}, "hbm_gb"),
+        ("x", {"scale_out_gb_s": float("nan")}, "scale_out_gb_s"),
+        ("h100-sxm", {}, "gpu_id"),
+    ],
+)
+def test_with_gpu_refuses_what_it_cannot_use(gpu_id, changes, named):
+    with pytest.raises(ValueError, match=named):
+        load_catalog().with_gpu(gpu_id, **{**SMALL_GPU, **changes})
