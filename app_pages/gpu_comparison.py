@@ -193,9 +193,7 @@ def custom_inputs() -> tuple:
     for i, (key, (label, *_rest)) in enumerate(CUSTOM_SPECS.items(), start=1):
         star = " *" if key in CUSTOM_NEEDED else ""
         step = 1 if key == "scale_up_domain_gpus" else 0.05 if key == "usd_per_gpu_hour" else 1.0
-        values[key] = params.number_input(
-            f"custom_gpu_{key}", label.replace("$", "\\$") + star, step, columns[i % 5]
-        )
+        values[key] = params.number_input(f"custom_gpu_{key}", label + star, step, columns[i % 5])
     return custom_gpu(values)
 
 

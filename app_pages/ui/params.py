@@ -539,7 +539,7 @@ def options_inputs(
     for i, key in enumerate(keys):
         meta, spec, where = meta_of[key], _spec(key), containers[i % len(containers)]
         extra = {"help": meta["help"].replace("$", "\\$"), **kwargs.get(key, {})}
-        label = meta["label"].replace("$", "\\$")
+        label = meta["label"]  # as given: it is also the accessible name
         if spec.kind is bool:
             values[key] = toggle(key, label, where, **extra)
         elif spec.many:
