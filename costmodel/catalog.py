@@ -179,6 +179,70 @@ class Catalog:
             self.measurements,
         )
 
+    def with_gpu(
+        self,
+        gpu_id: str,
+        *,
+        family: str,
+        hbm_gb: float,
+        bandwidth_tb_s: float,
+        bf16_dense_tflops: float,
+        scale_up_gb_s: float,
+        scale_out_gb_s: float,
+        scale_up_domain_gpus: int,
+        fp8_dense_tflops: float = float("nan"),
+        fp4_dense_tflops: float = float("nan"),
+        usd_per_gpu_hour: float | None = None,
+        name: str | None = None,
+    ) -> Catalog:
+        """A copy with one more GPU typed by its specs (units in the names; NaN TFLOPS: no
+        such tensor units). Its row takes ``family``'s efficiencies (gpu_families.csv) and
+        ``source`` "user input", dated as the newest catalog GPU; with ``usd_per_gpu_hour``
+        a price row (tier ``user``) too. ``ValueError`` for a taken id, an unknown family
+        or a spec that is not a positive number."""
+        if gpu_id in self.gpus.index:
+            raise ValueError(f"gpu_id must be a new id, not one of the catalog's; got {gpu_id!r}")
+        if family not in self.gpu_families.index:
+            raise ValueError(
+                f"family must be one of {', '.join(self.gpu_families.index)}; got {family!r}"
+            )
+        specs = {"hbm_gb": hbm_gb, "bandwidth_tb_s": bandwidth_tb_s}
+        specs.update(bf16_dense_tflops=bf16_dense_tflops, scale_up_gb_s=scale_up_gb_s)
+        specs.update(scale_out_gb_s=scale_out_gb_s, scale_up_domain_gpus=scale_up_domain_gpus)
+        for key, value in specs.items():
+            if not (isinstance(value, int | float) and np.isfinite(value) and value > 0):
+                raise ValueError(f"{key} must be a positive number; got {value!r}")
+        date = max(self.gpus["date"].astype(str), key=date_key)
+        row = {c: np.nan for c in self.gpus.columns}
+        row.update(self.gpu_families.loc[family].reindex(self.gpus.columns).dropna())
+        row.update(
+            specs,
+            name=name or gpu_id,
+            vendor="user input",
+            family=family,
+            fp8_dense_tflops=fp8_dense_tflops,
+            fp4_dense_tflops=fp4_dense_tflops,
+            date=date,
+            source="user input",
+            note="typed by the user",
+        )
+        gpus = pd.concat([self.gpus, pd.DataFrame([row], index=[gpu_id])])
+        gpus.index.name = self.gpus.index.name
+        prices = self.gpu_prices
+        if usd_per_gpu_hour is not None:
+            price = {"gpu": gpu_id, "usd_per_gpu_hour": float(usd_per_gpu_hour)}
+            price.update(kind="your price", tier="user", date=date, source="user input")
+            prices = pd.concat([prices, pd.DataFrame([price])], ignore_index=True)
+        return Catalog(
+            gpus,
+            self.models,
+            self.formats,
+            self.gpu_families,
+            prices,
+            self.provider_prices,
+            self.measurements,
+        )
+
 
 def _lookup_arrays(catalog: Catalog) -> dict:
     """Numpy arrays in index order, so rows are looked up by integer code, never by string."""

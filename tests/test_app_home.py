@@ -30,6 +30,21 @@ def test_home_renders_defaults():
         assert f"**{claim_id}**" in claims
 
 
+def test_home_shows_the_claims_verdicts():
+    """Each claim's status, evidence and rule are check_all's at the sidebar's scenario."""
+    from app_pages.ui.text import escape
+    from costmodel import claims
+
+    for query, scen in (({}, DEFAULT), ({"batch_size": "256"}, DEFAULT.replace(batch_size=256))):
+        at = open_page(**query)
+        assert not at.exception and not at.error
+        words = " ".join(m.value for m in at.markdown)
+        captions = " ".join(c.value for c in at.caption)
+        for row in claims.check_all(scen).itertuples():
+            assert f"-badge[{escape(row.status)}]" in words, row.id
+            assert escape(row.evidence) in captions and escape(row.rule) in captions, row.id
+
+
 def test_url_values_fill_sidebar():
     at = open_page(gpu="a100-80gb-sxm", batch_size="64")
     assert not at.exception and not at.warning
@@ -126,7 +141,9 @@ def test_page_declares_its_url_parameters(path):
     assert not at.exception, path
     declared = at.session_state["_ui_declared"]  # filled by params.declare during the run
     widgets = bound_widgets(at)
-    assert sorted(widgets) == sorted(declared), "bound inputs vs params.declare(...)"
+    # gpu_prices: the GPU page's price editor writes it into the URL (no bound widget).
+    expected = [k for k in declared if k != "gpu_prices"]
+    assert sorted(widgets) == sorted(expected), "bound inputs vs params.declare(...)"
     for key, value in widgets.items():
         default = declared[key].default
         assert value == (tuple(default) if isinstance(value, tuple) else default), key

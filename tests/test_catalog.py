@@ -4,7 +4,7 @@ import shutil
 
 import pytest
 
-from costmodel import date_key, load_catalog
+from costmodel import Scenario, date_key, evaluate, load_catalog
 from costmodel.catalog import ASSETS_DIR, read_table
 
 CATALOG = load_catalog()
@@ -98,3 +98,48 @@ def test_unknown_family_is_rejected(tmp_path):
     gpus.write_text(gpus.read_text().replace(",hopper,", ",volta,", 1))
     with pytest.raises(ValueError, match="volta"):
         load_catalog(folder)
+
+
+SMALL_GPU = dict(
+    family="hopper",
+    hbm_gb=1,
+    bandwidth_tb_s=1,
+    bf16_dense_tflops=1,
+    scale_up_gb_s=1,
+    scale_out_gb_s=1,
+    scale_up_domain_gpus=1,
+)
+
+
+def test_with_gpu_adds_a_typed_gpu_with_its_familys_efficiencies():
+    base = load_catalog()
+    specs = {**SMALL_GPU, "hbm_gb": 96, "bandwidth_tb_s": 4.0, "bf16_dense_tflops": 900}
+    specs |= {"fp8_dense_tflops": 1800, "scale_up_gb_s": 900, "scale_out_gb_s": 50}
+    cat = base.with_gpu("my-gpu", **specs, usd_per_gpu_hour=1.5)
+    row = cat.gpus.loc["my-gpu"]
+    assert row["source"] == "user input"
+    hopper = base.gpu_families.loc["hopper"]
+    for col in ("bandwidth_efficiency", "compute_efficiency", "allreduce_latency_us"):
+        assert row[col] == hopper[col]
+    assert "my-gpu" not in base.gpus.index  # a copy
+    price = cat.gpu_prices[cat.gpu_prices["gpu"] == "my-gpu"]
+    assert list(price["usd_per_gpu_hour"]) == [1.5]
+    # Same family and price as an H100 SXM (3.35 TB/s), more bandwidth: a cheaper decode
+    # step, so a lower cost per output token on the same setup.
+    ours = evaluate(Scenario(gpu="my-gpu", usd_per_gpu_hour=1.95), cat)
+    h100 = evaluate(Scenario(gpu="h100-sxm", usd_per_gpu_hour=1.95), cat)
+    assert ours["usd_per_million_output_tokens"] < h100["usd_per_million_output_tokens"]
+
+
+@pytest.mark.parametrize(
+    ("gpu_id", "changes", "named"),
+    [
+        ("x", {"family": "nope"}, "family"),
+        ("x", {"hbm_gb": 0}, "hbm_gb"),
+        ("x", {"scale_out_gb_s": float("nan")}, "scale_out_gb_s"),
+        ("h100-sxm", {}, "gpu_id"),
+    ],
+)
+def test_with_gpu_refuses_what_it_cannot_use(gpu_id, changes, named):
+    with pytest.raises(ValueError, match=named):
+        load_catalog().with_gpu(gpu_id, **{**SMALL_GPU, **changes})

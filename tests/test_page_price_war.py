@@ -1,4 +1,4 @@
-"""Price-war margins page through AppTest: defaults, URL parameters, presets, CSV, numbers."""
+"""Price-war margins page through AppTest: the numbers shown are the analysis's Result."""
 
 import io
 
@@ -8,19 +8,28 @@ import pytest
 from conftest import ignored, markdown_text, open_page, shown
 
 import costmodel
-from costmodel import sensitivity
+from app_pages.ui.text import escape
+from costmodel import claims, presets
+from costmodel.analyses import disclosures, price_war
 
 PAGE = "app_pages/price_war.py"
 COST = "usd_per_million_output_tokens"
 CATALOG = costmodel.load_catalog()
 PRICES = CATALOG.provider_prices
-SEED_SHEET = PRICES[PRICES["date"] == "2023-12"][
-    ["provider", "model", "usd_per_million_input", "usd_per_million_output", "date"]
-].reset_index(drop=True)
 A100_PRICE = CATALOG.gpu_prices.query("gpu == 'a100-80gb-sxm'")["usd_per_gpu_hour"].min()
 
 
-def test_renders_defaults():
+def same_numbers(at, result):
+    """Costs and margins on the page are the Result's (margins shown to 4 digits where a
+    column has gaps: a dash for an infinite break-even)."""
+    pd.testing.assert_frame_equal(shown(at, "setup"), result.costs, check_dtype=False)
+    margins = result.margins.replace([np.inf, -np.inf], np.nan)
+    pd.testing.assert_frame_equal(
+        shown(at, "margin_pct"), margins, check_dtype=False, check_exact=False, rtol=5e-4
+    )
+
+
+def test_the_seeds_view_as_before():
     at = open_page(PAGE)
     assert not at.exception
     assert not at.warning and not at.error
@@ -31,125 +40,91 @@ def test_renders_defaults():
     assert at.selectbox(key="price_date").value == "2023-12"
     assert at.number_input(key="a100_usd_per_gpu_hour").value == pytest.approx(A100_PRICE)
     assert at.radio(key="margin_unit").value == "% of revenue"
-    sheet = shown(at, "usd_per_million_output")
-    pd.testing.assert_frame_equal(sheet, SEED_SHEET, check_dtype=False)
-    # The sidebar equals the seed's setup, so only two setups are costed.
-    assert list(shown(at, "Setup")["GPU id"]) == ["h100-sxm", "a100-80gb-sxm"]
-
-
-def test_seed_prices_are_the_claims():
-    sheet = SEED_SHEET.set_index("provider")
-    assert tuple(sheet.loc["OpenAI", ["usd_per_million_input", "usd_per_million_output"]]) == (
-        1.00,
-        2.00,
-    )
+    result = price_war.run()
+    same_numbers(at, result)
+    # The sidebar equals the seed's setup, so only the two seed setups are costed.
+    assert list(result.costs["gpu"]) == ["h100-sxm", "a100-80gb-sxm"]
+    sheet = shown(at, "usd_per_million_output").set_index("provider")
     assert tuple(sheet.loc["Mistral", ["usd_per_million_input", "usd_per_million_output"]]) == (
         0.65,
         1.96,
     )
-    outputs = sheet["usd_per_million_output"]
-    assert outputs[["Together", "Perplexity", "Anyscale", "DeepInfra", "OpenRouter"]].tolist() == [
-        0.60,
-        0.56,
-        0.50,
-        0.27,
-        0.00,
-    ]
+    words = markdown_text(at)
+    assert escape(result.verdict_text) in words
+    assert escape(result.c4_text) in words and escape(result.c6_text) in words
+    verdicts = claims.check_all().set_index("id")
+    for claim_id in ("C1", "C2", "C3", "C4", "C6"):
+        row = verdicts.loc[claim_id]
+        assert f"**{claim_id} {escape(row['status'])}**" in words
+        assert escape(row["evidence"]) in words
 
 
-def expected_margins(scen: costmodel.Scenario) -> pd.DataFrame:
-    return costmodel.provider_margins(scen, SEED_SHEET).set_index("provider")
-
-
-def test_margins_match_costmodel():
-    at = open_page(PAGE)
-    table = shown(at, "margin_pct")
-    seed = costmodel.Scenario()
-    a100 = seed.replace(gpu="a100-80gb-sxm", usd_per_gpu_hour=A100_PRICE)
-    for label_start, scen in (("Seed", seed), ("2x A100", a100)):
-        rows = table[table["setup"].str.startswith(label_start)].set_index("provider")
-        expected = expected_margins(scen)
-        for column in (
-            "usd_per_request",
-            "margin_usd_per_million_requests",
-            "margin_pct",
-            "break_even_utilization",
-            "break_even_batch_size",
-        ):
-            # shown to 4 significant digits; an infinite break-even is shown as a dash
-            want = expected[column].replace([np.inf, -np.inf], np.nan)
-            np.testing.assert_allclose(rows[column], want, rtol=5e-4, err_msg=column)
-        np.testing.assert_allclose(
-            rows["margin_usd_per_request"], expected["margin_usd_per_million_requests"] / 1e6
-        )
-
-
-def test_c4_and_c6_are_stated_from_the_numbers():
-    at = open_page(PAGE)
-    text = markdown_text(at)
-    seed = expected_margins(costmodel.Scenario())
-    mistral = seed.loc["Mistral", "margin_pct"]
-    assert f"**{mistral:+.0f}% of revenue**" in text
-    assert f"**\\${costmodel.evaluate(costmodel.Scenario())[COST]:.3f} per million output" in text
-    others = seed.drop(index=["Mistral", "OpenAI"])
-    losing = others[others["margin_usd_per_million_requests"] < 0]
-    assert f"{len(losing)} of the {len(others)} other providers lose money" in text
-    notes = {m.value for m in [*at.success, *at.info, *at.warning]}
-    c4 = next(n for n in notes if "**C4**" in n)
-    mistral_even = abs(mistral) <= 10
-    all_lose = len(losing) == len(others)
-    if mistral_even and all_lose:
-        assert "— holds under" in c4
-    elif mistral_even or all_lose:
-        assert "in part" in c4
-    else:
-        assert "does not hold" in c4
-
-    a100 = expected_margins(
-        costmodel.Scenario(gpu="a100-80gb-sxm", usd_per_gpu_hour=A100_PRICE)
-    ).drop(index=["Mistral", "OpenAI"])
-    # The page says "loses money" below -10 % of revenue (within +-10 % it "roughly breaks
-    # even") or when a free price costs anything. At $1.89/GPU-hour Anyscale's $0.50 earns
-    # (512 x 0.50 + 256 x 0.50) / 1e6 = $0.000384 per request against a cost of about
-    # $0.000411: -7 %, roughly even, so 4 of the 5 collapsed prices lose money.
-    free = a100["revenue_per_request_usd"] <= 0
-    lose = a100[free | (a100["margin_pct"] < -10.0)]
-    assert f"{len(lose)} of {len(a100)} providers lose money" in text
-    c6 = next(n for n in notes if "**C6**" in n)
-    assert ("— holds under" in c6) == (len(lose) == len(a100))
-
-
-def test_url_parameters_fill_inputs():
-    at = open_page(
-        PAGE,
-        gpu="a100-80gb-sxm",
-        batch_size="64",
-        price_date="2024",
-        a100_usd_per_gpu_hour="1.5",
-        margin_unit="$ per million requests",
-        change_pct="10",
-    )
+def test_old_url_keys_open_the_same_view():
+    query = dict(gpu="a100-80gb-sxm", batch_size="64", price_date="2024")
+    query |= dict(a100_usd_per_gpu_hour="1.5", margin_unit="$ per million requests")
+    at = open_page(PAGE, **query, change_pct="10")
     assert not at.exception and not at.warning
-    assert at.sidebar.selectbox(key="gpu").value == "a100-80gb-sxm"
-    assert at.sidebar.number_input(key="batch_size").value == 64
     assert at.selectbox(key="price_date").value == "2024"
     assert at.number_input(key="a100_usd_per_gpu_hour").value == 1.5
     assert at.radio(key="margin_unit").value == "$ per million requests"
     assert at.number_input(key="change_pct").value == 10.0
-    costs = shown(at, "Setup")
-    assert costs["Setup"].tolist() == [
+    scen = costmodel.Scenario(gpu="a100-80gb-sxm", batch_size=64)
+    options = price_war.Options(
+        price_date="2024", a100_usd_per_gpu_hour=1.5, margin_unit="$ per million requests"
+    )
+    result = price_war.run(scen, options)
+    same_numbers(at, result)
+    assert list(result.costs["setup"]) == [
         "Seed: 2x H100 SXM @ $1.95",
         "2x A100 80GB @ $1.50",
         "Sidebar: 2x A100 80GB SXM4 @ $1.95",
     ]
-    assert (costs["Batch"] == 64).all()
     sheet = shown(at, "usd_per_million_output").set_index("provider")
     assert sheet.loc["Mistral", "usd_per_million_output"] == 0.70  # the 2024-03 price
-    assert sheet.loc["DeepInfra", "usd_per_million_output"] == 0.24  # the 2024 price
-    # Together's 2024-01 price (0.60 in and out) replaces its seed price (0.00 / 0.60).
-    assert sheet.loc["Together", "date"] == "2024-01"
-    assert sheet.loc["Together", "usd_per_million_input"] == 0.60
-    assert sheet.loc["Perplexity", "date"] == "2023-12"  # no later price in the catalog
+
+
+@pytest.mark.parametrize(
+    "model",
+    [
+        m
+        for m in ("deepseek-v3.2", "gpt-oss-120b", "qwen3-235b-a22b")
+        if m in PRICES["model"].values
+    ],
+)
+def test_todays_models_today(model):
+    at = open_page(PAGE, model=model, weight_format="fp8")
+    assert not at.exception and not at.error
+    assert at.selectbox(key="price_date").value == "today"  # the default for a model priced later
+    result = price_war.run(costmodel.Scenario(model=model, weight_format="fp8"))
+    same_numbers(at, result)
+    assert "Who makes money serving" in result.verdict_text
+    assert escape(result.verdict_text) in markdown_text(at)
+    assert len(result.market)  # market setups on today's GPUs
+
+
+def test_gpu_price_tier_and_market_gpus_from_the_url():
+    query = dict(model="gpt-oss-120b", weight_format="fp8", price_date="today")
+    query["gpu_price_tier"] = "on_demand"
+    at = open_page(PAGE, **query, market_gpus=["h100-sxm", "b200"])
+    assert not at.exception and not at.warning
+    options = price_war.Options(
+        price_date="today", gpu_price_tier="on_demand", market_gpus=("h100-sxm", "b200")
+    )
+    scen = costmodel.Scenario(model="gpt-oss-120b", weight_format="fp8")
+    same_numbers(at, price_war.run(scen, options))
+
+
+def test_deepseek_preset_shows_their_numbers_beside_the_model():
+    at = open_page(PAGE)
+    next(b for b in at.button if b.label == "DeepSeek's published economics").click().run()
+    assert not at.exception and not at.error
+    assert at.sidebar.selectbox(key="model").value == "deepseek-r1"
+    scen = presets.DEEPSEEK_2025.apply(costmodel.Scenario())
+    shown_ = disclosures.run(scen)
+    assert escape(shown_.text) in markdown_text(at)
+    pd.testing.assert_frame_equal(
+        shown(at, "model_over_disclosed"), shown_.comparison, check_dtype=False
+    )
 
 
 @pytest.mark.parametrize(
@@ -159,6 +134,7 @@ def test_url_parameters_fill_inputs():
         ({"a100_usd_per_gpu_hour": "-3"}, "a100_usd_per_gpu_hour"),
         ({"margin_unit": "euros"}, "margin_unit"),
         ({"change_pct": "95"}, "change_pct"),
+        ({"gpu_price_tier": "free"}, "gpu_price_tier"),
     ],
 )
 def test_bad_page_parameter_is_named(params, bad):
@@ -168,17 +144,13 @@ def test_bad_page_parameter_is_named(params, bad):
 def test_presets_and_reset():
     at = open_page(PAGE, price_date="2024-03", a100_usd_per_gpu_hour="2.5")
     at.button(key="price_preset:Large batch (256), 24/7").click().run()
-    assert (shown(at, "Setup")["Batch"] == 256).all()
-    at.button(key="price_preset:Later prices (2024)").click().run()
-    # The preset picks the sheet's newest date: 2026-08 since the 2024-2026 price rows.
-    newest = max(PRICES["date"], key=costmodel.date_key)
-    assert newest == "2026-08"
-    assert at.selectbox(key="price_date").value == newest
+    assert (shown(at, "setup")["batch_size"] == 256).all()
+    at.button(key="price_preset:Today's prices").click().run()
+    assert at.selectbox(key="price_date").value == "today"
     at.button(key="price_preset:December 2023 baseline").click().run()
     assert at.selectbox(key="price_date").value == "2023-12"
     assert at.number_input(key="a100_usd_per_gpu_hour").value == pytest.approx(A100_PRICE)
     at.button(key="price_preset:reset").click().run()
-    # AppTest keeps the opening URL (no widget-to-URL sync), so no check of warnings here.
     assert not at.exception
     assert at.sidebar.number_input(key="batch_size").value == 256  # the page's Reset keeps it
     assert at.selectbox(key="price_date").value == "2023-12"
@@ -189,12 +161,11 @@ def test_csv_downloads_hold_the_tables_shown(downloads):
     assert not at.exception
     for name, column in (
         ("provider_prices.csv", "usd_per_million_output"),
-        ("cost_per_setup.csv", "Setup"),
+        ("cost_per_setup.csv", "setup"),
         ("provider_margins.csv", "margin_pct"),
         (f"tornado_{COST}.csv", "swing"),
     ):
         csv = pd.read_csv(io.BytesIO(downloads[name])).replace([np.inf, -np.inf], np.nan)
-        # the table shows 4 significant digits where a column has gaps; the CSV keeps all
         pd.testing.assert_frame_equal(
             csv, shown(at, column), check_dtype=False, check_exact=False, rtol=5e-4, obj=name
         )
@@ -203,11 +174,7 @@ def test_csv_downloads_hold_the_tables_shown(downloads):
 def test_tornado_and_range_are_the_sidebar_setups():
     at = open_page(PAGE, gpu="h200-sxm", n_gpus="1", usd_per_gpu_hour="2.6")
     scen = costmodel.Scenario(gpu="h200-sxm", n_gpus=1, usd_per_gpu_hour=2.6)
-    pd.testing.assert_frame_equal(
-        shown(at, "swing"), sensitivity.tornado(scen, 20.0, COST), check_dtype=False
-    )
-    spread = sensitivity.headline_range(scen, COST)
-    assert f"\\${spread['low']:,.3f} / \\${spread['central']:,.3f}" in markdown_text(at)
-    costs = shown(at, "Setup").set_index("GPU id")
-    assert costs.loc["h200-sxm", "$/M output tokens"] == pytest.approx(spread["central"])
-    assert costs.loc["h200-sxm", "$/M output, high"] == pytest.approx(spread["high"])
+    result = price_war.run(scen)
+    pd.testing.assert_frame_equal(shown(at, "swing"), result.tornado, check_dtype=False)
+    r = result.sidebar_range
+    assert f"\\${r['low']:,.3f} / \\${r['central']:,.3f}" in markdown_text(at)

@@ -47,3 +47,26 @@ def headline_range(scenario: costmodel.Scenario, output: str) -> dict[str, Any]:
     from costmodel import sensitivity
 
     return sensitivity.headline_range(scenario, output)
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def analysis(name: str, scenario: costmodel.Scenario, options: Any, gpus: tuple = ()) -> Any:
+    """``costmodel.analyses.<name>.run(scenario, options)`` cached by its arguments.
+
+    ``gpus``: extra GPUs, each a tuple of ``Catalog.with_gpu`` keyword items.
+    """
+    import importlib
+
+    module = importlib.import_module(f"costmodel.analyses.{name}")
+    cat = catalog()
+    for gpu in gpus:
+        cat = cat.with_gpu(**dict(gpu))
+    return module.run(scenario, options, cat)
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def claims(scenario: costmodel.Scenario) -> pd.DataFrame:
+    """``costmodel.claims.check_all(scenario)`` cached by the scenario."""
+    from costmodel import claims as checks
+
+    return checks.check_all(scenario, catalog())

@@ -482,3 +482,72 @@ def scenario(**changes: Any) -> costmodel.Scenario:
     """The sidebar's Scenario for this run, with page-specific ``changes`` applied."""
     base = st.session_state.get(_SCENARIO, DEFAULT)
     return _build(base, changes) if changes else base
+
+
+# --- Analysis options -------------------------------------------------------------------------
+
+
+def options_params(
+    options_class: type,
+    *,
+    skip: Iterable[str] = (),
+    choices: dict[str, Sequence[str]] | None = None,
+    defaults: dict[str, Any] | None = None,
+) -> tuple[Param, ...]:
+    """Gate Params of an analysis's ``Options`` (``costmodel.analyses.options.specs``).
+
+    One per option not in ``skip``: a flag for a bool, a choice for ``choices`` (a list
+    for a tuple-valued option; ``choices`` here add or replace the metadata's, e.g.
+    catalog ids), a number in ``[low, high]`` otherwise (empty allowed when optional).
+    ``defaults`` replace the metadata's default (e.g. one resolved for the scenario).
+    """
+    from costmodel.analyses.options import specs
+
+    choices, defaults, made = choices or {}, defaults or {}, []
+    for key, meta in specs(options_class).items():
+        if key in skip:
+            continue
+        default = defaults.get(key, meta["default"])
+        allowed = choices.get(key, meta.get("choices"))
+        if isinstance(meta["default"], bool):
+            made.append(gate.flag(key, default))
+        elif allowed is not None:
+            made.append(
+                gate.choice(key, list(default) if isinstance(default, tuple) else default, allowed)
+            )
+        else:
+            made.append(
+                gate.number(
+                    key, default, meta["low"], meta["high"], integer=meta.get("integer", False)
+                )
+            )
+    return tuple(made)
+
+
+def options_inputs(
+    options_class: type, keys: Iterable[str], containers: Sequence[Any] = (st,), **kwargs: Any
+) -> dict[str, Any]:
+    """Draw declared options ``keys`` of ``options_class`` (label, help and step from its
+    metadata), one per container in turn; return key -> value. A toggle for a flag, a
+    multiselect for a list, a radio for two choices, a selectbox for more, else a number.
+
+    ``kwargs``: per key, extra widget arguments (e.g. ``{"change_pct": {"format": "%.0f"}}``).
+    """
+    from costmodel.analyses.options import specs
+
+    meta_of, values = specs(options_class), {}
+    for i, key in enumerate(keys):
+        meta, spec, where = meta_of[key], _spec(key), containers[i % len(containers)]
+        extra = {"help": meta["help"].replace("$", "\\$"), **kwargs.get(key, {})}
+        label = meta["label"]  # as given: it is also the accessible name
+        if spec.kind is bool:
+            values[key] = toggle(key, label, where, **extra)
+        elif spec.many:
+            values[key] = multiselect(key, label, where, **extra)
+        elif spec.kind is str and len(spec.choices) <= 2:
+            values[key] = radio(key, label, where, **extra)
+        elif spec.kind is str:
+            values[key] = selectbox(key, label, where, **extra)
+        else:
+            values[key] = number_input(key, label, meta.get("step", 1), where, **extra)
+    return values

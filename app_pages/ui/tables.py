@@ -182,3 +182,13 @@ def formula_expander(title: str, markdown: str) -> None:
     """A closed expander holding the formulas or reasoning behind a result."""
     with st.expander(title, icon=":material/functions:"):
         st.markdown(markdown)
+
+
+#: ``column_config`` of the price and cost columns (the cost's low / high from
+#: ``headline_range``), as the GPU comparison and price-war pages show them.
+COST_CONFIG = {
+    "usd_per_gpu_hour": {"format": "$%.2f"},
+    "usd_per_million_output_tokens": {"format": "$%.3f"},
+    "usd_per_million_output_tokens_low": {"label": "$/M output, low", "format": "$%.3f"},
+    "usd_per_million_output_tokens_high": {"label": "$/M output, high", "format": "$%.3f"},
+}
