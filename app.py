@@ -18,7 +18,7 @@ from app_pages.ui import params
 
 LOG = logging.getLogger(__name__)
 
-st.set_page_config(page_title="Mixtral serving cost explorer", page_icon="💸", layout="wide")
+st.set_page_config(page_title="LLM serving cost explorer", page_icon="💸", layout="wide")
 
 
 def main() -> None:
@@ -29,7 +29,10 @@ def main() -> None:
     params.begin(page)
     params.scenario_sidebar()
     notices = st.container()  # above the page, filled once the page's own widgets exist
-    page.run()
+    try:
+        page.run()
+    except params.PageStopped:  # the page said why it cannot go on; end the run as usual
+        pass
     params.finish(notices)
     with st.sidebar:
         params.share_link()

@@ -120,7 +120,7 @@ try:
     result = compare(a, b, st.session_state["metric"])
 except ValueError as err:
     st.error(f"Scenario B cannot be compared: {literal(str(err))}. Change B's inputs above.")
-    st.stop()
+    params.stop_page()
 
 metric = result.metric
 fits = result.outputs.set_index("output").loc["fits", ["a", "b"]]

@@ -114,7 +114,7 @@ if scen.model not in priced:
     st.info(
         f"The catalog has no provider prices for the sidebar's model. Models with prices: {names}."
     )
-    st.stop()
+    params.stop_page()
 
 try:
     options = timeline.Options(
@@ -128,7 +128,7 @@ try:
     result = run(scen, options)
 except ValueError as err:
     st.error(f"No timeline for these settings: {literal(str(err))}")
-    st.stop()
+    params.stop_page()
 
 name = catalog.models.loc[scen.model, "name"]
 trend = result.trend.set_index("model").loc[scen.model]

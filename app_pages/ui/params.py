@@ -106,6 +106,18 @@ def field(name: str) -> Param:
 # --- The gate -----------------------------------------------------------------------------
 
 
+class PageStopped(Exception):
+    """Raised by :func:`stop_page`; app.py catches it and still ends the run."""
+
+
+def stop_page() -> None:
+    """Stop drawing the page (after it said why), but keep the URL warning and share link.
+
+    ``st.stop()`` would also discard what app.py draws after the page.
+    """
+    raise PageStopped
+
+
 def begin(page: Any) -> None:
     """Start a run on ``page`` (what ``st.navigation`` returned): forget last run's
     declarations. Call first in app.py, right after ``st.navigation``."""
