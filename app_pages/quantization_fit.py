@@ -211,8 +211,7 @@ def results(scenario: costmodel.Scenario) -> None:
 
     # 3. Users versus context.
     st.subheader("Most concurrent users versus context length")
-    verdicts.show("C13", scenario)
-    st.info(escape(result.c13_text))
+    verdicts.show_result("C13", result)
     if options.heatmap_rows == "format":
         rows_title, setup = "Weight format", f"{scenario.n_gpus}× {scenario.gpu}"
     else:

@@ -9,13 +9,13 @@ from app_pages.ui import cache
 from app_pages.ui.text import escape
 from costmodel import claims
 
-#: Status -> (icon, Streamlit message kind).
-_SHOWN = {
-    "holds": (":material/check_circle:", "success"),
-    "partly": (":material/contrast:", "warning"),
-    "does not hold": (":material/cancel:", "error"),
-    "shown": (":material/info:", "info"),
-    "not applicable": (":material/remove:", "info"),
+#: Status -> badge colour (a badge, not an alert: an alert on a page means a problem).
+_COLOURS = {
+    "holds": "green",
+    "partly": "orange",
+    "does not hold": "red",
+    "shown": "blue",
+    "not applicable": "gray",
 }
 
 
@@ -34,15 +34,27 @@ def verdict(claim_id: str, scenario: costmodel.Scenario) -> claims.Verdict | Non
         return None
 
 
+def draw(found: claims.Verdict) -> None:
+    """A verdict: its status, its evidence (with numbers), the claim and the rule used."""
+    text = claims.BY_ID[found.id].text
+    with st.container(border=True, key=f"verdict_{found.id}"):
+        st.markdown(
+            f":{_COLOURS[found.status]}-badge[{found.id} {found.status}] {escape(found.evidence)}"
+        )
+        st.caption(f"*Claim:* {escape(text)} *Rule:* {escape(found.rule)}")
+
+
 def show(claim_id: str, scenario: costmodel.Scenario) -> None:
-    """One claim's status, its evidence (with numbers) and, folded, the rule used."""
+    """``claims.check(claim_id, scenario)``'s verdict (the analyses at their defaults)."""
     found = verdict(claim_id, scenario)
-    if found is None:
-        return
-    icon, kind = _SHOWN[found.status]
-    text = claims.BY_ID[claim_id].text
-    getattr(st, kind)(
-        f"**{claim_id} {found.status}.** {escape(found.evidence)}\n\n*Claim:* {escape(text)}"
-        f"\n\n*Rule:* {escape(found.rule)}",
-        icon=icon,
-    )
+    if found is not None:
+        draw(found)
+
+
+def show_result(claim_id: str, result, name: str | None = None) -> None:
+    """The verdict a page's own Result reports (``<name>_status``, ``<name>_text``; name
+    defaults to the claim id in lower case), with the claim's rule: what
+    ``costmodel.claims`` finds when the page's options are the analysis's defaults."""
+    name = name or claim_id.lower()
+    status, text = getattr(result, f"{name}_status"), getattr(result, f"{name}_text")
+    draw(claims.Verdict(claim_id, status, text, claims.BY_ID[claim_id].rule))
