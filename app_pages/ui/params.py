@@ -527,7 +527,9 @@ def scenario_sidebar(
     declare(*(field(name) for name in fields + efficiencies), shared=True)
     with st.sidebar:
         values = {name: _value(name, _scenario_input(name)) for name in fields}
-        with st.expander("Efficiencies", icon=":material/speed:"):
+        # Open on the page that is about them (Validation), folded elsewhere.
+        about = st.session_state.get(_PAGE) == "validation"
+        with st.expander("Efficiencies", icon=":material/speed:", expanded=about):
             st.caption(
                 "Achieved shares of peak and fixed latencies, on every page. Empty = the "
                 "GPU family's default (the Validation page lists them)."

@@ -41,7 +41,7 @@ def draw(found: claims.Verdict) -> None:
         st.markdown(
             f":{_COLOURS[found.status]}-badge[{found.id} {found.status}] {escape(found.evidence)}"
         )
-        st.caption(f"*Claim:* {escape(text)} *Rule:* {escape(found.rule)}")
+        st.caption(f"*Claim:* {escape(text)}. *Rule:* {escape(found.rule)}")
 
 
 def show(claim_id: str, scenario: costmodel.Scenario) -> None:
