@@ -134,9 +134,12 @@ def option_inputs() -> moe_scaling.Options:
         return moe_scaling.Options(routing_skew=values["routing_skew"])
 
 
-@st.fragment
 def results(scenario: costmodel.Scenario) -> None:
-    """The page's controls and everything drawn from their Result (reruns on its own)."""
+    """The page's controls and everything drawn from their Result.
+
+    Not an ``st.fragment``: a fragment rerun would not redraw the sidebar's share link,
+    which must hold the page's own inputs too.
+    """
     with st.container(border=True):
         options = option_inputs()
     try:
@@ -351,7 +354,8 @@ st.markdown(
     "models are built from it with the same layers, width and heads."
 )
 params.declare(*PARAMS)
-with st.expander("Presets", icon=":material/tune:"):  # outside the fragment: they may set
-    params.preset_buttons(PRESETS, key="moe_preset", reset=list(DEFAULTS))  # sidebar fields
+# Presets outside the fragment: one may set sidebar fields, so the whole page reruns.
+with st.container(border=True, horizontal=True, vertical_alignment="center"):
+    params.preset_buttons(PRESETS, key="moe_preset", reset=list(DEFAULTS))
 results(params.scenario())
 tables.formula_expander("Formulas and assumptions", FORMULAS)

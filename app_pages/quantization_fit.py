@@ -167,9 +167,12 @@ def option_inputs() -> memory_fit.Options:
     )
 
 
-@st.fragment
 def results(scenario: costmodel.Scenario) -> None:
-    """The page's controls and everything drawn from their Result (reruns on its own)."""
+    """The page's controls and everything drawn from their Result.
+
+    Not an ``st.fragment``: a fragment rerun would not redraw the sidebar's share link,
+    which must hold the page's own inputs too.
+    """
     with st.container(border=True):
         options = option_inputs()
     try:
@@ -268,6 +271,7 @@ st.markdown(
     "upload its config.json in the sidebar."
 )
 params.declare(*PARAMS)
-with st.expander("Presets", icon=":material/tune:"):  # outside the fragment: they set
+# Presets outside the fragment: one may set sidebar fields, so the whole page reruns.
+with st.container(border=True, horizontal=True, vertical_alignment="center"):
     params.preset_buttons(PRESETS, key="quant_preset", reset=[p.key for p in PARAMS])
-results(params.scenario())  # sidebar fields too, so the whole page reruns
+results(params.scenario())

@@ -102,9 +102,12 @@ def option_inputs() -> dict:
     return values
 
 
-@st.fragment
 def results(scenario: costmodel.Scenario) -> None:
-    """The page's controls and everything drawn from their Result (reruns on its own)."""
+    """The page's controls and everything drawn from their Result.
+
+    Not an ``st.fragment``: a fragment rerun would not redraw the sidebar's share link,
+    which must hold the page's own inputs too.
+    """
     with st.container(border=True):
         values = option_inputs()
     try:
@@ -320,7 +323,8 @@ st.markdown(
     "parameters (same layers, width and heads); the other settings come from the sidebar."
 )
 params.declare(*map(params.field, SPEC_FIELDS))
-with st.expander("Presets (the C9 one also sets the sidebar)", icon=":material/tune:"):
+# Presets outside the fragment: one may set sidebar fields, so the whole page reruns.
+with st.container(border=True, horizontal=True, vertical_alignment="center"):
     params.preset_buttons(PRESETS, key="spec_preset", reset=SPEC_FIELDS)
 results(params.scenario())
 tables.formula_expander("Formulas and assumptions", FORMULAS)

@@ -32,6 +32,7 @@ own or the sidebar's), :func:`preset_buttons` sets exactly the fields of a prese
 from __future__ import annotations
 
 import dataclasses
+import math
 from collections.abc import Iterable, Sequence
 from typing import Any
 from urllib.parse import urlencode, urlsplit
@@ -483,7 +484,7 @@ def _scenario_input(name: str) -> Any:
         return toggle(name, LABELS[name], help=costmodel.FIELD_HELP[name])
     if spec.kind is int:
         return number_input(name)
-    fmt = "%.2f" if _STEP[name] >= 0.01 else "%.3f"
+    fmt = f"%.{max(1, -math.floor(math.log10(_STEP[name])))}f"  # step 0.5: %.1f, 0.01: %.2f
     if name == "utilization":
         return slider(name, step=_STEP[name], format=fmt)
     if spec.optional:  # a family default: empty keeps the GPU family's value
