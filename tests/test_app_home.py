@@ -15,7 +15,7 @@ DEFAULT = costmodel.Scenario()
 
 
 def sidebar_values(at: AppTest) -> dict:
-    """Key -> value of every input in the sidebar, as the Scenario holds it ("" of a
+    """Key -> value of every input in the sidebar, as the Scenario holds it ("same" of a
     choice whose None has a meaning, such as attention_format, is None)."""
     widgets = [
         *at.sidebar.selectbox,
@@ -23,7 +23,7 @@ def sidebar_values(at: AppTest) -> dict:
         *at.sidebar.slider,
         *at.sidebar.toggle,
     ]
-    return {w.key: None if w.value == "" else w.value for w in widgets}
+    return {w.key: None if w.value == "same" else w.value for w in widgets}
 
 
 #: Every Scenario field the sidebar draws, the efficiencies included.

@@ -174,7 +174,7 @@ def check(param: Param, raw: list[str]) -> Verdict:
         return _check_many(param, raw)
     text, given = raw[-1], " & ".join(raw)  # all the values, as the warning shows them
     repeated = f"given {len(raw)} times, the last value was used; " if len(raw) > 1 else ""
-    if text == "" and "" not in param.choices:  # "" may be a choice (None: attention_format)
+    if text == "":
         return _default_used(param, given, repeated + "empty")
     value, note = _one(param, text)
     if value is _NONE:

@@ -75,9 +75,9 @@ EFFICIENCY_FIELDS = (
     "network_efficiency",
     "alltoall_latency_us",
 )
-#: A choice field whose None has a meaning (``FIELDS[f].none_means``) is "" in the URL
+#: A choice field whose None has a meaning (``FIELDS[f].none_means``) is "same" in the URL
 #: and the widget; the option's shown name says what it means.
-_SAME = ""
+_SAME = "same"
 #: Sidebar labels (with units) and number steps: the library states each field once.
 LABELS = costmodel.FIELD_LABELS
 _STEP = costmodel.FIELD_STEPS
