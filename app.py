@@ -8,6 +8,7 @@ a traceback (``client.showErrorDetails = "none"`` in .streamlit/config.toml hide
 details Streamlit itself would show).
 """
 
+import contextlib
 import logging
 
 import streamlit as st
@@ -29,10 +30,8 @@ def main() -> None:
     params.begin(page)
     params.scenario_sidebar()
     notices = st.container()  # above the page, filled once the page's own widgets exist
-    try:
+    with contextlib.suppress(params.PageStopped):  # the page said why it cannot go on
         page.run()
-    except params.PageStopped:  # the page said why it cannot go on; end the run as usual
-        pass
     params.finish(notices)
     with st.sidebar:
         params.share_link()

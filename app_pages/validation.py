@@ -1,8 +1,9 @@
 """Validation: every catalog measurement beside the model's prediction ("How far to trust").
 
-Numbers come from ``costmodel.validation.compare(**overrides)``; the efficiency inputs
-are its overrides, named as the library's Scenario fields. Empty means the GPU family's
-default from assets/gpu_families.csv.
+A thin view of ``costmodel.validation.compare`` and ``summary`` (one cached call). The
+efficiencies are the sidebar's "Efficiencies" box (Scenario fields, URL-bound on every
+page); empty means the GPU family's default from assets/gpu_families.csv. Each
+measurement brings its own setup, so the sidebar's other fields are not used here.
 """
 
 from __future__ import annotations
@@ -13,20 +14,20 @@ import streamlit as st
 
 import costmodel
 from app_pages.ui import cache, charts, params, tables
+from app_pages.ui.text import escape
 from costmodel import presets, validation
 
 CATALOG = cache.catalog()
 DEFAULT = costmodel.Scenario()
-# Efficiency inputs: Scenario field -> (label, step, number format).
-EFFICIENCY = {
-    "bandwidth_efficiency": ("Bandwidth efficiency [0-1]", 0.01, "%.2f"),
-    "compute_efficiency": ("Compute efficiency [0-1]", 0.01, "%.2f"),
-    "moe_kernel_efficiency": ("MoE kernel efficiency [0-1]", 0.01, "%.2f"),
-    "allreduce_latency_us": ("All-reduce latency [µs]", 1.0, "%.1f"),
-    "link_efficiency": ("Link efficiency [0-1]", 0.01, "%.2f"),
-    "layer_overhead_us": ("Layer overhead [µs]", 0.5, "%.1f"),
-}
-FAMILY_FIELDS = [f for f in EFFICIENCY if getattr(DEFAULT, f) is None]
+EFFICIENCY = params.EFFICIENCY_FIELDS
+FAMILY_COLUMNS = [
+    *(f for f in EFFICIENCY if getattr(DEFAULT, f) is None),
+    "efficiency_uncertainty",
+    "calibrated_on",
+    "date",
+    "source",
+    "note",
+]
 PRESETS = {p.name: p for p in (presets.FAMILY_DEFAULTS, presets.IDEAL_HARDWARE)}
 METRICS = {
     "tokens_per_s_per_user": "Tokens/s per user [tokens/s]",
@@ -39,7 +40,7 @@ METRICS = {
 TABLE_COLUMNS = [
     "id",
     "metric",
-    "value",
+    "measured",
     "predicted",
     "error_pct",
     "setup",
@@ -53,46 +54,15 @@ TABLE_COLUMNS = [
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
-def cached_compare(overrides: tuple[tuple[str, float], ...]) -> pd.DataFrame:
-    """``validation.compare(**overrides)``, cached by the overrides."""
-    return validation.compare(**dict(overrides))
-
-
-def setup_text(row: pd.Series) -> str:
-    """One measurement's setup in words."""
-    batch = "batch free" if pd.isna(row["batch_size"]) else f"batch {int(row['batch_size'])}"
-    return (
-        f"{row['model']} on {int(row['n_gpus'])}× {row['gpu']}, {row['weight_format']} "
-        f"weights / {row['kv_format']} KV, {batch}, {int(row['prompt_tokens'])} in + "
-        f"{int(row['output_tokens'])} out tokens"
-    )
-
-
-def comparison_table(compared: pd.DataFrame, at_defaults: pd.DataFrame | None) -> pd.DataFrame:
-    """The table shown: measurement, prediction, error, setup, source (and default error)."""
-    table = compared.assign(setup=compared.apply(setup_text, axis=1))[TABLE_COLUMNS]
+def compared_table(overrides: tuple[tuple[str, float], ...]) -> pd.DataFrame:
+    """``validation.compare(**overrides)`` with ``setup`` in words and ``value`` named
+    ``measured``, cached; with overrides, also the error at the family defaults."""
+    table = validation.compare(**dict(overrides))
+    table = table.assign(setup=table.apply(validation.setup_text, axis=1))
     table = table.rename(columns={"value": "measured"})
-    if at_defaults is not None:
-        table.insert(5, "error_pct_at_family_defaults", at_defaults["error_pct"].to_numpy())
+    if overrides:
+        table["error_pct_at_family_defaults"] = validation.compare()["error_pct"].to_numpy()
     return table.reset_index(drop=True)
-
-
-def summary_table(table: pd.DataFrame) -> pd.DataFrame:
-    """Median absolute and signed error per metric."""
-    grouped = table.groupby("metric", sort=False)
-    worst = grouped.apply(
-        lambda g: g.loc[g["error_pct"].abs().idxmax(), "id"], include_groups=False
-    )
-    summary = pd.DataFrame(
-        {
-            "measurements": grouped.size(),
-            "median_abs_error_pct": grouped["error_pct"].apply(lambda e: e.abs().median()),
-            "median_error_pct": grouped["error_pct"].median(),
-            "largest_error_id": worst,
-        }
-    )
-    summary = summary.reindex([m for m in METRICS if m in summary.index])
-    return summary.round(1)
 
 
 def scatter(table: pd.DataFrame, metric: str) -> alt.LayerChart:
@@ -139,18 +109,6 @@ def scatter(table: pd.DataFrame, metric: str) -> alt.LayerChart:
     )
 
 
-def families_table() -> pd.DataFrame:
-    columns = [
-        *FAMILY_FIELDS,
-        "efficiency_uncertainty",
-        "calibrated_on",
-        "date",
-        "source",
-        "note",
-    ]
-    return CATALOG.gpu_families[[c for c in columns if c in CATALOG.gpu_families]]
-
-
 # --- Page ----------------------------------------------------------------------------
 
 st.title("Validation: how far to trust the numbers")
@@ -158,47 +116,31 @@ st.markdown(
     "Every published measurement in the catalog beside what the model predicts for the "
     "same setup. The claims on the other pages (**C4-C14**) rest on the same step-time and "
     "memory model; where it misses these measurements, read their numbers with the same "
-    "margin. Change the efficiency parameters below and watch the errors move."
+    "margin. Change the efficiencies in the sidebar (**Efficiencies**) and watch the "
+    "errors move: the same values apply on every page."
 )
-params.declare(*map(params.field, EFFICIENCY))
-
 with st.container(border=True):
-    left, right = st.columns([3, 1])
-    left.markdown(
-        "**Efficiency parameters** (Scenario fields; empty = the GPU family's default, "
-        "table at the bottom). They apply to every measurement. The sidebar's scenario "
-        "is not used here: each measurement brings its own setup."
-    )
-    inputs = left.columns(3)
-    overrides = {}
-    for i, (field, (label, step, fmt)) in enumerate(EFFICIENCY.items()):
-        value = params.number_input(
-            field,
-            label,
-            step,
-            inputs[i % 3],
-            format=fmt,
-            placeholder="family default",
-            help=f"`{field}`: {costmodel.FIELD_HELP[field]}",
-        )
-        if value is not None:
-            overrides[field] = value
-    with right:
-        st.caption("Presets")
-        params.preset_buttons(PRESETS, key="validation_preset", reset=list(EFFICIENCY))
-        st.caption("Ideal hardware: peak bandwidth and FLOPS, no latency, no overhead.")
+    st.caption("Presets for the sidebar's efficiencies")
+    params.preset_buttons(PRESETS, key="validation_preset", reset=list(EFFICIENCY))
+    st.caption("Ideal hardware: peak bandwidth and FLOPS, no latency, no overhead.")
 
+scenario = params.scenario()
+overrides = {f: getattr(scenario, f) for f in EFFICIENCY if getattr(scenario, f) is not None}
 changed = {k: v for k, v in overrides.items() if v != getattr(DEFAULT, k)}
 try:
-    compared = cached_compare(tuple(sorted(overrides.items())))
+    compared = compared_table(tuple(sorted(changed.items())))
 except ValueError as err:
-    st.error(f"These parameters give no valid prediction: {err} Showing the family defaults.")
-    compared, changed = cached_compare(()), {}
-at_defaults = cached_compare(()) if changed else None
-table = comparison_table(compared, at_defaults)
+    st.error(
+        f"These parameters give no valid prediction: {escape(str(err))} Showing the family "
+        "defaults."
+    )
+    compared, changed = compared_table(()), {}
+table = compared[
+    TABLE_COLUMNS[:5] + (["error_pct_at_family_defaults"] if changed else []) + TABLE_COLUMNS[5:]
+]
 
 st.subheader("Summary: median error per metric")
-summary = summary_table(table)
+summary = validation.summary(compared).round(1)
 tables.show_table(
     summary,
     "validation_summary.csv",
@@ -225,7 +167,9 @@ st.markdown(
 )
 if changed:
     st.caption(
-        "Overridden: " + ", ".join(f"`{k}={v:g}`" for k, v in changed.items()) + ". The "
+        "Overridden in the sidebar: "
+        + ", ".join(f"`{k}={v:g}`" for k, v in changed.items())
+        + ". The "
         "column *error at family defaults* shows where each error started."
     )
 
@@ -260,7 +204,7 @@ tables.show_table(
 )
 
 st.subheader("GPU-family efficiency defaults")
-families = families_table()
+families = CATALOG.gpu_families[[c for c in FAMILY_COLUMNS if c in CATALOG.gpu_families]]
 tables.show_table(families, "gpu_families.csv", width="stretch")
 st.caption(
     "`efficiency_uncertainty`: the relative spread to expect around the defaults; "
@@ -271,7 +215,7 @@ tables.formula_expander(
     "How each prediction is made",
     """
 - Each measurement row becomes a `Scenario` (model, GPU, GPUs, formats, batch, prompt and
-  output tokens) with the efficiency parameters above; `costmodel.sweep` gives the metric.
+  output tokens) with the sidebar's efficiencies; `costmodel.sweep` gives the metric.
 - Step time = max(bytes read / (GPUs × bandwidth × `bandwidth_efficiency`),
   FLOPs / (GPUs × peak × `compute_efficiency`)) + 2 all-reduces per layer, each
   `allreduce_latency_us` × log2(GPUs) + 2 (GPUs − 1) / GPUs × message / (link bandwidth ×

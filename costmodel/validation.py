@@ -131,3 +131,32 @@ def compare(catalog: Catalog | None = None, **overrides) -> pd.DataFrame:
     table["error_pct"] = 100.0 * (table["predicted"] - table["value"]) / table["value"]
     table["abs_error_pct"] = np.abs(table["error_pct"])
     return table
+
+
+def setup_text(row) -> str:
+    """One measurement's setup in words, e.g. "mixtral-8x7b on 2× h100-sxm, fp8 weights /
+    bf16 KV, batch 32, 512 in + 256 out tokens" ("batch free" where the row has none)."""
+    batch = "batch free" if pd.isna(row["batch_size"]) else f"batch {int(row['batch_size'])}"
+    return (
+        f"{row['model']} on {int(row['n_gpus'])}× {row['gpu']}, {row['weight_format']} "
+        f"weights / {row['kv_format']} KV, {batch}, {int(row['prompt_tokens'])} in + "
+        f"{int(row['output_tokens'])} out tokens"
+    )
+
+
+def summary(compared: pd.DataFrame) -> pd.DataFrame:
+    """Per metric (rows, in ``METRICS`` order) of a :func:`compare` table: the number of
+    ``measurements``, ``median_abs_error_pct`` = median |error| [%], ``median_error_pct``
+    (signed: positive means the model predicts more) and ``largest_error_id`` (the row
+    with the largest |error|). Full precision; round when showing."""
+    grouped = compared.groupby("metric", sort=False)
+    worst = compared.loc[grouped["abs_error_pct"].idxmax(), ["metric", "id"]].set_index("metric")
+    table = pd.DataFrame(
+        {
+            "measurements": grouped.size(),
+            "median_abs_error_pct": grouped["abs_error_pct"].median(),
+            "median_error_pct": grouped["error_pct"].median(),
+            "largest_error_id": worst["id"],
+        }
+    )
+    return table.reindex([m for m in METRICS if m in table.index])

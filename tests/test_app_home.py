@@ -9,22 +9,32 @@ from streamlit.testing.v1 import AppTest
 
 import costmodel
 from app_pages import ui
-from app_pages.ui import params
+from app_pages.ui import models, params
 
 DEFAULT = costmodel.Scenario()
 
 
 def sidebar_values(at: AppTest) -> dict:
-    """Key -> value of every input in the sidebar."""
-    widgets = [*at.sidebar.selectbox, *at.sidebar.number_input, *at.sidebar.slider]
-    return {w.key: w.value for w in widgets}
+    """Key -> value of every input in the sidebar, as the Scenario holds it ("same" of a
+    choice whose None has a meaning, such as attention_format, is None)."""
+    widgets = [
+        *at.sidebar.selectbox,
+        *at.sidebar.number_input,
+        *at.sidebar.slider,
+        *at.sidebar.toggle,
+    ]
+    return {w.key: None if w.value == "same" else w.value for w in widgets}
+
+
+#: Every Scenario field the sidebar draws, the efficiencies included.
+SIDEBAR_FIELDS = (*params.SHARED_FIELDS, *params.EFFICIENCY_FIELDS)
 
 
 def test_home_renders_defaults():
     at = open_page()
     assert not at.exception
     assert not at.warning and not at.error
-    assert sidebar_values(at) == {f: getattr(DEFAULT, f) for f in params.SHARED_FIELDS}
+    assert sidebar_values(at) == {f: getattr(DEFAULT, f) for f in SIDEBAR_FIELDS}
     claims = " ".join(m.value for m in at.markdown)
     for claim_id in (f"C{i}" for i in range(1, 15)):
         assert f"**{claim_id}**" in claims
@@ -90,7 +100,7 @@ def test_preset_and_reset_set_session_state():
     assert at.session_state["batch_size"] == 64  # not part of the preset
     at.button(key="preset:reset").click().run()
     assert not at.exception
-    assert sidebar_values(at) == {f: getattr(DEFAULT, f) for f in params.SHARED_FIELDS}
+    assert sidebar_values(at) == {f: getattr(DEFAULT, f) for f in SIDEBAR_FIELDS}
 
 
 def test_baseline_preset_is_the_librarys():
@@ -141,8 +151,10 @@ def test_page_declares_its_url_parameters(path):
     assert not at.exception, path
     declared = at.session_state["_ui_declared"]  # filled by params.declare during the run
     widgets = bound_widgets(at)
-    # gpu_prices: the GPU page's price editor writes it into the URL (no bound widget).
-    expected = [k for k in declared if k != "gpu_prices"]
+    # gpu_prices: the GPU page's price editor writes it into the URL (no bound widget);
+    # custom_model: the sidebar's upload writes it, and the sidebar reads it
+    # (app_pages.ui.models) before the model selectbox.
+    expected = [k for k in declared if k not in ("gpu_prices", models.KEY)]
     assert sorted(widgets) == sorted(expected), "bound inputs vs params.declare(...)"
     for key, value in widgets.items():
         default = declared[key].default

@@ -12,7 +12,9 @@ from conftest import ignored, open_page, shown
 
 import costmodel
 from app_pages import quantization_fit as qf
-from app_pages.ui import params
+from app_pages.ui import models, params
+from app_pages.ui.text import escape
+from costmodel.analyses import memory_fit
 
 PAGE = "app_pages/quantization_fit.py"
 ASSETS = Path(__file__).resolve().parent.parent / "assets"
@@ -32,11 +34,12 @@ def test_renders_defaults_with_charts():
     for claim in ("C12", "C13", "C14"):
         assert claim in intro
     assert len(at.get("vega_lite_chart")) >= 2
-    assert at.multiselect(key="gpus").value == qf.DEFAULT_GPUS
+    assert at.multiselect(key="gpus").value == list(memory_fit.DEFAULT_GPUS)
     assert at.number_input(key="users").value == 40
     assert at.number_input(key="context_tokens").value == 32768
     assert at.radio(key="heatmap_rows").value == "format"
-    assert any("cannot live in the URL" in c.value for c in at.caption)
+    # The upload lives in the sidebar now, and says that its model travels in the link.
+    assert any("share link carries its config" in c.value for c in at.sidebar.caption)
 
 
 def test_url_parameters_show_values():
@@ -116,53 +119,65 @@ def test_csv_downloads_equal_tables_shown(downloads):
         assert csv.to_csv() == table.to_csv(), name
 
 
-def test_numbers_equal_costmodel():
+def verdict_text(at, claim_id: str) -> str:
+    """The markdown of claim ``claim_id``'s verdict box on the page."""
+    return next(m.value for m in at.markdown if f"[{claim_id} " in m.value)
+
+
+def test_numbers_equal_the_analysis_result():
     at = open_page(PAGE, users="40")
-    base = costmodel.Scenario(batch_size=40)
-    direct = costmodel.sweep(base, gpu=qf.DEFAULT_GPUS, weight_format=qf.FORMATS)
+    result = memory_fit.run(costmodel.Scenario(), memory_fit.Options(users=40))
     table = min_table(at)
-    for row in direct.itertuples():
-        assert table.loc[row.weight_format, row.gpu] == row.min_gpus
+    pd.testing.assert_frame_equal(table, result.min_gpus, check_dtype=False)
     # C14: bf16 Mixtral for 40 users fits on one H200 and one MI300X, not on one H100.
     assert table.loc["bf16", "h200-sxm"] == 1
     assert table.loc["bf16", "mi300x"] == 1
     assert table.loc["bf16", "h100-sxm"] == 2
     assert table.loc["fp8", "h100-sxm"] == 1
-
     heat = shown(at, "32768_tokens")
-    context = 8192
-    s = costmodel.Scenario(n_gpus=2, weight_format="fp8", prompt_tokens=context - 256)
-    assert heat.loc["fp8", f"{context}_tokens"] == costmodel.evaluate(s)["max_batch_size"]
+    assert heat.to_numpy().tolist() == result.heatmap_table.to_numpy().tolist()
+    # One cell by hand from the library: 8,192 tokens = 7,936 prompt + 256 output.
+    s = costmodel.Scenario(n_gpus=2, weight_format="fp8", prompt_tokens=8192 - 256)
+    assert heat.loc["fp8", "8192_tokens"] == costmodel.evaluate(s)["max_batch_size"]
 
 
-def test_c13_boundary_in_words_matches_costmodel():
-    scenario = costmodel.Scenario(n_gpus=1, weight_format="fp8", kv_format="bf16")
-    boundary = qf.longest_context_for(scenario, 40)
-
-    def users_at(context: int) -> float:
-        s = scenario.replace(prompt_tokens=context - 1, output_tokens=1)
-        return costmodel.evaluate(s)["max_batch_size"]
-
-    assert users_at(boundary) >= 40 > users_at(boundary + 1)
-    assert 4000 < boundary < 5000  # about 4.4k tokens of context per user
+def test_c13_verdict_is_the_results_with_the_claims_rule():
     at = open_page(PAGE)
-    text = at.info[0].value
-    assert f"{boundary:,} tokens of context each" in text
-    assert "one H100" in text
+    result = memory_fit.run(costmodel.Scenario(), memory_fit.Options())
+    text = verdict_text(at, "C13")
+    assert f"C13 {result.c13_status}" in text
+    assert escape(result.c13_text) in text
+    assert "tokens of context each" in result.c13_text
+    c14 = costmodel.claims.check("C14")
+    assert f"C14 {c14.status}" in verdict_text(at, "C14")
+    assert f"C12 {costmodel.claims.check('C12').status}" in verdict_text(at, "C12")
 
 
-def test_longest_context_zero_when_weights_do_not_fit():
-    scenario = costmodel.Scenario(n_gpus=1, weight_format="bf16", gpu="h100-sxm")
-    assert qf.longest_context_for(scenario, 40) == 0
+def test_fifty_users_is_not_a_traceback():
+    # users = 50 is also C13's second case (50 users): both must be kept apart.
+    at = open_page(PAGE, users="50")
+    assert not at.exception and not at.error
+    result = memory_fit.run(costmodel.Scenario(), memory_fit.Options(users=50))
+    assert len(result.c13) == 5
+    assert escape(result.c13_text) in verdict_text(at, "C13")
 
 
-def test_read_upload_valid_llama_config():
-    upload = qf.read_upload(LLAMA)
-    assert upload.model_id == "custom:meta-llama/Llama-2-70b-hf"
-    assert upload.arch["n_layers"] == 80 and upload.arch["n_kv_heads"] == 8
-    catalog = qf.catalog_for(upload)
+def test_from_upload_valid_llama_config():
+    custom = models.from_upload(LLAMA, "config.json", costmodel.load_catalog())
+    assert custom.model_id == "custom:meta-llama/Llama-2-70b-hf"
+    catalog = models.with_custom(costmodel.load_catalog(), custom)
     reference = catalog.models.loc["llama-2-70b", "total_params"]
-    assert catalog.models.loc[upload.model_id, "total_params"] == reference
+    assert catalog.models.loc[custom.model_id, "total_params"] == reference
+    assert models.decode(custom.url) == custom.config
+
+
+def test_upload_without_a_name_is_named_by_its_file_and_keeps_it_in_the_link():
+    config = {k: v for k, v in json.loads(LLAMA).items() if k != "_name_or_path"}
+    custom = models.from_upload(
+        json.dumps(config).encode(), "my-llama.json", costmodel.load_catalog()
+    )
+    assert custom.model_id == "custom:my-llama"
+    assert models.from_url(custom.url, costmodel.load_catalog()).model_id == "custom:my-llama"
 
 
 @pytest.mark.parametrize(
@@ -178,44 +193,78 @@ def test_read_upload_valid_llama_config():
         (b" " * 300_000, "limit"),
     ],
 )
-def test_read_upload_errors_are_value_errors(data, message):
+def test_upload_errors_are_value_errors(data, message):
     with pytest.raises(ValueError, match=message):
-        qf.read_upload(data)
+        models.from_upload(data, "config.json", costmodel.load_catalog())
 
 
-def test_upload_on_page_sizes_the_custom_model():
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("not base64!", "not a model this app wrote"),
+        ("eJzLSM3JyQcABiwCFQ", "not valid JSON"),  # zlib of "hello"
+        ("A" * 30_000, "limit"),
+        (models.encode({"model_type": "gpt2"}), "model_type"),
+    ],
+)
+def test_bad_custom_model_in_the_url_is_a_value_error(text, message):
+    with pytest.raises(ValueError, match=message):
+        models.from_url(text, costmodel.load_catalog())
+
+
+def test_zip_bomb_in_the_url_is_refused():
+    import base64
+    import zlib
+
+    bomb = base64.urlsafe_b64encode(zlib.compress(b"{" + b" " * 10_000_000 + b"}", 9)).decode()
+    with pytest.raises(ValueError, match="holds more than"):
+        models.decode(bomb.rstrip("="))
+
+
+def test_upload_in_the_sidebar_sizes_the_custom_model():
     at = open_page(PAGE)
-    at.file_uploader(key="hf_config").set_value(("config.json", LLAMA, "application/json"))
+    at.sidebar.file_uploader(key="hf_config").set_value(("config.json", LLAMA, "application/json"))
     at.run()
     assert not at.exception and not at.error
-    assert "custom:meta-llama/Llama-2-70b-hf" in at.success[0].value
-    direct = costmodel.sweep(
-        costmodel.Scenario(model="llama-2-70b", batch_size=40),
-        gpu=qf.DEFAULT_GPUS,
-        weight_format=qf.FORMATS,
+    assert at.query_params["model"] == "custom:meta-llama/Llama-2-70b-hf"
+    custom = models.from_upload(LLAMA, "config.json", costmodel.load_catalog())
+    assert at.query_params[models.KEY] == custom.url
+    result = memory_fit.run(
+        costmodel.Scenario(model=custom.model_id),
+        memory_fit.Options(),
+        models.with_custom(costmodel.load_catalog(), custom),
     )
-    table = min_table(at)
-    for row in direct.itertuples():
-        assert table.loc[row.weight_format, row.gpu] == row.min_gpus
-    assert "C13 for custom:meta-llama/Llama-2-70b-hf" in at.info[0].value
+    pd.testing.assert_frame_equal(min_table(at), result.min_gpus, check_dtype=False)
+    assert "C13 for custom" in verdict_text(at, "C13")
+
+
+def test_custom_model_link_reproduces_the_model_on_another_page():
+    custom = models.from_upload(LLAMA, "config.json", costmodel.load_catalog())
+    at = open_page("app_pages/moe_batch_scaling.py", model=custom.model_id, custom_model=custom.url)
+    assert not at.exception and not at.error and not at.warning
+    assert at.sidebar.selectbox(key="model").value == custom.model_id
+    # Llama 2 70B is dense: the MoE page says so, for the uploaded model.
+    assert any("is dense" in i.value for i in at.info)
 
 
 def test_empty_gpu_selection_falls_back_to_the_sidebar_gpu():
     at = open_page(PAGE, heatmap_rows="GPU")
     at.multiselect(key="gpus").set_value([]).run()
     assert not at.exception
-    assert any("h100-sxm" in i.value for i in at.info)
+    assert any("h100" in i.value for i in at.info)
     assert list(min_table(at).columns) == ["h100-sxm"]
     assert list(shown(at, "32768_tokens").index) == ["h100-sxm"]
 
 
 def test_bad_upload_shows_error_and_keeps_catalog_model():
     at = open_page(PAGE)
-    at.file_uploader(key="hf_config").set_value(("config.json", b"{oops", "application/json"))
+    at.sidebar.file_uploader(key="hf_config").set_value(
+        ("config.json", b"{oops", "application/json")
+    )
     at.run()
     assert not at.exception
     assert len(at.error) == 1
     assert "not valid JSON" in at.error[0].value
-    assert not at.success
+    assert models.KEY not in at.query_params
     assert len(at.get("vega_lite_chart")) >= 2
-    assert any("mixtral-8x7b" in c.value for c in at.caption)
+    assert any("Mixtral 8x7B" in c.value for c in at.caption)

@@ -9,15 +9,17 @@ import pytest
 from conftest import ignored, open_page, shown
 
 import costmodel
-from app_pages import validation as vp
-from costmodel import validation
+from app_pages.ui import params
+from costmodel import presets, validation
 
 PAGE = "app_pages/validation.py"
-FIELDS = list(vp.EFFICIENCY)
+FIELDS = list(params.EFFICIENCY_FIELDS)
+IDEAL = dict(presets.IDEAL_HARDWARE)
 
 
 def inputs(at) -> dict:
-    return {f: at.number_input(key=f).value for f in FIELDS}
+    """The sidebar's Efficiencies box (the page has no efficiency inputs of its own)."""
+    return {f: at.sidebar.number_input(key=f).value for f in FIELDS}
 
 
 def test_renders_defaults():
@@ -52,6 +54,19 @@ def test_numbers_equal_costmodel_compare():
     medians = direct.groupby("metric")["abs_error_pct"].median().round(1)
     for metric, value in medians.items():
         assert summary.loc[metric, "median_abs_error_pct"] == pytest.approx(value)
+    assert summary.equals(validation.summary(direct).round(1).astype(summary.dtypes))
+
+
+def test_sidebar_efficiency_applies_on_other_pages_too():
+    # One URL value moves the validation errors and the memory-free cost on the MoE page.
+    link = {"bandwidth_efficiency": "0.5"}
+    moe = open_page("app_pages/moe_batch_scaling.py", **link)
+    assert not moe.exception and not moe.error
+    assert moe.sidebar.number_input(key="bandwidth_efficiency").value == 0.5
+    slow = costmodel.analyses.moe_scaling.run(costmodel.Scenario(bandwidth_efficiency=0.5))
+    assert shown(moe, "experts_read_per_layer")["decode_step_ms"].tolist() == pytest.approx(
+        slow.batch["decode_step_ms"].tolist(), rel=1e-3
+    )
 
 
 def test_url_overrides_move_the_errors():
@@ -100,13 +115,13 @@ def test_presets_and_reset():
     ideal = "validation_preset:Ideal hardware"
     at.button(key=ideal).click().run()
     assert not at.exception
-    assert inputs(at) == vp.PRESETS["Ideal hardware"]
+    assert {k: v for k, v in inputs(at).items() if k in IDEAL} == IDEAL
     # At peak speed the model can only get faster: predicted throughput rises.
     table = shown(at, "setup")
     defaults = validation.compare()
     speed = (table["metric"] == "tokens_per_s_per_user").to_numpy()
     assert (table["predicted"][speed].to_numpy() > defaults["predicted"][speed].to_numpy()).all()
-    direct = validation.compare(**vp.PRESETS["Ideal hardware"])
+    direct = validation.compare(**IDEAL)
     assert table["predicted"].tolist() == pytest.approx(direct["predicted"].tolist())
 
     at.button(key="validation_preset:Family defaults").click().run()

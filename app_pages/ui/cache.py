@@ -1,4 +1,9 @@
-"""Library calls cached for the app: the catalog, evaluations, sweeps, sensitivity."""
+"""Library calls cached for the app: the catalog, evaluations, sweeps, sensitivity.
+
+:func:`catalog` is the session's catalog: the assets' catalog, plus the custom model of
+the URL's ``custom_model`` when there is one (``params.scenario_sidebar`` sets it each
+run). Cached calls take the custom model's URL value as part of their key.
+"""
 
 from __future__ import annotations
 
@@ -8,49 +13,84 @@ import pandas as pd
 import streamlit as st
 
 import costmodel
+from app_pages.ui import models
+
+#: Session-state key of this run's ``custom_model`` URL value (None: no custom model).
+CUSTOM = "_ui_custom_model"
 
 
 @st.cache_resource(show_spinner=False)
-def catalog() -> costmodel.Catalog:
-    """The data catalogs, loaded once per server process."""
+def base_catalog() -> costmodel.Catalog:
+    """The data catalogs of ``assets/``, loaded once per server process."""
     return costmodel.load_catalog()
 
 
+@st.cache_resource(show_spinner=False, max_entries=16)
+def _custom_catalog(url: str) -> costmodel.Catalog:
+    return models.with_custom(base_catalog(), models.from_url(url, base_catalog()))
+
+
+def custom_url() -> str | None:
+    """This run's ``custom_model`` URL value (checked by the sidebar), or None."""
+    return st.session_state.get(CUSTOM)
+
+
+def catalog() -> costmodel.Catalog:
+    """The session's catalog: ``base_catalog()`` with this run's custom model, if any."""
+    url = custom_url()
+    return base_catalog() if url is None else _custom_catalog(url)
+
+
 @st.cache_data(show_spinner=False, max_entries=512)
+def _evaluate(scenario: costmodel.Scenario, custom: str | None) -> dict[str, Any]:
+    return costmodel.evaluate(scenario, catalog())
+
+
 def evaluate(scenario: costmodel.Scenario) -> dict[str, Any]:
-    """``costmodel.evaluate`` cached by the scenario's fields."""
-    return costmodel.evaluate(scenario)
+    """``costmodel.evaluate`` on the session's catalog, cached by the scenario's fields."""
+    return _evaluate(scenario, custom_url())
 
 
 @st.cache_data(show_spinner=False, max_entries=128)
-def _sweep(scenario: costmodel.Scenario, axes: tuple[tuple[str, Any], ...]) -> pd.DataFrame:
-    return costmodel.sweep(scenario, **{k: list(v) if isinstance(v, tuple) else v for k, v in axes})
+def _sweep(
+    scenario: costmodel.Scenario, axes: tuple[tuple[str, Any], ...], custom: str | None
+) -> pd.DataFrame:
+    return costmodel.sweep(
+        scenario, catalog(), **{k: list(v) if isinstance(v, tuple) else v for k, v in axes}
+    )
 
 
 def sweep(scenario: costmodel.Scenario, **axes: Any) -> pd.DataFrame:
-    """``costmodel.sweep`` cached by the scenario and the axes (sequences become tuples)."""
+    """``costmodel.sweep`` on the session's catalog, cached by the scenario and the axes
+    (sequences become tuples)."""
     frozen = ((k, v if isinstance(v, str) else tuple(v)) for k, v in axes.items())
-    return _sweep(scenario, tuple(sorted(frozen)))
+    return _sweep(scenario, tuple(sorted(frozen)), custom_url())
 
 
 @st.cache_data(show_spinner=False, max_entries=128)
-def tornado(scenario: costmodel.Scenario, change_pct: float, output: str) -> pd.DataFrame:
-    """``costmodel.sensitivity.tornado`` cached by its arguments."""
-    from costmodel import sensitivity
+def _tornado(scenario, change_pct: float, output: str, custom: str | None) -> pd.DataFrame:
+    return costmodel.sensitivity.tornado(scenario, change_pct, output, catalog=catalog())
 
-    return sensitivity.tornado(scenario, change_pct, output)
+
+def tornado(scenario: costmodel.Scenario, change_pct: float, output: str) -> pd.DataFrame:
+    """``costmodel.sensitivity.tornado`` on the session's catalog, cached."""
+    return _tornado(scenario, change_pct, output, custom_url())
 
 
 @st.cache_data(show_spinner=False, max_entries=512)
-def headline_range(scenario: costmodel.Scenario, output: str) -> dict[str, Any]:
-    """``costmodel.sensitivity.headline_range`` cached by its arguments."""
-    from costmodel import sensitivity
+def _headline_range(scenario, output: str, custom: str | None) -> dict[str, Any]:
+    return costmodel.sensitivity.headline_range(scenario, output, catalog())
 
-    return sensitivity.headline_range(scenario, output)
+
+def headline_range(scenario: costmodel.Scenario, output: str) -> dict[str, Any]:
+    """``costmodel.sensitivity.headline_range`` on the session's catalog, cached."""
+    return _headline_range(scenario, output, custom_url())
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
-def analysis(name: str, scenario: costmodel.Scenario, options: Any, gpus: tuple = ()) -> Any:
+def _analysis(
+    name: str, scenario: costmodel.Scenario, options: Any, gpus: tuple, custom: str | None
+) -> Any:
     """``costmodel.analyses.<name>.run(scenario, options)`` cached by its arguments.
 
     ``gpus``: extra GPUs, each a tuple of ``Catalog.with_gpu`` keyword items.
@@ -65,8 +105,20 @@ def analysis(name: str, scenario: costmodel.Scenario, options: Any, gpus: tuple 
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
-def claims(scenario: costmodel.Scenario) -> pd.DataFrame:
-    """``costmodel.claims.check_all(scenario)`` cached by the scenario."""
+def _claims(scenario: costmodel.Scenario, custom: str | None) -> pd.DataFrame:
     from costmodel import claims as checks
 
     return checks.check_all(scenario, catalog())
+
+
+def analysis(name: str, scenario: costmodel.Scenario, options: Any, gpus: tuple = ()) -> Any:
+    """``costmodel.analyses.<name>.run(scenario, options)`` on the session's catalog, cached.
+
+    ``gpus``: extra GPUs, each a tuple of ``Catalog.with_gpu`` keyword items.
+    """
+    return _analysis(name, scenario, options, gpus, custom_url())
+
+
+def claims(scenario: costmodel.Scenario) -> pd.DataFrame:
+    """``costmodel.claims.check_all(scenario)`` on the session's catalog, cached."""
+    return _claims(scenario, custom_url())

@@ -32,6 +32,7 @@ own or the sidebar's), :func:`preset_buttons` sets exactly the fields of a prese
 from __future__ import annotations
 
 import dataclasses
+import math
 from collections.abc import Iterable, Sequence
 from typing import Any
 from urllib.parse import urlencode, urlsplit
@@ -39,9 +40,9 @@ from urllib.parse import urlencode, urlsplit
 import streamlit as st
 
 import costmodel
-from app_pages.ui import cache, gate
+from app_pages.ui import cache, gate, models
 from app_pages.ui.gate import Param
-from app_pages.ui.text import literal
+from app_pages.ui.text import escape, literal
 from costmodel import presets
 
 DEFAULT = costmodel.Scenario()
@@ -56,11 +57,36 @@ SHARED_FIELDS = (
     "output_tokens",
     "usd_per_gpu_hour",
     "utilization",
+    "attention_format",
+    "prefix_cache_hit_rate",
+    "expert_parallel",
+    "redundant_experts",
 )
+#: Every efficiency and latency the cost depends on: the sidebar's "Efficiencies" box.
+#: An empty family-default field (``FIELDS[f].kind == "family_float"``) means the GPU
+#: family's value (``assets/gpu_families.csv``); a number overrides it on every page.
+EFFICIENCY_FIELDS = (
+    "bandwidth_efficiency",
+    "compute_efficiency",
+    "moe_kernel_efficiency",
+    "layer_overhead_us",
+    "allreduce_latency_us",
+    "link_efficiency",
+    "network_efficiency",
+    "alltoall_latency_us",
+)
+#: A choice field whose None has a meaning (``FIELDS[f].none_means``) is "same" in the URL
+#: and the widget; the option's shown name says what it means.
+_SAME = "same"
 #: Sidebar labels (with units) and number steps: the library states each field once.
 LABELS = costmodel.FIELD_LABELS
 _STEP = costmodel.FIELD_STEPS
-_CATALOG_TABLE = {"model": "models", "gpu": "gpus", "weight_format": "formats"}
+_CATALOG_TABLE = {
+    "model": "models",
+    "gpu": "gpus",
+    "weight_format": "formats",
+    "attention_format": "formats",
+}
 
 PRESETS = {p.name: p for p in (presets.DECEMBER_2023_BASELINE,)}
 
@@ -87,7 +113,15 @@ def choices(field: str) -> list[str]:
     cat = cache.catalog()
     if field == "kv_format":
         return [f for f in cat.formats.index if _scenario_accepts(kv_format=f)]
+    if _none_choice(field):
+        return [_SAME, *cat.formats.index]
     return list(getattr(cat, _CATALOG_TABLE[field]).index)
+
+
+def _none_choice(field: str) -> bool:
+    """A choice field that may be None (empty in the URL), e.g. ``attention_format``."""
+    spec = costmodel.FIELDS.get(field)
+    return spec is not None and spec.kind == "choice" and spec.default is None
 
 
 def _scenario_accepts(**values: Any) -> bool:
@@ -100,6 +134,8 @@ def _scenario_accepts(**values: Any) -> bool:
 
 def field(name: str) -> Param:
     """The URL rules of Scenario field ``name`` (from the library; see ``gate.scenario_param``)."""
+    if _none_choice(name):
+        return gate.choice(name, _SAME, choices(name))
     return gate.scenario_param(name, choices)
 
 
@@ -440,7 +476,10 @@ def _names(field: str) -> dict[str, str]:
     if field not in _CATALOG_TABLE:
         return {}
     table = getattr(cache.catalog(), _CATALOG_TABLE[field])
-    return dict(table["name"]) if "name" in table else {}
+    names = dict(table["name"]) if "name" in table else {i: i for i in table.index}
+    if _none_choice(field):
+        return {_SAME: f"Same as {LABELS['weight_format'].lower()}", **names}
+    return names
 
 
 def _scenario_input(name: str) -> Any:
@@ -453,11 +492,21 @@ def _scenario_input(name: str) -> Any:
         ids = " ".join(f"{n}: `{i}`." for i, n in names.items())
         help = f"{costmodel.FIELD_HELP[name]}. Ids in the URL: {ids}"
         return named_selectbox(name, names, help=help)
+    if spec.kind is bool:
+        return toggle(name, LABELS[name], help=costmodel.FIELD_HELP[name])
     if spec.kind is int:
         return number_input(name)
+    fmt = f"%.{max(1, -math.floor(math.log10(_STEP[name])))}f"  # step 0.5: %.1f, 0.01: %.2f
     if name == "utilization":
-        return slider(name, step=_STEP[name], format="%.2f")
-    return number_input(name, step=_STEP[name], format="%.2f")
+        return slider(name, step=_STEP[name], format=fmt)
+    if spec.optional:  # a family default: empty keeps the GPU family's value
+        return number_input(name, step=_STEP[name], format=fmt, placeholder="family default")
+    return number_input(name, step=_STEP[name], format=fmt)
+
+
+def _value(name: str, value: Any) -> Any:
+    """A widget's value as the Scenario field holds it ("" of a None choice -> None)."""
+    return None if _none_choice(name) and value == _SAME else value
 
 
 def _build(base: costmodel.Scenario, changes: dict[str, Any]) -> costmodel.Scenario:
@@ -466,28 +515,91 @@ def _build(base: costmodel.Scenario, changes: dict[str, Any]) -> costmodel.Scena
     it and return the default Scenario."""
     try:
         built = dataclasses.replace(base, **changes)
-        if not built.model.startswith(costmodel.CUSTOM_PREFIX):  # its page holds its catalog
-            costmodel.check_scenario(built, cache.catalog())
+        costmodel.check_scenario(built, cache.catalog())  # with the custom model, if any
         return built
     except ValueError as err:
         st.error(f"Invalid scenario: {literal(str(err))}. Showing the default scenario instead.")
         return DEFAULT
 
 
-def scenario_sidebar(fields: Iterable[str] = SHARED_FIELDS) -> costmodel.Scenario:
+def scenario_sidebar(
+    fields: Iterable[str] = SHARED_FIELDS, efficiencies: Iterable[str] = EFFICIENCY_FIELDS
+) -> costmodel.Scenario:
     """Declare and draw the shared scenario inputs in the sidebar; return their Scenario.
 
     Called once per run by app.py, before ``pg.run()``; pages use :func:`scenario`.
-    Fields not drawn keep ``costmodel.Scenario()``'s defaults.
+    First the custom model (:func:`custom_model`: an upload, or the URL's
+    ``custom_model``), so the model selectbox can offer it; then ``fields``, and
+    ``efficiencies`` in an "Efficiencies" expander. Fields not drawn keep
+    ``costmodel.Scenario()``'s defaults.
     """
-    fields = list(fields)
-    declare(*(field(name) for name in fields), shared=True)
     with st.sidebar:
         st.header("Scenario")
-        values = {name: _scenario_input(name) for name in fields}
-        preset_buttons(PRESETS, key="preset", reset=fields)
+        custom_model()
+    fields, efficiencies = list(fields), list(efficiencies)
+    declare(*(field(name) for name in fields + efficiencies), shared=True)
+    with st.sidebar:
+        values = {name: _value(name, _scenario_input(name)) for name in fields}
+        # Open on the page that is about them (Validation), folded elsewhere.
+        about = st.session_state.get(_PAGE) == "validation"
+        with st.expander("Efficiencies", icon=":material/speed:", expanded=about):
+            st.caption(
+                "Achieved shares of peak and fixed latencies, on every page. Empty = the "
+                "GPU family's default (the Validation page lists them)."
+            )
+            values.update({name: _scenario_input(name) for name in efficiencies})
+        preset_buttons(PRESETS, key="preset", reset=fields + efficiencies)
     st.session_state[_SCENARIO] = _build(DEFAULT, values)
     return st.session_state[_SCENARIO]
+
+
+_UPLOADED = "_ui_uploaded"  # file_id of the upload last turned into the URL's custom model
+
+
+def custom_model() -> models.CustomModel | None:
+    """The sidebar's "Your own model" box: upload a config.json; it travels in the URL.
+
+    A new upload writes ``custom_model`` (``models.encode``) and ``model`` into the URL.
+    The URL's ``custom_model`` is read as an upload is (``models.from_url``); a bad one is
+    named in the warning and dropped. Sets the session's catalog (``cache.catalog``).
+    """
+    st.session_state[cache.CUSTOM] = None
+    declared()[models.KEY] = gate.Param(models.KEY, "", str)  # read here, not by the gate
+    st.session_state.setdefault(_SHARED, set()).add(models.KEY)
+    with st.expander("Your own model: upload a config.json", icon=":material/upload:"):
+        uploaded = st.file_uploader(
+            "config.json",
+            type="json",
+            key="hf_config",
+            help="A Hugging Face config.json (Llama 2-4, Mistral, Mixtral, Qwen2/3/3.5, DBRX, "
+            "DeepSeek-V2/V3/V3.2, Kimi K2, gpt-oss, GLM-4.5, MiniMax-M2); at most "
+            f"{costmodel.hf_config.MAX_CONFIG_BYTES:,} bytes [file]",
+        )
+        st.caption(
+            "The model joins the Model list on every page, and the share link carries its "
+            "config (compressed), so the link reproduces it; the file itself is not kept."
+        )
+        if uploaded is not None and st.session_state.get(_UPLOADED) != uploaded.file_id:
+            try:
+                made = models.from_upload(uploaded.getvalue(), uploaded.name, cache.base_catalog())
+            except ValueError as err:
+                st.error(f"Could not use {literal(uploaded.name)}: {escape(str(err))}")
+            else:
+                st.session_state[_UPLOADED] = uploaded.file_id
+                _write(models.KEY, [made.url])
+                _write("model", [made.model_id])
+        url = st.query_params.get_all(models.KEY)
+        if not url:
+            return None
+        try:
+            made = models.from_url(url[-1], cache.base_catalog())
+        except ValueError as err:
+            _note(models.KEY, url[-1], f"{err}; the catalog's models were used")
+            _write(models.KEY, None)
+            return None
+        st.session_state[cache.CUSTOM] = made.url
+        st.caption(f"In the Model list: {literal(made.model_id)}.")
+    return made
 
 
 def scenario(**changes: Any) -> costmodel.Scenario:

@@ -232,20 +232,21 @@ def quality_table(catalog) -> pd.DataFrame:
 def _c13(scenario, options: Options, catalog) -> tuple[pd.DataFrame, int, str, str]:
     """C13's cases: longest context for the target users on one and two H100s, and more."""
     users = options.users
-    cases = {
-        f"1x H100, FP8, bf16 KV, {users} users": (C13_SETUP, users),
-        f"2x H100, FP8, bf16 KV, {users} users": ({**C13_SETUP, "n_gpus": 2}, users),
-        f"1x H100, FP8, fp8 KV, {users} users": ({**C13_SETUP, "kv_format": "fp8"}, users),
-        f"1x H100, FP8, bf16 KV, {CHAT_USERS[1]} users": (C13_SETUP, CHAT_USERS[1]),
-        f"1x A100 80GB, FP8, bf16 KV, {users} users": (
+    # A list, not a dict: at users = CHAT_USERS[1] two cases share a label.
+    cases = [
+        (f"1x H100, FP8, bf16 KV, {users} users", C13_SETUP, users),
+        (f"2x H100, FP8, bf16 KV, {users} users", {**C13_SETUP, "n_gpus": 2}, users),
+        (f"1x H100, FP8, fp8 KV, {users} users", {**C13_SETUP, "kv_format": "fp8"}, users),
+        (f"1x H100, FP8, bf16 KV, {CHAT_USERS[1]} users", C13_SETUP, CHAT_USERS[1]),
+        (
+            f"1x A100 80GB, FP8, bf16 KV, {users} users",
             {**C13_SETUP, "gpu": "a100-80gb-sxm"},
             users,
         ),
-    }
-    setups = [s for s, _ in cases.values()]
-    columns = {k: [s[k] for s in setups] for k in C13_SETUP}
-    longest = longest_context(scenario, [u for _, u in cases.values()], catalog, **columns)
-    table = pd.DataFrame([{"case": c, **s, "users": u} for c, (s, u) in cases.items()]).assign(
+    ]
+    columns = {k: [s[k] for _, s, _ in cases] for k in C13_SETUP}
+    longest = longest_context(scenario, [u for _, _, u in cases], catalog, **columns)
+    table = pd.DataFrame([{"case": c, **s, "users": u} for c, s, u in cases]).assign(
         longest_context_tokens=longest
     )
     context = scenario.prompt_tokens + scenario.output_tokens

@@ -1,0 +1,91 @@
+"""A model from an uploaded config.json that travels in the URL (no Streamlit here).
+
+``encode(config)`` turns a config dict into the URL value of ``custom_model``: the
+config's JSON (compact, keys sorted) compressed with zlib and written in base64url
+without padding. ``decode(text)`` reverses it through the same hardened reader as an
+upload (``costmodel.hf_config.read_hf_config``: size, depth, key and type limits), so a
+link is checked exactly as a file would be. The whole config travels, so a shared link
+reproduces the model exactly; only the uploaded file's name does not (it is stored in
+the config as ``_name_or_path`` when the config has none, so the model keeps its name).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import zlib
+from dataclasses import dataclass
+
+import costmodel
+from costmodel.hf_config import MAX_CONFIG_BYTES, model_name, read_hf_config
+
+KEY = "custom_model"
+#: Longest ``custom_model`` URL value read [characters]; a compressed config.json of the
+#: largest size allowed (``MAX_CONFIG_BYTES``) is far shorter in practice.
+MAX_URL_CHARS = 20_000
+
+
+@dataclass(frozen=True)
+class CustomModel:
+    """An uploaded model: catalog id (``custom:<name>``), its config and its URL value."""
+
+    model_id: str
+    config: dict
+    url: str
+
+
+def _text(config: dict) -> str:
+    return json.dumps(config, sort_keys=True, separators=(",", ":"))
+
+
+def encode(config: dict) -> str:
+    """The ``custom_model`` URL value of ``config``: base64url(zlib(compact JSON))."""
+    packed = zlib.compress(_text(config).encode("utf-8"), 9)
+    return base64.urlsafe_b64encode(packed).decode("ascii").rstrip("=")
+
+
+def decode(text: str) -> dict:
+    """The config dict a ``custom_model`` URL value holds; ``ValueError`` saying why not.
+
+    Decompresses at most ``MAX_CONFIG_BYTES`` + 1 bytes (no zip bomb), then reads them as
+    an upload is read (``read_hf_config``).
+    """
+    if len(text) > MAX_URL_CHARS:
+        raise ValueError(f"{KEY} is {len(text):,} characters; the limit is {MAX_URL_CHARS:,}")
+    try:
+        packed = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+        inflater = zlib.decompressobj()
+        data = inflater.decompress(packed, MAX_CONFIG_BYTES + 1)
+    except (binascii.Error, ValueError, zlib.error):
+        raise ValueError(f"{KEY} is not a model this app wrote (base64url of zlib)") from None
+    if inflater.unconsumed_tail:
+        raise ValueError(f"{KEY} holds more than {MAX_CONFIG_BYTES:,} bytes")
+    return read_hf_config(data)
+
+
+def from_upload(data: bytes, file_name: str | None, catalog: costmodel.Catalog) -> CustomModel:
+    """A custom model from an uploaded file; ``ValueError`` for the user when it cannot be."""
+    config = read_hf_config(data)
+    if not isinstance(config.get("_name_or_path"), str):  # the name travels with it
+        config = {**config, "_name_or_path": model_name(config, file_name)}
+    return from_config(config, catalog)
+
+
+def from_url(text: str, catalog: costmodel.Catalog) -> CustomModel:
+    """The custom model of a ``custom_model`` URL value; ``ValueError`` when it is bad."""
+    return from_config(decode(text), catalog)
+
+
+def from_config(config: dict, catalog: costmodel.Catalog) -> CustomModel:
+    """Check that ``catalog`` can take ``config`` (``Catalog.with_model`` raises if not)."""
+    model_id = costmodel.CUSTOM_PREFIX + model_name(config)
+    catalog.with_model(model_id, config)
+    return CustomModel(model_id, config, encode(config))
+
+
+def with_custom(catalog: costmodel.Catalog, custom: CustomModel | None) -> costmodel.Catalog:
+    """``catalog`` with the custom model added (itself when there is none)."""
+    if custom is None:
+        return catalog
+    return catalog.with_model(custom.model_id, custom.config)
