@@ -53,9 +53,9 @@ def _b_input(name: str, container) -> None:
     if spec.kind == costmodel.fields.BOOL:
         params.toggle(key, label, container, help=help)
     elif spec.kind == costmodel.fields.CHOICE:
-        table = getattr(cache.catalog(), spec.catalog_table or "", None)
-        if table is not None and "name" in table:
-            params.named_selectbox(key, dict(table["name"]), label, container, help=help)
+        names = params.names_of(name)  # the sidebar's display names (and "same as")
+        if names:
+            params.named_selectbox(key, names, label, container, help=help)
         else:
             params.selectbox(key, label, container, help=help)
     elif spec.kind == costmodel.fields.INT:
@@ -113,7 +113,7 @@ with right:
     for i, name in enumerate(FIELDS):
         _b_input(name, boxes[i % 2])
 
-values = {name: st.session_state[PREFIX + name] for name in FIELDS}
+values = {name: params.field_value(name, st.session_state[PREFIX + name]) for name in FIELDS}
 try:
     b = dataclasses.replace(costmodel.Scenario(), **values)
     costmodel.check_scenario(b, catalog)

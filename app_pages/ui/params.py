@@ -471,7 +471,7 @@ def share_link() -> None:
 # --- Scenario ---------------------------------------------------------------------------------
 
 
-def _names(field: str) -> dict[str, str]:
+def names_of(field: str) -> dict[str, str]:
     """Catalog id -> display name for a categorical field (the id where there is none)."""
     if field not in _CATALOG_TABLE:
         return {}
@@ -486,7 +486,7 @@ def _scenario_input(name: str) -> Any:
     """Draw one shared input bound to the URL; its default is Scenario()'s."""
     spec = _spec(name)
     if spec.kind is str:
-        names = _names(name)
+        names = names_of(name)
         if not names:
             return selectbox(name)
         ids = " ".join(f"{n}: `{i}`." for i, n in names.items())
@@ -504,7 +504,7 @@ def _scenario_input(name: str) -> Any:
     return number_input(name, step=_STEP[name], format=fmt)
 
 
-def _value(name: str, value: Any) -> Any:
+def field_value(name: str, value: Any) -> Any:
     """A widget's value as the Scenario field holds it ("" of a None choice -> None)."""
     return None if _none_choice(name) and value == _SAME else value
 
@@ -539,7 +539,7 @@ def scenario_sidebar(
     fields, efficiencies = list(fields), list(efficiencies)
     declare(*(field(name) for name in fields + efficiencies), shared=True)
     with st.sidebar:
-        values = {name: _value(name, _scenario_input(name)) for name in fields}
+        values = {name: field_value(name, _scenario_input(name)) for name in fields}
         # Open on the page that is about them (Validation), folded elsewhere.
         about = st.session_state.get(_PAGE) == "validation"
         with st.expander("Efficiencies", icon=":material/speed:", expanded=about):
