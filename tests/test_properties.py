@@ -29,6 +29,8 @@ GPUS = list(CATALOG.gpus.index)
 FORMATS = list(CATALOG.formats.index)
 
 REL = 1e-9  # float rounding only: the properties are exact in real arithmetic
+#: Largest rise of per-user speed allowed when the batch doubles (see the test) [-].
+MOE_EFFICIENCY_SLACK = 1e-3
 
 scenarios = st.builds(
     Scenario,
@@ -94,7 +96,11 @@ def test_doubling_the_batch(s, b):
     per_gpu = rows["output_tokens_per_s_per_gpu"].to_numpy()
     per_user = rows["tokens_per_s_per_user"].to_numpy()
     assert per_gpu[1] >= per_gpu[0] * (1 - REL), per_gpu
-    assert per_user[1] <= per_user[0] * (1 + REL), per_user
+    # Per-user speed may rise by a hair where every expert is already read: the expert
+    # kernel's efficiency grows with tokens per expert (moe.moe_kernel_efficiency), e.g.
+    # Mixtral at batch 16 -> 32 reads 7.92 -> 8.00 experts (+1.0 %) at an efficiency
+    # 1.09 - 0.09/4 -> 1.09 - 0.09/8 (+1.05 %): the step is 0.03 % shorter.
+    assert per_user[1] <= per_user[0] * (1 + MOE_EFFICIENCY_SLACK), per_user
 
 
 @settings(max_examples=60, deadline=None)
