@@ -232,6 +232,12 @@ def draw(result: analysis.Result, values: dict) -> None:
         "batch shown."
     )
     st.subheader("Cost versus batch size")
+    if result.curves.empty:
+        st.warning(
+            "No GPU setup in the comparison holds this scenario (weights and the batch's KV "
+            "cache exceed even the largest replica): lower the batch or the lengths."
+        )
+        return
     shown = ["setup", "gpu", "n_gpus", "usd_per_gpu_hour", "batch_size", COST]
     curves = result.curves[[*shown, "tokens_per_s_per_user"]]
     chart = charts.line_chart(

@@ -169,3 +169,11 @@ def test_csv_downloads_hold_the_tables_shown(downloads):
     result = gpu_comparison.run(None, gpu_comparison.Options(change_pct=30.0))
     tornado = shown(at, "swing")
     pd.testing.assert_frame_equal(tornado, result.tornado, check_dtype=False)
+
+
+def test_a_batch_no_setup_holds_is_a_message_not_a_traceback():
+    # 65,536 Mixtral sequences of 768 tokens need 65,536 * 768 * 131,072 B = 6.6 TB of KV
+    # cache: no compared replica holds it, so the comparison has no curve to draw.
+    at = open_page(PAGE, batch_size="65536")
+    assert not at.exception
+    assert any("No GPU setup in the comparison holds" in w.value for w in at.warning)
