@@ -234,6 +234,8 @@ def compare_models(
     and ``cost_vs_batch_1`` = ``usd_per_million_output_tokens`` over that of the same
     variant at batch 1 with the other fields equal (NaN where no batch-1 row exists).
     """
+    # Dense equivalents have no experts to spread: the comparison is under tensor parallelism.
+    base = base.replace(expert_parallel=False)
     table = sweep(base, catalog, model=list(models.values()), **axes)
     table.insert(0, "variant", np.repeat(list(models), len(table) // len(models)))
     table["model"] = table["model"].astype(str)
