@@ -235,38 +235,21 @@ def _finish(df: pd.DataFrame, front_only: bool) -> pd.DataFrame:
 
 
 def frontier(
-    scenario: Scenario,
-    *,
-    batch_size=None,
-    n_gpus=None,
-    expert_parallel=(False, True),
-    disaggregated=(False, True),
-    prefill_gpus=None,
-    max_gpus: int = DEFAULT_MAX_GPUS,
-    front_only=True,
-    catalog: Catalog | None = None,
+    scenario: Scenario, *, front_only=True, catalog: Catalog | None = None, **axes
 ) -> pd.DataFrame:
     """The throughput-interactivity front of one model, GPU and workload.
 
-    One vectorised ``scan`` of :func:`candidates` (same arguments), rows that do not fit
-    in memory or whose prefill pool cannot keep up (TTFT infinite) dropped, then
-    :func:`pareto_front`. Columns: ``FRONTIER_COLUMNS`` first (``setup`` names each
-    configuration; ``prefill_gpus`` 0 on aggregated rows; ``gpus_per_replica`` both
-    pools), then the rest of the sweep's; sorted by ``tokens_per_s_per_user``. With
-    ``front_only=False`` every fitting row is returned, with an ``on_front`` column.
-    Empty if no configuration fits.
+    One vectorised ``scan`` of :func:`candidates` (``axes``: its ``batch_size``,
+    ``n_gpus``, ``expert_parallel``, ``disaggregated``, ``prefill_gpus``, ``max_gpus``,
+    same defaults), rows that do not fit in memory or whose prefill pool cannot keep up
+    (TTFT infinite) dropped, then :func:`pareto_front`. Columns: ``FRONTIER_COLUMNS``
+    first (``setup`` names each configuration; ``prefill_gpus`` 0 on aggregated rows;
+    ``gpus_per_replica`` both pools), then the rest of the sweep's; sorted by
+    ``tokens_per_s_per_user``. With ``front_only=False`` every fitting row is returned,
+    with an ``on_front`` column. Empty if no configuration fits.
     """
     catalog = catalog or load_catalog()
-    rows = candidates(
-        scenario,
-        batch_size=batch_size,
-        n_gpus=n_gpus,
-        expert_parallel=expert_parallel,
-        disaggregated=disaggregated,
-        prefill_gpus=prefill_gpus,
-        max_gpus=max_gpus,
-        catalog=catalog,
-    )
+    rows = candidates(scenario, catalog=catalog, **axes)
     per_gpu = {scenario.gpu: (scenario.usd_per_gpu_hour, rows)}
     return _finish(_sweep_candidates(scenario, catalog, per_gpu), front_only)
 

@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass
 
 from costmodel.fields import (
+    BOOL,
+    CHOICE,
     FAMILY_DEFAULT_FIELDS,
+    FAMILY_FLOAT,
     FIELD_HELP,
     FIELD_NAMES,
     FIELD_RANGES,
     FIELDS,
+    FLOAT,
+    INT,
     KV_FORMATS,
     check_field,
     normalized,
@@ -27,12 +31,16 @@ __all__ = [
 ]
 
 
-def _default(name: str):
-    return FIELDS[name].default
+#: The annotation of each field kind (``fields.KINDS``); a choice field that may be None
+#: (``FieldSpec.none_means``) is ``str | None``.
+_TYPES = {INT: "int", FLOAT: "float", BOOL: "bool", CHOICE: "str", FAMILY_FLOAT: "float | None"}
 
 
-@dataclass(frozen=True)
-class Scenario:
+def _annotation(spec) -> str:
+    return "str | None" if spec.none_means else _TYPES[spec.kind]
+
+
+class _Scenario:
     """One serving scenario. Defaults are the seed's December 2023 baseline (C4).
 
     Mixtral 8x7B in bf16 on 2x H100 SXM at $1.95 per GPU-hour, busy 24/7, 32 concurrent
@@ -72,42 +80,6 @@ class Scenario:
       baseline; pass ``weight_format=None`` for a model's own.
     """
 
-    model: str = _default("model")
-    gpu: str = _default("gpu")
-    n_gpus: int = _default("n_gpus")
-    weight_format: str | None = _default("weight_format")
-    attention_format: str | None = _default("attention_format")
-    kv_format: str = _default("kv_format")
-    batch_size: int = _default("batch_size")
-    prompt_tokens: int = _default("prompt_tokens")
-    output_tokens: int = _default("output_tokens")
-    prefix_cache_hit_rate: float = _default("prefix_cache_hit_rate")
-    usd_per_gpu_hour: float = _default("usd_per_gpu_hour")
-    utilization: float = _default("utilization")
-    temperature: float = _default("temperature")
-    speculative: bool = _default("speculative")
-    mtp: bool = _default("mtp")
-    draft_tokens: int = _default("draft_tokens")
-    draft_cost_ratio: float = _default("draft_cost_ratio")
-    acceptance_at_t0: float = _default("acceptance_at_t0")
-    acceptance_at_t1: float = _default("acceptance_at_t1")
-    routing_skew: float = _default("routing_skew")
-    bandwidth_efficiency: float | None = _default("bandwidth_efficiency")
-    compute_efficiency: float | None = _default("compute_efficiency")
-    moe_kernel_efficiency: float = _default("moe_kernel_efficiency")
-    allreduce_latency_us: float | None = _default("allreduce_latency_us")
-    link_efficiency: float | None = _default("link_efficiency")
-    layer_overhead_us: float | None = _default("layer_overhead_us")
-    memory_overhead_gb_per_gpu: float = _default("memory_overhead_gb_per_gpu")
-    usable_memory_fraction: float = _default("usable_memory_fraction")
-    expert_parallel: bool = _default("expert_parallel")
-    redundant_experts: int = _default("redundant_experts")
-    network_efficiency: float = _default("network_efficiency")
-    alltoall_latency_us: float = _default("alltoall_latency_us")
-    disaggregated: bool = _default("disaggregated")
-    prefill_gpus: int = _default("prefill_gpus")
-    prefill_chunk_tokens: int = _default("prefill_chunk_tokens")
-
     def __post_init__(self):
         for name in FIELD_NAMES:
             object.__setattr__(self, name, normalized(name, getattr(self, name)))
@@ -115,3 +87,13 @@ class Scenario:
     def replace(self, **changes) -> Scenario:
         """A copy with some fields changed (validated)."""
         return dataclasses.replace(self, **changes)
+
+
+#: The frozen dataclass of every field of ``fields.FIELDS``, in its order, with its default.
+Scenario = dataclasses.make_dataclass(
+    "Scenario",
+    [(n, _annotation(s), dataclasses.field(default=s.default)) for n, s in FIELDS.items()],
+    bases=(_Scenario,),
+    namespace={"__module__": __name__, "__doc__": _Scenario.__doc__},
+    frozen=True,
+)

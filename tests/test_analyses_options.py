@@ -4,8 +4,9 @@ import dataclasses
 
 import pytest
 
-from costmodel.analyses import memory_fit, price_war
-from costmodel.analyses.options import AnalysisOptions, option, specs
+from costmodel.analyses import frontier, memory_fit, moe_scaling, price_war
+from costmodel.analyses.options import AnalysisOptions, Bounds, option, specs
+from costmodel.fields import FIELDS
 
 
 def test_numbers_are_normalised():
@@ -42,3 +43,42 @@ def test_specs_and_unknown_metadata():
 
     with pytest.raises(ValueError, match="flag must be True or False"):
         Mine(flag=1)
+
+
+def test_field_and_count_options_take_their_ranges():
+    # field_option: the Scenario field's range, step, label and help unless overridden.
+    spec = specs(moe_scaling.Options)["routing_skew"]
+    skew = FIELDS["routing_skew"]
+    assert (spec["default"], spec["low"], spec["high"], spec["step"]) == (0.0, 0.0, 3.0, 0.1)
+    assert (spec["label"], spec["low"], spec["high"]) == (skew.label, skew.low, skew.high)
+    assert spec["help"] != skew.help  # the page's own help text
+    batch = specs(frontier.Options)["batch_max"]
+    assert (batch["default"], batch["low"], batch["high"], batch["integer"]) == (
+        8192,
+        1,
+        65536,
+        True,
+    )
+    # count_option: 1 to most in steps of 1, whole numbers.
+    experts = specs(moe_scaling.Options)["n_experts"]
+    assert (experts["low"], experts["high"], experts["step"], experts["integer"]) == (
+        1,
+        256,
+        1,
+        True,
+    )
+    assert option(2.0, Bounds(1.0, 9.0, 0.5), label="x", help="y").metadata["high"] == 9.0
+
+
+def test_texts_table_labels_every_option():
+    # frontier's labels and help texts come from its TEXTS table.
+    assert specs(frontier.Options)["ttft_ms_max"]["label"] == "TTFT target [ms]"
+    with pytest.raises(TypeError, match="Bare.flag needs a label and a help text"):
+
+        class Bare(AnalysisOptions):
+            flag: bool = option(False)
+
+    with pytest.raises(TypeError, match="texts for no option"):
+
+        class Stray(AnalysisOptions, texts={"other": ("Other", "no such option")}):
+            flag: bool = option(False, label="Flag", help="on or off")

@@ -23,24 +23,21 @@ TRIALS, SEED = 1000, 20251201
 TOLERANCE = 0.015
 
 
-def simulated_factor(tokens, n_experts, k, n_gpus, redundant, skew, trials=TRIALS):
+def simulated_factor(tokens, routing: dict, trials=TRIALS):
     """Mean over sampled steps of max_g load_g / (B k / G), with the model's placement.
+
+    ``routing``: ``place_experts``' arguments (experts, top-k, GPUs, copies, skew).
 
     Each token draws exactly k distinct experts with marginals p_i (Madow's systematic
     sampling over a random order of the experts: a random k-subset when uniform), then
     one copy of each chosen expert uniformly at random.
     """
+    n_experts, k, n_gpus = (routing[f] for f in ("n_experts", "experts_per_token", "n_gpus"))
     rng = np.random.default_rng(SEED)
-    p = routing_probabilities(n_experts, k, skew)[0]
+    p = routing_probabilities(n_experts, k, routing["routing_skew"])[0]
     p32 = p.astype(np.float32)
-    place = place_experts(
-        n_experts=n_experts,
-        experts_per_token=k,
-        n_gpus=n_gpus,
-        redundant_experts=redundant,
-        routing_skew=skew,
-    )
-    r = replica_counts(p, redundant)[0]
+    place = place_experts(**routing)
+    r = replica_counts(p, routing["redundant_experts"])[0]
     slot_expert, slot_gpu = place["slot_expert"][0], place["slot_gpu"][0]
     # gpu_of_copy[i, c]: GPU of the c-th copy of expert i.
     gpu_of_copy = np.zeros((n_experts, r.max()), int)
@@ -81,15 +78,10 @@ def test_formula_matches_sampled_routings(n_gpus, redundant, skew):
     # DeepSeek-V3 routing: 256 experts, top-8; 256 tokens in the step: mean load
     # 256 * 8 / G = 256 (G = 8) or 64 (G = 32) assignments per GPU.
     tokens = 256
-    formula = busiest_gpu_factor(
-        tokens=tokens,
-        n_experts=256,
-        experts_per_token=8,
-        n_gpus=n_gpus,
-        redundant_experts=redundant,
-        routing_skew=skew,
-    )
-    simulated = simulated_factor(tokens, 256, 8, n_gpus, redundant, skew)
+    routing = {"n_experts": 256, "experts_per_token": 8, "n_gpus": n_gpus}
+    routing.update(redundant_experts=redundant, routing_skew=skew)
+    formula = busiest_gpu_factor(tokens=tokens, **routing)
+    simulated = simulated_factor(tokens, routing)
     assert formula == pytest.approx(simulated, rel=TOLERANCE)
 
 

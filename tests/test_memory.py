@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from costmodel import Scenario, evaluate, load_catalog, load_hf_config, parse_hf_config, sweep
-from costmodel.hf_config import MAX_CONFIG_BYTES
+from costmodel.hf_config import ARCHITECTURE_FIELDS, MAX_CONFIG_BYTES
 from costmodel.memory import (
     bytes_per_weight,
     kv_bytes_per_token,
@@ -312,17 +312,8 @@ EXPECTED_ARCH = {
     "llama-3.1-70b.json": (80, 8192, 28672, 64, 8, 128, 1, 1, 128256),
     "llama-3.1-405b.json": (126, 16384, 53248, 128, 8, 128, 1, 1, 128256),
 }
-ARCH_KEYS = (
-    "n_layers",
-    "hidden_size",
-    "intermediate_size",
-    "n_heads",
-    "n_kv_heads",
-    "head_dim",
-    "n_experts",
-    "experts_per_token",
-    "vocab_size",
-)
+#: The summary fields in ``EXPECTED_ARCH``'s order: all but ``tied_embeddings``.
+ARCH_KEYS = tuple(k for k in ARCHITECTURE_FIELDS if k != "tied_embeddings")
 
 
 def test_every_asset_config_is_covered():

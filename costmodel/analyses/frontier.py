@@ -23,97 +23,82 @@ import numpy as np
 import pandas as pd
 
 import costmodel
-from costmodel.analyses.options import AnalysisOptions, option
+from costmodel.analyses.options import (
+    AnalysisOptions,
+    Bounds,
+    count_option,
+    field_option,
+    option,
+)
 from costmodel.catalog import date_key, price_sheet
 from costmodel.economics import batch_grid
 from costmodel.frontier import DEFAULT_MAX_GPUS, cheapest_meeting, frontier_for_gpus
 
 #: The cost every comparison here uses [$ per million output tokens].
 COST = "usd_per_million_output_tokens_all_in"
-_LOW_BATCH, _HIGH_BATCH = costmodel.FIELD_RANGES["batch_size"]
 _GPUS = tuple(costmodel.load_catalog().gpus.index)
 PARALLELISMS = ("tp", "ep")
 #: Sweeps of the shipped catalog kept by :func:`run` (scenario and swept axes as the key).
 SWEEPS_KEPT = 16
 SERVING = ("aggregated", "disaggregated")
+#: TTFT targets one may set: 1 ms to 10 minutes, in steps of 100 ms [ms].
+TTFT_MS_BOUNDS = Bounds(1.0, 600_000.0, 100.0)
+#: TPOT targets one may set, in steps of 1 ms [ms].
+TPOT_MS_BOUNDS = Bounds(0.1, 10_000.0, 1.0)
+#: Interactivity a GPU ranking may ask for [tokens/s per user].
+SPEED_BOUNDS = Bounds(0.1, 10_000.0, 1.0)
+
+
+#: Each option's label and help text (units in brackets).
+TEXTS = {
+    "gpus": ("GPUs", "GPUs whose fronts are compared, each at its newest catalog price"),
+    "ttft_ms_max": ("TTFT target [ms]", "Longest acceptable time to first token [ms]"),
+    "tpot_ms_max": (
+        "TPOT target [ms]",
+        "Longest acceptable time per output token (50 ms = 20 tokens/s per user) [ms]",
+    ),
+    "min_tokens_per_s_per_user": (
+        "Interactivity for the GPU ranking [tokens/s per user]",
+        "GPUs are ranked by their cheapest setup at least this fast per user",
+    ),
+    "batch_min": (
+        "Smallest batch [sequences]",
+        "Smallest batch size per replica swept [sequences]",
+    ),
+    "batch_max": (
+        "Largest batch [sequences]",
+        "Largest batch size per replica swept (powers of two and 1.5x between) [sequences]",
+    ),
+    "max_gpus": (
+        "Most GPUs per pool",
+        "Most GPUs per replica and per prefill pool swept (multiples of the scale-up domain "
+        "past it) [GPUs]",
+    ),
+    "parallelisms": (
+        "Parallelism",
+        "tp: tensor parallelism inside one scale-up domain; ep: experts over the GPUs, "
+        "attention data-parallel",
+    ),
+    "serving": (
+        "Serving",
+        "aggregated: prefill and decode on the same GPUs; disaggregated: a prefill pool of its own",
+    ),
+}
 
 
 @dataclass(frozen=True)
-class Options(AnalysisOptions):
+class Options(AnalysisOptions, texts=TEXTS):
     """The page's own inputs; names are its URL keys."""
 
-    gpus: tuple = option(
-        ("h200-sxm", "b200", "gb200"),
-        label="GPUs",
-        help="GPUs whose fronts are compared, each at its newest catalog price",
-        choices=_GPUS,
-    )
-    ttft_ms_max: float = option(
-        2000.0,
-        label="TTFT target [ms]",
-        help="Longest acceptable time to first token [ms]",
-        low=1.0,
-        high=600_000.0,
-        step=100.0,
-    )
-    tpot_ms_max: float = option(
-        50.0,
-        label="TPOT target [ms]",
-        help="Longest acceptable time per output token (50 ms = 20 tokens/s per user) [ms]",
-        low=0.1,
-        high=10_000.0,
-        step=1.0,
-    )
-    min_tokens_per_s_per_user: float = option(
-        50.0,
-        label="Interactivity for the GPU ranking [tokens/s per user]",
-        help="GPUs are ranked by their cheapest setup at least this fast per user",
-        low=0.1,
-        high=10_000.0,
-        step=1.0,
-    )
-    batch_min: int = option(
-        1,
-        label="Smallest batch [sequences]",
-        help="Smallest batch size per replica swept [sequences]",
-        low=_LOW_BATCH,
-        high=_HIGH_BATCH,
-        step=1,
-        integer=True,
-    )
-    batch_max: int = option(
-        8192,
-        label="Largest batch [sequences]",
-        help="Largest batch size per replica swept (powers of two and 1.5x between) [sequences]",
-        low=_LOW_BATCH,
-        high=_HIGH_BATCH,
-        step=1,
-        integer=True,
-    )
-    max_gpus: int = option(
-        DEFAULT_MAX_GPUS,
-        label="Most GPUs per pool",
-        help="Most GPUs per replica and per prefill pool swept (multiples of the "
-        "scale-up domain past it) [GPUs]",
-        low=1,
-        high=costmodel.FIELD_RANGES["n_gpus"][1],
-        step=1,
-        integer=True,
-    )
-    parallelisms: tuple = option(
-        PARALLELISMS,
-        label="Parallelism",
-        help="tp: tensor parallelism inside one scale-up domain; ep: experts over the "
-        "GPUs, attention data-parallel",
-        choices=PARALLELISMS,
-    )
-    serving: tuple = option(
-        SERVING,
-        label="Serving",
-        help="aggregated: prefill and decode on the same GPUs; disaggregated: a prefill "
-        "pool of its own",
-        choices=SERVING,
-    )
+    gpus: tuple = option(("h200-sxm", "b200", "gb200"), choices=_GPUS)
+    ttft_ms_max: float = option(2000.0, TTFT_MS_BOUNDS)
+    tpot_ms_max: float = option(50.0, TPOT_MS_BOUNDS)
+    min_tokens_per_s_per_user: float = option(50.0, SPEED_BOUNDS)
+    batch_min: int = field_option("batch_size", default=1)
+    batch_max: int = field_option("batch_size", default=8192)
+    max_gpus: int = count_option(DEFAULT_MAX_GPUS, most=costmodel.FIELD_RANGES["n_gpus"][1])
+    parallelisms: tuple = option(PARALLELISMS, choices=PARALLELISMS)
+    serving: tuple = option(SERVING, choices=SERVING)
 
     def __post_init__(self):
         super().__post_init__()

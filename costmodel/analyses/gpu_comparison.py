@@ -16,7 +16,8 @@ import pandas as pd
 
 import costmodel
 from costmodel import sensitivity
-from costmodel.analyses.options import AnalysisOptions, check_number, option
+from costmodel.analyses import options as opt
+from costmodel.analyses.options import AnalysisOptions, option
 from costmodel.catalog import GPU_PRICE_CHOICES, gpu_price
 
 COST = "usd_per_million_output_tokens"
@@ -72,30 +73,18 @@ class Options(AnalysisOptions):
     )
     min_tokens_per_s_per_user: float = option(
         20.0,
+        opt.Bounds(1.0, 500.0, 5.0),
         label="Min tokens/s per user",
         help="Tokens per second each user must still see when the batch is chosen for "
         "throughput [tokens/s]. Used only with optimize_batch.",
-        low=1.0,
-        high=500.0,
-        step=5.0,
     )
-    change_pct: float = option(
-        20.0,
-        label="Move each assumption by ± [%]",
-        help="Tornado of the cheapest setup: each assumption moved down and up by this "
-        "many percent, one at a time [%]",
-        low=1.0,
-        high=90.0,
-        step=5.0,
-    )
-    gpu_prices: tuple[tuple[str, float], ...] = option(
-        (),
+    change_pct: float = opt.change_pct_option("the cheapest setup")
+    gpu_prices: tuple[tuple[str, float], ...] = opt.field_option(
+        "usd_per_gpu_hour",
+        default=(),
         label="Your GPU prices",
         help="Your own rental price of any GPU, as (gpu id, $/GPU-hour) pairs; it replaces "
         "the catalog's and the scenario's price of that GPU [$/GPU-hour]",
-        low=_PRICE_RANGE[0],
-        high=_PRICE_RANGE[1],
-        step=0.05,
     )
 
     def __post_init__(self):
@@ -106,7 +95,9 @@ class Options(AnalysisOptions):
                 raise ValueError(
                     f"gpu_prices[{i}] must be a (gpu id, $/GPU-hour) pair; got {pair!r}"
                 )
-            pairs.append((pair[0], check_number(f"gpu_prices[{pair[0]}]", pair[1], *_PRICE_RANGE)))
+            pairs.append(
+                (pair[0], opt.check_number(f"gpu_prices[{pair[0]}]", pair[1], *_PRICE_RANGE))
+            )
         if len({gpu for gpu, _ in pairs}) < len(pairs):
             raise ValueError(f"gpu_prices names a GPU twice: {[gpu for gpu, _ in pairs]}")
         object.__setattr__(self, "gpu_prices", tuple(pairs))

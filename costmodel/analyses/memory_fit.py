@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 import costmodel
-from costmodel.analyses.options import AnalysisOptions, option
+from costmodel.analyses.options import AnalysisOptions, Bounds, count_option, option
 from costmodel.memory import kv_bytes_per_token
 
 DEFAULT_GPUS = ("a100-80gb-sxm", "h100-sxm", "h200-sxm", "mi300x")
@@ -27,7 +27,8 @@ COMPONENTS = {"weights_gb": "Weights", "kv_cache_gb": "KV cache", "overhead_gb":
 C13_SETUP = {"gpu": "h100-sxm", "n_gpus": 1, "weight_format": "fp8", "kv_format": "bf16"}
 #: The seed's "40-50+ concurrent users a chat service needs" (C13) [users].
 CHAT_USERS = (40, 50)
-_USERS_RANGE = (1, 4096)
+#: Most concurrent users the page asks about [users].
+MAX_USERS = 4096
 _CONTEXT_LIMIT = costmodel.FIELD_RANGES["prompt_tokens"][1]
 C13_RULE = (
     "C13 holds when, at the scenario's context per user and KV format, one H100 with FP8 "
@@ -36,43 +37,38 @@ C13_RULE = (
 )
 
 
+#: Each option's label and help text (units in brackets).
+TEXTS = {
+    "gpus": (
+        "GPUs to compare",
+        "GPU ids from assets/gpus.csv, compared side by side; none: the scenario's GPU [GPU ids]",
+    ),
+    "users": (
+        "Concurrent users (target)",
+        "Sequences a replica must hold at once; a chat service needs 40-50+ (seed "
+        "claim C13) [users]",
+    ),
+    "context_tokens": (
+        "Longest context in the heatmap",
+        "Right end of the heatmap: prompt + output tokens per user; Mixtral's window "
+        "is 32,768 [tokens]",
+    ),
+    "heatmap_rows": (
+        "Heatmap rows",
+        "format: every weight format on the scenario's GPU; GPU: every GPU above in "
+        "the scenario's weight format [-]",
+    ),
+}
+
+
 @dataclass(frozen=True)
-class Options(AnalysisOptions):
+class Options(AnalysisOptions, texts=TEXTS):
     """The memory-fit page's own inputs; names are its URL keys."""
 
-    gpus: tuple[str, ...] = option(
-        DEFAULT_GPUS,
-        label="GPUs to compare",
-        help="GPU ids from assets/gpus.csv, compared side by side; none: the scenario's "
-        "GPU [GPU ids]",
-    )
-    users: int = option(
-        CHAT_USERS[0],
-        label="Concurrent users (target)",
-        help="Sequences a replica must hold at once; a chat service needs 40-50+ (seed "
-        "claim C13) [users]",
-        low=_USERS_RANGE[0],
-        high=_USERS_RANGE[1],
-        step=1,
-        integer=True,
-    )
-    context_tokens: int = option(
-        32768,
-        label="Longest context in the heatmap",
-        help="Right end of the heatmap: prompt + output tokens per user; Mixtral's window "
-        "is 32,768 [tokens]",
-        low=1024,
-        high=_CONTEXT_LIMIT,
-        step=1024,
-        integer=True,
-    )
-    heatmap_rows: str = option(
-        ROW_CHOICES[0],
-        label="Heatmap rows",
-        help="format: every weight format on the scenario's GPU; GPU: every GPU above in "
-        "the scenario's weight format [-]",
-        choices=ROW_CHOICES,
-    )
+    gpus: tuple[str, ...] = option(DEFAULT_GPUS)
+    users: int = count_option(CHAT_USERS[0], most=MAX_USERS)
+    context_tokens: int = option(32768, Bounds(1024, _CONTEXT_LIMIT, 1024), integer=True)
+    heatmap_rows: str = option(ROW_CHOICES[0], choices=ROW_CHOICES)
 
 
 @dataclass(frozen=True)

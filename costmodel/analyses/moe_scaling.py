@@ -15,7 +15,7 @@ import pandas as pd
 
 import costmodel
 from costmodel import comparisons
-from costmodel.analyses.options import AnalysisOptions, option
+from costmodel.analyses.options import AnalysisOptions, count_option, field_option, option
 
 BATCHES = costmodel.batch_grid(512)
 PROMPTS = (16, 32, 64, 128, 256, 512, 1024, 2048, 4096, 8192)
@@ -37,40 +37,29 @@ PREFILL_RULE = (
     "MoE prefill is dearer when its prefill time per prompt token at the scenario's batch "
     "and prompt exceeds the dense same-active model's."
 )
-_SKEW = costmodel.FIELD_RANGES["routing_skew"]
 
 
 @dataclass(frozen=True)
 class Options(AnalysisOptions):
     """The MoE page's own inputs; names are its URL keys."""
 
-    routing_skew: float = option(
-        costmodel.Scenario().routing_skew,
-        label="Routing skew",
+    routing_skew: float = field_option(
+        "routing_skew",
         help="Zipf exponent of expert popularity: expert i is chosen in proportion to "
         "(i+1)^-skew; 0 = uniform routing [-]. Applies to the MoE model and the what-if.",
-        low=_SKEW[0],
-        high=_SKEW[1],
-        step=0.1,
     )
-    n_experts: int = option(
+    n_experts: int = count_option(
         16,
         label="What if: experts per layer",
         help="Experts per layer E' of the what-if model [experts]; Mixtral 8x7B has 8.",
-        low=1,
-        high=256,
-        step=1,
-        integer=True,
+        most=256,
     )
-    top_k: int = option(
+    top_k: int = count_option(
         2,
         label="What if: experts per token",
         help="Experts each token is routed to (top-k) in the what-if model [experts]; "
         "Mixtral has 2. At most the expert count.",
-        low=1,
-        high=64,
-        step=1,
-        integer=True,
+        most=64,
     )
     keep_fixed: str = option(
         comparisons.KEEP_FIXED[0],

@@ -1,10 +1,13 @@
 """Options of an analysis: each a dataclass field whose metadata a page draws its widget from.
 
-``option(default, label=..., help=..., low=..., high=..., step=..., choices=...)``
-declares one input; :class:`AnalysisOptions` checks every field when an instance is made
-(``ValueError`` naming the option and its allowed range or choices) and normalises
-numbers (integers for ``integer=True`` options, floats otherwise). ``specs(cls)`` lists
-the fields with their default and metadata, in order, for a page to draw widgets from.
+``option(default, Bounds(low, high, step), label=..., help=..., choices=...)``
+declares one input; ``field_option(name, ...)`` one over a ``Scenario`` field's range
+(``fields.FIELDS``); ``count_option(default, ..., most=...)`` a whole number from 1;
+``change_pct_option(setup)`` a tornado's move. :class:`AnalysisOptions`
+checks every field when an instance is made (``ValueError`` naming the option and its
+allowed range or choices) and normalises numbers (integers for ``integer=True`` options,
+floats otherwise). ``specs(cls)`` lists the fields with their default and metadata, in
+order, for a page to draw widgets from.
 """
 
 from __future__ import annotations
@@ -12,23 +15,72 @@ from __future__ import annotations
 import dataclasses
 import math
 import numbers
-from typing import Any
+import types
+from typing import Any, NamedTuple
+
+from costmodel.fields import FIELDS, INT
 
 #: Metadata keys an option may carry.
 METADATA_KEYS = ("label", "help", "low", "high", "step", "choices", "integer", "optional")
 
 
-def option(default: Any, *, label: str, help: str, **metadata: Any) -> Any:
+class Bounds(NamedTuple):
+    """A numeric option's closed range ``[low, high]`` and its widget's ``step``."""
+
+    low: float
+    high: float
+    step: float
+
+
+def option(default: Any, bounds: Bounds | None = None, **metadata: Any) -> Any:
     """A dataclass field with a default and widget metadata (keys in ``METADATA_KEYS``).
 
-    ``low``/``high``: closed numeric range; ``integer``: whole numbers only; ``choices``:
-    allowed values (for a tuple-valued option, of each element); ``optional``: None
-    allowed (it means the documented fallback); ``step``: the widget's step.
+    ``label`` and ``help``: the widget's (here or in the class's ``texts`` table, see
+    :class:`AnalysisOptions`); ``bounds`` (or ``low``/``high``/``step``): closed numeric
+    range and the widget's step; ``integer``: whole numbers only; ``choices``: allowed
+    values (for a tuple-valued option, of each element); ``optional``: None allowed (it
+    means the documented fallback).
     """
     unknown = set(metadata) - set(METADATA_KEYS)
     if unknown:
         raise ValueError(f"unknown option metadata {sorted(unknown)}; keys are {METADATA_KEYS}")
-    return dataclasses.field(default=default, metadata={"label": label, "help": help, **metadata})
+    if bounds is not None:
+        metadata = {**bounds._asdict(), **metadata}
+    return dataclasses.field(default=default, metadata=metadata)
+
+
+def field_option(name: str, **overrides: Any) -> Any:
+    """An option over the range of ``Scenario`` field ``name`` (``fields.FIELDS``).
+
+    Its ``low``, ``high`` and (for an integer field) ``integer=True`` are the field's, and
+    so are ``default``, ``label``, ``help`` and ``step`` unless ``overrides`` give them.
+    """
+    spec = FIELDS[name]
+    metadata = {"label": spec.label, "help": spec.help, **Bounds(*spec.range, spec.step)._asdict()}
+    if spec.kind == INT:
+        metadata["integer"] = True
+    metadata.update(overrides)
+    return option(metadata.pop("default", spec.default), **metadata)
+
+
+def count_option(default: int, *, most: int, **text: str) -> Any:
+    """A whole-number option from 1 to ``most`` in steps of 1 (experts, GPUs, users)."""
+    return option(default, Bounds(1, most, 1), integer=True, **text)
+
+
+#: How far a tornado may move each assumption, and the widget's step [%].
+CHANGE_PCT_BOUNDS = Bounds(1.0, 90.0, 5.0)
+
+
+def change_pct_option(setup: str) -> Any:
+    """``change_pct``: how far a tornado of ``setup`` moves each assumption [%]."""
+    return option(
+        20.0,
+        CHANGE_PCT_BOUNDS,
+        label="Move each assumption by ± [%]",
+        help=f"Tornado of {setup}: each assumption moved down and up by this many percent, "
+        "one at a time [%]",
+    )
 
 
 def check_number(name: str, value: Any, low: float, high: float, integer: bool = False):
@@ -67,7 +119,26 @@ def _checked(name: str, value: Any, meta: dict, default: Any) -> Any:
 
 
 class AnalysisOptions:
-    """Base of every analysis's frozen ``Options`` dataclass: checks fields on creation."""
+    """Base of every analysis's frozen ``Options`` dataclass: checks fields on creation.
+
+    ``class Options(AnalysisOptions, texts={name: (label, help)})``: the options' labels
+    and help texts in one table (over a ``field_option``'s own); every option needs both,
+    there or in its ``option()``.
+    """
+
+    def __init_subclass__(cls, texts: dict | None = None, **kwargs):
+        super().__init_subclass__(**kwargs)
+        texts = texts or {}
+        options = {n: f for n, f in vars(cls).items() if isinstance(f, dataclasses.Field)}
+        unknown = set(texts) - set(options)
+        if unknown:
+            raise TypeError(f"{cls.__name__}: texts for no option: {sorted(unknown)}")
+        for name, f in options.items():
+            if name in texts:
+                label, help = texts[name]
+                f.metadata = types.MappingProxyType({**f.metadata, "label": label, "help": help})
+            if not {"label", "help"} <= set(f.metadata):
+                raise TypeError(f"{cls.__name__}.{name} needs a label and a help text")
 
     def __post_init__(self):
         for f in dataclasses.fields(self):

@@ -34,7 +34,13 @@ import pandas as pd
 
 import costmodel
 from costmodel import sensitivity
-from costmodel.analyses.options import AnalysisOptions, check_number, option
+from costmodel.analyses.options import (
+    AnalysisOptions,
+    change_pct_option,
+    check_number,
+    field_option,
+    option,
+)
 from costmodel.catalog import GPU_PRICE_TIERS, date_key, gpu_price, price_dates, price_sheet
 from costmodel.evaluation import tensor_parallel_sizes
 
@@ -121,14 +127,12 @@ class Options(AnalysisOptions):
         "taken as its end. Empty: 2023-12 for a model priced then (Mixtral 8x7B), else today.",
         optional=True,
     )
-    a100_usd_per_gpu_hour: float | None = option(
-        None,
+    a100_usd_per_gpu_hour: float | None = field_option(
+        "usd_per_gpu_hour",
+        default=None,
         label="2x A100 80GB price [$/GPU-hour]",
         help="Rental price of one A100 80GB SXM [$/GPU-hour]; empty: the lowest in the "
         "catalog (assets/gpu_prices.csv), as optimistic as the seed's $1.95 for an H100.",
-        low=costmodel.FIELD_RANGES["usd_per_gpu_hour"][0],
-        high=costmodel.FIELD_RANGES["usd_per_gpu_hour"][1],
-        step=0.05,
         optional=True,
     )
     gpu_price_tier: str = option(
@@ -160,15 +164,7 @@ class Options(AnalysisOptions):
         "per million requests of the scenario's prompt + output length [$].",
         choices=MARGIN_UNITS,
     )
-    change_pct: float = option(
-        20.0,
-        label="Move each assumption by ± [%]",
-        help="Tornado of the scenario's setup: each assumption moved down and up by this "
-        "many percent, one at a time [%]",
-        low=1.0,
-        high=90.0,
-        step=5.0,
-    )
+    change_pct: float = change_pct_option("the scenario's setup")
     provider_prices: tuple[tuple[str, float, float], ...] = option(
         (),
         label="Edited prices",

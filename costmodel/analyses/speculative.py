@@ -9,6 +9,7 @@ the speculative MoE model's tokens/s per user at temperature 0 and 2 under
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
@@ -16,7 +17,7 @@ import pandas as pd
 
 import costmodel
 from costmodel import comparisons
-from costmodel.analyses.options import AnalysisOptions, option
+from costmodel.analyses.options import AnalysisOptions, field_option
 
 TEMPERATURES = tuple(round(float(t), 2) for t in np.linspace(0.0, 2.0, 21))
 BATCHES = costmodel.batch_grid(512)
@@ -56,39 +57,19 @@ C11_RULE = (
     "The speculation half of C11 holds when, at batch 1, speculation speeds the MoE model "
     "up less than the dense model with the same active parameters."
 )
-_FIELDS = {
-    "temperature": ("Temperature", 0.05),
-    "draft_tokens": ("Draft tokens per step (g)", 1),
-    "draft_cost_ratio": ("Draft cost ratio (c)", 0.01),
-    "acceptance_at_t0": ("Acceptance at T = 0", 0.01),
-    "acceptance_at_t1": ("Acceptance at T = 1", 0.01),
-}
-
-
-def _scenario_option(name: str):
-    """An option for a ``Scenario`` field: its default, range and help from the scenario."""
-    low, high = costmodel.FIELD_RANGES[name]
-    label, step = _FIELDS[name]
-    return option(
-        getattr(costmodel.Scenario(), name),
-        label=label,
-        help=costmodel.FIELD_HELP[name],
-        low=low,
-        high=high,
-        step=step,
-        integer=isinstance(step, int),
-    )
+#: The page's temperature step, finer than the sidebar's.
+_TEMPERATURE_STEP = 0.05
 
 
 @dataclass(frozen=True)
 class Options(AnalysisOptions):
     """The speculative page's own inputs (``Scenario`` fields); names are its URL keys."""
 
-    temperature: float = _scenario_option("temperature")
-    draft_tokens: int = _scenario_option("draft_tokens")
-    draft_cost_ratio: float = _scenario_option("draft_cost_ratio")
-    acceptance_at_t0: float = _scenario_option("acceptance_at_t0")
-    acceptance_at_t1: float = _scenario_option("acceptance_at_t1")
+    temperature: float = field_option("temperature", step=_TEMPERATURE_STEP)
+    draft_tokens: int = field_option("draft_tokens")
+    draft_cost_ratio: float = field_option("draft_cost_ratio")
+    acceptance_at_t0: float = field_option("acceptance_at_t0")
+    acceptance_at_t1: float = field_option("acceptance_at_t1")
 
 
 @dataclass(frozen=True)
@@ -174,7 +155,7 @@ def _c9(scenario, catalog) -> tuple[pd.DataFrame, dict, dict, str, str]:
 def run(scenario=None, options: Options | None = None, catalog=None) -> Result:
     """Speculative decoding of ``scenario``'s model with the draft settings of ``options``."""
     options = options or Options()
-    fields = {name: getattr(options, name) for name in _FIELDS}
+    fields = dataclasses.asdict(options)
     scenario = (scenario or costmodel.Scenario()).replace(**fields)
     base = catalog or costmodel.load_catalog()
     catalog = comparisons.dense_equivalents(base, scenario.model)
