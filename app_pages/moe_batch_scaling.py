@@ -47,7 +47,7 @@ MOE, ACTIVE = moe_scaling.MOE, moe_scaling.ACTIVE
 BATCH_TITLE = "Batch size [sequences, log scale]"
 COST_TITLE = "Cost [$/M output tokens, log scale]"
 TABLE_COLUMNS = [
-    "variant",
+    "setup",
     "batch_size",
     "routing_skew",
     "experts_read_per_layer",
@@ -182,7 +182,7 @@ def results(scenario: costmodel.Scenario) -> None:
         help=f"Decode step time of the MoE model over the dense same-active model's, batch {B}.",
     )
     table = result.batch
-    touched = table[table["variant"].str.startswith(MOE)]
+    touched = table[table["setup"].str.startswith(MOE)]
     chart_left, chart_right = st.columns(2)
     with chart_left:
         show(
@@ -192,7 +192,7 @@ def results(scenario: costmodel.Scenario) -> None:
                 "experts_read_per_layer:Q",
                 x_title=BATCH_TITLE,
                 y_title="Experts read per layer per step [experts]",
-                color="variant:N",
+                color="setup:N",
                 color_title="Routing",
                 log_x=True,
             ),
@@ -273,7 +273,7 @@ def results(scenario: costmodel.Scenario) -> None:
         "prefill_ms_per_prompt_token:Q",
         x_title="Prompt length [tokens, log scale]",
         y_title="Prefill time per prompt token [ms]",
-        color="variant:N",
+        color="setup:N",
         color_title="Model",
         log_x=True,
     ).encode(
@@ -286,7 +286,7 @@ def results(scenario: costmodel.Scenario) -> None:
     show(prefill_chart, legend_rows=3)
     with st.expander("Table: prefill per prompt token (batch 1)"):
         columns = [
-            "variant",
+            "setup",
             "prompt_tokens",
             "prefill_ms",
             "prefill_ms_per_prompt_token",
@@ -296,9 +296,9 @@ def results(scenario: costmodel.Scenario) -> None:
 
 
 def versus_batch(df: pd.DataFrame, y: str, y_title: str, *, log_y: bool = False) -> alt.Chart:
-    """``y`` against batch (log) per variant; crosses mark batches that do not fit."""
+    """``y`` against batch (log) per setup; crosses mark batches that do not fit."""
     tips = [
-        alt.Tooltip("variant:N", title="Model"),
+        alt.Tooltip("setup:N", title="Model"),
         alt.Tooltip("batch_size:Q", title="Batch [sequences]"),
         alt.Tooltip(f"{y}:Q", title=y_title, format=",.4~g"),
         alt.Tooltip("fits:N", title="Fits in memory"),
@@ -309,7 +309,7 @@ def versus_batch(df: pd.DataFrame, y: str, y_title: str, *, log_y: bool = False)
         f"{y}:Q",
         x_title=BATCH_TITLE,
         y_title=y_title,
-        color="variant:N",
+        color="setup:N",
         color_title="Model",
         tooltip=tips,
         log_x=True,

@@ -157,7 +157,7 @@ def results(scenario: costmodel.Scenario) -> None:
     by_t = result.by_temperature
     left, right = st.columns(2)
     with left:
-        acc = by_t[by_t["speculative"] & (by_t["variant"] == MOE)]
+        acc = by_t[by_t["speculative"] & (by_t["model_label"] == MOE)]
         show(
             alt.layer(
                 extrapolation_band(),
@@ -224,7 +224,7 @@ def results(scenario: costmodel.Scenario) -> None:
     with right:
         show(
             versus(
-                by_batch[by_batch["variant"] == MOE],
+                by_batch[by_batch["model_label"] == MOE],
                 "batch_size",
                 "experts_read_per_layer",
                 x_title=BATCH_TITLE,

@@ -18,7 +18,7 @@ For Mixtral 8x7B (12.88e9 active, 46.70e9 total) this gives F = 28,675 and F = 1
 the expert width 14,336 times top-k (2) or E (8), plus the router's parameters spread
 over the layers (``L h E / (3 L h) = E / 3`` units, rounded).
 
-``more_experts`` builds a variant of a model with another expert count and top-k, with
+``more_experts`` builds a what-if model from a model with another expert count and top-k, with
 either the same per-expert size (the total grows with E) or the same total expert size
 (each expert narrows to ``F * E / E'``).
 
@@ -158,7 +158,7 @@ def dense_equivalents(catalog: Catalog, model_id: str) -> Catalog:
 
 
 def more_experts_id(model_id: str, n_experts: int, experts_per_token: int, keep_fixed: str) -> str:
-    """Id of a ``more_experts`` variant, e.g. ``custom:mixtral-8x7b-16e-top2-expert-size``."""
+    """Id of a ``more_experts`` what-if model, e.g. ``custom:mixtral-8x7b-16e-top2-expert-size``."""
     base = model_id.removeprefix(CUSTOM_PREFIX)
     fixed = keep_fixed.replace(" ", "-")
     return f"{CUSTOM_PREFIX}{base}-{n_experts}e-top{experts_per_token}-{fixed}"
@@ -167,13 +167,13 @@ def more_experts_id(model_id: str, n_experts: int, experts_per_token: int, keep_
 def more_experts(
     catalog: Catalog, model_id: str, n_experts: int, experts_per_token: int, keep_fixed: str
 ) -> tuple[Catalog, str]:
-    """``catalog`` plus a variant of ``model_id``: ``n_experts`` experts, top-``experts_per_token``.
+    """``catalog`` plus a what-if of ``model_id``: ``n_experts`` experts, top-``experts_per_token``.
 
     ``keep_fixed="expert size"``: every expert keeps its width F, so expert parameters
     scale by ``E' / E``. ``keep_fixed="total size"``: the expert width becomes
     ``round(F * E / E')`` so the expert parameters (and the total) stay about the same.
     Everything else (attention, shared experts, dense layers, embeddings) is unchanged.
-    Returns the catalog and the variant's id (:func:`more_experts_id`). Raises
+    Returns the catalog and the what-if model's id (:func:`more_experts_id`). Raises
     ``ValueError`` if ``experts_per_token`` is not in ``[1, n_experts]``,
     ``n_experts < 1`` or ``keep_fixed`` is not in ``KEEP_FIXED``.
     """
@@ -197,9 +197,9 @@ def more_experts(
     arch = architecture(
         row, n_experts=int(n_experts), experts_per_token=int(k), intermediate_size=width
     )
-    variant = more_experts_id(model_id, int(n_experts), int(k), keep_fixed)
+    what_if = more_experts_id(model_id, int(n_experts), int(k), keep_fixed)
     name = f"{row['name']}, {n_experts} experts top-{k} (same {keep_fixed})"
-    return catalog.with_architecture(variant, arch, name=name), variant
+    return catalog.with_architecture(what_if, arch, name=name), what_if
 
 
 def model_summary(catalog: Catalog, models: dict[str, str]) -> pd.DataFrame:
@@ -218,7 +218,7 @@ def model_summary(catalog: Catalog, models: dict[str, str]) -> pd.DataFrame:
             "total_params_b": rows["total_params"].to_numpy(float) / 1e9,
             "active_params_b": active_params(rows).to_numpy(float) / 1e9,
         },
-        index=pd.Index(list(models), name="variant"),
+        index=pd.Index(list(models), name="setup"),
     )
     return table
 
@@ -228,21 +228,21 @@ def compare_models(
 ) -> pd.DataFrame:
     """``sweep(base.replace(model=id), catalog, **axes)`` for each ``label -> id``, stacked.
 
-    One vectorised ``sweep`` with ``model`` as its first (slowest) axis. Adds ``variant``
+    One vectorised ``sweep`` with ``model`` as its first (slowest) axis. Adds ``setup``
     (the label, first column),
     ``prefill_ms_per_prompt_token`` = ``prefill_ms / (batch_size * prompt_tokens)`` [ms]
     and ``cost_vs_batch_1`` = ``usd_per_million_output_tokens`` over that of the same
-    variant at batch 1 with the other fields equal (NaN where no batch-1 row exists).
+    setup at batch 1 with the other fields equal (NaN where no batch-1 row exists).
     """
     # Dense equivalents have no experts to spread: the comparison is under tensor parallelism.
     base = base.replace(expert_parallel=False)
     table = sweep(base, catalog, model=list(models.values()), **axes)
-    table.insert(0, "variant", np.repeat(list(models), len(table) // len(models)))
+    table.insert(0, "setup", np.repeat(list(models), len(table) // len(models)))
     table["model"] = table["model"].astype(str)
     table["prefill_ms_per_prompt_token"] = table["prefill_ms"] / (
         table["batch_size"] * table["prompt_tokens"]
     )
-    others = [c for c in ("variant", *axes) if c != "batch_size"]
+    others = [c for c in ("setup", *axes) if c != "batch_size"]
     ones = table[table["batch_size"] == 1]
     first = ones.set_index(others)["usd_per_million_output_tokens"] if others else None
     if first is not None and len(ones):

@@ -33,9 +33,9 @@ def test_more_experts_of_the_same_size():
     # weight bytes are nearly equal (only the router grows); at batch 32 it reads
     # 16 (1 - (7/8)^32) = 15.78 experts instead of 8: about twice the expert bytes.
     what = RESULT.what_if
-    one = what[what["batch_size"] == 1].set_index("variant")["weight_bytes_read_per_step_gb"]
+    one = what[what["batch_size"] == 1].set_index("setup")["weight_bytes_read_per_step_gb"]
     assert one.iloc[1] / one.iloc[0] == pytest.approx(1.0, abs=0.01)
-    at_32 = what[what["batch_size"] == 32].set_index("variant")["experts_read_per_layer"]
+    at_32 = what[what["batch_size"] == 32].set_index("setup")["experts_read_per_layer"]
     assert at_32.iloc[1] == pytest.approx(16 * (1 - (7 / 8) ** 32))
     assert 1.8 < RESULT.what_if_bytes_ratio < 2.0 and RESULT.c8_status == "holds"
 
@@ -47,8 +47,8 @@ def test_prefill_dearer_for_moe():
 
 def test_skewed_routing_touches_fewer_experts():
     skewed = ms.run(options=ms.Options(routing_skew=1.0))
-    assert set(skewed.batch["variant"]) >= {"MoE, uniform routing", "MoE, skew 1"}
-    at_8 = skewed.batch[skewed.batch["batch_size"] == 8].set_index("variant")
+    assert set(skewed.batch["setup"]) >= {"MoE, uniform routing", "MoE, skew 1"}
+    at_8 = skewed.batch[skewed.batch["batch_size"] == 8].set_index("setup")
     assert (
         at_8.loc["MoE, skew 1", "experts_read_per_layer"]
         < at_8.loc["MoE, uniform routing", "experts_read_per_layer"]
@@ -72,7 +72,7 @@ def test_compare_models_is_each_models_sweep():
     )
     for label, model in (("a", "mixtral-8x7b"), ("b", ids["same_active"])):
         alone = costmodel.sweep(costmodel.Scenario(model=model), catalog, batch_size=[1, 8])
-        mine = table[table["variant"] == label]
+        mine = table[table["setup"] == label]
         np.testing.assert_allclose(mine["decode_step_ms"], alone["decode_step_ms"])
 
 

@@ -13,7 +13,7 @@ RESULT = sp.run()
 def test_acceptance_by_hand():
     # a(T) = a0 (a1 / a0)^T: 0.75 at T = 0, 0.75 x (0.62 / 0.75)^2 = 0.51253 at T = 2.
     moe = RESULT.by_temperature[
-        RESULT.by_temperature["speculative"] & (RESULT.by_temperature["variant"] == sp.MOE)
+        RESULT.by_temperature["speculative"] & (RESULT.by_temperature["model_label"] == sp.MOE)
     ].set_index("temperature")
     assert moe.loc[0.0, "acceptance_rate"] == pytest.approx(0.75)
     assert moe.loc[2.0, "acceptance_rate"] == pytest.approx(0.75 * (0.62 / 0.75) ** 2)

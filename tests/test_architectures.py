@@ -427,7 +427,7 @@ def test_checkpoint_formats_from_quantization_config():
     assert r["weight_format"] == r["attention_format"] == "bf16"
 
 
-def test_dense_equivalents_and_variants_keep_the_attention_kind():
+def test_dense_equivalents_and_what_if_models_keep_the_attention_kind():
     # DeepSeek-V3's dense equivalents keep MLA (61 layers, 70,272 B/token in BF16) and
     # match its 37.55e9 active / 671.03e9 total parameters to within one unit of FFN width,
     # 3 x 61 x 7168 = 1,311,744 parameters.
@@ -440,8 +440,8 @@ def test_dense_equivalents_and_variants_keep_the_attention_kind():
         assert float(att.kv_bytes_per_token(dense, 2.0)) == 70_272
         assert abs(dense["total_params"] - MODELS.loc["deepseek-v3", target]) <= 1_311_744 / 2
     # 512 experts top-16 of half the width: shared expert and the 3 dense layers stay.
-    catalog, variant = comparisons.more_experts(CATALOG, "deepseek-v3", 512, 16, "total size")
-    row = catalog.models.loc[variant]
+    catalog, what_if = comparisons.more_experts(CATALOG, "deepseek-v3", 512, 16, "total size")
+    row = catalog.models.loc[what_if]
     assert (row["intermediate_size"], row["n_shared_experts"], row["dense_ffn_layers"]) == (
         1024,
         1,

@@ -1,4 +1,4 @@
-"""costmodel.comparisons: dense equivalents, more-experts variants, side-by-side sweeps."""
+"""costmodel.comparisons: dense equivalents, more-experts what-if models, side-by-side sweeps."""
 
 import numpy as np
 import pytest
@@ -74,15 +74,15 @@ def test_unknown_model_raises():
     ],
 )
 def test_more_experts(n_experts, experts_per_token, keep, width, total_b, active_b):
-    cat, variant = comparisons.more_experts(
+    cat, what_if = comparisons.more_experts(
         costmodel.load_catalog(), MIXTRAL, n_experts, experts_per_token, keep
     )
-    row = cat.models.loc[variant]
-    assert variant == comparisons.more_experts_id(MIXTRAL, n_experts, experts_per_token, keep)
+    row = cat.models.loc[what_if]
+    assert what_if == comparisons.more_experts_id(MIXTRAL, n_experts, experts_per_token, keep)
     assert (row["n_experts"], row["experts_per_token"]) == (n_experts, experts_per_token)
     assert row["intermediate_size"] == width
     assert row["total_params"] / 1e9 == pytest.approx(total_b, abs=0.01)
-    assert comparisons.active_params(cat.models).loc[variant] / 1e9 == pytest.approx(
+    assert comparisons.active_params(cat.models).loc[what_if] / 1e9 == pytest.approx(
         active_b, abs=0.01
     )
 
@@ -120,14 +120,14 @@ def test_weight_and_kv_bytes_add_up_to_bytes_read(catalog):
     assert weights[0] == pytest.approx(expected / 1e9)
 
 
-def test_compare_models_stacks_variants(catalog):
+def test_compare_models_stacks_setups(catalog):
     ids = comparisons.dense_model_ids(MIXTRAL)
     models = {"MoE": MIXTRAL, "dense": ids["same_active"]}
     batches = [1, 2, 4, 8, 16, 32]
     table = comparisons.compare_models(costmodel.Scenario(), catalog, models, batch_size=batches)
-    assert list(table["variant"]) == ["MoE"] * 6 + ["dense"] * 6
-    assert table.columns[0] == "variant"
-    moe = table[table["variant"] == "MoE"]
+    assert list(table["setup"]) == ["MoE"] * 6 + ["dense"] * 6
+    assert table.columns[0] == "setup"
+    moe = table[table["setup"] == "MoE"]
     # Seed README: 2, 3.5, 5.47, 7.20, 7.92, 8.00 experts at B = 1, 2, 4, 8, 16, 32.
     np.testing.assert_allclose(
         moe["experts_read_per_layer"], [2, 3.5, 5.47, 7.20, 7.92, 8.00], atol=0.005
@@ -145,7 +145,7 @@ def test_compare_models_stacks_variants(catalog):
         table["prefill_ms_per_prompt_token"], table["prefill_ms"] / (table["batch_size"] * 512)
     )
     # C7: batching cuts the dense model's cost more than the MoE's.
-    dense = table[table["variant"] == "dense"]
+    dense = table[table["setup"] == "dense"]
     assert dense["cost_vs_batch_1"].iloc[-1] < moe["cost_vs_batch_1"].iloc[-1]
 
 

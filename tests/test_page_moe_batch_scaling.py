@@ -50,7 +50,7 @@ def test_key_numbers_equal_costmodel():
         f"{moe['decode_step_ms'] / dense['decode_step_ms']:.2f}x"
     )
     table = at.dataframe[0].value
-    row = table[(table["variant"] == "MoE, uniform routing") & (table["batch_size"] == 8)]
+    row = table[(table["setup"] == "MoE, uniform routing") & (table["batch_size"] == 8)]
     assert row["usd_per_million_output_tokens"].item() == pytest.approx(
         moe["usd_per_million_output_tokens"]
     )
@@ -75,7 +75,7 @@ def test_url_params_fill_sidebar_and_page_inputs():
     assert at.number_input(key="top_k").value == 4
     assert at.radio(key="keep_fixed").value == "total size"
     table = at.dataframe[0].value
-    assert set(table["variant"]) >= {"MoE, uniform routing", "MoE, skew 1.5"}
+    assert set(table["setup"]) >= {"MoE, uniform routing", "MoE, skew 1.5"}
     summary = at.dataframe[1].value
     assert summary["n_experts"].tolist() == [8, 32]
     assert summary["intermediate_size"].tolist() == [14336, 3584]

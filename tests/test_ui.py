@@ -53,7 +53,7 @@ def test_one_colour_per_series_name():
         charts.colour("dense, same active params")
         == charts.SERIES_COLOURS["dense, same active params"]
     )
-    # a speculative variant keeps its model's colour (the dash tells them apart)
+    # a speculative setup keeps its model's colour (the dash tells them apart)
     assert charts.colour("dense, same active params, speculative") == charts.colour(
         "dense, same active params"
     )

@@ -19,7 +19,7 @@ import streamlit as st
 KEY_COLUMNS = (
     "setup",
     "Setup",
-    "variant",
+    "model_label",
     "usd_per_million_output_tokens",
     "$/M output tokens",
     "tokens_per_s_per_user",
@@ -31,7 +31,7 @@ FORMAT = f"%.{SIGNIFICANT}g"  # printf-style, as st.column_config formats number
 # Column -> label with unit, where the generic rule (:func:`label`) would not do.
 LABELS = {
     "setup": "Setup",
-    "variant": "Model",
+    "model_label": "Model",
     "usd_per_million_output_tokens": "$/M output tokens",
     "usd_per_million_input_tokens": "$/M input tokens",
     "usd_per_million_input": "$/M input tokens",

@@ -81,13 +81,13 @@ class Options(AnalysisOptions):
 class Result:
     """MoE versus dense over batch, the what-if, prefill, and the C7/C8 findings.
 
-    ``batch``: every variant over ``BATCHES`` (MoE at uniform routing and at the skew;
-    ``variant`` labels them). ``at_skew``: the rows at the chosen skew. ``point``: each
-    variant at the scenario (index ``variant``: ``MOE``, ``ACTIVE``, ``TOTAL``) with
+    ``batch``: every setup over ``BATCHES`` (MoE at uniform routing and at the skew;
+    ``setup`` labels them). ``at_skew``: the rows at the chosen skew. ``point``: each
+    setup at the scenario (index ``setup``: ``MOE``, ``ACTIVE``, ``TOTAL``) with
     ``usd_at_batch_1`` and ``gpu_ms_per_token`` = decode step / (batch x tokens per
     step) [replica-ms per output token] (also ``_at_batch_1``). ``cost_vs_batch_1``: that
-    time at the scenario's batch over batch 1, per variant: the cost ratio at any price.
-    ``what_if``/``what_if_models``: the model and its variant.
+    time at the scenario's batch over batch 1, per setup: the cost ratio at any price.
+    ``what_if``/``what_if_models``: the model and its what-if model.
     ``prefill``: one prompt (batch 1) over ``PROMPTS`` within the context window.
     """
 
@@ -117,35 +117,35 @@ class Result:
 
 
 def skew_label(skew: float) -> str:
-    """The MoE variant's label at a routing skew."""
+    """The MoE setup's label at a routing skew."""
     return "MoE, uniform routing" if skew == 0 else f"MoE, skew {skew:g}"
 
 
 def _batch_table(scenario, catalog, ids: dict) -> pd.DataFrame:
-    """Every variant over ``BATCHES``: MoE at skew 0 and the scenario's, dense at the latter."""
+    """Every setup over ``BATCHES``: MoE at skew 0 and the scenario's, dense at the latter."""
     skews = sorted({0.0, scenario.routing_skew})
     models = {MOE: scenario.model, ACTIVE: ids["same_active"], TOTAL: ids["same_total"]}
     table = comparisons.compare_models(
         scenario, catalog, models, routing_skew=skews, batch_size=BATCHES
     )
-    moe = table["variant"] == MOE
+    moe = table["setup"] == MOE
     table = table[moe | (table["routing_skew"] == scenario.routing_skew)].reset_index(drop=True)
-    table["variant"] = np.where(
-        table["variant"] == MOE, table["routing_skew"].map(skew_label), table["variant"]
+    table["setup"] = np.where(
+        table["setup"] == MOE, table["routing_skew"].map(skew_label), table["setup"]
     )
     return table
 
 
 def _point(scenario, catalog, ids: dict) -> pd.DataFrame:
-    """Each variant at the scenario, with its cost at batch 1 (``usd_at_batch_1``)."""
+    """Each setup at the scenario, with its cost at batch 1 (``usd_at_batch_1``)."""
     models = {MOE: scenario.model, ACTIVE: ids["same_active"], TOTAL: ids["same_total"]}
     batches = sorted({1, scenario.batch_size})
     both = comparisons.compare_models(scenario, catalog, models, batch_size=batches)
     both["gpu_ms_per_token"] = both["decode_step_ms"] / (
         both["batch_size"] * both["tokens_per_step"]
     )
-    point = both[both["batch_size"] == scenario.batch_size].set_index("variant")
-    ones = both[both["batch_size"] == 1].set_index("variant")
+    point = both[both["batch_size"] == scenario.batch_size].set_index("setup")
+    ones = both[both["batch_size"] == 1].set_index("setup")
     point["usd_at_batch_1"] = ones[COST]
     point["gpu_ms_per_token_at_batch_1"] = ones["gpu_ms_per_token"]
     return point
@@ -163,11 +163,11 @@ def run(scenario=None, options: Options | None = None, catalog=None) -> Result:
     ids = comparisons.dense_model_ids(scenario.model)
     batch = _batch_table(scenario, catalog, ids)
     point = _point(scenario, catalog, ids)
-    what_catalog, variant = comparisons.more_experts(
+    what_catalog, what_if_id = comparisons.more_experts(
         catalog, scenario.model, options.n_experts, options.top_k, options.keep_fixed
     )
     label = f"{options.n_experts} experts, top-{options.top_k}, same {options.keep_fixed}"
-    what_models = {f"{MOE} as built": scenario.model, label: variant}
+    what_models = {f"{MOE} as built": scenario.model, label: what_if_id}
     what_if = comparisons.compare_models(scenario, what_catalog, what_models, batch_size=BATCHES)
     summary = comparisons.model_summary(what_catalog, what_models).reset_index()
     prefill = comparisons.compare_models(
@@ -182,7 +182,7 @@ def run(scenario=None, options: Options | None = None, catalog=None) -> Result:
     )
     arch = catalog.models.loc[scenario.model]
     E, k = int(arch["n_experts"]), int(arch["experts_per_token"])
-    moe = batch[batch["variant"] == skew_label(scenario.routing_skew)]
+    moe = batch[batch["setup"] == skew_label(scenario.routing_skew)]
     at_1 = float(moe["experts_read_per_layer"].iloc[0])
     at_last = float(moe["experts_read_per_layer"].iloc[-1])
     ratios = (point["gpu_ms_per_token"] / point["gpu_ms_per_token_at_batch_1"]).to_dict()
@@ -205,12 +205,12 @@ def run(scenario=None, options: Options | None = None, catalog=None) -> Result:
         f"{dense['weight_bytes_read_per_step_gb']:.1f} GB for the dense same-active model and "
         f"takes {here['decode_step_ms'] / dense['decode_step_ms']:.2f}x its time."
     )
-    built = what_if[(what_if["variant"] == f"{MOE} as built") & (what_if["batch_size"] == B)]
-    other = what_if[(what_if["variant"] == label) & (what_if["batch_size"] == B)]
+    built = what_if[(what_if["setup"] == f"{MOE} as built") & (what_if["batch_size"] == B)]
+    other = what_if[(what_if["setup"] == label) & (what_if["batch_size"] == B)]
     if built.empty:  # the scenario's batch is not in BATCHES: the curve's nearest below
         near = max(b for b in BATCHES if b <= B)
-        built = what_if[(what_if["variant"] == f"{MOE} as built") & (what_if["batch_size"] == near)]
-        other = what_if[(what_if["variant"] == label) & (what_if["batch_size"] == near)]
+        built = what_if[(what_if["setup"] == f"{MOE} as built") & (what_if["batch_size"] == near)]
+        other = what_if[(what_if["setup"] == label) & (what_if["batch_size"] == near)]
     at = int(built["batch_size"].iloc[0])
     bytes_ratio = float(
         other["weight_bytes_read_per_step_gb"].iloc[0]

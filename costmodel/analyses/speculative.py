@@ -77,10 +77,11 @@ class Result:
     """Speed with and without speculation, and the C9, C10, C11 findings.
 
     ``by_temperature`` / ``by_batch``: MoE and dense same-active, speculative or not
-    (``setup`` labels them), over ``TEMPERATURES`` / ``BATCHES``. ``now``: the four at
-    the scenario, indexed by (``variant``, ``speculative``). ``c9``: the preset's
+    (``setup`` labels them: ``model_label`` and the decoding), over ``TEMPERATURES`` /
+    ``BATCHES``. ``now``: the four at the scenario, indexed by (``model_label``,
+    ``speculative``). ``c9``: the preset's
     settings beside the current ones and the speeds [tokens/s] (strings, for display).
-    ``speedup_vs_batch``: speed-up per batch (rows) and variant (columns);
+    ``speedup_vs_batch``: speed-up per batch (rows) and model (columns, ``model_label``);
     ``experts_vs_batch``: the MoE model's experts read per layer, per batch (rows),
     with and without speculation (columns True / False).
     """
@@ -109,10 +110,11 @@ class Result:
 
 
 def setup_labels(table: pd.DataFrame) -> pd.DataFrame:
-    """``table`` with ``setup`` first: the variant and whether it decodes speculatively."""
-    table = table.copy()
+    """``table`` (of ``compare_models``) with ``setup`` first: the model's label (now
+    ``model_label``) and whether it decodes speculatively."""
+    table = table.rename(columns={"setup": "model_label"})
     kind = np.where(table["speculative"], "speculative", "no speculation")
-    table.insert(0, "setup", table["variant"] + ", " + kind)
+    table.insert(0, "setup", table["model_label"] + ", " + kind)
     return table
 
 
@@ -171,12 +173,12 @@ def run(scenario=None, options: Options | None = None, catalog=None) -> Result:
 
     by_t = table(temperature=list(TEMPERATURES))
     by_batch = table(batch_size=BATCHES)
-    now = table().set_index(["variant", "speculative"])
+    now = table().set_index(["model_label", "speculative"])
     plain, spec, dense_spec = now.loc[(MOE, False)], now.loc[(MOE, True)], now.loc[(DENSE, True)]
     c9, ours, current, c9_status, c9_text = _c9(scenario, base)
 
     per_token = now["bytes_read_per_step_gb"] / now["tokens_per_step"]
-    acceptance = by_t[by_t["speculative"] & (by_t["variant"] == MOE)].set_index("temperature")
+    acceptance = by_t[by_t["speculative"] & (by_t["model_label"] == MOE)].set_index("temperature")
     a0, a2 = acceptance["acceptance_rate"].iloc[0], acceptance["acceptance_rate"].iloc[-1]
     fewer = per_token.loc[(MOE, True)] < per_token.loc[(MOE, False)]
     c10_text = (
@@ -189,9 +191,9 @@ def run(scenario=None, options: Options | None = None, catalog=None) -> Result:
 
     spec_rows = by_batch[by_batch["speculative"]]
     gain = spec_rows.pivot_table(
-        index="batch_size", columns="variant", values="speculative_speedup", observed=True
+        index="batch_size", columns="model_label", values="speculative_speedup", observed=True
     )
-    touched = by_batch[by_batch["variant"] == MOE].pivot_table(
+    touched = by_batch[by_batch["model_label"] == MOE].pivot_table(
         index="batch_size", columns="speculative", values="experts_read_per_layer", observed=True
     )
     peak = int(gain[MOE].idxmax())
