@@ -8,6 +8,7 @@ import pandas as pd
 from costmodel.catalog import Catalog, load_catalog
 from costmodel.evaluation import evaluate, scan, tensor_parallel_sizes
 from costmodel.fields import (
+    FIELD_NAMES,
     FIELD_RANGES,
     INTEGER_FIELDS,
     SENSITIVITY_FIELDS,
@@ -121,6 +122,55 @@ def columns_at(columns: dict, fields, offset: int) -> list:
     return [columns[f][2 * i + offset] for i, f in enumerate(fields)]
 
 
+def scan_scenarios(scenarios, catalog: Catalog, **extra) -> pd.DataFrame:
+    """One ``scan`` row per scenario (each field that differs among them as a column),
+    each row repeated ``len(v)`` times when ``extra`` gives columns of length
+    ``len(v) * len(scenarios)`` (scenario i's rows first)."""
+    base, n = scenarios[0], len(scenarios)
+    repeat = len(next(iter(extra.values()))) // n if extra else 1
+    columns = {
+        name: np.repeat(values, repeat).tolist()
+        for name in FIELD_NAMES
+        if name not in extra and len(set(values := [getattr(s, name) for s in scenarios])) > 1
+    }
+    return scan(base, catalog, **columns, **extra)
+
+
+def headline_ranges(
+    bases, output: str = "usd_per_million_output_tokens", catalog: Catalog | None = None
+) -> list[dict]:
+    """:func:`headline_range` of each scenario of ``bases``, in two ``scan`` calls in all."""
+    catalog = catalog or load_catalog()
+    bases = list(bases)
+    if not bases:
+        return []
+    central = scan_scenarios(bases, catalog)
+    families = catalog.gpus.loc[[b.gpu for b in bases]]
+    spreads = families["efficiency_uncertainty"].to_numpy(float)
+    names = ("bandwidth_efficiency", "compute_efficiency")
+    moved = {
+        name: [
+            _moved(name, value, factor)
+            for value, spread in zip(central[name], spreads, strict=True)
+            for factor in (1 - spread, 1 + spread)
+        ]
+        for name in names
+    }
+    ends = scan_scenarios(bases, catalog, **moved)[output].to_numpy().reshape(len(bases), 2)
+    return [
+        {
+            "low": float(pair.min()),
+            "central": float(mid),
+            "high": float(pair.max()),
+            "uncertainty": float(spread),
+            "calibrated_on": "" if pd.isna(calibrated) else str(calibrated),
+        }
+        for pair, mid, spread, calibrated in zip(
+            ends, central[output], spreads, families["calibrated_on"], strict=True
+        )
+    ]
+
+
 def headline_range(
     base: Scenario, output: str = "usd_per_million_output_tokens", catalog: Catalog | None = None
 ) -> dict:
@@ -131,23 +181,4 @@ def headline_range(
     scenario overrides them. Returns ``low``, ``central``, ``high`` (sorted),
     ``uncertainty`` and ``calibrated_on`` (the measurements the central value rests on).
     """
-    catalog = catalog or load_catalog()
-    family = catalog.gpus.loc[base.gpu]
-    spread = float(family["efficiency_uncertainty"])
-    central = evaluate(base, catalog)
-    efficiencies = [central["bandwidth_efficiency"], central["compute_efficiency"]]
-    moved = {
-        name: [_moved(name, value, 1 - spread), _moved(name, value, 1 + spread)]
-        for name, value in zip(
-            ("bandwidth_efficiency", "compute_efficiency"), efficiencies, strict=True
-        )
-    }
-    ends = scan(base, catalog, **moved)[output].to_numpy()
-    calibrated = family["calibrated_on"]
-    return {
-        "low": float(ends.min()),
-        "central": float(central[output]),
-        "high": float(ends.max()),
-        "uncertainty": spread,
-        "calibrated_on": "" if pd.isna(calibrated) else str(calibrated),
-    }
+    return headline_ranges([base], output, catalog)[0]

@@ -181,7 +181,7 @@ def _operating_row(rows: pd.DataFrame, options: Options) -> pd.Series | None:
 
 def _table(scenario, options: Options, catalog):
     """The setups' table, their curves, each operating point's Scenario and headline range
-    (``sensitivity.headline_range``) by label, and the GPUs skipped."""
+    (``sensitivity.headline_ranges``, one call for all) by label, and the GPUs skipped."""
     setups, skipped = _setups(scenario, options, catalog)
     batches = costmodel.batch_grid()
     per_setup = [*batches, scenario.batch_size]
@@ -194,25 +194,26 @@ def _table(scenario, options: Options, catalog):
     if setups:
         grid["setup"] = np.repeat(list(setups), len(per_setup))
         grid["_at_scenario_batch"] = np.tile([False] * len(batches) + [True], len(setups))
-    rows, scenarios, ranges = [], {}, {}
+    rows, points, scenarios = [], {}, {}
     for label, (gpu, n, price, source) in setups.items():
-        mine = grid[grid["setup"] == label]
         row = {"setup": label, "gpu": gpu, "n_gpus": n, "usd_per_gpu_hour": price}
-        row["price_source"] = source
-        point = _operating_row(mine, options)
+        rows.append({**row, "price_source": source, "batch_size": np.nan, "fits": False})
+        point = _operating_row(grid[grid["setup"] == label], options)
+        if point is not None:
+            points[label] = point
+            scenarios[label] = scenario.replace(
+                gpu=gpu, n_gpus=n, usd_per_gpu_hour=price, batch_size=int(point["batch_size"])
+            )
+    spreads = sensitivity.headline_ranges(scenarios.values(), COST, catalog)
+    ranges = dict(zip(scenarios, spreads, strict=True))
+    for row in rows:
+        point, spread = points.get(row["setup"]), ranges.get(row["setup"])
         if point is None:
-            rows.append({**row, "batch_size": np.nan, "fits": False})
             continue
-        setup = scenario.replace(
-            gpu=gpu, n_gpus=n, usd_per_gpu_hour=price, batch_size=int(point["batch_size"])
-        )
-        scenarios[label] = setup
-        spread = ranges[label] = sensitivity.headline_range(setup, COST, catalog)
-        row.update({k: point[k] for k in _FROM_SWEEP}, batch_size=setup.batch_size)
+        row.update({k: point[k] for k in _FROM_SWEEP}, batch_size=int(point["batch_size"]))
         row.update({f"{COST}_low": spread["low"], f"{COST}_high": spread["high"]})
         row["fits"] = bool(row["fits"])
         row["allreduce_share_pct"] = 100 * point["allreduce_time_ms"] / point["decode_step_ms"]
-        rows.append(row)
     table = pd.DataFrame(rows, columns=list(TABLE_COLUMNS))
     table = table.sort_values(COST, ignore_index=True, na_position="last")
     curves = grid[~grid["_at_scenario_batch"] & grid["fits"]] if setups else grid

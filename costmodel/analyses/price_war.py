@@ -385,13 +385,13 @@ def _setups(scenario, a100_price: float, date: str, options: Options, catalog):
 
 def _costs(setups: dict, catalog) -> tuple[pd.DataFrame, list[dict]]:
     """Our cost per token and per request on each setup (one ``scan`` over the setups),
-    and each setup's ``sensitivity.headline_range``."""
+    and each setup's headline range (``sensitivity.headline_ranges``, one call)."""
     base = next(iter(setups.values()))
     fields = (*SEED_FIELDS, "attention_format", "model")
     rows = costmodel.scan(
         base, catalog, **{f: [getattr(s, f) for s in setups.values()] for f in fields}
     )
-    spreads = [sensitivity.headline_range(s, COST, catalog) for s in setups.values()]
+    spreads = sensitivity.headline_ranges(setups.values(), COST, catalog)
     table = pd.DataFrame(
         {
             "setup": list(setups),
