@@ -113,3 +113,23 @@ def test_bad_options_name_the_option(changes, name):
 def test_unknown_gpu_is_named():
     with pytest.raises(ValueError, match="gpus must hold only"):
         mf.run(options=mf.Options(gpus=("tpu",)))
+
+
+def test_longest_context_is_the_fit_boundary_one_at_a_time():
+    # The vectorised search against one evaluate per row: ``users`` sequences of the
+    # found context (prompt = context - 1, one output token) fit, one token more does not.
+    catalog = costmodel.load_catalog()
+    base = costmodel.Scenario(n_gpus=1, weight_format="fp8")
+    gpus, users = ["h100-sxm", "h200-sxm", "a100-80gb-sxm"], [40, 40, 7]
+    found = mf.longest_context(base, users, catalog, gpu=gpus)
+    for gpu, n, context in zip(gpus, users, found, strict=True):
+        assert 2 < context < 32768
+
+        def holds(c, gpu=gpu):
+            row = costmodel.evaluate(
+                base.replace(gpu=gpu, prompt_tokens=int(c) - 1, output_tokens=1, batch_size=1),
+                catalog,
+            )
+            return row["max_batch_size"]
+
+        assert holds(context) >= n > holds(context + 1)

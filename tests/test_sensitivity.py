@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from costmodel import Scenario, evaluate, load_catalog
+from costmodel import Scenario, evaluate, load_catalog, sensitivity
 from costmodel.sensitivity import TORNADO_FIELDS, headline_range, tornado
 
 BASE = Scenario(utilization=0.8)  # below 1 so that utilisation can move both ways
@@ -112,3 +112,43 @@ def test_token_moves_stop_at_the_context_window():
         52_224,
         65_280,
     )
+
+
+COST = "usd_per_million_output_tokens"
+
+
+def test_headline_ranges_at_once_equal_one_at_a_time():
+    # The vectorised path (two scans for all) against each scenario alone, and its
+    # central value against evaluate: same numbers to 1e-9.
+    catalog = load_catalog()
+    bases = [
+        Scenario(),
+        Scenario(gpu="a100-80gb-sxm", n_gpus=4, batch_size=8, usd_per_gpu_hour=1.3),
+        Scenario(gpu="mi300x", n_gpus=1, bandwidth_efficiency=0.7, speculative=True),
+    ]
+    together = sensitivity.headline_ranges(bases, catalog=catalog)
+    for base, ranged in zip(bases, together, strict=True):
+        alone = sensitivity.headline_range(base, catalog=catalog)
+        assert ranged.keys() == alone.keys()
+        for key in ("low", "central", "high", "uncertainty"):
+            assert ranged[key] == pytest.approx(alone[key], rel=1e-9)
+        central = evaluate(base, catalog)
+        assert ranged["central"] == pytest.approx(central[COST], rel=1e-9)
+        # One evaluate per end: both efficiencies moved by the family's uncertainty.
+        u = ranged["uncertainty"]
+        ends = [
+            evaluate(
+                base.replace(
+                    **{
+                        f: sensitivity._moved(f, central[f], factor)
+                        for f in ("bandwidth_efficiency", "compute_efficiency")
+                    }
+                ),
+                catalog,
+            )[COST]
+            for factor in (1 - u, 1 + u)
+        ]
+        assert ranged["low"] == pytest.approx(min(ends), rel=1e-9)
+        assert ranged["high"] == pytest.approx(max(ends), rel=1e-9)
+        assert ranged["low"] <= ranged["central"] <= ranged["high"]
+    assert sensitivity.headline_ranges([], catalog=catalog) == []
