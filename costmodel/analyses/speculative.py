@@ -193,15 +193,15 @@ def run(scenario=None, options: Options | None = None, catalog=None) -> Result:
     gain = spec_rows.pivot_table(
         index="batch_size", columns="model_label", values="speculative_speedup", observed=True
     )
-    touched = by_batch[by_batch["model_label"] == MOE].pivot_table(
+    experts_read = by_batch[by_batch["model_label"] == MOE].pivot_table(
         index="batch_size", columns="speculative", values="experts_read_per_layer", observed=True
     )
     peak = int(gain[MOE].idxmax())
     c11_text = (
         f"At batch 1 speculation speeds the dense model up {gain.loc[1, DENSE]:.2f}x but the "
         f"MoE model only {gain.loc[1, MOE]:.2f}x: checking {scenario.draft_tokens + 1} tokens "
-        f"per sequence reads {touched.loc[1, True]:.1f} experts per layer instead of "
-        f"{touched.loc[1, False]:.0f}. The MoE gain peaks at {gain[MOE].max():.2f}x at batch "
+        f"per sequence reads {experts_read.loc[1, True]:.1f} experts per layer instead of "
+        f"{experts_read.loc[1, False]:.0f}. The MoE gain peaks at {gain[MOE].max():.2f}x at batch "
         f"{peak}; at batch {BATCHES[-1]} the speed-ups are {gain.loc[BATCHES[-1], DENSE]:.2f}x "
         f"(dense) and {gain.loc[BATCHES[-1], MOE]:.2f}x (MoE)."
     )
@@ -211,7 +211,7 @@ def run(scenario=None, options: Options | None = None, catalog=None) -> Result:
         by_batch=by_batch,
         now=now,
         speedup_vs_batch=gain,
-        experts_vs_batch=touched,
+        experts_vs_batch=experts_read,
         acceptance_rate=float(spec["acceptance_rate"]),
         moe_tokens_per_s_per_user=float(spec["tokens_per_s_per_user"]),
         moe_plain_tokens_per_s_per_user=float(plain["tokens_per_s_per_user"]),
