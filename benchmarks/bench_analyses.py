@@ -39,14 +39,16 @@ QUESTIONS = (
 def calls() -> dict:
     """Name -> ``f(scenario)``, the call a page makes on a rerun."""
     catalog = costmodel.load_catalog()
-    found = {
-        name: (lambda s, m=getattr(analyses, name): m.run(s, m.Options(), catalog))
-        for name in QUESTIONS
-    }
+    found = {name: _analysis_call(getattr(analyses, name), catalog) for name in QUESTIONS}
     found["claims.check_all"] = lambda s: claims.check_all(s, catalog)
     found["sensitivity.tornado"] = lambda s: sensitivity.tornado(s, 20.0, COST, catalog=catalog)
     found["sensitivity.headline_range"] = lambda s: sensitivity.headline_range(s, COST, catalog)
     return found
+
+
+def _analysis_call(module, catalog):
+    """``f(scenario)`` running ``module``'s analysis at its default options."""
+    return lambda scenario: module.run(scenario, module.Options(), catalog)
 
 
 def best_time(call, scenarios) -> float:
