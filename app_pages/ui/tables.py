@@ -26,6 +26,7 @@ KEY_COLUMNS = (
     "Tokens/s per user",
 )
 DASH = "—"
+ROW_PX, BORDER_PX = 35, 3  # st.dataframe's row height and its border [px]
 SIGNIFICANT = 4  # digits shown; the data and the CSV keep them all
 FORMAT = f"%.{SIGNIFICANT}g"  # printf-style, as st.column_config formats numbers
 # Column -> label with unit, where the generic rule (:func:`label`) would not do.
@@ -127,6 +128,17 @@ def view(df: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, Any]]:
     return shown, config
 
 
+def text_or_dash(values: pd.Series, fmt: str) -> pd.Series:
+    """``values`` as text by the printf-style ``fmt`` (``"$%.3f"``), :data:`DASH` where
+    missing or infinite: for a read-only column of a data editor, which has no
+    ``column_config`` of its own to dash (pair it with a ``TextColumn`` whose help says
+    what the dash means)."""
+    numbers = pd.to_numeric(values, errors="coerce").to_numpy(dtype=float)
+    return pd.Series(
+        [fmt % v if math.isfinite(v) else DASH for v in numbers], index=values.index, dtype=object
+    )
+
+
 def _numeric(values: pd.Series) -> bool:
     present = values.dropna()
     return len(present) > 0 and all(
@@ -167,6 +179,14 @@ def show_table(df: pd.DataFrame, filename: str, **dataframe_kwargs: Any) -> None
     download_csv(df, filename)
 
 
+def show_rows(df: pd.DataFrame, filename: str, *, full_height: bool = False) -> None:
+    """:func:`show_table` of ``df``'s rows at full width, without its index (every row at
+    once with ``full_height``: :data:`ROW_PX` per row and the header)."""
+    df = df.reset_index(drop=True)
+    height = ROW_PX * (len(df) + 1) + BORDER_PX if full_height else "auto"
+    show_table(df, filename, hide_index=True, width="stretch", height=height)
+
+
 def _merge(made: dict | None, given: dict | str | None) -> dict | str | None:
     """A page's ``column_config`` entry over the generated one: its set fields win, except
     that a column turned into text (it has dashes) keeps its text type."""
@@ -191,4 +211,6 @@ COST_CONFIG = {
     "usd_per_million_output_tokens": {"format": "$%.3f"},
     "usd_per_million_output_tokens_low": {"label": "$/M output, low", "format": "$%.3f"},
     "usd_per_million_output_tokens_high": {"label": "$/M output, high", "format": "$%.3f"},
+    "usd_per_million_input_tokens": {"format": "$%.4f"},
+    "usd_per_request": {"format": "$%.6f"},
 }

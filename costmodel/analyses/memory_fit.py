@@ -48,7 +48,7 @@ class Options(AnalysisOptions):
     )
     users: int = option(
         CHAT_USERS[0],
-        label="Concurrent users (target)",
+        label="Concurrent users (target) [users]",
         help="Sequences a replica must hold at once; a chat service needs 40-50+ (seed "
         "claim C13) [users]",
         low=_USERS_RANGE[0],
@@ -58,7 +58,7 @@ class Options(AnalysisOptions):
     )
     context_tokens: int = option(
         32768,
-        label="Longest context in the heatmap",
+        label="Longest context in the heatmap [tokens]",
         help="Right end of the heatmap: prompt + output tokens per user; Mixtral's window "
         "is 32,768 [tokens]",
         low=1024,

@@ -46,7 +46,7 @@ class Options(AnalysisOptions):
 
     routing_skew: float = option(
         costmodel.Scenario().routing_skew,
-        label="Routing skew",
+        label="Routing skew [-]",
         help="Zipf exponent of expert popularity: expert i is chosen in proportion to "
         "(i+1)^-skew; 0 = uniform routing [-]. Applies to the MoE model and the what-if.",
         low=_SKEW[0],
@@ -55,7 +55,7 @@ class Options(AnalysisOptions):
     )
     n_experts: int = option(
         16,
-        label="What if: experts per layer",
+        label="What if: experts per layer [experts]",
         help="Experts per layer E' of the what-if model [experts]; Mixtral 8x7B has 8.",
         low=1,
         high=256,
@@ -64,7 +64,7 @@ class Options(AnalysisOptions):
     )
     top_k: int = option(
         2,
-        label="What if: experts per token",
+        label="What if: experts per token [experts]",
         help="Experts each token is routed to (top-k) in the what-if model [experts]; "
         "Mixtral has 2. At most the expert count.",
         low=1,
