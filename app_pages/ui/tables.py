@@ -113,7 +113,7 @@ def view(df: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, Any]]:
                 shown[column] = numbers + 0.0  # -0.0 -> 0.0; the format rounds
                 config[column] = st.column_config.NumberColumn(name, format=FORMAT)
             else:
-                shown[column] = significant(numbers).map(_text)
+                shown[column] = dashed(numbers)
                 config[column] = st.column_config.TextColumn(
                     name, help=f"{DASH}: does not apply (no value, or the setup does not fit)."
                 )
@@ -128,15 +128,11 @@ def view(df: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, Any]]:
     return shown, config
 
 
-def text_or_dash(values: pd.Series, fmt: str) -> pd.Series:
-    """``values`` as text by the printf-style ``fmt`` (``"$%.3f"``), :data:`DASH` where
-    missing or infinite: for a read-only column of a data editor, which has no
-    ``column_config`` of its own to dash (pair it with a ``TextColumn`` whose help says
-    what the dash means)."""
-    numbers = pd.to_numeric(values, errors="coerce").to_numpy(dtype=float)
-    return pd.Series(
-        [fmt % v if math.isfinite(v) else DASH for v in numbers], index=values.index, dtype=object
-    )
+def dashed(values: pd.Series) -> pd.Series:
+    """Numbers as text to :data:`SIGNIFICANT` digits, :data:`DASH` where missing or
+    infinite: how :func:`view` shows a numeric column with gaps, for a read-only column of
+    a data editor (pair it with a ``TextColumn`` whose help says what the dash means)."""
+    return significant(pd.to_numeric(values, errors="coerce")).map(_text)
 
 
 def _numeric(values: pd.Series) -> bool:
