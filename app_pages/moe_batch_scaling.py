@@ -198,16 +198,11 @@ def results(scenario: costmodel.Scenario) -> None:
         "prompt_tokens:Q",
         "prefill_ms_per_prompt_token:Q",
         x_title="Prompt length [tokens, log scale]",
-        y_title="Prefill time per prompt token [ms]",
+        y_title="Prefill per prompt token [ms, log scale]",
         color="variant:N",
         color_title="Model",
         log_x=True,
-    ).encode(
-        y=alt.Y(
-            "prefill_ms_per_prompt_token:Q",
-            title="Prefill per prompt token [ms, log scale]",
-            scale=alt.Scale(type="log"),
-        )
+        log_y=True,
     )
     charts.show_with_legend(prefill_chart, legend_rows=3)
     with st.expander("Table: prefill per prompt token (batch 1)"):
@@ -239,9 +234,8 @@ def versus_batch(df: pd.DataFrame, y: str, y_title: str, *, log_y: bool = False)
         color_title="Model",
         tooltip=tips,
         log_x=True,
+        log_y=log_y,
     )
-    if log_y:
-        line = line.encode(y=alt.Y(f"{y}:Q", title=y_title, scale=alt.Scale(type="log")))
     unfit = (
         alt.Chart(df[~df["fits"]])
         .mark_point(shape="cross", size=90, color="#b42318", filled=True)

@@ -187,7 +187,7 @@ def test_a_missing_cached_price_is_a_dash_with_its_meaning():
     at = open_page(PAGE, model="deepseek-r1", price_date="today")
     assert not at.exception
     editor = next(d for d in at.dataframe if "usd_per_million_cached_input" in d.value.columns)
-    cached = dict(zip(editor.value["provider"], editor.value["usd_per_million_cached_input"]))
+    cached = editor.value.set_index("provider")["usd_per_million_cached_input"].to_dict()
     options = price_war.Options(price_date=price_war.TODAY)
     sheet = price_war.run(costmodel.Scenario(model="deepseek-r1"), options).sheet
     listed = sheet.set_index("provider")["usd_per_million_cached_input"]

@@ -86,15 +86,18 @@ def line_chart(
     color_title: str | None = None,
     tooltip: list[Any] | None = None,
     log_x: bool = False,
+    log_y: bool = False,
 ) -> alt.Chart:
     """A line chart with points, titled axes (put the unit in the title) and tooltips.
 
     ``x``, ``y`` and ``color`` are Altair shorthands (``"batch_size:Q"``); series take
     their app-wide colours. The default tooltip shows x, y and color under their titles.
+    ``log_x``, ``log_y``: a log scale on that axis.
     """
+    log = alt.Scale(type="log")
     enc = {
-        "x": alt.X(x, title=x_title, scale=alt.Scale(type="log") if log_x else alt.Undefined),
-        "y": alt.Y(y, title=y_title),
+        "x": alt.X(x, title=x_title, scale=log if log_x else alt.Undefined),
+        "y": alt.Y(y, title=y_title, scale=log if log_y else alt.Undefined),
     }
     default_tip = [alt.Tooltip(x, title=x_title), alt.Tooltip(y, title=y_title, format=",.4~g")]
     if color:
