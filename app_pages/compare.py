@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import dataclasses
 
-import altair as alt
 import pandas as pd
 import streamlit as st
 
@@ -27,8 +26,6 @@ METRIC = gate.choice("metric", "usd_per_million_output_tokens", METRICS)
 #: Scenario fields the sidebar declared this run (it runs before the page), in field order.
 FIELDS = [name for name in costmodel.FIELDS if name in params.declared()]
 B_PARAMS = [dataclasses.replace(params.declared()[n], key=PREFIX + n) for n in FIELDS]
-#: Waterfall bar colours: A and B from zero, each field's share by its sign.
-STEP_KINDS = {"scenario": "#4c78a8", "increase": "#e45756", "decrease": "#54a24b"}
 
 
 def copy_values(swap: bool) -> None:
@@ -146,44 +143,9 @@ else:
     st.markdown(f"**Biggest driver.** {escape(result.text)}")
 
 table = result.attribution
-steps = pd.DataFrame(
-    {
-        "step": ["A", *table["field"], "B"],
-        "start": [0.0, *(result.a_value + table["delta"].cumsum() - table["delta"]), 0.0],
-        "end": [result.a_value, *(result.a_value + table["delta"].cumsum()), result.b_value],
-        "delta": [result.a_value, *table["delta"], result.b_value],
-        "kind": [
-            "scenario",
-            *table["delta"].gt(0).map({True: "increase", False: "decrease"}),
-            "scenario",
-        ],
-    }
-)
-chart = (
-    alt.Chart(steps)
-    .mark_bar()
-    .encode(
-        x=alt.X(
-            "step:N",
-            title="Scenario or field changed",
-            sort=list(steps["step"]),
-            axis=alt.Axis(labelAngle=-30, labelLimit=240),
-        ),
-        y=alt.Y("start:Q", title=metric),
-        y2="end:Q",
-        color=alt.Color(
-            "kind:N",
-            title="Bar",
-            scale=alt.Scale(domain=list(STEP_KINDS), range=list(STEP_KINDS.values())),
-        ),
-        tooltip=[
-            alt.Tooltip("step:N", title="Step"),
-            alt.Tooltip("delta:Q", title="Value or share", format="+,.4~g"),
-            alt.Tooltip("end:Q", title="Running total", format=",.4~g"),
-        ],
-    )
-    .properties(height=380, title=f"{metric}: from A to B, field by field")
-)
+chart = charts.waterfall(
+    table.set_index("field")["delta"], ("A", result.a_value), ("B", result.b_value), metric
+).properties(height=380, title=f"{metric}: from A to B, field by field")
 charts.show_chart(chart)
 st.caption(
     "A's value, then each changed field's Shapley share as a floating bar (red raises "
@@ -197,11 +159,5 @@ tables.show_table(
     result.outputs,
     "compare_outputs.csv",
     hide_index=True,
-    column_config={
-        "output": {"label": "Output"},
-        "a": {"label": "A"},
-        "b": {"label": "B"},
-        "difference": {"label": "B − A"},
-        "change_pct": {"label": "Change [%]"},
-    },
+    column_config={"difference": {"label": "B − A"}},  # the rest: tables.label's rule
 )

@@ -37,22 +37,6 @@ CUSTOM_SPECS = {
 #: Typed specs without which there is no GPU to add.
 CUSTOM_NEEDED = ("hbm_gb", "bandwidth_tb_s", "bf16_dense_tflops", "usd_per_gpu_hour")
 
-
-class PriceEntries(tuple):
-    """The allowed ``gpu_prices`` URL entries, ``<gpu id>:<$/GPU-hour>`` with a catalog id
-    and a price in range: ``in`` checks one; it lists one example per GPU (for the
-    warning and the URL fuzz test)."""
-
-    def __new__(cls, ids, example: float):
-        made = super().__new__(cls, (f"{gpu}:{example:g}" for gpu in ids))
-        made.ids = frozenset(ids)
-        return made
-
-    def __contains__(self, text):
-        gpu, _, price = str(text).rpartition(":")
-        return gpu in self.ids and not gate.check(PRICE, [price]).notes
-
-
 GPU_IDS = list(cache.catalog().gpus.index) + [CUSTOM_ID]
 PRICE = gate.number("usd_per_gpu_hour", None, PRICE_LOW, PRICE_HIGH)
 CUSTOM_PARAMS = tuple(
@@ -60,7 +44,9 @@ CUSTOM_PARAMS = tuple(
     for k, (_, lo, hi, d) in CUSTOM_SPECS.items()
 )
 FAMILY = gate.choice("custom_gpu_family", "hopper", list(cache.catalog().gpu_families.index))
-PRICES = gate.Param("gpu_prices", [], str, choices=PriceEntries(GPU_IDS, EXAMPLE_PRICE), many=True)
+PRICES = gate.Param(
+    "gpu_prices", [], str, choices=gate.IdNumbers(GPU_IDS, PRICE, EXAMPLE_PRICE), many=True
+)
 PARAMS = (*params.options_params(analysis.Options, skip=("gpu_prices",)), PRICES, FAMILY)
 PARAMS += CUSTOM_PARAMS
 OWN = ("gpu_price", "optimize_batch", "min_tokens_per_s_per_user")
@@ -76,8 +62,7 @@ CLAIM_IDS = ("C4", "C5", "C14")
 
 def user_prices() -> tuple[tuple[str, float], ...]:
     """The URL's ``gpu_prices`` (after the gate) as (gpu id, $/GPU-hour) pairs, last wins."""
-    pairs = dict(e.rpartition(":")[::2] for e in st.query_params.get_all("gpu_prices"))
-    return tuple((gpu, float(price)) for gpu, price in pairs.items())
+    return gate.IdNumbers.parse(st.query_params.get_all("gpu_prices"))
 
 
 def custom_gpu(values: dict) -> tuple:

@@ -12,31 +12,15 @@ import pandas as pd
 import streamlit as st
 
 import costmodel
-from app_pages.ui import cache, charts, gate, params, tables, verdicts
+from app_pages.ui import cache, charts, params, tables, verdicts
 from app_pages.ui.text import escape
 from costmodel import presets
 from costmodel.analyses import moe_scaling
-from costmodel.analyses.options import specs
 
-SPECS = specs(moe_scaling.Options)
-PARAMS = (
-    params.field("routing_skew"),
-    gate.number(
-        "n_experts",
-        SPECS["n_experts"]["default"],
-        SPECS["n_experts"]["low"],
-        SPECS["n_experts"]["high"],
-        integer=True,
-    ),
-    gate.number(
-        "top_k",
-        SPECS["top_k"]["default"],
-        SPECS["top_k"]["low"],
-        SPECS["top_k"]["high"],
-        integer=True,
-    ),
-    gate.choice("keep_fixed", SPECS["keep_fixed"]["default"], SPECS["keep_fixed"]["choices"]),
-)
+PARAMS = params.options_params(moe_scaling.Options)
+#: The page's own inputs in drawing order, two columns: skew | keep fixed, experts | top-k.
+INPUTS = ("routing_skew", "keep_fixed", "n_experts", "top_k")
+WIDGET_ARGS = {"keep_fixed": {"horizontal": True}}
 DEFAULTS = {p.key: p.default for p in PARAMS}
 PRESETS = {
     **{p.name: p for p in (presets.UNIFORM_ROUTING, presets.SKEWED_ROUTING)},
@@ -90,43 +74,9 @@ expert while computing only the active ones, at the lower MoE kernel efficiency.
 """
 
 
-@st.cache_data(show_spinner=False, max_entries=64)
-def analyse(
-    scenario: costmodel.Scenario, options: moe_scaling.Options, custom: str | None
-) -> moe_scaling.Result:
-    """``moe_scaling.run`` on the session's catalog (``custom``: its custom model's key)."""
-    return moe_scaling.run(scenario, options, cache.catalog())
-
-
 def option_inputs() -> moe_scaling.Options:
     """The page's own inputs, as Options; the library's message and the defaults if bad."""
-    left, right = st.columns(2)
-    values = {
-        "routing_skew": params.number_input(
-            "routing_skew",
-            SPECS["routing_skew"]["label"] + " [-]",
-            0.1,
-            left,
-            help=SPECS["routing_skew"]["help"],
-        ),
-        "keep_fixed": params.radio(
-            "keep_fixed",
-            SPECS["keep_fixed"]["label"],
-            right,
-            horizontal=True,
-            help=SPECS["keep_fixed"]["help"],
-        ),
-        "n_experts": params.number_input(
-            "n_experts",
-            SPECS["n_experts"]["label"] + " [experts]",
-            1,
-            left,
-            help=SPECS["n_experts"]["help"],
-        ),
-        "top_k": params.number_input(
-            "top_k", SPECS["top_k"]["label"] + " [experts]", 1, right, help=SPECS["top_k"]["help"]
-        ),
-    }
+    values = params.options_inputs(moe_scaling.Options, INPUTS, st.columns(2), **WIDGET_ARGS)
     try:
         return moe_scaling.Options(**values)
     except ValueError as err:
@@ -135,19 +85,12 @@ def option_inputs() -> moe_scaling.Options:
 
 
 def results(scenario: costmodel.Scenario) -> None:
-    """The page's controls and everything drawn from their Result.
-
-    Not an ``st.fragment``: a fragment rerun would not redraw the sidebar's share link,
-    which must hold the page's own inputs too.
-    """
+    """The page's controls and everything drawn from their Result."""
     with st.container(border=True):
         options = option_inputs()
-    try:
-        result = analyse(scenario, options, cache.custom_url())
-    except ValueError as err:
-        st.error(f"Could not evaluate this scenario: {escape(str(err))} Showing the defaults.")
-        scenario, options = params.DEFAULT, moe_scaling.Options()
-        result = analyse(scenario, options, cache.custom_url())
+    result, _ = cache.analysis_or_defaults(
+        "moe_scaling", scenario, options, "Could not evaluate this scenario"
+    )
     scen = result.scenario
     E, k, B = result.n_experts, result.experts_per_token, scen.batch_size
     legend_rows = len({0.0, scen.routing_skew}) + 2
@@ -183,26 +126,20 @@ def results(scenario: costmodel.Scenario) -> None:
     )
     table = result.batch
     touched = table[table["setup"].str.startswith(MOE)]
-    chart_left, chart_right = st.columns(2)
-    with chart_left:
-        show(
-            charts.line_chart(
-                touched,
-                "batch_size:Q",
-                "experts_read_per_layer:Q",
-                x_title=BATCH_TITLE,
-                y_title="Experts read per layer per step [experts]",
-                color="setup:N",
-                color_title="Routing",
-                log_x=True,
-            ),
-            legend_rows=legend_rows,
-        )
-    with chart_right:
-        show(
-            versus_batch(table, "weight_bytes_read_per_step_gb", "Weights read per step [GB]"),
-            legend_rows=legend_rows,
-        )
+    charts.show_side_by_side(
+        charts.line_chart(
+            touched,
+            "batch_size:Q",
+            "experts_read_per_layer:Q",
+            x_title=BATCH_TITLE,
+            y_title="Experts read per layer per step [experts]",
+            color="setup:N",
+            color_title="Routing",
+            log_x=True,
+        ),
+        versus_batch(table, "weight_bytes_read_per_step_gb", "Weights read per step [GB]"),
+        legend_rows=legend_rows,
+    )
     st.caption(
         f"Each token uses {k} of {E} experts whatever the batch; the weights read per step "
         "climb from the dense same-active level towards the dense same-total level as the "
@@ -216,16 +153,13 @@ def results(scenario: costmodel.Scenario) -> None:
         + ", ".join(f"**{100 * v:.0f}%** ({name})" for name, v in result.cost_vs_batch_1.items())
         + " of its batch-1 value."
     )
-    chart_left, chart_right = st.columns(2)
-    with chart_left:
-        show(versus_batch(result.at_skew, "decode_step_ms", "Decode step time [ms]"), 3)
-    with chart_right:
-        show(
-            versus_batch(result.at_skew, "usd_per_million_output_tokens", COST_TITLE, log_y=True),
-            3,
-        )
+    charts.show_side_by_side(
+        versus_batch(result.at_skew, "decode_step_ms", "Decode step time [ms]"),
+        versus_batch(result.at_skew, "usd_per_million_output_tokens", COST_TITLE, log_y=True),
+        legend_rows=3,
+    )
     with st.expander("Table: MoE and dense models versus batch"):
-        show_table(table[TABLE_COLUMNS], "moe_batch_scaling.csv")
+        tables.show_rows(table[TABLE_COLUMNS], "moe_batch_scaling.csv")
 
     st.header("What if the model had more experts? (C8)")
     verdicts.show_result("C8", result)
@@ -239,19 +173,11 @@ def results(scenario: costmodel.Scenario) -> None:
             "active_params_b": st.column_config.NumberColumn("active params [B]", format="%.2f"),
         },
     )
-    chart_left, chart_right = st.columns(2)
-    with chart_left:
-        show(
-            versus_batch(
-                result.what_if, "weight_bytes_read_per_step_gb", "Weights read per step [GB]"
-            ),
-            legend_rows=2,
-        )
-    with chart_right:
-        show(
-            versus_batch(result.what_if, "usd_per_million_output_tokens", COST_TITLE, log_y=True),
-            legend_rows=2,
-        )
+    charts.show_side_by_side(
+        versus_batch(result.what_if, "weight_bytes_read_per_step_gb", "Weights read per step [GB]"),
+        versus_batch(result.what_if, "usd_per_million_output_tokens", COST_TITLE, log_y=True),
+        legend_rows=2,
+    )
     st.caption(
         "With the same expert size, more experts cost nothing at batch 1 (the same experts "
         "per token are read) but at serving batches every expert is read, so bytes and cost "
@@ -260,7 +186,7 @@ def results(scenario: costmodel.Scenario) -> None:
         "the bytes read at a large batch stay those of the whole model."
     )
     with st.expander("Table: the what-if model versus batch"):
-        show_table(result.what_if[TABLE_COLUMNS], "moe_more_experts.csv")
+        tables.show_rows(result.what_if[TABLE_COLUMNS], "moe_more_experts.csv")
 
     st.header("Prefill is dearer per token for MoE (C11)")
     verdicts.show("C11", scen)
@@ -272,18 +198,13 @@ def results(scenario: costmodel.Scenario) -> None:
         "prompt_tokens:Q",
         "prefill_ms_per_prompt_token:Q",
         x_title="Prompt length [tokens, log scale]",
-        y_title="Prefill time per prompt token [ms]",
+        y_title="Prefill per prompt token [ms, log scale]",
         color="setup:N",
         color_title="Model",
         log_x=True,
-    ).encode(
-        y=alt.Y(
-            "prefill_ms_per_prompt_token:Q",
-            title="Prefill per prompt token [ms, log scale]",
-            scale=alt.Scale(type="log"),
-        )
+        log_y=True,
     )
-    show(prefill_chart, legend_rows=3)
+    charts.show_with_legend(prefill_chart, legend_rows=3)
     with st.expander("Table: prefill per prompt token (batch 1)"):
         columns = [
             "setup",
@@ -292,7 +213,7 @@ def results(scenario: costmodel.Scenario) -> None:
             "prefill_ms_per_prompt_token",
             "usd_per_million_input_tokens",
         ]
-        show_table(result.prefill[columns], "moe_prefill.csv")
+        tables.show_rows(result.prefill[columns], "moe_prefill.csv")
 
 
 def versus_batch(df: pd.DataFrame, y: str, y_title: str, *, log_y: bool = False) -> alt.Chart:
@@ -313,31 +234,14 @@ def versus_batch(df: pd.DataFrame, y: str, y_title: str, *, log_y: bool = False)
         color_title="Model",
         tooltip=tips,
         log_x=True,
+        log_y=log_y,
     )
-    if log_y:
-        line = line.encode(y=alt.Y(f"{y}:Q", title=y_title, scale=alt.Scale(type="log")))
     unfit = (
         alt.Chart(df[~df["fits"]])
         .mark_point(shape="cross", size=90, color="#b42318", filled=True)
         .encode(x="batch_size:Q", y=f"{y}:Q", tooltip=tips)
     )
     return line + unfit
-
-
-def show(chart: alt.TopLevelMixin, legend_rows: int = 0) -> None:
-    """Show a chart with its legend (``legend_rows`` entries) below the plot.
-
-    Narrow columns and phones keep the plot's width. The height given to Vega-Lite holds
-    the axes and the legend too, so it grows by one line per legend entry and its title.
-    """
-    chart = chart.properties(height=320 + 30 * (legend_rows + 1))
-    charts.show_chart(chart.configure_legend(orient="bottom", direction="vertical", labelLimit=0))
-
-
-def show_table(df: pd.DataFrame, filename: str) -> None:
-    """Show ``df`` and a CSV download of exactly it."""
-    df = df.reset_index(drop=True)
-    tables.show_table(df, filename, hide_index=True, width="stretch")
 
 
 # --- Page ---------------------------------------------------------------------------

@@ -170,8 +170,9 @@ def sheet_and_result(first: analysis.Result, options: analysis.Options) -> analy
     columns = ["provider", "model", "usd_per_million_input", "usd_per_million_output"]
     columns += ["usd_per_million_cached_input", "date"]
     money = {"min_value": 0.0, "max_value": analysis.MAX_USD_PER_MILLION_TOKENS}
+    cached = first.sheet["usd_per_million_cached_input"]  # read-only: shown as text
     edited = st.data_editor(
-        first.sheet[columns],
+        first.sheet[columns].assign(usd_per_million_cached_input=tables.dashed(cached)),
         key=f"price_editor:{first.priced_model}:{first.price_date}",
         hide_index=True,
         disabled=["provider", "model", "usd_per_million_cached_input", "date"],
@@ -188,15 +189,15 @@ def sheet_and_result(first: analysis.Result, options: analysis.Options) -> analy
                 help="Price [$ per million output tokens]",
                 **money,
             ),
-            "usd_per_million_cached_input": st.column_config.NumberColumn(
+            "usd_per_million_cached_input": st.column_config.TextColumn(
                 "$/M cached input",
-                format="$%.3f",
-                help="Price of a cached prompt token [$ per million]; empty: the input price",
+                help=f"Price of a cached prompt token [$ per million]; {tables.DASH}: none "
+                "listed, the input price applies",
             ),
         },
     )
     edited = edited.fillna({"usd_per_million_input": 0.0, "usd_per_million_output": 0.0})
-    tables.download_csv(edited, "provider_prices.csv")
+    tables.download_csv(edited.assign(usd_per_million_cached_input=cached), "provider_prices.csv")
     st.caption(
         "Double-click a price to try another. Edited prices are **not** kept in the URL: a "
         "shared link shows the catalog's prices for the chosen date."
@@ -228,11 +229,7 @@ def draw(result: analysis.Result) -> None:
         result.costs,
         "cost_per_setup.csv",
         hide_index=True,
-        column_config={
-            **tables.COST_CONFIG,
-            "usd_per_million_input_tokens": {"format": "$%.4f"},
-            "usd_per_request": {"format": "$%.6f"},
-        },
+        column_config=tables.COST_CONFIG,
     )
     misfits = result.costs.loc[~result.costs["fits"], "setup"]
     if len(misfits):

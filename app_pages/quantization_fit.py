@@ -12,30 +12,15 @@ import pandas as pd
 import streamlit as st
 
 import costmodel
-from app_pages.ui import cache, charts, gate, params, tables, verdicts
+from app_pages.ui import cache, charts, params, tables, verdicts
 from app_pages.ui.text import escape, literal
 from costmodel.analyses import memory_fit
 
 CATALOG = cache.catalog()
-SPECS = costmodel.analyses.options.specs(memory_fit.Options)
-PARAMS = (
-    gate.choice("gpus", list(SPECS["gpus"]["default"]), list(CATALOG.gpus.index)),
-    gate.number(
-        "users",
-        SPECS["users"]["default"],
-        SPECS["users"]["low"],
-        SPECS["users"]["high"],
-        integer=True,
-    ),
-    gate.number(
-        "context_tokens",
-        SPECS["context_tokens"]["default"],
-        SPECS["context_tokens"]["low"],
-        SPECS["context_tokens"]["high"],
-        integer=True,
-    ),
-    gate.choice("heatmap_rows", SPECS["heatmap_rows"]["default"], memory_fit.ROW_CHOICES),
-)
+PARAMS = params.options_params(memory_fit.Options, choices={"gpus": list(CATALOG.gpus.index)})
+#: Inputs under the GPU list, in three columns.
+ROW_INPUTS = ("users", "context_tokens", "heatmap_rows")
+WIDGET_ARGS = {"heatmap_rows": {"horizontal": True}}
 PRESETS = {
     **params.PRESETS,
     "FP8 on one H100": {
@@ -52,14 +37,6 @@ PRESETS = {
         "heatmap_rows": "GPU",
     },
 }
-
-
-@st.cache_data(show_spinner=False, max_entries=64)
-def analyse(
-    scenario: costmodel.Scenario, options: memory_fit.Options, custom: str | None
-) -> memory_fit.Result:
-    """``memory_fit.run`` on the session's catalog (``custom``: its custom model's key)."""
-    return memory_fit.run(scenario, options, cache.catalog())
 
 
 def memory_chart(long: pd.DataFrame, order: list[str], n_gpus: int) -> alt.LayerChart:
@@ -143,44 +120,19 @@ def heatmap_chart(cells: pd.DataFrame, rows_title: str, users: int) -> alt.Layer
 
 def option_inputs() -> memory_fit.Options:
     """The page's own inputs (labels and help from ``memory_fit.Options``)."""
-    gpus = params.multiselect("gpus", SPECS["gpus"]["label"], help=SPECS["gpus"]["help"])
-    c1, c2, c3 = st.columns(3)
-    users = params.number_input(
-        "users", SPECS["users"]["label"] + " [users]", 1, c1, help=SPECS["users"]["help"]
-    )
-    context = params.number_input(
-        "context_tokens",
-        SPECS["context_tokens"]["label"] + " [tokens]",
-        SPECS["context_tokens"]["step"],
-        c2,
-        help=SPECS["context_tokens"]["help"],
-    )
-    rows = params.radio(
-        "heatmap_rows",
-        SPECS["heatmap_rows"]["label"],
-        c3,
-        horizontal=True,
-        help=SPECS["heatmap_rows"]["help"],
-    )
-    return memory_fit.Options(
-        gpus=tuple(gpus), users=users, context_tokens=context, heatmap_rows=rows
-    )
+    values = params.options_inputs(memory_fit.Options, ["gpus"])
+    values |= params.options_inputs(memory_fit.Options, ROW_INPUTS, st.columns(3), **WIDGET_ARGS)
+    return memory_fit.Options(**values)
 
 
 def results(scenario: costmodel.Scenario) -> None:
-    """The page's controls and everything drawn from their Result.
-
-    Not an ``st.fragment``: a fragment rerun would not redraw the sidebar's share link,
-    which must hold the page's own inputs too.
-    """
+    """The page's controls and everything drawn from their Result."""
     with st.container(border=True):
         options = option_inputs()
-    try:
-        result = analyse(scenario, options, cache.custom_url())
-    except ValueError as err:
-        st.error(f"Cannot size this setup: {escape(str(err))} Showing the page's defaults.")
-        options = memory_fit.Options()
-        result = analyse(scenario, options, cache.custom_url())
+    fallback = scenario, memory_fit.Options()
+    result, options = cache.analysis_or_defaults(
+        "memory_fit", scenario, options, "Cannot size this setup", fallback
+    )
     if not options.gpus:
         st.info(f"No GPU picked above: showing the sidebar's GPU, {literal(scenario.gpu)}.")
     users, context = options.users, scenario.prompt_tokens + scenario.output_tokens

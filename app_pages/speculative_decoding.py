@@ -2,8 +2,9 @@
 
 A thin view of ``costmodel.analyses.speculative.run`` (one cached call on the session's
 catalog): it draws the Result and the verdicts of C9, C10 (from the Result, with the
-claims' rules) and C11 (``costmodel.claims``) next to their charts. The C9 preset is
-``costmodel.presets.TOGETHER_C9`` (it also sets the sidebar).
+claims' rules) and C11 (``costmodel.claims``) next to their charts. The presets are
+``costmodel.presets``' (they also set the sidebar): TOGETHER_C9, LEVIATHAN_T5 and
+DEEPSEEK_R1_MTP_B200, each with the fields this page has inputs for.
 """
 
 from __future__ import annotations
@@ -22,7 +23,9 @@ from costmodel.analyses.options import specs
 SPECS = specs(speculative.Options)
 SPEC_FIELDS = tuple(SPECS)
 MOE, DENSE = speculative.MOE, speculative.DENSE
-PRESETS = {p.name: p for p in (presets.TOGETHER_C9, presets.LEVIATHAN_T5)}
+PRESETS = {
+    p.name: p for p in (presets.TOGETHER_C9, presets.LEVIATHAN_T5, presets.DEEPSEEK_R1_MTP_B200)
+}
 T_TITLE = "Sampling temperature [-]"
 BATCH_TITLE = "Batch size [sequences, log scale]"
 TEMPERATURE_COLUMNS = [
@@ -73,14 +76,6 @@ share of the batch's prefill: $(O\,t_\text{step}/\text{tokens per step} + t_\tex
 """
 
 
-@st.cache_data(show_spinner=False, max_entries=64)
-def analyse(
-    scenario: costmodel.Scenario, options: speculative.Options, custom: str | None
-) -> speculative.Result:
-    """``speculative.run`` on the session's catalog (``custom``: its custom model's key)."""
-    return speculative.run(scenario, options, cache.catalog())
-
-
 def option_inputs() -> dict:
     """The page's own inputs (labels, steps and help from ``speculative.Options``)."""
     spec = SPECS["temperature"]
@@ -103,22 +98,19 @@ def option_inputs() -> dict:
 
 
 def results(scenario: costmodel.Scenario) -> None:
-    """The page's controls and everything drawn from their Result.
-
-    Not an ``st.fragment``: a fragment rerun would not redraw the sidebar's share link,
-    which must hold the page's own inputs too.
-    """
+    """The page's controls and everything drawn from their Result."""
     with st.container(border=True):
         values = option_inputs()
     try:
         options = speculative.Options(**values)
         # Checked with the sidebar's fields (e.g. acceptance at T = 1 above T = 0).
         costmodel.check_scenario(scenario.replace(**values), cache.catalog())
-        result = analyse(scenario, options, cache.custom_url())
     except ValueError as err:
         st.error(f"Could not evaluate this scenario: {escape(str(err))} Showing the defaults.")
-        options = speculative.Options()
-        result = analyse(params.DEFAULT, options, cache.custom_url())
+        scenario, options = params.DEFAULT, speculative.Options()
+    result, _ = cache.analysis_or_defaults(
+        "speculative", scenario, options, "Could not evaluate this scenario"
+    )
     scen = result.scenario
 
     st.subheader(f"At temperature {scen.temperature:g} and batch {scen.batch_size}")
@@ -155,42 +147,36 @@ def results(scenario: costmodel.Scenario) -> None:
     st.header("Acceptance and speed versus temperature (C9, C10)")
     verdicts.show_result("C10", result)
     by_t = result.by_temperature
-    left, right = st.columns(2)
-    with left:
-        acc = by_t[by_t["speculative"] & (by_t["model_label"] == MOE)]
-        show(
-            alt.layer(
-                extrapolation_band(),
-                charts.line_chart(
-                    acc,
-                    "temperature:Q",
-                    "acceptance_rate:Q",
-                    x_title=T_TITLE,
-                    y_title="Draft-token acceptance rate [0-1]",
-                ),
-                current_rule(scen.temperature, "temperature", T_TITLE),
-            ),
-            legend_rows=4,
-        )
-    with right:
-        show(
-            versus(
-                by_t,
-                "temperature",
-                "tokens_per_s_per_user",
+    acc = by_t[by_t["speculative"] & (by_t["model_label"] == MOE)]
+    charts.show_side_by_side(
+        alt.layer(
+            extrapolation_band(),
+            charts.line_chart(
+                acc,
+                "temperature:Q",
+                "acceptance_rate:Q",
                 x_title=T_TITLE,
-                y_title="Tokens/s per user [tokens/s]",
-                band=True,
-                rule=scen.temperature,
+                y_title="Draft-token acceptance rate [0-1]",
             ),
-            legend_rows=4,
-        )
+            current_rule(scen.temperature, "temperature", T_TITLE),
+        ),
+        versus(
+            by_t,
+            "temperature",
+            "tokens_per_s_per_user",
+            x_title=T_TITLE,
+            y_title="Tokens/s per user [tokens/s]",
+            band=True,
+            rule=scen.temperature,
+        ),
+        legend_rows=4,
+    )
     st.caption(
         "Dashed lines: no speculation (temperature does not matter). Shaded: T > 1, where the "
         "acceptance model a(T) = a0 (a1/a0)^T is extrapolated beyond its two anchors."
     )
     with st.expander("Table: speed versus temperature"):
-        show_table(by_t[TEMPERATURE_COLUMNS], "speculative_vs_temperature.csv")
+        tables.show_rows(by_t[TEMPERATURE_COLUMNS], "speculative_vs_temperature.csv")
 
     st.subheader("The C9 preset: which assumptions reproduce Together's numbers")
     verdicts.show_result("C9", result)
@@ -201,42 +187,37 @@ def results(scenario: costmodel.Scenario) -> None:
         "sidebar and the inputs above hold now."
     )
     c9 = result.c9.rename(columns={"current": "current page", "together": "Together (C9)"})
-    show_table(c9, "c9_preset.csv", full_height=True)
+    tables.show_rows(c9, "c9_preset.csv", full_height=True)
 
     st.header("How the gain changes with batch, MoE versus dense (C11)")
     verdicts.show("C11", scen)
     by_batch = result.by_batch
-    spec_rows = by_batch[by_batch["speculative"]]
-    left, right = st.columns(2)
-    with left:
-        show(
+    panels = (  # (rows, y column, y title) against batch
+        (by_batch[by_batch["speculative"]], "speculative_speedup", "Speed-up from speculation [x]"),
+        (
+            by_batch[by_batch["model_label"] == MOE],
+            "experts_read_per_layer",
+            "MoE experts read per layer per step [experts]",
+        ),
+    )
+    charts.show_side_by_side(
+        *(
             versus(
-                spec_rows,
+                rows,
                 "batch_size",
-                "speculative_speedup",
+                y,
                 x_title=BATCH_TITLE,
-                y_title="Speed-up from speculation [x]",
+                y_title=title,
                 log_x=True,
                 rule=scen.batch_size,
-            ),
-            legend_rows=2,
-        )
-    with right:
-        show(
-            versus(
-                by_batch[by_batch["model_label"] == MOE],
-                "batch_size",
-                "experts_read_per_layer",
-                x_title=BATCH_TITLE,
-                y_title="MoE experts read per layer per step [experts]",
-                log_x=True,
-                rule=scen.batch_size,
-            ),
-            legend_rows=2,
-        )
+            )
+            for rows, y, title in panels
+        ),
+        legend_rows=2,
+    )
     st.caption(escape(result.c11_text))
     with st.expander("Table: speed-up versus batch"):
-        show_table(by_batch[BATCH_COLUMNS], "speculative_vs_batch.csv")
+        tables.show_rows(by_batch[BATCH_COLUMNS], "speculative_vs_batch.csv")
 
 
 def extrapolation_band() -> alt.LayerChart:
@@ -292,23 +273,6 @@ def versus(df, x, y, *, x_title, y_title, log_x=False, band=False, rule=None) ->
     return alt.layer(*layers)
 
 
-def show(chart: alt.TopLevelMixin, legend_rows: int = 0) -> None:
-    """Show a chart with its legend (``legend_rows`` entries) below the plot.
-
-    Narrow columns and phones keep the plot's width. The height given to Vega-Lite holds
-    the axes and the legend too, so it grows by one line per legend entry and its title.
-    """
-    chart = chart.properties(height=320 + 30 * (legend_rows + 1))
-    charts.show_chart(chart.configure_legend(orient="bottom", direction="vertical", labelLimit=0))
-
-
-def show_table(df: pd.DataFrame, filename: str, *, full_height: bool = False) -> None:
-    """Show ``df`` (every row at once with ``full_height``) and a CSV download of exactly it."""
-    df = df.reset_index(drop=True)
-    height = 35 * (len(df) + 1) + 3 if full_height else "auto"
-    tables.show_table(df, filename, hide_index=True, width="stretch", height=height)
-
-
 # --- Page --------------------------------------------------------------------------------
 
 st.title("Speculative decoding versus temperature")
@@ -325,6 +289,15 @@ st.markdown(
 params.declare(*map(params.field, SPEC_FIELDS))
 # Presets outside the fragment: one may set sidebar fields, so the whole page reruns.
 with st.container(border=True, horizontal=True, vertical_alignment="center"):
-    params.preset_buttons(PRESETS, key="spec_preset", reset=SPEC_FIELDS)
+    params.preset_buttons(
+        {name: params.settable(p) for name, p in PRESETS.items()},
+        key="spec_preset",
+        reset=SPEC_FIELDS,
+    )
+st.caption(
+    f"*{presets.DEEPSEEK_R1_MTP_B200.name}*: NVIDIA's run with the model's own "
+    "multi-token-prediction layers as the draft. The draft's cost here is the draft cost "
+    "ratio above, not the MTP layers' share of the model."
+)
 results(params.scenario())
 tables.formula_expander("Formulas and assumptions", FORMULAS)

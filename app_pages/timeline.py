@@ -3,22 +3,19 @@
 A view of ``costmodel.analyses.timeline.run``: the sidebar's model and serving
 assumptions, the page's target, interactivity, GPU price tier and weight formats (the
 ``Options`` field names are the URL keys; labels, ranges and choices come from their
-metadata). One cached library call.
+metadata through ``params.options_params`` / ``options_inputs``). One cached library
+call; the chart's steps and bands are ``timeline.price_steps`` / ``floor_bands``.
 """
 
 from __future__ import annotations
 
 import altair as alt
-import pandas as pd
 import streamlit as st
 
-import costmodel
-from app_pages.ui import cache, charts, gate, params, tables
+from app_pages.ui import cache, charts, params, tables
 from app_pages.ui.text import escape, literal
-from costmodel.analyses import options as analysis_options
 from costmodel.analyses import timeline
 
-SPECS = analysis_options.specs(timeline.Options)
 #: The page's floor default: at batch 32 (the library's default target) the floor is the
 #: cost of a small batch, dearer than what providers serving hundreds of users at once pay,
 #: so about half of all prices sit "below the floor". The cheapest batch that still gives
@@ -26,43 +23,18 @@ SPECS = analysis_options.specs(timeline.Options)
 DEFAULT_TARGET = "interactivity"
 PRICE = "usd_per_million_output"
 FLOOR = "usd_per_million_output_tokens"
-
-
-def _number(key: str) -> gate.Param:
-    spec = SPECS[key]
-    return gate.number(key, spec["default"], spec["low"], spec["high"])
-
-
-PARAMS = (
-    gate.choice("target", DEFAULT_TARGET, SPECS["target"]["choices"]),
-    _number("min_tokens_per_s_per_user"),
-    gate.choice(
-        "price_tier", SPECS["price_tier"]["default"], timeline.price_tiers(cache.catalog())
-    ),
-    gate.choice(
-        "weight_formats", list(SPECS["weight_formats"]["default"]), cache.catalog().formats.index
-    ),
+#: The page's own inputs (the model is the sidebar's): three columns, then the formats.
+INPUTS = ("target", "min_tokens_per_s_per_user", "price_tier", "weight_formats")
+WIDGET_ARGS = {"target": {"horizontal": True}, "min_tokens_per_s_per_user": {"format": "%.0f"}}
+PARAMS = params.options_params(
+    timeline.Options,
+    skip=("model",),
+    choices={
+        "price_tier": timeline.price_tiers(cache.catalog()),
+        "weight_formats": list(cache.catalog().formats.index),
+    },
+    defaults={"target": DEFAULT_TARGET},
 )
-
-
-@st.cache_data(show_spinner=False, max_entries=64)
-def run(scenario: costmodel.Scenario, options: timeline.Options) -> timeline.Result:
-    """``timeline.run`` cached by the scenario and the options (both frozen)."""
-    return timeline.run(scenario, options, cache.catalog())
-
-
-def chart_data(result: timeline.Result) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Provider steps (each paid price held to the timeline's end) and the floor band per
-    GPU family (lowest and highest of its GPUs' costs at each date)."""
-    paid = result.prices[result.prices[PRICE] > 0]
-    last = paid.sort_values("date").groupby("provider").tail(1).assign(date=result.end)
-    steps = pd.concat([paid, last], ignore_index=True).sort_values(["provider", "date"])
-    band = (
-        result.floor_by_gpu.groupby(["family", "date"])[FLOOR]
-        .agg(low="min", high="max")
-        .reset_index()
-    )
-    return steps, band
 
 
 st.title("Price-war timeline")
@@ -81,32 +53,8 @@ priced = [m for m in catalog.models.index if m in set(catalog.provider_prices["m
 scen = params.scenario()
 
 with st.container(border=True):
-    left, mid, right = st.columns(3)
-    params.radio(
-        "target",
-        SPECS["target"]["label"],
-        container=left,
-        help=SPECS["target"]["help"],
-        horizontal=True,
-    )
-    params.number_input(
-        "min_tokens_per_s_per_user",
-        SPECS["min_tokens_per_s_per_user"]["label"],
-        SPECS["min_tokens_per_s_per_user"]["step"],
-        container=mid,
-        help=SPECS["min_tokens_per_s_per_user"]["help"],
-        format="%.0f",
-    )
-    params.selectbox(
-        "price_tier",
-        SPECS["price_tier"]["label"],
-        container=right,
-        help=SPECS["price_tier"]["help"],
-    )
-    params.multiselect(
-        "weight_formats",
-        SPECS["weight_formats"]["label"],
-        help=SPECS["weight_formats"]["help"],
+    values = params.options_inputs(
+        timeline.Options, INPUTS, (*st.columns(3), st.container()), **WIDGET_ARGS
     )
 
 if scen.model not in priced:
@@ -117,15 +65,10 @@ if scen.model not in priced:
     params.stop_page()
 
 try:
-    options = timeline.Options(
-        model=scen.model,
-        target=st.session_state["target"],
-        min_tokens_per_s_per_user=float(st.session_state["min_tokens_per_s_per_user"]),
-        price_tier=st.session_state["price_tier"],
-        weight_formats=tuple(st.session_state["weight_formats"])
-        or timeline.Options().weight_formats,
-    )
-    result = run(scen, options)
+    # No format picked: the library's default formats.
+    values["weight_formats"] = values["weight_formats"] or timeline.Options().weight_formats
+    options = timeline.Options(model=scen.model, **values)
+    result = cache.analysis("timeline", scen, options)
 except ValueError as err:
     st.error(f"No timeline for these settings: {literal(str(err))}")
     params.stop_page()
@@ -152,7 +95,7 @@ st.markdown(
     )
 )
 
-steps, band = chart_data(result)
+steps, band = timeline.price_steps(result), timeline.floor_bands(result)
 families = list(dict.fromkeys(band["family"]))
 y_log = alt.Scale(type="log")
 bands = (

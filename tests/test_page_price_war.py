@@ -1,6 +1,7 @@
 """Price-war margins page through AppTest: the numbers shown are the analysis's Result."""
 
 import io
+import json
 
 import numpy as np
 import pandas as pd
@@ -178,3 +179,20 @@ def test_tornado_and_range_are_the_sidebar_setups():
     pd.testing.assert_frame_equal(shown(at, "swing"), result.tornado, check_dtype=False)
     r = result.sidebar_range
     assert f"\\${r['low']:,.3f} / \\${r['central']:,.3f}" in markdown_text(at)
+
+
+def test_a_missing_cached_price_is_a_dash_with_its_meaning():
+    """DeepSeek lists a cached-input price for deepseek-r1 today; Together lists none: a
+    dash (not "None"), and the column's help says what the dash means."""
+    at = open_page(PAGE, model="deepseek-r1", price_date="today")
+    assert not at.exception
+    editor = next(d for d in at.dataframe if "usd_per_million_cached_input" in d.value.columns)
+    cached = editor.value.set_index("provider")["usd_per_million_cached_input"].to_dict()
+    options = price_war.Options(price_date=price_war.TODAY)
+    sheet = price_war.run(costmodel.Scenario(model="deepseek-r1"), options).sheet
+    listed = sheet.set_index("provider")["usd_per_million_cached_input"]
+    assert listed["DeepSeek"] > 0 and cached["DeepSeek"] == f"{listed['DeepSeek']:g}"
+    assert np.isnan(listed["Together"]) and cached["Together"] == "—"
+    assert "None" not in cached.values()
+    column = json.loads(editor.proto.columns)["usd_per_million_cached_input"]
+    assert "—: none listed, the input price applies" in column["help"]

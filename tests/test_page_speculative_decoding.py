@@ -142,6 +142,21 @@ def test_leviathan_preset_sets_page_inputs_only():
     assert at.sidebar.selectbox(key="gpu").value == "a100-80gb-sxm"
 
 
+def test_mtp_preset_sets_the_fields_the_page_and_sidebar_hold():
+    """Issue 11: NVIDIA's DeepSeek-R1 MTP run (costmodel.presets) is a preset here too; the
+    fields with no input on this page or the sidebar (``speculative``, ``mtp``) are not set."""
+    preset = costmodel.presets.DEEPSEEK_R1_MTP_B200
+    at = open_page(PAGE)
+    at.button(key=f"spec_preset:{preset.name}").click().run()
+    assert not at.exception and not at.error
+    assert page_values(at)["draft_tokens"] == preset["draft_tokens"]
+    assert page_values(at)["acceptance_at_t0"] == preset["acceptance_at_t0"]
+    assert at.sidebar.selectbox(key="model").value == preset["model"]
+    assert at.sidebar.number_input(key="n_gpus").value == preset["n_gpus"]
+    assert "mtp" not in at.session_state and "speculative" not in at.session_state
+    assert f"The inputs match the preset *{preset.name}*." in [c.value for c in at.caption]
+
+
 def test_csv_downloads_equal_tables_shown(downloads):
     at = open_page(PAGE, temperature="0.3")
     assert not at.exception

@@ -16,7 +16,15 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from costmodel import Scenario, evaluate, load_catalog
-from costmodel.analyses.timeline import FLOOR_COLUMNS, Options, period_end, price_tiers, run
+from costmodel.analyses.timeline import (
+    FLOOR_COLUMNS,
+    Options,
+    floor_bands,
+    period_end,
+    price_steps,
+    price_tiers,
+    run,
+)
 
 BASE = load_catalog()
 COST = "usd_per_million_output_tokens"
@@ -333,3 +341,36 @@ def test_the_timeline_covers_the_price_war_models_from_2023_12_to_2026(target):
         assert prices.loc[prices["date"] < released, "floor_gpu"].isna().all(), model
         assert model in set(result.trend["model"]), model
     assert set(result.floor.loc[result.floor["date"] == result.end, "model"]) >= set(COVERED)
+
+
+def test_price_steps_hold_each_paid_price_to_the_end_and_bands_span_a_family():
+    """Two providers, one free; two GPUs of one family. Steps: A's 2.0 (2024-01) and 1.0
+    (2024-06) and its 1.0 again at the end; B's free tier is not drawn. Band at 2024-06:
+    the family's GPUs cost 3.0 and 5.0, so low 3.0 and high 5.0; at 2024-01 one GPU, 4.0."""
+    day = pd.Timestamp
+    prices = pd.DataFrame(
+        {
+            "provider": ["A", "A", "B"],
+            "date": [day("2024-01-31"), day("2024-06-30"), day("2024-06-30")],
+            "usd_per_million_output": [2.0, 1.0, 0.0],
+        }
+    )
+    by_gpu = pd.DataFrame(
+        {
+            "family": ["hopper"] * 3,
+            "date": [day("2024-01-31"), day("2024-06-30"), day("2024-06-30")],
+            COST: [4.0, 5.0, 3.0],
+        }
+    )
+    result = dataclasses.replace(
+        run(Scenario(), Options(model="mixtral-8x7b")),
+        prices=prices,
+        floor_by_gpu=by_gpu,
+        end=day("2025-12-31"),
+    )
+    steps = price_steps(result)
+    assert steps["provider"].tolist() == ["A", "A", "A"]
+    assert steps["date"].tolist() == [day("2024-01-31"), day("2024-06-30"), day("2025-12-31")]
+    assert steps["usd_per_million_output"].tolist() == [2.0, 1.0, 1.0]
+    bands = floor_bands(result)
+    assert bands[["low", "high"]].to_numpy().tolist() == [[4.0, 4.0], [3.0, 5.0]]

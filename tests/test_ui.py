@@ -103,3 +103,17 @@ def test_gate_says_what_happened(raw, value, note):
     verdict = gate.check(gate.number("n_gpus", 2, 1, 64, integer=True), raw)
     assert verdict.value == value
     assert (verdict.notes[0][1] if verdict.notes else "").startswith(note)
+
+
+def test_id_numbers_check_an_entry_by_its_id_and_its_number():
+    """``gpu_prices`` entries: a catalog id, a colon, a price in [0.1, 20]."""
+    entries = gate.IdNumbers(["h100-sxm", "b200"], gate.number("p", None, 0.1, 20.0), 2.0)
+    assert list(entries) == ["h100-sxm:2", "b200:2"]  # one example per id
+    assert "h100-sxm:1.5" in entries and "b200:20" in entries
+    assert "h100-sxm:25" not in entries  # out of range
+    assert "a100:1.5" not in entries and "h100-sxm" not in entries and "h100-sxm:x" not in entries
+    # the last entry of an id wins: h100-sxm at 3.0, not 1.5
+    assert gate.IdNumbers.parse(["h100-sxm:1.5", "b200:4", "h100-sxm:3"]) == (
+        ("h100-sxm", 3.0),
+        ("b200", 4.0),
+    )

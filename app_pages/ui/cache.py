@@ -7,6 +7,7 @@ run). Cached calls take the custom model's URL value as part of their key.
 
 from __future__ import annotations
 
+import importlib
 from typing import Any
 
 import pandas as pd
@@ -14,6 +15,7 @@ import streamlit as st
 
 import costmodel
 from app_pages.ui import models
+from app_pages.ui.text import escape
 
 #: Session-state key of this run's ``custom_model`` URL value (None: no custom model).
 CUSTOM = "_ui_custom_model"
@@ -95,8 +97,6 @@ def _analysis(
 
     ``gpus``: extra GPUs, each a tuple of ``Catalog.with_gpu`` keyword items.
     """
-    import importlib
-
     module = importlib.import_module(f"costmodel.analyses.{name}")
     cat = catalog()
     for gpu in gpus:
@@ -117,6 +117,29 @@ def analysis(name: str, scenario: costmodel.Scenario, options: Any, gpus: tuple 
     ``gpus``: extra GPUs, each a tuple of ``Catalog.with_gpu`` keyword items.
     """
     return _analysis(name, scenario, options, gpus, custom_url())
+
+
+def analysis_or_defaults(
+    name: str,
+    scenario: costmodel.Scenario,
+    options: Any,
+    failure: str,
+    fallback: tuple[costmodel.Scenario, Any] | None = None,
+) -> tuple[Any, Any]:
+    """(:func:`analysis`'s Result, the options it ran with). When the library refuses
+    (``ValueError``): its message after ``failure`` in an error box, and the run at
+    ``fallback`` (scenario, options), "the page's defaults"; without one, "the defaults":
+    ``Scenario()`` and the analysis's ``Options()``."""
+    try:
+        return analysis(name, scenario, options), options
+    except ValueError as err:
+        if fallback is None:
+            st.error(f"{failure}: {escape(str(err))} Showing the defaults.")
+            module = importlib.import_module(f"costmodel.analyses.{name}")
+            fallback = costmodel.Scenario(), module.Options()
+        else:
+            st.error(f"{failure}: {escape(str(err))} Showing the page's defaults.")
+        return analysis(name, *fallback), fallback[1]
 
 
 def claims(scenario: costmodel.Scenario) -> pd.DataFrame:

@@ -86,15 +86,18 @@ def line_chart(
     color_title: str | None = None,
     tooltip: list[Any] | None = None,
     log_x: bool = False,
+    log_y: bool = False,
 ) -> alt.Chart:
     """A line chart with points, titled axes (put the unit in the title) and tooltips.
 
     ``x``, ``y`` and ``color`` are Altair shorthands (``"batch_size:Q"``); series take
     their app-wide colours. The default tooltip shows x, y and color under their titles.
+    ``log_x``, ``log_y``: a log scale on that axis.
     """
+    log = alt.Scale(type="log")
     enc = {
-        "x": alt.X(x, title=x_title, scale=alt.Scale(type="log") if log_x else alt.Undefined),
-        "y": alt.Y(y, title=y_title),
+        "x": alt.X(x, title=x_title, scale=log if log_x else alt.Undefined),
+        "y": alt.Y(y, title=y_title, scale=log if log_y else alt.Undefined),
     }
     default_tip = [alt.Tooltip(x, title=x_title), alt.Tooltip(y, title=y_title, format=",.4~g")]
     if color:
@@ -108,6 +111,80 @@ def line_chart(
 def show_chart(chart: alt.TopLevelMixin) -> None:
     """Show an Altair chart at full width."""
     st.altair_chart(chart, width="stretch")
+
+
+#: Height of a plot without its legend [px], and what each legend line adds [px].
+PLOT_HEIGHT_PX, LEGEND_LINE_PX = 320, 30
+
+
+def show_with_legend(chart: alt.TopLevelMixin, legend_rows: int = 0) -> None:
+    """Show a chart with its legend (``legend_rows`` entries) below the plot.
+
+    Narrow columns and phones keep the plot's width. The height given to Vega-Lite holds
+    the axes and the legend too: :data:`PLOT_HEIGHT_PX` plus one :data:`LEGEND_LINE_PX`
+    per legend entry and one for its title.
+    """
+    chart = chart.properties(height=PLOT_HEIGHT_PX + LEGEND_LINE_PX * (legend_rows + 1))
+    show_chart(chart.configure_legend(orient="bottom", direction="vertical", labelLimit=0))
+
+
+def show_side_by_side(*shown: alt.TopLevelMixin, legend_rows: int = 0) -> None:
+    """Charts ``shown`` in as many columns, each with its legend below it
+    (:func:`show_with_legend`, ``legend_rows`` entries each)."""
+    for column, chart in zip(st.columns(len(shown)), shown, strict=True):
+        with column:
+            show_with_legend(chart, legend_rows)
+
+
+#: Waterfall bar colours: the two scenarios' totals from zero, each step by its sign.
+STEP_KINDS = {"scenario": "#4c78a8", "increase": "#e45756", "decrease": "#54a24b"}
+
+
+def waterfall(
+    steps: pd.Series, start: tuple[str, float], end: tuple[str, float], y_title: str
+) -> alt.Chart:
+    """Floating bars from ``start`` (name, value) through each of ``steps`` (name ->
+    change, in order) to ``end``; the totals stand on zero. The running total before
+    step i is start + the changes before it, so a bar spans [total before, total after].
+    """
+    totals = start[1] + steps.cumsum()
+    data = pd.DataFrame(
+        {
+            "step": [start[0], *steps.index, end[0]],
+            "start": [0.0, *(totals - steps), 0.0],
+            "end": [start[1], *totals, end[1]],
+            "delta": [start[1], *steps, end[1]],
+            "kind": [
+                "scenario",
+                *steps.gt(0).map({True: "increase", False: "decrease"}),
+                "scenario",
+            ],
+        }
+    )
+    return (
+        alt.Chart(data)
+        .mark_bar()
+        .encode(
+            x=alt.X(
+                "step:N",
+                title="Scenario or field changed",
+                sort=list(data["step"]),
+                axis=alt.Axis(labelAngle=-30, labelLimit=240),
+            ),
+            y=alt.Y("start:Q", title=y_title),
+            y2="end:Q",
+            color=alt.Color(
+                "kind:N",
+                title="Bar",
+                scale=alt.Scale(domain=list(STEP_KINDS), range=list(STEP_KINDS.values())),
+            ),
+            tooltip=[
+                alt.Tooltip("step:N", title="Step"),
+                alt.Tooltip("delta:Q", title="Value or share", format="+,.4~g"),
+                alt.Tooltip("end:Q", title="Running total", format=",.4~g"),
+            ],
+        )
+    )
 
 
 # --- Sensitivity: tornado and headline range (GPU comparison and price-war pages) ---------

@@ -102,6 +102,29 @@ def flag(key: str, default: bool) -> Param:
     return Param(key, default, bool)
 
 
+class IdNumbers(tuple):
+    """The allowed entries ``<id>:<number>`` of a list parameter (``gpu_prices=h100-sxm:2``):
+    ``in`` checks one (an id of ``ids``, and a number ``number``'s rules take as it
+    stands); it lists one example per id, with ``example`` (for the warning and the URL
+    fuzz test)."""
+
+    def __new__(cls, ids: Iterable[str], number: Param, example: float):
+        ids = list(ids)
+        made = super().__new__(cls, (f"{i}:{example:g}" for i in ids))
+        made.ids, made.number = frozenset(ids), number
+        return made
+
+    def __contains__(self, text: object) -> bool:
+        key, _, value = str(text).rpartition(":")
+        return key in self.ids and not check(self.number, [value]).notes
+
+    @staticmethod
+    def parse(entries: Iterable[str]) -> tuple[tuple[str, float], ...]:
+        """Checked entries as (id, number) pairs; a repeated id: its last number."""
+        pairs = dict(e.rpartition(":")[::2] for e in entries)
+        return tuple((key, float(value)) for key, value in pairs.items())
+
+
 # --- Scenario fields (the adapter: switch it to costmodel's field specs in one place) -----
 
 _DEFAULT = costmodel.Scenario()

@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
@@ -451,6 +451,13 @@ def preset_buttons(
     matching = [n for n, values in presets.items() if all(now[k] == v for k, v in values.items())]
     if matching:
         st.caption(f"The inputs match the preset *{matching[0]}*.")
+
+
+def settable(preset: Mapping[str, Any]) -> dict[str, Any]:
+    """The fields of ``preset`` declared in this run (sidebar and page): those a preset
+    button on this page can set."""
+    known = declared()
+    return {key: value for key, value in preset.items() if key in known}
 
 
 def share_link() -> None:

@@ -26,6 +26,7 @@ KEY_COLUMNS = (
     "Tokens/s per user",
 )
 DASH = "—"
+ROW_PX, BORDER_PX = 35, 3  # st.dataframe's row height and its border [px]
 SIGNIFICANT = 4  # digits shown; the data and the CSV keep them all
 FORMAT = f"%.{SIGNIFICANT}g"  # printf-style, as st.column_config formats numbers
 # Column -> label with unit, where the generic rule (:func:`label`) would not do.
@@ -112,7 +113,7 @@ def view(df: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, Any]]:
                 shown[column] = numbers + 0.0  # -0.0 -> 0.0; the format rounds
                 config[column] = st.column_config.NumberColumn(name, format=FORMAT)
             else:
-                shown[column] = significant(numbers).map(_text)
+                shown[column] = dashed(numbers)
                 config[column] = st.column_config.TextColumn(
                     name, help=f"{DASH}: does not apply (no value, or the setup does not fit)."
                 )
@@ -125,6 +126,13 @@ def view(df: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, Any]]:
         if column in config:
             config[column]["pinned"] = True
     return shown, config
+
+
+def dashed(values: pd.Series) -> pd.Series:
+    """Numbers as text to :data:`SIGNIFICANT` digits, :data:`DASH` where missing or
+    infinite: how :func:`view` shows a numeric column with gaps, for a read-only column of
+    a data editor (pair it with a ``TextColumn`` whose help says what the dash means)."""
+    return significant(pd.to_numeric(values, errors="coerce")).map(_text)
 
 
 def _numeric(values: pd.Series) -> bool:
@@ -167,6 +175,14 @@ def show_table(df: pd.DataFrame, filename: str, **dataframe_kwargs: Any) -> None
     download_csv(df, filename)
 
 
+def show_rows(df: pd.DataFrame, filename: str, *, full_height: bool = False) -> None:
+    """:func:`show_table` of ``df``'s rows at full width, without its index (every row at
+    once with ``full_height``: :data:`ROW_PX` per row and the header)."""
+    df = df.reset_index(drop=True)
+    height = ROW_PX * (len(df) + 1) + BORDER_PX if full_height else "auto"
+    show_table(df, filename, hide_index=True, width="stretch", height=height)
+
+
 def _merge(made: dict | None, given: dict | str | None) -> dict | str | None:
     """A page's ``column_config`` entry over the generated one: its set fields win, except
     that a column turned into text (it has dashes) keeps its text type."""
@@ -191,4 +207,6 @@ COST_CONFIG = {
     "usd_per_million_output_tokens": {"format": "$%.3f"},
     "usd_per_million_output_tokens_low": {"label": "$/M output, low", "format": "$%.3f"},
     "usd_per_million_output_tokens_high": {"label": "$/M output, high", "format": "$%.3f"},
+    "usd_per_million_input_tokens": {"format": "$%.4f"},
+    "usd_per_request": {"format": "$%.6f"},
 }

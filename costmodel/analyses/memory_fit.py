@@ -46,12 +46,12 @@ TEXTS = {
         "GPU ids from assets/gpus.csv, compared side by side; none: the scenario's GPU [GPU ids]",
     ),
     "users": (
-        "Concurrent users (target)",
+        "Concurrent users (target) [users]",
         "Sequences a replica must hold at once; a chat service needs 40-50+ (seed "
         "claim C13) [users]",
     ),
     "context_tokens": (
-        "Longest context in the heatmap",
+        "Longest context in the heatmap [tokens]",
         "Right end of the heatmap: prompt + output tokens per user; Mixtral's window "
         "is 32,768 [tokens]",
     ),

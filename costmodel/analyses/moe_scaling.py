@@ -45,18 +45,19 @@ class Options(AnalysisOptions):
 
     routing_skew: float = field_option(
         "routing_skew",
+        label="Routing skew [-]",
         help="Zipf exponent of expert popularity: expert i is chosen in proportion to "
         "(i+1)^-skew; 0 = uniform routing [-]. Applies to the MoE model and the what-if.",
     )
     n_experts: int = count_option(
         16,
-        label="What if: experts per layer",
+        label="What if: experts per layer [experts]",
         help="Experts per layer E' of the what-if model [experts]; Mixtral 8x7B has 8.",
         most=256,
     )
     top_k: int = count_option(
         2,
-        label="What if: experts per token",
+        label="What if: experts per token [experts]",
         help="Experts each token is routed to (top-k) in the what-if model [experts]; "
         "Mixtral has 2. At most the expert count.",
         most=64,

@@ -23,11 +23,12 @@ from __future__ import annotations
 
 import dataclasses
 import numbers
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
+from costmodel.analyses.options import option
 from costmodel.catalog import Catalog, load_catalog
 from costmodel.economics import batch_grid
 from costmodel.evaluation import sweep
@@ -74,47 +75,37 @@ FLOOR_COLUMNS = (
 class Options:
     """The timeline's own inputs (widget metadata in each field's ``metadata``)."""
 
-    model: str | None = field(
-        default=None,
-        metadata={
-            "label": "Model",
-            "help": "Model id with provider prices; empty = every model with prices",
-            "optional": True,
-        },
+    model: str | None = option(
+        None,
+        label="Model",
+        help="Model id with provider prices; empty = every model with prices",
+        optional=True,
     )
-    target: str = field(
-        default="batch_size",
-        metadata={
-            "label": "Floor at",
-            "help": "batch_size: the scenario's batch; interactivity: the cheapest batch "
-            "that still gives each user min_tokens_per_s_per_user",
-            "choices": TARGETS,
-        },
+    target: str = option(
+        "batch_size",
+        label="Floor at",
+        help="batch_size: the scenario's batch; interactivity: the cheapest batch "
+        "that still gives each user min_tokens_per_s_per_user",
+        choices=TARGETS,
     )
-    min_tokens_per_s_per_user: float = field(
-        default=20.0,
-        metadata={
-            "label": "Interactivity target [tokens/s per user]",
-            "help": "Least decode speed each user sees, with target = interactivity [tokens/s]",
-            "low": 1.0,
-            "high": 1000.0,
-            "step": 1.0,
-        },
+    min_tokens_per_s_per_user: float = option(
+        20.0,
+        label="Interactivity target [tokens/s per user]",
+        help="Least decode speed each user sees, with target = interactivity [tokens/s]",
+        low=1.0,
+        high=1000.0,
+        step=1.0,
     )
-    price_tier: str = field(
-        default=ANY_TIER,
-        metadata={
-            "label": "GPU price tier",
-            "help": "'latest': each GPU's newest price of any kind; other text picks the "
-            "prices whose kind contains it (e.g. 'on-demand', 'neocloud', 'hyperscaler')",
-        },
+    price_tier: str = option(
+        ANY_TIER,
+        label="GPU price tier",
+        help="'latest': each GPU's newest price of any kind; other text picks the "
+        "prices whose kind contains it (e.g. 'on-demand', 'neocloud', 'hyperscaler')",
     )
-    weight_formats: tuple[str, ...] = field(
-        default=("bf16", "fp8"),
-        metadata={
-            "label": "Weight formats",
-            "help": "Weight formats the floor may use (assets/formats.csv)",
-        },
+    weight_formats: tuple[str, ...] = option(
+        ("bf16", "fp8"),
+        label="Weight formats",
+        help="Weight formats the floor may use (assets/formats.csv)",
     )
 
     def __post_init__(self):
@@ -411,3 +402,19 @@ def run(
         cheapest=cheapest,
         trend=_trend(cheapest, catalog),
     )
+
+
+def price_steps(result: Result) -> pd.DataFrame:
+    """The paid prices of ``result.prices`` (free tiers, price 0, left out) with each
+    provider's last price repeated at ``result.end``: a step line holds every price until
+    the provider's next one and its last to the timeline's end. Sorted by provider, date."""
+    paid = result.prices[result.prices["usd_per_million_output"] > 0]
+    last = paid.sort_values("date").groupby("provider").tail(1).assign(date=result.end)
+    return pd.concat([paid, last], ignore_index=True).sort_values(["provider", "date"])
+
+
+def floor_bands(result: Result) -> pd.DataFrame:
+    """Per GPU ``family`` and ``date``: ``low`` and ``high``, the cheapest and the dearest
+    of its GPUs' floors (``usd_per_million_output_tokens`` of ``result.floor_by_gpu``)."""
+    by = result.floor_by_gpu.groupby(["family", "date"])["usd_per_million_output_tokens"]
+    return by.agg(low="min", high="max").reset_index()
