@@ -76,132 +76,144 @@ params.declare(*B_PARAMS, METRIC)
 catalog = cache.catalog()
 a = params.scenario()
 
-left, right = st.columns(2)
-with left:
-    st.subheader("A: the sidebar")
-    st.dataframe(
-        pd.DataFrame(
-            {
-                "field": FIELDS,
-                "label": [costmodel.FIELD_LABELS[n] for n in FIELDS],
-                "value": [str(getattr(a, n)) for n in FIELDS],
-            }
-        ),
+
+@params.fragment
+def comparison() -> None:
+    """B's inputs, the output to explain and everything drawn from A and B (a change of
+    them reruns only this: ``params.fragment``)."""
+    left, right = st.columns(2)
+    with left:
+        st.subheader("A: the sidebar")
+        st.dataframe(
+            pd.DataFrame(
+                {
+                    "field": FIELDS,
+                    "label": [costmodel.FIELD_LABELS[n] for n in FIELDS],
+                    "value": [str(getattr(a, n)) for n in FIELDS],
+                }
+            ),
+            hide_index=True,
+            column_config={
+                "field": st.column_config.Column("Field (URL key)"),
+                "label": st.column_config.Column("Input"),
+                "value": st.column_config.Column("A's value"),
+            },
+        )
+        buttons = (
+            ("Copy A to B", False, ":material/content_copy:", "Give B every value of A."),
+            ("Swap A and B", True, ":material/swap_horiz:", "A takes B's values and B takes A's."),
+        )
+        for column, (label, swap, icon, help) in zip(st.columns(2), buttons, strict=True):
+            column.button(
+                label, on_click=copy_values, args=(swap,), icon=icon, width="stretch", help=help
+            )
+        params.selectbox(
+            "metric",
+            "Output to explain",
+            help="Any numeric output of costmodel.evaluate (OUTPUT_COLUMNS)",
+        )
+    with right:
+        st.subheader("B")
+        boxes = st.columns(2)
+        for i, name in enumerate(FIELDS):
+            _b_input(name, boxes[i % 2])
+
+    values = {name: params.field_value(name, st.session_state[PREFIX + name]) for name in FIELDS}
+    try:
+        b = dataclasses.replace(costmodel.Scenario(), **values)
+        costmodel.check_scenario(b, catalog)
+        result = compare(a, b, st.session_state["metric"])
+    except ValueError as err:
+        st.error(f"Scenario B cannot be compared: {literal(str(err))}. Change B's inputs above.")
+        params.stop_page()
+
+    metric = result.metric
+    fits = result.outputs.set_index("output").loc["fits", ["a", "b"]]
+    not_fitting = [name for name, value in fits.items() if not value]
+    if not_fitting:
+        st.warning(
+            f"Scenario {' and '.join(n.upper() for n in not_fitting)} does not fit in memory "
+            "(weights + KV cache + overhead exceed the GPUs' usable memory): its numbers are "
+            "computed anyway, but it could not serve this batch."
+        )
+    cols = st.columns(3)
+    cols[0].metric(f"A: {metric}", f"{result.a_value:,.4g}")
+    cols[1].metric(f"B: {metric}", f"{result.b_value:,.4g}")
+    cols[2].metric(
+        "Difference (B − A)",
+        f"{result.difference:+,.4g}",
+        delta=None if result.a_value == 0 else f"{100 * result.difference / result.a_value:+.1f}%",
+        delta_color="off",
+    )
+    if result.driver is None:
+        st.info(
+            escape(result.text) + " Change an input of B (or the sidebar) to see what moves it."
+        )
+    else:
+        st.markdown(f"**Biggest driver.** {escape(result.text)}")
+
+    table = result.attribution
+    steps = pd.DataFrame(
+        {
+            "step": ["A", *table["field"], "B"],
+            "start": [0.0, *(result.a_value + table["delta"].cumsum() - table["delta"]), 0.0],
+            "end": [result.a_value, *(result.a_value + table["delta"].cumsum()), result.b_value],
+            "delta": [result.a_value, *table["delta"], result.b_value],
+            "kind": [
+                "scenario",
+                *table["delta"].gt(0).map({True: "increase", False: "decrease"}),
+                "scenario",
+            ],
+        }
+    )
+    chart = (
+        alt.Chart(steps)
+        .mark_bar()
+        .encode(
+            x=alt.X(
+                "step:N",
+                title="Scenario or field changed",
+                sort=list(steps["step"]),
+                axis=alt.Axis(labelAngle=-30, labelLimit=240),
+            ),
+            y=alt.Y("start:Q", title=metric),
+            y2="end:Q",
+            color=alt.Color(
+                "kind:N",
+                title="Bar",
+                scale=alt.Scale(domain=list(STEP_KINDS), range=list(STEP_KINDS.values())),
+            ),
+            tooltip=[
+                alt.Tooltip("step:N", title="Step"),
+                alt.Tooltip("delta:Q", title="Value or share", format="+,.4~g"),
+                alt.Tooltip("end:Q", title="Running total", format=",.4~g"),
+            ],
+        )
+        .properties(height=380, title=f"{metric}: from A to B, field by field")
+    )
+    charts.show_chart(chart)
+    st.caption(
+        "A's value, then each changed field's Shapley share as a floating bar (red raises "
+        "the output, green lowers it), then B's value. The shares add up to B − A."
+    )
+    if not table.empty:
+        tables.show_table(
+            table.astype({"from": str, "to": str}), "attribution.csv", hide_index=True
+        )
+
+    st.subheader("Key outputs side by side")
+    tables.show_table(
+        result.outputs,
+        "compare_outputs.csv",
         hide_index=True,
         column_config={
-            "field": st.column_config.Column("Field (URL key)"),
-            "label": st.column_config.Column("Input"),
-            "value": st.column_config.Column("A's value"),
+            "output": {"label": "Output"},
+            "a": {"label": "A"},
+            "b": {"label": "B"},
+            "difference": {"label": "B − A"},
+            "change_pct": {"label": "Change [%]"},
         },
     )
-    buttons = (
-        ("Copy A to B", False, ":material/content_copy:", "Give B every value of A."),
-        ("Swap A and B", True, ":material/swap_horiz:", "A takes B's values and B takes A's."),
-    )
-    for column, (label, swap, icon, help) in zip(st.columns(2), buttons, strict=True):
-        column.button(
-            label, on_click=copy_values, args=(swap,), icon=icon, width="stretch", help=help
-        )
-    params.selectbox(
-        "metric",
-        "Output to explain",
-        help="Any numeric output of costmodel.evaluate (OUTPUT_COLUMNS)",
-    )
-with right:
-    st.subheader("B")
-    boxes = st.columns(2)
-    for i, name in enumerate(FIELDS):
-        _b_input(name, boxes[i % 2])
 
-values = {name: params.field_value(name, st.session_state[PREFIX + name]) for name in FIELDS}
-try:
-    b = dataclasses.replace(costmodel.Scenario(), **values)
-    costmodel.check_scenario(b, catalog)
-    result = compare(a, b, st.session_state["metric"])
-except ValueError as err:
-    st.error(f"Scenario B cannot be compared: {literal(str(err))}. Change B's inputs above.")
-    params.stop_page()
 
-metric = result.metric
-fits = result.outputs.set_index("output").loc["fits", ["a", "b"]]
-not_fitting = [name for name, value in fits.items() if not value]
-if not_fitting:
-    st.warning(
-        f"Scenario {' and '.join(n.upper() for n in not_fitting)} does not fit in memory "
-        "(weights + KV cache + overhead exceed the GPUs' usable memory): its numbers are "
-        "computed anyway, but it could not serve this batch."
-    )
-cols = st.columns(3)
-cols[0].metric(f"A: {metric}", f"{result.a_value:,.4g}")
-cols[1].metric(f"B: {metric}", f"{result.b_value:,.4g}")
-cols[2].metric(
-    "Difference (B − A)",
-    f"{result.difference:+,.4g}",
-    delta=None if result.a_value == 0 else f"{100 * result.difference / result.a_value:+.1f}%",
-    delta_color="off",
-)
-if result.driver is None:
-    st.info(escape(result.text) + " Change an input of B (or the sidebar) to see what moves it.")
-else:
-    st.markdown(f"**Biggest driver.** {escape(result.text)}")
-
-table = result.attribution
-steps = pd.DataFrame(
-    {
-        "step": ["A", *table["field"], "B"],
-        "start": [0.0, *(result.a_value + table["delta"].cumsum() - table["delta"]), 0.0],
-        "end": [result.a_value, *(result.a_value + table["delta"].cumsum()), result.b_value],
-        "delta": [result.a_value, *table["delta"], result.b_value],
-        "kind": [
-            "scenario",
-            *table["delta"].gt(0).map({True: "increase", False: "decrease"}),
-            "scenario",
-        ],
-    }
-)
-chart = (
-    alt.Chart(steps)
-    .mark_bar()
-    .encode(
-        x=alt.X(
-            "step:N",
-            title="Scenario or field changed",
-            sort=list(steps["step"]),
-            axis=alt.Axis(labelAngle=-30, labelLimit=240),
-        ),
-        y=alt.Y("start:Q", title=metric),
-        y2="end:Q",
-        color=alt.Color(
-            "kind:N",
-            title="Bar",
-            scale=alt.Scale(domain=list(STEP_KINDS), range=list(STEP_KINDS.values())),
-        ),
-        tooltip=[
-            alt.Tooltip("step:N", title="Step"),
-            alt.Tooltip("delta:Q", title="Value or share", format="+,.4~g"),
-            alt.Tooltip("end:Q", title="Running total", format=",.4~g"),
-        ],
-    )
-    .properties(height=380, title=f"{metric}: from A to B, field by field")
-)
-charts.show_chart(chart)
-st.caption(
-    "A's value, then each changed field's Shapley share as a floating bar (red raises "
-    "the output, green lowers it), then B's value. The shares add up to B − A."
-)
-if not table.empty:
-    tables.show_table(table.astype({"from": str, "to": str}), "attribution.csv", hide_index=True)
-
-st.subheader("Key outputs side by side")
-tables.show_table(
-    result.outputs,
-    "compare_outputs.csv",
-    hide_index=True,
-    column_config={
-        "output": {"label": "Output"},
-        "a": {"label": "A"},
-        "b": {"label": "B"},
-        "difference": {"label": "B − A"},
-        "change_pct": {"label": "Change [%]"},
-    },
-)
+comparison()
