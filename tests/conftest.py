@@ -131,6 +131,20 @@ def _parse_and_record_fragments(messages):
 local_script_runner.parse_tree_from_messages = _parse_and_record_fragments
 
 
+#: Page -> (AppTest widget kind, key, a value other than its default) of one of the page's
+#: own inputs, drawn in its ``params.fragment`` (the benchmark and tests/test_ui.py use it).
+PAGE_LOCAL = {
+    "app_pages/gpu_comparison.py": ("selectbox", "gpu_price", "lowest"),
+    "app_pages/price_war.py": ("radio", "margin_unit", "$ per million requests"),
+    "app_pages/moe_batch_scaling.py": ("number_input", "routing_skew", 1.5),
+    "app_pages/speculative_decoding.py": ("number_input", "draft_tokens", 6),
+    "app_pages/quantization_fit.py": ("number_input", "users", 60),
+    "app_pages/frontier.py": ("number_input", "tpot_ms_max", 25.0),
+    "app_pages/timeline.py": ("radio", "target", "batch_size"),
+    "app_pages/compare.py": ("number_input", "b_output_tokens", 512),
+}
+
+
 def set_in_fragment(at: AppTest, widget, value) -> AppTest:
     """Give ``widget`` ``value`` and rerun only the fragment that drew it, as a browser
     does (KeyError if no fragment drew it)."""

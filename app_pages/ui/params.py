@@ -107,6 +107,7 @@ _MEMORY = "_ui_page_memory"  # page -> its own non-default values (URL text)
 _SYNCED = "_ui_url_synced"  # named_selectbox key -> the URL id it last read or wrote
 _LINK_SLOT = "_ui_link_slot"  # the sidebar's st.empty that holds the share link
 _APP_RERUN = "_ui_app_rerun"  # a callback set a sidebar value: a fragment reruns the app
+_RUNNING = "_ui_fragments_running"  # params.fragment calls under way (nested ones count)
 _ABSENT = object()
 _MAX_GATE_RERUNS = 3
 
@@ -167,6 +168,7 @@ def begin(page: Any) -> None:
     st.session_state[_DECLARED] = {}
     st.session_state[_SHARED] = set()
     st.session_state[_APP_RERUN] = False
+    st.session_state[_RUNNING] = 0
     st.session_state[_PAGE] = page.url_path
     st.session_state[_PAGE_OBJECT] = page
 
@@ -318,21 +320,27 @@ def fragment(func: F) -> F:
     "Swap A and B") reruns the whole app, so the sidebar shows the new values.
 
     Streamlit lets a fragment rerun write outside itself only where it wrote in the
-    last full run; a fragment first drawn by another fragment's rerun (one nested in
-    a branch) cannot, so it reruns the whole app once instead of leaving the link stale.
+    last full run. A nested fragment that its parent's rerun drew at a new place (so
+    with a new id) cannot: its parent draws the link then; and if it later reruns
+    alone, it reruns the whole app once rather than leave the link stale.
     """
 
     @functools.wraps(func)
     def run(*args: Any, **kwargs: Any) -> None:
         if st.session_state.get(_APP_RERUN):  # only a fragment rerun sees it (begin() clears it)
             st.rerun(scope="app")
-        with contextlib.suppress(PageStopped):
-            func(*args, **kwargs)
+        st.session_state[_RUNNING] = st.session_state.get(_RUNNING, 0) + 1
+        try:
+            with contextlib.suppress(PageStopped):
+                func(*args, **kwargs)
+        finally:
+            st.session_state[_RUNNING] -= 1
         _remember()
         try:
             _draw_link()
         except st.errors.StreamlitInvalidLayoutContextError:
-            st.rerun(scope="app")
+            if not st.session_state[_RUNNING]:  # not nested: nobody else will draw it
+                st.rerun(scope="app")
 
     return st.fragment(run)
 
