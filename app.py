@@ -2,9 +2,10 @@
 
 Runs on every page: checks the URL's shared parameters, draws the shared scenario
 sidebar (so its parameters stay in the URL on every page), runs the chosen page, then
-drops parameters no page declared and names, in one warning, every one not used as
-given. An unexpected error shows a short message and a link to the defaults instead of
-a traceback (``client.showErrorDetails = "none"`` in .streamlit/config.toml hides the
+drops parameters no page declared, names, in one warning, every one not used as given,
+and draws the share link (which a page's ``params.fragment`` redraws when it reruns).
+An unexpected error shows a short message and a link to the defaults instead of a
+traceback (``client.showErrorDetails = "none"`` in .streamlit/config.toml hides the
 details Streamlit itself would show).
 """
 
@@ -29,12 +30,11 @@ def main() -> None:
     page = st.navigation([home, *pages])
     params.begin(page)
     params.scenario_sidebar()
+    params.link_slot()  # the share link's place; finish() and fragment reruns fill it
     notices = st.container()  # above the page, filled once the page's own widgets exist
     with contextlib.suppress(params.PageStopped):  # the page said why it cannot go on
         page.run()
     params.finish(notices)
-    with st.sidebar:
-        params.share_link()
 
 
 try:

@@ -73,91 +73,103 @@ params.declare(*B_PARAMS, METRIC)
 catalog = cache.catalog()
 a = params.scenario()
 
-left, right = st.columns(2)
-with left:
-    st.subheader("A: the sidebar")
-    st.dataframe(
-        pd.DataFrame(
-            {
-                "field": FIELDS,
-                "label": [costmodel.FIELD_LABELS[n] for n in FIELDS],
-                "value": [str(getattr(a, n)) for n in FIELDS],
-            }
-        ),
-        hide_index=True,
-        column_config={
-            "field": st.column_config.Column("Field (URL key)"),
-            "label": st.column_config.Column("Input"),
-            "value": st.column_config.Column("A's value"),
-        },
-    )
-    buttons = (
-        ("Copy A to B", False, ":material/content_copy:", "Give B every value of A."),
-        ("Swap A and B", True, ":material/swap_horiz:", "A takes B's values and B takes A's."),
-    )
-    for column, (label, swap, icon, help) in zip(st.columns(2), buttons, strict=True):
-        column.button(
-            label, on_click=copy_values, args=(swap,), icon=icon, width="stretch", help=help
+
+@params.fragment
+def comparison() -> None:
+    """B's inputs, the output to explain and everything drawn from A and B (a change of
+    them reruns only this: ``params.fragment``)."""
+    left, right = st.columns(2)
+    with left:
+        st.subheader("A: the sidebar")
+        st.dataframe(
+            pd.DataFrame(
+                {
+                    "field": FIELDS,
+                    "label": [costmodel.FIELD_LABELS[n] for n in FIELDS],
+                    "value": [str(getattr(a, n)) for n in FIELDS],
+                }
+            ),
+            hide_index=True,
+            column_config={
+                "field": st.column_config.Column("Field (URL key)"),
+                "label": st.column_config.Column("Input"),
+                "value": st.column_config.Column("A's value"),
+            },
         )
-    params.selectbox(
-        "metric",
-        "Output to explain",
-        help="Any numeric output of costmodel.evaluate (OUTPUT_COLUMNS)",
+        buttons = (
+            ("Copy A to B", False, ":material/content_copy:", "Give B every value of A."),
+            ("Swap A and B", True, ":material/swap_horiz:", "A takes B's values and B takes A's."),
+        )
+        for column, (label, swap, icon, help) in zip(st.columns(2), buttons, strict=True):
+            column.button(
+                label, on_click=copy_values, args=(swap,), icon=icon, width="stretch", help=help
+            )
+        params.selectbox(
+            "metric",
+            "Output to explain",
+            help="Any numeric output of costmodel.evaluate (OUTPUT_COLUMNS)",
+        )
+    with right:
+        st.subheader("B")
+        boxes = st.columns(2)
+        for i, name in enumerate(FIELDS):
+            _b_input(name, boxes[i % 2])
+
+    values = {name: params.field_value(name, st.session_state[PREFIX + name]) for name in FIELDS}
+    try:
+        b = dataclasses.replace(costmodel.Scenario(), **values)
+        costmodel.check_scenario(b, catalog)
+        result = compare(a, b, st.session_state["metric"])
+    except ValueError as err:
+        st.error(f"Scenario B cannot be compared: {literal(str(err))}. Change B's inputs above.")
+        params.stop_page()
+
+    metric = result.metric
+    fits = result.outputs.set_index("output").loc["fits", ["a", "b"]]
+    not_fitting = [name for name, value in fits.items() if not value]
+    if not_fitting:
+        st.warning(
+            f"Scenario {' and '.join(n.upper() for n in not_fitting)} does not fit in memory "
+            "(weights + KV cache + overhead exceed the GPUs' usable memory): its numbers are "
+            "computed anyway, but it could not serve this batch."
+        )
+    cols = st.columns(3)
+    cols[0].metric(f"A: {metric}", f"{result.a_value:,.4g}")
+    cols[1].metric(f"B: {metric}", f"{result.b_value:,.4g}")
+    cols[2].metric(
+        "Difference (B − A)",
+        f"{result.difference:+,.4g}",
+        delta=None if result.a_value == 0 else f"{100 * result.difference / result.a_value:+.1f}%",
+        delta_color="off",
     )
-with right:
-    st.subheader("B")
-    boxes = st.columns(2)
-    for i, name in enumerate(FIELDS):
-        _b_input(name, boxes[i % 2])
+    if result.driver is None:
+        st.info(
+            escape(result.text) + " Change an input of B (or the sidebar) to see what moves it."
+        )
+    else:
+        st.markdown(f"**Biggest driver.** {escape(result.text)}")
 
-values = {name: params.field_value(name, st.session_state[PREFIX + name]) for name in FIELDS}
-try:
-    b = dataclasses.replace(costmodel.Scenario(), **values)
-    costmodel.check_scenario(b, catalog)
-    result = compare(a, b, st.session_state["metric"])
-except ValueError as err:
-    st.error(f"Scenario B cannot be compared: {literal(str(err))}. Change B's inputs above.")
-    params.stop_page()
-
-metric = result.metric
-fits = result.outputs.set_index("output").loc["fits", ["a", "b"]]
-not_fitting = [name for name, value in fits.items() if not value]
-if not_fitting:
-    st.warning(
-        f"Scenario {' and '.join(n.upper() for n in not_fitting)} does not fit in memory "
-        "(weights + KV cache + overhead exceed the GPUs' usable memory): its numbers are "
-        "computed anyway, but it could not serve this batch."
+    table = result.attribution
+    chart = charts.waterfall(
+        table.set_index("field")["delta"], ("A", result.a_value), ("B", result.b_value), metric
+    ).properties(height=380, title=f"{metric}: from A to B, field by field")
+    charts.show_chart(chart)
+    st.caption(
+        "A's value, then each changed field's Shapley share as a floating bar (red raises "
+        "the output, green lowers it), then B's value. The shares add up to B − A."
     )
-cols = st.columns(3)
-cols[0].metric(f"A: {metric}", f"{result.a_value:,.4g}")
-cols[1].metric(f"B: {metric}", f"{result.b_value:,.4g}")
-cols[2].metric(
-    "Difference (B − A)",
-    f"{result.difference:+,.4g}",
-    delta=None if result.a_value == 0 else f"{100 * result.difference / result.a_value:+.1f}%",
-    delta_color="off",
-)
-if result.driver is None:
-    st.info(escape(result.text) + " Change an input of B (or the sidebar) to see what moves it.")
-else:
-    st.markdown(f"**Biggest driver.** {escape(result.text)}")
+    if not table.empty:
+        tables.show_table(
+            table.astype({"from": str, "to": str}), "attribution.csv", hide_index=True
+        )
 
-table = result.attribution
-chart = charts.waterfall(
-    table.set_index("field")["delta"], ("A", result.a_value), ("B", result.b_value), metric
-).properties(height=380, title=f"{metric}: from A to B, field by field")
-charts.show_chart(chart)
-st.caption(
-    "A's value, then each changed field's Shapley share as a floating bar (red raises "
-    "the output, green lowers it), then B's value. The shares add up to B − A."
-)
-if not table.empty:
-    tables.show_table(table.astype({"from": str, "to": str}), "attribution.csv", hide_index=True)
+    st.subheader("Key outputs side by side")
+    tables.show_table(
+        result.outputs,
+        "compare_outputs.csv",
+        hide_index=True,
+        column_config={"difference": {"label": "B − A"}},  # the rest: tables.label's rule
+    )
 
-st.subheader("Key outputs side by side")
-tables.show_table(
-    result.outputs,
-    "compare_outputs.csv",
-    hide_index=True,
-    column_config={"difference": {"label": "B − A"}},  # the rest: tables.label's rule
-)
+
+comparison()

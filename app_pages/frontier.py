@@ -183,7 +183,7 @@ def table(df: pd.DataFrame, filename: str, first: list[str]) -> None:
     tables.show_table(df, filename, hide_index=True, column_config=config, column_order=order)
 
 
-@st.fragment
+@params.fragment
 def frontier_section(scenario) -> None:
     """The page's own inputs, one cached run, and everything drawn from it."""
     top = st.columns([3, 1, 1, 1])

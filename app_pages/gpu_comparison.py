@@ -98,12 +98,10 @@ params.declare(*PARAMS)
 scen = params.scenario()
 
 
+@params.fragment
 def comparison() -> None:
-    """The page's own inputs and everything drawn from them.
-
-    Not an ``st.fragment``: a fragment's rerun would leave the sidebar's share link
-    without the page's new values. The analysis call is cached, so a rerun is cheap.
-    """
+    """The page's own inputs and everything drawn from them (a change of them reruns only
+    this: ``params.fragment``; a preset that sets sidebar fields reruns the app)."""
     controls, presets = st.columns([3, 1])
     with controls:
         values = params.options_inputs(analysis.Options, OWN, st.columns(3), **WIDGET_ARGS)

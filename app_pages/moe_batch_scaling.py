@@ -84,8 +84,10 @@ def option_inputs() -> moe_scaling.Options:
         return moe_scaling.Options(routing_skew=values["routing_skew"])
 
 
+@params.fragment
 def results(scenario: costmodel.Scenario) -> None:
-    """The page's controls and everything drawn from their Result."""
+    """The page's controls and everything drawn from their Result (a change of them
+    reruns only this: ``params.fragment``)."""
     with st.container(border=True):
         options = option_inputs()
     result, _ = cache.analysis_or_defaults(

@@ -133,8 +133,9 @@ PRESET_SET, PRESET_APPLIED = preset_split(params.declared())
 scen = params.scenario(**PRESET_APPLIED)
 
 
+@params.fragment
 def margins_view() -> None:
-    """The page's own inputs and everything drawn from them (a full rerun each: see
+    """The page's own inputs and everything drawn from them (a fragment, as
     ``gpu_comparison.comparison``)."""
     controls, buttons = st.columns([3, 1])
     with controls:

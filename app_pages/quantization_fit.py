@@ -125,8 +125,10 @@ def option_inputs() -> memory_fit.Options:
     return memory_fit.Options(**values)
 
 
+@params.fragment
 def results(scenario: costmodel.Scenario) -> None:
-    """The page's controls and everything drawn from their Result."""
+    """The page's controls and everything drawn from their Result (a change of them
+    reruns only this: ``params.fragment``)."""
     with st.container(border=True):
         options = option_inputs()
     fallback = scenario, memory_fit.Options()

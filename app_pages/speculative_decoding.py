@@ -97,8 +97,10 @@ def option_inputs() -> dict:
     return values
 
 
+@params.fragment
 def results(scenario: costmodel.Scenario) -> None:
-    """The page's controls and everything drawn from their Result."""
+    """The page's controls and everything drawn from their Result (a change of them
+    reruns only this: ``params.fragment``)."""
     with st.container(border=True):
         values = option_inputs()
     try:

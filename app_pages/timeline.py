@@ -52,146 +52,159 @@ catalog = cache.catalog()
 priced = [m for m in catalog.models.index if m in set(catalog.provider_prices["model"])]
 scen = params.scenario()
 
-with st.container(border=True):
-    values = params.options_inputs(
-        timeline.Options, INPUTS, (*st.columns(3), st.container()), **WIDGET_ARGS
+
+@params.fragment
+def timeline_view() -> None:
+    """The page's own inputs and everything drawn from them (a change of them reruns only
+    this: ``params.fragment``)."""
+    with st.container(border=True):
+        values = params.options_inputs(
+            timeline.Options, INPUTS, (*st.columns(3), st.container()), **WIDGET_ARGS
+        )
+
+    if scen.model not in priced:
+        names = ", ".join(f"{catalog.models.loc[m, 'name']} (`{m}`)" for m in priced)
+        st.info(
+            "The catalog has no provider prices for the sidebar's model. Models with prices: "
+            f"{names}."
+        )
+        params.stop_page()
+
+    try:
+        # No format picked: the library's default formats.
+        values["weight_formats"] = values["weight_formats"] or timeline.Options().weight_formats
+        options = timeline.Options(model=scen.model, **values)
+        result = cache.analysis("timeline", scen, options)
+    except ValueError as err:
+        st.error(f"No timeline for these settings: {literal(str(err))}")
+        params.stop_page()
+
+    name = catalog.models.loc[scen.model, "name"]
+    trend = result.trend.set_index("model").loc[scen.model]
+    below = result.prices[result.prices["below_floor"] & (result.prices[PRICE] > 0)]
+    free = result.prices[result.prices[PRICE] <= 0]
+    at = (
+        "the cheapest batch giving each user at least "
+        f"{options.min_tokens_per_s_per_user:g} tokens/s"
+        if options.target == "interactivity"
+        else f"the sidebar's batch of {scen.batch_size}"
+    )
+    st.markdown(f"**Trend.** {escape(trend['text'])}")
+    paid = len(result.prices) - len(free)
+    st.markdown(
+        f"**Below the floor.** {len(below)} of {paid} paid prices of {escape(name)} are under "
+        f"the floor at {escape(at)}"
+        + (f": {escape(', '.join(dict.fromkeys(below['provider'])))}." if len(below) else ".")
+        + (
+            " Free tiers (\\$0, not counted): "
+            f"{escape(', '.join(dict.fromkeys(free['provider'])))}."
+            if len(free)
+            else ""
+        )
     )
 
-if scen.model not in priced:
-    names = ", ".join(f"{catalog.models.loc[m, 'name']} (`{m}`)" for m in priced)
-    st.info(
-        f"The catalog has no provider prices for the sidebar's model. Models with prices: {names}."
+    steps, band = timeline.price_steps(result), timeline.floor_bands(result)
+    families = list(dict.fromkeys(band["family"]))
+    y_log = alt.Scale(type="log")
+    bands = (
+        alt.Chart(band)
+        .mark_area(opacity=0.25, interpolate="step-after")
+        .encode(
+            x=alt.X("date:T", title="Date"),
+            y=alt.Y("low:Q", title="$ per million output tokens (log)", scale=y_log),
+            y2="high:Q",
+            color=charts.color_encoding("family:N", families, "Floor by GPU generation"),
+            tooltip=[
+                alt.Tooltip("family:N", title="GPU generation"),
+                alt.Tooltip("date:T", title="From"),
+                alt.Tooltip("low:Q", title="Cheapest GPU [$/M output]", format=",.4~g"),
+                alt.Tooltip("high:Q", title="Dearest GPU [$/M output]", format=",.4~g"),
+            ],
+        )
     )
-    params.stop_page()
+    floor_line = (
+        alt.Chart(result.floor)
+        .mark_line(interpolate="step-after", color="black", strokeDash=[4, 3])
+        .encode(
+            x="date:T",
+            y=alt.Y(f"{FLOOR}:Q", scale=y_log),
+            tooltip=[
+                alt.Tooltip("date:T", title="From"),
+                alt.Tooltip(f"{FLOOR}:Q", title="Floor [$/M output]", format=",.4~g"),
+                alt.Tooltip("gpu:N", title="GPU"),
+                alt.Tooltip("n_gpus:Q", title="GPUs"),
+                alt.Tooltip("weight_format:N", title="Weights"),
+                alt.Tooltip("batch_size:Q", title="Batch"),
+            ],
+        )
+    )
+    providers = list(dict.fromkeys(steps["provider"]))
+    price_lines = (
+        alt.Chart(steps)
+        .mark_line(interpolate="step-after", point=True)
+        .encode(
+            x="date:T",
+            y=alt.Y(f"{PRICE}:Q", scale=y_log),
+            color=alt.Color("provider:N", title="Provider", scale=alt.Scale(domain=providers)),
+            tooltip=[
+                alt.Tooltip("provider:N", title="Provider"),
+                alt.Tooltip("date:T", title="Date"),
+                alt.Tooltip(f"{PRICE}:Q", title="Price [$/M output]", format=",.4~g"),
+            ],
+        )
+    )
+    markers = (
+        alt.Chart(below)
+        .mark_point(shape="triangle-down", size=140, filled=True, color="#d62728")
+        .encode(
+            x="date:T",
+            y=alt.Y(f"{PRICE}:Q", scale=y_log),
+            tooltip=[
+                alt.Tooltip("provider:N", title="Below the floor"),
+                alt.Tooltip("date:T", title="Date"),
+                alt.Tooltip(f"{PRICE}:Q", title="Price [$/M output]", format=",.4~g"),
+                alt.Tooltip("floor_usd_per_million_output_tokens:Q", title="Floor", format=",.4~g"),
+            ],
+        )
+    )
+    charts.show_chart(
+        alt.layer(bands, floor_line, price_lines, markers)
+        .resolve_scale(color="independent")
+        .properties(height=460, title=f"{name}: provider prices and the cost floor")
+    )
+    st.caption(
+        "Steps: each provider's output price, held until its next price (and to the last date). "
+        "Shaded: the floor of each GPU generation (its cheapest to its dearest GPU); dashed: the "
+        "floor, the cheapest of all. Red triangles: prices under the floor. Free tiers (\\$0) "
+        "are in the table, not on the log axis. The sidebar's GPU, GPU count, formats and GPU "
+        "price are not used: the floor searches them. Below the floor does not prove a loss: "
+        "the floor stays within one 8-GPU node (tensor parallelism), while DeepSeek-V3/R1 and "
+        "Kimi K2 are served with expert parallelism over many nodes at larger batches; at the "
+        "sidebar's batch of 32 the floor is a small batch's cost, which most providers beat."
+    )
 
-try:
-    # No format picked: the library's default formats.
-    values["weight_formats"] = values["weight_formats"] or timeline.Options().weight_formats
-    options = timeline.Options(model=scen.model, **values)
-    result = cache.analysis("timeline", scen, options)
-except ValueError as err:
-    st.error(f"No timeline for these settings: {literal(str(err))}")
-    params.stop_page()
+    DATE = {"date": st.column_config.DateColumn("Date", format="YYYY-MM-DD")}
+    tables.show_table(
+        result.prices, f"timeline_{scen.model}.csv", hide_index=True, column_config=DATE
+    )
+    tables.show_table(
+        result.floor,
+        f"timeline_floor_{scen.model}.csv",
+        hide_index=True,
+        column_config={
+            **DATE,
+            "price_date": st.column_config.DateColumn("GPU price dated", format="YYYY-MM-DD"),
+        },
+    )
+    tables.formula_expander(
+        "How the floor is found",
+        "At each date (the start, every provider price, GPU price and GPU launch): every GPU "
+        "launched by then at its newest rental price of the tier, 1, 2, 4 or 8 GPUs, each "
+        "weight format; the setups that fit; at the target's batch. Cost per million output "
+        "tokens $= n \\cdot p / 3600 / u \\cdot t_\\text{step} / B \\cdot 10^6$ for $n$ GPUs at "
+        "$p$ \\$/GPU-hour, utilisation $u$, decode step $t_\\text{step}$ [s] and batch $B$. "
+        "The trend is the least-squares fit of $\\ln(\\text{cheapest price})$ on years.",
+    )
 
-name = catalog.models.loc[scen.model, "name"]
-trend = result.trend.set_index("model").loc[scen.model]
-below = result.prices[result.prices["below_floor"] & (result.prices[PRICE] > 0)]
-free = result.prices[result.prices[PRICE] <= 0]
-at = (
-    f"the cheapest batch giving each user at least {options.min_tokens_per_s_per_user:g} tokens/s"
-    if options.target == "interactivity"
-    else f"the sidebar's batch of {scen.batch_size}"
-)
-st.markdown(f"**Trend.** {escape(trend['text'])}")
-paid = len(result.prices) - len(free)
-st.markdown(
-    f"**Below the floor.** {len(below)} of {paid} paid prices of {escape(name)} are under "
-    f"the floor at {escape(at)}"
-    + (f": {escape(', '.join(dict.fromkeys(below['provider'])))}." if len(below) else ".")
-    + (
-        f" Free tiers (\\$0, not counted): {escape(', '.join(dict.fromkeys(free['provider'])))}."
-        if len(free)
-        else ""
-    )
-)
 
-steps, band = timeline.price_steps(result), timeline.floor_bands(result)
-families = list(dict.fromkeys(band["family"]))
-y_log = alt.Scale(type="log")
-bands = (
-    alt.Chart(band)
-    .mark_area(opacity=0.25, interpolate="step-after")
-    .encode(
-        x=alt.X("date:T", title="Date"),
-        y=alt.Y("low:Q", title="$ per million output tokens (log)", scale=y_log),
-        y2="high:Q",
-        color=charts.color_encoding("family:N", families, "Floor by GPU generation"),
-        tooltip=[
-            alt.Tooltip("family:N", title="GPU generation"),
-            alt.Tooltip("date:T", title="From"),
-            alt.Tooltip("low:Q", title="Cheapest GPU [$/M output]", format=",.4~g"),
-            alt.Tooltip("high:Q", title="Dearest GPU [$/M output]", format=",.4~g"),
-        ],
-    )
-)
-floor_line = (
-    alt.Chart(result.floor)
-    .mark_line(interpolate="step-after", color="black", strokeDash=[4, 3])
-    .encode(
-        x="date:T",
-        y=alt.Y(f"{FLOOR}:Q", scale=y_log),
-        tooltip=[
-            alt.Tooltip("date:T", title="From"),
-            alt.Tooltip(f"{FLOOR}:Q", title="Floor [$/M output]", format=",.4~g"),
-            alt.Tooltip("gpu:N", title="GPU"),
-            alt.Tooltip("n_gpus:Q", title="GPUs"),
-            alt.Tooltip("weight_format:N", title="Weights"),
-            alt.Tooltip("batch_size:Q", title="Batch"),
-        ],
-    )
-)
-providers = list(dict.fromkeys(steps["provider"]))
-price_lines = (
-    alt.Chart(steps)
-    .mark_line(interpolate="step-after", point=True)
-    .encode(
-        x="date:T",
-        y=alt.Y(f"{PRICE}:Q", scale=y_log),
-        color=alt.Color("provider:N", title="Provider", scale=alt.Scale(domain=providers)),
-        tooltip=[
-            alt.Tooltip("provider:N", title="Provider"),
-            alt.Tooltip("date:T", title="Date"),
-            alt.Tooltip(f"{PRICE}:Q", title="Price [$/M output]", format=",.4~g"),
-        ],
-    )
-)
-markers = (
-    alt.Chart(below)
-    .mark_point(shape="triangle-down", size=140, filled=True, color="#d62728")
-    .encode(
-        x="date:T",
-        y=alt.Y(f"{PRICE}:Q", scale=y_log),
-        tooltip=[
-            alt.Tooltip("provider:N", title="Below the floor"),
-            alt.Tooltip("date:T", title="Date"),
-            alt.Tooltip(f"{PRICE}:Q", title="Price [$/M output]", format=",.4~g"),
-            alt.Tooltip("floor_usd_per_million_output_tokens:Q", title="Floor", format=",.4~g"),
-        ],
-    )
-)
-charts.show_chart(
-    alt.layer(bands, floor_line, price_lines, markers)
-    .resolve_scale(color="independent")
-    .properties(height=460, title=f"{name}: provider prices and the cost floor")
-)
-st.caption(
-    "Steps: each provider's output price, held until its next price (and to the last date). "
-    "Shaded: the floor of each GPU generation (its cheapest to its dearest GPU); dashed: the "
-    "floor, the cheapest of all. Red triangles: prices under the floor. Free tiers (\\$0) "
-    "are in the table, not on the log axis. The sidebar's GPU, GPU count, formats and GPU "
-    "price are not used: the floor searches them. Below the floor does not prove a loss: "
-    "the floor stays within one 8-GPU node (tensor parallelism), while DeepSeek-V3/R1 and "
-    "Kimi K2 are served with expert parallelism over many nodes at larger batches; at the "
-    "sidebar's batch of 32 the floor is a small batch's cost, which most providers beat."
-)
-
-DATE = {"date": st.column_config.DateColumn("Date", format="YYYY-MM-DD")}
-tables.show_table(result.prices, f"timeline_{scen.model}.csv", hide_index=True, column_config=DATE)
-tables.show_table(
-    result.floor,
-    f"timeline_floor_{scen.model}.csv",
-    hide_index=True,
-    column_config={
-        **DATE,
-        "price_date": st.column_config.DateColumn("GPU price dated", format="YYYY-MM-DD"),
-    },
-)
-tables.formula_expander(
-    "How the floor is found",
-    "At each date (the start, every provider price, GPU price and GPU launch): every GPU "
-    "launched by then at its newest rental price of the tier, 1, 2, 4 or 8 GPUs, each "
-    "weight format; the setups that fit; at the target's batch. Cost per million output "
-    "tokens $= n \\cdot p / 3600 / u \\cdot t_\\text{step} / B \\cdot 10^6$ for $n$ GPUs at "
-    "$p$ \\$/GPU-hour, utilisation $u$, decode step $t_\\text{step}$ [s] and batch $B$. "
-    "The trend is the least-squares fit of $\\ln(\\text{cheapest price})$ on years.",
-)
+timeline_view()

@@ -9,12 +9,13 @@ each page, in one fresh session each:
 - **sidebar, warm**: the rerun after it changes back (the analysis comes from
   ``st.cache_data``: what a user going back and forth between settings sees);
 - **page-local, cold / warm**: the same for one of the page's own inputs
-  (``PAGE_LOCAL``; a dash where the page has none).
+  (``tests/conftest.PAGE_LOCAL``; a dash where the page has none), rerunning only the
+  page's ``params.fragment`` as a browser does (``conftest.set_in_fragment``; AppTest
+  alone would rerun the whole app).
 
 Each figure is the best of ``REPEATS`` sessions, with its ratio to a hello-world page's
 first render measured in the same run (issue 8's target for the warm reruns: at most
-1x). AppTest reruns the whole script on every change, as the browser does for these
-pages' own inputs (no ``st.fragment``: it would leave the sidebar's share link stale).
+1x).
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
 import streamlit as st  # noqa: E402
+from conftest import PAGE_LOCAL, set_in_fragment  # noqa: E402
 from streamlit.testing.v1 import AppTest  # noqa: E402
 
 from app_pages import ui  # noqa: E402
@@ -38,13 +40,6 @@ HELLO = """import streamlit as st
 st.title("Hello")
 st.number_input("Batch size", 1, 16384, 32, key="batch_size")
 """
-#: Page -> (widget kind, key, a second value) of one page-local input to change.
-PAGE_LOCAL = {
-    "app_pages/gpu_comparison.py": ("selectbox", "gpu_price", "lowest"),
-    "app_pages/price_war.py": ("radio", "margin_unit", "$ per million requests"),
-    "app_pages/moe_batch_scaling.py": ("number_input", "change_pct", 30.0),
-    "app_pages/speculative_decoding.py": ("number_input", "change_pct", 30.0),
-}
 COLUMNS = ("first", "sidebar, cold", "sidebar, warm", "page-local, cold", "page-local, warm")
 
 
@@ -57,11 +52,16 @@ def _timed(run) -> float:
     return elapsed
 
 
-def _there_and_back(at: AppTest, widget, new) -> tuple[float, float]:
-    """Rerun times [s] after ``widget`` is set to ``new`` (cold) and back (warm)."""
+def _there_and_back(at: AppTest, widget, new, fragment: bool = False) -> tuple[float, float]:
+    """Rerun times [s] after ``widget`` is set to ``new`` (cold) and back (warm); with
+    ``fragment``, only the fragment that drew it reruns."""
     old = widget.value
-    cold = _timed(lambda: widget.set_value(new).run())
-    warm = _timed(lambda: at.get(widget.type)[_index(at, widget)].set_value(old).run())
+
+    def rerun(w, value):
+        return set_in_fragment(at, w, value) if fragment else w.set_value(value).run()
+
+    cold = _timed(lambda: rerun(widget, new))
+    warm = _timed(lambda: rerun(at.get(widget.type)[_index(at, widget)], old))
     return cold, warm
 
 
@@ -81,7 +81,7 @@ def session(app_path: Path, page: str | None) -> list[float]:
     times += _there_and_back(at, batch, batch.value + 32)
     if page in PAGE_LOCAL:
         kind, key, new = PAGE_LOCAL[page]
-        times += _there_and_back(at, getattr(at, kind)(key=key), new)
+        times += _there_and_back(at, getattr(at, kind)(key=key), new, fragment=True)
     else:
         times += [float("nan")] * 2
     return times

@@ -209,7 +209,7 @@ def headline_range_text(scenario: costmodel.Scenario, output: str, unit: str) ->
     )
 
 
-@st.fragment
+@params.fragment
 def tornado_section(
     scenario: costmodel.Scenario,
     output: str = "usd_per_million_output_tokens",

@@ -15,9 +15,12 @@ How a page uses it
    :func:`selectbox`, :func:`radio`, :func:`toggle`, :func:`multiselect` take the key
    and draw a widget bound to the URL (``bind="query-params"``) with the declared
    range/choices/default.
-3. ``app.py`` calls :func:`begin` first and :func:`finish` after the page: it drops
-   parameters no page declared and shows one warning naming every parameter not taken
-   as it stood.
+3. ``app.py`` calls :func:`begin` first, :func:`link_slot` after the sidebar and
+   :func:`finish` after the page: it drops parameters no page declared, shows one
+   warning naming every parameter not taken as it stood, and draws the share link.
+4. The page's own inputs and what is drawn from them go in a function decorated with
+   :func:`fragment`: a change of them reruns only that function, which then redraws
+   the share link (in the sidebar, outside the fragment) with their new values.
 
 Back and Forward: Streamlit writes a widget change into the URL with
 ``history.replaceState`` (no history entry), and leaving a page drops the page's own
@@ -31,10 +34,12 @@ own or the sidebar's), :func:`preset_buttons` sets exactly the fields of a prese
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import functools
 import math
-from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any, TypeVar
 from urllib.parse import urlencode, urlsplit
 
 import streamlit as st
@@ -100,6 +105,9 @@ _PAGE = "_ui_page"  # URL path of this run's page
 _PAGE_OBJECT = "_ui_page_object"  # ... as st.navigation returned it
 _MEMORY = "_ui_page_memory"  # page -> its own non-default values (URL text)
 _SYNCED = "_ui_url_synced"  # named_selectbox key -> the URL id it last read or wrote
+_LINK_SLOT = "_ui_link_slot"  # the sidebar's st.empty that holds the share link
+_APP_RERUN = "_ui_app_rerun"  # a callback set a sidebar value: a fragment reruns the app
+_RUNNING = "_ui_fragments_running"  # params.fragment calls under way (nested ones count)
 _ABSENT = object()
 _MAX_GATE_RERUNS = 3
 
@@ -159,6 +167,8 @@ def begin(page: Any) -> None:
     declarations. Call first in app.py, right after ``st.navigation``."""
     st.session_state[_DECLARED] = {}
     st.session_state[_SHARED] = set()
+    st.session_state[_APP_RERUN] = False
+    st.session_state[_RUNNING] = 0
     st.session_state[_PAGE] = page.url_path
     st.session_state[_PAGE_OBJECT] = page
 
@@ -265,7 +275,8 @@ def _write(key: str, url: list[str] | None) -> bool:
 
 
 def finish(container: Any = st) -> None:
-    """End a run: drop undeclared parameters and show the one warning (in ``container``)."""
+    """End a run: drop undeclared parameters, show the one warning (in ``container``)
+    and draw the share link in its slot (:func:`link_slot`)."""
     for key in gate.unknown(declared(), list(st.query_params)):
         _note(key, "&".join(st.query_params.get_all(key)), gate.UNKNOWN)
         _write(key, None)
@@ -274,6 +285,64 @@ def finish(container: Any = st) -> None:
     _remember()
     if found:
         container.warning(gate.warning(found))
+    _draw_link()
+
+
+# --- Fragments and the share link ------------------------------------------------------------
+
+F = TypeVar("F", bound=Callable[..., None])
+
+
+def link_slot() -> None:
+    """Reserve the sidebar's place for the share link; app.py calls it before the page.
+
+    An ``st.empty``: each write replaces the last, so the run's end (:func:`finish`) and
+    a fragment's rerun (:func:`fragment`) draw the one link in the same place.
+    """
+    st.session_state[_LINK_SLOT] = st.sidebar.empty()
+
+
+def _draw_link() -> None:
+    slot = st.session_state.get(_LINK_SLOT)
+    with slot if slot is not None else st.sidebar:
+        share_link()
+
+
+def fragment(func: F) -> F:
+    """``st.fragment`` for a page's own inputs and what is drawn from them.
+
+    A change of an input inside ``func`` reruns only ``func``; at its end, as
+    :func:`finish` does at a run's end, the page's values are remembered for Back
+    (:func:`_remember`) and the share link is redrawn in its sidebar slot, so it holds
+    the new values. Declare the parameters at the page's top, outside ``func`` (the
+    gate may rerun the app). :func:`stop_page` inside ``func`` ends ``func`` only. A
+    button inside whose callback :func:`set_values` sets a sidebar field (a preset,
+    "Swap A and B") reruns the whole app, so the sidebar shows the new values.
+
+    Streamlit lets a fragment rerun write outside itself only where it wrote in the
+    last full run. A nested fragment that its parent's rerun drew at a new place (so
+    with a new id) cannot: its parent draws the link then; and if it later reruns
+    alone, it reruns the whole app once rather than leave the link stale.
+    """
+
+    @functools.wraps(func)
+    def run(*args: Any, **kwargs: Any) -> None:
+        if st.session_state.get(_APP_RERUN):  # only a fragment rerun sees it (begin() clears it)
+            st.rerun(scope="app")
+        st.session_state[_RUNNING] = st.session_state.get(_RUNNING, 0) + 1
+        try:
+            with contextlib.suppress(PageStopped):
+                func(*args, **kwargs)
+        finally:
+            st.session_state[_RUNNING] -= 1
+        _remember()
+        try:
+            _draw_link()
+        except st.errors.StreamlitInvalidLayoutContextError:
+            if not st.session_state[_RUNNING]:  # not nested: nobody else will draw it
+                st.rerun(scope="app")
+
+    return st.fragment(run)
 
 
 # --- Bound widgets --------------------------------------------------------------------------
@@ -402,11 +471,14 @@ def multiselect(key: str, label: str, container: Any = st, **kwargs: Any) -> lis
 
 
 def set_values(values: dict[str, Any]) -> None:
-    """Callback: set widgets' values (the URL follows)."""
+    """Callback: set widgets' values (the URL follows); a sidebar one makes the
+    :func:`fragment` that drew the button rerun the whole app."""
     for key, value in values.items():
         st.session_state[key] = value
         if key in st.session_state.get(_SYNCED, {}):
             _sync(key)
+    if not st.session_state.get(_SHARED, set()).isdisjoint(values):
+        st.session_state[_APP_RERUN] = True
 
 
 def defaults(keys: Iterable[str]) -> dict[str, Any]:
@@ -463,7 +535,8 @@ def settable(preset: Mapping[str, Any]) -> dict[str, Any]:
 def share_link() -> None:
     """Show the link to this page with its current settings (st.code has a copy button).
 
-    Only declared parameters are kept: an unknown one is not passed on.
+    Only declared parameters are kept: an unknown one is not passed on. Drawn in the
+    sidebar's slot by :func:`finish` and by each :func:`fragment` rerun.
     """
     known = declared()
     pairs = [(k, v) for k in st.query_params if k in known for v in st.query_params.get_all(k)]

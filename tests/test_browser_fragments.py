@@ -1,0 +1,70 @@
+"""A page's own inputs rerun only their ``params.fragment``, in a real browser: the sidebar's
+share link still follows them (one link, holding the new value, that reopens the view),
+and Back to the page after leaving it brings the value back.
+"""
+
+from __future__ import annotations
+
+import pytest
+from conftest import assert_page_works, wait_for_app
+from playwright.sync_api import Page, expect
+from test_browser_share_links import Input, query, share_link_query
+from test_browser_state import nav
+
+pytestmark = pytest.mark.browser
+
+TPOT = Input("number", "TPOT target [ms]", "tpot_ms_max", "25.00")
+CASES = {
+    "gpu_comparison": [  # the page's fragment, then the tornado's (nested in it)
+        Input("select", "Price of the other GPUs", "gpu_price", "highest"),
+        Input("number", "Move each assumption by ± [%]", "change_pct", "30"),
+    ],
+    "moe_batch_scaling": [Input("number", "Routing skew [-]", "routing_skew", "1.50")],
+    "frontier": [TPOT],
+}
+
+
+def share_links(page: Page):
+    return page.get_by_test_id("stExpander").filter(has_text="Share this view")
+
+
+@pytest.mark.parametrize("stem", CASES)
+def test_a_fragment_change_reaches_the_one_share_link(page, new_context, streamlit_server, stem):
+    page.goto(f"{streamlit_server}/{stem}")
+    wait_for_app(page)
+    for item in CASES[stem]:
+        item.set(page)
+        expect(share_links(page)).to_have_count(1)
+        link = share_link_query(page)
+        assert link == query(page.url), "the share link lags the page's input"
+        assert item.param in link
+    expect(page.get_by_test_id("stSidebar").get_by_test_id("stCode")).to_have_count(1)
+
+    fresh = new_context().new_page()
+    fresh.goto(page.url)
+    wait_for_app(fresh)
+    for item in CASES[stem]:
+        item.expect_shown(fresh)
+    assert_page_works(fresh)
+    expect(share_links(fresh)).to_have_count(1)
+    assert share_link_query(fresh) == query(page.url)
+
+
+def test_back_brings_a_fragment_change_back(page, streamlit_server):
+    page.goto(f"{streamlit_server}/frontier")
+    wait_for_app(page)
+    TPOT.set(page)  # a fragment rerun: only params.fragment remembers it for Back
+    nav(page, "GPU comparison", "gpu_comparison")
+    assert TPOT.param not in page.url
+
+    page.go_back()
+    page.wait_for_url(lambda url: "/frontier" in url and TPOT.in_url(url))
+    wait_for_app(page)
+    TPOT.expect_shown(page)
+    assert share_link_query(page) == query(page.url)
+
+    page.go_forward()
+    page.wait_for_url(lambda url: "/gpu_comparison" in url)
+    wait_for_app(page)
+    assert TPOT.param not in page.url
+    assert_page_works(page)
