@@ -4,7 +4,7 @@ import dataclasses
 
 import pytest
 
-from costmodel.analyses import frontier, memory_fit, moe_scaling, price_war
+from costmodel.analyses import frontier, memory_fit, moe_scaling, price_war, speculative
 from costmodel.analyses.options import AnalysisOptions, Bounds, option, specs
 from costmodel.fields import FIELDS
 
@@ -50,8 +50,12 @@ def test_field_and_count_options_take_their_ranges():
     spec = specs(moe_scaling.Options)["routing_skew"]
     skew = FIELDS["routing_skew"]
     assert (spec["default"], spec["low"], spec["high"], spec["step"]) == (0.0, 0.0, 3.0, 0.1)
-    assert (spec["label"], spec["low"], spec["high"]) == (skew.label, skew.low, skew.high)
-    assert spec["help"] != skew.help  # the page's own help text
+    assert (spec["low"], spec["high"]) == (skew.low, skew.high)
+    # label and help overridden: the page's own text, with the unit in the label
+    assert (spec["label"], skew.label) == ("Routing skew [-]", "Routing skew")
+    assert spec["help"] != skew.help
+    temperature = specs(speculative.Options)["temperature"]
+    assert temperature["label"] == FIELDS["temperature"].label  # not overridden: the field's
     batch = specs(frontier.Options)["batch_max"]
     assert (batch["default"], batch["low"], batch["high"], batch["integer"]) == (
         8192,
