@@ -25,7 +25,7 @@ from costmodel import seed
 
 INT, FLOAT, BOOL, CHOICE, FAMILY_FLOAT = "int", "float", "bool", "choice", "family_float"
 KINDS = (INT, FLOAT, BOOL, CHOICE, FAMILY_FLOAT)
-ALWAYS, SPECULATIVE = "always", "speculative"
+ALWAYS, SPECULATIVE, EXPERT_PARALLEL = "always", "speculative", "expert_parallel"
 
 #: Formats a KV cache may be stored in (a subset of ``assets/formats.csv``).
 KV_FORMATS = ("bf16", "fp8")
@@ -46,7 +46,8 @@ class FieldSpec:
     step: float | None = None
     catalog_table: str | None = None
     choices: tuple[str, ...] = ()
-    #: Whether the tornado moves it: "always", "speculative" (only when speculative) or "".
+    #: Whether the tornado moves it: "always", "speculative" (only with speculative
+    #: decoding), "expert_parallel" (only under expert parallelism) or "".
     sensitivity: str = ""
     #: For a choice field that may be None: what None means (empty: None not allowed).
     none_means: str = ""
@@ -417,6 +418,7 @@ FIELDS: dict[str, FieldSpec] = {
             0.05,
             1.0,
             0.01,
+            sensitivity=EXPERT_PARALLEL,
         ),
         _spec(
             "alltoall_latency_us",
@@ -428,6 +430,7 @@ FIELDS: dict[str, FieldSpec] = {
             0.0,
             1000.0,
             1.0,
+            sensitivity=EXPERT_PARALLEL,
         ),
         _spec(
             "disaggregated",
@@ -486,11 +489,21 @@ INTEGER_FIELDS: tuple[str, ...] = tuple(n for n, s in FIELDS.items() if s.kind =
 FAMILY_DEFAULT_FIELDS: tuple[str, ...] = tuple(
     n for n, s in FIELDS.items() if s.kind == FAMILY_FLOAT
 )
-#: The achieved-efficiency assumptions of the step-time model (what Validation calibrates).
+#: Assumptions the cost depends on only under expert parallelism (the all-to-all).
+EXPERT_PARALLEL_SENSITIVITY_FIELDS: tuple[str, ...] = tuple(
+    n for n, s in FIELDS.items() if s.sensitivity == EXPERT_PARALLEL
+)
+#: Every achieved efficiency and fixed latency of the step-time model (what Validation
+#: calibrates, the sidebar's "Efficiencies" box): per GPU, then its links, then the
+#: expert-parallel network.
 EFFICIENCY_FIELDS: tuple[str, ...] = (
-    *FAMILY_DEFAULT_FIELDS[:2],
+    "bandwidth_efficiency",
+    "compute_efficiency",
     "moe_kernel_efficiency",
-    *FAMILY_DEFAULT_FIELDS[2:],
+    "layer_overhead_us",
+    "allreduce_latency_us",
+    "link_efficiency",
+    *EXPERT_PARALLEL_SENSITIVITY_FIELDS,
 )
 CHOICE_FIELDS: tuple[str, ...] = tuple(n for n, s in FIELDS.items() if s.kind == CHOICE)
 #: Choice fields that may be None (``FieldSpec.none_means`` says what None means).

@@ -8,6 +8,7 @@ import pandas as pd
 from costmodel.catalog import Catalog, load_catalog
 from costmodel.evaluation import evaluate, scan, tensor_parallel_sizes
 from costmodel.fields import (
+    EXPERT_PARALLEL_SENSITIVITY_FIELDS,
     FIELD_NAMES,
     FIELD_RANGES,
     INTEGER_FIELDS,
@@ -18,7 +19,9 @@ from costmodel.scenario import Scenario
 
 #: Assumptions a tornado moves by default (``fields.SENSITIVITY_FIELDS``: price,
 #: utilisation, batch and lengths, every efficiency); with speculative decoding also
-#: ``fields.SPECULATIVE_SENSITIVITY_FIELDS`` (acceptance rates, draft cost).
+#: ``fields.SPECULATIVE_SENSITIVITY_FIELDS`` (acceptance rates, draft cost), under expert
+#: parallelism ``fields.EXPERT_PARALLEL_SENSITIVITY_FIELDS`` (the all-to-all's network
+#: efficiency and latency).
 TORNADO_FIELDS = SENSITIVITY_FIELDS
 
 #: A field's move may not cross another field of the base: (field, direction) -> bound.
@@ -88,7 +91,11 @@ def tornado(
         raise ValueError(f"change_pct must be in (0, 100); got {change_pct!r}")
     catalog = catalog or load_catalog()
     if fields is None:
-        fields = TORNADO_FIELDS + (SPECULATIVE_SENSITIVITY_FIELDS if base.speculative else ())
+        fields = (
+            TORNADO_FIELDS
+            + (SPECULATIVE_SENSITIVITY_FIELDS if base.speculative else ())
+            + (EXPERT_PARALLEL_SENSITIVITY_FIELDS if base.expert_parallel else ())
+        )
     resolved = evaluate(base, catalog)
     factors = (1 - change_pct / 100, 1 + change_pct / 100)
     moves = {f: _moves(f, resolved, factors, catalog) for f in fields}

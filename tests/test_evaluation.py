@@ -13,7 +13,7 @@ import pytest
 import costmodel
 from costmodel import evaluation, sensitivity
 from costmodel.evaluation import tensor_parallel_ok
-from costmodel.fields import EFFICIENCY_FIELDS
+from costmodel.fields import EFFICIENCY_FIELDS, EXPERT_PARALLEL_SENSITIVITY_FIELDS
 
 COST = "usd_per_million_output_tokens"
 
@@ -251,6 +251,9 @@ def test_tornado_moves_every_efficiency_from_its_family_default(catalog):
     resolved = costmodel.evaluate(base, catalog)
     table = sensitivity.tornado(base, catalog=catalog).set_index("field")
     for name in EFFICIENCY_FIELDS:
+        if name in EXPERT_PARALLEL_SENSITIVITY_FIELDS:
+            assert name not in table.index  # no all-to-all under tensor parallelism
+            continue
         row = table.loc[name]
         assert row["value_base"] == resolved[name]
         assert row["value_low"] == pytest.approx(0.8 * resolved[name])
@@ -285,3 +288,32 @@ def test_check_scenario_names_what_evaluate_would_reject(catalog):
     with pytest.raises(ValueError, match="gpu must be one of"):
         costmodel.check_scenario(costmodel.Scenario(gpu="tpu-v9"), catalog)
     assert costmodel.check_scenario(costmodel.Scenario(), catalog) is None
+
+
+def test_tornado_moves_the_all_to_all_under_expert_parallelism(catalog):
+    """DeepSeek-V3 in FP8 on 16x H100 (two nodes), EP 16, batch 64: the all-to-all's
+    network efficiency (0.8) and latency (10 us) are moved by ±20 %.
+
+    Latency 10 -> 12 us adds 2 us to each dispatch and combine of the 58 MoE layers:
+    58 x 2 x 2 us = 0.232 ms per decode step, so the cost rises by 0.232 / t_step.
+    """
+    base = costmodel.Scenario(
+        model="deepseek-v3",
+        gpu="h100-sxm",
+        n_gpus=16,
+        weight_format="fp8",
+        kv_format="fp8",
+        expert_parallel=True,
+        batch_size=64,
+    )
+    step_ms = costmodel.evaluate(base, catalog)["decode_step_ms"]
+    table = sensitivity.tornado(base, catalog=catalog).set_index("field")
+    latency, network = table.loc["alltoall_latency_us"], table.loc["network_efficiency"]
+    assert (latency["value_low"], latency["value_high"]) == pytest.approx((8.0, 12.0))
+    assert (network["value_low"], network["value_high"]) == pytest.approx((0.64, 0.96))
+    assert latency["output_high"] / latency["output_base"] == pytest.approx(
+        1 + 58 * 2 * 2e-3 / step_ms, rel=1e-9
+    )
+    assert network["output_low"] > network["output_base"] > network["output_high"]
+    plain = sensitivity.tornado(dataclasses.replace(base, expert_parallel=False), catalog=catalog)
+    assert not set(EXPERT_PARALLEL_SENSITIVITY_FIELDS) & set(plain["field"])

@@ -69,8 +69,15 @@ def test_sensitivity_list_covers_every_efficiency():
         "layer_overhead_us",
         "allreduce_latency_us",
         "link_efficiency",
+        "network_efficiency",
+        "alltoall_latency_us",
     }
-    assert set(fields.EFFICIENCY_FIELDS) <= set(sensitivity.TORNADO_FIELDS)
+    assert set(fields.EXPERT_PARALLEL_SENSITIVITY_FIELDS) == {
+        "network_efficiency",
+        "alltoall_latency_us",
+    }
+    moved = {*sensitivity.TORNADO_FIELDS, *fields.EXPERT_PARALLEL_SENSITIVITY_FIELDS}
+    assert set(fields.EFFICIENCY_FIELDS) <= moved
     assert {"usd_per_gpu_hour", "utilization", "batch_size"} <= set(sensitivity.TORNADO_FIELDS)
     assert set(fields.SPECULATIVE_SENSITIVITY_FIELDS) == {
         "acceptance_at_t0",

@@ -70,16 +70,7 @@ SHARED_FIELDS = (
 #: Every efficiency and latency the cost depends on: the sidebar's "Efficiencies" box.
 #: An empty family-default field (``FIELDS[f].kind == "family_float"``) means the GPU
 #: family's value (``assets/gpu_families.csv``); a number overrides it on every page.
-EFFICIENCY_FIELDS = (
-    "bandwidth_efficiency",
-    "compute_efficiency",
-    "moe_kernel_efficiency",
-    "layer_overhead_us",
-    "allreduce_latency_us",
-    "link_efficiency",
-    "network_efficiency",
-    "alltoall_latency_us",
-)
+EFFICIENCY_FIELDS = costmodel.fields.EFFICIENCY_FIELDS
 #: A choice field whose None has a meaning (``FIELDS[f].none_means``) is "same" in the URL
 #: and the widget; the option's shown name says what it means.
 _SAME = "same"
