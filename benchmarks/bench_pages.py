@@ -10,8 +10,8 @@ each page, in one fresh session each:
   ``st.cache_data``: what a user going back and forth between settings sees);
 - **page-local, cold / warm**: the same for one of the page's own inputs
   (``tests/conftest.PAGE_LOCAL``; a dash where the page has none), rerunning only the
-  page's ``params.fragment`` as a browser does (``conftest.set_in_fragment``; AppTest
-  alone would rerun the whole app).
+  page's ``params.fragment`` as a browser does (:func:`set_in_fragment`; AppTest alone
+  would rerun the whole app).
 
 Each figure is the best of ``REPEATS`` sessions, with its ratio to a hello-world page's
 first render measured in the same run (issue 8's target for the warm reruns: at most
@@ -20,6 +20,7 @@ first render measured in the same run (issue 8's target for the warm reruns: at 
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 import tempfile
 import time
@@ -29,8 +30,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
 import streamlit as st  # noqa: E402
-from conftest import PAGE_LOCAL, set_in_fragment  # noqa: E402
-from streamlit.testing.v1 import AppTest  # noqa: E402
+from conftest import PAGE_LOCAL  # noqa: E402
+from streamlit.testing.v1 import AppTest, local_script_runner  # noqa: E402
 
 from app_pages import ui  # noqa: E402
 
@@ -41,6 +42,44 @@ st.title("Hello")
 st.number_input("Batch size", 1, 16384, 32, key="batch_size")
 """
 COLUMNS = ("first", "sidebar, cold", "sidebar, warm", "page-local, cold", "page-local, warm")
+
+
+# --- Fragment reruns in AppTest ------------------------------------------------------------
+# AppTest 1.67 reruns the whole script after any widget change; a browser reruns only the
+# st.fragment that drew the widget. `set_in_fragment` does what the browser does, for this
+# measurement only (no test relies on it: tests/test_browser_fragments.py checks fragment
+# reruns in chromium). It touches two Streamlit internals: the runner's RerunData (given
+# the fragment's id) and the deltas' fragment ids (recorded per widget as each run's tree
+# is parsed).
+
+_parse_tree = local_script_runner.parse_tree_from_messages
+
+
+def _parse_and_record_fragments(messages):
+    tree = _parse_tree(messages)
+    tree.fragment_of = {}  # widget id -> id of the fragment that drew it
+    for msg in messages:
+        if msg.HasField("delta") and msg.delta.WhichOneof("type") == "new_element":
+            element = msg.delta.new_element
+            widget_id = getattr(getattr(element, element.WhichOneof("type")), "id", "")
+            if widget_id and msg.delta.fragment_id:
+                tree.fragment_of[widget_id] = msg.delta.fragment_id
+    return tree
+
+
+def set_in_fragment(at: AppTest, widget, value) -> AppTest:
+    """Give ``widget`` ``value`` and rerun only the fragment that drew it, as a browser
+    does (KeyError if no fragment drew it)."""
+    fragment_id = at._tree.fragment_of[widget.id]
+    widget.set_value(value)
+    rerun_data = local_script_runner.RerunData
+    local_script_runner.RerunData = lambda **kw: dataclasses.replace(
+        rerun_data(**kw), fragment_id=fragment_id
+    )
+    try:
+        return at.run()
+    finally:
+        local_script_runner.RerunData = rerun_data
 
 
 def _timed(run) -> float:
@@ -94,6 +133,7 @@ def measure(app_path: Path, page: str | None) -> list[float]:
 
 
 def main() -> None:
+    local_script_runner.parse_tree_from_messages = _parse_and_record_fragments
     with tempfile.TemporaryDirectory() as folder:
         hello = Path(folder) / "hello.py"
         hello.write_text(HELLO)

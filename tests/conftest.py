@@ -8,7 +8,6 @@ are skipped locally; with CI=true they fail instead, so CI can never pass withou
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import json
 import os
 import re
@@ -23,7 +22,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
-from streamlit.testing.v1 import AppTest, local_script_runner
+from streamlit.testing.v1 import AppTest
 
 ROOT = Path(__file__).resolve().parent.parent
 APP = ROOT / "app.py"
@@ -106,33 +105,8 @@ def chart_specs(at: AppTest) -> list[dict]:
     return [json.loads(c.proto.spec) for c in at.get("vega_lite_chart")]
 
 
-# --- Fragment reruns in AppTest ------------------------------------------------------------
-# AppTest 1.67 reruns the whole script after any widget change; a browser reruns only the
-# st.fragment that drew the widget. `set_in_fragment` does what the browser does. It
-# touches two Streamlit internals, kept here: the runner's RerunData (given the fragment's
-# id) and the deltas' fragment ids (recorded per widget as each run's tree is parsed).
-# tests/test_ui.py::test_a_page_input_reruns_only_its_fragment fails if it stops working.
-
-_parse_tree = local_script_runner.parse_tree_from_messages
-
-
-def _parse_and_record_fragments(messages):
-    tree = _parse_tree(messages)
-    tree.fragment_of = {}  # widget id -> id of the fragment that drew it
-    for msg in messages:
-        if msg.HasField("delta") and msg.delta.WhichOneof("type") == "new_element":
-            element = msg.delta.new_element
-            widget_id = getattr(getattr(element, element.WhichOneof("type")), "id", "")
-            if widget_id and msg.delta.fragment_id:
-                tree.fragment_of[widget_id] = msg.delta.fragment_id
-    return tree
-
-
-local_script_runner.parse_tree_from_messages = _parse_and_record_fragments
-
-
 #: Page -> (AppTest widget kind, key, a value other than its default) of one of the page's
-#: own inputs, drawn in its ``params.fragment`` (the benchmark and tests/test_ui.py use it).
+#: own inputs, drawn in its ``params.fragment`` (benchmarks/bench_pages.py uses it).
 PAGE_LOCAL = {
     "app_pages/gpu_comparison.py": ("selectbox", "gpu_price", "lowest"),
     "app_pages/price_war.py": ("radio", "margin_unit", "$ per million requests"),
@@ -143,21 +117,6 @@ PAGE_LOCAL = {
     "app_pages/timeline.py": ("radio", "target", "batch_size"),
     "app_pages/compare.py": ("number_input", "b_output_tokens", 512),
 }
-
-
-def set_in_fragment(at: AppTest, widget, value) -> AppTest:
-    """Give ``widget`` ``value`` and rerun only the fragment that drew it, as a browser
-    does (KeyError if no fragment drew it)."""
-    fragment_id = at._tree.fragment_of[widget.id]
-    widget.set_value(value)
-    rerun_data = local_script_runner.RerunData
-    local_script_runner.RerunData = lambda **kw: dataclasses.replace(
-        rerun_data(**kw), fragment_id=fragment_id
-    )
-    try:
-        return at.run()
-    finally:
-        local_script_runner.RerunData = rerun_data
 
 
 # --- Browser ---------------------------------------------------------------------------

@@ -21,7 +21,14 @@ CASES = {
     ],
     "moe_batch_scaling": [Input("number", "Routing skew [-]", "routing_skew", "1.50")],
     "frontier": [TPOT],
+    "price_war": [Input("radio", "Margin shown in", "margin_unit", "$ per million requests")],
+    "speculative_decoding": [Input("number", "Draft tokens per step (g)", "draft_tokens", "6")],
+    "quantization_fit": [Input("number", "Concurrent users (target) [users]", "users", "60")],
+    "timeline": [Input("radio", "Floor at", "target", "batch_size")],
+    "compare": [Input("number", "Output length [tokens]", "b_output_tokens", "512")],
 }
+#: The sidebar's GPU count, which the GPU comparison's "December 2023 baseline" sets to 2.
+N_GPUS = Input("number", "GPUs per replica [GPUs]", "n_gpus", "4", sidebar=True)
 
 
 def share_links(page: Page):
@@ -67,4 +74,22 @@ def test_back_brings_a_fragment_change_back(page, streamlit_server):
     page.wait_for_url(lambda url: "/gpu_comparison" in url)
     wait_for_app(page)
     assert TPOT.param not in page.url
+    assert_page_works(page)
+
+
+def test_a_preset_in_a_fragment_that_sets_sidebar_fields_redraws_the_sidebar(
+    page, streamlit_server
+):
+    """The GPU comparison's presets live in its fragment; one that sets sidebar fields
+    reruns the whole app, so the sidebar shows the preset's values (the seed's C4 setup:
+    2 GPUs), and the share link holds them."""
+    page.goto(f"{streamlit_server}/gpu_comparison")
+    wait_for_app(page)
+    N_GPUS.set(page)
+    page.get_by_test_id("stMain").get_by_role("button", name="December 2023 baseline").click()
+    page.wait_for_url(lambda url: "n_gpus=" not in url)  # 2 GPUs is the default: not in URL
+    wait_for_app(page)
+    sidebar = page.get_by_test_id("stSidebar")
+    expect(sidebar.get_by_role("spinbutton", name=N_GPUS.label, exact=True)).to_have_value("2")
+    assert share_link_query(page) == query(page.url)
     assert_page_works(page)

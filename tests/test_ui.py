@@ -7,10 +7,10 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import PAGE_LOCAL, chart_specs, open_page, set_in_fragment
+from conftest import chart_specs, open_page
 
 from app_pages import ui
-from app_pages.ui import charts, gate, params, tables
+from app_pages.ui import charts, gate, tables
 from app_pages.ui.text import escape, literal
 
 
@@ -117,53 +117,3 @@ def test_id_numbers_check_an_entry_by_its_id_and_its_number():
         ("h100-sxm", 3.0),
         ("b200", 4.0),
     )
-
-
-# --- Fragments ------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def declare_calls(monkeypatch) -> list[int]:
-    """One entry per ``params.declare`` call: a page's top runs it, its fragment does not."""
-    calls, declare = [], params.declare
-    monkeypatch.setattr(params, "declare", lambda *a, **k: (calls.append(1), declare(*a, **k)))
-    return calls
-
-
-CHANGE_PCT = ("app_pages/gpu_comparison.py", ("number_input", "change_pct", 30.0))
-
-
-@pytest.mark.parametrize(
-    ("path", "local"), [*PAGE_LOCAL.items(), CHANGE_PCT], ids=lambda v: str(v).split("/")[-1]
-)
-def test_a_page_input_reruns_only_its_fragment(declare_calls, path, local):
-    """A page's own input reruns its fragment alone (the page's top, which declares its
-    parameters, does not run), and that rerun redraws the one share link and remembers
-    the new value for Back. Also checks conftest.set_in_fragment, which does it as a
-    browser does."""
-    kind, key, value = local
-    at = open_page(path)
-    assert len(at.sidebar.code) == 1  # the full run's link, once
-    assert declare_calls  # the full run declared the sidebar's and the page's parameters
-    declare_calls.clear()
-    set_in_fragment(at, getattr(at, kind)(key=key), value)
-    assert not at.exception, at.exception
-    assert declare_calls == []  # only the fragment ran
-    assert getattr(at, kind)(key=key).value == value
-    assert len(at.sidebar.code) == 1  # the fragment redrew the link into the sidebar's slot
-    spec = at.session_state["_ui_declared"][key]
-    assert at.session_state["_ui_page_memory"][path.split("/")[-1][:-3]][key] == [spec.text(value)]
-
-
-def test_a_preset_in_a_fragment_that_sets_sidebar_fields_reruns_the_app(declare_calls):
-    at = open_page("app_pages/gpu_comparison.py")
-    at.sidebar.number_input(key="n_gpus").set_value(4).run()
-    declare_calls.clear()
-    set_in_fragment(at, at.button(key="gpu_preset:December 2023 baseline"), True)
-    assert not at.exception
-    assert declare_calls  # the whole app ran again, so the sidebar shows the preset
-    assert at.sidebar.number_input(key="n_gpus").value == 2  # the preset's (seed's C4) 2 GPUs
-    declare_calls.clear()
-    set_in_fragment(at, at.button(key="gpu_preset:Chat: ≥ 30 tokens/s"), True)
-    assert declare_calls == []  # a page-only preset reruns the fragment alone
-    assert at.toggle(key="optimize_batch").value is True
