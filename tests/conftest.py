@@ -21,8 +21,9 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
 from streamlit.testing.v1 import AppTest
+
+from app_pages.ui import tables
 
 ROOT = Path(__file__).resolve().parent.parent
 APP = ROOT / "app.py"
@@ -56,15 +57,16 @@ def ignored(at: AppTest) -> str:
 
 @pytest.fixture
 def downloads(monkeypatch) -> dict[str, bytes]:
-    """File name -> bytes of every file a download button offered during the test."""
+    """File name -> bytes of every CSV a page offered for download during the test (what
+    ``tables.download_csv`` gave its button)."""
     files: dict[str, bytes] = {}
-    original = MemoryMediaFileStorage.load_and_get_id
+    original = tables.download_csv
 
-    def record(self, path_or_data, mimetype, kind, filename=None):
-        files[filename] = path_or_data
-        return original(self, path_or_data, mimetype, kind, filename)
+    def record(df, filename, *args, **kwargs):
+        files[filename] = tables.csv_bytes(df)
+        return original(df, filename, *args, **kwargs)
 
-    monkeypatch.setattr(MemoryMediaFileStorage, "load_and_get_id", record)
+    monkeypatch.setattr(tables, "download_csv", record)
     return files
 
 

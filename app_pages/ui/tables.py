@@ -148,13 +148,17 @@ def column_order(df: pd.DataFrame) -> list[str]:
     return first + [c for c in df.columns if c not in first]
 
 
+def csv_bytes(df: pd.DataFrame) -> bytes:
+    """``df`` as CSV: full precision, raw column names (the index is kept unless it is a
+    plain range)."""
+    return df.to_csv(index=not isinstance(df.index, pd.RangeIndex)).encode()
+
+
 def download_csv(df: pd.DataFrame, filename: str, label: str = "Download CSV") -> None:
-    """A download button for ``df`` as CSV: full precision, raw column names (the index is
-    kept unless it is a plain range)."""
-    keep_index = not isinstance(df.index, pd.RangeIndex)
+    """A download button for ``df`` as CSV (:func:`csv_bytes`)."""
     st.download_button(
         label,
-        df.to_csv(index=keep_index).encode(),
+        csv_bytes(df),
         file_name=filename,
         mime="text/csv",
         key=f"download:{filename}",
