@@ -75,7 +75,7 @@ def custom_gpu(values: dict) -> tuple:
 
 def claims_section(scen, ids) -> None:
     """The claims ``ids``' verdicts at the sidebar's scenario (``claims.check_all``)."""
-    rows = cache.claims(scen).set_index("id").loc[list(ids)]
+    rows = cache.claims(scen, ids).set_index("id").loc[list(ids)]
     for claim_id, row in rows.iterrows():
         st.markdown(
             f"**{claim_id} {escape(row['status'])}** — {escape(row['text'])}.\n\n"

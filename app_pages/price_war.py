@@ -273,7 +273,7 @@ def draw(result: analysis.Result) -> None:
     if result.seed_setup:
         st.subheader("The claims on this page")
         try:
-            rows = cache.claims(scen).set_index("id").loc[list(CLAIM_IDS)]
+            rows = cache.claims(scen, CLAIM_IDS).set_index("id").loc[list(CLAIM_IDS)]
         except ValueError as err:
             st.error(f"Cannot check the claims here: {literal(str(err))}")
             return

@@ -320,15 +320,19 @@ def check(claim_id: str, scenario=None, catalog=None) -> Verdict:
     return BY_ID[claim_id].check(scenario, catalog)
 
 
-def check_all(scenario=None, catalog=None) -> pd.DataFrame:
-    """Every claim's verdict at ``scenario`` (default: the seed's baseline), 14 rows.
+def check_all(scenario=None, catalog=None, ids=None) -> pd.DataFrame:
+    """Every claim's verdict at ``scenario`` (default: the seed's baseline), 14 rows; with
+    ``ids`` (claim ids, e.g. a page's ``("C4", "C5")``) only those, in document order.
 
     Columns ``id``, ``text``, ``status``, ``evidence``, ``rule``, ``pages`` (a tuple of
-    page file stems). Each analysis runs once for all claims.
+    page file stems). Each analysis the chosen claims need runs once for all of them.
     """
+    unknown = set(ids or ()) - set(BY_ID)
+    if unknown:
+        raise ValueError(f"ids must be among {', '.join(BY_ID)}; got {sorted(unknown)}")
     runs = _Runs(scenario, catalog)
     rows = []
-    for claim in CLAIMS:
+    for claim in CLAIMS if ids is None else [c for c in CLAIMS if c.id in ids]:
         verdict = claim._verdict(runs)
         rows.append(
             {

@@ -97,6 +97,15 @@ def test_verdicts_follow_the_scenario_and_the_catalog():
 def test_unknown_claim_is_named():
     with pytest.raises(ValueError, match="claim_id must be one of C1"):
         claims.check("C99")
+    with pytest.raises(ValueError, match=r"ids must be among C1.*\['C99'\]"):
+        claims.check_all(ids=("C4", "C99"))
+
+
+def test_a_page_checks_only_its_claims_and_gets_the_same_verdicts():
+    """The GPU comparison's C14, C4, C5 come in document order, equal to the full table's."""
+    mine = claims.check_all(ids=("C14", "C4", "C5")).set_index("id")
+    assert list(mine.index) == ["C4", "C5", "C14"]
+    assert mine.drop(columns="pages").equals(TABLE.loc[list(mine.index)].drop(columns="pages"))
 
 
 SCENARIOS = [

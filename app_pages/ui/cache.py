@@ -105,10 +105,12 @@ def _analysis(
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
-def _claims(scenario: costmodel.Scenario, custom: str | None) -> pd.DataFrame:
+def _claims(
+    scenario: costmodel.Scenario, custom: str | None, ids: tuple[str, ...] | None
+) -> pd.DataFrame:
     from costmodel import claims as checks
 
-    return checks.check_all(scenario, catalog())
+    return checks.check_all(scenario, catalog(), ids)
 
 
 def analysis(name: str, scenario: costmodel.Scenario, options: Any, gpus: tuple = ()) -> Any:
@@ -142,6 +144,7 @@ def analysis_or_defaults(
         return analysis(name, *fallback), fallback[1]
 
 
-def claims(scenario: costmodel.Scenario) -> pd.DataFrame:
-    """``costmodel.claims.check_all(scenario)`` on the session's catalog, cached."""
-    return _claims(scenario, custom_url())
+def claims(scenario: costmodel.Scenario, ids: tuple[str, ...] | None = None) -> pd.DataFrame:
+    """``costmodel.claims.check_all(scenario, ids=ids)`` on the session's catalog, cached:
+    a page asks for its own claims only (their analyses alone run)."""
+    return _claims(scenario, custom_url(), None if ids is None else tuple(ids))
