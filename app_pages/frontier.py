@@ -145,11 +145,11 @@ def show_front(fronts: pd.DataFrame, y: str, y_title: str, options, prices=None)
     )
     target = pd.DataFrame({"tokens_per_s_per_user": [1000.0 / options.tpot_ms_max]})
     target["label"] = f"TPOT ≤ {options.tpot_ms_max:,.1f} ms"
-    rule = alt.Chart(target).encode(x="tokens_per_s_per_user:Q")
+    rule = alt.Chart(target).encode(x=alt.X("tokens_per_s_per_user:Q"))
     layers = [
         rule.mark_rule(strokeDash=[6, 4], color="#555"),
         rule.mark_text(align="left", dx=4, dy=8, color="#555").encode(
-            y=alt.value(0), text="label:N"
+            y=alt.YValue(0), text=alt.Text("label:N")
         ),
         lines,
         points,
@@ -159,7 +159,7 @@ def show_front(fronts: pd.DataFrame, y: str, y_title: str, options, prices=None)
         sheet = sheet.rename(columns={"usd_per_million_output_tokens_equivalent": COST})
         sheet["label"] = sheet["provider"] + " $" + sheet[COST].map("{:,.2f}".format)
         price = alt.Chart(sheet[["provider", COST, "label"]]).encode(
-            y=f"{COST}:Q",
+            y=alt.Y(f"{COST}:Q"),
             tooltip=[
                 alt.Tooltip("provider:N", title="Provider"),
                 alt.Tooltip(f"{COST}:Q", title="Price, $/M output-token equivalent", format=",.3f"),
@@ -168,7 +168,7 @@ def show_front(fronts: pd.DataFrame, y: str, y_title: str, options, prices=None)
         layers[:0] = [
             price.mark_rule(color="#888", strokeDash=[2, 3]),
             price.mark_text(align="left", baseline="bottom", dx=4, dy=-2, color="#666").encode(
-                x=alt.value(0), text="label:N"
+                x=alt.XValue(0), text=alt.Text("label:N")
             ),
         ]
     chart = alt.layer(*layers).properties(height=420)

@@ -241,7 +241,7 @@ def versus_batch(df: pd.DataFrame, y: str, y_title: str, *, log_y: bool = False)
     unfit = (
         alt.Chart(df[~df["fits"]])
         .mark_point(shape="cross", size=90, color="#b42318", filled=True)
-        .encode(x="batch_size:Q", y=f"{y}:Q", tooltip=tips)
+        .encode(x=alt.X("batch_size:Q"), y=alt.Y(f"{y}:Q"), tooltip=tips)
     )
     return line + unfit
 

@@ -64,7 +64,11 @@ def margin_chart(rows, column: str, title: str) -> alt.Chart:
     notes = (
         alt.Chart(data[data["label"] != ""])
         .mark_text(align="left", dx=4, color="#d62728")
-        .encode(x=alt.datum(0), y=alt.Y("provider:N", sort=list(data["provider"])), text="label:N")
+        .encode(
+            x=alt.XDatum(0),
+            y=alt.Y("provider:N", sort=list(data["provider"])),
+            text=alt.Text("label:N"),
+        )
     )
     bars = (
         alt.Chart(data)

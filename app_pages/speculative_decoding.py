@@ -228,13 +228,15 @@ def extrapolation_band() -> alt.LayerChart:
     rect = (
         alt.Chart(band)
         .mark_rect(color="#f2c94c", opacity=0.18)
-        .encode(x=alt.X("start:Q", title=T_TITLE), x2="end:Q", tooltip=alt.value(None))
+        .encode(
+            x=alt.X("start:Q", title=T_TITLE), x2=alt.X2("end:Q"), tooltip=alt.TooltipValue(None)
+        )
     )
     text = (
         alt.Chart(band)
         .transform_calculate(mid="(datum.start + datum.end) / 2")
         .mark_text(align="center", baseline="top", dy=4, color="#8a6d00")
-        .encode(x=alt.X("mid:Q", title=T_TITLE), y=alt.value(0), text="label:N")
+        .encode(x=alt.X("mid:Q", title=T_TITLE), y=alt.YValue(0), text=alt.Text("label:N"))
     )
     return rect + text
 

@@ -112,7 +112,7 @@ def timeline_view() -> None:
         .encode(
             x=alt.X("date:T", title="Date"),
             y=alt.Y("low:Q", title="$ per million output tokens (log)", scale=y_log),
-            y2="high:Q",
+            y2=alt.Y2("high:Q"),
             color=charts.color_encoding("family:N", families, "Floor by GPU generation"),
             tooltip=[
                 alt.Tooltip("family:N", title="GPU generation"),
@@ -126,7 +126,7 @@ def timeline_view() -> None:
         alt.Chart(result.floor)
         .mark_line(interpolate="step-after", color="black", strokeDash=[4, 3])
         .encode(
-            x="date:T",
+            x=alt.X("date:T"),
             y=alt.Y(f"{FLOOR}:Q", scale=y_log),
             tooltip=[
                 alt.Tooltip("date:T", title="From"),
@@ -143,7 +143,7 @@ def timeline_view() -> None:
         alt.Chart(steps)
         .mark_line(interpolate="step-after", point=True)
         .encode(
-            x="date:T",
+            x=alt.X("date:T"),
             y=alt.Y(f"{PRICE}:Q", scale=y_log),
             color=alt.Color("provider:N", title="Provider", scale=alt.Scale(domain=providers)),
             tooltip=[
@@ -157,7 +157,7 @@ def timeline_view() -> None:
         alt.Chart(below)
         .mark_point(shape="triangle-down", size=140, filled=True, color="#d62728")
         .encode(
-            x="date:T",
+            x=alt.X("date:T"),
             y=alt.Y(f"{PRICE}:Q", scale=y_log),
             tooltip=[
                 alt.Tooltip("provider:N", title="Below the floor"),

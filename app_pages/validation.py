@@ -102,7 +102,7 @@ def scatter(table: pd.DataFrame, metric: str) -> alt.LayerChart:
         )
     )
     labels = points.mark_text(align="left", dx=7, fontSize=10).encode(
-        text="id:N", color=alt.value("#444")
+        text=alt.Text("id:N"), color=alt.ColorValue("#444")
     )
     return alt.layer(line, points, labels).properties(
         title=alt.Title(title.rsplit(" [", 1)[0], anchor="start"), height=440

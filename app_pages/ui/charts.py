@@ -172,7 +172,7 @@ def waterfall(
                 axis=alt.Axis(labelAngle=-30, labelLimit=240),
             ),
             y=alt.Y("start:Q", title=y_title),
-            y2="end:Q",
+            y2=alt.Y2("end:Q"),
             color=alt.Color(
                 "kind:N",
                 title="Bar",
