@@ -86,7 +86,7 @@ def comparison() -> None:
                 {
                     "field": FIELDS,
                     "label": [costmodel.FIELD_LABELS[n] for n in FIELDS],
-                    "value": [str(getattr(a, n)) for n in FIELDS],
+                    "value": [params.shown_value(n, getattr(a, n)) for n in FIELDS],
                 }
             ),
             hide_index=True,

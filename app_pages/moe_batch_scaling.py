@@ -44,7 +44,7 @@ TABLE_COLUMNS = [
     "fits",
 ]
 FORMULAS = r"""
-**Experts touched per layer** by $B$ tokens, each routed to the top $k$ of $E$ experts:
+**Experts read per layer** by $B$ tokens, each routed to the top $k$ of $E$ experts:
 $\sum_i 1-(1-p_i)^B$ with $p_i$ expert $i$'s selection probability ($\sum_i p_i = k$).
 Uniform routing, $p_i = k/E$: $E\,(1-(1-k/E)^B)$ = 2, 3.5, 5.47, 7.20, 7.92, 8.00 for
 Mixtral ($E=8$, $k=2$) at $B$ = 1, 2, 4, 8, 16, 32. Skewed routing (`routing_skew` $s$):
@@ -102,7 +102,7 @@ def results(scenario: costmodel.Scenario) -> None:
             "dense equivalents are itself. Pick a mixture-of-experts model to see C7."
         )
 
-    st.header("Experts touched and weights read per step (C7)")
+    st.header("Experts and weights read per step (C7)")
     verdicts.show_result("C7", result)
     here, dense_here = result.point.loc[MOE], result.point.loc[ACTIVE]
     m1, m2, m3, m4 = st.columns(4)

@@ -108,3 +108,11 @@ def test_a_b_that_does_not_fit_is_said():
     at = open_page(PAGE, b_model="deepseek-v3")
     assert not at.exception and not at.error
     assert "Scenario B does not fit in memory" in at.warning[0].value
+
+
+def test_a_s_table_says_what_an_empty_choice_means():
+    """A's attention_format is None in the Scenario: the table says "same (as weight_format)",
+    as the sidebar's "Same as weight format", not "None"."""
+    table = open_page("app_pages/compare.py").dataframe[0].value.set_index("field")
+    assert table.loc["attention_format", "value"] == "same (as weight_format)"
+    assert table.loc["batch_size", "value"] == "32"

@@ -542,6 +542,14 @@ def share_link() -> None:
 # --- Scenario ---------------------------------------------------------------------------------
 
 
+def shown_value(name: str, value: Any) -> str:
+    """Scenario field ``name``'s ``value`` as a table shows it: None of an optional choice
+    (``attention_format``) says what it means, "same (as weight_format)"."""
+    if value is None and costmodel.FIELDS[name].none_means:
+        return f"{_SAME} ({costmodel.FIELDS[name].none_means})"
+    return str(value)
+
+
 def names_of(field: str) -> dict[str, str]:
     """Catalog id -> display name for a categorical field (the id where there is none)."""
     if field not in _CATALOG_TABLE:
