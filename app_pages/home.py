@@ -40,8 +40,8 @@ st.markdown(
     "page's inputs.\n"
     "- Each page varies one thing over a range and shows a chart, the table behind it "
     "(downloadable as CSV) and an expander with the formulas.\n"
-    "- Every setting is in the page's URL: *Share this view* at the bottom of the sidebar "
-    "gives a link that reopens the page exactly as you see it."
+    "- Every setting is in the page's URL: *Share this view* in the sidebar, under the "
+    "scenario, gives a link that reopens the page exactly as you see it."
 )
 
 st.subheader("The claims, their verdicts, and where to check them")
