@@ -13,7 +13,7 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from app_pages.ui import cache, charts, gate, params, tables
+from app_pages.ui import cache, charts, gate, params, tables, verdicts
 from app_pages.ui.text import escape, literal
 from costmodel.analyses import gpu_comparison as analysis
 
@@ -71,16 +71,6 @@ def custom_gpu(values: dict) -> tuple:
         return ()
     specs = {k: v for k, v in values.items() if v is not None}
     return ((("gpu_id", CUSTOM_ID), ("name", CUSTOM_NAME), *sorted(specs.items())),)
-
-
-def claims_section(scen, ids) -> None:
-    """The claims ``ids``' verdicts at the sidebar's scenario (``claims.check_all``)."""
-    rows = cache.claims(scen, ids).set_index("id").loc[list(ids)]
-    for claim_id, row in rows.iterrows():
-        st.markdown(
-            f"**{claim_id} {escape(row['status'])}** — {escape(row['text'])}.\n\n"
-            f"{escape(row['evidence'])}\n\n*Rule:* {escape(row['rule'])}"
-        )
 
 
 # --- Page -------------------------------------------------------------------------------
@@ -305,7 +295,7 @@ def draw(result: analysis.Result, values: dict) -> None:
     st.caption("Set your own prices above to try C5 at them: the bars and the sentence follow.")
 
     st.subheader("The claims on this page")
-    claims_section(scen, CLAIM_IDS)
+    verdicts.show_all(CLAIM_IDS, scen)
     st.caption(
         "Verdicts at the sidebar's scenario and the analyses' default options (catalog "
         "prices), from `costmodel.claims.check_all`; the sentences above use your settings."

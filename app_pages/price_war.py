@@ -11,7 +11,7 @@ import altair as alt
 import numpy as np
 import streamlit as st
 
-from app_pages.ui import cache, charts, params, tables
+from app_pages.ui import cache, charts, params, tables, verdicts
 from app_pages.ui.text import escape, literal
 from costmodel import presets
 from costmodel.analyses import disclosures
@@ -276,16 +276,7 @@ def draw(result: analysis.Result) -> None:
         tables.show_table(margins, "provider_margins.csv", hide_index=True)
     if result.seed_setup:
         st.subheader("The claims on this page")
-        try:
-            rows = cache.claims(scen, CLAIM_IDS).set_index("id").loc[list(CLAIM_IDS)]
-        except ValueError as err:
-            st.error(f"Cannot check the claims here: {literal(str(err))}")
-            return
-        for claim_id, row in rows.iterrows():
-            st.markdown(
-                f"**{claim_id} {escape(row['status'])}** — {escape(row['text'])}.\n\n"
-                f"{escape(row['evidence'])}\n\n*Rule:* {escape(row['rule'])}"
-            )
+        verdicts.show_all(CLAIM_IDS, scen)
         st.caption(
             "Verdicts at the sidebar's scenario and the analyses' default options, from "
             "`costmodel.claims.check_all`; the margins above use your settings."

@@ -51,6 +51,22 @@ def show(claim_id: str, scenario: costmodel.Scenario) -> None:
         draw(found)
 
 
+def show_all(ids: tuple[str, ...], scenario: costmodel.Scenario) -> None:
+    """A page's list of its claims ``ids``: each one's status, text, evidence and rule at
+    ``scenario``, from one cached ``claims.check_all(scenario, ids=ids)`` (the analyses
+    they share run once)."""
+    try:
+        table = cache.claims(scenario, ids)
+    except ValueError as err:
+        st.error(f"Cannot check the claims here: {escape(str(err))}")
+        return
+    for row in table.itertuples():
+        st.markdown(
+            f"**{row.id} {escape(row.status)}** — {escape(row.text)}.\n\n"
+            f"{escape(row.evidence)}\n\n*Rule:* {escape(row.rule)}"
+        )
+
+
 def show_result(claim_id: str, result, name: str | None = None) -> None:
     """The verdict a page's own Result reports (``<name>_status``, ``<name>_text``; name
     defaults to the claim id in lower case), with the claim's rule: what
