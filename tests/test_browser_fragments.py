@@ -61,6 +61,7 @@ def test_back_brings_a_fragment_change_back(page, streamlit_server):
     page.goto(f"{streamlit_server}/frontier")
     wait_for_app(page)
     TPOT.set(page)  # a fragment rerun: only params.fragment remembers it for Back
+    assert share_link_query(page) == query(page.url)  # the fragment's rerun has ended
     nav(page, "GPU comparison", "gpu_comparison")
     assert TPOT.param not in page.url
 

@@ -13,7 +13,7 @@ from urllib.parse import quote
 import pytest
 from conftest import assert_page_works, wait_for_app
 from playwright.sync_api import Page, expect
-from test_browser_share_links import Input, batch
+from test_browser_share_links import Input, batch, query, share_link_query
 
 pytestmark = pytest.mark.browser
 
@@ -34,6 +34,7 @@ def test_back_restores_a_page_input_after_leaving_the_page(page, streamlit_serve
     page.goto(f"{streamlit_server}/speculative_decoding")
     wait_for_app(page)
     draft("7").set(page)
+    assert share_link_query(page) == query(page.url)  # the fragment's rerun has ended
     nav(page, "GPU comparison", "gpu_comparison")
     assert "draft_tokens" not in page.url  # a page's own inputs stay on its page
 

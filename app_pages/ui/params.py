@@ -302,10 +302,11 @@ def _draw_link() -> None:
 def fragment(func: F) -> F:
     """``st.fragment`` for a page's own inputs and what is drawn from them.
 
-    A change of an input inside ``func`` reruns only ``func``; at its end, as
-    :func:`finish` does at a run's end, the page's values are remembered for Back
-    (:func:`_remember`) and the share link is redrawn in its sidebar slot, so it holds
-    the new values. Declare the parameters at the page's top, outside ``func`` (the
+    A change of an input inside ``func`` reruns only ``func``; at its start and its end,
+    as :func:`finish` does at a run's end, the page's values are remembered for Back
+    (:func:`_remember`; at the start because a click on another page stops the rerun
+    where it is), and at its end the share link is redrawn in its sidebar slot, so it
+    holds the new values. Declare the parameters at the page's top, outside ``func`` (the
     gate may rerun the app). :func:`stop_page` inside ``func`` ends ``func`` only. A
     button inside whose callback :func:`set_values` sets a sidebar field (a preset,
     "Swap A and B") reruns the whole app, so the sidebar shows the new values.
@@ -320,6 +321,7 @@ def fragment(func: F) -> F:
     def run(*args: Any, **kwargs: Any) -> None:
         if st.session_state.get(_APP_RERUN):  # only a fragment rerun sees it (begin() clears it)
             st.rerun(scope="app")
+        _remember()  # now too: leaving the page mid-rerun stops it before its end
         st.session_state[_RUNNING] = st.session_state.get(_RUNNING, 0) + 1
         try:
             with contextlib.suppress(PageStopped):
