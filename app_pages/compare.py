@@ -37,7 +37,7 @@ def copy_values(swap: bool) -> None:
         params.set_values(b)
 
 
-@st.cache_data(show_spinner=False, max_entries=128)
+@cache.shared(max_entries=128)
 def compare(a: costmodel.Scenario, b: costmodel.Scenario, metric: str) -> attribution.Comparison:
     """``costmodel.attribution.compare`` cached by both scenarios and the metric."""
     return attribution.compare(a, b, cache.catalog(), metric)
@@ -150,10 +150,11 @@ def comparison() -> None:
         st.markdown(f"**Biggest driver.** {escape(result.text)}")
 
     table = result.attribution
-    chart = charts.waterfall(
-        table.set_index("field")["delta"], ("A", result.a_value), ("B", result.b_value), metric
-    ).properties(height=380, title=f"{metric}: from A to B, field by field")
-    charts.show_chart(chart)
+    steps = table.set_index("field")["delta"]
+    title = f"{metric}: from A to B, field by field"
+    charts.show_chart(
+        charts.waterfall(steps, ("A", result.a_value), ("B", result.b_value), metric, title)
+    )
     st.caption(
         "A's value, then each changed field's Shapley share as a floating bar (red raises "
         "the output, green lowers it), then B's value. The shares add up to B − A."

@@ -68,7 +68,7 @@ def param(name: str, spec: dict) -> gate.Param:
     return gate.number(name, spec["default"], low, high, integer=spec.get("integer", False))
 
 
-@st.cache_data(show_spinner="Sweeping the setups…", max_entries=64)
+@cache.shared(max_entries=64, show_spinner="Sweeping the setups…")
 def result(scenario, options: analysis.Options) -> analysis.Result:
     """``analysis.run`` cached by the scenario and the options (both frozen)."""
     return analysis.run(scenario, options)
@@ -122,7 +122,15 @@ if scen.model == params.DEFAULT.model:
     )
 
 
-def show_front(fronts: pd.DataFrame, y: str, y_title: str, options, prices=None) -> None:
+@charts.cached
+def front_chart(
+    fronts: pd.DataFrame,
+    y: str,
+    y_title: str,
+    ttft_ms_max: float,
+    tpot_ms_max: float,
+    prices: pd.DataFrame | None = None,
+) -> alt.LayerChart:
     """Each GPU's front, ``y`` against tokens/s per user; faded where TTFT misses its
     target; the TPOT target as a vertical rule at 1000 / TPOT tokens/s per user; with
     ``prices``, the providers' prices as labelled horizontal rules (the $/M view)."""
@@ -138,13 +146,13 @@ def show_front(fronts: pd.DataFrame, y: str, y_title: str, options, prices=None)
     points = base.mark_point(filled=True, size=50).encode(
         opacity=alt.Opacity(
             "meets_ttft:N",
-            title=f"TTFT ≤ {options.ttft_ms_max:,.0f} ms",
+            title=f"TTFT ≤ {ttft_ms_max:,.0f} ms",
             scale=alt.Scale(domain=[True, False], range=[1.0, 0.25]),
         ),
         shape=alt.Shape("parallelism:N", title="Parallelism"),
     )
-    target = pd.DataFrame({"tokens_per_s_per_user": [1000.0 / options.tpot_ms_max]})
-    target["label"] = f"TPOT ≤ {options.tpot_ms_max:,.1f} ms"
+    target = pd.DataFrame({"tokens_per_s_per_user": [1000.0 / tpot_ms_max]})
+    target["label"] = f"TPOT ≤ {tpot_ms_max:,.1f} ms"
     rule = alt.Chart(target).encode(x=alt.X("tokens_per_s_per_user:Q"))
     layers = [
         rule.mark_rule(strokeDash=[6, 4], color="#555"),
@@ -172,7 +180,7 @@ def show_front(fronts: pd.DataFrame, y: str, y_title: str, options, prices=None)
             ),
         ]
     chart = alt.layer(*layers).properties(height=420)
-    charts.show_chart(chart.configure_legend(orient="bottom", columns=2, labelLimit=0))
+    return chart.configure_legend(orient="bottom", columns=2, labelLimit=0)
 
 
 def table(df: pd.DataFrame, filename: str, first: list[str]) -> None:
@@ -232,13 +240,14 @@ def draw(res: analysis.Result) -> None:
         meets_ttft=res.fronts["ttft_ms"] <= options.ttft_ms_max,
     )
     st.markdown(f"**Verdict.** {escape(res.verdict)}")
+    targets = (options.ttft_ms_max, options.tpot_ms_max)
     left, right = st.columns(2)
     with left:
         st.subheader("Throughput against interactivity")
-        show_front(fronts, "output_tokens_per_s_per_gpu", Y_TITLE, options)
+        charts.show_chart(front_chart(fronts, "output_tokens_per_s_per_gpu", Y_TITLE, *targets))
     with right:
         st.subheader("Cost against interactivity")
-        show_front(fronts, COST, COST_TITLE, options, res.prices)
+        charts.show_chart(front_chart(fronts, COST, COST_TITLE, *targets, res.prices))
     date = f" (newest prices, {res.price_date})" if res.price_date else ""
     st.caption(
         "Points are the fronts' setups; faded: TTFT above its target. The dashed vertical "

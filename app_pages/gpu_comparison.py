@@ -170,6 +170,81 @@ def custom_inputs() -> tuple:
     return custom_gpu(values)
 
 
+@charts.cached
+def cost_chart(curves: pd.DataFrame, compared: pd.DataFrame) -> alt.Chart:
+    """Cost per million output tokens against batch (both log) per setup, with a ring at
+    the batch each setup is compared at (``compared``: the table's rows)."""
+    chart = charts.line_chart(
+        curves,
+        "batch_size:Q",
+        f"{COST}:Q",
+        x_title="Batch size [sequences, log]",
+        y_title="$ per million output tokens (log)",
+        color="setup:N",
+        color_title="Setup",
+        tooltip=[
+            alt.Tooltip("setup:N", title="Setup"),
+            alt.Tooltip("batch_size:Q", title="Batch [sequences]"),
+            alt.Tooltip(f"{COST}:Q", title="$ per million output tokens", format=",.3f"),
+            alt.Tooltip("tokens_per_s_per_user:Q", title="Tokens/s per user", format=",.1f"),
+        ],
+        log_x=True,
+    ).encode(
+        y=alt.Y(
+            f"{COST}:Q", title="$ per million output tokens (log)", scale=alt.Scale(type="log")
+        ),
+        color=charts.color_encoding(
+            "setup:N",
+            curves["setup"].unique(),
+            "Setup",
+            legend=alt.Legend(orient="bottom", columns=3, labelLimit=300),
+        ),
+    )
+    marks = (
+        alt.Chart(compared)
+        .mark_point(size=160, filled=False, strokeWidth=2, color="black")
+        .encode(
+            x=alt.X("batch_size:Q", scale=alt.Scale(type="log")),
+            y=alt.Y(f"{COST}:Q", scale=alt.Scale(type="log")),
+            tooltip=[
+                alt.Tooltip("setup:N", title="Setup"),
+                alt.Tooltip("batch_size:Q", title="Compared at batch [sequences]"),
+                alt.Tooltip(f"{COST}:Q", title="$ per million output tokens", format=",.3f"),
+            ],
+        )
+    )
+    return alt.layer(chart, marks).properties(height=640)
+
+
+@charts.cached
+def bandwidth_chart(finite: pd.DataFrame) -> alt.Chart:
+    """Peak bandwidth per dollar per GPU (C5), the user's own prices in their colour."""
+    bars = (
+        alt.Chart(finite)
+        .mark_bar()
+        .encode(
+            x=alt.X(
+                "bandwidth_tb_s_per_usd_hour:Q", title="Peak bandwidth per $ [TB/s per $/GPU-hour]"
+            ),
+            y=alt.Y("name:N", title="GPU", sort="-x", axis=alt.Axis(labelLimit=260)),
+            color=alt.Color(
+                "yours:N",
+                title="Your price",
+                scale=alt.Scale(domain=[False, True], range=["#4c78a8", "#f58518"]),
+                legend=alt.Legend(orient="bottom"),
+            ),
+            tooltip=[
+                alt.Tooltip("name:N", title="GPU"),
+                alt.Tooltip("bandwidth_tb_s:Q", title="Bandwidth [TB/s]"),
+                alt.Tooltip("usd_per_gpu_hour:Q", title="$/GPU-hour", format="$.2f"),
+                alt.Tooltip("price_source:N", title="Price"),
+                alt.Tooltip("vs_h100_pct:Q", title="Against the H100 SXM [%]", format="+.0f"),
+            ],
+        )
+    )
+    return bars.properties(height=alt.Step(20))
+
+
 def draw(result: analysis.Result, values: dict) -> None:
     """The winner, the table, the cost curves, bandwidth per dollar, the claims, the tornado."""
     skipped = result.skipped
@@ -213,46 +288,7 @@ def draw(result: analysis.Result, values: dict) -> None:
         return
     shown = ["setup", "gpu", "n_gpus", "usd_per_gpu_hour", "batch_size", COST]
     curves = result.curves[[*shown, "tokens_per_s_per_user"]]
-    chart = charts.line_chart(
-        curves,
-        "batch_size:Q",
-        f"{COST}:Q",
-        x_title="Batch size [sequences, log]",
-        y_title="$ per million output tokens (log)",
-        color="setup:N",
-        color_title="Setup",
-        tooltip=[
-            alt.Tooltip("setup:N", title="Setup"),
-            alt.Tooltip("batch_size:Q", title="Batch [sequences]"),
-            alt.Tooltip(f"{COST}:Q", title="$ per million output tokens", format=",.3f"),
-            alt.Tooltip("tokens_per_s_per_user:Q", title="Tokens/s per user", format=",.1f"),
-        ],
-        log_x=True,
-    ).encode(
-        y=alt.Y(
-            f"{COST}:Q", title="$ per million output tokens (log)", scale=alt.Scale(type="log")
-        ),
-        color=charts.color_encoding(
-            "setup:N",
-            curves["setup"].unique(),
-            "Setup",
-            legend=alt.Legend(orient="bottom", columns=3, labelLimit=300),
-        ),
-    )
-    marks = (
-        alt.Chart(table.dropna(subset=["batch_size"])[shown])
-        .mark_point(size=160, filled=False, strokeWidth=2, color="black")
-        .encode(
-            x=alt.X("batch_size:Q", scale=alt.Scale(type="log")),
-            y=alt.Y(f"{COST}:Q", scale=alt.Scale(type="log")),
-            tooltip=[
-                alt.Tooltip("setup:N", title="Setup"),
-                alt.Tooltip("batch_size:Q", title="Compared at batch [sequences]"),
-                alt.Tooltip(f"{COST}:Q", title="$ per million output tokens", format=",.3f"),
-            ],
-        )
-    )
-    charts.show_chart(alt.layer(chart, marks).properties(height=640))
+    charts.show_chart(cost_chart(curves, table.dropna(subset=["batch_size"])[shown]))
     st.caption(
         "Only batches that fit in memory are drawn. Black rings: the batch each setup "
         "is compared at in the table."
@@ -267,30 +303,7 @@ def draw(result: analysis.Result, values: dict) -> None:
     bandwidth = result.bandwidth_per_dollar
     finite = bandwidth[bandwidth["bandwidth_tb_s_per_usd_hour"].map(math.isfinite)]
     finite = finite.assign(yours=finite["price_source"] == "your price")
-    bars = (
-        alt.Chart(finite)
-        .mark_bar()
-        .encode(
-            x=alt.X(
-                "bandwidth_tb_s_per_usd_hour:Q", title="Peak bandwidth per $ [TB/s per $/GPU-hour]"
-            ),
-            y=alt.Y("name:N", title="GPU", sort="-x", axis=alt.Axis(labelLimit=260)),
-            color=alt.Color(
-                "yours:N",
-                title="Your price",
-                scale=alt.Scale(domain=[False, True], range=["#4c78a8", "#f58518"]),
-                legend=alt.Legend(orient="bottom"),
-            ),
-            tooltip=[
-                alt.Tooltip("name:N", title="GPU"),
-                alt.Tooltip("bandwidth_tb_s:Q", title="Bandwidth [TB/s]"),
-                alt.Tooltip("usd_per_gpu_hour:Q", title="$/GPU-hour", format="$.2f"),
-                alt.Tooltip("price_source:N", title="Price"),
-                alt.Tooltip("vs_h100_pct:Q", title="Against the H100 SXM [%]", format="+.0f"),
-            ],
-        )
-    )
-    charts.show_chart(bars.properties(height=alt.Step(20)))
+    charts.show_chart(bandwidth_chart(finite))
     st.markdown(escape(result.c5_text))
     st.caption("Set your own prices above to try C5 at them: the bars and the sentence follow.")
 

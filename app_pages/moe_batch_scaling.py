@@ -129,7 +129,7 @@ def results(scenario: costmodel.Scenario) -> None:
     table = result.batch
     touched = table[table["setup"].str.startswith(MOE)]
     charts.show_side_by_side(
-        charts.line_chart(
+        charts.line_spec(
             touched,
             "batch_size:Q",
             "experts_read_per_layer:Q",
@@ -195,7 +195,7 @@ def results(scenario: costmodel.Scenario) -> None:
     st.markdown(
         escape(result.prefill_text) + " The chart shows one prompt (batch 1) of growing length."
     )
-    prefill_chart = charts.line_chart(
+    prefill_chart = charts.line_spec(
         result.prefill,
         "prompt_tokens:Q",
         "prefill_ms_per_prompt_token:Q",
@@ -218,6 +218,7 @@ def results(scenario: costmodel.Scenario) -> None:
         tables.show_rows(result.prefill[columns], "moe_prefill.csv")
 
 
+@charts.cached
 def versus_batch(df: pd.DataFrame, y: str, y_title: str, *, log_y: bool = False) -> alt.Chart:
     """``y`` against batch (log) per setup; crosses mark batches that do not fit."""
     tips = [

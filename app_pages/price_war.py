@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import altair as alt
 import numpy as np
+import pandas as pd
 import streamlit as st
 
 from app_pages.ui import cache, charts, params, tables, verdicts
@@ -52,7 +53,8 @@ def preset_split(declared: dict) -> tuple[dict, dict]:
     return held, ({k: v for k, v in DEEPSEEK.items() if k not in held} if matched else {})
 
 
-def margin_chart(rows, column: str, title: str) -> alt.Chart:
+@charts.cached
+def margin_chart(rows: pd.DataFrame, column: str, title: str) -> alt.LayerChart:
     """Green/red horizontal bars: each provider's margin on one setup."""
     x_title = tables.label(column)
     data = rows.assign(

@@ -39,6 +39,7 @@ PRESETS = {
 }
 
 
+@charts.cached
 def memory_chart(long: pd.DataFrame, order: list[str], n_gpus: int) -> alt.LayerChart:
     """Horizontal stacked bars of memory per GPU and format, a tick at usable memory."""
     y = alt.Y(
@@ -86,7 +87,8 @@ def memory_chart(long: pd.DataFrame, order: list[str], n_gpus: int) -> alt.Layer
     return alt.layer(bars, ticks).properties(height=alt.Step(26))
 
 
-def heatmap_chart(cells: pd.DataFrame, rows_title: str, users: int) -> alt.LayerChart:
+@charts.cached
+def heatmap_chart(cells: pd.DataFrame, rows_title: str, users: int, title: str) -> alt.LayerChart:
     verdicts = memory_fit.verdict_labels(users)
     x = alt.X(
         "context_tokens:O",
@@ -115,7 +117,7 @@ def heatmap_chart(cells: pd.DataFrame, rows_title: str, users: int) -> alt.Layer
         )
     )
     text = base.mark_text(fontSize=10).encode(text=alt.Text("max_users:Q", format="d"))
-    return alt.layer(rect, text).properties(height=alt.Step(30))
+    return alt.layer(rect, text).properties(height=alt.Step(30), title=title)
 
 
 def option_inputs() -> memory_fit.Options:
@@ -174,7 +176,7 @@ def results(scenario: costmodel.Scenario) -> None:
     else:
         rows_title, setup = "GPU", f"{scenario.n_gpus} GPU(s), {scenario.weight_format} weights"
     setup += f", {scenario.kv_format} KV cache, {model_name}"
-    charts.show_chart(heatmap_chart(result.heatmap, rows_title, users).properties(title=setup))
+    charts.show_chart(heatmap_chart(result.heatmap, rows_title, users, setup))
     with st.expander("Table: most concurrent users per context length"):
         tables.show_table(result.heatmap_table, "max_users_by_context.csv", width="stretch")
 

@@ -151,17 +151,7 @@ def results(scenario: costmodel.Scenario) -> None:
     by_t = result.by_temperature
     acc = by_t[by_t["speculative"] & (by_t["model_label"] == MOE)]
     charts.show_side_by_side(
-        alt.layer(
-            extrapolation_band(),
-            charts.line_chart(
-                acc,
-                "temperature:Q",
-                "acceptance_rate:Q",
-                x_title=T_TITLE,
-                y_title="Draft-token acceptance rate [0-1]",
-            ),
-            current_rule(scen.temperature, "temperature", T_TITLE),
-        ),
+        acceptance_chart(acc, scen.temperature),
         versus(
             by_t,
             "temperature",
@@ -222,6 +212,19 @@ def results(scenario: costmodel.Scenario) -> None:
         tables.show_rows(by_batch[BATCH_COLUMNS], "speculative_vs_batch.csv")
 
 
+@charts.cached
+def acceptance_chart(acc: pd.DataFrame, temperature: float) -> alt.LayerChart:
+    """The draft-token acceptance rate against temperature, the page's temperature marked."""
+    line = charts.line_chart(
+        acc,
+        "temperature:Q",
+        "acceptance_rate:Q",
+        x_title=T_TITLE,
+        y_title="Draft-token acceptance rate [0-1]",
+    )
+    return alt.layer(extrapolation_band(), line, current_rule(temperature, "temperature", T_TITLE))
+
+
 def extrapolation_band() -> alt.LayerChart:
     """A shaded band over T in (1, 2]: the acceptance model is extrapolated there."""
     band = pd.DataFrame({"start": [1.0], "end": [2.0], "label": ["extrapolation (T > 1)"]})
@@ -252,6 +255,7 @@ def current_rule(value: float, field: str, title: str) -> alt.Chart:
     )
 
 
+@charts.cached
 def versus(df, x, y, *, x_title, y_title, log_x=False, band=False, rule=None) -> alt.LayerChart:
     """``y`` against ``x`` per setup, dashed where not speculative; optional band and rule."""
     line = charts.line_chart(

@@ -10,6 +10,7 @@ call; the chart's steps and bands are ``timeline.price_steps`` / ``floor_bands``
 from __future__ import annotations
 
 import altair as alt
+import pandas as pd
 import streamlit as st
 
 from app_pages.ui import cache, charts, params, tables
@@ -104,6 +105,48 @@ def timeline_view() -> None:
     )
 
     steps, band = timeline.price_steps(result), timeline.floor_bands(result)
+    charts.show_chart(timeline_chart(steps, band, result.floor, below, name))
+    st.caption(
+        "Steps: each provider's output price, held until its next price (and to the last date). "
+        "Shaded: the floor of each GPU generation (its cheapest to its dearest GPU); dashed: the "
+        "floor, the cheapest of all. Red triangles: prices under the floor. Free tiers (\\$0) "
+        "are in the table, not on the log axis. The sidebar's GPU, GPU count, formats and GPU "
+        "price are not used: the floor searches them. Below the floor does not prove a loss: "
+        "the floor stays within one 8-GPU node (tensor parallelism), while DeepSeek-V3/R1 and "
+        "Kimi K2 are served with expert parallelism over many nodes at larger batches; at the "
+        "sidebar's batch of 32 the floor is a small batch's cost, which most providers beat."
+    )
+
+    DATE = {"date": st.column_config.DateColumn("Date", format="YYYY-MM-DD")}
+    tables.show_table(
+        result.prices, f"timeline_{scen.model}.csv", hide_index=True, column_config=DATE
+    )
+    tables.show_table(
+        result.floor,
+        f"timeline_floor_{scen.model}.csv",
+        hide_index=True,
+        column_config={
+            **DATE,
+            "price_date": st.column_config.DateColumn("GPU price dated", format="YYYY-MM-DD"),
+        },
+    )
+    tables.formula_expander(
+        "How the floor is found",
+        "At each date (the start, every provider price, GPU price and GPU launch): every GPU "
+        "launched by then at its newest rental price of the tier, 1, 2, 4 or 8 GPUs, each "
+        "weight format; the setups that fit; at the target's batch. Cost per million output "
+        "tokens $= n \\cdot p / 3600 / u \\cdot t_\\text{step} / B \\cdot 10^6$ for $n$ GPUs at "
+        "$p$ \\$/GPU-hour, utilisation $u$, decode step $t_\\text{step}$ [s] and batch $B$. "
+        "The trend is the least-squares fit of $\\ln(\\text{cheapest price})$ on years.",
+    )
+
+
+@charts.cached
+def timeline_chart(
+    steps: pd.DataFrame, band: pd.DataFrame, floor: pd.DataFrame, below: pd.DataFrame, name: str
+) -> alt.LayerChart:
+    """Providers' price steps over the floor of each GPU generation (shaded) and the floor
+    itself (dashed), with the prices under the floor marked; log price axis."""
     families = list(dict.fromkeys(band["family"]))
     y_log = alt.Scale(type="log")
     bands = (
@@ -123,7 +166,7 @@ def timeline_view() -> None:
         )
     )
     floor_line = (
-        alt.Chart(result.floor)
+        alt.Chart(floor)
         .mark_line(interpolate="step-after", color="black", strokeDash=[4, 3])
         .encode(
             x=alt.X("date:T"),
@@ -167,43 +210,10 @@ def timeline_view() -> None:
             ],
         )
     )
-    charts.show_chart(
+    return (
         alt.layer(bands, floor_line, price_lines, markers)
         .resolve_scale(color="independent")
         .properties(height=460, title=f"{name}: provider prices and the cost floor")
-    )
-    st.caption(
-        "Steps: each provider's output price, held until its next price (and to the last date). "
-        "Shaded: the floor of each GPU generation (its cheapest to its dearest GPU); dashed: the "
-        "floor, the cheapest of all. Red triangles: prices under the floor. Free tiers (\\$0) "
-        "are in the table, not on the log axis. The sidebar's GPU, GPU count, formats and GPU "
-        "price are not used: the floor searches them. Below the floor does not prove a loss: "
-        "the floor stays within one 8-GPU node (tensor parallelism), while DeepSeek-V3/R1 and "
-        "Kimi K2 are served with expert parallelism over many nodes at larger batches; at the "
-        "sidebar's batch of 32 the floor is a small batch's cost, which most providers beat."
-    )
-
-    DATE = {"date": st.column_config.DateColumn("Date", format="YYYY-MM-DD")}
-    tables.show_table(
-        result.prices, f"timeline_{scen.model}.csv", hide_index=True, column_config=DATE
-    )
-    tables.show_table(
-        result.floor,
-        f"timeline_floor_{scen.model}.csv",
-        hide_index=True,
-        column_config={
-            **DATE,
-            "price_date": st.column_config.DateColumn("GPU price dated", format="YYYY-MM-DD"),
-        },
-    )
-    tables.formula_expander(
-        "How the floor is found",
-        "At each date (the start, every provider price, GPU price and GPU launch): every GPU "
-        "launched by then at its newest rental price of the tier, 1, 2, 4 or 8 GPUs, each "
-        "weight format; the setups that fit; at the target's batch. Cost per million output "
-        "tokens $= n \\cdot p / 3600 / u \\cdot t_\\text{step} / B \\cdot 10^6$ for $n$ GPUs at "
-        "$p$ \\$/GPU-hour, utilisation $u$, decode step $t_\\text{step}$ [s] and batch $B$. "
-        "The trend is the least-squares fit of $\\ln(\\text{cheapest price})$ on years.",
     )
 
 

@@ -53,7 +53,7 @@ TABLE_COLUMNS = [
 ]
 
 
-@st.cache_data(show_spinner=False, max_entries=64)
+@cache.shared(max_entries=64)
 def compared_table(overrides: tuple[tuple[str, float], ...]) -> pd.DataFrame:
     """``validation.compare(**overrides)`` with ``setup`` in words and ``value`` named
     ``measured``, cached; with overrides, also the error at the family defaults."""
@@ -65,6 +65,7 @@ def compared_table(overrides: tuple[tuple[str, float], ...]) -> pd.DataFrame:
     return table.reset_index(drop=True)
 
 
+@charts.cached
 def scatter(table: pd.DataFrame, metric: str) -> alt.LayerChart:
     """Predicted versus measured on log-log axes with the 1:1 line."""
     data = table[table["metric"] == metric]

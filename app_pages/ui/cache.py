@@ -7,8 +7,11 @@ run). Cached calls take the custom model's URL value as part of their key.
 
 from __future__ import annotations
 
+import hashlib
 import importlib
-from typing import Any
+import pickle
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import pandas as pd
 import streamlit as st
@@ -19,6 +22,41 @@ from app_pages.ui.text import escape
 
 #: Session-state key of this run's ``custom_model`` URL value (None: no custom model).
 CUSTOM = "_ui_custom_model"
+#: Results kept per function decorated with :func:`by_contents`.
+CONTENTS_CACHE_ENTRIES = 256
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def shared(max_entries: int, show_spinner: bool | str = False) -> Callable[[F], F]:
+    """Cache a library call once per process, for every session and rerun: each call
+    gets the same result object (``st.cache_resource``), not a copy.
+
+    ``st.cache_data`` unpickles a copy on each call (4-10 ms a rerun for an analysis),
+    and a copy's data frames do not pickle to the bytes of the first result's, so a
+    chart drawn from them (:func:`by_contents`) would be built once more. Views must not
+    change a shared result; pandas' copy-on-write keeps the frames they derive apart.
+    """
+    return st.cache_resource(show_spinner=show_spinner, max_entries=max_entries)
+
+
+def _pickle_digest(value: pd.DataFrame | pd.Series) -> bytes:
+    return hashlib.sha256(pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)).digest()
+
+
+def by_contents(func: F) -> F:
+    """``func`` cached once per process by its arguments' contents, its result shared
+    (not copied): callers must not change it. For what a page draws from data it already
+    has (a chart's spec, a table's view), on every rerun.
+
+    ``st.cache_resource`` with data frames and series keyed by a hash of their pickle:
+    0.1-0.8 ms a frame, where Streamlit's own hash of a 75-column frame costs 6 ms and
+    ``st.cache_data`` also unpickles its result on each call.
+    """
+    frames = {pd.DataFrame: _pickle_digest, pd.Series: _pickle_digest}
+    return st.cache_resource(
+        show_spinner=False, max_entries=CONTENTS_CACHE_ENTRIES, hash_funcs=frames
+    )(func)
 
 
 @st.cache_resource(show_spinner=False)
@@ -69,7 +107,7 @@ def sweep(scenario: costmodel.Scenario, **axes: Any) -> pd.DataFrame:
     return _sweep(scenario, tuple(sorted(frozen)), custom_url())
 
 
-@st.cache_data(show_spinner=False, max_entries=128)
+@shared(max_entries=128)
 def _tornado(scenario, change_pct: float, output: str, custom: str | None) -> pd.DataFrame:
     return costmodel.sensitivity.tornado(scenario, change_pct, output, catalog=catalog())
 
@@ -89,7 +127,7 @@ def headline_range(scenario: costmodel.Scenario, output: str) -> dict[str, Any]:
     return _headline_range(scenario, output, custom_url())
 
 
-@st.cache_data(show_spinner=False, max_entries=64)
+@shared(max_entries=64)
 def _analysis(
     name: str, scenario: costmodel.Scenario, options: Any, gpus: tuple, custom: str | None
 ) -> Any:

@@ -1,5 +1,9 @@
 """Altair helpers: line charts, one colour per series across the app, the tornado section.
 
+Pages build each chart in a function decorated with :func:`cached` and draw what it
+returns (a Vega-Lite spec) with :func:`show_chart`: the chart is built, validated and its
+data turned into Arrow once per distinct data, not on every rerun.
+
 Colours: :func:`colour` maps a series name to one colour wherever it is drawn
 ("dense, same active params" is the same in every chart). A name not in
 :data:`SERIES_COLOURS` takes, in this order: a :data:`PREFIX_COLOURS` colour; the colour
@@ -10,12 +14,16 @@ picked by a hash of the name, so it is stable too.
 
 from __future__ import annotations
 
+import functools
+import hashlib
+import threading
 import zlib
-from collections.abc import Iterable
-from typing import Any
+from collections.abc import Callable, Iterable
+from typing import Any, ParamSpec
 
 import altair as alt
 import pandas as pd
+import pyarrow as pa
 import streamlit as st
 
 import costmodel
@@ -108,40 +116,117 @@ def line_chart(
     return alt.Chart(df).mark_line(point=True).encode(**enc)
 
 
-def show_chart(chart: alt.TopLevelMixin) -> None:
-    """Show an Altair chart at full width."""
-    st.altair_chart(chart, width="stretch")
+# --- Vega-Lite specs, built once per distinct data ------------------------------------------
+
+#: A Vega-Lite spec (a dict) whose ``datasets`` are Arrow tables, as :func:`vega_lite` makes it.
+Spec = dict[str, Any]
+#: Altair's data transformer and theme are process-wide: one conversion at a time.
+_ALTAIR_GLOBALS = threading.Lock()
+
+
+def _to_arrow(data: pd.DataFrame, datasets: dict[str, pa.Table]) -> dict[str, str]:
+    """Altair data transformer: keep ``data`` in ``datasets`` as an Arrow table, named by
+    a hash of its contents, and refer to it by that name."""
+    table = pa.Table.from_pandas(data, preserve_index=False)
+    sink = pa.BufferOutputStream()
+    with pa.ipc.new_stream(sink, table.schema) as writer:
+        writer.write_table(table)
+    name = f"data-{hashlib.sha256(sink.getvalue().to_pybytes()).hexdigest()[:20]}"
+    datasets[name] = table
+    return {"name": name}
+
+
+alt.data_transformers.register("arrow_datasets", _to_arrow)
+
+
+def vega_lite(chart: alt.TopLevelMixin) -> Spec:
+    """The Vega-Lite spec of ``chart``: validated against the schema, with no theme
+    (Altair's default one sizes the view at 300 px), each dataset an Arrow table.
+
+    What ``st.altair_chart`` does on every run; :func:`cached` does it once per data.
+    """
+    datasets: dict[str, pa.Table] = {}
+    with (
+        _ALTAIR_GLOBALS,
+        alt.theme.enable("none"),
+        alt.data_transformers.enable("arrow_datasets", datasets=datasets),
+    ):
+        spec = chart.to_dict()
+    return {**spec, "datasets": datasets}
+
+
+P = ParamSpec("P")
+
+
+def cached(build: Callable[P, alt.TopLevelMixin]) -> Callable[P, Spec]:
+    """``build`` (arguments -> Altair chart) as a function giving the chart's
+    :func:`vega_lite` spec, built once per distinct arguments (:func:`cache.by_contents`).
+
+    Building a chart, validating it and converting its data took most of a page's
+    rerun (about 90 % of the MoE page's, which draws 7 charts). ``build`` must be pure:
+    its arguments (data frames, strings, numbers) are the cache key. The spec is shared:
+    change a copy (:func:`with_legend`).
+    """
+
+    @functools.wraps(build)
+    def spec(*args: P.args, **kwargs: P.kwargs) -> Spec:
+        return vega_lite(build(*args, **kwargs))
+
+    return cache.by_contents(spec)
+
+
+#: :func:`line_chart` as a cached spec, for a page that shows it as it is.
+line_spec = cached(line_chart)
+
+
+def show_chart(spec: Spec) -> None:
+    """Draw a chart's spec (:func:`cached`) at full width."""
+    st.vega_lite_chart(spec, width="stretch")
 
 
 #: Height of a plot without its legend [px], and what each legend line adds [px].
 PLOT_HEIGHT_PX, LEGEND_LINE_PX = 320, 30
 
 
-def show_with_legend(chart: alt.TopLevelMixin, legend_rows: int = 0) -> None:
-    """Show a chart with its legend (``legend_rows`` entries) below the plot.
+def with_legend(spec: Spec, legend_rows: int = 0) -> Spec:
+    """``spec`` with its legend (``legend_rows`` entries) below the plot.
 
     Narrow columns and phones keep the plot's width. The height given to Vega-Lite holds
     the axes and the legend too: :data:`PLOT_HEIGHT_PX` plus one :data:`LEGEND_LINE_PX`
     per legend entry and one for its title.
     """
-    chart = chart.properties(height=PLOT_HEIGHT_PX + LEGEND_LINE_PX * (legend_rows + 1))
-    show_chart(chart.configure_legend(orient="bottom", direction="vertical", labelLimit=0))
+    legend = {"orient": "bottom", "direction": "vertical", "labelLimit": 0}
+    return {
+        **spec,
+        "height": PLOT_HEIGHT_PX + LEGEND_LINE_PX * (legend_rows + 1),
+        "config": {**spec.get("config", {}), "legend": legend},
+    }
 
 
-def show_side_by_side(*shown: alt.TopLevelMixin, legend_rows: int = 0) -> None:
+def show_with_legend(spec: Spec, legend_rows: int = 0) -> None:
+    """Draw ``spec`` :func:`with_legend` below it, at full width."""
+    show_chart(with_legend(spec, legend_rows))
+
+
+def show_side_by_side(*shown: Spec, legend_rows: int = 0) -> None:
     """Charts ``shown`` in as many columns, each with its legend below it
     (:func:`show_with_legend`, ``legend_rows`` entries each)."""
-    for column, chart in zip(st.columns(len(shown)), shown, strict=True):
+    for column, spec in zip(st.columns(len(shown)), shown, strict=True):
         with column:
-            show_with_legend(chart, legend_rows)
+            show_with_legend(spec, legend_rows)
 
 
 #: Waterfall bar colours: the two scenarios' totals from zero, each step by its sign.
 STEP_KINDS = {"scenario": "#4c78a8", "increase": "#e45756", "decrease": "#54a24b"}
 
 
+#: Height of the waterfall's plot [px].
+WATERFALL_HEIGHT_PX = 380
+
+
+@cached
 def waterfall(
-    steps: pd.Series, start: tuple[str, float], end: tuple[str, float], y_title: str
+    steps: pd.Series, start: tuple[str, float], end: tuple[str, float], y_title: str, title: str
 ) -> alt.Chart:
     """Floating bars from ``start`` (name, value) through each of ``steps`` (name ->
     change, in order) to ``end``; the totals stand on zero. The running total before
@@ -184,6 +269,7 @@ def waterfall(
                 alt.Tooltip("end:Q", title="Running total", format=",.4~g"),
             ],
         )
+        .properties(height=WATERFALL_HEIGHT_PX, title=title)
     )
 
 
@@ -232,6 +318,18 @@ def tornado_section(
     except ValueError as err:
         st.error(f"Sensitivity not available: {literal(str(err))}")
         return
+    show_chart(tornado_chart(table, float(pct), output_title))
+    st.caption(
+        "Sorted by impact (largest swing first). Values are clipped to each field's range, "
+        "so a move can be smaller than asked (utilization 1.0 cannot go up)."
+    )
+    tables.show_table(table, f"tornado_{output}.csv", hide_index=True)
+
+
+@cached
+def tornado_chart(table: pd.DataFrame, pct: float, output_title: str) -> alt.Chart:
+    """Bars of each assumption's change of the output, moved down and up by ``pct`` %
+    (``table``: :func:`costmodel.sensitivity.tornado`'s rows, largest swing first)."""
     moves = [f"−{pct:g}%", f"+{pct:g}%"]
     bars = pd.concat(
         [
@@ -244,7 +342,7 @@ def tornado_section(
             for move, side in zip(moves, ("low", "high"), strict=True)
         ]
     )[["field", "move", "value", "result", "change_pct"]]
-    chart = (
+    return (
         alt.Chart(bars)
         .mark_bar()
         .encode(
@@ -272,9 +370,3 @@ def tornado_section(
             ],
         )
     )
-    show_chart(chart)
-    st.caption(
-        "Sorted by impact (largest swing first). Values are clipped to each field's range, "
-        "so a move can be smaller than asked (utilization 1.0 cannot go up)."
-    )
-    tables.show_table(table, f"tornado_{output}.csv", hide_index=True)

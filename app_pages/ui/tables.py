@@ -7,12 +7,15 @@ unit-named columns as its keys.
 
 from __future__ import annotations
 
+import functools
 import math
 from typing import Any
 
 import numpy as np
 import pandas as pd
 import streamlit as st
+
+from app_pages.ui import cache
 
 #: Columns shown first and pinned, in this order, wherever a table has them (the
 #: capitalised ones are tables whose pages still key columns by their labels).
@@ -98,10 +101,11 @@ def _text(value: Any) -> str:
     return str(value)
 
 
+@cache.by_contents
 def view(df: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, Any]]:
     """The table as shown and its ``column_config``: numbers shown to :data:`SIGNIFICANT`
     digits (the data keeps them); a numeric column with missing or infinite values
-    becomes text, with a dash there (its help says why)."""
+    becomes text, with a dash there (its help says why). Shared: do not change them."""
     shown = df.copy()
     config: dict[str, Any] = {}
     for column in df.columns:
@@ -155,10 +159,10 @@ def csv_bytes(df: pd.DataFrame) -> bytes:
 
 
 def download_csv(df: pd.DataFrame, filename: str, label: str = "Download CSV") -> None:
-    """A download button for ``df`` as CSV (:func:`csv_bytes`)."""
+    """A download button for ``df`` as CSV (:func:`csv_bytes`, made when it is clicked)."""
     st.download_button(
         label,
-        csv_bytes(df),
+        functools.partial(csv_bytes, df),
         file_name=filename,
         mime="text/csv",
         key=f"download:{filename}",
@@ -171,7 +175,8 @@ def show_table(df: pd.DataFrame, filename: str, **dataframe_kwargs: Any) -> None
 
     ``column_config`` entries given here refine the generated ones (:func:`_merge`).
     """
-    shown, config = view(df)
+    shown, made = view(df)
+    config = dict(made)
     for column, given in dataframe_kwargs.pop("column_config", {}).items():
         config[column] = _merge(config.get(column), given)
     dataframe_kwargs.setdefault("column_order", column_order(df))
