@@ -33,3 +33,18 @@ def test_page_renders(page, streamlit_server, stem, title):
         expect(page.get_by_role("heading", name=title)).to_be_visible()
     shot = screenshot(page, f"page-{stem}" if stem else "home")
     assert shot.stat().st_size > 0
+
+
+def test_a_table_downloads_as_csv(page, streamlit_server):
+    """A table's "Download CSV" gives the table's file (made on the click, on the server):
+    the GPU comparison's first table, with a header row and one row per GPU setup."""
+    page.goto(f"{streamlit_server}/gpu_comparison")
+    wait_for_app(page)
+    button = page.get_by_test_id("stMain").get_by_role("button", name="Download CSV").first
+    with page.expect_download() as download:
+        button.click()
+    assert download.value.suggested_filename == "gpu_comparison.csv"
+    lines = Path(download.value.path()).read_text().splitlines()
+    header = lines[0].split(",")
+    assert {"setup", "gpu", "usd_per_million_output_tokens"} <= set(header)
+    assert len(lines) > 2 and all(len(line.split(",")) >= len(header) for line in lines[1:])

@@ -134,3 +134,31 @@ def test_back_to_a_bad_link_shows_the_page_not_an_error(page, streamlit_server):
     Input("number", "GPUs per replica [GPUs]", "n_gpus", "2", sidebar=True).expect_shown(page)
     draft("4").expect_shown(page)
     assert_page_works(page)
+
+
+def test_an_input_of_the_same_name_on_another_page_starts_at_that_pages_value(
+    page, streamlit_server
+):
+    """``min_tokens_per_s_per_user`` is the frontier's (default 50) and the GPU
+    comparison's (default 20): leaving one page for the other carries no value over, and
+    Back brings the first page's value back."""
+    page.goto(f"{streamlit_server}/frontier")
+    wait_for_app(page)
+    ranking = Input(
+        "number",
+        "Interactivity for the GPU ranking [tokens/s per user]",
+        "min_tokens_per_s_per_user",
+        "80.00",
+    )
+    ranking.set(page)
+    nav(page, "GPU comparison", "gpu_comparison")
+    assert ranking.param not in page.url
+    Input("toggle", "Best batch for speed", "optimize_batch", "true").set(page)
+    speed = Input("number", "Min tokens/s per user", ranking.param, "20")
+    speed.expect_shown(page)
+    assert ranking.param not in page.url
+
+    page.go_back()
+    page.wait_for_url(lambda url: "/frontier" in url and ranking.in_url(url))
+    wait_for_app(page)
+    ranking.expect_shown(page)

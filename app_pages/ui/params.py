@@ -155,7 +155,17 @@ def stop_page() -> None:
 
 def begin(page: Any) -> None:
     """Start a run on ``page`` (what ``st.navigation`` returned): forget last run's
-    declarations. Call first in app.py, right after ``st.navigation``."""
+    declarations. Call first in app.py, right after ``st.navigation``.
+
+    On a new page, the last page's own values leave the session state (they are
+    remembered for Back: :func:`_restore`), so an input of the same name, such as
+    ``min_tokens_per_s_per_user`` on the frontier and GPU comparison pages, starts at
+    this page's value, not at the last page's.
+    """
+    if st.session_state.get(_PAGE, page.url_path) != page.url_path:
+        for key in set(declared()) - st.session_state.get(_SHARED, set()):
+            if key in st.session_state:
+                del st.session_state[key]
     st.session_state[_DECLARED] = {}
     st.session_state[_SHARED] = set()
     st.session_state[_APP_RERUN] = False
