@@ -141,10 +141,10 @@ def test_c14_numbers():
 def test_options_are_the_page_url_keys_with_its_defaults():
     fields = specs(gc.Options)
     assert list(fields) == [
+        "change_pct",
         "gpu_price",
         "optimize_batch",
         "min_tokens_per_s_per_user",
-        "change_pct",
         "gpu_prices",
     ]
     assert fields["gpu_price"]["default"] == "latest"

@@ -57,6 +57,7 @@ _PRICE_RANGE = costmodel.FIELD_RANGES["usd_per_gpu_hour"]
 class Options(AnalysisOptions):
     """The GPU comparison's own inputs; names are the page's URL keys."""
 
+    change_pct: float = opt.change_pct_option("the cheapest setup")
     gpu_price: str = option(
         "latest",
         label="Price of the other GPUs",
@@ -78,7 +79,6 @@ class Options(AnalysisOptions):
         help="Tokens per second each user must still see when the batch is chosen for "
         "throughput [tokens/s]. Used only with optimize_batch.",
     )
-    change_pct: float = opt.change_pct_option("the cheapest setup")
     gpu_prices: tuple[tuple[str, float], ...] = opt.field_option(
         "usd_per_gpu_hour",
         default=(),
