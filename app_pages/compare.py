@@ -70,7 +70,6 @@ st.markdown(
 )
 
 params.declare(*B_PARAMS, METRIC)
-catalog = cache.catalog()
 a = params.scenario()
 
 
@@ -118,7 +117,7 @@ def comparison() -> None:
     values = {name: params.field_value(name, st.session_state[PREFIX + name]) for name in FIELDS}
     try:
         b = dataclasses.replace(costmodel.Scenario(), **values)
-        costmodel.check_scenario(b, catalog)
+        cache.check_scenario(b)
         result = compare(a, b, st.session_state["metric"])
     except ValueError as err:
         st.error(f"Scenario B cannot be compared: {literal(str(err))}. Change B's inputs above.")

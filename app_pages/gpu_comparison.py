@@ -37,7 +37,9 @@ CUSTOM_SPECS = {
 #: Typed specs without which there is no GPU to add.
 CUSTOM_NEEDED = ("hbm_gb", "bandwidth_tb_s", "bf16_dense_tflops", "usd_per_gpu_hour")
 
-GPU_IDS = list(cache.catalog().gpus.index) + [CUSTOM_ID]
+#: What ``gpu_prices`` may price: the catalog's GPUs, the rows of the price table (your own
+#: GPU's price is ``custom_gpu_usd_per_gpu_hour``).
+GPU_IDS = list(cache.catalog().gpus.index)
 PRICE = gate.number("usd_per_gpu_hour", None, PRICE_LOW, PRICE_HIGH)
 CUSTOM_PARAMS = tuple(
     gate.number(f"custom_gpu_{k}", d, lo, hi, integer=isinstance(lo, int))

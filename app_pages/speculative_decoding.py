@@ -106,7 +106,7 @@ def results(scenario: costmodel.Scenario) -> None:
     try:
         options = speculative.Options(**values)
         # Checked with the sidebar's fields (e.g. acceptance at T = 1 above T = 0).
-        costmodel.check_scenario(scenario.replace(**values), cache.catalog())
+        cache.check_scenario(scenario.replace(**values))
     except ValueError as err:
         st.error(f"Could not evaluate this scenario: {escape(str(err))} Showing the defaults.")
         scenario, options = params.DEFAULT, speculative.Options()

@@ -89,9 +89,11 @@ def test_gpu_price_link_sets_c5_at_your_prices():
 
 
 @pytest.mark.parametrize(
-    "bad", ["nogpu:1", "h100-sxm:abc", "h100-sxm:-1", "h100-sxm:1e9", "h100-sxm"]
+    "bad", ["nogpu:1", "h100-sxm:abc", "h100-sxm:-1", "h100-sxm:1e9", "h100-sxm", "custom-gpu:2"]
 )
 def test_bad_gpu_price_is_named_and_dropped(bad):
+    """custom-gpu too: your own GPU's price is ``custom_gpu_usd_per_gpu_hour``; the price
+    table (``gpu_prices``) lists the catalog's GPUs."""
     at = open_page(PAGE, gpu_prices=bad)
     note = ignored(at)
     assert "`gpu_prices=" in note and "h100-sxm:2" in note.replace("\\", "")

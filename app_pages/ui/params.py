@@ -606,7 +606,7 @@ def _build(base: costmodel.Scenario, changes: dict[str, Any]) -> costmodel.Scena
     it and return the default Scenario."""
     try:
         built = dataclasses.replace(base, **changes)
-        costmodel.check_scenario(built, cache.catalog())  # with the custom model, if any
+        cache.check_scenario(built)  # with the custom model, if any
         return built
     except ValueError as err:
         st.error(f"Invalid scenario: {literal(str(err))}. Showing the default scenario instead.")

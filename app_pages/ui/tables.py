@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import streamlit as st
 
 from app_pages.ui import cache
@@ -101,11 +102,10 @@ def _text(value: Any) -> str:
     return str(value)
 
 
-@cache.by_contents
 def view(df: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, Any]]:
     """The table as shown and its ``column_config``: numbers shown to :data:`SIGNIFICANT`
     digits (the data keeps them); a numeric column with missing or infinite values
-    becomes text, with a dash there (its help says why). Shared: do not change them."""
+    becomes text, with a dash there (its help says why)."""
     shown = df.copy()
     config: dict[str, Any] = {}
     for column in df.columns:
@@ -170,12 +170,25 @@ def download_csv(df: pd.DataFrame, filename: str, label: str = "Download CSV") -
     )
 
 
+@cache.by_contents
+def _displayed(df: pd.DataFrame) -> tuple[pa.Table | pd.DataFrame, dict[str, Any]]:
+    """:func:`view` of ``df``, the table shown as the Arrow table ``st.dataframe`` would
+    make of it (``pa.Table.from_pandas``), once per distinct ``df`` rather than on every
+    rerun; a frame Arrow cannot take as it is stays a frame (Streamlit fixes its types).
+    Shared: do not change them."""
+    shown, config = view(df)
+    try:
+        return pa.Table.from_pandas(shown), config
+    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
+        return shown, config
+
+
 def show_table(df: pd.DataFrame, filename: str, **dataframe_kwargs: Any) -> None:
     """``df`` as a readable table and, under it, a CSV download of exactly ``df``.
 
     ``column_config`` entries given here refine the generated ones (:func:`_merge`).
     """
-    shown, made = view(df)
+    shown, made = _displayed(df)
     config = dict(made)
     for column, given in dataframe_kwargs.pop("column_config", {}).items():
         config[column] = _merge(config.get(column), given)
