@@ -22,8 +22,9 @@ from app_pages.ui.text import escape
 
 #: Session-state key of this run's ``custom_model`` URL value (None: no custom model).
 CUSTOM = "_ui_custom_model"
-#: Results kept per function decorated with :func:`by_contents`.
-CONTENTS_CACHE_ENTRIES = 256
+#: Results kept per function decorated with :func:`by_contents` (a chart's spec holds
+#: its data frames as Arrow tables, tens of kB each: 64 keep a few MB per chart).
+CONTENTS_CACHE_ENTRIES = 64
 
 F = TypeVar("F", bound=Callable[..., Any])
 
