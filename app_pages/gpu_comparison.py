@@ -219,8 +219,11 @@ def cost_chart(curves: pd.DataFrame, compared: pd.DataFrame) -> alt.Chart:
 
 
 @charts.cached
-def bandwidth_chart(finite: pd.DataFrame) -> alt.Chart:
-    """Peak bandwidth per dollar per GPU (C5), the user's own prices in their colour."""
+def bandwidth_chart(bandwidth: pd.DataFrame) -> alt.Chart:
+    """Peak bandwidth per dollar per GPU (C5; the GPUs with a price), the user's own
+    prices in their colour."""
+    finite = bandwidth[bandwidth["bandwidth_tb_s_per_usd_hour"].map(math.isfinite)]
+    finite = finite.assign(yours=finite["price_source"] == "your price")
     bars = (
         alt.Chart(finite)
         .mark_bar()
@@ -302,10 +305,7 @@ def draw(result: analysis.Result, values: dict) -> None:
     )
 
     st.subheader("C5: memory bandwidth per dollar, at the prices compared")
-    bandwidth = result.bandwidth_per_dollar
-    finite = bandwidth[bandwidth["bandwidth_tb_s_per_usd_hour"].map(math.isfinite)]
-    finite = finite.assign(yours=finite["price_source"] == "your price")
-    charts.show_chart(bandwidth_chart(finite))
+    charts.show_chart(bandwidth_chart(result.bandwidth_per_dollar))
     st.markdown(escape(result.c5_text))
     st.caption("Set your own prices above to try C5 at them: the bars and the sentence follow.")
 

@@ -4,7 +4,7 @@ A view of ``costmodel.analyses.timeline.run``: the sidebar's model and serving
 assumptions, the page's target, interactivity, GPU price tier and weight formats (the
 ``Options`` field names are the URL keys; labels, ranges and choices come from their
 metadata through ``params.options_params`` / ``options_inputs``). One cached library
-call; the chart's steps and bands are ``timeline.price_steps`` / ``floor_bands``.
+call; the chart (built once per result) draws ``timeline.price_steps`` / ``floor_bands``.
 """
 
 from __future__ import annotations
@@ -104,8 +104,9 @@ def timeline_view() -> None:
         )
     )
 
-    steps, band = timeline.price_steps(result), timeline.floor_bands(result)
-    charts.show_chart(timeline_chart(steps, band, result.floor, below, name))
+    charts.show_chart(
+        timeline_chart(result.prices, result.end, result.floor_by_gpu, result.floor, below, name)
+    )
     st.caption(
         "Steps: each provider's output price, held until its next price (and to the last date). "
         "Shaded: the floor of each GPU generation (its cheapest to its dearest GPU); dashed: the "
@@ -143,10 +144,17 @@ def timeline_view() -> None:
 
 @charts.cached
 def timeline_chart(
-    steps: pd.DataFrame, band: pd.DataFrame, floor: pd.DataFrame, below: pd.DataFrame, name: str
+    prices: pd.DataFrame,
+    end: pd.Timestamp,
+    floor_by_gpu: pd.DataFrame,
+    floor: pd.DataFrame,
+    below: pd.DataFrame,
+    name: str,
 ) -> alt.LayerChart:
-    """Providers' price steps over the floor of each GPU generation (shaded) and the floor
-    itself (dashed), with the prices under the floor marked; log price axis."""
+    """Providers' price steps (``timeline.price_steps``) over the floor of each GPU
+    generation (shaded, ``timeline.floor_bands``) and the floor itself (dashed), with the
+    prices under the floor (``below``) marked; log price axis."""
+    steps, band = timeline.price_steps(prices, end), timeline.floor_bands(floor_by_gpu)
     families = list(dict.fromkeys(band["family"]))
     y_log = alt.Scale(type="log")
     bands = (

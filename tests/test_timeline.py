@@ -362,15 +362,9 @@ def test_price_steps_hold_each_paid_price_to_the_end_and_bands_span_a_family():
             COST: [4.0, 5.0, 3.0],
         }
     )
-    result = dataclasses.replace(
-        run(Scenario(), Options(model="mixtral-8x7b")),
-        prices=prices,
-        floor_by_gpu=by_gpu,
-        end=day("2025-12-31"),
-    )
-    steps = price_steps(result)
+    steps = price_steps(prices, end=day("2025-12-31"))
     assert steps["provider"].tolist() == ["A", "A", "A"]
     assert steps["date"].tolist() == [day("2024-01-31"), day("2024-06-30"), day("2025-12-31")]
     assert steps["usd_per_million_output"].tolist() == [2.0, 1.0, 1.0]
-    bands = floor_bands(result)
+    bands = floor_bands(by_gpu)
     assert bands[["low", "high"]].to_numpy().tolist() == [[4.0, 4.0], [3.0, 5.0]]

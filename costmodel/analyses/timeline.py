@@ -404,17 +404,17 @@ def run(
     )
 
 
-def price_steps(result: Result) -> pd.DataFrame:
-    """The paid prices of ``result.prices`` (free tiers, price 0, left out) with each
-    provider's last price repeated at ``result.end``: a step line holds every price until
-    the provider's next one and its last to the timeline's end. Sorted by provider, date."""
-    paid = result.prices[result.prices["usd_per_million_output"] > 0]
-    last = paid.sort_values("date").groupby("provider").tail(1).assign(date=result.end)
+def price_steps(prices: pd.DataFrame, end: pd.Timestamp) -> pd.DataFrame:
+    """The paid prices of ``prices`` (a Result's; free tiers, price 0, left out) with each
+    provider's last price repeated at ``end``: a step line holds every price until the
+    provider's next one and its last to the timeline's end. Sorted by provider, date."""
+    paid = prices[prices["usd_per_million_output"] > 0]
+    last = paid.sort_values("date").groupby("provider").tail(1).assign(date=end)
     return pd.concat([paid, last], ignore_index=True).sort_values(["provider", "date"])
 
 
-def floor_bands(result: Result) -> pd.DataFrame:
+def floor_bands(floor_by_gpu: pd.DataFrame) -> pd.DataFrame:
     """Per GPU ``family`` and ``date``: ``low`` and ``high``, the cheapest and the dearest
-    of its GPUs' floors (``usd_per_million_output_tokens`` of ``result.floor_by_gpu``)."""
-    by = result.floor_by_gpu.groupby(["family", "date"])["usd_per_million_output_tokens"]
+    of its GPUs' floors (``usd_per_million_output_tokens`` of a Result's ``floor_by_gpu``)."""
+    by = floor_by_gpu.groupby(["family", "date"])["usd_per_million_output_tokens"]
     return by.agg(low="min", high="max").reset_index()
