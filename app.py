@@ -1,9 +1,9 @@
 """Entry point: `streamlit run app.py`.
 
-Runs on every page: checks the URL's shared parameters, draws the shared scenario
-sidebar (so its parameters stay in the URL on every page), runs the chosen page, then
-drops parameters no page declared, names, in one warning, every one not used as given,
-and draws the share link (which a page's ``params.fragment`` redraws when it reruns).
+Runs on every page: the menu and the shared scenario in the sidebar (its parameters
+checked by the URL gate first, so they stay in the URL on every page and travel in every
+menu link), then the chosen page, then one warning naming every URL parameter not used
+as given, and the share link (which a page's ``url.fragment`` redraws when it reruns).
 An unexpected error shows a short message and a link to the defaults instead of a
 traceback (``client.showErrorDetails = "none"`` in .streamlit/config.toml hides the
 details Streamlit itself would show).
@@ -16,7 +16,8 @@ import streamlit as st
 from streamlit.runtime.scriptrunner import RerunException, StopException
 
 from app_pages import ui
-from app_pages.ui import params
+from app_pages.ui import sidebar, url
+from app_pages.ui.text import escape
 
 LOG = logging.getLogger(__name__)
 
@@ -25,16 +26,20 @@ st.set_page_config(page_title="LLM serving cost explorer", page_icon="💸", lay
 
 def main() -> None:
     """The app: navigation, sidebar, the page, the URL warning and the share link."""
-    home = st.Page("app_pages/home.py", title="Home", icon=":material/home:", default=True)
-    pages = [st.Page(path, title=title, icon=icon) for path, title, icon in ui.PAGES]
-    page = st.navigation([home, *pages])
-    params.begin(page)
-    params.scenario_sidebar()
-    params.link_slot()  # the share link's place; finish() and fragment reruns fill it
+    pages = [st.Page(p.path, title=p.title, icon=p.icon, default=p.default) for p in ui.PAGES]
+    page = st.navigation(pages, position="hidden")
+    url.begin(page)
+    menu = st.sidebar.container()
+    sidebar.draw(ignored=ui.page_of(page.url_path).ignored)
+    sidebar.menu(pages, menu)
+    url.link_slot()  # the share link's place; finish() and fragment reruns fill it
     notices = st.container()  # above the page, filled once the page's own widgets exist
-    with contextlib.suppress(params.PageStopped):  # the page said why it cannot go on
+    with contextlib.suppress(url.PageStopped):  # the page said why it cannot go on
         page.run()
-    params.finish(notices)
+    url.finish(notices)
+    adapted = sidebar.pop_adaptations()
+    if adapted:
+        notices.warning(f"Changed to fit the model: {escape(adapted)}.", icon=":material/tune:")
 
 
 try:

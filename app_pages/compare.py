@@ -15,50 +15,41 @@ import pandas as pd
 import streamlit as st
 
 import costmodel
-from app_pages.ui import cache, charts, gate, params, tables
+from app_pages.ui import cache, charts, sidebar, tables, url, widgets
 from app_pages.ui.text import escape, literal
-from costmodel import attribution
+from costmodel import shapley as attribution
+from costmodel.adapt import adapted
 from costmodel.evaluation import OUTPUT_COLUMNS
+from costmodel.spec import Spec
 
 PREFIX = "b_"
-METRICS = [name for name in OUTPUT_COLUMNS if name != "fits"]  # the numeric outputs
-METRIC = gate.choice("metric", "usd_per_million_output_tokens", METRICS)
+METRICS = tuple(name for name in OUTPUT_COLUMNS if name != "fits")  # the numeric outputs
+METRIC = Spec(
+    "choice",
+    "usd_per_million_output_tokens",
+    "Output to explain",
+    "Any numeric output of costmodel.evaluate (OUTPUT_COLUMNS)",
+    choices=METRICS,
+    name="metric",
+)
 #: Scenario fields the sidebar declared this run (it runs before the page), in field order.
-FIELDS = [name for name in costmodel.FIELDS if name in params.declared()]
-B_PARAMS = [dataclasses.replace(params.declared()[n], key=PREFIX + n) for n in FIELDS]
+FIELDS = [name for name in costmodel.FIELDS if name in url.declared()]
+B_PARAMS = [dataclasses.replace(url.declared()[n], name=PREFIX + n) for n in FIELDS]
 
 
 def copy_values(swap: bool) -> None:
     """Callback: B takes A's values; with ``swap``, A takes B's too (the URL follows)."""
-    a = {name: st.session_state[name] for name in FIELDS}
-    b = {name: st.session_state[PREFIX + name] for name in FIELDS}
-    params.set_values({PREFIX + name: value for name, value in a.items()})
+    a = {name: url.value(name) for name in FIELDS}
+    b = {name: url.value(PREFIX + name) for name in FIELDS}
+    widgets.set_values({PREFIX + name: value for name, value in a.items()})
     if swap:
-        params.set_values(b)
+        widgets.set_values(b)
 
 
 @cache.shared(max_entries=128)
 def compare(a: costmodel.Scenario, b: costmodel.Scenario, metric: str) -> attribution.Comparison:
     """``costmodel.attribution.compare`` cached by both scenarios and the metric."""
     return attribution.compare(a, b, cache.catalog(), metric)
-
-
-def _b_input(name: str, container) -> None:
-    """Draw B's input of Scenario field ``name`` (label, help and range the library's)."""
-    spec, key = costmodel.FIELDS[name], PREFIX + name
-    label, help = costmodel.FIELD_LABELS[name], costmodel.FIELD_HELP[name]
-    if spec.kind == costmodel.fields.BOOL:
-        params.toggle(key, label, container, help=help)
-    elif spec.kind == costmodel.fields.CHOICE:
-        names = params.names_of(name)  # the sidebar's display names (and "same as")
-        if names:
-            params.named_selectbox(key, names, label, container, help=help)
-        else:
-            params.selectbox(key, label, container, help=help)
-    elif spec.kind == costmodel.fields.INT:
-        params.number_input(key, label, spec.step, container, help=help)
-    else:
-        params.number_input(key, label, spec.step, container, help=help, format="%.2f")
 
 
 st.title("Compare two scenarios")
@@ -69,14 +60,14 @@ st.markdown(
     "which the changes could be made, so the shares add up exactly to the difference."
 )
 
-params.declare(*B_PARAMS, METRIC)
-a = params.scenario()
+url.declare(*B_PARAMS, METRIC)
+a = sidebar.scenario()
 
 
-@params.fragment
+@url.fragment
 def comparison() -> None:
     """B's inputs, the output to explain and everything drawn from A and B (a change of
-    them reruns only this: ``params.fragment``)."""
+    them reruns only this: ``url.fragment``)."""
     left, right = st.columns(2)
     with left:
         st.subheader("A: the sidebar")
@@ -85,7 +76,7 @@ def comparison() -> None:
                 {
                     "field": FIELDS,
                     "label": [costmodel.FIELD_LABELS[n] for n in FIELDS],
-                    "value": [params.shown_value(n, getattr(a, n)) for n in FIELDS],
+                    "value": [sidebar.shown_value(n, getattr(a, n)) for n in FIELDS],
                 }
             ),
             hide_index=True,
@@ -103,25 +94,21 @@ def comparison() -> None:
             column.button(
                 label, on_click=copy_values, args=(swap,), icon=icon, width="stretch", help=help
             )
-        params.selectbox(
-            "metric",
-            "Output to explain",
-            help="Any numeric output of costmodel.evaluate (OUTPUT_COLUMNS)",
-        )
+        widgets.widget("metric", style="selectbox")
     with right:
         st.subheader("B")
         boxes = st.columns(2)
-        for i, name in enumerate(FIELDS):
-            _b_input(name, boxes[i % 2])
+        widgets.inputs([PREFIX + name for name in FIELDS], boxes)
 
-    values = {name: params.field_value(name, st.session_state[PREFIX + name]) for name in FIELDS}
+    values = {name: url.value(PREFIX + name) for name in FIELDS}
     try:
-        b = dataclasses.replace(costmodel.Scenario(), **values)
-        cache.check_scenario(b)
-        result = compare(a, b, st.session_state["metric"])
+        made = adapted(costmodel.Scenario(), cache.catalog(), **values)
+        if made.changes:
+            st.warning(f"B changed to fit its model: {escape(made.text)}.", icon=":material/tune:")
+        result = compare(a, made.scenario, url.value("metric"))
     except ValueError as err:
         st.error(f"Scenario B cannot be compared: {literal(str(err))}. Change B's inputs above.")
-        params.stop_page()
+        url.stop_page()
 
     metric = result.metric
     fits = result.outputs.set_index("output").loc["fits", ["a", "b"]]

@@ -7,11 +7,10 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from app_pages.ui import cache, charts, gate, params, tables
+from app_pages.ui import cache, charts, sidebar, tables, url, widgets
 from app_pages.ui.text import escape, literal
 from costmodel import presets
 from costmodel.analyses import frontier as analysis
-from costmodel.analyses.options import specs
 from costmodel.frontier import DEFAULT_MAX_GPUS
 
 COST = analysis.COST
@@ -19,10 +18,9 @@ COST = analysis.COST
 PAGE_GPUS = ("h100-sxm", "h200-sxm", "b200", "gb200", "mi355x")
 #: Page rules that differ from the analysis's: its default GPUs, and at most one NVL72
 #: rack per pool (more GPUs multiply the candidates and the time to redraw).
-OVERRIDES = {"gpus": {"default": PAGE_GPUS}, "max_gpus": {"high": DEFAULT_MAX_GPUS}}
-SPECS = {
-    name: {**spec, **OVERRIDES.get(name, {})} for name, spec in specs(analysis.Options).items()
-}
+PARAMS = url.option_specs(
+    analysis.Options, gpus={"default": PAGE_GPUS}, max_gpus={"high": DEFAULT_MAX_GPUS}
+)
 PRESET = presets.DEEPSEEK_R1_MTP_B200
 #: Sidebar fields the sweep sets itself (each GPU of ``gpus``, its GPU counts, batches).
 SWEPT_FIELDS = ("gpu", "n_gpus", "batch_size")
@@ -60,21 +58,12 @@ COLUMN_LABELS = {
 }
 
 
-def param(name: str, spec: dict) -> gate.Param:
-    """The URL rules of option ``name`` from its metadata (``options.specs``)."""
-    if isinstance(spec["default"], tuple):
-        return gate.choice(name, list(spec["default"]), spec["choices"])
-    low, high = spec["low"], spec["high"]
-    return gate.number(name, spec["default"], low, high, integer=spec.get("integer", False))
-
-
 @cache.shared(max_entries=64, show_spinner="Sweeping the setups…")
 def result(scenario, options: analysis.Options) -> analysis.Result:
     """``analysis.run`` cached by the scenario and the options (both frozen)."""
     return analysis.run(scenario, options)
 
 
-PARAMS = tuple(param(name, spec) for name, spec in SPECS.items())
 #: A point's configuration, latencies and cost.
 TOOLTIP = [
     alt.Tooltip("gpu_name:N", title="GPU"),
@@ -100,20 +89,24 @@ st.markdown(
     "sidebar (its GPU, GPU count and batch are swept here, so they do not matter); each GPU "
     "is priced at its newest catalog price."
 )
-params.declare(*PARAMS)
+url.declare(*PARAMS)
 # The page sweeps the GPU, the GPUs per replica and the batch: the sidebar's values of
 # those do not change the result, so they are set aside (a change of them reuses the run).
-scen = params.scenario().replace(**{k: getattr(params.DEFAULT, k) for k in SWEPT_FIELDS})
+scen = sidebar.scenario().replace(**{k: getattr(sidebar.DEFAULT, k) for k in SWEPT_FIELDS})
 with st.sidebar:
     st.caption(
         "Preset: the workload and GPUs of NVIDIA's DeepSeek-R1 MTP run (sidebar fields only; "
         "this page does not price MTP itself)"
     )
-    params.preset_buttons(
-        {"DeepSeek-R1 MTP on 8x B200": {k: PRESET[k] for k in PRESET if k in params.SHARED_FIELDS}},
+    widgets.preset_buttons(
+        {
+            "DeepSeek-R1 MTP on 8x B200": {
+                k: PRESET[k] for k in PRESET if k in sidebar.SHARED_FIELDS
+            }
+        },
         key="frontier_preset",
     )
-if scen.model == params.DEFAULT.model:
+if scen.model == sidebar.DEFAULT.model:
     st.info(
         f"The sidebar's model is {scen.model}, a 2023 model served on a few GPUs. Pick "
         "**deepseek-r1** (or another of today's large MoE models) in the sidebar to see wide "
@@ -191,28 +184,19 @@ def table(df: pd.DataFrame, filename: str, first: list[str]) -> None:
     tables.show_table(df, filename, hide_index=True, column_config=config, column_order=order)
 
 
-@params.fragment
+@url.fragment
 def frontier_section(scenario) -> None:
     """The page's own inputs, one cached run, and everything drawn from it."""
     top = st.columns([3, 1, 1, 1])
-    params.multiselect("gpus", SPECS["gpus"]["label"], top[0], help=SPECS["gpus"]["help"])
-    for column, name in zip(
-        top[1:], ("ttft_ms_max", "tpot_ms_max", "min_tokens_per_s_per_user"), strict=True
-    ):
-        params.number_input(name, SPECS[name]["label"], SPECS[name]["step"], column,
-                            help=SPECS[name]["help"])  # fmt: skip
+    values = widgets.inputs(
+        ("gpus", "ttft_ms_max", "tpot_ms_max", "min_tokens_per_s_per_user"), top
+    )
     with st.expander("What is swept", icon=":material/tune:"):
-        cols = st.columns(3)
-        for column, name in zip(cols, ("batch_min", "batch_max", "max_gpus"), strict=True):
-            params.number_input(name, SPECS[name]["label"], 1, column, help=SPECS[name]["help"])
-        cols = st.columns(2)
-        for column, name in zip(cols, ("parallelisms", "serving"), strict=True):
-            params.multiselect(name, SPECS[name]["label"], column, help=SPECS[name]["help"])
-        params.reset_button(
-            [p.key for p in PARAMS], key="frontier", help="Restore this page's inputs."
+        values |= widgets.inputs(("batch_min", "batch_max", "max_gpus"), st.columns(3))
+        values |= widgets.inputs(("parallelisms", "serving"), st.columns(2))
+        widgets.reset_button(
+            [p.name for p in PARAMS], key="frontier", help="Restore this page's inputs."
         )
-    values = {name: st.session_state[name] for name in SPECS}
-    values = {k: tuple(v) if isinstance(v, list) else v for k, v in values.items()}
     try:
         options = analysis.Options(**values)
     except ValueError as err:

@@ -2,77 +2,52 @@
 
 A thin view of ``costmodel.analyses.gpu_comparison.run``: inputs from its ``Options``,
 your own GPU prices (``gpu_prices=<gpu id>:<$/GPU-hour>``, repeated) and your own GPU
-(``custom_gpu_*`` keys, added with ``Catalog.with_gpu``), one cached call, drawn.
+(``custom_gpu_*`` keys: ``costmodel.custom_gpu.CustomGpu``), one cached call, drawn.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import altair as alt
 import pandas as pd
 import streamlit as st
 
-from app_pages.ui import cache, charts, gate, params, tables, verdicts
+from app_pages.ui import cache, charts, gate, sidebar, tables, url, verdicts, widgets
 from app_pages.ui.text import escape, literal
 from costmodel.analyses import gpu_comparison as analysis
+from costmodel.custom_gpu import CustomGpu
+from costmodel.spec import specs
 
 COST = analysis.COST
 PRICE_LOW, PRICE_HIGH = analysis._PRICE_RANGE
-CUSTOM_ID, CUSTOM_NAME = "custom-gpu", "Your GPU"
-EXAMPLE_PRICE = 2.0  # [$/GPU-hour] the price in the examples of a gpu_prices entry
-#: Your GPU's specs: URL key suffix -> (label, low, high, default; None: must be typed).
-#: Defaults are an H100 SXM's links (NVLink 900 GB/s in an 8-GPU node, 400 Gb/s NIC).
+CUSTOM_ID, CUSTOM_NAME = cache.CUSTOM_GPU_ID, cache.CUSTOM_GPU_NAME
+#: Your GPU's inputs: ``custom_gpu_<spec>`` in the URL.
+CUSTOM_PREFIX = "custom_gpu_"
 CUSTOM_SPECS = {
-    "hbm_gb": ("Memory [GB]", 1.0, 4096.0, None),
-    "bandwidth_tb_s": ("Bandwidth [TB/s]", 0.05, 100.0, None),
-    "bf16_dense_tflops": ("BF16 dense [TFLOPS]", 1.0, 100000.0, None),
-    "fp8_dense_tflops": ("FP8 dense [TFLOPS] (empty: none)", 1.0, 100000.0, None),
-    "fp4_dense_tflops": ("FP4 dense [TFLOPS] (empty: none)", 1.0, 100000.0, None),
-    "scale_up_gb_s": ("Scale-up [GB/s]", 1.0, 100000.0, 900.0),
-    "scale_up_domain_gpus": ("Scale-up domain [GPUs]", 1, 576, 8),
-    "scale_out_gb_s": ("Scale-out [GB/s]", 1.0, 10000.0, 50.0),
-    "usd_per_gpu_hour": ("Price [$/GPU-hour]", PRICE_LOW, PRICE_HIGH, None),
+    name: dataclasses.replace(spec, name=CUSTOM_PREFIX + name)
+    for name, spec in specs(CustomGpu).items()
 }
-#: Typed specs without which there is no GPU to add.
-CUSTOM_NEEDED = ("hbm_gb", "bandwidth_tb_s", "bf16_dense_tflops", "usd_per_gpu_hour")
-
-#: What ``gpu_prices`` may price: the catalog's GPUs, the rows of the price table (your own
-#: GPU's price is ``custom_gpu_usd_per_gpu_hour``).
-GPU_IDS = list(cache.catalog().gpus.index)
-PRICE = gate.number("usd_per_gpu_hour", None, PRICE_LOW, PRICE_HIGH)
-CUSTOM_PARAMS = tuple(
-    gate.number(f"custom_gpu_{k}", d, lo, hi, integer=isinstance(lo, int))
-    for k, (_, lo, hi, d) in CUSTOM_SPECS.items()
-)
-FAMILY = gate.choice("custom_gpu_family", "hopper", list(cache.catalog().gpu_families.index))
-PRICES = gate.Param(
-    "gpu_prices", [], str, choices=gate.IdNumbers(GPU_IDS, PRICE, EXAMPLE_PRICE), many=True
-)
-PARAMS = (*params.options_params(analysis.Options, skip=("gpu_prices",)), PRICES, FAMILY)
-PARAMS += CUSTOM_PARAMS
+PARAMS = (*url.option_specs(analysis.Options), *CUSTOM_SPECS.values())
 OWN = ("gpu_price", "optimize_batch", "min_tokens_per_s_per_user")
 WIDGET_ARGS = {"min_tokens_per_s_per_user": {"format": "%.0f"}}
-DEFAULTS = {p.key: p.default for p in PARAMS if p.key != "gpu_prices"}
+DEFAULTS = {p.name: p.default for p in PARAMS if p.name != "gpu_prices"}
 PRESETS = {
-    "December 2023 baseline": {**params.PRESETS["December 2023 baseline"], **DEFAULTS},
+    "December 2023 baseline": {**sidebar.PRESETS["December 2023 baseline"], **DEFAULTS},
     "Chat: ≥ 30 tokens/s": {"optimize_batch": True, "min_tokens_per_s_per_user": 30.0},
     "Lowest catalog prices": {"gpu_price": "lowest"},
 }
 CLAIM_IDS = ("C4", "C5", "C14")
 
 
-def user_prices() -> tuple[tuple[str, float], ...]:
-    """The URL's ``gpu_prices`` (after the gate) as (gpu id, $/GPU-hour) pairs, last wins."""
-    return gate.IdNumbers.parse(st.query_params.get_all("gpu_prices"))
-
-
-def custom_gpu(values: dict) -> tuple:
-    """``Catalog.with_gpu`` keyword items of your GPU, or () while a needed spec is empty."""
-    if any(values[k] is None for k in CUSTOM_NEEDED):
-        return ()
-    specs = {k: v for k, v in values.items() if v is not None}
-    return ((("gpu_id", CUSTOM_ID), ("name", CUSTOM_NAME), *sorted(specs.items())),)
+def custom_gpu() -> CustomGpu | None:
+    """Your GPU from its inputs, or None while a needed spec is empty (or one is bad)."""
+    try:
+        gpu = CustomGpu(**{n: url.value(s.name) for n, s in CUSTOM_SPECS.items()})
+    except ValueError:
+        return None
+    return gpu if gpu.complete else None
 
 
 # --- Page -------------------------------------------------------------------------------
@@ -86,34 +61,37 @@ st.markdown(
     "bandwidth per dollar than 2x H100) and **C14** (H200 and MI300X, with more memory and "
     "bandwidth, beat A100 and H100 on cost per token, partly by dropping tensor parallelism)."
 )
-params.declare(*PARAMS)
-scen = params.scenario()
+url.declare(*PARAMS)
+scen = sidebar.scenario()
 
 
-@params.fragment
+@url.fragment
 def comparison() -> None:
     """The page's own inputs and everything drawn from them (a change of them reruns only
-    this: ``params.fragment``; a preset that sets sidebar fields reruns the app)."""
+    this: ``url.fragment``; a preset that sets sidebar fields reruns the app)."""
     controls, presets = st.columns([3, 1])
     with controls:
-        values = params.options_inputs(analysis.Options, OWN, st.columns(3), **WIDGET_ARGS)
+        values = {
+            name: widgets.widget(name, column, **WIDGET_ARGS.get(name, {}))
+            for name, column in zip(OWN, st.columns(3), strict=True)
+        }
     with presets:
-        params.preset_buttons(PRESETS, key="gpu_preset", reset=list(DEFAULTS))
+        widgets.preset_buttons(PRESETS, key="gpu_preset", reset=list(DEFAULTS))
     with st.expander("Your GPU prices and your own GPU", icon=":material/edit:"):
-        prices = price_editor(scen)
+        prices = price_editor()
         custom = custom_inputs()
     try:
         options = analysis.Options(**values, gpu_prices=prices)
-        result = cache.analysis("gpu_comparison", scen, options, custom)
+        result = cache.analysis(analysis, scen, options, custom)
     except ValueError as err:
         st.error(f"Cannot compare GPUs: {literal(str(err))}. Showing the defaults.")
-        result = cache.analysis("gpu_comparison", params.DEFAULT, analysis.Options())
+        result = cache.analysis(analysis, sidebar.DEFAULT, analysis.Options())
     draw(result, values)
 
 
-def price_editor(scen) -> tuple[tuple[str, float], ...]:
+def price_editor() -> tuple[tuple[str, float], ...]:
     """Your price per GPU (empty: the catalog's); writes ``gpu_prices`` into the URL."""
-    mine = dict(user_prices())
+    mine = dict(url.value("gpu_prices"))
     gpus = cache.catalog().gpus
     table = pd.DataFrame(
         {"gpu": gpus.index, "name": gpus["name"].to_numpy(), "usd_per_gpu_hour": None}
@@ -142,9 +120,9 @@ def price_editor(scen) -> tuple[tuple[str, float], ...]:
         if p is not None and not math.isnan(p)
     )
     if dict(pairs) != mine:
-        st.query_params["gpu_prices"] = [f"{g}:{PRICES.text(p)}" for g, p in pairs]
-    # Mirrored in the session as a widget's value would be (Back restores it, params._remember).
-    st.session_state["gpu_prices"] = st.query_params.get_all("gpu_prices")
+        url.write("gpu_prices", gate.url_values(url.spec("gpu_prices"), pairs))
+    # Kept in the session as a widget's value would be (Back restores it: url._remember).
+    st.session_state["gpu_prices"] = pairs
     st.caption(
         "Kept in the URL as `gpu_prices=<gpu id>:<$/GPU-hour>`, once per GPU. Your price "
         "replaces the catalog's and the sidebar's."
@@ -152,24 +130,15 @@ def price_editor(scen) -> tuple[tuple[str, float], ...]:
     return pairs
 
 
-def custom_inputs() -> tuple:
-    """Your GPU's specs (URL-bound ``custom_gpu_*`` inputs); its ``with_gpu`` items or ()."""
+def custom_inputs() -> CustomGpu | None:
+    """Your GPU's specs (URL-bound ``custom_gpu_*`` inputs); the GPU, or None until the
+    specs marked * are typed."""
     st.markdown(f"**{CUSTOM_NAME}** — compared beside the others once the specs marked * are set.")
     columns = st.columns(5)
-    values = {
-        "family": params.selectbox(
-            "custom_gpu_family",
-            "Efficiencies of the family",
-            columns[0],
-            help="Its bandwidth and compute efficiencies, all-reduce latency and uncertainty "
-            "come from this family (assets/gpu_families.csv)",
-        )
-    }
-    for i, (key, (label, *_rest)) in enumerate(CUSTOM_SPECS.items(), start=1):
-        star = " *" if key in CUSTOM_NEEDED else ""
-        step = 1 if key == "scale_up_domain_gpus" else 0.05 if key == "usd_per_gpu_hour" else 1.0
-        values[key] = params.number_input(f"custom_gpu_{key}", label + star, step, columns[i % 5])
-    return custom_gpu(values)
+    for i, (name, spec) in enumerate(CUSTOM_SPECS.items()):
+        star = " *" if name in CustomGpu.NEEDED else ""
+        widgets.widget(spec.name, columns[i % 5], label=spec.labelled + star)
+    return custom_gpu()
 
 
 @charts.cached

@@ -5,12 +5,10 @@ call): status, the numbers behind it and the rule that decides it, with links to
 pages that show it.
 """
 
-from pathlib import Path
-
 import streamlit as st
 
 from app_pages import ui
-from app_pages.ui import cache, params, tables
+from app_pages.ui import cache, sidebar, tables
 from app_pages.ui.text import escape
 
 #: Claim status -> badge colour (Streamlit's Markdown colours).
@@ -21,7 +19,7 @@ STATUS_COLOURS = {
     "shown": "blue",
     "not applicable": "gray",
 }
-TITLES = {Path(path).stem: (path, title) for path, title, _ in ui.PAGES}
+PAGES = {page.url_path: page for page in ui.PAGES}
 
 st.title("What does it cost to serve Mixtral 8x7B?")
 st.markdown(
@@ -50,7 +48,8 @@ st.caption(
     "status, the numbers behind it and the rule that decides it. Change the sidebar and "
     "the verdicts follow."
 )
-claims = cache.claims(params.scenario())
+claims = cache.claims(sidebar.scenario())
+query = sidebar.link_query()
 widths = [1, 7, 2, 3]
 for column, text in zip(
     st.columns(widths),
@@ -67,8 +66,7 @@ for row in claims.itertuples(index=False):
     status_col.markdown(f":{colour}-badge[{escape(row.status)}]")
     status_col.caption(escape(row.rule))
     with link_col:
-        for stem in row.pages:
-            path, title = TITLES[stem]
-            st.page_link(path, label=title)
+        for stem in row.pages:  # carrying the sidebar's scenario, as the menu does
+            st.page_link(PAGES[stem].path, label=PAGES[stem].title, query_params=query)
 table = claims.assign(pages=claims["pages"].map(", ".join))
 tables.download_csv(table, "claims.csv", label="Download the verdicts (CSV)")

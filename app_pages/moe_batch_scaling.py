@@ -12,16 +12,16 @@ import pandas as pd
 import streamlit as st
 
 import costmodel
-from app_pages.ui import cache, charts, params, tables, verdicts
+from app_pages.ui import cache, charts, sidebar, tables, url, verdicts, widgets
 from app_pages.ui.text import escape
 from costmodel import presets
 from costmodel.analyses import moe_scaling
 
-PARAMS = params.options_params(moe_scaling.Options)
+PARAMS = url.option_specs(moe_scaling.Options)
 #: The page's own inputs in drawing order, two columns: skew | keep fixed, experts | top-k.
 INPUTS = ("routing_skew", "keep_fixed", "n_experts", "top_k")
 WIDGET_ARGS = {"keep_fixed": {"horizontal": True}}
-DEFAULTS = {p.key: p.default for p in PARAMS}
+DEFAULTS = {p.name: p.default for p in PARAMS}
 PRESETS = {
     **{p.name: p for p in (presets.UNIFORM_ROUTING, presets.SKEWED_ROUTING)},
     "16 experts, same size (C8)": {"n_experts": 16, "top_k": 2, "keep_fixed": "expert size"},
@@ -76,7 +76,7 @@ expert while computing only the active ones, at the lower MoE kernel efficiency.
 
 def option_inputs() -> moe_scaling.Options:
     """The page's own inputs, as Options; the library's message and the defaults if bad."""
-    values = params.options_inputs(moe_scaling.Options, INPUTS, st.columns(2), **WIDGET_ARGS)
+    values = widgets.inputs(INPUTS, st.columns(2), **WIDGET_ARGS)
     try:
         return moe_scaling.Options(**values)
     except ValueError as err:
@@ -84,14 +84,14 @@ def option_inputs() -> moe_scaling.Options:
         return moe_scaling.Options(routing_skew=values["routing_skew"])
 
 
-@params.fragment
+@url.fragment
 def results(scenario: costmodel.Scenario) -> None:
     """The page's controls and everything drawn from their Result (a change of them
-    reruns only this: ``params.fragment``)."""
+    reruns only this: ``url.fragment``)."""
     with st.container(border=True):
         options = option_inputs()
     result, _ = cache.analysis_or_defaults(
-        "moe_scaling", scenario, options, "Could not evaluate this scenario"
+        moe_scaling, scenario, options, "Could not evaluate this scenario"
     )
     scen = result.scenario
     E, k, B = result.n_experts, result.experts_per_token, scen.batch_size
@@ -260,9 +260,9 @@ st.markdown(
     "per token than dense prefill (**C11**). The MoE model is the sidebar's; the dense "
     "models are built from it with the same layers, width and heads."
 )
-params.declare(*PARAMS)
+url.declare(*PARAMS)
 # Presets outside the fragment: one may set sidebar fields, so the whole page reruns.
 with st.container(border=True, horizontal=True, vertical_alignment="center"):
-    params.preset_buttons(PRESETS, key="moe_preset", reset=list(DEFAULTS))
-results(params.scenario())
+    widgets.preset_buttons(PRESETS, key="moe_preset", reset=list(DEFAULTS))
+results(sidebar.scenario())
 tables.formula_expander("Formulas and assumptions", FORMULAS)

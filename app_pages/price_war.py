@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from app_pages.ui import cache, charts, params, tables, verdicts
+from app_pages.ui import cache, charts, sidebar, tables, url, verdicts, widgets
 from app_pages.ui.text import escape, literal
 from costmodel import presets
 from costmodel.analyses import disclosures
@@ -49,7 +49,7 @@ def preset_split(declared: dict) -> tuple[dict, dict]:
     held = {k: v for k, v in DEEPSEEK.items() if k in declared}
     if "expert_parallel" not in declared:
         held.pop("n_gpus", None)
-    matched = all(st.session_state.get(k) == v for k, v in held.items())
+    matched = all(url.value(k) == v for k, v in held.items())
     return held, ({k: v for k, v in DEEPSEEK.items() if k not in held} if matched else {})
 
 
@@ -115,55 +115,57 @@ st.markdown(
     "the sidebar and the date here ('today': the newest prices)."
 )
 cat = cache.catalog()
-sidebar = params.scenario()
-DEFAULTS = page_defaults(sidebar.model)
-PARAMS = params.options_params(
-    analysis.Options,
-    skip=("provider_prices",),
-    choices={
-        "price_date": [*analysis.price_dates(cat), analysis.TODAY],
-        "market_gpus": list(cat.gpus.index),
-        "weight_formats": [analysis.CHECKPOINT, *cat.formats.index],
-    },
-    defaults=DEFAULTS,
+DEFAULTS = page_defaults(sidebar.scenario().model)
+PARAMS = tuple(
+    p
+    for p in url.option_specs(
+        analysis.Options,
+        price_date={
+            "choices": (*analysis.price_dates(cat), analysis.TODAY),
+            "default": DEFAULTS["price_date"],
+        },
+        a100_usd_per_gpu_hour={"default": DEFAULTS["a100_usd_per_gpu_hour"]},
+        weight_formats={"choices": (analysis.CHECKPOINT, *cat.formats.index)},
+    )
+    if p.name != "provider_prices"
 )
-PAGE_DEFAULTS = {p.key: p.default for p in PARAMS}
-SEED = params.PRESETS["December 2023 baseline"]
+PAGE_DEFAULTS = {p.name: p.default for p in PARAMS}
+SEED = sidebar.PRESETS["December 2023 baseline"]
 PRESETS = {
     "December 2023 baseline": {**SEED, **PAGE_DEFAULTS, **page_defaults(SEED["model"])},
     "Large batch (256), 24/7": {"batch_size": 256, "utilization": 1.0},
     "Today's prices": {"price_date": analysis.TODAY},
 }
-params.declare(*PARAMS)
-PRESET_SET, PRESET_APPLIED = preset_split(params.declared())
-scen = params.scenario(**PRESET_APPLIED)
+url.declare(*PARAMS)
+PRESET_SET, PRESET_APPLIED = preset_split(url.declared())
+scen = sidebar.scenario(**PRESET_APPLIED)
 
 
-@params.fragment
+@url.fragment
 def margins_view() -> None:
     """The page's own inputs and everything drawn from them (a fragment, as
     ``gpu_comparison.comparison``)."""
     controls, buttons = st.columns([3, 1])
     with controls:
-        values = params.options_inputs(analysis.Options, OWN, st.columns(4), **WIDGET_ARGS)
+        values = widgets.inputs(OWN, st.columns(4), **WIDGET_ARGS)
         with st.expander("Market setups: GPUs and weight formats", icon=":material/tune:"):
-            values |= params.options_inputs(analysis.Options, MARKET)
+            values |= widgets.inputs(MARKET)
     with buttons:
-        params.preset_buttons(PRESETS, key="price_preset", reset=list(PAGE_DEFAULTS))
+        widgets.preset_buttons(PRESETS, key="price_preset", reset=list(PAGE_DEFAULTS))
         st.button(
             "DeepSeek's published economics",
-            on_click=params.set_values,
+            on_click=widgets.set_values,
             args=(PRESET_SET,),
             width="stretch",
             help=escape(DEEPSEEK.description),
         )
     try:
         options = analysis.Options(**values)
-        first = cache.analysis("price_war", scen, options)
+        first = cache.analysis(analysis, scen, options)
     except ValueError as err:
         st.error(f"Cannot cost this scenario: {literal(str(err))}. Showing the defaults.")
         options = analysis.Options()
-        first = cache.analysis("price_war", params.DEFAULT, options)
+        first = cache.analysis(analysis, sidebar.DEFAULT, options)
     result = sheet_and_result(first, options)
     draw(result)
 
@@ -223,7 +225,7 @@ def sheet_and_result(first: analysis.Result, options: analysis.Options) -> analy
     if not changed:
         return first
     try:
-        return cache.analysis("price_war", scen, options.replace(provider_prices=changed))
+        return cache.analysis(analysis, scen, options.replace(provider_prices=changed))
     except ValueError as err:
         st.error(f"Cannot use the edited prices: {literal(str(err))}")
         return first
@@ -319,7 +321,7 @@ def disclosure_section() -> None:
     """DeepSeek's published serving economics beside the model's numbers (with ratios)."""
     st.subheader("DeepSeek's published economics, and the model's")
     try:
-        shown = cache.analysis("disclosures", scen, disclosures.Options())
+        shown = cache.analysis(disclosures, scen, disclosures.Options())
     except ValueError as err:
         st.error(f"Cannot restate the disclosure: {literal(str(err))}")
         return

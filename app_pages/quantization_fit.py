@@ -12,17 +12,17 @@ import pandas as pd
 import streamlit as st
 
 import costmodel
-from app_pages.ui import cache, charts, params, tables, verdicts
+from app_pages.ui import cache, charts, sidebar, tables, url, verdicts, widgets
 from app_pages.ui.text import escape, literal
 from costmodel.analyses import memory_fit
 
 CATALOG = cache.catalog()
-PARAMS = params.options_params(memory_fit.Options, choices={"gpus": list(CATALOG.gpus.index)})
+PARAMS = url.option_specs(memory_fit.Options)
 #: Inputs under the GPU list, in three columns.
 ROW_INPUTS = ("users", "context_tokens", "heatmap_rows")
 WIDGET_ARGS = {"heatmap_rows": {"horizontal": True}}
 PRESETS = {
-    **params.PRESETS,
+    **sidebar.PRESETS,
     "FP8 on one H100": {
         **memory_fit.C13_SETUP,
         "prompt_tokens": 4096,
@@ -122,20 +122,20 @@ def heatmap_chart(cells: pd.DataFrame, rows_title: str, users: int, title: str) 
 
 def option_inputs() -> memory_fit.Options:
     """The page's own inputs (labels and help from ``memory_fit.Options``)."""
-    values = params.options_inputs(memory_fit.Options, ["gpus"])
-    values |= params.options_inputs(memory_fit.Options, ROW_INPUTS, st.columns(3), **WIDGET_ARGS)
+    values = widgets.inputs(["gpus"])
+    values |= widgets.inputs(ROW_INPUTS, st.columns(3), **WIDGET_ARGS)
     return memory_fit.Options(**values)
 
 
-@params.fragment
+@url.fragment
 def results(scenario: costmodel.Scenario) -> None:
     """The page's controls and everything drawn from their Result (a change of them
-    reruns only this: ``params.fragment``)."""
+    reruns only this: ``url.fragment``)."""
     with st.container(border=True):
         options = option_inputs()
     fallback = scenario, memory_fit.Options()
     result, options = cache.analysis_or_defaults(
-        "memory_fit", scenario, options, "Cannot size this setup", fallback
+        memory_fit, scenario, options, "Cannot size this setup", fallback
     )
     if not options.gpus:
         st.info(f"No GPU picked above: showing the sidebar's GPU, {literal(scenario.gpu)}.")
@@ -226,8 +226,8 @@ st.markdown(
     "MI300X 192 GB hold the model on one GPU, without tensor parallelism). Your own model: "
     "upload its config.json in the sidebar."
 )
-params.declare(*PARAMS)
+url.declare(*PARAMS)
 # Presets outside the fragment: one may set sidebar fields, so the whole page reruns.
 with st.container(border=True, horizontal=True, vertical_alignment="center"):
-    params.preset_buttons(PRESETS, key="quant_preset", reset=[p.key for p in PARAMS])
-results(params.scenario())
+    widgets.preset_buttons(PRESETS, key="quant_preset", reset=[p.name for p in PARAMS])
+results(sidebar.scenario())

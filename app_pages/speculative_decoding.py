@@ -14,14 +14,13 @@ import pandas as pd
 import streamlit as st
 
 import costmodel
-from app_pages.ui import cache, charts, params, tables, verdicts
+from app_pages.ui import cache, charts, sidebar, tables, url, verdicts, widgets
 from app_pages.ui.text import escape
 from costmodel import presets
 from costmodel.analyses import speculative
-from costmodel.analyses.options import specs
 
-SPECS = specs(speculative.Options)
-SPEC_FIELDS = tuple(SPECS)
+PARAMS = url.option_specs(speculative.Options)
+SPEC_FIELDS = tuple(p.name for p in PARAMS)
 MOE, DENSE = speculative.MOE, speculative.DENSE
 PRESETS = {
     p.name: p for p in (presets.TOGETHER_C9, presets.LEVIATHAN_T5, presets.DEEPSEEK_R1_MTP_B200)
@@ -78,29 +77,21 @@ share of the batch's prefill: $(O\,t_\text{step}/\text{tokens per step} + t_\tex
 
 def option_inputs() -> dict:
     """The page's own inputs (labels, steps and help from ``speculative.Options``)."""
-    spec = SPECS["temperature"]
     values = {
-        "temperature": params.slider(
+        "temperature": widgets.widget(
             "temperature",
-            spec["label"] + " [-]",
-            spec["step"],
-            help=spec["help"] + ". Sets the speed-up-versus-batch chart and the figures "
-            "below; above 1 the acceptance model is extrapolated.",
+            style="slider",
+            help=url.spec("temperature").help + ". Sets the speed-up-versus-batch chart and "
+            "the figures below; above 1 the acceptance model is extrapolated.",
         )
     }
-    columns = st.columns(2)
-    for i, name in enumerate(SPEC_FIELDS[1:]):
-        spec = SPECS[name]
-        values[name] = params.number_input(
-            name, spec["label"], spec["step"], columns[i % 2], help=spec["help"]
-        )
-    return values
+    return values | widgets.inputs(SPEC_FIELDS[1:], st.columns(2))
 
 
-@params.fragment
+@url.fragment
 def results(scenario: costmodel.Scenario) -> None:
     """The page's controls and everything drawn from their Result (a change of them
-    reruns only this: ``params.fragment``)."""
+    reruns only this: ``url.fragment``)."""
     with st.container(border=True):
         values = option_inputs()
     try:
@@ -109,9 +100,9 @@ def results(scenario: costmodel.Scenario) -> None:
         cache.check_scenario(scenario.replace(**values))
     except ValueError as err:
         st.error(f"Could not evaluate this scenario: {escape(str(err))} Showing the defaults.")
-        scenario, options = params.DEFAULT, speculative.Options()
+        scenario, options = sidebar.DEFAULT, speculative.Options()
     result, _ = cache.analysis_or_defaults(
-        "speculative", scenario, options, "Could not evaluate this scenario"
+        speculative, scenario, options, "Could not evaluate this scenario"
     )
     scen = result.scenario
 
@@ -294,11 +285,11 @@ st.markdown(
     "more weights and the gain is smaller (**C11**). The dense model has the MoE's active "
     "parameters (same layers, width and heads); the other settings come from the sidebar."
 )
-params.declare(*map(params.field, SPEC_FIELDS))
+url.declare(*PARAMS)
 # Presets outside the fragment: one may set sidebar fields, so the whole page reruns.
 with st.container(border=True, horizontal=True, vertical_alignment="center"):
-    params.preset_buttons(
-        {name: params.settable(p) for name, p in PRESETS.items()},
+    widgets.preset_buttons(
+        {name: widgets.settable(p) for name, p in PRESETS.items()},
         key="spec_preset",
         reset=SPEC_FIELDS,
     )
@@ -307,5 +298,5 @@ st.caption(
     "multi-token-prediction layers as the draft. The draft's cost here is the draft cost "
     "ratio above, not the MTP layers' share of the model."
 )
-results(params.scenario())
+results(sidebar.scenario())
 tables.formula_expander("Formulas and assumptions", FORMULAS)

@@ -3,8 +3,8 @@
 A view of ``costmodel.analyses.timeline.run``: the sidebar's model and serving
 assumptions, the page's target, interactivity, GPU price tier and weight formats (the
 ``Options`` field names are the URL keys; labels, ranges and choices come from their
-metadata through ``params.options_params`` / ``options_inputs``). One cached library
-call; the chart (built once per result) draws ``timeline.price_steps`` / ``floor_bands``.
+specs). One cached library call; the chart (built once per result) draws
+``timeline.price_steps`` / ``floor_bands``.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from app_pages.ui import cache, charts, params, tables
+from app_pages.ui import cache, charts, sidebar, tables, url, widgets
 from app_pages.ui.text import escape, literal
 from costmodel.analyses import timeline
 
@@ -27,14 +27,14 @@ FLOOR = "usd_per_million_output_tokens"
 #: The page's own inputs (the model is the sidebar's): three columns, then the formats.
 INPUTS = ("target", "min_tokens_per_s_per_user", "price_tier", "weight_formats")
 WIDGET_ARGS = {"target": {"horizontal": True}, "min_tokens_per_s_per_user": {"format": "%.0f"}}
-PARAMS = params.options_params(
-    timeline.Options,
-    skip=("model",),
-    choices={
-        "price_tier": timeline.price_tiers(cache.catalog()),
-        "weight_formats": list(cache.catalog().formats.index),
-    },
-    defaults={"target": DEFAULT_TARGET},
+PARAMS = tuple(
+    p
+    for p in url.option_specs(
+        timeline.Options,
+        price_tier={"choices": tuple(timeline.price_tiers(cache.catalog()))},
+        target={"default": DEFAULT_TARGET},
+    )
+    if p.name != "model"
 )
 
 
@@ -48,20 +48,18 @@ st.markdown(
     "below the cost of the cheapest setup this model knows."
 )
 
-params.declare(*PARAMS)
+url.declare(*PARAMS)
 catalog = cache.catalog()
 priced = [m for m in catalog.models.index if m in set(catalog.provider_prices["model"])]
-scen = params.scenario()
+scen = sidebar.scenario()
 
 
-@params.fragment
+@url.fragment
 def timeline_view() -> None:
     """The page's own inputs and everything drawn from them (a change of them reruns only
-    this: ``params.fragment``)."""
+    this: ``url.fragment``)."""
     with st.container(border=True):
-        values = params.options_inputs(
-            timeline.Options, INPUTS, (*st.columns(3), st.container()), **WIDGET_ARGS
-        )
+        values = widgets.inputs(INPUTS, (*st.columns(3), st.container()), **WIDGET_ARGS)
 
     if scen.model not in priced:
         names = ", ".join(f"{catalog.models.loc[m, 'name']} (`{m}`)" for m in priced)
@@ -69,16 +67,16 @@ def timeline_view() -> None:
             "The catalog has no provider prices for the sidebar's model. Models with prices: "
             f"{names}."
         )
-        params.stop_page()
+        url.stop_page()
 
     try:
         # No format picked: the library's default formats.
         values["weight_formats"] = values["weight_formats"] or timeline.Options().weight_formats
         options = timeline.Options(model=scen.model, **values)
-        result = cache.analysis("timeline", scen, options)
+        result = cache.analysis(timeline, scen, options)
     except ValueError as err:
         st.error(f"No timeline for these settings: {literal(str(err))}")
-        params.stop_page()
+        url.stop_page()
 
     name = catalog.models.loc[scen.model, "name"]
     trend = result.trend.set_index("model").loc[scen.model]

@@ -13,13 +13,14 @@ import pandas as pd
 import streamlit as st
 
 import costmodel
-from app_pages.ui import cache, charts, params, tables
+from app_pages.ui import cache, charts, sidebar, tables, widgets
 from app_pages.ui.text import escape
 from costmodel import presets, validation
+from costmodel.fields import EFFICIENCY_FIELDS
 
 CATALOG = cache.catalog()
 DEFAULT = costmodel.Scenario()
-EFFICIENCY = params.EFFICIENCY_FIELDS
+EFFICIENCY = EFFICIENCY_FIELDS
 FAMILY_COLUMNS = [
     *(f for f in EFFICIENCY if getattr(DEFAULT, f) is None),
     "efficiency_uncertainty",
@@ -122,10 +123,10 @@ st.markdown(
 )
 with st.container(border=True):
     st.caption("Presets for the sidebar's efficiencies")
-    params.preset_buttons(PRESETS, key="validation_preset", reset=list(EFFICIENCY))
+    widgets.preset_buttons(PRESETS, key="validation_preset", reset=list(EFFICIENCY))
     st.caption("Ideal hardware: peak bandwidth and FLOPS, no latency, no overhead.")
 
-scenario = params.scenario()
+scenario = sidebar.scenario()
 overrides = {f: getattr(scenario, f) for f in EFFICIENCY if getattr(scenario, f) is not None}
 changed = {k: v for k, v in overrides.items() if v != getattr(DEFAULT, k)}
 try:

@@ -144,7 +144,7 @@ def main() -> None:
             _timed(AppTest.from_file(str(hello), default_timeout=TIMEOUT_S).run)
             for _ in range(HELLO_REPEATS)
         )
-        pages = [("app_pages/home.py", "Home")] + [(p, t) for p, t, _ in ui.PAGES]
+        pages = [(p.path, p.title) for p in ui.PAGES]
         chosen = sys.argv[1:]
         pages = [(p, t) for p, t in pages if not chosen or Path(p).stem in chosen]
         rows = [(title, measure(ROOT / "app.py", path)) for path, title in pages]

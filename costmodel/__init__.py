@@ -4,19 +4,16 @@ Pure numpy and pandas. Start with ``evaluate(Scenario())`` or
 ``sweep(Scenario(), batch_size=[1, 8, 64])``; ``frontier(Scenario(...))`` gives the
 throughput-interactivity front over batch, GPUs, TP/EP and disaggregation (its helpers
 live in the ``costmodel.frontier`` module: ``from costmodel.frontier import ...``); see
-``Scenario`` for the inputs (``FIELDS`` for each one's unit, range and label) and
-``OUTPUT_COLUMNS`` for the outputs.
+``Scenario`` for the inputs (``FIELDS`` for each one's ``Spec``: unit, range and label)
+and ``OUTPUT_COLUMNS`` for the outputs. Each page's question is an analysis,
+``costmodel.analyses.<question>.run(scenario, options)``.
+
+This module only hands names on: no module of the package imports it.
 """
 
-from costmodel import presets, sensitivity, validation
+from costmodel import analyses, claims, presets, sensitivity, shapley, validation
 from costmodel.catalog import CUSTOM_PREFIX, Catalog, date_key, load_catalog
-from costmodel.economics import (
-    batch_grid,
-    break_even_batch_size,
-    break_even_utilization,
-    provider_margins,
-    revenue_per_request,
-)
+from costmodel.economics import batch_grid, break_even_utilization, revenue_per_request
 from costmodel.evaluation import (
     MAX_SWEEP_ROWS,
     OUTPUT_COLUMNS,
@@ -34,7 +31,6 @@ from costmodel.fields import (
     FIELD_RANGES,
     FIELD_STEPS,
     FIELDS,
-    FieldSpec,
 )
 from costmodel.frontier import frontier, frontier_for_gpus
 from costmodel.hf_config import (
@@ -44,7 +40,10 @@ from costmodel.hf_config import (
     parse_hf_config,
     read_hf_config,
 )
+from costmodel.margins import break_even_batch_size, provider_margins
 from costmodel.scenario import Scenario
+from costmodel.shapley import attribution
+from costmodel.spec import Spec, specs
 
 __all__ = [
     "CUSTOM_PREFIX",
@@ -55,16 +54,17 @@ __all__ = [
     "FIELD_NAMES",
     "FIELD_RANGES",
     "FIELD_STEPS",
-    "FieldSpec",
     "MAX_SWEEP_ROWS",
     "OUTPUT_COLUMNS",
     "Scenario",
-    "average_context_tokens",
-    "check_scenario",
+    "Spec",
     "analyses",
+    "attribution",
+    "average_context_tokens",
     "batch_grid",
     "break_even_batch_size",
     "break_even_utilization",
+    "check_scenario",
     "claims",
     "date_key",
     "describe_hf_config",
@@ -81,10 +81,9 @@ __all__ = [
     "revenue_per_request",
     "scan",
     "sensitivity",
+    "shapley",
+    "specs",
     "sweep",
     "tensor_parallel_sizes",
     "validation",
 ]
-
-# Last: the analyses and claims use the names above at import time.
-from costmodel import analyses, claims  # noqa: E402

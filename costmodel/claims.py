@@ -19,9 +19,9 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-import costmodel
 from costmodel.analyses import gpu_comparison, memory_fit, moe_scaling, price_war, speculative
-from costmodel.catalog import price_sheet
+from costmodel.catalog import load_catalog, price_sheet
+from costmodel.scenario import Scenario
 
 STATUSES = ("holds", "partly", "does not hold", "shown", "not applicable")
 #: The document's prices (C1-C3) [$ per million input, output tokens]; None: not stated.
@@ -77,8 +77,8 @@ class _Runs:
     """Each analysis run at most once for one scenario and catalog (shared by the checks)."""
 
     def __init__(self, scenario, catalog):
-        self.scenario = scenario or costmodel.Scenario()
-        self.catalog = catalog or costmodel.load_catalog()
+        self.scenario = scenario or Scenario()
+        self.catalog = catalog or load_catalog()
         self._done = {}
 
     def __call__(self, analysis):

@@ -30,7 +30,7 @@ def describe(values: Mapping[str, Any]) -> str:
         spec, value = FIELDS[name], values[name]
         unit = f" {spec.unit}" if spec.unit and spec.unit not in ("-", "0-1") else ""
         numeric = spec.low is not None
-        empty = spec.none_means or "family default"
+        empty = spec.empty
         shown = empty if value is None else f"{value:,}" if numeric else value
         parts.append(f"{spec.label}: {shown}{unit if value is not None else ''}")
     return "; ".join(parts)

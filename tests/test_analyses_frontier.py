@@ -7,7 +7,7 @@ import pytest
 import costmodel
 from costmodel import Scenario
 from costmodel.analyses import frontier as analysis
-from costmodel.analyses.options import specs
+from costmodel.spec import specs
 
 R1 = Scenario(model="deepseek-r1", weight_format=None, prompt_tokens=1024, output_tokens=1024)
 SMALL = analysis.Options(gpus=("h200-sxm", "b200"), batch_max=1024, max_gpus=16)
@@ -69,7 +69,7 @@ def test_no_setup_meets_impossible_targets():
 
 def test_options_checked_and_described():
     meta = specs(analysis.Options)
-    assert meta["ttft_ms_max"]["default"] == 2000.0 and "TTFT" in meta["ttft_ms_max"]["label"]
+    assert meta["ttft_ms_max"].default == 2000.0 and "TTFT" in meta["ttft_ms_max"].label
     with pytest.raises(ValueError, match="batch_min"):
         analysis.Options(batch_min=64, batch_max=8)
     with pytest.raises(ValueError, match="gpus"):

@@ -7,8 +7,8 @@ import pytest
 
 import costmodel
 from costmodel.analyses import gpu_comparison as gc
-from costmodel.analyses.options import specs
 from costmodel.catalog import gpu_price
+from costmodel.spec import specs
 
 CATALOG = costmodel.load_catalog()
 COST = "usd_per_million_output_tokens"
@@ -147,13 +147,13 @@ def test_options_are_the_page_url_keys_with_its_defaults():
         "min_tokens_per_s_per_user",
         "gpu_prices",
     ]
-    assert fields["gpu_price"]["default"] == "latest"
-    assert fields["gpu_price"]["choices"] == ("latest", "lowest", "highest")
+    assert fields["gpu_price"].default == "latest"
+    assert fields["gpu_price"].choices == ("latest", "lowest", "highest")
     assert (
-        fields["min_tokens_per_s_per_user"]["low"],
-        fields["min_tokens_per_s_per_user"]["high"],
+        fields["min_tokens_per_s_per_user"].low,
+        fields["min_tokens_per_s_per_user"].high,
     ) == (1.0, 500.0)
-    assert all(f["label"] and f["help"] for f in fields.values())
+    assert all(f.label and f.help for f in fields.values())
 
 
 @pytest.mark.parametrize(

@@ -5,7 +5,7 @@ import pytest
 
 import costmodel
 from costmodel.analyses import speculative as sp
-from costmodel.analyses.options import specs
+from costmodel.spec import specs
 
 RESULT = sp.run()
 
@@ -48,8 +48,8 @@ def test_options_are_scenario_fields_with_their_defaults():
     fields = specs(sp.Options)
     base = costmodel.Scenario()
     for name, spec in fields.items():
-        assert spec["default"] == getattr(base, name)
-        assert (spec["low"], spec["high"]) == costmodel.FIELD_RANGES[name]
+        assert spec.default == getattr(base, name)
+        assert (spec.low, spec.high) == costmodel.FIELD_RANGES[name]
     hot = sp.run(options=sp.Options(temperature=1.5))
     assert hot.extrapolated and hot.scenario.temperature == 1.5
 

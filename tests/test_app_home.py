@@ -9,25 +9,26 @@ from streamlit.testing.v1 import AppTest
 
 import costmodel
 from app_pages import ui
-from app_pages.ui import models, params
+from app_pages.ui import models, sidebar, url
+from costmodel.fields import EFFICIENCY_FIELDS
 
 DEFAULT = costmodel.Scenario()
 
 
 def sidebar_values(at: AppTest) -> dict:
-    """Key -> value of every input in the sidebar, as the Scenario holds it ("same" of a
-    choice whose None has a meaning, such as attention_format, is None)."""
+    """Key -> value of every input in the sidebar, as the Scenario holds it (the empty
+    option of a choice whose None has a meaning, such as attention_format, is None)."""
     widgets = [
         *at.sidebar.selectbox,
         *at.sidebar.number_input,
         *at.sidebar.slider,
         *at.sidebar.toggle,
     ]
-    return {w.key: None if w.value == "same" else w.value for w in widgets}
+    return {w.key: None if w.value == url.NONE_OPTION else w.value for w in widgets}
 
 
 #: Every Scenario field the sidebar draws, the efficiencies included.
-SIDEBAR_FIELDS = (*params.SHARED_FIELDS, *params.EFFICIENCY_FIELDS)
+SIDEBAR_FIELDS = (*sidebar.SHARED_FIELDS, *EFFICIENCY_FIELDS)
 
 
 def test_home_renders_defaults():
@@ -95,7 +96,7 @@ def test_bad_url_parameters_are_named_in_one_warning(params, named):
 def test_preset_and_reset_set_session_state():
     at = open_page(gpu="a100-80gb-sxm", n_gpus="4", batch_size="64")
     at.button(key="preset:December 2023 baseline").click().run()
-    for field, value in params.PRESETS["December 2023 baseline"].items():
+    for field, value in sidebar.PRESETS["December 2023 baseline"].items():
         assert at.session_state[field] == value
     assert at.session_state["batch_size"] == 64  # not part of the preset
     at.button(key="preset:reset").click().run()
@@ -105,7 +106,7 @@ def test_preset_and_reset_set_session_state():
 
 def test_baseline_preset_is_the_librarys():
     # Its values (the seed's C4 setup) are checked by hand in tests/test_presets.py.
-    assert params.PRESETS["December 2023 baseline"] is costmodel.presets.DECEMBER_2023_BASELINE
+    assert sidebar.PRESETS["December 2023 baseline"] is costmodel.presets.DECEMBER_2023_BASELINE
 
 
 def test_share_link_holds_the_url_parameters():
@@ -118,13 +119,13 @@ def test_invalid_scenario_shows_error_and_default():
     def script():
         import streamlit as st
 
-        from app_pages.ui import params
+        from app_pages.ui import sidebar
 
-        st.markdown("fell back" if params.scenario(n_gpus=0) == params.DEFAULT else "kept")
+        st.markdown("fell back" if sidebar.scenario(gpu="no-gpu") == sidebar.DEFAULT else "kept")
 
     at = AppTest.from_function(script).run()
     assert not at.exception
-    assert "n_gpus" in at.error[0].value
+    assert "gpu must be one of" in at.error[0].value
     assert at.markdown[0].value == "fell back"
 
 
@@ -136,7 +137,7 @@ def bound_widgets(at: AppTest) -> dict:
             yield child
             yield from walk(child)
 
-    synced = at.session_state["_ui_url_synced"]  # params.named_selectbox: ids in the URL
+    synced = at.session_state["_ui_url_synced"]  # widgets._named_selectbox: ids in the URL
     return {
         e.key: e.value
         for e in [*walk(at.main), *walk(at.sidebar)]
@@ -144,21 +145,22 @@ def bound_widgets(at: AppTest) -> dict:
     }
 
 
-@pytest.mark.parametrize("path", ["app_pages/home.py"] + [p for p, _, _ in ui.PAGES])
+@pytest.mark.parametrize("path", ["app_pages/home.py"] + [p.path for p in ui.PAGES[1:]])
 def test_page_declares_its_url_parameters(path):
     """The URL gate, Reset and the warning rely on each page declaring its URL inputs."""
     at = open_page(path)
     assert not at.exception, path
-    declared = at.session_state["_ui_declared"]  # filled by params.declare during the run
+    declared = at.session_state["_ui_declared"]  # filled by url.declare during the run
     widgets = bound_widgets(at)
     # gpu_prices: the GPU page's price editor writes it into the URL (no bound widget);
     # custom_model: the sidebar's upload writes it, and the sidebar reads it
     # (app_pages.ui.models) before the model selectbox.
     expected = [k for k in declared if k not in ("gpu_prices", models.KEY)]
-    assert sorted(widgets) == sorted(expected), "bound inputs vs params.declare(...)"
+    assert sorted(widgets) == sorted(expected), "bound inputs vs url.declare(...)"
     for key, value in widgets.items():
         default = declared[key].default
-        assert value == (tuple(default) if isinstance(value, tuple) else default), key
+        shown = None if value == url.NONE_OPTION else value  # the empty option is None
+        assert (tuple(shown) if isinstance(shown, list) else shown) == default, key
 
 
 def test_model_and_gpu_show_names_and_keep_ids_in_the_url():
@@ -176,7 +178,7 @@ def test_an_unexpected_error_shows_a_message_and_a_link_to_the_defaults(monkeypa
     def broken() -> None:
         raise RuntimeError("/srv/secret/path.py failed")
 
-    monkeypatch.setattr(params, "share_link", broken)
+    monkeypatch.setattr(url, "share_link", broken)
     at = open_page(batch_size="64")
     assert not at.exception  # no traceback on the page
     (error,) = at.error

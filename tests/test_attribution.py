@@ -11,9 +11,9 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-import costmodel.attribution as attribution_module
+import costmodel.shapley as attribution_module
 from costmodel import Scenario, evaluate, load_catalog
-from costmodel.attribution import (
+from costmodel.shapley import (
     ATTRIBUTION_COLUMNS,
     MAX_CHANGED_FIELDS,
     attribution,

@@ -16,7 +16,7 @@ from app_pages import ui
 pytestmark = pytest.mark.browser
 
 HOME = ("", "What does it cost to serve Mixtral 8x7B?")
-PAGES = [HOME, *((Path(p).stem, t) for p, t, _ in ui.PAGES)]
+PAGES = [HOME, *((p.url_path, p.title) for p in ui.PAGES[1:])]
 
 
 @pytest.mark.parametrize(("stem", "title"), PAGES, ids=[s or "home" for s, _ in PAGES])
@@ -26,7 +26,8 @@ def test_page_renders(page, streamlit_server, stem, title):
     wait_for_app(page)
     expect(page.get_by_test_id("stSidebar").get_by_text("Scenario", exact=True)).to_be_visible()
     if stem:  # a page's title is its menu title (Home's is the question)
-        expect(page.get_by_test_id("stSidebarNav").get_by_text(title, exact=True)).to_be_visible()
+        menu = page.get_by_test_id("stSidebar").get_by_test_id("stPageLink")
+        expect(menu.get_by_text(title, exact=True)).to_be_visible()
     expect(page.get_by_test_id("stMain").locator("h1").first).to_be_visible()
     assert_page_works(page, charts=bool(stem))
     if not stem:

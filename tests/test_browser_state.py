@@ -17,7 +17,7 @@ from test_browser_share_links import Input, batch, query, share_link_query
 
 pytestmark = pytest.mark.browser
 
-DRAFT = "Draft tokens per step (g)"
+DRAFT = "Draft tokens per step (g) [tokens]"
 
 
 def draft(value: str) -> Input:
@@ -25,7 +25,8 @@ def draft(value: str) -> Input:
 
 
 def nav(page: Page, title: str, path: str) -> None:
-    page.get_by_test_id("stSidebarNav").get_by_role("link", name=title).click()
+    menu = page.get_by_test_id("stSidebar").get_by_test_id("stPageLink")
+    menu.get_by_role("link", name=title, exact=True).click()
     page.wait_for_url(re.compile(rf"/{path}(\?|$)"))
     wait_for_app(page)
 
@@ -131,7 +132,7 @@ def test_back_to_a_bad_link_shows_the_page_not_an_error(page, streamlit_server):
     wait_for_app(page)
     expect(page.get_by_test_id("stAlertContentError")).to_have_count(0)
     batch("64").expect_shown(page)
-    Input("number", "GPUs per replica [GPUs]", "n_gpus", "2", sidebar=True).expect_shown(page)
+    Input("select", "GPUs per replica [GPUs]", "n_gpus", "2", sidebar=True).expect_shown(page)
     draft("4").expect_shown(page)
     assert_page_works(page)
 
@@ -148,13 +149,13 @@ def test_an_input_of_the_same_name_on_another_page_starts_at_that_pages_value(
         "number",
         "Interactivity for the GPU ranking [tokens/s per user]",
         "min_tokens_per_s_per_user",
-        "80.00",
+        "80.0",
     )
     ranking.set(page)
     nav(page, "GPU comparison", "gpu_comparison")
     assert ranking.param not in page.url
     Input("toggle", "Best batch for speed", "optimize_batch", "true").set(page)
-    speed = Input("number", "Min tokens/s per user", ranking.param, "20")
+    speed = Input("number", "Min tokens/s per user [tokens/s]", ranking.param, "20")
     speed.expect_shown(page)
     assert ranking.param not in page.url
 

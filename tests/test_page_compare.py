@@ -6,7 +6,7 @@ from streamlit.dataframe_util import convert_arrow_bytes_to_pandas_df
 
 from app_pages.ui.text import escape
 from costmodel import Scenario, load_catalog
-from costmodel.attribution import compare
+from costmodel.shapley import compare
 
 PAGE = "app_pages/compare.py"
 CATALOG = load_catalog()
@@ -77,7 +77,7 @@ def test_swap():
     at = click(at, "Swap A and B")
     assert not at.exception and not at.error
     assert at.sidebar.selectbox(key="gpu").value == "h200-sxm"
-    assert at.sidebar.number_input(key="n_gpus").value == 4
+    assert at.sidebar.selectbox(key="n_gpus").value == 4
     assert at.selectbox(key="b_gpu").value == "a100-80gb-sxm"
     assert at.number_input(key="b_n_gpus").value == 2
     want = compare(Scenario(gpu="h200-sxm", n_gpus=4), Scenario(gpu="a100-80gb-sxm"), CATALOG, COST)
@@ -94,14 +94,14 @@ def test_bad_b_values_are_named_and_b_takes_the_defaults():
     assert "A and B are the same scenario" in at.info[0].value
 
 
-def test_an_inconsistent_b_is_a_message_not_a_traceback():
+def test_an_inconsistent_b_is_adapted_and_said():
     # Mixtral's context window is 32,768 tokens: a 32,000-token prompt and 1,000 output
-    # tokens do not fit in it.
+    # tokens do not fit in it, so B's prompt is cut to 32,768 - 1,000 = 31,768 tokens.
     at = open_page(PAGE, b_prompt_tokens="32000", b_output_tokens="1000")
-    assert not at.exception
-    (error,) = at.error
-    assert error.value.startswith("Scenario B cannot be compared:")
-    assert "context" in error.value
+    assert not at.exception and not at.error
+    (warning,) = [w.value for w in at.warning if w.value.startswith("B changed")]
+    assert "Prompt length: 32,000 → 31,768" in warning.replace("\\", "")
+    assert "context window is 32,768 tokens" in warning.replace("\\", "")
 
 
 def test_a_b_that_does_not_fit_is_said():
@@ -111,8 +111,8 @@ def test_a_b_that_does_not_fit_is_said():
 
 
 def test_a_s_table_says_what_an_empty_choice_means():
-    """A's attention_format is None in the Scenario: the table says "same (as weight_format)",
-    as the sidebar's "Same as weight format", not "None"."""
+    """A's attention_format is None in the Scenario: the table says what that means, as the
+    sidebar's empty option does ("As weight_format"), not "None"."""
     table = open_page("app_pages/compare.py").dataframe[0].value.set_index("field")
-    assert table.loc["attention_format", "value"] == "same (as weight_format)"
+    assert table.loc["attention_format", "value"] == "as weight_format"
     assert table.loc["batch_size", "value"] == "32"

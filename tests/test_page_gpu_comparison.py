@@ -96,7 +96,8 @@ def test_bad_gpu_price_is_named_and_dropped(bad):
     table (``gpu_prices``) lists the catalog's GPUs."""
     at = open_page(PAGE, gpu_prices=bad)
     note = ignored(at)
-    assert "`gpu_prices=" in note and "h100-sxm:2" in note.replace("\\", "")
+    # The warning shows the form of an entry with an example (a catalog GPU id, a price).
+    assert "`gpu_prices=" in note and "e.g. a100-40gb-sxm:2" in note.replace("\\", "")
     same_table(at, gpu_comparison.run())
 
 

@@ -12,7 +12,7 @@ from conftest import ignored, open_page, shown
 
 import costmodel
 from app_pages import quantization_fit as qf
-from app_pages.ui import models, params
+from app_pages.ui import models, sidebar
 from app_pages.ui.text import escape
 from costmodel.analyses import memory_fit
 
@@ -95,15 +95,16 @@ def test_presets_and_reset():
     assert at.session_state["n_gpus"] == 1
 
     at.button(key="quant_preset:December 2023 baseline").click().run()
-    for key, value in params.PRESETS["December 2023 baseline"].items():
+    for key, value in sidebar.PRESETS["December 2023 baseline"].items():
         assert at.session_state[key] == value
 
     at.button(key="quant_preset:reset").click().run()
     assert not at.exception
     for param in qf.PARAMS:
-        assert at.session_state[param.key] == param.default
+        value = at.session_state[param.name]
+        assert (tuple(value) if isinstance(value, list) else value) == param.default
     # the page's Reset leaves the sidebar as the presets set it
-    assert at.session_state["gpu"] == params.PRESETS["December 2023 baseline"]["gpu"]
+    assert at.session_state["gpu"] == sidebar.PRESETS["December 2023 baseline"]["gpu"]
     assert at.session_state["prompt_tokens"] == 4096
 
 

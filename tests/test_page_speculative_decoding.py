@@ -152,7 +152,7 @@ def test_mtp_preset_sets_the_fields_the_page_and_sidebar_hold():
     assert page_values(at)["draft_tokens"] == preset["draft_tokens"]
     assert page_values(at)["acceptance_at_t0"] == preset["acceptance_at_t0"]
     assert at.sidebar.selectbox(key="model").value == preset["model"]
-    assert at.sidebar.number_input(key="n_gpus").value == preset["n_gpus"]
+    assert at.sidebar.selectbox(key="n_gpus").value == preset["n_gpus"]
     assert "mtp" not in at.session_state and "speculative" not in at.session_state
     assert f"The inputs match the preset *{preset.name}*." in [c.value for c in at.caption]
 

@@ -9,11 +9,11 @@ import pytest
 from conftest import ignored, open_page, shown
 
 import costmodel
-from app_pages.ui import params
 from costmodel import presets, validation
+from costmodel.fields import EFFICIENCY_FIELDS
 
 PAGE = "app_pages/validation.py"
-FIELDS = list(params.EFFICIENCY_FIELDS)
+FIELDS = list(EFFICIENCY_FIELDS)
 IDEAL = dict(presets.IDEAL_HARDWARE)
 
 

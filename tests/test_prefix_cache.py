@@ -6,7 +6,8 @@ import pytest
 
 import costmodel
 from costmodel import evaluation, presets
-from costmodel.economics import billed_cached_input_price, provider_margins, revenue_per_request
+from costmodel.economics import billed_cached_input_price, revenue_per_request
+from costmodel.margins import provider_margins
 
 CATALOG = costmodel.load_catalog()
 MODELS = CATALOG.models

@@ -29,7 +29,7 @@ def test_description_states_every_field_the_preset_sets(preset):
     assert text.startswith(preset.name)
     for name, value in preset.items():
         shown = (
-            "family default"
+            FIELDS[name].empty
             if value is None
             else f"{value:,}"
             if FIELDS[name].low is not None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import numpy as np
@@ -12,6 +13,7 @@ from conftest import chart_specs, open_page
 from app_pages import ui
 from app_pages.ui import charts, gate, tables
 from app_pages.ui.text import escape, literal
+from costmodel.spec import Spec
 
 
 def test_labels_carry_units():
@@ -65,7 +67,7 @@ def test_one_colour_per_series_name():
 def test_every_chart_in_the_app_gives_a_series_one_colour():
     """Across all pages: a series name drawn in several charts has the same colour."""
     seen: dict[str, set[str]] = {}
-    for path in [p for p, _, _ in ui.PAGES]:
+    for path in [p.path for p in ui.PAGES[1:]]:
         for spec in chart_specs(open_page(path)):
             for layer in [spec, *spec.get("layer", [])]:
                 scale = layer.get("encoding", {}).get("color", {}).get("scale", {})
@@ -100,20 +102,44 @@ def test_literal_and_escape_leave_no_markup():
     ],
 )
 def test_gate_says_what_happened(raw, value, note):
-    verdict = gate.check(gate.number("n_gpus", 2, 1, 64, integer=True), raw)
+    spec = Spec("int", 2, "GPUs", "help", low=1, high=64, step=1, name="n_gpus")
+    verdict = gate.check(spec, raw)
     assert verdict.value == value
     assert (verdict.notes[0][1] if verdict.notes else "").startswith(note)
 
 
-def test_id_numbers_check_an_entry_by_its_id_and_its_number():
+PRICES = Spec(
+    "entries",
+    (),
+    "Prices",
+    "help",
+    low=0.1,
+    high=20.0,
+    step=0.05,
+    choices=("h100-sxm", "b200"),
+    columns=("usd_per_gpu_hour",),
+    name="gpu_prices",
+)
+
+
+def test_entries_are_checked_by_their_id_and_their_number():
     """``gpu_prices`` entries: a catalog id, a colon, a price in [0.1, 20]."""
-    entries = gate.IdNumbers(["h100-sxm", "b200"], gate.number("p", None, 0.1, 20.0), 2.0)
-    assert list(entries) == ["h100-sxm:2", "b200:2"]  # one example per id
-    assert "h100-sxm:1.5" in entries and "b200:20" in entries
-    assert "h100-sxm:25" not in entries  # out of range
-    assert "a100:1.5" not in entries and "h100-sxm" not in entries and "h100-sxm:x" not in entries
+    verdict = gate.check(PRICES, ["h100-sxm:1.5", "b200:20"])
+    assert verdict.value == (("h100-sxm", 1.5), ("b200", 20.0)) and not verdict.notes
+    assert verdict.url == ["h100-sxm:1.5", "b200:20"]
+    for bad in ("h100-sxm:25", "a100:1.5", "h100-sxm", "h100-sxm:x", "h100-sxm:1:2"):
+        dropped = gate.check(PRICES, ["b200:4", bad])
+        assert dropped.value == (("b200", 4.0),) and bad in dropped.notes[0][0], bad
     # the last entry of an id wins: h100-sxm at 3.0, not 1.5
-    assert gate.IdNumbers.parse(["h100-sxm:1.5", "b200:4", "h100-sxm:3"]) == (
-        ("h100-sxm", 3.0),
-        ("b200", 4.0),
-    )
+    last = gate.check(PRICES, ["h100-sxm:1.5", "b200:4", "h100-sxm:3"])
+    assert last.value == (("h100-sxm", 3.0), ("b200", 4.0))
+    assert gate.check(PRICES, [""]).value == ()
+
+
+def test_an_optional_choice_reads_empty_and_the_older_links_same_as_none():
+    spec = Spec("choice", None, "Attention format", "help", choices=("bf16",), empty="as weights")
+    assert gate.check(spec, [""]) == gate.Verdict(None, None)
+    assert gate.check(spec, ["same"]) == gate.Verdict(None, None)
+    assert gate.check(spec, ["bf16"]) == gate.Verdict("bf16", ["bf16"])
+    forced = dataclasses.replace(spec, default="bf16")
+    assert gate.check(forced, [""]) == gate.Verdict(None, [""])  # None is not the default here

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from costmodel import CUSTOM_PREFIX, Scenario, evaluate, load_catalog, sweep
-from costmodel.scenario import check_field
+from costmodel.fields import check_field
 
 MODELS_DIR = Path(__file__).resolve().parent.parent / "assets" / "models"
 

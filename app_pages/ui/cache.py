@@ -8,8 +8,8 @@ run). Cached calls take the custom model's URL value as part of their key.
 from __future__ import annotations
 
 import hashlib
-import importlib
 import pickle
+import types
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -19,9 +19,12 @@ import streamlit as st
 import costmodel
 from app_pages.ui import models
 from app_pages.ui.text import escape
+from costmodel.custom_gpu import CustomGpu
 
 #: Session-state key of this run's ``custom_model`` URL value (None: no custom model).
 CUSTOM = "_ui_custom_model"
+#: Catalog id and name of a GPU of your own (``CustomGpu``) in the analyses that take one.
+CUSTOM_GPU_ID, CUSTOM_GPU_NAME = "custom-gpu", "Your GPU"
 #: Results kept per function decorated with :func:`by_contents` (a chart's spec holds
 #: its data frames as Arrow tables, tens of kB each: 64 keep a few MB per chart).
 CONTENTS_CACHE_ENTRIES = 64
@@ -139,18 +142,18 @@ def headline_range(scenario: costmodel.Scenario, output: str) -> dict[str, Any]:
     return _headline_range(scenario, output, custom_url())
 
 
-@shared(max_entries=64)
+@st.cache_resource(
+    show_spinner=False, max_entries=64, hash_funcs={types.ModuleType: lambda m: m.__name__}
+)
 def _analysis(
-    name: str, scenario: costmodel.Scenario, options: Any, gpus: tuple, custom: str | None
+    module: types.ModuleType,
+    scenario: costmodel.Scenario,
+    options: Any,
+    gpu: CustomGpu | None,
+    custom: str | None,
 ) -> Any:
-    """``costmodel.analyses.<name>.run(scenario, options)`` cached by its arguments.
-
-    ``gpus``: extra GPUs, each a tuple of ``Catalog.with_gpu`` keyword items.
-    """
-    module = importlib.import_module(f"costmodel.analyses.{name}")
-    cat = catalog()
-    for gpu in gpus:
-        cat = cat.with_gpu(**dict(gpu))
+    """``module.run(scenario, options)`` on the session's catalog (with ``gpu``), shared."""
+    cat = catalog() if gpu is None else gpu.add_to(catalog(), CUSTOM_GPU_ID, CUSTOM_GPU_NAME)
     return module.run(scenario, options, cat)
 
 
@@ -163,16 +166,20 @@ def _claims(
     return checks.check_all(scenario, catalog(), ids)
 
 
-def analysis(name: str, scenario: costmodel.Scenario, options: Any, gpus: tuple = ()) -> Any:
-    """``costmodel.analyses.<name>.run(scenario, options)`` on the session's catalog, cached.
-
-    ``gpus``: extra GPUs, each a tuple of ``Catalog.with_gpu`` keyword items.
-    """
-    return _analysis(name, scenario, options, gpus, custom_url())
+def analysis(
+    module: types.ModuleType,
+    scenario: costmodel.Scenario,
+    options: Any,
+    gpu: CustomGpu | None = None,
+) -> Any:
+    """``module.run(scenario, options)`` (an analysis of ``costmodel.analyses``) on the
+    session's catalog, with your own ``gpu`` as ``CUSTOM_GPU_ID`` when given; cached and
+    shared (views must not change the result)."""
+    return _analysis(module, scenario, options, gpu, custom_url())
 
 
 def analysis_or_defaults(
-    name: str,
+    module: types.ModuleType,
     scenario: costmodel.Scenario,
     options: Any,
     failure: str,
@@ -183,15 +190,14 @@ def analysis_or_defaults(
     ``fallback`` (scenario, options), "the page's defaults"; without one, "the defaults":
     ``Scenario()`` and the analysis's ``Options()``."""
     try:
-        return analysis(name, scenario, options), options
+        return analysis(module, scenario, options), options
     except ValueError as err:
         if fallback is None:
             st.error(f"{failure}: {escape(str(err))} Showing the defaults.")
-            module = importlib.import_module(f"costmodel.analyses.{name}")
             fallback = costmodel.Scenario(), module.Options()
         else:
             st.error(f"{failure}: {escape(str(err))} Showing the page's defaults.")
-        return analysis(name, *fallback), fallback[1]
+        return analysis(module, *fallback), fallback[1]
 
 
 def claims(scenario: costmodel.Scenario, ids: tuple[str, ...] | None = None) -> pd.DataFrame:

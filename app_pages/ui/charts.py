@@ -27,7 +27,7 @@ import pyarrow as pa
 import streamlit as st
 
 import costmodel
-from app_pages.ui import cache, gate, params, tables
+from app_pages.ui import cache, tables, url, widgets
 from app_pages.ui.text import literal
 
 # Tableau 10, the palette Vega-Lite uses by default.
@@ -275,8 +275,6 @@ def waterfall(
 
 # --- Sensitivity: tornado and headline range (GPU comparison and price-war pages) ---------
 
-CHANGE_PCT = gate.number("change_pct", 20.0, 1.0, 90.0)
-
 
 def headline_range_text(scenario: costmodel.Scenario, output: str, unit: str) -> str:
     """One sentence: low / central / high of ``output`` and what the central value rests on."""
@@ -295,7 +293,7 @@ def headline_range_text(scenario: costmodel.Scenario, output: str, unit: str) ->
     )
 
 
-@params.fragment
+@url.fragment
 def tornado_section(
     scenario: costmodel.Scenario,
     output: str = "usd_per_million_output_tokens",
@@ -303,16 +301,10 @@ def tornado_section(
 ) -> None:
     """A bound ``change_pct`` input, the tornado chart and its table (with CSV) for ``scenario``.
 
-    The page must declare :data:`CHANGE_PCT`. A fragment: changing ``change_pct`` reruns
-    only this section.
+    The page must declare ``change_pct`` (its analysis's ``Options.change_pct``). A
+    fragment: changing ``change_pct`` reruns only this section.
     """
-    pct = params.number_input(
-        "change_pct",
-        "Move each assumption by ± [%]",
-        5.0,
-        format="%.0f",
-        help="Each assumption is moved down and up by this many percent, one at a time [%]",
-    )
+    pct = widgets.widget("change_pct", format="%.0f")
     try:
         table = cache.tornado(scenario, float(pct), output)
     except ValueError as err:

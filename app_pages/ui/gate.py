@@ -1,15 +1,16 @@
-"""URL parameter rules and the gate that checks a query string against them (no Streamlit).
+"""URL text -> values, by each input's ``costmodel.spec.Spec`` (no Streamlit here).
 
-A :class:`Param` states one URL parameter's rules: its type, range or choices, whether
-it is an integer, a list or may be empty, and its default. :func:`check` parses the raw
-values of one parameter (``st.query_params.get_all(key)``) by those rules and returns a
-:class:`Verdict`: the value the widget should start from, the canonical URL text (or
-None to remove the parameter) and, when the URL's value was not taken as it stands, a
-note saying what happened. ``app_pages.ui.params`` applies verdicts to
-``st.query_params`` before the bound widgets exist.
+:func:`check` parses the raw values of one URL parameter (``st.query_params.get_all(key)``)
+by its spec and returns a :class:`Verdict`: the value the widget should start from, the
+canonical URL text (or None to remove the parameter) and, when the URL's value was not
+taken as it stands, a note saying what happened. ``app_pages.ui.url`` applies verdicts
+to ``st.query_params`` before the bound widgets exist.
 
-Scenario fields take their rules from the library through :func:`scenario_param`, the
-one place that reads ``costmodel.FIELD_RANGES`` and the ``Scenario`` defaults.
+A spec's ``choices`` must be concrete here: the app fills in a catalog table's ids
+(``url.concrete``) before it declares the spec. URL forms: numbers in ASCII decimal,
+``true``/``false``, ids as they are, a list as repeated keys, an entry as
+``id:number[:number...]``, and an empty value (``key=``) for None where the spec allows
+it (``Spec.empty``; ``same``, the older links' word, is read as empty too).
 """
 
 from __future__ import annotations
@@ -17,56 +18,19 @@ from __future__ import annotations
 import dataclasses
 import math
 import re
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from typing import Any
 
-import costmodel
 from app_pages.ui.text import escape, literal
+from costmodel.spec import BOOL, CHOICE, ENTRIES, INT, NUMERIC, Spec
 
 # A decimal number in ASCII: no "inf", "nan", "0x10", "1_000", unicode digits or spaces.
 _NUMBER = re.compile(r"[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?")
 SHOWN = 40  # characters of a hostile value shown in a note
+#: URL texts that mean None for an input that allows it (``same``: links written before
+#: the empty value, e.g. ``attention_format=same``).
+NONE_TEXTS = ("", "same")
 _NONE = object()
-
-
-@dataclasses.dataclass(frozen=True)
-class Param:
-    """One URL parameter: ``key``, ``default`` and the rules a URL value must meet.
-
-    ``kind`` is ``int``, ``float``, ``bool`` or ``str``; numbers lie in ``[low, high]``;
-    a ``str`` is one of ``choices`` (ids, as the URL holds them), a list of them with
-    ``many``; ``optional`` numbers may be empty (None, e.g. "family default").
-    """
-
-    key: str
-    default: Any
-    kind: type
-    low: float | None = None
-    high: float | None = None
-    choices: tuple[str, ...] = ()
-    many: bool = False
-    optional: bool = False
-
-    def allowed(self) -> str:
-        """The rule in words, e.g. "an integer from 1 to 64"."""
-        if self.kind is bool:
-            return "true or false"
-        if self.kind is str:
-            listed = ", ".join(self.choices[:12]) + (", ..." if len(self.choices) > 12 else "")
-            return f"{'any of' if self.many else 'one of'} {listed}"
-        what = "an integer" if self.kind is int else "a number"
-        rule = f"{what} from {self.low:g} to {self.high:g}"
-        return rule + (" (leave it out for none)" if self.optional else "")
-
-    def text(self, value: Any) -> str:
-        """``value`` as the URL writes it."""
-        if value is None:
-            return ""
-        if isinstance(value, bool):
-            return str(value).lower()
-        if isinstance(value, float) and value.is_integer():
-            return str(int(value))
-        return str(value)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -83,72 +47,59 @@ class Verdict:
     notes: tuple[tuple[str, str], ...] = ()
 
 
-def number(
-    key: str, default: float | None, low: float, high: float, *, integer: bool = False
-) -> Param:
-    """A number parameter in ``[low, high]``; ``default=None`` makes it optional (empty)."""
-    kind = int if integer else float
-    return Param(key, default, kind, float(low), float(high), optional=default is None)
+def allowed(spec: Spec) -> str:
+    """The rule in words for a URL: "an integer from 1 to 64", "one of a, b"."""
+    if spec.kind == BOOL:
+        rule = "true or false"
+    elif spec.kind == CHOICE:
+        listed = ", ".join(spec.choices[:12]) + (", ..." if len(spec.choices) > 12 else "")
+        rule = f"{'any of' if spec.many else 'one of'} {listed}"
+    elif spec.kind == ENTRIES:
+        ids = ", ".join(spec.choices[:6]) + (", ..." if len(spec.choices) > 6 else "")
+        numbers = ":".join(f"<{c}>" for c in spec.columns)
+        example = ":".join([spec.choices[0] if spec.choices else "x", *["2"] * len(spec.columns)])
+        rule = (
+            f"entries <id>:{numbers}, e.g. {example} (ids: {ids}; numbers from {spec.low:g} "
+            f"to {spec.high:g})"
+        )
+    else:
+        what = "an integer" if spec.kind == INT else "a number"
+        rule = f"{what} from {spec.low:g} to {spec.high:g}"
+    return rule + (" (empty for none)" if spec.optional else "")
 
 
-def choice(key: str, default: str | Sequence[str], choices: Sequence[str]) -> Param:
-    """One of ``choices`` (a list of them when ``default`` is a list)."""
-    many = not isinstance(default, str)
-    return Param(key, list(default) if many else default, str, choices=tuple(choices), many=many)
+def number_text(value: float) -> str:
+    """A number as the URL writes it: ``2``, ``1.95``."""
+    value = float(value)
+    return str(int(value)) if value.is_integer() else repr(value)
 
 
-def flag(key: str, default: bool) -> Param:
-    """A boolean parameter (``true``/``false`` in the URL)."""
-    return Param(key, default, bool)
+def text(spec: Spec, value: Any) -> str:
+    """One value (one entry of a list) as the URL writes it."""
+    if value is None:
+        return ""
+    if spec.kind == BOOL:
+        return str(bool(value)).lower()
+    if spec.kind == ENTRIES:
+        return ":".join([str(value[0]), *(number_text(v) for v in value[1:])])
+    if spec.kind in NUMERIC:
+        return number_text(value)
+    return str(value)
 
 
-class IdNumbers(tuple):
-    """The allowed entries ``<id>:<number>`` of a list parameter (``gpu_prices=h100-sxm:2``):
-    ``in`` checks one (an id of ``ids``, and a number ``number``'s rules take as it
-    stands); it lists one example per id, with ``example`` (for the warning and the URL
-    fuzz test)."""
-
-    def __new__(cls, ids: Iterable[str], number: Param, example: float):
-        ids = list(ids)
-        made = super().__new__(cls, (f"{i}:{example:g}" for i in ids))
-        made.ids, made.number = frozenset(ids), number
-        return made
-
-    def __contains__(self, text: object) -> bool:
-        key, _, value = str(text).rpartition(":")
-        return key in self.ids and not check(self.number, [value]).notes
-
-    @staticmethod
-    def parse(entries: Iterable[str]) -> tuple[tuple[str, float], ...]:
-        """Checked entries as (id, number) pairs; a repeated id: its last number."""
-        pairs = dict(e.rpartition(":")[::2] for e in entries)
-        return tuple((key, float(value)) for key, value in pairs.items())
+def url_values(spec: Spec, value: Any) -> list[str] | None:
+    """``value``'s canonical URL values; None when it is the default (left out)."""
+    if _same(value, spec.default):
+        return None
+    if spec.many or spec.kind == ENTRIES:
+        return [text(spec, v) for v in value] or [""]
+    return [text(spec, value)]
 
 
-# --- Scenario fields (the adapter: switch it to costmodel's field specs in one place) -----
-
-_DEFAULT = costmodel.Scenario()
-
-
-def scenario_param(field: str, choices: Callable[[str], Sequence[str]] | None = None) -> Param:
-    """The URL rules of ``costmodel.Scenario`` field ``field``: type, range and default.
-
-    Numbers take ``costmodel.FIELD_RANGES``; a text field (``model``, ``gpu``, formats)
-    takes ``choices(field)``, the catalog ids it may hold.
-    """
-    default = getattr(_DEFAULT, field)
-    hint = {f.name: f.type for f in dataclasses.fields(costmodel.Scenario)}[field]
-    if "bool" in str(hint):
-        return flag(field, default)
-    if field in costmodel.FIELD_RANGES:
-        low, high = costmodel.FIELD_RANGES[field]
-        return number(field, default, low, high, integer="int" in str(hint))
-    if choices is None:
-        raise ValueError(f"{field} needs its choices")
-    return choice(field, default, choices(field))
-
-
-# --- Checking ---------------------------------------------------------------------------
+def _same(a: Any, b: Any) -> bool:
+    if isinstance(a, list | tuple) and isinstance(b, list | tuple):
+        return tuple(a) == tuple(b)
+    return a == b
 
 
 def shown(text: str) -> str:
@@ -158,68 +109,99 @@ def shown(text: str) -> str:
     return f"{text[:SHOWN]}… ({len(text):,} characters)"
 
 
-def _number(param: Param, text: str) -> tuple[Any, str]:
-    """Parse one number by ``param``'s rules: (value, note) or (_NONE, why not)."""
+def _number(spec: Spec, text: str, integer: bool) -> tuple[Any, str]:
+    """Parse one number by ``spec``'s range: (value, note) or (_NONE, why not)."""
     if not _NUMBER.fullmatch(text):
         return _NONE, "not a number"
     value = float(text)
     if not math.isfinite(value):
         return _NONE, "too large"
     note = ""
-    if param.kind is int and not value.is_integer():
+    if integer and not value.is_integer():
         value = math.floor(value + 0.5)
         note = f"rounded to {value:.0f}"
-    if not param.low <= value <= param.high:
+    if not spec.low <= value <= spec.high:
         return _NONE, "out of range"
-    return (int(value) if param.kind is int else value), note
+    return (int(value) if integer else value), note
 
 
-def _one(param: Param, text: str) -> tuple[Any, str]:
+def _entry(spec: Spec, text: str) -> tuple[Any, str]:
+    """Parse ``id:number[:number...]``: (row tuple, "") or (_NONE, why not)."""
+    parts = text.split(":")
+    if len(parts) != 1 + len(spec.columns):
+        return _NONE, "not an entry"
+    if spec.choices and parts[0] not in spec.choices:
+        return _NONE, "not an option"
+    numbers = [_number(spec, part, False) for part in parts[1:]]
+    if any(value is _NONE or note for value, note in numbers):
+        return _NONE, "not a number in range"
+    return (parts[0], *(value for value, _ in numbers)), ""
+
+
+def _one(spec: Spec, text: str) -> tuple[Any, str]:
     """Parse one URL value: (value, note) or (_NONE, why not)."""
-    if param.kind is bool:
+    if spec.kind == BOOL:
         if text.lower() in ("true", "false"):
             return text.lower() == "true", ""
         return _NONE, "not true or false"
-    if param.kind is str:
-        return (text, "") if text in param.choices else (_NONE, "not an option")
-    return _number(param, text)
+    if spec.kind == CHOICE:
+        return (text, "") if text in spec.choices else (_NONE, "not an option")
+    if spec.kind == ENTRIES:
+        return _entry(spec, text)
+    return _number(spec, text, spec.kind == INT)
 
 
-def _default_used(param: Param, text: str, why: str) -> Verdict:
-    default = ", ".join(param.default) if param.many else param.text(param.default)
-    what = f"{why}; allowed: {param.allowed()}; the default ({default or 'empty'}) was used"
-    return Verdict(param.default, None, ((text, what),))
+def _default_used(spec: Spec, text: str, why: str) -> Verdict:
+    default = ", ".join(map(str, spec.default)) if spec.many else text_of_default(spec)
+    what = f"{why}; allowed: {allowed(spec)}; the default ({default or 'empty'}) was used"
+    return Verdict(spec.default, None, ((text, what),))
 
 
-def check(param: Param, raw: list[str]) -> Verdict:
-    """The verdict on ``raw``, the URL's values of ``param.key`` (repeated keys in order)."""
-    if param.many:
-        return _check_many(param, raw)
-    text, given = raw[-1], " & ".join(raw)  # all the values, as the warning shows them
+def text_of_default(spec: Spec) -> str:
+    """The default as the warning names it."""
+    if spec.kind == ENTRIES:
+        return ", ".join(text(spec, row) for row in spec.default)
+    return text(spec, spec.default)
+
+
+def check(spec: Spec, raw: list[str]) -> Verdict:
+    """The verdict on ``raw``, the URL's values of ``spec.name`` (repeated keys in order)."""
+    if spec.many or spec.kind == ENTRIES:
+        return _check_many(spec, raw)
+    text_, given = raw[-1], " & ".join(raw)  # all the values, as the warning shows them
     repeated = f"given {len(raw)} times, the last value was used; " if len(raw) > 1 else ""
-    if text == "":
-        return _default_used(param, given, repeated + "empty")
-    value, note = _one(param, text)
+    if text_ in NONE_TEXTS and spec.optional:
+        note = repeated.removesuffix("; ")
+        return Verdict(None, url_values(spec, None), ((given, note),) if note else ())
+    if text_ == "":
+        return _default_used(spec, given, repeated + "empty")
+    value, note = _one(spec, text_)
     if value is _NONE:
-        return _default_used(param, given, repeated + note)
-    url = None if value == param.default else [param.text(value)]
+        return _default_used(spec, given, repeated + note)
     what = (repeated + note).removesuffix("; ")
-    return Verdict(value, url, ((given, what),) if what else ())
+    return Verdict(value, url_values(spec, value), ((given, what),) if what else ())
 
 
-def _check_many(param: Param, raw: list[str]) -> Verdict:
-    """A list parameter: keep the valid entries once each, in order."""
-    kept = list(dict.fromkeys(t for t in raw if t in param.choices))
+def _check_many(spec: Spec, raw: list[str]) -> Verdict:
+    """A list or entries: keep the valid entries once each, in order (an entry's id once:
+    its last value)."""
+    parsed = [(t, _one(spec, t)) for t in raw] if raw != [""] else []
+    good = [(t, value) for t, (value, _) in parsed if value is not _NONE]
+    if spec.kind == ENTRIES:
+        kept = list({value[0]: value for _, value in good}.values())
+    else:
+        kept = list(dict.fromkeys(value for _, value in good))
     if not kept:
-        return _default_used(param, "&".join(raw), "no valid entry" if raw != [""] else "empty")
+        if raw == [""] and spec.kind == ENTRIES:
+            return Verdict((), None)  # no entries: the default
+        return _default_used(spec, "&".join(raw), "no valid entry" if raw != [""] else "empty")
     notes = [
-        (t, f"not an option, dropped (allowed: {param.allowed()}); the other entries were kept")
-        for t in dict.fromkeys(t for t in raw if t not in param.choices)
+        (t, f"not an option, dropped (allowed: {allowed(spec)}); the other entries were kept")
+        for t in dict.fromkeys(t for t, (value, _) in parsed if value is _NONE)
     ]
-    if len(kept) < len([t for t in raw if t in param.choices]):
-        notes.append(("&".join(raw), "repeated entries were kept once"))
-    url = None if kept == list(param.default) else kept
-    return Verdict(kept, url, tuple(notes))
+    if len(kept) < len(good):
+        notes.append(("&".join(raw), "repeated entries were kept once (the last of each)"))
+    return Verdict(tuple(kept), url_values(spec, tuple(kept)), tuple(notes))
 
 
 # --- A whole query ------------------------------------------------------------------------
@@ -229,9 +211,9 @@ STREAMLIT_KEYS = frozenset({"embed", "embed_options"})
 UNKNOWN = "not a setting on this page, dropped"
 
 
-def review(specs: Iterable[Param], query: Mapping[str, list[str]]) -> dict[str, Verdict]:
+def review(specs: Iterable[Spec], query: Mapping[str, list[str]]) -> dict[str, Verdict]:
     """The verdict on each of ``specs`` that ``query`` (key -> URL values) holds."""
-    return {p.key: check(p, list(query[p.key])) for p in specs if p.key in query}
+    return {s.name: check(s, list(query[s.name])) for s in specs if s.name in query}
 
 
 def unknown(known: Iterable[str], query: Iterable[str]) -> list[str]:

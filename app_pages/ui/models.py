@@ -19,8 +19,19 @@ from dataclasses import dataclass
 
 import costmodel
 from costmodel.hf_config import MAX_CONFIG_BYTES, model_name, read_hf_config
+from costmodel.spec import CHOICE, Spec
 
 KEY = "custom_model"
+#: The URL parameter that carries an uploaded config (read by :func:`from_url`, not by the
+#: gate: its text is checked as an upload is).
+SPEC = Spec(
+    CHOICE,
+    None,
+    "Your own model",
+    "An uploaded config.json, compressed (base64url of zlib)",
+    empty="no uploaded model",
+    name=KEY,
+)
 #: Longest ``custom_model`` URL value read [characters]; a compressed config.json of the
 #: largest size allowed (``MAX_CONFIG_BYTES``) is far shorter in practice.
 MAX_URL_CHARS = 20_000

@@ -37,10 +37,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-import costmodel
-from costmodel.analyses.options import AnalysisOptions, option
-from costmodel.catalog import ASSETS_DIR, Catalog, price_sheet, read_table
+from costmodel import presets
+from costmodel.analyses.options import AnalysisOptions
+from costmodel.catalog import ASSETS_DIR, Catalog, load_catalog, price_sheet, read_table
 from costmodel.economics import revenue_per_request
+from costmodel.evaluation import evaluate
+from costmodel.scenario import Scenario
+from costmodel.spec import choice
 
 SECONDS_PER_DAY = 86_400
 HOURS_PER_DAY = 24
@@ -119,7 +122,7 @@ def restate(disclosure: str = DEEPSEEK, catalog: Catalog | None = None) -> dict:
     million, cache hits included), ``usd_per_million_tokens`` (the day's cost over all its
     tokens). Formulas and DeepSeek's numbers: the module docstring.
     """
-    catalog = catalog or costmodel.load_catalog()
+    catalog = catalog or load_catalog()
     row = _disclosure(disclosure)
     price = float(row["usd_per_gpu_hour"])
     gpus = row["usd_per_day"] / HOURS_PER_DAY / price
@@ -190,7 +193,7 @@ def model_side(scenario, disclosure: str = DEEPSEEK, catalog: Catalog | None = N
     gives); ``tokens_per_s_per_user`` the co-located replica's, others' prefill included.
     Raises ``ValueError`` when the scenario's model or GPU is not in the catalog.
     """
-    catalog = catalog or costmodel.load_catalog()
+    catalog = catalog or load_catalog()
     row = _disclosure(disclosure)
     for name, table in (("model", catalog.models), ("gpu", catalog.gpus)):
         value = getattr(scenario, name)
@@ -199,10 +202,10 @@ def model_side(scenario, disclosure: str = DEEPSEEK, catalog: Catalog | None = N
                 f"{name} {value!r} is not in the catalog, so the model's side of {disclosure} "
                 f"cannot be evaluated; {name}s: {', '.join(table.index)}"
             )
-    out = costmodel.evaluate(scenario, catalog)
+    out = evaluate(scenario, catalog)
     if not out["fits"] and out["max_batch_size"] >= 1:
         batch = int(min(scenario.batch_size, out["max_batch_size"]))
-        out = costmodel.evaluate(scenario.replace(batch_size=batch), catalog)
+        out = evaluate(scenario.replace(batch_size=batch), catalog)
     B, n, gpn = out["batch_size"], out["n_gpus"], row["gpus_per_node"]
     decode = B * out["tokens_per_step"] * 1e3 / out["decode_step_ms"] / n * gpn
     prefill = B * out["prompt_tokens"] * 1e3 / out["prefill_ms"] / n * gpn
@@ -232,7 +235,7 @@ def model_side(scenario, disclosure: str = DEEPSEEK, catalog: Catalog | None = N
 class Options(AnalysisOptions):
     """The disclosure check's own inputs; names are URL keys."""
 
-    disclosure: str = option(
+    disclosure: str = choice(
         DEEPSEEK,
         label="Disclosure",
         help="Which published serving economics to restate (assets/serving_disclosures.csv)",
@@ -249,7 +252,7 @@ class Result:
     """
 
     row: pd.Series
-    scenario: costmodel.Scenario
+    scenario: Scenario
     restated: dict
     model: dict
     comparison: pd.DataFrame
@@ -337,8 +340,8 @@ def run(scenario=None, options: Options | None = None, catalog=None) -> Result:
     ``ValueError`` (naming the id) when its model is not in the catalog.
     """
     options = options or Options()
-    catalog = catalog or costmodel.load_catalog()
-    scenario = scenario or costmodel.presets.DEEPSEEK_2025.apply(costmodel.Scenario())
+    catalog = catalog or load_catalog()
+    scenario = scenario or presets.DEEPSEEK_2025.apply(Scenario())
     row = _disclosure(options.disclosure)
     theirs = restate(options.disclosure, catalog)
     ours = model_side(scenario, options.disclosure, catalog)

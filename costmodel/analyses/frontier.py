@@ -22,83 +22,97 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-import costmodel
-from costmodel.analyses.options import (
-    AnalysisOptions,
-    Bounds,
-    count_option,
-    field_option,
-    option,
-)
-from costmodel.catalog import date_key, price_sheet
+from costmodel.analyses.options import AnalysisOptions, count, scenario_field
+from costmodel.catalog import date_key, load_catalog, price_sheet
 from costmodel.economics import batch_grid
+from costmodel.fields import FIELD_RANGES
 from costmodel.frontier import DEFAULT_MAX_GPUS, cheapest_meeting, frontier_for_gpus
+from costmodel.scenario import Scenario
+from costmodel.spec import choice, number
 
 #: The cost every comparison here uses [$ per million output tokens].
 COST = "usd_per_million_output_tokens_all_in"
-_GPUS = tuple(costmodel.load_catalog().gpus.index)
+_GPUS = tuple(load_catalog().gpus.index)
 PARALLELISMS = ("tp", "ep")
 #: Sweeps of the shipped catalog kept by :func:`run` (scenario and swept axes as the key).
 SWEEPS_KEPT = 16
 SERVING = ("aggregated", "disaggregated")
 #: TTFT targets one may set: 1 ms to 10 minutes, in steps of 100 ms [ms].
-TTFT_MS_BOUNDS = Bounds(1.0, 600_000.0, 100.0)
+TTFT_MS_RANGE = (1.0, 600_000.0, 100.0)
 #: TPOT targets one may set, in steps of 1 ms [ms].
-TPOT_MS_BOUNDS = Bounds(0.1, 10_000.0, 1.0)
+TPOT_MS_RANGE = (0.1, 10_000.0, 1.0)
 #: Interactivity a GPU ranking may ask for [tokens/s per user].
-SPEED_BOUNDS = Bounds(0.1, 10_000.0, 1.0)
-
-
-#: Each option's label and help text (units in brackets).
-TEXTS = {
-    "gpus": ("GPUs", "GPUs whose fronts are compared, each at its newest catalog price"),
-    "ttft_ms_max": ("TTFT target [ms]", "Longest acceptable time to first token [ms]"),
-    "tpot_ms_max": (
-        "TPOT target [ms]",
-        "Longest acceptable time per output token (50 ms = 20 tokens/s per user) [ms]",
-    ),
-    "min_tokens_per_s_per_user": (
-        "Interactivity for the GPU ranking [tokens/s per user]",
-        "GPUs are ranked by their cheapest setup at least this fast per user",
-    ),
-    "batch_min": (
-        "Smallest batch [sequences]",
-        "Smallest batch size per replica swept [sequences]",
-    ),
-    "batch_max": (
-        "Largest batch [sequences]",
-        "Largest batch size per replica swept (powers of two and 1.5x between) [sequences]",
-    ),
-    "max_gpus": (
-        "Most GPUs per pool",
-        "Most GPUs per replica and per prefill pool swept (multiples of the scale-up domain "
-        "past it) [GPUs]",
-    ),
-    "parallelisms": (
-        "Parallelism",
-        "tp: tensor parallelism inside one scale-up domain; ep: experts over the GPUs, "
-        "attention data-parallel",
-    ),
-    "serving": (
-        "Serving",
-        "aggregated: prefill and decode on the same GPUs; disaggregated: a prefill pool of its own",
-    ),
-}
+SPEED_RANGE = (0.1, 10_000.0, 1.0)
 
 
 @dataclass(frozen=True)
-class Options(AnalysisOptions, texts=TEXTS):
+class Options(AnalysisOptions):
     """The page's own inputs; names are its URL keys."""
 
-    gpus: tuple = option(("h200-sxm", "b200", "gb200"), choices=_GPUS)
-    ttft_ms_max: float = option(2000.0, TTFT_MS_BOUNDS)
-    tpot_ms_max: float = option(50.0, TPOT_MS_BOUNDS)
-    min_tokens_per_s_per_user: float = option(50.0, SPEED_BOUNDS)
-    batch_min: int = field_option("batch_size", default=1)
-    batch_max: int = field_option("batch_size", default=8192)
-    max_gpus: int = count_option(DEFAULT_MAX_GPUS, most=costmodel.FIELD_RANGES["n_gpus"][1])
-    parallelisms: tuple = option(PARALLELISMS, choices=PARALLELISMS)
-    serving: tuple = option(SERVING, choices=SERVING)
+    gpus: tuple = choice(
+        ("h200-sxm", "b200", "gb200"),
+        label="GPUs",
+        help="GPUs whose fronts are compared, each at its newest catalog price",
+        choices=_GPUS,
+        many=True,
+    )
+    ttft_ms_max: float = number(
+        2000.0,
+        *TTFT_MS_RANGE,
+        unit="ms",
+        label="TTFT target",
+        help="Longest acceptable time to first token [ms]",
+    )
+    tpot_ms_max: float = number(
+        50.0,
+        *TPOT_MS_RANGE,
+        unit="ms",
+        label="TPOT target",
+        help="Longest acceptable time per output token (50 ms = 20 tokens/s per user) [ms]",
+    )
+    min_tokens_per_s_per_user: float = number(
+        50.0,
+        *SPEED_RANGE,
+        unit="tokens/s per user",
+        label="Interactivity for the GPU ranking",
+        help="GPUs are ranked by their cheapest setup at least this fast per user",
+    )
+    batch_min: int = scenario_field(
+        "batch_size",
+        default=1,
+        label="Smallest batch",
+        help="Smallest batch size per replica swept [sequences]",
+    )
+    batch_max: int = scenario_field(
+        "batch_size",
+        default=8192,
+        label="Largest batch",
+        help="Largest batch size per replica swept (powers of two and 1.5x between) [sequences]",
+    )
+    max_gpus: int = count(
+        DEFAULT_MAX_GPUS,
+        most=int(FIELD_RANGES["n_gpus"][1]),
+        unit="GPUs",
+        label="Most GPUs per pool",
+        help="Most GPUs per replica and per prefill pool swept (multiples of the scale-up "
+        "domain past it) [GPUs]",
+    )
+    parallelisms: tuple = choice(
+        PARALLELISMS,
+        label="Parallelism",
+        help="tp: tensor parallelism inside one scale-up domain; ep: experts over the GPUs, "
+        "attention data-parallel",
+        choices=PARALLELISMS,
+        many=True,
+    )
+    serving: tuple = choice(
+        SERVING,
+        label="Serving",
+        help="aggregated: prefill and decode on the same GPUs; disaggregated: a prefill pool "
+        "of its own",
+        choices=SERVING,
+        many=True,
+    )
 
     def __post_init__(self):
         super().__post_init__()
@@ -126,7 +140,7 @@ class Result:
     (None if no GPU meets the targets); ``verdict``: the answer in words.
     """
 
-    scenario: costmodel.Scenario
+    scenario: Scenario
     options: Options
     fronts: pd.DataFrame
     sweep: pd.DataFrame
@@ -166,7 +180,7 @@ def rank_gpus(sweep: pd.DataFrame, min_tokens_per_s_per_user: float) -> pd.DataF
 
 
 def provider_prices(
-    scenario: costmodel.Scenario, gpu_prices: dict, catalog
+    scenario: Scenario, gpu_prices: dict, catalog
 ) -> tuple[pd.DataFrame, str | None]:
     """The model's provider prices at their newest date, on the all-in cost axis.
 
@@ -241,20 +255,20 @@ def _sweep(scenario, axes: tuple, catalog) -> pd.DataFrame:
 def _default_catalog_sweep(scenario, axes: tuple) -> pd.DataFrame:
     """:func:`_sweep` on the shipped catalog, kept: a change of the targets alone (TTFT,
     TPOT, ranking interactivity) reuses it instead of sweeping again."""
-    return _sweep(scenario, axes, costmodel.load_catalog())
+    return _sweep(scenario, axes, load_catalog())
 
 
 def run(scenario=None, options: Options | None = None, catalog=None) -> Result:
     """The fronts, cheapest setups, ranking and prices for ``scenario``'s model and workload."""
     options = options or Options()
-    scenario = scenario or costmodel.Scenario()
+    scenario = scenario or Scenario()
     axes = (options.gpus, options.batch_min, options.batch_max)
     axes += (options.parallelisms, options.serving, options.max_gpus)
     if catalog is None:  # the shipped catalog: the sweep is kept for other targets
         whole = _default_catalog_sweep(scenario, axes).copy()
     else:
         whole = _sweep(scenario, axes, catalog)
-    catalog = catalog or costmodel.load_catalog()
+    catalog = catalog or load_catalog()
     if whole.empty:
         fronts = cheapest = ranking = whole
     else:

@@ -14,11 +14,14 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-import costmodel
 from costmodel import sensitivity
-from costmodel.analyses import options as opt
-from costmodel.analyses.options import AnalysisOptions, option
-from costmodel.catalog import GPU_PRICE_CHOICES, gpu_price
+from costmodel.analyses.options import AnalysisOptions, change_pct
+from costmodel.catalog import GPU_PRICE_CHOICES, gpu_price, load_catalog
+from costmodel.economics import batch_grid
+from costmodel.evaluation import OUTPUT_COLUMNS, scan, sweep
+from costmodel.fields import FIELD_RANGES
+from costmodel.scenario import Scenario
+from costmodel.spec import choice, entries, flag, number
 
 COST = "usd_per_million_output_tokens"
 A100, H100 = "a100-80gb-sxm", "h100-sxm"
@@ -49,16 +52,16 @@ TABLE_COLUMNS = (
     "compute_time_ms",
 )
 #: The columns of ``TABLE_COLUMNS`` taken from the sweep's outputs.
-_FROM_SWEEP = tuple(c for c in TABLE_COLUMNS if c in costmodel.OUTPUT_COLUMNS)
-_PRICE_RANGE = costmodel.FIELD_RANGES["usd_per_gpu_hour"]
+_FROM_SWEEP = tuple(c for c in TABLE_COLUMNS if c in OUTPUT_COLUMNS)
+_PRICE_RANGE = FIELD_RANGES["usd_per_gpu_hour"]
 
 
 @dataclass(frozen=True)
 class Options(AnalysisOptions):
     """The GPU comparison's own inputs; names are the page's URL keys."""
 
-    change_pct: float = opt.change_pct_option("the cheapest setup")
-    gpu_price: str = option(
+    change_pct: float = change_pct("the cheapest setup")
+    gpu_price: str = choice(
         "latest",
         label="Price of the other GPUs",
         help="Which catalog rental price each GPU gets [$/GPU-hour]: the latest listed "
@@ -66,41 +69,38 @@ class Options(AnalysisOptions):
         "scenario's price.",
         choices=GPU_PRICE_CHOICES,
     )
-    optimize_batch: bool = option(
+    optimize_batch: bool = flag(
         False,
         label="Best batch for speed",
         help="Off: every GPU at the scenario's batch [sequences]. On: each GPU at the batch "
         "of most throughput at which every user still gets min_tokens_per_s_per_user.",
     )
-    min_tokens_per_s_per_user: float = option(
+    min_tokens_per_s_per_user: float = number(
         20.0,
-        opt.Bounds(1.0, 500.0, 5.0),
+        1.0,
+        500.0,
+        5.0,
+        unit="tokens/s",
         label="Min tokens/s per user",
         help="Tokens per second each user must still see when the batch is chosen for "
         "throughput [tokens/s]. Used only with optimize_batch.",
     )
-    gpu_prices: tuple[tuple[str, float], ...] = opt.field_option(
-        "usd_per_gpu_hour",
-        default=(),
+    gpu_prices: tuple[tuple[str, float], ...] = entries(
+        ("usd_per_gpu_hour",),
+        *_PRICE_RANGE,
+        0.05,
+        unit="$/GPU-hour",
         label="Your GPU prices",
         help="Your own rental price of any GPU, as (gpu id, $/GPU-hour) pairs; it replaces "
         "the catalog's and the scenario's price of that GPU [$/GPU-hour]",
+        catalog_table="gpus",
     )
 
     def __post_init__(self):
         super().__post_init__()
-        pairs = []
-        for i, pair in enumerate(self.gpu_prices):
-            if not isinstance(pair, list | tuple) or len(pair) != 2 or not isinstance(pair[0], str):
-                raise ValueError(
-                    f"gpu_prices[{i}] must be a (gpu id, $/GPU-hour) pair; got {pair!r}"
-                )
-            pairs.append(
-                (pair[0], opt.check_number(f"gpu_prices[{pair[0]}]", pair[1], *_PRICE_RANGE))
-            )
-        if len({gpu for gpu, _ in pairs}) < len(pairs):
-            raise ValueError(f"gpu_prices names a GPU twice: {[gpu for gpu, _ in pairs]}")
-        object.__setattr__(self, "gpu_prices", tuple(pairs))
+        gpus = [gpu for gpu, _ in self.gpu_prices]
+        if len(set(gpus)) < len(gpus):
+            raise ValueError(f"gpu_prices names a GPU twice: {gpus}")
 
 
 @dataclass(frozen=True)
@@ -155,7 +155,7 @@ def _price(gpu: str, scenario, options: Options, catalog) -> tuple[float, str] |
 
 def _setups(scenario, options: Options, catalog):
     """Label -> (gpu, n_gpus, price, source) for every GPU that fits and has a price."""
-    need = costmodel.sweep(scenario, catalog, gpu=list(catalog.gpus.index))
+    need = sweep(scenario, catalog, gpu=list(catalog.gpus.index))
     setups, skipped = {}, []
     for gpu, n_min in zip(need["gpu"].astype(str), need["min_gpus"], strict=True):
         name = catalog.gpus.loc[gpu, "name"]
@@ -183,14 +183,14 @@ def _table(scenario, options: Options, catalog):
     """The setups' table, their curves, each operating point's Scenario and headline range
     (``sensitivity.headline_ranges``, one call for all) by label, and the GPUs skipped."""
     setups, skipped = _setups(scenario, options, catalog)
-    batches = costmodel.batch_grid()
+    batches = batch_grid()
     per_setup = [*batches, scenario.batch_size]
     columns = {
         name: [v for values in setups.values() for v in [values[i]] * len(per_setup)]
         for i, name in enumerate(("gpu", "n_gpus", "usd_per_gpu_hour"))
     }
     columns["batch_size"] = per_setup * len(setups)
-    grid = costmodel.scan(scenario, catalog, **columns) if setups else pd.DataFrame()
+    grid = scan(scenario, catalog, **columns) if setups else pd.DataFrame()
     if setups:
         grid["setup"] = np.repeat(list(setups), len(per_setup))
         grid["_at_scenario_batch"] = np.tile([False] * len(batches) + [True], len(setups))
@@ -384,9 +384,9 @@ def _c14(table: pd.DataFrame) -> dict:
 
 def run(scenario=None, options: Options | None = None, catalog=None) -> Result:
     """Compare every catalog GPU on ``scenario`` (default ``Scenario()``) with ``options``."""
-    scenario = scenario or costmodel.Scenario()
+    scenario = scenario or Scenario()
     options = options or Options()
-    catalog = catalog or costmodel.load_catalog()
+    catalog = catalog or load_catalog()
     unknown = [gpu for gpu, _ in options.gpu_prices if gpu not in catalog.gpus.index]
     if unknown:
         raise ValueError(

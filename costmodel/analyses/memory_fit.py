@@ -13,9 +13,13 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-import costmodel
-from costmodel.analyses.options import AnalysisOptions, Bounds, count_option, option
+from costmodel.analyses.options import AnalysisOptions, count
+from costmodel.catalog import load_catalog
+from costmodel.evaluation import scan, sweep
+from costmodel.fields import FIELD_RANGES
 from costmodel.memory import kv_bytes_per_token
+from costmodel.scenario import Scenario
+from costmodel.spec import choice, integer
 
 DEFAULT_GPUS = ("a100-80gb-sxm", "h100-sxm", "h200-sxm", "mi300x")
 ROW_CHOICES = ("format", "GPU")
@@ -29,7 +33,7 @@ C13_SETUP = {"gpu": "h100-sxm", "n_gpus": 1, "weight_format": "fp8", "kv_format"
 CHAT_USERS = (40, 50)
 #: Most concurrent users the page asks about [users].
 MAX_USERS = 4096
-_CONTEXT_LIMIT = costmodel.FIELD_RANGES["prompt_tokens"][1]
+_CONTEXT_LIMIT = FIELD_RANGES["prompt_tokens"][1]
 #: Contexts tried per row and ``scan`` call by ``longest_context``'s search.
 SEARCH_POINTS = 32
 C13_RULE = (
@@ -39,38 +43,43 @@ C13_RULE = (
 )
 
 
-#: Each option's label and help text (units in brackets).
-TEXTS = {
-    "gpus": (
-        "GPUs to compare",
-        "GPU ids from assets/gpus.csv, compared side by side; none: the scenario's GPU [GPU ids]",
-    ),
-    "users": (
-        "Concurrent users (target) [users]",
-        "Sequences a replica must hold at once; a chat service needs 40-50+ (seed "
-        "claim C13) [users]",
-    ),
-    "context_tokens": (
-        "Longest context in the heatmap [tokens]",
-        "Right end of the heatmap: prompt + output tokens per user; Mixtral's window "
-        "is 32,768 [tokens]",
-    ),
-    "heatmap_rows": (
-        "Heatmap rows",
-        "format: every weight format on the scenario's GPU; GPU: every GPU above in "
-        "the scenario's weight format [-]",
-    ),
-}
-
-
 @dataclass(frozen=True)
-class Options(AnalysisOptions, texts=TEXTS):
+class Options(AnalysisOptions):
     """The memory-fit page's own inputs; names are its URL keys."""
 
-    gpus: tuple[str, ...] = option(DEFAULT_GPUS)
-    users: int = count_option(CHAT_USERS[0], most=MAX_USERS)
-    context_tokens: int = option(32768, Bounds(1024, _CONTEXT_LIMIT, 1024), integer=True)
-    heatmap_rows: str = option(ROW_CHOICES[0], choices=ROW_CHOICES)
+    gpus: tuple[str, ...] = choice(
+        DEFAULT_GPUS,
+        label="GPUs to compare",
+        help="GPU ids from assets/gpus.csv, compared side by side; none: the scenario's GPU "
+        "[GPU ids]",
+        catalog_table="gpus",
+        many=True,
+    )
+    users: int = count(
+        CHAT_USERS[0],
+        most=MAX_USERS,
+        unit="users",
+        label="Concurrent users (target)",
+        help="Sequences a replica must hold at once; a chat service needs 40-50+ (seed "
+        "claim C13) [users]",
+    )
+    context_tokens: int = integer(
+        32768,
+        1024,
+        _CONTEXT_LIMIT,
+        1024,
+        unit="tokens",
+        label="Longest context in the heatmap",
+        help="Right end of the heatmap: prompt + output tokens per user; Mixtral's window "
+        "is 32,768 [tokens]",
+    )
+    heatmap_rows: str = choice(
+        ROW_CHOICES[0],
+        label="Heatmap rows",
+        help="format: every weight format on the scenario's GPU; GPU: every GPU above in "
+        "the scenario's weight format [-]",
+        choices=ROW_CHOICES,
+    )
 
 
 @dataclass(frozen=True)
@@ -114,7 +123,7 @@ def longest_context(base, users, catalog=None, **columns) -> np.ndarray:
     (prompt = context - 1, one output token), ``SEARCH_POINTS`` contexts per row and
     call: about 6 ``scan`` calls. 0 where not even ``users`` two-token sequences fit.
     """
-    catalog = catalog or costmodel.load_catalog()
+    catalog = catalog or load_catalog()
     n = len(next(iter(columns.values()))) if columns else 1
     users = np.broadcast_to(np.asarray(users, float), (n,))
     ones = [1] * n
@@ -123,7 +132,7 @@ def longest_context(base, users, catalog=None, **columns) -> np.ndarray:
         """Whether row i fits at each context of ``context[i]`` (n x m)."""
         m = context.shape[1]
         repeated = {k: np.repeat(list(v), m).tolist() for k, v in columns.items()}
-        rows = costmodel.scan(
+        rows = scan(
             base,
             catalog,
             **repeated,
@@ -133,7 +142,7 @@ def longest_context(base, users, catalog=None, **columns) -> np.ndarray:
         )
         return rows["max_batch_size"].to_numpy().reshape(n, m) >= users[:, None]
 
-    models = costmodel.scan(base, catalog, **columns, batch_size=ones)["model"].astype(str)
+    models = scan(base, catalog, **columns, batch_size=ones)["model"].astype(str)
     window = catalog.models.loc[models, "context_window"].to_numpy()
     high = np.minimum(window, _CONTEXT_LIMIT).astype(int)
     low = np.full(n, 2)
@@ -200,7 +209,7 @@ def _heatmap(scenario, options: Options, gpus: tuple, catalog) -> pd.DataFrame:
     out_tokens = min(scenario.output_tokens, grid[0] // 2)
     field = "weight_format" if options.heatmap_rows == "format" else "gpu"
     rows = list(catalog.formats.index) if field == "weight_format" else list(gpus)
-    heat = costmodel.sweep(
+    heat = sweep(
         scenario.replace(batch_size=1, output_tokens=out_tokens),
         catalog,
         **{field: rows},
@@ -258,7 +267,7 @@ def _c13(scenario, options: Options, catalog) -> tuple[pd.DataFrame, int, str, s
         longest_context_tokens=longest
     )
     context = scenario.prompt_tokens + scenario.output_tokens
-    here = costmodel.scan(
+    here = scan(
         scenario,
         catalog,
         **{k: [v, v] for k, v in C13_SETUP.items() if k in ("gpu", "weight_format")},
@@ -317,15 +326,15 @@ def _c14(min_gpus: pd.DataFrame, users: int, context: int) -> dict:
 
 def run(scenario=None, options: Options | None = None, catalog=None) -> Result:
     """Memory fit of ``scenario``'s model on ``options.gpus`` for ``options.users`` users."""
-    scenario = scenario or costmodel.Scenario()
+    scenario = scenario or Scenario()
     options = options or Options()
-    catalog = catalog or costmodel.load_catalog()
+    catalog = catalog or load_catalog()
     unknown = [g for g in options.gpus if g not in catalog.gpus.index]
     if unknown:
         raise ValueError(f"gpus must hold only {', '.join(catalog.gpus.index)}; got {unknown}")
     gpus = options.gpus or (scenario.gpu,)
     formats = list(catalog.formats.index)
-    memory = costmodel.sweep(
+    memory = sweep(
         scenario.replace(batch_size=options.users), catalog, gpu=list(gpus), weight_format=formats
     )
     memory["overhead_gb"] = (

@@ -13,11 +13,14 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-import costmodel
 from costmodel import comparisons
-from costmodel.analyses.options import AnalysisOptions, count_option, field_option, option
+from costmodel.analyses.options import AnalysisOptions, count, scenario_field
+from costmodel.catalog import load_catalog
+from costmodel.economics import batch_grid
+from costmodel.scenario import Scenario
+from costmodel.spec import choice
 
-BATCHES = costmodel.batch_grid(512)
+BATCHES = batch_grid(512)
 PROMPTS = (16, 32, 64, 128, 256, 512, 1024, 2048, 4096, 8192)
 MOE = "MoE"
 ACTIVE, TOTAL = comparisons.DENSE_KINDS["same_active"], comparisons.DENSE_KINDS["same_total"]
@@ -43,26 +46,27 @@ PREFILL_RULE = (
 class Options(AnalysisOptions):
     """The MoE page's own inputs; names are its URL keys."""
 
-    routing_skew: float = field_option(
+    routing_skew: float = scenario_field(
         "routing_skew",
-        label="Routing skew [-]",
         help="Zipf exponent of expert popularity: expert i is chosen in proportion to "
         "(i+1)^-skew; 0 = uniform routing [-]. Applies to the MoE model and the what-if.",
     )
-    n_experts: int = count_option(
+    n_experts: int = count(
         16,
-        label="What if: experts per layer [experts]",
+        unit="experts",
+        label="What if: experts per layer",
         help="Experts per layer E' of the what-if model [experts]; Mixtral 8x7B has 8.",
         most=256,
     )
-    top_k: int = count_option(
+    top_k: int = count(
         2,
-        label="What if: experts per token [experts]",
+        unit="experts",
+        label="What if: experts per token",
         help="Experts each token is routed to (top-k) in the what-if model [experts]; "
         "Mixtral has 2. At most the expert count.",
         most=64,
     )
-    keep_fixed: str = option(
+    keep_fixed: str = choice(
         comparisons.KEEP_FIXED[0],
         label="What if more experts: keep fixed",
         help="'expert size': each expert keeps its width, so total parameters grow with the "
@@ -92,7 +96,7 @@ class Result:
     ``prefill``: one prompt (batch 1) over ``PROMPTS`` within the context window.
     """
 
-    scenario: costmodel.Scenario
+    scenario: Scenario
     batch: pd.DataFrame
     at_skew: pd.DataFrame
     point: pd.DataFrame
@@ -159,8 +163,8 @@ def _status(all_of: bool, some: bool) -> str:
 def run(scenario=None, options: Options | None = None, catalog=None) -> Result:
     """MoE batch scaling of ``scenario``'s model (routing skew from ``options``)."""
     options = options or Options()
-    scenario = (scenario or costmodel.Scenario()).replace(routing_skew=options.routing_skew)
-    catalog = comparisons.dense_equivalents(catalog or costmodel.load_catalog(), scenario.model)
+    scenario = (scenario or Scenario()).replace(routing_skew=options.routing_skew)
+    catalog = comparisons.dense_equivalents(catalog or load_catalog(), scenario.model)
     ids = comparisons.dense_model_ids(scenario.model)
     batch = _batch_table(scenario, catalog, ids)
     point = _point(scenario, catalog, ids)

@@ -32,17 +32,20 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-import costmodel
 from costmodel import sensitivity
-from costmodel.analyses.options import (
-    AnalysisOptions,
-    change_pct_option,
-    check_number,
-    field_option,
-    option,
+from costmodel.analyses.options import AnalysisOptions, change_pct, scenario_field
+from costmodel.catalog import (
+    GPU_PRICE_TIERS,
+    date_key,
+    gpu_price,
+    load_catalog,
+    price_dates,
+    price_sheet,
 )
-from costmodel.catalog import GPU_PRICE_TIERS, date_key, gpu_price, price_dates, price_sheet
-from costmodel.evaluation import tensor_parallel_sizes
+from costmodel.evaluation import check_ids, scan, sweep, tensor_parallel_sizes
+from costmodel.margins import provider_margins
+from costmodel.scenario import Scenario
+from costmodel.spec import choice, entries
 
 COST = "usd_per_million_output_tokens"
 A100 = "a100-80gb-sxm"
@@ -50,7 +53,7 @@ SEED_DATE = "2023-12"
 #: ``price_date`` meaning the newest date the catalog prices the model at.
 TODAY = "today"
 #: The seed's model: the only one with the seed's setups (C4, C6) and OpenAI's price bar.
-SEED_MODEL = costmodel.Scenario().model
+SEED_MODEL = Scenario().model
 #: OpenAI's model ids start with this: the price bar Mixtral competes with (C1).
 REFERENCE = "gpt-3.5"
 #: Today's GPUs a market setup is sought on (``market_gpus``' default).
@@ -118,24 +121,24 @@ MARGIN_COLUMNS = (
 class Options(AnalysisOptions):
     """The price-war page's own inputs; names are its URL keys."""
 
-    price_date: str | None = option(
+    price_date: str | None = choice(
         None,
         label="Provider prices as of",
         help="Each provider's newest catalog price (assets/provider_prices.csv) dated at or "
         "before this [YYYY-MM]; 2023-12 is the seed's sheet; 'today': the newest date the "
         "model is priced at. A year alone (2024) means an undated snapshot of that year, "
         "taken as its end. Empty: 2023-12 for a model priced then (Mixtral 8x7B), else today.",
-        optional=True,
+        empty="2023-12 for a model priced then, else today",
     )
-    a100_usd_per_gpu_hour: float | None = field_option(
+    a100_usd_per_gpu_hour: float | None = scenario_field(
         "usd_per_gpu_hour",
         default=None,
-        label="2x A100 80GB price [$/GPU-hour]",
+        label="2x A100 80GB price",
         help="Rental price of one A100 80GB SXM [$/GPU-hour]; empty: the lowest in the "
         "catalog (assets/gpu_prices.csv), as optimistic as the seed's $1.95 for an H100.",
-        optional=True,
+        empty="the lowest A100 80GB price in the catalog",
     )
-    gpu_price_tier: str = option(
+    gpu_price_tier: str = choice(
         GPU_PRICE_TIERS[0],
         label="GPU price tier of the market setups",
         help="Which GPU-hour prices the market setups pay (tier of assets/gpu_prices.csv): "
@@ -144,29 +147,36 @@ class Options(AnalysisOptions):
         f"'{ANY_TIER}' (the newest price of any tier)",
         choices=(*GPU_PRICE_TIERS, ANY_TIER),
     )
-    market_gpus: tuple[str, ...] = option(
+    market_gpus: tuple[str, ...] = choice(
         MARKET_GPUS,
         label="Market GPUs",
         help="GPUs (assets/gpus.csv ids) a market setup is sought on, each in its cheapest "
         f"fitting size of up to {MAX_MARKET_GPUS} GPUs and format",
+        catalog_table="gpus",
+        many=True,
     )
-    weight_formats: tuple[str, ...] = option(
+    weight_formats: tuple[str, ...] = choice(
         (CHECKPOINT, "bf16", "fp8"),
         label="Market weight formats",
         help="Weight formats (assets/formats.csv) a market setup may use, and "
         f"'{CHECKPOINT}': the formats the model was released in (gpt-oss: MXFP4 experts, "
         "BF16 attention; DeepSeek: FP8); these keep the released model's quality",
+        many=True,
     )
-    margin_unit: str = option(
+    margin_unit: str = choice(
         MARGIN_UNITS[0],
         label="Margin shown in",
         help="Chart unit: margin in percent of the provider's revenue [%], or in dollars "
         "per million requests of the scenario's prompt + output length [$].",
         choices=MARGIN_UNITS,
     )
-    change_pct: float = change_pct_option("the scenario's setup")
-    provider_prices: tuple[tuple[str, float, float], ...] = option(
-        (),
+    change_pct: float = change_pct("the scenario's setup")
+    provider_prices: tuple[tuple[str, float, float], ...] = entries(
+        ("usd_per_million_input", "usd_per_million_output"),
+        0.0,
+        MAX_USD_PER_MILLION_TOKENS,
+        0.01,
+        unit="$ per million tokens",
         label="Edited prices",
         help="(provider, $/M input, $/M output) replacing that provider's price on the "
         "sheet; not kept in the URL [$ per million tokens]",
@@ -176,26 +186,6 @@ class Options(AnalysisOptions):
         super().__post_init__()
         if not self.weight_formats:
             raise ValueError("weight_formats must hold at least one format; got ()")
-        rows = []
-        for i, row in enumerate(self.provider_prices):
-            if not isinstance(row, list | tuple) or len(row) != 3 or not isinstance(row[0], str):
-                raise ValueError(
-                    f"provider_prices[{i}] must be (provider, $/M input, $/M output); got {row!r}"
-                )
-            prices = [
-                _non_negative(f"provider_prices[{row[0]}].{k}", v)
-                for k, v in zip(
-                    ("usd_per_million_input", "usd_per_million_output"), row[1:], strict=True
-                )
-            ]
-            rows.append((row[0], *prices))
-        object.__setattr__(self, "provider_prices", tuple(rows))
-
-
-def _non_negative(name: str, value) -> float:
-    if value is None or (isinstance(value, float) and np.isnan(value)):
-        return 0.0  # an emptied cell in the price editor: free
-    return check_number(name, value, 0.0, MAX_USD_PER_MILLION_TOKENS)
 
 
 @dataclass(frozen=True)
@@ -280,7 +270,7 @@ def break_even_text(row: pd.Series) -> str:
 
 def _seed_setups(scenario, a100_price: float) -> dict:
     """Label -> Scenario: the seed's setup and 2x A100 80GB at ``a100_price``."""
-    seed_values = costmodel.Scenario()
+    seed_values = Scenario()
     seed = scenario.replace(**{k: getattr(seed_values, k) for k in SEED_FIELDS})
     a100 = seed.replace(gpu=A100, usd_per_gpu_hour=a100_price)
     return {
@@ -332,7 +322,7 @@ def market_setups(scenario, date: str, options: Options, catalog) -> tuple[dict,
     best = pd.DataFrame(columns=chosen)
     sizes = [n for n in tensor_parallel_sizes(scenario.model, catalog) if n <= MAX_MARKET_GPUS]
     if len(offered):
-        grid = costmodel.sweep(
+        grid = sweep(
             scenario.replace(usd_per_gpu_hour=1.0),
             catalog,
             gpu=list(offered["gpu"]),
@@ -388,9 +378,7 @@ def _costs(setups: dict, catalog) -> tuple[pd.DataFrame, list[dict]]:
     and each setup's headline range (``sensitivity.headline_ranges``, one call)."""
     base = next(iter(setups.values()))
     fields = (*SEED_FIELDS, "attention_format", "model")
-    rows = costmodel.scan(
-        base, catalog, **{f: [getattr(s, f) for s in setups.values()] for f in fields}
-    )
+    rows = scan(base, catalog, **{f: [getattr(s, f) for s in setups.values()] for f in fields})
     spreads = sensitivity.headline_ranges(setups.values(), COST, catalog)
     table = pd.DataFrame(
         {
@@ -454,8 +442,7 @@ def _margins(setups: dict, sheet: pd.DataFrame, catalog) -> pd.DataFrame:
     if sheet.empty:
         return pd.DataFrame(columns=list(MARGIN_COLUMNS))
     frames = [
-        costmodel.provider_margins(s, sheet, catalog).assign(setup=label)
-        for label, s in setups.items()
+        provider_margins(s, sheet, catalog).assign(setup=label) for label, s in setups.items()
     ]
     table = pd.concat(frames, ignore_index=True)
     table["margin_usd_per_request"] = table["margin_usd_per_million_requests"] / 1e6
@@ -611,9 +598,9 @@ def _verdict_text(
 def run(scenario=None, options: Options | None = None, catalog=None) -> Result:
     """Prices of the scenario's model as of ``options.price_date`` against our cost on the
     setups (module docstring); ``run()`` is the seed's December 2023 comparison."""
-    scenario = scenario or costmodel.Scenario()
+    scenario = scenario or Scenario()
     options = options or Options()
-    catalog = catalog or costmodel.load_catalog()
+    catalog = catalog or load_catalog()
     for name, ids, table in (
         ("market_gpus", options.market_gpus, catalog.gpus),
         ("weight_formats", options.weight_formats, catalog.formats),
@@ -622,7 +609,7 @@ def run(scenario=None, options: Options | None = None, catalog=None) -> Result:
         unknown = [i for i in ids if i not in allowed]
         if unknown:
             raise ValueError(f"{name} must hold only {', '.join(allowed)}; got {unknown}")
-    costmodel.evaluation.check_ids(scenario, catalog)
+    check_ids(scenario, catalog)
     date = resolved_price_date(scenario.model, options.price_date, catalog)
     sheet = _sheet(scenario.model, date, options, catalog)
     a100_price = options.a100_usd_per_gpu_hour

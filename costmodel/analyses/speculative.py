@@ -15,12 +15,15 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-import costmodel
 from costmodel import comparisons
-from costmodel.analyses.options import AnalysisOptions, field_option
+from costmodel.analyses.options import AnalysisOptions, scenario_field
+from costmodel.catalog import load_catalog
+from costmodel.economics import batch_grid
+from costmodel.evaluation import evaluate, sweep
+from costmodel.scenario import Scenario
 
 TEMPERATURES = tuple(round(float(t), 2) for t in np.linspace(0.0, 2.0, 21))
-BATCHES = costmodel.batch_grid(512)
+BATCHES = batch_grid(512)
 MOE, DENSE = "MoE", comparisons.DENSE_KINDS["same_active"]
 #: Together's reported tokens/s per sequence at temperature 0 and 2 (seed claim C9).
 C9_REPORTED = {0.0: 170.0, 2.0: 80.0}
@@ -65,11 +68,11 @@ _TEMPERATURE_STEP = 0.05
 class Options(AnalysisOptions):
     """The speculative page's own inputs (``Scenario`` fields); names are its URL keys."""
 
-    temperature: float = field_option("temperature", step=_TEMPERATURE_STEP)
-    draft_tokens: int = field_option("draft_tokens")
-    draft_cost_ratio: float = field_option("draft_cost_ratio")
-    acceptance_at_t0: float = field_option("acceptance_at_t0")
-    acceptance_at_t1: float = field_option("acceptance_at_t1")
+    temperature: float = scenario_field("temperature", step=_TEMPERATURE_STEP)
+    draft_tokens: int = scenario_field("draft_tokens")
+    draft_cost_ratio: float = scenario_field("draft_cost_ratio")
+    acceptance_at_t0: float = scenario_field("acceptance_at_t0")
+    acceptance_at_t1: float = scenario_field("acceptance_at_t1")
 
 
 @dataclass(frozen=True)
@@ -86,7 +89,7 @@ class Result:
     with and without speculation (columns True / False).
     """
 
-    scenario: costmodel.Scenario
+    scenario: Scenario
     by_temperature: pd.DataFrame
     by_batch: pd.DataFrame
     now: pd.DataFrame
@@ -120,17 +123,15 @@ def setup_labels(table: pd.DataFrame) -> pd.DataFrame:
 
 def _speeds(scenario, catalog) -> dict:
     """Tokens/s per user of the speculative model at the C9 temperatures (one sweep)."""
-    table = costmodel.sweep(
-        scenario.replace(speculative=True), catalog, temperature=list(C9_REPORTED)
-    )
+    table = sweep(scenario.replace(speculative=True), catalog, temperature=list(C9_REPORTED))
     return dict(zip(C9_REPORTED, table["tokens_per_s_per_user"].astype(float), strict=True))
 
 
 def _c9(scenario, catalog) -> tuple[pd.DataFrame, dict, dict, str, str]:
     """The C9 preset against the current settings and Together's reported speeds."""
-    preset = costmodel.Scenario().replace(**C9_PRESET)
+    preset = Scenario().replace(**C9_PRESET)
     ours, current = _speeds(preset, catalog), _speeds(scenario, catalog)
-    plain = costmodel.evaluate(preset, catalog)["tokens_per_s_per_user"]
+    plain = evaluate(preset, catalog)["tokens_per_s_per_user"]
     rows = [(k, str(getattr(preset, k)), str(getattr(scenario, k)), "") for k in C9_PRESET]
     rows += [
         (
@@ -158,8 +159,8 @@ def run(scenario=None, options: Options | None = None, catalog=None) -> Result:
     """Speculative decoding of ``scenario``'s model with the draft settings of ``options``."""
     options = options or Options()
     fields = dataclasses.asdict(options)
-    scenario = (scenario or costmodel.Scenario()).replace(**fields)
-    base = catalog or costmodel.load_catalog()
+    scenario = (scenario or Scenario()).replace(**fields)
+    base = catalog or load_catalog()
     catalog = comparisons.dense_equivalents(base, scenario.model)
     models = {
         MOE: scenario.model,

@@ -22,17 +22,17 @@ of a GPU does not depend on its price.
 from __future__ import annotations
 
 import dataclasses
-import numbers
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
-from costmodel.analyses.options import option
+from costmodel.analyses.options import AnalysisOptions
 from costmodel.catalog import Catalog, load_catalog
 from costmodel.economics import batch_grid
 from costmodel.evaluation import sweep
 from costmodel.scenario import Scenario
+from costmodel.spec import choice, number
 
 #: First date of the timeline: the December 2023 Mixtral price war of the seed document.
 START_DATE = "2023-12"
@@ -72,62 +72,56 @@ FLOOR_COLUMNS = (
 
 
 @dataclass(frozen=True)
-class Options:
-    """The timeline's own inputs (widget metadata in each field's ``metadata``)."""
+class Options(AnalysisOptions):
+    """The timeline's own inputs; names are its URL keys."""
 
-    model: str | None = option(
+    model: str | None = choice(
         None,
         label="Model",
         help="Model id with provider prices; empty = every model with prices",
-        optional=True,
+        catalog_table="models",
+        empty="every model with prices",
     )
-    target: str = option(
+    target: str = choice(
         "batch_size",
         label="Floor at",
         help="batch_size: the scenario's batch; interactivity: the cheapest batch "
         "that still gives each user min_tokens_per_s_per_user",
         choices=TARGETS,
     )
-    min_tokens_per_s_per_user: float = option(
+    min_tokens_per_s_per_user: float = number(
         20.0,
-        label="Interactivity target [tokens/s per user]",
+        1.0,
+        1000.0,
+        1.0,
+        unit="tokens/s per user",
+        label="Interactivity target",
         help="Least decode speed each user sees, with target = interactivity [tokens/s]",
-        low=1.0,
-        high=1000.0,
-        step=1.0,
     )
-    price_tier: str = option(
+    price_tier: str = choice(
         ANY_TIER,
         label="GPU price tier",
         help="'latest': each GPU's newest price of any kind; other text picks the "
         "prices whose kind contains it (e.g. 'on-demand', 'neocloud', 'hyperscaler')",
     )
-    weight_formats: tuple[str, ...] = option(
+    weight_formats: tuple[str, ...] = choice(
         ("bf16", "fp8"),
         label="Weight formats",
         help="Weight formats the floor may use (assets/formats.csv)",
+        catalog_table="formats",
+        many=True,
     )
 
     def __post_init__(self):
-        if self.target not in TARGETS:
-            raise ValueError(f"target must be one of {', '.join(TARGETS)}; got {self.target!r}")
-        meta = self.__dataclass_fields__["min_tokens_per_s_per_user"].metadata
-        value = self.min_tokens_per_s_per_user
-        ok = isinstance(value, numbers.Real) and not isinstance(value, bool)
-        if not ok or not meta["low"] <= value <= meta["high"]:
-            raise ValueError(
-                f"min_tokens_per_s_per_user must be a number in [{meta['low']}, {meta['high']}]"
-                f"; got {value!r}"
-            )
-        if not isinstance(self.price_tier, str) or not self.price_tier.strip():
+        super().__post_init__()
+        if not self.price_tier.strip():
             raise ValueError(
                 f"price_tier must be '{ANY_TIER}' or text in a price kind; got {self.price_tier!r}"
             )
-        if isinstance(self.weight_formats, str) or not self.weight_formats:
+        if not self.weight_formats:
             raise ValueError(
                 f"weight_formats must be a non-empty list of formats; got {self.weight_formats!r}"
             )
-        object.__setattr__(self, "weight_formats", tuple(self.weight_formats))
 
     def replace(self, **changes) -> Options:
         """A copy with some options changed (checked)."""

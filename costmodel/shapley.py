@@ -31,7 +31,8 @@ import pandas as pd
 
 from costmodel.catalog import Catalog, load_catalog
 from costmodel.evaluation import OUTPUT_COLUMNS, scan
-from costmodel.scenario import FIELD_NAMES, Scenario
+from costmodel.fields import FIELD_NAMES
+from costmodel.scenario import Scenario
 
 #: Most fields two scenarios may differ in: 2^12 = 4,096 mixed scenarios in one scan.
 MAX_CHANGED_FIELDS = 12

@@ -1,0 +1,238 @@
+"""One spec, one widget: :func:`widget` draws a declared input from its ``Spec``; presets, Reset.
+
+Every input is bound to the URL under its name. Numbers are number inputs (or sliders),
+flags toggles, lists multiselects, and a choice a selectbox; a choice whose options have
+names (a catalog's models, GPUs, formats) or that may be empty is a selectbox that shows
+names and keeps ids in the URL (:func:`_named_selectbox`). Label, unit, help, range, step
+and default all come from the spec.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+import streamlit as st
+
+from app_pages.ui import cache, url
+from app_pages.ui.url import NONE_OPTION
+from costmodel.spec import BOOL, CHOICE, INT, Spec
+
+_SYNCED = "_ui_url_synced"  # named selectbox key -> the URL id it last read or wrote
+_ABSENT = object()
+
+
+def names(spec: Spec) -> dict[str, str]:
+    """Option -> shown name of a choice: a catalog table's ``name`` column (the id where
+    there is none), and the None option (:data:`url.NONE_OPTION`) saying what it means."""
+    shown = {}
+    if spec.empty:
+        shown[NONE_OPTION] = spec.empty[0].upper() + spec.empty[1:]
+    if spec.catalog_table:
+        table = getattr(cache.catalog(), spec.catalog_table)
+        found = dict(table["name"]) if "name" in table else {}
+        shown.update({i: found.get(i, i) for i in spec.choices})
+    return shown
+
+
+def _help(spec: Spec, help: str | None) -> str:
+    """The help text; ``$`` escaped, as Streamlit reads help as Markdown with formulas."""
+    return (spec.help if help is None else help).replace("$", "\\$")
+
+
+def _step_format(step: float) -> str:
+    """A number format showing the step's decimals: 0.5 -> %.1f, 0.01 -> %.2f."""
+    return f"%.{max(1, -math.floor(math.log10(step)))}f"
+
+
+def widget(
+    key: str,
+    container: Any = st,
+    *,
+    label: str | None = None,
+    help: str | None = None,
+    style: str | None = None,
+    options: Sequence[Any] | None = None,
+    **kwargs: Any,
+) -> Any:
+    """Draw declared input ``key`` (``url.declare``) from its spec; return its value as the
+    library takes it (None for an empty choice, tuples for lists).
+
+    ``style``: ``"slider"`` for a number, ``"radio"`` or ``"selectbox"`` for a choice (a
+    radio by default for two options);
+    ``options``: the only values a number may take (a selectbox of them, e.g. the GPU
+    counts a model allows). ``kwargs`` go to the Streamlit widget (``format=``, ...).
+    """
+    spec = url.spec(key)
+    label = label or spec.labelled
+    common = {"key": key, "help": _help(spec, help), **kwargs}
+    if spec.kind == BOOL:
+        drawn = container.toggle(label, value=spec.default, bind="query-params", **common)
+    elif spec.kind == CHOICE and spec.many:
+        drawn = container.multiselect(
+            label, spec.choices, default=list(spec.default), bind="query-params", **common
+        )
+    elif spec.kind == CHOICE and (spec.catalog_table or spec.optional):
+        drawn = _named_selectbox(spec, label, container, **common)
+    elif spec.kind == CHOICE:
+        radio = style == "radio" or (style is None and len(spec.choices) <= 2)
+        draw = container.radio if radio else container.selectbox
+        index = spec.choices.index(spec.default)
+        drawn = draw(label, spec.choices, index=index, bind="query-params", **common)
+    elif options is not None:
+        index = options.index(spec.default) if spec.default in options else 0
+        drawn = container.selectbox(label, options, index=index, bind="query-params", **common)
+    else:
+        integer = spec.kind == INT
+        cast = int if integer else float
+        if not integer:
+            common.setdefault("format", _step_format(spec.step))
+        if spec.optional:
+            common.setdefault("placeholder", spec.empty)
+        draw = container.slider if style == "slider" else container.number_input
+        drawn = draw(
+            label,
+            cast(spec.low),
+            cast(spec.high),
+            spec.default,
+            cast(spec.step),
+            bind="query-params",
+            **common,
+        )
+    return url.widget_value(key, drawn)
+
+
+def inputs(
+    keys: Iterable[str], containers: Sequence[Any] = (st,), **kwargs: dict[str, Any]
+) -> dict[str, Any]:
+    """Draw declared inputs ``keys`` with :func:`widget`, one per container in turn;
+    ``kwargs``: per key, the widget's extra arguments. Returns key -> value."""
+    return {
+        key: widget(key, containers[i % len(containers)], **kwargs.get(key, {}))
+        for i, key in enumerate(keys)
+    }
+
+
+def _named_selectbox(spec: Spec, label: str, container: Any, **common: Any) -> Any:
+    """A selectbox that shows :func:`names` but keeps ids in the URL.
+
+    A bound selectbox with ``format_func`` would write the shown name into the URL (and
+    reject an id there), so this one is not bound: it takes the URL's id when the URL
+    changes (a link, Back or Forward, a menu link) and writes its id into the URL when
+    the user picks one (:func:`_sync`; unlike a bound widget's change, that makes a
+    history entry). The None option is the empty URL value.
+    """
+    key = common.pop("key")
+    shown = names(spec)
+    options = ([NONE_OPTION] if spec.optional else []) + list(spec.choices)
+    default = NONE_OPTION if spec.default is None else spec.default
+    synced = st.session_state.setdefault(_SYNCED, {})
+    found = st.query_params.get_all(key)  # after the gate: a valid id, "" or absent
+    text = found[-1] if found else None
+    if key not in st.session_state or synced.get(key, _ABSENT) != text:
+        st.session_state[key] = default if text is None else text
+        synced[key] = text
+    if st.session_state[key] not in options:  # a catalog that lost the id (an upload)
+        st.session_state[key] = default
+    return container.selectbox(
+        label,
+        options,
+        format_func=lambda i: shown.get(i, i),
+        key=key,
+        on_change=_sync,
+        args=(key,),
+        **common,
+    )
+
+
+def named_keys() -> set[str]:
+    """The keys of the named selectboxes drawn in this session (not bound to the URL: they
+    write their ids themselves)."""
+    return set(st.session_state.get(_SYNCED, {}))
+
+
+def _sync(key: str) -> None:
+    """Callback: write a named selectbox's id into the URL (none for the default)."""
+    spec = url.spec(key)
+    value = url.widget_value(key, st.session_state[key])
+    values = None if value == spec.default else [value or ""]
+    url.write(key, values)
+    st.session_state.setdefault(_SYNCED, {})[key] = None if values is None else values[-1]
+
+
+# --- Reset and presets ------------------------------------------------------------------------
+
+
+def set_values(values: Mapping[str, Any]) -> None:
+    """Callback: set widgets' values (the URL follows); a sidebar one makes the
+    ``url.fragment`` that drew the button rerun the whole app."""
+    for key, value in values.items():
+        named = key in st.session_state.get(_SYNCED, {})
+        st.session_state[key] = NONE_OPTION if value is None and named else value
+        if named:
+            _sync(key)
+    if not url.shared_keys().isdisjoint(values):
+        st.session_state[url.APP_RERUN] = True
+
+
+def defaults(keys: Iterable[str]) -> dict[str, Any]:
+    """Key -> default of declared parameters ``keys`` (lists for multiselects)."""
+    return {key: _widget_default(url.spec(key)) for key in keys}
+
+
+def _widget_default(spec: Spec) -> Any:
+    return list(spec.default) if spec.many else spec.default
+
+
+def reset_button(keys: Iterable[str], *, key: str, help: str) -> None:
+    """A Reset button that restores exactly ``keys`` (declared parameters) to their defaults."""
+    st.button(
+        "Reset",
+        key=f"{key}:reset",
+        on_click=set_values,
+        args=(defaults(keys),),
+        help=help,
+        width="stretch",
+        icon=":material/restart_alt:",
+    )
+
+
+def _describe(values: Mapping[str, Any]) -> str:
+    return ", ".join(f"{k} = {v}" for k, v in values.items())
+
+
+def preset_buttons(
+    presets: Mapping[str, Mapping[str, Any]], *, key: str, reset: Sequence[str] = ()
+) -> None:
+    """One button per preset (it sets exactly its fields) and, with ``reset``, a Reset
+    button for those keys. Under them: which preset the inputs now match, if any."""
+    for name, values in presets.items():
+        st.button(
+            name,
+            key=f"{key}:{name}",
+            on_click=set_values,
+            args=(dict(values),),
+            width="stretch",
+            help=f"Sets {_describe(values)}; every other input keeps its value.",
+        )
+    if reset:
+        reset_button(reset, key=key, help="Restore the inputs in this box to their defaults.")
+    matching = [
+        name
+        for name, values in presets.items()
+        if all(url.value(k) == _as_value(v) for k, v in values.items() if k in url.declared())
+    ]
+    if matching:
+        st.caption(f"The inputs match the preset *{matching[0]}*.")
+
+
+def _as_value(value: Any) -> Any:
+    return tuple(value) if isinstance(value, list) else value
+
+
+def settable(preset: Mapping[str, Any]) -> dict[str, Any]:
+    """The fields of ``preset`` declared in this run (sidebar and page): those a preset
+    button on this page can set."""
+    known = url.declared()
+    return {key: value for key, value in preset.items() if key in known}
