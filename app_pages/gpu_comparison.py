@@ -15,6 +15,7 @@ import streamlit as st
 
 from app_pages.ui import cache, charts, gate, params, tables, verdicts
 from app_pages.ui.text import escape, literal
+from costmodel import pricing
 from costmodel.analyses import gpu_comparison as analysis
 
 COST = analysis.COST
@@ -49,15 +50,20 @@ FAMILY = gate.choice("custom_gpu_family", "hopper", list(cache.catalog().gpu_fam
 PRICES = gate.Param(
     "gpu_prices", [], str, choices=gate.IdNumbers(GPU_IDS, PRICE, EXAMPLE_PRICE), many=True
 )
-PARAMS = (*params.options_params(analysis.Options, skip=("gpu_prices",)), PRICES, FAMILY)
+#: The other GPUs' price tier (the library's ``price_rule``; the sidebar's rule replaces it
+#: when the pages share one).
+TIER = gate.choice(
+    "price_tier", pricing.PriceRule().tier, [t for t in pricing.RULE_TIERS if t != pricing.OWN]
+)
+PARAMS = (*params.options_params(analysis.Options, skip=("price_rule",)), TIER, PRICES, FAMILY)
 PARAMS += CUSTOM_PARAMS
-OWN = ("gpu_price", "optimize_batch", "min_tokens_per_s_per_user")
+OWN = ("optimize_batch", "min_tokens_per_s_per_user")
 WIDGET_ARGS = {"min_tokens_per_s_per_user": {"format": "%.0f"}}
 DEFAULTS = {p.key: p.default for p in PARAMS if p.key != "gpu_prices"}
 PRESETS = {
     "December 2023 baseline": {**params.PRESETS["December 2023 baseline"], **DEFAULTS},
     "Chat: ≥ 30 tokens/s": {"optimize_batch": True, "min_tokens_per_s_per_user": 30.0},
-    "Lowest catalog prices": {"gpu_price": "lowest"},
+    "Owners' all-in cost": {"price_tier": "all_in_cost"},
 }
 CLAIM_IDS = ("C4", "C5", "C14")
 
@@ -96,14 +102,24 @@ def comparison() -> None:
     this: ``params.fragment``; a preset that sets sidebar fields reruns the app)."""
     controls, presets = st.columns([3, 1])
     with controls:
-        values = params.options_inputs(analysis.Options, OWN, st.columns(3), **WIDGET_ARGS)
+        columns = st.columns(3)
+        tier = params.selectbox(
+            TIER.key,
+            "Price of the other GPUs",
+            columns[0],
+            help="Which catalog price each other GPU gets [$/GPU-hour]: its newest of this "
+            "tier (assets/gpu_prices.csv); a GPU without one is left out. The scenario's GPU "
+            "gets the scenario's price, your prices win.",
+        )
+        values = params.options_inputs(analysis.Options, OWN, columns[1:], **WIDGET_ARGS)
     with presets:
         params.preset_buttons(PRESETS, key="gpu_preset", reset=list(DEFAULTS))
     with st.expander("Your GPU prices and your own GPU", icon=":material/edit:"):
         prices = price_editor(scen)
         custom = custom_inputs()
     try:
-        options = analysis.Options(**values, gpu_prices=prices)
+        rule = pricing.PriceRule(tier=tier, own=prices)
+        options = analysis.Options(**values, price_rule=rule)
         result = cache.analysis("gpu_comparison", scen, options, custom)
     except ValueError as err:
         st.error(f"Cannot compare GPUs: {literal(str(err))}. Showing the defaults.")

@@ -12,17 +12,25 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from app_pages.ui import cache, charts, params, tables, verdicts
+from app_pages.ui import cache, charts, gate, params, tables, verdicts
 from app_pages.ui.text import escape, literal
-from costmodel import presets
+from costmodel import presets, pricing
 from costmodel.analyses import disclosures
 from costmodel.analyses import price_war as analysis
 
 COST = analysis.COST
 CLAIM_IDS = ("C1", "C2", "C3", "C4", "C6")
 DEEPSEEK = presets.DEEPSEEK_2025
-OWN = ("price_date", "a100_usd_per_gpu_hour", "gpu_price_tier", "margin_unit")
-MARKET = ("market_gpus", "weight_formats")
+OWN = ("price_date", "time_of_day", "a100_usd_per_gpu_hour", "margin_unit")
+POINT = ("operating_point", "min_tokens_per_s_per_user")
+MARKET = ("market_gpus", "weight_formats", "include_announced")
+#: The market setups' GPU price tier (the library's ``price_rule``; the sidebar's rule
+#: replaces it when the pages share one).
+TIER = gate.choice(
+    "gpu_price_tier",
+    analysis.DEFAULT_PRICE_RULE.tier,
+    [t for t in pricing.RULE_TIERS if t != pricing.OWN],
+)
 WIDGET_ARGS = {"a100_usd_per_gpu_hour": {"format": "%.2f"}}
 VERDICT_ICONS = {"holds": ":material/check_circle:"}
 
@@ -119,14 +127,15 @@ sidebar = params.scenario()
 DEFAULTS = page_defaults(sidebar.model)
 PARAMS = params.options_params(
     analysis.Options,
-    skip=("provider_prices",),
+    skip=("provider_prices", "price_rule"),
     choices={
         "price_date": [*analysis.price_dates(cat), analysis.TODAY],
+        "time_of_day": list(pricing.TIMES_OF_DAY),
         "market_gpus": list(cat.gpus.index),
         "weight_formats": [analysis.CHECKPOINT, *cat.formats.index],
     },
     defaults=DEFAULTS,
-)
+) + (TIER,)
 PAGE_DEFAULTS = {p.key: p.default for p in PARAMS}
 SEED = params.PRESETS["December 2023 baseline"]
 PRESETS = {
@@ -146,8 +155,17 @@ def margins_view() -> None:
     controls, buttons = st.columns([3, 1])
     with controls:
         values = params.options_inputs(analysis.Options, OWN, st.columns(4), **WIDGET_ARGS)
+        values |= params.options_inputs(analysis.Options, POINT, st.columns(2))
         with st.expander("Market setups: GPUs and weight formats", icon=":material/tune:"):
+            tier = params.selectbox(
+                TIER.key,
+                "GPU price tier of the market setups",
+                help="Which GPU-hour prices the market setups pay (tier of "
+                "assets/gpu_prices.csv), as of the sheet's date; a GPU without a price of "
+                "the tier is left out",
+            )
             values |= params.options_inputs(analysis.Options, MARKET)
+        values["price_rule"] = pricing.PriceRule(tier=tier)
     with buttons:
         params.preset_buttons(PRESETS, key="price_preset", reset=list(PAGE_DEFAULTS))
         st.button(
@@ -171,6 +189,8 @@ def margins_view() -> None:
 def sheet_and_result(first: analysis.Result, options: analysis.Options) -> analysis.Result:
     """The editable price sheet; the result again at the edited prices (when edited)."""
     st.subheader(f"Provider prices as of {first.price_date}")
+    if first.price_date_note:
+        st.info(escape(first.price_date_note))
     if first.sheet.empty:
         st.info(escape(first.verdict_text))
         return first
@@ -251,6 +271,8 @@ def draw(result: analysis.Result) -> None:
 
     st.subheader("Who makes money")
     st.markdown(f"**{escape(result.verdict_text)}**")
+    if result.disclosure_text:
+        st.markdown(escape(result.disclosure_text))
     for claim_id in ("C4", "C6"):
         status = getattr(result, f"{claim_id.lower()}_status")
         text = getattr(result, f"{claim_id.lower()}_text")

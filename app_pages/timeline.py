@@ -13,8 +13,9 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from app_pages.ui import cache, charts, params, tables
+from app_pages.ui import cache, charts, gate, params, tables
 from app_pages.ui.text import escape, literal
+from costmodel import pricing
 from costmodel.analyses import timeline
 
 #: The page's floor default: at batch 32 (the library's default target) the floor is the
@@ -25,17 +26,23 @@ DEFAULT_TARGET = "interactivity"
 PRICE = "usd_per_million_output"
 FLOOR = "usd_per_million_output_tokens"
 #: The page's own inputs (the model is the sidebar's): three columns, then the formats.
-INPUTS = ("target", "min_tokens_per_s_per_user", "price_tier", "weight_formats")
+INPUTS = ("target", "min_tokens_per_s_per_user")
 WIDGET_ARGS = {"target": {"horizontal": True}, "min_tokens_per_s_per_user": {"format": "%.0f"}}
+#: The floor's GPU price tier (the library's ``price_rule``; the sidebar's rule replaces it
+#: when the pages share one).
+TIER = gate.choice(
+    "price_tier",
+    timeline.DEFAULT_PRICE_RULE.tier,
+    [t for t in pricing.RULE_TIERS if t != pricing.OWN],
+)
 PARAMS = params.options_params(
     timeline.Options,
-    skip=("model",),
+    skip=("model", "models", "active_params_b", "price_rule"),
     choices={
-        "price_tier": timeline.price_tiers(cache.catalog()),
         "weight_formats": list(cache.catalog().formats.index),
     },
     defaults={"target": DEFAULT_TARGET},
-)
+) + (TIER,)
 
 
 st.title("Price-war timeline")
@@ -59,17 +66,19 @@ def timeline_view() -> None:
     """The page's own inputs and everything drawn from them (a change of them reruns only
     this: ``params.fragment``)."""
     with st.container(border=True):
-        values = params.options_inputs(
-            timeline.Options, INPUTS, (*st.columns(3), st.container()), **WIDGET_ARGS
+        columns = st.columns(3)
+        values = params.options_inputs(timeline.Options, INPUTS, columns[:2], **WIDGET_ARGS)
+        tier = params.selectbox(
+            TIER.key,
+            "GPU price tier",
+            columns[2],
+            help="Which GPU-hour prices the floor pays at each date (tier of "
+            "assets/gpu_prices.csv); a GPU without a price of the tier is left out",
         )
-
-    if scen.model not in priced:
-        names = ", ".join(f"{catalog.models.loc[m, 'name']} (`{m}`)" for m in priced)
-        st.info(
-            "The catalog has no provider prices for the sidebar's model. Models with prices: "
-            f"{names}."
+        values |= params.options_inputs(
+            timeline.Options, ("time_of_day", "weight_formats", "include_announced")
         )
-        params.stop_page()
+        values["price_rule"] = pricing.PriceRule(tier=tier)
 
     try:
         # No format picked: the library's default formats.
@@ -81,6 +90,13 @@ def timeline_view() -> None:
         params.stop_page()
 
     name = catalog.models.loc[scen.model, "name"]
+    if result.notes:
+        st.info(escape(result.notes))
+    if scen.model not in priced:
+        charts.show_chart(
+            timeline_chart(result.prices, result.end, result.floor_by_gpu, result.floor, result.prices.iloc[:0], name)
+        )
+        params.stop_page()
     trend = result.trend.set_index("model").loc[scen.model]
     below = result.prices[result.prices["below_floor"] & (result.prices[PRICE] > 0)]
     free = result.prices[result.prices[PRICE] <= 0]
@@ -91,6 +107,8 @@ def timeline_view() -> None:
         else f"the sidebar's batch of {scen.batch_size}"
     )
     st.markdown(f"**Trend.** {escape(trend['text'])}")
+    if result.changes_text:
+        st.markdown(f"**Price changes.** {escape(result.changes_text)}")
     paid = len(result.prices) - len(free)
     st.markdown(
         f"**Below the floor.** {len(below)} of {paid} paid prices of {escape(name)} are under "
@@ -189,16 +207,16 @@ def timeline_chart(
             ],
         )
     )
-    providers = list(dict.fromkeys(steps["provider"]))
+    providers = list(dict.fromkeys(steps["series"]))
     price_lines = (
         alt.Chart(steps)
         .mark_line(interpolate="step-after", point=True)
         .encode(
             x=alt.X("date:T"),
             y=alt.Y(f"{PRICE}:Q", scale=y_log),
-            color=alt.Color("provider:N", title="Provider", scale=alt.Scale(domain=providers)),
+            color=alt.Color("series:N", title="Provider", scale=alt.Scale(domain=providers)),
             tooltip=[
-                alt.Tooltip("provider:N", title="Provider"),
+                alt.Tooltip("series:N", title="Provider"),
                 alt.Tooltip("date:T", title="Date"),
                 alt.Tooltip(f"{PRICE}:Q", title="Price [$/M output]", format=",.4~g"),
             ],

@@ -21,7 +21,7 @@ import pandas as pd
 
 import costmodel
 from costmodel.analyses import gpu_comparison, memory_fit, moe_scaling, price_war, speculative
-from costmodel.catalog import price_sheet
+from costmodel.pricing import price_sheet
 
 STATUSES = ("holds", "partly", "does not hold", "shown", "not applicable")
 #: The document's prices (C1-C3) [$ per million input, output tokens]; None: not stated.

@@ -110,7 +110,7 @@ def chart_specs(at: AppTest) -> list[dict]:
 #: Page -> (AppTest widget kind, key, a value other than its default) of one of the page's
 #: own inputs, drawn in its ``params.fragment`` (benchmarks/bench_pages.py uses it).
 PAGE_LOCAL = {
-    "app_pages/gpu_comparison.py": ("selectbox", "gpu_price", "lowest"),
+    "app_pages/gpu_comparison.py": ("selectbox", "price_tier", "all_in_cost"),
     "app_pages/price_war.py": ("radio", "margin_unit", "$ per million requests"),
     "app_pages/moe_batch_scaling.py": ("number_input", "routing_skew", 1.5),
     "app_pages/speculative_decoding.py": ("number_input", "draft_tokens", 6),

@@ -39,8 +39,9 @@ import pandas as pd
 
 import costmodel
 from costmodel.analyses.options import AnalysisOptions, option
-from costmodel.catalog import ASSETS_DIR, Catalog, price_sheet, read_table
+from costmodel.catalog import ASSETS_DIR, Catalog, read_table
 from costmodel.economics import revenue_per_request
+from costmodel.pricing import price_sheet
 
 SECONDS_PER_DAY = 86_400
 HOURS_PER_DAY = 24

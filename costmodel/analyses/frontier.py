@@ -30,9 +30,9 @@ from costmodel.analyses.options import (
     field_option,
     option,
 )
-from costmodel.catalog import date_key, price_sheet
 from costmodel.economics import batch_grid
 from costmodel.frontier import DEFAULT_MAX_GPUS, cheapest_meeting, frontier_for_gpus
+from costmodel.pricing import model_price_dates, price_sheet
 
 #: The cost every comparison here uses [$ per million output tokens].
 COST = "usd_per_million_output_tokens_all_in"
@@ -175,10 +175,10 @@ def provider_prices(
     ``break_even_output_tokens_per_s_per_gpu = price_gpu * 1e6 / (3600 * equivalent)``,
     and that date (None if the model has no price).
     """
-    rows = catalog.provider_prices[catalog.provider_prices["model"] == scenario.model]
-    if rows.empty:
+    dates = model_price_dates(scenario.model, catalog)
+    if not dates:
         return pd.DataFrame(), None
-    newest = max(rows["date"].astype(str), key=date_key)
+    newest = dates[-1]
     sheet = price_sheet(scenario.model, newest, catalog)
     P, O = scenario.prompt_tokens, scenario.output_tokens
     sheet["usd_per_million_output_tokens_equivalent"] = (
