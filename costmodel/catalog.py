@@ -355,6 +355,7 @@ MODEL_NUMERIC_FIELDS = (
     "lm_head_params",
     "embedding_params",
     "norm_params",
+    "lookup_params",
     "quantizable_params",
     "sixteen_bit_params",
     "total_params",

@@ -110,19 +110,21 @@ def test_qwen3_5_memory_per_sequence_grows_far_less_than_linearly():
 def test_deepseek_v32_reads_less_than_half_of_v3_at_64k():
     # Context 65,536 (prompt 65,408 + output 256 / 2). V3 reads every latent:
     # 61 x 65,536 x 1,152 B = 4,605,345,792 B. V3.2 reads the top 2,048 latents and every
-    # indexer key (128 B FP8): 61 x (2,048 x 1,152 + 65,536 x 128) = 655,622,144 B.
+    # indexer key (128 B FP8 + a 4 B FP32 scale): 61 x (2,048 x 1,152 + 65,536 x 132)
+    # = 61 x 11,010,048 = 671,612,928 B.
     v3, v32 = arch("deepseek-v3"), arch("deepseek-v3.2")
     assert float(att.decode_cache_read_bytes(v3, 65_536, 2.0)) == 4_605_345_792
-    assert float(att.decode_cache_read_bytes(v32, 65_536, 2.0)) == 655_622_144
+    assert float(att.decode_cache_read_bytes(v32, 65_536, 2.0)) == 671_612_928
     base = Scenario(gpu="h200-sxm", n_gpus=8, batch_size=8, weight_format=None)
     rows = sweep(
         base.replace(prompt_tokens=65_408, output_tokens=256),
         model=["deepseek-v3", "deepseek-v3.2"],
     ).set_index("model")
     kv = rows["kv_bytes_read_per_step_gb"]
-    # x 8 sequences x 8 GPU copies; + the 8 new tokens' writes (70,272 / 78,080 B x 8 x 8).
+    # x 8 sequences x 8 GPU copies; + the 8 new tokens' writes (70,272 B; V3.2 61 x
+    # (1,152 + 132) = 78,324 B) x 8 x 8.
     assert kv["deepseek-v3"] == pytest.approx((4_605_345_792 + 70_272) * 64 / 1e9, rel=EXACT)
-    assert kv["deepseek-v3.2"] == pytest.approx((655_622_144 + 78_080) * 64 / 1e9, rel=EXACT)
+    assert kv["deepseek-v3.2"] == pytest.approx((671_612_928 + 78_324) * 64 / 1e9, rel=EXACT)
     assert kv["deepseek-v3.2"] < 0.5 * kv["deepseek-v3"]
     # The whole latent cache is still stored: V3.2 holds more, not less.
     assert rows.loc["deepseek-v3.2", "kv_cache_gb"] > rows.loc["deepseek-v3", "kv_cache_gb"]
