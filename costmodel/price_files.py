@@ -91,6 +91,27 @@ PROVIDER_NAMES = {
     "vertex_ai-moonshot_models": "Google Vertex AI",
     "nebius": "Nebius",
     "sambanova": "SambaNova",
+    "anyscale": "Anyscale",
+    "perplexity": "Perplexity",
+    "replicate": "Replicate",
+    "vertex_ai-llama_models": "Google Vertex AI",
+    "cloudflare": "Cloudflare",
+    "crusoe": "Crusoe",
+    "databricks": "Databricks",
+    "dashscope": "Alibaba DashScope",
+    "gmi": "GMI Cloud",
+    "minimax": "MiniMax",
+    "nscale": "Nscale",
+    "oci": "Oracle OCI",
+    "ovhcloud": "OVHcloud",
+    "scaleway": "Scaleway",
+    "snowflake": "Snowflake",
+    "tencent": "Tencent Cloud",
+    "volcengine": "Volcengine",
+    "wandb": "W&B Inference",
+    "watsonx": "IBM watsonx",
+    "zai": "Z.ai",
+    "friendliai": "FriendliAI",
 }
 #: The provider of every OpenRouter entry: its price is OpenRouter's (the lowest of the
 #: providers it routes to).
@@ -417,6 +438,7 @@ def _finish(table: pd.DataFrame, date: str, source: str, entries: int, catalog) 
     reason = table["reason"].to_numpy(object)
     checks = (
         (usd_in.isna() | usd_out.isna(), "no input or output price"),
+        ((usd_in == 0) & (usd_out == 0), "both prices zero (a placeholder or a local runtime)"),
         ((usd_in < 0) | (usd_out < 0), "a negative (variable) price"),
         ((usd_in > MAX_USD_PER_MILLION_TOKENS) | (usd_out > MAX_USD_PER_MILLION_TOKENS), "a price above $1,000 per million tokens"),
         (mapped["reason"] != "", mapped["reason"]),

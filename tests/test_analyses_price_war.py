@@ -9,7 +9,7 @@ import pytest
 import costmodel
 from costmodel import sensitivity
 from costmodel.analyses import price_war as pw
-from costmodel.catalog import price_sheet
+from costmodel.pricing import price_sheet
 
 RESULT = pw.run()
 SEED_COST = costmodel.evaluate(costmodel.Scenario())["usd_per_request"]
