@@ -122,7 +122,8 @@ def break_even_utilization(utilization, usd_per_request, revenue):
     when the price is zero.
     """
     cost = np.asarray(utilization, float) * usd_per_request
-    return np.where(revenue > 0, cost / np.where(revenue > 0, revenue, 1.0), np.inf)
+    with np.errstate(over="ignore"):  # a near-zero price: infinite, as a zero one
+        return np.where(revenue > 0, cost / np.where(revenue > 0, revenue, 1.0), np.inf)
 
 
 def batch_grid(max_batch: int = FIELD_RANGES["batch_size"][1]) -> list[int]:
@@ -189,9 +190,10 @@ def provider_margins(
     table["revenue_per_request_usd"] = revenue
     table["usd_per_request"] = cost
     table["margin_usd_per_million_requests"] = (revenue - cost) * 1e6
-    table["margin_pct"] = np.where(
-        revenue > 0, 100 * (revenue - cost) / np.where(revenue > 0, revenue, 1.0), np.nan
-    )
+    with np.errstate(over="ignore"):  # a near-zero price: a loss of -inf % (said in words)
+        table["margin_pct"] = np.where(
+            revenue > 0, 100 * (revenue - cost) / np.where(revenue > 0, revenue, 1.0), np.nan
+        )
     table["break_even_utilization"] = break_even_utilization(scenario.utilization, cost, revenue)
     table["break_even_batch_size"] = break_even_batch_size(scenario, revenue, catalog)
     return table

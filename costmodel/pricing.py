@@ -30,6 +30,7 @@ from its date on (DeepSeek's own V4-Flash, retired in 2026-09).
 
 from __future__ import annotations
 
+import calendar
 import datetime
 import math
 import re
@@ -121,12 +122,20 @@ def check_date(name: str, value) -> str:
 
 
 def day_numbers(dates) -> np.ndarray:
-    """Catalog dates as day numbers ``yyyymmdd`` of the last day of their period
-    (``catalog.date_key``; ``TODAY``: after every date): '2024' -> 20241231."""
-    return np.array(
-        [_LAST_DAY if d == TODAY else int(date_key(d).replace("-", "")) for d in dates],
-        dtype=np.int64,
-    )
+    """Catalog dates as day numbers ``yyyymmdd`` of the last day of their period ('2024'
+    -> 20241231, '2024-02' -> 20240229, '2026-03-17' -> 20260317; ``TODAY``: after every
+    date), so that a month's prices compare with a day's as the timeline's dates do."""
+    values, inverse = np.unique(np.asarray([str(d) for d in dates], dtype=object), return_inverse=True)
+    days = np.empty(len(values), np.int64)
+    for i, text in enumerate(values):  # each distinct date once: a few dozen per catalog
+        if text == TODAY:
+            days[i] = _LAST_DAY
+            continue
+        parts = [int(p) for p in str(text).split("-")]
+        year, month = parts[0], parts[1] if len(parts) > 1 else 12
+        day = parts[2] if len(parts) > 2 else calendar.monthrange(year, month)[1]
+        days[i] = year * 10_000 + month * 100 + day
+    return days[inverse.ravel()] if len(days) else days
 
 
 @dataclass(frozen=True)
@@ -300,9 +309,9 @@ def price_gpus(
     out["note"] = np.where(yours, "", out["note"])
     result = pd.DataFrame(out)
     shown = result["basis"].isin(("derived", "placeholder"))
-    result["label"] = np.where(
-        result["basis"] == UNPRICED,
-        "no price (" + result["note"] + ")",
+    result["label"] = np.select(
+        [result["basis"] == UNPRICED, result["basis"] == YOUR_PRICE],
+        ["no price (" + result["note"] + ")", YOUR_PRICE],
         result["kind"] + " (" + result["date"] + ")" + np.where(shown, ", " + result["basis"], ""),
     )
     if dates is not None:

@@ -8,7 +8,7 @@ import pytest
 import costmodel
 from costmodel.analyses import gpu_comparison as gc
 from costmodel.analyses.options import specs
-from costmodel.pricing import PriceRule
+from costmodel.pricing import PriceRule, price_gpus
 
 CATALOG = costmodel.load_catalog()
 COST = "usd_per_million_output_tokens"
@@ -58,7 +58,9 @@ def test_rows_are_costmodel_at_their_setup():
         assert row.tokens_per_s_per_user == pytest.approx(out["tokens_per_s_per_user"])
         assert getattr(row, f"{COST}_low") <= getattr(row, COST) <= getattr(row, f"{COST}_high")
     assert RESULT.table[COST].is_monotonic_increasing
-    assert set(RESULT.table["gpu"]) == set(CATALOG.gpus.index)
+    # Every GPU with an on-demand price (the default rule) is compared, no other.
+    priced = price_gpus(rule=PriceRule()).dropna(subset=["usd_per_gpu_hour"])
+    assert set(RESULT.table["gpu"]) == set(priced["gpu"])
 
 
 def test_winner_runner_up_and_overlap():

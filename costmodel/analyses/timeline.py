@@ -319,11 +319,15 @@ def _best_setups(scenario, catalog, models, gpus, options) -> pd.DataFrame:
     ]
 
 
-def _floors(scenario, catalog, models, dates, options) -> tuple[pd.DataFrame, pd.DataFrame]:
+def _floors(
+    scenario, catalog, models, dates, options, first_priced: pd.Series
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Per model, date and GPU its best setup at its price then; and the cheapest per date.
 
-    A model has no floor before its release (the ``date`` of ``assets/models.csv``); no
-    GPU priced by the rule in time: no floor (empty tables).
+    A model has no floor before its release (the ``date`` of ``assets/models.csv``, or its
+    first provider price where that is earlier: a model sold is released, and a release
+    dated by its year alone, '2026', stands for the year's end); no GPU priced by the rule
+    in time: no floor (empty tables).
     """
     offers = _offers(catalog, dates, options.price_rule)
     if offers.empty:
@@ -331,7 +335,9 @@ def _floors(scenario, catalog, models, dates, options) -> tuple[pd.DataFrame, pd
         return empty, empty
     best = _best_setups(scenario, catalog, models, sorted(offers["gpu"].unique()), options)
     by_gpu = offers.merge(best, on="gpu")
-    released = period_end(catalog.models.loc[by_gpu["model"], "date"]).to_numpy()
+    released = period_end(catalog.models.loc[by_gpu["model"], "date"])
+    sold = pd.to_datetime(pd.Series(first_priced.reindex(by_gpu["model"].to_numpy()).to_numpy()))
+    released = released.where(~(sold < released), sold).to_numpy()
     by_gpu = by_gpu[by_gpu["date"].to_numpy() >= released]
     for column in _PRICED:
         by_gpu[column] = by_gpu[column] * by_gpu["usd_per_gpu_hour"]
@@ -374,6 +380,11 @@ FOLD_IN_WORDS = 1e6
 def _fold_text(fold: float) -> str:
     """'4.7x', or 'more than a million-fold' beyond ``FOLD_IN_WORDS`` (never 'infx')."""
     return f"{fold:.2g}x" if np.isfinite(fold) and fold <= FOLD_IN_WORDS else "more than a million-fold"
+
+
+def _step_text(change_pct: float) -> str:
+    """A price step in words: '+12%' below a doubling, else the factor ('4.7x')."""
+    return f"{change_pct:+.0f}%" if change_pct < 100 else _fold_text(1 + change_pct / 100)
 
 
 def _trend(cheapest: pd.DataFrame, catalog: Catalog) -> pd.DataFrame:
@@ -503,9 +514,9 @@ def _changes_text(changes: pd.DataFrame, models: list[str], catalog: Catalog) ->
         rises = mine[mine["direction"] == "rise"]
         name = _name(model, catalog)
         told = "; ".join(
-            f"{r.series} raised it {_fold_text(r.usd_per_million_output / r.previous_usd_per_million_output)} "
-            f"on {r.date:%Y-%m-%d} (${r.previous_usd_per_million_output:.3g} to "
-            f"${r.usd_per_million_output:.3g} per million output tokens)"
+            f"{r.series} raised it {_step_text(r.change_pct)} on {r.date:%Y-%m-%d} "
+            f"(${r.previous_usd_per_million_output:.3g} to ${r.usd_per_million_output:.3g} "
+            "per million output tokens)"
             for r in rises.itertuples()
         )
         falls = int((mine["direction"] == "fall").sum())
@@ -581,7 +592,8 @@ def run(
         ]
     )
     dates = pd.Series(np.sort(candidates[(candidates >= start) & (candidates <= end)].unique()))
-    floor, by_gpu = _floors(scenario, catalog, models, dates, options)
+    first_priced = rows.groupby("model")["date"].min()
+    floor, by_gpu = _floors(scenario, catalog, models, dates, options, first_priced)
     cheapest = _cheapest(rows, options.time_of_day)
     changes = _changes(rows)
     unpriced = [m for m in models if m not in set(rows["model"])]
@@ -597,6 +609,12 @@ def run(
     if floor.empty:
         notes.append(
             f"No GPU launched by {end:%Y-%m-%d} has a {options.price_rule.tier} price: no floor."
+        )
+    elif floor["date"].min() > max(start, period_end(catalog.models.loc[models, "date"]).min()):
+        notes.append(
+            f"The floor starts on {floor['date'].min():%Y-%m-%d}: no GPU that holds the "
+            f"model{'s' * (len(models) > 1)} had a {options.price_rule.tier} price in the "
+            "catalog before."
         )
     group = _group(rows, options.time_of_day) if len(models) > 1 else cheapest.iloc[:0]
     return Result(
