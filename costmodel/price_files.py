@@ -407,10 +407,10 @@ def read_openrouter(data: bytes | str, date, catalog: Catalog | None = None) -> 
     if bad:
         raise ValueError(f"the OpenRouter models file: data[{bad[0]}] must be an object with an id")
     pricing = [m.get("pricing") if isinstance(m.get("pricing"), dict) else {} for m in models]
-    keys = [m.get("hugging_face_id") or m["id"] for m in models]
     table = pd.DataFrame(
         {
-            "key": keys,
+            "key": [m["id"] for m in models],
+            "match": [m.get("hugging_face_id") or m["id"] for m in models],
             "provider": OPENROUTER,
             "usd_per_million_input": _per_million([p.get("prompt") for p in pricing], "pricing.prompt"),
             "usd_per_million_output": _per_million([p.get("completion") for p in pricing], "pricing.completion"),
@@ -423,7 +423,7 @@ def read_openrouter(data: bytes | str, date, catalog: Catalog | None = None) -> 
         }
     )
     # The id's tier (':free', ':nitro') decides, whatever the Hugging Face id says.
-    tiers = normalized_names([m["id"] for m in models])["tier"].to_numpy()
+    tiers = normalized_names(table["key"])["tier"].to_numpy()
     table["reason"] = np.where(tiers != "", "service tier: " + tiers, "")
     source = f"OpenRouter /api/v1/models of {date}"
     return _finish(table, date, source, len(models), catalog)
@@ -432,8 +432,8 @@ def read_openrouter(data: bytes | str, date, catalog: Catalog | None = None) -> 
 def _finish(table: pd.DataFrame, date: str, source: str, entries: int, catalog) -> PriceFile:
     """Map the entries, leave out the unusable ones, collapse to one row per provider,
     model and time of day (the lowest output price), in the catalog's columns."""
-    mapped = map_models(table["key"], catalog)
-    table = table.assign(model=mapped["model"].to_numpy())
+    mapped = map_models(table.get("match", table["key"]), catalog)
+    table = table.assign(model=mapped["model"].to_numpy()).drop(columns="match", errors="ignore")
     usd_in, usd_out = table["usd_per_million_input"], table["usd_per_million_output"]
     reason = table["reason"].to_numpy(object)
     checks = (

@@ -168,7 +168,7 @@ def test_the_price_rule_picks_the_prices(hand):
     )
     # A tier without a price in time: no floor, and the notes say so.
     none = run(Scenario(), ON_DEMAND_BF16.replace(price_rule=PriceRule("all_in_cost")), HAND)
-    assert none.floor.empty and "has a all_in_cost price: no floor" in none.notes.replace("an ", "a ")
+    assert none.floor.empty and "has a price of tier all_in_cost: no floor" in none.notes
 
 
 def test_cheapest_price_on_offer_and_its_trend_by_hand(hand):
@@ -475,7 +475,7 @@ def test_a_model_without_prices_still_gets_its_floor():
     result = run(Scenario(n_gpus=4), Options(model="llama-2-70b"), HAND)
     assert result.prices.empty and result.cheapest.empty and result.trend.empty
     assert set(result.floor["model"]) == {"llama-2-70b"} and len(result.floor) > 0
-    assert result.notes == (
+    assert result.notes.startswith(
         "The catalog has no provider prices for Llama 2 70B from 2023-12: only the cost "
         "floor is shown."
     )
