@@ -12,6 +12,7 @@ import costmodel
 from app_pages.ui.text import escape
 from costmodel import claims
 from costmodel.analyses import gpu_comparison
+from costmodel.pricing import PriceRule, price_gpus
 
 PAGE = "app_pages/gpu_comparison.py"
 COST = "usd_per_million_output_tokens"
@@ -38,9 +39,12 @@ def test_renders_defaults_as_the_analysis():
     assert len(at.get("vega_lite_chart")) == 3  # cost versus batch, bandwidth per $, tornado
     result = gpu_comparison.run()
     same_table(at, result)
-    assert set(result.table["gpu"]) == set(CATALOG.gpus.index)
-    assert {"b300", "gb200", "gb300", "mi355x"} <= set(result.table["gpu"])
-    assert at.selectbox(key="gpu_price").value == "latest"
+    # Every GPU with an on-demand price; GB300 and MI355X have none, and are left out.
+    priced = price_gpus(rule=PriceRule()).dropna(subset=["usd_per_gpu_hour"])
+    assert set(result.table["gpu"]) == set(priced["gpu"])
+    assert {"b300", "gb200"} <= set(result.table["gpu"])
+    assert {"GB300 NVL72 (per GPU)", "Instinct MI355X"} <= set(result.skipped)
+    assert at.selectbox(key="price_tier").value == "on_demand"
     assert at.toggle(key="optimize_batch").value is False
     assert at.number_input(key="change_pct").value == 20.0
     words = markdown_text(at)
@@ -52,29 +56,38 @@ def test_renders_defaults_as_the_analysis():
         assert escape(row["rule"]) in words and escape(row["evidence"]) in words
 
 
-def test_old_url_keys_open_the_same_view():
-    query = dict(gpu="a100-80gb-sxm", batch_size="64", gpu_price="lowest")
+def test_url_keys_open_the_same_view():
+    query = dict(gpu="a100-80gb-sxm", batch_size="64", price_tier="all_in_cost")
     query |= dict(optimize_batch="true", min_tokens_per_s_per_user="30", change_pct="30")
     at = open_page(PAGE, **query)
     assert not at.exception and not at.warning
     assert at.sidebar.selectbox(key="gpu").value == "a100-80gb-sxm"
-    assert at.selectbox(key="gpu_price").value == "lowest"
+    assert at.selectbox(key="price_tier").value == "all_in_cost"
     assert at.toggle(key="optimize_batch").value is True
     assert at.number_input(key="min_tokens_per_s_per_user").value == 30.0
     assert at.number_input(key="change_pct").value == 30.0
     scen = costmodel.Scenario(gpu="a100-80gb-sxm", batch_size=64)
     options = gpu_comparison.Options(
-        gpu_price="lowest", optimize_batch=True, min_tokens_per_s_per_user=30.0
+        price_rule=PriceRule("all_in_cost"), optimize_batch=True, min_tokens_per_s_per_user=30.0
     )
     result = gpu_comparison.run(scen, options)
     same_table(at, result)
     assert "A100 80GB SXM4 ×2 (sidebar)" in set(result.table["setup"])
 
 
+def test_an_old_gpu_price_link_names_what_changed():
+    # gpu_price=lowest took the lowest price of any tier; the page now prices every GPU by
+    # one tier (price_tier): the old key is named, and the default tier is used.
+    note = ignored(open_page(PAGE, gpu_price="lowest"))
+    assert "`gpu_price=lowest`" in note
+
+
 def test_gpu_price_link_sets_c5_at_your_prices():
     at = open_page(PAGE, gpu_prices=["a100-80gb-sxm:0.90", "h100-sxm:2"])
     assert not at.exception and not at.warning
-    options = gpu_comparison.Options(gpu_prices=(("a100-80gb-sxm", 0.9), ("h100-sxm", 2.0)))
+    options = gpu_comparison.Options(
+        price_rule=PriceRule(own={"a100-80gb-sxm": 0.9, "h100-sxm": 2.0})
+    )
     result = gpu_comparison.run(None, options)
     same_table(at, result)
     # A100: 2.039 TB/s / $0.90 = 2.266; H100: 3.35 / $2.00 = 1.675; +35%.
@@ -133,7 +146,7 @@ def test_fp4_format_on_blackwell():
 @pytest.mark.parametrize(
     ("params", "bad"),
     [
-        ({"gpu_price": "cheapest"}, "gpu_price"),
+        ({"price_tier": "latest"}, "price_tier"),
         ({"min_tokens_per_s_per_user": "9999"}, "min_tokens_per_s_per_user"),
         ({"change_pct": "abc"}, "change_pct"),
         ({"optimize_batch": "maybe"}, "optimize_batch"),
@@ -149,16 +162,16 @@ def test_presets_and_reset():
     at.button(key="gpu_preset:Chat: ≥ 30 tokens/s").click().run()
     assert at.toggle(key="optimize_batch").value is True
     assert at.number_input(key="min_tokens_per_s_per_user").value == 30.0
-    at.button(key="gpu_preset:Lowest catalog prices").click().run()
-    assert at.selectbox(key="gpu_price").value == "lowest"
+    at.button(key="gpu_preset:Owners' all-in cost").click().run()
+    assert at.selectbox(key="price_tier").value == "all_in_cost"
     at.button(key="gpu_preset:December 2023 baseline").click().run()
     assert at.toggle(key="optimize_batch").value is False
-    assert at.selectbox(key="gpu_price").value == "latest"
+    assert at.selectbox(key="price_tier").value == "on_demand"
     assert at.session_state["usd_per_gpu_hour"] == 1.95
-    at.button(key="gpu_preset:Lowest catalog prices").click().run()
+    at.button(key="gpu_preset:Owners' all-in cost").click().run()
     at.button(key="gpu_preset:reset").click().run()
     assert not at.exception
-    assert at.selectbox(key="gpu_price").value == "latest"
+    assert at.selectbox(key="price_tier").value == "on_demand"
     assert at.sidebar.number_input(key="batch_size").value == 64  # the page's Reset keeps it
 
 

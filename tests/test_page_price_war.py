@@ -12,6 +12,7 @@ import costmodel
 from app_pages.ui.text import escape
 from costmodel import claims, presets
 from costmodel.analyses import disclosures, price_war
+from costmodel.pricing import PriceRule
 
 PAGE = "app_pages/price_war.py"
 COST = "usd_per_million_output_tokens"
@@ -109,7 +110,7 @@ def test_gpu_price_tier_and_market_gpus_from_the_url():
     at = open_page(PAGE, **query, market_gpus=["h100-sxm", "b200"])
     assert not at.exception and not at.warning
     options = price_war.Options(
-        price_date="today", gpu_price_tier="on_demand", market_gpus=("h100-sxm", "b200")
+        price_date="today", price_rule=PriceRule("on_demand"), market_gpus=("h100-sxm", "b200")
     )
     scen = costmodel.Scenario(model="gpt-oss-120b", weight_format="fp8")
     same_numbers(at, price_war.run(scen, options))
@@ -182,7 +183,7 @@ def test_tornado_and_range_are_the_sidebar_setups():
 
 
 def test_a_missing_cached_price_is_a_dash_with_its_meaning():
-    """DeepSeek lists a cached-input price for deepseek-r1 today; Together lists none: a
+    """DeepInfra lists a cached-input price for deepseek-r1 today; Together lists none: a
     dash (not "None"), and the column's help says what the dash means."""
     at = open_page(PAGE, model="deepseek-r1", price_date="today")
     assert not at.exception
@@ -191,7 +192,7 @@ def test_a_missing_cached_price_is_a_dash_with_its_meaning():
     options = price_war.Options(price_date=price_war.TODAY)
     sheet = price_war.run(costmodel.Scenario(model="deepseek-r1"), options).sheet
     listed = sheet.set_index("provider")["usd_per_million_cached_input"]
-    assert listed["DeepSeek"] > 0 and cached["DeepSeek"] == f"{listed['DeepSeek']:g}"
+    assert listed["DeepInfra"] > 0 and cached["DeepInfra"] == f"{listed['DeepInfra']:g}"
     assert np.isnan(listed["Together"]) and cached["Together"] == "—"
     assert "None" not in cached.values()
     column = json.loads(editor.proto.columns)["usd_per_million_cached_input"]

@@ -246,15 +246,17 @@ class Result:
 
 
 def period_end(dates) -> pd.Series:
-    """Catalog dates ('2024', '2024-03', '2026-03-17') as the last day of their period."""
-    text = pd.Series([str(d) for d in dates], dtype=object)
+    """Catalog dates ('2024', '2024-03', '2026-03-17') as the last day of their period; a
+    missing date (an uploaded model's release) as NaT."""
+    text = pd.Series([None if pd.isna(d) else str(d) for d in dates], dtype=object)
     size = text.str.len()
     day = pd.to_datetime(text.where(size == 10), format="%Y-%m-%d", errors="coerce")
     month = pd.to_datetime(text.where(size == 7) + "-01", format="%Y-%m-%d", errors="coerce")
     year = pd.to_datetime(text.where(size == 4) + "-12-31", format="%Y-%m-%d", errors="coerce")
     ends = day.fillna(month + pd.offsets.MonthEnd(0)).fillna(year)
-    if ends.isna().any():
-        raise ValueError(f"dates must be YYYY, YYYY-MM or YYYY-MM-DD; got {list(text[ends.isna()])}")
+    bad = ends.isna() & text.notna()
+    if bad.any():
+        raise ValueError(f"dates must be YYYY, YYYY-MM or YYYY-MM-DD; got {list(text[bad])}")
     return ends.astype("datetime64[ns]").reset_index(drop=True)
 
 
@@ -335,7 +337,8 @@ def _floors(
         return empty, empty
     best = _best_setups(scenario, catalog, models, sorted(offers["gpu"].unique()), options)
     by_gpu = offers.merge(best, on="gpu")
-    released = period_end(catalog.models.loc[by_gpu["model"], "date"])
+    # An uploaded model has no release date: from the timeline's first date.
+    released = period_end(catalog.models.loc[by_gpu["model"], "date"]).fillna(dates.min())
     sold = pd.to_datetime(pd.Series(first_priced.reindex(by_gpu["model"].to_numpy()).to_numpy()))
     released = released.where(~(sold < released), sold).to_numpy()
     by_gpu = by_gpu[by_gpu["date"].to_numpy() >= released]
@@ -645,8 +648,8 @@ def price_steps(prices: pd.DataFrame, end: pd.Timestamp) -> pd.DataFrame:
     gone = last[last["usd_per_million_output"].isna()]
     paid = prices[prices["usd_per_million_output"] > 0]
     held = paid.sort_values("date", kind="stable").groupby("series").tail(1)
-    stop = held["series"].map(gone.set_index("series")["date"]).fillna(end)
-    held = held.assign(date=stop.to_numpy())
+    stop = pd.Series(gone.set_index("series")["date"].reindex(held["series"]).to_numpy())
+    held = held.assign(date=pd.to_datetime(stop).fillna(end).to_numpy())
     return pd.concat([paid, held], ignore_index=True).sort_values(["series", "date"])
 
 
