@@ -94,7 +94,14 @@ def timeline_view() -> None:
         st.info(escape(result.notes))
     if scen.model not in priced:
         charts.show_chart(
-            timeline_chart(result.prices, result.end, result.floor_by_gpu, result.floor, result.prices.iloc[:0], name)
+            timeline_chart(
+                result.prices,
+                result.end,
+                result.floor_by_gpu,
+                result.floor,
+                result.prices.iloc[:0],
+                name,
+            )
         )
         params.stop_page()
     trend = result.trend.set_index("model").loc[scen.model]

@@ -222,8 +222,9 @@ class Catalog:
         """A copy with one more GPU typed by its specs (units in the names; NaN TFLOPS: no
         such tensor units). Its row takes ``family``'s efficiencies (gpu_families.csv) and
         ``source`` "user input", dated as the newest catalog GPU; with ``usd_per_gpu_hour``
-        a price row of tier ``own`` too (used under every ``pricing.PriceRule``). ``ValueError`` for a taken id, an unknown family
-        or a spec that is not a positive number."""
+        a price row of tier ``own`` too (used under every ``pricing.PriceRule``).
+        ``ValueError`` for a taken id, an unknown family or a spec that is not a positive
+        number."""
         if gpu_id in self.gpus.index:
             raise ValueError(f"gpu_id must be a new id, not one of the catalog's; got {gpu_id!r}")
         if family not in self.gpu_families.index:

@@ -131,7 +131,9 @@ _HOST_PREFIX = r"^(?:fw|databricks|zai|meta)-"
 #: the post-training or mode of the same architecture ('instruct', 'thinking'), a number
 #: format or a serving feature of the same weights ('fp8', 'nvfp4', 'gguf', 'mtp'), a
 #: platform ('maas': Vertex's model-as-a-service).
-_SAME_MODEL_WORDS = r"\d{4}|\d{6}|instruct|thinking|fp8|fp4|nvfp4|mxfp4|mxfp|gguf|int4|int8|bf16|mtp|maas"
+_SAME_MODEL_WORDS = (
+    r"\d{4}|\d{6}|instruct|thinking|fp8|fp4|nvfp4|mxfp4|mxfp|gguf|int4|int8|bf16|mtp|maas"
+)
 #: Trailing or leading words naming a service tier sold beside the standard one (faster,
 #: interruptible, regional, free): a different product at the same weights, left out.
 SERVICE_TIERS = (
@@ -295,7 +297,9 @@ def read_litellm(data: bytes | str, date, catalog: Catalog | None = None) -> Pri
     if not isinstance(data, dict):
         raise ValueError("the LiteLLM price file must be a JSON object of model entries")
     if len(data) > MAX_ENTRIES:
-        raise ValueError(f"the LiteLLM price file has {len(data):,} entries; at most {MAX_ENTRIES:,}")
+        raise ValueError(
+            f"the LiteLLM price file has {len(data):,} entries; at most {MAX_ENTRIES:,}"
+        )
     entries = {k: v for k, v in data.items() if k != "sample_spec"}
     if any(not isinstance(v, dict) for v in entries.values()):
         bad = next(k for k, v in entries.items() if not isinstance(v, dict))
@@ -317,8 +321,12 @@ def read_litellm(data: bytes | str, date, catalog: Catalog | None = None) -> Pri
         {
             "key": keys,
             "provider": [str(p or "") for p in field["litellm_provider"]],
-            "usd_per_million_input": _per_million(field["input_cost_per_token"], "input_cost_per_token"),
-            "usd_per_million_output": _per_million(field["output_cost_per_token"], "output_cost_per_token"),
+            "usd_per_million_input": _per_million(
+                field["input_cost_per_token"], "input_cost_per_token"
+            ),
+            "usd_per_million_output": _per_million(
+                field["output_cost_per_token"], "output_cost_per_token"
+            ),
             "usd_per_million_cached_input": _per_million(
                 field["cache_read_input_token_cost"], "cache_read_input_token_cost"
             ),
@@ -356,7 +364,9 @@ def _off_peak(table: pd.DataFrame, pricing: list) -> pd.DataFrame:
         ("usd_per_million_output", "output_cost_per_token"),
         ("usd_per_million_cached_input", "cache_read_input_token_cost"),
     ):
-        off[column] = _per_million([pricing[i].get(name) for i in timed], f"off_peak_pricing.{name}")
+        off[column] = _per_million(
+            [pricing[i].get(name) for i in timed], f"off_peak_pricing.{name}"
+        )
     return off
 
 
@@ -402,8 +412,14 @@ def read_openrouter(data: bytes | str, date, catalog: Catalog | None = None) -> 
     if not isinstance(models, list):
         raise ValueError('the OpenRouter models file must be an object with a "data" list')
     if len(models) > MAX_ENTRIES:
-        raise ValueError(f"the OpenRouter models file has {len(models):,} models; at most {MAX_ENTRIES:,}")
-    bad = [i for i, m in enumerate(models) if not isinstance(m, dict) or not isinstance(m.get("id"), str)]
+        raise ValueError(
+            f"the OpenRouter models file has {len(models):,} models; at most {MAX_ENTRIES:,}"
+        )
+    bad = [
+        i
+        for i, m in enumerate(models)
+        if not isinstance(m, dict) or not isinstance(m.get("id"), str)
+    ]
     if bad:
         raise ValueError(f"the OpenRouter models file: data[{bad[0]}] must be an object with an id")
     pricing = [m.get("pricing") if isinstance(m.get("pricing"), dict) else {} for m in models]
@@ -412,8 +428,12 @@ def read_openrouter(data: bytes | str, date, catalog: Catalog | None = None) -> 
             "key": [m["id"] for m in models],
             "match": [m.get("hugging_face_id") or m["id"] for m in models],
             "provider": OPENROUTER,
-            "usd_per_million_input": _per_million([p.get("prompt") for p in pricing], "pricing.prompt"),
-            "usd_per_million_output": _per_million([p.get("completion") for p in pricing], "pricing.completion"),
+            "usd_per_million_input": _per_million(
+                [p.get("prompt") for p in pricing], "pricing.prompt"
+            ),
+            "usd_per_million_output": _per_million(
+                [p.get("completion") for p in pricing], "pricing.completion"
+            ),
             "usd_per_million_cached_input": _per_million(
                 [p.get("input_cache_read") for p in pricing], "pricing.input_cache_read"
             ),
@@ -440,7 +460,10 @@ def _finish(table: pd.DataFrame, date: str, source: str, entries: int, catalog) 
         (usd_in.isna() | usd_out.isna(), "no input or output price"),
         ((usd_in == 0) & (usd_out == 0), "both prices zero (a placeholder or a local runtime)"),
         ((usd_in < 0) | (usd_out < 0), "a negative (variable) price"),
-        ((usd_in > MAX_USD_PER_MILLION_TOKENS) | (usd_out > MAX_USD_PER_MILLION_TOKENS), "a price above $1,000 per million tokens"),
+        (
+            (usd_in > MAX_USD_PER_MILLION_TOKENS) | (usd_out > MAX_USD_PER_MILLION_TOKENS),
+            "a price above $1,000 per million tokens",
+        ),
         (mapped["reason"] != "", mapped["reason"]),
     )
     for bad, why in checks:
@@ -449,16 +472,16 @@ def _finish(table: pd.DataFrame, date: str, source: str, entries: int, catalog) 
     used = _timed_all_day(table[reason == ""])
     left_out = pd.DataFrame({"key": table["key"], "provider": table["provider"], "reason": reason})
     left_out = left_out[reason != ""].drop_duplicates("key").reset_index(drop=True)
-    ordered = used.sort_values(
-        ["usd_per_million_output", "usd_per_million_input"], kind="stable"
-    )
+    ordered = used.sort_values(["usd_per_million_output", "usd_per_million_input"], kind="stable")
     group = ["provider", "model", "time_of_day"]
     keys = ordered.groupby(group, sort=False)["key"].agg(lambda k: ", ".join(k))
     best = ordered.drop_duplicates(group).set_index(group)
     best["note"] = "key " + keys.reindex(best.index)
     best = best.reset_index().sort_values(["model", "provider", "time_of_day"], ignore_index=True)
     best["note"] = np.where(
-        best["note"].str.contains(", "), "lowest output price of keys " + best["note"].str[4:], best["note"]
+        best["note"].str.contains(", "),
+        "lowest output price of keys " + best["note"].str[4:],
+        best["note"],
     )
     prices = best.assign(date=date, source=source)[list(PROVIDER_PRICE_COLUMNS)]
     return PriceFile(prices=prices, left_out=left_out, date=date, entries=entries)

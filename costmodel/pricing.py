@@ -118,14 +118,18 @@ def check_date(name: str, value) -> str:
         return value.isoformat()
     if isinstance(value, str) and (value == TODAY or _DATE.fullmatch(value)):
         return value
-    raise ValueError(f"{name} must be {TODAY!r} or a date YYYY, YYYY-MM or YYYY-MM-DD; got {value!r}")
+    raise ValueError(
+        f"{name} must be {TODAY!r} or a date YYYY, YYYY-MM or YYYY-MM-DD; got {value!r}"
+    )
 
 
 def day_numbers(dates) -> np.ndarray:
     """Catalog dates as day numbers ``yyyymmdd`` of the last day of their period ('2024'
     -> 20241231, '2024-02' -> 20240229, '2026-03-17' -> 20260317; ``TODAY``: after every
     date), so that a month's prices compare with a day's as the timeline's dates do."""
-    values, inverse = np.unique(np.asarray([str(d) for d in dates], dtype=object), return_inverse=True)
+    values, inverse = np.unique(
+        np.asarray([str(d) for d in dates], dtype=object), return_inverse=True
+    )
     days = np.empty(len(values), np.int64)
     for i, text in enumerate(values):  # each distinct date once: a few dozen per catalog
         if text == TODAY:
@@ -198,7 +202,9 @@ def _gpu_table(catalog: Catalog) -> dict:
     unknown = sorted(set(prices["tier"]) - set(_TABLE_TIERS))
     if unknown:
         raise ValueError(f"gpu_prices.csv: tier {unknown} not one of {', '.join(GPU_PRICE_TIERS)}")
-    basis = prices["basis"].fillna("listed") if "basis" in prices else pd.Series("listed", prices.index)
+    basis = (
+        prices["basis"].fillna("listed") if "basis" in prices else pd.Series("listed", prices.index)
+    )
     if not basis.isin(PRICE_BASES).all():
         raise ValueError(
             f"gpu_prices.csv: basis {sorted(set(basis) - set(PRICE_BASES))} not one of "

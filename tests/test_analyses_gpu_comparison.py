@@ -108,7 +108,9 @@ def test_c5_at_your_prices():
 
 def test_bandwidth_per_dollar_falls_as_the_price_rises():
     values = [
-        gc.run(options=gc.Options(price_rule=PriceRule(own={"a100-80gb-sxm": p}))).a100_advantage_pct
+        gc.run(
+            options=gc.Options(price_rule=PriceRule(own={"a100-80gb-sxm": p}))
+        ).a100_advantage_pct
         for p in (0.5, 1.0, 2.0, 4.0)
     ]
     assert np.all(np.diff(values) < 0)

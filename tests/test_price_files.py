@@ -1,7 +1,8 @@
 """Price files users keep: LiteLLM's and OpenRouter's, read into the catalog's price table.
 
-``tests/data/litellm-model-prices-sample.json``: 20 entries (and ``sample_spec``) copied unchanged from
-``litellm/model_prices_and_context_window_backup.json`` of LiteLLM 1.110.2's PyPI wheel
+``tests/data/litellm-model-prices-sample.json``: 20 entries (and ``sample_spec``) copied
+unchanged from ``litellm/model_prices_and_context_window_backup.json`` of LiteLLM 1.110.2's
+PyPI wheel
 (2026-11-20), chosen to cover the schema's cases (off-peak pricing, deprecation dates,
 dated revisions, service tiers, an embedding model, zero prices, ``sample_spec``).
 ``tests/data/openrouter-models-sample.json``: entries in the schema of OpenRouter's
@@ -87,7 +88,9 @@ def test_litellm_prices_per_million_with_cached_and_off_peak():
     peak = prices.loc[("DeepSeek", "deepseek-v4-flash", "peak")]
     off = prices.loc[("DeepSeek", "deepseek-v4-flash", "off_peak")]
     assert peak["usd_per_million_output"] == pytest.approx(1.20)
-    assert off[["usd_per_million_input", "usd_per_million_output", "usd_per_million_cached_input"]].tolist() == pytest.approx([0.15, 0.60, 0.003])
+    assert off[
+        ["usd_per_million_input", "usd_per_million_output", "usd_per_million_cached_input"]
+    ].tolist() == pytest.approx([0.15, 0.60, 0.003])
     assert peak["peak_hours_utc"] == off["peak_hours_utc"] == "01:00-04:00;06:00-10:00 Mon-Fri"
     assert set(read.prices["date"]) == {DATE}
     assert read.prices["source"].str.contains("LiteLLM").all()
@@ -117,7 +120,9 @@ def test_litellm_leaves_out_what_it_cannot_use_and_says_why():
     assert len(read.left_out) + 13 == read.entries  # 13 entries used, in 12 rows
     # Before its deprecation date the entry counts (Fireworks's V4-Flash at $0.28 out).
     august = pf.read_litellm(LITELLM, "2026-08-01").prices.set_index(["provider", "model"])
-    assert august.loc[("Fireworks", "deepseek-v4-flash"), "usd_per_million_output"] == pytest.approx(0.28)
+    assert august.loc[
+        ("Fireworks", "deepseek-v4-flash"), "usd_per_million_output"
+    ] == pytest.approx(0.28)
 
 
 def test_a_price_file_becomes_the_price_sheet():
@@ -145,7 +150,9 @@ def test_openrouter_prices_per_million_mapped_by_hugging_face_id():
     assert set(read.prices["provider"]) == {"OpenRouter"}
     # "0.00000016" / "0.00000032" / "0.000000032" USD per token = $0.16 / $0.32 / $0.032.
     v4 = prices.loc["deepseek-v4-flash"]
-    assert v4[["usd_per_million_input", "usd_per_million_output", "usd_per_million_cached_input"]].tolist() == pytest.approx([0.16, 0.32, 0.032])
+    assert v4[
+        ["usd_per_million_input", "usd_per_million_output", "usd_per_million_cached_input"]
+    ].tolist() == pytest.approx([0.16, 0.32, 0.032])
     assert prices.loc["glm-5.2", "usd_per_million_output"] == pytest.approx(2.5)
     assert prices.loc["mixtral-8x7b", "usd_per_million_input"] == pytest.approx(0.54)
     assert np.isnan(prices.loc["mixtral-8x7b", "usd_per_million_cached_input"])  # none listed
@@ -163,14 +170,18 @@ def test_openrouter_prices_per_million_mapped_by_hugging_face_id():
         (b"{not json", "the LiteLLM price file is not a JSON file"),
         (b"[1, 2]", "must be a JSON object of model entries"),
         (b'{"groq/x": 3}', "entry 'groq/x' must be an object"),
-        (b'{"groq/openai/gpt-oss-120b": {"input_cost_per_token": "cheap"}}', "input_cost_per_token"),
+        (
+            b'{"groq/openai/gpt-oss-120b": {"input_cost_per_token": "cheap"}}',
+            "input_cost_per_token",
+        ),
         (b'{"groq/openai/gpt-oss-120b": {"input_cost_per_token": NaN}}', "NaN is not a number"),
         (b'{"a": {"input_cost_per_token": true}}', r"input_cost_per_token\[0\] must be a number"),
         (b"[" * 100_000 + b"]" * 100_000, "not a JSON file"),
         (b"\xff\xfe", "not a JSON file"),
         (
-            b'{"deepseek/deepseek-v4-flash": {"input_cost_per_token": 1e-7, "output_cost_per_token":'
-            b' 2e-7, "off_peak_pricing": {"windows": [{"hours_utc": "noon", "weekdays": [1]}]}}}',
+            b'{"deepseek/deepseek-v4-flash": {"input_cost_per_token": 1e-7, '
+            b'"output_cost_per_token": 2e-7, "off_peak_pricing": '
+            b'{"windows": [{"hours_utc": "noon", "weekdays": [1]}]}}}',
             "hours_utc 'noon' is not HH:MM-HH:MM",
         ),
     ],

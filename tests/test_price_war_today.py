@@ -85,7 +85,9 @@ def test_the_operating_point_is_chosen_and_named():
     text = TODAY.verdict_text
     assert text.startswith(f"Who makes money serving Mixtral 8x7B at the prices of {NEWEST}?")
     assert "Decided on the cheapest setup that gives every user at least 20 tokens/s" in text
-    assert f"at batch {int(best['batch_size'])} ({best['tokens_per_s_per_user']:,.0f} tokens" in text
+    assert (
+        f"at batch {int(best['batch_size'])} ({best['tokens_per_s_per_user']:,.0f} tokens" in text
+    )
     assert f"${best['usd_per_request'] * 1000:.3f} per 1,000 requests of 512 + 256 tokens" in text
     rows = TODAY.margins[TODAY.margins["setup"] == TODAY.cheapest_setup]
     rows = rows[rows["model"] == "mixtral-8x7b"]  # OpenAI's GPT-3.5 bar is not a Mixtral seller
@@ -236,7 +238,9 @@ def test_deepseek_peak_and_off_peak_are_two_prices_of_one_provider():
     for result, (usd_in, usd_out) in ((peak, (0.30, 1.20)), (off, (0.15, 0.60))):
         sheet = result.sheet.set_index("provider")
         assert list(sheet.index).count("DeepSeek") == 1
-        assert tuple(sheet.loc["DeepSeek", ["usd_per_million_input", "usd_per_million_output"]]) == (
+        assert tuple(
+            sheet.loc["DeepSeek", ["usd_per_million_input", "usd_per_million_output"]]
+        ) == (
             usd_in,
             usd_out,
         )
@@ -266,8 +270,13 @@ def test_deepseek_v4_flash_own_price_between_its_rise_and_its_retirement():
         t: costmodel.pricing.price_sheet("deepseek-v4-flash", "2026-08-31", time_of_day=t)
         for t in ("peak", "off_peak")
     }
-    assert late_august["peak"].set_index("provider").loc["DeepSeek", "usd_per_million_output"] == 1.32
-    assert late_august["off_peak"].set_index("provider").loc["DeepSeek", "usd_per_million_output"] == 0.66
+    assert (
+        late_august["peak"].set_index("provider").loc["DeepSeek", "usd_per_million_output"] == 1.32
+    )
+    assert (
+        late_august["off_peak"].set_index("provider").loc["DeepSeek", "usd_per_million_output"]
+        == 0.66
+    )
     assert "DeepSeek" not in set(_run("deepseek-v4-flash").sheet["provider"])
 
 
@@ -282,7 +291,8 @@ def test_the_disclosure_and_the_price_war_say_what_differs():
     assert "56.3% of their prompt tokens hit the prefix cache, here 0.0%" in text
     assert "$2.00 per H800 SXM 80GB-hour" in text
     mine = result.margins[
-        (result.margins["setup"] == result.cheapest_setup) & (result.margins["provider"] == "DeepSeek")
+        (result.margins["setup"] == result.cheapest_setup)
+        & (result.margins["provider"] == "DeepSeek")
     ].iloc[0]
     assert f"DeepSeek at {mine['margin_pct']:+.0f}% of revenue" in text
     # No provider with a disclosure on the sheet: no such text.

@@ -23,7 +23,11 @@ def test_a_tier_as_of_a_date_by_hand():
     # same date: the lower is taken; none of them dated on or before 2025-12.
     rule = PriceRule("all_in_cost", "2026-08")
     b200 = price_gpus(["b200"], rule).iloc[0]
-    assert (b200["usd_per_gpu_hour"], b200["date"], b200["tier"]) == (1.95, "2026-04", "all_in_cost")
+    assert (b200["usd_per_gpu_hour"], b200["date"], b200["tier"]) == (
+        1.95,
+        "2026-04",
+        "all_in_cost",
+    )
     assert b200["kind"] == "SemiAnalysis hyperscaler all-in cost" and b200["basis"] == "listed"
     early = price_gpus(["b200"], rule.replace(as_of="2025-12")).iloc[0]
     assert np.isnan(early["usd_per_gpu_hour"]) and early["basis"] == "unpriced"
@@ -171,7 +175,8 @@ def test_tables_are_prepared_once_per_catalog():
     assert catalog.prepared(pricing._gpu_table) is table  # not rebuilt by a second query
     # A changed copy prepares its own: twice the prices, twice every price.
     doubled = dataclasses.replace(
-        catalog, gpu_prices=catalog.gpu_prices.assign(usd_per_gpu_hour=lambda t: 2 * t.usd_per_gpu_hour)
+        catalog,
+        gpu_prices=catalog.gpu_prices.assign(usd_per_gpu_hour=lambda t: 2 * t.usd_per_gpu_hour),
     )
     assert price_gpus(["b200"], PriceRule("all_in_cost"), doubled)["usd_per_gpu_hour"][0] == 3.90
 
@@ -185,7 +190,10 @@ def test_the_sheet_at_a_time_of_day():
         assert list(sheet.index).count("DeepSeek") == 1
     # From 2025-09-05 DeepSeek priced V3.1 the same all day: off-peak is the all-day price.
     late = price_sheet("deepseek-v3", "2025-10", time_of_day="off_peak").set_index("provider")
-    assert late.loc["DeepSeek", ["usd_per_million_output", "time_of_day"]].tolist() == [1.68, "all_day"]
+    assert late.loc["DeepSeek", ["usd_per_million_output", "time_of_day"]].tolist() == [
+        1.68,
+        "all_day",
+    ]
     # 2026: peak 01:00-04:00 and 06:00-10:00 UTC on weekdays; 00:30 is off-peak then.
     pro = {t: price_sheet("deepseek-v4-pro", "today", time_of_day=t) for t in ("03:30", "00:30")}
     assert pro["03:30"].set_index("provider").loc["DeepSeek", "usd_per_million_output"] == 3.96

@@ -138,10 +138,9 @@ def _prices(scenario, options: Options, catalog) -> pd.DataFrame:
     return table.rename(columns={"label": "price_source"})
 
 
-def _setups(scenario, options: Options, catalog):
+def _setups(scenario, prices: pd.DataFrame, catalog):
     """Label -> (gpu, n_gpus, price, source) for every GPU that fits and has a price."""
     need = costmodel.sweep(scenario, catalog, gpu=list(catalog.gpus.index))
-    prices = _prices(scenario, options, catalog)
     setups, skipped = {}, []
     rows = zip(
         need["gpu"].astype(str),
@@ -171,10 +170,10 @@ def _operating_row(rows: pd.DataFrame, options: Options) -> pd.Series | None:
     return None if ok.empty else ok.loc[ok["output_tokens_per_s"].idxmax()]
 
 
-def _table(scenario, options: Options, catalog):
+def _table(scenario, options: Options, prices: pd.DataFrame, catalog):
     """The setups' table, their curves, each operating point's Scenario and headline range
     (``sensitivity.headline_ranges``, one call for all) by label, and the GPUs skipped."""
-    setups, skipped = _setups(scenario, options, catalog)
+    setups, skipped = _setups(scenario, prices, catalog)
     batches = costmodel.batch_grid()
     per_setup = [*batches, scenario.batch_size]
     columns = {
@@ -213,9 +212,8 @@ def _table(scenario, options: Options, catalog):
     return table, curves, scenarios, ranges, skipped
 
 
-def _bandwidth_per_dollar(scenario, options: Options, catalog) -> pd.DataFrame:
+def _bandwidth_per_dollar(prices: pd.DataFrame, catalog) -> pd.DataFrame:
     """Every priced GPU: peak bandwidth over its price, and against the H100 [%]."""
-    prices = _prices(scenario, options, catalog)
     priced = prices["usd_per_gpu_hour"].notna().to_numpy()
     gpus = catalog.gpus[priced]
     price = prices["usd_per_gpu_hour"].to_numpy(float)[priced]
@@ -381,8 +379,9 @@ def run(scenario=None, options: Options | None = None, catalog=None) -> Result:
         raise ValueError(
             f"price_rule.own: GPU ids must be one of {', '.join(catalog.gpus.index)}; got {unknown}"
         )
-    table, curves, scenarios, ranges, skipped = _table(scenario, options, catalog)
-    bandwidth = _bandwidth_per_dollar(scenario, options, catalog)
+    prices = _prices(scenario, options, catalog)
+    table, curves, scenarios, ranges, skipped = _table(scenario, options, prices, catalog)
+    bandwidth = _bandwidth_per_dollar(prices, catalog)
     sidebar = next((s for s in table["setup"] if s.endswith(" (sidebar)")), None)
     found = {**_winner(table, sidebar), **_c5(table, bandwidth), **_c14(table)}
     best = scenarios.get(found["winner"]) if found["winner"] else None

@@ -392,7 +392,9 @@ def market_setups(scenario, date: str, options: Options, catalog) -> tuple[dict,
     prices = price_gpus(gpus, options.price_rule.replace(as_of=date), catalog)
     launched = np.array([date_key(d) <= cutoff for d in catalog.gpus.loc[gpus, "date"]], bool)
     note = np.where(
-        ~launched, f"launched after {date}", np.where(prices["basis"] == "unpriced", prices["note"], "")
+        ~launched,
+        f"launched after {date}",
+        np.where(prices["basis"] == "unpriced", prices["note"], ""),
     )
     table = pd.DataFrame(
         {
@@ -755,7 +757,9 @@ def disclosure_text(scenario, date: str, margins, costs, setup: str | None, cata
         n_gpus = preset.get("n_gpus", row["gpus_per_node"])
         parallel = "expert-parallel" if preset.get("expert_parallel") else "tensor-parallel"
         m = mine.iloc[0]
-        gpu = catalog.gpus.loc[row["gpu"], "name"] if row["gpu"] in catalog.gpus.index else row["gpu"]
+        gpu = (
+            catalog.gpus.loc[row["gpu"], "name"] if row["gpu"] in catalog.gpus.index else row["gpu"]
+        )
         found.append(
             f"{row['provider']}'s own published economics ({row['date']}, "
             f"{row['models'].replace(';', ' and ')}) give a cost-profit ratio of "
@@ -793,7 +797,9 @@ def run(scenario=None, options: Options | None = None, catalog=None) -> Result:
         allowed = [*table.index, CHECKPOINT] if name == "weight_formats" else list(table.index)
         unknown = [i for i in ids if i not in allowed]
         if unknown:
-            why = " (announced GPUs need include_announced)" if set(unknown) & set(announced) else ""
+            why = (
+                " (announced GPUs need include_announced)" if set(unknown) & set(announced) else ""
+            )
             raise ValueError(f"{name} must hold only {', '.join(allowed)}; got {unknown}{why}")
     costmodel.evaluation.check_ids(scenario, catalog)
     date = resolved_price_date(scenario.model, options.price_date, catalog)

@@ -382,7 +382,11 @@ FOLD_IN_WORDS = 1e6
 
 def _fold_text(fold: float) -> str:
     """'4.7x', or 'more than a million-fold' beyond ``FOLD_IN_WORDS`` (never 'infx')."""
-    return f"{fold:.2g}x" if np.isfinite(fold) and fold <= FOLD_IN_WORDS else "more than a million-fold"
+    return (
+        f"{fold:.2g}x"
+        if np.isfinite(fold) and fold <= FOLD_IN_WORDS
+        else "more than a million-fold"
+    )
 
 
 def _step_text(change_pct: float) -> str:
@@ -546,11 +550,7 @@ def _group_text(group: pd.DataFrame, models: list[str], catalog: Catalog) -> str
         return ""
     first, last = group.iloc[0], group.iloc[-1]
     ratio = first["usd_per_million_output"] / last["usd_per_million_output"]
-    moved = (
-        f"{_fold_text(ratio)} lower"
-        if ratio >= 1
-        else f"{_fold_text(1 / ratio)} higher"
-    )
+    moved = f"{_fold_text(ratio)} lower" if ratio >= 1 else f"{_fold_text(1 / ratio)} higher"
     names = ", ".join(_name(m, catalog) for m in models)
     return (
         f"Across {names}: the cheapest output price of any of them went from "
