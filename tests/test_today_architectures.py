@@ -14,11 +14,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from app_pages.ui import models
 from costmodel import Scenario, evaluate, load_catalog, sweep
 from costmodel import attention as att
 from costmodel.architecture import compressed_layer_params, compressor_params, indexer_params
 from costmodel.hf_config import (
     checkpoint_formats,
+    compact,
     defaults_used,
     describe_hf_config,
     read_hf_config,
@@ -433,3 +435,21 @@ def test_long_context_favours_compressed_attention():
     kv = rows["kv_bytes_read_per_step_gb"]
     assert kv["deepseek-v4-flash"] < kv["glm-5"] / 5
     assert rows.loc["deepseek-v4-flash", "kv_cache_gb"] < rows.loc["glm-5", "kv_cache_gb"] / 5
+
+
+def _reference_configs():
+    from test_architectures import REFERENCE_CARDS, _copy_bytes
+
+    return {name: _copy_bytes(path) for name, (path, _) in REFERENCE_CARDS.items()}
+
+
+@pytest.mark.parametrize("name", sorted(_reference_configs()))
+def test_every_reference_config_travels_in_a_short_link(name):
+    # The link carries the config with its quantisation lists cut to what decides the
+    # formats (hf_config.compact): the same model, in under 2,700 characters (NVIDIA's
+    # 3 MB MiniMax-M3 config: 82,746 characters whole, 1,695 compacted).
+    config = read_hf_config(_reference_configs()[name])
+    made = models.from_config(config, CATALOG)
+    assert len(made.url) < 2_700
+    assert describe_hf_config(models.decode(made.url)) == describe_hf_config(config)
+    assert describe_hf_config(compact(config)) == describe_hf_config(config)
