@@ -738,7 +738,12 @@ def _attention(r: _Reader, model_type: str, n_layers: int, out: dict) -> None:
     if model_type in ("gpt_oss", *_LINEAR_GQA):
         allowed = ("full_attention", "sliding_attention", "linear_attention")
         types = r.str_list("layer_types", n_layers, allowed)
-        if types is None and model_type != "gpt_oss":
+        if types is None and model_type == "gpt_oss":  # GptOssConfig: sliding on even layers
+            types = [
+                "sliding_attention" if i % 2 == 0 else "full_attention" for i in range(n_layers)
+            ]
+            r.used[r.name("layer_types")] = "sliding and full attention alternating"
+        elif types is None:
             every = r.int("full_attention_interval", 4)
             types = [
                 "full_attention" if (i + 1) % every == 0 else "linear_attention"
