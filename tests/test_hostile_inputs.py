@@ -79,9 +79,10 @@ def test_an_upload_at_the_size_cap_costs_under_1_s_and_200_mb(shape):
 
 @pytest.mark.parametrize("shape", sorted(payloads(1_000)))
 def test_a_link_of_any_shape_costs_under_1_s_and_200_mb(shape):
-    # The largest payload of each shape (the upload cap), as a link; at most
-    # MAX_LINK_CONFIG_BYTES are decompressed, whatever the link holds.
-    value = link(payloads(MAX_CONFIG_BYTES - 10_000)[shape])
+    # Each shape as large as a link may decompress to (MAX_LINK_CONFIG_BYTES; one that
+    # holds more is refused unread, below).
+    text = payloads(models.MAX_LINK_CONFIG_BYTES - 1_000)[shape]
+    value = link(text[: models.MAX_LINK_CONFIG_BYTES])
     assert _best_time(_from_link, value) < MAX_SECONDS, shape
     assert _peak_bytes(_from_link, value) < MAX_PEAK_BYTES, shape
 
@@ -97,6 +98,13 @@ def test_the_issues_link_is_read_at_once():
     assert _best_time(_from_link, value) < 0.1
     with pytest.raises(ValueError, match="Unterminated string"):
         read_hf_config(text)
+
+
+def test_a_link_holding_more_than_the_link_cap_is_refused_unread():
+    value = link(payloads(MAX_CONFIG_BYTES - 10_000)["escaped quotes in a value"])
+    with pytest.raises(ValueError, match="holds more than 200,000 bytes"):
+        models.decode(value)
+    assert _best_time(_from_link, value) < 0.05
 
 
 def test_a_zlib_bomb_is_stopped_while_decompressing():
