@@ -453,3 +453,18 @@ def test_every_reference_config_travels_in_a_short_link(name):
     assert len(made.url) < 2_700
     assert describe_hf_config(models.decode(made.url)) == describe_hf_config(config)
     assert describe_hf_config(compact(config)) == describe_hf_config(config)
+
+
+def test_the_memory_page_states_each_kinds_kv_per_token():
+    # The quantization page's "KV cache per token" is what grows with context: DeepSeek-V3
+    # 61 x 576 x 2 = 70,272 B (not 61 x 2 x 128 x 192 x 2 of a GQA reading of its heads),
+    # gpt-oss-120b its 18 full layers x 2,048 = 36,864 B, V4-Pro in FP8 5,511.4375 B.
+    from costmodel.analyses import memory_fit
+
+    def stated(model, kv_format="bf16"):
+        scenario = Scenario(model=model, kv_format=kv_format)
+        return memory_fit.run(scenario, memory_fit.Options()).kv_bytes_per_token
+
+    assert stated("deepseek-v3") == 70_272
+    assert stated("gpt-oss-120b") == 18 * 2_048
+    assert stated("deepseek-v4-pro", "fp8") == 5_511.4375
