@@ -338,13 +338,18 @@ def test_every_new_model_evaluates_where_it_fits(model):
     # On H100, H200 and MI300X in the checkpoint's formats, at the fewest GPUs that hold it
     # at batch 1: the row fits and every time and cost is finite and positive.
     base = Scenario(model=model, weight_format=None, batch_size=1)
-    first = sweep(base, gpu=["h100-sxm", "h200-sxm", "mi300x"])
-    for row in first.itertuples():
-        assert np.isfinite(row.min_gpus), (model, row.gpu)
+    evaluates_where_it_fits(base, ["h100-sxm", "h200-sxm", "mi300x"])
+
+
+def evaluates_where_it_fits(base: Scenario, gpus: list[str]) -> None:
+    """Each GPU at the fewest GPUs that hold ``base``: it fits, every time and cost is
+    finite and positive."""
+    for row in sweep(base, gpu=gpus).itertuples():
+        assert np.isfinite(row.min_gpus), (base.model, row.gpu)
         r = evaluate(base.replace(gpu=row.gpu, n_gpus=int(row.min_gpus)))
-        assert r["fits"], (model, row.gpu)
+        assert r["fits"], (base.model, row.gpu)
         for col in ("tpot_ms", "ttft_ms", "usd_per_million_output_tokens", "prefill_ms"):
-            assert np.isfinite(r[col]) and r[col] > 0, (model, row.gpu, col)
+            assert np.isfinite(r[col]) and r[col] > 0, (base.model, row.gpu, col)
 
 
 # --- every reference config through the upload path -----------------------------------

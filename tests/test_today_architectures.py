@@ -13,9 +13,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from test_architectures import evaluates_where_it_fits
 
 from app_pages.ui import models
-from costmodel import Scenario, evaluate, load_catalog, sweep
+from costmodel import Scenario, load_catalog, sweep
 from costmodel import attention as att
 from costmodel.architecture import compressed_layer_params, compressor_params, indexer_params
 from costmodel.hf_config import (
@@ -410,13 +411,7 @@ def test_todays_models_evaluate_where_they_fit(model):
     base = Scenario(
         model=model, weight_format=None, batch_size=8, prompt_tokens=8_192, output_tokens=1_024
     )
-    first = sweep(base, gpu=["h200-sxm", "b200"])
-    for row in first.itertuples():
-        assert np.isfinite(row.min_gpus), (model, row.gpu)
-        r = evaluate(base.replace(gpu=row.gpu, n_gpus=int(row.min_gpus)))
-        assert r["fits"], (model, row.gpu)
-        for col in ("tpot_ms", "ttft_ms", "usd_per_million_output_tokens", "prefill_ms"):
-            assert np.isfinite(r[col]) and r[col] > 0, (model, row.gpu, col)
+    evaluates_where_it_fits(base, ["h200-sxm", "b200"])
 
 
 def test_long_context_favours_compressed_attention():
