@@ -236,6 +236,10 @@ def test_kimi_k25_is_k2s_mla_with_int4_experts():
     )
     bpw = CATALOG.arrays["format.bytes_per_weight"][CATALOG.formats.index.get_loc("int4_g32")]
     assert bpw == 4.5 / 8
+    # A decode step at 64k reads every latent: 61 x 65,536 x 1,152 B; absorbed-MLA FLOPs
+    # 61 x 2 x 64 heads x (2 x 512 + 64) x 65,536.
+    assert float(att.decode_cache_read_bytes(a, T, BF16)) == 61 * T * 1_152
+    assert float(att.decode_attention_flops(a, T)) == 61 * 2 * 64 * 1_088 * T
     for model in ("kimi-k2.6", "kimi-k2.7-code"):  # NVIDIA's NVFP4 configs
         assert MODELS.loc[model, "checkpoint_weight_format"] == "nvfp4"
         assert MODELS.loc[model, "total_params"] == a["total_params"]
@@ -278,6 +282,15 @@ def test_minimax_m3_block_sparse_reads():
     assert float(att.decode_attention_flops(a, T)) == flops
     # Full attention everywhere would read 60 x 65,536 x 2,048 = 8.05e9 B: 5x more.
     assert 60 * T * 2_048 / read == pytest.approx(4.99, abs=0.01)
+
+
+def test_minimax_m2_7_full_gqa_by_hand():
+    # 62 layers x 2 x 8 KV heads x 128 x 2 B = 253,952 B/token (models-2026.md §3.2: 248
+    # KB); a step at 64k reads all of it, 62 x 4 x 48 heads x 128 FLOPs per token.
+    a = arch("minimax-m2.7")
+    assert float(att.kv_growth_bytes_per_token(a, BF16)) == 62 * 2 * 8 * 128 * 2 == 253_952
+    assert float(att.decode_cache_read_bytes(a, T, BF16)) == 253_952 * T
+    assert float(att.decode_attention_flops(a, T)) == 62 * 4 * 48 * 128 * T
 
 
 def test_minimax_m3_curated_config_matches_nvidias_primary_copy():
@@ -463,3 +476,16 @@ def test_the_memory_page_states_each_kinds_kv_per_token():
     assert stated("deepseek-v3") == 70_272
     assert stated("gpt-oss-120b") == 18 * 2_048
     assert stated("deepseek-v4-pro", "fp8") == 5_511.4375
+
+
+def test_dense_equivalents_of_deepseek_v4_keep_its_compressed_attention():
+    # The MoE page's dense equivalents keep the attention: 7.7421875 compressed entries
+    # per token (a fraction, not truncated to 7), the same 5,511.4375 B/token in FP8.
+    from costmodel import comparisons
+
+    catalog = comparisons.dense_equivalents(CATALOG, "deepseek-v4-pro")
+    for model in comparisons.dense_model_ids("deepseek-v4-pro").values():
+        dense = catalog.models.loc[model].to_dict()
+        assert dense["compressed_entries_per_token"] == 7.7421875
+        assert float(att.kv_growth_bytes_per_token(dense, FP8)) == 5_511.4375
+        assert dense["n_experts"] == 1
