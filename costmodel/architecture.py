@@ -3,8 +3,8 @@
 A layer is one attention kind (``gqa_layers`` full GQA/MHA, ``sliding_layers`` GQA with a
 window, ``mla_layers`` multi-head latent attention, optionally sparse, ``linear_layers``
 linear attention, ``compressed_layers`` DeepSeek-V4's compressed attention; sparse
-indexers on ``index_layers`` of them) plus one feed-forward kind (``expert_ffn_layers``: ``n_experts`` routed
-experts of width ``intermediate_size``, top-``experts_per_token``, plus
+indexers on ``index_layers`` of them) plus one feed-forward kind (``expert_ffn_layers``:
+``n_experts`` routed experts of width ``intermediate_size``, top-``experts_per_token``, plus
 ``n_shared_experts`` of width ``shared_intermediate_size`` that every token uses; a dense
 model is the one-expert, top-1 case; ``dense_ffn_layers``: a dense FFN of
 ``dense_intermediate_size``, as DeepSeek's first 3 layers or Llama 4 Maverick's every other

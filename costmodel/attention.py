@@ -177,9 +177,9 @@ def fixed_sequence_bytes(arch: Mapping, kv_bytes, n_gpus=1) -> np.ndarray:
     """
     p = _parts(arch, kv_bytes, n_gpus)
     window = _a(arch, "sliding_window")
-    held = window * (_a(arch, "sliding_layers") * p["gqa"] + _a(arch, "compressed_layers") * (
-        p["entry"]
-    ))
+    held = window * (
+        _a(arch, "sliding_layers") * p["gqa"] + _a(arch, "compressed_layers") * (p["entry"])
+    )
     return held + p["linear"] + p["compressor"]
 
 
@@ -355,4 +355,5 @@ def prefill_attention_flops(arch: Mapping, prompt_tokens) -> np.ndarray:
     index = 2.0 * _a(arch, "index_n_heads") * _a(arch, "index_head_dim") * keys
     state = _a(arch, "linear_value_heads") * _a(arch, "linear_key_head_dim")
     state = state * _a(arch, "linear_value_head_dim")
-    return gqa + latent + index + _a(arch, "linear_layers") * LINEAR_FLOPS_PER_STATE_VALUE * state * P
+    linear = _a(arch, "linear_layers") * LINEAR_FLOPS_PER_STATE_VALUE * state * P
+    return gqa + latent + index + linear

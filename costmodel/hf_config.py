@@ -738,7 +738,12 @@ def _attention(r: _Reader, model_type: str, n_layers: int, out: dict) -> None:
     if model_type in ("gpt_oss", *_LINEAR_GQA):
         allowed = ("full_attention", "sliding_attention", "linear_attention")
         types = r.str_list("layer_types", n_layers, allowed)
-        if types is None and model_type != "gpt_oss":
+        if types is None and model_type == "gpt_oss":  # GptOssConfig: sliding on even layers
+            types = [
+                "sliding_attention" if i % 2 == 0 else "full_attention" for i in range(n_layers)
+            ]
+            r.used[r.name("layer_types")] = "sliding and full attention alternating"
+        elif types is None:
             every = r.int("full_attention_interval", 4)
             types = [
                 "full_attention" if (i + 1) % every == 0 else "linear_attention"
@@ -945,16 +950,19 @@ def parse_hf_config(cfg: Mapping) -> dict:
 # --- checkpoint formats -------------------------------------------------------------
 
 
+#: A module name (one per line) of attention kept unquantised: it names attention but
+#: no norm, bias or indexer part (GLM-5-FP8 keeps ``self_attn.indexer.k_norm`` and
+#: ``post_attention_layernorm`` in BF16, its attention projections in FP8).
+_KEPT_ATTENTION = re.compile(r"^(?![^\n]*(?:norm|bias|indexer))[^\n]*(?:attn|attention)", re.M)
+
+
 def _keeps_attention(modules) -> bool:
-    """Whether a list of modules left unquantised names attention projections (not only
-    attention norms, biases or indexer parts: GLM-5-FP8 keeps ``self_attn.indexer.k_norm``
-    and ``post_attention_layernorm`` in BF16, its attention projections in FP8)."""
-    return isinstance(modules, list) and any(
-        isinstance(m, str)
-        and re.search(r"attn|attention", m)
-        and not re.search(r"norm|bias|indexer", m)
-        for m in modules
-    )
+    """Whether a list of modules left unquantised names attention projections (one
+    regular-expression pass over the names, one per line)."""
+    if not isinstance(modules, list):
+        return False
+    names = "\n".join(m.replace("\n", " ") for m in modules if isinstance(m, str))
+    return _KEPT_ATTENTION.search(names) is not None
 
 
 #: ModelOpt / compressed-tensors algorithm names -> ``assets/formats.csv`` ids. MXFP8
@@ -967,13 +975,11 @@ _ALGOS = {
     "MXFP8": "fp8",
     "MXFP4": "mxfp4",
 }
-#: Module-name patterns of ``quantized_layers`` entries: routed experts, a dense MLP's
+#: Module names of ``quantized_layers`` entries: routed experts, a dense MLP's
 #: projections, attention projections (shared experts are skipped).
-_MIXED_PARTS = {
-    "experts": r"experts",
-    "mlp": r"mlp\.(gate|up|down|gate_up)_proj",
-    "attention": r"attn|attention",
-}
+_MIXED_PARTS = re.compile(
+    r"(?P<experts>experts)|(?P<mlp>mlp\.(?:gate|up|down|gate_up)_proj)|(?P<attention>attn|attention)"
+)
 #: compressed-tensors ``format`` -> format id.
 _CT_FORMATS = {
     "nvfp4-pack-quantized": "nvfp4",
@@ -1001,6 +1007,20 @@ def _expert_dtype(cfg: Mapping, q: Mapping) -> str:
     return q.get("expert_dtype") or cfg.get("expert_dtype") or default
 
 
+def _mixed_entries(layers: Mapping) -> dict:
+    """The first ``quantized_layers`` entry of a known format naming routed experts, a
+    dense MLP's projections and attention (shared experts skipped), by module name."""
+    chosen: dict[str, tuple[str, Mapping]] = {}
+    for name, entry in layers.items():
+        algo = _ALGOS.get(entry.get("quant_algo")) if isinstance(entry, Mapping) else None
+        part = _MIXED_PARTS.search(name) if algo is not None and "shared" not in name else None
+        if part is not None:
+            chosen.setdefault(part.lastgroup, (name, entry))
+            if len(chosen) == len(_MIXED_PARTS.groupindex):
+                break
+    return dict(chosen.values())
+
+
 def _mixed_precision(q: Mapping, base: str) -> tuple[str, str]:
     """ModelOpt MIXED_PRECISION: the formats of the routed experts' entries of
     ``quantized_layers`` (of the MLP's, in a dense model) and of attention's; attention
@@ -1008,14 +1028,10 @@ def _mixed_precision(q: Mapping, base: str) -> tuple[str, str]:
     layers = q.get("quantized_layers")
     if not isinstance(layers, Mapping):
         raise ValueError("config.json: quantization_config.quantized_layers must be an object")
-    found: dict[str, str] = {}
-    for name, entry in layers.items():
-        algo = _ALGOS.get(entry.get("quant_algo")) if isinstance(entry, Mapping) else None
-        if algo is None or "shared" in name:
-            continue
-        for part, pattern in _MIXED_PARTS.items():
-            if re.search(pattern, name):
-                found.setdefault(part, algo)
+    found = {
+        _MIXED_PARTS.search(name).lastgroup: _ALGOS[entry["quant_algo"]]
+        for name, entry in _mixed_entries(layers).items()
+    }
     experts = found.get("experts") or found.get("mlp")
     if experts is None:
         raise ValueError(
@@ -1108,6 +1124,37 @@ def checkpoint_formats(cfg: Mapping) -> tuple[str, str]:
         "config.json: quantization_config.quant_method must be one of fp8, mxfp4, "
         f"modelopt, compressed-tensors, gptq, awq; got {_shown(method)}"
     )
+
+
+def compact(cfg: Mapping) -> dict:
+    """``cfg`` with its quantisation lists cut to the entries that decide its formats.
+
+    NVIDIA's per-module lists say no more to the cost model than their first routed
+    expert, MLP and attention entries (``quantized_layers``; MiniMax-M3-NVFP4 lists 22,422
+    modules in 3 MB), one module naming attention among those left unquantised
+    (``ignore``, ``exclude_modules``, ``modules_to_not_convert``) and one target per
+    compressed-tensors group: ``describe_hf_config(compact(cfg)) ==
+    describe_hf_config(cfg)``, in a few kilobytes, so a link can carry it.
+    """
+    q = _quantization(cfg)
+    if q is None:
+        return dict(cfg)
+    small = dict(q)
+    for key in ("modules_to_not_convert", "exclude_modules", "ignore"):
+        if isinstance(q.get(key), list):
+            small[key] = [m for m in q[key] if _keeps_attention([m])][:1]
+    if isinstance(q.get("quantized_layers"), Mapping):
+        small["quantized_layers"] = _mixed_entries(q["quantized_layers"])
+    if isinstance(q.get("config_groups"), Mapping):
+        small["config_groups"] = {
+            name: {**g, "targets": g["targets"][:1]}
+            if isinstance(g, Mapping) and isinstance(g.get("targets"), list)
+            else g
+            for name, g in q["config_groups"].items()
+        }
+    if "quantization_config" in cfg:
+        return {**cfg, "quantization_config": small}
+    return {**cfg, "text_config": {**cfg["text_config"], "quantization_config": small}}
 
 
 def read_quant_config(data: bytes | str) -> dict:

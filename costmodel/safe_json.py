@@ -1,19 +1,19 @@
 """Parse JSON from a file or a link as data, in time and memory linear in its size.
 
 ``loads_limited`` refuses, before it parses anything, a text over ``max_bytes`` bytes,
-nested deeper than ``max_depth`` objects and arrays, with more than ``max_keys`` keys or
+nested deeper than ``max_depth`` objects and arrays, with more than ``max_keys`` keys,
 more than ``max_items`` items (array elements and object members, counted as the commas
-and opening brackets outside strings); while parsing, a key repeated within one object
-and the constants NaN / Infinity. Each check is one pass over the text:
+and opening brackets outside strings) or a number of more than ``MAX_DIGITS`` digits;
+while parsing, a key repeated within one object and the constants NaN / Infinity.
 
-- strings are skipped by one regular expression whose every quantifier is possessive
-  and which also accepts a string left open at the end of the text, so it never
-  backtracks and never restarts inside a string (the earlier ``"(?:[^"\\\\]|\\\\.)*"``
-  restarted at every quote of an unterminated string of escaped quotes: quadratic,
-  19.6 s at 80 kB);
-- brackets, colons and commas outside strings are counted on the remaining bytes with
-  numpy (a running sum of +1 / -1 gives the depth);
-- ``json.loads`` (C) then parses a text known to be small in items and depth.
+The checks before parsing are one pass of numpy over the text's bytes
+(:func:`outside_strings`): escapes are removed, the quotes left toggle in and out of
+strings, and brackets, colons, commas and digits are counted outside them; a running sum
+of +1 / -1 over the brackets gives the depth. No regular expression scans a string:
+the earlier ``"(?:[^"\\\\]|\\\\.)*"`` restarted at every quote of an unterminated string
+of escaped quotes (quadratic: 19.6 s at 80 kB). ``json.loads`` (C) then parses a text
+known to be small in items and depth. A number's digits are capped because converting a
+long integer to and from text is quadratic in its digits.
 
 A UTF-8 byte-order mark at the start (Windows editors write one) is dropped. Errors are
 ``ValueError`` messages that start with ``what`` (e.g. ``"config.json"``).
@@ -22,34 +22,57 @@ A UTF-8 byte-order mark at the start (Windows editors write one) is dropped. Err
 from __future__ import annotations
 
 import json
-import re
 
 import numpy as np
 
-#: A JSON string, or one left open at the end of the text (then the text is invalid
-#: JSON, which ``json.loads`` reports). Possessive quantifiers: linear, no backtracking.
-_STRING = re.compile(r'"[^"\\]*+(?:\\.[^"\\]*+)*+(?:"|\\?\Z)', re.DOTALL)
+_QUOTE, _BACKSLASH = ord('"'), ord("\\")
+_OPEN, _CLOSE = (ord("["), ord("{")), (ord("]"), ord("}"))
 _BOM = "\ufeff"
+#: Longest run of digits accepted in one number (published configs: under 25).
+MAX_DIGITS = 100
 
 
-def structure(text: str) -> dict:
-    """Depth, keys and items of a JSON text, counted outside strings in one pass.
+def outside_strings(data: bytes) -> np.ndarray:
+    """The bytes of a JSON text with every byte inside a string (quotes included) set to
+    a space: ``outside_strings(b'{"a,": [1]}')`` is ``b'{     : [1]}'`` as uint8.
+
+    Escapes are removed first, as JSON pairs them, left to right: each ``\\\\`` (an
+    escaped backslash), then each ``\\"`` (an escaped quote) becomes two spaces
+    (``bytes.replace``, linear). The quotes left open and close strings: their running
+    parity (an XOR accumulation) marks the bytes inside; an unterminated last string runs
+    to the end.
+    """
+    plain = data.replace(b"\\\\", b"  ").replace(b'\\"', b"  ")
+    a = np.frombuffer(plain, np.uint8)
+    quotes = (a == _QUOTE).view(np.uint8)
+    inside = np.bitwise_xor.accumulate(quotes)
+    inside |= quotes  # a closing quote itself
+    return np.where(inside.view(bool), np.uint8(ord(" ")), a)
+
+
+#: Maps each digit to 1 and every other byte to 0, to find a long number with ``in``.
+_DIGITS = bytes(int(chr(b).isdigit() and b < 128) for b in range(256))
+
+
+def structure(data: bytes) -> dict:
+    """Depth, keys and items of a JSON text, and whether a number is too long, outside
+    its strings.
 
     ``depth``: deepest nesting of objects and arrays; ``keys``: colons; ``items``:
-    commas plus opening brackets (an upper bound on the values the parser creates).
-    ``structure('{"a": [1, 2], "b": "x,:["}')`` is depth 2, 2 keys, 4 items.
+    commas plus opening brackets (an upper bound on the values the parser creates);
+    ``long_number``: a run of more than ``MAX_DIGITS`` digits.
+    ``structure(b'{"a": [1, 22], "b": "x,:["}')`` is depth 2, 2 keys, 4 items.
     """
-    outside = np.frombuffer(_STRING.sub("", text).encode("utf-8", "surrogatepass"), np.uint8)
-    opens = (outside == ord("[")) | (outside == ord("{"))
-    closes = (outside == ord("]")) | (outside == ord("}"))
-    steps = opens.astype(np.int8) - closes.astype(np.int8)
+    outside = outside_strings(data)
+    steps = np.isin(outside, _OPEN).astype(np.int8) - np.isin(outside, _CLOSE).astype(np.int8)
     steps = steps[steps != 0]
-    depth = int(np.cumsum(steps, dtype=np.int64).max()) if steps.size else 0
-    commas = int(np.count_nonzero(outside == ord(",")))
+    depth = int(np.cumsum(steps, dtype=np.int32).max()) if steps.size else 0
+    text = outside.tobytes()
     return {
         "depth": max(depth, 0),
-        "keys": int(np.count_nonzero(outside == ord(":"))),
-        "items": commas + int(np.count_nonzero(opens)),
+        "keys": text.count(b":"),
+        "items": text.count(b",") + text.count(b"[") + text.count(b"{"),
+        "long_number": b"\x01" * (MAX_DIGITS + 1) in text.translate(_DIGITS),
     }
 
 
@@ -75,10 +98,11 @@ def loads_limited(
         raise ValueError(f"{what} is {len(data):,} bytes; the limit is {max_bytes:,} bytes")
     try:
         text = data.decode("utf-8") if isinstance(data, bytes) else data
-    except UnicodeDecodeError as err:
+        raw = data if isinstance(data, bytes) else data.encode("utf-8")
+    except UnicodeError as err:
         raise ValueError(f"{what} is not valid JSON: {err}") from None
     text = text.removeprefix(_BOM)
-    found = structure(text)
+    found = structure(raw)
     if found["depth"] > max_depth:
         raise ValueError(
             f"{what} nests {found['depth']} levels deep; the limit is {max_depth} levels"
@@ -87,6 +111,8 @@ def loads_limited(
         raise ValueError(f"{what} has more than {max_keys:,} keys")
     if found["items"] > max_items:
         raise ValueError(f"{what} has more than {max_items:,} values")
+    if found["long_number"]:
+        raise ValueError(f"{what} holds a number of more than {MAX_DIGITS} digits")
 
     def pairs(items: list) -> dict:
         seen = {}

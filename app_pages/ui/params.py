@@ -662,8 +662,8 @@ def custom_model() -> models.CustomModel | None:
             "config.json",
             type="json",
             key="hf_config",
-            help="A Hugging Face config.json (Llama 2-4, Mistral, Mixtral, Qwen2/3/3.5, DBRX, "
-            "DeepSeek-V2/V3/V3.2, Kimi K2, gpt-oss, GLM-4.5, MiniMax-M2); at most "
+            help="A Hugging Face config.json (Llama 2-4, Mistral, Mixtral, Qwen2-3.6, DBRX, "
+            "DeepSeek-V2-V4.1, Kimi K2-K3, gpt-oss, GLM-4.5/5, MiniMax-M2/M3); at most "
             f"{costmodel.hf_config.MAX_CONFIG_BYTES:,} bytes [file]",
         )
         st.caption(

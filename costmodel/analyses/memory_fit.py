@@ -15,7 +15,7 @@ import pandas as pd
 
 import costmodel
 from costmodel.analyses.options import AnalysisOptions, Bounds, count_option, option
-from costmodel.memory import kv_bytes_per_token
+from costmodel.attention import kv_growth_bytes_per_token
 
 DEFAULT_GPUS = ("a100-80gb-sxm", "h100-sxm", "h200-sxm", "mi300x")
 ROW_CHOICES = ("format", "GPU")
@@ -340,11 +340,10 @@ def run(scenario=None, options: Options | None = None, catalog=None) -> Result:
     c13, max_users, c13_status, c13_text = _c13(scenario, options, catalog)
     context = scenario.prompt_tokens + scenario.output_tokens
     arch = catalog.models.loc[scenario.model]
-    kv_per_token = kv_bytes_per_token(
-        arch["n_layers"],
-        arch["n_kv_heads"],
-        arch["head_dim"],
-        catalog.formats.loc[scenario.kv_format, "weight_bits"] / 8,
+    # What grows with context, every attention kind (MLA latents, windows capped, V4's
+    # compressed entries, index keys): costmodel.attention.
+    kv_per_token = kv_growth_bytes_per_token(
+        arch, catalog.formats.loc[scenario.kv_format, "weight_bits"] / 8
     )
     return Result(
         gpus=tuple(gpus),
