@@ -30,6 +30,18 @@ CUSTOM_PREFIX = "custom:"
 #: (``Catalog.with_announced_gpus``).
 GPU_STATUSES = ("shipping", "announced")
 
+#: The columns of ``assets/provider_prices.csv`` besides ``date``, ``source`` and ``note``
+#: (``pricing`` and ``price_files`` say what each holds).
+PROVIDER_PRICE_COLUMNS = (
+    "provider",
+    "model",
+    "usd_per_million_input",
+    "usd_per_million_output",
+    "usd_per_million_cached_input",
+    "time_of_day",
+    "peak_hours_utc",
+)
+
 _REQUIRED = {
     "gpus.csv": (
         "gpu",
@@ -59,15 +71,7 @@ _REQUIRED = {
         "calibrated_on",
     ),
     "gpu_prices.csv": ("gpu", "usd_per_gpu_hour", "kind", "tier", "basis"),
-    "provider_prices.csv": (
-        "provider",
-        "model",
-        "usd_per_million_input",
-        "usd_per_million_output",
-        "usd_per_million_cached_input",
-        "time_of_day",
-        "peak_hours_utc",
-    ),
+    "provider_prices.csv": PROVIDER_PRICE_COLUMNS,
     "formats.csv": (
         "weight_format",
         "weight_bits",

@@ -1,7 +1,7 @@
 """Price lists users keep current, read into the catalog's provider-price table.
 
 Two formats, one reader each, both returning a :class:`PriceFile` whose ``prices`` has
-the columns of ``assets/provider_prices.csv`` (``PROVIDER_PRICE_COLUMNS``), so it can be
+the columns of ``assets/provider_prices.csv`` (``FILE_PRICE_COLUMNS``), so it can be
 the price sheet (:func:`use_prices`):
 
 - LiteLLM's ``model_prices_and_context_window.json`` (:func:`read_litellm`): an object
@@ -33,13 +33,20 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from costmodel.catalog import ASSETS_DIR, Catalog, date_key, load_catalog, read_table
+from costmodel.catalog import (
+    ASSETS_DIR,
+    PROVIDER_PRICE_COLUMNS,
+    Catalog,
+    date_key,
+    load_catalog,
+    read_table,
+)
 from costmodel.pricing import TODAY, check_date
 
 #: Largest price file read [bytes]. LiteLLM 1.110.2's file is 3,483,222 bytes (it grew
 #: by about a third a year); 8 MB leaves room for two years of growth. The app's upload
-#: limit (``.streamlit/config.toml`` ``server.maxUploadSize``, 1 MB today) must be at
-#: least this for LiteLLM's whole file: 8 MB is recommended.
+#: limit (``.streamlit/config.toml`` ``server.maxUploadSize``, 4 MB today) must be at
+#: least this for LiteLLM's whole file a year from now: 8 MB is recommended.
 MAX_PRICE_FILE_BYTES = 8_000_000
 #: Most entries a price file may hold (LiteLLM 1.110.2: 4,878; OpenRouter: about 400).
 MAX_ENTRIES = 50_000
@@ -49,18 +56,7 @@ TOKENS_PER_MILLION = 1e6
 #: (today's dearest open model costs $8 per million output tokens).
 MAX_USD_PER_MILLION_TOKENS = 1000.0
 #: Columns of ``assets/provider_prices.csv`` and of ``PriceFile.prices``.
-PROVIDER_PRICE_COLUMNS = (
-    "provider",
-    "model",
-    "usd_per_million_input",
-    "usd_per_million_output",
-    "usd_per_million_cached_input",
-    "time_of_day",
-    "peak_hours_utc",
-    "date",
-    "source",
-    "note",
-)
+FILE_PRICE_COLUMNS = (*PROVIDER_PRICE_COLUMNS, "date", "source", "note")
 #: Columns of ``PriceFile.left_out``.
 LEFT_OUT_COLUMNS = ("key", "provider", "reason")
 
@@ -223,7 +219,7 @@ def map_models(keys, catalog: Catalog | None = None) -> pd.DataFrame:
 
 @dataclass(frozen=True)
 class PriceFile:
-    """A price file read: ``prices`` (``PROVIDER_PRICE_COLUMNS``, one row per provider,
+    """A price file read: ``prices`` (``FILE_PRICE_COLUMNS``, one row per provider,
     catalog model and time of day: several entries of one provider for one model, such
     as dated revisions or formats, collapse to the lowest output price, named in
     ``note``), ``left_out`` (``LEFT_OUT_COLUMNS``: every entry not used, and why),
@@ -483,7 +479,7 @@ def _finish(table: pd.DataFrame, date: str, source: str, entries: int, catalog) 
         "lowest output price of keys " + best["note"].str[4:],
         best["note"],
     )
-    prices = best.assign(date=date, source=source)[list(PROVIDER_PRICE_COLUMNS)]
+    prices = best.assign(date=date, source=source)[list(FILE_PRICE_COLUMNS)]
     return PriceFile(prices=prices, left_out=left_out, date=date, entries=entries)
 
 
@@ -508,7 +504,7 @@ def _timed_all_day(table: pd.DataFrame) -> pd.DataFrame:
 def use_prices(catalog: Catalog, prices: pd.DataFrame, keep_catalog: bool = False) -> Catalog:
     """A copy of ``catalog`` whose provider prices are ``prices`` (a :class:`PriceFile`'s),
     or the catalog's and these together (``keep_catalog``)."""
-    missing = [c for c in PROVIDER_PRICE_COLUMNS if c not in prices.columns]
+    missing = [c for c in FILE_PRICE_COLUMNS if c not in prices.columns]
     if missing:
         raise ValueError(f"prices lacks the column(s) {', '.join(missing)}")
     if keep_catalog:

@@ -40,7 +40,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from costmodel.catalog import Catalog, date_key, load_catalog
+from costmodel.catalog import PROVIDER_PRICE_COLUMNS, Catalog, date_key, load_catalog
 from costmodel.fields import FIELD_RANGES
 
 #: ``as_of`` meaning "the newest price in the catalog, whatever its date".
@@ -91,18 +91,9 @@ GPU_PRICE_COLUMNS = (
 PRICE_TIMES = ("all_day", "peak", "off_peak")
 TIMES_OF_DAY = ("peak", "off_peak")
 #: Columns of :func:`price_sheet`.
-PRICE_SHEET_COLUMNS = (
-    "provider",
-    "model",
-    "usd_per_million_input",
-    "usd_per_million_output",
-    "usd_per_million_cached_input",
-    "time_of_day",
-    "date",
-    "source",
-)
+PRICE_SHEET_COLUMNS = (*PROVIDER_PRICE_COLUMNS[:6], "date", "source")
 
-_DATE = re.compile(r"\d{4}(-\d{2}(-\d{2})?)?")
+_DATE = re.compile(r"\d{4}(-(0[1-9]|1[0-2])(-(0[1-9]|[12]\d|3[01]))?)?")
 _CLOCK = re.compile(r"([01]\d|2[0-3]):([0-5]\d)")
 _WINDOW = re.compile(r"([01]\d|2[0-4]):([0-5]\d)-([01]\d|2[0-4]):([0-5]\d)")
 #: Day numbers are ``yyyymmdd``; a key is ``group * DAY_SPAN + day`` (groups: tier x GPU).

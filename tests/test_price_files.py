@@ -73,7 +73,7 @@ def test_keys_left_out_say_why(key, reason):
 def test_litellm_prices_per_million_with_cached_and_off_peak():
     read = pf.read_litellm(LITELLM, DATE)
     assert read.entries == 20 and read.date == DATE  # sample_spec is not an entry
-    assert list(read.prices.columns) == list(pf.PROVIDER_PRICE_COLUMNS)
+    assert list(read.prices.columns) == list(pf.FILE_PRICE_COLUMNS)
     prices = read.prices.set_index(["provider", "model", "time_of_day"])
     # groq/openai/gpt-oss-120b: 1.5e-07 / 6e-07 / 7.5e-08 per token = $0.15 / $0.60 /
     # $0.075 per million tokens.

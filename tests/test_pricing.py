@@ -81,17 +81,9 @@ def test_your_own_prices_replace_the_tiers_and_say_so():
     assert only["usd_per_gpu_hour"].tolist()[0] == 0.9 and np.isnan(only["usd_per_gpu_hour"][1])
     assert only["note"][1] == "no price of yours"
     # A GPU of your own typed with its price (Catalog.with_gpu) is priced under any rule.
-    mine = CATALOG.with_gpu(
-        "my-gpu",
-        family="hopper",
-        hbm_gb=96,
-        bandwidth_tb_s=4.0,
-        bf16_dense_tflops=900,
-        scale_up_gb_s=900,
-        scale_out_gb_s=50,
-        scale_up_domain_gpus=8,
-        usd_per_gpu_hour=1.5,
-    )
+    specs = {"hbm_gb": 96, "bandwidth_tb_s": 4.0, "bf16_dense_tflops": 900, "scale_up_gb_s": 900}
+    specs |= {"scale_out_gb_s": 50, "scale_up_domain_gpus": 8, "usd_per_gpu_hour": 1.5}
+    mine = CATALOG.with_gpu("my-gpu", family="hopper", **specs)
     for tier in ("on_demand", "all_in_cost"):
         row = price_gpus(["my-gpu"], PriceRule(tier), mine).iloc[0]
         assert (row["usd_per_gpu_hour"], row["basis"]) == (1.5, "your price")
