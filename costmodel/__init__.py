@@ -8,7 +8,7 @@ live in the ``costmodel.frontier`` module: ``from costmodel.frontier import ...`
 ``OUTPUT_COLUMNS`` for the outputs.
 """
 
-from costmodel import presets, sensitivity, validation
+from costmodel import presets, price_files, pricing, sensitivity, validation
 from costmodel.catalog import CUSTOM_PREFIX, Catalog, date_key, load_catalog
 from costmodel.economics import (
     batch_grid,
@@ -76,6 +76,8 @@ __all__ = [
     "model_name",
     "parse_hf_config",
     "presets",
+    "price_files",
+    "pricing",
     "provider_margins",
     "read_hf_config",
     "revenue_per_request",

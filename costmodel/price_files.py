@@ -43,10 +43,10 @@ from costmodel.catalog import (
 )
 from costmodel.pricing import TODAY, check_date
 
-#: Largest price file read [bytes]. LiteLLM 1.110.2's file is 3,483,222 bytes (it grew
-#: by about a third a year); 8 MB leaves room for two years of growth. The app's upload
-#: limit (``.streamlit/config.toml`` ``server.maxUploadSize``, 4 MB today) must be at
-#: least this for LiteLLM's whole file a year from now: 8 MB is recommended.
+#: Largest price file read [bytes]. LiteLLM 1.110.2's file is 3,483,222 bytes; 8 MB lets
+#: it more than double. The app's upload limit (``.streamlit/config.toml``
+#: ``server.maxUploadSize``, 4 MB today) holds today's file with 0.5 MB to spare: 8 MB is
+#: recommended, so the app takes every file this reader takes.
 MAX_PRICE_FILE_BYTES = 8_000_000
 #: Most entries a price file may hold (LiteLLM 1.110.2: 4,878; OpenRouter: about 400).
 MAX_ENTRIES = 50_000
