@@ -59,6 +59,7 @@ from costmodel.evaluation import tensor_parallel_sizes
 from costmodel.pricing import (
     PriceRule,
     check_time_of_day,
+    day_numbers,
     model_price_dates,
     price_dates,
     price_gpus,
@@ -387,10 +388,9 @@ def market_setups(scenario, date: str, options: Options, catalog) -> tuple[dict,
     fits (and gives every user ``min_tokens_per_s_per_user``). The table has a row per
     GPU with ``note`` saying why one was left out.
     """
-    cutoff = date_key(date)
     gpus = list(options.market_gpus)
     prices = price_gpus(gpus, options.price_rule.replace(as_of=date), catalog)
-    launched = np.array([date_key(d) <= cutoff for d in catalog.gpus.loc[gpus, "date"]], bool)
+    launched = day_numbers(catalog.gpus.loc[gpus, "date"]) <= day_numbers([date])[0]
     note = np.where(
         ~launched,
         f"launched after {date}",
