@@ -6,6 +6,8 @@ import re
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import costmodel
 from costmodel.analyses import price_war as pw
@@ -332,3 +334,33 @@ def test_market_gpu_prices_are_the_rules_as_of_the_sheets_date():
     table = price_gpus(list(pw.MARKET_GPUS), rule)
     market = TODAY.market.set_index("gpu")
     assert market["usd_per_gpu_hour"].tolist() == table["usd_per_gpu_hour"].tolist()
+
+
+@settings(max_examples=20, deadline=None)
+@given(
+    st.lists(st.floats(0.0, 50.0), min_size=2, max_size=6, unique=True),
+    st.floats(0.0, 1.0),
+)
+def test_the_margin_rises_with_the_price(prices, hit_rate):
+    # One setup, providers differing only in their output price: a dearer price never has
+    # a lower margin (in $ per request, and in % of revenue where revenue is positive).
+    scenario = costmodel.Scenario(prefix_cache_hit_rate=hit_rate)
+    sheet = pd.DataFrame(
+        {
+            "provider": [f"P{i}" for i in range(len(prices))],
+            "usd_per_million_input": 0.2,
+            "usd_per_million_output": sorted(prices),
+            "usd_per_million_cached_input": 0.05,
+        }
+    )
+    margins = costmodel.provider_margins(scenario, sheet)
+    # Margin per million requests = P in + O out - 1e6 cost: a step of the output price
+    # moves it by O = 256 tokens times the step.
+    steps = np.diff(margins["margin_usd_per_million_requests"])
+    assert steps == pytest.approx(256 * np.diff(sorted(prices)), abs=1e-9)
+    assert np.all(steps >= 0)
+    assert np.all(np.diff(margins["margin_pct"].dropna()) >= -1e-9)
+    # The words follow the numbers: never 'inf' or 'nan'.
+    for row in margins.itertuples():
+        words = pw.margin_words(row.revenue_per_request_usd, row.margin_pct)
+        assert not re.search(r"\binf|\bnan\b", words)
