@@ -487,6 +487,8 @@ def _with_floor(rows: pd.DataFrame, floor: pd.DataFrame) -> pd.DataFrame:
     shown += ["usd_per_million_input", "usd_per_million_output", "source"]
     prices = rows[shown].merge(at_date, on=["model", "date"], how="left")
     prices["floor_n_gpus"] = prices["floor_n_gpus"].astype("Int64")
+    for column in ("floor_usd_per_million_output_tokens", "floor_usd_per_million_input_tokens"):
+        prices[column] = prices[column].astype(float)  # an empty floor is NaN, not object
     prices["below_floor"] = (
         prices["usd_per_million_output"] < prices["floor_usd_per_million_output_tokens"]
     ).astype(bool)
