@@ -17,6 +17,7 @@ import streamlit as st
 import costmodel
 from app_pages.ui import cache, charts, sidebar, tables, url, widgets
 from app_pages.ui.text import escape, literal
+from costmodel import pricing
 from costmodel import shapley as attribution
 from costmodel.adapt import adapted
 from costmodel.evaluation import OUTPUT_COLUMNS
@@ -102,6 +103,10 @@ def comparison() -> None:
 
     values = {name: url.value(PREFIX + name) for name in FIELDS}
     try:
+        if values["usd_per_gpu_hour"] is None:  # B's GPU under the sidebar's price rule
+            rule = sidebar.price_rule()
+            price = pricing.scenario_price(values["gpu"], rule, cache.catalog())
+            values["usd_per_gpu_hour"] = price.usd_per_gpu_hour
         made = adapted(costmodel.Scenario(), cache.catalog(), **values)
         if made.changes:
             st.warning(f"B changed to fit its model: {escape(made.text)}.", icon=":material/tune:")

@@ -22,8 +22,9 @@ PARAMS = url.option_specs(
     analysis.Options, gpus={"default": PAGE_GPUS}, max_gpus={"high": DEFAULT_MAX_GPUS}
 )
 PRESET = presets.DEEPSEEK_R1_MTP_B200
-#: Sidebar fields the sweep sets itself (each GPU of ``gpus``, its GPU counts, batches).
-SWEPT_FIELDS = ("gpu", "n_gpus", "batch_size")
+#: Sidebar fields the sweep sets itself (each GPU of ``gpus``, its GPU counts, batches,
+#: each GPU's price under the price rule).
+SWEPT_FIELDS = ("gpu", "n_gpus", "batch_size", "usd_per_gpu_hour")
 #: InferenceX read-off (reference/serving-disclosures.md): DeepSeek-R1 FP8, 8k in / 1k out,
 #: output tokens/s per GPU at 75 tokens/s per user.
 INFERENCEX_TOKENS_PER_S_PER_USER = 75.0
@@ -87,7 +88,7 @@ st.markdown(
     "other setup beats on both. Faster users cost throughput: along a front, each step to "
     "the right gives up tokens per GPU. The model, formats and workload come from the "
     "sidebar (its GPU, GPU count and batch are swept here, so they do not matter); each GPU "
-    "is priced at its newest catalog price."
+    "is priced by the sidebar's price rule, and a GPU it does not price is left out."
 )
 url.declare(*PARAMS)
 # The page sweeps the GPU, the GPUs per replica and the batch: the sidebar's values of
@@ -198,10 +199,10 @@ def frontier_section(scenario) -> None:
             [p.name for p in PARAMS], key="frontier", help="Restore this page's inputs."
         )
     try:
-        options = analysis.Options(**values)
+        options = analysis.Options(**values, price_rule=sidebar.price_rule())
     except ValueError as err:
         st.error(f"{literal(str(err))}. Showing the page's defaults instead.")
-        options = analysis.Options(gpus=PAGE_GPUS)
+        options = analysis.Options(gpus=PAGE_GPUS, price_rule=sidebar.price_rule())
     try:
         res = result(scenario, options)
     except ValueError as err:

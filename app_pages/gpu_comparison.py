@@ -1,7 +1,8 @@
 """GPU comparison: every catalog GPU serving the sidebar's model and workload (C4, C5, C14).
 
 A thin view of ``costmodel.analyses.gpu_comparison.run``: inputs from its ``Options``,
-your own GPU prices (``gpu_prices=<gpu id>:<$/GPU-hour>``, repeated) and your own GPU
+the sidebar's price rule (your own GPU prices, ``gpu_prices=<gpu id>:<$/GPU-hour>``,
+edited here too) and your own GPU
 (``custom_gpu_*`` keys: ``costmodel.custom_gpu.CustomGpu``), one cached call, drawn.
 """
 
@@ -14,8 +15,9 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from app_pages.ui import cache, charts, gate, sidebar, tables, url, verdicts, widgets
+from app_pages.ui import cache, charts, sidebar, tables, url, verdicts, widgets
 from app_pages.ui.text import escape, literal
+from costmodel import pricing
 from costmodel.analyses import gpu_comparison as analysis
 from costmodel.custom_gpu import CustomGpu
 from costmodel.spec import specs
@@ -30,13 +32,13 @@ CUSTOM_SPECS = {
     for name, spec in specs(CustomGpu).items()
 }
 PARAMS = (*url.option_specs(analysis.Options), *CUSTOM_SPECS.values())
-OWN = ("gpu_price", "optimize_batch", "min_tokens_per_s_per_user")
+OWN = ("optimize_batch", "min_tokens_per_s_per_user")
 WIDGET_ARGS = {"min_tokens_per_s_per_user": {"format": "%.0f"}}
-DEFAULTS = {p.name: p.default for p in PARAMS if p.name != "gpu_prices"}
+DEFAULTS = {p.name: p.default for p in PARAMS}
 PRESETS = {
     "December 2023 baseline": {**sidebar.PRESETS["December 2023 baseline"], **DEFAULTS},
     "Chat: ≥ 30 tokens/s": {"optimize_batch": True, "min_tokens_per_s_per_user": 30.0},
-    "Lowest catalog prices": {"gpu_price": "lowest"},
+    "Owners' all-in cost": {"price_tier": "all_in_cost"},
 }
 CLAIM_IDS = ("C4", "C5", "C14")
 
@@ -73,15 +75,17 @@ def comparison() -> None:
     with controls:
         values = {
             name: widgets.widget(name, column, **WIDGET_ARGS.get(name, {}))
-            for name, column in zip(OWN, st.columns(3), strict=True)
+            for name, column in zip(OWN, st.columns(2), strict=True)
         }
     with presets:
         widgets.preset_buttons(PRESETS, key="gpu_preset", reset=list(DEFAULTS))
+    rule = sidebar.price_rule()
+    st.caption(f"GPU prices: {escape(rule.text)} (the sidebar's price rule).")
     with st.expander("Your GPU prices and your own GPU", icon=":material/edit:"):
-        prices = price_editor()
+        price_editor(rule)
         custom = custom_inputs()
     try:
-        options = analysis.Options(**values, gpu_prices=prices)
+        options = analysis.Options(**values, price_rule=rule)
         result = cache.analysis(analysis, scen, options, custom)
     except ValueError as err:
         st.error(f"Cannot compare GPUs: {literal(str(err))}. Showing the defaults.")
@@ -89,28 +93,37 @@ def comparison() -> None:
     draw(result, values)
 
 
-def price_editor() -> tuple[tuple[str, float], ...]:
-    """Your price per GPU (empty: the catalog's); writes ``gpu_prices`` into the URL."""
-    mine = dict(url.value("gpu_prices"))
+def price_editor(rule: pricing.PriceRule) -> None:
+    """Each GPU's price under the sidebar's rule and yours (empty: the rule's); a change
+    writes ``gpu_prices`` (the sidebar's rule) and reruns the whole app."""
+    mine = dict(rule.own)
+    listed = pricing.price_gpus(None, rule.replace(own=()), cache.catalog())
     gpus = cache.catalog().gpus
     table = pd.DataFrame(
-        {"gpu": gpus.index, "name": gpus["name"].to_numpy(), "usd_per_gpu_hour": None}
+        {
+            "gpu": listed["gpu"],
+            "name": gpus.loc[listed["gpu"], "name"].to_numpy(),
+            "rule": listed["usd_per_gpu_hour"],
+            "label": listed["label"],
+            "usd_per_gpu_hour": listed["gpu"].map(mine).astype(float),
+        }
     )
-    table["usd_per_gpu_hour"] = table["gpu"].map(mine).astype(float)
     edited = st.data_editor(
         table,
         key=f"gpu_prices_editor:{sorted(mine.items())}",
         hide_index=True,
-        disabled=["gpu", "name"],
+        disabled=["gpu", "name", "rule", "label"],
         column_config={
             "gpu": st.column_config.Column("GPU id"),
             "name": st.column_config.Column("GPU"),
+            "rule": st.column_config.NumberColumn("Tier's price [$/GPU-hour]", format="$%.2f"),
+            "label": st.column_config.Column("Tier's price: source"),
             "usd_per_gpu_hour": st.column_config.NumberColumn(
                 "Your price [$/GPU-hour]",
                 min_value=PRICE_LOW,
                 max_value=PRICE_HIGH,
                 format="$%.2f",
-                help="Empty: the catalog's price (or the sidebar's, for its GPU)",
+                help="Empty: the price tier's",
             ),
         },
     )
@@ -119,15 +132,14 @@ def price_editor() -> tuple[tuple[str, float], ...]:
         for g, p in zip(edited["gpu"], edited["usd_per_gpu_hour"], strict=True)
         if p is not None and not math.isnan(p)
     )
-    if dict(pairs) != mine:
-        url.write("gpu_prices", gate.url_values(url.spec("gpu_prices"), pairs))
-    # Kept in the session as a widget's value would be (Back restores it: url._remember).
-    st.session_state["gpu_prices"] = pairs
     st.caption(
-        "Kept in the URL as `gpu_prices=<gpu id>:<$/GPU-hour>`, once per GPU. Your price "
-        "replaces the catalog's and the sidebar's."
+        "Kept in the URL as `gpu_prices=<gpu id>:<$/GPU-hour>`, once per GPU, and used on "
+        "every page (the sidebar's price rule); your price of the sidebar's GPU is its "
+        "GPU price there."
     )
-    return pairs
+    if dict(pairs) != mine:
+        widgets.set_values({"gpu_prices": tuple(sorted(pairs))})
+        st.rerun(scope="app")
 
 
 def custom_inputs() -> CustomGpu | None:

@@ -14,15 +14,18 @@ import streamlit as st
 
 from app_pages.ui import cache, charts, sidebar, tables, url, verdicts, widgets
 from app_pages.ui.text import escape, literal
-from costmodel import presets
+from costmodel import presets, pricing
 from costmodel.analyses import disclosures
 from costmodel.analyses import price_war as analysis
 
 COST = analysis.COST
 CLAIM_IDS = ("C1", "C2", "C3", "C4", "C6")
 DEEPSEEK = presets.DEEPSEEK_2025
-OWN = ("price_date", "a100_usd_per_gpu_hour", "gpu_price_tier", "margin_unit")
-MARKET = ("market_gpus", "weight_formats")
+OWN = ("price_date", "time_of_day", "a100_usd_per_gpu_hour", "margin_unit")
+POINT = ("operating_point", "min_tokens_per_s_per_user")
+MARKET = ("market_gpus", "weight_formats", "include_announced")
+#: The UTC hours a link may name as the time of day, besides peak and off-peak.
+HOURS = tuple(f"{h:02d}:00" for h in range(24))
 WIDGET_ARGS = {"a100_usd_per_gpu_hour": {"format": "%.2f"}}
 VERDICT_ICONS = {"holds": ":material/check_circle:"}
 
@@ -121,9 +124,10 @@ PARAMS = tuple(
     for p in url.option_specs(
         analysis.Options,
         price_date={
-            "choices": (*analysis.price_dates(cat), analysis.TODAY),
+            "choices": (*pricing.price_dates(cat), analysis.TODAY),
             "default": DEFAULTS["price_date"],
         },
+        time_of_day={"choices": (*pricing.TIMES_OF_DAY, *HOURS)},
         a100_usd_per_gpu_hour={"default": DEFAULTS["a100_usd_per_gpu_hour"]},
         weight_formats={"choices": (analysis.CHECKPOINT, *cat.formats.index)},
     )
@@ -148,8 +152,14 @@ def margins_view() -> None:
     controls, buttons = st.columns([3, 1])
     with controls:
         values = widgets.inputs(OWN, st.columns(4), **WIDGET_ARGS)
+        values |= widgets.inputs(POINT, st.columns(2))
         with st.expander("Market setups: GPUs and weight formats", icon=":material/tune:"):
             values |= widgets.inputs(MARKET)
+        rule = sidebar.price_rule()
+        st.caption(
+            f"GPU prices of the market setups: {escape(rule.tier_text)} (the sidebar's price "
+            "rule) as of the sheet's date."
+        )
     with buttons:
         widgets.preset_buttons(PRESETS, key="price_preset", reset=list(PAGE_DEFAULTS))
         st.button(
@@ -160,7 +170,7 @@ def margins_view() -> None:
             help=escape(DEEPSEEK.description),
         )
     try:
-        options = analysis.Options(**values)
+        options = analysis.Options(**values, price_rule=rule)
         first = cache.analysis(analysis, scen, options)
     except ValueError as err:
         st.error(f"Cannot cost this scenario: {literal(str(err))}. Showing the defaults.")
@@ -173,6 +183,8 @@ def margins_view() -> None:
 def sheet_and_result(first: analysis.Result, options: analysis.Options) -> analysis.Result:
     """The editable price sheet; the result again at the edited prices (when edited)."""
     st.subheader(f"Provider prices as of {first.price_date}")
+    if first.price_date_note:
+        st.info(escape(first.price_date_note))
     if first.sheet.empty:
         st.info(escape(first.verdict_text))
         return first
@@ -253,6 +265,10 @@ def draw(result: analysis.Result) -> None:
 
     st.subheader("Who makes money")
     st.markdown(f"**{escape(result.verdict_text)}**")
+    if result.operating_point_text:
+        st.caption(escape(result.operating_point_text))
+    if result.disclosure_text:
+        st.markdown(escape(result.disclosure_text))
     for claim_id in ("C4", "C6"):
         status = getattr(result, f"{claim_id.lower()}_status")
         text = getattr(result, f"{claim_id.lower()}_text")

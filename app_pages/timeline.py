@@ -24,16 +24,14 @@ from costmodel.analyses import timeline
 DEFAULT_TARGET = "interactivity"
 PRICE = "usd_per_million_output"
 FLOOR = "usd_per_million_output_tokens"
-#: The page's own inputs (the model is the sidebar's): three columns, then the formats.
-INPUTS = ("target", "min_tokens_per_s_per_user", "price_tier", "weight_formats")
+#: The page's own inputs (the model is the sidebar's, the GPU prices the sidebar's rule):
+#: three columns, then the formats and the other models.
+INPUTS = ("target", "min_tokens_per_s_per_user", "time_of_day", "weight_formats")
+MORE = ("models", "active_params_min_b", "active_params_max_b", "include_announced")
 WIDGET_ARGS = {"target": {"horizontal": True}, "min_tokens_per_s_per_user": {"format": "%.0f"}}
 PARAMS = tuple(
     p
-    for p in url.option_specs(
-        timeline.Options,
-        price_tier={"choices": tuple(timeline.price_tiers(cache.catalog()))},
-        target={"default": DEFAULT_TARGET},
-    )
+    for p in url.option_specs(timeline.Options, target={"default": DEFAULT_TARGET})
     if p.name != "model"
 )
 
@@ -60,25 +58,35 @@ def timeline_view() -> None:
     this: ``url.fragment``)."""
     with st.container(border=True):
         values = widgets.inputs(INPUTS, (*st.columns(3), st.container()), **WIDGET_ARGS)
-
-    if scen.model not in priced:
-        names = ", ".join(f"{catalog.models.loc[m, 'name']} (`{m}`)" for m in priced)
-        st.info(
-            "The catalog has no provider prices for the sidebar's model. Models with prices: "
-            f"{names}."
-        )
-        url.stop_page()
+        with st.expander("More models on the chart", icon=":material/stacked_line_chart:"):
+            values |= widgets.inputs(MORE)
+        rule = sidebar.price_rule()
+        st.caption(f"GPU prices: {escape(rule.tier_text)} (the sidebar's price rule) at each date.")
 
     try:
         # No format picked: the library's default formats.
         values["weight_formats"] = values["weight_formats"] or timeline.Options().weight_formats
-        options = timeline.Options(model=scen.model, **values)
+        options = timeline.Options(model=scen.model, price_rule=rule, **values)
         result = cache.analysis(timeline, scen, options)
     except ValueError as err:
         st.error(f"No timeline for these settings: {literal(str(err))}")
         url.stop_page()
 
     name = catalog.models.loc[scen.model, "name"]
+    if result.notes:
+        st.info(escape(result.notes))
+    if scen.model not in priced:
+        charts.show_chart(
+            timeline_chart(
+                result.prices,
+                result.end,
+                result.floor_by_gpu,
+                result.floor,
+                result.prices.iloc[:0],
+                name,
+            )
+        )
+        url.stop_page()
     trend = result.trend.set_index("model").loc[scen.model]
     below = result.prices[result.prices["below_floor"] & (result.prices[PRICE] > 0)]
     free = result.prices[result.prices[PRICE] <= 0]
@@ -89,6 +97,8 @@ def timeline_view() -> None:
         else f"the sidebar's batch of {scen.batch_size}"
     )
     st.markdown(f"**Trend.** {escape(trend['text'])}")
+    if result.changes_text:
+        st.markdown(f"**Price changes.** {escape(result.changes_text)}")
     paid = len(result.prices) - len(free)
     st.markdown(
         f"**Below the floor.** {len(below)} of {paid} paid prices of {escape(name)} are under "
@@ -187,16 +197,16 @@ def timeline_chart(
             ],
         )
     )
-    providers = list(dict.fromkeys(steps["provider"]))
+    providers = list(dict.fromkeys(steps["series"]))
     price_lines = (
         alt.Chart(steps)
         .mark_line(interpolate="step-after", point=True)
         .encode(
             x=alt.X("date:T"),
             y=alt.Y(f"{PRICE}:Q", scale=y_log),
-            color=alt.Color("provider:N", title="Provider", scale=alt.Scale(domain=providers)),
+            color=alt.Color("series:N", title="Provider", scale=alt.Scale(domain=providers)),
             tooltip=[
-                alt.Tooltip("provider:N", title="Provider"),
+                alt.Tooltip("series:N", title="Provider"),
                 alt.Tooltip("date:T", title="Date"),
                 alt.Tooltip(f"{PRICE}:Q", title="Price [$/M output]", format=",.4~g"),
             ],

@@ -11,7 +11,16 @@ and ``OUTPUT_COLUMNS`` for the outputs. Each page's question is an analysis,
 This module only hands names on: no module of the package imports it.
 """
 
-from costmodel import analyses, claims, presets, sensitivity, shapley, validation
+from costmodel import (
+    analyses,
+    claims,
+    presets,
+    price_files,
+    pricing,
+    sensitivity,
+    shapley,
+    validation,
+)
 from costmodel.catalog import CUSTOM_PREFIX, Catalog, date_key, load_catalog
 from costmodel.economics import batch_grid, break_even_utilization, revenue_per_request
 from costmodel.evaluation import (
@@ -76,6 +85,8 @@ __all__ = [
     "model_name",
     "parse_hf_config",
     "presets",
+    "price_files",
+    "pricing",
     "provider_margins",
     "read_hf_config",
     "revenue_per_request",

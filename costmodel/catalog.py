@@ -6,8 +6,10 @@ once per process; a ``Catalog`` is immutable and ``with_model`` returns a new on
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -22,6 +24,23 @@ ASSETS_DIR = Path(__file__).resolve().parent.parent / "assets"
 
 #: Model ids that start with this come from a user's own config.json, not the catalog.
 CUSTOM_PREFIX = "custom:"
+#: Values of ``status`` in ``assets/gpus.csv``: ``shipping`` (generally available to rent
+#: or buy) or ``announced`` (announced, or in first deliveries, with no public rental
+#: price). Announced GPUs stay out of ``Catalog.gpus`` unless asked for
+#: (``Catalog.with_announced_gpus``).
+GPU_STATUSES = ("shipping", "announced")
+
+#: The columns of ``assets/provider_prices.csv`` besides ``date``, ``source`` and ``note``
+#: (``pricing`` and ``price_files`` say what each holds).
+PROVIDER_PRICE_COLUMNS = (
+    "provider",
+    "model",
+    "usd_per_million_input",
+    "usd_per_million_output",
+    "usd_per_million_cached_input",
+    "time_of_day",
+    "peak_hours_utc",
+)
 
 _REQUIRED = {
     "gpus.csv": (
@@ -39,6 +58,7 @@ _REQUIRED = {
         "mesh_links",
         "scale_up_domain_gpus",
         "scale_out_gb_s",
+        "status",
     ),
     "gpu_families.csv": (
         "family",
@@ -50,14 +70,8 @@ _REQUIRED = {
         "efficiency_uncertainty",
         "calibrated_on",
     ),
-    "gpu_prices.csv": ("gpu", "usd_per_gpu_hour", "kind", "tier"),
-    "provider_prices.csv": (
-        "provider",
-        "model",
-        "usd_per_million_input",
-        "usd_per_million_output",
-        "usd_per_million_cached_input",
-    ),
+    "gpu_prices.csv": ("gpu", "usd_per_gpu_hour", "kind", "tier", "basis"),
+    "provider_prices.csv": PROVIDER_PRICE_COLUMNS,
     "formats.csv": (
         "weight_format",
         "weight_bits",
@@ -69,6 +83,7 @@ _REQUIRED = {
         "compute_efficiency_factor",
     ),
     "models.csv": ("model", "name", "config_file"),
+    "model_aliases.csv": ("alias", "model"),
     "serving_disclosures.csv": (
         "disclosure",
         "provider",
@@ -140,6 +155,9 @@ class Catalog:
     """All catalogs as DataFrames. ``gpus``, ``models``, ``formats`` are indexed by id.
 
     ``gpus`` carries its family's default efficiencies as columns.
+    ``gpus`` holds the shipping GPUs (``GPU_STATUSES``); ``announced_gpus`` the
+    announced ones, which no comparison of today sees unless a caller asks
+    (``with_announced_gpus``).
     ``models`` carries the architecture (``hf_config.ARCHITECTURE_FIELDS`` and
     ``LAYER_FIELDS``: layer counts by attention and FFN kind, ``context_window``), the
     checkpoint's own formats (``checkpoint_weight_format`` of the routed experts,
@@ -154,10 +172,28 @@ class Catalog:
     gpu_prices: pd.DataFrame
     provider_prices: pd.DataFrame
     measurements: pd.DataFrame
+    announced_gpus: pd.DataFrame | None = None
     arrays: dict = field(init=False, repr=False, compare=False)
 
     def __post_init__(self):
         object.__setattr__(self, "arrays", _lookup_arrays(self))
+
+    def prepared(self, build: Callable[[Catalog], object]) -> object:
+        """``build(self)``, computed on first use and kept with this catalog: a table
+        prepared for queries (``pricing``'s as-of tables). A catalog never changes, so a
+        kept table never goes stale; a changed copy (``dataclasses.replace``) starts anew."""
+        kept = self.__dict__.setdefault("_prepared", {})
+        if build not in kept:
+            kept[build] = build(self)
+        return kept[build]
+
+    def with_announced_gpus(self) -> Catalog:
+        """A copy whose ``gpus`` hold the announced GPUs too (``GPU_STATUSES``): the
+        explicit choice to put them beside today's."""
+        if self.announced_gpus is None or self.announced_gpus.empty:
+            return self
+        gpus = pd.concat([self.gpus, self.announced_gpus])
+        return dataclasses.replace(self, gpus=gpus, announced_gpus=self.announced_gpus.iloc[:0])
 
     def with_model(self, model_id: str, config: dict, name: str | None = None) -> Catalog:
         """A copy with one more model, parsed from a Hugging Face ``config.json`` dict."""
@@ -169,15 +205,7 @@ class Catalog:
         row = pd.DataFrame([model_row(arch, name or model_id)], index=[model_id])
         models = pd.concat([self.models[self.models.index != model_id], row])
         models.index.name = "model"
-        return Catalog(
-            self.gpus,
-            models,
-            self.formats,
-            self.gpu_families,
-            self.gpu_prices,
-            self.provider_prices,
-            self.measurements,
-        )
+        return dataclasses.replace(self, models=models)
 
     def with_gpu(
         self,
@@ -198,8 +226,9 @@ class Catalog:
         """A copy with one more GPU typed by its specs (units in the names; NaN TFLOPS: no
         such tensor units). Its row takes ``family``'s efficiencies (gpu_families.csv) and
         ``source`` "user input", dated as the newest catalog GPU; with ``usd_per_gpu_hour``
-        a price row (tier ``user``) too. ``ValueError`` for a taken id, an unknown family
-        or a spec that is not a positive number."""
+        a price row of tier ``own`` too (used under every ``pricing.PriceRule``).
+        ``ValueError`` for a taken id, an unknown family or a spec that is not a positive
+        number."""
         if gpu_id in self.gpus.index:
             raise ValueError(f"gpu_id must be a new id, not one of the catalog's; got {gpu_id!r}")
         if family not in self.gpu_families.index:
@@ -231,17 +260,10 @@ class Catalog:
         prices = self.gpu_prices
         if usd_per_gpu_hour is not None:
             price = {"gpu": gpu_id, "usd_per_gpu_hour": float(usd_per_gpu_hour)}
-            price.update(kind="your price", tier="user", date=date, source="user input")
+            price.update(kind="your price", tier="own", basis="listed", date=date)
+            price.update(source="user input")
             prices = pd.concat([prices, pd.DataFrame([price])], ignore_index=True)
-        return Catalog(
-            gpus,
-            self.models,
-            self.formats,
-            self.gpu_families,
-            prices,
-            self.provider_prices,
-            self.measurements,
-        )
+        return dataclasses.replace(self, gpus=gpus, gpu_prices=prices)
 
 
 def _lookup_arrays(catalog: Catalog) -> dict:
@@ -338,6 +360,7 @@ MODEL_NUMERIC_FIELDS = (
     "lm_head_params",
     "embedding_params",
     "norm_params",
+    "lookup_params",
     "quantizable_params",
     "sixteen_bit_params",
     "total_params",
@@ -354,8 +377,12 @@ def load_catalog(assets_dir: str | Path = ASSETS_DIR) -> Catalog:
     unknown = sorted(set(gpus["family"]) - set(families.index))
     if unknown:
         raise ValueError(f"gpus.csv: family {unknown} not in gpu_families.csv")
+    statuses = sorted(set(gpus["status"]) - set(GPU_STATUSES))
+    if statuses:
+        raise ValueError(f"gpus.csv: status {statuses} not one of {', '.join(GPU_STATUSES)}")
     defaults = families.loc[gpus["family"], list(_REQUIRED["gpu_families.csv"][1:])]
     gpus = gpus.join(defaults.set_axis(gpus.index))
+    shipping = gpus["status"] == "shipping"
 
     index = read_table(root / "models.csv")
     rows = []
@@ -366,148 +393,12 @@ def load_catalog(assets_dir: str | Path = ASSETS_DIR) -> Catalog:
     models = models.join(index.set_index("model")[["config_file", "date", "source"]])
 
     return Catalog(
-        gpus=gpus,
+        gpus=gpus[shipping],
         models=models,
         formats=_indexed(read_table(root / "formats.csv"), "weight_format", "formats.csv"),
         gpu_families=families,
         gpu_prices=read_table(root / "gpu_prices.csv"),
         provider_prices=read_table(root / "provider_prices.csv"),
         measurements=read_table(root / "measurements.csv"),
+        announced_gpus=gpus[~shipping],
     )
-
-
-# --- Typed queries ------------------------------------------------------------------
-
-#: How ``gpu_price`` picks among a GPU's catalog prices (any other text: a provider or
-#: price kind, matched case-insensitively at the start of ``kind``, its latest price).
-GPU_PRICE_CHOICES = ("latest", "lowest", "highest")
-
-#: Values of the ``tier`` column of ``assets/gpu_prices.csv``: an owner's all-in cost
-#: (SemiAnalysis hyperscaler / neocloud), on-demand rental, 1- and 3-year contracts, a
-#: market index, a managed deployment, and stated assumptions (the seed's $1.95,
-#: DeepSeek's $2); README, "Data catalogs".
-GPU_PRICE_TIERS = (
-    "all_in_cost",
-    "on_demand",
-    "contract_1y",
-    "contract_3y",
-    "market_index",
-    "managed",
-    "assumption",
-)
-
-#: Columns of ``price_sheet``.
-PRICE_SHEET_COLUMNS = (
-    "provider",
-    "model",
-    "usd_per_million_input",
-    "usd_per_million_output",
-    "usd_per_million_cached_input",
-    "date",
-)
-
-
-@dataclass(frozen=True)
-class GpuPrice:
-    """One catalog rental price: ``usd_per_gpu_hour`` [$/GPU-hour], its kind, date, source."""
-
-    gpu: str
-    usd_per_gpu_hour: float
-    kind: str
-    date: str
-    source: str
-
-    @property
-    def label(self) -> str:
-        """Where the price is from, e.g. 'Lambda on-demand (2026-04)'."""
-        return f"{self.kind} ({self.date})"
-
-
-def _latest(rows: pd.DataFrame) -> pd.DataFrame:
-    """The rows of the latest date (a year alone counts as its last day)."""
-    keys = rows["date"].map(date_key)
-    return rows[keys == keys.max()]
-
-
-def gpu_price(
-    gpu: str,
-    choice: str = "latest",
-    catalog: Catalog | None = None,
-    *,
-    tier: str | None = None,
-    as_of=None,
-) -> GpuPrice | None:
-    """A catalog price of ``gpu`` from ``assets/gpu_prices.csv``; None if it has none.
-
-    ``choice``: ``"latest"`` (the newest date; ties on one date: the lowest of them),
-    ``"lowest"``, ``"highest"``, or a provider / kind such as ``"Lambda"`` (its latest
-    price). ``tier``: only prices of that ``tier`` (``GPU_PRICE_TIERS``); ``as_of``: only
-    prices dated on or before it (a catalog date, a year or month standing for its last
-    day). ``gpu_price("a100-80gb-sxm")`` is Lambda's $1.89 of 2026-04;
-    ``gpu_price("b200", tier="all_in_cost", as_of="2026-08")`` SemiAnalysis's hyperscaler
-    $1.95 of 2026-04. Raises ``ValueError`` for a GPU not in the catalog, an unknown tier or
-    a provider with no price for it.
-    """
-    catalog = catalog or load_catalog()
-    if gpu not in catalog.gpus.index:
-        raise ValueError(f"gpu must be one of {', '.join(catalog.gpus.index)}; got {gpu!r}")
-    if tier is not None and tier not in GPU_PRICE_TIERS:
-        raise ValueError(f"tier must be one of {', '.join(GPU_PRICE_TIERS)}; got {tier!r}")
-    rows = catalog.gpu_prices[catalog.gpu_prices["gpu"] == gpu]
-    if tier is not None:
-        rows = rows[rows["tier"] == tier]
-    if as_of is not None:
-        rows = rows[rows["date"].map(date_key) <= date_key(as_of)]
-    if choice not in GPU_PRICE_CHOICES:
-        rows = rows[rows["kind"].str.lower().str.startswith(str(choice).lower())]
-        if rows.empty:
-            kinds = ", ".join(catalog.gpu_prices.loc[catalog.gpu_prices["gpu"] == gpu, "kind"])
-            raise ValueError(
-                f"choice must be one of {', '.join(GPU_PRICE_CHOICES)} or a provider with a "
-                f"price for {gpu} ({kinds}); got {choice!r}"
-            )
-    if rows.empty:
-        return None
-    if choice == "highest":
-        row = rows.loc[rows["usd_per_gpu_hour"].idxmax()]
-    elif choice == "lowest":
-        row = rows.loc[rows["usd_per_gpu_hour"].idxmin()]
-    else:
-        latest = _latest(rows)
-        row = latest.loc[latest["usd_per_gpu_hour"].idxmin()]
-    return GpuPrice(
-        gpu, float(row["usd_per_gpu_hour"]), str(row["kind"]), str(row["date"]), str(row["source"])
-    )
-
-
-def price_dates(catalog: Catalog | None = None) -> list[str]:
-    """The provider-price dates of the catalog, oldest first (as written: '2023-12', '2024')."""
-    prices = (catalog or load_catalog()).provider_prices
-    return sorted(prices["date"].astype(str).unique(), key=date_key)
-
-
-def price_sheet(
-    model: str,
-    as_of="2023-12",
-    catalog: Catalog | None = None,
-    reference: str | None = None,
-) -> pd.DataFrame:
-    """Each provider's newest price for ``model`` dated on or before ``as_of``.
-
-    ``as_of``: a catalog date ('2023-12', '2024', '2024-03-15') or a ``datetime.date``;
-    a year or month stands for its last day. ``reference``: also the rows of models
-    whose id starts with it (``"gpt-3.5"``: OpenAI's price bar, claim C1). Providers keep
-    the catalog's order; columns are ``PRICE_SHEET_COLUMNS``. Empty if none is priced.
-    """
-    prices = (catalog or load_catalog()).provider_prices
-    wanted = prices["model"] == model
-    if reference:
-        wanted |= prices["model"].str.startswith(reference)
-    rows = prices[wanted]
-    cutoff = date_key(as_of.isoformat() if hasattr(as_of, "isoformat") else as_of)
-    keys = rows["date"].map(date_key)
-    rows = rows[keys <= cutoff].assign(_key=keys[keys <= cutoff])
-    order = list(dict.fromkeys(rows["provider"]))
-    newest = rows.sort_values("_key", kind="stable").groupby("provider", sort=False).tail(1)
-    newest = newest.set_index("provider").loc[order].reset_index()
-    return newest[list(PRICE_SHEET_COLUMNS)].reset_index(drop=True)

@@ -20,7 +20,8 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from costmodel.analyses import gpu_comparison, memory_fit, moe_scaling, price_war, speculative
-from costmodel.catalog import load_catalog, price_sheet
+from costmodel.catalog import load_catalog
+from costmodel.pricing import price_sheet
 from costmodel.scenario import Scenario
 
 STATUSES = ("holds", "partly", "does not hold", "shown", "not applicable")

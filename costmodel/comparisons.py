@@ -99,11 +99,16 @@ def hf_config(row: pd.Series, **changes) -> dict:
 def architecture(row: pd.Series, **changes) -> dict:
     """A catalog row's whole architecture (``catalog.MODEL_ARCHITECTURE_FIELDS``), with
     ``changes``: for ``Catalog.with_architecture``. Unlike :func:`hf_config` it keeps MLA,
-    sliding-window, linear-attention, shared-expert and dense-layer fields."""
+    sliding-window, linear-attention, compressed-attention, indexer, shared-expert and
+    dense-layer fields."""
     arch = {}
     for key in MODEL_ARCHITECTURE_FIELDS:
         value = row[key]
-        arch[key] = value if isinstance(value, str) else int(value)
+        if isinstance(value, str):
+            arch[key] = value
+        else:  # counts are integers, "per token" fields (V4's 7.7421875) fractions
+            number = float(value)
+            arch[key] = int(number) if number.is_integer() else number
     arch["tied_embeddings"] = bool(row["tied_embeddings"])
     arch.update(changes)
     return arch

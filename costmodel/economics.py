@@ -119,7 +119,8 @@ def break_even_utilization(utilization, usd_per_request, revenue):
     when the price is zero.
     """
     cost = np.asarray(utilization, float) * usd_per_request
-    return np.where(revenue > 0, cost / np.where(revenue > 0, revenue, 1.0), np.inf)
+    with np.errstate(over="ignore"):  # a near-zero price: infinite, as a zero one
+        return np.where(revenue > 0, cost / np.where(revenue > 0, revenue, 1.0), np.inf)
 
 
 def batch_grid(max_batch: int = FIELD_RANGES["batch_size"][1]) -> list[int]:

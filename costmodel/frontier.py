@@ -25,9 +25,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from costmodel.catalog import Catalog, gpu_price, load_catalog
+from costmodel.catalog import Catalog, load_catalog
 from costmodel.economics import batch_grid
 from costmodel.evaluation import check_ids, scan, tensor_parallel_ok
+from costmodel.pricing import PriceRule, price_gpus
 from costmodel.scenario import Scenario
 
 #: Most GPUs per replica (or per prefill pool) :func:`frontier` tries by default: one
@@ -261,26 +262,29 @@ def frontier_for_gpus(
     usd_per_gpu_hour: dict | None = None,
     front_only=True,
     catalog: Catalog | None = None,
+    price_rule: PriceRule | None = None,
     **axes,
 ) -> pd.DataFrame:
     """:func:`frontier` of several GPUs in one sweep, one front per GPU (``gpu`` column).
 
-    Each GPU is priced at ``usd_per_gpu_hour[gpu]`` if given, else its latest catalog
-    price (``catalog.gpu_price``), else the scenario's. ``axes``: :func:`candidates`'
-    ``batch_size``, ``n_gpus``, ``expert_parallel``, ``disaggregated``, ``prefill_gpus``,
-    ``max_gpus`` (``n_gpus`` None: each GPU's own default counts).
+    Each GPU is priced at ``usd_per_gpu_hour[gpu]`` if given, else by ``price_rule``
+    (default ``PriceRule()``: on-demand, today; ``pricing.price_gpus``); a GPU neither
+    prices is left out (no price of another tier is taken), and an empty frame comes back
+    when none is priced. ``axes``: :func:`candidates`' ``batch_size``, ``n_gpus``,
+    ``expert_parallel``, ``disaggregated``, ``prefill_gpus``, ``max_gpus`` (``n_gpus``
+    None: each GPU's own default counts).
     """
     catalog = catalog or load_catalog()
     gpus = list(dict.fromkeys(gpus))
     if not gpus:
         raise ValueError("gpus must name at least one GPU")
-    prices = usd_per_gpu_hour or {}
-    per_gpu = {}
-    for gpu in gpus:
-        s = scenario.replace(gpu=gpu)
-        price = prices.get(gpu)
-        if price is None:
-            listed = gpu_price(gpu, catalog=catalog)
-            price = scenario.usd_per_gpu_hour if listed is None else listed.usd_per_gpu_hour
-        per_gpu[gpu] = (float(price), candidates(s, catalog=catalog, **axes))
+    listed = price_gpus(gpus, price_rule, catalog)["usd_per_gpu_hour"].set_axis(gpus).to_dict()
+    listed.update(usd_per_gpu_hour or {})
+    priced = [gpu for gpu in gpus if np.isfinite(listed[gpu])]
+    if not priced:
+        return pd.DataFrame()
+    per_gpu = {
+        gpu: (float(listed[gpu]), candidates(scenario.replace(gpu=gpu), catalog=catalog, **axes))
+        for gpu in priced
+    }
     return _finish(_sweep_candidates(scenario, catalog, per_gpu), front_only)

@@ -72,9 +72,10 @@ def provider_margins(
     table["revenue_per_request_usd"] = revenue
     table["usd_per_request"] = cost
     table["margin_usd_per_million_requests"] = (revenue - cost) * 1e6
-    table["margin_pct"] = np.where(
-        revenue > 0, 100 * (revenue - cost) / np.where(revenue > 0, revenue, 1.0), np.nan
-    )
+    with np.errstate(over="ignore"):  # a near-zero price: a loss of -inf % (said in words)
+        table["margin_pct"] = np.where(
+            revenue > 0, 100 * (revenue - cost) / np.where(revenue > 0, revenue, 1.0), np.nan
+        )
     table["break_even_utilization"] = break_even_utilization(scenario.utilization, cost, revenue)
     table["break_even_batch_size"] = break_even_batch_size(scenario, revenue, catalog)
     return table

@@ -75,13 +75,13 @@ def weight_bytes(quantizable_params, sixteen_bit_params, weight_bytes_per_param)
 def weight_bytes_by_format(params, expert_bytes_per_weight, other_bytes_per_weight):
     """Stored weight bytes with routed experts in one format and the rest in another.
 
-    ``experts x b_experts + (attention + shared experts + dense FFN) x b_other
-    + 16-bit parts x 2`` (``params``: ``architecture.parameter_counts``). gpt-oss-120b
+    ``experts x b_experts + (attention + shared experts + dense FFN + lookup tables)
+    x b_other + 16-bit parts x 2`` (``params``: ``architecture.parameter_counts``). gpt-oss-120b
     with MXFP4 experts (4.25 bits) and BF16 rest: 114.65e9 x 0.53125 + 0.955e9 x 2
     + 1.18e9 x 2 = 65.2e9 bytes. With one format it equals :func:`weight_bytes`.
     """
     always = params["attention_params"] + params["shared_expert_params"]
-    always = always + params["dense_ffn_params"]
+    always = always + params["dense_ffn_params"] + params.get("lookup_params", 0.0)
     return (
         params["expert_params"] * expert_bytes_per_weight
         + always * other_bytes_per_weight

@@ -7,7 +7,7 @@ URL gate parses text by it and the app draws one widget from it; the library che
 value by it (:meth:`Spec.check`, ``ValueError`` naming the input and the allowed range).
 
 Declare a field with one of :func:`number`, :func:`integer`, :func:`flag`, :func:`choice`
-or :func:`entries`::
+or :func:`entries` (or :func:`nested`: a value that is itself such a dataclass)::
 
     @dataclass(frozen=True)
     class Options(Checked):
@@ -251,6 +251,13 @@ def entries(
     )
 
 
+def nested(default: Checked) -> Any:
+    """A field whose value is itself a :class:`Checked` dataclass of specced inputs (a
+    ``pricing.PriceRule`` in an analysis's options): checked to be of its type; its own
+    fields carry their specs (``specs(type(default))``)."""
+    return dataclasses.field(default=default, metadata={"nested": type(default)})
+
+
 @functools.cache
 def specs(cls: type) -> Mapping[str, Spec]:
     """Field name -> its :class:`Spec` (with ``name`` filled in), in the class's order
@@ -271,6 +278,13 @@ class Checked:
     def __post_init__(self):
         for name, spec in specs(type(self)).items():
             object.__setattr__(self, name, spec.check(getattr(self, name)))
+        for f in dataclasses.fields(self):
+            kind = f.metadata.get("nested")
+            if kind is not None and not isinstance(getattr(self, f.name), kind):
+                where = kind.__module__.removeprefix("costmodel.")
+                raise ValueError(
+                    f"{f.name} must be a {where}.{kind.__name__}; got {getattr(self, f.name)!r}"
+                )
 
     def replace(self, **changes):
         """A copy with some fields changed (checked)."""

@@ -24,6 +24,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from app_pages.ui import tables
+from costmodel import Scenario, pricing
 
 ROOT = Path(__file__).resolve().parent.parent
 APP = ROOT / "app.py"
@@ -33,6 +34,19 @@ IN_CI = os.environ.get("CI", "").lower() == "true"
 
 
 # --- AppTest ---------------------------------------------------------------------------
+
+#: The scenario the app opens with: ``Scenario()``'s fields with its GPU priced by the
+#: sidebar's default price rule (``pricing.PriceRule()``: on-demand rental, today).
+APP_DEFAULT = pricing.priced(Scenario(), pricing.PriceRule())
+
+
+def app_scenario(rule: pricing.PriceRule | None = None, **fields) -> Scenario:
+    """The scenario the app's sidebar builds from ``fields``: its GPU priced by ``rule``
+    (the sidebar's, default ``PriceRule()``) unless ``fields`` give ``usd_per_gpu_hour``."""
+    scenario = Scenario(**fields)
+    if "usd_per_gpu_hour" in fields:
+        return scenario
+    return pricing.priced(scenario, rule or pricing.PriceRule())
 
 
 def open_page(page_path: str | None = None, **query_params: str | list[str]) -> AppTest:
@@ -110,7 +124,7 @@ def chart_specs(at: AppTest) -> list[dict]:
 #: Page -> (AppTest widget kind, key, a value other than its default) of one of the page's
 #: own inputs, drawn in its ``params.fragment`` (benchmarks/bench_pages.py uses it).
 PAGE_LOCAL = {
-    "app_pages/gpu_comparison.py": ("selectbox", "gpu_price", "lowest"),
+    "app_pages/gpu_comparison.py": ("selectbox", "price_tier", "all_in_cost"),
     "app_pages/price_war.py": ("radio", "margin_unit", "$ per million requests"),
     "app_pages/moe_batch_scaling.py": ("number_input", "routing_skew", 1.5),
     "app_pages/speculative_decoding.py": ("number_input", "draft_tokens", 6),

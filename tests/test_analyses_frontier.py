@@ -49,8 +49,9 @@ def test_fronts_are_per_gpu_pareto_sets(result):
 
 
 def test_provider_prices_on_the_cost_axis_by_hand(result):
-    # Newest DeepSeek-R1 prices are of 2026-08 (the sheet has each provider's newest).
-    assert result.price_date == "2026-08"
+    # Newest DeepSeek-R1 prices are LiteLLM's of 2026-11-20 (the sheet has each provider's
+    # newest; Lambda's R1-0528 still 0.20 / 0.60).
+    assert result.price_date == "2026-11-20"
     lambda_b200 = result.prices.query("provider == 'Lambda' and gpu == 'b200'").iloc[0]
     # Lambda 0.20 in / 0.60 out: (1024 x 0.20 + 1024 x 0.60) / 1024 = 0.80 $/M output.
     assert lambda_b200["usd_per_million_output_tokens_equivalent"] == pytest.approx(0.80)

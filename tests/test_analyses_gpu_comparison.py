@@ -1,4 +1,4 @@
-"""costmodel.analyses.gpu_comparison and the catalog's GPU-price query: numbers by hand."""
+"""costmodel.analyses.gpu_comparison under a GPU price rule: numbers by hand."""
 
 import dataclasses
 
@@ -7,7 +7,7 @@ import pytest
 
 import costmodel
 from costmodel.analyses import gpu_comparison as gc
-from costmodel.catalog import gpu_price
+from costmodel.pricing import PriceRule, price_gpus
 from costmodel.spec import specs
 
 CATALOG = costmodel.load_catalog()
@@ -15,28 +15,26 @@ COST = "usd_per_million_output_tokens"
 RESULT = gc.run()
 
 
-def test_gpu_price_choices():
-    # A100 80GB rows: $1.94 (2024-08), $3.89 (2024 = 2024-12-31), $2.70 (2026-02),
-    # $1.89 (2026-04): the latest is Lambda's $1.89, the lowest too, the highest $3.89.
-    assert gpu_price("a100-80gb-sxm").usd_per_gpu_hour == 1.89
-    assert gpu_price("a100-80gb-sxm").label == "Lambda on-demand (2026-04)"
-    assert gpu_price("a100-80gb-sxm", "lowest").usd_per_gpu_hour == 1.89
-    assert gpu_price("a100-80gb-sxm", "highest").usd_per_gpu_hour == 3.89
-    # H100 SXM at Lambda: $2.49 (2026-04) and $2.99 (2026-05-18): the newer one.
-    assert gpu_price("h100-sxm", "lambda").usd_per_gpu_hour == 2.99
-    h100 = CATALOG.gpu_prices.loc[CATALOG.gpu_prices["gpu"] == "h100-sxm", "usd_per_gpu_hour"]
-    assert gpu_price("h100-sxm", "lowest").usd_per_gpu_hour == h100.min()
+def test_the_other_gpus_are_priced_by_one_rule():
+    # On-demand as of today: the A100 80GB's newest on-demand row is Lambda's $1.89 of
+    # 2026-04 (CoreWeave's $2.70 is older, Fireworks's $3.89 is a managed price).
+    table = RESULT.table.set_index("gpu")
+    assert table.loc["a100-80gb-sxm", "usd_per_gpu_hour"] == 1.89
+    assert table.loc["a100-80gb-sxm", "price_source"] == "Lambda on-demand (2026-04)"
+    # The scenario's own GPU keeps the scenario's price.
+    assert table.loc["h100-sxm", "price_source"] == "scenario price"
+    # No GPU of another tier: MI355X has no on-demand price, so it is left out, named.
+    assert "Instinct MI355X" in RESULT.skipped
+    allin = gc.run(options=gc.Options(price_rule=PriceRule("all_in_cost")))
+    b300 = allin.bandwidth_per_dollar.set_index("gpu").loc["b300"]
+    assert b300["usd_per_gpu_hour"] == 2.34 and b300["price_source"].endswith(", placeholder")
+    assert "A100 80GB SXM4" in allin.skipped  # SemiAnalysis prices no A100
 
 
-def test_gpu_price_errors_and_missing():
-    with pytest.raises(ValueError, match="gpu must be one of"):
-        gpu_price("tpu-v5")
-    with pytest.raises(ValueError, match="choice must be one of"):
-        gpu_price("h100-sxm", "Nobody Cloud")
+def test_a_gpu_without_a_price_is_skipped():
     trimmed = dataclasses.replace(
         CATALOG, gpu_prices=CATALOG.gpu_prices[CATALOG.gpu_prices["gpu"] != "l40s"]
     )
-    assert gpu_price("l40s", catalog=trimmed) is None
     assert "L40S" in gc.run(catalog=trimmed).skipped
 
 
@@ -60,7 +58,9 @@ def test_rows_are_costmodel_at_their_setup():
         assert row.tokens_per_s_per_user == pytest.approx(out["tokens_per_s_per_user"])
         assert getattr(row, f"{COST}_low") <= getattr(row, COST) <= getattr(row, f"{COST}_high")
     assert RESULT.table[COST].is_monotonic_increasing
-    assert set(RESULT.table["gpu"]) == set(CATALOG.gpus.index)
+    # Every GPU with an on-demand price (the default rule) is compared, no other.
+    priced = price_gpus(rule=PriceRule()).dropna(subset=["usd_per_gpu_hour"])
+    assert set(RESULT.table["gpu"]) == set(priced["gpu"])
 
 
 def test_winner_runner_up_and_overlap():
@@ -92,12 +92,12 @@ def test_c5_at_catalog_prices_by_hand():
 
 def test_c5_at_your_prices():
     # A100 at $0.90: 2.039 / 0.90 = 2.2656; / 1.7179 - 1 = +31.9 %.
-    mine = gc.run(options=gc.Options(gpu_prices=(("a100-80gb-sxm", 0.90),)))
+    mine = gc.run(options=gc.Options(price_rule=PriceRule(own={"a100-80gb-sxm": 0.90})))
     assert mine.a100_advantage_pct == pytest.approx(31.88, abs=0.01)
     row = mine.table.set_index("gpu").loc["a100-80gb-sxm"]
     assert (row["usd_per_gpu_hour"], row["price_source"]) == (0.90, "your price")
     # Your price also replaces the scenario's for its own GPU: H100 at $3.35 -> 1 TB/s per $/h.
-    h100 = gc.run(options=gc.Options(gpu_prices=(("h100-sxm", 3.35),)))
+    h100 = gc.run(options=gc.Options(price_rule=PriceRule(own={"h100-sxm": 3.35})))
     assert (
         h100.bandwidth_per_dollar.set_index("gpu").loc["h100-sxm", "bandwidth_tb_s_per_usd_hour"]
         == 1.0
@@ -108,14 +108,16 @@ def test_c5_at_your_prices():
 
 def test_bandwidth_per_dollar_falls_as_the_price_rises():
     values = [
-        gc.run(options=gc.Options(gpu_prices=(("a100-80gb-sxm", p),))).a100_advantage_pct
+        gc.run(
+            options=gc.Options(price_rule=PriceRule(own={"a100-80gb-sxm": p}))
+        ).a100_advantage_pct
         for p in (0.5, 1.0, 2.0, 4.0)
     ]
     assert np.all(np.diff(values) < 0)
 
 
 def test_zero_price_is_stated_not_divided():
-    free = gc.run(options=gc.Options(gpu_prices=(("a100-80gb-sxm", 0.0),)))
+    free = gc.run(options=gc.Options(price_rule=PriceRule(own={"a100-80gb-sxm": 0.0})))
     assert free.a100_advantage_pct is None and "unbounded" in free.c5_text
 
 
@@ -140,15 +142,9 @@ def test_c14_numbers():
 
 def test_options_are_the_page_url_keys_with_its_defaults():
     fields = specs(gc.Options)
-    assert list(fields) == [
-        "change_pct",
-        "gpu_price",
-        "optimize_batch",
-        "min_tokens_per_s_per_user",
-        "gpu_prices",
-    ]
-    assert fields["gpu_price"].default == "latest"
-    assert fields["gpu_price"].choices == ("latest", "lowest", "highest")
+    # The price rule is a nested input of its own specs (the sidebar's, on every page).
+    assert list(fields) == ["change_pct", "optimize_batch", "min_tokens_per_s_per_user"]
+    assert gc.Options().price_rule == PriceRule("on_demand", "today")
     assert (
         fields["min_tokens_per_s_per_user"].low,
         fields["min_tokens_per_s_per_user"].high,
@@ -159,13 +155,10 @@ def test_options_are_the_page_url_keys_with_its_defaults():
 @pytest.mark.parametrize(
     "changes, name",
     [
-        ({"gpu_price": "cheapest"}, "gpu_price"),
+        ({"price_rule": "lowest"}, "price_rule"),
         ({"optimize_batch": "yes"}, "optimize_batch"),
         ({"min_tokens_per_s_per_user": 0.5}, "min_tokens_per_s_per_user"),
         ({"change_pct": float("nan")}, "change_pct"),
-        ({"gpu_prices": (("h100-sxm", -1.0),)}, r"gpu_prices\[h100-sxm\]"),
-        ({"gpu_prices": (("h100-sxm",),)}, r"gpu_prices\[0\]"),
-        ({"gpu_prices": (("h100-sxm", 1.0), ("h100-sxm", 2.0))}, "names a GPU twice"),
     ],
 )
 def test_bad_options_name_the_option(changes, name):
@@ -174,5 +167,5 @@ def test_bad_options_name_the_option(changes, name):
 
 
 def test_unknown_gpu_price_id_is_named():
-    with pytest.raises(ValueError, match="gpu_prices: GPU ids must be one of"):
-        gc.run(options=gc.Options(gpu_prices=(("tpu", 1.0),)))
+    with pytest.raises(ValueError, match="price_rule.own: GPU ids must be one of"):
+        gc.run(options=gc.Options(price_rule=PriceRule(own={"tpu": 1.0})))

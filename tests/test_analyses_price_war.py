@@ -1,5 +1,6 @@
 """costmodel.analyses.price_war and the catalog's dated price sheet: numbers by hand."""
 
+import dataclasses
 import datetime
 
 import numpy as np
@@ -9,7 +10,7 @@ import pytest
 import costmodel
 from costmodel import sensitivity
 from costmodel.analyses import price_war as pw
-from costmodel.catalog import price_sheet
+from costmodel.pricing import price_sheet
 
 RESULT = pw.run()
 SEED_COST = costmodel.evaluate(costmodel.Scenario())["usd_per_request"]
@@ -134,7 +135,12 @@ def test_edited_prices_and_fallback_model():
     assert free.sheet.set_index("provider").loc["Mistral", "usd_per_million_output"] == 0.0
     assert free.c4_text.count("Mistral loses money") == 1
     # A model without prices is not priced with another model's (Mixtral's, before).
-    llama = pw.run(costmodel.Scenario(model="llama-2-70b", n_gpus=4))
+    catalog = costmodel.load_catalog()
+    unpriced = dataclasses.replace(
+        catalog,
+        provider_prices=catalog.provider_prices[catalog.provider_prices["model"] != "llama-2-70b"],
+    )
+    llama = pw.run(costmodel.Scenario(model="llama-2-70b", n_gpus=4), catalog=unpriced)
     assert llama.priced_model == "llama-2-70b" and not llama.has_prices
     assert llama.sheet.empty and llama.margins.empty and llama.cheapest_setup is None
     assert "The catalog has no provider prices for Llama 2 70B" in llama.verdict_text

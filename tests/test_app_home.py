@@ -4,7 +4,7 @@ import tomllib
 from pathlib import Path
 
 import pytest
-from conftest import ignored, open_page
+from conftest import APP_DEFAULT, ignored, open_page
 from streamlit.testing.v1 import AppTest
 
 import costmodel
@@ -12,7 +12,7 @@ from app_pages import ui
 from app_pages.ui import models, sidebar, url
 from costmodel.fields import EFFICIENCY_FIELDS
 
-DEFAULT = costmodel.Scenario()
+DEFAULT = APP_DEFAULT
 
 
 def sidebar_values(at: AppTest) -> dict:
@@ -24,10 +24,15 @@ def sidebar_values(at: AppTest) -> dict:
         *at.sidebar.slider,
         *at.sidebar.toggle,
     ]
-    return {w.key: None if w.value == url.NONE_OPTION else w.value for w in widgets}
+    return {
+        w.key: None if w.value == url.NONE_OPTION else w.value
+        for w in widgets
+        if w.key in costmodel.FIELDS
+    }
 
 
-#: Every Scenario field the sidebar draws, the efficiencies included.
+#: Every Scenario field the sidebar draws, the efficiencies included (the GPU price is
+#: drawn by the price rule's box, a view of ``gpu_prices``).
 SIDEBAR_FIELDS = (*sidebar.SHARED_FIELDS, *EFFICIENCY_FIELDS)
 
 
@@ -66,8 +71,30 @@ def test_url_values_fill_sidebar():
 
 
 def test_url_value_equal_to_default_is_not_a_warning():
-    at = open_page(n_gpus=str(DEFAULT.n_gpus), usd_per_gpu_hour="1.950")
+    at = open_page(n_gpus=str(DEFAULT.n_gpus), utilization="1.000")
     assert not at.warning
+
+
+def test_the_gpu_price_follows_the_gpu_unless_you_typed_one():
+    """The sidebar's GPU price is the price rule's for the chosen GPU (on-demand today by
+    default); a price typed for a GPU is that GPU's own (``gpu_prices``) and stays with it."""
+    from costmodel import pricing
+
+    for gpu in ("h100-sxm", "b200", "a100-80gb-sxm"):
+        at = open_page(gpu=gpu)
+        assert not at.exception and not at.warning
+        rule = pricing.price_gpus([gpu], pricing.PriceRule()).iloc[0]
+        assert at.session_state["_ui_scenario"].usd_per_gpu_hour == rule["usd_per_gpu_hour"]
+        assert rule["label"] in " ".join(c.value for c in at.sidebar.caption).replace("\\", "")
+    # An older link's usd_per_gpu_hour is read as the link's GPU's own price.
+    at = open_page(gpu="b200", usd_per_gpu_hour="2.5")
+    assert at.session_state["_ui_scenario"].usd_per_gpu_hour == 2.5
+    assert at.query_params["gpu_prices"] in ("b200:2.5", ["b200:2.5"])
+    assert "usd_per_gpu_hour" not in at.query_params
+    # Your price of one GPU does not price another.
+    at = open_page(gpu="h200-sxm", gpu_prices="b200:2.5")
+    h200 = pricing.price_gpus(["h200-sxm"], pricing.PriceRule()).iloc[0]["usd_per_gpu_hour"]
+    assert at.session_state["_ui_scenario"].usd_per_gpu_hour == h200
 
 
 @pytest.mark.parametrize(
@@ -98,6 +125,8 @@ def test_preset_and_reset_set_session_state():
     at.button(key="preset:December 2023 baseline").click().run()
     for field, value in sidebar.PRESETS["December 2023 baseline"].items():
         assert at.session_state[field] == value
+    # The seed's $1.95 is its H100's own price: the scenario is the library's baseline.
+    assert at.session_state["_ui_scenario"] == costmodel.Scenario(batch_size=64)
     assert at.session_state["batch_size"] == 64  # not part of the preset
     at.button(key="preset:reset").click().run()
     assert not at.exception
@@ -105,8 +134,14 @@ def test_preset_and_reset_set_session_state():
 
 
 def test_baseline_preset_is_the_librarys():
-    # Its values (the seed's C4 setup) are checked by hand in tests/test_presets.py.
-    assert sidebar.PRESETS["December 2023 baseline"] is costmodel.presets.DECEMBER_2023_BASELINE
+    # Its values (the seed's C4 setup) are checked by hand in tests/test_presets.py; the
+    # sidebar sets its GPU price as that GPU's own price.
+    preset = dict(costmodel.presets.DECEMBER_2023_BASELINE)
+    price = preset.pop("usd_per_gpu_hour")
+    assert sidebar.PRESETS["December 2023 baseline"] == {
+        **preset,
+        "gpu_prices": ((preset["gpu"], price),),
+    }
 
 
 def test_share_link_holds_the_url_parameters():
@@ -152,10 +187,12 @@ def test_page_declares_its_url_parameters(path):
     assert not at.exception, path
     declared = at.session_state["_ui_declared"]  # filled by url.declare during the run
     widgets = bound_widgets(at)
-    # gpu_prices: the GPU page's price editor writes it into the URL (no bound widget);
+    # gpu_prices: the sidebar's GPU price and the GPU page's price editor write it into the
+    # URL (no bound widget); usd_per_gpu_hour: an older link's form, read into gpu_prices;
     # custom_model: the sidebar's upload writes it, and the sidebar reads it
     # (app_pages.ui.models) before the model selectbox.
-    expected = [k for k in declared if k not in ("gpu_prices", models.KEY)]
+    unbound = ("gpu_prices", "usd_per_gpu_hour", models.KEY)
+    expected = [k for k in declared if k not in unbound]
     assert sorted(widgets) == sorted(expected), "bound inputs vs url.declare(...)"
     for key, value in widgets.items():
         default = declared[key].default

@@ -7,6 +7,7 @@ Every expected number is worked out in the comment above it from the model's con
 
 from __future__ import annotations
 
+import gzip
 import json
 from pathlib import Path
 
@@ -110,19 +111,21 @@ def test_qwen3_5_memory_per_sequence_grows_far_less_than_linearly():
 def test_deepseek_v32_reads_less_than_half_of_v3_at_64k():
     # Context 65,536 (prompt 65,408 + output 256 / 2). V3 reads every latent:
     # 61 x 65,536 x 1,152 B = 4,605,345,792 B. V3.2 reads the top 2,048 latents and every
-    # indexer key (128 B FP8): 61 x (2,048 x 1,152 + 65,536 x 128) = 655,622,144 B.
+    # indexer key (128 B FP8 + a 4 B FP32 scale): 61 x (2,048 x 1,152 + 65,536 x 132)
+    # = 61 x 11,010,048 = 671,612,928 B.
     v3, v32 = arch("deepseek-v3"), arch("deepseek-v3.2")
     assert float(att.decode_cache_read_bytes(v3, 65_536, 2.0)) == 4_605_345_792
-    assert float(att.decode_cache_read_bytes(v32, 65_536, 2.0)) == 655_622_144
+    assert float(att.decode_cache_read_bytes(v32, 65_536, 2.0)) == 671_612_928
     base = Scenario(gpu="h200-sxm", n_gpus=8, batch_size=8, weight_format=None)
     rows = sweep(
         base.replace(prompt_tokens=65_408, output_tokens=256),
         model=["deepseek-v3", "deepseek-v3.2"],
     ).set_index("model")
     kv = rows["kv_bytes_read_per_step_gb"]
-    # x 8 sequences x 8 GPU copies; + the 8 new tokens' writes (70,272 / 78,080 B x 8 x 8).
+    # x 8 sequences x 8 GPU copies; + the 8 new tokens' writes (70,272 B; V3.2 61 x
+    # (1,152 + 132) = 78,324 B) x 8 x 8.
     assert kv["deepseek-v3"] == pytest.approx((4_605_345_792 + 70_272) * 64 / 1e9, rel=EXACT)
-    assert kv["deepseek-v3.2"] == pytest.approx((655_622_144 + 78_080) * 64 / 1e9, rel=EXACT)
+    assert kv["deepseek-v3.2"] == pytest.approx((671_612_928 + 78_324) * 64 / 1e9, rel=EXACT)
     assert kv["deepseek-v3.2"] < 0.5 * kv["deepseek-v3"]
     # The whole latent cache is still stored: V3.2 holds more, not less.
     assert rows.loc["deepseek-v3.2", "kv_cache_gb"] > rows.loc["deepseek-v3", "kv_cache_gb"]
@@ -335,13 +338,18 @@ def test_every_new_model_evaluates_where_it_fits(model):
     # On H100, H200 and MI300X in the checkpoint's formats, at the fewest GPUs that hold it
     # at batch 1: the row fits and every time and cost is finite and positive.
     base = Scenario(model=model, weight_format=None, batch_size=1)
-    first = sweep(base, gpu=["h100-sxm", "h200-sxm", "mi300x"])
-    for row in first.itertuples():
-        assert np.isfinite(row.min_gpus), (model, row.gpu)
+    evaluates_where_it_fits(base, ["h100-sxm", "h200-sxm", "mi300x"])
+
+
+def evaluates_where_it_fits(base: Scenario, gpus: list[str]) -> None:
+    """Each GPU at the fewest GPUs that hold ``base``: it fits, every time and cost is
+    finite and positive."""
+    for row in sweep(base, gpu=gpus).itertuples():
+        assert np.isfinite(row.min_gpus), (base.model, row.gpu)
         r = evaluate(base.replace(gpu=row.gpu, n_gpus=int(row.min_gpus)))
-        assert r["fits"], (model, row.gpu)
+        assert r["fits"], (base.model, row.gpu)
         for col in ("tpot_ms", "ttft_ms", "usd_per_million_output_tokens", "prefill_ms"):
-            assert np.isfinite(r[col]) and r[col] > 0, (model, row.gpu, col)
+            assert np.isfinite(r[col]) and r[col] > 0, (base.model, row.gpu, col)
 
 
 # --- every reference config through the upload path -----------------------------------
@@ -370,21 +378,67 @@ REFERENCE_CARDS = {
     # The reference GLM-4.5 (355B) file holds only structural fields; assets' glm-4.5 is
     # its completed copy (sources in models.csv).
     "zai-org--GLM-4.5.json": (ASSETS / "glm-4.5.json", 355),
+    # Late 2026 (models-2026.md): the catalog's copies, and NVIDIA's and Z.ai's quantised
+    # siblings in tests/data (MiniMax-M3-NVFP4's 3 MB config gzipped). V4.1-Flash: 551.6B
+    # backbone + 196.6B Engram tables (third-party: 552B + 197B).
+    "MiniMaxAI--MiniMax-M2.7.json": (ASSETS / "minimax-m2.7.json", 230),
+    "MiniMaxAI--MiniMax-M3.aic-curated-text-only.json": (ASSETS / "minimax-m3.json", 428),
+    "deepseek-ai--DeepSeek-V4-Pro.json": (ASSETS / "deepseek-v4-pro.json", 1600),
+    "deepseek-ai--DeepSeek-V4-Flash.json": (ASSETS / "deepseek-v4-flash.json", 284),
+    "deepseek-ai--DeepSeek-V4.1-Flash.json": (ASSETS / "deepseek-v4.1-flash.json", 749),
+    "moonshotai--Kimi-K2.5.json": (ASSETS / "kimi-k2.5.json", 1000),
+    "moonshotai--Kimi-K3.json": (ASSETS / "kimi-k3.json", 2800),
+    "nvidia--DeepSeek-V4-Pro-NVFP4.json": (DATA / "nvidia--DeepSeek-V4-Pro-NVFP4.json", 1600),
+    "nvidia--DeepSeek-V4-Flash-NVFP4.json": (DATA / "nvidia--DeepSeek-V4-Flash-NVFP4.json", 284),
+    "nvidia--GLM-5.2-NVFP4.json": (DATA / "nvidia--GLM-5.2-NVFP4.json", 744),
+    "nvidia--Kimi-K2.5-NVFP4.json": (DATA / "nvidia--Kimi-K2.5-NVFP4.json", 1000),
+    "nvidia--Kimi-K2.6-NVFP4.json": (ASSETS / "kimi-k2.6.json", 1000),
+    "nvidia--Kimi-K2.7-Code-NVFP4.json": (ASSETS / "kimi-k2.7-code.json", 1000),
+    "nvidia--MiniMax-M3-NVFP4.json": (DATA / "nvidia--MiniMax-M3-NVFP4.json.gz", 428),
+    "nvidia--Qwen3.6-27B-NVFP4.json": (ASSETS / "qwen3.6-27b.json", 27),
+    "nvidia--Qwen3.6-35B-A3B-NVFP4.json": (ASSETS / "qwen3.6-35b-a3b.json", 35),
+    "zai-org--GLM-5.json": (ASSETS / "glm-5.json", 744),
+    "zai-org--GLM-5-FP8.json": (DATA / "zai-org--GLM-5-FP8.json", 744),
+    "zai-org--GLM-5.1.json": (ASSETS / "glm-5.1.json", 744),
+    "zai-org--GLM-5.1-FP8.json": (DATA / "zai-org--GLM-5.1-FP8.json", 744),
+    "zai-org--GLM-5.2.json": (ASSETS / "glm-5.2.json", 744),
+    "zai-org--GLM-5.2-FP8.json": (DATA / "zai-org--GLM-5.2-FP8.json", 744),
 }
+#: NVIDIA's ModelOpt quantisation files beside their config.json (read by
+#: hf_config.read_quant_config; tests/test_today_architectures.py checks them).
+REFERENCE_QUANT_CONFIGS = [
+    f"nvidia--{name}.hf_quant_config.json"
+    for name in (
+        "DeepSeek-V4-Pro-NVFP4",
+        "DeepSeek-V4-Flash-NVFP4",
+        "GLM-5.2-NVFP4",
+        "Kimi-K2.6-NVFP4",
+        "Kimi-K2.7-Code-NVFP4",
+        "Qwen3.6-27B-NVFP4",
+        "Qwen3.6-35B-A3B-NVFP4",
+    )
+]
+
+
+def _copy_bytes(path: Path) -> bytes:
+    return gzip.decompress(path.read_bytes()) if path.suffix == ".gz" else path.read_bytes()
 
 
 @pytest.mark.skipif(not REFERENCE.is_dir(), reason="shared/reference is not on this machine")
 def test_reference_configs_are_the_projects_copies():
-    assert {p.name for p in REFERENCE.glob("*.json")} == set(REFERENCE_CARDS)
+    names = {p.name for p in REFERENCE.glob("*.json")}
+    assert names == set(REFERENCE_CARDS) | set(REFERENCE_QUANT_CONFIGS)
     for name, (copy, _) in REFERENCE_CARDS.items():
         if name != "zai-org--GLM-4.5.json":
-            assert (REFERENCE / name).read_bytes() == copy.read_bytes(), name
+            assert (REFERENCE / name).read_bytes() == _copy_bytes(copy), name
+    for name in REFERENCE_QUANT_CONFIGS:
+        assert (REFERENCE / name).read_bytes() == (DATA / name).read_bytes(), name
 
 
 @pytest.mark.parametrize("filename", sorted(REFERENCE_CARDS))
 def test_reference_config_sizes_the_model_within_4_percent(filename):
     path, card = REFERENCE_CARDS[filename]
-    config = read_hf_config(path.read_bytes())
+    config = read_hf_config(_copy_bytes(path))
     total = float(parameter_counts(describe_hf_config(config))["total_params"])
     assert total / 1e9 == pytest.approx(card, rel=0.04)
     catalog = CATALOG.with_model("custom:upload", config)

@@ -160,13 +160,13 @@ CASES = [
         [
             batch("16"),
             sidebar_select("GPU", "gpu", "A100 80GB SXM4", "a100-80gb-sxm"),
-            Input("select", "Price of the other GPUs", "gpu_price", "highest"),
+            Input("select", "Price of the other GPUs", "price_tier", "all_in_cost"),
             Input("toggle", "Best batch for speed", "optimize_batch", "true"),
             Input("number", "Min tokens/s per user [tokens/s]", "min_tokens_per_s_per_user", "30"),
         ],
         paragraphs(r"is the cheapest:|No GPU setup fits"),
-        ("gpu_price", "cheapest"),
-        Input("select", "Price of the other GPUs", "gpu_price", "latest"),
+        ("price_tier", "cheapest"),
+        Input("select", "Price of the other GPUs", "price_tier", "on_demand"),
     ),
     Case(
         "moe_batch_scaling",
@@ -237,7 +237,7 @@ CASES = [
         [
             sidebar_select("Model", "model", "DeepSeek-V3", "deepseek-v3"),
             Input("radio", "Floor at", "target", "batch_size"),
-            Input("select", "GPU price tier", "price_tier", "on-demand"),
+            Input("select", "GPU price tier", "price_tier", "all_in_cost"),
         ],
         paragraphs(r"^(Trend|Below the floor)\."),
         ("target", "speed"),

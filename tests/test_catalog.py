@@ -79,7 +79,9 @@ def test_date_key_orders_mixed_precision():
 
 def test_a_row_without_a_source_is_rejected(tmp_path):
     path = tmp_path / "gpu_prices.csv"
-    path.write_text("gpu,usd_per_gpu_hour,kind,tier,date,source\nh100-sxm,2.0,x,on_demand,2024,\n")
+    path.write_text(
+        "gpu,usd_per_gpu_hour,kind,tier,basis,date,source\nh100-sxm,2.0,x,on_demand,listed,2024,\n"
+    )
     with pytest.raises(ValueError, match="source"):
         read_table(path)
 

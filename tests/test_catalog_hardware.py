@@ -22,6 +22,7 @@ PRICE_TIERS = {
     "contract_1y",
     "contract_3y",
     "all_in_cost",
+    "spot",
     "market_index",
     "managed",
     "assumption",

@@ -9,7 +9,7 @@ import pytest
 import costmodel
 from costmodel import claims
 from costmodel.analyses import gpu_comparison, price_war, speculative
-from costmodel.catalog import gpu_price
+from costmodel.pricing import price_gpus
 
 TABLE = claims.check_all().set_index("id")
 ROOT = Path(__file__).resolve().parent.parent
@@ -46,9 +46,10 @@ def test_verdicts_at_the_seed_baseline():
         assert words in evidence["C4"]
     if 100 * (1 - cost / revenue) > price_war.EVEN_BAND_PCT:  # Mistral profits: not "barely"
         assert status["C4"] != "holds"
-    # C5: A100 2.039 TB/s at its latest catalog price against H100 3.35 TB/s at $1.95
+    # C5: A100 2.039 TB/s at its newest on-demand price against H100 3.35 TB/s at $1.95
     # ($1.89: 1.0788 / 1.7179 - 1 = -37 %); +32 % needs 2.039 x 1.95 / (3.35 x 1.32) = $0.90.
-    p_a = gpu_price("a100-80gb-sxm").usd_per_gpu_hour
+    p_a = price_gpus(["a100-80gb-sxm"])["usd_per_gpu_hour"][0]
+    assert p_a == 1.89
     advantage = 100 * ((2.039 / p_a) / (3.35 / 1.95) - 1)
     assert f"{abs(advantage):.0f}% {'more' if advantage >= 0 else 'less'}" in evidence["C5"]
     assert "$0.90/GPU-hour" in evidence["C5"]

@@ -8,14 +8,23 @@ from pathlib import Path
 
 import pytest
 
+from costmodel.attention import kv_bytes_per_token
 from costmodel.hf_config import (
+    _DBRX_KEYS,
+    _NESTED_TEXT,
     MAX_CONFIG_DEPTH,
     MAX_CONFIG_KEYS,
     SUPPORTED_MODEL_TYPES,
+    defaults_used,
     describe_hf_config,
     model_name,
     read_hf_config,
 )
+from costmodel.hf_defaults import DEFAULTS, HEADS, HIDDEN_PER_HEAD
+
+NESTED = _NESTED_TEXT
+#: DBRX file key (as named in errors and defaults) -> the Llama key its default is under.
+DBRX_NAMES = {".".join(path): key for key, path in _DBRX_KEYS.items()}
 
 #: Llama 3.1 70B's own config.json (hidden_size 8192, 80 layers, 64 / 8 heads).
 LLAMA = json.loads(
@@ -65,10 +74,15 @@ def test_repeated_key_is_refused():
             _raw(hidden_size=1e12),
             r"hidden_size must be an integer in \[1, 262,144\]; got 1000000000000.0",
         ),
-        # 10^400 parses as a Python integer: out of range, shown shortened.
+        # 10^90 parses as a Python integer: out of range, shown shortened.
+        (
+            json.dumps(LLAMA).replace('"hidden_size": 8192', '"hidden_size": 1' + "0" * 90),
+            r"hidden_size must be in \[1, 262,144\]; got 1000+\.\.\. \(91 characters\)",
+        ),
+        # 10^400: refused before parsing (converting long integers is quadratic).
         (
             json.dumps(LLAMA).replace('"hidden_size": 8192', '"hidden_size": 1' + "0" * 400),
-            r"hidden_size must be in \[1, 262,144\]; got 1000+\.\.\. \(401 characters\)",
+            "holds a number of more than 100 digits",
         ),
         (
             json.dumps(LLAMA).replace('"hidden_size": 8192', '"hidden_size": 1e400'),
@@ -174,3 +188,76 @@ def test_qwen3_next_without_layer_types_uses_the_full_attention_interval():
 )
 def test_uploaded_model_is_named_from_its_config(cfg, file_name, name):
     assert model_name(cfg, file_name) == name
+
+
+# --- defaults of each model type (issue 21, item 4) --------------------------------------
+
+QWEN3_32B = Path(__file__).resolve().parent / "data" / "hf-configs" / "Qwen--Qwen3-32B.json"
+
+
+def test_qwen3_without_head_dim_takes_qwen3configs_128():
+    # Qwen3-32B: hidden 5120, 64 heads, 8 KV heads, 64 layers. Without head_dim,
+    # Qwen3Config (transformers 5.25.0) makes heads of 128, not 5120 / 64 = 80: the KV
+    # cache is 64 x 2 x 8 x 128 x 2 = 262,144 B/token, not 163,840.
+    cfg = json.loads(QWEN3_32B.read_text())
+    assert cfg.pop("head_dim") == 128
+    arch = describe_hf_config(read_hf_config(json.dumps(cfg)))
+    assert arch["head_dim"] == 128
+    assert float(kv_bytes_per_token(arch, 2.0)) == 64 * 2 * 8 * 128 * 2 == 262_144
+    assert defaults_used(cfg) == [("head_dim", 128)]
+    # Qwen3-MoE's class has no head_dim (its modelling falls back to hidden / heads).
+    moe = {**cfg, "model_type": "qwen3_moe", "num_experts": 8, "moe_intermediate_size": 768}
+    assert dict(defaults_used(moe))["head_dim"] == 5_120 // 64
+
+
+@pytest.mark.parametrize("model_type", sorted(DEFAULTS))
+def test_a_bare_config_takes_every_default_of_its_type(model_type):
+    # {"model_type": t} alone is the configuration class's default model: each key read
+    # is named with the default it took, the value in hf_defaults.DEFAULTS (or the rule:
+    # heads for num_key_value_heads, hidden // heads for head_dim).
+    cfg = {"model_type": model_type}
+    if model_type == "deepseek_v2":  # DeepseekV2Config.num_experts_per_tok is None
+        with pytest.raises(ValueError, match="num_experts_per_tok is required"):
+            describe_hf_config(cfg)
+        cfg["num_experts_per_tok"] = 6
+    used = dict(defaults_used(cfg))
+    table = DEFAULTS[model_type]
+    assert used
+    prefix = "text_config." if model_type in NESTED else ""
+    for name, value in used.items():
+        key = name.removeprefix(prefix)
+        if key in ("compress_ratios", "layer_types"):  # derived schedules, named in words
+            assert isinstance(value, str)
+            continue
+        key = DBRX_NAMES.get(key, key)
+        expected = table[key]
+        if expected == HEADS:
+            expected = (
+                used[prefix + "num_attention_heads"]
+                if (prefix + "num_attention_heads" in used)
+                else table["num_attention_heads"]
+            )
+        elif expected == HIDDEN_PER_HEAD:
+            expected = table["hidden_size"] // table["num_attention_heads"]
+        assert value == expected, (model_type, name)
+    arch = describe_hf_config(cfg)
+    assert arch["n_layers"] == table[DBRX_NAMES.get("num_hidden_layers", "num_hidden_layers")]
+
+
+def test_an_explicit_value_is_never_named_a_default():
+    cfg = json.loads(QWEN3_32B.read_text())
+    assert defaults_used(cfg) == []
+    # Without its 40,960-token window it takes Qwen3Config's 32,768, named.
+    del cfg["max_position_embeddings"]
+    assert defaults_used(cfg) == [("max_position_embeddings", 32_768)]
+    assert describe_hf_config(cfg)["context_window"] == 32_768
+
+
+def test_a_null_window_is_no_window_an_absent_one_the_class_default():
+    # MistralConfig.sliding_window defaults to 4,096: absent -> every layer a window of
+    # 4,096 (named); null -> no window (Mistral-Nemo writes null).
+    base = {**LLAMA, "model_type": "mistral"}
+    base.pop("sliding_window", None)
+    assert describe_hf_config(base)["sliding_layers"] == 80
+    assert ("sliding_window", 4_096) in defaults_used(base)
+    assert describe_hf_config({**base, "sliding_window": None})["sliding_layers"] == 0

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from costmodel import Scenario, evaluate, load_catalog, load_hf_config, parse_hf_config, sweep
-from costmodel.hf_config import ARCHITECTURE_FIELDS, MAX_CONFIG_BYTES
+from costmodel.hf_config import ARCHITECTURE_FIELDS, MAX_CONFIG_BYTES, defaults_used
 from costmodel.memory import (
     bytes_per_weight,
     kv_bytes_per_token,
@@ -311,6 +311,23 @@ EXPECTED_ARCH = {
     "glm-4.5.json": (92, 5120, 1536, 96, 8, 128, 160, 8, 151552),
     "llama-3.1-70b.json": (80, 8192, 28672, 64, 8, 128, 1, 1, 128256),
     "llama-3.1-405b.json": (126, 16384, 53248, 128, 8, 128, 1, 1, 128256),
+    # DeepSeek-V4: one K=V head of 512; moe_intermediate_size is the expert width.
+    "deepseek-v4-pro.json": (61, 7168, 3072, 128, 1, 512, 384, 6, 129280),
+    "deepseek-v4-flash.json": (43, 4096, 2048, 64, 1, 512, 256, 6, 129280),
+    "deepseek-v4.1-flash.json": (40, 5120, 2304, 64, 1, 512, 384, 6, 129280),
+    # GLM-5: MLA head 192 + 64; num_key_value_heads 64 as in the file.
+    "glm-5.json": (78, 6144, 2048, 64, 64, 256, 256, 8, 154880),
+    "glm-5.1.json": (78, 6144, 2048, 64, 64, 256, 256, 8, 154880),
+    "glm-5.2.json": (78, 6144, 2048, 64, 64, 256, 256, 8, 154880),
+    "kimi-k2.5.json": (61, 7168, 2048, 64, 64, 192, 384, 8, 163840),
+    "kimi-k2.6.json": (61, 7168, 2048, 64, 64, 192, 384, 8, 163840),
+    "kimi-k2.7-code.json": (61, 7168, 2048, 64, 64, 192, 384, 8, 163840),
+    # Kimi K3: 896 experts top-16 (num_experts_per_token), MLA head 128 + 64.
+    "kimi-k3.json": (93, 7168, 3072, 96, 96, 192, 896, 16, 163840),
+    "minimax-m2.7.json": (62, 3072, 1536, 48, 8, 128, 256, 8, 200064),
+    "minimax-m3.json": (60, 6144, 3072, 64, 4, 128, 128, 4, 200064),
+    "qwen3.6-27b.json": (64, 5120, 17408, 24, 4, 256, 1, 1, 248320),
+    "qwen3.6-35b-a3b.json": (40, 2048, 512, 16, 2, 256, 256, 8, 248320),
 }
 #: The summary fields in ``EXPECTED_ARCH``'s order: all but ``tied_embeddings``.
 ARCH_KEYS = tuple(k for k in ARCHITECTURE_FIELDS if k != "tied_embeddings")
@@ -372,20 +389,10 @@ def _without(cfg: dict, key: str) -> dict:
     [
         ({**MINIMAL_LLAMA, "model_type": "gpt2"}, "model_type"),
         (_without(MINIMAL_LLAMA, "model_type"), "model_type"),
-        (_without(MINIMAL_LLAMA, "hidden_size"), "hidden_size"),
-        (_without(MINIMAL_LLAMA, "intermediate_size"), "intermediate_size"),
-        (_without(MINIMAL_LLAMA, "num_hidden_layers"), "num_hidden_layers"),
-        (_without(MINIMAL_LLAMA, "num_attention_heads"), "num_attention_heads"),
-        (_without(MINIMAL_LLAMA, "vocab_size"), "vocab_size"),
         ({**MINIMAL_LLAMA, "hidden_size": "8192"}, "hidden_size"),
         ({**MINIMAL_LLAMA, "hidden_size": True}, "hidden_size"),
         ({**MINIMAL_LLAMA, "num_hidden_layers": -1}, "num_hidden_layers"),
         ({**MINIMAL_LLAMA, "num_key_value_heads": 7}, "num_key_value_heads"),
-        ({**MINIMAL_LLAMA, "model_type": "mixtral"}, "num_local_experts"),
-        (
-            {**MINIMAL_LLAMA, "model_type": "mixtral", "num_local_experts": 8},
-            "num_experts_per_tok",
-        ),
         (
             {
                 **MINIMAL_LLAMA,
@@ -416,14 +423,23 @@ def test_num_key_value_heads_zero_is_rejected():
         parse_hf_config({**MINIMAL_LLAMA, "num_key_value_heads": 0})
 
 
-def test_dbrx_missing_key_names_the_dbrx_key():
-    # BUG (costmodel/hf_config.py, _flat_view + parse_hf_config): a DBRX config without
-    # `d_model` is reported as "hidden_size must be a positive integer", a key that a DBRX
-    # file never has, so the user cannot find what to fix.
+def test_missing_keys_take_transformers_defaults_named_as_the_file_has_them():
+    # A key the file leaves out takes its configuration class's default (transformers
+    # 5.25.0), named as the file would hold it: LlamaConfig.vocab_size 32000;
+    # MixtralConfig.num_local_experts 8 and num_experts_per_tok 2; DbrxConfig.d_model 2048.
+    used = defaults_used(_without(MINIMAL_LLAMA, "vocab_size"))
+    assert ("vocab_size", 32_000) in used
+    assert parse_hf_config(_without(MINIMAL_LLAMA, "vocab_size"))["vocab_size"] == 32_000
+    mixtral = {**MINIMAL_LLAMA, "model_type": "mixtral"}
+    assert parse_hf_config(mixtral)["n_experts"] == 8
+    assert dict(defaults_used(mixtral))["num_experts_per_tok"] == 2
     cfg = json.loads((MODELS_DIR / "dbrx.json").read_text())
     del cfg["d_model"]
-    with pytest.raises(ValueError, match="d_model"):
-        parse_hf_config(cfg)
+    assert ("d_model", 2_048) in defaults_used(cfg)
+    # Without hidden_size: 4096 (LlamaConfig), so head_dim = 4096 // 64 = 64, both named.
+    used = dict(defaults_used(_without(MINIMAL_LLAMA, "hidden_size")))
+    assert (used["hidden_size"], used["head_dim"]) == (4_096, 64)
+    assert used["max_position_embeddings"] == 2_048  # nor does MINIMAL_LLAMA give it
 
 
 def test_dbrx_nested_errors():
@@ -440,7 +456,6 @@ def test_dbrx_nested_errors():
         ("[1, 2]", "JSON object"),
         (b" " * (MAX_CONFIG_BYTES + 1), "limit"),
         (json.dumps({**MINIMAL_LLAMA, "model_type": "bert"}).encode(), "model_type"),
-        (json.dumps(_without(MINIMAL_LLAMA, "vocab_size")).encode(), "vocab_size"),
     ],
 )
 def test_load_hf_config_errors(data, match):

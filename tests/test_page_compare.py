@@ -1,7 +1,7 @@
 """Compare page through AppTest: B from b_ parameters, copy and swap, the library's numbers."""
 
 import pytest
-from conftest import ignored, markdown_text, metrics, open_page, shown
+from conftest import app_scenario, ignored, markdown_text, metrics, open_page, shown
 from streamlit.dataframe_util import convert_arrow_bytes_to_pandas_df
 
 from app_pages.ui.text import escape
@@ -24,9 +24,9 @@ def test_b_from_a_link_and_the_librarys_numbers():
     assert at.selectbox(key="b_gpu").value == "h200-sxm"
     assert at.selectbox(key="b_weight_format").value == "fp8"
     assert at.number_input(key="b_batch_size").value == 64
-    want = compare(
-        Scenario(), Scenario(gpu="h200-sxm", weight_format="fp8", batch_size=64), CATALOG, COST
-    )
+    # B's GPU price is the sidebar's price rule's for the H200, as A's is for the H100.
+    b = app_scenario(gpu="h200-sxm", weight_format="fp8", batch_size=64)
+    want = compare(app_scenario(), b, CATALOG, COST)
     shown_metrics = metrics(at)
     assert shown_metrics[f"A: {COST}"] == f"{want.a_value:,.4g}"
     assert shown_metrics[f"B: {COST}"] == f"{want.b_value:,.4g}"
@@ -34,7 +34,7 @@ def test_b_from_a_link_and_the_librarys_numbers():
     assert escape(want.text) in markdown_text(at)
     assert want.driver == "batch_size"
     table = shown(at, "delta")
-    assert list(table["field"]) == ["gpu", "weight_format", "batch_size"]
+    assert list(table["field"]) == ["gpu", "weight_format", "batch_size", "usd_per_gpu_hour"]
     assert table["delta"].to_numpy() == pytest.approx(want.attribution["delta"], rel=5e-4)
     outputs = shown(at, "change_pct").set_index("output")
     assert outputs.loc[COST, "a"] == pytest.approx(want.a_value, rel=5e-4)
@@ -44,7 +44,7 @@ def test_b_from_a_link_and_the_librarys_numbers():
 
 def test_the_waterfall_runs_from_a_to_b():
     at = open_page(PAGE, b_gpu="h200-sxm", b_usd_per_gpu_hour="3")
-    want = compare(Scenario(), Scenario(gpu="h200-sxm", usd_per_gpu_hour=3.0), CATALOG, COST)
+    want = compare(app_scenario(), Scenario(gpu="h200-sxm", usd_per_gpu_hour=3.0), CATALOG, COST)
     (dataset,) = at.get("vega_lite_chart")[0].proto.datasets
     rows = convert_arrow_bytes_to_pandas_df(dataset.data.data).to_dict("records")
     assert [r["step"] for r in rows] == ["A", "gpu", "usd_per_gpu_hour", "B"]
@@ -58,7 +58,7 @@ def test_the_waterfall_runs_from_a_to_b():
 
 def test_a_metric_from_the_url():
     at = open_page(PAGE, b_n_gpus="4", metric="ttft_ms")
-    want = compare(Scenario(), Scenario(n_gpus=4), CATALOG, "ttft_ms")
+    want = compare(app_scenario(), app_scenario(n_gpus=4), CATALOG, "ttft_ms")
     assert metrics(at)["B: ttft_ms"] == f"{want.b_value:,.4g}"
     assert want.driver == "n_gpus" and escape(want.text) in markdown_text(at)
 
@@ -80,7 +80,8 @@ def test_swap():
     assert at.sidebar.selectbox(key="n_gpus").value == 4
     assert at.selectbox(key="b_gpu").value == "a100-80gb-sxm"
     assert at.number_input(key="b_n_gpus").value == 2
-    want = compare(Scenario(gpu="h200-sxm", n_gpus=4), Scenario(gpu="a100-80gb-sxm"), CATALOG, COST)
+    a, b = app_scenario(gpu="h200-sxm", n_gpus=4), app_scenario(gpu="a100-80gb-sxm")
+    want = compare(a, b, CATALOG, COST)
     assert metrics(at)[f"A: {COST}"] == f"{want.a_value:,.4g}"
 
 

@@ -52,7 +52,7 @@ def test_mixtral_default_runs_with_a_hint():
     assert at.title[0].value == "Throughput vs interactivity"
     assert "deepseek-r1" in at.info[0].value
     assert at.multiselect(key="gpus").value == list(PAGE_GPUS)
-    assert_equal_to_run(at, costmodel.Scenario(), analysis.Options(gpus=PAGE_GPUS))
+    assert_equal_to_run(at, costmodel.Scenario(), analysis.Options(gpus=PAGE_GPUS))  # rule's prices
 
 
 def test_deepseek_link_numbers_equal_run_and_inferencex_caption():
@@ -97,10 +97,10 @@ def test_charts_log_axes_tooltips_targets_and_prices():
     for chart in rows:
         (rule,) = [r for r in chart if r.get("label") == "TPOT ≤ 25.0 ms"]
         assert rule["tokens_per_s_per_user"] == 40.0
-    # Provider prices on the cost view: DeepSeek's own (0.55 in, 2.19 out) at 512 in / 256 out
-    # is (512 * 0.55 + 256 * 2.19) / 256 = 3.29 $ per million output tokens.
-    assert "DeepSeek $3.29" in [r.get("label") for r in rows[1]]
-    assert "DeepSeek $3.29" not in [r.get("label") for r in rows[0]]
+    # Provider prices on the cost view: DeepInfra's (0.50 in, 2.15 out, 2026-11-20) at 512 in /
+    # 256 out is (512 * 0.50 + 256 * 2.15) / 256 = 3.15 $ per million output tokens.
+    assert "DeepInfra $3.15" in [r.get("label") for r in rows[1]]
+    assert "DeepInfra $3.15" not in [r.get("label") for r in rows[0]]
 
 
 def test_targets_and_gpus_from_the_url(downloads):
@@ -140,7 +140,7 @@ def test_options_that_do_not_fit_together_are_named():
     at = open_page(PAGE, batch_min="64", batch_max="8")
     assert not at.exception
     assert "batch_min (64) must be at most batch_max (8)" in at.error[0].value
-    assert_equal_to_run(at, costmodel.Scenario(), analysis.Options(gpus=PAGE_GPUS))
+    assert_equal_to_run(at, costmodel.Scenario(), analysis.Options(gpus=PAGE_GPUS))  # rule's prices
 
 
 def test_preset_sets_the_sidebar():

@@ -6,12 +6,13 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pytest
-from conftest import ignored, markdown_text, open_page, shown
+from conftest import APP_DEFAULT, app_scenario, ignored, markdown_text, open_page, shown
 
 import costmodel
 from app_pages.ui.text import escape
 from costmodel import claims
 from costmodel.analyses import gpu_comparison
+from costmodel.pricing import PriceRule, price_gpus
 
 PAGE = "app_pages/gpu_comparison.py"
 COST = "usd_per_million_output_tokens"
@@ -36,46 +37,56 @@ def test_renders_defaults_as_the_analysis():
     assert not at.warning and not at.error
     assert at.title[0].value == "GPU comparison"
     assert len(at.get("vega_lite_chart")) == 3  # cost versus batch, bandwidth per $, tornado
-    result = gpu_comparison.run()
+    result = gpu_comparison.run(APP_DEFAULT)
     same_table(at, result)
-    assert set(result.table["gpu"]) == set(CATALOG.gpus.index)
-    assert {"b300", "gb200", "gb300", "mi355x"} <= set(result.table["gpu"])
-    assert at.selectbox(key="gpu_price").value == "latest"
+    # Every GPU with an on-demand price; GB300 and MI355X have none, and are left out.
+    priced = price_gpus(rule=PriceRule()).dropna(subset=["usd_per_gpu_hour"])
+    assert set(result.table["gpu"]) == set(priced["gpu"])
+    assert {"b300", "gb200"} <= set(result.table["gpu"])
+    assert {"GB300 NVL72 (per GPU)", "Instinct MI355X"} <= set(result.skipped)
+    assert at.sidebar.selectbox(key="price_tier").value == "on_demand"
     assert at.toggle(key="optimize_batch").value is False
     assert at.number_input(key="change_pct").value == 20.0
     words = markdown_text(at)
     assert escape(result.winner_text) in words and escape(result.c5_text) in words
-    verdicts = claims.check_all().set_index("id")
+    verdicts = claims.check_all(APP_DEFAULT).set_index("id")
     for claim_id in ("C4", "C5", "C14"):
         row = verdicts.loc[claim_id]
         assert f"**{claim_id} {escape(row['status'])}**" in words
         assert escape(row["rule"]) in words and escape(row["evidence"]) in words
 
 
-def test_old_url_keys_open_the_same_view():
-    query = dict(gpu="a100-80gb-sxm", batch_size="64", gpu_price="lowest")
+def test_url_keys_open_the_same_view():
+    query = dict(gpu="a100-80gb-sxm", batch_size="64", price_tier="all_in_cost")
     query |= dict(optimize_batch="true", min_tokens_per_s_per_user="30", change_pct="30")
     at = open_page(PAGE, **query)
     assert not at.exception and not at.warning
     assert at.sidebar.selectbox(key="gpu").value == "a100-80gb-sxm"
-    assert at.selectbox(key="gpu_price").value == "lowest"
+    assert at.sidebar.selectbox(key="price_tier").value == "all_in_cost"
     assert at.toggle(key="optimize_batch").value is True
     assert at.number_input(key="min_tokens_per_s_per_user").value == 30.0
     assert at.number_input(key="change_pct").value == 30.0
-    scen = costmodel.Scenario(gpu="a100-80gb-sxm", batch_size=64)
+    scen = app_scenario(PriceRule("all_in_cost"), gpu="a100-80gb-sxm", batch_size=64)
     options = gpu_comparison.Options(
-        gpu_price="lowest", optimize_batch=True, min_tokens_per_s_per_user=30.0
+        price_rule=PriceRule("all_in_cost"), optimize_batch=True, min_tokens_per_s_per_user=30.0
     )
     result = gpu_comparison.run(scen, options)
     same_table(at, result)
     assert "A100 80GB SXM4 ×2 (sidebar)" in set(result.table["setup"])
 
 
+def test_an_old_gpu_price_link_names_what_changed():
+    # gpu_price=lowest took the lowest price of any tier; the page now prices every GPU by
+    # one tier (price_tier): the old key is named, and the default tier is used.
+    note = ignored(open_page(PAGE, gpu_price="lowest"))
+    assert "`gpu_price=lowest`" in note
+
+
 def test_gpu_price_link_sets_c5_at_your_prices():
     at = open_page(PAGE, gpu_prices=["a100-80gb-sxm:0.90", "h100-sxm:2"])
     assert not at.exception and not at.warning
-    options = gpu_comparison.Options(gpu_prices=(("a100-80gb-sxm", 0.9), ("h100-sxm", 2.0)))
-    result = gpu_comparison.run(None, options)
+    rule = PriceRule(own={"a100-80gb-sxm": 0.9, "h100-sxm": 2.0})
+    result = gpu_comparison.run(app_scenario(rule), gpu_comparison.Options(price_rule=rule))
     same_table(at, result)
     # A100: 2.039 TB/s / $0.90 = 2.266; H100: 3.35 / $2.00 = 1.675; +35%.
     assert result.a100_advantage_pct == pytest.approx(100 * (2.039 / 0.9 / (3.35 / 2) - 1))
@@ -98,7 +109,7 @@ def test_bad_gpu_price_is_named_and_dropped(bad):
     note = ignored(at)
     # The warning shows the form of an entry with an example (a catalog GPU id, a price).
     assert "`gpu_prices=" in note and "e.g. a100-40gb-sxm:2" in note.replace("\\", "")
-    same_table(at, gpu_comparison.run())
+    same_table(at, gpu_comparison.run(APP_DEFAULT))
 
 
 def test_custom_gpu_link_adds_your_gpu():
@@ -113,7 +124,7 @@ def test_custom_gpu_link_adds_your_gpu():
         scale_out_gb_s=50.0,
         **{k: float(v) for k, v in SPECS.items()},
     )
-    result = gpu_comparison.run(None, None, cat)
+    result = gpu_comparison.run(APP_DEFAULT, None, cat)
     same_table(at, result)
     row = result.table.set_index("gpu").loc["custom-gpu"]
     assert row["usd_per_gpu_hour"] == 1.5 and row["price_source"].startswith("your price")
@@ -122,19 +133,19 @@ def test_custom_gpu_link_adds_your_gpu():
 def test_custom_gpu_waits_for_its_needed_specs():
     at = open_page(PAGE, custom_gpu_hbm_gb="96")
     assert not at.exception and not at.warning
-    same_table(at, gpu_comparison.run())
+    same_table(at, gpu_comparison.run(APP_DEFAULT))
 
 
 def test_fp4_format_on_blackwell():
     at = open_page(PAGE, weight_format="nvfp4")
     assert not at.exception and not at.error
-    same_table(at, gpu_comparison.run(costmodel.Scenario(weight_format="nvfp4")))
+    same_table(at, gpu_comparison.run(app_scenario(weight_format="nvfp4")))
 
 
 @pytest.mark.parametrize(
     ("params", "bad"),
     [
-        ({"gpu_price": "cheapest"}, "gpu_price"),
+        ({"price_tier": "latest"}, "price_tier"),
         ({"min_tokens_per_s_per_user": "9999"}, "min_tokens_per_s_per_user"),
         ({"change_pct": "abc"}, "change_pct"),
         ({"optimize_batch": "maybe"}, "optimize_batch"),
@@ -150,16 +161,18 @@ def test_presets_and_reset():
     at.button(key="gpu_preset:Chat: ≥ 30 tokens/s").click().run()
     assert at.toggle(key="optimize_batch").value is True
     assert at.number_input(key="min_tokens_per_s_per_user").value == 30.0
-    at.button(key="gpu_preset:Lowest catalog prices").click().run()
-    assert at.selectbox(key="gpu_price").value == "lowest"
+    at.button(key="gpu_preset:Owners' all-in cost").click().run()
+    assert at.sidebar.selectbox(key="price_tier").value == "all_in_cost"
     at.button(key="gpu_preset:December 2023 baseline").click().run()
     assert at.toggle(key="optimize_batch").value is False
-    assert at.selectbox(key="gpu_price").value == "latest"
-    assert at.session_state["usd_per_gpu_hour"] == 1.95
-    at.button(key="gpu_preset:Lowest catalog prices").click().run()
+    # The baseline sets the seed's H100 price as that GPU's own; the tier stays as chosen.
+    assert at.sidebar.selectbox(key="price_tier").value == "all_in_cost"
+    assert at.session_state["gpu_prices"] == (("h100-sxm", 1.95),)  # the seed's own price
+    assert at.session_state["_ui_scenario"].usd_per_gpu_hour == 1.95
+    at.button(key="gpu_preset:Owners' all-in cost").click().run()
     at.button(key="gpu_preset:reset").click().run()
     assert not at.exception
-    assert at.selectbox(key="gpu_price").value == "latest"
+    assert at.sidebar.selectbox(key="price_tier").value == "all_in_cost"  # the sidebar's
     assert at.sidebar.number_input(key="batch_size").value == 64  # the page's Reset keeps it
 
 
@@ -169,7 +182,7 @@ def test_csv_downloads_hold_the_tables_shown(downloads):
     for name, column in (("gpu_comparison.csv", "setup"), (f"tornado_{COST}.csv", "swing")):
         csv = pd.read_csv(io.BytesIO(downloads[name]))
         pd.testing.assert_frame_equal(csv, shown(at, column), check_dtype=False)
-    result = gpu_comparison.run(None, gpu_comparison.Options(change_pct=30.0))
+    result = gpu_comparison.run(APP_DEFAULT, gpu_comparison.Options(change_pct=30.0))
     tornado = shown(at, "swing")
     pd.testing.assert_frame_equal(tornado, result.tornado, check_dtype=False)
 

@@ -5,7 +5,7 @@ import json
 
 import pandas as pd
 import pytest
-from conftest import chart_specs, ignored, metrics, open_page
+from conftest import app_scenario, chart_specs, ignored, metrics, open_page
 
 import costmodel
 from costmodel import comparisons
@@ -34,7 +34,7 @@ def test_renders_with_defaults():
 
 def test_key_numbers_equal_costmodel():
     at = open_page(PAGE, batch_size="8")
-    scen = costmodel.Scenario(batch_size=8)
+    scen = app_scenario(batch_size=8)
     moe = costmodel.evaluate(scen)
     cat = comparisons.dense_equivalents(costmodel.load_catalog(), scen.model)
     dense = costmodel.evaluate(

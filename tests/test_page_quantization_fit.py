@@ -191,7 +191,7 @@ def test_upload_without_a_name_is_named_by_its_file_and_keeps_it_in_the_link():
             json.dumps({**json.loads(LLAMA), "hidden_size": -1}).encode(),
             "hidden_size",
         ),
-        (b" " * 300_000, "limit"),
+        (b" " * (costmodel.hf_config.MAX_CONFIG_BYTES + 1), "limit"),
     ],
 )
 def test_upload_errors_are_value_errors(data, message):

@@ -22,13 +22,13 @@ from costmodel.analyses.timeline import (
     floor_bands,
     period_end,
     price_steps,
-    price_tiers,
     run,
 )
+from costmodel.pricing import PriceRule
 
 BASE = load_catalog()
 COST = "usd_per_million_output_tokens"
-GPU_PRICE_COLUMNS = ["gpu", "usd_per_gpu_hour", "kind", "date", "source"]
+GPU_PRICE_COLUMNS = ["gpu", "usd_per_gpu_hour", "kind", "tier", "date", "source", "basis"]
 PROVIDER_COLUMNS = ["provider", "model", "usd_per_million_input", "usd_per_million_output", "date"]
 
 
@@ -39,7 +39,7 @@ RELEASES = {"mixtral-8x7b": "2023-12"}
 
 def catalog_with(gpu_prices, provider_prices):
     """The project's catalog with these GPU and provider prices (and the dates above)."""
-    gpu = pd.DataFrame(gpu_prices, columns=GPU_PRICE_COLUMNS[:4]).assign(source="test")
+    gpu = pd.DataFrame(gpu_prices, columns=GPU_PRICE_COLUMNS[:5]).assign(source="test")
     provider = pd.DataFrame(provider_prices, columns=PROVIDER_COLUMNS).assign(source="test")
     gpus, models = BASE.gpus.copy(), BASE.models.copy()
     gpus.loc[list(LAUNCHES), "date"] = list(LAUNCHES.values())
@@ -53,10 +53,10 @@ def catalog_with(gpu_prices, provider_prices):
 # 2023-06 but launched only in 2024-03; H200 at $0.01 in another tier.
 HAND = catalog_with(
     [
-        ("h100-sxm", 2.00, "test on-demand", "2024-01"),
-        ("h100-sxm", 1.00, "test on-demand", "2024-06"),
-        ("b200", 0.10, "test on-demand", "2023-06"),
-        ("h200-sxm", 0.01, "test reserved", "2024-01"),
+        ("h100-sxm", 2.00, "test on-demand", "on_demand", "2024-01"),
+        ("h100-sxm", 1.00, "test on-demand", "on_demand", "2024-06"),
+        ("b200", 0.10, "test on-demand", "on_demand", "2023-06"),
+        ("h200-sxm", 0.01, "test reserved", "contract_1y", "2024-01"),
     ],
     [
         ("P", "mixtral-8x7b", 0.50, 1.00, "2023-12"),
@@ -66,7 +66,7 @@ HAND = catalog_with(
         ("P", "gpt-3.5-turbo", 1.00, 2.00, "2024-06"),  # not a catalog model: no floor
     ],
 )
-ON_DEMAND_BF16 = Options(price_tier="on-demand", weight_formats=("bf16",))
+ON_DEMAND_BF16 = Options(price_rule=PriceRule("on_demand"), weight_formats=("bf16",))
 
 
 @pytest.fixture(scope="module")
@@ -146,16 +146,29 @@ def test_prices_below_the_floor_are_marked(hand):
     )
 
 
-def test_the_price_tier_picks_the_prices(hand):
-    # Only the H200's "test reserved" price is in that tier: $0.01 from 2024-01.
-    reserved = run(Scenario(), ON_DEMAND_BF16.replace(price_tier="reserved"), HAND)
+def test_the_price_rule_picks_the_prices(hand):
+    # Only the H200's "test reserved" price is in the 1-year tier: $0.01 from 2024-01.
+    reserved = run(Scenario(), ON_DEMAND_BF16.replace(price_rule=PriceRule("contract_1y")), HAND)
     assert set(reserved.floor["gpu"]) == {"h200-sxm"}
     assert set(reserved.floor["usd_per_gpu_hour"]) == {0.01}
-    # "latest" takes every kind: on 2024-01-31 the cheaper of H100 at $2 and H200 at $0.01.
-    latest = run(Scenario(), ON_DEMAND_BF16.replace(price_tier="latest"), HAND)
-    assert _at(latest.floor, "2024-01-31").iloc[0]["gpu"] == "h200-sxm"
-    with pytest.raises(ValueError, match="price_tier must be 'latest' or text in a kind"):
-        run(Scenario(), ON_DEMAND_BF16.replace(price_tier="spot"), HAND)
+    # No tier is mixed in: on demand, the H200 never sets the floor.
+    assert "h200-sxm" not in set(hand.floor_by_gpu["gpu"])
+    # Your own price of a GPU counts at every date from its launch: the H200 at $0.50 sets
+    # the floor from the start (one H200 holds Mixtral in bf16), before any on-demand price.
+    mine = run(
+        Scenario(),
+        ON_DEMAND_BF16.replace(price_rule=PriceRule("on_demand", own={"h200-sxm": 0.5})),
+        HAND,
+    )
+    start = _at(mine.floor, "2023-12-31").iloc[0]
+    assert (start["gpu"], start["usd_per_gpu_hour"], start["price_basis"]) == (
+        "h200-sxm",
+        0.5,
+        "your price",
+    )
+    # A tier without a price in time: no floor, and the notes say so.
+    none = run(Scenario(), ON_DEMAND_BF16.replace(price_rule=PriceRule("all_in_cost")), HAND)
+    assert none.floor.empty and "has a price of tier all_in_cost: no floor" in none.notes
 
 
 def test_cheapest_price_on_offer_and_its_trend_by_hand(hand):
@@ -177,7 +190,7 @@ def test_a_two_point_trend_is_the_ratio_per_year():
     # $1.00 on 2025-01-01 and $0.10 on 2026-01-01 (365 days): 10x cheaper in 365/365.25 years,
     # so the price falls 10^(365.25/365) = 10.0070x a year.
     catalog = catalog_with(
-        [("h100-sxm", 2.0, "test", "2024-01")],
+        [("h100-sxm", 2.0, "test", "on_demand", "2024-01")],
         [
             ("R", "mixtral-8x7b", 0.1, 1.00, "2025-01-01"),
             ("R", "mixtral-8x7b", 0.1, 0.10, "2026-01-01"),
@@ -187,14 +200,16 @@ def test_a_two_point_trend_is_the_ratio_per_year():
     assert trend["fold_drop_per_year"] == pytest.approx(10 ** (365.25 / 365), rel=1e-12)
     assert trend["text"].startswith("Mixtral 8x7B: the cheapest output price fell 10x a year")
     one = catalog_with(
-        [("h100-sxm", 2.0, "test", "2024-01")], [("R", "mixtral-8x7b", 1, 1, "2024")]
+        [("h100-sxm", 2.0, "test", "on_demand", "2024-01")], [("R", "mixtral-8x7b", 1, 1, "2024")]
     )
     assert "one price date only" in run(Scenario(), Options(), one).trend.iloc[0]["text"]
 
 
 def test_a_model_has_no_floor_before_its_release():
-    # Mixtral 8x22B was released in 2024-04: its floor starts on 2024-04-30.
-    result = run(Scenario(), Options(model="mixtral-8x22b"))
+    # Mixtral 8x22B was released in 2024-04: its floor starts on 2024-04-30 (an H100 at your
+    # own price from the start; no on-demand price is that old).
+    rule = PriceRule("on_demand", own={"h100-sxm": 1.95})
+    result = run(Scenario(), Options(model="mixtral-8x22b", price_rule=rule))
     assert result.floor["date"].min() == pd.Timestamp("2024-04-30")
     assert set(result.floor["model"]) == {"mixtral-8x22b"}
 
@@ -204,7 +219,7 @@ def test_the_interactivity_target_holds_and_only_raises_the_floor():
     fast = run(Scenario(), Options(target="interactivity", min_tokens_per_s_per_user=100))
     assert (fast.floor_by_gpu["tokens_per_s_per_user"] >= 100).all()
     both = slow.floor.merge(fast.floor, on=["model", "date"], suffixes=("_slow", "_fast"))
-    assert len(both) == len(slow.floor)
+    assert len(both) == len(fast.floor)  # where 100 tokens/s is possible, 20 is too
     assert (both[f"{COST}_fast"] >= both[f"{COST}_slow"]).all()
     # Checked against evaluate: the faster target's best setup meets it at that cost.
     row = fast.floor.iloc[0]
@@ -228,8 +243,16 @@ def test_options_are_checked_by_name():
         Options(min_tokens_per_s_per_user=0.0)
     with pytest.raises(ValueError, match="weight_formats must be a non-empty list"):
         Options(weight_formats=())
-    with pytest.raises(ValueError, match="model must be one of .*mixtral-8x7b.*got 'llama-2-70b'"):
-        run(Scenario(), Options(model="llama-2-70b"), HAND)
+    with pytest.raises(ValueError, match=r"model must be one of .*mixtral-8x7b.*got \['gpt-9'\]"):
+        run(Scenario(), Options(model="gpt-9"), HAND)
+    with pytest.raises(ValueError, match="time_of_day must be one of peak, off_peak"):
+        Options(time_of_day="noon")
+    with pytest.raises(ValueError, match="active_params_min_b and active_params_max_b must"):
+        Options(active_params_min_b=20.0, active_params_max_b=10.0)
+    with pytest.raises(ValueError, match="active_params_min_b and active_params_max_b must"):
+        Options(active_params_min_b=20.0)
+    with pytest.raises(ValueError, match="price_rule must be a pricing.PriceRule"):
+        Options(price_rule="on-demand")
     with pytest.raises(ValueError, match="weight_formats must hold only bf16, fp8"):
         run(Scenario(), Options(weight_formats=("fp2",)), HAND)
 
@@ -239,7 +262,8 @@ gpu_price_rows = st.lists(
     st.tuples(
         st.sampled_from(list(BASE.gpus.index)),
         st.floats(0.2, 10.0),
-        st.sampled_from(["on-demand", "reserved"]),
+        st.just("test"),
+        st.sampled_from(["on_demand", "contract_1y"]),
         st.sampled_from(MONTHS),
     ),
     min_size=1,
@@ -253,14 +277,17 @@ PROVIDERS = [
 
 
 @settings(max_examples=15, deadline=None)
-@given(gpu_price_rows, st.sampled_from(["latest", "on-demand"]))
+@given(gpu_price_rows, st.sampled_from(["on_demand", "contract_1y"]))
 def test_floor_properties_for_any_gpu_prices(rows, tier):
     catalog = catalog_with(rows, PROVIDERS)
-    try:
-        result = run(Scenario(), Options(price_tier=tier), catalog)
-    except ValueError as error:  # no GPU of the tier priced (and launched) in time
-        assert "price_tier" in str(error)
+    result = run(Scenario(), Options(price_rule=PriceRule(tier)), catalog)
+    if result.floor.empty:  # no GPU of the tier priced (and launched) in time
+        assert "no floor" in result.notes
         return
+    # One tier only: every price on the floor is of it.
+    tiers = catalog.gpu_prices.set_index(["gpu", "usd_per_gpu_hour"])["tier"]
+    used = result.floor_by_gpu[["gpu", "usd_per_gpu_hour"]].drop_duplicates()
+    assert set(tiers.loc[list(map(tuple, used.to_numpy()))]) == {tier}
     by_gpu = result.floor_by_gpu
     launch = period_end(catalog.gpus.loc[by_gpu["gpu"], "date"]).to_numpy()
     assert (by_gpu["date"].to_numpy() >= launch).all()  # never before its launch
@@ -277,7 +304,7 @@ def test_floor_properties_for_any_gpu_prices(rows, tier):
         catalog,
         gpu_prices=catalog.gpu_prices.assign(usd_per_gpu_hour=lambda t: 2 * t.usd_per_gpu_hour),
     )
-    twice = run(Scenario(), Options(price_tier=tier), doubled).floor
+    twice = run(Scenario(), Options(price_rule=PriceRule(tier)), doubled).floor
     assert twice[COST].to_numpy() == pytest.approx(2 * result.floor[COST].to_numpy(), rel=1e-12)
     assert list(twice["gpu"]) == list(result.floor["gpu"])
 
@@ -285,12 +312,20 @@ def test_floor_properties_for_any_gpu_prices(rows, tier):
 def test_the_project_catalog_covers_its_priced_models():
     result = run()
     priced = set(BASE.provider_prices["model"]) & set(BASE.models.index)
-    assert set(result.floor["model"]) == priced
+    # Every priced model has a floor but Kimi K3: 2.78 T parameters in FP8 are 2.78 TB, more
+    # than 8 GPUs of 288 GB hold (the floor stays within one 8-GPU node).
+    assert set(result.floor["model"]) == priced - {"kimi-k3"}
+    assert BASE.models.loc["kimi-k3", "total_params"] > 8 * 288e9
     assert set(result.trend["model"]) == priced
+    # No on-demand price is older than 2024-06 (AWS's A100 40GB): the floor starts then.
+    assert result.floor["date"].min() == pd.Timestamp("2024-06-30")
+    assert "The floor starts on 2024-06-30" in result.notes
     assert result.start == pd.Timestamp("2023-12-31")
     assert result.end == period_end(BASE.provider_prices["date"]).max()
-    # December 2023: the floor's setup costs what evaluate gives it, and on the H100 it is no
-    # dearer than the seed's own setup (2 GPUs in bf16) at the same price.
+    # December 2023 at the seed's $1.95 for an H100 (your price): the floor's setup costs
+    # what evaluate gives it, and on the H100 it is no dearer than the seed's own setup
+    # (2 GPUs in bf16) at the same price.
+    result = run(Scenario(), Options(price_rule=PriceRule("on_demand", own={"h100-sxm": 1.95})))
     december = _at(result.floor, "2023-12-31").set_index("model").loc["mixtral-8x7b"]
     setup = Scenario(
         gpu=december["gpu"],
@@ -303,13 +338,6 @@ def test_the_project_catalog_covers_its_priced_models():
     h100 = h100.loc[("mixtral-8x7b", "h100-sxm")]
     seed_setup = Scenario(n_gpus=2, weight_format="bf16", usd_per_gpu_hour=h100["usd_per_gpu_hour"])
     assert december[COST] <= h100[COST] <= evaluate(seed_setup)[COST]
-
-
-def test_price_tiers_offered_are_those_the_catalog_has():
-    # HAND has "test on-demand" and "test reserved" kinds: only on-demand is a known tier.
-    assert price_tiers(HAND) == ["latest", "on-demand"]
-    three_year = catalog_with([("h200-sxm", 1.6, "3-year rental (SemiAnalysis)", "2026-04")], [])
-    assert price_tiers(three_year) == ["latest", "3-year"]
 
 
 #: The models issue 12 asks the timeline to cover, with the first date of each one's prices.
@@ -325,7 +353,9 @@ COVERED = {
 
 @pytest.mark.parametrize("target", ["batch_size", "interactivity"])
 def test_the_timeline_covers_the_price_war_models_from_2023_12_to_2026(target):
-    result = run(Scenario(), Options(target=target))
+    # The H100 at the seed's $1.95 (your price) at every date, so every date has a floor.
+    rule = PriceRule("on_demand", own={"h100-sxm": 1.95})
+    result = run(Scenario(), Options(target=target, price_rule=rule))
     assert result.start == pd.Timestamp("2023-12-31")
     assert result.end.year == 2026
     for model, first in COVERED.items():
@@ -333,9 +363,10 @@ def test_the_timeline_covers_the_price_war_models_from_2023_12_to_2026(target):
         assert prices["date"].min() == pd.Timestamp(first), model
         assert prices["date"].max().year == 2026, model
         # Every price from the model's release on has a finite, positive floor beside it. A
-        # release month counts from its last day, so DeepSeek-V3's launch price of
-        # 2024-12-26 (release '2024-12', i.e. 2024-12-31) has none.
-        released = period_end([BASE.models.loc[model, "date"]])[0]
+        # release month counts from its last day, or from the model's first price where
+        # that is earlier (a model on sale is released): DeepSeek-V3's launch price of
+        # 2024-12-26 (release '2024-12', i.e. 2024-12-31) has one.
+        released = min(period_end([BASE.models.loc[model, "date"]])[0], pd.Timestamp(first))
         floor = prices.loc[prices["date"] >= released, "floor_usd_per_million_output_tokens"]
         assert len(floor) and (floor > 0).all() and np.isfinite(floor).all(), model
         assert prices.loc[prices["date"] < released, "floor_gpu"].isna().all(), model
@@ -344,15 +375,17 @@ def test_the_timeline_covers_the_price_war_models_from_2023_12_to_2026(target):
 
 
 def test_price_steps_hold_each_paid_price_to_the_end_and_bands_span_a_family():
-    """Two providers, one free; two GPUs of one family. Steps: A's 2.0 (2024-01) and 1.0
-    (2024-06) and its 1.0 again at the end; B's free tier is not drawn. Band at 2024-06:
-    the family's GPUs cost 3.0 and 5.0, so low 3.0 and high 5.0; at 2024-01 one GPU, 4.0."""
+    """Three series, one free, one withdrawn; two GPUs of one family. Steps: A's 2.0
+    (2024-01) and 1.0 (2024-06) and its 1.0 again at the end; B's free tier is not drawn;
+    C's 3.0 (2024-01) ends where C withdrew (2024-09, no price). Band at 2024-06: the
+    family's GPUs cost 3.0 and 5.0, so low 3.0 and high 5.0; at 2024-01 one GPU, 4.0."""
     day = pd.Timestamp
     prices = pd.DataFrame(
         {
-            "provider": ["A", "A", "B"],
-            "date": [day("2024-01-31"), day("2024-06-30"), day("2024-06-30")],
-            "usd_per_million_output": [2.0, 1.0, 0.0],
+            "series": ["A", "A", "B", "C", "C"],
+            "date": [day("2024-01-31"), day("2024-06-30"), day("2024-06-30")]
+            + [day("2024-01-31"), day("2024-09-30")],
+            "usd_per_million_output": [2.0, 1.0, 0.0, 3.0, np.nan],
         }
     )
     by_gpu = pd.DataFrame(
@@ -363,8 +396,106 @@ def test_price_steps_hold_each_paid_price_to_the_end_and_bands_span_a_family():
         }
     )
     steps = price_steps(prices, end=day("2025-12-31"))
-    assert steps["provider"].tolist() == ["A", "A", "A"]
-    assert steps["date"].tolist() == [day("2024-01-31"), day("2024-06-30"), day("2025-12-31")]
-    assert steps["usd_per_million_output"].tolist() == [2.0, 1.0, 1.0]
+    assert steps["series"].tolist() == ["A", "A", "A", "C", "C"]
+    assert steps["date"].tolist() == [
+        day("2024-01-31"),
+        day("2024-06-30"),
+        day("2025-12-31"),
+        day("2024-01-31"),
+        day("2024-09-30"),
+    ]
+    assert steps["usd_per_million_output"].tolist() == [2.0, 1.0, 1.0, 3.0, 3.0]
     bands = floor_bands(by_gpu)
     assert bands[["low", "high"]].to_numpy().tolist() == [[4.0, 4.0], [3.0, 5.0]]
+
+
+def test_the_timeline_shows_deepseeks_2026_rise():
+    # DeepSeek-V4-Flash on DeepSeek's own API: $0.28 per million output tokens flat
+    # (2026-08-13), then from 2026-08-16 $1.32 at peak (1.32 / 0.28 = 4.7x) and $0.66
+    # off-peak (2.4x); retired about 2026-09-10. Two series, each with the flat price.
+    result = run(Scenario(), Options(model="deepseek-v4-flash"))
+    deepseek = result.changes[result.changes["series"].str.startswith("DeepSeek")]
+    rises = deepseek.set_index("series")
+    assert set(rises.index) == {"DeepSeek (peak)", "DeepSeek (off-peak)"}
+    assert (rises["direction"] == "rise").all()
+    assert (rises["date"] == pd.Timestamp("2026-08-16")).all()
+    assert rises.loc["DeepSeek (peak)", "change_pct"] == pytest.approx(100 * (1.32 / 0.28 - 1))
+    assert rises.loc["DeepSeek (off-peak)", "change_pct"] == pytest.approx(100 * (0.66 / 0.28 - 1))
+    assert "DeepSeek (peak) raised it 4.7x on 2026-08-16 ($0.28 to $1.32" in result.changes_text
+    # The step line of each DeepSeek series ends at the retirement, not at the timeline's end.
+    steps = price_steps(result.prices, result.end)
+    peak = steps[steps["series"] == "DeepSeek (peak)"]
+    assert peak["date"].max() == pd.Timestamp("2026-09-10")
+    assert peak["usd_per_million_output"].tolist() == [0.28, 1.32, 1.32]
+    # The off-peak time of day counts DeepSeek's off-peak price as the cheapest on offer.
+    off = run(Scenario(), Options(model="deepseek-v4-flash", time_of_day="off_peak"))
+    at = off.cheapest.set_index("date")
+    assert at.loc[pd.Timestamp("2026-08-16"), "usd_per_million_output"] <= 0.66
+
+
+def test_a_falling_step_is_a_fall():
+    catalog = catalog_with(
+        [("h100-sxm", 2.0, "test", "on_demand", "2024-01")],
+        [
+            ("R", "mixtral-8x7b", 0.5, 1.00, "2024-01"),
+            ("R", "mixtral-8x7b", 0.5, 0.50, "2024-06"),  # -50 %
+            ("R", "mixtral-8x7b", 0.5, 0.501, "2024-09"),  # +0.2 %: within UNCHANGED_SHARE
+        ],
+    )
+    result = run(Scenario(), Options(), catalog)
+    assert result.changes[["direction", "change_pct"]].to_numpy().tolist() == [["fall", -50.0]]
+    assert result.changes_text == "Mixtral 8x7B: 0 price rises and 1 fall."
+
+
+def test_several_models_on_one_chart_and_how_far_their_prices_fell():
+    # Models of Mixtral 8x7B's size by active parameters, 10-20 B: the cheapest price of any
+    # of them at each date, first to last.
+    result = run(
+        Scenario(),
+        Options(model="mixtral-8x7b", active_params_min_b=10.0, active_params_max_b=20.0),
+    )
+    active = BASE.models.loc[list(result.models), "active_params"] / 1e9
+    assert result.models[0] == "mixtral-8x7b" and len(result.models) > 2
+    assert ((active >= 10) & (active <= 20)).all()
+    assert set(result.floor["model"]) == set(result.models)
+    group = result.group
+    assert group["date"].is_monotonic_increasing
+    # At each date the group's price is the lowest of the models' own cheapest then.
+    for row in group.itertuples():
+        own = result.cheapest[result.cheapest["date"] <= row.date]
+        newest = own.sort_values("date").groupby("model").tail(1)
+        assert row.usd_per_million_output == pytest.approx(newest["usd_per_million_output"].min())
+    first, last = group.iloc[0], group.iloc[-1]
+    fold = first["usd_per_million_output"] / last["usd_per_million_output"]
+    assert result.group_text.startswith("Across Mixtral 8x7B, ")
+    assert f"{fold:.2g}x lower" in result.group_text
+    # models= adds named ones; one model alone has no group sentence.
+    two = run(Scenario(), Options(model="mixtral-8x7b", models=("gpt-oss-120b",)))
+    assert two.models == ("mixtral-8x7b", "gpt-oss-120b") and two.group_text
+    assert run(Scenario(), Options(model="mixtral-8x7b")).group_text == ""
+
+
+def test_a_model_without_prices_still_gets_its_floor():
+    # Llama 2 70B without provider prices: its cost floor from its release, and a note.
+    result = run(Scenario(n_gpus=4), Options(model="llama-2-70b"), HAND)
+    assert result.prices.empty and result.cheapest.empty and result.trend.empty
+    assert set(result.floor["model"]) == {"llama-2-70b"} and len(result.floor) > 0
+    assert result.notes.startswith(
+        "The catalog has no provider prices for Llama 2 70B from 2023-12: only the cost "
+        "floor is shown."
+    )
+
+
+def test_no_trend_or_change_text_shows_inf():
+    # A price of 1e-320 $/M after $1: the fold is beyond any number a sentence should hold.
+    catalog = catalog_with(
+        [("h100-sxm", 2.0, "test", "on_demand", "2024-01")],
+        [
+            ("R", "mixtral-8x7b", 0.5, 1e-320, "2024-01"),
+            ("R", "mixtral-8x7b", 0.5, 1.0, "2024-06"),
+        ],
+    )
+    result = run(Scenario(), Options(), catalog)
+    for text in (result.changes_text, *result.trend["text"]):
+        assert "inf" not in text and "nan" not in text, text
+    assert "more than a million-fold" in result.changes_text

@@ -69,11 +69,12 @@ def test_market_setups_may_serve_the_checkpoints_own_formats(model):
     # bits) and BF16 attention: reading half the expert bytes of FP8, it is the cheapest
     # format on every market GPU at batch 32.
     scenario = costmodel.Scenario(model=model, n_gpus=8)
-    released = pw.run(scenario).market.set_index("gpu")
+    at_batch = pw.Options(operating_point="batch_size")
+    released = pw.run(scenario, at_batch).market.set_index("gpu")
     assert (released["weight_format"] == "mxfp4").all()
     assert (released["attention_format"] == "bf16").all()
-    fp8 = pw.run(scenario, pw.Options(weight_formats=("fp8",))).market.set_index("gpu")
+    fp8 = pw.run(scenario, at_batch.replace(weight_formats=("fp8",))).market.set_index("gpu")
     assert (fp8["weight_format"] == "fp8").all()
     assert (released["usd_per_request"] < fp8["usd_per_request"]).all()
-    label = next(k for k in pw.run(scenario).setups if k.startswith("Market: 1x B200"))
+    label = next(k for k in pw.run(scenario, at_batch).setups if k.startswith("Market: 1x B200"))
     assert "mxfp4 experts + bf16" in label

@@ -219,7 +219,6 @@ def test_with_model_replaces_a_model_of_the_same_id():
 
 
 def test_with_model_rejects_bad_config_naming_the_key():
+    # (A missing key takes MixtralConfig's default, 8 experts: hf_config.defaults_used.)
     with pytest.raises(ValueError, match="num_local_experts"):
-        load_catalog().with_model(
-            "custom:y", {k: v for k, v in MIXTRAL_CONFIG.items() if k != "num_local_experts"}
-        )
+        load_catalog().with_model("custom:y", {**MIXTRAL_CONFIG, "num_local_experts": 0})

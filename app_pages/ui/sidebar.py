@@ -19,7 +19,8 @@ with the values it had.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import dataclasses
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import streamlit as st
@@ -27,10 +28,11 @@ import streamlit as st
 import costmodel
 from app_pages.ui import cache, gate, models, url, widgets
 from app_pages.ui.text import escape, literal
-from costmodel import presets
+from costmodel import presets, pricing
 from costmodel.adapt import adapted
 from costmodel.evaluation import tensor_parallel_sizes
 from costmodel.fields import EFFICIENCY_FIELDS
+from costmodel.spec import specs
 
 DEFAULT = costmodel.Scenario()
 #: The scenario's inputs in the sidebar, in the order drawn.
@@ -47,12 +49,38 @@ SHARED_FIELDS = (
     "prefix_cache_hit_rate",
     "expert_parallel",
     "redundant_experts",
-    "usd_per_gpu_hour",
     "utilization",
 )
-PRESETS = {p.name: p for p in (presets.DECEMBER_2023_BASELINE,)}
+#: The price rule's fields (``pricing.PriceRule``) -> their URL keys.
+RULE_KEYS = {"tier": "price_tier", "as_of": "price_as_of", "own": "gpu_prices"}
+#: The sidebar's GPU price: a view of the rule's own price of the sidebar's GPU (empty:
+#: the rule's price); ``usd_per_gpu_hour`` in a link is read into ``gpu_prices``.
+PRICE = dataclasses.replace(
+    costmodel.FIELDS["usd_per_gpu_hour"],
+    default=None,
+    empty="the price tier's price of this GPU",
+    help="Your price of the sidebar's GPU; empty: the price tier's (below it, with its "
+    "source). It is kept with the GPU (gpu_prices in the URL) and used on every page that "
+    "prices this GPU [$/GPU-hour]",
+)
+
+
+def app_preset(preset: Mapping[str, Any]) -> dict[str, Any]:
+    """A library preset as the sidebar sets it: its GPU price becomes its GPU's own price
+    (``gpu_prices``), the sidebar's GPU price being a view of the rule."""
+    values = dict(preset)
+    price = values.pop("usd_per_gpu_hour", None)
+    if price is not None:
+        gpu = values.get("gpu", DEFAULT.gpu)
+        values[RULE_KEYS["own"]] = ((gpu, float(price)),)
+    return values
+
+
+PRESETS = {p.name: app_preset(p) for p in (presets.DECEMBER_2023_BASELINE,)}
 
 _SCENARIO = "_ui_scenario"
+_RULE = "_ui_price_rule"
+_PRICE = "_ui_price"  # the sidebar GPU's pricing.ScenarioPrice
 _ADAPTED = "_ui_adapted"  # field -> its adaptation in words, until a run shows it
 _UPLOADED = "_ui_uploaded"  # file_id of the upload last turned into the URL's custom model
 
@@ -90,10 +118,12 @@ def draw(ignored: Iterable[str] = ()) -> costmodel.Scenario:
         custom_model()
     fields = list(SHARED_FIELDS)
     url.declare(*(costmodel.FIELDS[n] for n in [*fields, *EFFICIENCY_FIELDS]), shared=True)
+    url.declare(*_rule_specs(), PRICE, shared=True)
     _adapt(fields)
     ignored = set(ignored)
     with st.sidebar:
         values = {name: _input(name, name in ignored) for name in fields}
+        values["usd_per_gpu_hour"] = _price_inputs("usd_per_gpu_hour" in ignored)
         # Open on the page that is about them (Validation), folded elsewhere.
         about = url.page_path() == "validation"
         with st.expander("Efficiencies", icon=":material/speed:", expanded=about):
@@ -102,7 +132,8 @@ def draw(ignored: Iterable[str] = ()) -> costmodel.Scenario:
                 "GPU family's default (the Validation page lists them)."
             )
             values.update({name: widgets.widget(name) for name in EFFICIENCY_FIELDS})
-        widgets.preset_buttons(PRESETS, key="preset", reset=[*fields, *EFFICIENCY_FIELDS])
+        reset = [*fields, *EFFICIENCY_FIELDS, *RULE_KEYS.values()]
+        widgets.preset_buttons(PRESETS, key="preset", reset=reset)
     st.session_state[_SCENARIO] = _build(DEFAULT, values)
     return st.session_state[_SCENARIO]
 
@@ -124,6 +155,92 @@ def _input(name: str, ignored: bool) -> Any:
     if name in ("expert_parallel", "redundant_experts") and int(model["n_experts"]) <= 1:
         extra = {"disabled": True, "help": f"{model['name']} is dense: it has no experts."}
     return widgets.widget(name, **extra)
+
+
+def _rule_specs() -> list:
+    """The price rule's specs under their URL keys; the dates its catalog has to choose."""
+    made = []
+    for name, spec in specs(pricing.PriceRule).items():
+        spec = dataclasses.replace(spec, name=RULE_KEYS[name])
+        if name == "as_of":
+            dates = tuple(reversed(pricing.gpu_price_dates(cache.catalog())))
+            spec = dataclasses.replace(spec, choices=(pricing.TODAY, *dates))
+        made.append(spec)
+    return made
+
+
+def _own_prices() -> dict[str, float]:
+    """GPU -> your own price (``gpu_prices``), with a link's ``usd_per_gpu_hour`` (the URL's
+    older form) read as the sidebar GPU's, then dropped from the URL."""
+    own = dict(url.value(RULE_KEYS["own"]))
+    typed = url.value(PRICE.name)
+    if typed is not None:  # a link of the older form
+        own[url.value("gpu")] = typed
+        st.session_state[RULE_KEYS["own"]] = tuple(sorted(own.items()))
+        url.write(
+            RULE_KEYS["own"],
+            gate.url_values(url.spec(RULE_KEYS["own"]), tuple(sorted(own.items()))),
+        )
+        url.write(PRICE.name, None)
+        st.session_state.pop(PRICE.name, None)
+    return own
+
+
+def _price_inputs(ignored: bool) -> float:
+    """The price rule (tier, date) and the sidebar GPU's price: yours, or the rule's with
+    its source said; returns the sidebar GPU's $/GPU-hour."""
+    st.markdown("**GPU price**")
+    tier_col, date_col = st.columns(2)
+    tier = widgets.widget(RULE_KEYS["tier"], tier_col, names=pricing.RULE_TIERS)
+    as_of = widgets.widget(RULE_KEYS["as_of"], date_col)
+    own = _own_prices()
+    gpu = url.value("gpu")
+    rule = pricing.PriceRule(tier, as_of, tuple(own.items()))
+    st.session_state[_RULE] = rule
+    try:
+        found = pricing.scenario_price(gpu, rule, cache.catalog())
+    except ValueError as err:
+        found = None
+        st.warning(escape(str(err)), icon=":material/sell:")
+    st.session_state[_PRICE] = found
+    extra: dict[str, Any] = {"disabled": True, "help": "Not used on this page."} if ignored else {}
+    st.number_input(
+        PRICE.labelled,
+        float(PRICE.low),
+        float(PRICE.high),
+        own.get(gpu),
+        float(PRICE.step),
+        format="%.2f",
+        placeholder=f"{found.usd_per_gpu_hour:.2f}" if found else "type a price",
+        key=(key := f"_ui_price:{gpu}:{own.get(gpu)}"),  # new when the own price changes
+        on_change=_set_own_price,
+        args=(gpu, key),
+        help=extra.get("help", PRICE.help),
+        disabled=ignored,
+    )
+    if found is not None and gpu not in own:
+        st.caption(
+            f"{escape(found.label)}" + (f". {escape(found.text)}." if found.fallback else "")
+        )
+    return own.get(gpu, found.usd_per_gpu_hour if found else DEFAULT.usd_per_gpu_hour)
+
+
+def _set_own_price(gpu: str, key: str) -> None:
+    """Callback of the GPU price input ``key``: your price of ``gpu`` into ``gpu_prices``."""
+    own = dict(url.value(RULE_KEYS["own"]))
+    typed = st.session_state.get(key)
+    if typed is None:
+        own.pop(gpu, None)
+    else:
+        own[gpu] = float(typed)
+    pairs = tuple(sorted(own.items()))
+    st.session_state[RULE_KEYS["own"]] = pairs
+    url.write(RULE_KEYS["own"], gate.url_values(url.spec(RULE_KEYS["own"]), pairs))
+
+
+def price_rule() -> pricing.PriceRule:
+    """The sidebar's price rule for this run: every page prices GPUs by it."""
+    return st.session_state.get(_RULE, pricing.PriceRule())
 
 
 def _build(base: costmodel.Scenario, changes: dict[str, Any]) -> costmodel.Scenario:

@@ -15,9 +15,9 @@ from typing import Any
 
 import streamlit as st
 
-from app_pages.ui import cache, url
+from app_pages.ui import cache, gate, url
 from app_pages.ui.url import NONE_OPTION
-from costmodel.spec import BOOL, CHOICE, INT, Spec
+from costmodel.spec import BOOL, CHOICE, ENTRIES, INT, Spec
 
 _SYNCED = "_ui_url_synced"  # named selectbox key -> the URL id it last read or wrote
 _ABSENT = object()
@@ -54,6 +54,7 @@ def widget(
     help: str | None = None,
     style: str | None = None,
     options: Sequence[Any] | None = None,
+    names: Mapping[str, str] | None = None,
     **kwargs: Any,
 ) -> Any:
     """Draw declared input ``key`` (``url.declare``) from its spec; return its value as the
@@ -62,7 +63,8 @@ def widget(
     ``style``: ``"slider"`` for a number, ``"radio"`` or ``"selectbox"`` for a choice (a
     radio by default for two options);
     ``options``: the only values a number may take (a selectbox of them, e.g. the GPU
-    counts a model allows). ``kwargs`` go to the Streamlit widget (``format=``, ...).
+    counts a model allows); ``names``: option -> the name shown for a choice (the URL keeps
+    the option). ``kwargs`` go to the Streamlit widget (``format=``, ...).
     """
     spec = url.spec(key)
     label = label or spec.labelled
@@ -73,8 +75,8 @@ def widget(
         drawn = container.multiselect(
             label, spec.choices, default=list(spec.default), bind="query-params", **common
         )
-    elif spec.kind == CHOICE and (spec.catalog_table or spec.optional):
-        drawn = _named_selectbox(spec, label, container, **common)
+    elif spec.kind == CHOICE and (spec.catalog_table or spec.optional or names):
+        drawn = _named_selectbox(spec, label, container, names or {}, **common)
     elif spec.kind == CHOICE:
         radio = style == "radio" or (style is None and len(spec.choices) <= 2)
         draw = container.radio if radio else container.selectbox
@@ -114,7 +116,9 @@ def inputs(
     }
 
 
-def _named_selectbox(spec: Spec, label: str, container: Any, **common: Any) -> Any:
+def _named_selectbox(
+    spec: Spec, label: str, container: Any, given: Mapping[str, str], **common: Any
+) -> Any:
     """A selectbox that shows :func:`names` but keeps ids in the URL.
 
     A bound selectbox with ``format_func`` would write the shown name into the URL (and
@@ -124,7 +128,7 @@ def _named_selectbox(spec: Spec, label: str, container: Any, **common: Any) -> A
     history entry). The None option is the empty URL value.
     """
     key = common.pop("key")
-    shown = names(spec)
+    shown = {**names(spec), **given}
     options = ([NONE_OPTION] if spec.optional else []) + list(spec.choices)
     default = NONE_OPTION if spec.default is None else spec.default
     synced = st.session_state.setdefault(_SYNCED, {})
@@ -172,6 +176,8 @@ def set_values(values: Mapping[str, Any]) -> None:
         st.session_state[key] = NONE_OPTION if value is None and named else value
         if named:
             _sync(key)
+        elif url.spec(key).kind == ENTRIES:  # rows no widget binds: written here
+            url.write(key, gate.url_values(url.spec(key), tuple(value)))
     if not url.shared_keys().isdisjoint(values):
         st.session_state[url.APP_RERUN] = True
 

@@ -39,9 +39,10 @@ import pandas as pd
 
 from costmodel import presets
 from costmodel.analyses.options import AnalysisOptions
-from costmodel.catalog import ASSETS_DIR, Catalog, load_catalog, price_sheet, read_table
+from costmodel.catalog import ASSETS_DIR, Catalog, load_catalog, read_table
 from costmodel.economics import revenue_per_request
 from costmodel.evaluation import evaluate
+from costmodel.pricing import price_sheet
 from costmodel.scenario import Scenario
 from costmodel.spec import choice
 

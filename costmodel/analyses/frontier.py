@@ -23,12 +23,13 @@ import numpy as np
 import pandas as pd
 
 from costmodel.analyses.options import AnalysisOptions, count, scenario_field
-from costmodel.catalog import date_key, load_catalog, price_sheet
+from costmodel.catalog import load_catalog
 from costmodel.economics import batch_grid
 from costmodel.fields import FIELD_RANGES
 from costmodel.frontier import DEFAULT_MAX_GPUS, cheapest_meeting, frontier_for_gpus
+from costmodel.pricing import PriceRule, model_price_dates, price_gpus, price_sheet
 from costmodel.scenario import Scenario
-from costmodel.spec import choice, number
+from costmodel.spec import choice, nested, number
 
 #: The cost every comparison here uses [$ per million output tokens].
 COST = "usd_per_million_output_tokens_all_in"
@@ -52,7 +53,8 @@ class Options(AnalysisOptions):
     gpus: tuple = choice(
         ("h200-sxm", "b200", "gb200"),
         label="GPUs",
-        help="GPUs whose fronts are compared, each at its newest catalog price",
+        help="GPUs whose fronts are compared, each at its price under the price rule (a GPU "
+        "the rule does not price is left out)",
         choices=_GPUS,
         many=True,
     )
@@ -97,6 +99,7 @@ class Options(AnalysisOptions):
         help="Most GPUs per replica and per prefill pool swept (multiples of the scale-up "
         "domain past it) [GPUs]",
     )
+    price_rule: PriceRule = nested(PriceRule())
     parallelisms: tuple = choice(
         PARALLELISMS,
         label="Parallelism",
@@ -137,7 +140,8 @@ class Result:
     ``prices``: per provider price and GPU, ``usd_per_million_output_tokens_equivalent``
     and ``break_even_output_tokens_per_s_per_gpu``; ``price_date`` the newest date of
     the model's prices (None without any). ``best``: the cheapest row of ``cheapest``
-    (None if no GPU meets the targets); ``verdict``: the answer in words.
+    (None if no GPU meets the targets); ``unpriced``: the GPUs of ``options.gpus`` the
+    price rule does not price, left out; ``verdict``: the answer in words.
     """
 
     scenario: Scenario
@@ -149,6 +153,7 @@ class Result:
     prices: pd.DataFrame
     price_date: str | None
     best: pd.Series | None
+    unpriced: tuple[str, ...]
     verdict: str
 
 
@@ -189,10 +194,10 @@ def provider_prices(
     ``break_even_output_tokens_per_s_per_gpu = price_gpu * 1e6 / (3600 * equivalent)``,
     and that date (None if the model has no price).
     """
-    rows = catalog.provider_prices[catalog.provider_prices["model"] == scenario.model]
-    if rows.empty:
+    dates = model_price_dates(scenario.model, catalog)
+    if not dates:
         return pd.DataFrame(), None
-    newest = max(rows["date"].astype(str), key=date_key)
+    newest = dates[-1]
     sheet = price_sheet(scenario.model, newest, catalog)
     P, O = scenario.prompt_tokens, scenario.output_tokens
     sheet["usd_per_million_output_tokens_equivalent"] = (
@@ -215,11 +220,14 @@ def provider_prices(
     return pd.concat(tables, ignore_index=True), newest
 
 
-def _verdict(scenario, options, best, prices) -> str:
+def _verdict(scenario, options, best, prices, unpriced) -> str:
     work = f"{scenario.model} at {scenario.prompt_tokens:,} in / {scenario.output_tokens:,} out"
     targets = f"TTFT <= {options.ttft_ms_max:,.0f} ms and TPOT <= {options.tpot_ms_max:,.1f} ms"
+    left_out = (
+        f" Left out, no {options.price_rule.tier} price: {', '.join(unpriced)}." if unpriced else ""
+    )
     if best is None:
-        return f"For {work}, no setup on {', '.join(options.gpus)} meets {targets}."
+        return f"For {work}, no setup on {', '.join(options.gpus)} meets {targets}." + left_out
     text = (
         f"For {work} with {targets}, the cheapest setup is {best['setup']} on {best.name} "
         f"at ${best[COST]:,.3f} per million output tokens (all-in, "
@@ -231,19 +239,20 @@ def _verdict(scenario, options, best, prices) -> str:
         sheet = prices.drop_duplicates("provider")
         above = int((sheet["usd_per_million_output_tokens_equivalent"] > best[COST]).sum())
         text += f" {above} of {len(sheet)} provider prices for the model are above that cost."
-    return text
+    return text + left_out
 
 
 def _sweep(scenario, axes: tuple, catalog) -> pd.DataFrame:
     """Every GPU's fitting setups (``frontier_for_gpus``, ``front_only=False``) over
-    ``axes = (gpus, batch_min, batch_max, parallelisms, serving, max_gpus)``."""
-    gpus, batch_min, batch_max, parallelisms, serving, max_gpus = axes
+    ``axes = (gpus, batch_min, batch_max, parallelisms, serving, max_gpus, price_rule)``."""
+    gpus, batch_min, batch_max, parallelisms, serving, max_gpus, rule = axes
     batches = [b for b in batch_grid(batch_max) if b >= batch_min]
     return frontier_for_gpus(
         scenario,
         gpus,
         front_only=False,
         catalog=catalog,
+        price_rule=rule,
         batch_size=batches or [batch_min],
         expert_parallel=tuple(p == "ep" for p in parallelisms),
         disaggregated=tuple(s == "disaggregated" for s in serving),
@@ -263,7 +272,7 @@ def run(scenario=None, options: Options | None = None, catalog=None) -> Result:
     options = options or Options()
     scenario = scenario or Scenario()
     axes = (options.gpus, options.batch_min, options.batch_max)
-    axes += (options.parallelisms, options.serving, options.max_gpus)
+    axes += (options.parallelisms, options.serving, options.max_gpus, options.price_rule)
     if catalog is None:  # the shipped catalog: the sweep is kept for other targets
         whole = _default_catalog_sweep(scenario, axes).copy()
     else:
@@ -284,6 +293,8 @@ def run(scenario=None, options: Options | None = None, catalog=None) -> Result:
     )
     prices, price_date = provider_prices(scenario, gpu_prices, catalog)
     best = cheapest.loc[cheapest[COST].idxmin()] if len(cheapest) else None
+    listed = price_gpus(options.gpus, options.price_rule, catalog)
+    unpriced = tuple(listed.loc[listed["usd_per_gpu_hour"].isna(), "gpu"])
     return Result(
         scenario=scenario,
         options=options,
@@ -294,5 +305,6 @@ def run(scenario=None, options: Options | None = None, catalog=None) -> Result:
         prices=prices,
         price_date=price_date,
         best=best,
-        verdict=_verdict(scenario, options, best, prices),
+        unpriced=unpriced,
+        verdict=_verdict(scenario, options, best, prices, unpriced),
     )

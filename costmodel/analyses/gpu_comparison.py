@@ -2,9 +2,10 @@
 
 Every catalog GPU runs the scenario's model, formats and request lengths on the fewest
 GPUs that hold it (``min_gpus`` at the scenario's batch; the scenario's own GPU on at
-least its ``n_gpus``), each at a price: the user's (``gpu_prices``), the scenario's for
-its own GPU, else the catalog's (``catalog.gpu_price``, by ``gpu_price``). All setups
-over ``batch_grid()`` are one vectorised ``scan``.
+least its ``n_gpus``), each at a price: the user's (``price_rule.own``), the scenario's
+for its own GPU, else the rule's (``pricing.price_gpus``: one tier as of one date; a GPU
+the tier does not price is left out, named in ``skipped``). All setups over
+``batch_grid()`` are one vectorised ``scan``.
 """
 
 from __future__ import annotations
@@ -16,12 +17,13 @@ import pandas as pd
 
 from costmodel import sensitivity
 from costmodel.analyses.options import AnalysisOptions, change_pct
-from costmodel.catalog import GPU_PRICE_CHOICES, gpu_price, load_catalog
-from costmodel.economics import batch_grid
+from costmodel.catalog import load_catalog
+from costmodel.economics import bandwidth_per_dollar, batch_grid
 from costmodel.evaluation import OUTPUT_COLUMNS, scan, sweep
 from costmodel.fields import FIELD_RANGES
+from costmodel.pricing import PriceRule, price_gpus
 from costmodel.scenario import Scenario
-from costmodel.spec import choice, entries, flag, number
+from costmodel.spec import flag, nested, number
 
 COST = "usd_per_million_output_tokens"
 A100, H100 = "a100-80gb-sxm", "h100-sxm"
@@ -61,14 +63,7 @@ class Options(AnalysisOptions):
     """The GPU comparison's own inputs; names are the page's URL keys."""
 
     change_pct: float = change_pct("the cheapest setup")
-    gpu_price: str = choice(
-        "latest",
-        label="Price of the other GPUs",
-        help="Which catalog rental price each GPU gets [$/GPU-hour]: the latest listed "
-        "(assets/gpu_prices.csv), the lowest or the highest. The scenario's GPU gets the "
-        "scenario's price.",
-        choices=GPU_PRICE_CHOICES,
-    )
+    price_rule: PriceRule = nested(PriceRule())
     optimize_batch: bool = flag(
         False,
         label="Best batch for speed",
@@ -85,22 +80,6 @@ class Options(AnalysisOptions):
         help="Tokens per second each user must still see when the batch is chosen for "
         "throughput [tokens/s]. Used only with optimize_batch.",
     )
-    gpu_prices: tuple[tuple[str, float], ...] = entries(
-        ("usd_per_gpu_hour",),
-        *_PRICE_RANGE,
-        0.05,
-        unit="$/GPU-hour",
-        label="Your GPU prices",
-        help="Your own rental price of any GPU, as (gpu id, $/GPU-hour) pairs; it replaces "
-        "the catalog's and the scenario's price of that GPU [$/GPU-hour]",
-        catalog_table="gpus",
-    )
-
-    def __post_init__(self):
-        super().__post_init__()
-        gpus = [gpu for gpu, _ in self.gpu_prices]
-        if len(set(gpus)) < len(gpus):
-            raise ValueError(f"gpu_prices names a GPU twice: {gpus}")
 
 
 @dataclass(frozen=True)
@@ -142,30 +121,36 @@ def pct_cheaper(cost, other):
     return 100 * (1 - cost / other) if other > 0 else 0.0
 
 
-def _price(gpu: str, scenario, options: Options, catalog) -> tuple[float, str] | None:
-    """The price a GPU is compared at and where it comes from; None if it has none."""
-    own = dict(options.gpu_prices)
-    if gpu in own:
-        return own[gpu], "your price"
-    if gpu == scenario.gpu:
-        return scenario.usd_per_gpu_hour, "scenario price"
-    found = gpu_price(gpu, options.gpu_price, catalog)
-    return None if found is None else (found.usd_per_gpu_hour, found.label)
+def _prices(scenario, options: Options, catalog) -> pd.DataFrame:
+    """Every catalog GPU's price (``pricing.price_gpus`` under ``options.price_rule``) with
+    the scenario's price for its own GPU unless the rule's own prices name it; columns
+    ``gpu``, ``usd_per_gpu_hour`` (NaN: none) and ``price_source`` (where it is from)."""
+    table = price_gpus(catalog.gpus.index, options.price_rule, catalog)
+    mine = (table["gpu"] == scenario.gpu) & (table["tier"] != "own")
+    table.loc[mine, "usd_per_gpu_hour"] = scenario.usd_per_gpu_hour
+    table.loc[mine, "label"] = "scenario price"
+    return table.rename(columns={"label": "price_source"})
 
 
-def _setups(scenario, options: Options, catalog):
+def _setups(scenario, prices: pd.DataFrame, catalog):
     """Label -> (gpu, n_gpus, price, source) for every GPU that fits and has a price."""
     need = sweep(scenario, catalog, gpu=list(catalog.gpus.index))
     setups, skipped = {}, []
-    for gpu, n_min in zip(need["gpu"].astype(str), need["min_gpus"], strict=True):
+    rows = zip(
+        need["gpu"].astype(str),
+        need["min_gpus"],
+        prices["usd_per_gpu_hour"],
+        prices["price_source"],
+        strict=True,
+    )
+    for gpu, n_min, price, source in rows:
         name = catalog.gpus.loc[gpu, "name"]
-        price = _price(gpu, scenario, options, catalog)
-        if np.isnan(n_min) or price is None:
+        if np.isnan(n_min) or np.isnan(price):
             skipped.append(name)
             continue
         n = max(int(n_min), scenario.n_gpus) if gpu == scenario.gpu else int(n_min)
         label = f"{name} ×{n}" + (" (sidebar)" if gpu == scenario.gpu else "")
-        setups[label] = (gpu, n, *price)
+        setups[label] = (gpu, n, float(price), source)
     return setups, tuple(skipped)
 
 
@@ -179,10 +164,10 @@ def _operating_row(rows: pd.DataFrame, options: Options) -> pd.Series | None:
     return None if ok.empty else ok.loc[ok["output_tokens_per_s"].idxmax()]
 
 
-def _table(scenario, options: Options, catalog):
+def _table(scenario, options: Options, prices: pd.DataFrame, catalog):
     """The setups' table, their curves, each operating point's Scenario and headline range
     (``sensitivity.headline_ranges``, one call for all) by label, and the GPUs skipped."""
-    setups, skipped = _setups(scenario, options, catalog)
+    setups, skipped = _setups(scenario, prices, catalog)
     batches = batch_grid()
     per_setup = [*batches, scenario.batch_size]
     columns = {
@@ -221,25 +206,21 @@ def _table(scenario, options: Options, catalog):
     return table, curves, scenarios, ranges, skipped
 
 
-def _bandwidth_per_dollar(scenario, options: Options, catalog) -> pd.DataFrame:
+def _bandwidth_per_dollar(prices: pd.DataFrame, catalog) -> pd.DataFrame:
     """Every priced GPU: peak bandwidth over its price, and against the H100 [%]."""
-    rows = []
-    for gpu, spec in catalog.gpus.iterrows():
-        price = _price(gpu, scenario, options, catalog)
-        if price is None:
-            continue
-        per_usd = spec["bandwidth_tb_s"] / price[0] if price[0] > 0 else np.inf
-        rows.append(
-            {
-                "gpu": gpu,
-                "name": spec["name"],
-                "bandwidth_tb_s": spec["bandwidth_tb_s"],
-                "usd_per_gpu_hour": price[0],
-                "price_source": price[1],
-                "bandwidth_tb_s_per_usd_hour": per_usd,
-            }
-        )
-    table = pd.DataFrame(rows)
+    priced = prices["usd_per_gpu_hour"].notna().to_numpy()
+    gpus = catalog.gpus[priced]
+    price = prices["usd_per_gpu_hour"].to_numpy(float)[priced]
+    table = pd.DataFrame(
+        {
+            "gpu": gpus.index,
+            "name": gpus["name"].to_numpy(),
+            "bandwidth_tb_s": gpus["bandwidth_tb_s"].to_numpy(float),
+            "usd_per_gpu_hour": price,
+            "price_source": prices["price_source"].to_numpy()[priced],
+            "bandwidth_tb_s_per_usd_hour": bandwidth_per_dollar(gpus["bandwidth_tb_s"], price),
+        }
+    )
     h100 = table.loc[table["gpu"] == H100, "bandwidth_tb_s_per_usd_hour"]
     reference = float(h100.iloc[0]) if len(h100) and np.isfinite(h100.iloc[0]) else np.nan
     table["vs_h100_pct"] = 100 * (table["bandwidth_tb_s_per_usd_hour"] / reference - 1)
@@ -387,13 +368,14 @@ def run(scenario=None, options: Options | None = None, catalog=None) -> Result:
     scenario = scenario or Scenario()
     options = options or Options()
     catalog = catalog or load_catalog()
-    unknown = [gpu for gpu, _ in options.gpu_prices if gpu not in catalog.gpus.index]
+    unknown = [gpu for gpu, _ in options.price_rule.own if gpu not in catalog.gpus.index]
     if unknown:
         raise ValueError(
-            f"gpu_prices: GPU ids must be one of {', '.join(catalog.gpus.index)}; got {unknown}"
+            f"price_rule.own: GPU ids must be one of {', '.join(catalog.gpus.index)}; got {unknown}"
         )
-    table, curves, scenarios, ranges, skipped = _table(scenario, options, catalog)
-    bandwidth = _bandwidth_per_dollar(scenario, options, catalog)
+    prices = _prices(scenario, options, catalog)
+    table, curves, scenarios, ranges, skipped = _table(scenario, options, prices, catalog)
+    bandwidth = _bandwidth_per_dollar(prices, catalog)
     sidebar = next((s for s in table["setup"] if s.endswith(" (sidebar)")), None)
     found = {**_winner(table, sidebar), **_c5(table, bandwidth), **_c14(table)}
     best = scenarios.get(found["winner"]) if found["winner"] else None

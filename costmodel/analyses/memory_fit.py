@@ -14,10 +14,10 @@ import numpy as np
 import pandas as pd
 
 from costmodel.analyses.options import AnalysisOptions, count
+from costmodel.attention import kv_growth_bytes_per_token
 from costmodel.catalog import load_catalog
 from costmodel.evaluation import scan, sweep
 from costmodel.fields import FIELD_RANGES
-from costmodel.memory import kv_bytes_per_token
 from costmodel.scenario import Scenario
 from costmodel.spec import choice, integer
 
@@ -349,11 +349,10 @@ def run(scenario=None, options: Options | None = None, catalog=None) -> Result:
     c13, max_users, c13_status, c13_text = _c13(scenario, options, catalog)
     context = scenario.prompt_tokens + scenario.output_tokens
     arch = catalog.models.loc[scenario.model]
-    kv_per_token = kv_bytes_per_token(
-        arch["n_layers"],
-        arch["n_kv_heads"],
-        arch["head_dim"],
-        catalog.formats.loc[scenario.kv_format, "weight_bits"] / 8,
+    # What grows with context, every attention kind (MLA latents, windows capped, V4's
+    # compressed entries, index keys): costmodel.attention.
+    kv_per_token = kv_growth_bytes_per_token(
+        arch, catalog.formats.loc[scenario.kv_format, "weight_bits"] / 8
     )
     return Result(
         gpus=tuple(gpus),

@@ -1,28 +1,38 @@
 """Who makes money serving a model at the providers' prices of a date? (claims C1-C4, C6)
 
-The providers' prices of the scenario's model as of a date (``catalog.price_sheet``;
-``"today"``: the newest date the catalog prices that model at) against our cost of
-serving it, at the scenario's batch, utilisation, request lengths and prefix-cache hit
-rate (cached prompt tokens skip prefill and are billed at each provider's cached-input
-price, or its input price where it publishes none), on:
+The providers' prices of the scenario's model as of a date and a time of day
+(``pricing.price_sheet``; ``"today"``: the newest date the catalog prices that model at;
+a date before its first price: its newest, said in ``price_date_note``) against our cost
+of serving it, at the scenario's utilisation, request lengths and prefix-cache hit rate
+(cached prompt tokens skip prefill and are billed at each provider's cached-input price,
+or its input price where it publishes none), on:
 
 - for the seed's model (Mixtral 8x7B) only: the seed's setup (2x H100 SXM, bf16,
   $1.95/GPU-hour: ``Scenario()``'s defaults) and 2x A100 80GB at
-  ``a100_usd_per_gpu_hour`` (claims C4 and C6);
-- market setups: each of ``market_gpus`` launched by the date at its newest price of
-  ``gpu_price_tier`` dated on or before it (``catalog.gpu_price``), in its cheapest
-  fitting tensor-parallel size (up to ``MAX_MARKET_GPUS`` and its scale-up domain) and
-  weight format of ``weight_formats`` (``CHECKPOINT``: the formats the model was
-  released in);
-- the scenario's own setup.
+  ``a100_usd_per_gpu_hour`` (claims C4 and C6), at the scenario's batch;
+- market setups: each of ``market_gpus`` launched by the date, priced by ``price_rule``
+  (its tier and own prices, as of the sheet's date: ``pricing.price_gpus``), in its
+  cheapest fitting tensor-parallel size (up to ``MAX_MARKET_GPUS`` and its scale-up
+  domain), weight format of ``weight_formats`` (``CHECKPOINT``: the formats the model
+  was released in) and batch: with ``operating_point = "interactivity"`` (the default)
+  the cheapest batch of ``batch_grid()`` that still gives every user
+  ``min_tokens_per_s_per_user``, with ``"batch_size"`` the scenario's;
+- the scenario's own setup, at its batch.
+
+Who makes money is decided on the cheapest setup at the operating point (meeting the
+target, with ``"interactivity"``), and ``verdict_text`` names it: GPUs, format, batch.
+Where a provider of the sheet has published its own serving economics (DeepSeek,
+``analyses.disclosures``), ``disclosure_text`` says how that differs from this comparison
+(parallelism, batch per GPU, prefix-cache hits, GPU price, the prices and their date).
 
 A model the catalog has no prices for is not priced with another model's prices: the
 sheet is empty and ``verdict_text`` says so. With the default scenario and options the
-result is the seed's December 2023 comparison (no market GPU has an all-in price then).
+result is the seed's December 2023 comparison (no market GPU has a price then).
 
 Words: a margin within ``EVEN_BAND_PCT`` (±10 %) of revenue *roughly breaks even*,
 above it *profits*, below it *loses money*; a free price loses money whenever the cost
-is above zero.
+is above zero; a loss beyond ``LOSS_IN_WORDS_PCT`` is said in words, never as a number
+that rounds to infinity.
 """
 
 from __future__ import annotations
@@ -32,20 +42,24 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from costmodel import sensitivity
+from costmodel import presets, sensitivity
+from costmodel.analyses import disclosures
 from costmodel.analyses.options import AnalysisOptions, change_pct, scenario_field
-from costmodel.catalog import (
-    GPU_PRICE_TIERS,
-    date_key,
-    gpu_price,
-    load_catalog,
-    price_dates,
-    price_sheet,
-)
+from costmodel.catalog import date_key, load_catalog
+from costmodel.economics import batch_grid
 from costmodel.evaluation import check_ids, scan, sweep, tensor_parallel_sizes
 from costmodel.margins import provider_margins
+from costmodel.pricing import (
+    PriceRule,
+    check_time_of_day,
+    day_numbers,
+    model_price_dates,
+    price_dates,
+    price_gpus,
+    price_sheet,
+)
 from costmodel.scenario import Scenario
-from costmodel.spec import choice, entries
+from costmodel.spec import choice, entries, flag, nested, number
 
 COST = "usd_per_million_output_tokens"
 A100 = "a100-80gb-sxm"
@@ -63,8 +77,17 @@ MAX_MARKET_GPUS = 8
 #: In ``weight_formats``: the formats the model was released in (``weight_format`` None:
 #: its ``quantization_config``, e.g. gpt-oss's MXFP4 experts with BF16 attention).
 CHECKPOINT = "checkpoint"
-#: ``gpu_price_tier`` taking each GPU's newest price of any tier.
-ANY_TIER = "any"
+#: How the setup that decides who makes money is chosen (``operating_point``): the
+#: cheapest batch meeting ``min_tokens_per_s_per_user``, or the scenario's batch.
+OPERATING_POINTS = ("interactivity", "batch_size")
+#: Interactivity targets one may set [tokens/s per user].
+SPEED_RANGE = (1.0, 1000.0, 1.0)
+#: The market setups' GPU prices by default: an owner's all-in cost (SemiAnalysis), as
+#: optimistic for a provider as the seed's $1.95 was.
+DEFAULT_PRICE_RULE = PriceRule(tier="all_in_cost")
+#: A loss larger than this share of revenue is said in words ("loses over 100x its
+#: revenue"), not as a percentage that a near-zero price blows up to infinity [%].
+LOSS_IN_WORDS_PCT = 10_000.0
 #: A margin within this many percent of revenue "roughly breaks even" [%].
 EVEN_BAND_PCT = 10.0
 VERDICTS = ("profits", "roughly breaks even", "loses money")
@@ -81,11 +104,14 @@ MARKET_COLUMNS = (
     "name",
     "usd_per_gpu_hour",
     "price_kind",
+    "price_basis",
     "price_date",
     "note",
     "n_gpus",
     "weight_format",
     "attention_format",
+    "batch_size",
+    "tokens_per_s_per_user",
     "usd_per_request",
 )
 #: The setup fields the seed fixes (its values are ``Scenario()``'s defaults).
@@ -138,14 +164,35 @@ class Options(AnalysisOptions):
         "catalog (assets/gpu_prices.csv), as optimistic as the seed's $1.95 for an H100.",
         empty="the lowest A100 80GB price in the catalog",
     )
-    gpu_price_tier: str = choice(
-        GPU_PRICE_TIERS[0],
-        label="GPU price tier of the market setups",
-        help="Which GPU-hour prices the market setups pay (tier of assets/gpu_prices.csv): "
-        "all_in_cost (an owner's cost, SemiAnalysis; the cheapest of the newest, as "
-        "optimistic as the seed's $1.95), on_demand, contract_1y, contract_3y, ... or "
-        f"'{ANY_TIER}' (the newest price of any tier)",
-        choices=(*GPU_PRICE_TIERS, ANY_TIER),
+    time_of_day: str = choice(
+        "peak",
+        label="Time of day",
+        help="Which price of a provider that bills by time of day (DeepSeek since "
+        "2026-08-16; its off-peak discount of 2025): 'peak', 'off_peak', or a UTC time "
+        "HH:MM on a weekday, peak or off-peak by the provider's peak hours then",
+    )
+    price_rule: PriceRule = nested(DEFAULT_PRICE_RULE)
+    operating_point: str = choice(
+        OPERATING_POINTS[0],
+        label="Who makes money, decided at",
+        help="interactivity: each market GPU at the cheapest batch that still gives every "
+        "user min_tokens_per_s_per_user, and the cheapest such setup decides; batch_size: "
+        "every setup at the scenario's batch",
+        choices=OPERATING_POINTS,
+    )
+    min_tokens_per_s_per_user: float = number(
+        20.0,
+        *SPEED_RANGE,
+        unit="tokens/s per user",
+        label="Interactivity target",
+        help="Least decode speed every user must see at the operating point "
+        "(operating_point = interactivity) [tokens/s]",
+    )
+    include_announced: bool = flag(
+        False,
+        label="Announced GPUs too",
+        help="Let market_gpus name announced GPUs (assets/gpus.csv status 'announced', "
+        "e.g. Vera Rubin): they have no rental price, so only your own prices price them",
     )
     market_gpus: tuple[str, ...] = choice(
         MARKET_GPUS,
@@ -186,6 +233,7 @@ class Options(AnalysisOptions):
         super().__post_init__()
         if not self.weight_formats:
             raise ValueError("weight_formats must hold at least one format; got ()")
+        check_time_of_day(self.time_of_day)
 
 
 @dataclass(frozen=True)
@@ -194,13 +242,19 @@ class Result:
 
     ``priced_model`` is always the scenario's model (``has_prices``: whether the catalog
     prices it at all); ``price_date``: the date of the sheet (``"today"`` and the
-    default resolved); ``price_dates``: the dates ``price_date`` may take (``"today"``
-    last). ``costs``: one row per setup (unit-named). ``market``: one row per
+    default resolved, or the model's newest when it had no price at the date asked:
+    ``price_date_note`` says so, else ''); ``price_dates``: the dates ``price_date`` may
+    take (``"today"`` last); ``time_of_day`` of the sheet; ``price_rule``: the market's,
+    as of the sheet's date. ``costs``: one row per setup (unit-named; ``meets_target``:
+    it gives every user ``min_tokens_per_s_per_user``). ``market``: one row per
     ``market_gpus`` entry: its price, best setup, or ``note`` why it has none.
+    ``operating_point_text``: where who makes money is decided, in words.
     ``margins``: every provider on every setup (``MARGIN_COLUMNS``; ``verdict`` one of
     ``VERDICTS``); ``margin_column``: the one to draw in ``options.margin_unit``.
-    ``cheapest_setup``: the fitting setup with the lowest cost per request (None if none
-    fits); ``verdict_text``: who makes money on it, in words with the numbers.
+    ``cheapest_setup``: the fitting setup with the lowest cost per request at the
+    operating point (None if none); ``verdict_text``: who makes money on it, in words
+    with the numbers; ``disclosure_text``: how a provider's own published economics
+    differ from this comparison ('' where no provider of the sheet published any).
     ``seed_setup`` / ``a100_setup``: the seed's setups, None unless the model is
     ``SEED_MODEL``. ``c4_status`` and ``c6_status``: "holds", "partly", "does not hold"
     (rules ``C4_RULE``, ``C6_RULE``) or "not applicable" for another model.
@@ -210,7 +264,11 @@ class Result:
     priced_model: str
     has_prices: bool
     price_date: str
+    price_date_note: str
     price_dates: list
+    time_of_day: str
+    price_rule: PriceRule
+    operating_point_text: str
     a100_usd_per_gpu_hour: float
     setups: dict
     seed_setup: str | None
@@ -222,6 +280,7 @@ class Result:
     margin_column: str
     cheapest_setup: str | None
     verdict_text: str
+    disclosure_text: str
     mistral_margin_pct: float | None
     mistral_break_even_batch_size: float | None
     mistral_break_even_utilization: float | None
@@ -251,11 +310,23 @@ def verdicts(margins: pd.DataFrame) -> np.ndarray:
     )
 
 
+def margin_words(revenue: float, margin_pct: float, short: bool = False) -> str:
+    """A margin in a sentence: '+69% of revenue' ('+69%' when ``short``); at a price of 0
+    'nothing: the price is free' ('free'); below ``-LOSS_IN_WORDS_PCT``, or where a
+    near-zero price makes it infinite, 'a loss of over 100x the revenue' ('a loss over
+    100x revenue'): never 'inf%' or 'nan%'."""
+    times = f"{LOSS_IN_WORDS_PCT / 100:.0f}x"
+    if not revenue > 0:
+        return "free" if short else "nothing: the price is free"
+    if not np.isfinite(margin_pct) or margin_pct < -LOSS_IN_WORDS_PCT:
+        return f"a loss over {times} revenue" if short else f"a loss of over {times} the revenue"
+    return f"{margin_pct:+.0f}%" + ("" if short else " of revenue")
+
+
 def describe(row: pd.Series) -> str:
     """A provider with its margin, e.g. 'Together (-69%)' or 'OpenRouter (free)'."""
-    if row["revenue_per_request_usd"] <= 0:
-        return f"{row['provider']} (free)"
-    return f"{row['provider']} ({row['margin_pct']:+.0f}%)"
+    words = margin_words(row["revenue_per_request_usd"], row["margin_pct"], short=True)
+    return f"{row['provider']} ({words})"
 
 
 def break_even_text(row: pd.Series) -> str:
@@ -263,7 +334,7 @@ def break_even_text(row: pd.Series) -> str:
     batch, util = row["break_even_batch_size"], row["break_even_utilization"]
     parts = [
         f"batch ≥ {batch:.0f}" if np.isfinite(batch) else "no batch that fits",
-        f"utilisation ≥ {util:.0%}" if util <= 1 else "no utilisation ≤ 100%",
+        f"utilisation ≥ {util:.0%}" if np.isfinite(util) and util <= 1 else "no utilisation ≤ 100%",
     ]
     return f"break-even needs {parts[0]} (at this utilisation) or {parts[1]} (at this batch)"
 
@@ -279,65 +350,70 @@ def _seed_setups(scenario, a100_price: float) -> dict:
     }
 
 
-def _market_price(gpu: str, date: str, tier: str, catalog):
-    """``gpu``'s newest price of ``tier`` (any tier for ``ANY_TIER``) on or before ``date``."""
-    return gpu_price(gpu, "latest", catalog, tier=None if tier == ANY_TIER else tier, as_of=date)
-
-
 def market_setups(scenario, date: str, options: Options, catalog) -> tuple[dict, pd.DataFrame]:
-    """Label -> Scenario of each market GPU's cheapest fitting setup, and a table of them.
+    """Label -> Scenario of each market GPU's cheapest setup at the operating point, and
+    a table of them.
 
     Each GPU of ``options.market_gpus`` launched by ``date`` (``assets/gpus.csv`` date)
-    with a price of ``options.gpu_price_tier`` on or before it: one sweep over those GPUs,
+    with a price under ``options.price_rule`` as of ``date``: one sweep over those GPUs,
     the model's tensor-parallel sizes up to ``MAX_MARKET_GPUS`` (and the GPU's scale-up
-    domain) and ``options.weight_formats`` at $1/GPU-hour (cost is proportional to the
-    price, so the best setup does not depend on it), keeping the lowest cost per request
-    that fits. The table has a row per GPU with ``note`` saying why one was left out.
+    domain), ``options.weight_formats`` and, with ``operating_point = "interactivity"``,
+    the batches of ``batch_grid()``, at $1/GPU-hour (cost is proportional to the price,
+    so the best setup does not depend on it), keeping the lowest cost per request that
+    fits (and gives every user ``min_tokens_per_s_per_user``). The table has a row per
+    GPU with ``note`` saying why one was left out.
     """
-    cutoff = date_key(date)
-    rows = []
-    for gpu in options.market_gpus:
-        price = _market_price(gpu, date, options.gpu_price_tier, catalog)
-        launched = date_key(catalog.gpus.loc[gpu, "date"]) <= cutoff
-        note = (
-            f"launched after {date}"
-            if not launched
-            else f"no {options.gpu_price_tier} price on or before {date}"
-            if price is None
-            else ""
-        )
-        rows.append(
-            {
-                "gpu": gpu,
-                "name": catalog.gpus.loc[gpu, "name"],
-                "usd_per_gpu_hour": price.usd_per_gpu_hour if price else np.nan,
-                "price_kind": price.kind if price else "",
-                "price_date": price.date if price else "",
-                "note": note,
-            }
-        )
-    table = pd.DataFrame(rows, columns=list(MARKET_COLUMNS[:6]))
+    gpus = list(options.market_gpus)
+    prices = price_gpus(gpus, options.price_rule.replace(as_of=date), catalog)
+    launched = day_numbers(catalog.gpus.loc[gpus, "date"]) <= day_numbers([date])[0]
+    note = np.where(
+        ~launched,
+        f"launched after {date}",
+        np.where(prices["basis"] == "unpriced", prices["note"], ""),
+    )
+    table = pd.DataFrame(
+        {
+            "gpu": gpus,
+            "name": catalog.gpus.loc[gpus, "name"].to_numpy(),
+            "usd_per_gpu_hour": prices["usd_per_gpu_hour"].to_numpy(),
+            "price_kind": prices["kind"].to_numpy(),
+            "price_basis": prices["basis"].to_numpy(),
+            "price_date": prices["date"].to_numpy(),
+            "note": note,
+        }
+    )
     offered = table[table["note"] == ""]
-    chosen = ["gpu", "n_gpus", "weight_format", "attention_format", "usd_per_request"]
+    chosen = ["gpu", "n_gpus", "weight_format", "attention_format", "batch_size"]
+    chosen += ["tokens_per_s_per_user", "usd_per_request"]
     best = pd.DataFrame(columns=chosen)
     sizes = [n for n in tensor_parallel_sizes(scenario.model, catalog) if n <= MAX_MARKET_GPUS]
+    interactive = options.operating_point == "interactivity"
     if len(offered):
-        grid = sweep(
-            scenario.replace(usd_per_gpu_hour=1.0),
-            catalog,
-            gpu=list(offered["gpu"]),
-            n_gpus=sizes,
-            weight_format=[None if f == CHECKPOINT else f for f in options.weight_formats],
-        ).astype({"gpu": str, "weight_format": str, "attention_format": str})
+        axes = {
+            "gpu": list(offered["gpu"]),
+            "n_gpus": sizes,
+            "weight_format": [None if f == CHECKPOINT else f for f in options.weight_formats],
+        }
+        if interactive:
+            axes["batch_size"] = batch_grid()
+        grid = sweep(scenario.replace(usd_per_gpu_hour=1.0), catalog, **axes)
+        grid = grid.astype({"gpu": str, "weight_format": str, "attention_format": str})
         domain = catalog.gpus.loc[grid["gpu"], "scale_up_domain_gpus"].to_numpy(float)
-        grid = grid[grid["fits"].to_numpy(bool) & ~(grid["n_gpus"].to_numpy() > domain)]
+        ok = grid["fits"].to_numpy(bool) & ~(grid["n_gpus"].to_numpy() > domain)
+        if interactive:
+            ok &= grid["tokens_per_s_per_user"].to_numpy() >= options.min_tokens_per_s_per_user
+        grid = grid[ok]
         best = grid.sort_values("usd_per_request", kind="stable").drop_duplicates("gpu")
         best = best[chosen]
     table = table.merge(best, on="gpu", how="left")[list(MARKET_COLUMNS)]
     table["usd_per_request"] = table["usd_per_request"] * table["usd_per_gpu_hour"]
     unfit = (table["note"] == "") & table["n_gpus"].isna()
+    formats = ", ".join(options.weight_formats)
     table.loc[unfit, "note"] = (
-        f"does not fit on up to {MAX_MARKET_GPUS} GPUs in {', '.join(options.weight_formats)}"
+        f"no setup of up to {MAX_MARKET_GPUS} GPUs in {formats} gives every user "
+        f"{options.min_tokens_per_s_per_user:g} tokens/s"
+        if interactive
+        else f"does not fit on up to {MAX_MARKET_GPUS} GPUs in {formats}"
     )
     setups = {
         f"Market: {int(r.n_gpus)}x {r.name}, {_formats(r)} @ ${r.usd_per_gpu_hour:.2f}": (
@@ -347,6 +423,7 @@ def market_setups(scenario, date: str, options: Options, catalog) -> tuple[dict,
                 weight_format=r.weight_format,
                 attention_format=r.attention_format,
                 usd_per_gpu_hour=float(r.usd_per_gpu_hour),
+                batch_size=int(r.batch_size),
             )
         )
         for r in table[table["note"] == ""].itertuples()
@@ -373,11 +450,12 @@ def _setups(scenario, a100_price: float, date: str, options: Options, catalog):
     return result, table
 
 
-def _costs(setups: dict, catalog) -> tuple[pd.DataFrame, list[dict]]:
+def _costs(setups: dict, options: Options, catalog) -> tuple[pd.DataFrame, list[dict]]:
     """Our cost per token and per request on each setup (one ``scan`` over the setups),
-    and each setup's headline range (``sensitivity.headline_ranges``, one call)."""
+    whether it meets the interactivity target, and each setup's headline range
+    (``sensitivity.headline_ranges``, one call)."""
     base = next(iter(setups.values()))
-    fields = (*SEED_FIELDS, "attention_format", "model")
+    fields = (*SEED_FIELDS, "attention_format", "model", "batch_size")
     rows = scan(base, catalog, **{f: [getattr(s, f) for s in setups.values()] for f in fields})
     spreads = sensitivity.headline_ranges(setups.values(), COST, catalog)
     table = pd.DataFrame(
@@ -396,6 +474,8 @@ def _costs(setups: dict, catalog) -> tuple[pd.DataFrame, list[dict]]:
             f"{COST}_high": [s["high"] for s in spreads],
             "usd_per_request": rows["usd_per_request"],
             "tokens_per_s_per_user": rows["tokens_per_s_per_user"],
+            "meets_target": rows["tokens_per_s_per_user"].to_numpy()
+            >= options.min_tokens_per_s_per_user,
         }
     )
     return table, spreads
@@ -404,24 +484,39 @@ def _costs(setups: dict, catalog) -> tuple[pd.DataFrame, list[dict]]:
 def resolved_price_date(model: str, price_date: str | None, catalog) -> str:
     """The sheet's date: ``price_date`` as given, ``TODAY`` as the newest date the catalog
     prices ``model`` at (the newest of any model when it has none), None as ``SEED_DATE``
-    when the model is priced then, else as ``TODAY``. ``ValueError`` for another date."""
+    when the model is priced then, else as ``TODAY``; a date before the model's first
+    price as its newest (:func:`price_date_note` says so). ``ValueError`` for another
+    date."""
     dates = price_dates(catalog)
     if price_date is not None and price_date not in (*dates, TODAY):
         raise ValueError(
             f"price_date must be one of {', '.join(dates)}, {TODAY}; got {price_date!r}"
         )
-    rows = catalog.provider_prices[catalog.provider_prices["model"] == model]
-    own = sorted(rows["date"].astype(str), key=date_key) or dates
+    own = model_price_dates(model, catalog) or dates
     if price_date is None:
         price_date = SEED_DATE if date_key(own[0]) <= date_key(SEED_DATE) else TODAY
-    return own[-1] if price_date == TODAY else price_date
+    if price_date == TODAY or date_key(price_date) < date_key(own[0]):
+        return own[-1]
+    return price_date
+
+
+def price_date_note(model: str, price_date: str | None, date: str, catalog) -> str:
+    """Why the sheet's ``date`` is not the ``price_date`` asked for ('' when it is)."""
+    if price_date in (None, TODAY, date):
+        return ""
+    name = catalog.models.loc[model, "name"] if model in catalog.models.index else model
+    first = model_price_dates(model, catalog)[0]
+    return (
+        f"No provider priced {name} on or before {price_date} (its prices begin {first}): "
+        f"shown at its newest prices, of {date}."
+    )
 
 
 def _sheet(model: str, date: str, options: Options, catalog) -> pd.DataFrame:
-    """The price sheet of ``model`` as of ``date`` with the user's edits (OpenAI's price
-    bar beside the seed's model)."""
+    """The price sheet of ``model`` as of ``date`` at ``options.time_of_day`` with the
+    user's edits (OpenAI's price bar beside the seed's model)."""
     reference = REFERENCE if model == SEED_MODEL else None
-    sheet = price_sheet(model, date, catalog, reference=reference)
+    sheet = price_sheet(model, date, catalog, reference=reference, time_of_day=options.time_of_day)
     for provider, usd_in, usd_out in options.provider_prices:
         if provider not in set(sheet["provider"]):
             raise ValueError(
@@ -493,8 +588,9 @@ def _c4(margins: pd.DataFrame, costs: pd.DataFrame, label: str, scenario) -> tup
         }
         text += (
             f" At Mistral's own price (${m['usd_per_million_input']:.2f} in / "
-            f"${m['usd_per_million_output']:.2f} out) the margin is {m['margin_pct']:+.0f}% of "
-            f"revenue: Mistral {m['verdict']}; {break_even_text(m)}."
+            f"${m['usd_per_million_output']:.2f} out) the margin is "
+            f"{margin_words(m['revenue_per_request_usd'], m['margin_pct'])}: "
+            f"Mistral {m['verdict']}; {break_even_text(m)}."
         )
     all_lose = len(others) > 0 and (others["verdict"] == VERDICTS[2]).all()
     if len(others):
@@ -531,19 +627,31 @@ VERDICT_GROUPS = dict(
 )
 
 
+def operating_point_text(options: Options) -> str:
+    """Where who makes money is decided, in words."""
+    if options.operating_point == "interactivity":
+        return (
+            "on the cheapest setup that gives every user at least "
+            f"{options.min_tokens_per_s_per_user:g} tokens/s (each market GPU at its "
+            "cheapest such batch; the seed's and the sidebar's setups at the sidebar's batch)"
+        )
+    return "on the cheapest setup that fits, every setup at the sidebar's batch"
+
+
 def _verdict_text(
     scenario, date: str, sheet, margins, costs, market, options, catalog
 ) -> tuple[str | None, str]:
     """Who makes money serving the model on ``date``: each provider's margin on the
-    cheapest fitting setup, with the numbers; and that setup's label."""
+    cheapest setup at the operating point, with the numbers; and that setup's label."""
     name = (
         catalog.models.loc[scenario.model, "name"]
         if scenario.model in catalog.models.index
         else scenario.model
     )
-    head = f"Who makes money serving {name} at the prices of {date}?"
-    priced = catalog.provider_prices["model"] == scenario.model
-    if not priced.any():
+    when = date if options.time_of_day == "peak" else f"{date} ({options.time_of_day} prices)"
+    head = f"Who makes money serving {name} at the prices of {when}?"
+    priced = model_price_dates(scenario.model, catalog)
+    if not priced:
         models = sorted(set(catalog.provider_prices["model"]) & set(catalog.models.index))
         return None, (
             f"{head} The catalog has no provider prices for {name}, so no margin is shown "
@@ -552,17 +660,20 @@ def _verdict_text(
         )
     own = sheet[sheet["model"] == scenario.model]
     if own.empty:
-        first = min(catalog.provider_prices.loc[priced, "date"].astype(str), key=date_key)
-        return (
-            None,
-            f"{head} No provider priced {name} on or before {date}; its prices begin {first}.",
+        return None, (
+            f"{head} No provider sells {name} on {date} at this time of day; its prices "
+            f"run from {priced[0]} to {priced[-1]}."
         )
     fitting = costs[costs["fits"]]
+    if options.operating_point == "interactivity":
+        fitting = fitting[fitting["meets_target"]]
     left_out = market[market["note"] != ""].groupby("note", sort=False)["name"]
     gone = "; ".join(f"{', '.join(names)} ({note})" for note, names in left_out)
     gone = f" Market GPUs left out: {gone}." if gone else ""
     if fitting.empty:
-        return None, f"{head} No setup fits {name} in memory at batch {scenario.batch_size}.{gone}"
+        return None, (
+            f"{head} No setup fits {name} in memory {operating_point_text(options)}.{gone}"
+        )
     best = fitting.loc[fitting["usd_per_request"].idxmin()]
     rows = margins[(margins["setup"] == best["setup"]) & (margins["model"] == scenario.model)]
     groups = [
@@ -579,11 +690,11 @@ def _verdict_text(
             )
         )
     text = (
-        f"{head} On the cheapest setup that fits, {best['setup']}, at batch "
-        f"{scenario.batch_size}, {scenario.utilization:.0%} utilisation and "
-        f"{scenario.prefix_cache_hit_rate:.0%} prefix-cache hits, our cost is "
-        f"${best['usd_per_request'] * 1000:.3f} per 1,000 requests of "
-        f"{scenario.prompt_tokens} + {scenario.output_tokens} tokens "
+        f"{head} Decided {operating_point_text(options)}: {best['setup']}, at batch "
+        f"{int(best['batch_size'])} ({best['tokens_per_s_per_user']:,.0f} tokens/s per user), "
+        f"{scenario.utilization:.0%} utilisation and {scenario.prefix_cache_hit_rate:.0%} "
+        f"prefix-cache hits, our cost is ${best['usd_per_request'] * 1000:.3f} per 1,000 "
+        f"requests of {scenario.prompt_tokens} + {scenario.output_tokens} tokens "
         f"(${best[COST]:.3f} per million output tokens). Margins: {'; '.join(groups)}."
     )
     unpublished = rows[~rows["cached_price_published"].astype(bool)]
@@ -595,12 +706,62 @@ def _verdict_text(
     return str(best["setup"]), text + gone
 
 
+def disclosure_text(scenario, date: str, margins, costs, setup: str | None, catalog) -> str:
+    """How a provider's own published serving economics (``analyses.disclosures``) differ
+    from this comparison, for each provider of the sheet that published some; '' if none.
+
+    Their cost-profit ratio is profit over cost, ``r = (revenue - cost) / cost``; as a
+    margin of revenue it is ``r / (1 + r)`` (DeepSeek's 545 %: 5.45 / 6.45 = 84.5 %).
+    """
+    table = disclosures.load_disclosures()
+    if setup is None or margins.empty:
+        return ""
+    ours = costs.set_index("setup").loc[setup]
+    found = []
+    for key, row in table[table["provider"].isin(set(margins["provider"]))].iterrows():
+        mine = margins[(margins["setup"] == setup) & (margins["provider"] == row["provider"])]
+        if mine.empty:
+            continue
+        said = disclosures.restate(key, catalog)
+        ratio = said["disclosed_cost_profit_ratio_pct"] / 100
+        work = disclosures.workload(key)
+        preset = presets.DEEPSEEK_2025 if key == disclosures.DEEPSEEK else {}
+        n_gpus = preset.get("n_gpus", row["gpus_per_node"])
+        parallel = "expert-parallel" if preset.get("expert_parallel") else "tensor-parallel"
+        m = mine.iloc[0]
+        gpu = (
+            catalog.gpus.loc[row["gpu"], "name"] if row["gpu"] in catalog.gpus.index else row["gpu"]
+        )
+        found.append(
+            f"{row['provider']}'s own published economics ({row['date']}, "
+            f"{row['models'].replace(';', ' and ')}) give a cost-profit ratio of "
+            f"{100 * ratio:.0f}% (profit over cost; as a margin, {100 * ratio / (1 + ratio):.1f}% "
+            f"of revenue), where this comparison finds {row['provider']} at "
+            f"{margin_words(m['revenue_per_request_usd'], m['margin_pct'])} on {setup}. What "
+            f"differs: they decoded on {n_gpus}-GPU {parallel} units at about "
+            f"{work['sequences_per_gpu']:.0f} sequences per GPU, here {int(ours['n_gpus'])} "
+            f"GPUs, tensor-parallel, at batch {int(ours['batch_size'])} "
+            f"({ours['batch_size'] / ours['n_gpus']:.0f} per GPU); "
+            f"{row['prefix_cache_hit_rate']:.1%} of their prompt tokens hit the prefix cache, "
+            f"here {scenario.prefix_cache_hit_rate:.1%}; they paid "
+            f"${row['usd_per_gpu_hour']:.2f} per {gpu}-hour, here "
+            f"${ours['usd_per_gpu_hour']:.2f} per {catalog.gpus.loc[ours['gpu'], 'name']}-hour; "
+            f"their revenue is their day's tokens at {row['priced_as']}'s prices of "
+            f"{said['price_date']}, here {scenario.model}'s of {date} for "
+            f"{scenario.prompt_tokens:,} + {scenario.output_tokens:,} tokens a request."
+        )
+    return " ".join(found)
+
+
 def run(scenario=None, options: Options | None = None, catalog=None) -> Result:
     """Prices of the scenario's model as of ``options.price_date`` against our cost on the
     setups (module docstring); ``run()`` is the seed's December 2023 comparison."""
     scenario = scenario or Scenario()
     options = options or Options()
     catalog = catalog or load_catalog()
+    if options.include_announced:
+        catalog = catalog.with_announced_gpus()
+    announced = [] if catalog.announced_gpus is None else list(catalog.announced_gpus.index)
     for name, ids, table in (
         ("market_gpus", options.market_gpus, catalog.gpus),
         ("weight_formats", options.weight_formats, catalog.formats),
@@ -608,16 +769,20 @@ def run(scenario=None, options: Options | None = None, catalog=None) -> Result:
         allowed = [*table.index, CHECKPOINT] if name == "weight_formats" else list(table.index)
         unknown = [i for i in ids if i not in allowed]
         if unknown:
-            raise ValueError(f"{name} must hold only {', '.join(allowed)}; got {unknown}")
+            why = (
+                " (announced GPUs need include_announced)" if set(unknown) & set(announced) else ""
+            )
+            raise ValueError(f"{name} must hold only {', '.join(allowed)}; got {unknown}{why}")
     check_ids(scenario, catalog)
     date = resolved_price_date(scenario.model, options.price_date, catalog)
     sheet = _sheet(scenario.model, date, options, catalog)
     a100_price = options.a100_usd_per_gpu_hour
     if a100_price is None:
-        a100_price = gpu_price(A100, "lowest", catalog).usd_per_gpu_hour
+        a100 = catalog.gpu_prices.loc[catalog.gpu_prices["gpu"] == A100, "usd_per_gpu_hour"]
+        a100_price = float(a100.min())
     setups, market = _setups(scenario, a100_price, date, options, catalog)
     labels = list(setups)
-    costs, spreads = _costs(setups, catalog)
+    costs, spreads = _costs(setups, options, catalog)
     margins = _margins(setups, sheet, catalog)
     seeded = scenario.model == SEED_MODEL
     if seeded:
@@ -642,9 +807,13 @@ def run(scenario=None, options: Options | None = None, catalog=None) -> Result:
     return Result(
         sheet=sheet,
         priced_model=scenario.model,
-        has_prices=bool((catalog.provider_prices["model"] == scenario.model).any()),
+        has_prices=bool(model_price_dates(scenario.model, catalog)),
         price_date=date,
+        price_date_note=price_date_note(scenario.model, options.price_date, date, catalog),
         price_dates=[*price_dates(catalog), TODAY],
+        time_of_day=options.time_of_day,
+        price_rule=options.price_rule.replace(as_of=date),
+        operating_point_text=operating_point_text(options),
         a100_usd_per_gpu_hour=a100_price,
         setups=setups,
         seed_setup=labels[0] if seeded else None,
@@ -656,6 +825,7 @@ def run(scenario=None, options: Options | None = None, catalog=None) -> Result:
         margin_column=UNIT_COLUMN[options.margin_unit],
         cheapest_setup=cheapest,
         verdict_text=verdict_text,
+        disclosure_text=disclosure_text(scenario, date, margins, costs, cheapest, catalog),
         c4_status=c4_status,
         c4_text=c4_text,
         c6_status=c6_status,

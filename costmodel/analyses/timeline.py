@@ -1,13 +1,23 @@
 """The price war over time: providers' prices against each model's cost floor at that date.
 
 The cost floor of a model at a date is the cheapest GPU cost per million output tokens
-over the GPUs launched by then (the ``date`` of ``assets/gpus.csv``), each at its newest
-rental price of the chosen tier dated on or before that date (``assets/gpu_prices.csv``),
+over the GPUs launched by then (the ``date`` of ``assets/gpus.csv``; announced GPUs only
+with ``include_announced``), each at its price under ``price_rule`` as of that date (the
+rule's tier and own prices; its own date is not used: every date of the timeline is one),
 over tensor-parallel counts ``GPU_COUNTS`` and the chosen weight formats, keeping only
 setups that fit in memory, at the scenario's batch size or, with ``target =
 "interactivity"``, at the cheapest batch of ``batch_grid()`` that still gives each user
 ``min_tokens_per_s_per_user``. The other serving assumptions (prompt and output length,
 utilisation, KV format, efficiencies) are the scenario's.
+
+Prices: each provider's rows from ``START_DATE`` to the newest price in the catalog
+(``end``). A provider that bills by time of day has two series, '<provider> (peak)' and
+'<provider> (off-peak)', each holding its all-day prices too; a row without a price ends
+its series (the offer was withdrawn). ``changes`` lists every step of a series, rises as
+well as falls. Several models go on one chart (``model`` with ``models``, or a band of
+active parameters, ``active_params_b``): ``group`` is the cheapest price of any of them at
+each date, and ``group_text`` how far it moved since the first date. A model without
+provider prices gets its floor and ``notes`` says that no prices are in the catalog.
 
 A catalog date stands for the last day of its period ('2024' is 2024-12-31, '2024-03' is
 2024-03-31), as in ``catalog.date_key``: a GPU launched in 2024-03 is available from
@@ -21,7 +31,6 @@ of a GPU does not depend on its price.
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
@@ -31,8 +40,9 @@ from costmodel.analyses.options import AnalysisOptions
 from costmodel.catalog import Catalog, load_catalog
 from costmodel.economics import batch_grid
 from costmodel.evaluation import sweep
+from costmodel.pricing import TIMES_OF_DAY, PriceRule, price_gpus
 from costmodel.scenario import Scenario
-from costmodel.spec import choice, number
+from costmodel.spec import choice, flag, nested, number
 
 #: First date of the timeline: the December 2023 Mixtral price war of the seed document.
 START_DATE = "2023-12"
@@ -43,12 +53,16 @@ GPU_COUNTS = (1, 2, 4, 8)
 #: How the floor's batch is chosen: the scenario's ``batch_size``, or the cheapest batch
 #: that keeps ``tokens_per_s_per_user`` at or above ``min_tokens_per_s_per_user``.
 TARGETS = ("batch_size", "interactivity")
+#: Active parameters a size band may span [B]: from 0.1 B to Kimi K3's scale.
+ACTIVE_PARAMS_RANGE_B = (0.0, 2000.0, 1.0)
 
-#: ``price_tier`` that takes each GPU's newest price of any kind.
-ANY_TIER = "latest"
+#: The floor's GPU prices by default: on-demand rental, the tier with the longest
+#: history in the catalog (from 2024-06).
+DEFAULT_PRICE_RULE = PriceRule()
 
-#: Tiers a page may offer besides ``ANY_TIER``: text found in ``kind`` of gpu_prices.csv.
-PRICE_TIERS = ("on-demand", "neocloud", "hyperscaler", "3-year")
+#: A price step within this share of the price before it is no change [-]; smaller
+#: steps are rounding in the sources (a provider's price re-listed to the cent).
+UNCHANGED_SHARE = 0.005
 
 #: The $ outputs that scale with the GPU-hour price.
 _PRICED = ("usd_per_million_output_tokens", "usd_per_million_input_tokens")
@@ -64,10 +78,21 @@ FLOOR_COLUMNS = (
     "batch_size",
     "usd_per_gpu_hour",
     "price_kind",
+    "price_basis",
     "price_date",
     "usd_per_million_output_tokens",
     "usd_per_million_input_tokens",
     "tokens_per_s_per_user",
+)
+#: Columns of ``Result.changes``.
+CHANGE_COLUMNS = (
+    "model",
+    "series",
+    "date",
+    "previous_usd_per_million_output",
+    "usd_per_million_output",
+    "change_pct",
+    "direction",
 )
 
 
@@ -78,9 +103,34 @@ class Options(AnalysisOptions):
     model: str | None = choice(
         None,
         label="Model",
-        help="Model id with provider prices; empty = every model with prices",
+        help="Catalog model id; empty = every model with prices",
         catalog_table="models",
         empty="every model with prices",
+    )
+    models: tuple[str, ...] = choice(
+        (),
+        label="More models on the chart",
+        help="Catalog model ids drawn beside the model (their prices, floors and the "
+        "cheapest price of all of them)",
+        catalog_table="models",
+        many=True,
+    )
+    active_params_min_b: float | None = number(
+        None,
+        *ACTIVE_PARAMS_RANGE_B,
+        unit="B",
+        label="Models of this size, from",
+        help="Also every catalog model with at least this many active parameters (and at "
+        "most the upper bound), e.g. 10 to 20 for Mixtral 8x7B's size [B]",
+        empty="no size band",
+    )
+    active_params_max_b: float | None = number(
+        None,
+        *ACTIVE_PARAMS_RANGE_B,
+        unit="B",
+        label="Models of this size, to",
+        help="Upper bound of the size band of active parameters [B]",
+        empty="no size band",
     )
     target: str = choice(
         "batch_size",
@@ -98,11 +148,13 @@ class Options(AnalysisOptions):
         label="Interactivity target",
         help="Least decode speed each user sees, with target = interactivity [tokens/s]",
     )
-    price_tier: str = choice(
-        ANY_TIER,
-        label="GPU price tier",
-        help="'latest': each GPU's newest price of any kind; other text picks the "
-        "prices whose kind contains it (e.g. 'on-demand', 'neocloud', 'hyperscaler')",
+    price_rule: PriceRule = nested(DEFAULT_PRICE_RULE)
+    time_of_day: str = choice(
+        "peak",
+        label="Time of day",
+        help="Which price of a provider that bills by time of day counts for the cheapest "
+        "price, its trend and 'below the floor': peak or off_peak (both are drawn)",
+        choices=TIMES_OF_DAY,
     )
     weight_formats: tuple[str, ...] = choice(
         ("bf16", "fp8"),
@@ -111,107 +163,132 @@ class Options(AnalysisOptions):
         catalog_table="formats",
         many=True,
     )
+    include_announced: bool = flag(
+        False,
+        label="Announced GPUs too",
+        help="Let the floor use announced GPUs (assets/gpus.csv status 'announced'); they "
+        "have no rental price, so only your own prices put them in",
+    )
 
     def __post_init__(self):
         super().__post_init__()
-        if not self.price_tier.strip():
-            raise ValueError(
-                f"price_tier must be '{ANY_TIER}' or text in a price kind; got {self.price_tier!r}"
-            )
         if not self.weight_formats:
             raise ValueError(
                 f"weight_formats must be a non-empty list of formats; got {self.weight_formats!r}"
             )
+        low, high = self.active_params_min_b, self.active_params_max_b
+        if (low is None) != (high is None) or (low is not None and low > high):
+            raise ValueError(
+                "active_params_min_b and active_params_max_b must both be empty or give a "
+                f"band low <= high [B]; got {low!r} and {high!r}"
+            )
 
-    def replace(self, **changes) -> Options:
-        """A copy with some options changed (checked)."""
-        return dataclasses.replace(self, **changes)
+    @property
+    def active_params_b(self) -> tuple[float, ...]:
+        """The size band (low, high) of active parameters [B], or () for none."""
+        low, high = self.active_params_min_b, self.active_params_max_b
+        return () if low is None else (low, high)
 
 
 @dataclass(frozen=True)
 class Result:
     """The timeline.
 
-    ``prices``: every provider price row of the models from ``START_DATE`` on, with the
-    floor at its date: ``model``, ``provider``, ``date`` (Timestamp, end of the catalog
-    period), ``catalog_date`` (as written), ``usd_per_million_input``,
-    ``usd_per_million_output``, ``source``, ``floor_usd_per_million_output_tokens``,
+    ``models``: the models drawn. ``prices``: every provider price row of the models
+    from ``START_DATE`` on, with the floor at its date: ``model``, ``provider``,
+    ``series`` (the provider, or '<provider> (peak)' / '(off-peak)'), ``time_of_day``,
+    ``date`` (Timestamp, end of the catalog period), ``catalog_date`` (as written),
+    ``usd_per_million_input``, ``usd_per_million_output`` (NaN: the offer withdrawn),
+    ``source``, ``floor_usd_per_million_output_tokens``,
     ``floor_usd_per_million_input_tokens``, ``floor_gpu``, ``floor_n_gpus``,
-    ``floor_weight_format`` (missing where no GPU had a price yet) and ``below_floor`` (the
-    output price is under the floor: the provider sells below the cost of the cheapest
-    setup).
+    ``floor_weight_format`` (missing where no GPU had a price yet) and ``below_floor``
+    (the output price is under the floor: the provider sells below the cost of the
+    cheapest setup).
     ``floor``: one row per model and date (``start``, every provider, GPU-price and launch
     date up to ``end``) with the cheapest setup, columns ``FLOOR_COLUMNS``.
     ``floor_by_gpu``: the same per GPU too (its best setup at its price then), for bands
     per GPU ``family``.
-    ``cheapest``: per model and provider-price date, the lowest output price on offer
-    (each provider's newest price on or before it; free tiers, price 0, left out):
-    ``model``, ``date``, ``usd_per_million_output``, ``provider``.
+    ``cheapest``: per model and provider-price date, the lowest output price on offer at
+    ``options.time_of_day`` (each series' newest price on or before it; free tiers, price
+    0, left out): ``model``, ``date``, ``usd_per_million_output``, ``provider``.
     ``trend``: per model the log-linear fit of ``cheapest`` over time: ``model``,
     ``n_dates``, ``first_date``, ``last_date``, ``first_usd_per_million_output``,
     ``last_usd_per_million_output``, ``factor_per_year`` (the price is multiplied by it
     each year), ``fold_drop_per_year`` (1 / factor: "10x cheaper a year") and ``text``.
+    ``changes``: every price step of every series (``CHANGE_COLUMNS``; ``direction``
+    'rise' or 'fall', steps within ``UNCHANGED_SHARE`` left out); ``changes_text``: the
+    rises in words. ``group``: per date, the lowest output price of any drawn model
+    (``model``, ``provider``); ``group_text``: how far it moved from its first date to
+    its last ('' for one model). ``notes``: what the chart cannot show, in words.
     """
 
     options: Options
     start: pd.Timestamp
     end: pd.Timestamp
+    models: tuple
     prices: pd.DataFrame
     floor: pd.DataFrame
     floor_by_gpu: pd.DataFrame
     cheapest: pd.DataFrame
     trend: pd.DataFrame
+    changes: pd.DataFrame
+    changes_text: str
+    group: pd.DataFrame
+    group_text: str
+    notes: str
 
 
 def period_end(dates) -> pd.Series:
-    """Catalog dates ('2024', '2024-03', '2026-03-17') as the last day of their period."""
-    return pd.Series(
-        [pd.Period(str(d)).end_time.normalize() for d in dates], dtype="datetime64[ns]"
-    )
-
-
-def price_tiers(catalog: Catalog | None = None) -> list[str]:
-    """``ANY_TIER`` and each of ``PRICE_TIERS`` that some GPU price's ``kind`` contains."""
-    kinds = (catalog or load_catalog()).gpu_prices["kind"].str.lower()
-    return [
-        ANY_TIER,
-        *(tier for tier in PRICE_TIERS if kinds.str.contains(tier, regex=False).any()),
-    ]
+    """Catalog dates ('2024', '2024-03', '2026-03-17') as the last day of their period; a
+    missing date (an uploaded model's release) as NaT."""
+    text = pd.Series([None if pd.isna(d) else str(d) for d in dates], dtype=object)
+    size = text.str.len()
+    day = pd.to_datetime(text.where(size == 10), format="%Y-%m-%d", errors="coerce")
+    month = pd.to_datetime(text.where(size == 7) + "-01", format="%Y-%m-%d", errors="coerce")
+    year = pd.to_datetime(text.where(size == 4) + "-12-31", format="%Y-%m-%d", errors="coerce")
+    ends = day.fillna(month + pd.offsets.MonthEnd(0)).fillna(year)
+    bad = ends.isna() & text.notna()
+    if bad.any():
+        raise ValueError(f"dates must be YYYY, YYYY-MM or YYYY-MM-DD; got {list(text[bad])}")
+    return ends.astype("datetime64[ns]").reset_index(drop=True)
 
 
 def _models(catalog: Catalog, options: Options) -> list[str]:
-    priced = [m for m in catalog.models.index if (catalog.provider_prices["model"] == m).any()]
-    if options.model is None:
-        return priced
-    if options.model not in priced:
-        raise ValueError(f"model must be one of {', '.join(priced)}; got {options.model!r}")
-    return [options.model]
+    """The models drawn: every model with prices (no model asked for), else ``model``,
+    ``models`` and the models of the ``active_params_b`` band, in that order."""
+    priced = set(catalog.provider_prices["model"])
+    band = options.active_params_b
+    if options.model is None and not options.models and not band:
+        return [m for m in catalog.models.index if m in priced]
+    wanted = [m for m in (options.model, *options.models) if m is not None]
+    unknown = [m for m in wanted if m not in catalog.models.index]
+    if unknown:
+        raise ValueError(f"model must be one of {', '.join(catalog.models.index)}; got {unknown}")
+    if band:
+        active = catalog.models["active_params"] / 1e9
+        wanted += list(catalog.models.index[(active >= band[0]) & (active <= band[1])])
+    return list(dict.fromkeys(wanted))
 
 
-def _offers(catalog: Catalog, dates: pd.Series, tier: str) -> pd.DataFrame:
-    """Per date and GPU: its newest price of the tier on or before the date, if launched."""
-    rows = catalog.gpu_prices.reset_index(drop=True)
-    if tier != ANY_TIER:
-        rows = rows[rows["kind"].str.contains(tier, case=False, regex=False)]
-        if rows.empty:
-            kinds = "; ".join(dict.fromkeys(catalog.gpu_prices["kind"]))
-            raise ValueError(
-                f"price_tier must be '{ANY_TIER}' or text in a kind ({kinds}); got {tier!r}"
-            )
-    rows = rows[rows["gpu"].isin(catalog.gpus.index)]
-    offers = pd.DataFrame(
+def _offers(catalog: Catalog, dates: pd.Series, rule: PriceRule) -> pd.DataFrame:
+    """Per date and GPU launched by then: its price under ``rule`` as of the date (one
+    ``pricing.price_gpus`` call for all dates); unpriced GPUs left out."""
+    gpus = list(catalog.gpus.index)
+    table = price_gpus(gpus, rule, catalog, dates=[d.strftime("%Y-%m-%d") for d in dates])
+    launch = np.tile(period_end(catalog.gpus["date"]).to_numpy(), len(dates))
+    when = np.repeat(dates.to_numpy(), len(gpus))
+    keep = table["usd_per_gpu_hour"].notna().to_numpy() & (launch <= when)
+    table = table[keep]
+    return pd.DataFrame(
         {
-            "gpu": rows["gpu"].to_numpy(),
-            "usd_per_gpu_hour": rows["usd_per_gpu_hour"].to_numpy(float),
-            "price_kind": rows["kind"].to_numpy(),
-            "price_date": period_end(rows["date"]).to_numpy(),
-            "launch": period_end(catalog.gpus.loc[rows["gpu"], "date"]).to_numpy(),
+            "gpu": table["gpu"].to_numpy(),
+            "usd_per_gpu_hour": table["usd_per_gpu_hour"].to_numpy(float),
+            "price_kind": table["kind"].to_numpy(),
+            "price_basis": table["basis"].to_numpy(),
+            "price_date": period_end(table["date"]).to_numpy(),
+            "date": when[keep],
         }
-    ).merge(pd.DataFrame({"date": dates}), how="cross")
-    offers = offers[(offers["price_date"] <= offers["date"]) & (offers["launch"] <= offers["date"])]
-    newest = offers.groupby(["date", "gpu"])["price_date"].transform("max")
-    offers = offers[offers["price_date"] == newest].sort_values("usd_per_gpu_hour", kind="stable")
-    return offers.drop_duplicates(["date", "gpu"]).drop(columns="launch")
+    )
 
 
 def _best_setups(scenario, catalog, models, gpus, options) -> pd.DataFrame:
@@ -237,20 +314,26 @@ def _best_setups(scenario, catalog, models, gpus, options) -> pd.DataFrame:
     ]
 
 
-def _floors(scenario, catalog, models, dates, options) -> tuple[pd.DataFrame, pd.DataFrame]:
+def _floors(
+    scenario, catalog, models, dates, options, first_priced: pd.Series
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Per model, date and GPU its best setup at its price then; and the cheapest per date.
 
-    A model has no floor before its release (the ``date`` of ``assets/models.csv``).
+    A model has no floor before its release (the ``date`` of ``assets/models.csv``, or its
+    first provider price where that is earlier: a model sold is released, and a release
+    dated by its year alone, '2026', stands for the year's end); no GPU priced by the rule
+    in time: no floor (empty tables).
     """
-    offers = _offers(catalog, dates, options.price_tier)
+    offers = _offers(catalog, dates, options.price_rule)
     if offers.empty:
-        raise ValueError(
-            f"price_tier {options.price_tier!r}: no launched GPU has a price of it dated "
-            f"on or before {dates.max():%Y-%m-%d}"
-        )
+        empty = pd.DataFrame(columns=list(FLOOR_COLUMNS))
+        return empty, empty
     best = _best_setups(scenario, catalog, models, sorted(offers["gpu"].unique()), options)
     by_gpu = offers.merge(best, on="gpu")
-    released = period_end(catalog.models.loc[by_gpu["model"], "date"]).to_numpy()
+    # An uploaded model has no release date: from the timeline's first date.
+    released = period_end(catalog.models.loc[by_gpu["model"], "date"]).fillna(dates.min())
+    sold = pd.to_datetime(pd.Series(first_priced.reindex(by_gpu["model"].to_numpy()).to_numpy()))
+    released = released.where(~(sold < released), sold).to_numpy()
     by_gpu = by_gpu[by_gpu["date"].to_numpy() >= released]
     for column in _PRICED:
         by_gpu[column] = by_gpu[column] * by_gpu["usd_per_gpu_hour"]
@@ -263,21 +346,53 @@ def _floors(scenario, catalog, models, dates, options) -> tuple[pd.DataFrame, pd
     return floor, by_gpu
 
 
-def _cheapest(prices: pd.DataFrame) -> pd.DataFrame:
-    """Per model and price date, the lowest nonzero output price on offer then."""
-    paid = prices[prices["usd_per_million_output"] > 0]
-    dates = prices[["model", "date"]].drop_duplicates()
-    on_offer = dates.merge(paid, on="model", suffixes=("", "_row"))
+def _on_offer(prices: pd.DataFrame, dates: pd.DataFrame, time_of_day: str) -> pd.DataFrame:
+    """For each (``model``, ``date``) of ``dates``: every provider's newest price on or
+    before it at ``time_of_day`` (all-day prices count at any time), paid ones only (a
+    free tier, price 0, and a withdrawn offer, no price, left out)."""
+    rows = prices[prices["time_of_day"].isin(("all_day", time_of_day))]
+    rows = rows.drop_duplicates(["model", "provider", "date", "time_of_day"], keep="last")
+    on_offer = dates.merge(rows, on="model", suffixes=("", "_row"))
     on_offer = on_offer[on_offer["date_row"] <= on_offer["date"]]
     newest = on_offer.groupby(["model", "date", "provider"])["date_row"].transform("max")
     on_offer = on_offer[on_offer["date_row"] == newest]
-    cheapest = on_offer.sort_values("usd_per_million_output", kind="stable")
+    return on_offer[on_offer["usd_per_million_output"] > 0]
+
+
+def _cheapest(prices: pd.DataFrame, time_of_day: str) -> pd.DataFrame:
+    """Per model and price date, the lowest paid output price on offer then."""
+    dates = prices[["model", "date"]].drop_duplicates()
+    cheapest = _on_offer(prices, dates, time_of_day)
+    cheapest = cheapest.sort_values("usd_per_million_output", kind="stable")
     cheapest = cheapest.drop_duplicates(["model", "date"]).sort_values(["model", "date"])
     return cheapest[["model", "date", "usd_per_million_output", "provider"]].reset_index(drop=True)
 
 
+#: A fold change per year (or a step) beyond this is said in words, not as a number a
+#: near-zero price blows up to infinity [-].
+FOLD_IN_WORDS = 1e6
+
+
+def _fold_text(fold: float) -> str:
+    """'4.7x', or 'more than a million-fold' beyond ``FOLD_IN_WORDS`` (never 'infx')."""
+    return (
+        f"{fold:.2g}x"
+        if np.isfinite(fold) and fold <= FOLD_IN_WORDS
+        else "more than a million-fold"
+    )
+
+
+def _step_text(change_pct: float) -> str:
+    """A price step in words: '+12%' below a doubling, else the factor ('4.7x')."""
+    return f"{change_pct:+.0f}%" if change_pct < 100 else _fold_text(1 + change_pct / 100)
+
+
 def _trend(cheapest: pd.DataFrame, catalog: Catalog) -> pd.DataFrame:
     """Least-squares fit ``ln(price) = a + b * years`` per model; factor per year ``e^b``."""
+    columns = ["model", "n_dates", "first_date", "last_date", "first_usd_per_million_output"]
+    columns += ["last_usd_per_million_output", "factor_per_year", "fold_drop_per_year", "text"]
+    if cheapest.empty:
+        return pd.DataFrame(columns=columns)
     data = cheapest.assign(
         years=(cheapest["date"] - cheapest["date"].min()).dt.days / 365.25,
         log_price=np.log(cheapest["usd_per_million_output"]),
@@ -298,20 +413,25 @@ def _trend(cheapest: pd.DataFrame, catalog: Catalog) -> pd.DataFrame:
         sxx=("sxx", "sum"),
     )
     slope = np.where(fit["sxx"] > 0, fit["sxy"] / fit["sxx"].where(fit["sxx"] > 0, 1.0), np.nan)
-    fit["factor_per_year"] = np.exp(slope)
-    fit["fold_drop_per_year"] = np.exp(-slope)
+    with np.errstate(over="ignore"):
+        fit["factor_per_year"] = np.exp(slope)
+        fit["fold_drop_per_year"] = np.exp(-slope)
     fit = fit.drop(columns=["sxy", "sxx"]).reset_index()
     fit["text"] = [_trend_text(row, catalog) for row in fit.itertuples()]
-    return fit
+    return fit[columns]
+
+
+def _name(model: str, catalog: Catalog) -> str:
+    return catalog.models.loc[model, "name"] if model in catalog.models.index else model
 
 
 def _trend_text(row, catalog: Catalog) -> str:
-    name = catalog.models.loc[row.model, "name"]
     span = (
         f"{row.first_date:%Y-%m} to {row.last_date:%Y-%m}, ${row.first_usd_per_million_output:.3g} "
         f"to ${row.last_usd_per_million_output:.3g} per million output tokens"
     )
-    if not np.isfinite(row.factor_per_year):
+    name = _name(row.model, catalog)
+    if np.isnan(row.factor_per_year):
         return f"{name}: one price date only ({span}), no trend."
     verb, fold = (
         ("fell", row.fold_drop_per_year)
@@ -319,18 +439,31 @@ def _trend_text(row, catalog: Catalog) -> str:
         else ("rose", row.factor_per_year)
     )
     return (
-        f"{name}: the cheapest output price {verb} {fold:.2g}x a year "
+        f"{name}: the cheapest output price {verb} {_fold_text(fold)} a year "
         f"(log-linear fit over {row.n_dates} dates, {span})."
     )
 
 
 def _price_rows(catalog: Catalog, models: list[str], start: pd.Timestamp) -> pd.DataFrame:
-    """The provider price rows of ``models`` dated from ``start`` on, with Timestamp dates."""
+    """The provider price rows of ``models`` dated from ``start`` on, with Timestamp dates
+    and their ``series``: the provider, or, for a provider that bills the model by time of
+    day, '<provider> (peak)' and '<provider> (off-peak)', each with the all-day rows."""
     rows = catalog.provider_prices
     rows = rows[rows["model"].isin(models)].reset_index(drop=True)
-    rows = rows.assign(catalog_date=rows["date"], date=period_end(rows["date"]))
+    rows = rows.assign(
+        catalog_date=rows["date"].astype(str),
+        date=period_end(rows["date"]),
+        time_of_day=rows.get("time_of_day", pd.Series("all_day", rows.index)).fillna("all_day"),
+    )
     rows = rows[rows["date"] >= start]
-    return rows.sort_values(["model", "date"], kind="stable", ignore_index=True)
+    pairs = pd.MultiIndex.from_frame(rows[["model", "provider"]])
+    timed = pairs.isin(pairs[(rows["time_of_day"] != "all_day").to_numpy()])
+    series = [rows[~timed].assign(series=rows.loc[~timed, "provider"])]
+    for when, words in (("peak", "peak"), ("off_peak", "off-peak")):
+        part = rows[timed & rows["time_of_day"].isin(("all_day", when)).to_numpy()]
+        series.append(part.assign(series=part["provider"] + f" ({words})"))
+    rows = pd.concat(series, ignore_index=True)
+    return rows.sort_values(["model", "date", "series"], kind="stable", ignore_index=True)
 
 
 def _with_floor(rows: pd.DataFrame, floor: pd.DataFrame) -> pd.DataFrame:
@@ -343,14 +476,83 @@ def _with_floor(rows: pd.DataFrame, floor: pd.DataFrame) -> pd.DataFrame:
         "weight_format": "floor_weight_format",
     }
     at_date = floor[["model", "date", *renamed]].rename(columns=renamed)
-    shown = ["model", "provider", "date", "catalog_date", "usd_per_million_input"]
-    shown += ["usd_per_million_output", "source"]
+    shown = ["model", "provider", "series", "time_of_day", "date", "catalog_date"]
+    shown += ["usd_per_million_input", "usd_per_million_output", "source"]
     prices = rows[shown].merge(at_date, on=["model", "date"], how="left")
     prices["floor_n_gpus"] = prices["floor_n_gpus"].astype("Int64")
+    for column in ("floor_usd_per_million_output_tokens", "floor_usd_per_million_input_tokens"):
+        prices[column] = prices[column].astype(float)  # an empty floor is NaN, not object
     prices["below_floor"] = (
         prices["usd_per_million_output"] < prices["floor_usd_per_million_output_tokens"]
-    )
+    ).astype(bool)
     return prices
+
+
+def _changes(prices: pd.DataFrame) -> pd.DataFrame:
+    """Every step of every series' paid output price: the price before, after, the change
+    [%] and 'rise' or 'fall' (steps within ``UNCHANGED_SHARE`` left out)."""
+    paid = prices[prices["usd_per_million_output"] > 0].sort_values(
+        ["model", "series", "date"], kind="stable"
+    )
+    paid = paid.drop_duplicates(["model", "series", "date"], keep="last")
+    before = paid.groupby(["model", "series"])["usd_per_million_output"].shift()
+    ratio = paid["usd_per_million_output"] / before
+    step = before.notna() & ((ratio - 1).abs() > UNCHANGED_SHARE)
+    changes = paid[step].assign(
+        previous_usd_per_million_output=before[step],
+        change_pct=100 * (ratio[step] - 1),
+        direction=np.where(ratio[step] > 1, "rise", "fall"),
+    )
+    return changes[list(CHANGE_COLUMNS)].reset_index(drop=True)
+
+
+def _changes_text(changes: pd.DataFrame, models: list[str], catalog: Catalog) -> str:
+    """The rises in words and how many steps fell, per model."""
+    parts = []
+    for model in models:
+        mine = changes[changes["model"] == model]
+        if mine.empty:
+            continue
+        rises = mine[mine["direction"] == "rise"]
+        name = _name(model, catalog)
+        told = "; ".join(
+            f"{r.series} raised it {_step_text(r.change_pct)} on {r.date:%Y-%m-%d} "
+            f"(${r.previous_usd_per_million_output:.3g} to ${r.usd_per_million_output:.3g} "
+            "per million output tokens)"
+            for r in rises.itertuples()
+        )
+        falls = int((mine["direction"] == "fall").sum())
+        parts.append(
+            f"{name}: {len(rises)} price rise{'s' * (len(rises) != 1)} and {falls} "
+            f"fall{'s' * (falls != 1)}" + (f" ({told})" if told else "") + "."
+        )
+    return " ".join(parts)
+
+
+def _group(prices: pd.DataFrame, time_of_day: str) -> pd.DataFrame:
+    """Per date of any model's price: the lowest paid output price of any model then."""
+    dates = pd.DataFrame({"date": np.sort(prices["date"].unique())})
+    models = pd.DataFrame({"model": prices["model"].unique()})
+    on_offer = _on_offer(prices, dates.merge(models, how="cross"), time_of_day)
+    group = on_offer.sort_values("usd_per_million_output", kind="stable")
+    group = group.drop_duplicates("date").sort_values("date", ignore_index=True)
+    return group[["date", "usd_per_million_output", "model", "provider"]]
+
+
+def _group_text(group: pd.DataFrame, models: list[str], catalog: Catalog) -> str:
+    """How far the cheapest price of the drawn models moved, first date to last."""
+    if len(models) < 2 or group.empty:
+        return ""
+    first, last = group.iloc[0], group.iloc[-1]
+    ratio = first["usd_per_million_output"] / last["usd_per_million_output"]
+    moved = f"{_fold_text(ratio)} lower" if ratio >= 1 else f"{_fold_text(1 / ratio)} higher"
+    names = ", ".join(_name(m, catalog) for m in models)
+    return (
+        f"Across {names}: the cheapest output price of any of them went from "
+        f"${first['usd_per_million_output']:.3g} ({_name(first['model'], catalog)}, "
+        f"{first['provider']}, {first['date']:%Y-%m-%d}) to ${last['usd_per_million_output']:.3g} "
+        f"({_name(last['model'], catalog)}, {last['provider']}, {last['date']:%Y-%m-%d}): {moved}."
+    )
 
 
 def run(
@@ -361,19 +563,23 @@ def run(
     The floor is evaluated at the start, at every provider-price, GPU-price and GPU-launch
     date up to the newest provider price of any catalog model (``end``). ``run()`` covers
     every catalog model with provider prices at the default scenario's batch (32) and
-    prompt/output lengths, each GPU at its newest price of any kind.
+    prompt/output lengths, each GPU at its on-demand price then.
     """
     scenario = scenario or Scenario()
     options = options or Options()
     catalog = catalog or load_catalog()
+    if options.include_announced:
+        catalog = catalog.with_announced_gpus()
     unknown = [f for f in options.weight_formats if f not in catalog.formats.index]
     if unknown:
         raise ValueError(
             f"weight_formats must hold only {', '.join(catalog.formats.index)}; got {unknown}"
         )
     models = _models(catalog, options)
+    if not models:
+        raise ValueError("no model to draw: the catalog has no provider prices")
     start = period_end([START_DATE])[0]
-    end = _price_rows(catalog, list(catalog.models.index), start)["date"].max()
+    end = max(period_end(catalog.provider_prices["date"]).max(), start)
     rows = _price_rows(catalog, models, start)
     candidates = pd.concat(
         [
@@ -384,27 +590,62 @@ def run(
         ]
     )
     dates = pd.Series(np.sort(candidates[(candidates >= start) & (candidates <= end)].unique()))
-    floor, by_gpu = _floors(scenario, catalog, models, dates, options)
-    cheapest = _cheapest(rows)
+    first_priced = rows.groupby("model")["date"].min()
+    floor, by_gpu = _floors(scenario, catalog, models, dates, options, first_priced)
+    cheapest = _cheapest(rows, options.time_of_day)
+    changes = _changes(rows)
+    unpriced = [m for m in models if m not in set(rows["model"])]
+    notes = []
+    if unpriced:
+        notes.append(
+            "The catalog has no provider prices for "
+            + ", ".join(_name(m, catalog) for m in unpriced)
+            + " from "
+            + START_DATE
+            + ": only the cost floor is shown."
+        )
+    if floor.empty:
+        notes.append(
+            f"No GPU launched by {end:%Y-%m-%d} has a price of tier {options.price_rule.tier}: "
+            "no floor."
+        )
+    elif floor["date"].min() > max(start, period_end(catalog.models.loc[models, "date"]).min()):
+        notes.append(
+            f"The floor starts on {floor['date'].min():%Y-%m-%d}: no GPU that holds the "
+            f"model{'s' * (len(models) > 1)} had a price of tier {options.price_rule.tier} in "
+            "the catalog before."
+        )
+    group = _group(rows, options.time_of_day) if len(models) > 1 else cheapest.iloc[:0]
     return Result(
         options=options,
         start=start,
         end=end,
+        models=tuple(models),
         prices=_with_floor(rows, floor),
         floor=floor,
         floor_by_gpu=by_gpu,
         cheapest=cheapest,
         trend=_trend(cheapest, catalog),
+        changes=changes,
+        changes_text=_changes_text(changes, models, catalog),
+        group=group,
+        group_text=_group_text(group, models, catalog),
+        notes=" ".join(notes),
     )
 
 
 def price_steps(prices: pd.DataFrame, end: pd.Timestamp) -> pd.DataFrame:
     """The paid prices of ``prices`` (a Result's; free tiers, price 0, left out) with each
-    provider's last price repeated at ``end``: a step line holds every price until the
-    provider's next one and its last to the timeline's end. Sorted by provider, date."""
+    series' last price repeated at ``end``, or at the date its offer was withdrawn: a step
+    line holds every price until the series' next one. Sorted by series, date."""
+    ordered = prices.sort_values("date", kind="stable")
+    last = ordered.groupby("series").tail(1)
+    gone = last[last["usd_per_million_output"].isna()]
     paid = prices[prices["usd_per_million_output"] > 0]
-    last = paid.sort_values("date").groupby("provider").tail(1).assign(date=end)
-    return pd.concat([paid, last], ignore_index=True).sort_values(["provider", "date"])
+    held = paid.sort_values("date", kind="stable").groupby("series").tail(1)
+    stop = pd.Series(gone.set_index("series")["date"].reindex(held["series"]).to_numpy())
+    held = held.assign(date=pd.to_datetime(stop).fillna(end).to_numpy())
+    return pd.concat([paid, held], ignore_index=True).sort_values(["series", "date"])
 
 
 def floor_bands(floor_by_gpu: pd.DataFrame) -> pd.DataFrame:
