@@ -84,6 +84,15 @@ _REQUIRED = {
         "decode_tokens_per_s_per_node",
         "priced_as",
     ),
+    "workloads.csv": (
+        "workload",
+        "request_class",
+        "share",
+        "prompt_distribution",
+        "output_distribution",
+        "prefix_cache_hit_rate",
+        "description",
+    ),
     "measurements.csv": (
         "id",
         "model",
