@@ -46,6 +46,7 @@ out: a fleet is sized so that the cap is rarely full (``fleet.SLOT_OVERFLOW_PROB
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -123,9 +124,33 @@ class ServiceTimes:
     clipped_share: float
     nodes_per_class: int
 
-    @property
+    @functools.cached_property
     def disaggregated(self) -> np.ndarray:
+        """Whether each configuration has a prefill pool of its own."""
         return self.configs["disaggregated"].to_numpy(bool)
+
+    @functools.cached_property
+    def batch_cap(self) -> np.ndarray:
+        """Each configuration's batch cap [sequences]."""
+        return self.configs["batch_size"].to_numpy(float)
+
+    @functools.cached_property
+    def queue_moments(self) -> list:
+        """E[S], E[S^2], E[S^3] of the prefill queue's service [ms^k]: ``queue_service_ms``
+        aggregated, ``prefill_work_ms`` disaggregated (:func:`node_pieces`)."""
+        service = np.where(self.disaggregated[:, None], self.prefill_work_ms, self.queue_service_ms)
+        return piece_moments(*node_pieces(service, self.prompt_weight, self.nodes_per_class))
+
+    @functools.cached_property
+    def work_moments(self) -> list:
+        """E[W_p], E[W_p^2] of the prompts' prefill work [ms^k]."""
+        pieces = node_pieces(self.prefill_work_ms, self.prompt_weight, self.nodes_per_class)
+        return piece_moments(*pieces, (1, 2))
+
+    @functools.cached_property
+    def own_pieces(self) -> tuple:
+        """``own_prefill_ms`` as uniform pieces (:func:`node_pieces`)."""
+        return node_pieces(self.own_prefill_ms, self.prompt_weight, self.nodes_per_class)
 
     def take(self, rows) -> ServiceTimes:
         """The same for a subset of configurations (an index array or a boolean mask)."""
@@ -376,15 +401,13 @@ def fleet_state(
             f"{arrival_rate!r}, {replicas!r}, {prefill_instances!r}"
         )
     split = service.disaggregated
-    w, m = service.prompt_weight, service.nodes_per_class
     t_d = service.decode_ms_per_token
     # Aggregated: per replica, one server, service S; disaggregated: K servers, W_p.
-    queue_service = np.where(split[:, None], service.prefill_work_ms, service.queue_service_ms)
-    mean_s, second_s, third_s = piece_moments(*node_pieces(queue_service, w, m))
+    mean_s, second_s, third_s = service.queue_moments
     scv = np.maximum(second_s / np.maximum(mean_s, 1e-300) ** 2 - 1, 0)
     queue_rate = np.where(split, lam, lam / R) / MS_PER_S  # per ms
     q = mgc_wait(queue_rate, mean_s, scv, np.where(split, K, 1), third_s)
-    mean_wp, second_wp = piece_moments(*node_pieces(service.prefill_work_ms, w, m), (1, 2))
+    mean_wp, second_wp = service.work_moments
     rho_p = np.where(split, 0.0, lam / R / MS_PER_S * mean_wp)
     stable = (q["utilization"] < 1) & (rho_p < 1)
     tpot_mean = np.where(stable, t_d / np.where(stable, 1 - rho_p, 1), np.inf)
@@ -394,13 +417,14 @@ def fleet_state(
         0.0,
         (lam / R / MS_PER_S * tpot_mean * second_wp)[:, None] / service.output_tokens[None, :],
     )
-    low, high, mass = node_pieces(service.own_prefill_ms + overhead_ms, w, m)
+    low, high, mass = service.own_pieces
+    low, high = low + overhead_ms, high + overhead_ms
     mean_ttft = q["mean_wait_s"] + piece_moments(low, high, mass, (1,))[0]
     holding = np.where(
         split, service.mean_output_tokens * t_d, mean_ttft + service.mean_output_tokens * tpot_mean
     )
     occupancy = lam / R * holding / MS_PER_S
-    cap = service.configs["batch_size"].to_numpy(float)
+    cap = service.batch_cap
     # P(N > cap) = P(chi-square with 2 (cap + 1) degrees of freedom <= 2 occupancy).
     overflow = np.where(
         np.isfinite(occupancy), gamma_cdf(2 * occupancy, 2 * (cap + 1), 4 * (cap + 1)), 1.0
@@ -545,14 +569,10 @@ def closed_loop(
     users = np.asarray(concurrency, float) * np.ones(n)
     R = np.asarray(replicas, float) * np.ones(n)
     K = np.asarray(prefill_instances, np.int64) * np.ones(n, np.int64)
-    cap = service.configs["batch_size"].to_numpy(float)
-    admitted = R * np.minimum(users / R, cap)
+    admitted = R * np.minimum(users / R, service.batch_cap)
     split = service.disaggregated
     # The largest stable rate: every prefill queue below utilisation 1.
-    w, m = service.prompt_weight, service.nodes_per_class
-    queue_service = np.where(split[:, None], service.prefill_work_ms, service.queue_service_ms)
-    mean_s = piece_moments(*node_pieces(queue_service, w, m), (1,))[0]
-    mean_wp = piece_moments(*node_pieces(service.prefill_work_ms, w, m), (1,))[0]
+    mean_s, mean_wp = service.queue_moments[0], service.work_moments[0]
     per_server = MS_PER_S / np.where(split, mean_s, np.maximum(mean_s, mean_wp))
     low, high = np.zeros(n), np.where(split, K, R) * per_server
     for _ in range(FIXED_POINT_STEPS):
