@@ -129,8 +129,9 @@ def scenario_for(weight_format: str, mtp: bool) -> costmodel.Scenario:
 # --- end of the temporary mapping --------------------------------------------------------
 
 
-def predict(rows: pd.DataFrame, catalog) -> pd.DataFrame:
-    """Predicted median and p99 TTFT [s] of each row (NaN where the setup does not fit)."""
+def predict(rows: pd.DataFrame, catalog, overhead_ms: float = 0.0) -> pd.DataFrame:
+    """Predicted median and p99 TTFT [s] of each row (NaN where the setup does not fit);
+    ``overhead_ms``: a time outside the GPUs added to every TTFT (a what-if)."""
     out = pd.DataFrame(index=rows.index, columns=["pred_median_ttft", "pred_p99_ttft"], dtype=float)
     # Prefill and decode instances share one expert-parallel flag in a configuration:
     # rows whose pools differ take the decode pool's.
@@ -153,6 +154,7 @@ def predict(rows: pd.DataFrame, catalog) -> pd.DataFrame:
             group["concurrency"].to_numpy()[fits],
             group["replicas"].to_numpy()[fits],
             group["prefill_instances"].to_numpy()[fits],
+            overhead_ms,
         )
         index = group.index[fits][ok]
         out.loc[index, "pred_median_ttft"] = table["ttft_p50_ms"].to_numpy()[ok] / 1e3
@@ -189,15 +191,22 @@ def error_table(measured: pd.DataFrame, predicted: pd.DataFrame) -> pd.DataFrame
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--all", action="store_true", help="earlier runs too, not only latest")
+    parser.add_argument(
+        "--overhead-ms",
+        type=float,
+        default=0.0,
+        help="what-if: a fixed time outside the GPUs added to every TTFT [ms]",
+    )
     args = parser.parse_args()
     measured = pd.read_csv(INFERENCEX)
     if not args.all:
         measured = measured[measured["snapshot"] == "latest"]
     catalog = costmodel.load_catalog()
-    predicted = predict(inferencex_rows(measured), catalog)
+    predicted = predict(inferencex_rows(measured), catalog, args.overhead_ms)
     table = error_table(measured, predicted)
     with pd.option_context("display.float_format", "{:.1f}".format, "display.width", 120):
-        print(f"InferenceX DeepSeek-R1, {'all' if args.all else 'latest'} runs: median TTFT")
+        runs = "all" if args.all else "latest"
+        print(f"InferenceX DeepSeek-R1, {runs} runs, overhead {args.overhead_ms:g} ms: median TTFT")
         print(table.to_string())
 
 

@@ -93,6 +93,8 @@ _REQUIRED = {
         "prefix_cache_hit_rate",
         "description",
     ),
+    "gpu_power.csv": ("gpu", "board_power_w", "all_in_power_w", "all_in_system"),
+    "gpu_purchase_prices.csv": ("gpu", "usd_per_server", "gpus_per_server", "system"),
     "measurements.csv": (
         "id",
         "model",

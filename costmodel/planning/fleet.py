@@ -169,8 +169,9 @@ def _binding(checks: dict, order) -> np.ndarray:
     return names
 
 
-def _aggregated(service: ServiceTimes, design_rate, targets, overhead_ms):
-    """Replicas of each aggregated configuration, and what binds."""
+def _aggregated_capacity(service: ServiceTimes, targets, overhead_ms):
+    """The largest rate one aggregated replica takes meeting every target and keeping its
+    batch slots [requests/s], by bisection; what binds; whether any rate does."""
     mean_s, mean_wp = service.queue_moments[0], service.work_moments[0]
     stable_rate = MS_PER_S / np.maximum(mean_s, mean_wp)
     order = ["memory", *[_label(k) for k in targets]]
@@ -183,22 +184,14 @@ def _aggregated(service: ServiceTimes, design_rate, targets, overhead_ms):
         low, high = np.where(ok, mid, low), np.where(ok, high, mid)
     above = _checks(service, fleet_state(service, high, 1, 1, overhead_ms), targets, True)
     binding = np.where(feasible, _binding(above, order), _binding(at_zero, order[1:]))
-    feasible &= low > 0
-    replicas = np.where(feasible, np.ceil(design_rate / np.where(low > 0, low, 1.0)), np.nan)
-    return replicas, binding, feasible
+    return low, binding, feasible & (low > 0)
 
 
-def _disaggregated(service: ServiceTimes, design_rate, targets, overhead_ms):
-    """Decode replicas and prefill instances of each disaggregated configuration."""
+def _decode_capacity(service: ServiceTimes, overhead_ms):
+    """The largest rate one decode instance takes keeping its batch slots [requests/s]
+    (its TPOT, the step at the batch cap, does not depend on the rate)."""
     n = len(service.fits)
-    # TPOT is the decode step at the batch cap, whatever the load: it meets its targets
-    # or never does. TTFT with no wait: the prompt's own pass, transfer and first step.
-    at_zero = _checks(service, fleet_state(service, 0.0, 1, 1, overhead_ms), targets, False)
-    feasible = _all(at_zero)
-    tpot_names = [_label(k) for k in targets if TARGETS[k][0] == "tpot"]
-    ttft_keys = {k: v for k, v in targets.items() if TARGETS[k][0] == "ttft"}
-    # Decode instances: the largest rate per instance keeping the slots.
-    low, high = np.zeros(n), np.full(n, design_rate * 1.0 + 1.0)
+    low, high = np.zeros(n), np.ones(n)
     for _ in range(RATE_STEPS):  # grow the bracket until the slots overflow
         over = fleet_state(service, high, 1, 1, overhead_ms).slot_overflow_probability
         if np.all(over > SLOT_OVERFLOW_PROBABILITY):
@@ -209,13 +202,22 @@ def _disaggregated(service: ServiceTimes, design_rate, targets, overhead_ms):
         over = fleet_state(service, mid, 1, 1, overhead_ms).slot_overflow_probability
         ok = over <= SLOT_OVERFLOW_PROBABILITY
         low, high = np.where(ok, mid, low), np.where(ok, high, mid)
-    replicas = np.ceil(design_rate / np.where(low > 0, low, np.inf))
-    # Prefill instances: the fewest meeting the TTFT targets at the design rate.
-    mean_wp = service.work_moments[0]
-    fewest = np.floor(design_rate * mean_wp / MS_PER_S) + 1  # below: the pool is unstable
+    return low
+
+
+def _prefill_pool(service: ServiceTimes, design_rate, targets, overhead_ms):
+    """The fewest prefill instances meeting the TTFT targets at ``design_rate`` (an array
+    per configuration), what binds, and whether any number does."""
+    n = len(service.fits)
+    rate = np.asarray(design_rate, float) * np.ones(n)
+    at_zero = _checks(service, fleet_state(service, 0.0, 1, 1, overhead_ms), targets, False)
+    feasible = _all(at_zero)
+    tpot_names = [_label(k) for k in targets if TARGETS[k][0] == "tpot"]
+    ttft_keys = {k: v for k, v in targets.items() if TARGETS[k][0] == "ttft"}
+    fewest = np.floor(rate * service.work_moments[0] / MS_PER_S) + 1  # fewer: unstable
 
     def ok(k):
-        state = fleet_state(service, design_rate, 1, k, overhead_ms)
+        state = fleet_state(service, rate, 1, k, overhead_ms)
         return _all(_checks(service, state, ttft_keys, False)) if ttft_keys else state.stable
 
     upper = fewest.copy()
@@ -227,22 +229,55 @@ def _disaggregated(service: ServiceTimes, design_rate, targets, overhead_ms):
     feasible &= ok(upper)
     lower = fewest - 1  # fails (unstable) or is 0
     while np.any(upper - lower > 1):
-        mid = np.floor(0.5 * (lower + upper))
-        mid = np.where(upper - lower > 1, mid, upper)
+        mid = np.where(upper - lower > 1, np.floor(0.5 * (lower + upper)), upper)
         passing = ok(np.maximum(mid, 1))
-        upper = np.where(passing, mid, upper)
-        lower = np.where(passing, lower, mid)
-    instances = np.where(feasible, upper, np.nan)
+        upper, lower = np.where(passing, mid, upper), np.where(passing, lower, mid)
     # What binds: an unmeetable target, else the TTFT target that asks the most
-    # prefill instances beside the batch slots that set the decode replicas.
-    binding = np.where(feasible, "", _binding(at_zero, [*tpot_names, *map(_label, ttft_keys)]))
+    # prefill instances (or the pool's capacity), beside the decode instances' slots.
     failing = np.full(n, "prefill capacity", dtype=object)
     if ttft_keys:
-        below = fleet_state(service, design_rate, 1, np.maximum(upper - 1, 1), overhead_ms)
+        below = fleet_state(service, rate, 1, np.maximum(upper - 1, 1), overhead_ms)
         named = _binding(_checks(service, below, ttft_keys, False), list(map(_label, ttft_keys)))
         failing = np.where(upper - 1 >= fewest, named, failing)
-    binding = np.where(feasible, "decode: memory; prefill: " + failing.astype(str), binding)
-    return replicas, instances, binding, feasible
+    binding = np.where(
+        feasible,
+        "decode: memory; prefill: " + failing.astype(str),
+        _binding(at_zero, [*tpot_names, *map(_label, ttft_keys)]),
+    )
+    return np.where(feasible, upper, np.nan), binding, feasible
+
+
+def _size(service: ServiceTimes, design_rates, targets, overhead_ms):
+    """Replicas, prefill instances, what binds and feasibility of each configuration at
+    each design rate: arrays of shape (configurations, rates)."""
+    rates = np.atleast_1d(np.asarray(design_rates, float))
+    n, v = len(service.fits), rates.size
+    split, fits = service.disaggregated, service.fits
+    replicas = np.full((n, v), np.nan)
+    instances = np.zeros((n, v))
+    binding = np.full((n, v), "memory (does not fit)", dtype=object)
+    feasible = np.zeros((n, v), bool)
+    rows = np.flatnonzero(~split & fits)
+    if rows.size:
+        cap, why, ok = _aggregated_capacity(service.take(rows), targets, overhead_ms)
+        per_replica = np.where(ok, cap, 1.0)[:, None]
+        replicas[rows] = np.where(ok[:, None], np.ceil(rates[None, :] / per_replica), np.nan)
+        binding[rows], feasible[rows] = why[:, None], ok[:, None]
+    rows = np.flatnonzero(split & fits)
+    if rows.size:
+        part = service.take(rows)
+        per_instance = _decode_capacity(part, overhead_ms)
+        grid = service.take(np.repeat(rows, v))
+        k, why, ok = _prefill_pool(grid, np.tile(rates, rows.size), targets, overhead_ms)
+        ok = ok.reshape(rows.size, v) & (per_instance > 0)[:, None]
+        per_decode = np.where(per_instance > 0, per_instance, 1.0)[:, None]
+        replicas[rows] = np.where(ok, np.ceil(rates[None, :] / per_decode), np.nan)
+        instances[rows] = np.where(ok, k.reshape(rows.size, v), np.nan)
+        binding[rows], feasible[rows] = why.reshape(rows.size, v), ok
+    # Where a configuration fits but cannot meet a target at any load, say so.
+    text = binding.astype(str)
+    unmet = ~feasible & fits[:, None] & ~np.char.startswith(text, "memory")
+    return replicas, instances, np.where(unmet, "cannot meet " + text, binding), feasible
 
 
 def plan_fleets(
@@ -258,8 +293,8 @@ def plan_fleets(
     feasible ones first: ``feasible``, ``replicas``, ``prefill_instances`` (0
     aggregated), ``total_gpus``, ``binding``, the design rate ``requests_per_s * (1 +
     headroom)`` and the fleet evaluated back at it (``latency.latency_table``'s quantiles
-    and ``utilization``), ``meets_targets``;
-    where a configuration cannot meet the targets, ``binding`` says why.
+    and ``utilization``), ``meets_targets``; where a configuration cannot meet the
+    targets, ``binding`` says why.
     """
     targets = checked_targets(targets)
     if not (isinstance(requests_per_s, int | float) and 0 < requests_per_s < 1e9):
@@ -269,27 +304,8 @@ def plan_fleets(
     design = requests_per_s * (1 + headroom)
     split = service.disaggregated
     configs = service.configs
-    replicas = np.full(len(configs), np.nan)
-    instances = np.zeros(len(configs))
-    binding = np.full(len(configs), "memory (does not fit)", dtype=object)
-    feasible = np.zeros(len(configs), bool)
-    fits = service.fits
-    for rows, disaggregated in (
-        (np.flatnonzero(~split & fits), False),
-        (np.flatnonzero(split & fits), True),
-    ):
-        if rows.size == 0:
-            continue
-        part = service.take(rows)
-        if disaggregated:
-            r, k, b, f = _disaggregated(part, design, targets, overhead_ms)
-            instances[rows] = k
-        else:
-            r, b, f = _aggregated(part, design, targets, overhead_ms)
-        replicas[rows], binding[rows], feasible[rows] = r, b, f
-    # Where a candidate cannot meet a target at any load, say so.
-    unmet = ~feasible & fits
-    binding = np.where(unmet, "cannot meet " + binding.astype(str), binding)
+    sized = _size(service, design, targets, overhead_ms)
+    replicas, instances, binding, feasible = (a[:, 0] for a in sized)
     table = configs.copy()
     table["config"] = np.arange(len(configs))
     table["replicas"] = replicas
@@ -324,6 +340,47 @@ def plan_fleets(
     ok["prefill_to_decode_gpu_ratio"] = n_prefill / n_decode
     rest = table[~feasible].reindex(columns=ok.columns)
     return pd.concat([ok, rest], ignore_index=True) if len(rest) else ok.reset_index(drop=True)
+
+
+def cheapest_fleets(
+    service: ServiceTimes,
+    requests_per_s,
+    targets: Mapping,
+    usd_per_gpu_hour,
+    headroom: float = 0.2,
+    overhead_ms: float = 0.0,
+) -> pd.DataFrame:
+    """The cheapest configuration of ``service`` at each of ``requests_per_s`` (an array).
+
+    One sizing of every configuration at every rate (``_size``: the aggregated and
+    decode capacities once, the prefill pools per rate), priced at ``usd_per_gpu_hour``
+    (a mapping or Series gpu -> $/GPU-hour; unpriced GPUs are left out). Returns one row
+    per rate: ``requests_per_s``, ``config`` (row of ``service.configs``, -1 where no
+    configuration meets the targets), ``gpu``, ``total_gpus`` and ``usd_per_month``
+    (NaN where none does).
+    """
+    targets = checked_targets(targets)
+    rates = np.atleast_1d(np.asarray(requests_per_s, float))
+    if np.any(~(rates > 0)):
+        raise ValueError(f"requests_per_s must be > 0; got {requests_per_s!r}")
+    replicas, instances, _, feasible = _size(service, rates * (1 + headroom), targets, overhead_ms)
+    configs = service.configs
+    price = configs["gpu"].map(pd.Series(usd_per_gpu_hour, dtype=float)).to_numpy(float)
+    gpus = replicas * configs["n_gpus"].to_numpy()[:, None]
+    gpus = gpus + np.nan_to_num(instances) * configs["prefill_gpus"].to_numpy()[:, None]
+    cost = np.where(feasible & ~np.isnan(price)[:, None], gpus * price[:, None], np.inf)
+    cost = cost * HOURS_PER_MONTH
+    best = np.argmin(cost, axis=0) if len(configs) else np.zeros(rates.size, np.int64)
+    found = np.isfinite(cost[best, np.arange(rates.size)]) if len(configs) else best < 0
+    return pd.DataFrame(
+        {
+            "requests_per_s": rates,
+            "config": np.where(found, best, -1),
+            "gpu": np.where(found, configs["gpu"].to_numpy()[best], ""),
+            "total_gpus": np.where(found, gpus[best, np.arange(rates.size)], np.nan),
+            "usd_per_month": np.where(found, cost[best, np.arange(rates.size)], np.nan),
+        }
+    )
 
 
 @dataclass(frozen=True)
@@ -535,6 +592,7 @@ def size_fleet(
     """
     catalog = catalog or load_catalog()
     prices = _prices(usd_per_gpu_hour, catalog)
+    checked_targets(targets)
     rate = request_rate(workload, requests_per_s, tokens_per_day)
     configs = fleet_candidates(
         scenario,
@@ -546,12 +604,42 @@ def size_fleet(
         max_gpus=max_gpus,
         catalog=catalog,
     )
-    targets = checked_targets(targets)
     if configs.empty:
-        raise ValueError(
-            f"no configuration of {scenario.model} is possible on {list(prices.index)}"
-        )
+        raise ValueError(f"no configuration of {scenario.model} fits on {list(prices.index)}")
     service = service_times(scenario, workload, configs, catalog)
+    return plan_from_service(
+        service,
+        workload,
+        rate,
+        targets,
+        prices,
+        price_label,
+        headroom,
+        overhead_ms,
+        catalog,
+        runner_ups,
+    )
+
+
+def plan_from_service(
+    service: ServiceTimes,
+    workload: Workload,
+    requests_per_s: float,
+    targets: Mapping,
+    usd_per_gpu_hour,
+    price_label="",
+    headroom: float = 0.2,
+    overhead_ms: float = 0.0,
+    catalog: Catalog | None = None,
+    runner_ups: int = 5,
+) -> FleetPlan:
+    """:func:`size_fleet` on service times already evaluated (``latency.service_times``
+    of its ``workload``): sized (:func:`plan_fleets`), priced (:func:`price_fleets`), the
+    cheapest per GPU, runner-ups, what leaves GPUs out, the verdict."""
+    catalog = catalog or load_catalog()
+    prices = _prices(usd_per_gpu_hour, catalog)
+    targets = checked_targets(targets)
+    rate = requests_per_s
     sized = plan_fleets(service, rate, targets, headroom, overhead_ms)
     fleets = price_fleets(sized, rate, workload, prices, price_label, catalog)
     cheapest = fleets.drop_duplicates("gpu").reset_index(drop=True)
@@ -560,13 +648,11 @@ def size_fleet(
     # instance sizes), whatever its batch cap.
     others = fleets.drop_duplicates(list(SETUP_KEYS)).iloc[1:]
     lost = sized[~sized["feasible"]]
-    infeasible = (
-        lost.groupby("gpu")["binding"]
-        .agg(lambda b: "; ".join(f"{n} x {k}" for k, n in b.value_counts().items()))
-        .rename("why")
-        .to_frame()
-        .loc[[g for g in prices.index if g not in set(cheapest["gpu"]) and g in set(lost["gpu"])]]
+    why = lost.groupby("gpu")["binding"].agg(
+        lambda b: "; ".join(f"{n} x {k}" for k, n in b.value_counts().items())
     )
+    unserved = [g for g in prices.index if g not in set(cheapest["gpu"]) and g in why.index]
+    infeasible = why.rename("why").to_frame().loc[unserved]
     return FleetPlan(
         fleets=fleets,
         cheapest=cheapest,
