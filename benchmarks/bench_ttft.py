@@ -152,9 +152,9 @@ def predict(rows: pd.DataFrame, catalog, overhead_ms: float = 0.0) -> pd.DataFra
         table = closed_loop(
             service,
             group["concurrency"].to_numpy()[fits],
-            group["replicas"].to_numpy()[fits],
-            group["prefill_instances"].to_numpy()[fits],
-            overhead_ms,
+            replicas=group["replicas"].to_numpy()[fits],
+            prefill_instances=group["prefill_instances"].to_numpy()[fits],
+            overhead_ms=overhead_ms,
         )
         index = group.index[fits][ok]
         out.loc[index, "pred_median_ttft"] = table["ttft_p50_ms"].to_numpy()[ok] / 1e3

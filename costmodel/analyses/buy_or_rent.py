@@ -17,14 +17,8 @@ import numpy as np
 import pandas as pd
 
 import costmodel
+from costmodel.analyses import planning_inputs as inputs
 from costmodel.analyses.options import Bounds, count_option, option
-from costmodel.analyses.planning_inputs import (
-    PlanningOptions,
-    rental_prices,
-    service_of,
-    targets_of,
-    workload_of,
-)
 from costmodel.analyses.price_war import TODAY, resolved_price_date
 from costmodel.catalog import price_sheet
 from costmodel.planning import buy_rent_api, energy
@@ -65,7 +59,7 @@ TEXTS = {
 
 
 @dataclass(frozen=True)
-class Options(PlanningOptions, texts=TEXTS):
+class Options(inputs.PlanningOptions, texts=TEXTS):
     """The API/rent/buy page's own inputs (and ``PlanningOptions``'); names are URL keys."""
 
     tokens_min: float = option(1e8, Bounds(1e6, 1e15, 1e6))
@@ -132,19 +126,19 @@ def run(scenario=None, options: Options | None = None, catalog=None) -> Result:
     scenario = scenario or costmodel.Scenario()
     options = options or Options()
     catalog = catalog or costmodel.load_catalog()
-    work = workload_of(scenario, options)
+    work = inputs.workload_of(scenario, options)
     api = api_price_row(scenario, options, work, catalog)
-    rent = rental_prices(scenario, options, catalog)
+    rent = inputs.rental_prices(scenario, options, catalog)
     buyable = set(buy_rent_api.purchase_prices().index)
     gpus = [g for g in options.gpus if g in set(rent.index) | buyable]
     if not gpus:
         raise ValueError(f"none of {list(options.gpus)} has a rental or a purchase price")
-    service = service_of(scenario, options, gpus, catalog)
+    service = inputs.service_of(scenario, options, gpus, catalog)
     compared = buy_rent_api.compare(
         service,
         work,
         np.geomspace(options.tokens_min, options.tokens_max, options.points),
-        targets_of(options),
+        inputs.targets_of(options),
         api_price=api,
         api_label=f"{api['provider']}, {api['date']}",
         rent_usd_per_gpu_hour=rent["usd_per_gpu_hour"],

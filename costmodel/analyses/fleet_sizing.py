@@ -16,14 +16,8 @@ from dataclasses import dataclass
 import pandas as pd
 
 import costmodel
+from costmodel.analyses import planning_inputs as inputs
 from costmodel.analyses.options import Bounds, option
-from costmodel.analyses.planning_inputs import (
-    PlanningOptions,
-    rental_prices,
-    service_of,
-    targets_of,
-    workload_of,
-)
 from costmodel.planning import energy
 from costmodel.planning.fleet import FleetPlan, plan_from_service, request_rate
 
@@ -50,7 +44,7 @@ TEXTS = {
 
 
 @dataclass(frozen=True)
-class Options(PlanningOptions, texts=TEXTS):
+class Options(inputs.PlanningOptions, texts=TEXTS):
     """The fleet-sizing page's own inputs (and ``PlanningOptions``'); names are URL keys."""
 
     requests_per_s: float = option(10.0, Bounds(0.001, 1e6, 1.0))
@@ -85,12 +79,12 @@ def run(scenario=None, options: Options | None = None, catalog=None) -> Result:
     scenario = scenario or costmodel.Scenario()
     options = options or Options()
     catalog = catalog or costmodel.load_catalog()
-    prices = rental_prices(scenario, options, catalog)
+    prices = inputs.rental_prices(scenario, options, catalog)
     unpriced = tuple(g for g in options.gpus if g not in prices.index)
     if prices.empty:
         raise ValueError(f"none of {list(options.gpus)} has a {options.gpu_price} price")
-    work = workload_of(scenario, options)
-    service = service_of(scenario, options, prices.index, catalog)
+    work = inputs.workload_of(scenario, options)
+    service = inputs.service_of(scenario, options, prices.index, catalog)
     rate = request_rate(
         work,
         None if options.tokens_per_day else options.requests_per_s,
@@ -100,7 +94,7 @@ def run(scenario=None, options: Options | None = None, catalog=None) -> Result:
         service,
         work,
         rate,
-        targets_of(options),
+        inputs.targets_of(options),
         prices["usd_per_gpu_hour"],
         prices["price_label"].to_dict(),
         options.headroom,

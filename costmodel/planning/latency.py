@@ -546,6 +546,7 @@ FIXED_POINT_STEPS = 80
 def closed_loop(
     service: ServiceTimes,
     concurrency,
+    *,
     replicas=1,
     prefill_instances=1,
     overhead_ms=0.0,

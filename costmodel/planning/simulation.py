@@ -16,8 +16,17 @@ others in one pass over the requests, each step an operation on arrays of all qu
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 
-from costmodel.planning.latency import MS_PER_S, ServiceTimes
+from costmodel.planning.latency import (
+    MS_PER_S,
+    QUANTILES,
+    ServiceTimes,
+    latency_table,
+    service_times,
+)
+from costmodel.planning.workloads import Workload
+from costmodel.scenario import Scenario
 
 #: Requests simulated per stream by default, the first ones left out (warm-up), and
 #: independent streams per configuration (near saturation a queue forgets its past
@@ -95,3 +104,68 @@ def simulate_ttft_ms(
             free[rows, k] = start + work[many, i]
     ttft = (wait + own + overhead_ms)[:, warm_up:]
     return ttft.reshape(n0, -1)
+
+
+#: The queues :func:`check_against_simulation` checks by default: Llama 3.1 70B in FP8 on
+#: 4x H100, one aggregated replica (an M/G/1 prefill queue) and a disaggregated pool of
+#: four prefill instances of 4 GPUs (M/G/4).
+CHECK_SCENARIO = Scenario(
+    model="llama-3.1-70b", gpu="h100-sxm", n_gpus=4, weight_format="fp8", kv_format="fp8"
+)
+CHECK_CONFIGS = pd.DataFrame(
+    {
+        "gpu": ["h100-sxm"] * 2,
+        "n_gpus": [4, 4],
+        "expert_parallel": [False, False],
+        "batch_size": [64, 64],
+        "disaggregated": [False, True],
+        "prefill_gpus": [4, 4],
+    }
+)
+CHECK_SERVERS = (1, 4)
+#: Loads checked: 10 % to 90 % of each queue's capacity.
+CHECK_LOADS = tuple(np.round(np.arange(0.1, 0.91, 0.1), 1))
+
+
+def check_against_simulation(
+    workload: Workload,
+    loads=CHECK_LOADS,
+    quantiles=QUANTILES,
+    seed: int = 0,
+    scenario: Scenario = CHECK_SCENARIO,
+    configs: pd.DataFrame = CHECK_CONFIGS,
+    servers=CHECK_SERVERS,
+) -> pd.DataFrame:
+    """The queueing model's TTFT quantiles against :func:`simulate_ttft_ms` [ms, %].
+
+    Each configuration of ``configs`` (its queue has ``servers`` servers) at each load,
+    a share of its capacity: one row per (queue, load, quantile) with ``model_ms``,
+    ``simulated_ms`` and ``error_pct = 100 (model / simulated - 1)``.
+    """
+    service = service_times(scenario, workload, configs)
+    loads = np.asarray(loads, float)
+    rows = []
+    for i, count in enumerate(servers):
+        queue = service.take(np.full(loads.size, i))
+        capacity = 1 / latency_table(queue, 1.0, prefill_instances=count)["utilization"][0]
+        model = latency_table(queue, loads * capacity, prefill_instances=count, quantiles=quantiles)
+        simulated = simulate_ttft_ms(
+            queue, loads * capacity, prefill_instances=count, seed=seed + i
+        )
+        for q in quantiles:
+            sim = np.quantile(simulated, q, axis=1)
+            predicted = model[f"ttft_p{100 * q:g}_ms"].to_numpy()
+            rows.append(
+                pd.DataFrame(
+                    {
+                        "workload": workload.name,
+                        "queue": f"M/G/{count}",
+                        "load": loads,
+                        "quantile": q,
+                        "model_ms": predicted,
+                        "simulated_ms": sim,
+                        "error_pct": 100 * (predicted / sim - 1),
+                    }
+                )
+            )
+    return pd.concat(rows, ignore_index=True)
