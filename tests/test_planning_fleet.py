@@ -13,6 +13,7 @@ from costmodel.planning.fleet import (
     HOURS_PER_MONTH,
     SLOT_OVERFLOW_PROBABILITY,
     TARGETS,
+    cheapest_fleets,
     fleet_candidates,
     plan_fleets,
     request_rate,
@@ -166,3 +167,16 @@ def test_every_fleet_evaluated_back_meets_its_targets(rate, wanted, headroom):
     for key, limit in wanted.items():
         assert (ok[key] <= limit * (1 + 1e-9)).all(), key
     assert (ok["slot_overflow_probability"] <= SLOT_OVERFLOW_PROBABILITY).all()
+
+
+def test_cheapest_fleets_over_rates_agree_with_one_rate_at_a_time():
+    # The vectorised sizing over rates gives, at each rate, the cheapest of plan_fleets'.
+    rates = [0.5, 4.0, 20.0]
+    wanted = {"ttft_p90_ms": 3000, "tpot_p90_ms": 60}
+    curve = cheapest_fleets(service(), rates, wanted, PRICES, headroom=0.1)
+    for rate, row in zip(rates, curve.itertuples(), strict=True):
+        sized = plan_fleets(service(), rate, wanted, 0.1)
+        ok = sized[sized["feasible"]]
+        cost = ok["total_gpus"] * ok["gpu"].map(PRICES) * HOURS_PER_MONTH
+        assert row.usd_per_month == pytest.approx(cost.min())
+    assert curve["usd_per_month"].is_monotonic_increasing

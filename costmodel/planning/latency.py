@@ -12,14 +12,17 @@ carries the decode batch and up to C = ``chunk_tokens`` prompt tokens
 prefill time:
 
 - ``W_p(u)``: the prompt's prefill time in a chunk of ``floor(C / u)`` such prompts (the
-  evaluation's ``prefill_ms`` over that batch); ``t_d``: the decode step per output token
-  at the batch cap (``decode_step_ms / tokens_per_step``);
+  evaluation's ``prefill_ms`` over that batch) plus its share ``u / C`` of the pass's CPU
+  dispatch ``d = PREFILL_DISPATCH_MS_PER_LAYER x layers``; ``t_d``: the decode step per
+  output token at the batch cap (``decode_step_ms / tokens_per_step``);
 - the replica's prompts wait in one first-come-first-served queue, an M/G/1 queue
-  (``queueing.mgc_wait``: Pollaczek-Khinchine mean, exponential tail) whose service is
-  the prompt's share of the steps' time, ``S(u) = W_p(u) + (u / C) t_d`` (while prompts
+  (``queueing.mgc_wait``, ``queueing.wait_law``: the Pollaczek-Khinchine mean, the wait a
+  geometric sum of residual services) whose service is the prompt's share of the steps'
+  time, ``S(u) = W_p(u) + (u / C) t_d`` (while prompts
   wait, every step carries a full chunk);
-- ``TTFT(u) = W + W_p(u) + (ceil(u / C) + 1/2) t_d + overhead_ms``: the steps that carry
-  the prompt, and half a step for the step under way when it arrives;
+- ``TTFT(u) = W + W_p(u) + ceil(u / C) (t_d + d) - (u / C) d + t_d / 2 + overhead_ms``:
+  the steps that carry the prompt with their dispatch, and half a step for the step under
+  way when it arrives;
 - TPOT: decode advances only between prefill chunks, so on average ``t_d / (1 - rho_p)``
   with ``rho_p = lambda E[W_p]``; a request of O tokens shares its ``O * TPOT`` of decode
   with a Poisson number of other prompts' prefill work Y: ``TPOT = t_d + Y / O``, Y
@@ -31,9 +34,10 @@ GPUs, decode on ``replicas`` instances of ``n_gpus``):
 
 - the pool is one M/G/c queue, c = ``prefill_instances``, service ``W_p(u)`` (a prompt's
   share of a pass at the chunk batch: instances batch the prompts that wait);
-- ``TTFT(u) = W + t_1(u) + kv_transfer(P) + overhead_ms``, ``t_1(u)`` the prompt's own
-  pass alone (the evaluation's ``ttft_ms - decode_step_ms`` of one prompt) and the KV
-  transfer the evaluation's ``kv_transfer_ms`` from the pool's GPUs;
+- ``TTFT(u) = W + t_1(u) + d + kv_transfer(P) + 1.5 t_d + overhead_ms``, ``t_1(u)`` the
+  prompt's own pass alone (the evaluation's ``ttft_ms - decode_step_ms`` of one prompt)
+  with its dispatch d, the KV transfer the evaluation's ``kv_transfer_ms`` from the
+  pool's GPUs, and the decode instance's next step (half a step to reach it, one step);
 - TPOT: the decode instance's own step at its batch cap, ``t_d`` (no prefill between).
 
 **Batch slots (memory).** A replica holds at most ``batch_size`` sequences (the batch
@@ -287,6 +291,8 @@ def service_times(
         alone[prefill_of] + dispatch + transfer[prefill_of] + 1.5 * t_d[:, None],
         work + steps * t_d[:, None] + np.ceil(share) * dispatch,
     )
+    # The prompt's share of the prefill passes' time, their dispatch included.
+    work = work + share * dispatch
     fits = dec["fits"].to_numpy(bool)[decode_of] & (~split | prefill_fits[prefill_of])
     return ServiceTimes(
         configs=frame,
@@ -295,7 +301,7 @@ def service_times(
         decode_ms_per_token=t_d,
         chunk_tokens=chunk.astype(float),
         prefill_work_ms=work,
-        queue_service_ms=work + share * (t_d[:, None] + dispatch),
+        queue_service_ms=work + share * t_d[:, None],
         own_prefill_ms=own,
         prompt_weight=prompt["weight"].to_numpy(float),
         output_tokens=output["tokens"].to_numpy(float),
