@@ -99,6 +99,17 @@ _REQUIRED = {
         "decode_tokens_per_s_per_node",
         "priced_as",
     ),
+    "workloads.csv": (
+        "workload",
+        "request_class",
+        "share",
+        "prompt_distribution",
+        "output_distribution",
+        "prefix_cache_hit_rate",
+        "description",
+    ),
+    "gpu_power.csv": ("gpu", "board_power_w", "all_in_power_w", "all_in_system"),
+    "gpu_purchase_prices.csv": ("gpu", "usd_per_server", "gpus_per_server", "system"),
     "measurements.csv": (
         "id",
         "model",

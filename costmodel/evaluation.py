@@ -99,6 +99,9 @@ OUTPUT_COLUMNS = {
     "ttft_ms": "time to first token: prefill of one prompt's uncached tokens + one decode "
     "step, no queueing; disaggregated: the prefill pool's queue + pass + KV transfer (inf "
     "if it is saturated) [ms]",
+    "kv_transfer_ms": "time to send one prompt's KV cache (all its tokens) over the scale-out "
+    "NICs of the GPUs holding it (one under expert parallelism): what disaggregation adds "
+    "to TTFT; disaggregated: from the prefill pool [ms]",
     "prefill_tokens_per_s_per_gpu": "prefilled (uncached) prompt tokens/s per GPU of "
     "prefill alone: the batch's prompts on the replica, or the prefill pool's pass when "
     "disaggregated",
@@ -789,7 +792,7 @@ def _disaggregated(x: dict, decode: dict, pool: dict, prefilled) -> dict:
     )
     rho = split["prefill_busy_share"]
     saturated = rho >= 1.0
-    ttft = disaggregation.ttft_ms(
+    parts = disaggregation.ttft_ms(
         prompt_tokens=prefilled,
         prefill_tokens_per_s_per_gpu=pool["prefill_tokens_per_s_per_gpu"],
         prefill_gpus=Np,
@@ -801,11 +804,12 @@ def _disaggregated(x: dict, decode: dict, pool: dict, prefilled) -> dict:
         network_efficiency=c["network_efficiency"],
         kv_transfer_gpus=np.where(xp["ep"]["expert_parallel"], 1, Np),
         pass_tokens=pool["pass_tokens"],
-    )["ttft_ms"]
+    )
     tpot = decode["decode_ms_per_token"]
     return {
         "tpot_ms": tpot,
-        "ttft_ms": np.where(saturated, np.inf, ttft),
+        "ttft_ms": np.where(saturated, np.inf, parts["ttft_ms"]),
+        "kv_transfer_ms": parts["kv_transfer_ms"],
         "tokens_per_s_per_user": 1e3 / tpot,
         "output_tokens_per_s": split["requests_per_s"] * O,
         "output_tokens_per_s_per_gpu": split["output_tokens_per_s_per_gpu"],
@@ -838,6 +842,19 @@ def latency(x: dict, decode: dict, pre: dict) -> dict:
         "output_tokens_per_s_per_gpu": B * 1e3 / tpot_ms / c["n_gpus"],
         "cycle_ms": cycle_ms,
     }
+
+
+def kv_transfer(x: dict):
+    """One prompt's KV cache sent off the replica (``disaggregation.kv_transfer_ms``) [ms]:
+    from each of its ``n_gpus`` under tensor parallelism, from one GPU under expert
+    parallelism (data-parallel attention: one GPU holds a sequence)."""
+    return disaggregation.kv_transfer_ms(
+        prompt_tokens=x["c"]["prompt_tokens"],
+        kv_bytes_per_token=attention.kv_bytes_per_token(x["arch"], x["cache"]["kv_bytes"]),
+        scale_out_gb_s=x["ep"]["network"]["scale_out_gb_s"],
+        network_efficiency=x["c"]["network_efficiency"],
+        kv_transfer_gpus=np.where(x["ep"]["expert_parallel"], 1, x["c"]["n_gpus"]),
+    )
 
 
 def throughputs(x: dict, decode: dict, prefill_tps, prefilled) -> dict:
@@ -878,6 +895,7 @@ def physics(c: dict, catalog: Catalog) -> dict:
     x = lookup(c, catalog)
     decode, pre = decode_step(x), prefill(x)
     out = {**memory_fit(x), **decode, **pre, **latency(x, decode, pre)}
+    out["kv_transfer_ms"] = kv_transfer(x)
     out.update(
         economics.gpu_hours(
             c["n_gpus"],

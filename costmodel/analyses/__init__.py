@@ -7,7 +7,9 @@ in numbers and words) and ``run(scenario=None, options=None, catalog=None) -> Re
 """
 
 from costmodel.analyses import (
+    buy_or_rent,
     disclosures,
+    fleet_sizing,
     frontier,
     gpu_comparison,
     memory_fit,
@@ -19,7 +21,9 @@ from costmodel.analyses import (
 )
 
 __all__ = [
+    "buy_or_rent",
     "disclosures",
+    "fleet_sizing",
     "frontier",
     "gpu_comparison",
     "memory_fit",

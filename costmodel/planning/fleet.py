@@ -1,0 +1,666 @@
+"""The fleet sizer: the cheapest fleet per GPU type that meets latency targets at a traffic.
+
+:func:`size_fleet` builds every candidate configuration of each priced GPU (GPUs per
+replica, tensor or expert parallelism, batch cap, aggregated or disaggregated with the
+prefill instance's size: ``costmodel.frontier.candidates``), evaluates their service
+times in one ``scan`` (``latency.service_times``) and sizes each one for the traffic
+with the queueing model (:func:`plan_fleets`, vectorised over the candidates):
+
+- aggregated: the largest request rate one replica takes while meeting every target
+  and keeping its batch slots (``SLOT_OVERFLOW_PROBABILITY``), by bisection; then
+  ``replicas = ceil(design rate / that rate)``;
+- disaggregated: decode instances by their batch slots (their TPOT, the step at the
+  batch cap, meets its targets at any load or never), prefill instances as the fewest
+  c of the M/G/c pool meeting the TTFT targets (a doubling search, then bisection).
+
+A target is a quantile of TTFT or TPOT (``TARGETS``: ``ttft_p90_ms=2000``, ...). The
+design rate is the traffic times ``1 + headroom``. What binds is the constraint that
+fails first as the load rises (aggregated) or that sets the pool sizes (disaggregated):
+``memory`` (batch slots), ``TTFT p90``, ``TPOT p50``, ... (disaggregated: ``decode:
+memory; prefill: TTFT p90``, or ``prefill capacity`` where the fewest stable pool meets
+the targets); a candidate that cannot meet a target at any load says which. Cost: GPUs x
+``usd_per_gpu_hour`` x ``HOURS_PER_MONTH``; per million output tokens at the traffic
+itself (not the design rate). Every fleet is evaluated back through the same model at the
+design rate (``latency.latency_table``) and its quantiles reported.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from costmodel.catalog import Catalog, load_catalog
+from costmodel.frontier import candidates, default_gpu_counts
+from costmodel.planning.latency import (
+    CONFIG_COLUMNS,
+    MS_PER_S,
+    QUANTILES,
+    ServiceTimes,
+    fleet_state,
+    latency_table,
+    service_times,
+    tpot_cdf,
+    ttft_cdf,
+)
+from costmodel.planning.workloads import Workload
+from costmodel.scenario import Scenario
+
+#: Largest probability that all of a replica's batch slots are taken (then a request
+#: waits for one, a wait the TTFT leaves out) [0-1].
+SLOT_OVERFLOW_PROBABILITY = 0.01
+
+#: Hours in a month: 8,760 / 12 [h].
+HOURS_PER_MONTH = 730.0
+
+#: Seconds in a day [s].
+SECONDS_PER_DAY = 86_400.0
+
+#: Targets a fleet may be given: quantiles of TTFT and TPOT [ms].
+TARGETS = {
+    "ttft_p50_ms": ("ttft", 0.5),
+    "ttft_p90_ms": ("ttft", 0.9),
+    "ttft_p99_ms": ("ttft", 0.99),
+    "tpot_p50_ms": ("tpot", 0.5),
+    "tpot_p90_ms": ("tpot", 0.9),
+    "tpot_p99_ms": ("tpot", 0.99),
+}
+
+#: Candidate axes by default: powers of two from 1 to 1,024 sequences; GPUs per replica
+#: (and per prefill instance) up to one 16-GPU pair of HGX nodes.
+DEFAULT_BATCH_SIZES = tuple(2**i for i in range(11))
+DEFAULT_MAX_GPUS = 16
+
+#: Bisection steps on the rate; doublings of the prefill pool before giving up.
+RATE_STEPS = 40
+POOL_DOUBLINGS = 24
+
+#: What :func:`plan_fleets` reports of each fleet evaluated back at the design rate.
+EVALUATED_COLUMNS = (
+    *(f"{m}_p{100 * q:g}_ms" for m in ("ttft", "tpot") for q in QUANTILES),
+    "mean_ttft_ms",
+    "tpot_mean_ms",
+    "utilization",
+    "slot_overflow_probability",
+)
+
+#: What tells two setups apart (runner-ups differ from the best in one of these).
+SETUP_KEYS = ("gpu", "serving", "parallelism", "gpus_per_replica", "prefill_gpus_per_instance")
+
+#: Columns of a sized fleet (units in the names), in order.
+FLEET_COLUMNS = (
+    "gpu",
+    "setup",
+    "serving",
+    "parallelism",
+    "gpus_per_replica",
+    "batch_cap",
+    "replicas",
+    "prefill_gpus_per_instance",
+    "prefill_instances",
+    "prefill_to_decode_gpu_ratio",
+    "total_gpus",
+    "usd_per_gpu_hour",
+    "price_label",
+    "usd_per_month",
+    "usd_per_million_output_tokens",
+    "usd_per_million_tokens",
+    "requests_per_s",
+    "design_requests_per_s",
+    "utilization",
+    "ttft_p50_ms",
+    "ttft_p90_ms",
+    "ttft_p99_ms",
+    "tpot_p50_ms",
+    "tpot_p90_ms",
+    "tpot_p99_ms",
+    "slot_overflow_probability",
+    "binding",
+    "meets_targets",
+)
+
+
+def checked_targets(targets: Mapping) -> dict[str, float]:
+    """``targets`` with known keys (``TARGETS``) and positive finite values [ms]."""
+    if not isinstance(targets, Mapping) or not targets:
+        raise ValueError(f"targets must name one or more of {', '.join(TARGETS)}")
+    out = {}
+    for key, value in targets.items():
+        if key not in TARGETS:
+            raise ValueError(f"targets: {key!r} is not one of {', '.join(TARGETS)}")
+        if value is None:
+            continue
+        if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value < 1e9:
+            raise ValueError(f"targets[{key}] must be a time in (0, 1e9) ms; got {value!r}")
+        out[key] = float(value)
+    if not out:
+        raise ValueError(f"targets must set one or more of {', '.join(TARGETS)}")
+    return out
+
+
+def _label(key: str) -> str:
+    metric, q = TARGETS[key]
+    return f"{metric.upper()} p{100 * q:g}"
+
+
+def _checks(service: ServiceTimes, state, targets: dict, slots: bool) -> dict[str, np.ndarray]:
+    """Constraint name -> whether each configuration meets it in ``state``."""
+    out = {}
+    if slots:
+        out["memory"] = state.slot_overflow_probability <= SLOT_OVERFLOW_PROBABILITY
+    for key, limit in targets.items():
+        metric, q = TARGETS[key]
+        cdf = ttft_cdf if metric == "ttft" else tpot_cdf
+        out[_label(key)] = state.stable & (cdf(state, limit) >= q)
+    return out
+
+
+def _all(checks: dict) -> np.ndarray:
+    return np.logical_and.reduce(list(checks.values()))
+
+
+def _binding(checks: dict, order) -> np.ndarray:
+    """The first failing constraint of each configuration ("" where all pass)."""
+    names = np.full(len(next(iter(checks.values()))), "", dtype=object)
+    for name in reversed(order):
+        names = np.where(~checks[name], name, names)
+    return names
+
+
+def _aggregated_capacity(service: ServiceTimes, targets, overhead_ms):
+    """The largest rate one aggregated replica takes meeting every target and keeping its
+    batch slots [requests/s], by bisection; what binds; whether any rate does."""
+    mean_s, mean_wp = service.queue_moments[0], service.work_moments[0]
+    stable_rate = MS_PER_S / np.maximum(mean_s, mean_wp)
+    order = ["memory", *[_label(k) for k in targets]]
+    at_zero = _checks(service, fleet_state(service, 0.0, 1, 1, overhead_ms), targets, False)
+    feasible = _all(at_zero)
+    low, high = np.zeros(len(mean_s)), stable_rate
+    for _ in range(RATE_STEPS):
+        mid = 0.5 * (low + high)
+        ok = _all(_checks(service, fleet_state(service, mid, 1, 1, overhead_ms), targets, True))
+        low, high = np.where(ok, mid, low), np.where(ok, high, mid)
+    above = _checks(service, fleet_state(service, high, 1, 1, overhead_ms), targets, True)
+    binding = np.where(feasible, _binding(above, order), _binding(at_zero, order[1:]))
+    return low, binding, feasible & (low > 0)
+
+
+def _decode_capacity(service: ServiceTimes, overhead_ms):
+    """The largest rate one decode instance takes keeping its batch slots [requests/s]
+    (its TPOT, the step at the batch cap, does not depend on the rate)."""
+    n = len(service.fits)
+    low, high = np.zeros(n), np.ones(n)
+    for _ in range(RATE_STEPS):  # grow the bracket until the slots overflow
+        over = fleet_state(service, high, 1, 1, overhead_ms).slot_overflow_probability
+        if np.all(over > SLOT_OVERFLOW_PROBABILITY):
+            break
+        high = np.where(over > SLOT_OVERFLOW_PROBABILITY, high, 2 * high)
+    for _ in range(RATE_STEPS):
+        mid = 0.5 * (low + high)
+        over = fleet_state(service, mid, 1, 1, overhead_ms).slot_overflow_probability
+        ok = over <= SLOT_OVERFLOW_PROBABILITY
+        low, high = np.where(ok, mid, low), np.where(ok, high, mid)
+    return low
+
+
+def _prefill_pool(service: ServiceTimes, design_rate, targets, overhead_ms):
+    """The fewest prefill instances meeting the TTFT targets at ``design_rate`` (an array
+    per configuration), what binds, and whether any number does."""
+    n = len(service.fits)
+    rate = np.asarray(design_rate, float) * np.ones(n)
+    at_zero = _checks(service, fleet_state(service, 0.0, 1, 1, overhead_ms), targets, False)
+    feasible = _all(at_zero)
+    tpot_names = [_label(k) for k in targets if TARGETS[k][0] == "tpot"]
+    ttft_keys = {k: v for k, v in targets.items() if TARGETS[k][0] == "ttft"}
+    fewest = np.floor(rate * service.work_moments[0] / MS_PER_S) + 1  # fewer: unstable
+
+    def ok(k):
+        state = fleet_state(service, rate, 1, k, overhead_ms)
+        return _all(_checks(service, state, ttft_keys, False)) if ttft_keys else state.stable
+
+    upper = fewest.copy()
+    for _ in range(POOL_DOUBLINGS):
+        passing = ok(upper) | ~feasible
+        if passing.all():
+            break
+        upper = np.where(passing, upper, 2 * upper)
+    feasible &= ok(upper)
+    lower = fewest - 1  # fails (unstable) or is 0
+    while np.any(upper - lower > 1):
+        mid = np.where(upper - lower > 1, np.floor(0.5 * (lower + upper)), upper)
+        passing = ok(np.maximum(mid, 1))
+        upper, lower = np.where(passing, mid, upper), np.where(passing, lower, mid)
+    # What binds: an unmeetable target, else the TTFT target that asks the most
+    # prefill instances (or the pool's capacity), beside the decode instances' slots.
+    failing = np.full(n, "prefill capacity", dtype=object)
+    if ttft_keys:
+        below = fleet_state(service, rate, 1, np.maximum(upper - 1, 1), overhead_ms)
+        named = _binding(_checks(service, below, ttft_keys, False), list(map(_label, ttft_keys)))
+        failing = np.where(upper - 1 >= fewest, named, failing)
+    binding = np.where(
+        feasible,
+        "decode: memory; prefill: " + failing.astype(str),
+        _binding(at_zero, [*tpot_names, *map(_label, ttft_keys)]),
+    )
+    return np.where(feasible, upper, np.nan), binding, feasible
+
+
+def _size(service: ServiceTimes, design_rates, targets, overhead_ms):
+    """Replicas, prefill instances, what binds and feasibility of each configuration at
+    each design rate: arrays of shape (configurations, rates)."""
+    rates = np.atleast_1d(np.asarray(design_rates, float))
+    n, v = len(service.fits), rates.size
+    split, fits = service.disaggregated, service.fits
+    replicas = np.full((n, v), np.nan)
+    instances = np.zeros((n, v))
+    binding = np.full((n, v), "memory (does not fit)", dtype=object)
+    feasible = np.zeros((n, v), bool)
+    rows = np.flatnonzero(~split & fits)
+    if rows.size:
+        cap, why, ok = _aggregated_capacity(service.take(rows), targets, overhead_ms)
+        per_replica = np.where(ok, cap, 1.0)[:, None]
+        replicas[rows] = np.where(ok[:, None], np.ceil(rates[None, :] / per_replica), np.nan)
+        binding[rows], feasible[rows] = why[:, None], ok[:, None]
+    rows = np.flatnonzero(split & fits)
+    if rows.size:
+        part = service.take(rows)
+        per_instance = _decode_capacity(part, overhead_ms)
+        grid = service.take(np.repeat(rows, v))
+        k, why, ok = _prefill_pool(grid, np.tile(rates, rows.size), targets, overhead_ms)
+        ok = ok.reshape(rows.size, v) & (per_instance > 0)[:, None]
+        per_decode = np.where(per_instance > 0, per_instance, 1.0)[:, None]
+        replicas[rows] = np.where(ok, np.ceil(rates[None, :] / per_decode), np.nan)
+        instances[rows] = np.where(ok, k.reshape(rows.size, v), np.nan)
+        binding[rows], feasible[rows] = why.reshape(rows.size, v), ok
+    # Where a configuration fits but cannot meet a target at any load, say so.
+    text = binding.astype(str)
+    unmet = ~feasible & fits[:, None] & ~np.char.startswith(text, "memory")
+    return replicas, instances, np.where(unmet, "cannot meet " + text, binding), feasible
+
+
+def plan_fleets(
+    service: ServiceTimes,
+    requests_per_s: float,
+    targets: Mapping,
+    headroom: float = 0.2,
+    overhead_ms: float = 0.0,
+) -> pd.DataFrame:
+    """Size every configuration of ``service`` for ``requests_per_s`` (no prices yet).
+
+    Returns one row per configuration (``config``: its row in ``service.configs``), the
+    feasible ones first: ``feasible``, ``replicas``, ``prefill_instances`` (0
+    aggregated), ``total_gpus``, ``binding``, the design rate ``requests_per_s * (1 +
+    headroom)`` and the fleet evaluated back at it (``latency.latency_table``'s quantiles
+    and ``utilization``), ``meets_targets``; where a configuration cannot meet the
+    targets, ``binding`` says why.
+    """
+    targets = checked_targets(targets)
+    if not (isinstance(requests_per_s, int | float) and 0 < requests_per_s < 1e9):
+        raise ValueError(f"requests_per_s must be in (0, 1e9); got {requests_per_s!r}")
+    if not (isinstance(headroom, int | float) and 0 <= headroom <= 10):
+        raise ValueError(f"headroom must be in [0, 10] (a share of the traffic); got {headroom!r}")
+    design = requests_per_s * (1 + headroom)
+    split = service.disaggregated
+    configs = service.configs
+    sized = _size(service, design, targets, overhead_ms)
+    replicas, instances, binding, feasible = (a[:, 0] for a in sized)
+    table = configs.copy()
+    table["config"] = np.arange(len(configs))
+    table["replicas"] = replicas
+    table["prefill_instances"] = np.where(split, instances, 0)
+    table["binding"] = binding
+    table["feasible"] = feasible
+    table["total_gpus"] = np.nan
+    table["design_requests_per_s"] = design
+    table["meets_targets"] = False
+    for name in EVALUATED_COLUMNS:
+        table[name] = np.nan
+    ok = table[feasible].copy()
+    if ok.empty:
+        return table
+    sized = service.take(np.flatnonzero(feasible))
+    back = latency_table(
+        sized,
+        design / np.where(sized.disaggregated, 1.0, ok["replicas"].to_numpy()),
+        np.where(sized.disaggregated, ok["replicas"].to_numpy(), 1),
+        np.maximum(ok["prefill_instances"].to_numpy(), 1).astype(np.int64),
+        overhead_ms,
+    )
+    for name in EVALUATED_COLUMNS:
+        ok[name] = back[name].to_numpy()
+    met = np.ones(len(ok), bool)
+    for key, limit in targets.items():
+        met &= ok[key].to_numpy() <= limit * (1 + 1e-9)
+    ok["meets_targets"] = met & (ok["slot_overflow_probability"] <= SLOT_OVERFLOW_PROBABILITY)
+    n_decode = ok["n_gpus"] * ok["replicas"]
+    n_prefill = ok["prefill_gpus"] * ok["prefill_instances"]
+    ok["total_gpus"] = n_decode + n_prefill
+    ok["prefill_to_decode_gpu_ratio"] = n_prefill / n_decode
+    rest = table[~feasible].reindex(columns=ok.columns)
+    return pd.concat([ok, rest], ignore_index=True) if len(rest) else ok.reset_index(drop=True)
+
+
+def cheapest_fleets(
+    service: ServiceTimes,
+    requests_per_s,
+    targets: Mapping,
+    usd_per_gpu_hour,
+    headroom: float = 0.2,
+    overhead_ms: float = 0.0,
+) -> pd.DataFrame:
+    """The cheapest configuration of ``service`` at each of ``requests_per_s`` (an array).
+
+    One sizing of every configuration at every rate (``_size``: the aggregated and
+    decode capacities once, the prefill pools per rate), priced at ``usd_per_gpu_hour``
+    (a mapping or Series gpu -> $/GPU-hour; unpriced GPUs are left out). Returns one row
+    per rate: ``requests_per_s``, ``config`` (row of ``service.configs``, -1 where no
+    configuration meets the targets), ``gpu``, ``total_gpus`` and ``usd_per_month``
+    (NaN where none does).
+    """
+    targets = checked_targets(targets)
+    rates = np.atleast_1d(np.asarray(requests_per_s, float))
+    if np.any(~(rates > 0)):
+        raise ValueError(f"requests_per_s must be > 0; got {requests_per_s!r}")
+    replicas, instances, _, feasible = _size(service, rates * (1 + headroom), targets, overhead_ms)
+    configs = service.configs
+    price = configs["gpu"].map(pd.Series(usd_per_gpu_hour, dtype=float)).to_numpy(float)
+    gpus = replicas * configs["n_gpus"].to_numpy()[:, None]
+    gpus = gpus + np.nan_to_num(instances) * configs["prefill_gpus"].to_numpy()[:, None]
+    cost = np.where(feasible & ~np.isnan(price)[:, None], gpus * price[:, None], np.inf)
+    cost = cost * HOURS_PER_MONTH
+    best = np.argmin(cost, axis=0) if len(configs) else np.zeros(rates.size, np.int64)
+    found = np.isfinite(cost[best, np.arange(rates.size)]) if len(configs) else best < 0
+    return pd.DataFrame(
+        {
+            "requests_per_s": rates,
+            "config": np.where(found, best, -1),
+            "gpu": np.where(found, configs["gpu"].to_numpy()[best], ""),
+            "total_gpus": np.where(found, gpus[best, np.arange(rates.size)], np.nan),
+            "usd_per_month": np.where(found, cost[best, np.arange(rates.size)], np.nan),
+        }
+    )
+
+
+@dataclass(frozen=True)
+class FleetPlan:
+    """What :func:`size_fleet` found.
+
+    ``fleets``: every feasible candidate sized and priced (``FLEET_COLUMNS``), cheapest
+    first; ``cheapest``: each GPU's cheapest fleet (one row per GPU, cheapest first),
+    ready for ``to_csv``; ``best``: the cheapest of all (None if no GPU can meet the
+    targets); ``runner_ups``: the next cheapest fleets of other setups; ``infeasible``:
+    per GPU the candidates left out and why (``binding`` counts); ``verdict``: the
+    answer in words. ``requests_per_s``, ``targets``, ``headroom``: the inputs.
+    """
+
+    fleets: pd.DataFrame
+    cheapest: pd.DataFrame
+    best: pd.Series | None
+    runner_ups: pd.DataFrame
+    infeasible: pd.DataFrame
+    verdict: str
+    requests_per_s: float
+    targets: dict
+    headroom: float
+
+
+def _prices(usd_per_gpu_hour, catalog: Catalog) -> pd.Series:
+    prices = pd.Series(usd_per_gpu_hour, dtype=float) if usd_per_gpu_hour is not None else None
+    if prices is None or prices.empty:
+        raise ValueError("usd_per_gpu_hour must map one or more GPU ids to $/GPU-hour")
+    unknown = [g for g in prices.index if g not in catalog.gpus.index]
+    if unknown:
+        raise ValueError(
+            f"usd_per_gpu_hour: GPU ids must be one of {', '.join(catalog.gpus.index)}; "
+            f"got {unknown}"
+        )
+    bad = prices[~((prices >= 0) & (prices < 1e4))]
+    if len(bad):
+        raise ValueError(f"usd_per_gpu_hour must be in [0, 1e4) $/GPU-hour; got {bad.to_dict()}")
+    return prices
+
+
+def request_rate(workload: Workload, requests_per_s=None, tokens_per_day=None) -> float:
+    """Requests/s from a rate or from ``tokens_per_day`` (prompt + output tokens a day):
+    ``tokens_per_day / 86,400 / (E[P] + E[O])``. 1e9 tokens a day of 1,000 + 250-token
+    requests: 1e9 / 86,400 / 1,250 = 9.26 requests/s."""
+    if (requests_per_s is None) == (tokens_per_day is None):
+        raise ValueError("give either requests_per_s or tokens_per_day")
+    if requests_per_s is not None:
+        return float(requests_per_s)
+    if not (isinstance(tokens_per_day, int | float) and 0 < tokens_per_day < 1e18):
+        raise ValueError(f"tokens_per_day must be in (0, 1e18); got {tokens_per_day!r}")
+    means = workload.mean_tokens()
+    return tokens_per_day / SECONDS_PER_DAY / (means["prompt"] + means["output"])
+
+
+def fleet_candidates(
+    scenario: Scenario,
+    gpus,
+    *,
+    batch_sizes=DEFAULT_BATCH_SIZES,
+    n_gpus=None,
+    parallelisms=("tp", "ep"),
+    serving=("aggregated", "disaggregated"),
+    max_gpus: int = DEFAULT_MAX_GPUS,
+    catalog: Catalog | None = None,
+) -> pd.DataFrame:
+    """Every configuration tried for ``gpus`` (``frontier.candidates`` per GPU)."""
+    catalog = catalog or load_catalog()
+    frames = []
+    for gpu in gpus:
+        domain = int(catalog.gpus.loc[gpu, "scale_up_domain_gpus"])
+        counts = default_gpu_counts(domain, max_gpus) if n_gpus is None else list(n_gpus)
+        rows = candidates(
+            scenario.replace(gpu=gpu),
+            batch_size=list(batch_sizes),
+            n_gpus=counts,
+            expert_parallel=tuple(p == "ep" for p in parallelisms),
+            disaggregated=tuple(s == "disaggregated" for s in serving),
+            prefill_gpus=counts,
+            max_gpus=max_gpus,
+            catalog=catalog,
+        )
+        if rows:
+            frames.append(pd.DataFrame(rows).assign(gpu=gpu))
+    if not frames:
+        return pd.DataFrame(columns=["gpu", *CONFIG_COLUMNS[1:]])
+    return pd.concat(frames, ignore_index=True)
+
+
+def price_fleets(
+    sized: pd.DataFrame,
+    requests_per_s: float,
+    workload: Workload,
+    prices: pd.Series,
+    labels,
+    catalog,
+) -> pd.DataFrame:
+    """Cost columns of sized fleets: a month of their GPUs, per million tokens served."""
+    fleets = sized[sized["feasible"]].copy()
+    if fleets.empty:
+        return pd.DataFrame(columns=list(FLEET_COLUMNS))
+    means = workload.mean_tokens()
+    fleets["usd_per_gpu_hour"] = fleets["gpu"].map(prices).to_numpy(float)
+    fleets["price_label"] = fleets["gpu"].map(labels) if isinstance(labels, Mapping) else labels
+    fleets["usd_per_month"] = fleets["total_gpus"] * fleets["usd_per_gpu_hour"] * HOURS_PER_MONTH
+    seconds = HOURS_PER_MONTH * 3600.0
+    out_tokens = requests_per_s * means["output"] * seconds
+    all_tokens = requests_per_s * (means["prompt"] + means["output"]) * seconds
+    fleets["usd_per_million_output_tokens"] = fleets["usd_per_month"] / out_tokens * 1e6
+    fleets["usd_per_million_tokens"] = fleets["usd_per_month"] / all_tokens * 1e6
+    fleets["requests_per_s"] = requests_per_s
+    split = fleets["disaggregated"].to_numpy(bool)
+    fleets["serving"] = np.where(split, "disaggregated", "aggregated")
+    fleets["parallelism"] = np.where(fleets["expert_parallel"], "ep", "tp")
+    fleets["gpus_per_replica"] = fleets["n_gpus"]
+    fleets["batch_cap"] = fleets["batch_size"]
+    fleets["prefill_gpus_per_instance"] = np.where(split, fleets["prefill_gpus"], 0)
+    fleets["replicas"] = fleets["replicas"].astype(np.int64)
+    fleets["prefill_instances"] = fleets["prefill_instances"].astype(np.int64)
+    fleets["total_gpus"] = fleets["total_gpus"].astype(np.int64)
+    names = catalog.gpus["name"]
+    fleets["setup"] = (
+        fleets["gpu"].map(names)
+        + np.where(
+            split,
+            " disaggregated: "
+            + fleets["prefill_instances"].astype(str)
+            + " x "
+            + fleets["prefill_gpus"].astype(str)
+            + " prefill + "
+            + fleets["replicas"].astype(str)
+            + " x "
+            + fleets["n_gpus"].astype(str)
+            + " decode",
+            ": " + fleets["replicas"].astype(str) + " x " + fleets["n_gpus"].astype(str),
+        )
+        + " GPUs, "
+        + fleets["parallelism"].str.upper()
+        + ", batch cap "
+        + fleets["batch_size"].astype(str)
+    )
+    order = ["usd_per_month", "total_gpus", "tpot_p90_ms", "ttft_p90_ms"]
+    fleets = fleets.sort_values(order, kind="stable", ignore_index=True)
+    return fleets[list(FLEET_COLUMNS)]
+
+
+def _verdict(best, cheapest, runner_ups, requests_per_s, targets, headroom, infeasible) -> str:
+    want = ", ".join(f"{_label(k)} <= {v:,.0f} ms" for k, v in targets.items())
+    if best is None:
+        return (
+            f"No priced GPU can serve {requests_per_s:,.2f} requests/s with {want}: "
+            + "; ".join(f"{gpu}: {why}" for gpu, why in infeasible["why"].items())
+            + "."
+        )
+    text = (
+        f"The cheapest fleet for {requests_per_s:,.2f} requests/s ({headroom:.0%} headroom) "
+        f"with {want} is {best['setup']}: {int(best['total_gpus']):,} GPUs, "
+        f"${best['usd_per_month']:,.0f} a month at ${best['usd_per_gpu_hour']:.2f}/GPU-hour "
+        f"({best['price_label']}), ${best['usd_per_million_output_tokens']:,.3f} per million "
+        f"output tokens; {best['binding']} binds (TTFT p90 {best['ttft_p90_ms']:,.0f} ms, "
+        f"TPOT p90 {best['tpot_p90_ms']:,.1f} ms)."
+    )
+    others = cheapest.iloc[1:]
+    if len(others):
+        second = others.iloc[0]
+        text += (
+            f" The next GPU, {second['setup']}, costs ${second['usd_per_month']:,.0f} a month "
+            f"({100 * (second['usd_per_month'] / best['usd_per_month'] - 1):+.0f}%)."
+        )
+    return text
+
+
+def size_fleet(
+    scenario: Scenario,
+    workload: Workload,
+    *,
+    targets: Mapping,
+    usd_per_gpu_hour,
+    price_label="",
+    requests_per_s: float | None = None,
+    tokens_per_day: float | None = None,
+    headroom: float = 0.2,
+    batch_sizes=DEFAULT_BATCH_SIZES,
+    n_gpus=None,
+    parallelisms=("tp", "ep"),
+    serving=("aggregated", "disaggregated"),
+    max_gpus: int = DEFAULT_MAX_GPUS,
+    overhead_ms: float = 0.0,
+    runner_ups: int = 5,
+    catalog: Catalog | None = None,
+) -> FleetPlan:
+    """The cheapest fleet per GPU type that serves ``workload`` within ``targets``.
+
+    ``scenario``: the model, formats, speculative decoding and efficiencies (its GPU,
+    batch and lengths are replaced by the candidates and the workload). ``targets``:
+    e.g. ``{"ttft_p90_ms": 2000, "tpot_p90_ms": 50}`` (``TARGETS``). The traffic:
+    ``requests_per_s`` or ``tokens_per_day`` (:func:`request_rate`); ``headroom``: the
+    share of extra traffic the fleet must also take [0-10]. ``usd_per_gpu_hour``: gpu id
+    -> $/GPU-hour (a mapping or a Series; the GPUs compared are those priced);
+    ``price_label``: where the prices come from, a text or a mapping gpu -> text,
+    passed through for display. Candidate axes: ``batch_sizes`` (batch caps),
+    ``n_gpus`` (default ``frontier.default_gpu_counts`` up to ``max_gpus``, for replicas
+    and prefill instances alike), ``parallelisms`` ("tp", "ep"), ``serving``
+    ("aggregated", "disaggregated"). ``overhead_ms``: time outside the GPUs added to
+    every TTFT. Returns a :class:`FleetPlan`.
+
+    >>> plan = size_fleet(Scenario(), get_workload("chat"), requests_per_s=5,
+    ...     targets={"ttft_p90_ms": 2000}, usd_per_gpu_hour={"h100-sxm": 2.0})  # doctest: +SKIP
+    """
+    catalog = catalog or load_catalog()
+    prices = _prices(usd_per_gpu_hour, catalog)
+    checked_targets(targets)
+    rate = request_rate(workload, requests_per_s, tokens_per_day)
+    configs = fleet_candidates(
+        scenario,
+        list(prices.index),
+        batch_sizes=batch_sizes,
+        n_gpus=n_gpus,
+        parallelisms=parallelisms,
+        serving=serving,
+        max_gpus=max_gpus,
+        catalog=catalog,
+    )
+    if configs.empty:
+        raise ValueError(f"no configuration of {scenario.model} fits on {list(prices.index)}")
+    service = service_times(scenario, workload, configs, catalog)
+    return plan_from_service(
+        service,
+        workload,
+        rate,
+        targets,
+        prices,
+        price_label,
+        headroom,
+        overhead_ms,
+        catalog,
+        runner_ups,
+    )
+
+
+def plan_from_service(
+    service: ServiceTimes,
+    workload: Workload,
+    requests_per_s: float,
+    targets: Mapping,
+    usd_per_gpu_hour,
+    price_label="",
+    headroom: float = 0.2,
+    overhead_ms: float = 0.0,
+    catalog: Catalog | None = None,
+    runner_ups: int = 5,
+) -> FleetPlan:
+    """:func:`size_fleet` on service times already evaluated (``latency.service_times``
+    of its ``workload``): sized (:func:`plan_fleets`), priced (:func:`price_fleets`), the
+    cheapest per GPU, runner-ups, what leaves GPUs out, the verdict."""
+    catalog = catalog or load_catalog()
+    prices = _prices(usd_per_gpu_hour, catalog)
+    targets = checked_targets(targets)
+    rate = requests_per_s
+    sized = plan_fleets(service, rate, targets, headroom, overhead_ms)
+    fleets = price_fleets(sized, rate, workload, prices, price_label, catalog)
+    cheapest = fleets.drop_duplicates("gpu").reset_index(drop=True)
+    best = cheapest.iloc[0] if len(cheapest) else None
+    # Runner-ups: the cheapest fleet of each other setup (GPU, serving, parallelism and
+    # instance sizes), whatever its batch cap.
+    others = fleets.drop_duplicates(list(SETUP_KEYS)).iloc[1:]
+    lost = sized[~sized["feasible"]]
+    why = lost.groupby("gpu")["binding"].agg(
+        lambda b: "; ".join(f"{n} x {k}" for k, n in b.value_counts().items())
+    )
+    unserved = [g for g in prices.index if g not in set(cheapest["gpu"]) and g in why.index]
+    infeasible = why.rename("why").to_frame().loc[unserved]
+    return FleetPlan(
+        fleets=fleets,
+        cheapest=cheapest,
+        best=best,
+        runner_ups=others.head(runner_ups).reset_index(drop=True),
+        infeasible=infeasible,
+        verdict=_verdict(best, cheapest, others, rate, targets, headroom, infeasible),
+        requests_per_s=rate,
+        targets=targets,
+        headroom=headroom,
+    )

@@ -1,0 +1,599 @@
+"""Latency with queueing: TTFT and TPOT distributions of a fleet at a request rate.
+
+Service times come from the evaluation (``costmodel.scan``), once per configuration and
+quadrature node of the workload (:func:`service_times`); ``costmodel.queueing`` turns them
+into distributions (:func:`fleet_state`, :func:`ttft_cdf`, :func:`tpot_cdf`,
+:func:`latency_table`). Times in ms, rates in requests/s. A prompt of P tokens with a
+prefix-cache hit rate h prefills ``u = max((1 - h) P, 1)`` tokens.
+
+**Aggregated replica** (prefill and decode on the same GPUs, chunked prefill). A step
+carries the decode batch and up to C = ``chunk_tokens`` prompt tokens
+(``CHUNKED_PREFILL_TOKENS`` per attention group) and takes ``t_d`` plus the chunk's
+prefill time:
+
+- ``W_p(u)``: the prompt's prefill time in a chunk of ``floor(C / u)`` such prompts (the
+  evaluation's ``prefill_ms`` over that batch) plus its share ``u / C`` of the pass's CPU
+  dispatch ``d = PREFILL_DISPATCH_MS_PER_LAYER x layers``; ``t_d``: the decode step per
+  output token at the batch cap (``decode_step_ms / tokens_per_step``);
+- the replica's prompts wait in one first-come-first-served queue, an M/G/1 queue
+  (``queueing.mgc_wait``, ``queueing.wait_law``: the Pollaczek-Khinchine mean, the wait a
+  geometric sum of residual services) whose service is the prompt's share of the steps'
+  time, ``S(u) = W_p(u) + (u / C) t_d`` (while prompts
+  wait, every step carries a full chunk);
+- ``TTFT(u) = W + W_p(u) + ceil(u / C) (t_d + d) - (u / C) d + t_d / 2 + overhead_ms``:
+  the steps that carry the prompt with their dispatch, and half a step for the step under
+  way when it arrives;
+- TPOT: decode advances only between prefill chunks, so on average ``t_d / (1 - rho_p)``
+  with ``rho_p = lambda E[W_p]``; a request of O tokens shares its ``O * TPOT`` of decode
+  with a Poisson number of other prompts' prefill work Y: ``TPOT = t_d + Y / O``, Y
+  compound Poisson of mean ``lambda O TPOT E[W_p]`` and variance ``lambda O TPOT
+  E[W_p^2]``, taken as gamma (``queueing.gamma_cdf``), mixed over the output lengths.
+
+**Disaggregated** (a prefill pool of ``prefill_instances`` instances of ``prefill_gpus``
+GPUs, decode on ``replicas`` instances of ``n_gpus``):
+
+- the pool is one M/G/c queue, c = ``prefill_instances``, service ``W_p(u)`` (a prompt's
+  share of a pass at the chunk batch: instances batch the prompts that wait);
+- ``TTFT(u) = W + t_1(u) + d + kv_transfer(P) + 1.5 t_d + overhead_ms``, ``t_1(u)`` the
+  prompt's own pass alone (the evaluation's ``ttft_ms - decode_step_ms`` of one prompt)
+  with its dispatch d, the KV transfer the evaluation's ``kv_transfer_ms`` from the
+  pool's GPUs, and the decode instance's next step (half a step to reach it, one step);
+- TPOT: the decode instance's own step at its batch cap, ``t_d`` (no prefill between).
+
+**Batch slots (memory).** A replica holds at most ``batch_size`` sequences (the batch
+cap, which must fit in memory). The number of requests in a replica is Poisson with mean
+``lambda_r D`` (an M/G/infinity count; D the time a request holds a slot: TTFT + O TPOT
+aggregated, O t_d on a decode instance); ``slot_overflow_probability = P(N > cap)``
+(Poisson by Wilson-Hilferty on its chi-square form). The TTFT leaves the wait for a slot
+out: a fleet is sized so that the cap is rarely full (``fleet.SLOT_OVERFLOW_PROBABILITY``).
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from costmodel.catalog import Catalog, load_catalog
+from costmodel.evaluation import scan
+from costmodel.planning.workloads import QUANTILE_NODES, Workload
+from costmodel.queueing import (
+    gamma_cdf,
+    mgc_wait,
+    mixture_quantiles,
+    wait_cdf,
+    wait_cdf_integral,
+    wait_law,
+)
+from costmodel.scenario import Scenario
+
+#: Prompt tokens one step carries beside the decode batch, per attention group (a
+#: tensor-parallel replica, or each GPU under data-parallel attention) [tokens]:
+#: SGLang's default ``chunked_prefill_size`` on 80-160 GB GPUs and vLLM V1's default
+#: ``max_num_batched_tokens`` for its OpenAI server on GPUs of 70 GiB or more, both 8,192.
+CHUNKED_PREFILL_TOKENS = 8192
+
+#: CPU time to dispatch one layer's kernels in a prefill pass, which runs without CUDA
+#: graphs [ms per layer]: NVIDIA AIConfigurator's vLLM backend adds ``0.8 ms x
+#: num_layers`` to the TTFT ("CPU-side dispatch cost absent from kernel measurements";
+#: ai-dynamo/aiconfigurator, vllm_backend.py ``_prefill_dispatch_overhead_ms``).
+PREFILL_DISPATCH_MS_PER_LAYER = 0.8
+
+#: Quantiles reported by default [0-1].
+QUANTILES = (0.5, 0.9, 0.99)
+
+#: Columns of a configuration (zipped arrays; ``prefill_gpus`` used when disaggregated).
+CONFIG_COLUMNS = (
+    "gpu",
+    "n_gpus",
+    "expert_parallel",
+    "batch_size",
+    "disaggregated",
+    "prefill_gpus",
+)
+
+MS_PER_S = 1e3
+
+
+@dataclass(frozen=True)
+class ServiceTimes:
+    """What the queueing needs of each configuration (rows) and prompt node (columns) [ms].
+
+    ``configs``: the configurations (``CONFIG_COLUMNS``); per configuration ``fits``
+    (the batch cap, and a disaggregated pool, fit in memory), ``max_batch_size``,
+    ``decode_ms_per_token`` t_d, ``chunk_tokens``; per configuration and prompt node
+    ``prefill_work_ms`` W_p, ``queue_service_ms`` (S on aggregated rows) and
+    ``own_prefill_ms`` (what follows the wait: the steps carrying the prompt aggregated,
+    t_1 + the KV transfer disaggregated); ``prompt_weight`` and ``output_weight`` (node
+    probabilities), ``output_tokens`` per output node; ``mean_output_tokens``,
+    ``mean_prompt_tokens``; ``clipped_share``: the share of prompt nodes cut to the
+    model's context window; ``nodes_per_class``: the nodes of each class, in class order.
+    """
+
+    configs: pd.DataFrame
+    fits: np.ndarray
+    max_batch_size: np.ndarray
+    decode_ms_per_token: np.ndarray
+    chunk_tokens: np.ndarray
+    prefill_work_ms: np.ndarray
+    queue_service_ms: np.ndarray
+    own_prefill_ms: np.ndarray
+    prompt_weight: np.ndarray
+    output_tokens: np.ndarray
+    output_weight: np.ndarray
+    mean_prompt_tokens: float
+    mean_output_tokens: float
+    clipped_share: float
+    nodes_per_class: int
+
+    @functools.cached_property
+    def disaggregated(self) -> np.ndarray:
+        """Whether each configuration has a prefill pool of its own."""
+        return self.configs["disaggregated"].to_numpy(bool)
+
+    @functools.cached_property
+    def batch_cap(self) -> np.ndarray:
+        """Each configuration's batch cap [sequences]."""
+        return self.configs["batch_size"].to_numpy(float)
+
+    @functools.cached_property
+    def queue_moments(self) -> list:
+        """E[S], E[S^2], E[S^3] of the prefill queue's service [ms^k]: ``queue_service_ms``
+        aggregated, ``prefill_work_ms`` disaggregated (:func:`node_pieces`)."""
+        service = np.where(self.disaggregated[:, None], self.prefill_work_ms, self.queue_service_ms)
+        return piece_moments(*node_pieces(service, self.prompt_weight, self.nodes_per_class))
+
+    @functools.cached_property
+    def work_moments(self) -> list:
+        """E[W_p], E[W_p^2] of the prompts' prefill work [ms^k]."""
+        pieces = node_pieces(self.prefill_work_ms, self.prompt_weight, self.nodes_per_class)
+        return piece_moments(*pieces, (1, 2))
+
+    @functools.cached_property
+    def own_pieces(self) -> tuple:
+        """``own_prefill_ms`` as uniform pieces (:func:`node_pieces`)."""
+        return node_pieces(self.own_prefill_ms, self.prompt_weight, self.nodes_per_class)
+
+    def take(self, rows) -> ServiceTimes:
+        """The same for a subset of configurations (an index array or a boolean mask)."""
+        rows = np.asarray(rows)
+        return ServiceTimes(
+            self.configs.iloc[rows].reset_index(drop=True)
+            if rows.dtype != bool
+            else self.configs[rows].reset_index(drop=True),
+            self.fits[rows],
+            self.max_batch_size[rows],
+            self.decode_ms_per_token[rows],
+            self.chunk_tokens[rows],
+            self.prefill_work_ms[rows],
+            self.queue_service_ms[rows],
+            self.own_prefill_ms[rows],
+            self.prompt_weight,
+            self.output_tokens,
+            self.output_weight,
+            self.mean_prompt_tokens,
+            self.mean_output_tokens,
+            self.clipped_share,
+            self.nodes_per_class,
+        )
+
+
+def _configs(configs) -> pd.DataFrame:
+    frame = pd.DataFrame(configs).reset_index(drop=True)
+    missing = [c for c in CONFIG_COLUMNS if c not in frame.columns]
+    if missing:
+        raise ValueError(f"configs need columns {', '.join(CONFIG_COLUMNS)}; missing {missing}")
+    if frame.empty:
+        raise ValueError("configs must hold at least one configuration")
+    frame["expert_parallel"] = frame["expert_parallel"].astype(bool)
+    frame["disaggregated"] = frame["disaggregated"].astype(bool)
+    for name in ("n_gpus", "batch_size", "prefill_gpus"):
+        frame[name] = frame[name].astype(np.int64)
+    frame["gpu"] = frame["gpu"].astype(str)
+    return frame
+
+
+def service_times(
+    scenario: Scenario,
+    workload: Workload,
+    configs,
+    catalog: Catalog | None = None,
+    nodes: int = QUANTILE_NODES,
+    chunk_tokens: int = CHUNKED_PREFILL_TOKENS,
+) -> ServiceTimes:
+    """Every configuration's service times over ``workload``'s nodes, in one ``scan``.
+
+    ``configs``: a frame (or mapping of equal-length lists) with ``CONFIG_COLUMNS``; the
+    scenario gives the model, formats, speculative decoding and efficiencies. Rows of
+    the scan: one decode row per distinct (gpu, n_gpus, expert_parallel, batch_size) at
+    the workload's mean prompt and output (the KV read is linear in the context, so the
+    mean context gives the mean step), and one prefill row per distinct prefill
+    instance (gpu, GPUs, expert_parallel) and prompt node: ``floor(chunk / u)`` prompts
+    of that node (at least one), chunk = ``chunk_tokens`` per attention group. Prompt
+    nodes longer than the model's context window (less one output token) are cut to it
+    (``clipped_share`` says how much of the workload). ``ValueError`` if the mean prompt
+    and output do not fit the window.
+    """
+    catalog = catalog or load_catalog()
+    frame = _configs(configs)
+    node = workload.nodes(nodes)
+    prompt, output = node["prompt"], node["output"]
+    window = float(catalog.models.loc[scenario.model, "context_window"])
+    means = workload.mean_tokens(nodes)
+    mean_p, mean_o = round(means["prompt"]), max(round(means["output"]), 1)
+    if mean_p + mean_o > window:
+        raise ValueError(
+            f"workload {workload.name}: mean prompt + output ({mean_p:,} + {mean_o:,} tokens) "
+            f"must fit the context window of {scenario.model}, {window:,.0f} tokens"
+        )
+    p_tokens = np.minimum(prompt["tokens"].to_numpy(float), window - 1)
+    clipped = float(prompt["weight"][prompt["tokens"] > window - 1].sum())
+    hit = prompt["prefix_cache_hit_rate"].to_numpy(float)
+    prefilled = np.maximum((1 - hit) * p_tokens, 1.0)
+
+    ep = frame["expert_parallel"].to_numpy(bool)
+    split = frame["disaggregated"].to_numpy(bool)
+    instance = np.where(split, frame["prefill_gpus"], frame["n_gpus"]).astype(np.int64)
+    groups = np.where(ep, instance, 1)
+    chunk = chunk_tokens * groups
+
+    decode_keys = frame[["gpu", "n_gpus", "expert_parallel", "batch_size"]]
+    decode_unique = decode_keys.drop_duplicates().reset_index(drop=True)
+    decode_of = decode_keys.merge(
+        decode_unique.reset_index(), on=list(decode_keys.columns), how="left"
+    )["index"].to_numpy()
+    prefill_keys = pd.DataFrame({"gpu": frame["gpu"], "n": instance, "ep": ep, "chunk": chunk})
+    prefill_unique = prefill_keys.drop_duplicates().reset_index(drop=True)
+    prefill_of = prefill_keys.merge(
+        prefill_unique.reset_index(), on=list(prefill_keys.columns), how="left"
+    )["index"].to_numpy()
+
+    J = len(p_tokens)
+    nu = len(prefill_unique)
+    per_chunk = np.maximum(
+        np.floor(prefill_unique["chunk"].to_numpy(float)[:, None] / prefilled[None, :]), 1
+    )
+    columns = {
+        "gpu": [*decode_unique["gpu"], *np.repeat(prefill_unique["gpu"].to_numpy(), J)],
+        "n_gpus": [*decode_unique["n_gpus"], *np.repeat(prefill_unique["n"].to_numpy(), J)],
+        "expert_parallel": [
+            *decode_unique["expert_parallel"],
+            *np.repeat(prefill_unique["ep"].to_numpy(), J),
+        ],
+        "batch_size": [*decode_unique["batch_size"], *per_chunk.ravel().astype(np.int64)],
+        "prompt_tokens": [mean_p] * len(decode_unique) + np.tile(p_tokens, nu).astype(int).tolist(),
+        "output_tokens": [mean_o] * len(decode_unique) + [1] * (nu * J),
+        "prefix_cache_hit_rate": [0.0] * len(decode_unique) + np.tile(hit, nu).tolist(),
+    }
+    columns = {
+        k: [v.item() if isinstance(v, np.generic) else v for v in vs] for k, vs in columns.items()
+    }
+    rows = scan(scenario.replace(disaggregated=False), catalog, **columns)
+    dec = rows.iloc[: len(decode_unique)]
+    pre = rows.iloc[len(decode_unique) :]
+    work = (pre["prefill_ms"].to_numpy() / pre["batch_size"].to_numpy()).reshape(nu, J)
+    alone = (pre["ttft_ms"].to_numpy() - pre["decode_step_ms"].to_numpy()).reshape(nu, J)
+    transfer = pre["kv_transfer_ms"].to_numpy().reshape(nu, J)
+    prefill_fits = pre["fits"].to_numpy(bool).reshape(nu, J).all(axis=1)
+
+    t_d = (dec["decode_step_ms"] / dec["tokens_per_step"]).to_numpy()[decode_of]
+    share = prefilled[None, :] / chunk[:, None]
+    dispatch = PREFILL_DISPATCH_MS_PER_LAYER * float(catalog.models.loc[scenario.model, "n_layers"])
+    work = work[prefill_of]
+    # Aggregated: the steps that carry the prompt, each with its prefill dispatch, and
+    # half a step under way; disaggregated: the pass alone with its dispatch, the KV
+    # transfer, and the decode instance's next step (half a step to reach it, one step).
+    steps = np.ceil(share) + 0.5
+    own = np.where(
+        split[:, None],
+        alone[prefill_of] + dispatch + transfer[prefill_of] + 1.5 * t_d[:, None],
+        work + steps * t_d[:, None] + np.ceil(share) * dispatch,
+    )
+    # The prompt's share of the prefill passes' time, their dispatch included.
+    work = work + share * dispatch
+    fits = dec["fits"].to_numpy(bool)[decode_of] & (~split | prefill_fits[prefill_of])
+    return ServiceTimes(
+        configs=frame,
+        fits=fits,
+        max_batch_size=dec["max_batch_size"].to_numpy(float)[decode_of],
+        decode_ms_per_token=t_d,
+        chunk_tokens=chunk.astype(float),
+        prefill_work_ms=work,
+        queue_service_ms=work + share * t_d[:, None],
+        own_prefill_ms=own,
+        prompt_weight=prompt["weight"].to_numpy(float),
+        output_tokens=output["tokens"].to_numpy(float),
+        output_weight=output["weight"].to_numpy(float),
+        mean_prompt_tokens=float(means["prompt"]),
+        mean_output_tokens=float(means["output"]),
+        clipped_share=clipped,
+        nodes_per_class=nodes,
+    )
+
+
+def node_pieces(values, weights, nodes_per_class: int) -> tuple:
+    """The law that the quadrature nodes stand for, as uniform pieces ``(low, high, mass)``.
+
+    Within each class, node k sits at probability ``(k + 0.5) / n``; between two nodes the
+    value is linear in the probability, so each of the n - 1 gaps is a uniform piece of
+    mass ``share / n``, and each end node an atom of mass ``share / (2n)`` (the slices
+    beyond the outer nodes). ``values``: configurations x nodes; returns ``low``,
+    ``high`` (configurations x pieces) and ``mass`` (pieces). The simulation
+    (``planning.simulation``) draws from the same law.
+    """
+    v = np.asarray(values, float)
+    rows, n = v.shape[0], nodes_per_class
+    v = v.reshape(rows, -1, n)
+    share = np.asarray(weights, float).reshape(-1, n).sum(axis=1)
+    starts = np.concatenate([v[..., :1], v[..., :-1], v[..., -1:]], axis=2)
+    ends = np.concatenate([v[..., :1], v[..., 1:], v[..., -1:]], axis=2)
+    slices = np.r_[0.5, np.ones(n - 1), 0.5] / n
+    mass = (share[:, None] * slices[None, :]).ravel()
+    low = np.minimum(starts, ends).reshape(rows, -1)
+    high = np.maximum(starts, ends).reshape(rows, -1)
+    return low, high, mass
+
+
+def piece_moments(low, high, mass, orders=(1, 2, 3)) -> list:
+    """``E[X^k]`` of the uniform pieces, ``(b^(k+1) - a^(k+1)) / ((k + 1) (b - a))``
+    (``a^k`` for an atom), for each order k, per configuration."""
+    width = high - low
+    wide = width > 1e-9 * np.maximum(high, 1e-300)
+    out = []
+    for k in orders:
+        uniform = (high ** (k + 1) - low ** (k + 1)) / ((k + 1) * np.where(wide, width, 1.0))
+        out.append(np.where(wide, uniform, low**k) @ mass)
+    return out
+
+
+@dataclass(frozen=True)
+class FleetState:
+    """The queues of each configuration at its load (arrays over configurations) [ms].
+
+    ``utilization``: of the prefill queue, or the share of replica time spent prefilling
+    (the larger) [0-1]; ``law``: the wait's law (``queueing.wait_law``); ``mean_wait_ms``;
+    ``offset_low_ms``, ``offset_high_ms``, ``offset_mass``: what follows the wait (TTFT =
+    wait + offset), as uniform pieces (:func:`node_pieces`); ``tpot_floor_ms`` (t_d),
+    ``tpot_mean_ms``, ``tpot_excess_variance`` (per output node) [ms^2];
+    ``mean_ttft_ms``, ``slot_overflow_probability`` [0-1]; ``stable`` where every queue
+    keeps up.
+    """
+
+    service: ServiceTimes
+    utilization: np.ndarray
+    law: dict
+    mean_wait_ms: np.ndarray
+    offset_low_ms: np.ndarray
+    offset_high_ms: np.ndarray
+    offset_mass: np.ndarray
+    tpot_floor_ms: np.ndarray
+    tpot_mean_ms: np.ndarray
+    tpot_excess_variance: np.ndarray
+    mean_ttft_ms: np.ndarray
+    slot_overflow_probability: np.ndarray
+    stable: np.ndarray
+
+    @property
+    def slowest_wait_ms(self) -> np.ndarray:
+        """A time scale beyond which the wait's tail is negligible per 60 of it [ms]."""
+        law = {k: v[:, 0] for k, v in self.law.items()}
+        slow = np.where(law["hyper"], -1 / np.minimum(law["l1"], -1e-300), 0.0)
+        return np.where(self.stable, slow + law["shift"] + law["theta"], 0.0)
+
+
+def fleet_state(
+    service: ServiceTimes,
+    arrival_rate,
+    replicas=1,
+    prefill_instances=1,
+    overhead_ms=0.0,
+) -> FleetState:
+    """The queues of each configuration at ``arrival_rate`` requests/s (array or scalar).
+
+    Aggregated rows: the rate splits evenly over ``replicas`` (each its own M/G/1 prefill
+    queue); disaggregated rows: one M/G/c prefill queue over ``prefill_instances`` and
+    the rate split over the ``replicas`` decode instances. ``overhead_ms``: a fixed time
+    added to every TTFT (serving-stack latency outside the GPUs).
+    """
+    n = len(service.fits)
+    lam = np.asarray(arrival_rate, float) * np.ones(n)
+    R = np.asarray(replicas, float) * np.ones(n)
+    K = np.asarray(prefill_instances, np.int64) * np.ones(n, np.int64)
+    if np.any(~(lam >= 0)) or np.any(~(R >= 1)) or np.any(K < 1):
+        raise ValueError(
+            "arrival_rate must be >= 0 and replicas, prefill_instances >= 1; got "
+            f"{arrival_rate!r}, {replicas!r}, {prefill_instances!r}"
+        )
+    split = service.disaggregated
+    t_d = service.decode_ms_per_token
+    # Aggregated: per replica, one server, service S; disaggregated: K servers, W_p.
+    mean_s, second_s, third_s = service.queue_moments
+    scv = np.maximum(second_s / np.maximum(mean_s, 1e-300) ** 2 - 1, 0)
+    queue_rate = np.where(split, lam, lam / R) / MS_PER_S  # per ms
+    q = mgc_wait(queue_rate, mean_s, scv, np.where(split, K, 1), third_s)
+    mean_wp, second_wp = service.work_moments
+    rho_p = np.where(split, 0.0, lam / R / MS_PER_S * mean_wp)
+    stable = (q["utilization"] < 1) & (rho_p < 1)
+    tpot_mean = np.where(stable, t_d / np.where(stable, 1 - rho_p, 1), np.inf)
+    # Var[TPOT | O] = lambda TPOT E[W_p^2] / O (aggregated), 0 disaggregated.
+    excess_var = np.where(
+        split[:, None],
+        0.0,
+        (lam / R / MS_PER_S * tpot_mean * second_wp)[:, None] / service.output_tokens[None, :],
+    )
+    low, high, mass = service.own_pieces
+    low, high = low + overhead_ms, high + overhead_ms
+    mean_ttft = q["mean_wait_s"] + piece_moments(low, high, mass, (1,))[0]
+    holding = np.where(
+        split, service.mean_output_tokens * t_d, mean_ttft + service.mean_output_tokens * tpot_mean
+    )
+    occupancy = lam / R * holding / MS_PER_S
+    cap = service.batch_cap
+    # P(N > cap) = P(chi-square with 2 (cap + 1) degrees of freedom <= 2 occupancy).
+    overflow = np.where(
+        np.isfinite(occupancy), gamma_cdf(2 * occupancy, 2 * (cap + 1), 4 * (cap + 1)), 1.0
+    )
+    law = wait_law(q["wait_probability"], q["utilization"], q["residual_s"], q["residual_scv"])
+    law = {k: v[:, None] for k, v in law.items()}
+    return FleetState(
+        service=service,
+        utilization=np.maximum(q["utilization"], rho_p),
+        law=law,
+        mean_wait_ms=q["mean_wait_s"],
+        offset_low_ms=low,
+        offset_high_ms=high,
+        offset_mass=mass,
+        tpot_floor_ms=t_d,
+        tpot_mean_ms=tpot_mean,
+        tpot_excess_variance=excess_var,
+        mean_ttft_ms=np.where(stable, mean_ttft, np.inf),
+        slot_overflow_probability=overflow,
+        stable=stable,
+    )
+
+
+def ttft_cdf(state: FleetState, t_ms) -> np.ndarray:
+    """``P(TTFT <= t_ms)`` of each configuration [0-1]: the wait plus each uniform piece
+    of the offset, ``(G(t - a) - G(t - b)) / (b - a)`` (``queueing.wait_cdf_integral``),
+    an atom ``P(W <= t - a)``, mixed by the pieces' masses."""
+    t = (np.asarray(t_ms, float) * np.ones(len(state.stable)))[:, None]
+    low, high = state.offset_low_ms, state.offset_high_ms
+    width = high - low
+    wide = width > 1e-9 * np.maximum(high, 1e-300)
+    spread = (wait_cdf_integral(t - low, state.law) - wait_cdf_integral(t - high, state.law)) / (
+        np.where(wide, width, 1.0)
+    )
+    per_piece = np.where(wide, spread, wait_cdf(t - low, state.law))
+    return np.where(state.stable, per_piece @ state.offset_mass, 0.0)
+
+
+def tpot_cdf(state: FleetState, t_ms) -> np.ndarray:
+    """``P(TPOT <= t_ms)`` of each configuration [0-1], mixed over the output nodes."""
+    t = np.asarray(t_ms, float) * np.ones(len(state.stable))
+    excess_mean = (state.tpot_mean_ms - state.tpot_floor_ms)[:, None]
+    per_node = gamma_cdf(
+        t[:, None] - state.tpot_floor_ms[:, None],
+        np.broadcast_to(excess_mean, state.tpot_excess_variance.shape),
+        state.tpot_excess_variance,
+    )
+    return np.where(state.stable, per_node @ state.service.output_weight, 0.0)
+
+
+def _quantiles(cdf, state: FleetState, low, high, quantiles):
+    found = mixture_quantiles(cdf, low, high, quantiles)
+    return np.where(state.stable[:, None], found, np.inf)
+
+
+def latency_quantiles(state: FleetState, quantiles=QUANTILES) -> dict[str, np.ndarray]:
+    """``ttft_p50_ms``, ``tpot_p90_ms``, ... of each configuration (inf where unstable)."""
+    stable = state.stable
+    low = np.where(stable, state.offset_low_ms.min(axis=1), 0.0)
+    high = np.where(stable, state.offset_high_ms.max(axis=1) + 60 * state.slowest_wait_ms, 1.0)
+    ttft = _quantiles(lambda t: ttft_cdf(state, t), state, low, high, quantiles)
+    sd = np.sqrt(state.tpot_excess_variance.max(axis=1, initial=0.0))
+    mean = np.where(stable, state.tpot_mean_ms, 0.0)
+    tpot = _quantiles(
+        lambda t: tpot_cdf(state, t),
+        state,
+        np.where(stable, state.tpot_floor_ms, 0.0),
+        np.where(stable, mean * 4 + 60 * sd + 1e-9, 1.0),
+        quantiles,
+    )
+    out = {}
+    for i, q in enumerate(quantiles):
+        out[f"ttft_p{100 * q:g}_ms"] = ttft[:, i]
+    for i, q in enumerate(quantiles):
+        out[f"tpot_p{100 * q:g}_ms"] = tpot[:, i]
+    return out
+
+
+def latency_table(
+    service: ServiceTimes,
+    arrival_rate,
+    replicas=1,
+    prefill_instances=1,
+    overhead_ms=0.0,
+    quantiles=QUANTILES,
+) -> pd.DataFrame:
+    """Each configuration at ``arrival_rate``: its queues and TTFT/TPOT quantiles [ms].
+
+    Columns: the configuration, ``arrival_rate`` [1/s], ``replicas``,
+    ``prefill_instances``, ``utilization`` (of the busiest prefill queue or share of
+    replica time spent prefilling) [0-1], ``wait_probability`` [0-1], ``mean_wait_ms``,
+    ``mean_ttft_ms``, ``ttft_p50_ms`` ..., ``tpot_mean_ms``, ``tpot_p50_ms`` ...,
+    ``slot_overflow_probability`` [0-1], ``fits``, ``stable``.
+    """
+    state = fleet_state(service, arrival_rate, replicas, prefill_instances, overhead_ms)
+    table = service.configs.copy()
+    table["arrival_rate"] = np.asarray(arrival_rate, float) * np.ones(len(table))
+    table["replicas"] = np.asarray(replicas) * np.ones(len(table), np.int64)
+    table["prefill_instances"] = np.where(
+        service.disaggregated, np.asarray(prefill_instances) * np.ones(len(table), np.int64), 0
+    )
+    table["utilization"] = state.utilization
+    table["wait_probability"] = state.law["wait_probability"][:, 0]
+    table["mean_wait_ms"] = state.mean_wait_ms
+    table["mean_ttft_ms"] = state.mean_ttft_ms
+    for name, values in latency_quantiles(state, quantiles).items():
+        table[name] = values
+    table["tpot_mean_ms"] = state.tpot_mean_ms
+    table["slot_overflow_probability"] = state.slot_overflow_probability
+    table["fits"] = service.fits
+    table["stable"] = state.stable
+    return table
+
+
+#: Bisection steps of :func:`closed_loop`'s fixed point.
+FIXED_POINT_STEPS = 80
+
+
+def closed_loop(
+    service: ServiceTimes,
+    concurrency,
+    *,
+    replicas=1,
+    prefill_instances=1,
+    overhead_ms=0.0,
+    quantiles=QUANTILES,
+) -> pd.DataFrame:
+    """Each configuration under a closed loop of ``concurrency`` users (no think time).
+
+    A benchmark such as InferenceX keeps ``concurrency`` requests in flight: each user
+    sends the next request when the last one ends, so the arrival rate is what the
+    system lets through. By Little's law, with ``a = min(concurrency / replicas,
+    batch_size)`` requests admitted per decode replica (the configuration's batch_size is
+    its cap), ``lambda (E[TTFT](lambda) + E[O] E[TPOT](lambda)) = replicas a``; the
+    left side rises with lambda, so bisection finds it. The other ``concurrency -
+    replicas a`` users wait for a slot, ``(concurrency - replicas a) / lambda`` each
+    (Little again), added to the TTFT. The queues are then taken as if the arrivals at
+    that rate were Poisson (a closed loop is smoother: the model reads high). Returns
+    :func:`latency_table`'s columns with ``arrival_rate`` the fixed point and
+    ``slot_wait_ms``.
+    """
+    n = len(service.fits)
+    users = np.asarray(concurrency, float) * np.ones(n)
+    R = np.asarray(replicas, float) * np.ones(n)
+    K = np.asarray(prefill_instances, np.int64) * np.ones(n, np.int64)
+    admitted = R * np.minimum(users / R, service.batch_cap)
+    split = service.disaggregated
+    # The largest stable rate: every prefill queue below utilisation 1.
+    mean_s, mean_wp = service.queue_moments[0], service.work_moments[0]
+    per_server = MS_PER_S / np.where(split, mean_s, np.maximum(mean_s, mean_wp))
+    low, high = np.zeros(n), np.where(split, K, R) * per_server
+    for _ in range(FIXED_POINT_STEPS):
+        mid = 0.5 * (low + high)
+        state = fleet_state(service, mid, R, K, overhead_ms)
+        cycle_ms = state.mean_ttft_ms + service.mean_output_tokens * state.tpot_mean_ms
+        inside = mid * cycle_ms / MS_PER_S
+        short = state.stable & (inside < admitted)
+        low, high = np.where(short, mid, low), np.where(short, high, mid)
+    rate = low
+    table = latency_table(service, rate, R, K, overhead_ms, quantiles)
+    slot_wait = np.where(rate > 0, (users - admitted) / np.where(rate > 0, rate, 1) * MS_PER_S, 0)
+    for name in [c for c in table.columns if c.startswith("ttft_p")] + ["mean_ttft_ms"]:
+        table[name] = table[name] + slot_wait
+    table["slot_wait_ms"] = slot_wait
+    table["concurrency"] = users
+    return table

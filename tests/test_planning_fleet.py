@@ -1,0 +1,182 @@
+"""The fleet sizer: by hand, and its properties (hypothesis)."""
+
+import functools
+
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import costmodel
+from costmodel.planning import get_workload
+from costmodel.planning.fleet import (
+    HOURS_PER_MONTH,
+    SLOT_OVERFLOW_PROBABILITY,
+    TARGETS,
+    cheapest_fleets,
+    fleet_candidates,
+    plan_fleets,
+    request_rate,
+    size_fleet,
+)
+from costmodel.planning.latency import latency_table, service_times
+
+SCENARIO = costmodel.Scenario(model="llama-3.1-70b", weight_format="fp8", kv_format="fp8")
+WORKLOAD = get_workload("rag")
+PRICES = {"h100-sxm": 2.0, "h200-sxm": 2.6}
+
+
+@functools.cache
+def service():
+    """Service times of a small candidate set (H100 and H200, TP, batch caps 16-256)."""
+    configs = fleet_candidates(
+        SCENARIO, list(PRICES), batch_sizes=(16, 256), n_gpus=(4, 8), parallelisms=("tp",)
+    )
+    return service_times(SCENARIO, WORKLOAD, configs)
+
+
+def test_request_rate_from_tokens_a_day_by_hand():
+    # The rag workload's nodes: 9,381.6 prompt + 650.7 output tokens a request; 1e10
+    # tokens a day = 1e10 / 86,400 / 10,032.25 = 11.537 requests/s.
+    means = WORKLOAD.mean_tokens()
+    assert means["prompt"] + means["output"] == pytest.approx(10032.25, abs=0.01)
+    assert request_rate(WORKLOAD, tokens_per_day=1e10) == pytest.approx(11.537, abs=1e-3)
+    with pytest.raises(ValueError, match="either"):
+        request_rate(WORKLOAD, requests_per_s=1, tokens_per_day=1e10)
+
+
+def test_size_fleet_prices_and_evaluates_back():
+    plan = size_fleet(
+        SCENARIO,
+        WORKLOAD,
+        requests_per_s=4.0,
+        targets={"ttft_p90_ms": 3000, "tpot_p90_ms": 60},
+        usd_per_gpu_hour=PRICES,
+        price_label={"h100-sxm": "mine", "h200-sxm": "list"},
+        headroom=0.25,
+        batch_sizes=(16, 64, 256),
+        n_gpus=(2, 4, 8),
+    )
+    best = plan.best
+    assert best is not None and bool(best["meets_targets"])
+    # Cost by hand: GPUs x $/GPU-hour x 730 h; per million output tokens over a month of
+    # 4 requests/s of 650.66 output tokens.
+    assert best["usd_per_month"] == pytest.approx(
+        best["total_gpus"] * best["usd_per_gpu_hour"] * HOURS_PER_MONTH
+    )
+    output = 4.0 * WORKLOAD.mean_tokens()["output"] * HOURS_PER_MONTH * 3600
+    assert best["usd_per_million_output_tokens"] == pytest.approx(
+        best["usd_per_month"] / output * 1e6
+    )
+    assert best["price_label"] == {"h100-sxm": "mine", "h200-sxm": "list"}[best["gpu"]]
+    assert best["design_requests_per_s"] == pytest.approx(5.0)
+    # One row per GPU, cheapest first; every fleet meets the targets at the design rate.
+    assert list(plan.cheapest["usd_per_month"]) == sorted(plan.cheapest["usd_per_month"])
+    assert plan.fleets["meets_targets"].all()
+    assert (plan.fleets["ttft_p90_ms"] <= 3000).all() and (plan.fleets["tpot_p90_ms"] <= 60).all()
+    assert best["binding"] and best["setup"] in plan.verdict
+    assert plan.cheapest.to_csv(index=False).count("\n") == len(plan.cheapest) + 1
+
+
+def test_impossible_targets_say_what_binds():
+    plan = size_fleet(
+        SCENARIO,
+        WORKLOAD,
+        requests_per_s=1.0,
+        targets={"tpot_p50_ms": 1.0},
+        usd_per_gpu_hour={"h100-sxm": 2.0},
+        batch_sizes=(16,),
+        n_gpus=(4, 8),
+    )
+    assert plan.best is None and plan.fleets.empty
+    assert "cannot meet TPOT p50" in plan.infeasible.loc["h100-sxm", "why"]
+    assert "No priced GPU" in plan.verdict
+
+
+def test_the_sized_fleet_is_the_fewest_that_passes():
+    # One aggregated replica fewer than the sizer's fails a target or the batch slots.
+    sized = plan_fleets(service(), 6.0, {"ttft_p90_ms": 2500, "tpot_p90_ms": 45}, 0.0)
+    ok = sized[sized["feasible"] & ~sized["disaggregated"] & (sized["replicas"] > 1)]
+    assert len(ok) >= 2
+    fewer = latency_table(service().take(ok["config"].to_numpy()), 6.0 / (ok["replicas"] - 1))
+    fails = (
+        (fewer["ttft_p90_ms"] > 2500)
+        | (fewer["tpot_p90_ms"] > 45)
+        | (fewer["slot_overflow_probability"] > SLOT_OVERFLOW_PROBABILITY)
+    )
+    assert fails.all()
+    # Disaggregated: one prefill instance fewer fails the TTFT target.
+    split = sized[sized["feasible"] & sized["disaggregated"] & (sized["prefill_instances"] > 1)]
+    assert len(split) >= 2
+    fewer = latency_table(
+        service().take(split["config"].to_numpy()),
+        6.0,
+        split["replicas"].to_numpy(),
+        (split["prefill_instances"] - 1).to_numpy().astype(int),
+    )
+    assert (fewer["ttft_p90_ms"] > 2500).all()
+
+
+targets = st.fixed_dictionaries(
+    {},
+    optional={
+        key: st.floats(200, 20_000) if key.startswith("ttft") else st.floats(15, 200)
+        for key in TARGETS
+    },
+).filter(bool)
+
+
+def _cheapest(gpus: pd.Series) -> float:
+    """The cheapest of these setups at ``PRICES`` [$/hour]."""
+    return float((gpus * pd.Series(PRICES)[gpus.index.get_level_values("gpu")].to_numpy()).min())
+
+
+def _gpus_and_cost(sized: pd.DataFrame) -> pd.Series:
+    ok = sized[sized["feasible"]]
+    keys = ["gpu", "n_gpus", "batch_size", "disaggregated", "prefill_gpus"]
+    return ok.set_index(keys)["total_gpus"]
+
+
+@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(rate=st.floats(0.2, 40), more=st.floats(1.0, 3.0), wanted=targets)
+def test_more_traffic_never_needs_fewer_gpus(rate, more, wanted):
+    low = _gpus_and_cost(plan_fleets(service(), rate, wanted))
+    high = _gpus_and_cost(plan_fleets(service(), rate * more, wanted))
+    # What serves more traffic serves less; each setup needs no fewer GPUs for more.
+    assert set(high.index) <= set(low.index)
+    assert (high >= low.reindex(high.index)).all()
+    if len(high):
+        assert _cheapest(high) >= _cheapest(low)
+
+
+@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(rate=st.floats(0.2, 40), wanted=targets, looser=st.floats(1.0, 3.0))
+def test_a_looser_target_never_costs_more(rate, wanted, looser):
+    tight = _gpus_and_cost(plan_fleets(service(), rate, wanted))
+    loose = _gpus_and_cost(plan_fleets(service(), rate, {k: v * looser for k, v in wanted.items()}))
+    assert set(tight.index) <= set(loose.index)
+    assert (loose.reindex(tight.index) <= tight).all()
+
+
+@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(rate=st.floats(0.2, 40), wanted=targets, headroom=st.floats(0, 1))
+def test_every_fleet_evaluated_back_meets_its_targets(rate, wanted, headroom):
+    sized = plan_fleets(service(), rate, wanted, headroom)
+    ok = sized[sized["feasible"]]
+    assert ok["meets_targets"].all()
+    for key, limit in wanted.items():
+        assert (ok[key] <= limit * (1 + 1e-9)).all(), key
+    assert (ok["slot_overflow_probability"] <= SLOT_OVERFLOW_PROBABILITY).all()
+
+
+def test_cheapest_fleets_over_rates_agree_with_one_rate_at_a_time():
+    # The vectorised sizing over rates gives, at each rate, the cheapest of plan_fleets'.
+    rates = [0.5, 4.0, 20.0]
+    wanted = {"ttft_p90_ms": 3000, "tpot_p90_ms": 60}
+    curve = cheapest_fleets(service(), rates, wanted, PRICES, headroom=0.1)
+    for rate, row in zip(rates, curve.itertuples(), strict=True):
+        sized = plan_fleets(service(), rate, wanted, 0.1)
+        ok = sized[sized["feasible"]]
+        cost = ok["total_gpus"] * ok["gpu"].map(PRICES) * HOURS_PER_MONTH
+        assert row.usd_per_month == pytest.approx(cost.min())
+    assert curve["usd_per_month"].is_monotonic_increasing

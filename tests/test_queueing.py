@@ -1,0 +1,98 @@
+"""Queueing formulas by hand, and the latency model against a discrete-event simulation."""
+
+import math
+
+import numpy as np
+import pytest
+
+from costmodel import queueing
+from costmodel.planning import get_workload
+from costmodel.planning.simulation import check_against_simulation
+
+
+def test_erlang_c_by_hand():
+    # One server: C = rho. Two servers at a = 1: B(1) = 1/2, B(2) = (1/2) / (2 + 1/2) =
+    # 0.2, C = 0.2 / (1 - 0.5 x 0.8) = 1/3. Three at a = 2: B = 2/3, 0.4, 0.8 / 3.8,
+    # C = (4/19) / (1 - (2/3)(15/19)) = 4/9.
+    assert queueing.erlang_c(1, 0.3) == pytest.approx(0.3)
+    assert queueing.erlang_c(2, 1.0) == pytest.approx(1 / 3)
+    assert queueing.erlang_c(3, 2.0) == pytest.approx(4 / 9)
+    # Vectorised over servers and load; saturated queues: everyone waits.
+    c = queueing.erlang_c(np.array([1, 2, 3]), np.array([0.3, 1.0, 3.5]))
+    assert c == pytest.approx([0.3, 1 / 3, 1.0])
+    with pytest.raises(ValueError, match="servers"):
+        queueing.erlang_c(0, 0.5)
+
+
+def test_mgc_wait_is_pollaczek_khinchine_and_mm1_by_hand():
+    # M/D/1 at rho = 0.5, E[S] = 0.1 s: 0.5 x 0.1 / (2 x 0.5) = 0.05 s (the evaluation's
+    # disaggregated queue, disaggregation.ttft_ms, uses this).
+    assert queueing.mgc_wait(5.0, 0.1, 0.0, 1)["mean_wait_s"] == pytest.approx(0.05)
+    # M/M/1, lambda = 5, mu = 10: rho / (mu - lambda) = 0.1 s.
+    assert queueing.mgc_wait(5.0, 0.1, 1.0, 1)["mean_wait_s"] == pytest.approx(0.1)
+    # M/M/3 at a = 2 (mu = 1): C / (c mu - lambda) = (4/9) / 1.
+    assert queueing.mgc_wait(2.0, 1.0, 1.0, 3)["mean_wait_s"] == pytest.approx(4 / 9)
+    assert queueing.mgc_wait(12.0, 0.1, 1.0, 1)["mean_wait_s"] == np.inf
+
+
+def test_wait_law_is_exact_for_mmc():
+    # M/M/3, lambda = 2, mu = 1: P(W > t) = C exp(-(c mu - lambda) t) = (4/9) e^-t.
+    # Exponential service: E[S^3] = 6, so the residual's scv 4 x 1 x 6 / (3 x 2^2) - 1 = 1.
+    q = queueing.mgc_wait(2.0, 1.0, 1.0, 3, service_third_moment=6.0)
+    assert q["residual_scv"] == pytest.approx(1.0)
+    law = queueing.wait_law(q["wait_probability"], q["utilization"], q["residual_s"], 1.0)
+    t = np.array([0.0, 0.5, 1.0, 3.0])
+    assert queueing.wait_cdf(t, law) == pytest.approx(1 - 4 / 9 * np.exp(-t), abs=1e-9)
+    assert queueing.wait_cdf(-0.1, law) == 0.0
+    # Its integral, G(t) = t - (4/9)(1 - e^-t).
+    assert queueing.wait_cdf_integral(t, law) == pytest.approx(t - 4 / 9 * (1 - np.exp(-t)))
+
+
+@pytest.mark.parametrize("scv", [0.2, 1.0, 3.0])
+def test_wait_law_mean_and_integral_agree(scv):
+    # The mean of W is the integral of its survival; G integrates the CDF.
+    q = queueing.mgc_wait(7.0, 0.1, scv, 1, service_third_moment=(1 + scv) ** 2 * 1e-3 * 1.5)
+    law = queueing.wait_law(q["wait_probability"], q["utilization"], q["residual_s"], 1.0)
+    t = np.linspace(0, 60 * float(q["mean_wait_s"]) + 1, 200_001)
+    survival = 1 - queueing.wait_cdf(t, law)
+    mean = float(np.sum((survival[1:] + survival[:-1]) / 2 * np.diff(t)))
+    assert mean == pytest.approx(float(q["mean_wait_s"]), rel=1e-3)
+    numeric = np.cumsum(np.r_[0, (1 - survival[1:] + 1 - survival[:-1]) / 2 * np.diff(t)])
+    assert queueing.wait_cdf_integral(t[::20000], law) == pytest.approx(numeric[::20000], rel=1e-4)
+
+
+def test_normal_and_gamma_laws():
+    z = np.linspace(-4, 4, 17)
+    exact = [0.5 * (1 + math.erf(v / math.sqrt(2))) for v in z]
+    assert queueing.normal_cdf(z) == pytest.approx(exact, abs=2e-7)
+    assert queueing.normal_quantile(0.9) == pytest.approx(1.2815516, abs=1e-5)
+    # Wilson-Hilferty against sampled gammas of shape 2 and 20 (mean 3).
+    rng = np.random.default_rng(0)
+    for shape in (2.0, 20.0):
+        x = rng.gamma(shape, 3.0 / shape, 400_000)
+        for q in (0.1, 0.5, 0.9, 0.99):
+            v = np.quantile(x, q)
+            assert queueing.gamma_cdf(v, 3.0, 9.0 / shape) == pytest.approx(q, abs=0.006)
+    assert queueing.gamma_cdf([1.9, 2.1], 2.0, 0.0) == pytest.approx([0.0, 1.0])
+
+
+def test_mixture_quantiles_of_an_exponential():
+    # P(X <= t) = 1 - exp(-t / 2): the median is 2 ln 2, the 90th percentile 2 ln 10.
+    found = queueing.mixture_quantiles(
+        lambda t: 1 - np.exp(-t / 2), np.zeros(2), np.full(2, 100.0), (0.5, 0.9)
+    )
+    assert found[0] == pytest.approx([2 * math.log(2), 2 * math.log(10)])
+
+
+# --- the latency model against a discrete-event simulation ----------------------------
+
+
+@pytest.mark.parametrize("name", ["inferencex-8k1k", "rag", "agentic-coding"])
+def test_ttft_quantiles_match_a_simulation(name):
+    # Poisson arrivals at 10 % to 90 % of each queue's capacity, FCFS, the model's own
+    # service times (planning.simulation): Llama 3.1 70B on 4x H100, one aggregated
+    # replica (M/G/1) and a pool of four prefill instances (M/G/4). p50 and p90 of TTFT
+    # within 10 %.
+    table = check_against_simulation(get_workload(name), quantiles=(0.5, 0.9))
+    assert len(table) == 2 * 2 * 9
+    assert table["error_pct"].abs().max() < 10, table.round(1).to_string()
