@@ -16,7 +16,7 @@ pytestmark = pytest.mark.browser
 TPOT = Input("number", "TPOT target [ms]", "tpot_ms_max", "25.0")
 CASES = {
     "gpu_comparison": [  # the page's fragment, then the tornado's (nested in it)
-        Input("select", "Price of the other GPUs", "price_tier", "all_in_cost"),
+        Input("toggle", "Best batch for speed", "optimize_batch", "true"),
         Input("number", "Move each assumption by ± [%]", "change_pct", "30"),
     ],
     "moe_batch_scaling": [Input("number", "Routing skew [-]", "routing_skew", "1.5")],
