@@ -165,17 +165,27 @@ def _per_gpu(table: pd.DataFrame, pick) -> pd.DataFrame:
     return frame.drop(columns="gpu", errors="ignore")
 
 
-def rank_gpus(sweep: pd.DataFrame, min_tokens_per_s_per_user: float) -> pd.DataFrame:
-    """Each GPU's cheapest row at ``min_tokens_per_s_per_user`` or faster, cheapest first.
+def rank_gpus(
+    sweep: pd.DataFrame,
+    min_tokens_per_s_per_user: float,
+    ttft_ms_max: float = np.inf,
+    tpot_ms_max: float = np.inf,
+) -> pd.DataFrame:
+    """Each GPU's cheapest row at ``min_tokens_per_s_per_user`` or faster that also meets
+    the TTFT and TPOT targets drawn beside it, cheapest first.
 
     ``sweep``: rows of ``frontier_for_gpus`` (a front or the whole sweep); a GPU with no
-    row that fast is left out. Indexed by GPU, with a ``rank`` column (1 = cheapest).
+    such row is left out. Indexed by GPU, with a ``rank`` column (1 = cheapest).
     """
     if not min_tokens_per_s_per_user > 0:
         raise ValueError(
             f"min_tokens_per_s_per_user must be > 0; got {min_tokens_per_s_per_user!r}"
         )
-    fast = sweep[sweep["tokens_per_s_per_user"] >= min_tokens_per_s_per_user]
+    fast = sweep[
+        (sweep["tokens_per_s_per_user"] >= min_tokens_per_s_per_user)
+        & (sweep["ttft_ms"] <= ttft_ms_max)
+        & (sweep["tpot_ms"] <= tpot_ms_max)
+    ]
     ranked = _per_gpu(fast, lambda rows: rows.loc[rows[COST].idxmin()]) if len(fast) else None
     if ranked is None or ranked.empty:
         return pd.DataFrame(columns=["rank", *sweep.columns.drop("gpu", errors="ignore")])
@@ -287,7 +297,9 @@ def run(scenario=None, options: Options | None = None, catalog=None) -> Result:
             whole,
             lambda rows: cheapest_meeting(rows, options.ttft_ms_max, options.tpot_ms_max, COST),
         )
-        ranking = rank_gpus(whole, options.min_tokens_per_s_per_user)
+        ranking = rank_gpus(
+            whole, options.min_tokens_per_s_per_user, options.ttft_ms_max, options.tpot_ms_max
+        )
     gpu_prices = (
         whole.groupby("gpu", sort=False)["usd_per_gpu_hour"].first().to_dict() if len(whole) else {}
     )

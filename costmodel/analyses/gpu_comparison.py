@@ -123,10 +123,12 @@ def pct_cheaper(cost, other):
 
 def _prices(scenario, options: Options, catalog) -> pd.DataFrame:
     """Every catalog GPU's price (``pricing.price_gpus`` under ``options.price_rule``) with
-    the scenario's price for its own GPU unless the rule's own prices name it; columns
-    ``gpu``, ``usd_per_gpu_hour`` (NaN: none) and ``price_source`` (where it is from)."""
+    the scenario's price for its own GPU unless the rule's own prices name it (or it is the
+    rule's price: the app's sidebar prices its GPU by the rule); columns ``gpu``,
+    ``usd_per_gpu_hour`` (NaN: none) and ``price_source`` (where it is from)."""
     table = price_gpus(catalog.gpus.index, options.price_rule, catalog)
     mine = (table["gpu"] == scenario.gpu) & (table["tier"] != "own")
+    mine &= table["usd_per_gpu_hour"] != scenario.usd_per_gpu_hour
     table.loc[mine, "usd_per_gpu_hour"] = scenario.usd_per_gpu_hour
     table.loc[mine, "label"] = "scenario price"
     return table.rename(columns={"label": "price_source"})
