@@ -126,7 +126,8 @@ def test_preset_and_reset_set_session_state():
     for field, value in sidebar.PRESETS["December 2023 baseline"].items():
         assert at.session_state[field] == value
     # The seed's $1.95 is its H100's own price: the scenario is the library's baseline.
-    assert at.session_state["_ui_scenario"] == costmodel.Scenario(batch_size=64)
+    seed = costmodel.presets.DECEMBER_2023_BASELINE.apply(costmodel.Scenario(batch_size=64))
+    assert at.session_state["_ui_scenario"] == seed
     assert at.session_state["batch_size"] == 64  # not part of the preset
     at.button(key="preset:reset").click().run()
     assert not at.exception
