@@ -90,9 +90,9 @@ def test_aggregated_numbers_unchanged_bit_for_bit():
     # new = (O * plain + prefill) / (O * time per token + prefill).
     per_token = golden["decode_step_ms"] / golden["tokens_per_step"]
     plain = golden["speculative_speedup"] * per_token
-    O = Scenario().output_tokens  # every golden row has the default 256
-    golden["speculative_speedup"] = (O * plain + golden["prefill_ms"]) / (
-        O * per_token + golden["prefill_ms"]
+    output = Scenario().output_tokens  # every golden row has the default 256
+    golden["speculative_speedup"] = (output * plain + golden["prefill_ms"]) / (
+        output * per_token + golden["prefill_ms"]
     )
     speedup = "speculative_speedup"  # rebuilt from rounded columns: to 1e-12
     np.testing.assert_allclose(now[speedup], golden[speedup], rtol=1e-12)
