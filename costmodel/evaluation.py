@@ -117,7 +117,11 @@ OUTPUT_COLUMNS = {
     "usd_per_million_output_tokens": "GPU cost of decode time (disaggregated: of the decode "
     "pool) per million output tokens [$]",
     "usd_per_million_input_tokens": "GPU cost of prefill time (disaggregated: of the prefill "
-    "pool) per million prompt tokens actually prefilled (cache hits excluded) [$]",
+    "pool) per million prompt tokens, cached ones included (what an input price is set "
+    "against) [$]",
+    "usd_per_million_uncached_input_tokens": "GPU cost of prefill time per million uncached "
+    "prompt tokens, those actually prefilled; a cached token costs only its share of "
+    "reading the prefix, inside that prefill [$]",
     "usd_per_request": "GPU cost of one request, prefill and decode [$]",
     "bandwidth_tb_s_per_usd_hour": "memory bandwidth per GPU-hour price; NaN at $0 [TB/s per $/h]",
 }
@@ -816,7 +820,10 @@ def _disaggregated(x: dict, decode: dict, pool: dict, prefilled) -> dict:
         "output_tokens_per_s": split["requests_per_s"] * O,
         "output_tokens_per_s_per_gpu": split["output_tokens_per_s_per_gpu"],
         "gpu_hours_per_million_output_tokens": split["decode_usd_per_request"] / O * 1e6,
-        "gpu_hours_per_million_input_tokens": split["prefill_usd_per_request"] / prefilled * 1e6,
+        "gpu_hours_per_million_input_tokens": split["prefill_usd_per_request"] / P * 1e6,
+        "gpu_hours_per_million_uncached_input_tokens": split["prefill_usd_per_request"]
+        / prefilled
+        * 1e6,
         "gpu_hours_per_request": split["usd_per_request"],
     }
 
@@ -904,6 +911,7 @@ def physics(c: dict, catalog: Catalog) -> dict:
         economics.gpu_hours(
             c["n_gpus"],
             c["batch_size"],
+            c["prompt_tokens"],
             out["prefilled_tokens"],
             out["decode_ms_per_token"],
             out["prefill_ms"],
