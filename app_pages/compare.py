@@ -17,7 +17,7 @@ import streamlit as st
 import costmodel
 from app_pages.ui import cache, charts, sidebar, tables, url, widgets
 from app_pages.ui.text import escape, literal
-from costmodel import pricing
+from costmodel import outputs, pricing
 from costmodel import shapley as attribution
 from costmodel.adapt import adapted
 from costmodel.evaluation import OUTPUT_COLUMNS
@@ -47,7 +47,6 @@ def copy_values(swap: bool) -> None:
         widgets.set_values(b)
 
 
-@cache.shared(max_entries=128)
 def compare(a: costmodel.Scenario, b: costmodel.Scenario, metric: str) -> attribution.Comparison:
     """``costmodel.attribution.compare`` cached by both scenarios and the metric."""
     return attribution.compare(a, b, cache.catalog(), metric)
@@ -95,7 +94,7 @@ def comparison() -> None:
             column.button(
                 label, on_click=copy_values, args=(swap,), icon=icon, width="stretch", help=help
             )
-        widgets.widget("metric", style="selectbox")
+        widgets.widget("metric", names={m: outputs.label(m) for m in METRICS})
     with right:
         st.subheader("B")
         boxes = st.columns(2)
@@ -115,7 +114,7 @@ def comparison() -> None:
         st.error(f"Scenario B cannot be compared: {literal(str(err))}. Change B's inputs above.")
         url.stop_page()
 
-    metric = result.metric
+    metric = outputs.label(result.metric)
     fits = result.outputs.set_index("output").loc["fits", ["a", "b"]]
     not_fitting = [name for name, value in fits.items() if not value]
     if not_fitting:
@@ -141,7 +140,7 @@ def comparison() -> None:
         st.markdown(f"**Biggest driver.** {escape(result.text)}")
 
     table = result.attribution
-    steps = table.set_index("field")["delta"]
+    steps = table.set_index("label")["delta"]
     title = f"{metric}: from A to B, field by field"
     charts.show_chart(
         charts.waterfall(steps, ("A", result.a_value), ("B", result.b_value), metric, title)
@@ -152,15 +151,25 @@ def comparison() -> None:
     )
     if not table.empty:
         tables.show_table(
-            table.astype({"from": str, "to": str}), "attribution.csv", hide_index=True
+            table.astype({"from": str, "to": str}),
+            "attribution.csv",
+            hide_index=True,
+            column_order=["label", "from", "to", "delta", "field"],
+            column_config={"label": {"label": "Input"}, "field": {"label": "Input (URL key)"}},
         )
 
     st.subheader("Key outputs side by side")
+    numbers = result.outputs[result.outputs["output"] != "fits"]  # said above, in words
     tables.show_table(
-        result.outputs,
+        numbers.assign(label=numbers["output"].map(outputs.label)),
         "compare_outputs.csv",
         hide_index=True,
-        column_config={"difference": {"label": "B − A"}},  # the rest: tables.label's rule
+        column_order=["label", "a", "b", "difference", "change_pct", "output"],
+        column_config={
+            "label": {"label": "Output"},
+            "output": {"label": "Output (library name)"},
+            "difference": {"label": "B − A"},
+        },
     )
 
 

@@ -95,6 +95,19 @@ def shown(at: AppTest, column: str) -> pd.DataFrame:
     return df.apply(_as_numbers)
 
 
+def as_shown(df: pd.DataFrame, at: AppTest, column: str) -> pd.DataFrame:
+    """``df`` rounded as the page's table with ``column`` shows it: a numeric column
+    with gaps is text, rounded to the column's decimals where it has its own
+    (``costmodel.outputs``: tokens/s per user to 0.1); to compare with :func:`shown`."""
+    page = next(d.value for d in [*at.dataframe, *at.table] if column in d.value.columns)
+    texts = {c for c in page.columns if page[c].dtype == object}
+    return df.apply(
+        lambda c: (
+            c.round(d) if c.name in texts and (d := tables.decimals(c.name)) is not None else c
+        )
+    )
+
+
 def _as_numbers(values: pd.Series) -> pd.Series:
     if pd.api.types.is_numeric_dtype(values) or pd.api.types.is_bool_dtype(values):
         return values

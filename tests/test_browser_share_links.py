@@ -238,12 +238,12 @@ CASES = [
         "timeline",
         [
             sidebar_select("Model", "model", "DeepSeek-V3", "deepseek-v3"),
-            Input("radio", "Floor at", "target", "batch_size"),
+            Input("radio", "Floor at", "target", "the sidebar's batch", url="batch_size"),
             Input("radio", "Time of day", "time_of_day", "off_peak"),
         ],
         paragraphs(r"^(Trend|Below the floor)\."),
         ("target", "speed"),
-        Input("radio", "Floor at", "target", "interactivity"),
+        Input("radio", "Floor at", "target", "the interactivity target", url="interactivity"),
     ),
     Case(  # the link holds scenario A (the sidebar's) and scenario B (b_ parameters)
         "compare",

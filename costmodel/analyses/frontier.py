@@ -26,7 +26,13 @@ from costmodel.analyses.options import AnalysisOptions, count, scenario_field
 from costmodel.catalog import load_catalog
 from costmodel.economics import batch_grid
 from costmodel.fields import FIELD_RANGES
-from costmodel.frontier import DEFAULT_MAX_GPUS, cheapest_meeting, frontier_for_gpus
+from costmodel.frontier import (
+    DEFAULT_MAX_GPUS,
+    PARALLELISMS,
+    SERVING,
+    cheapest_meeting,
+    frontier_for_gpus,
+)
 from costmodel.pricing import PriceRule, model_price_dates, price_gpus, price_sheet
 from costmodel.scenario import Scenario
 from costmodel.spec import choice, nested, number
@@ -34,10 +40,8 @@ from costmodel.spec import choice, nested, number
 #: The cost every comparison here uses [$ per million output tokens].
 COST = "usd_per_million_output_tokens_all_in"
 _GPUS = tuple(load_catalog().gpus.index)
-PARALLELISMS = ("tp", "ep")
 #: Sweeps of the shipped catalog kept by :func:`run` (scenario and swept axes as the key).
 SWEEPS_KEPT = 16
-SERVING = ("aggregated", "disaggregated")
 #: TTFT targets one may set: 1 ms to 10 minutes, in steps of 100 ms [ms].
 TTFT_MS_RANGE = (1.0, 600_000.0, 100.0)
 #: TPOT targets one may set, in steps of 1 ms [ms].
@@ -101,19 +105,20 @@ class Options(AnalysisOptions):
     )
     price_rule: PriceRule = nested(PriceRule())
     parallelisms: tuple = choice(
-        PARALLELISMS,
+        tuple(PARALLELISMS),
         label="Parallelism",
         help="tp: tensor parallelism inside one scale-up domain; ep: experts over the GPUs, "
         "attention data-parallel",
-        choices=PARALLELISMS,
+        choices=tuple(PARALLELISMS),
+        names=PARALLELISMS,
         many=True,
     )
     serving: tuple = choice(
-        SERVING,
+        tuple(SERVING),
         label="Serving",
         help="aggregated: prefill and decode on the same GPUs; disaggregated: a prefill pool "
         "of its own",
-        choices=SERVING,
+        choices=tuple(SERVING),
         many=True,
     )
 

@@ -179,6 +179,7 @@ class Options(AnalysisOptions):
         "user min_tokens_per_s_per_user, and the cheapest such setup decides; batch_size: "
         "every setup at the scenario's batch",
         choices=OPERATING_POINTS,
+        names={"interactivity": "the interactivity target", "batch_size": "the sidebar's batch"},
     )
     min_tokens_per_s_per_user: float = number(
         20.0,

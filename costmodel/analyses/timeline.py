@@ -135,9 +135,10 @@ class Options(AnalysisOptions):
     target: str = choice(
         "batch_size",
         label="Floor at",
-        help="batch_size: the scenario's batch; interactivity: the cheapest batch "
-        "that still gives each user min_tokens_per_s_per_user",
+        help="The scenario's batch, or the cheapest batch that still gives each user "
+        "min_tokens_per_s_per_user",
         choices=TARGETS,
+        names={"batch_size": "the sidebar's batch", "interactivity": "the interactivity target"},
     )
     min_tokens_per_s_per_user: float = number(
         20.0,
