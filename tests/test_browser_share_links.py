@@ -236,12 +236,18 @@ CASES = [
         "timeline",
         [
             sidebar_select("Model", "model", "DeepSeek-V3", "deepseek-v3"),
-            Input("radio", "Floor at", "target", "batch_size"),
+            Input("select", "Floor at", "target", "The sidebar's batch", url="batch_size"),
             Input("select", "GPU price tier", "price_tier", "all_in_cost"),
         ],
         paragraphs(r"^(Trend|Below the floor)\."),
         ("target", "speed"),
-        Input("radio", "Floor at", "target", "interactivity"),
+        Input(
+            "select",
+            "Floor at",
+            "target",
+            "The cheapest batch at the interactivity target",
+            url="interactivity",
+        ),
     ),
     Case(  # the link holds scenario A (the sidebar's) and scenario B (b_ parameters)
         "compare",

@@ -26,7 +26,7 @@ def test_renders_defaults_with_the_librarys_numbers():
     assert not at.exception and not at.warning and not at.error
     assert at.title[0].value == "Price-war timeline"
     assert len(at.get("vega_lite_chart")) == 1
-    assert at.radio(key="target").value == "interactivity"
+    assert at.selectbox(key="target").value == "interactivity"
     assert at.number_input(key="min_tokens_per_s_per_user").value == 20.0
     assert at.selectbox(key="price_tier").value == "on_demand"
     assert at.multiselect(key="weight_formats").value == ["bf16", "fp8"]
@@ -70,7 +70,7 @@ def test_url_parameters_fill_the_inputs_and_the_numbers():
         batch_size="64",
     )
     assert not at.exception and not at.warning and not at.error
-    assert at.radio(key="target").value == "batch_size"
+    assert at.selectbox(key="target").value == "batch_size"
     assert at.selectbox(key="price_tier").value == "all_in_cost"
     assert at.multiselect(key="weight_formats").value == ["fp8"]
     options = timeline.Options(
@@ -95,7 +95,7 @@ def test_bad_values_are_named_and_defaults_used():
     text = ignored(at)
     for bad in ("`target=speed`", "`min_tokens_per_s_per_user=0`", "`price_tier=spot`"):
         assert bad in text
-    assert at.radio(key="target").value == "interactivity"
+    assert at.selectbox(key="target").value == "interactivity"
     assert not at.error and len(at.get("vega_lite_chart")) == 1
 
 

@@ -544,6 +544,15 @@ def test_a_model_without_prices_still_gets_its_floor():
         "The catalog has no provider prices for Llama 2 70B from 2023-12: only the cost "
         "floor is shown."
     )
+    # The floor runs to the timeline's last date, another model's newest price (2024-09-17),
+    # though no price of this model and no GPU price or launch is dated then.
+    later = catalog_with(
+        [("h100-sxm", 2.0, "test", "on_demand", "2024-01")],
+        [("R", "mixtral-8x7b", 0.1, 1.0, "2024-09-17")],
+    )
+    result = run(Scenario(n_gpus=4), Options(model="llama-2-70b"), later)
+    assert result.end == pd.Timestamp("2024-09-17")
+    assert result.floor["date"].max() == result.end
 
 
 def test_no_trend_or_change_text_shows_inf():

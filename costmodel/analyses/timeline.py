@@ -205,7 +205,7 @@ class Result:
     (the output price is under the floor: the provider sells below the cost of the
     cheapest setup).
     ``floor``: one row per model and date (``start``, every provider, GPU-price and launch
-    date up to ``end``) with the cheapest setup, columns ``FLOOR_COLUMNS``.
+    date up to ``end``, and ``end``) with the cheapest setup, columns ``FLOOR_COLUMNS``.
     ``floor_by_gpu``: the same per GPU too (its best setup at its price then), for bands
     per GPU ``family``.
     ``cheapest``: per model and provider-price date, the lowest output price on offer at
@@ -478,7 +478,10 @@ def _trend_text(row, catalog: Catalog) -> str:
     )
     name = _name(row.model, catalog)
     if np.isnan(row.factor_per_year):
-        return f"{name}: one price date only ({span}), no trend."
+        return (
+            f"{name}: one price date only ({row.first_date:%Y-%m-%d}, cheapest "
+            f"${row.first_usd_per_million_output:.3g} per million output tokens), no trend."
+        )
     days = (row.last_date - row.first_date).days
     if days < MIN_TREND_DAYS:
         moved = _moved(row.last_usd_per_million_output / row.first_usd_per_million_output)
@@ -612,7 +615,8 @@ def run(
     """Providers' prices and each model's cost floor from ``START_DATE`` to the newest price.
 
     The floor is evaluated at the start, at every provider-price, GPU-price and GPU-launch
-    date up to the newest provider price of any catalog model (``end``). ``run()`` covers
+    date up to the newest provider price of any catalog model (``end``), and at ``end``
+    (so every floor runs to the last date). ``run()`` covers
     every catalog model with provider prices at the default scenario's batch (32) and
     prompt/output lengths, each GPU at its on-demand price then.
     """
@@ -634,7 +638,7 @@ def run(
     rows = _price_rows(catalog, models, start)
     candidates = pd.concat(
         [
-            pd.Series([start]),
+            pd.Series([start, end]),
             rows["date"],
             period_end(catalog.gpu_prices["date"]),
             period_end(catalog.gpus["date"]),
