@@ -72,7 +72,7 @@ def timeline_view() -> None:
     this: ``url.fragment``)."""
     with st.container(border=True):
         values = widgets.inputs(INPUTS, (*st.columns(3), st.container()), **WIDGET_ARGS)
-        chosen = url.value("models") or any(url.value(k) is not None for k in BAND)
+        chosen = bool(url.value("models")) or any(url.value(k) is not None for k in BAND)
         with st.expander(
             "More models on the chart", icon=":material/stacked_line_chart:", expanded=chosen
         ):
