@@ -2,6 +2,7 @@
 
 import dataclasses
 import re
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -377,3 +378,21 @@ def test_the_margin_rises_with_the_price(prices, hit_rate):
     for row in margins.itertuples():
         words = pw.margin_words(row.revenue_per_request_usd, row.margin_pct)
         assert not re.search(r"\binf|\bnan\b", words)
+
+
+def test_deepseeks_own_economics_beside_a_price_list_of_the_users_own():
+    # A LiteLLM file's prices (DeepSeek's V4-Flash at $1.20 peak) hold no DeepSeek price of
+    # 2025: the disclosure is restated at the project's catalog's, the margin at the file's.
+    data = (Path(__file__).parent / "data" / "litellm-model-prices-sample.json").read_bytes()
+    catalog = costmodel.load_catalog()
+    prices = costmodel.price_files.read_litellm(data, "2026-12-07", catalog).prices
+    mine = costmodel.price_files.use_prices(catalog, prices)
+    scenario = costmodel.Scenario(model="deepseek-v4-flash", n_gpus=8, weight_format=None)
+    result = pw.run(scenario, pw.Options(price_date="today"), mine)
+    assert result.price_date == "2026-12-07"
+    assert result.sheet.set_index("provider").loc["DeepSeek", "usd_per_million_output"] == 1.20
+    assert result.disclosure_text.startswith(
+        "DeepSeek's own published economics (2025-03-01, deepseek-v3 and deepseek-r1) give a "
+        "cost-profit ratio of 545%"
+    )
+    assert "here deepseek-v4-flash's of 2026-12-07" in result.disclosure_text

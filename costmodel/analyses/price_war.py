@@ -768,7 +768,9 @@ def disclosure_text(scenario, date: str, margins, costs, setup: str | None, cata
     from this comparison, for each provider of the sheet that published some; '' if none.
 
     Their cost-profit ratio is profit over cost, ``r = (revenue - cost) / cost``; as a
-    margin of revenue it is ``r / (1 + r)`` (DeepSeek's 545 %: 5.45 / 6.45 = 84.5 %).
+    margin of revenue it is ``r / (1 + r)`` (DeepSeek's 545 %: 5.45 / 6.45 = 84.5 %). The
+    disclosure is restated at ``catalog``'s prices of its day, or at the project's catalog's
+    where ``catalog`` holds none then (a price list of the user's own).
     """
     table = disclosures.load_disclosures()
     if setup is None or margins.empty:
@@ -779,7 +781,10 @@ def disclosure_text(scenario, date: str, margins, costs, setup: str | None, cata
         mine = margins[(margins["setup"] == setup) & (margins["provider"] == row["provider"])]
         if mine.empty:
             continue
-        said = disclosures.restate(key, catalog)
+        try:
+            said = disclosures.restate(key, catalog)
+        except ValueError:  # a sheet of the user's own lacks the disclosure day's prices:
+            said = disclosures.restate(key)  # the project's catalog has them
         ratio = said["disclosed_cost_profit_ratio_pct"] / 100
         work = disclosures.workload(key)
         preset = presets.DEEPSEEK_2025 if key == disclosures.DEEPSEEK else {}
