@@ -151,11 +151,19 @@ def encode(prices: pd.DataFrame, file_format: str) -> str:
 
 def link_value(prices: pd.DataFrame, file_format: str, model: str) -> tuple[str, bool]:
     """(the ``price_list`` value, whether it holds every row): all rows, or ``model``'s
-    alone where all of them take more than ``MAX_URL_CHARS``."""
+    alone where all of them take more than ``MAX_URL_CHARS``; ``ValueError`` where even
+    those do."""
     value = encode(prices, file_format)
     if len(value) <= MAX_URL_CHARS:
         return value, True
-    return encode(prices[prices["model"] == model], file_format), False
+    mine = prices[prices["model"] == model]
+    value = encode(mine, file_format)
+    if len(value) > MAX_URL_CHARS:
+        raise ValueError(
+            f"its {len(mine):,} prices of {model} alone take {len(value):,} characters in a "
+            f"link, more than the {MAX_URL_CHARS:,} a link may hold"
+        )
+    return value, False
 
 
 def decode(text: str, date: str, catalog: Catalog) -> tuple[pd.DataFrame, str]:
@@ -163,15 +171,19 @@ def decode(text: str, date: str, catalog: Catalog) -> tuple[pd.DataFrame, str]:
     format) of a ``price_list`` value; ``ValueError`` saying why it is not one."""
     if len(text) > MAX_URL_CHARS:
         raise ValueError(f"{KEY} is {len(text):,} characters; the limit is {MAX_URL_CHARS:,}")
+    wrong = f"{KEY} is not a price list this app wrote"
     try:
         packed = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
         inflater = zlib.decompressobj()
         data = inflater.decompress(packed, MAX_LINK_BYTES + 1)
-        found = json.loads(data.decode("utf-8"))
-    except (binascii.Error, ValueError, zlib.error, UnicodeDecodeError, RecursionError):
-        raise ValueError(f"{KEY} is not a price list this app wrote") from None
+    except (binascii.Error, ValueError, zlib.error):
+        raise ValueError(wrong) from None
     if inflater.unconsumed_tail or len(data) > MAX_LINK_BYTES:
         raise ValueError(f"{KEY} holds more than {MAX_LINK_BYTES:,} bytes")
+    try:
+        found = json.loads(data.decode("utf-8"))
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        raise ValueError(wrong) from None
     if not (isinstance(found, list) and len(found) == 2 and found[0] in SOURCES):
         raise ValueError(f"{KEY} must hold a format ({', '.join(SOURCES)}) and rows")
     file_format, rows = found
@@ -344,10 +356,10 @@ def _use_file(uploaded, file_format: str, date: str, model: str) -> None:
     prices in the URL; what it left out, in a table. A bad file: an error, nothing used."""
     try:
         found, read_format = _read(uploaded.getvalue(), file_format, date)
+        value, whole = link_value(found.prices, read_format, model)
     except ValueError as err:
         st.error(f"Could not read {literal(uploaded.name)}: {escape(str(err))}")
         return
-    value, whole = link_value(found.prices, read_format, model)
     if st.query_params.get_all(KEY) != [value]:
         url.write(KEY, [value])
         url.write(DATE_KEY, [date])
