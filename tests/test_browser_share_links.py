@@ -237,7 +237,9 @@ CASES = [
         [
             sidebar_select("Model", "model", "DeepSeek-V3", "deepseek-v3"),
             Input("select", "Floor at", "target", "The sidebar's batch", url="batch_size"),
-            Input("select", "GPU price tier", "price_tier", "all_in_cost"),
+            sidebar_select(  # the sidebar's price rule prices the floor's GPUs
+                "Price tier", "price_tier", "all-in cost of an owner (SemiAnalysis)", "all_in_cost"
+            ),
         ],
         paragraphs(r"^(Trend|Below the floor)\."),
         ("target", "speed"),
