@@ -12,8 +12,8 @@ import pytest
 from conftest import APP_DEFAULT, app_scenario, ignored, markdown_text, metrics, open_page, shown
 
 import costmodel
-from app_pages.ui import price_list
-from app_pages.ui.text import escape
+from app_pages.ui import gate, price_list
+from app_pages.ui.text import escape, literal
 from costmodel import claims, presets, price_files
 from costmodel.analyses import disclosures, price_war
 from costmodel.pricing import PriceRule
@@ -410,3 +410,19 @@ def test_a_bad_price_list_or_date_in_the_url_is_named_and_dropped():
     at = open_page(PAGE, model="glm-5.2", price_date="today", price_list=value)
     assert not any("URL parameters" in w.value for w in at.warning)
     assert at.subheader[0].value == f"Provider prices as of {TODAY} (your list)"
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["` ![k](http://127.0.0.1:8712/k.png) `", "<b>k</b>", "k" * 5000, "ü", "$k$", "="],
+)
+def test_hostile_price_list_and_date_values_are_shown_as_text_and_dropped(value):
+    at = open_page(PAGE, price_list=value, price_file_date=value)
+    assert not at.exception and len(at.warning) == 1
+    raw = at.warning[0].value
+    # Each value is named once, as a code span (gate.warning's form: nothing inside is markup).
+    for key in ("price_list", "price_file_date"):
+        assert literal(f"{gate.shown(key)}={gate.shown(value)}") in raw
+    assert raw.count("\n- ") == 2  # two lines, one per value
+    assert "price_list" not in at.query_params and "price_file_date" not in at.query_params
+    assert at.subheader[0].value == "Provider prices as of 2023-12"  # the catalog's
