@@ -59,6 +59,46 @@ def _trend_line(trend: pd.DataFrame) -> alt.Chart:
     )
 
 
+#: What a marker's tooltip adds to its name, date and price: a rise's step, the floor.
+MARK_TIPS = {
+    "Price rise": [
+        alt.Tooltip("previous_usd_per_million_output:Q", title="From [$/M]", format=",.4~g"),
+        alt.Tooltip("change_pct:Q", title="Change [%]", format="+,.0f"),
+    ],
+    "Below the floor": [
+        alt.Tooltip("floor_usd_per_million_output_tokens:Q", title="Floor", format=",.4~g")
+    ],
+}
+
+
+PROVIDER_TIP = alt.Tooltip("provider:N", title="Provider")
+
+
+def _tips(who: str, whose: str, when: str, *more: alt.Tooltip) -> list:
+    """A price's tooltip: column ``who`` titled ``whose``, the date titled ``when``, the
+    price, then ``more``."""
+    return [
+        alt.Tooltip(f"{who}:N", title=whose),
+        alt.Tooltip("date:T", title=when),
+        alt.Tooltip(f"{PRICE}:Q", title="Price [$/M output]", format=",.4~g"),
+        *more,
+    ]
+
+
+def _marks(data: pd.DataFrame, shape: str, colour: str, who: str, what: str) -> alt.Chart:
+    """Filled ``shape`` points in ``colour`` on the prices of ``data`` (its rises, or the
+    prices under the floor); the tooltip names column ``who`` under ``what``."""
+    return (
+        alt.Chart(data)
+        .mark_point(shape=shape, size=160, filled=True, color=colour)
+        .encode(
+            x=alt.X("date:T"),
+            y=alt.Y(f"{PRICE}:Q", scale=alt.Scale(type="log")),
+            tooltip=_tips(who, what, "Date", *MARK_TIPS[what]),
+        )
+    )
+
+
 @charts.cached
 def timeline_chart(
     prices: pd.DataFrame,
@@ -118,44 +158,11 @@ def timeline_chart(
             x=alt.X("date:T"),
             y=alt.Y(f"{PRICE}:Q", scale=y_log),
             color=alt.Color("series:N", title="Provider", scale=alt.Scale(domain=providers)),
-            tooltip=[
-                alt.Tooltip("series:N", title="Provider"),
-                alt.Tooltip("date:T", title="Date"),
-                alt.Tooltip(f"{PRICE}:Q", title="Price [$/M output]", format=",.4~g"),
-            ],
+            tooltip=_tips("series", "Provider", "Date"),
         )
     )
-    markers = (
-        alt.Chart(below)
-        .mark_point(shape="triangle-down", size=140, filled=True, color=BELOW_COLOUR)
-        .encode(
-            x=alt.X("date:T"),
-            y=alt.Y(f"{PRICE}:Q", scale=y_log),
-            tooltip=[
-                alt.Tooltip("provider:N", title="Below the floor"),
-                alt.Tooltip("date:T", title="Date"),
-                alt.Tooltip(f"{PRICE}:Q", title="Price [$/M output]", format=",.4~g"),
-                alt.Tooltip("floor_usd_per_million_output_tokens:Q", title="Floor", format=",.4~g"),
-            ],
-        )
-    )
-    rise_marks = (
-        alt.Chart(rises)
-        .mark_point(shape="triangle-up", size=180, filled=True, color=RISE_COLOUR)
-        .encode(
-            x=alt.X("date:T"),
-            y=alt.Y(f"{PRICE}:Q", scale=y_log),
-            tooltip=[
-                alt.Tooltip("series:N", title="Price rise"),
-                alt.Tooltip("date:T", title="Date"),
-                alt.Tooltip(
-                    "previous_usd_per_million_output:Q", title="From [$/M]", format=",.4~g"
-                ),
-                alt.Tooltip(f"{PRICE}:Q", title="To [$/M output]", format=",.4~g"),
-                alt.Tooltip("change_pct:Q", title="Change [%]", format="+,.0f"),
-            ],
-        )
-    )
+    markers = _marks(below, "triangle-down", BELOW_COLOUR, "provider", "Below the floor")
+    rise_marks = _marks(rises, "triangle-up", RISE_COLOUR, "series", "Price rise")
     trend_line = _trend_line(trend).encode(color=alt.value("#7f7f7f"))
     return (
         alt.layer(
@@ -204,12 +211,7 @@ def group_chart(
             x=alt.X("date:T", axis=axis, scale=padded),
             y=y,
             color=colour,
-            tooltip=[
-                alt.Tooltip("name:N", title="Model"),
-                alt.Tooltip("provider:N", title="Cheapest provider"),
-                alt.Tooltip("date:T", title="From"),
-                alt.Tooltip(f"{PRICE}:Q", title="Price [$/M output]", format=",.4~g"),
-            ],
+            tooltip=_tips("name", "Model", "From", PROVIDER_TIP),
         )
     )
     floors = (
@@ -234,12 +236,7 @@ def group_chart(
         .encode(
             x=alt.X("date:T"),
             y=y,
-            tooltip=[
-                alt.Tooltip("name:N", title="Cheapest of all"),
-                alt.Tooltip("provider:N", title="Provider"),
-                alt.Tooltip("date:T", title="From"),
-                alt.Tooltip(f"{PRICE}:Q", title="Price [$/M output]", format=",.4~g"),
-            ],
+            tooltip=_tips("name", "Cheapest of all", "From", PROVIDER_TIP),
         )
     )
     trend_line = _trend_line(group_trend).encode(color=alt.value("black"))
