@@ -7,7 +7,7 @@ rows (provider, catalog model, time of day, $/M input, output and cached input, 
 hours) travel as the URL value ``price_list``, compact JSON
 ``[format, [[provider, model, time_of_day, usd_in, usd_out, usd_cached | null,
 peak_hours_utc], ...]]`` compressed with zlib and written in base64url (:func:`encode`;
-LiteLLM 1.110.2's file: 407 rows in about 5,200 characters), and the file's date as
+LiteLLM 1.110.2's file: 407 rows in 4,914 characters), and the file's date as
 ``price_file_date``. The page always prices from that value (:func:`decode`, checked as
 strictly as a file), so a shared link reproduces the sheet exactly; only the entries the
 file left out, and its keys, stay behind. A list longer than ``MAX_URL_CHARS`` in a
@@ -74,7 +74,7 @@ DATE_SPEC = Spec(
 #: Earliest date a price file may carry: the seed's price war.
 FIRST_DATE = datetime.date(2023, 12, 1)
 #: Longest ``price_list`` a link carries [characters]; browsers and Streamlit take URLs of
-#: 64 kB and more, and LiteLLM 1.110.2's whole list takes about 5,200.
+#: 64 kB and more, and LiteLLM 1.110.2's whole list takes 4,914.
 MAX_URL_CHARS = 20_000
 #: Most bytes a ``price_list`` value may decompress to (the cap holds while
 #: decompressing: a zlib bomb costs nothing); a row is under 120 bytes of JSON.
@@ -85,13 +85,8 @@ DIGITS = 10
 #: Longest provider name or peak-hours text a link may hold [characters].
 MAX_TEXT = 200
 #: The columns of a link's row after provider and model.
-_ROW_COLUMNS = [
-    "time_of_day",
-    "usd_per_million_input",
-    "usd_per_million_output",
-    "usd_per_million_cached_input",
-    "peak_hours_utc",
-]
+_PRICES = [f"usd_per_million_{kind}" for kind in ("input", "output", "cached_input")]
+_ROW_COLUMNS = ["time_of_day", *_PRICES, "peak_hours_utc"]
 _OPENROUTER = re.compile(rb'\A\s*\{\s*"data"\s*:\s*\[')
 _SESSION = "_ui_price_list"  # file_id, format and date of the file last read
 _UPLOADER = "_ui_price_list_uploader"  # the uploader's key counter (a new key clears it)
@@ -192,7 +187,7 @@ def decode(text: str, date: str, catalog: Catalog) -> tuple[pd.DataFrame, str]:
     for i, row in enumerate(rows):
         _check_row(i, row, catalog)
     table = pd.DataFrame(rows, columns=["provider", "model", *_ROW_COLUMNS])
-    table = table.astype({c: float for c in _ROW_COLUMNS[1:4]})  # None -> NaN
+    table = table.astype(dict.fromkeys(_PRICES, float))  # None -> NaN
     prices = table.assign(date=date, source=f"Your {SOURCES[file_format]} of {date}", note="")[
         list(price_files.FILE_PRICE_COLUMNS)
     ]
