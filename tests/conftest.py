@@ -143,7 +143,7 @@ PAGE_LOCAL = {
     "app_pages/speculative_decoding.py": ("number_input", "draft_tokens", 6),
     "app_pages/quantization_fit.py": ("number_input", "users", 60),
     "app_pages/frontier.py": ("number_input", "tpot_ms_max", 25.0),
-    "app_pages/timeline.py": ("radio", "target", "batch_size"),
+    "app_pages/timeline.py": ("selectbox", "target", "batch_size"),
     "app_pages/compare.py": ("number_input", "b_output_tokens", 512),
 }
 

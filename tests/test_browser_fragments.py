@@ -26,7 +26,7 @@ CASES = {
         Input("number", "Draft tokens per step (g) [tokens]", "draft_tokens", "6")
     ],
     "quantization_fit": [Input("number", "Concurrent users (target) [users]", "users", "60")],
-    "timeline": [Input("radio", "Floor at", "target", "the sidebar's batch", url="batch_size")],
+    "timeline": [Input("select", "Floor at", "target", "The sidebar's batch", url="batch_size")],
     "compare": [Input("number", "Output length [tokens]", "b_output_tokens", "512")],
 }
 #: The sidebar's GPU count, which the GPU comparison's "December 2023 baseline" sets to 2.

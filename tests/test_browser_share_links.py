@@ -238,12 +238,20 @@ CASES = [
         "timeline",
         [
             sidebar_select("Model", "model", "DeepSeek-V3", "deepseek-v3"),
-            Input("radio", "Floor at", "target", "the sidebar's batch", url="batch_size"),
-            Input("radio", "Time of day", "time_of_day", "off_peak"),
+            Input("select", "Floor at", "target", "The sidebar's batch", url="batch_size"),
+            sidebar_select(  # the sidebar's price rule prices the floor's GPUs
+                "Price tier", "price_tier", "all-in cost of an owner (SemiAnalysis)", "all_in_cost"
+            ),
         ],
         paragraphs(r"^(Trend|Below the floor)\."),
         ("target", "speed"),
-        Input("radio", "Floor at", "target", "the interactivity target", url="interactivity"),
+        Input(
+            "select",
+            "Floor at",
+            "target",
+            "The cheapest batch at the interactivity target",
+            url="interactivity",
+        ),
     ),
     Case(  # the link holds scenario A (the sidebar's) and scenario B (b_ parameters)
         "compare",

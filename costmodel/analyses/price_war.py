@@ -179,7 +179,10 @@ class Options(AnalysisOptions):
         "user min_tokens_per_s_per_user, and the cheapest such setup decides; batch_size: "
         "every setup at the scenario's batch",
         choices=OPERATING_POINTS,
-        names={"interactivity": "the interactivity target", "batch_size": "the sidebar's batch"},
+        names={
+            "interactivity": "The cheapest setup at the interactivity target",
+            "batch_size": "Every setup at the sidebar's batch",
+        },
     )
     min_tokens_per_s_per_user: float = number(
         20.0,
@@ -244,7 +247,9 @@ class Result:
     ``priced_model`` is always the scenario's model (``has_prices``: whether the catalog
     prices it at all); ``price_date``: the date of the sheet (``"today"`` and the
     default resolved, or the model's newest when it had no price at the date asked:
-    ``price_date_note`` says so, else ''); ``price_dates``: the dates ``price_date`` may
+    ``price_date_note`` says so, else ''); ``sheet_note``: which providers bill the model
+    by time of day and which withdrew it by the date, in words (''
+    when neither); ``price_dates``: the dates ``price_date`` may
     take (``"today"`` last); ``time_of_day`` of the sheet; ``price_rule``: the market's,
     as of the sheet's date. ``costs``: one row per setup (unit-named; ``meets_target``:
     it gives every user ``min_tokens_per_s_per_user``). ``market``: one row per
@@ -266,6 +271,7 @@ class Result:
     has_prices: bool
     price_date: str
     price_date_note: str
+    sheet_note: str
     price_dates: list
     time_of_day: str
     price_rule: PriceRule
@@ -513,6 +519,56 @@ def price_date_note(model: str, price_date: str | None, date: str, catalog) -> s
     )
 
 
+#: How a time of day reads in a sentence.
+TIME_WORDS = {"peak": "peak", "off_peak": "off-peak"}
+
+
+def time_words(time_of_day: str) -> str:
+    """'peak', 'off-peak', or '03:00 UTC' for a UTC time."""
+    return TIME_WORDS.get(time_of_day, f"{time_of_day} UTC")
+
+
+def sheet_note(model: str, date: str, sheet: pd.DataFrame, time_of_day: str, catalog) -> str:
+    """Which providers on ``sheet`` bill ``model`` by time of day (and so differ between
+    peak and off-peak), or that none does; and which providers had withdrawn the model by
+    ``date`` (their newest catalog row on or before it has no price), with the day."""
+    name = catalog.models.loc[model, "name"] if model in catalog.models.index else model
+    timed = sheet[(sheet["model"] == model) & (sheet["time_of_day"] != "all_day")]
+    if len(timed):
+        one = len(timed) == 1
+        head = f"bill{'s' * one} {name} by time of day: the sheet holds"
+        if time_of_day in TIME_WORDS:
+            names = ", ".join(timed["provider"])
+            tail = f"{'its' if one else 'their'} {time_words(time_of_day)} price{'s' * (not one)}"
+        else:
+            names = ", ".join(
+                f"{p} ({time_words(t)})"
+                for p, t in timed[["provider", "time_of_day"]].itertuples(index=False)
+            )
+            tail = f"the price{'s' * (not one)} of {time_words(time_of_day)} on a weekday"
+        parts = [f"{names} {head} {tail}."]
+    elif time_of_day != "peak" and len(sheet):
+        parts = [
+            f"No provider on this sheet bills {name} by time of day: peak and off-peak give "
+            "the same prices."
+        ]
+    else:
+        parts = []
+    rows = catalog.provider_prices[catalog.provider_prices["model"] == model]
+    days = day_numbers(rows["date"].astype(str))
+    order = np.argsort(days, kind="stable")
+    rows = rows.iloc[order[days[order] <= day_numbers([date])[0]]]
+    newest = rows.groupby("provider", sort=False).tail(1)
+    gone = newest[newest["usd_per_million_output"].isna()]
+    if len(gone):
+        parts.append(
+            f"Withdrawn by {date}: "
+            + ", ".join(f"{r.provider} (on {r.date})" for r in gone.itertuples())
+            + f"; {'it is' if len(gone) == 1 else 'they are'} not on the sheet."
+        )
+    return " ".join(parts)
+
+
 def _sheet(model: str, date: str, options: Options, catalog) -> pd.DataFrame:
     """The price sheet of ``model`` as of ``date`` at ``options.time_of_day`` with the
     user's edits (OpenAI's price bar beside the seed's model)."""
@@ -649,7 +705,11 @@ def _verdict_text(
         if scenario.model in catalog.models.index
         else scenario.model
     )
-    when = date if options.time_of_day == "peak" else f"{date} ({options.time_of_day} prices)"
+    when = (
+        date
+        if options.time_of_day == "peak"
+        else f"{date} ({time_words(options.time_of_day)} prices)"
+    )
     head = f"Who makes money serving {name} at the prices of {when}?"
     priced = model_price_dates(scenario.model, catalog)
     if not priced:
@@ -712,7 +772,9 @@ def disclosure_text(scenario, date: str, margins, costs, setup: str | None, cata
     from this comparison, for each provider of the sheet that published some; '' if none.
 
     Their cost-profit ratio is profit over cost, ``r = (revenue - cost) / cost``; as a
-    margin of revenue it is ``r / (1 + r)`` (DeepSeek's 545 %: 5.45 / 6.45 = 84.5 %).
+    margin of revenue it is ``r / (1 + r)`` (DeepSeek's 545 %: 5.45 / 6.45 = 84.5 %). The
+    disclosure is restated at ``catalog``'s prices of its day, or at the project's catalog's
+    where ``catalog`` holds none then (a price list of the user's own).
     """
     table = disclosures.load_disclosures()
     if setup is None or margins.empty:
@@ -723,7 +785,10 @@ def disclosure_text(scenario, date: str, margins, costs, setup: str | None, cata
         mine = margins[(margins["setup"] == setup) & (margins["provider"] == row["provider"])]
         if mine.empty:
             continue
-        said = disclosures.restate(key, catalog)
+        try:
+            said = disclosures.restate(key, catalog)
+        except ValueError:  # a sheet of the user's own lacks the disclosure day's prices:
+            said = disclosures.restate(key)  # the project's catalog has them
         ratio = said["disclosed_cost_profit_ratio_pct"] / 100
         work = disclosures.workload(key)
         preset = presets.DEEPSEEK_2025 if key == disclosures.DEEPSEEK else {}
@@ -811,6 +876,7 @@ def run(scenario=None, options: Options | None = None, catalog=None) -> Result:
         has_prices=bool(model_price_dates(scenario.model, catalog)),
         price_date=date,
         price_date_note=price_date_note(scenario.model, options.price_date, date, catalog),
+        sheet_note=sheet_note(scenario.model, date, sheet, options.time_of_day, catalog),
         price_dates=[*price_dates(catalog), TODAY],
         time_of_day=options.time_of_day,
         price_rule=options.price_rule.replace(as_of=date),
