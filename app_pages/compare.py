@@ -3,7 +3,7 @@
 B has one input per Scenario field the sidebar shows, under the same name with ``b_``
 in front (``b_gpu=h200-sxm&b_weight_format=fp8``) and the same rules (the sidebar's
 declared parameter with the key changed, so the gate checks each the same way). One
-cached ``costmodel.attribution.compare`` call gives both scenarios' key outputs and the
+cached ``costmodel.shapley.compare`` call gives both scenarios' key outputs and the
 Shapley attribution of the metric's difference, drawn as a waterfall.
 """
 
@@ -18,7 +18,6 @@ import costmodel
 from app_pages.ui import cache, charts, sidebar, tables, url, widgets
 from app_pages.ui.text import escape, literal
 from costmodel import outputs, pricing
-from costmodel import shapley as attribution
 from costmodel.adapt import adapted
 from costmodel.evaluation import OUTPUT_COLUMNS
 from costmodel.spec import Spec
@@ -45,11 +44,6 @@ def copy_values(swap: bool) -> None:
     widgets.set_values({PREFIX + name: value for name, value in a.items()})
     if swap:
         widgets.set_values(b)
-
-
-def compare(a: costmodel.Scenario, b: costmodel.Scenario, metric: str) -> attribution.Comparison:
-    """``costmodel.attribution.compare`` cached by both scenarios and the metric."""
-    return attribution.compare(a, b, cache.catalog(), metric)
 
 
 st.title("Compare two scenarios")
@@ -109,7 +103,7 @@ def comparison() -> None:
         made = adapted(costmodel.Scenario(), cache.catalog(), **values)
         if made.changes:
             st.warning(f"B changed to fit its model: {escape(made.text)}.", icon=":material/tune:")
-        result = compare(a, made.scenario, url.value("metric"))
+        result = cache.comparison(a, made.scenario, url.value("metric"))
     except ValueError as err:
         st.error(f"Scenario B cannot be compared: {literal(str(err))}. Change B's inputs above.")
         url.stop_page()

@@ -59,12 +59,6 @@ COLUMN_LABELS = {
 }
 
 
-@cache.shared(max_entries=64, show_spinner="Sweeping the setups…")
-def result(scenario, options: analysis.Options) -> analysis.Result:
-    """``analysis.run`` cached by the scenario and the options (both frozen)."""
-    return analysis.run(scenario, options)
-
-
 #: A point's configuration, latencies and cost.
 TOOLTIP = [
     alt.Tooltip("gpu_name:N", title="GPU"),
@@ -204,7 +198,8 @@ def frontier_section(scenario) -> None:
         st.error(f"{literal(str(err))}. Showing the page's defaults instead.")
         options = analysis.Options(gpus=PAGE_GPUS, price_rule=sidebar.price_rule())
     try:
-        res = result(scenario, options)
+        with st.spinner("Sweeping the setups…"):
+            res = cache.analysis(analysis, scenario, options)
     except ValueError as err:
         st.error(f"Could not sweep this scenario: {literal(str(err))}")
         return

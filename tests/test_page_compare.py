@@ -1,14 +1,19 @@
 """Compare page through AppTest: B from b_ parameters, copy and swap, the library's numbers."""
 
+import json
+
 import pytest
 from conftest import app_scenario, ignored, markdown_text, metrics, open_page, shown
 from streamlit.dataframe_util import convert_arrow_bytes_to_pandas_df
 
+from app_pages.ui import models
 from app_pages.ui.text import escape
 from costmodel import Scenario, load_catalog
+from costmodel.catalog import ASSETS_DIR
 from costmodel.shapley import compare
 
 PAGE = "app_pages/compare.py"
+LLAMA = (ASSETS_DIR / "models" / "llama-2-70b.json").read_bytes()
 CATALOG = load_catalog()
 COST = "usd_per_million_output_tokens"
 
@@ -118,3 +123,20 @@ def test_a_s_table_says_what_an_empty_choice_means():
     table = open_page("app_pages/compare.py").dataframe[0].value.set_index("field")
     assert table.loc["attention_format", "value"] == "as weight_format"
     assert table.loc["batch_size", "value"] == "32"
+
+
+def test_two_uploads_of_one_name_are_compared_apart():
+    # Two configs named alike (meta-llama/Llama-2-70b-hf), one of half the layers: each
+    # page shows its own model's numbers, not the other's from the cache.
+    llama = json.loads(LLAMA)
+    for layers in (llama["num_hidden_layers"], llama["num_hidden_layers"] // 2):
+        data = json.dumps({**llama, "num_hidden_layers": layers}).encode()
+        custom = models.from_upload(data, "config.json", load_catalog())
+        query = {"model": custom.model_id, "b_model": custom.model_id, "b_batch_size": "64"}
+        at = open_page(PAGE, custom_model=custom.url, **query)
+        assert not at.exception and not at.error
+        catalog = models.with_custom(load_catalog(), custom)
+        a = app_scenario(model=custom.model_id)
+        want = compare(a, a.replace(batch_size=64), catalog, COST)
+        assert metrics(at)["A: Cost [$/M output tokens]"] == f"{want.a_value:,.4g}"
+        assert metrics(at)["B: Cost [$/M output tokens]"] == f"{want.b_value:,.4g}"

@@ -19,6 +19,7 @@ import streamlit as st
 import costmodel
 from app_pages.ui import models
 from app_pages.ui.text import escape
+from costmodel import shapley
 from costmodel.custom_gpu import CustomGpu
 from costmodel.price_files import use_prices
 
@@ -205,6 +206,20 @@ def claims(scenario: costmodel.Scenario, ids: tuple[str, ...] | None = None) -> 
     """``costmodel.claims.check_all(scenario, ids=ids)`` on the session's catalog, cached:
     a page asks for its own claims only (their analyses alone run)."""
     return _claims(scenario, custom_url(), None if ids is None else tuple(ids))
+
+
+@st.cache_resource(show_spinner=False, max_entries=64)
+def _comparison(
+    a: costmodel.Scenario, b: costmodel.Scenario, metric: str, custom: str | None
+) -> shapley.Comparison:
+    return shapley.compare(a, b, catalog(), metric)
+
+
+def comparison(a: costmodel.Scenario, b: costmodel.Scenario, metric: str) -> shapley.Comparison:
+    """``costmodel.shapley.compare(a, b, catalog, metric)`` on the session's catalog,
+    cached by both scenarios, the metric and the uploaded model (two uploads of one name
+    are two keys); shared."""
+    return _comparison(a, b, metric, custom_url())
 
 
 # --- A price list of the user's own (app_pages.ui.price_list) --------------------------------

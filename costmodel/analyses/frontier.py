@@ -288,7 +288,7 @@ def run(scenario=None, options: Options | None = None, catalog=None) -> Result:
     scenario = scenario or Scenario()
     axes = (options.gpus, options.batch_min, options.batch_max)
     axes += (options.parallelisms, options.serving, options.max_gpus, options.price_rule)
-    if catalog is None:  # the shipped catalog: the sweep is kept for other targets
+    if catalog is None or catalog is load_catalog():  # shipped: kept for other targets
         whole = _default_catalog_sweep(scenario, axes).copy()
     else:
         whole = _sweep(scenario, axes, catalog)

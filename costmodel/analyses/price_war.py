@@ -446,15 +446,18 @@ def _formats(row) -> str:
 
 
 def _setups(scenario, a100_price: float, date: str, options: Options, catalog):
-    """Label -> Scenario (the seed's two for its model, the market's, the scenario's) and
+    """Label -> Scenario (the seed's two for its model, the market's, the scenario's), the
+    labels of the seed's two setups (None for another model) and of the scenario's, and
     the market table."""
     result = _seed_setups(scenario, a100_price) if scenario.model == SEED_MODEL else {}
+    seeds = tuple(result) or (None, None)
     market, table = market_setups(scenario, date, options, catalog)
     result.update({k: v for k, v in market.items() if v not in result.values()})
     if scenario not in result.values():
         name = catalog.gpus.loc[scenario.gpu, "name"]
         result[f"Sidebar: {scenario.n_gpus}x {name} @ ${scenario.usd_per_gpu_hour:.2f}"] = scenario
-    return result, table
+    sidebar = next(label for label, s in result.items() if s == scenario)
+    return result, (*seeds, sidebar), table
 
 
 def _costs(setups: dict, options: Options, catalog) -> tuple[pd.DataFrame, list[dict]]:
@@ -656,8 +659,11 @@ def _c4(margins: pd.DataFrame, costs: pd.DataFrame, label: str, scenario) -> tup
     return _status(even and all_lose, even or all_lose), text, numbers
 
 
-def _c6(margins: pd.DataFrame, costs: pd.DataFrame, label: str) -> tuple[str, str]:
-    """C6 in words: 2x A100 against the collapsed (non-Mistral) Mixtral prices."""
+def _c6(
+    margins: pd.DataFrame, costs: pd.DataFrame, label: str, setup: Scenario, catalog
+) -> tuple[str, str]:
+    """C6 in words: 2x A100 (setup ``label``) against the collapsed (non-Mistral) Mixtral
+    prices."""
     ours = costs.set_index("setup").loc[label]
     rows = margins[
         (margins["setup"] == label)
@@ -665,7 +671,8 @@ def _c6(margins: pd.DataFrame, costs: pd.DataFrame, label: str) -> tuple[str, st
         & (margins["provider"] != "Mistral")
     ]
     text = (
-        f"On {label.split(' @ ')[0]} at ${ours['usd_per_gpu_hour']:.2f}/GPU-hour (same batch and "
+        f"On {setup.n_gpus}x {catalog.gpus.loc[setup.gpu, 'name']} at "
+        f"${ours['usd_per_gpu_hour']:.2f}/GPU-hour (same batch and "
         f"utilisation) our cost is ${ours[COST]:.3f} per million output tokens."
     )
     if not ours["fits"]:
@@ -846,14 +853,12 @@ def run(scenario=None, options: Options | None = None, catalog=None) -> Result:
     if a100_price is None:
         a100 = catalog.gpu_prices.loc[catalog.gpu_prices["gpu"] == A100, "usd_per_gpu_hour"]
         a100_price = float(a100.min())
-    setups, market = _setups(scenario, a100_price, date, options, catalog)
-    labels = list(setups)
+    setups, (seed, a100, sidebar), market = _setups(scenario, a100_price, date, options, catalog)
     costs, spreads = _costs(setups, options, catalog)
     margins = _margins(setups, sheet, catalog)
-    seeded = scenario.model == SEED_MODEL
-    if seeded:
-        c4_status, c4_text, mistral = _c4(margins, costs, labels[0], setups[labels[0]])
-        c6_status, c6_text = _c6(margins, costs, labels[1])
+    if seed is not None:
+        c4_status, c4_text, mistral = _c4(margins, costs, seed, setups[seed])
+        c6_status, c6_text = _c6(margins, costs, a100, setups[a100], catalog)
     else:
         seed_name = catalog.models.loc[SEED_MODEL, "name"]
         about = f"is about {seed_name} on the seed's setups; the scenario's model is"
@@ -869,7 +874,6 @@ def run(scenario=None, options: Options | None = None, catalog=None) -> Result:
     cheapest, verdict_text = _verdict_text(
         scenario, date, sheet, margins, costs, market, options, catalog
     )
-    sidebar = next(label for label, s in setups.items() if s == scenario)
     return Result(
         sheet=sheet,
         priced_model=scenario.model,
@@ -883,8 +887,8 @@ def run(scenario=None, options: Options | None = None, catalog=None) -> Result:
         operating_point_text=operating_point_text(options),
         a100_usd_per_gpu_hour=a100_price,
         setups=setups,
-        seed_setup=labels[0] if seeded else None,
-        a100_setup=labels[1] if seeded else None,
+        seed_setup=seed,
+        a100_setup=a100,
         sidebar_setup=sidebar,
         costs=costs,
         market=market,
@@ -897,7 +901,7 @@ def run(scenario=None, options: Options | None = None, catalog=None) -> Result:
         c4_text=c4_text,
         c6_status=c6_status,
         c6_text=c6_text,
-        sidebar_range=spreads[labels.index(sidebar)],
+        sidebar_range=spreads[list(setups).index(sidebar)],
         tornado=sensitivity.tornado(scenario, options.change_pct, COST, catalog=catalog),
         **mistral,
     )
