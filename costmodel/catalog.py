@@ -6,6 +6,7 @@ once per process; a ``Catalog`` is immutable and ``with_model`` returns a new on
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import json
 from dataclasses import dataclass, field
@@ -69,6 +70,8 @@ _REQUIRED = {
         "compute_efficiency_factor",
     ),
     "models.csv": ("model", "name", "config_file"),
+    "serving_stacks.csv": ("serving_stack", "family", "fitted_on"),
+    "serving_stack_parameters.csv": ("parameter", "unit", "low", "high", "base", "meaning"),
     "serving_disclosures.csv": (
         "disclosure",
         "provider",
@@ -154,10 +157,32 @@ class Catalog:
     gpu_prices: pd.DataFrame
     provider_prices: pd.DataFrame
     measurements: pd.DataFrame
+    #: ``assets/serving_stacks.csv``: a serving stack's efficiencies per GPU family, dated.
+    serving_stacks: pd.DataFrame = field(default_factory=lambda: _stack_tables()[0])
+    #: ``assets/serving_stack_parameters.csv``: each stack parameter's physical range.
+    serving_stack_parameters: pd.DataFrame = field(default_factory=lambda: _stack_tables()[1])
     arrays: dict = field(init=False, repr=False, compare=False)
 
     def __post_init__(self):
         object.__setattr__(self, "arrays", _lookup_arrays(self))
+
+    @property
+    def stacks(self) -> pd.DataFrame:
+        """The serving stacks (index: ``serving_stack`` ids, in file order), a choice table."""
+        ids = pd.unique(self.serving_stacks["serving_stack"])
+        ids = pd.Index([i for i in ids if i != ANY_STACK], name="serving_stack")
+        return pd.DataFrame(index=ids)
+
+    @property
+    def stack_dates(self) -> pd.DataFrame:
+        """The dates of ``serving_stacks`` rows, oldest first (index), a choice table."""
+        dates = sorted(self.serving_stacks["date"].astype(str).unique(), key=date_key)
+        return pd.DataFrame(index=pd.Index(dates, name="date"))
+
+    def with_serving_stacks(self, rows: pd.DataFrame) -> Catalog:
+        """A copy whose ``serving_stacks`` table is ``rows`` (checked like the file's)."""
+        checked = _checked_stacks(rows, self.serving_stack_parameters)
+        return dataclasses.replace(self, serving_stacks=checked)
 
     def with_model(self, model_id: str, config: dict, name: str | None = None) -> Catalog:
         """A copy with one more model, parsed from a Hugging Face ``config.json`` dict."""
@@ -169,15 +194,7 @@ class Catalog:
         row = pd.DataFrame([model_row(arch, name or model_id)], index=[model_id])
         models = pd.concat([self.models[self.models.index != model_id], row])
         models.index.name = "model"
-        return Catalog(
-            self.gpus,
-            models,
-            self.formats,
-            self.gpu_families,
-            self.gpu_prices,
-            self.provider_prices,
-            self.measurements,
-        )
+        return dataclasses.replace(self, models=models)
 
     def with_gpu(
         self,
@@ -233,15 +250,7 @@ class Catalog:
             price = {"gpu": gpu_id, "usd_per_gpu_hour": float(usd_per_gpu_hour)}
             price.update(kind="your price", tier="user", date=date, source="user input")
             prices = pd.concat([prices, pd.DataFrame([price])], ignore_index=True)
-        return Catalog(
-            gpus,
-            self.models,
-            self.formats,
-            self.gpu_families,
-            prices,
-            self.provider_prices,
-            self.measurements,
-        )
+        return dataclasses.replace(self, gpus=gpus, gpu_prices=prices)
 
 
 def _lookup_arrays(catalog: Catalog) -> dict:
@@ -262,6 +271,8 @@ def _lookup_arrays(catalog: Catalog) -> dict:
     for col in ("bandwidth_efficiency_factor", "compute_efficiency_factor", "weight_bits"):
         arrays[f"format.{col}"] = formats[col].to_numpy(float)
     arrays["peak_tflops"] = peak_tflops(catalog.gpus, formats["compute_dtype"])
+    for name, values in stack_values(catalog).items():
+        arrays[f"stack.{name}"] = values
     for col in ("checkpoint_weight_format", "checkpoint_attention_format"):
         codes = formats.index.get_indexer(models[col])
         if (codes < 0).any():
@@ -345,6 +356,121 @@ MODEL_NUMERIC_FIELDS = (
 )
 
 
+#: Parameters a serving stack's row may set: the columns of ``assets/serving_stacks.csv``
+#: after its keys, each with its physical range in ``assets/serving_stack_parameters.csv``.
+STACK_PARAMETERS = (
+    "kernel_us",
+    "moe_kernel_efficiency",
+    "allreduce_latency_us",
+    "compute_efficiency",
+    "bandwidth_efficiency",
+)
+
+#: ``family`` of a ``serving_stacks.csv`` row that holds for every GPU family without a
+#: row of its own for that stack; ``serving_stack`` of a row that holds for every stack
+#: on that family (a GPU family's own calibrated values).
+ANY_FAMILY = ANY_STACK = "any"
+
+#: Where a stack has no value for a GPU family (not even an ``any`` row), the stack whose
+#: value it takes: ATOM runs AMD's AITER kernels as SGLang on ROCm does; Dynamo and MoRI
+#: disaggregate the engine they wrap (the decode pool runs its kernels).
+STACK_FALLBACK = {
+    "atom": "sglang",
+    "dynamo-trt": "trt-llm",
+    "dynamo-sglang": "sglang",
+    "mori-sglang": "dynamo-sglang",
+}
+
+
+def _stack_rows_value(rows: pd.DataFrame, parameter: str, as_of: str):
+    """The newest value of ``parameter`` in ``rows`` dated on or before ``as_of`` (its oldest
+    if all are later); None if no row sets it."""
+    rows = rows[rows[parameter].notna()]
+    if rows.empty:
+        return None
+    keys = rows["date"].map(date_key)
+    before = rows[keys <= date_key(as_of)]
+    chosen = before if len(before) else rows[keys == keys.min()]
+    return float(chosen.loc[chosen["date"].map(date_key).idxmax(), parameter])
+
+
+def stack_value(catalog: Catalog, gpu: str, stack: str, parameter: str, as_of: str) -> float:
+    """One serving-stack parameter for a GPU, as the evaluation resolves it.
+
+    The newest row on or before ``as_of`` (its oldest row if the stack has none that old)
+    of, in this order: the stack on the GPU's own family; the stack on ``any`` family
+    (its values pooled over the families it was fitted on); the family on ``any`` stack
+    (the family's own calibrated values); then the same for ``STACK_FALLBACK[stack]``;
+    else the parameter's ``base`` (``serving_stack_parameters.csv``: a number, or
+    ``family`` for the GPU family's value in ``gpu_families.csv``). So a stack's value
+    *replaces* the family's where it has one.
+    """
+    family = catalog.gpus.loc[gpu, "family"]
+    table = catalog.serving_stacks
+    family_rows = table[(table["serving_stack"] == ANY_STACK) & (table["family"] == family)]
+    while stack is not None:
+        rows = table[table["serving_stack"] == stack]
+        for candidates in (rows[rows["family"] == family], rows[rows["family"] == ANY_FAMILY]):
+            value = _stack_rows_value(candidates, parameter, as_of)
+            if value is not None:
+                return value
+        value = _stack_rows_value(family_rows, parameter, as_of)
+        if value is not None:
+            return value
+        stack = STACK_FALLBACK.get(stack)
+    base = catalog.serving_stack_parameters.set_index("parameter").loc[parameter, "base"]
+    return float(catalog.gpus.loc[gpu, parameter]) if base == "family" else float(base)
+
+
+def stack_values(catalog: Catalog) -> dict:
+    """``stack_value`` of every parameter for every (GPU, stack, date) of the catalog:
+    arrays of shape (GPUs, stacks, dates) in the catalog's index orders."""
+    dates = list(catalog.stack_dates.index)
+    stacks = list(catalog.stacks.index)
+    return {
+        parameter: np.array(
+            [
+                [[stack_value(catalog, g, s, parameter, d) for d in dates] for s in stacks]
+                for g in catalog.gpus.index
+            ],
+            float,
+        ).reshape(len(catalog.gpus), len(stacks), len(dates))
+        for parameter in STACK_PARAMETERS
+    }
+
+
+def _checked_stacks(table: pd.DataFrame, parameters: pd.DataFrame) -> pd.DataFrame:
+    """``serving_stacks.csv`` rows checked: every parameter within its physical range
+    (``parameters``: ``serving_stack_parameters.csv``), one row per (stack, family, date)."""
+    ranges = parameters.set_index("parameter")
+    table = table.copy()
+    table["date"] = table["date"].astype(str)
+    for name in STACK_PARAMETERS:
+        if name not in table.columns:
+            table[name] = np.nan
+        values = pd.to_numeric(table[name])
+        low, high = ranges.loc[name, ["low", "high"]].astype(float)
+        bad = values.notna() & ~values.between(low, high)
+        if bad.any():
+            row = table[bad].iloc[0]
+            raise ValueError(
+                f"serving_stacks: {name} of {row['serving_stack']} on {row['family']} must be "
+                f"in [{low}, {high}] (serving_stack_parameters.csv); got {row[name]}"
+            )
+        table[name] = values
+    keys = ["serving_stack", "family", "date"]
+    if table.duplicated(keys).any():
+        raise ValueError(f"serving_stacks: repeated {keys} {table[table.duplicated(keys)][keys]}")
+    return table
+
+
+@functools.lru_cache(maxsize=4)
+def _stack_tables(assets_dir: str | Path = ASSETS_DIR) -> tuple:
+    root = Path(assets_dir)
+    parameters = read_table(root / "serving_stack_parameters.csv")
+    return _checked_stacks(read_table(root / "serving_stacks.csv"), parameters), parameters
+
+
 @functools.lru_cache(maxsize=4)
 def load_catalog(assets_dir: str | Path = ASSETS_DIR) -> Catalog:
     """Read every catalog in ``assets_dir`` (default: the project's ``assets/``), once."""
@@ -373,6 +499,8 @@ def load_catalog(assets_dir: str | Path = ASSETS_DIR) -> Catalog:
         gpu_prices=read_table(root / "gpu_prices.csv"),
         provider_prices=read_table(root / "provider_prices.csv"),
         measurements=read_table(root / "measurements.csv"),
+        serving_stacks=_stack_tables(root)[0],
+        serving_stack_parameters=_stack_tables(root)[1],
     )
 
 

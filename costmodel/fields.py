@@ -9,7 +9,9 @@ actually used, when a scenario is evaluated (``evaluation.check_ids``).
 Kinds: ``int`` (an integer, never a bool or a float), ``float`` (a finite real, never a
 bool), ``bool``, ``choice`` (a string id: ``catalog_table`` names the catalog table that
 lists the allowed ids, or ``choices`` lists them), ``family_float`` (a finite real, or
-None meaning the GPU family's value in ``assets/gpu_families.csv``).
+None meaning the default for the GPU family and serving stack:
+``assets/serving_stacks.csv``'s value where the stack has one, else the family's in
+``assets/gpu_families.csv``).
 """
 
 from __future__ import annotations
@@ -137,6 +139,28 @@ FIELDS: dict[str, FieldSpec] = {
             "Number format of the KV cache: bf16 or fp8",
             catalog_table="formats",
             choices=KV_FORMATS,
+        ),
+        _spec(
+            "serving_stack",
+            CHOICE,
+            "vllm",
+            "",
+            "Serving stack",
+            "Serving software whose achieved efficiencies the physics uses "
+            "(assets/serving_stacks.csv): vllm, sglang, trt-llm, atom, or disaggregated "
+            "dynamo-trt, dynamo-sglang, mori-sglang",
+            catalog_table="stacks",
+        ),
+        _spec(
+            "serving_stack_as_of",
+            CHOICE,
+            None,
+            "",
+            "Stack as of",
+            "Date of the serving stack's efficiencies: the newest catalog row on or before "
+            "it (assets/serving_stacks.csv); empty = the newest",
+            catalog_table="stack_dates",
+            none_means="the newest catalog row",
         ),
         _spec(
             "batch_size",
@@ -282,6 +306,19 @@ FIELDS: dict[str, FieldSpec] = {
             sensitivity=SPECULATIVE,
         ),
         _spec(
+            "acceptance_decay",
+            FLOAT,
+            1.0,
+            "-",
+            "Acceptance decay per draft position",
+            "Acceptance of each later draft position over the one before (1 = the same "
+            "at every position, Leviathan et al.; DeepSeek-R1's MTP head on TensorRT-LLM: "
+            "0.73) [-]",
+            0.1,
+            1.0,
+            0.01,
+        ),
+        _spec(
             "routing_skew",
             FLOAT,
             0.0,
@@ -318,11 +355,12 @@ FIELDS: dict[str, FieldSpec] = {
         ),
         _spec(
             "moe_kernel_efficiency",
-            FLOAT,
-            0.65,
+            FAMILY_FLOAT,
+            None,
             "0-1",
             "MoE kernel efficiency",
-            "Efficiency of MoE expert kernels relative to dense ones [0-1]",
+            "Efficiency of MoE expert kernels relative to dense ones at one token per "
+            "expert; empty = the serving stack's default (vllm: 0.65) [0-1]",
             0.05,
             1.0,
             0.01,
@@ -362,6 +400,20 @@ FIELDS: dict[str, FieldSpec] = {
             0.0,
             1000.0,
             0.5,
+            sensitivity=ALWAYS,
+        ),
+        _spec(
+            "kernel_us",
+            FAMILY_FLOAT,
+            None,
+            "us",
+            "Kernel fixed time",
+            "Fixed time of each GPU kernel a layer launches (launch, ramp-up, tail), "
+            "times the kernels of each layer kind (overheads.KERNELS_PER_LAYER); empty = "
+            "the GPU family and serving stack default [us]",
+            0.0,
+            100.0,
+            0.1,
             sensitivity=ALWAYS,
         ),
         _spec(
@@ -485,7 +537,7 @@ FIELD_LABELS: dict[str, str] = {n: _with_unit(s) for n, s in FIELDS.items()}
 #: Widget step of every numeric field.
 FIELD_STEPS: dict[str, float] = {n: s.step for n, s in FIELDS.items() if s.step is not None}
 INTEGER_FIELDS: tuple[str, ...] = tuple(n for n, s in FIELDS.items() if s.kind == INT)
-#: Fields whose default (None) means: take the GPU family's value.
+#: Fields whose default (None) means: take the GPU family and serving stack's value.
 FAMILY_DEFAULT_FIELDS: tuple[str, ...] = tuple(
     n for n, s in FIELDS.items() if s.kind == FAMILY_FLOAT
 )
@@ -501,6 +553,7 @@ EFFICIENCY_FIELDS: tuple[str, ...] = (
     "compute_efficiency",
     "moe_kernel_efficiency",
     "layer_overhead_us",
+    "kernel_us",
     "allreduce_latency_us",
     "link_efficiency",
     *EXPERT_PARALLEL_SENSITIVITY_FIELDS,
