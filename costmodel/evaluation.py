@@ -48,7 +48,7 @@ from costmodel.fields import (
     check_field,
     check_values,
 )
-from costmodel.imbalance import busiest_gpu_factor
+from costmodel.imbalance import busiest_gpu_factor, busiest_rank_factor
 from costmodel.memory import (
     BYTES_16BIT,
     max_batch_size,
@@ -495,16 +495,20 @@ def _busiest_gpu_factor(x: dict, tokens):
     return factor.reshape(rows[0].shape)
 
 
-def _forward(x: dict, **work) -> dict:
+def _forward(x: dict, sequences, **work) -> dict:
     """One forward pass (``step.forward_ms``) plus, on expert-parallel rows, the all-to-all.
 
     The all-to-all covers the model's MoE layers (``expert_ffn_layers``: DeepSeek-V3's
-    58 of 61), at the busiest GPU's share of the bytes.
+    58 of 61), at the busiest GPU's share of the bytes. ``sequences``: the requests in
+    the pass (a decode batch, a prefill's prompts); on expert-parallel rows their
+    attention waits for the busiest data-parallel rank (``busiest_rank_factor``).
     """
     ep = x["ep"]
     factor = _busiest_gpu_factor(x, work["tokens"])
+    ranks = np.where(ep["expert_parallel"], x["hw"]["n_gpus"], 1)
     out = forward_ms(
         **work,
+        rank_load_factor=busiest_rank_factor(sequences, ranks),
         arch=x["arch"],
         hw=x["hw"],
         fmt=x["fmt"],
@@ -636,6 +640,7 @@ def decode_step(x: dict) -> dict:
     )
     plain = _forward(
         x,
+        B,
         tokens=B,
         logit_tokens=B,
         kv_bytes_read=B * per_sequence,
@@ -653,6 +658,7 @@ def decode_step(x: dict) -> dict:
         verified = B * (c["draft_tokens"] + 1.0)
         verify = _forward(
             x,
+            B,
             tokens=verified,
             logit_tokens=verified,
             kv_bytes_read=B * per_sequence,
@@ -728,6 +734,7 @@ def prefill(x: dict) -> dict:
     prefilled, flops, read = prompt_work(x)
     batch = _forward(
         x,
+        B,
         tokens=B * prefilled,
         logit_tokens=B,
         kv_bytes_read=B * read,
@@ -736,6 +743,7 @@ def prefill(x: dict) -> dict:
     )
     one = _forward(
         x,
+        1.0,
         tokens=prefilled,
         logit_tokens=1.0,
         kv_bytes_read=read,
@@ -772,6 +780,7 @@ def prefill_pool(x: dict) -> dict:
     prompts = pass_tokens / prefilled
     pool = _forward(
         xp,
+        prompts,
         tokens=pass_tokens,
         logit_tokens=prompts,
         kv_bytes_read=read * prompts,

@@ -50,7 +50,8 @@ import numpy as np
 import pandas as pd
 
 from costmodel.calibration.table import checked_given, measurement_table
-from costmodel.speculative import MTP_ACCEPTANCE, MTP_DECAY
+from costmodel.catalog import ASSETS_DIR
+from costmodel.speculative import MTP_DECAY
 
 #: InferenceX model prefixes and the catalog models they are.
 MODELS = {"dsr1": "deepseek-r1", "gptoss": "gpt-oss-120b", "qwen3.5": "qwen3.5-397b-a17b"}
@@ -81,6 +82,18 @@ STACKS = {
 
 #: Mean of a length drawn uniformly from ``[0.8 L, L]``: (0.8 + 1) / 2.
 LENGTH_MEAN_SHARE = 0.9
+
+#: The InferenceX workload's own properties, which its rows do not state, fitted once
+#: over all of them (``calibration.fit``, level ``all``; ``benchmarks/bench_calibration.py``
+#: prints them): the first-draft acceptance of DeepSeek-R1's MTP head on random prompts
+#: in a chat template (TensorRT-LLM's blog measured 0.926 on real prompts:
+#: ``speculative.MTP_ACCEPTANCE``), and the Zipf skew of its expert routing (random
+#: tokens send most of a batch to a few experts; real text is closer to uniform).
+INFERENCEX_MTP_ACCEPTANCE, INFERENCEX_ROUTING_SKEW = 0.69, 1.5
+
+#: The InferenceX DeepSeek-R1 runs shipped with the app (``shared/reference/inferencex``'s
+#: ``dsr1-public.csv``, its ``run_url`` column named ``source``).
+INFERENCEX_FILE = ASSETS_DIR / "inferencex_dsr1.csv"
 
 #: MTP draft tokens per step by stack, from the InferenceX launch scripts
 #: (benchmarks/single_node/fixed_seq_len/dsr1_*_mtp.sh and the srt-slurm recipes):
@@ -228,9 +241,10 @@ def scenario_frame(raw: pd.DataFrame, given: dict) -> pd.DataFrame:
             "speculative": mtp,
             "mtp": mtp,
             "draft_tokens": draft.astype(int),
-            "acceptance_at_t0": MTP_ACCEPTANCE,
-            "acceptance_at_t1": MTP_ACCEPTANCE,
+            "acceptance_at_t0": INFERENCEX_MTP_ACCEPTANCE,
+            "acceptance_at_t1": INFERENCEX_MTP_ACCEPTANCE,
             "acceptance_decay": MTP_DECAY,
+            "routing_skew": INFERENCEX_ROUTING_SKEW,
             "disaggregated": disagg,
             "prefill_gpus": np.where(disagg, prefill_gpus, 8).astype(int),
             "decode_replicas": decode_replicas,
@@ -242,7 +256,9 @@ def scenario_frame(raw: pd.DataFrame, given: dict) -> pd.DataFrame:
             "precision": raw["precision"].astype(str),
             "snapshot": raw.get("snapshot", pd.Series("", index=raw.index)).astype(str),
             "date": raw.get("date", pd.Series("", index=raw.index)).astype(str),
-            "source": raw.get("run_url", pd.Series("InferenceX", index=raw.index)).astype(str),
+            "source": raw.get(
+                "run_url", raw.get("source", pd.Series("InferenceX", index=raw.index))
+            ).astype(str),
         }
     )
     frame["measurement"] = [f"inferencex-{i}" for i in raw.index]
@@ -317,3 +333,10 @@ def consistent(table: pd.DataFrame, raw: pd.DataFrame):
     ratio = implied / table["concurrency"]
     low, high = CONSISTENT_BAND
     return (ratio.between(low, high) | ratio.isna()).to_numpy()
+
+
+def inferencex_table(path=INFERENCEX_FILE) -> pd.DataFrame:
+    """The shipped InferenceX rows to calibrate and validate on: the latest run of each
+    configuration whose numbers agree with each other (:func:`consistent`)."""
+    table = read_inferencex(Path(path), latest_only=True)
+    return table[table["consistent"]].reset_index(drop=True)
