@@ -15,10 +15,11 @@ import numpy as np
 import pandas as pd
 
 from costmodel import calibration
+from costmodel.calibration.table import scenario_value
 from costmodel.catalog import Catalog, load_catalog
 from costmodel.economics import batch_grid
 from costmodel.evaluation import sweep, tensor_parallel_sizes
-from costmodel.fields import FIELDS, normalized
+from costmodel.fields import FIELDS
 from costmodel.scenario import Scenario
 
 #: Measurement metrics the model predicts (each is a result column of ``sweep``).
@@ -55,18 +56,10 @@ def scenario_fields(text) -> dict:
         name, _, value = (x.strip() for x in part.partition("="))
         if name not in FIELDS:
             raise ValueError(f"scenario_fields: unknown field {name!r} in {text!r}")
-        kind = FIELDS[name].kind
-        if kind == "bool":
-            if value not in ("True", "False"):
-                raise ValueError(f"scenario_fields: {name} must be True or False; got {value!r}")
-            parsed = value == "True"
-        elif kind == "int":
-            parsed = int(value)
-        elif kind in ("float", "family_float"):
-            parsed = float(value)
-        else:
-            parsed = value
-        fields[name] = normalized(name, parsed)
+        try:
+            fields[name] = scenario_value(name, value)
+        except ValueError as err:
+            raise ValueError(f"scenario_fields: {err}") from None
     return fields
 
 

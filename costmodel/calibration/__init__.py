@@ -31,15 +31,18 @@ from costmodel.calibration.fit import (
     fit,
     leave_one_gpu_out,
     stack_rows,
+    suggested_parameters,
     with_fit,
     without_fit,
 )
 from costmodel.calibration.inferencex import inferencex_table, read_inferencex
 from costmodel.calibration.predict import predict
+from costmodel.calibration.readers import FORMATS, detect_format, read_measurements
 from costmodel.calibration.table import METRIC_COLUMNS
 
 __all__ = [
     "DEFAULT_PARAMETERS",
+    "FORMATS",
     "FIT_METRICS",
     "LEVELS",
     "METRIC_COLUMNS",
@@ -47,13 +50,16 @@ __all__ = [
     "FitResult",
     "compare",
     "concurrency_band",
+    "detect_format",
     "error_table",
     "fit",
     "inferencex_table",
     "leave_one_gpu_out",
     "predict",
     "read_inferencex",
+    "read_measurements",
     "stack_rows",
+    "suggested_parameters",
     "with_fit",
     "within",
     "without_fit",

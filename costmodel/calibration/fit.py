@@ -156,6 +156,32 @@ class FitResult:
         return pd.Series(counts, index=pd.MultiIndex.from_frame(pairs), name="fitted_values")
 
 
+def suggested_parameters(table: pd.DataFrame, catalog: Catalog | None = None) -> dict:
+    """The values a table can pin, per GPU family and stack (level ``family_stack``):
+
+    - the weight streaming: ``moe_kernel_efficiency`` for a mixture of experts,
+      ``bandwidth_efficiency`` for a dense model;
+    - ``kernel_us`` when the rows span at least two batch sizes (the fixed time and the
+      streaming then part);
+    - ``allreduce_latency_us`` when tensor-parallel rows span at least two GPU counts;
+    - ``acceptance_at_t0`` (level ``all``) when some rows decode speculatively.
+
+    One vLLM run at one concurrency pins one value: the streaming efficiency.
+    """
+    catalog = catalog or load_catalog()
+    experts = catalog.models.loc[table["model"], "n_experts"].to_numpy()
+    streaming = "moe_kernel_efficiency" if (experts > 1).any() else "bandwidth_efficiency"
+    out = {streaming: "family_stack"}
+    if table["batch_size"].nunique() >= 2:
+        out["kernel_us"] = "family_stack"
+    tp = ~table.get("expert_parallel", pd.Series(False, index=table.index)).astype(bool)
+    if table.loc[tp, "n_gpus"].nunique() >= 2:
+        out["allreduce_latency_us"] = "family_stack"
+    if table.get("speculative", pd.Series(False, index=table.index)).astype(bool).any():
+        out["acceptance_at_t0"] = "all"
+    return out
+
+
 def _labels(table: pd.DataFrame, catalog: Catalog, level: str) -> np.ndarray:
     """Each row's group ``"family/stack"`` at ``level`` (``any`` / ``all`` where pooled)."""
     family = catalog.gpus.loc[table["gpu"], "family"].to_numpy().astype(str)

@@ -147,7 +147,9 @@ def read_rows(data) -> pd.DataFrame:
         try:
             parsed = json.loads(text)
         except json.JSONDecodeError as err:
-            raise ValueError(f"InferenceX JSON: not valid JSON ({err.msg}, line {err.lineno})")
+            raise ValueError(
+                f"InferenceX JSON: not valid JSON ({err.msg}, line {err.lineno})"
+            ) from None
         return _flattened(parsed if isinstance(parsed, list) else [parsed])
     try:
         return pd.read_csv(io.StringIO(text))

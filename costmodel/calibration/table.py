@@ -58,6 +58,31 @@ def require(values: dict, names, where: str) -> None:
         )
 
 
+def scenario_value(name: str, text: str):
+    """A Scenario field's value written as text (``"True"``, ``"8"``, ``"0.77"``,
+    ``"fp8"``), checked (``ValueError`` naming the field and its rule)."""
+    if name not in FIELDS:
+        raise ValueError(f"unknown Scenario field {name!r}")
+    kind = FIELDS[name].kind
+    text = str(text).strip()
+    try:
+        if kind == "bool":
+            if text not in ("True", "False"):
+                raise ValueError(f"{name} must be True or False; got {text!r}")
+            value = text == "True"
+        elif kind == "int":
+            value = int(text)
+        elif kind in ("float", "family_float"):
+            value = float(text)
+        else:
+            value = text
+    except ValueError as err:
+        if str(err).startswith(name):
+            raise
+        raise ValueError(f"{name} must be a {kind}; got {text!r}") from None
+    return normalized(name, value)
+
+
 def checked_given(given) -> dict:
     """The caller's ``given`` Scenario fields, each checked (``ValueError`` naming it)."""
     if given is None:
