@@ -361,6 +361,7 @@ MODEL_NUMERIC_FIELDS = (
 STACK_PARAMETERS = (
     "kernel_us",
     "moe_kernel_efficiency",
+    "moe_half_experts",
     "allreduce_latency_us",
     "compute_efficiency",
     "bandwidth_efficiency",

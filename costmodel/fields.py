@@ -417,6 +417,19 @@ FIELDS: dict[str, FieldSpec] = {
             sensitivity=ALWAYS,
         ),
         _spec(
+            "moe_half_experts",
+            FAMILY_FLOAT,
+            None,
+            "experts",
+            "MoE half-rate experts",
+            "Experts a GPU streams in one MoE layer at which the grouped expert GEMM "
+            "reaches half its streaming rate (moe.expert_parallelism; 0 = full rate "
+            "whatever the number); empty = the serving stack's default [experts]",
+            0.0,
+            256.0,
+            1.0,
+        ),
+        _spec(
             "memory_overhead_gb_per_gpu",
             FLOAT,
             2.0,

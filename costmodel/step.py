@@ -13,7 +13,8 @@ B * (g+1) draft tokens, or a prefill of B prompts) costs
   format; attention, shared experts and dense FFN layers in the attention format) and
   routed expert weights at ``moe.moe_kernel_efficiency`` on top:
   the stack's ``moe_kernel_efficiency`` (0.65 for the 2024 calibration) at one token per
-  expert, rising to 1.09 times that as each expert gets more tokens.
+  expert, rising to 1.09 times that as each expert gets more tokens, times
+  ``moe.expert_parallelism`` of the experts each GPU streams (few experts leave SMs idle).
 - ``t_compute``: FLOPs over ``n * peak * compute_efficiency`` of each format's compute
   type, with the same format factors (expert FLOPs at ``MOE_COMPUTE_FACTOR`` and at the
   matrix efficiency of their tokens per expert, ``matmul``); attention scores and values
@@ -30,7 +31,7 @@ import numpy as np
 
 from costmodel.matmul import ATTENTION_TILE_ROWS, attention_rows, matrix_efficiency
 from costmodel.memory import BYTES_16BIT
-from costmodel.moe import experts_read, moe_kernel_efficiency
+from costmodel.moe import expert_parallelism, experts_read, moe_kernel_efficiency
 from costmodel.overheads import fixed_ms
 
 #: All-reduces per transformer layer under tensor parallelism (after attention and MLP).
@@ -124,7 +125,13 @@ def forward_ms(
     moe_factor = np.where(E > 1, eff["moe_kernel_efficiency"], 1.0)
     k = arch["experts_per_token"]
     per_expert = tokens * k / read
-    moe_stream = np.where(E > 1, moe_kernel_efficiency(per_expert, moe_factor), 1.0)
+    experts_per_gpu = np.where(expert_parallel, read / hw["n_gpus"], read)
+    moe_stream = np.where(
+        E > 1,
+        moe_kernel_efficiency(per_expert, moe_factor)
+        * expert_parallelism(experts_per_gpu, eff["moe_half_experts"]),
+        1.0,
+    )
     quant_bw, always_bw = fmt["bandwidth_factor"], fmt["attention_bandwidth_factor"]
 
     always_params = arch["attention_params"] + arch["shared_expert_params"]

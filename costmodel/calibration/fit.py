@@ -55,15 +55,16 @@ LEVELS = ("all", "stack", "family", "family_stack")
 #:   puts a third of the routing on the 10 hottest of 256 experts.
 SHARED_RANGES = {"acceptance_at_t0": (0.4, 0.95), "routing_skew": (0.0, 1.5)}
 
-#: The values a calibration on InferenceX-like data fits: the stack's fixed time per
-#: kernel, MoE streaming efficiency and all-reduce latency, and the workload's MTP
-#: acceptance and routing skew.
+#: The values a calibration on InferenceX-like data fits: each GPU family and stack's
+#: fixed time per kernel, MoE weight streaming and all-reduce latency; the grouped
+#: GEMM's half-rate expert count, one for all (a kernel property the rows pin only
+#: together); and the workload's MTP acceptance.
 DEFAULT_PARAMETERS = {
     "kernel_us": "family_stack",
     "moe_kernel_efficiency": "family_stack",
     "allreduce_latency_us": "family_stack",
+    "moe_half_experts": "all",
     "acceptance_at_t0": "all",
-    "routing_skew": "all",
 }
 
 #: Relative step of the forward differences (of the parameter's range).
@@ -113,8 +114,11 @@ class FitResult:
     rows: pd.DataFrame
 
     def shared(self) -> dict:
-        """Values fitted once for all rows (level ``all``): field -> value."""
-        rows = self.values[self.values["level"] == "all"]
+        """Workload values fitted once for all rows (level ``all``, ``SHARED_RANGES``):
+        field -> value."""
+        rows = self.values[
+            (self.values["level"] == "all") & self.values["parameter"].isin(SHARED_RANGES)
+        ]
         return dict(zip(rows["parameter"], rows["value"], strict=True))
 
     def scenario_fields(self, family: str, stack: str) -> dict:
@@ -140,13 +144,14 @@ class FitResult:
         return {k: round(float(v), 4) for k, v in out.items()}
 
     def parameter_counts(self, catalog: Catalog | None = None) -> pd.Series:
-        """Fitted values each GPU family and stack of the table rests on (levels
-        ``stack``, ``family``, ``family_stack``; at most ``MAX_PARAMETERS_PER_GROUP``)."""
+        """Fitted stack values (``catalog.STACK_PARAMETERS``, at any level) each GPU
+        family and stack of the table rests on (at most ``MAX_PARAMETERS_PER_GROUP``);
+        workload values (``SHARED_RANGES``) are not stack values."""
         catalog = catalog or load_catalog()
         family = catalog.gpus.loc[self.rows["gpu"], "family"].to_numpy()
         pairs = pd.DataFrame({"family": family, "serving_stack": self.rows["serving_stack"]})
         pairs = pairs.drop_duplicates().sort_values(["family", "serving_stack"])
-        grouped = self.values[self.values["level"] != "all"]
+        grouped = self.values[self.values["parameter"].isin(STACK_PARAMETERS)]
         counts = [
             grouped[
                 grouped["family"].isin([f, ANY_FAMILY]) & grouped["serving_stack"].isin([s, "all"])
@@ -212,7 +217,7 @@ def _checked(parameters: dict) -> dict:
     for name, level in parameters.items():
         if level not in LEVELS:
             raise ValueError(f"parameters[{name!r}] must be one of {', '.join(LEVELS)}")
-    per_group = sum(level != "all" for level in parameters.values())
+    per_group = sum(name in STACK_PARAMETERS for name in parameters)
     if per_group > MAX_PARAMETERS_PER_GROUP:
         raise ValueError(
             f"parameters: at most {MAX_PARAMETERS_PER_GROUP} values per GPU family and "
@@ -227,8 +232,8 @@ def fit(
     """Fit ``parameters`` (Scenario field -> level, ``LEVELS``; default
     ``DEFAULT_PARAMETERS``) to the measured rows of ``table`` (``calibration.table``).
 
-    ``{"kernel_us": "stack", "routing_skew": "all"}`` fits one fixed time per kernel for
-    each serving stack and one routing skew for all rows. A group starts at what its
+    ``{"kernel_us": "stack", "acceptance_at_t0": "all"}`` fits one fixed time per kernel for
+    each serving stack and one MTP acceptance for all rows. A group starts at what its
     rows resolve to with ``catalog`` and stays within its range (:func:`bounds`).
     ``ValueError`` for an unknown name or level, more than
     ``MAX_PARAMETERS_PER_GROUP`` per group, or a table without measured rows.
@@ -350,11 +355,15 @@ def stack_rows(result: FitResult, date: str, fitted_on: str = "") -> pd.DataFram
     """The fitted values as ``serving_stacks.csv`` rows, one per (stack, family) group:
     a stack's pooled values on family ``any``, a family's over every stack on stack
     ``any``. ``fitted_on`` names the measurements; ``note`` gives each value with its
-    standard error. Level-``all`` (workload) values are not stack rows."""
-    values = result.values[result.values["level"] != "all"].copy()
+    standard error. A stack value fitted for all rows (level ``all``) goes into every
+    row; workload values (``SHARED_RANGES``) into none."""
+    values = result.values[result.values["parameter"].isin(STACK_PARAMETERS)].copy()
+    pooled = values[values["level"] == "all"]
+    values = values[values["level"] != "all"]
     values["serving_stack"] = values["serving_stack"].replace("all", ANY_STACK)
     rows = []
     for (stack, family), group in values.groupby(["serving_stack", "family"], sort=False):
+        group = pd.concat([group, pooled])
         note = "; ".join(f"{r.parameter} +/- {r.std_error:.2g}" for r in group.itertuples())
         rows.append(
             {

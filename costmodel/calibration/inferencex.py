@@ -83,13 +83,11 @@ STACKS = {
 #: Mean of a length drawn uniformly from ``[0.8 L, L]``: (0.8 + 1) / 2.
 LENGTH_MEAN_SHARE = 0.9
 
-#: The InferenceX workload's own properties, which its rows do not state, fitted once
-#: over all of them (``calibration.fit``, level ``all``; ``benchmarks/bench_calibration.py``
-#: prints them): the first-draft acceptance of DeepSeek-R1's MTP head on random prompts
-#: in a chat template (TensorRT-LLM's blog measured 0.926 on real prompts:
-#: ``speculative.MTP_ACCEPTANCE``), and the Zipf skew of its expert routing (random
-#: tokens send most of a batch to a few experts; real text is closer to uniform).
-INFERENCEX_MTP_ACCEPTANCE, INFERENCEX_ROUTING_SKEW = 0.69, 1.5
+#: First-draft acceptance of DeepSeek-R1's MTP head on InferenceX's random prompts in
+#: a chat template, which its rows do not state: fitted once over them
+#: (``calibration.fit``, level ``all``; ``benchmarks/bench_calibration.py`` prints it).
+#: TensorRT-LLM's blog measured 0.926 on real prompts (``speculative.MTP_ACCEPTANCE``).
+INFERENCEX_MTP_ACCEPTANCE = 0.64
 
 #: The InferenceX DeepSeek-R1 runs shipped with the app (``shared/reference/inferencex``'s
 #: ``dsr1-public.csv``, its ``run_url`` column named ``source``).
@@ -246,7 +244,6 @@ def scenario_frame(raw: pd.DataFrame, given: dict) -> pd.DataFrame:
             "acceptance_at_t0": INFERENCEX_MTP_ACCEPTANCE,
             "acceptance_at_t1": INFERENCEX_MTP_ACCEPTANCE,
             "acceptance_decay": MTP_DECAY,
-            "routing_skew": INFERENCEX_ROUTING_SKEW,
             "disaggregated": disagg,
             "prefill_gpus": np.where(disagg, prefill_gpus, 8).astype(int),
             "decode_replicas": decode_replicas,
