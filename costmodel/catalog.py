@@ -271,6 +271,7 @@ def _lookup_arrays(catalog: Catalog) -> dict:
     for col in ("bandwidth_efficiency_factor", "compute_efficiency_factor", "weight_bits"):
         arrays[f"format.{col}"] = formats[col].to_numpy(float)
     arrays["peak_tflops"] = peak_tflops(catalog.gpus, formats["compute_dtype"])
+    arrays["compute_factor"] = compute_factors(catalog.gpus, formats)
     for name, values in stack_values(catalog).items():
         arrays[f"stack.{name}"] = values
     for col in ("checkpoint_weight_format", "checkpoint_attention_format"):
@@ -313,6 +314,26 @@ def peak_tflops(gpus: pd.DataFrame, compute_dtypes) -> np.ndarray:
         for fallback in PEAK_FALLBACK[dtype]:
             peak = peak.fillna(gpus[PEAK_COLUMNS[fallback]])
         columns.append(peak.to_numpy(float))
+    return np.column_stack(columns)
+
+
+def compute_factors(gpus: pd.DataFrame, formats: pd.DataFrame) -> np.ndarray:
+    """Each format's ``compute_efficiency_factor`` on each GPU (rows = GPUs, columns =
+    formats): its own where the GPU has tensor units of its ``compute_dtype``, else that
+    of the format it is dequantised to (``PEAK_FALLBACK``: the first fallback type the
+    GPU has, priced as the catalog format of that name): an H100 reading NVFP4 weights
+    runs FP8 GEMMs at FP8's 0.9, a B200 runs NVFP4 at its own 0.62 (MLPerf)."""
+    own = formats["compute_efficiency_factor"].to_numpy(float)
+    columns = []
+    for j, dtype in enumerate(formats["compute_dtype"]):
+        factor = pd.Series(own[j], index=gpus.index)
+        native = gpus[PEAK_COLUMNS[dtype]].notna()
+        for fallback in PEAK_FALLBACK[dtype]:
+            has = ~native & gpus[PEAK_COLUMNS[fallback]].notna()
+            fallback_factor = formats.loc[fallback, "compute_efficiency_factor"]
+            factor = factor.where(~has, float(fallback_factor))
+            native = native | has
+        columns.append(factor.to_numpy(float))
     return np.column_stack(columns)
 
 
@@ -383,16 +404,58 @@ STACK_FALLBACK = {
 }
 
 
-def _stack_rows_value(rows: pd.DataFrame, parameter: str, as_of: str):
-    """The newest value of ``parameter`` in ``rows`` dated on or before ``as_of`` (its oldest
-    if all are later); None if no row sets it."""
-    rows = rows[rows[parameter].notna()]
-    if rows.empty:
+def _newest(rows: dict, parameter: str, key: str):
+    """The newest value of ``parameter`` among ``rows`` (``{"keys": date keys, column:
+    values}``) dated on or before ``key`` (their oldest if all are later); None if no
+    row sets it."""
+    if rows is None:
         return None
-    keys = rows["date"].map(date_key)
-    before = rows[keys <= date_key(as_of)]
-    chosen = before if len(before) else rows[keys == keys.min()]
-    return float(chosen.loc[chosen["date"].map(date_key).idxmax(), parameter])
+    values = rows[parameter]
+    given = ~np.isnan(values)
+    if not given.any():
+        return None
+    keys = rows["keys"][given]
+    values = values[given]
+    before = keys <= key
+    chosen = np.flatnonzero(before) if before.any() else np.flatnonzero(keys == keys.min())
+    return float(values[chosen[np.argmax(keys[chosen])]])
+
+
+def _stack_groups(table: pd.DataFrame) -> dict:
+    """``serving_stacks`` rows by (stack, family): their date keys and parameter values."""
+    keys = table["date"].astype(str).map(date_key)
+    groups = {}
+    for (stack, family), index in table.groupby(
+        ["serving_stack", "family"], sort=False
+    ).groups.items():
+        rows = {"keys": keys.loc[index].to_numpy()}
+        rows.update({p: table.loc[index, p].to_numpy(float) for p in STACK_PARAMETERS})
+        groups[(stack, family)] = rows
+    return groups
+
+
+def _resolved(groups: dict, family: str, stack: str, parameter: str, key: str):
+    """The chain of :func:`stack_value` over prepared ``groups``; None: the base."""
+    while stack is not None:
+        for rows in (
+            groups.get((stack, family)),
+            groups.get((stack, ANY_FAMILY)),
+            groups.get((ANY_STACK, family)),
+        ):
+            value = _newest(rows, parameter, key)
+            if value is not None:
+                return value
+        stack = STACK_FALLBACK.get(stack)
+    return None
+
+
+def _base(catalog: Catalog, parameter: str, family: str, gpu: str | None = None) -> float:
+    base = catalog.serving_stack_parameters.set_index("parameter").loc[parameter, "base"]
+    if base != "family":
+        return float(base)
+    if gpu is not None:
+        return float(catalog.gpus.loc[gpu, parameter])
+    return float(catalog.gpu_families.loc[family, parameter])
 
 
 def stack_value(catalog: Catalog, gpu: str, stack: str, parameter: str, as_of: str) -> float:
@@ -407,37 +470,36 @@ def stack_value(catalog: Catalog, gpu: str, stack: str, parameter: str, as_of: s
     *replaces* the family's where it has one.
     """
     family = catalog.gpus.loc[gpu, "family"]
-    table = catalog.serving_stacks
-    family_rows = table[(table["serving_stack"] == ANY_STACK) & (table["family"] == family)]
-    while stack is not None:
-        rows = table[table["serving_stack"] == stack]
-        for candidates in (rows[rows["family"] == family], rows[rows["family"] == ANY_FAMILY]):
-            value = _stack_rows_value(candidates, parameter, as_of)
-            if value is not None:
-                return value
-        value = _stack_rows_value(family_rows, parameter, as_of)
-        if value is not None:
-            return value
-        stack = STACK_FALLBACK.get(stack)
-    base = catalog.serving_stack_parameters.set_index("parameter").loc[parameter, "base"]
-    return float(catalog.gpus.loc[gpu, parameter]) if base == "family" else float(base)
+    groups = _stack_groups(catalog.serving_stacks)
+    value = _resolved(groups, family, stack, parameter, date_key(as_of))
+    return _base(catalog, parameter, family, gpu) if value is None else value
 
 
 def stack_values(catalog: Catalog) -> dict:
     """``stack_value`` of every parameter for every (GPU, stack, date) of the catalog:
-    arrays of shape (GPUs, stacks, dates) in the catalog's index orders."""
-    dates = list(catalog.stack_dates.index)
+    arrays of shape (GPUs, stacks, dates) in the catalog's index orders, resolved once
+    per GPU family (a GPU's own ``family``-based value where the base is its family's)."""
+    groups = _stack_groups(catalog.serving_stacks)
+    keys = [date_key(d) for d in catalog.stack_dates.index]
     stacks = list(catalog.stacks.index)
-    return {
-        parameter: np.array(
+    families = list(pd.unique(catalog.gpus["family"]))
+    row_family = catalog.gpus["family"].map({f: i for i, f in enumerate(families)}).to_numpy()
+    out = {}
+    for parameter in STACK_PARAMETERS:
+        resolved = np.array(
             [
-                [[stack_value(catalog, g, s, parameter, d) for d in dates] for s in stacks]
-                for g in catalog.gpus.index
+                [[_resolved(groups, f, s, parameter, k) for k in keys] for s in stacks]
+                for f in families
             ],
-            float,
-        ).reshape(len(catalog.gpus), len(stacks), len(dates))
-        for parameter in STACK_PARAMETERS
-    }
+            dtype=float,
+        ).reshape(len(families), len(stacks), len(keys))
+        per_gpu = resolved[row_family]
+        missing = np.isnan(per_gpu)
+        if missing.any():
+            base = np.array([_base(catalog, parameter, "", g) for g in catalog.gpus.index])
+            per_gpu = np.where(missing, base[:, None, None], per_gpu)
+        out[parameter] = per_gpu
+    return out
 
 
 def _checked_stacks(table: pd.DataFrame, parameters: pd.DataFrame) -> pd.DataFrame:

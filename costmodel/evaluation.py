@@ -429,10 +429,10 @@ def lookup(c: dict, catalog: Catalog) -> dict:
     fmt = {
         "bytes_per_weight": A["format.bytes_per_weight"][f],
         "bandwidth_factor": A["format.bandwidth_efficiency_factor"][f],
-        "compute_factor": A["format.compute_efficiency_factor"][f],
+        "compute_factor": A["compute_factor"][g, f],
         "attention_bytes_per_weight": A["format.bytes_per_weight"][fa],
         "attention_bandwidth_factor": A["format.bandwidth_efficiency_factor"][fa],
-        "attention_compute_factor": A["format.compute_efficiency_factor"][fa],
+        "attention_compute_factor": A["compute_factor"][g, fa],
     }
     cache = {"kv_bytes": kv_bytes, "cache_gpus": cache_gpus}
     return {

@@ -428,6 +428,7 @@ FIELDS: dict[str, FieldSpec] = {
             0.0,
             256.0,
             1.0,
+            sensitivity=ALWAYS,
         ),
         _spec(
             "memory_overhead_gb_per_gpu",
@@ -565,6 +566,7 @@ EFFICIENCY_FIELDS: tuple[str, ...] = (
     "bandwidth_efficiency",
     "compute_efficiency",
     "moe_kernel_efficiency",
+    "moe_half_experts",
     "layer_overhead_us",
     "kernel_us",
     "allreduce_latency_us",

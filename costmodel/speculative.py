@@ -39,7 +39,7 @@ def expected_tokens_per_step(acceptance, draft_tokens, decay=1.0):
     with a = 0.75 and g = 7, (1 - 0.75^8) / 0.25 = 3.60 tokens. A multi-token-prediction
     head reused for later positions guesses them worse: TensorRT-LLM's DeepSeek-R1 MTP
     (blog1: 1.92, 2.58, 2.82, 2.99, 3.01 tokens per step with 1 to 5 drafts) is met
-    within 0.04 tokens by a = 0.926, r = 0.73 (``MTP_ACCEPTANCE``, ``MTP_DECAY``) where a
+    within 0.05 tokens by a = 0.926, r = 0.73 (``MTP_ACCEPTANCE``, ``MTP_DECAY``) where a
     constant rate misses by up to 0.2.
     """
     a = np.asarray(acceptance, float)

@@ -16,7 +16,7 @@ B * (g+1) draft tokens, or a prefill of B prompts) costs
   expert, rising to 1.09 times that as each expert gets more tokens, times
   ``moe.expert_parallelism`` of the experts each GPU streams (few experts leave SMs idle).
 - ``t_compute``: FLOPs over ``n * peak * compute_efficiency`` of each format's compute
-  type, with the same format factors (expert FLOPs at ``MOE_COMPUTE_FACTOR`` and at the
+  type, with the same factors (expert FLOPs at ``moe_kernel_efficiency`` and at the
   matrix efficiency of their tokens per expert, ``matmul``); attention scores and values
   at the bf16 peak.
 - ``t_allreduce``: two all-reduces per layer of ``tokens * hidden * 2`` bytes,
@@ -29,20 +29,18 @@ from __future__ import annotations
 
 import numpy as np
 
-from costmodel.matmul import ATTENTION_TILE_ROWS, attention_rows, matrix_efficiency
+from costmodel.matmul import (
+    ATTENTION_TILE_ROWS,
+    attention_rows,
+    expected_matrix_efficiency,
+    matrix_efficiency,
+)
 from costmodel.memory import BYTES_16BIT
 from costmodel.moe import expert_parallelism, experts_read, moe_kernel_efficiency
 from costmodel.overheads import fixed_ms
 
 #: All-reduces per transformer layer under tensor parallelism (after attention and MLP).
 ALLREDUCES_PER_LAYER = 2
-
-#: Rate of grouped expert GEMMs relative to dense GEMMs of the same size, when compute
-#: binds: MLPerf Mixtral 8x7B on TensorRT-LLM (P3 Offline, P4 Server: thousands of
-#: tokens per expert) is met at 0.65 (tests/test_calibration.py), the value the 2024
-#: calibration found for expert weight streaming at one token per expert too. A
-#: stack's ``moe_kernel_efficiency`` prices its weight streaming only.
-MOE_COMPUTE_FACTOR = 0.65
 
 
 def allreduce_ms(tokens, hidden_size, n_layers, n_gpus, latency_us, bus_gb_s):
@@ -109,7 +107,7 @@ def forward_ms(
     experts; the dense weights: attention projections, shared experts, dense FFN, router,
     LM head; the attention over the cache):
     ``t = sum over parts of max(bytes / bandwidth, FLOPs / throughput)``. Expert FLOPs run
-    at ``matmul.matrix_efficiency`` of the tokens each expert gets, attention FLOPs at
+    at ``matmul.expected_matrix_efficiency`` of the tokens each expert gets, attention FLOPs at
     that of its query rows (``matmul.attention_rows``).
     ``expert_parallel`` rows split the experts over the GPUs and run attention data-
     parallel: every GPU reads the whole non-expert weights (their bytes count
@@ -151,9 +149,8 @@ def forward_ms(
     k_over_e = arch["experts_per_token"] / E
     expert_flops = 2.0 * tokens * arch["expert_params"] * k_over_e * busiest_gpu_factor
     flops_s = hw["n_gpus"] * 1e12 * eff["compute_efficiency"]
-    moe_compute = np.where(E > 1, MOE_COMPUTE_FACTOR, 1.0)
-    expert_rate = fmt["compute_factor"] * moe_compute * hw["peak_tflops"]
-    expert_rate = expert_rate * np.where(E > 1, matrix_efficiency(per_expert), 1.0)
+    expert_rate = fmt["compute_factor"] * moe_factor * hw["peak_tflops"]
+    expert_rate = expert_rate * np.where(E > 1, expected_matrix_efficiency(per_expert), 1.0)
     expert_compute_s = expert_flops / expert_rate / flops_s
     dense_rate = fmt["attention_compute_factor"] * hw["attention_peak_tflops"]
     dense_compute_s = dense_flops * rank_load_factor / dense_rate / flops_s

@@ -30,7 +30,7 @@ MIXTRAL = MODELS.loc["mixtral-8x7b"]
 def test_prefill_runs_only_the_uncached_tokens(monkeypatch, h, prefilled, kv_read, score_flops):
     calls = []
 
-    def spy(x, **work):
+    def spy(x, sequences, **work):
         calls.append(work)
         return {"total_ms": 1.0}
 
