@@ -211,10 +211,11 @@ def bounds(name: str, catalog: Catalog | None = None) -> tuple:
     return float(table.loc[name, "low"]), float(table.loc[name, "high"])
 
 
-def _checked(parameters: dict) -> dict:
+def _checked(parameters: dict, catalog: Catalog) -> dict:
     if not isinstance(parameters, dict) or not parameters:
         raise ValueError("parameters: a dict of Scenario field -> level, at least one")
     for name, level in parameters.items():
+        bounds(name, catalog)
         if level not in LEVELS:
             raise ValueError(f"parameters[{name!r}] must be one of {', '.join(LEVELS)}")
     per_group = sum(name in STACK_PARAMETERS for name in parameters)
@@ -239,7 +240,7 @@ def fit(
     ``MAX_PARAMETERS_PER_GROUP`` per group, or a table without measured rows.
     """
     catalog = catalog or load_catalog()
-    parameters = _checked(parameters or DEFAULT_PARAMETERS)
+    parameters = _checked(DEFAULT_PARAMETERS if parameters is None else parameters, catalog)
     table = table.reset_index(drop=True)
     if not np.isfinite(table[list(FIT_METRICS)].to_numpy(float)).any():
         raise ValueError(f"the table has no measured {' or '.join(FIT_METRICS)} to fit")
@@ -413,9 +414,10 @@ def leave_one_gpu_out(
     ``predicted_*``, ``error_*_pct`` and ``held_out`` (the GPU left out).
     """
     catalog = without_fit(catalog or load_catalog())
-    parameters = parameters or {
-        k: ("stack" if v == "family_stack" else v) for k, v in DEFAULT_PARAMETERS.items()
-    }
+    if parameters is None:
+        parameters = {
+            k: ("stack" if v == "family_stack" else v) for k, v in DEFAULT_PARAMETERS.items()
+        }
     table = table.reset_index(drop=True)
     out = []
     for gpu in pd.unique(table["gpu"]):

@@ -164,7 +164,9 @@ def _flattened(rows: list) -> pd.DataFrame:
     return pd.DataFrame(flat)
 
 
-def read_inferencex(data, given: dict | None = None, latest_only: bool = False) -> pd.DataFrame:
+def read_inferencex(
+    data, given: dict | None = None, latest_only: bool = False, catalog=None
+) -> pd.DataFrame:
     """InferenceX rows as the common measurement table (``calibration.table``).
 
     ``given``: Scenario fields that override the mapping for every row (a model the
@@ -184,7 +186,7 @@ def read_inferencex(data, given: dict | None = None, latest_only: bool = False) 
     if latest_only and "snapshot" in raw:
         raw = raw[raw["snapshot"] == "latest"]
     frame = scenario_frame(raw, checked_given(given))
-    table = measurement_table(frame, "InferenceX file")
+    table = measurement_table(frame, "InferenceX file", catalog)
     table["consistent"] = consistent(table, raw.reset_index(drop=True))
     return table
 

@@ -44,7 +44,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from costmodel.calibration.inferencex import read_inferencex, read_rows
+from costmodel.calibration.inferencex import read_inferencex
 from costmodel.calibration.table import (
     checked_given,
     measurement_table,
@@ -269,7 +269,7 @@ def read_vllm(data, given: dict | None = None, catalog: Catalog | None = None) -
                 catalog=catalog,
             )
         )
-    return measurement_table(pd.DataFrame(rows), "vLLM result")
+    return measurement_table(pd.DataFrame(rows), "vLLM result", catalog)
 
 
 def read_sglang(data, given: dict | None = None, catalog: Catalog | None = None) -> pd.DataFrame:
@@ -306,7 +306,7 @@ def read_sglang(data, given: dict | None = None, catalog: Catalog | None = None)
                 tokens_per_step=_number(record, "accept_length", what, required=False),
             )
         )
-    return measurement_table(pd.DataFrame(rows), "SGLang bench_serving output")
+    return measurement_table(pd.DataFrame(rows), "SGLang bench_serving output", catalog)
 
 
 def _stat(record: dict, key: str, what: str, statistic: str = "p50", required: bool = True):
@@ -355,25 +355,28 @@ def read_aiperf(data, given: dict | None = None, catalog: Catalog | None = None)
                 catalog=catalog,
             )
         )
-    return measurement_table(pd.DataFrame(rows), "AIPerf export")
+    return measurement_table(pd.DataFrame(rows), "AIPerf export", catalog)
 
 
 def detect_format(data) -> str:
-    """Which of ``FORMATS`` a file is, from its keys; ``ValueError`` if none fits."""
-    try:
-        first = _objects(data, "file")[0]
-        keys = set(first)
-    except ValueError:
-        keys = set(read_rows(data).columns)
+    """Which of ``FORMATS`` a file is, from its keys (JSON) or its header (CSV);
+    ``ValueError`` for an empty, unreadable or unknown file."""
+    if isinstance(data, (dict, list)):
+        keys = set(_objects(data, "file")[0])
+    else:
+        text = _text(data).strip()
+        if not text:
+            raise ValueError("the file is empty")
+        if text.startswith(("{", "[")):
+            keys = set(_objects(text, "file")[0])
+        else:
+            keys = {k.strip() for k in text.splitlines()[0].split(",")}
     if {"hardware", "framework", "conc"} <= keys:
         return "inferencex"
     if "input_config" in keys or "time_to_first_token" in keys:
         return "aiperf"
-    if (
-        "random_input_len" in keys
-        or "accept_length" in keys
-        or "total_output_tokens_retokenized" in keys
-    ):
+    sglang_keys = {"random_input_len", "accept_length", "total_output_tokens_retokenized"}
+    if keys & sglang_keys:
         return "sglang"
     if "median_tpot_ms" in keys:
         return "vllm"

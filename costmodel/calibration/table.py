@@ -19,6 +19,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from costmodel.catalog import Catalog, load_catalog
+from costmodel.evaluation import check_id
 from costmodel.fields import FIELDS, check_values, normalized
 
 #: Measured metrics a row may carry, each a ``sweep`` result column of the same name.
@@ -95,11 +97,14 @@ def checked_given(given) -> dict:
     return {k: (normalized(k, v) if k in FIELDS else v) for k, v in given.items()}
 
 
-def measurement_table(frame: pd.DataFrame, where: str = "file") -> pd.DataFrame:
+def measurement_table(
+    frame: pd.DataFrame, where: str = "file", catalog: Catalog | None = None
+) -> pd.DataFrame:
     """A frame of Scenario fields, system columns, metrics and meta as the common table.
 
-    Each Scenario field column is checked as a whole (``fields.check_values``:
-    ``ValueError`` naming the field and the bad value); missing system columns default
+    Each Scenario field column is checked as a whole (``fields.check_values``, and the
+    ids of choice fields against ``catalog``: ``ValueError`` naming the field and the bad
+    value); missing system columns default
     to one decode replica, no prefill worker (one if disaggregated), ``concurrency`` =
     ``batch_size * decode_replicas``; missing metrics are NaN. A table without rows,
     without a required field or without any measured value raises ``ValueError``.
@@ -116,6 +121,12 @@ def measurement_table(frame: pd.DataFrame, where: str = "file") -> pd.DataFrame:
             check_values(name, values)
         except ValueError as err:
             raise ValueError(f"{where}: {err}") from None
+        if FIELDS[name].kind == "choice":
+            for value in dict.fromkeys(v for v in values if v is not None):
+                try:
+                    check_id(name, value, catalog or load_catalog())
+                except ValueError as err:
+                    raise ValueError(f"{where}: {err}") from None
         table[name] = pd.Series(values, dtype=object if FIELDS[name].kind != "int" else int)
     if "decode_replicas" not in table:
         table["decode_replicas"] = 1
