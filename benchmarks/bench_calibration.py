@@ -42,6 +42,7 @@ from costmodel.calibration import (  # noqa: E402
     with_fit,
     without_fit,
 )
+from costmodel.calibration.fit import first_month  # noqa: E402
 from costmodel.catalog import ASSETS_DIR  # noqa: E402
 
 #: Groupings of every table.
@@ -117,7 +118,7 @@ def main() -> None:
             {k: ("stack" if v == "family_stack" else v) for k, v in DEFAULT_PARAMETERS.items()},
             priors,
         )
-        date = max(table["date"].astype(str))[:7]
+        date = first_month(table)
         rows = pd.concat([stack_rows(pooled, date, source), stack_rows(result, date, source)])
         written = with_fit(priors, result, date).serving_stacks.iloc[:0]
         out = pd.concat([priors.serving_stacks, rows], ignore_index=True)

@@ -404,21 +404,26 @@ STACK_FALLBACK = {
 }
 
 
-def _newest(rows: dict, parameter: str, key: str):
-    """The newest value of ``parameter`` among ``rows`` (``{"keys": date keys, column:
-    values}``) dated on or before ``key`` (their oldest if all are later); None if no
-    row sets it."""
-    if rows is None:
+def _newest(candidates: list, parameter: str, key: str):
+    """The value of ``parameter`` in the newest of ``candidates`` (row groups
+    ``{"keys": date keys, column: values}``, most specific first) dated on or before
+    ``key`` (their oldest if all are later); on equal dates the more specific group's.
+    None if no row sets it."""
+    dates, values, rank = [], [], []
+    for specificity, rows in enumerate(candidates):
+        if rows is None:
+            continue
+        given = ~np.isnan(rows[parameter])
+        dates.extend(rows["keys"][given])
+        values.extend(rows[parameter][given])
+        rank.extend([specificity] * int(given.sum()))
+    if not values:
         return None
-    values = rows[parameter]
-    given = ~np.isnan(values)
-    if not given.any():
-        return None
-    keys = rows["keys"][given]
-    values = values[given]
-    before = keys <= key
-    chosen = np.flatnonzero(before) if before.any() else np.flatnonzero(keys == keys.min())
-    return float(values[chosen[np.argmax(keys[chosen])]])
+    before = [i for i, date in enumerate(dates) if date <= key]
+    pool = before or [i for i, date in enumerate(dates) if date == min(dates)]
+    newest = max(dates[i] for i in pool)
+    best = min((rank[i], i) for i in pool if dates[i] == newest)[1]
+    return float(values[best])
 
 
 def _stack_groups(table: pd.DataFrame) -> dict:
@@ -437,12 +442,11 @@ def _stack_groups(table: pd.DataFrame) -> dict:
 def _resolved(groups: dict, family: str, stack: str, parameter: str, key: str):
     """The chain of :func:`stack_value` over prepared ``groups``; None: the base."""
     while stack is not None:
-        for rows in (
-            groups.get((stack, family)),
-            groups.get((stack, ANY_FAMILY)),
-            groups.get((ANY_STACK, family)),
+        for candidates in (
+            [groups.get((stack, family)), groups.get((stack, ANY_FAMILY))],
+            [groups.get((ANY_STACK, family))],
         ):
-            value = _newest(rows, parameter, key)
+            value = _newest(candidates, parameter, key)
             if value is not None:
                 return value
         stack = STACK_FALLBACK.get(stack)
@@ -461,13 +465,14 @@ def _base(catalog: Catalog, parameter: str, family: str, gpu: str | None = None)
 def stack_value(catalog: Catalog, gpu: str, stack: str, parameter: str, as_of: str) -> float:
     """One serving-stack parameter for a GPU, as the evaluation resolves it.
 
-    The newest row on or before ``as_of`` (its oldest row if the stack has none that old)
-    of, in this order: the stack on the GPU's own family; the stack on ``any`` family
-    (its values pooled over the families it was fitted on); the family on ``any`` stack
-    (the family's own calibrated values); then the same for ``STACK_FALLBACK[stack]``;
-    else the parameter's ``base`` (``serving_stack_parameters.csv``: a number, or
-    ``family`` for the GPU family's value in ``gpu_families.csv``). So a stack's value
-    *replaces* the family's where it has one.
+    The newest row on or before ``as_of`` (the oldest if every row is later) among the
+    stack's rows for the GPU's own family and for ``any`` family (its values pooled over
+    the families it was fitted on), the own family's on equal dates: a newer release's
+    pooled values supersede an older one's own-family values. Without such a row, the
+    family on ``any`` stack (the family's own calibrated values); then the same for
+    ``STACK_FALLBACK[stack]``; else the parameter's ``base``
+    (``serving_stack_parameters.csv``: a number, or ``family`` for the GPU family's value
+    in ``gpu_families.csv``). So a stack's value *replaces* the family's where it has one.
     """
     family = catalog.gpus.loc[gpu, "family"]
     groups = _stack_groups(catalog.serving_stacks)

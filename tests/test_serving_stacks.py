@@ -108,8 +108,23 @@ def test_as_of_picks_the_newest_row_on_or_before_it():
     )
     got = sweep(base, catalog, serving_stack_as_of=["2026-01", "2026-04"])["kernel_us"]
     assert list(got) == [5.0, 3.0]
-    # Before every row: the oldest.
-    assert stack_value(catalog, "h200-sxm", "sglang", "kernel_us", "2025-01") == 5.0
+    # Before every row: the oldest, here the shipped fitted row (older than both).
+    assert stack_value(catalog, "h200-sxm", "sglang", "kernel_us", "2025-01") == stack_value(
+        CATALOG, "h200-sxm", "sglang", "kernel_us", "2025-01"
+    )
+
+
+def test_the_own_family_row_wins_over_the_pooled_row_of_the_same_date():
+    table = CATALOG.serving_stacks
+    fitted = table[table["source"] == "costmodel.calibration.fit"]
+    own = fitted[(fitted["serving_stack"] == "sglang") & (fitted["family"] == "hopper")]
+    pooled = fitted[(fitted["serving_stack"] == "sglang") & (fitted["family"] == "any")]
+    assert own["date"].iloc[0] == pooled["date"].iloc[0]
+    got = stack_value(CATALOG, "h200-sxm", "sglang", "kernel_us", str(own["date"].iloc[0]))
+    assert got == own["kernel_us"].iloc[0]
+    # A family without its own row takes the pooled one.
+    got = stack_value(CATALOG, "a100-80gb-sxm", "sglang", "kernel_us", str(own["date"].iloc[0]))
+    assert got == pooled["kernel_us"].iloc[0]
 
 
 def test_an_out_of_range_value_is_refused():

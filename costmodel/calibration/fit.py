@@ -393,6 +393,14 @@ def without_fit(catalog: Catalog) -> Catalog:
     return catalog.with_serving_stacks(stacks[stacks["source"] != FIT_SOURCE])
 
 
+def first_month(table: pd.DataFrame) -> str:
+    """The month of a table's oldest run (``"2025-10"``), the date of the catalog rows
+    fitted on it: a row holds from its date until a newer one, so every run it rests on
+    resolves to it (``predict.stack_as_of``). ``"2000-01"`` for a table without dates."""
+    dates = [d for d in table.get("date", pd.Series(dtype=str)).astype(str) if d[:4].isdigit()]
+    return min(dates)[:7] if dates else "2000-01"
+
+
 def shared_overrides(result: FitResult, n: int) -> dict:
     """The fit's level-``all`` values as ``predict`` overrides for n rows."""
     out = {name: np.full(n, value) for name, value in result.shared().items()}
@@ -423,7 +431,7 @@ def leave_one_gpu_out(
     for gpu in pd.unique(table["gpu"]):
         train, test = table[table["gpu"] != gpu], table[table["gpu"] == gpu]
         result = fit(train, parameters, catalog)
-        fitted = with_fit(catalog, result, "cross-validation")
+        fitted = with_fit(catalog, result, first_month(train))
         predicted = predict(test, fitted, shared_overrides(result, len(test)))
         out.append(compared(test, predicted).assign(held_out=gpu))
     return pd.concat(out).sort_index()
