@@ -110,7 +110,6 @@ def moe_kernel_efficiency(
     return np.minimum(np.asarray(at_one_token, float) * rise, 1.0)
 
 
-
 def expert_parallelism(experts_per_gpu, half_experts):
     """Share of a grouped expert GEMM's streaming rate its work reaches [0-1]:
     ``w / (w + h)``, w = ``experts_per_gpu`` (experts whose weights one GPU streams in

@@ -10,8 +10,7 @@ from __future__ import annotations
 
 import pytest
 
-from costmodel import load_catalog
-from costmodel import validation
+from costmodel import load_catalog, validation
 from costmodel.validation import compare
 
 #: abs_error_pct of every measurement, from compare() on the calibration of 2024-08

@@ -92,21 +92,19 @@ def test_attention_rows_by_parallelism():
     assert matrix_efficiency(attention_rows(r1, 8, 1), ATTENTION_TILE_ROWS) == 0.25
 
 
+def _tp_and_dp_attention(**fields) -> tuple:
+    """DeepSeek-R1 on 8x H200 at batch 64 under TP8 and under DP attention with EP8."""
+    base = Scenario(
+        model="deepseek-r1", gpu="h200-sxm", n_gpus=8, weight_format=None, batch_size=64, **fields
+    )
+    return evaluate(base), evaluate(base.replace(expert_parallel=True))
+
+
 def test_tp_mla_attention_costs_four_times_dp_compute():
     # The same attention FLOPs under TP8 (16 of 64 tile rows used) and DP attention (128
     # rows, full tiles): 4x the compute time. A long-context, large batch makes attention
     # compute the longest part of the decode step.
-    base = Scenario(
-        model="deepseek-r1",
-        gpu="h200-sxm",
-        n_gpus=8,
-        weight_format=None,
-        batch_size=64,
-        prompt_tokens=32_000,
-        output_tokens=1_000,
-        kv_format="fp8",
-    )
-    tp, dp = evaluate(base), evaluate(base.replace(expert_parallel=True))
+    tp, dp = _tp_and_dp_attention(prompt_tokens=32_000, output_tokens=1_000, kv_format="fp8")
     assert tp["compute_time_ms"] > 2.5 * dp["compute_time_ms"]
 
 
@@ -125,15 +123,7 @@ def test_one_prompt_prefills_on_one_rank():
     # Time to first token of one prompt under data-parallel attention on 8 GPUs: its
     # attention and dense layers run on one rank (8x their FLOPs per GPU of a balanced
     # pass), so the prompt's prefill is slower than under TP over the same GPUs.
-    base = Scenario(
-        model="deepseek-r1",
-        gpu="h200-sxm",
-        n_gpus=8,
-        weight_format=None,
-        batch_size=64,
-        prompt_tokens=8_000,
-    )
-    tp, dp = evaluate(base), evaluate(base.replace(expert_parallel=True))
+    tp, dp = _tp_and_dp_attention(prompt_tokens=8_000)
     assert dp["ttft_ms"] > tp["ttft_ms"]
 
 

@@ -241,6 +241,23 @@ def _metadata_given(record: dict, given: dict) -> dict:
     return {**extra, **given}
 
 
+def _serving_metrics(record: dict, what: str) -> dict:
+    """The measured fields vLLM's ``benchmark_serving.py`` writes and SGLang's
+    ``bench_serving.py`` (derived from it) writes alike: mean lengths from the totals
+    over ``completed`` requests, median TTFT and TPOT [ms], ``output_throughput``
+    [tokens/s]."""
+    completed = _number(record, "completed", what)
+    if completed <= 0:
+        raise ValueError(f"{what}: 'completed' is {completed:g}: no request finished")
+    return {
+        "prompt_tokens": _number(record, "total_input_tokens", what) / completed,
+        "output_tokens": _number(record, "total_output_tokens", what) / completed,
+        "ttft_ms": _number(record, "median_ttft_ms", what),
+        "tpot_ms": _number(record, "median_tpot_ms", what),
+        "output_tokens_per_s": _number(record, "output_throughput", what),
+    }
+
+
 def read_vllm(data, given: dict | None = None, catalog: Catalog | None = None) -> pd.DataFrame:
     """A vLLM serving benchmark result (``--save-result`` JSON, ``vllm bench serve``) as
     the common table. ``ValueError`` naming what is missing."""
@@ -249,9 +266,6 @@ def read_vllm(data, given: dict | None = None, catalog: Catalog | None = None) -
     rows = []
     for i, record in enumerate(_objects(data, "vLLM result")):
         what = f"vLLM result {i + 1}"
-        completed = _number(record, "completed", what)
-        if completed <= 0:
-            raise ValueError(f"{what}: 'completed' is {completed:g}: no request finished")
         rows.append(
             _run_row(
                 _metadata_given(record, given),
@@ -259,11 +273,7 @@ def read_vllm(data, given: dict | None = None, catalog: Catalog | None = None) -
                 model_id=record.get("model_id"),
                 backend=record.get("backend") or record.get("endpoint_type"),
                 concurrency=_number(record, "max_concurrency", what, required=False),
-                prompt_tokens=_number(record, "total_input_tokens", what) / completed,
-                output_tokens=_number(record, "total_output_tokens", what) / completed,
-                ttft_ms=_number(record, "median_ttft_ms", what),
-                tpot_ms=_number(record, "median_tpot_ms", what),
-                output_tokens_per_s=_number(record, "output_throughput", what),
+                **_serving_metrics(record, what),
                 date=_vllm_date(record.get("date")),
                 source=f"vLLM serving benchmark {record.get('date', '')}".strip(),
                 catalog=catalog,
@@ -282,9 +292,6 @@ def read_sglang(data, given: dict | None = None, catalog: Catalog | None = None)
     rows = []
     for i, record in enumerate(_objects(data, "SGLang bench_serving output")):
         what = f"SGLang bench_serving line {i + 1}"
-        completed = _number(record, "completed", what)
-        if completed <= 0:
-            raise ValueError(f"{what}: 'completed' is {completed:g}: no request finished")
         concurrency = _number(record, "max_concurrency", what, required=False)
         if concurrency is None:
             concurrency = _number(record, "concurrency", what, required=False)
@@ -295,11 +302,7 @@ def read_sglang(data, given: dict | None = None, catalog: Catalog | None = None)
                 model_id=record.get("model_id") or record.get("model"),
                 backend=record.get("backend"),
                 concurrency=concurrency,
-                prompt_tokens=_number(record, "total_input_tokens", what) / completed,
-                output_tokens=_number(record, "total_output_tokens", what) / completed,
-                ttft_ms=_number(record, "median_ttft_ms", what),
-                tpot_ms=_number(record, "median_tpot_ms", what),
-                output_tokens_per_s=_number(record, "output_throughput", what),
+                **_serving_metrics(record, what),
                 date=str(record.get("date", "")),
                 source="SGLang bench_serving",
                 catalog=catalog,
