@@ -118,6 +118,8 @@ IDEAL_HARDWARE = Preset(
         "allreduce_latency_us": 0.0,
         "link_efficiency": 1.0,
         "layer_overhead_us": 0.0,
+        "kernel_us": 0.0,
+        "moe_half_experts": 0.0,
     },
     source="the roofline bound, an upper limit no serving engine reaches",
 )
