@@ -84,6 +84,8 @@ _REQUIRED = {
     ),
     "models.csv": ("model", "name", "config_file"),
     "model_aliases.csv": ("alias", "model"),
+    "serving_stacks.csv": ("serving_stack", "family", "fitted_on"),
+    "serving_stack_parameters.csv": ("parameter", "unit", "low", "high", "base", "meaning"),
     "serving_disclosures.csv": (
         "disclosure",
         "provider",
@@ -184,6 +186,10 @@ class Catalog:
     provider_prices: pd.DataFrame
     measurements: pd.DataFrame
     announced_gpus: pd.DataFrame | None = None
+    #: ``assets/serving_stacks.csv``: a serving stack's efficiencies per GPU family, dated.
+    serving_stacks: pd.DataFrame = field(default_factory=lambda: _stack_tables()[0])
+    #: ``assets/serving_stack_parameters.csv``: each stack parameter's physical range.
+    serving_stack_parameters: pd.DataFrame = field(default_factory=lambda: _stack_tables()[1])
     arrays: dict = field(init=False, repr=False, compare=False)
 
     def __post_init__(self):
@@ -205,6 +211,23 @@ class Catalog:
             return self
         gpus = pd.concat([self.gpus, self.announced_gpus])
         return dataclasses.replace(self, gpus=gpus, announced_gpus=self.announced_gpus.iloc[:0])
+    @property
+    def stacks(self) -> pd.DataFrame:
+        """The serving stacks (index: ``serving_stack`` ids, in file order), a choice table."""
+        ids = pd.unique(self.serving_stacks["serving_stack"])
+        ids = pd.Index([i for i in ids if i != ANY_STACK], name="serving_stack")
+        return pd.DataFrame(index=ids)
+
+    @property
+    def stack_dates(self) -> pd.DataFrame:
+        """The dates of ``serving_stacks`` rows, oldest first (index), a choice table."""
+        dates = sorted(self.serving_stacks["date"].astype(str).unique(), key=date_key)
+        return pd.DataFrame(index=pd.Index(dates, name="date"))
+
+    def with_serving_stacks(self, rows: pd.DataFrame) -> Catalog:
+        """A copy whose ``serving_stacks`` table is ``rows`` (checked like the file's)."""
+        checked = _checked_stacks(rows, self.serving_stack_parameters)
+        return dataclasses.replace(self, serving_stacks=checked)
 
     def with_model(self, model_id: str, config: dict, name: str | None = None) -> Catalog:
         """A copy with one more model, parsed from a Hugging Face ``config.json`` dict."""
@@ -295,6 +318,9 @@ def _lookup_arrays(catalog: Catalog) -> dict:
     for col in ("bandwidth_efficiency_factor", "compute_efficiency_factor", "weight_bits"):
         arrays[f"format.{col}"] = formats[col].to_numpy(float)
     arrays["peak_tflops"] = peak_tflops(catalog.gpus, formats["compute_dtype"])
+    arrays["compute_factor"] = compute_factors(catalog.gpus, formats)
+    for name, values in stack_values(catalog).items():
+        arrays[f"stack.{name}"] = values
     for col in ("checkpoint_weight_format", "checkpoint_attention_format"):
         codes = formats.index.get_indexer(models[col])
         if (codes < 0).any():
@@ -335,6 +361,26 @@ def peak_tflops(gpus: pd.DataFrame, compute_dtypes) -> np.ndarray:
         for fallback in PEAK_FALLBACK[dtype]:
             peak = peak.fillna(gpus[PEAK_COLUMNS[fallback]])
         columns.append(peak.to_numpy(float))
+    return np.column_stack(columns)
+
+
+def compute_factors(gpus: pd.DataFrame, formats: pd.DataFrame) -> np.ndarray:
+    """Each format's ``compute_efficiency_factor`` on each GPU (rows = GPUs, columns =
+    formats): its own where the GPU has tensor units of its ``compute_dtype``, else that
+    of the format it is dequantised to (``PEAK_FALLBACK``: the first fallback type the
+    GPU has, priced as the catalog format of that name): an H100 reading NVFP4 weights
+    runs FP8 GEMMs at FP8's 0.9, a B200 runs NVFP4 at its own 0.62 (MLPerf)."""
+    own = formats["compute_efficiency_factor"].to_numpy(float)
+    columns = []
+    for j, dtype in enumerate(formats["compute_dtype"]):
+        factor = pd.Series(own[j], index=gpus.index)
+        native = gpus[PEAK_COLUMNS[dtype]].notna()
+        for fallback in PEAK_FALLBACK[dtype]:
+            has = ~native & gpus[PEAK_COLUMNS[fallback]].notna()
+            fallback_factor = formats.loc[fallback, "compute_efficiency_factor"]
+            factor = factor.where(~has, float(fallback_factor))
+            native = native | has
+        columns.append(factor.to_numpy(float))
     return np.column_stack(columns)
 
 
@@ -379,6 +425,168 @@ MODEL_NUMERIC_FIELDS = (
 )
 
 
+#: Parameters a serving stack's row may set: the columns of ``assets/serving_stacks.csv``
+#: after its keys, each with its physical range in ``assets/serving_stack_parameters.csv``.
+STACK_PARAMETERS = (
+    "kernel_us",
+    "moe_kernel_efficiency",
+    "moe_half_experts",
+    "allreduce_latency_us",
+    "compute_efficiency",
+    "bandwidth_efficiency",
+)
+
+#: ``family`` of a ``serving_stacks.csv`` row that holds for every GPU family without a
+#: row of its own for that stack; ``serving_stack`` of a row that holds for every stack
+#: on that family (a GPU family's own calibrated values).
+ANY_FAMILY = ANY_STACK = "any"
+
+#: Where a stack has no value for a GPU family (not even an ``any`` row), the stack whose
+#: value it takes: ATOM runs AMD's AITER kernels as SGLang on ROCm does; Dynamo and MoRI
+#: disaggregate the engine they wrap (the decode pool runs its kernels).
+STACK_FALLBACK = {
+    "atom": "sglang",
+    "dynamo-trt": "trt-llm",
+    "dynamo-sglang": "sglang",
+    "mori-sglang": "dynamo-sglang",
+}
+
+
+def _newest(candidates: list, parameter: str, key: str):
+    """The value of ``parameter`` in the newest of ``candidates`` (row groups
+    ``{"keys": date keys, column: values}``, most specific first) dated on or before
+    ``key`` (their oldest if all are later); on equal dates the more specific group's.
+    None if no row sets it."""
+    dates, values, rank = [], [], []
+    for specificity, rows in enumerate(candidates):
+        if rows is None:
+            continue
+        given = ~np.isnan(rows[parameter])
+        dates.extend(rows["keys"][given])
+        values.extend(rows[parameter][given])
+        rank.extend([specificity] * int(given.sum()))
+    if not values:
+        return None
+    before = [i for i, date in enumerate(dates) if date <= key]
+    pool = before or [i for i, date in enumerate(dates) if date == min(dates)]
+    newest = max(dates[i] for i in pool)
+    best = min((rank[i], i) for i in pool if dates[i] == newest)[1]
+    return float(values[best])
+
+
+def _stack_groups(table: pd.DataFrame) -> dict:
+    """``serving_stacks`` rows by (stack, family): their date keys and parameter values."""
+    keys = table["date"].astype(str).map(date_key)
+    groups = {}
+    for (stack, family), index in table.groupby(
+        ["serving_stack", "family"], sort=False
+    ).groups.items():
+        rows = {"keys": keys.loc[index].to_numpy()}
+        rows.update({p: table.loc[index, p].to_numpy(float) for p in STACK_PARAMETERS})
+        groups[(stack, family)] = rows
+    return groups
+
+
+def _resolved(groups: dict, family: str, stack: str, parameter: str, key: str):
+    """The chain of :func:`stack_value` over prepared ``groups``; None: the base."""
+    while stack is not None:
+        for candidates in (
+            [groups.get((stack, family)), groups.get((stack, ANY_FAMILY))],
+            [groups.get((ANY_STACK, family))],
+        ):
+            value = _newest(candidates, parameter, key)
+            if value is not None:
+                return value
+        stack = STACK_FALLBACK.get(stack)
+    return None
+
+
+def _base(catalog: Catalog, parameter: str, family: str, gpu: str | None = None) -> float:
+    base = catalog.serving_stack_parameters.set_index("parameter").loc[parameter, "base"]
+    if base != "family":
+        return float(base)
+    if gpu is not None:
+        return float(catalog.gpus.loc[gpu, parameter])
+    return float(catalog.gpu_families.loc[family, parameter])
+
+
+def stack_value(catalog: Catalog, gpu: str, stack: str, parameter: str, as_of: str) -> float:
+    """One serving-stack parameter for a GPU, as the evaluation resolves it.
+
+    The newest row on or before ``as_of`` (the oldest if every row is later) among the
+    stack's rows for the GPU's own family and for ``any`` family (its values pooled over
+    the families it was fitted on), the own family's on equal dates: a newer release's
+    pooled values supersede an older one's own-family values. Without such a row, the
+    family on ``any`` stack (the family's own calibrated values); then the same for
+    ``STACK_FALLBACK[stack]``; else the parameter's ``base``
+    (``serving_stack_parameters.csv``: a number, or ``family`` for the GPU family's value
+    in ``gpu_families.csv``). So a stack's value *replaces* the family's where it has one.
+    """
+    family = catalog.gpus.loc[gpu, "family"]
+    groups = _stack_groups(catalog.serving_stacks)
+    value = _resolved(groups, family, stack, parameter, date_key(as_of))
+    return _base(catalog, parameter, family, gpu) if value is None else value
+
+
+def stack_values(catalog: Catalog) -> dict:
+    """``stack_value`` of every parameter for every (GPU, stack, date) of the catalog:
+    arrays of shape (GPUs, stacks, dates) in the catalog's index orders, resolved once
+    per GPU family (a GPU's own ``family``-based value where the base is its family's)."""
+    groups = _stack_groups(catalog.serving_stacks)
+    keys = [date_key(d) for d in catalog.stack_dates.index]
+    stacks = list(catalog.stacks.index)
+    families = list(pd.unique(catalog.gpus["family"]))
+    row_family = catalog.gpus["family"].map({f: i for i, f in enumerate(families)}).to_numpy()
+    out = {}
+    for parameter in STACK_PARAMETERS:
+        resolved = np.array(
+            [
+                [[_resolved(groups, f, s, parameter, k) for k in keys] for s in stacks]
+                for f in families
+            ],
+            dtype=float,
+        ).reshape(len(families), len(stacks), len(keys))
+        per_gpu = resolved[row_family]
+        missing = np.isnan(per_gpu)
+        if missing.any():
+            base = np.array([_base(catalog, parameter, "", g) for g in catalog.gpus.index])
+            per_gpu = np.where(missing, base[:, None, None], per_gpu)
+        out[parameter] = per_gpu
+    return out
+
+
+def _checked_stacks(table: pd.DataFrame, parameters: pd.DataFrame) -> pd.DataFrame:
+    """``serving_stacks.csv`` rows checked: every parameter within its physical range
+    (``parameters``: ``serving_stack_parameters.csv``), one row per (stack, family, date)."""
+    ranges = parameters.set_index("parameter")
+    table = table.copy()
+    table["date"] = table["date"].astype(str)
+    for name in STACK_PARAMETERS:
+        if name not in table.columns:
+            table[name] = np.nan
+        values = pd.to_numeric(table[name])
+        low, high = ranges.loc[name, ["low", "high"]].astype(float)
+        bad = values.notna() & ~values.between(low, high)
+        if bad.any():
+            row = table[bad].iloc[0]
+            raise ValueError(
+                f"serving_stacks: {name} of {row['serving_stack']} on {row['family']} must be "
+                f"in [{low}, {high}] (serving_stack_parameters.csv); got {row[name]}"
+            )
+        table[name] = values
+    keys = ["serving_stack", "family", "date"]
+    if table.duplicated(keys).any():
+        raise ValueError(f"serving_stacks: repeated {keys} {table[table.duplicated(keys)][keys]}")
+    return table
+
+
+@functools.lru_cache(maxsize=4)
+def _stack_tables(assets_dir: str | Path = ASSETS_DIR) -> tuple:
+    root = Path(assets_dir)
+    parameters = read_table(root / "serving_stack_parameters.csv")
+    return _checked_stacks(read_table(root / "serving_stacks.csv"), parameters), parameters
+
+
 @functools.lru_cache(maxsize=4)
 def load_catalog(assets_dir: str | Path = ASSETS_DIR) -> Catalog:
     """Read every catalog in ``assets_dir`` (default: the project's ``assets/``), once."""
@@ -412,4 +620,6 @@ def load_catalog(assets_dir: str | Path = ASSETS_DIR) -> Catalog:
         provider_prices=read_table(root / "provider_prices.csv"),
         measurements=read_table(root / "measurements.csv"),
         announced_gpus=gpus[~shipping],
+        serving_stacks=_stack_tables(root)[0],
+        serving_stack_parameters=_stack_tables(root)[1],
     )

@@ -31,7 +31,13 @@ import numpy as np
 import pandas as pd
 
 from costmodel import attention, comm, disaggregation, economics
-from costmodel.catalog import CUSTOM_PREFIX, MODEL_NUMERIC_FIELDS, Catalog, load_catalog
+from costmodel.catalog import (
+    CUSTOM_PREFIX,
+    MODEL_NUMERIC_FIELDS,
+    STACK_PARAMETERS,
+    Catalog,
+    load_catalog,
+)
 from costmodel.disaggregation import balanced_pool_ratio, disaggregated_cost
 from costmodel.fields import (
     CHOICE_FIELDS,
@@ -42,7 +48,7 @@ from costmodel.fields import (
     check_field,
     check_values,
 )
-from costmodel.imbalance import busiest_gpu_factor
+from costmodel.imbalance import busiest_gpu_factor, busiest_rank_factor
 from costmodel.memory import (
     BYTES_16BIT,
     max_batch_size,
@@ -385,11 +391,17 @@ def lookup(c: dict, catalog: Catalog) -> dict:
     cache_gpus = np.where(ep, 1, n)
     kv_bytes = A["format.weight_bits"][kvf] / 8.0
     arch["kv_bytes_per_token"] = attention.kv_bytes_per_token(arch, kv_bytes, cache_gpus)
+    stack, as_of = c["serving_stack"], stack_date_code(c, catalog)
     eff = {
-        name: np.where(np.isnan(c[name]), A[f"gpu.{name}"][g], c[name])
+        name: np.where(
+            np.isnan(c[name]),
+            A[f"stack.{name}"][g, stack, as_of]
+            if name in STACK_PARAMETERS
+            else A[f"gpu.{name}"][g],
+            c[name],
+        )
         for name in FAMILY_DEFAULT_FIELDS
     }
-    eff["moe_kernel_efficiency"] = c["moe_kernel_efficiency"]
     hw = {
         "n_gpus": n,
         "hbm_gb": A["gpu.hbm_gb"][g],
@@ -425,10 +437,10 @@ def lookup(c: dict, catalog: Catalog) -> dict:
     fmt = {
         "bytes_per_weight": A["format.bytes_per_weight"][f],
         "bandwidth_factor": A["format.bandwidth_efficiency_factor"][f],
-        "compute_factor": A["format.compute_efficiency_factor"][f],
+        "compute_factor": A["compute_factor"][g, f],
         "attention_bytes_per_weight": A["format.bytes_per_weight"][fa],
         "attention_bandwidth_factor": A["format.bandwidth_efficiency_factor"][fa],
-        "attention_compute_factor": A["format.compute_efficiency_factor"][fa],
+        "attention_compute_factor": A["compute_factor"][g, fa],
     }
     cache = {"kv_bytes": kv_bytes, "cache_gpus": cache_gpus}
     return {
@@ -442,6 +454,12 @@ def lookup(c: dict, catalog: Catalog) -> dict:
         "c": c,
         "catalog": catalog,
     }
+
+
+def stack_date_code(c: dict, catalog: Catalog):
+    """Code of each row's ``serving_stack_as_of``, None (code -1) resolved to the newest."""
+    code = np.asarray(c["serving_stack_as_of"])
+    return np.where(code >= 0, code, len(catalog.stack_dates) - 1)
 
 
 def resolved_formats(c: dict, catalog: Catalog) -> tuple:
@@ -485,16 +503,20 @@ def _busiest_gpu_factor(x: dict, tokens):
     return factor.reshape(rows[0].shape)
 
 
-def _forward(x: dict, **work) -> dict:
+def _forward(x: dict, sequences, **work) -> dict:
     """One forward pass (``step.forward_ms``) plus, on expert-parallel rows, the all-to-all.
 
     The all-to-all covers the model's MoE layers (``expert_ffn_layers``: DeepSeek-V3's
-    58 of 61), at the busiest GPU's share of the bytes.
+    58 of 61), at the busiest GPU's share of the bytes. ``sequences``: the requests in
+    the pass (a decode batch, a prefill's prompts); on expert-parallel rows their
+    attention waits for the busiest data-parallel rank (``busiest_rank_factor``).
     """
     ep = x["ep"]
     factor = _busiest_gpu_factor(x, work["tokens"])
+    ranks = np.where(ep["expert_parallel"], x["hw"]["n_gpus"], 1)
     out = forward_ms(
         **work,
+        rank_load_factor=busiest_rank_factor(sequences, ranks),
         arch=x["arch"],
         hw=x["hw"],
         fmt=x["fmt"],
@@ -626,6 +648,7 @@ def decode_step(x: dict) -> dict:
     )
     plain = _forward(
         x,
+        B,
         tokens=B,
         logit_tokens=B,
         kv_bytes_read=B * per_sequence,
@@ -634,17 +657,21 @@ def decode_step(x: dict) -> dict:
     speculative = np.asarray(c["speculative"], bool)
     acceptance = acceptance_rate(c["temperature"], c["acceptance_at_t0"], c["acceptance_at_t1"])
     tokens_per_step = np.where(
-        speculative, expected_tokens_per_step(acceptance, c["draft_tokens"]), 1.0
+        speculative,
+        expected_tokens_per_step(acceptance, c["draft_tokens"], c["acceptance_decay"]),
+        1.0,
     )
     step, step_ms = plain, plain["total_ms"]
     if speculative.any():
         verified = B * (c["draft_tokens"] + 1.0)
         verify = _forward(
             x,
+            B,
             tokens=verified,
             logit_tokens=verified,
             kv_bytes_read=B * per_sequence,
             attention_flops=score_flops_per_token * verified,
+            query_tokens=c["draft_tokens"] + 1.0,
         )
         draft_ms = c["draft_tokens"] * draft_cost_ratio(x) * plain["total_ms"]
         step_ms = np.where(speculative, verify["total_ms"] + draft_ms, plain["total_ms"])
@@ -714,9 +741,23 @@ def prefill(x: dict) -> dict:
     B = x["c"]["batch_size"]
     prefilled, flops, read = prompt_work(x)
     batch = _forward(
-        x, tokens=B * prefilled, logit_tokens=B, kv_bytes_read=B * read, attention_flops=flops * B
+        x,
+        B,
+        tokens=B * prefilled,
+        logit_tokens=B,
+        kv_bytes_read=B * read,
+        attention_flops=flops * B,
+        query_tokens=prefilled,
     )
-    one = _forward(x, tokens=prefilled, logit_tokens=1.0, kv_bytes_read=read, attention_flops=flops)
+    one = _forward(
+        x,
+        1.0,
+        tokens=prefilled,
+        logit_tokens=1.0,
+        kv_bytes_read=read,
+        attention_flops=flops,
+        query_tokens=prefilled,
+    )
     return {
         "prefill_ms": batch["total_ms"],
         "prompt_prefill_ms": one["total_ms"],
@@ -747,10 +788,12 @@ def prefill_pool(x: dict) -> dict:
     prompts = pass_tokens / prefilled
     pool = _forward(
         xp,
+        prompts,
         tokens=pass_tokens,
         logit_tokens=prompts,
         kv_bytes_read=read * prompts,
         attention_flops=flops * prompts,
+        query_tokens=prefilled,
     )
     cache_gb = pass_tokens * xp["arch"]["kv_bytes_per_token"] / 1e9
     required = replica_weights_gb(xp) + cache_gb + c["memory_overhead_gb_per_gpu"] * Np
@@ -933,6 +976,7 @@ def physics(c: dict, catalog: Catalog) -> dict:
     out["bandwidth_tb_s"] = x["hw"]["bandwidth_tb_s"]
     out.update({name: x["eff"][name] for name in FAMILY_DEFAULT_FIELDS})
     out.update(x["formats"])
+    out["serving_stack_as_of"] = stack_date_code(c, catalog)
     return out
 
 

@@ -39,7 +39,7 @@ FIELD_LABELS: dict[str, str] = {n: s.labelled for n, s in FIELDS.items()}
 #: Widget step of every numeric field.
 FIELD_STEPS: dict[str, float] = {n: s.step for n, s in FIELDS.items() if s.kind in NUMERIC}
 INTEGER_FIELDS: tuple[str, ...] = tuple(n for n, s in FIELDS.items() if s.kind == INT)
-#: Numeric fields whose None means a catalog default (the GPU family's value).
+#: Numeric fields whose None means a catalog default (the GPU family and serving stack's).
 FAMILY_DEFAULT_FIELDS: tuple[str, ...] = tuple(
     n for n, s in FIELDS.items() if s.kind == FLOAT and s.optional
 )
@@ -54,7 +54,9 @@ EFFICIENCY_FIELDS: tuple[str, ...] = (
     "bandwidth_efficiency",
     "compute_efficiency",
     "moe_kernel_efficiency",
+    "moe_half_experts",
     "layer_overhead_us",
+    "kernel_us",
     "allreduce_latency_us",
     "link_efficiency",
     *EXPERT_PARALLEL_SENSITIVITY_FIELDS,

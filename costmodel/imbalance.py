@@ -260,3 +260,24 @@ def busiest_gpu_factor(
     # The busiest GPU carries at least the mean; the clip absorbs rounding (one GPU:
     # 0.9999999999999991 from the integration would trip comm's factor >= 1 check).
     return np.maximum(busiest / (B * k / G), 1.0).reshape(shape)
+
+
+def busiest_rank_factor(sequences, ranks):
+    """Load of the busiest data-parallel attention rank over the mean [-] (1 to n).
+
+    Under data-parallel attention each of the B = ``sequences`` requests of a pass (a
+    decode batch, the prompts of a prefill) lives on one of n = ``ranks`` GPUs, and the
+    expert-parallel group waits at every MoE layer for the rank with the most. Serving
+    engines deal requests round-robin over the ranks (SGLang's data-parallel controller,
+    ``load_balance_method`` round_robin; TensorRT-LLM's attention-DP balancer), so the
+    busiest holds ``ceil(B / n)`` against a mean of ``B / n``:
+
+        factor = ceil(B / n) / (B / n)
+
+    1 when n divides B; n for one request (a prompt prefilled alone: its attention and
+    dense layers on one GPU while the others wait at the all-to-all); 12 requests over
+    8 ranks: 2 / 1.5 = 1.33.
+    """
+    b = np.maximum(np.asarray(sequences, float), 1.0)
+    n = np.maximum(np.asarray(ranks, float), 1.0)
+    return np.ceil(b / n) / (b / n)

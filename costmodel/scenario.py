@@ -27,7 +27,10 @@ _C4 = seed.C4_SETUP
 #: Formats a KV cache may be stored in (a subset of ``assets/formats.csv``).
 KV_FORMATS = ("bf16", "fp8")
 #: What an empty efficiency means.
-FAMILY_DEFAULT = "the GPU family's default (assets/gpu_families.csv)"
+FAMILY_DEFAULT = (
+    "the GPU family and serving stack's default (assets/serving_stacks.csv where the stack "
+    "sets it, else assets/gpu_families.csv)"
+)
 
 
 @dataclass(frozen=True)
@@ -123,6 +126,22 @@ class Scenario(Checked):
         help="Number format of the KV cache: bf16 or fp8",
         catalog_table="formats",
         choices=KV_FORMATS,
+    )
+    serving_stack: str = choice(
+        "vllm",
+        label="Serving stack",
+        help="Serving software whose achieved efficiencies the physics uses "
+        "(assets/serving_stacks.csv): vllm, sglang, trt-llm, atom, or disaggregated "
+        "dynamo-trt, dynamo-sglang, mori-sglang",
+        catalog_table="stacks",
+    )
+    serving_stack_as_of: str | None = choice(
+        None,
+        label="Stack as of",
+        help="Date of the serving stack's efficiencies: the newest catalog row on or before "
+        "it (assets/serving_stacks.csv); empty = the newest",
+        catalog_table="stack_dates",
+        empty="the newest catalog row",
     )
     batch_size: int = integer(
         32,
@@ -248,6 +267,17 @@ class Scenario(Checked):
         help="Draft-token acceptance rate at temperature 1; at most the rate at T = 0 [0-1]",
         sensitivity=SPECULATIVE,
     )
+    acceptance_decay: float = number(
+        1.0,
+        0.1,
+        1.0,
+        0.01,
+        unit="-",
+        label="Acceptance decay per draft position",
+        help="Acceptance of each later draft position over the one before (1 = the same "
+        "at every position, Leviathan et al.; DeepSeek-R1's MTP head on TensorRT-LLM: "
+        "0.73) [-]",
+    )
     routing_skew: float = number(
         0.0,
         0.0,
@@ -279,14 +309,16 @@ class Scenario(Checked):
         empty=FAMILY_DEFAULT,
         sensitivity=ALWAYS,
     )
-    moe_kernel_efficiency: float = number(
-        0.65,
+    moe_kernel_efficiency: float | None = number(
+        None,
         0.05,
         1.0,
         0.01,
         unit="0-1",
         label="MoE kernel efficiency",
-        help="Efficiency of MoE expert kernels relative to dense ones [0-1]",
+        help="Efficiency of MoE expert kernels relative to dense ones at one token per "
+        "expert; empty = the serving stack's default (vllm: 0.65) [0-1]",
+        empty=FAMILY_DEFAULT,
         sensitivity=ALWAYS,
     )
     allreduce_latency_us: float | None = number(
@@ -319,6 +351,32 @@ class Scenario(Checked):
         unit="us",
         label="Layer overhead",
         help="Kernel-launch cost per layer per pass; empty = family default [us]",
+        empty=FAMILY_DEFAULT,
+        sensitivity=ALWAYS,
+    )
+    kernel_us: float | None = number(
+        None,
+        0.0,
+        100.0,
+        0.1,
+        unit="us",
+        label="Kernel fixed time",
+        help="Fixed time of each GPU kernel a layer launches (launch, ramp-up, tail), "
+        "times the kernels of each layer kind (overheads.KERNELS_PER_LAYER); empty = "
+        "the GPU family and serving stack default [us]",
+        empty=FAMILY_DEFAULT,
+        sensitivity=ALWAYS,
+    )
+    moe_half_experts: float | None = number(
+        None,
+        0.0,
+        256.0,
+        1.0,
+        unit="experts",
+        label="MoE half-rate experts",
+        help="Experts a GPU streams in one MoE layer at which the grouped expert GEMM "
+        "reaches half its streaming rate (moe.expert_parallelism; 0 = full rate "
+        "whatever the number); empty = the serving stack's default [experts]",
         empty=FAMILY_DEFAULT,
         sensitivity=ALWAYS,
     )

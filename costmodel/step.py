@@ -3,29 +3,41 @@
 A forward pass over ``tokens`` tokens (a decode step of B sequences, a verification of
 B * (g+1) draft tokens, or a prefill of B prompts) costs
 
-    t = max(t_memory, t_compute) + t_allreduce + t_overhead
+    t = sum over parts of max(t_memory, t_compute) + t_allreduce + t_overhead
+
+(the parts: routed experts, dense weights, attention over the cache, one after another)
 
 - ``t_memory``: bytes read (weights of the experts read, KV cache) over the achieved
   bandwidth of all GPUs, ``n * bandwidth * bandwidth_efficiency``; quantised weights are
   read at their format's ``bandwidth_efficiency_factor`` (routed experts in the weight
   format; attention, shared experts and dense FFN layers in the attention format) and
   routed expert weights at ``moe.moe_kernel_efficiency`` on top:
-  ``moe_kernel_efficiency`` (0.65) at one token per expert, rising to 1.09 times that as
-  each expert gets more tokens.
+  the stack's ``moe_kernel_efficiency`` (0.65 for the 2024 calibration) at one token per
+  expert, rising to 1.09 times that as each expert gets more tokens, times
+  ``moe.expert_parallelism`` of the experts each GPU streams (few experts leave SMs idle).
 - ``t_compute``: FLOPs over ``n * peak * compute_efficiency`` of each format's compute
-  type, with the same factors (expert FLOPs at ``moe_kernel_efficiency``); attention
-  scores and values at the bf16 peak.
+  type, with the same factors (expert FLOPs at ``moe_kernel_efficiency`` and at the
+  matrix efficiency of their tokens per expert, ``matmul``); attention scores and values
+  at the bf16 peak.
 - ``t_allreduce``: two all-reduces per layer of ``tokens * hidden * 2`` bytes,
   each ``latency * log2(n) + 2 (n-1)/n * bytes / bus_bandwidth``.
-- ``t_overhead``: a fixed cost per layer for kernel launches and small kernels.
+- ``t_overhead``: a fixed cost per layer and per kernel the layers launch
+  (``overheads.fixed_ms``).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from costmodel.matmul import (
+    ATTENTION_TILE_ROWS,
+    attention_rows,
+    expected_matrix_efficiency,
+    matrix_efficiency,
+)
 from costmodel.memory import BYTES_16BIT
-from costmodel.moe import experts_read, moe_kernel_efficiency
+from costmodel.moe import expert_parallelism, experts_read, moe_kernel_efficiency
+from costmodel.overheads import fixed_ms
 
 #: All-reduces per transformer layer under tensor parallelism (after attention and MLP).
 ALLREDUCES_PER_LAYER = 2
@@ -71,6 +83,8 @@ def forward_ms(
     eff,
     expert_parallel=False,
     busiest_gpu_factor=1.0,
+    query_tokens=1.0,
+    rank_load_factor=1.0,
 ) -> dict:
     """Time of one forward pass over ``tokens`` tokens and its parts [ms].
 
@@ -83,22 +97,39 @@ def forward_ms(
     format and the same with an ``attention_`` prefix for the format of attention,
     shared-expert and dense-FFN weights (read every step). ``eff``: ``bandwidth_efficiency``,
     ``compute_efficiency``, ``moe_kernel_efficiency``, ``allreduce_latency_us``,
-    ``layer_overhead_us``. ``logit_tokens`` are the tokens whose logits are computed;
-    ``kv_bytes_read`` the cache bytes read (``attention.decode_cache_read_bytes``);
-    ``attention_flops`` the score and value FLOPs.
+    ``layer_overhead_us``, ``kernel_us``. ``logit_tokens`` are the tokens whose logits are
+    computed; ``kv_bytes_read`` the cache bytes read (``attention.decode_cache_read_bytes``);
+    ``attention_flops`` the score and value FLOPs; ``query_tokens`` the tokens of each
+    sequence in the pass (1 for a decode step, g + 1 for a verification, the prompt for
+    a prefill), which sets how full the attention kernel's tiles are.
+
+    The pass runs three parts one after another, each at its own roofline (the routed
+    experts; the dense weights: attention projections, shared experts, dense FFN, router,
+    LM head; the attention over the cache):
+    ``t = sum over parts of max(bytes / bandwidth, FLOPs / throughput)``. Expert FLOPs run
+    at ``matmul.expected_matrix_efficiency`` of the tokens each expert gets, attention FLOPs at
+    that of its query rows (``matmul.attention_rows``).
     ``expert_parallel`` rows split the experts over the GPUs and run attention data-
     parallel: every GPU reads the whole non-expert weights (their bytes count
     ``n_gpus`` times) and there is no all-reduce; their expert FLOPs wait for the
     busiest GPU, ``busiest_gpu_factor`` times the mean (``imbalance``). The all-to-all
     is added by the caller (``comm.alltoall_ms``).
-    Returns ``total_ms`` and ``memory_ms``, ``compute_ms``, ``allreduce_ms``,
-    ``overhead_ms``, ``experts_read_per_layer``, ``weight_bytes_read``, ``kv_bytes_read``.
+    Returns ``total_ms`` and ``memory_ms``, ``compute_ms`` (sums over the parts),
+    ``allreduce_ms``, ``overhead_ms``, ``experts_read_per_layer``, ``weight_bytes_read``,
+    ``kv_bytes_read``.
     """
     E = arch["n_experts"]
     read = experts_read(tokens, E, arch["experts_per_token"], arch["routing_skew"])
     moe_factor = np.where(E > 1, eff["moe_kernel_efficiency"], 1.0)
     k = arch["experts_per_token"]
-    moe_stream = np.where(E > 1, moe_kernel_efficiency(tokens * k / read, moe_factor), 1.0)
+    per_expert = tokens * k / read
+    experts_per_gpu = np.where(expert_parallel, read / hw["n_gpus"], read)
+    moe_stream = np.where(
+        E > 1,
+        moe_kernel_efficiency(per_expert, moe_factor)
+        * expert_parallelism(experts_per_gpu, eff["moe_half_experts"]),
+        1.0,
+    )
     quant_bw, always_bw = fmt["bandwidth_factor"], fmt["attention_bandwidth_factor"]
 
     always_params = arch["attention_params"] + arch["shared_expert_params"]
@@ -109,26 +140,32 @@ def forward_ms(
     dense_copies = np.where(expert_parallel, hw["n_gpus"], 1.0)
     kv_bytes = np.asarray(kv_bytes_read, float) + tokens * arch["kv_bytes_per_token"]
     bandwidth_b_s = hw["n_gpus"] * hw["bandwidth_tb_s"] * 1e12 * eff["bandwidth_efficiency"]
-    memory_s = (
-        dense_copies * attention_bytes / always_bw
-        + expert_bytes / (quant_bw * moe_stream)
-        + dense_copies * other_bytes
-        + kv_bytes
-    ) / bandwidth_b_s
+    expert_memory_s = expert_bytes / (quant_bw * moe_stream) / bandwidth_b_s
+    dense_memory_s = dense_copies * (attention_bytes / always_bw + other_bytes) / bandwidth_b_s
+    attention_memory_s = kv_bytes * rank_load_factor / bandwidth_b_s
 
     dense_flops = 2.0 * tokens * (always_params + arch["router_params"])
     dense_flops = dense_flops + 2.0 * logit_tokens * arch["lm_head_params"]
     k_over_e = arch["experts_per_token"] / E
     expert_flops = 2.0 * tokens * arch["expert_params"] * k_over_e * busiest_gpu_factor
     flops_s = hw["n_gpus"] * 1e12 * eff["compute_efficiency"]
-    quant_c = fmt["compute_factor"]
-    compute_s = (
-        dense_flops / (fmt["attention_compute_factor"] * hw["attention_peak_tflops"])
-        + expert_flops / (quant_c * moe_factor * hw["peak_tflops"])
-        + attention_flops / hw["bf16_tflops"]
-    ) / flops_s
+    expert_rate = fmt["compute_factor"] * moe_factor * hw["peak_tflops"]
+    expert_rate = expert_rate * np.where(E > 1, expected_matrix_efficiency(per_expert), 1.0)
+    expert_compute_s = expert_flops / expert_rate / flops_s
+    dense_rate = fmt["attention_compute_factor"] * hw["attention_peak_tflops"]
+    dense_compute_s = dense_flops * rank_load_factor / dense_rate / flops_s
+    heads_split = np.where(expert_parallel, 1.0, hw["n_gpus"])
+    rows = attention_rows(arch, heads_split, query_tokens)
+    attention_rate = hw["bf16_tflops"] * matrix_efficiency(rows, ATTENTION_TILE_ROWS)
+    attention_compute_s = attention_flops * rank_load_factor / attention_rate / flops_s
 
-    memory_ms, compute_ms = memory_s * 1e3, compute_s * 1e3
+    parts_s = (
+        np.maximum(expert_memory_s, expert_compute_s)
+        + np.maximum(dense_memory_s, dense_compute_s)
+        + np.maximum(attention_memory_s, attention_compute_s)
+    )
+    memory_ms = (expert_memory_s + dense_memory_s + attention_memory_s) * 1e3
+    compute_ms = (expert_compute_s + dense_compute_s + attention_compute_s) * 1e3
     ar_ms = np.where(
         expert_parallel,
         0.0,
@@ -141,9 +178,9 @@ def forward_ms(
             hw["bus_gb_s"],
         ),
     )
-    overhead_ms = arch["n_layers"] * eff["layer_overhead_us"] * 1e-3
+    overhead_ms = fixed_ms(arch, eff["layer_overhead_us"], eff["kernel_us"])
     return {
-        "total_ms": np.maximum(memory_ms, compute_ms) + ar_ms + overhead_ms,
+        "total_ms": parts_s * 1e3 + ar_ms + overhead_ms,
         "memory_ms": memory_ms,
         "compute_ms": compute_ms,
         "allreduce_ms": ar_ms,

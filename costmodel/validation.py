@@ -1,14 +1,25 @@
-"""The model beside published measurements: prediction, error, and which setup each used."""
+"""The model beside published measurements: prediction, error, and which setup each used.
+
+Two sets ship with the app: ``assets/measurements.csv`` (published single numbers, each
+with its tolerance: :func:`compare`) and the InferenceX DeepSeek-R1 runs
+(``assets/inferencex_dsr1.csv``: :func:`inferencex`, both tokens/s per user and output
+tokens/s per GPU of each run). :func:`shipped` puts every measured value of both beside
+its prediction in one long table, groupable by GPU, stack, MTP, disaggregation and
+concurrency band; :func:`frontier_points` gives the runs of a GPU and stack as points
+of the throughput-vs-interactivity plane, measured and predicted.
+"""
 
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
 
+from costmodel import calibration
+from costmodel.calibration.table import scenario_value
 from costmodel.catalog import Catalog, load_catalog
 from costmodel.economics import batch_grid
 from costmodel.evaluation import sweep, tensor_parallel_sizes
-from costmodel.fields import FIELDS, normalized
+from costmodel.fields import FIELDS
 from costmodel.scenario import Scenario
 
 #: Measurement metrics the model predicts (each is a result column of ``sweep``).
@@ -45,18 +56,10 @@ def scenario_fields(text) -> dict:
         name, _, value = (x.strip() for x in part.partition("="))
         if name not in FIELDS:
             raise ValueError(f"scenario_fields: unknown field {name!r} in {text!r}")
-        kind = FIELDS[name].kind
-        if kind == "bool":
-            if value not in ("True", "False"):
-                raise ValueError(f"scenario_fields: {name} must be True or False; got {value!r}")
-            parsed = value == "True"
-        elif kind == "int":
-            parsed = int(value)
-        elif kind in ("float", "family_float"):
-            parsed = float(value)
-        else:
-            parsed = value
-        fields[name] = normalized(name, parsed)
+        try:
+            fields[name] = scenario_value(name, value)
+        except ValueError as err:
+            raise ValueError(f"scenario_fields: {err}") from None
     return fields
 
 
@@ -130,7 +133,136 @@ def compare(catalog: Catalog | None = None, **overrides) -> pd.DataFrame:
     table["predicted_fits"] = [bool(r["fits"]) for r in rows]
     table["error_pct"] = 100.0 * (table["predicted"] - table["value"]) / table["value"]
     table["abs_error_pct"] = np.abs(table["error_pct"])
+    table["within_tolerance"] = within_tolerance(table)
     return table
+
+
+#: How a measurement's tolerance applies (``comparison`` column): ``two_sided``, |error|
+#: at most ``tolerance_pct``; ``model_at_most``, the prediction at most ``tolerance_pct``
+#: above the measured value (a TTFT measured with queueing and network, which the model
+#: leaves out: it is a lower bound).
+COMPARISONS = ("two_sided", "model_at_most")
+
+
+def within_tolerance(table: pd.DataFrame) -> pd.Series:
+    """Whether each compared measurement lies within its ``tolerance_pct`` as its
+    ``comparison`` says (``COMPARISONS``; rows without a tolerance: False)."""
+    tolerance = pd.to_numeric(table.get("tolerance_pct"), errors="coerce")
+    comparison = table.get("comparison", pd.Series("two_sided", index=table.index))
+    unknown = set(comparison.dropna()) - set(COMPARISONS)
+    if unknown:
+        raise ValueError(f"comparison must be one of {', '.join(COMPARISONS)}; got {unknown}")
+    below = table["error_pct"] <= tolerance
+    two_sided = table["abs_error_pct"] <= tolerance
+    return pd.Series(np.where(comparison == "model_at_most", below, two_sided), index=table.index)
+
+
+#: Columns that group the shipped measurements (``shipped``, ``calibration.error_table``).
+GROUP_COLUMNS = ("gpu", "serving_stack", "speculative", "disaggregated", "concurrency_band")
+
+
+def inferencex(catalog: Catalog | None = None) -> pd.DataFrame:
+    """The shipped InferenceX runs (``calibration.inferencex_table``) with the catalog's
+    prediction: ``predicted_<metric>`` and ``error_<metric>_pct`` for tokens/s per user
+    and output tokens/s per GPU, ``within_25_pct`` (both), and ``concurrency_band``."""
+    rows = calibration.compare(calibration.inferencex_table(), catalog)
+    rows["within_25_pct"] = calibration.within(rows)
+    rows["concurrency_band"] = calibration.concurrency_band(rows["concurrency"])
+    return rows
+
+
+def shipped(catalog: Catalog | None = None) -> pd.DataFrame:
+    """Every measured value the app ships beside its prediction, one row per value:
+    ``set`` (``measurements.csv`` or ``InferenceX``), ``id``, ``model``, ``gpu``,
+    ``serving_stack``, ``speculative``, ``disaggregated``, ``concurrency``,
+    ``concurrency_band``, ``metric``, ``measured``, ``predicted``, ``error_pct``,
+    ``within_tolerance`` (InferenceX: within ``calibration.WITHIN_PCT``)."""
+    catalog = catalog or load_catalog()
+    single = compare(catalog)
+    scenarios = [measurement_scenario(row) for _, row in single.iterrows()]
+    concurrency = single["batch_size"].fillna(single["predicted_at_batch_size"])
+    first = pd.DataFrame(
+        {
+            "set": "measurements.csv",
+            "id": single["id"],
+            "model": single["model"],
+            "gpu": single["gpu"],
+            "serving_stack": [s.serving_stack for s in scenarios],
+            "speculative": [s.speculative for s in scenarios],
+            "disaggregated": [s.disaggregated for s in scenarios],
+            "concurrency": concurrency.astype(float),
+            "metric": single["metric"],
+            "measured": single["value"].astype(float),
+            "predicted": single["predicted"],
+            "error_pct": single["error_pct"],
+            "within_tolerance": single["within_tolerance"],
+        }
+    )
+    runs = inferencex(catalog)
+    second = []
+    for metric in calibration.FIT_METRICS:
+        second.append(
+            pd.DataFrame(
+                {
+                    "set": "InferenceX",
+                    "id": runs["measurement"],
+                    "model": runs["model"],
+                    "gpu": runs["gpu"],
+                    "serving_stack": runs["serving_stack"],
+                    "speculative": runs["speculative"].astype(bool),
+                    "disaggregated": runs["disaggregated"].astype(bool),
+                    "concurrency": runs["concurrency"].astype(float),
+                    "metric": metric,
+                    "measured": runs[metric],
+                    "predicted": runs[f"predicted_{metric}"],
+                    "error_pct": runs[f"error_{metric}_pct"],
+                    "within_tolerance": runs[f"error_{metric}_pct"].abs() <= calibration.WITHIN_PCT,
+                }
+            )
+        )
+    out = pd.concat([first, *second], ignore_index=True)
+    out["concurrency_band"] = calibration.concurrency_band(out["concurrency"])
+    return out
+
+
+def frontier_points(
+    runs: pd.DataFrame, gpu: str | None = None, serving_stack: str | None = None
+) -> pd.DataFrame:
+    """The runs of ``inferencex()`` (of one GPU and stack where given) as points of the
+    throughput-vs-interactivity plane: ``kind`` ``measured`` or ``predicted``,
+    ``tokens_per_s_per_user``, ``output_tokens_per_s_per_gpu``, and the run's ``id``,
+    ``gpu``, ``serving_stack``, ``speculative``, ``disaggregated``, ``concurrency``."""
+    keep = pd.Series(True, index=runs.index)
+    if gpu is not None:
+        keep &= runs["gpu"] == gpu
+    if serving_stack is not None:
+        keep &= runs["serving_stack"] == serving_stack
+    runs = runs[keep]
+    common = {
+        "id": runs["measurement"],
+        "gpu": runs["gpu"],
+        "serving_stack": runs["serving_stack"],
+        "speculative": runs["speculative"].astype(bool),
+        "disaggregated": runs["disaggregated"].astype(bool),
+        "concurrency": runs["concurrency"],
+    }
+    measured = pd.DataFrame(
+        {
+            "kind": "measured",
+            **common,
+            "tokens_per_s_per_user": runs["tokens_per_s_per_user"],
+            "output_tokens_per_s_per_gpu": runs["output_tokens_per_s_per_gpu"],
+        }
+    )
+    predicted = pd.DataFrame(
+        {
+            "kind": "predicted",
+            **common,
+            "tokens_per_s_per_user": runs["predicted_tokens_per_s_per_user"],
+            "output_tokens_per_s_per_gpu": runs["predicted_output_tokens_per_s_per_gpu"],
+        }
+    )
+    return pd.concat([measured, predicted], ignore_index=True)
 
 
 def setup_text(row) -> str:

@@ -282,8 +282,9 @@ def test_c5_flops_barely_matter_for_decode(batch):
     h100 = evaluate(Scenario(batch_size=batch))
     ratio = h100["usd_per_million_output_tokens"] / a100["usd_per_million_output_tokens"]
     assert ratio == pytest.approx(1.32, abs=0.05)
-    # A100 compute time is under a tenth of its memory time even with 1/3 the FLOPS.
-    assert a100["compute_time_ms"] < 0.1 * a100["memory_time_ms"]
+    # A100 compute time, tensor-core tiles padded (matmul: one token per expert fills
+    # 1 of 16 rows), is under a fifth of its memory time even with 1/3 the FLOPS.
+    assert a100["compute_time_ms"] < 0.2 * a100["memory_time_ms"]
 
 
 # --- C6: at the collapsed prices even 2x A100 cannot make a profit ------------------------

@@ -44,9 +44,12 @@ def test_derived_tables_agree_with_the_spec():
     assert fields.FAMILY_DEFAULT_FIELDS == (
         "bandwidth_efficiency",
         "compute_efficiency",
+        "moe_kernel_efficiency",
         "allreduce_latency_us",
         "link_efficiency",
         "layer_overhead_us",
+        "kernel_us",
+        "moe_half_experts",
     )
 
 
@@ -64,10 +67,10 @@ def test_defaults_are_in_range_and_of_their_kind():
 def test_sensitivity_list_covers_every_efficiency():
     # Every achieved efficiency and fixed latency of the step model is in the list, and
     # nothing else: bandwidth, compute, MoE kernel, link and network efficiencies; the
-    # per-layer overhead, all-reduce and all-to-all latencies.
-    kinds = ("_efficiency", "_latency_us", "_overhead_us")
+    # per-layer overhead, per-kernel fixed time, all-reduce and all-to-all latencies.
+    kinds = ("_efficiency", "_latency_us", "_overhead_us", "kernel_us", "_half_experts")
     assert set(fields.EFFICIENCY_FIELDS) == {n for n in FIELDS if n.endswith(kinds)}
-    assert len(fields.EFFICIENCY_FIELDS) == 8
+    assert len(fields.EFFICIENCY_FIELDS) == 10
     assert set(fields.EXPERT_PARALLEL_SENSITIVITY_FIELDS) == {
         "network_efficiency",
         "alltoall_latency_us",

@@ -29,8 +29,12 @@ GPUS = list(CATALOG.gpus.index)
 FORMATS = list(CATALOG.formats.index)
 
 REL = 1e-9  # float rounding only: the properties are exact in real arithmetic
-#: Largest rise of per-user speed allowed when the batch doubles (see the test) [-].
-MOE_EFFICIENCY_SLACK = 1e-3
+#: Largest rise of per-user speed allowed when the batch doubles (see the test) [-]:
+#: the expert streaming gain where every expert is already read, Mixtral at batch 17 ->
+#: 34 (8 experts both times, 4.25 -> 8.5 tokens per expert): 1.09 - 0.09 / 4.25 = 1.0688
+#: -> 1.09 - 0.09 / 8.5 = 1.0794, +1.0 % on the expert part, which the part-by-part
+#: roofline (step.forward_ms) passes on whole when the experts are its longest part.
+MOE_EFFICIENCY_SLACK = 1.1e-2
 
 scenarios = st.builds(
     Scenario,
@@ -98,8 +102,8 @@ def test_doubling_the_batch(s, b):
     assert per_gpu[1] >= per_gpu[0] * (1 - REL), per_gpu
     # Per-user speed may rise by a hair where every expert is already read: the expert
     # kernel's efficiency grows with tokens per expert (moe.moe_kernel_efficiency), e.g.
-    # Mixtral at batch 16 -> 32 reads 7.92 -> 8.00 experts (+1.0 %) at an efficiency
-    # 1.09 - 0.09/4 -> 1.09 - 0.09/8 (+1.05 %): the step is 0.03 % shorter.
+    # Mixtral at batch 17 -> 34 reads 8 experts both times at an efficiency 1.09 -
+    # 0.09/4.25 -> 1.09 - 0.09/8.5 (+1.0 %) (MOE_EFFICIENCY_SLACK).
     assert per_user[1] <= per_user[0] * (1 + MOE_EFFICIENCY_SLACK), per_user
 
 
@@ -184,10 +188,15 @@ def test_units_consistent(s):
         usd_per_s * r["tpot_ms"] * s.output_tokens / 1000 / s.batch_size, rel=REL
     )
     # The speculative speed-up is tokens/s per user with speculation over without: the
-    # plain step's time per token (with the prefill share) over the time per token.
-    plain_ms = (
-        r["memory_time_ms"] if r["memory_time_ms"] > r["compute_time_ms"] else r["compute_time_ms"]
-    )
-    plain_ms += r["allreduce_time_ms"] + r["overhead_time_ms"]
-    plain_tpot = (s.output_tokens * plain_ms + r["prefill_ms"]) / s.output_tokens
-    assert r["speculative_speedup"] == pytest.approx(plain_tpot / r["tpot_ms"], rel=REL)
+    # plain step's time per token (with the prefill share) over the time per token. The
+    # plain step's parts (experts, dense weights, attention) each take the longer of their
+    # bytes and FLOPs: between the longer of the totals and their sum, plus the
+    # all-reduces, the all-to-all and the fixed time.
+    fixed = r["allreduce_time_ms"] + r["alltoall_time_ms"] + r["overhead_time_ms"]
+    lowest = max(r["memory_time_ms"], r["compute_time_ms"]) + fixed
+    highest = r["memory_time_ms"] + r["compute_time_ms"] + fixed
+    plain_tpot = r["speculative_speedup"] * r["tpot_ms"]
+    plain_ms = (plain_tpot * s.output_tokens - r["prefill_ms"]) / s.output_tokens
+    assert lowest * (1 - REL) <= plain_ms <= highest * (1 + REL)
+    if not s.speculative:
+        assert r["speculative_speedup"] == 1.0

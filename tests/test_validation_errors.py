@@ -56,7 +56,9 @@ BAD_FIELDS = [
     ("bandwidth_efficiency", 0.0),
     ("bandwidth_efficiency", float("nan")),
     ("compute_efficiency", 1.1),
-    ("moe_kernel_efficiency", None),  # only the GPU-family fields may be None
+    ("moe_kernel_efficiency", 0.0),
+    ("kernel_us", -0.5),
+    ("acceptance_decay", 0.0),
     ("allreduce_latency_us", -1.0),
     ("link_efficiency", float("-inf")),
     ("layer_overhead_us", 1001.0),

@@ -1,0 +1,80 @@
+"""Fixed time of a forward pass: the kernels each layer launches, whatever their size.
+
+A GPU kernel costs its launch, the ramp-up of its thread blocks and its tail even when it
+moves almost no bytes: a few microseconds with CUDA/HIP graphs. A layer runs a fixed
+sequence of kernels that depends on its kind, so a pass pays
+
+    t_fixed = kernel_us * sum over layer kinds of (layers of that kind * KERNELS_PER_LAYER)
+
+on top of its bytes and FLOPs (``step.forward_ms``) and of the tensor-parallel
+all-reduces (``step.allreduce_ms``, counted there). At batch 1 this is most of a
+DeepSeek-R1 step: TensorRT-LLM's 8x B200 reaches 111 tokens/s (9.0 ms per step) where
+its bytes take under 1 ms (NVIDIA/TensorRT-LLM docs/source/blogs/tech_blog/blog1,
+"Pushing Latency Boundaries"; measurement R4).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+#: Kernels on the critical path of one layer, by layer kind, all-reduces left out
+#: (``step.allreduce_ms`` prices them). Counted from the kernels the serving stacks launch:
+#:
+#: - ``mla``: TensorRT-LLM's DeepSeek-R1 MLA decode (blog1's diagram, modules 1-8):
+#:   fused down-projection GEMM (W_DQ, W_DKV, W_KR), the Q/K RMSNorms, up-projection GEMM
+#:   (W_UQ, W_QR), W_UK batched GEMM, KV-cache concat + RoPE, attention, W_UV batched
+#:   GEMM, output GEMM: 8.
+#: - ``mla_indexer``: DeepSeek-V3.2's sparse-attention indexer on top of ``mla``: its
+#:   query and key projections, the FP8 logits kernel and the top-k selection: 4.
+#: - ``gqa``: vLLM's Llama/Mixtral attention (vllm/model_executor/models/llama.py):
+#:   fused add + RMSNorm, QKV GEMM, rotary embedding + cache write, attention, output
+#:   GEMM: 5 (sliding-window layers alike).
+#: - ``linear``: a Gated DeltaNet layer (Qwen3-Next/Qwen3.5 in vLLM and SGLang):
+#:   RMSNorm, the two input projections, the causal 1-D convolution, the gating, the
+#:   delta-rule recurrence, the gated RMSNorm and the output projection: 8.
+#: - ``moe``: a routed-expert block (blog1 modules 10, 12, 13): router GEMM, top-k, the
+#:   grouped up-projection GEMM (activation fused), the grouped down-projection GEMM, the
+#:   weighted reduction + RMSNorm: 5. Shared experts run on a second stream, hidden
+#:   behind the routed ones (blog1 module 11, "multi-streams"): 0 more.
+#: - ``dense_ffn``: a dense SwiGLU block: RMSNorm, gate-up GEMM, SiLU-and-multiply, down
+#:   GEMM: 4.
+KERNELS_PER_LAYER = {
+    "mla": 8,
+    "mla_indexer": 4,
+    "gqa": 5,
+    "linear": 8,
+    "moe": 5,
+    "dense_ffn": 4,
+}
+
+
+def kernels_per_pass(arch: dict):
+    """Kernels one forward pass launches: the sum over layer kinds [-].
+
+    ``arch``: the model's layer counts (``gqa_layers``, ``sliding_layers``,
+    ``mla_layers``, ``linear_layers``, ``expert_ffn_layers``, ``dense_ffn_layers``),
+    ``index_topk`` (above 0: sparse MLA with an indexer) and ``n_experts`` (1: the
+    "expert" layers are a dense FFN). DeepSeek-R1 (61 MLA layers, 58 MoE, 3 dense):
+    61 x 8 + 58 x 5 + 3 x 4 = 790; Llama-2-70B (80 GQA layers, dense): 80 x (5 + 4) = 720.
+    """
+    k = KERNELS_PER_LAYER
+    attention = (arch["gqa_layers"] + arch["sliding_layers"]) * k["gqa"]
+    attention = attention + arch["mla_layers"] * (
+        k["mla"] + np.where(arch["index_topk"] > 0, k["mla_indexer"], 0)
+    )
+    attention = attention + arch["linear_layers"] * k["linear"]
+    expert_kernels = np.where(arch["n_experts"] > 1, k["moe"], k["dense_ffn"])
+    ffn = arch["expert_ffn_layers"] * expert_kernels + arch["dense_ffn_layers"] * k["dense_ffn"]
+    return attention + ffn
+
+
+def fixed_ms(arch: dict, layer_overhead_us, kernel_us):
+    """Fixed time of one forward pass [ms]: ``L * layer_overhead_us + kernels * kernel_us``.
+
+    ``layer_overhead_us``: the GPU family's fixed cost per layer (``gpu_families.csv``);
+    ``kernel_us``: the serving stack's fixed time per kernel (``serving_stacks.csv``,
+    0 for the 2024 calibration). DeepSeek-R1 at 5 us per layer and 6 us per kernel:
+    (61 x 5 + 790 x 6) / 1000 = 5.045 ms.
+    """
+    per_pass_us = arch["n_layers"] * layer_overhead_us + kernels_per_pass(arch) * kernel_us
+    return per_pass_us * 1e-3
