@@ -211,6 +211,7 @@ class Catalog:
             return self
         gpus = pd.concat([self.gpus, self.announced_gpus])
         return dataclasses.replace(self, gpus=gpus, announced_gpus=self.announced_gpus.iloc[:0])
+
     @property
     def stacks(self) -> pd.DataFrame:
         """The serving stacks (index: ``serving_stack`` ids, in file order), a choice table."""

@@ -134,6 +134,15 @@ class Scenario(Checked):
         "(assets/serving_stacks.csv): vllm, sglang, trt-llm, atom, or disaggregated "
         "dynamo-trt, dynamo-sglang, mori-sglang",
         catalog_table="stacks",
+        names={
+            "vllm": "vLLM",
+            "sglang": "SGLang",
+            "trt-llm": "TensorRT-LLM",
+            "atom": "ATOM (AMD)",
+            "dynamo-trt": "Dynamo + TensorRT-LLM (disaggregated)",
+            "dynamo-sglang": "Dynamo + SGLang (disaggregated)",
+            "mori-sglang": "MoRI + SGLang (AMD, disaggregated)",
+        },
     )
     serving_stack_as_of: str | None = choice(
         None,

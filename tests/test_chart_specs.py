@@ -163,7 +163,8 @@ def test_going_back_to_earlier_settings_builds_no_chart_again(path, monkeypatch)
     # Validation, whose measurements bring their setups, only the efficiencies).
     moves = (("batch_size", 32), ("output_tokens", 32), ("moe_kernel_efficiency", 0.05))
     used, step = next((key, step) for key, step in moves if key not in ignored)
-    changes = [("number_input", used, at.number_input(key=used).value + step)]
+    current = at.number_input(key=used).value  # None: the stack's default
+    changes = [("number_input", used, step if current is None else current + step)]
     if page in PAGE_LOCAL:
         changes.append(PAGE_LOCAL[page])
     for kind, key, new in changes:

@@ -50,6 +50,8 @@ SHARED_FIELDS = (
     "expert_parallel",
     "redundant_experts",
     "utilization",
+    "serving_stack",
+    "serving_stack_as_of",
 )
 #: The price rule's fields (``pricing.PriceRule``) -> their URL keys.
 RULE_KEYS = {"tier": "price_tier", "as_of": "price_as_of", "own": "gpu_prices"}
@@ -129,7 +131,8 @@ def draw(ignored: Iterable[str] = ()) -> costmodel.Scenario:
         with st.expander("Efficiencies", icon=":material/speed:", expanded=about):
             st.caption(
                 "Achieved shares of peak and fixed latencies, on every page. Empty = the "
-                "GPU family's default (the Validation page lists them)."
+                "default of the GPU family under the serving stack (the Validation page "
+                "lists them)."
             )
             values.update({name: widgets.widget(name) for name in EFFICIENCY_FIELDS})
         reset = [*fields, *EFFICIENCY_FIELDS, *RULE_KEYS.values()]
