@@ -33,32 +33,46 @@ VOLUME_LABELS = (
     "datum.value >= 1e9 ? format(datum.value / 1e9, '~g') + 'B' : "
     "format(datum.value / 1e6, '~g') + 'M'"
 )
+#: ... and dollars a month: $100, $10k, $1M.
+MONTHLY_LABELS = (
+    "datum.value >= 1e6 ? '$' + format(datum.value / 1e6, '~g') + 'M' : "
+    "datum.value >= 1e3 ? '$' + format(datum.value / 1e3, '~g') + 'k' : "
+    "'$' + format(datum.value, '~g')"
+)
 TABLE_CONFIG = {
-    "tokens_per_month": {"label": "Tokens a month", "format": "%.3e"},
-    "requests_per_s": {"label": "Requests/s", "format": "%.3g"},
-    "api_usd_per_month": {"label": "API [$ a month]", "format": "dollar"},
-    "rent_usd_per_month": {"label": "Rent [$ a month]", "format": "dollar"},
+    "tokens_per_month": planning.number("Tokens a month", "compact"),
+    "cheapest": {"label": "Cheapest"},
+    "requests_per_s": planning.number("Requests/s", "%.3g"),
+    "api_usd_per_month": planning.number("API [$ a month]", "dollar"),
+    "rent_usd_per_month": planning.number("Rent [$ a month]", "dollar"),
     "rent_gpu": {"label": "Rented GPU"},
     "rent_gpus": {"label": "Rented GPUs"},
-    "buy_usd_per_month": {"label": "Buy [$ a month]", "format": "dollar"},
+    "buy_usd_per_month": planning.number("Buy [$ a month]", "dollar"),
     "buy_gpu": {"label": "Bought GPU"},
     "buy_gpus": {"label": "Bought GPUs"},
-    "api_usd_per_million_tokens": {"label": "API [$/M tokens]", "format": "$%.4f"},
-    "rent_usd_per_million_tokens": {"label": "Rent [$/M tokens]", "format": "$%.4f"},
-    "buy_usd_per_million_tokens": {"label": "Buy [$/M tokens]", "format": "$%.4f"},
-    "cheapest": {"label": "Cheapest"},
+    "api_usd_per_million_tokens": planning.number("API [$/M tokens]", "$%.4f"),
+    "rent_usd_per_million_tokens": planning.number("Rent [$/M tokens]", "$%.4f"),
+    "buy_usd_per_million_tokens": planning.number("Buy [$/M tokens]", "$%.4f"),
 }
+API_SHOWN = [
+    "provider",
+    "date",
+    "usd_per_million_input",
+    "usd_per_million_cached_input",
+    "usd_per_million_output",
+    "source",
+]
 OWNERSHIP_CONFIG = {
-    "gpu": {"label": "GPU id"},
-    "capital_usd_per_gpu_hour": {"label": "Capital [$/GPU-hour]", "format": "$%.3f"},
-    "hosting_usd_per_gpu_hour": {"label": "Hosting [$/GPU-hour]", "format": "$%.3f"},
-    "electricity_usd_per_gpu_hour": {"label": "Electricity [$/GPU-hour]", "format": "$%.3f"},
-    "usd_per_gpu_hour": {"label": "Owning [$/GPU-hour]", "format": "$%.3f"},
+    "gpu": {"label": "GPU"},
     "system": {"label": "System bought"},
-    "source": {"label": "Purchase price: source"},
-    "usd_per_server": {"label": "Purchase price [$ a server]", "format": "dollar"},
+    "usd_per_server": planning.number("Purchase price [$ a server]", "dollar"),
     "gpus_per_server": {"label": "GPUs a server"},
     "date": {"label": "Price date"},
+    "capital_usd_per_gpu_hour": planning.number("Capital [$/GPU-hour]", "$%.3f"),
+    "hosting_usd_per_gpu_hour": planning.number("Hosting [$/GPU-hour]", "$%.3f"),
+    "electricity_usd_per_gpu_hour": planning.number("Electricity [$/GPU-hour]", "$%.3f"),
+    "usd_per_gpu_hour": planning.number("Owning [$/GPU-hour]", "$%.3f"),
+    "source": {"label": "Purchase price: source"},
 }
 
 
@@ -91,11 +105,17 @@ url.declare(*SPECS)
 @url.fragment
 def comparison() -> None:
     """The page's inputs, one cached run, and everything drawn from it."""
-    top = st.columns([3, 1, 1, 1, 1, 2])
-    values = planning.workload_inputs(top[0], top[4])
-    volume = {"format": "%.3g"}
-    values |= widgets.inputs(VOLUMES, top[1:4], tokens_min=volume, tokens_max=volume)
-    values["api_provider"] = widgets.widget("api_provider", top[5])
+    top = st.columns([3, 1, 2])
+    values = planning.workload_inputs(top[0], top[1])
+    values["api_provider"] = widgets.widget("api_provider", top[2])
+    row = st.columns([1, 1, 1, 3], vertical_alignment="bottom")
+    volume = {"format": "%.2e"}
+    values |= widgets.inputs(VOLUMES, row[:3], tokens_min=volume, tokens_max=volume)
+    row[3].caption(
+        f"From {tokens_in_words(values['tokens_min'])} to "
+        f"{tokens_in_words(values['tokens_max'])} tokens a month (prompt + output), "
+        f"{values['points']} volumes spaced evenly on a log scale. Type 1e10 for 10 billion."
+    )
     values |= planning.target_inputs()
     values |= planning.fleet_inputs()
     buying, reset = st.columns([5, 1])
@@ -113,7 +133,7 @@ def comparison() -> None:
 def draw(result: analysis.Result, options: analysis.Options) -> None:
     """The answer, the three bills over volume, how each pays for power, the tables."""
     st.markdown(f"**Answer.** {escape(result.verdict)}")
-    api = result.api_price
+    api, names = result.api_price, cache.catalog().gpus["name"]
     labels = {
         "API": f"{api['provider']} prices of {api['date']}",
         "Rent": f"{sidebar.price_rule().tier_text} prices",
@@ -125,7 +145,7 @@ def draw(result: analysis.Result, options: analysis.Options) -> None:
         strict=True,
     ):
         with column:
-            charts.show_chart(bills_chart(result.table, labels, y, title))
+            charts.show_chart(bills_chart(result.table, labels, y, title, names.to_dict()))
     st.caption(
         "Each line is one answer's bill at each volume (log-log); rings mark the cheapest "
         "answer at each volume. A fleet has whole GPUs, so its bill steps where the traffic "
@@ -133,7 +153,6 @@ def draw(result: analysis.Result, options: analysis.Options) -> None:
         f"{escape(labels['Rent'])}; buy: {escape(labels['Buy'])}; API: {escape(labels['API'])}."
     )
     owned = result.ownership
-    names = cache.catalog().gpus["name"]
     per_gpu = ", ".join(
         f"{names.get(g, g)} \\${v:.3f}" for g, v in owned["electricity_usd_per_gpu_hour"].items()
     )
@@ -145,7 +164,13 @@ def draw(result: analysis.Result, options: analysis.Options) -> None:
     )
 
     st.subheader("The bills at each volume")
-    tables.show_table(result.table, "api_rent_buy.csv", hide_index=True, column_config=TABLE_CONFIG)
+    tables.show_table(
+        result.table,
+        "api_rent_buy.csv",
+        hide_index=True,
+        column_config=TABLE_CONFIG,
+        column_order=list(TABLE_CONFIG),
+    )
     st.caption(
         "Volumes are prompt + output tokens a month; requests/s follow from the workload's "
         "mean lengths over a 730-hour month. Fleets are sized for the traffic x (1 + "
@@ -155,7 +180,11 @@ def draw(result: analysis.Result, options: analysis.Options) -> None:
     st.subheader("What owning a GPU costs an hour")
     bought = owned.join(purchase_prices()[["usd_per_server", "gpus_per_server", "date"]])
     tables.show_table(
-        bought.reset_index(), "ownership_cost.csv", hide_index=True, column_config=OWNERSHIP_CONFIG
+        planning.named(bought),
+        "ownership_cost.csv",
+        hide_index=True,
+        column_config=OWNERSHIP_CONFIG,
+        column_order=list(OWNERSHIP_CONFIG),
     )
     st.caption(
         f"Capital: the server's purchase price paid off over {options.depreciation_years:g} "
@@ -173,22 +202,22 @@ def draw(result: analysis.Result, options: analysis.Options) -> None:
             "api_price.csv",
             hide_index=True,
             column_config={
-                "usd_per_million_input": {"label": "Input [$/M]", "format": "$%.3f"},
-                "usd_per_million_output": {"label": "Output [$/M]", "format": "$%.3f"},
+                "usd_per_million_input": planning.number("Input [$/M]", "$%.3f"),
+                "usd_per_million_output": planning.number("Output [$/M]", "$%.3f"),
                 "usd_per_million_cached_input": {"label": "Cached input [$/M]"},
-                "time_of_day": {"label": "Time of day"},
             },
+            column_order=API_SHOWN,
         )
         st.caption("Cached input: a dash where the provider has no cached price (input price).")
     with right:
         st.subheader("Rental prices")
         tables.show_table(
-            result.rent_prices.reset_index(),
+            planning.named(result.rent_prices),
             "rental_prices.csv",
             hide_index=True,
             column_config={
-                "gpu": {"label": "GPU id"},
-                "usd_per_gpu_hour": {"label": "$/GPU-hour", "format": "$%.2f"},
+                "gpu": {"label": "GPU"},
+                "usd_per_gpu_hour": planning.number("$/GPU-hour", "$%.2f"),
                 "price_label": {"label": "Source"},
             },
         )
@@ -200,7 +229,9 @@ def draw(result: analysis.Result, options: analysis.Options) -> None:
 
 
 @charts.cached
-def bills_chart(table: pd.DataFrame, labels: dict, y: str, title: str) -> alt.LayerChart:
+def bills_chart(
+    table: pd.DataFrame, labels: dict, y: str, title: str, names: dict
+) -> alt.LayerChart:
     """Each answer's bill (``y``: ``usd_per_month`` or ``usd_per_million_tokens``) against
     the monthly volume, log-log; rings where the answer is the cheapest."""
     rows = pd.concat(
@@ -215,7 +246,8 @@ def bills_chart(table: pd.DataFrame, labels: dict, y: str, title: str) -> alt.La
                     "fleet": "—"
                     if key == "api"
                     else (
-                        table[f"{key}_gpus"].map("{:,.0f} x ".format) + table[f"{key}_gpu"]
+                        table[f"{key}_gpus"].map("{:,.0f} x ".format)
+                        + table[f"{key}_gpu"].map(names)
                     ).where(table[f"{key}_gpus"].notna(), "no fleet meets the targets"),
                     "cheapest": table["cheapest"] == key,
                 }
@@ -225,11 +257,21 @@ def bills_chart(table: pd.DataFrame, labels: dict, y: str, title: str) -> alt.La
         ignore_index=True,
     ).dropna(subset=["value"])
     log = alt.Scale(type="log")
+    volumes = table["tokens_per_month"]
+    money = MONTHLY_LABELS if y == "usd_per_month" else "'$' + format(datum.value, '~g')"
     base = alt.Chart(rows).encode(
         x=alt.X(
-            "tokens_per_month:Q", title=X_TITLE, scale=log, axis=alt.Axis(labelExpr=VOLUME_LABELS)
+            "tokens_per_month:Q",
+            title=X_TITLE,
+            scale=log,
+            axis=alt.Axis(labelExpr=VOLUME_LABELS, values=planning.decades(volumes)),
         ),
-        y=alt.Y("value:Q", title=f"{title} [log scale]", scale=log, axis=alt.Axis(format="$~g")),
+        y=alt.Y(
+            "value:Q",
+            title=f"{title} [log scale]",
+            scale=log,
+            axis=alt.Axis(labelExpr=money, values=planning.decades(rows["value"])),
+        ),
         color=alt.Color(
             "answer:N",
             title="Answer",

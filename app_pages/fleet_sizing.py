@@ -19,9 +19,10 @@ PARAMS = planning.option_specs(analysis.Options)
 TRAFFIC = ("requests_per_s", "tokens_per_day")
 ENERGY = ("pue", "usd_per_kwh", "load_power_fraction")
 QUANTILES = (50, 90, 99)
-LATENCIES = {"ttft": "Time to first token", "tpot": "Time per output token"}
+LATENCIES = {"ttft": "TTFT, time to first token", "tpot": "TPOT, time per output token"}
+#: Latency targets (TTFT, TPOT) for three uses; each sets all six targets.
 PRESETS = {
-    "Chat: p90 TTFT ≤ 2 s, p90 TPOT ≤ 50 ms": {
+    "Chat (p90: 2 s, 50 ms)": {
         "ttft_p50_ms": None,
         "ttft_p90_ms": 2000.0,
         "ttft_p99_ms": None,
@@ -29,7 +30,7 @@ PRESETS = {
         "tpot_p90_ms": 50.0,
         "tpot_p99_ms": None,
     },
-    "Snappy: p99 TTFT ≤ 1 s, p99 TPOT ≤ 25 ms": {
+    "Snappy (p99: 1 s, 25 ms)": {
         "ttft_p50_ms": None,
         "ttft_p90_ms": None,
         "ttft_p99_ms": 1000.0,
@@ -37,7 +38,7 @@ PRESETS = {
         "tpot_p90_ms": None,
         "tpot_p99_ms": 25.0,
     },
-    "Batch jobs: p90 TTFT ≤ 60 s, p50 TPOT ≤ 200 ms": {
+    "Batch jobs (60 s, 200 ms)": {
         "ttft_p50_ms": None,
         "ttft_p90_ms": 60000.0,
         "ttft_p99_ms": None,
@@ -75,10 +76,10 @@ LATENCY_SHOWN = [
 ]
 FLEET_CONFIG = {
     "setup": {"label": "Fleet"},
-    "total_gpus": {"label": "GPUs", "format": "localized"},
-    "usd_per_month": {"label": "$ a month", "format": "dollar"},
-    "usd_per_million_output_tokens": {"label": "$/M output tokens", "format": "$%.3f"},
-    "usd_per_million_tokens": {"label": "$/M tokens (prompt + output)", "format": "$%.4f"},
+    "total_gpus": planning.number("GPUs", "localized"),
+    "usd_per_month": planning.number("$ a month", "dollar"),
+    "usd_per_million_output_tokens": planning.number("$/M output tokens", "$%.3f"),
+    "usd_per_million_tokens": planning.number("$/M tokens (prompt + output)", "$%.4f"),
     "binding": {"label": "What binds"},
     "serving": {"label": "Serving"},
     "parallelism": {"label": "Parallelism"},
@@ -87,28 +88,27 @@ FLEET_CONFIG = {
     "replicas": {"label": "Decode replicas"},
     "prefill_gpus_per_instance": {"label": "GPUs per prefill instance"},
     "prefill_instances": {"label": "Prefill instances"},
-    "prefill_to_decode_gpu_ratio": {"label": "Prefill : decode GPUs", "format": "%.2f"},
-    "usd_per_gpu_hour": {"label": "$/GPU-hour", "format": "$%.2f"},
+    "prefill_to_decode_gpu_ratio": planning.number("Prefill : decode GPUs", "%.2f"),
+    "usd_per_gpu_hour": planning.number("$/GPU-hour", "$%.2f"),
     "price_label": {"label": "Price: source"},
-    "utilization": {"label": "Busiest queue's load [0-1]", "format": "%.2f"},
-    "slot_overflow_probability": {"label": "P(all batch slots taken)", "format": "%.4f"},
+    "utilization": planning.number("Busiest queue's load [0-1]", "%.2f"),
+    "slot_overflow_probability": planning.number("P(all batch slots taken)", "%.4f"),
     "meets_targets": {"label": "Meets every target"},
 }
 ENERGY_CONFIG = {
-    "gpu": {"label": "GPU id"},
-    "total_gpus": {"label": "GPUs", "format": "%d"},
-    "all_in_power_w": {"label": "All-in power per GPU [W]", "format": "%.0f"},
+    "gpu": {"label": "GPU"},
+    "total_gpus": planning.number("GPUs", "%d"),
+    "joules_per_output_token": planning.number("Energy per output token [J]", "%.2f"),
+    "output_tokens_per_s_per_mw": planning.number("Output tokens/s per MW", "localized"),
+    "electricity_usd_per_million_output_tokens": planning.number(
+        "Electricity [$/M output tokens]", "$%.4f"
+    ),
+    "electricity_share_pct": planning.number("Share of the rent [%]", "%.1f"),
+    "electricity_usd_per_month": planning.number("Electricity [$ a month]", "dollar"),
+    "facility_power_kw": planning.number("Facility power [kW]", "%.1f"),
+    "it_power_kw": planning.number("IT power [kW]", "%.1f"),
+    "all_in_power_w": planning.number("All-in power per GPU [W]", "%.0f"),
     "all_in_basis": {"label": "All-in power: source"},
-    "it_power_kw": {"label": "IT power [kW]", "format": "%.1f"},
-    "facility_power_kw": {"label": "Facility power [kW]", "format": "%.1f"},
-    "joules_per_output_token": {"label": "Energy per output token [J]", "format": "%.2f"},
-    "output_tokens_per_s_per_mw": {"label": "Output tokens/s per MW", "format": "localized"},
-    "electricity_usd_per_month": {"label": "Electricity [$ a month]", "format": "dollar"},
-    "electricity_usd_per_million_output_tokens": {
-        "label": "Electricity [$/M output tokens]",
-        "format": "$%.4f",
-    },
-    "electricity_share_pct": {"label": "Share of the rent [%]", "format": "%.1f"},
     "electricity_is": {"label": "Electricity is"},
 }
 
@@ -135,7 +135,12 @@ def sizing() -> None:
         values = planning.workload_inputs(top[0], top[3])
         per_day = url.value("tokens_per_day") is not None
         locked = {"disabled": True, "help": "The traffic in tokens a day is set: it counts"}
-        values |= widgets.inputs(TRAFFIC, top[1:3], requests_per_s=locked if per_day else {})
+        values |= widgets.inputs(
+            TRAFFIC,
+            top[1:3],
+            requests_per_s=locked if per_day else {},
+            tokens_per_day={"format": "%.2e", "placeholder": "not set"},
+        )
         values |= planning.target_inputs()
         values |= planning.fleet_inputs()
         with st.expander("Energy: PUE, electricity price, power drawn", icon=":material/bolt:"):
@@ -159,7 +164,7 @@ def draw(result: analysis.Result, options: analysis.Options) -> None:
     best, power = plan.best, result.energy.iloc[0]
     names = cache.catalog().gpus["name"]
     row = st.columns(5)
-    row[0].metric("Cheapest fleet", f"{best['total_gpus']:,} x {names.get(best['gpu'])}")
+    row[0].metric(f"Cheapest: {names.get(best['gpu'])}", f"{best['total_gpus']:,} GPUs")
     row[1].metric("Cost a month", f"${best['usd_per_month']:,.0f}")
     row[2].metric("Per million output tokens", f"${best['usd_per_million_output_tokens']:,.3f}")
     row[3].metric("Energy per output token", f"{power['joules_per_output_token']:,.2f} J")
@@ -222,7 +227,11 @@ def draw(result: analysis.Result, options: analysis.Options) -> None:
 
     st.subheader("Energy")
     tables.show_table(
-        result.energy, "fleet_energy.csv", hide_index=True, column_config=ENERGY_CONFIG
+        planning.named(result.energy),
+        "fleet_energy.csv",
+        hide_index=True,
+        column_config=ENERGY_CONFIG,
+        column_order=list(ENERGY_CONFIG),
     )
     st.caption(
         f"Facility power = GPUs x all-in power per GPU x power drawn "
@@ -235,12 +244,12 @@ def draw(result: analysis.Result, options: analysis.Options) -> None:
     planning.workload_section(options, result.workload)
     with st.expander("GPU prices used", icon=":material/sell:"):
         tables.show_table(
-            result.prices.reset_index(),
+            planning.named(result.prices),
             "fleet_gpu_prices.csv",
             hide_index=True,
             column_config={
-                "gpu": {"label": "GPU id"},
-                "usd_per_gpu_hour": {"label": "$/GPU-hour", "format": "$%.2f"},
+                "gpu": {"label": "GPU"},
+                "usd_per_gpu_hour": planning.number("$/GPU-hour", "$%.2f"),
                 "price_label": {"label": "Source"},
             },
         )
@@ -257,7 +266,7 @@ def latency_labels(targets: dict) -> dict:
         for q in QUANTILES:
             key = f"{metric}_p{q}_ms"
             target = f" (≤ {targets[key]:,.0f})" if key in targets else ""
-            labels[key] = {"label": f"{metric.upper()} p{q} [ms]{target}", "format": "%.1f"}
+            labels[key] = planning.number(f"{metric.upper()} p{q} [ms]{target}", "%.1f")
     return labels
 
 
@@ -267,11 +276,11 @@ def infeasible(why: pd.DataFrame) -> None:
         return
     st.markdown("**GPU types with no fleet meeting the targets**")
     tables.show_table(
-        why.reset_index(),
+        planning.named(why),
         "fleet_infeasible.csv",
         hide_index=True,
         column_config={
-            "gpu": {"label": "GPU id"},
+            "gpu": {"label": "GPU"},
             "why": {"label": "Why (reason x configurations tried)"},
         },
     )
@@ -324,8 +333,10 @@ def latency_chart(cheapest: pd.DataFrame, targets: dict, metric: str, title: str
     goals = pd.DataFrame(
         {"quantile": [columns[k] for k in columns if k in targets]},
     ).assign(ms=[targets[k] for k in columns if k in targets])
-    x = alt.X("quantile:N", title="Quantile", sort=list(columns.values()))
-    y = alt.Y("ms:Q", title=f"{title} [ms]")
+    x = alt.X(
+        "quantile:N", title="Quantile", sort=list(columns.values()), axis=alt.Axis(labelAngle=0)
+    )
+    y = alt.Y("ms:Q", title=f"{metric.upper()} [ms]")
     lines = (
         alt.Chart(rows)
         .mark_line(point=True)
@@ -333,7 +344,10 @@ def latency_chart(cheapest: pd.DataFrame, targets: dict, metric: str, title: str
             x=x,
             y=y,
             color=charts.color_encoding(
-                "gpu_name:N", rows["gpu_name"], "GPU type", legend=alt.Legend(orient="bottom")
+                "gpu_name:N",
+                rows["gpu_name"],
+                "GPU type",
+                legend=alt.Legend(orient="bottom", columns=2, labelLimit=0),
             ),
             tooltip=[
                 alt.Tooltip("setup:N", title="Fleet"),
@@ -354,7 +368,7 @@ def latency_chart(cheapest: pd.DataFrame, targets: dict, metric: str, title: str
             ],
         )
     )
-    return alt.layer(lines, ticks).properties(title=title, height=300)
+    return alt.layer(lines, ticks).properties(height=300)
 
 
 sizing()

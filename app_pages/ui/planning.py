@@ -17,6 +17,7 @@ from __future__ import annotations
 import types
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import streamlit as st
 
@@ -56,6 +57,30 @@ TARGET_KEYS = tuple(TARGETS)
 FLEET_KEYS = ("gpus", "batch_max", "max_gpus", "parallelisms", "serving", "overhead_ms")
 
 
+def number(label: str, format: str) -> dict:
+    """A table column's config: a number shown in ``format`` (Streamlit's "dollar",
+    "localized", "compact", or printf-style) under ``label``."""
+    return st.column_config.NumberColumn(label, format=format)
+
+
+def named(table: pd.DataFrame) -> pd.DataFrame:
+    """``table`` (GPU ids as its index or its ``gpu`` column) with the GPUs' names in a
+    ``gpu`` column first, for a table of a few GPUs (its CSV carries the names too)."""
+    rows = table.reset_index() if table.index.name == "gpu" else table
+    return rows.assign(gpu=rows["gpu"].map(cache.catalog().gpus["name"]).fillna(rows["gpu"]))
+
+
+#: ``column_config`` of :func:`named`'s column.
+GPU_COLUMN = {"gpu": {"label": "GPU"}}
+
+
+def decades(values: pd.Series) -> list[float]:
+    """The powers of ten from below the smallest of ``values`` to above the largest: a log
+    axis's ticks (positive values; NaN left out)."""
+    low, high = np.log10(values[values > 0].agg(["min", "max"]).to_numpy(float))
+    return [10.0**k for k in range(int(np.floor(low)), int(np.ceil(high)) + 1)]
+
+
 def option_specs(options_class: type, **changes: dict[str, Any]) -> tuple:
     """The specs of a planning analysis's ``Options`` with the page :data:`LIMITS`."""
     return url.option_specs(options_class, **{**LIMITS, **changes})
@@ -82,7 +107,7 @@ def workload_inputs(name_column: Any, spread_column: Any) -> dict[str, Any]:
 def target_inputs() -> dict[str, Any]:
     """The six latency targets (empty: no target) and the headroom, in one row."""
     columns = st.columns(len(TARGET_KEYS) + 1)
-    whole = {"format": "%.0f"}
+    whole = {"format": "%.0f", "placeholder": "none"}
     values = widgets.inputs(TARGET_KEYS, columns[:-1], **dict.fromkeys(TARGET_KEYS, whole))
     values["headroom"] = widgets.widget("headroom", columns[-1])
     return values
@@ -148,10 +173,10 @@ def workload_section(options: Any, classes: pd.DataFrame | None = None) -> None:
         hide_index=True,
         column_config={
             "request_class": {"label": "Request class"},
-            "share": {"label": "Share of requests [0-1]", "format": "%.2f"},
+            "share": number("Share of requests [0-1]", "%.2f"),
             "prompt_tokens": {"label": "Prompt length [tokens]"},
             "output_tokens": {"label": "Output length [tokens]"},
-            "prefix_cache_hit_rate": {"label": "Prefix-cache hits [0-1]", "format": "%.3f"},
+            "prefix_cache_hit_rate": number("Prefix-cache hits [0-1]", "%.3f"),
         },
     )
     st.caption(
