@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from app_pages.ui import PLANNING_IGNORED, cache, sidebar, tables, url, widgets
+from app_pages.ui import PLANNING_IGNORED, cache, gate, sidebar, tables, url, widgets
 from app_pages.ui.text import escape, literal
 from costmodel.analyses.planning_inputs import workload_of
 from costmodel.planning import catalog_workloads
@@ -54,6 +54,7 @@ WORKLOAD_NAMES = {
     "scenario": "The sidebar's prompt and output lengths",
 }
 TARGET_KEYS = tuple(TARGETS)
+_ABSENT = object()
 FLEET_KEYS = ("gpus", "batch_max", "max_gpus", "parallelisms", "serving", "overhead_ms")
 
 
@@ -107,10 +108,50 @@ def workload_inputs(name_column: Any, spread_column: Any) -> dict[str, Any]:
 def target_inputs() -> dict[str, Any]:
     """The six latency targets (empty: no target) and the headroom, in one row."""
     columns = st.columns(len(TARGET_KEYS) + 1)
-    whole = {"format": "%.0f", "placeholder": "none"}
-    values = widgets.inputs(TARGET_KEYS, columns[:-1], **dict.fromkeys(TARGET_KEYS, whole))
+    values = {
+        key: target_input(key, column) for key, column in zip(TARGET_KEYS, columns, strict=False)
+    }
     values["headroom"] = widgets.widget("headroom", columns[-1])
     return values
+
+
+def target_input(key: str, container: Any) -> float | None:
+    """A latency target that the user can empty (no target), though its default may be a
+    number (the p90 targets: 2,000 ms and 50 ms).
+
+    Streamlit lets a number input be emptied only when its default is empty, so this one
+    is drawn with none, and not bound to the URL: like ``widgets``' named selectboxes it
+    takes the URL's value (through the gate) when the URL changes (a link, Back, the menu),
+    and otherwise writes its value into the URL (the default: none; empty: ``key=``) when
+    the user, a preset or Reset changed it. It joins their session-state record
+    (``widgets._SYNCED``), so ``widgets.set_values`` sets it as it sets them.
+    """
+    spec = url.spec(key)
+    synced = st.session_state.setdefault(widgets._SYNCED, {})
+    found = st.query_params.get_all(key)  # after the gate: a valid number, "" or absent
+    text = found[-1] if found else None
+    if st.session_state.get(key) == url.NONE_OPTION:  # widgets.set_values' "none" for it
+        st.session_state[key] = None
+    if key not in st.session_state or synced.get(key, _ABSENT) != text:
+        st.session_state[key] = gate.check(spec, found).value if found else spec.default
+        synced[key] = text
+    else:
+        values = gate.url_values(spec, st.session_state[key])
+        now = values[-1] if values else None
+        if now != text:
+            url.write(key, values)
+            synced[key] = now
+    return container.number_input(
+        spec.labelled,
+        float(spec.low),
+        float(spec.high),
+        None,
+        float(spec.step),
+        key=key,
+        format="%.0f",
+        placeholder="none",
+        help=spec.help,
+    )
 
 
 def fleet_inputs() -> dict[str, Any]:
