@@ -19,7 +19,8 @@ from costmodel.analyses import buy_or_rent as analysis
 from costmodel.analyses.price_war import TODAY, resolved_price_date
 from costmodel.planning.buy_rent_api import purchase_prices, tokens_in_words
 
-#: Most volumes compared on the page (a cold run takes about a second per volume).
+#: Most volumes compared on the page: a cold run grows with them (on a busy two-core
+#: machine: 10 volumes about 8 s, 25 (the default) 8-20 s, 40 about 33 s, 100 over 90 s).
 MOST_POINTS = 40
 VOLUMES = ("tokens_min", "tokens_max", "points")
 BUYING = ("depreciation_years", "cost_of_capital", "hosting_usd_per_kw_month", "pue", "usd_per_kwh")
@@ -93,9 +94,14 @@ st.markdown(
     "electricity). Fleets are sized as on the *Fleet sizing* page; the sidebar's GPU, GPU "
     "count and batch are not used here."
 )
+#: At most 100 trillion tokens a month (about 38,000 chat requests/s): a cold run to 1e14
+#: takes about 20 s, one to 1e15 minutes (the prefill pools' searches grow with the traffic).
+MOST_TOKENS = 1e14
 SPECS = planning.option_specs(
     analysis.Options,
     points={"high": MOST_POINTS},
+    tokens_min={"high": MOST_TOKENS},
+    tokens_max={"high": MOST_TOKENS},
     api_provider={"choices": providers(sidebar.scenario().model)},
 )
 PARAMS = [s.name for s in SPECS]

@@ -15,7 +15,12 @@ from app_pages.ui import cache, charts, planning, tables, url, widgets
 from app_pages.ui.text import escape
 from costmodel.analyses import fleet_sizing as analysis
 
-PARAMS = planning.option_specs(analysis.Options)
+#: The page's traffic at most 100,000 requests/s (10 trillion tokens a day): a cold sizing
+#: takes seconds up to 10,000 requests/s, about 17 s at 100,000, minutes at 1,000,000 (the
+#: prefill pools' searches grow with their size).
+PARAMS = planning.option_specs(
+    analysis.Options, requests_per_s={"high": 1e5}, tokens_per_day={"high": 1e13}
+)
 TRAFFIC = ("requests_per_s", "tokens_per_day")
 ENERGY = ("pue", "usd_per_kwh", "load_power_fraction")
 QUANTILES = (50, 90, 99)

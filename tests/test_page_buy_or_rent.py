@@ -137,6 +137,7 @@ def test_url_keys_open_the_same_view():
         {"tokens_min": "abc"},
         {"api_provider": "Nobody"},
         {"points": str(MOST_POINTS + 1)},  # the page compares at most 40 volumes
+        {"tokens_max": "1e15"},  # the page goes up to 1e14 tokens a month
         {"hosting_usd_per_kw_month": "-1"},
         {"workload": "poetry"},
     ],

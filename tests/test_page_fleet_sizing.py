@@ -157,6 +157,7 @@ def test_tokens_a_day_set_the_traffic():
         {"ttft_p90_ms": "fast"},
         {"gpus": "tpu-v9"},
         {"max_gpus": "64"},  # the page tries at most 16 GPUs per replica
+        {"requests_per_s": "1e6"},  # the page sizes up to 100,000 requests/s
         {"workload": "poetry"},
         {"serving": "both"},
         {"tokens_per_day": "-1"},
