@@ -217,20 +217,7 @@ def draw(result: analysis.Result, options: analysis.Options) -> None:
         st.caption("Cached input: a dash where the provider has no cached price (input price).")
     with right:
         st.subheader("Rental prices")
-        tables.show_table(
-            planning.named(result.rent_prices),
-            "rental_prices.csv",
-            hide_index=True,
-            column_config={
-                "gpu": {"label": "GPU"},
-                "usd_per_gpu_hour": planning.number("$/GPU-hour", "$%.2f"),
-                "price_label": {"label": "Source"},
-            },
-        )
-        st.caption(
-            f"The sidebar's price rule: {escape(sidebar.price_rule().text)}; *scenario "
-            "price*: the sidebar's GPU at the sidebar's price."
-        )
+        planning.prices_table(result.rent_prices, "rental_prices.csv")
     planning.workload_section(options)
 
 

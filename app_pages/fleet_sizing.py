@@ -52,26 +52,6 @@ PRESETS = {
         "tpot_p99_ms": None,
     },
 }
-#: The fleet table's columns as shown (the CSV keeps every column of the plan).
-FLEET_SHOWN = [
-    "setup",
-    "total_gpus",
-    "usd_per_month",
-    "usd_per_million_output_tokens",
-    "usd_per_million_tokens",
-    "binding",
-    "serving",
-    "parallelism",
-    "gpus_per_replica",
-    "batch_cap",
-    "replicas",
-    "prefill_gpus_per_instance",
-    "prefill_instances",
-    "prefill_to_decode_gpu_ratio",
-    "usd_per_gpu_hour",
-    "price_label",
-    "utilization",
-]
 LATENCY_SHOWN = [
     "setup",
     *(f"{m}_p{q}_ms" for m in LATENCIES for q in QUANTILES),
@@ -79,6 +59,8 @@ LATENCY_SHOWN = [
     "slot_overflow_probability",
     "meets_targets",
 ]
+#: The fleet table's columns as shown, in order, and their labels (the CSV keeps every
+#: column of the plan).
 FLEET_CONFIG = {
     "setup": {"label": "Fleet"},
     "total_gpus": planning.number("GPUs", "localized"),
@@ -100,6 +82,7 @@ FLEET_CONFIG = {
     "slot_overflow_probability": planning.number("P(all batch slots taken)", "%.4f"),
     "meets_targets": {"label": "Meets every target"},
 }
+FLEET_SHOWN = [c for c in FLEET_CONFIG if c not in LATENCY_SHOWN[-2:]]
 ENERGY_CONFIG = {
     "gpu": {"label": "GPU"},
     "total_gpus": planning.number("GPUs", "%d"),
@@ -248,20 +231,7 @@ def draw(result: analysis.Result, options: analysis.Options) -> None:
     )
     planning.workload_section(options, result.workload)
     with st.expander("GPU prices used", icon=":material/sell:"):
-        tables.show_table(
-            planning.named(result.prices),
-            "fleet_gpu_prices.csv",
-            hide_index=True,
-            column_config={
-                "gpu": {"label": "GPU"},
-                "usd_per_gpu_hour": planning.number("$/GPU-hour", "$%.2f"),
-                "price_label": {"label": "Source"},
-            },
-        )
-        st.caption(
-            "*scenario price*: the sidebar's GPU at the sidebar's price. Type your own "
-            "prices of any GPU on the GPU comparison page (they travel in the link)."
-        )
+        planning.prices_table(result.prices, "fleet_gpu_prices.csv")
 
 
 def latency_labels(targets: dict) -> dict:

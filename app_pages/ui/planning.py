@@ -193,6 +193,25 @@ def run(module: types.ModuleType, values: dict[str, Any], doing: str) -> tuple |
         return None
 
 
+def prices_table(prices: pd.DataFrame, filename: str) -> None:
+    """Each GPU's $/GPU-hour and where it comes from (``planning_inputs.rental_prices``)."""
+    tables.show_table(
+        named(prices),
+        filename,
+        hide_index=True,
+        column_config={
+            **GPU_COLUMN,
+            "usd_per_gpu_hour": number("$/GPU-hour", "$%.2f"),
+            "price_label": {"label": "Source"},
+        },
+    )
+    st.caption(
+        f"The sidebar's price rule: {escape(sidebar.price_rule().text)}. *scenario price*: the "
+        "sidebar's GPU at the sidebar's price. Type your own price of any GPU on the GPU "
+        "comparison page (it travels in the link)."
+    )
+
+
 def workload_section(options: Any, classes: pd.DataFrame | None = None) -> None:
     """The workload's request classes (``classes``: the Result's, if it has them), with its
     description and source."""
