@@ -111,25 +111,26 @@ url.declare(*SPECS)
 @url.fragment
 def comparison() -> None:
     """The page's inputs, one cached run, and everything drawn from it."""
-    top = st.columns([3, 1, 2])
-    values = planning.workload_inputs(top[0], top[1])
-    values["api_provider"] = widgets.widget("api_provider", top[2])
-    row = st.columns([1, 1, 1, 3], vertical_alignment="bottom")
-    volume = {"format": "%.2e"}
-    values |= widgets.inputs(VOLUMES, row[:3], tokens_min=volume, tokens_max=volume)
-    row[3].caption(
-        f"From {tokens_in_words(values['tokens_min'])} to "
-        f"{tokens_in_words(values['tokens_max'])} tokens a month (prompt + output), "
-        f"{values['points']} volumes spaced evenly on a log scale. Type 1e10 for 10 billion."
-    )
-    values |= planning.target_inputs()
-    values |= planning.fleet_inputs()
-    buying, reset = st.columns([5, 1])
-    with buying.expander(
-        "Buying and power: depreciation, interest, hosting", icon=":material/bolt:"
-    ):
-        values |= widgets.inputs(BUYING, st.columns(5), usd_per_kwh={"format": "%.3f"})
-    with reset:
+    inputs, side = st.columns([4, 1])
+    with inputs:
+        top = st.columns([3, 1, 2])
+        values = planning.workload_inputs(top[0], top[1])
+        values["api_provider"] = widgets.widget("api_provider", top[2])
+        row = st.columns([1, 1, 1, 2], vertical_alignment="bottom")
+        volume = {"format": "%.2e"}
+        values |= widgets.inputs(VOLUMES, row[:3], tokens_min=volume, tokens_max=volume)
+        row[3].caption(
+            f"From {tokens_in_words(values['tokens_min'])} to "
+            f"{tokens_in_words(values['tokens_max'])} tokens a month (prompt + output), "
+            f"{values['points']} volumes evenly spaced on a log scale. Type 1e10 for 10 billion."
+        )
+        values |= planning.target_inputs()
+        values |= planning.fleet_inputs()
+        with st.expander(
+            "Buying and power: depreciation, interest, hosting", icon=":material/bolt:"
+        ):
+            values |= widgets.inputs(BUYING, st.columns(5), usd_per_kwh={"format": "%.3f"})
+    with side:
         widgets.reset_button(PARAMS, key="buy_or_rent", help="Restore this page's inputs.")
     found = planning.run(analysis, values, "Sizing the fleets at each volume")
     if found is not None:
