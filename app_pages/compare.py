@@ -3,7 +3,7 @@
 B has one input per Scenario field the sidebar shows, under the same name with ``b_``
 in front (``b_gpu=h200-sxm&b_weight_format=fp8``) and the same rules (the sidebar's
 declared parameter with the key changed, so the gate checks each the same way). One
-cached ``costmodel.attribution.compare`` call gives both scenarios' key outputs and the
+cached ``costmodel.shapley.compare`` call gives both scenarios' key outputs and the
 Shapley attribution of the metric's difference, drawn as a waterfall.
 """
 
@@ -17,8 +17,7 @@ import streamlit as st
 import costmodel
 from app_pages.ui import cache, charts, sidebar, tables, url, widgets
 from app_pages.ui.text import escape, literal
-from costmodel import pricing
-from costmodel import shapley as attribution
+from costmodel import outputs, pricing
 from costmodel.adapt import adapted
 from costmodel.evaluation import OUTPUT_COLUMNS
 from costmodel.spec import Spec
@@ -45,12 +44,6 @@ def copy_values(swap: bool) -> None:
     widgets.set_values({PREFIX + name: value for name, value in a.items()})
     if swap:
         widgets.set_values(b)
-
-
-@cache.shared(max_entries=128)
-def compare(a: costmodel.Scenario, b: costmodel.Scenario, metric: str) -> attribution.Comparison:
-    """``costmodel.attribution.compare`` cached by both scenarios and the metric."""
-    return attribution.compare(a, b, cache.catalog(), metric)
 
 
 st.title("Compare two scenarios")
@@ -95,7 +88,7 @@ def comparison() -> None:
             column.button(
                 label, on_click=copy_values, args=(swap,), icon=icon, width="stretch", help=help
             )
-        widgets.widget("metric", style="selectbox")
+        widgets.widget("metric", names={m: outputs.label(m) for m in METRICS})
     with right:
         st.subheader("B")
         boxes = st.columns(2)
@@ -110,12 +103,12 @@ def comparison() -> None:
         made = adapted(costmodel.Scenario(), cache.catalog(), **values)
         if made.changes:
             st.warning(f"B changed to fit its model: {escape(made.text)}.", icon=":material/tune:")
-        result = compare(a, made.scenario, url.value("metric"))
+        result = cache.comparison(a, made.scenario, url.value("metric"))
     except ValueError as err:
         st.error(f"Scenario B cannot be compared: {literal(str(err))}. Change B's inputs above.")
         url.stop_page()
 
-    metric = result.metric
+    metric = outputs.label(result.metric)
     fits = result.outputs.set_index("output").loc["fits", ["a", "b"]]
     not_fitting = [name for name, value in fits.items() if not value]
     if not_fitting:
@@ -141,7 +134,7 @@ def comparison() -> None:
         st.markdown(f"**Biggest driver.** {escape(result.text)}")
 
     table = result.attribution
-    steps = table.set_index("field")["delta"]
+    steps = table.set_index("label")["delta"]
     title = f"{metric}: from A to B, field by field"
     charts.show_chart(
         charts.waterfall(steps, ("A", result.a_value), ("B", result.b_value), metric, title)
@@ -152,15 +145,25 @@ def comparison() -> None:
     )
     if not table.empty:
         tables.show_table(
-            table.astype({"from": str, "to": str}), "attribution.csv", hide_index=True
+            table.astype({"from": str, "to": str}),
+            "attribution.csv",
+            hide_index=True,
+            column_order=["label", "from", "to", "delta", "field"],
+            column_config={"label": {"label": "Input"}, "field": {"label": "Input (URL key)"}},
         )
 
     st.subheader("Key outputs side by side")
+    numbers = result.outputs[result.outputs["output"] != "fits"]  # said above, in words
     tables.show_table(
-        result.outputs,
+        numbers.assign(label=numbers["output"].map(outputs.label)),
         "compare_outputs.csv",
         hide_index=True,
-        column_config={"difference": {"label": "B − A"}},  # the rest: tables.label's rule
+        column_order=["label", "a", "b", "difference", "change_pct", "output"],
+        column_config={
+            "label": {"label": "Output"},
+            "output": {"label": "Output (library name)"},
+            "difference": {"label": "B − A"},
+        },
     )
 
 

@@ -59,12 +59,6 @@ COLUMN_LABELS = {
 }
 
 
-@cache.shared(max_entries=64, show_spinner="Sweeping the setups…")
-def result(scenario, options: analysis.Options) -> analysis.Result:
-    """``analysis.run`` cached by the scenario and the options (both frozen)."""
-    return analysis.run(scenario, options)
-
-
 #: A point's configuration, latencies and cost.
 TOOLTIP = [
     alt.Tooltip("gpu_name:N", title="GPU"),
@@ -204,7 +198,8 @@ def frontier_section(scenario) -> None:
         st.error(f"{literal(str(err))}. Showing the page's defaults instead.")
         options = analysis.Options(gpus=PAGE_GPUS, price_rule=sidebar.price_rule())
     try:
-        res = result(scenario, options)
+        with st.spinner("Sweeping the setups…"):
+            res = cache.analysis(analysis, scenario, options)
     except ValueError as err:
         st.error(f"Could not sweep this scenario: {literal(str(err))}")
         return
@@ -254,9 +249,10 @@ def draw(res: analysis.Result) -> None:
     else:
         table(cheapest, "frontier_cheapest.csv", ["gpu_name", "setup"])
     st.subheader(f"GPUs ranked at {options.min_tokens_per_s_per_user:,.0f} tokens/s per user")
+    st.caption("Each GPU's cheapest setup that fast which also meets both targets above.")
     ranking = res.ranking.reset_index()
     if ranking.empty:
-        st.warning("No GPU serves a user that fast.")
+        st.warning("No GPU serves a user that fast within both targets.")
     else:
         ranking["gpu_name"] = ranking["gpu"].map(names)
         table(ranking, "frontier_ranking.csv", ["rank", "gpu_name", "setup"])
@@ -269,13 +265,20 @@ def inferencex(res: analysis.Result, fronts: pd.DataFrame, names: dict) -> None:
         return
     fast = fronts[fronts["tokens_per_s_per_user"] >= INFERENCEX_TOKENS_PER_S_PER_USER]
     best = fast.groupby("gpu")["output_tokens_per_s_per_gpu"].max()
+    ratios = {g: best[g] / published for g, published in INFERENCEX.items() if g in best}
     parts = [
-        f"{names[g]} {best[g]:,.0f} against {published:,.0f} ({best[g] / published:.2f}x)"
-        for g, published in INFERENCEX.items()
-        if g in best
+        f"{names[g]} {best[g]:,.0f} against {INFERENCEX[g]:,.0f} ({ratio:.2f}x)"
+        for g, ratio in ratios.items()
     ]
     if not parts:
         return
+    where = (
+        "above"
+        if min(ratios.values()) > 1
+        else "below"
+        if max(ratios.values()) < 1
+        else "on both sides of"
+    )
     s = res.scenario
     same = all(getattr(s, k) == v for k, v in INFERENCEX_WORKLOAD.items())
     workload = (
@@ -288,8 +291,8 @@ def inferencex(res: analysis.Result, fronts: pd.DataFrame, names: dict) -> None:
         "**Beside InferenceX** (SemiAnalysis, DeepSeek-R1 FP8, 8k in / 1k out, read off at "
         f"{INFERENCEX_TOKENS_PER_S_PER_USER:.0f} tokens/s per user): at least that fast, "
         f"the model's fronts give output tokens/s per GPU {'; '.join(parts)} on {workload}. "
-        "The model's fronts lie below those measured serving stacks; this page prices no MTP "
-        "(which lifts tokens/s per user about 2.3x on 8x B200, measurements R4/R5)."
+        f"The model's fronts lie {where} those measured serving stacks; this page prices no "
+        "MTP (which lifts tokens/s per user about 2.3x on 8x B200, measurements R4/R5)."
     )
 
 

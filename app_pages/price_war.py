@@ -3,16 +3,26 @@
 A thin view of ``costmodel.analyses.price_war.run`` (inputs from its ``Options``, one
 cached call; a second only when the price sheet is edited), with DeepSeek's published
 economics beside the model (``costmodel.analyses.disclosures.run``) under its preset.
+The sheet is the catalog's, or your price list's (``ui.price_list``: a LiteLLM or
+OpenRouter file, carried in the URL).
 """
 
 from __future__ import annotations
 
-import altair as alt
-import numpy as np
 import pandas as pd
 import streamlit as st
 
-from app_pages.ui import cache, charts, sidebar, tables, url, verdicts, widgets
+from app_pages.ui import (
+    cache,
+    charts,
+    margin_charts,
+    price_list,
+    sidebar,
+    tables,
+    url,
+    verdicts,
+    widgets,
+)
 from app_pages.ui.text import escape, literal
 from costmodel import presets, pricing
 from costmodel.analyses import disclosures
@@ -26,7 +36,16 @@ POINT = ("operating_point", "min_tokens_per_s_per_user")
 MARKET = ("market_gpus", "weight_formats", "include_announced")
 #: The UTC hours a link may name as the time of day, besides peak and off-peak.
 HOURS = tuple(f"{h:02d}:00" for h in range(24))
-WIDGET_ARGS = {"a100_usd_per_gpu_hour": {"format": "%.2f"}}
+#: Choices shown in words (the URL keeps the ids).
+NAMES = {
+    "time_of_day": pricing.TIME_OF_DAY_NAMES | {h: f"{h} UTC on a weekday" for h in HOURS},
+}
+WIDGET_ARGS = {"a100_usd_per_gpu_hour": {"format": "%.2f"}} | {
+    key: {"names": names} for key, names in NAMES.items()
+}
+#: The sheet's columns, labelled (the editable prices are configured in the editor).
+SHEET_LABELS = {"provider": "Provider", "model": "Model", "date": "Date", "billed": "Billed"}
+TIMES = {"all_day": "all day", **analysis.TIME_WORDS}
 VERDICT_ICONS = {"holds": ":material/check_circle:"}
 
 
@@ -54,53 +73,6 @@ def preset_split(declared: dict) -> tuple[dict, dict]:
         held.pop("n_gpus", None)
     matched = all(url.value(k) == v for k, v in held.items())
     return held, ({k: v for k, v in DEEPSEEK.items() if k not in held} if matched else {})
-
-
-@charts.cached
-def margin_chart(rows: pd.DataFrame, column: str, title: str) -> alt.LayerChart:
-    """Green/red horizontal bars: each provider's margin on one setup."""
-    x_title = tables.label(column)
-    data = rows.assign(
-        result=np.where(rows["margin_usd_per_million_requests"] >= 0, "profit", "loss"),
-        label=np.where(
-            (rows["revenue_per_request_usd"] <= 0) & (column == "margin_pct"), "free: no %", ""
-        ),
-    )
-    notes = (
-        alt.Chart(data[data["label"] != ""])
-        .mark_text(align="left", dx=4, color="#d62728")
-        .encode(
-            x=alt.XDatum(0),
-            y=alt.Y("provider:N", sort=list(data["provider"])),
-            text=alt.Text("label:N"),
-        )
-    )
-    bars = (
-        alt.Chart(data)
-        .mark_bar()
-        .encode(
-            x=alt.X(f"{column}:Q", title=x_title),
-            y=alt.Y("provider:N", title="Provider", sort=list(data["provider"])),
-            color=charts.color_encoding(
-                "result:N", ["profit", "loss"], "Result", legend=alt.Legend(orient="bottom")
-            ),
-            tooltip=[
-                alt.Tooltip("provider:N", title="Provider"),
-                alt.Tooltip("model:N", title="Model priced"),
-                alt.Tooltip("verdict:N", title="Verdict"),
-                alt.Tooltip("revenue_per_request_usd:Q", title="Revenue [$/request]", format=".6f"),
-                alt.Tooltip("usd_per_request:Q", title="Our cost [$/request]", format=".6f"),
-                alt.Tooltip(
-                    "margin_usd_per_million_requests:Q",
-                    title="Margin [$ per million requests]",
-                    format=",.0f",
-                ),
-                alt.Tooltip("margin_pct:Q", title="Margin [% of revenue]", format="+.1f"),
-                alt.Tooltip("break_even_batch_size:Q", title="Break-even batch", format=".0f"),
-            ],
-        )
-    )
-    return alt.layer(bars, notes, title=title).properties(height=alt.Step(24))
 
 
 # --- Page -------------------------------------------------------------------------------
@@ -141,6 +113,7 @@ PRESETS = {
     "Today's prices": {"price_date": analysis.TODAY},
 }
 url.declare(*PARAMS)
+price_list.declare()
 PRESET_SET, PRESET_APPLIED = preset_split(url.declared())
 scen = sidebar.scenario(**PRESET_APPLIED)
 
@@ -151,15 +124,16 @@ def margins_view() -> None:
     ``gpu_comparison.comparison``)."""
     controls, buttons = st.columns([3, 1])
     with controls:
-        values = widgets.inputs(OWN, st.columns(4), **WIDGET_ARGS)
-        values |= widgets.inputs(POINT, st.columns(2))
+        own, point = st.columns(4), st.columns(2)
         with st.expander("Market setups: GPUs and weight formats", icon=":material/tune:"):
-            values |= widgets.inputs(MARKET)
+            values = widgets.inputs(MARKET)
+        name = cat.models.loc[scen.model, "name"] if scen.model in cat.models.index else scen.model
+        prices = price_list.box(scen.model, name)
+        listed = {"disabled": True, "help": "Your price list's date is the sheet's date."}
+        args = WIDGET_ARGS | ({"price_date": listed} if prices is not None else {})
+        values |= widgets.inputs(OWN, own, **args) | widgets.inputs(POINT, point, **args)
         rule = sidebar.price_rule()
-        st.caption(
-            f"GPU prices of the market setups: {escape(rule.tier_text)} (the sidebar's price "
-            "rule) as of the sheet's date."
-        )
+        explained = st.empty()  # the operating point in words, once the analysis ran
     with buttons:
         widgets.preset_buttons(PRESETS, key="price_preset", reset=list(PAGE_DEFAULTS))
         st.button(
@@ -171,45 +145,59 @@ def margins_view() -> None:
         )
     try:
         options = analysis.Options(**values, price_rule=rule)
-        first = cache.analysis(analysis, scen, options)
+        if prices is not None:  # the list's newest prices are its own date's
+            options = options.replace(price_date=analysis.TODAY)
+        first = cache.analysis_at_prices(analysis, scen, options, prices)
     except ValueError as err:
         st.error(f"Cannot cost this scenario: {literal(str(err))}. Showing the defaults.")
-        options = analysis.Options()
+        options, prices = analysis.Options(), None
         first = cache.analysis(analysis, sidebar.DEFAULT, options)
-    result = sheet_and_result(first, options)
-    draw(result)
+    explained.caption(
+        f"GPU prices of the market setups: {escape(rule.tier_text)} (the sidebar's price "
+        f"rule) as of the sheet's date. Who makes money is decided "
+        f"{escape(first.operating_point_text)}."
+    )
+    draw(sheet_and_result(first, options, prices))
 
 
-def sheet_and_result(first: analysis.Result, options: analysis.Options) -> analysis.Result:
-    """The editable price sheet; the result again at the edited prices (when edited)."""
-    st.subheader(f"Provider prices as of {first.price_date}")
-    if first.price_date_note:
-        st.info(escape(first.price_date_note))
+def sheet_and_result(
+    first: analysis.Result, options: analysis.Options, prices: pd.DataFrame | None
+) -> analysis.Result:
+    """The editable price sheet (the catalog's, or your list's: ``prices``); the result
+    again at the edited prices (when edited)."""
+    yours = prices is not None
+    st.subheader(f"Provider prices as of {first.price_date}" + (" (your list)" if yours else ""))
+    for note in (first.price_date_note, first.sheet_note):
+        if note:
+            st.info(escape(note), icon=":material/info:")
     if first.sheet.empty:
         st.info(escape(first.verdict_text))
         return first
-    columns = ["provider", "model", "usd_per_million_input", "usd_per_million_output"]
+    columns = ["provider", "model", "billed", "usd_per_million_input", "usd_per_million_output"]
     columns += ["usd_per_million_cached_input", "date"]
     money = {"min_value": 0.0, "max_value": analysis.MAX_USD_PER_MILLION_TOKENS}
     cached = first.sheet["usd_per_million_cached_input"]  # read-only: shown as text
+    shown = first.sheet.assign(
+        usd_per_million_cached_input=tables.dashed(cached),
+        billed=first.sheet["time_of_day"].map(TIMES),
+    )
     edited = st.data_editor(
-        first.sheet[columns].assign(usd_per_million_cached_input=tables.dashed(cached)),
-        key=f"price_editor:{first.priced_model}:{first.price_date}",
+        shown[columns],
+        key=f"price_editor:{first.priced_model}:{first.price_date}:{yours}",
         hide_index=True,
-        disabled=["provider", "model", "usd_per_million_cached_input", "date"],
-        column_config={
-            "usd_per_million_input": st.column_config.NumberColumn(
-                "$/M input tokens",
+        disabled=[c for c in columns if not c.startswith("usd_per_million_")]
+        + ["usd_per_million_cached_input"],
+        column_config=SHEET_LABELS
+        | {
+            f"usd_per_million_{kind}": st.column_config.NumberColumn(
+                f"$/M {kind} tokens",
                 format="$%.2f",
-                help="Price [$ per million input tokens]",
+                help=f"Price [$ per million {kind} tokens]",
                 **money,
-            ),
-            "usd_per_million_output": st.column_config.NumberColumn(
-                "$/M output tokens",
-                format="$%.2f",
-                help="Price [$ per million output tokens]",
-                **money,
-            ),
+            )
+            for kind in ("input", "output")
+        }
+        | {
             "usd_per_million_cached_input": st.column_config.TextColumn(
                 "$/M cached input",
                 help=f"Price of a cached prompt token [$ per million]; {tables.DASH}: none "
@@ -221,7 +209,8 @@ def sheet_and_result(first: analysis.Result, options: analysis.Options) -> analy
     tables.download_csv(edited.assign(usd_per_million_cached_input=cached), "provider_prices.csv")
     st.caption(
         "Double-click a price to try another. Edited prices are **not** kept in the URL: a "
-        "shared link shows the catalog's prices for the chosen date."
+        "shared link shows "
+        + ("your price list's prices." if yours else "the catalog's prices for the chosen date.")
         + (
             " OpenAI's GPT-3.5 Turbo is the quality bar Mixtral competes with, not a Mixtral host."
             if first.seed_setup
@@ -237,7 +226,9 @@ def sheet_and_result(first: analysis.Result, options: analysis.Options) -> analy
     if not changed:
         return first
     try:
-        return cache.analysis(analysis, scen, options.replace(provider_prices=changed))
+        return cache.analysis_at_prices(
+            analysis, scen, options.replace(provider_prices=changed), prices
+        )
     except ValueError as err:
         st.error(f"Cannot use the edited prices: {literal(str(err))}")
         return first
@@ -264,11 +255,24 @@ def draw(result: analysis.Result) -> None:
             tables.show_table(result.market, "market_setups.csv", hide_index=True)
 
     st.subheader("Who makes money")
-    st.markdown(f"**{escape(result.verdict_text)}**")
-    if result.operating_point_text:
-        st.caption(escape(result.operating_point_text))
+    if result.cheapest_setup:
+        margins = result.margins
+        deciding = margins[
+            (margins["setup"] == result.cheapest_setup) & (margins["model"] == result.priced_model)
+        ]
+        cost = result.costs.set_index("setup").loc[result.cheapest_setup, COST]
+        cells = st.columns(1 + len(analysis.VERDICTS))
+        cells[0].metric(
+            "Our cost [$/M output tokens]",
+            f"${cost:,.3f}",
+            help=f"On the setup that decides: {escape(result.cheapest_setup)}",
+        )
+        for cell, verdict in zip(cells[1:], analysis.VERDICTS, strict=True):
+            group = analysis.VERDICT_GROUPS[verdict]
+            cell.metric(f"Providers that {group}", int((deciding["verdict"] == verdict).sum()))
+    st.markdown(escape(result.verdict_text))
     if result.disclosure_text:
-        st.markdown(escape(result.disclosure_text))
+        st.markdown(f"**Beside their own numbers.** {escape(result.disclosure_text)}")
     for claim_id in ("C4", "C6"):
         status = getattr(result, f"{claim_id.lower()}_status")
         text = getattr(result, f"{claim_id.lower()}_text")
@@ -282,12 +286,7 @@ def draw(result: analysis.Result) -> None:
             st.markdown(escape(text))
     margins = result.margins
     if len(margins):
-        labels = list(dict.fromkeys(margins["setup"]))
-        for column, label in zip(st.columns(min(len(labels), 3)) * 3, labels, strict=False):
-            with column:
-                charts.show_chart(
-                    margin_chart(margins[margins["setup"] == label], result.margin_column, label)
-                )
+        margin_charts.show_all(margins, result.margin_column)
         if result.margin_column == "margin_pct" and (margins["revenue_per_request_usd"] <= 0).any():
             st.caption(
                 "A free provider has no margin in % of revenue (no bar); switch to "

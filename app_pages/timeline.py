@@ -1,20 +1,21 @@
 """Price-war timeline: each provider's price over time against the model's cost floor.
 
 A view of ``costmodel.analyses.timeline.run``: the sidebar's model and serving
-assumptions, the page's target, interactivity, GPU price tier and weight formats (the
-``Options`` field names are the URL keys; labels, ranges and choices come from their
-specs). One cached library call; the chart (built once per result) draws
-``timeline.price_steps`` / ``floor_bands``.
+assumptions, the page's target, interactivity, time of day and weight formats, and more
+models on one chart (``models``, or a size band of active parameters); the GPU prices
+are the sidebar's rule (the ``Options`` field names are the URL keys; labels, ranges and
+choices come from their specs). One cached library call; the charts
+(``ui.timeline_charts``, built once per result) draw ``timeline.price_steps`` /
+``floor_bands``.
 """
 
 from __future__ import annotations
 
-import altair as alt
-import pandas as pd
 import streamlit as st
 
 from app_pages.ui import cache, charts, sidebar, tables, url, widgets
 from app_pages.ui.text import escape, literal
+from app_pages.ui.timeline_charts import group_chart, timeline_chart
 from costmodel.analyses import timeline
 
 #: The page's floor default: at batch 32 (the library's default target) the floor is the
@@ -23,12 +24,19 @@ from costmodel.analyses import timeline
 #: every user 20 tokens/s is the fairer floor (see the caption on the page).
 DEFAULT_TARGET = "interactivity"
 PRICE = "usd_per_million_output"
-FLOOR = "usd_per_million_output_tokens"
 #: The page's own inputs (the model is the sidebar's, the GPU prices the sidebar's rule):
 #: three columns, then the formats and the other models.
 INPUTS = ("target", "min_tokens_per_s_per_user", "time_of_day", "weight_formats")
 MORE = ("models", "active_params_min_b", "active_params_max_b", "include_announced")
-WIDGET_ARGS = {"target": {"horizontal": True}, "min_tokens_per_s_per_user": {"format": "%.0f"}}
+BAND = ("active_params_min_b", "active_params_max_b")
+WIDGET_ARGS = {
+    "min_tokens_per_s_per_user": {"format": "%.0f"},
+    "target": {"style": "selectbox"},  # long names
+}
+#: One question the several-models chart answers: Mixtral 8x7B's size (12.9 B active).
+SIZE_PRESETS = {
+    "Models of 10 to 20 B active parameters": dict(zip(BAND, (10.0, 20.0), strict=True))
+}
 PARAMS = tuple(
     p
     for p in url.option_specs(timeline.Options, target={"default": DEFAULT_TARGET})
@@ -43,12 +51,12 @@ st.markdown(
     "**cost floor**, the cheapest cost per million output tokens over the GPUs launched by "
     "then at their rental price then (1, 2, 4 or 8 GPUs per replica, the weight formats "
     "below, the sidebar's request lengths and utilisation). A price under the floor is sold "
-    "below the cost of the cheapest setup this model knows."
+    "below the cost of the cheapest setup this model knows. Rises show as well as falls; "
+    "put more models on one chart to see how far prices of models of a size have fallen."
 )
 
 url.declare(*PARAMS)
 catalog = cache.catalog()
-priced = [m for m in catalog.models.index if m in set(catalog.provider_prices["model"])]
 scen = sidebar.scenario()
 
 
@@ -58,11 +66,19 @@ def timeline_view() -> None:
     this: ``url.fragment``)."""
     with st.container(border=True):
         values = widgets.inputs(INPUTS, (*st.columns(3), st.container()), **WIDGET_ARGS)
-        with st.expander("More models on the chart", icon=":material/stacked_line_chart:"):
-            values |= widgets.inputs(MORE)
+        chosen = bool(url.value("models")) or any(url.value(k) is not None for k in BAND)
+        with st.expander(
+            "More models on the chart", icon=":material/stacked_line_chart:", expanded=chosen
+        ):
+            values |= widgets.inputs(MORE[:1]) | widgets.inputs(MORE[1:3], st.columns(2))
+            values |= widgets.inputs(MORE[3:])
+            with st.columns(3)[0]:
+                widgets.preset_buttons(SIZE_PRESETS, key="size_band", reset=MORE)
         rule = sidebar.price_rule()
         st.caption(f"GPU prices: {escape(rule.tier_text)} (the sidebar's price rule) at each date.")
-
+    if (values[BAND[0]] is None) != (values[BAND[1]] is None):
+        st.info("Give both ends of the size band (from and to) to add the models of that size.")
+        values |= dict.fromkeys(BAND)
     try:
         # No format picked: the library's default formats.
         values["weight_formats"] = values["weight_formats"] or timeline.Options().weight_formats
@@ -71,71 +87,118 @@ def timeline_view() -> None:
     except ValueError as err:
         st.error(f"No timeline for these settings: {literal(str(err))}")
         url.stop_page()
-
-    name = catalog.models.loc[scen.model, "name"]
     if result.notes:
         st.info(escape(result.notes))
-    if scen.model not in priced:
-        charts.show_chart(
-            timeline_chart(
-                result.prices,
-                result.end,
-                result.floor_by_gpu,
-                result.floor,
-                result.prices.iloc[:0],
-                name,
-            )
+    names = {m: catalog.models.loc[m, "name"] for m in result.models}
+    if len(result.models) > 1:
+        group_section(result, names)
+    model_section(result, options, names[scen.model])
+    tables_section(result)
+
+
+def group_section(result: timeline.Result, names: dict) -> None:
+    """Several models: each one's cheapest price and floor, the cheapest of all and its
+    trend; how far it moved, in words."""
+    st.subheader(f"{len(names)} models on one chart")
+    st.markdown(f"**How far prices moved.** {escape(result.group_text)}")
+    if len(result.group_trend):
+        st.markdown(f"**Trend.** {escape(result.group_trend.iloc[0]['text'])}")
+    if result.changes_text:
+        st.markdown(f"**Price changes.** {escape(result.changes_text)}")
+    with st.expander("Each model's trend"):
+        st.markdown("\n".join(f"- {escape(text)}" for text in result.trend["text"]))
+    charts.show_chart(
+        group_chart(
+            result.cheapest, result.floor, result.group, result.group_trend, result.end, names
         )
-        url.stop_page()
-    trend = result.trend.set_index("model").loc[scen.model]
-    below = result.prices[result.prices["below_floor"] & (result.prices[PRICE] > 0)]
-    free = result.prices[result.prices[PRICE] <= 0]
+    )
+    st.caption(
+        "Solid steps: each model's cheapest paid output price on offer at the time of day "
+        "(any provider's), held until it changes; dashed, in the model's colour: its cost "
+        "floor. Thick black: the cheapest price of any of these models; dotted black: its "
+        "log-linear trend. Hover a line for the provider and the numbers."
+    )
+
+
+def model_section(result: timeline.Result, options: timeline.Options, name: str) -> None:
+    """The sidebar's model: every provider's steps over its floor, rises and the trend."""
+    mine = result.prices[result.prices["model"] == scen.model]
+    if len(result.models) > 1:
+        st.subheader(f"{name}: every provider")
+    trend = result.trend[result.trend["model"] == scen.model]
+    below = mine[mine["below_floor"] & (mine[PRICE] > 0)]
+    free = mine[mine[PRICE] <= 0]
+    changes = result.changes[result.changes["model"] == scen.model]
     at = (
         "the cheapest batch giving each user at least "
         f"{options.min_tokens_per_s_per_user:g} tokens/s"
         if options.target == "interactivity"
         else f"the sidebar's batch of {scen.batch_size}"
     )
-    st.markdown(f"**Trend.** {escape(trend['text'])}")
-    if result.changes_text:
+    if len(trend):
+        st.markdown(f"**Trend.** {escape(trend.iloc[0]['text'])}")
+    if result.changes_text and len(result.models) == 1:
         st.markdown(f"**Price changes.** {escape(result.changes_text)}")
-    paid = len(result.prices) - len(free)
-    st.markdown(
-        f"**Below the floor.** {len(below)} of {paid} paid prices of {escape(name)} are under "
-        f"the floor at {escape(at)}"
-        + (f": {escape(', '.join(dict.fromkeys(below['provider'])))}." if len(below) else ".")
-        + (
-            " Free tiers (\\$0, not counted): "
-            f"{escape(', '.join(dict.fromkeys(free['provider'])))}."
-            if len(free)
-            else ""
+    if len(mine):
+        paid = len(mine) - len(free)
+        st.markdown(
+            f"**Below the floor.** {len(below)} of {paid} paid prices of {escape(name)} are "
+            f"under the floor at {escape(at)}"
+            + (f": {escape(', '.join(dict.fromkeys(below['provider'])))}." if len(below) else ".")
+            + (
+                " Free tiers (\\$0, not counted): "
+                f"{escape(', '.join(dict.fromkeys(free['provider'])))}."
+                if len(free)
+                else ""
+            )
+        )
+    charts.show_chart(
+        timeline_chart(
+            mine,
+            result.end,
+            result.floor_by_gpu[result.floor_by_gpu["model"] == scen.model],
+            result.floor[result.floor["model"] == scen.model],
+            below,
+            changes[changes["direction"] == "rise"],
+            trend,
+            name,
         )
     )
-
-    charts.show_chart(
-        timeline_chart(result.prices, result.end, result.floor_by_gpu, result.floor, below, name)
-    )
     st.caption(
-        "Steps: each provider's output price, held until its next price (and to the last date). "
-        "Shaded: the floor of each GPU generation (its cheapest to its dearest GPU); dashed: the "
-        "floor, the cheapest of all. Red triangles: prices under the floor. Free tiers (\\$0) "
-        "are in the table, not on the log axis. The sidebar's GPU, GPU count, formats and GPU "
-        "price are not used: the floor searches them. Below the floor does not prove a loss: "
-        "the floor stays within one 8-GPU node (tensor parallelism), while DeepSeek-V3/R1 and "
-        "Kimi K2 are served with expert parallelism over many nodes at larger batches; at the "
+        "Steps: each provider's output price, held until its next price (and to the last date); "
+        "a provider that bills by time of day has a peak and an off-peak line. Orange triangles: "
+        "a price rise; red triangles: prices under the floor; dotted grey: the cheapest "
+        "price's log-linear trend. Shaded: the floor of each GPU generation (its cheapest to its "
+        "dearest GPU); dashed: the floor, the cheapest of all. Free tiers (\\$0) are in the "
+        "table, not on the log axis. The sidebar's GPU, GPU count, formats and GPU price are "
+        "not used: the floor searches them. Below the floor does not prove a loss: the floor "
+        "stays within one 8-GPU node (tensor parallelism), while DeepSeek-V3/R1 and Kimi K2 "
+        "are served with expert parallelism over many nodes at larger batches; at the "
         "sidebar's batch of 32 the floor is a small batch's cost, which most providers beat."
     )
 
-    DATE = {"date": st.column_config.DateColumn("Date", format="YYYY-MM-DD")}
-    tables.show_table(
-        result.prices, f"timeline_{scen.model}.csv", hide_index=True, column_config=DATE
-    )
+
+def tables_section(result: timeline.Result) -> None:
+    """The prices with their floor, every price step, the floor; full precision in CSV."""
+    date = {"date": st.column_config.DateColumn("Date", format="YYYY-MM-DD")}
+    if len(result.prices):
+        tables.show_table(
+            result.prices, f"timeline_{scen.model}.csv", hide_index=True, column_config=date
+        )
+    if len(result.changes):
+        st.caption("Every price step (rises and falls) of every provider:")
+        tables.show_table(
+            result.changes,
+            f"timeline_changes_{scen.model}.csv",
+            hide_index=True,
+            column_config=date,
+        )
     tables.show_table(
         result.floor,
         f"timeline_floor_{scen.model}.csv",
         hide_index=True,
         column_config={
-            **DATE,
+            **date,
             "price_date": st.column_config.DateColumn("GPU price dated", format="YYYY-MM-DD"),
         },
     )
@@ -146,90 +209,8 @@ def timeline_view() -> None:
         "weight format; the setups that fit; at the target's batch. Cost per million output "
         "tokens $= n \\cdot p / 3600 / u \\cdot t_\\text{step} / B \\cdot 10^6$ for $n$ GPUs at "
         "$p$ \\$/GPU-hour, utilisation $u$, decode step $t_\\text{step}$ [s] and batch $B$. "
-        "The trend is the least-squares fit of $\\ln(\\text{cheapest price})$ on years.",
-    )
-
-
-@charts.cached
-def timeline_chart(
-    prices: pd.DataFrame,
-    end: pd.Timestamp,
-    floor_by_gpu: pd.DataFrame,
-    floor: pd.DataFrame,
-    below: pd.DataFrame,
-    name: str,
-) -> alt.LayerChart:
-    """Providers' price steps (``timeline.price_steps``) over the floor of each GPU
-    generation (shaded, ``timeline.floor_bands``) and the floor itself (dashed), with the
-    prices under the floor (``below``) marked; log price axis."""
-    steps, band = timeline.price_steps(prices, end), timeline.floor_bands(floor_by_gpu)
-    families = list(dict.fromkeys(band["family"]))
-    y_log = alt.Scale(type="log")
-    bands = (
-        alt.Chart(band)
-        .mark_area(opacity=0.25, interpolate="step-after")
-        .encode(
-            x=alt.X("date:T", title="Date"),
-            y=alt.Y("low:Q", title="$ per million output tokens (log)", scale=y_log),
-            y2=alt.Y2("high:Q"),
-            color=charts.color_encoding("family:N", families, "Floor by GPU generation"),
-            tooltip=[
-                alt.Tooltip("family:N", title="GPU generation"),
-                alt.Tooltip("date:T", title="From"),
-                alt.Tooltip("low:Q", title="Cheapest GPU [$/M output]", format=",.4~g"),
-                alt.Tooltip("high:Q", title="Dearest GPU [$/M output]", format=",.4~g"),
-            ],
-        )
-    )
-    floor_line = (
-        alt.Chart(floor)
-        .mark_line(interpolate="step-after", color="black", strokeDash=[4, 3])
-        .encode(
-            x=alt.X("date:T"),
-            y=alt.Y(f"{FLOOR}:Q", scale=y_log),
-            tooltip=[
-                alt.Tooltip("date:T", title="From"),
-                alt.Tooltip(f"{FLOOR}:Q", title="Floor [$/M output]", format=",.4~g"),
-                alt.Tooltip("gpu:N", title="GPU"),
-                alt.Tooltip("n_gpus:Q", title="GPUs"),
-                alt.Tooltip("weight_format:N", title="Weights"),
-                alt.Tooltip("batch_size:Q", title="Batch"),
-            ],
-        )
-    )
-    providers = list(dict.fromkeys(steps["series"]))
-    price_lines = (
-        alt.Chart(steps)
-        .mark_line(interpolate="step-after", point=True)
-        .encode(
-            x=alt.X("date:T"),
-            y=alt.Y(f"{PRICE}:Q", scale=y_log),
-            color=alt.Color("series:N", title="Provider", scale=alt.Scale(domain=providers)),
-            tooltip=[
-                alt.Tooltip("series:N", title="Provider"),
-                alt.Tooltip("date:T", title="Date"),
-                alt.Tooltip(f"{PRICE}:Q", title="Price [$/M output]", format=",.4~g"),
-            ],
-        )
-    )
-    markers = (
-        alt.Chart(below)
-        .mark_point(shape="triangle-down", size=140, filled=True, color="#d62728")
-        .encode(
-            x=alt.X("date:T"),
-            y=alt.Y(f"{PRICE}:Q", scale=y_log),
-            tooltip=[
-                alt.Tooltip("provider:N", title="Below the floor"),
-                alt.Tooltip("date:T", title="Date"),
-                alt.Tooltip(f"{PRICE}:Q", title="Price [$/M output]", format=",.4~g"),
-                alt.Tooltip("floor_usd_per_million_output_tokens:Q", title="Floor", format=",.4~g"),
-            ],
-        )
-    )
-    return (
-        alt.layer(bands, floor_line, price_lines, markers)
-        .resolve_scale(color="independent")
-        .properties(height=460, title=f"{name}: provider prices and the cost floor")
+        "The trend is the least-squares fit of $\\ln(\\text{cheapest price})$ on years; a rate "
+        "per year is given for a year of prices or more.",
     )
 
 

@@ -26,29 +26,38 @@ MS_PER_HOUR = 3.6e6
 PHYSICAL_INPUTS = (
     "gpu_hours_per_million_output_tokens",
     "gpu_hours_per_million_input_tokens",
+    "gpu_hours_per_million_uncached_input_tokens",
     "gpu_hours_per_request",
     "bandwidth_tb_s",
 )
 
 
-def gpu_hours(n_gpus, batch_size, prefilled_tokens, decode_ms_per_token, prefill_ms, cycle_ms):
+def gpu_hours(
+    n_gpus, batch_size, prompt_tokens, prefilled_tokens, decode_ms_per_token, prefill_ms, cycle_ms
+):
     """GPU-hours of serving per unit of work (no price yet) [GPU-hours].
 
     - per million output tokens: ``n * t_token / 3.6e6 / B * 1e6`` (one decode step per
       token of each of B sequences);
-    - per million input tokens actually prefilled: ``n * prefill_ms / 3.6e6 / (B u) * 1e6``
-      with ``u`` the prefilled (uncached) tokens of a prompt (``P`` without prefix-cache
-      hits; ``evaluation.prefilled_tokens``);
+    - per million prompt tokens, cached ones included: ``n * prefill_ms / 3.6e6 / (B P) *
+      1e6`` (what a provider's input price is set against);
+    - per million uncached prompt tokens (those actually prefilled): the same over ``B u``,
+      ``u`` the prefilled tokens of a prompt (``P`` without prefix-cache hits;
+      ``evaluation.prefilled_tokens``); a cached token costs only its share of reading the
+      prefix, inside that prefill;
     - per request: ``n * cycle_ms / 3.6e6 / B`` (its prefill and its O decode steps).
 
     2 GPUs, 27 ms per token at batch 32: 2 * 27 / 3.6e6 / 32 * 1e6 = 0.469 GPU-hours.
     """
     per_ms = np.asarray(n_gpus, float) / MS_PER_HOUR
+    prefill_per_request = per_ms * prefill_ms / batch_size
     return {
         "gpu_hours_per_million_output_tokens": per_ms * decode_ms_per_token / batch_size * 1e6,
-        "gpu_hours_per_million_input_tokens": per_ms
-        * prefill_ms
-        / (batch_size * np.asarray(prefilled_tokens, float))
+        "gpu_hours_per_million_input_tokens": prefill_per_request
+        / np.asarray(prompt_tokens, float)
+        * 1e6,
+        "gpu_hours_per_million_uncached_input_tokens": prefill_per_request
+        / np.asarray(prefilled_tokens, float)
         * 1e6,
         "gpu_hours_per_request": per_ms * cycle_ms / batch_size,
     }
@@ -74,6 +83,10 @@ def dollars(physics: dict, usd_per_gpu_hour, utilization) -> dict:
     return {
         "usd_per_million_output_tokens": physics["gpu_hours_per_million_output_tokens"] * rate,
         "usd_per_million_input_tokens": physics["gpu_hours_per_million_input_tokens"] * rate,
+        "usd_per_million_uncached_input_tokens": physics[
+            "gpu_hours_per_million_uncached_input_tokens"
+        ]
+        * rate,
         "usd_per_request": physics["gpu_hours_per_request"] * rate,
         "bandwidth_tb_s_per_usd_hour": bandwidth_per_dollar(
             physics["bandwidth_tb_s"], usd_per_gpu_hour

@@ -81,7 +81,8 @@ OUTPUT_COLUMNS = {
     "kv_bytes_read_per_step_gb": "KV-cache bytes of bytes_read_per_step_gb [GB]",
     "acceptance_rate": "draft-token acceptance rate at this temperature",
     "tokens_per_step": "tokens produced per sequence per decode step",
-    "speculative_speedup": "decode speed with speculation over without, same batch",
+    "speculative_speedup": "tokens/s per user with speculation over without, same batch "
+    "(the share of prefill included; disaggregated: the decode pool's step)",
     "decode_step_ms": "one decode step (verification + draft when speculative) [ms]",
     "memory_time_ms": "bytes over achieved bandwidth, plain decode step [ms]",
     "compute_time_ms": "FLOPs over achieved throughput, plain decode step [ms]",
@@ -116,7 +117,11 @@ OUTPUT_COLUMNS = {
     "usd_per_million_output_tokens": "GPU cost of decode time (disaggregated: of the decode "
     "pool) per million output tokens [$]",
     "usd_per_million_input_tokens": "GPU cost of prefill time (disaggregated: of the prefill "
-    "pool) per million prompt tokens actually prefilled (cache hits excluded) [$]",
+    "pool) per million prompt tokens, cached ones included (what an input price is set "
+    "against) [$]",
+    "usd_per_million_uncached_input_tokens": "GPU cost of prefill time per million uncached "
+    "prompt tokens, those actually prefilled; a cached token costs only its share of "
+    "reading the prefix, inside that prefill [$]",
     "usd_per_request": "GPU cost of one request, prefill and decode [$]",
     "bandwidth_tb_s_per_usd_hour": "memory bandwidth per GPU-hour price; NaN at $0 [TB/s per $/h]",
 }
@@ -808,13 +813,17 @@ def _disaggregated(x: dict, decode: dict, pool: dict, prefilled) -> dict:
     tpot = decode["decode_ms_per_token"]
     return {
         "tpot_ms": tpot,
+        "speculative_speedup": decode["plain_ms"] / tpot,
         "ttft_ms": np.where(saturated, np.inf, parts["ttft_ms"]),
         "kv_transfer_ms": parts["kv_transfer_ms"],
         "tokens_per_s_per_user": 1e3 / tpot,
         "output_tokens_per_s": split["requests_per_s"] * O,
         "output_tokens_per_s_per_gpu": split["output_tokens_per_s_per_gpu"],
         "gpu_hours_per_million_output_tokens": split["decode_usd_per_request"] / O * 1e6,
-        "gpu_hours_per_million_input_tokens": split["prefill_usd_per_request"] / prefilled * 1e6,
+        "gpu_hours_per_million_input_tokens": split["prefill_usd_per_request"] / P * 1e6,
+        "gpu_hours_per_million_uncached_input_tokens": split["prefill_usd_per_request"]
+        / prefilled
+        * 1e6,
         "gpu_hours_per_request": split["usd_per_request"],
     }
 
@@ -827,14 +836,16 @@ def latency(x: dict, decode: dict, pre: dict) -> dict:
 
     One request cycle of O output tokens takes ``O * decode_ms_per_token + prefill_ms``
     (the batch's prompts are prefilled once per cycle), so ``tpot = cycle / O``;
-    ``ttft`` = one prompt's prefill + one decode step (no queueing, no network).
+    ``ttft`` = one prompt's prefill + one decode step (no queueing, no network). The
+    speculative speed-up is what a user sees: tokens/s per user with speculation over
+    without, ``(O * plain_ms + prefill_ms) / cycle_ms`` (1 without speculation).
     """
     c = x["c"]
     B, O = c["batch_size"], c["output_tokens"]
     cycle_ms = O * decode["decode_ms_per_token"] + pre["prefill_ms"]
     tpot_ms = cycle_ms / O
     return {
-        "speculative_speedup": decode["plain_ms"] / decode["decode_ms_per_token"],
+        "speculative_speedup": (O * decode["plain_ms"] + pre["prefill_ms"]) / cycle_ms,
         "tpot_ms": tpot_ms,
         "ttft_ms": pre["prompt_prefill_ms"] + decode["decode_step_ms"],
         "tokens_per_s_per_user": 1e3 / tpot_ms,
@@ -900,6 +911,7 @@ def physics(c: dict, catalog: Catalog) -> dict:
         economics.gpu_hours(
             c["n_gpus"],
             c["batch_size"],
+            c["prompt_tokens"],
             out["prefilled_tokens"],
             out["decode_ms_per_token"],
             out["prefill_ms"],

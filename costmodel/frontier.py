@@ -34,6 +34,10 @@ from costmodel.scenario import Scenario
 #: Most GPUs per replica (or per prefill pool) :func:`frontier` tries by default: one
 #: NVL72 rack, and SGLang's 72 H100 decode GPUs (measurement R6).
 DEFAULT_MAX_GPUS = 72
+#: Ways to spread a model over GPUs one may sweep, and what each means.
+PARALLELISMS = {"tp": "tensor parallel", "ep": "expert parallel"}
+#: Ways to serve one may sweep: prefill beside decode, or a prefill pool of its own.
+SERVING = {"aggregated": "aggregated", "disaggregated": "disaggregated"}
 
 #: Columns of :func:`frontier`'s result besides the scenario's: the axes, the costs,
 #: latencies and the configuration.

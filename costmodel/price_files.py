@@ -45,8 +45,7 @@ from costmodel.pricing import TODAY, check_date
 
 #: Largest price file read [bytes]. LiteLLM 1.110.2's file is 3,483,222 bytes; 8 MB lets
 #: it more than double. The app's upload limit (``.streamlit/config.toml``
-#: ``server.maxUploadSize``, 4 MB today) holds today's file with 0.5 MB to spare: 8 MB is
-#: recommended, so the app takes every file this reader takes.
+#: ``server.maxUploadSize``) is 8 MB, so the app takes every file this reader takes.
 MAX_PRICE_FILE_BYTES = 8_000_000
 #: Most entries a price file may hold (LiteLLM 1.110.2: 4,878; OpenRouter: about 400).
 MAX_ENTRIES = 50_000

@@ -91,6 +91,8 @@ GPU_PRICE_COLUMNS = (
 #: any hour) and the times of day a sheet may be asked for besides a UTC ``"HH:MM"``.
 PRICE_TIMES = ("all_day", "peak", "off_peak")
 TIMES_OF_DAY = ("peak", "off_peak")
+#: The times of day in words.
+TIME_OF_DAY_NAMES = {"peak": "Peak", "off_peak": "Off-peak"}
 #: Columns of :func:`price_sheet`.
 PRICE_SHEET_COLUMNS = (*PROVIDER_PRICE_COLUMNS[:6], "date", "source")
 

@@ -34,8 +34,8 @@ FAMILY_DEFAULT = "the GPU family's default (assets/gpu_families.csv)"
 class Scenario(Checked):
     """One serving scenario. Defaults are the seed's December 2023 baseline (C4).
 
-    Mixtral 8x7B in bf16 on 2x H100 SXM at $1.95 per GPU-hour, busy 24/7, 32 concurrent
-    sequences of 512 prompt and 256 output tokens, no speculative decoding.
+    Mixtral 8x7B in its checkpoint's bf16 on 2x H100 SXM at $1.95 per GPU-hour, busy 24/7,
+    32 concurrent sequences of 512 prompt and 256 output tokens, no speculative decoding.
     ``spec.specs(Scenario)`` (or ``fields.FIELDS``) gives each field's unit, range, label
     and help.
 
@@ -68,8 +68,9 @@ class Scenario(Checked):
       "as the checkpoint was released" (``quantization_config``: gpt-oss-120b MXFP4
       experts with the rest in bf16, DeepSeek-V3 fp8, no config bf16), and then an
       ``attention_format`` of None is the checkpoint's too
-      (``evaluation.resolved_formats``). The default stays bf16, the seed's Mixtral
-      baseline; pass ``weight_format=None`` for a model's own.
+      (``evaluation.resolved_formats``). The default is the checkpoint's own (bf16 for
+      the seed's Mixtral; gpt-oss's MXFP4 experts, DeepSeek's FP8); pass a format to
+      quantise.
     """
 
     model: str = choice(
@@ -97,7 +98,7 @@ class Scenario(Checked):
         ),
     )
     weight_format: str | None = choice(
-        _C4["weight_format"],
+        None,
         label="Weight format",
         help=(
             "Number format of the weights, of the routed experts where a model mixes formats "

@@ -31,7 +31,7 @@ import pandas as pd
 
 from costmodel.catalog import Catalog, load_catalog
 from costmodel.evaluation import OUTPUT_COLUMNS, scan
-from costmodel.fields import FIELD_NAMES
+from costmodel.fields import FIELD_LABELS, FIELD_NAMES
 from costmodel.scenario import Scenario
 
 #: Most fields two scenarios may differ in: 2^12 = 4,096 mixed scenarios in one scan.
@@ -61,7 +61,7 @@ COUPLED_FIELDS = (
 )
 
 #: Columns of the ``attribution`` table.
-ATTRIBUTION_COLUMNS = ("field", "from", "to", "delta")
+ATTRIBUTION_COLUMNS = ("field", "label", "from", "to", "delta")
 
 
 def changed_fields(a: Scenario, b: Scenario) -> tuple[str, ...]:
@@ -155,6 +155,7 @@ def _table(a: Scenario, b: Scenario, groups: list, values) -> pd.DataFrame:
     return pd.DataFrame(
         {
             "field": ["+".join(group) for group in groups],
+            "label": [" + ".join(FIELD_LABELS[name] for name in group) for group in groups],
             "from": pd.Series([_value(a, group) for group in groups], dtype=object),
             "to": pd.Series([_value(b, group) for group in groups], dtype=object),
             "delta": shapley_values(values),

@@ -49,9 +49,11 @@ class Spec:
     widget. A choice is one of ``choices`` or an id of the catalog table
     ``catalog_table`` (checked against the catalog used), a tuple of them with ``many``.
     Entries are rows ``(id, number, ...)``: the id one of ``choices`` (any text if
-    none), each number in ``[low, high]``, ``columns`` naming the numbers. ``empty``
-    says what None means (``""``: None is not allowed). ``label`` is the short label
-    without the unit (:attr:`labelled` adds it); ``sensitivity`` which tornado moves it.
+    none), each number in ``[low, high]``, ``columns`` naming the numbers. ``names``:
+    (choice, what it means in words) pairs, for a choice whose ids are not words. ``empty``
+    says what None means, for a list what an empty list means (``""``: not allowed).
+    ``label`` is the short label without the unit (:attr:`labelled` adds it);
+    ``sensitivity`` which tornado moves it.
     ``name`` is filled in by :func:`specs`.
     """
 
@@ -67,6 +69,7 @@ class Spec:
     catalog_table: str | None = None
     many: bool = False
     columns: tuple[str, ...] = ()
+    names: tuple[tuple[str, str], ...] = ()
     empty: str = ""
     sensitivity: str = ""
     name: str = ""
@@ -93,8 +96,8 @@ class Spec:
 
     @property
     def optional(self) -> bool:
-        """Whether None is allowed (and means :attr:`empty`)."""
-        return bool(self.empty)
+        """Whether None is allowed (and means :attr:`empty`): a single value's."""
+        return bool(self.empty) and not self.many
 
     def allowed(self) -> str:
         """The rule in words, for a message: "an integer from 1 to 64"."""
@@ -117,7 +120,7 @@ class Spec:
         ``ValueError`` naming the input and the allowed values otherwise. Choices of a
         ``catalog_table`` are only checked to be text here; the catalog checks the ids.
         """
-        if value is None and self.empty:
+        if value is None and self.optional:
             return None
         if self.kind in NUMERIC:
             return self._number(self.name, value)
@@ -210,10 +213,19 @@ def flag(default: bool, *, label: str, help: str) -> Any:
 
 
 def choice(
-    default, *, label, help, unit="", choices=(), catalog_table=None, many=False, empty=""
+    default,
+    *,
+    label,
+    help,
+    unit="",
+    choices=(),
+    catalog_table=None,
+    many=False,
+    empty="",
+    names: Mapping[str, str] | None = None,
 ) -> Any:
     """An id of ``choices`` or of the catalog table ``catalog_table`` (a tuple of them with
-    ``many``); ``empty`` says what None means."""
+    ``many``); ``empty`` says what None means; ``names``: choice -> its meaning in words."""
     default = tuple(default) if many else default
     spec = Spec(
         CHOICE,
@@ -225,6 +237,7 @@ def choice(
         catalog_table=catalog_table,
         many=many,
         empty=empty,
+        names=tuple((names or {}).items()),
     )
     return field(spec)
 

@@ -95,6 +95,19 @@ def shown(at: AppTest, column: str) -> pd.DataFrame:
     return df.apply(_as_numbers)
 
 
+def as_shown(df: pd.DataFrame, at: AppTest, column: str) -> pd.DataFrame:
+    """``df`` rounded as the page's table with ``column`` shows it: a numeric column
+    with gaps is text, rounded to the column's decimals where it has its own
+    (``costmodel.outputs``: tokens/s per user to 0.1); to compare with :func:`shown`."""
+    page = next(d.value for d in [*at.dataframe, *at.table] if column in d.value.columns)
+    texts = {c for c in page.columns if page[c].dtype == object}
+    return df.apply(
+        lambda c: (
+            c.round(d) if c.name in texts and (d := tables.decimals(c.name)) is not None else c
+        )
+    )
+
+
 def _as_numbers(values: pd.Series) -> pd.Series:
     if pd.api.types.is_numeric_dtype(values) or pd.api.types.is_bool_dtype(values):
         return values
@@ -130,7 +143,7 @@ PAGE_LOCAL = {
     "app_pages/speculative_decoding.py": ("number_input", "draft_tokens", 6),
     "app_pages/quantization_fit.py": ("number_input", "users", 60),
     "app_pages/frontier.py": ("number_input", "tpot_ms_max", 25.0),
-    "app_pages/timeline.py": ("radio", "target", "batch_size"),
+    "app_pages/timeline.py": ("selectbox", "target", "batch_size"),
     "app_pages/compare.py": ("number_input", "b_output_tokens", 512),
     "app_pages/fleet_sizing.py": ("number_input", "headroom", 0.3),
     "app_pages/buy_or_rent.py": ("number_input", "depreciation_years", 4.0),

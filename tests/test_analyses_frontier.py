@@ -37,6 +37,12 @@ def test_ranking_at_a_target_interactivity(result):
     ranking = result.ranking
     assert list(ranking["rank"]) == list(range(1, len(ranking) + 1))
     assert (ranking["tokens_per_s_per_user"] >= SMALL.min_tokens_per_s_per_user).all()
+    # Every target the page draws beside the ranking holds for it (a ranking once listed a
+    # setup with a 96 s TTFT under a 2 s TTFT target).
+    assert (ranking["ttft_ms"] <= SMALL.ttft_ms_max).all()
+    assert (ranking["tpot_ms"] <= SMALL.tpot_ms_max).all()
+    loose = analysis.rank_gpus(result.sweep, SMALL.min_tokens_per_s_per_user)
+    assert loose[analysis.COST].min() <= ranking[analysis.COST].min()
     assert np.all(np.diff(ranking[analysis.COST]) >= 0)
     assert analysis.rank_gpus(result.sweep, 1e5).empty  # nothing that fast
 

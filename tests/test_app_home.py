@@ -9,7 +9,7 @@ from streamlit.testing.v1 import AppTest
 
 import costmodel
 from app_pages import ui
-from app_pages.ui import models, sidebar, url
+from app_pages.ui import models, price_list, sidebar, url
 from costmodel.fields import EFFICIENCY_FIELDS
 
 DEFAULT = APP_DEFAULT
@@ -126,7 +126,8 @@ def test_preset_and_reset_set_session_state():
     for field, value in sidebar.PRESETS["December 2023 baseline"].items():
         assert at.session_state[field] == value
     # The seed's $1.95 is its H100's own price: the scenario is the library's baseline.
-    assert at.session_state["_ui_scenario"] == costmodel.Scenario(batch_size=64)
+    seed = costmodel.presets.DECEMBER_2023_BASELINE.apply(costmodel.Scenario(batch_size=64))
+    assert at.session_state["_ui_scenario"] == seed
     assert at.session_state["batch_size"] == 64  # not part of the preset
     at.button(key="preset:reset").click().run()
     assert not at.exception
@@ -190,8 +191,9 @@ def test_page_declares_its_url_parameters(path):
     # gpu_prices: the sidebar's GPU price and the GPU page's price editor write it into the
     # URL (no bound widget); usd_per_gpu_hour: an older link's form, read into gpu_prices;
     # custom_model: the sidebar's upload writes it, and the sidebar reads it
-    # (app_pages.ui.models) before the model selectbox.
-    unbound = ("gpu_prices", "usd_per_gpu_hour", models.KEY)
+    # (app_pages.ui.models) before the model selectbox; price_list and price_file_date: the
+    # price war's price list writes and reads them (app_pages.ui.price_list).
+    unbound = ("gpu_prices", "usd_per_gpu_hour", models.KEY, price_list.KEY, price_list.DATE_KEY)
     expected = [k for k in declared if k not in unbound]
     assert sorted(widgets) == sorted(expected), "bound inputs vs url.declare(...)"
     for key, value in widgets.items():

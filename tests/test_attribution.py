@@ -170,6 +170,7 @@ def test_a_field_that_does_not_matter_gets_nothing():
     a = Scenario(speculative=False, draft_tokens=4)
     table = attribution(a, a.replace(draft_tokens=8, usd_per_gpu_hour=3.0)).set_index("field")
     assert table.loc["draft_tokens", "delta"] == 0.0
+    assert table.loc["draft_tokens", "label"] == "Draft tokens per step (g) [tokens]"  # in words
     assert table.loc["usd_per_gpu_hour", "delta"] == pytest.approx(
         evaluate(a)[COST] * (3.0 / 1.95 - 1), rel=1e-12
     )

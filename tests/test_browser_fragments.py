@@ -16,7 +16,7 @@ pytestmark = pytest.mark.browser
 TPOT = Input("number", "TPOT target [ms]", "tpot_ms_max", "25.0")
 CASES = {
     "gpu_comparison": [  # the page's fragment, then the tornado's (nested in it)
-        Input("select", "Price of the other GPUs", "price_tier", "all_in_cost"),
+        Input("toggle", "Best batch for speed", "optimize_batch", "true"),
         Input("number", "Move each assumption by ± [%]", "change_pct", "30"),
     ],
     "moe_batch_scaling": [Input("number", "Routing skew [-]", "routing_skew", "1.5")],
@@ -26,7 +26,7 @@ CASES = {
         Input("number", "Draft tokens per step (g) [tokens]", "draft_tokens", "6")
     ],
     "quantization_fit": [Input("number", "Concurrent users (target) [users]", "users", "60")],
-    "timeline": [Input("radio", "Floor at", "target", "batch_size")],
+    "timeline": [Input("select", "Floor at", "target", "The sidebar's batch", url="batch_size")],
     "compare": [Input("number", "Output length [tokens]", "b_output_tokens", "512")],
 }
 #: The sidebar's GPU count, which the GPU comparison's "December 2023 baseline" sets to 2.

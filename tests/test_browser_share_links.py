@@ -160,13 +160,15 @@ CASES = [
         [
             batch("16"),
             sidebar_select("GPU", "gpu", "A100 80GB SXM4", "a100-80gb-sxm"),
-            Input("select", "Price of the other GPUs", "price_tier", "all_in_cost"),
+            sidebar_select(  # the sidebar's price rule
+                "Price tier", "price_tier", "all-in cost of an owner (SemiAnalysis)", "all_in_cost"
+            ),
             Input("toggle", "Best batch for speed", "optimize_batch", "true"),
             Input("number", "Min tokens/s per user [tokens/s]", "min_tokens_per_s_per_user", "30"),
         ],
         paragraphs(r"is the cheapest:|No GPU setup fits"),
-        ("price_tier", "cheapest"),
-        Input("select", "Price of the other GPUs", "price_tier", "on_demand"),
+        ("min_tokens_per_s_per_user", "9999"),
+        Input("number", "Min tokens/s per user [tokens/s]", "min_tokens_per_s_per_user", "20"),
     ),
     Case(
         "moe_batch_scaling",
@@ -256,12 +258,20 @@ CASES = [
         "timeline",
         [
             sidebar_select("Model", "model", "DeepSeek-V3", "deepseek-v3"),
-            Input("radio", "Floor at", "target", "batch_size"),
-            Input("select", "GPU price tier", "price_tier", "all_in_cost"),
+            Input("select", "Floor at", "target", "The sidebar's batch", url="batch_size"),
+            sidebar_select(  # the sidebar's price rule prices the floor's GPUs
+                "Price tier", "price_tier", "all-in cost of an owner (SemiAnalysis)", "all_in_cost"
+            ),
         ],
         paragraphs(r"^(Trend|Below the floor)\."),
         ("target", "speed"),
-        Input("radio", "Floor at", "target", "interactivity"),
+        Input(
+            "select",
+            "Floor at",
+            "target",
+            "The cheapest batch at the interactivity target",
+            url="interactivity",
+        ),
     ),
     Case(  # the link holds scenario A (the sidebar's) and scenario B (b_ parameters)
         "compare",

@@ -83,7 +83,7 @@ def test_model_side_uses_the_disclosures_formulas():
     # preset's lengths, hits and price. The formulas must agree with the evaluation's own
     # dollars: decode node time per million output tokens is usd_per_million_output_tokens
     # at utilisation 1, and prefill per million prompt tokens (hits included) is
-    # usd_per_million_input_tokens x prefilled / P.
+    # usd_per_million_input_tokens, or usd_per_million_uncached_input_tokens x prefilled / P.
     scenario = presets.DEEPSEEK_2025.apply(costmodel.Scenario()).replace(
         model="mixtral-8x7b", n_gpus=8, batch_size=256, **TENSOR_PARALLEL
     )
@@ -95,7 +95,10 @@ def test_model_side_uses_the_disclosures_formulas():
         out["usd_per_million_output_tokens"], rel=1e-12
     )
     assert ours["usd_per_million_input_tokens"] == pytest.approx(
-        out["usd_per_million_input_tokens"] * out["prefilled_tokens"] / 4383, rel=1e-12
+        out["usd_per_million_input_tokens"], rel=1e-12
+    )
+    assert ours["usd_per_million_input_tokens"] == pytest.approx(
+        out["usd_per_million_uncached_input_tokens"] * out["prefilled_tokens"] / 4383, rel=1e-12
     )
     # Their day at the model's rates: 608e9 / 86,400 / prefill rate + 168e9 / 86,400 /
     # decode rate nodes, each 8 x 24 x $2 = $384 a day.

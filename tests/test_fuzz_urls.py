@@ -75,8 +75,10 @@ def declared(path: str | None) -> dict[str, Spec]:
     at = open_page(path)
     assert not at.exception, path
     # custom_model is read by its own parser (app_pages.ui.models, tested with bad links
-    # in test_page_quantization_fit.py), not by the gate.
-    return {k: v for k, v in at.session_state["_ui_declared"].items() if k != "custom_model"}
+    # in test_page_quantization_fit.py), not by the gate; so are price_list and
+    # price_file_date (app_pages.ui.price_list: tests/test_price_list.py).
+    own = {"custom_model", "price_list", "price_file_date"}
+    return {k: v for k, v in at.session_state["_ui_declared"].items() if k not in own}
 
 
 def bad_value(rng: random.Random, p: Spec) -> list[str]:

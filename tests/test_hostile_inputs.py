@@ -28,8 +28,9 @@ CATALOG = costmodel.load_catalog()
 #: Sizes of the linearity check [characters]: 8x apart.
 SMALL, LARGE = 250_000, 2_000_000
 #: A linear reader's time grows 8x from SMALL to LARGE; allowed: 3 x 8 (a quadratic one
-#: grows 64x), plus 20 ms of timer and scheduling noise.
-ALLOWED_GROWTH, NOISE_S = 3 * 8, 0.02
+#: grows 64x), plus 50 ms of timer, collector and scheduling noise (the suite runs beside
+#: other work on a 2-core machine).
+ALLOWED_GROWTH, NOISE_S = 3 * 8, 0.05
 #: The acceptance: at most 1 s of server time and 200 MB of memory per request.
 MAX_SECONDS, MAX_PEAK_BYTES = 1.0, 200e6
 
@@ -66,7 +67,7 @@ def _peak_bytes(func, arg) -> int:
 def test_reading_an_upload_is_linear_in_its_size(shape):
     small, large = payloads(SMALL)[shape], payloads(LARGE)[shape]
     assert len(large) > 7 * len(small)
-    t_small, t_large = _best_time(_read, small), _best_time(_read, large)
+    t_small, t_large = _best_time(_read, small, 5), _best_time(_read, large, 5)
     assert t_large < ALLOWED_GROWTH * t_small + NOISE_S, (shape, t_small, t_large)
 
 

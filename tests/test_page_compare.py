@@ -1,14 +1,19 @@
 """Compare page through AppTest: B from b_ parameters, copy and swap, the library's numbers."""
 
+import json
+
 import pytest
 from conftest import app_scenario, ignored, markdown_text, metrics, open_page, shown
 from streamlit.dataframe_util import convert_arrow_bytes_to_pandas_df
 
+from app_pages.ui import models
 from app_pages.ui.text import escape
 from costmodel import Scenario, load_catalog
+from costmodel.catalog import ASSETS_DIR
 from costmodel.shapley import compare
 
 PAGE = "app_pages/compare.py"
+LLAMA = (ASSETS_DIR / "models" / "llama-2-70b.json").read_bytes()
 CATALOG = load_catalog()
 COST = "usd_per_million_output_tokens"
 
@@ -28,8 +33,9 @@ def test_b_from_a_link_and_the_librarys_numbers():
     b = app_scenario(gpu="h200-sxm", weight_format="fp8", batch_size=64)
     want = compare(app_scenario(), b, CATALOG, COST)
     shown_metrics = metrics(at)
-    assert shown_metrics[f"A: {COST}"] == f"{want.a_value:,.4g}"
-    assert shown_metrics[f"B: {COST}"] == f"{want.b_value:,.4g}"
+    name = "Cost [$/M output tokens]"  # the metric in words (costmodel.outputs)
+    assert shown_metrics[f"A: {name}"] == f"{want.a_value:,.4g}"
+    assert shown_metrics[f"B: {name}"] == f"{want.b_value:,.4g}"
     assert shown_metrics["Difference (B − A)"] == f"{want.difference:+,.4g}"
     assert escape(want.text) in markdown_text(at)
     assert want.driver == "batch_size"
@@ -47,7 +53,7 @@ def test_the_waterfall_runs_from_a_to_b():
     want = compare(app_scenario(), Scenario(gpu="h200-sxm", usd_per_gpu_hour=3.0), CATALOG, COST)
     (dataset,) = at.get("vega_lite_chart")[0].proto.datasets
     rows = convert_arrow_bytes_to_pandas_df(dataset.data.data).to_dict("records")
-    assert [r["step"] for r in rows] == ["A", "gpu", "usd_per_gpu_hour", "B"]
+    assert [r["step"] for r in rows] == ["A", "GPU", "GPU price [$/GPU-hour]", "B"]
     assert rows[0]["end"] == pytest.approx(want.a_value)
     assert rows[-1]["end"] == pytest.approx(want.b_value)
     # Each field's bar floats from the running total: it ends where the next one starts.
@@ -59,7 +65,7 @@ def test_the_waterfall_runs_from_a_to_b():
 def test_a_metric_from_the_url():
     at = open_page(PAGE, b_n_gpus="4", metric="ttft_ms")
     want = compare(app_scenario(), app_scenario(n_gpus=4), CATALOG, "ttft_ms")
-    assert metrics(at)["B: ttft_ms"] == f"{want.b_value:,.4g}"
+    assert metrics(at)["B: Time to first token [ms]"] == f"{want.b_value:,.4g}"
     assert want.driver == "n_gpus" and escape(want.text) in markdown_text(at)
 
 
@@ -82,7 +88,7 @@ def test_swap():
     assert at.number_input(key="b_n_gpus").value == 2
     a, b = app_scenario(gpu="h200-sxm", n_gpus=4), app_scenario(gpu="a100-80gb-sxm")
     want = compare(a, b, CATALOG, COST)
-    assert metrics(at)[f"A: {COST}"] == f"{want.a_value:,.4g}"
+    assert metrics(at)["A: Cost [$/M output tokens]"] == f"{want.a_value:,.4g}"
 
 
 def test_bad_b_values_are_named_and_b_takes_the_defaults():
@@ -117,3 +123,20 @@ def test_a_s_table_says_what_an_empty_choice_means():
     table = open_page("app_pages/compare.py").dataframe[0].value.set_index("field")
     assert table.loc["attention_format", "value"] == "as weight_format"
     assert table.loc["batch_size", "value"] == "32"
+
+
+def test_two_uploads_of_one_name_are_compared_apart():
+    # Two configs named alike (meta-llama/Llama-2-70b-hf), one of half the layers: each
+    # page shows its own model's numbers, not the other's from the cache.
+    llama = json.loads(LLAMA)
+    for layers in (llama["num_hidden_layers"], llama["num_hidden_layers"] // 2):
+        data = json.dumps({**llama, "num_hidden_layers": layers}).encode()
+        custom = models.from_upload(data, "config.json", load_catalog())
+        query = {"model": custom.model_id, "b_model": custom.model_id, "b_batch_size": "64"}
+        at = open_page(PAGE, custom_model=custom.url, **query)
+        assert not at.exception and not at.error
+        catalog = models.with_custom(load_catalog(), custom)
+        a = app_scenario(model=custom.model_id)
+        want = compare(a, a.replace(batch_size=64), catalog, COST)
+        assert metrics(at)["A: Cost [$/M output tokens]"] == f"{want.a_value:,.4g}"
+        assert metrics(at)["B: Cost [$/M output tokens]"] == f"{want.b_value:,.4g}"

@@ -10,12 +10,13 @@ from conftest import chart_specs, ignored, markdown_text, open_page
 
 import costmodel
 from app_pages.frontier import PAGE_GPUS
-from app_pages.ui import charts
+from app_pages.ui import charts, models
 from app_pages.ui.text import escape
 from costmodel.analyses import frontier as analysis
 from costmodel.analyses.frontier import COST
 
 PAGE = "app_pages/frontier.py"
+LLAMA = (costmodel.catalog.ASSETS_DIR / "models" / "llama-2-70b.json").read_bytes()
 DEEPSEEK = {"model": "deepseek-r1", "weight_format": "fp8"}
 
 
@@ -28,9 +29,9 @@ def ranking(at):
     return table_with(at, "rank")
 
 
-def assert_equal_to_run(at, scenario, options):
+def assert_equal_to_run(at, scenario, options, catalog=None):
     """The verdict, the cheapest setups and the ranking are ``analysis.run``'s."""
-    res = analysis.run(scenario, options)
+    res = analysis.run(scenario, options, catalog)
     assert escape(res.verdict) in markdown_text(at)
     shown = table_with(at, "ttft_ms").set_index("gpu_name")  # the first: cheapest per GPU
     names = costmodel.load_catalog().gpus["name"]
@@ -151,3 +152,13 @@ def test_preset_sets_the_sidebar():
     for key in ("model", "gpu", "weight_format", "prompt_tokens", "output_tokens"):
         assert at.session_state[key] == preset[key]
     assert "deepseek-r1 at 1,024 in / 2,048 out" in markdown_text(at)
+
+
+def test_an_uploaded_model_is_swept():
+    # The page runs its analysis on the session's catalog: your model is in it.
+    custom = models.from_upload(LLAMA, "config.json", costmodel.load_catalog())
+    at = open_page(PAGE, model=custom.model_id, custom_model=custom.url)
+    assert not at.exception and not at.error and not at.warning
+    catalog = models.with_custom(costmodel.load_catalog(), custom)
+    scenario = costmodel.Scenario(model=custom.model_id)
+    assert_equal_to_run(at, scenario, analysis.Options(gpus=PAGE_GPUS), catalog)

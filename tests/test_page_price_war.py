@@ -1,16 +1,29 @@
 """Price-war margins page through AppTest: the numbers shown are the analysis's Result."""
 
+import datetime
 import io
 import json
+import re
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import APP_DEFAULT, app_scenario, ignored, markdown_text, open_page, shown
+from conftest import (
+    APP_DEFAULT,
+    app_scenario,
+    as_shown,
+    ignored,
+    markdown_text,
+    metrics,
+    open_page,
+    shown,
+)
 
 import costmodel
-from app_pages.ui.text import escape
-from costmodel import claims, presets
+from app_pages.ui import gate, price_list
+from app_pages.ui.text import escape, literal
+from costmodel import claims, presets, price_files
 from costmodel.analyses import disclosures, price_war
 from costmodel.pricing import PriceRule
 
@@ -22,12 +35,16 @@ A100_PRICE = CATALOG.gpu_prices.query("gpu == 'a100-80gb-sxm'")["usd_per_gpu_hou
 
 
 def same_numbers(at, result):
-    """Costs and margins on the page are the Result's (margins shown to 4 digits where a
-    column has gaps: a dash for an infinite break-even)."""
+    """Costs and margins on the page are the Result's (margins rounded as shown: a
+    column with gaps is text, a dash for an infinite break-even)."""
     pd.testing.assert_frame_equal(shown(at, "setup"), result.costs, check_dtype=False)
     margins = result.margins.replace([np.inf, -np.inf], np.nan)
     pd.testing.assert_frame_equal(
-        shown(at, "margin_pct"), margins, check_dtype=False, check_exact=False, rtol=5e-4
+        shown(at, "margin_pct"),
+        as_shown(margins, at, "margin_pct"),
+        check_dtype=False,
+        check_exact=False,
+        rtol=5e-4,
     )
 
 
@@ -181,7 +198,12 @@ def test_csv_downloads_hold_the_tables_shown(downloads):
     ):
         csv = pd.read_csv(io.BytesIO(downloads[name])).replace([np.inf, -np.inf], np.nan)
         pd.testing.assert_frame_equal(
-            csv, shown(at, column), check_dtype=False, check_exact=False, rtol=5e-4, obj=name
+            as_shown(csv, at, column),
+            shown(at, column),
+            check_dtype=False,
+            check_exact=False,
+            rtol=5e-4,
+            obj=name,
         )
 
 
@@ -210,3 +232,215 @@ def test_a_missing_cached_price_is_a_dash_with_its_meaning():
     assert "None" not in cached.values()
     column = json.loads(editor.proto.columns)["usd_per_million_cached_input"]
     assert "—: none listed, the input price applies" in column["help"]
+
+
+# --- Today's models, the time of day, every setup drawn ---------------------------------
+
+NO_INF = re.compile(r"\b(inf|nan|infinity)\b|inf%|nan%", re.IGNORECASE)
+
+
+def page_words(at) -> str:
+    """Every sentence on the page: markdown, captions, notes, warnings, metrics."""
+    texts = [markdown_text(at), *(c.value for c in at.caption)]
+    texts += [e.value for e in (*at.info, *at.warning, *at.success, *at.error)]
+    texts += [f"{m.label} {m.value}" for m in at.metric]
+    return " ".join(texts)
+
+
+@pytest.mark.parametrize(
+    ("model", "time_of_day"),
+    [
+        ("deepseek-v4-flash", "peak"),
+        ("deepseek-v4-flash", "off_peak"),
+        ("glm-5.2", "peak"),
+        ("gpt-oss-120b", "peak"),
+    ],
+)
+def test_who_makes_money_on_todays_models_at_november_2026_prices(model, time_of_day):
+    at = open_page(PAGE, model=model, price_date="today", time_of_day=time_of_day)
+    assert not at.exception and not at.error
+    scen = app_scenario(model=model)
+    options = price_war.Options(price_date="today", time_of_day=time_of_day, price_rule=PriceRule())
+    result = price_war.run(scen, options)
+    assert result.price_date == "2026-11-20"
+    same_numbers(at, result)
+    words = page_words(at)
+    assert escape(result.verdict_text) in words
+    assert escape(result.operating_point_text) in words  # where it is decided, named
+    if result.sheet_note:
+        assert escape(result.sheet_note) in words
+    assert not NO_INF.search(words), NO_INF.search(words)
+    # Who makes money, counted on the setup that decides.
+    deciding = result.margins[
+        (result.margins["setup"] == result.cheapest_setup) & (result.margins["model"] == model)
+    ]
+    counts = metrics(at)
+    assert counts["Providers that make money"] == str((deciding["verdict"] == "profits").sum())
+    assert counts["Providers that lose money"] == str((deciding["verdict"] == "loses money").sum())
+
+
+def test_deepseeks_peak_and_off_peak_and_what_differs_from_its_own_economics():
+    # DeepSeek bills V4-Pro $3.96 peak and $1.98 off-peak per million output tokens.
+    for time_of_day, usd_out in (("peak", 3.96), ("off_peak", 1.98), ("03:00", 3.96)):
+        at = open_page(PAGE, model="deepseek-v4-pro", price_date="today", time_of_day=time_of_day)
+        assert not at.exception and not at.error
+        assert at.selectbox(key="time_of_day").value == time_of_day
+        sheet = shown(at, "billed").set_index("provider")
+        assert sheet.loc["DeepSeek", "usd_per_million_output"] == usd_out
+        options = price_war.Options(
+            price_date="today", time_of_day=time_of_day, price_rule=PriceRule()
+        )
+        result = price_war.run(app_scenario(model="deepseek-v4-pro"), options)
+        assert result.disclosure_text.startswith("DeepSeek's own published economics")
+        words = page_words(at)
+        assert f"**Beside their own numbers.** {escape(result.disclosure_text)}" in words
+        assert escape(result.sheet_note) in words and "bill DeepSeek-V4-Pro by time" in words
+
+
+def test_every_setup_is_drawn_with_all_gpus_selected():
+    gpus = list(CATALOG.gpus.index)
+    at = open_page(PAGE, model="gpt-oss-120b", price_date="today", market_gpus=gpus)
+    assert not at.exception and not at.error
+    options = price_war.Options(price_date="today", market_gpus=tuple(gpus), price_rule=PriceRule())
+    result = price_war.run(app_scenario(model="gpt-oss-120b"), options)
+    setups = list(dict.fromkeys(result.margins["setup"]))
+    assert len(setups) > 9  # the bug: at most 9 were drawn
+    drawn = at.get("vega_lite_chart")
+    titles = [" ".join(json.loads(c.proto.spec)["title"]["text"]) for c in drawn[: len(setups)]]
+    assert titles == setups
+    assert len(at.get("vega_lite_chart")) == len(setups) + 1  # and the tornado
+
+
+# --- Your price list -------------------------------------------------------------------
+
+DATA = Path(__file__).parent / "data"
+LITELLM = (DATA / "litellm-model-prices-sample.json").read_bytes()
+OPENROUTER = (DATA / "openrouter-models-sample.json").read_bytes()
+TODAY = datetime.date.today().isoformat()
+
+
+def upload(at, data: bytes, name: str = "model_prices_and_context_window.json"):
+    at.file_uploader[0].set_value((name, data, "application/json")).run()
+    return at
+
+
+def listed(data: bytes, reader, date: str) -> pd.DataFrame:
+    """The prices the page uses: the file read, through its URL form (as a link holds it)."""
+    found = reader(data, date, CATALOG)
+    file_format = "litellm" if reader is price_files.read_litellm else "openrouter"
+    return price_list.decode(price_list.encode(found.prices, file_format), date, CATALOG)[0]
+
+
+def test_an_uploaded_litellm_file_is_the_sheet_and_its_link_reproduces_it():
+    at = open_page(PAGE, model="deepseek-v4-flash", price_date="today")
+    catalog_sheet = shown(at, "billed")
+    upload(at, LITELLM)
+    assert not at.exception and not at.error
+    scen = app_scenario(model="deepseek-v4-flash")
+    options = price_war.Options(price_date="today", price_rule=PriceRule())
+    prices = listed(LITELLM, price_files.read_litellm, TODAY)
+    result = price_war.run(scen, options, price_files.use_prices(CATALOG, prices))
+    # The sheet changed: LiteLLM's sample prices DeepSeek's V4-Flash at $1.20 (peak) and
+    # lists Azure AI and Novita, dated the day of the file (today, by default).
+    sheet = shown(at, "billed")
+    assert not sheet.equals(catalog_sheet)
+    assert set(sheet["provider"]) == {"Azure AI", "DeepSeek", "Novita"}
+    assert sheet.set_index("provider").loc["DeepSeek", "usd_per_million_output"] == 1.20
+    assert set(sheet["date"]) == {TODAY}
+    assert at.subheader[0].value == f"Provider prices as of {TODAY} (your list)"
+    same_numbers(at, result)
+    assert escape(result.verdict_text) in markdown_text(at)
+    # What was mapped and left out, and what the link carries.
+    words = page_words(at)
+    # 20 entries: 12 rows of 5 models (DeepSeek's peak and off-peak are two), 8 left out.
+    assert (
+        "20 entries; 12 prices of 5 catalog models used; 8 entries left out (4 deprecated" in words
+    )
+    assert "The share link carries them" in words and "so it reproduces this sheet" in words
+    left_out = shown(at, "reason")
+    assert "deprecated on 2026-08-14" in set(left_out["reason"])
+    # The link: the list and its date in the URL; a fresh session from it shows the same.
+    link = {k: at.query_params[k] for k in ("price_list", "price_file_date")}
+    assert link["price_file_date"] == TODAY
+    again = open_page(PAGE, model="deepseek-v4-flash", price_date="today", **link)
+    assert not again.exception and not again.error
+    assert not any("URL parameters" in w.value for w in again.warning)
+    pd.testing.assert_frame_equal(shown(again, "billed"), sheet)
+    same_numbers(again, result)
+    # Off-peak: DeepSeek's off-peak price from the file.
+    at.selectbox(key="time_of_day").set_value("off_peak").run()
+    assert (
+        shown(at, "billed").set_index("provider").loc["DeepSeek", "usd_per_million_output"] == 0.6
+    )
+    # Back to the catalog's prices.
+    next(b for b in at.button if b.label == "Use the catalog's prices").click().run()
+    assert "price_list" not in at.query_params
+    assert at.subheader[0].value == "Provider prices as of 2026-11-20"
+
+
+def test_an_openrouter_file_is_detected_and_dated_by_its_input():
+    at = open_page(PAGE, model="glm-5.2", price_date="today", price_file_date="2026-11-30")
+    upload(at, OPENROUTER, "models.json")
+    assert not at.exception and not at.error
+    sheet = shown(at, "billed")
+    assert list(sheet["provider"]) == ["OpenRouter"] and list(sheet["date"]) == ["2026-11-30"]
+    prices = listed(OPENROUTER, price_files.read_openrouter, "2026-11-30")
+    options = price_war.Options(price_date="today", price_rule=PriceRule())
+    scen = app_scenario(model="glm-5.2")
+    same_numbers(at, price_war.run(scen, options, price_files.use_prices(CATALOG, prices)))
+    assert "your OpenRouter models list of 2026-11-30" in page_words(at)
+
+
+@pytest.mark.parametrize(
+    ("data", "file_format", "said"),
+    [
+        (b"{not json", "detect", "is neither LiteLLM"),
+        (b"[1, 2]", "litellm", "must be a JSON object of model entries"),
+        (b'{"data": {"id": 1}}', "openrouter", 'must be an object with a "data" list'),
+        (b'{"x": {"litellm_provider": "p", "input_cost_per_token": "cheap"}}', "detect", "cheap"),
+        (LITELLM, "openrouter", 'must be an object with a "data" list'),
+        (b"\xff\xfe{}", "litellm", "is not a JSON file"),
+    ],
+)
+def test_a_malformed_file_gets_a_message_not_a_traceback(data, file_format, said):
+    at = open_page(PAGE, model="glm-5.2", price_date="today", price_file_format=file_format)
+    upload(at, data, "prices.json")
+    assert not at.exception
+    (error,) = at.error
+    assert error.value.startswith("Could not read ` prices.json `: ") and said in error.value
+    assert "price_list" not in at.query_params
+    assert at.subheader[0].value == "Provider prices as of 2026-11-20"  # the catalog's
+
+
+def test_a_bad_price_list_or_date_in_the_url_is_named_and_dropped():
+    value = price_list.encode(
+        price_files.read_litellm(LITELLM, "2026-11-30", CATALOG).prices, "litellm"
+    )
+    note = ignored(open_page(PAGE, price_list="bm90IGEgbGlzdA", price_file_date="2031-01"))
+    assert f"`price_list=bm90IGEgbGlzdA`: {escape('price_list')} is not a price list" in note
+    assert f"`price_file_date=2031-01`: {escape('price_file_date')} must be a date" in note
+    # A list whose rows break the rules is refused as a file would be.
+    bad = price_list.encode(
+        price_files.read_litellm(LITELLM, "2026-11-30", CATALOG).prices.assign(model="gpt-9"),
+        "litellm",
+    )
+    assert "model must be a catalog model id" in ignored(open_page(PAGE, price_list=bad))
+    at = open_page(PAGE, model="glm-5.2", price_date="today", price_list=value)
+    assert not any("URL parameters" in w.value for w in at.warning)
+    assert at.subheader[0].value == f"Provider prices as of {TODAY} (your list)"
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["` ![k](http://127.0.0.1:8712/k.png) `", "<b>k</b>", "k" * 5000, "ü", "$k$", "="],
+)
+def test_hostile_price_list_and_date_values_are_shown_as_text_and_dropped(value):
+    at = open_page(PAGE, price_list=value, price_file_date=value)
+    assert not at.exception and len(at.warning) == 1
+    raw = at.warning[0].value
+    # Each value is named once, as a code span (gate.warning's form: nothing inside is markup).
+    for key in ("price_list", "price_file_date"):
+        assert literal(f"{gate.shown(key)}={gate.shown(value)}") in raw
+    assert raw.count("\n- ") == 2  # two lines, one per value
+    assert "price_list" not in at.query_params and "price_file_date" not in at.query_params
+    assert at.subheader[0].value == "Provider prices as of 2023-12"  # the catalog's

@@ -69,16 +69,21 @@ def test_cached_prefill_cost_by_hand_at_half_hits():
     flops += 262_144 * (4096**2 - 2048**2) * 64
     assert out["prefill_ms"] == pytest.approx(flops / 989.4e12 * 1e3, rel=1e-9)
     assert out["prefill_ms"] == pytest.approx(3556.4, abs=0.1)
-    # Cost per million tokens actually prefilled: 1 GPU x 3,556.4 ms / 3.6e6 / 131,072 x 1e6
-    # x $1.95 = $0.014697.
-    assert out["usd_per_million_input_tokens"] == pytest.approx(
+    # Cost per million tokens actually prefilled (uncached): 1 GPU x 3,556.4 ms / 3.6e6 /
+    # 131,072 x 1e6 x $1.95 = $0.014697; per million prompt tokens, the cached half
+    # included (what an input price is set against): over 262,144 tokens, $0.0073486.
+    assert out["usd_per_million_uncached_input_tokens"] == pytest.approx(
         out["prefill_ms"] / 3.6e6 / 131_072 * 1e6 * 1.95, rel=1e-12
     )
-    assert out["usd_per_million_input_tokens"] == pytest.approx(0.014697, abs=1e-6)
+    assert out["usd_per_million_uncached_input_tokens"] == pytest.approx(0.014697, abs=1e-6)
+    assert out["usd_per_million_input_tokens"] == pytest.approx(0.0073486, abs=1e-6)
+    # With hits the cost per prompt token falls; without them the two are one number.
     # Without hits the whole 262,144 tokens run: 2 x 262,144 x 12,617,515,008 + 1.678e10 +
     # 262,144 x 4,096^2 x 64 = 6.89669e15 FLOPs = 6,970.6 ms: the hits save 49 %.
     full = costmodel.evaluate(scenario.replace(prefix_cache_hit_rate=0.0))
     assert full["prefill_ms"] == pytest.approx(6970.6, abs=0.1)
+    assert full["usd_per_million_input_tokens"] == full["usd_per_million_uncached_input_tokens"]
+    assert out["usd_per_million_input_tokens"] < full["usd_per_million_input_tokens"]
     # The KV cache still holds whole prompts, so memory does not change.
     assert full["kv_cache_gb"] == out["kv_cache_gb"]
     assert full["max_batch_size"] == out["max_batch_size"]

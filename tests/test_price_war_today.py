@@ -2,6 +2,7 @@
 
 import dataclasses
 import re
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -254,7 +255,12 @@ def test_deepseek_peak_and_off_peak_are_two_prices_of_one_provider():
         by_hand[result.time_of_day] = (512 * usd_in + 256 * usd_out) / 1e6
         assert row["revenue_per_request_usd"] == pytest.approx(by_hand[result.time_of_day])
     assert by_hand["off_peak"] == pytest.approx(by_hand["peak"] / 2)
-    assert "(off_peak prices)" in off.verdict_text and "(off_peak" not in peak.verdict_text
+    assert "(off-peak prices)" in off.verdict_text and "(off-peak" not in peak.verdict_text
+    # The sheet says who bills by time of day, and which price it holds.
+    assert off.sheet_note.startswith("DeepSeek, Tencent Cloud bill DeepSeek-V4.1-Flash by time")
+    assert off.sheet_note.endswith("the sheet holds their off-peak prices.")
+    at_three = _run("deepseek-v4.1-flash", "03:00")
+    assert "DeepSeek (peak)" in at_three.sheet_note and "03:00 UTC" in at_three.verdict_text
     # A UTC time picks by DeepSeek's peak hours (01:00-04:00 and 06:00-10:00 on weekdays).
     assert _run("deepseek-v4.1-flash", "03:00").sheet.equals(peak.sheet)
     assert _run("deepseek-v4.1-flash", "05:00").sheet.equals(off.sheet)
@@ -280,6 +286,14 @@ def test_deepseek_v4_flash_own_price_between_its_rise_and_its_retirement():
         == 0.66
     )
     assert "DeepSeek" not in set(_run("deepseek-v4-flash").sheet["provider"])
+    # ... and the sheet says so; off-peak changes nothing on it, and it says that too.
+    late = _run("deepseek-v4-flash", "off_peak")
+    assert late.sheet.equals(_run("deepseek-v4-flash").sheet)
+    assert late.sheet_note == (
+        "No provider on this sheet bills DeepSeek-V4-Flash by time of day: peak and off-peak "
+        "give the same prices. Withdrawn by 2026-11-20: DeepSeek (on 2026-09-10); it is not "
+        "on the sheet."
+    )
 
 
 def test_the_disclosure_and_the_price_war_say_what_differs():
@@ -364,3 +378,21 @@ def test_the_margin_rises_with_the_price(prices, hit_rate):
     for row in margins.itertuples():
         words = pw.margin_words(row.revenue_per_request_usd, row.margin_pct)
         assert not re.search(r"\binf|\bnan\b", words)
+
+
+def test_deepseeks_own_economics_beside_a_price_list_of_the_users_own():
+    # A LiteLLM file's prices (DeepSeek's V4-Flash at $1.20 peak) hold no DeepSeek price of
+    # 2025: the disclosure is restated at the project's catalog's, the margin at the file's.
+    data = (Path(__file__).parent / "data" / "litellm-model-prices-sample.json").read_bytes()
+    catalog = costmodel.load_catalog()
+    prices = costmodel.price_files.read_litellm(data, "2026-12-07", catalog).prices
+    mine = costmodel.price_files.use_prices(catalog, prices)
+    scenario = costmodel.Scenario(model="deepseek-v4-flash", n_gpus=8, weight_format=None)
+    result = pw.run(scenario, pw.Options(price_date="today"), mine)
+    assert result.price_date == "2026-12-07"
+    assert result.sheet.set_index("provider").loc["DeepSeek", "usd_per_million_output"] == 1.20
+    assert result.disclosure_text.startswith(
+        "DeepSeek's own published economics (2025-03-01, deepseek-v3 and deepseek-r1) give a "
+        "cost-profit ratio of 545%"
+    )
+    assert "here deepseek-v4-flash's of 2026-12-07" in result.disclosure_text

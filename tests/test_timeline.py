@@ -205,6 +205,57 @@ def test_a_two_point_trend_is_the_ratio_per_year():
     assert "one price date only" in run(Scenario(), Options(), one).trend.iloc[0]["text"]
 
 
+def test_the_trend_lines_ends_are_the_fit_by_hand(hand):
+    # ln(price) = a + b * years through x = 0, 60, 182 days / 365.25 and the cheapest
+    # prices 1.00, 0.01, 0.01: the line's ends are e^(a + b x) at the first and last x.
+    x = np.array([0, 60, 182]) / 365.25
+    y = np.log([1.00, 0.01, 0.01])
+    slope = ((x - x.mean()) * (y - y.mean())).sum() / ((x - x.mean()) ** 2).sum()
+    intercept = y.mean() - slope * x.mean()
+    trend = hand.trend.set_index("model").loc["mixtral-8x7b"]
+    assert trend["fit_first_usd_per_million_output"] == pytest.approx(math.exp(intercept))
+    assert trend["fit_last_usd_per_million_output"] == pytest.approx(
+        math.exp(intercept + slope * x[-1])
+    )
+    # Half a year (2023-12-31 to 2024-06-30) is too short for a rate per year: the words
+    # give the move from the first cheapest price to the last, 1.00 to 0.01 = 100x.
+    assert trend["text"] == (
+        "Mixtral 8x7B: the cheapest output price fell 100x in 6 months (2023-12 to "
+        "2024-06, $1 to $0.01 per million output tokens); too short a time for a rate per year."
+    )
+
+
+def test_a_steady_price_held_and_a_rising_one_rose():
+    gpu = [("h100-sxm", 2.0, "test", "on_demand", "2024-01")]
+    steady = catalog_with(
+        gpu,
+        [
+            ("R", "mixtral-8x7b", 0.1, 1.0, "2024-01-01"),
+            ("R", "mixtral-8x7b", 0.1, 1.0, "2026-01-01"),
+        ],
+    )
+    text = run(Scenario(), Options(), steady).trend.iloc[0]["text"]
+    assert text.startswith("Mixtral 8x7B: the cheapest output price held steady (log-linear")
+    # $0.28 to $1.32 in two years: a rise of sqrt(1.32 / 0.28) = 2.17x a year.
+    rising = catalog_with(
+        gpu,
+        [
+            ("R", "mixtral-8x7b", 0.1, 0.28, "2024-01-01"),
+            ("R", "mixtral-8x7b", 0.1, 1.32, "2026-01-01"),
+        ],
+    )
+    trend = run(Scenario(), Options(), rising).trend.iloc[0]
+    assert trend["factor_per_year"] == pytest.approx((1.32 / 0.28) ** (365.25 / 731))
+    assert "rose 2.2x a year" in trend["text"]
+
+
+def test_a_month_of_cuts_is_no_rate_per_year():
+    # DeepSeek-V4.1-Flash's cheapest price went from $1.20 (2026-10-27) to $0.30
+    # (2026-11-20): 4x lower in under a month, never "more than a million-fold a year".
+    text = run(Scenario(), Options(model="deepseek-v4.1-flash")).trend.iloc[0]["text"]
+    assert "fell 4x in 1 month" in text and "a year" not in text.replace("rate per year", "")
+
+
 def test_a_model_has_no_floor_before_its_release():
     # Mixtral 8x22B was released in 2024-04: its floor starts on 2024-04-30 (an H100 at your
     # own price from the start; no on-demand price is that old).
@@ -473,6 +524,15 @@ def test_several_models_on_one_chart_and_how_far_their_prices_fell():
     two = run(Scenario(), Options(model="mixtral-8x7b", models=("gpt-oss-120b",)))
     assert two.models == ("mixtral-8x7b", "gpt-oss-120b") and two.group_text
     assert run(Scenario(), Options(model="mixtral-8x7b")).group_text == ""
+    assert run(Scenario(), Options(model="mixtral-8x7b")).group_trend.empty
+    # The group's trend is the fit of its cheapest prices, as a model's is.
+    trend = result.group_trend.iloc[0]
+    x = (group["date"] - group["date"].min()).dt.days.to_numpy() / 365.25
+    y = np.log(group["usd_per_million_output"].to_numpy())
+    slope = ((x - x.mean()) * (y - y.mean())).sum() / ((x - x.mean()) ** 2).sum()
+    assert trend["factor_per_year"] == pytest.approx(math.exp(slope))
+    assert trend["n_dates"] == len(group)
+    assert trend["text"].startswith("The cheapest of the drawn models: the cheapest output price")
 
 
 def test_a_model_without_prices_still_gets_its_floor():
@@ -484,6 +544,15 @@ def test_a_model_without_prices_still_gets_its_floor():
         "The catalog has no provider prices for Llama 2 70B from 2023-12: only the cost "
         "floor is shown."
     )
+    # The floor runs to the timeline's last date, another model's newest price (2024-09-17),
+    # though no price of this model and no GPU price or launch is dated then.
+    later = catalog_with(
+        [("h100-sxm", 2.0, "test", "on_demand", "2024-01")],
+        [("R", "mixtral-8x7b", 0.1, 1.0, "2024-09-17")],
+    )
+    result = run(Scenario(n_gpus=4), Options(model="llama-2-70b"), later)
+    assert result.end == pd.Timestamp("2024-09-17")
+    assert result.floor["date"].max() == result.end
 
 
 def test_no_trend_or_change_text_shows_inf():

@@ -17,10 +17,29 @@ from costmodel.spec import Spec
 
 
 def test_labels_carry_units():
+    # From the one table of output metadata (costmodel.outputs), else from the unit the
+    # name ends in.
     assert tables.label("decode_step_ms") == "Decode step [ms]"
+    assert tables.label("tpot_ms") == "Time per output token [ms]"
     assert tables.label("bytes_read_per_step_gb") == "Bytes read per step [GB]"
-    assert tables.label("usd_per_million_output_tokens") == "$/M output tokens"
+    assert tables.label("usd_per_million_output_tokens") == "Cost [$/M output tokens]"
+    assert tables.label("some_new_latency_ms") == "Some new latency [ms]"
     assert tables.label("GPU id") == "GPU id"  # not snake_case: kept
+
+
+def test_every_output_has_words_a_unit_and_a_rounding():
+    from costmodel import outputs
+    from costmodel.evaluation import OUTPUT_COLUMNS
+
+    assert set(OUTPUT_COLUMNS) <= set(outputs.OUTPUTS)
+    for name in OUTPUT_COLUMNS:
+        out = outputs.OUTPUTS[name]
+        assert out.label and "_" not in out.label and out.help == OUTPUT_COLUMNS[name], name
+    # Rounded to what they mean: tokens/s per user to 0.1, times to the first token to the
+    # millisecond; dollars, from $0.00001 a request to $60 a million tokens, to 4 digits.
+    assert tables.number_format("tokens_per_s_per_user") == "%.1f"
+    assert tables.number_format("usd_per_million_output_tokens") == "%.4g"
+    assert tables.number_format("ttft_ms") == "%.0f"
 
 
 def test_view_rounds_dashes_and_pins_the_key_columns():
@@ -35,8 +54,8 @@ def test_view_rounds_dashes_and_pins_the_key_columns():
     shown, config = tables.view(df)
     assert shown["decode_step_ms"].tolist() == [1.23456789, 0.0]  # full precision kept
     assert str(shown["decode_step_ms"][1]) == "0.0"  # no -0
-    assert config["decode_step_ms"]["type_config"]["format"] == "%.4g"
-    assert shown["margin_pct"].tolist() == ["12.35", tables.DASH]  # no "inf"
+    assert config["decode_step_ms"]["type_config"]["format"] == "%.2f"
+    assert shown["margin_pct"].tolist() == ["12.35", tables.DASH]  # 4 digits; no "inf"
     assert "does not apply" in config["margin_pct"]["help"]
     assert shown["note"].tolist() == ["x", tables.DASH]  # no "None"
     assert config["setup"]["pinned"] is True and tables.column_order(df)[0] == "setup"

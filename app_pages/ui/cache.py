@@ -19,7 +19,9 @@ import streamlit as st
 import costmodel
 from app_pages.ui import models
 from app_pages.ui.text import escape
+from costmodel import shapley
 from costmodel.custom_gpu import CustomGpu
+from costmodel.price_files import use_prices
 
 #: Session-state key of this run's ``custom_model`` URL value (None: no custom model).
 CUSTOM = "_ui_custom_model"
@@ -204,3 +206,51 @@ def claims(scenario: costmodel.Scenario, ids: tuple[str, ...] | None = None) -> 
     """``costmodel.claims.check_all(scenario, ids=ids)`` on the session's catalog, cached:
     a page asks for its own claims only (their analyses alone run)."""
     return _claims(scenario, custom_url(), None if ids is None else tuple(ids))
+
+
+@st.cache_resource(show_spinner=False, max_entries=64)
+def _comparison(
+    a: costmodel.Scenario, b: costmodel.Scenario, metric: str, custom: str | None
+) -> shapley.Comparison:
+    return shapley.compare(a, b, catalog(), metric)
+
+
+def comparison(a: costmodel.Scenario, b: costmodel.Scenario, metric: str) -> shapley.Comparison:
+    """``costmodel.shapley.compare(a, b, catalog, metric)`` on the session's catalog,
+    cached by both scenarios, the metric and the uploaded model (two uploads of one name
+    are two keys); shared."""
+    return _comparison(a, b, metric, custom_url())
+
+
+# --- A price list of the user's own (app_pages.ui.price_list) --------------------------------
+
+
+@st.cache_resource(show_spinner=False, max_entries=8, hash_funcs={pd.DataFrame: _pickle_digest})
+def _priced_catalog(prices: pd.DataFrame, custom: str | None) -> costmodel.Catalog:
+    return use_prices(catalog(), prices)
+
+
+@st.cache_resource(
+    show_spinner=False,
+    max_entries=64,
+    hash_funcs={types.ModuleType: lambda m: m.__name__, pd.DataFrame: _pickle_digest},
+)
+def _analysis_at_prices(
+    module: types.ModuleType, scenario: costmodel.Scenario, options: Any, prices, custom
+) -> Any:
+    return module.run(scenario, options, _priced_catalog(prices, custom))
+
+
+def analysis_at_prices(
+    module: types.ModuleType,
+    scenario: costmodel.Scenario,
+    options: Any,
+    prices: pd.DataFrame | None,
+) -> Any:
+    """:func:`analysis` on the session's catalog with ``prices`` (a price file's,
+    ``price_files.FILE_PRICE_COLUMNS``) as its provider prices
+    (``price_files.use_prices``); :func:`analysis` itself when ``prices`` is None. Cached
+    by the prices' contents and shared."""
+    if prices is None:
+        return analysis(module, scenario, options)
+    return _analysis_at_prices(module, scenario, options, prices, custom_url())

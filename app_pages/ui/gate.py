@@ -194,6 +194,8 @@ def _check_many(spec: Spec, raw: list[str]) -> Verdict:
     if not kept:
         if raw == [""] and spec.kind == ENTRIES:
             return Verdict((), None)  # no entries: the default
+        if raw == [""] and spec.empty:  # an empty list that means something
+            return Verdict((), url_values(spec, ()))
         return _default_used(spec, "&".join(raw), "no valid entry" if raw != [""] else "empty")
     notes = [
         (t, f"not an option, dropped (allowed: {allowed(spec)}); the other entries were kept")

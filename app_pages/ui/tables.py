@@ -17,6 +17,7 @@ import pyarrow as pa
 import streamlit as st
 
 from app_pages.ui import cache
+from costmodel import outputs
 
 #: Columns shown first and pinned, in this order, wherever a table has them (the
 #: capitalised ones are tables whose pages still key columns by their labels).
@@ -33,55 +34,25 @@ DASH = "—"
 ROW_PX, BORDER_PX = 35, 3  # st.dataframe's row height and its border [px]
 SIGNIFICANT = 4  # digits shown; the data and the CSV keep them all
 FORMAT = f"%.{SIGNIFICANT}g"  # printf-style, as st.column_config formats numbers
-# Column -> label with unit, where the generic rule (:func:`label`) would not do.
-LABELS = {
-    "setup": "Setup",
-    "model_label": "Model",
-    "usd_per_million_output_tokens": "$/M output tokens",
-    "usd_per_million_input_tokens": "$/M input tokens",
-    "usd_per_million_input": "$/M input tokens",
-    "usd_per_million_output": "$/M output tokens",
-    "tokens_per_s_per_user": "Tokens/s per user",
-    "tokens_per_s_per_replica": "Tokens/s per replica",
-    "usd_per_gpu_hour": "$/GPU-hour",
-    "batch_size": "Batch [sequences]",
-    "n_gpus": "GPUs",
-    "fits": "Fits",
-    "speculative_speedup": "Speed-up [x]",
-    "change_low_pct": "Change, low [%]",
-    "change_high_pct": "Change, high [%]",
-    "usd_per_request": "Cost [$/request]",
-    "revenue_per_request_usd": "Revenue [$/request]",
-    "margin_usd_per_request": "Margin [$/request]",
-    "margin_usd_per_million_requests": "Margin [$/M requests]",
-    "margin_pct": "Margin [% of revenue]",
-    "break_even_utilization": "Break-even utilization [0-1]",
-    "break_even_batch_size": "Break-even batch [sequences]",
-}
-# Name endings that carry a unit: ending -> unit shown in brackets.
-UNITS = {
-    "_ms": "ms",
-    "_us": "µs",
-    "_gb": "GB",
-    "_tb_s": "TB/s",
-    "_pct": "%",
-    "_tokens": "tokens",
-    "_usd": "$",
-}
 
 
 def label(column: str) -> str:
-    """A readable label with its unit for a unit-named column (``decode_step_ms`` ->
-    "Decode step [ms]"); names that are not snake_case are kept."""
-    if column in LABELS:
-        return LABELS[column]
-    if not isinstance(column, str) or column != column.lower() or " " in column:
-        return str(column)
-    unit = next((u for end, u in UNITS.items() if column.endswith(end)), None)
-    words = column[: -len(next(e for e in UNITS if column.endswith(e)))] if unit else column
-    words = words.replace("usd_per_", "$ per ").replace("_per_", " per ").replace("_", " ")
-    text = words[:1].upper() + words[1:]
-    return f"{text} [{unit}]" if unit else text
+    """A column's name in words with its unit (``costmodel.outputs.label``: "Time per output
+    token [ms]"); a name that is not snake_case is kept."""
+    return outputs.label(column)
+
+
+def decimals(column: str | None) -> int | None:
+    """The decimals ``column`` is shown to (``costmodel.outputs``); None: significant digits."""
+    found = outputs.OUTPUTS.get(column) if isinstance(column, str) else None
+    return None if found is None else found.decimals
+
+
+def number_format(column: str) -> str:
+    """The printf format a column is shown in: its ``costmodel.outputs`` rounding, else
+    :data:`SIGNIFICANT` significant digits."""
+    places = decimals(column)
+    return FORMAT if places is None else f"%.{places}f"
 
 
 def significant(values: pd.Series, digits: int = SIGNIFICANT) -> pd.Series:
@@ -115,9 +86,9 @@ def view(df: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, Any]]:
             numbers = pd.to_numeric(values, errors="coerce")
             if np.isfinite(numbers.to_numpy(dtype=float)).all():
                 shown[column] = numbers + 0.0  # -0.0 -> 0.0; the format rounds
-                config[column] = st.column_config.NumberColumn(name, format=FORMAT)
+                config[column] = st.column_config.NumberColumn(name, format=number_format(column))
             else:
-                shown[column] = dashed(numbers)
+                shown[column] = dashed(numbers, column)
                 config[column] = st.column_config.TextColumn(
                     name, help=f"{DASH}: does not apply (no value, or the setup does not fit)."
                 )
@@ -132,11 +103,16 @@ def view(df: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, Any]]:
     return shown, config
 
 
-def dashed(values: pd.Series) -> pd.Series:
-    """Numbers as text to :data:`SIGNIFICANT` digits, :data:`DASH` where missing or
-    infinite: how :func:`view` shows a numeric column with gaps, for a read-only column of
-    a data editor (pair it with a ``TextColumn`` whose help says what the dash means)."""
-    return significant(pd.to_numeric(values, errors="coerce")).map(_text)
+def dashed(values: pd.Series, column: str | None = None) -> pd.Series:
+    """Numbers as text, :data:`DASH` where missing or infinite: how :func:`view` shows a
+    numeric column with gaps (rounded as ``column`` is, :func:`number_format`), for a
+    read-only column of a data editor too (pair it with a ``TextColumn`` whose help says
+    what the dash means)."""
+    numbers = pd.to_numeric(values, errors="coerce")
+    places = decimals(column)
+    if places is None:
+        return significant(numbers).map(_text)
+    return numbers.map(lambda v: f"{v:,.{places}f}" if math.isfinite(v) else DASH)
 
 
 def _numeric(values: pd.Series) -> bool:

@@ -9,6 +9,7 @@ and default all come from the spec.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
@@ -23,16 +24,17 @@ _SYNCED = "_ui_url_synced"  # named selectbox key -> the URL id it last read or 
 _ABSENT = object()
 
 
-def names(spec: Spec) -> dict[str, str]:
-    """Option -> shown name of a choice: a catalog table's ``name`` column (the id where
-    there is none), and the None option (:data:`url.NONE_OPTION`) saying what it means."""
-    shown = {}
-    if spec.empty:
+def _names(spec: Spec) -> dict[str, str]:
+    """Option -> shown name of a choice where it differs from the option: the spec's own
+    ``names``, a catalog table's ``name`` column, and the None option
+    (:data:`url.NONE_OPTION`) saying what it means."""
+    shown = dict(spec.names)
+    if spec.optional:
         shown[NONE_OPTION] = spec.empty[0].upper() + spec.empty[1:]
     if spec.catalog_table:
         table = getattr(cache.catalog(), spec.catalog_table)
         found = dict(table["name"]) if "name" in table else {}
-        shown.update({i: found.get(i, i) for i in spec.choices})
+        shown.update({i: found[i] for i in spec.choices if found.get(i, i) != i})
     return shown
 
 
@@ -69,14 +71,15 @@ def widget(
     spec = url.spec(key)
     label = label or spec.labelled
     common = {"key": key, "help": _help(spec, help), **kwargs}
+    shown = {**_names(spec), **(names or {})} if spec.kind == CHOICE else {}
     if spec.kind == BOOL:
         drawn = container.toggle(label, value=spec.default, bind="query-params", **common)
+    elif spec.kind == CHOICE and (shown or spec.optional or spec.catalog_table and not spec.many):
+        drawn = _named(spec, label, container, shown, style, **common)
     elif spec.kind == CHOICE and spec.many:
         drawn = container.multiselect(
             label, spec.choices, default=list(spec.default), bind="query-params", **common
         )
-    elif spec.kind == CHOICE and (spec.catalog_table or spec.optional or names):
-        drawn = _named_selectbox(spec, label, container, names or {}, **common)
     elif spec.kind == CHOICE:
         radio = style == "radio" or (style is None and len(spec.choices) <= 2)
         draw = container.radio if radio else container.selectbox
@@ -116,53 +119,52 @@ def inputs(
     }
 
 
-def _named_selectbox(
-    spec: Spec, label: str, container: Any, given: Mapping[str, str], **common: Any
-) -> Any:
-    """A selectbox that shows :func:`names` but keeps ids in the URL.
+def _named(
+    spec: Spec,
+    label: str,
+    container: Any,
+    shown: Mapping[str, str],
+    style: str | None,
+    **common: Any,
+):
+    """A selectbox (a multiselect for a list) that shows names but keeps ids in the URL.
 
-    A bound selectbox with ``format_func`` would write the shown name into the URL (and
-    reject an id there), so this one is not bound: it takes the URL's id when the URL
-    changes (a link, Back or Forward, a menu link) and writes its id into the URL when
-    the user picks one (:func:`_sync`; unlike a bound widget's change, that makes a
-    history entry). The None option is the empty URL value.
+    A bound widget with ``format_func`` would write the shown name into the URL (and
+    reject an id there), so this one is not bound: it takes the URL's ids when the URL
+    changes (a link, Back or Forward, a menu link) and writes its ids into the URL when
+    the user picks (:func:`_sync`; unlike a bound widget's change, that makes a history
+    entry). The None option is the empty URL value.
     """
     key = common.pop("key")
-    shown = {**names(spec), **given}
-    options = ([NONE_OPTION] if spec.optional else []) + list(spec.choices)
-    default = NONE_OPTION if spec.default is None else spec.default
     synced = st.session_state.setdefault(_SYNCED, {})
-    found = st.query_params.get_all(key)  # after the gate: a valid id, "" or absent
-    text = found[-1] if found else None
-    if key not in st.session_state or synced.get(key, _ABSENT) != text:
-        st.session_state[key] = default if text is None else text
-        synced[key] = text
+    found = tuple(st.query_params.get_all(key)) or None  # after the gate: valid ids, or ""
+    if key not in st.session_state or synced.get(key, _ABSENT) != found:
+        value = spec.default if found is None else gate.check(spec, list(found)).value
+        st.session_state[key] = _widget_default(dataclasses.replace(spec, default=value))
+        synced[key] = found
+    show = {"format_func": lambda i: shown.get(i, i), "key": key, "on_change": _sync}
+    if spec.many:  # ids a catalog lost (an upload) leave the list
+        st.session_state[key] = [v for v in st.session_state[key] if v in spec.choices]
+        return container.multiselect(label, spec.choices, args=(key,), **show, **common)
+    options = ([NONE_OPTION] if spec.optional else []) + list(spec.choices)
     if st.session_state[key] not in options:  # a catalog that lost the id (an upload)
-        st.session_state[key] = default
-    return container.selectbox(
-        label,
-        options,
-        format_func=lambda i: shown.get(i, i),
-        key=key,
-        on_change=_sync,
-        args=(key,),
-        **common,
-    )
+        st.session_state[key] = _widget_default(spec)
+    radio = style == "radio" or (style is None and len(options) <= 2 and not spec.catalog_table)
+    draw = container.radio if radio else container.selectbox
+    return draw(label, options, args=(key,), **show, **common)
 
 
 def named_keys() -> set[str]:
-    """The keys of the named selectboxes drawn in this session (not bound to the URL: they
-    write their ids themselves)."""
+    """The keys of the named inputs drawn in this session (not bound to the URL: they write
+    their ids themselves)."""
     return set(st.session_state.get(_SYNCED, {}))
 
 
 def _sync(key: str) -> None:
-    """Callback: write a named selectbox's id into the URL (none for the default)."""
-    spec = url.spec(key)
-    value = url.widget_value(key, st.session_state[key])
-    values = None if value == spec.default else [value or ""]
+    """Callback: write a named input's ids into the URL (none for the default)."""
+    values = gate.url_values(url.spec(key), url.widget_value(key, st.session_state[key]))
     url.write(key, values)
-    st.session_state.setdefault(_SYNCED, {})[key] = None if values is None else values[-1]
+    st.session_state.setdefault(_SYNCED, {})[key] = None if values is None else tuple(values)
 
 
 # --- Reset and presets ------------------------------------------------------------------------
@@ -172,12 +174,14 @@ def set_values(values: Mapping[str, Any]) -> None:
     """Callback: set widgets' values (the URL follows); a sidebar one makes the
     ``url.fragment`` that drew the button rerun the whole app."""
     for key, value in values.items():
-        named = key in st.session_state.get(_SYNCED, {})
-        st.session_state[key] = NONE_OPTION if value is None and named else value
-        if named:
+        spec = url.spec(key)
+        if key in st.session_state.get(_SYNCED, {}):  # a named input: as its widget holds it
+            st.session_state[key] = _widget_default(dataclasses.replace(spec, default=value))
             _sync(key)
-        elif url.spec(key).kind == ENTRIES:  # rows no widget binds: written here
-            url.write(key, gate.url_values(url.spec(key), tuple(value)))
+            continue
+        st.session_state[key] = value
+        if spec.kind == ENTRIES:  # rows no widget binds: written here
+            url.write(key, gate.url_values(spec, tuple(value)))
     if not url.shared_keys().isdisjoint(values):
         st.session_state[url.APP_RERUN] = True
 
@@ -188,7 +192,11 @@ def defaults(keys: Iterable[str]) -> dict[str, Any]:
 
 
 def _widget_default(spec: Spec) -> Any:
-    return list(spec.default) if spec.many else spec.default
+    """A spec's default as its widget holds it: a list for a list, the None option for a
+    choice's None."""
+    if spec.many:
+        return list(spec.default)
+    return NONE_OPTION if spec.default is None and spec.kind == CHOICE else spec.default
 
 
 def reset_button(keys: Iterable[str], *, key: str, help: str) -> None:

@@ -26,7 +26,13 @@ from costmodel.analyses.options import AnalysisOptions, count, scenario_field
 from costmodel.catalog import load_catalog
 from costmodel.economics import batch_grid
 from costmodel.fields import FIELD_RANGES
-from costmodel.frontier import DEFAULT_MAX_GPUS, cheapest_meeting, frontier_for_gpus
+from costmodel.frontier import (
+    DEFAULT_MAX_GPUS,
+    PARALLELISMS,
+    SERVING,
+    cheapest_meeting,
+    frontier_for_gpus,
+)
 from costmodel.pricing import PriceRule, model_price_dates, price_gpus, price_sheet
 from costmodel.scenario import Scenario
 from costmodel.spec import choice, nested, number
@@ -34,10 +40,8 @@ from costmodel.spec import choice, nested, number
 #: The cost every comparison here uses [$ per million output tokens].
 COST = "usd_per_million_output_tokens_all_in"
 _GPUS = tuple(load_catalog().gpus.index)
-PARALLELISMS = ("tp", "ep")
 #: Sweeps of the shipped catalog kept by :func:`run` (scenario and swept axes as the key).
 SWEEPS_KEPT = 16
-SERVING = ("aggregated", "disaggregated")
 #: TTFT targets one may set: 1 ms to 10 minutes, in steps of 100 ms [ms].
 TTFT_MS_RANGE = (1.0, 600_000.0, 100.0)
 #: TPOT targets one may set, in steps of 1 ms [ms].
@@ -101,19 +105,20 @@ class Options(AnalysisOptions):
     )
     price_rule: PriceRule = nested(PriceRule())
     parallelisms: tuple = choice(
-        PARALLELISMS,
+        tuple(PARALLELISMS),
         label="Parallelism",
         help="tp: tensor parallelism inside one scale-up domain; ep: experts over the GPUs, "
         "attention data-parallel",
-        choices=PARALLELISMS,
+        choices=tuple(PARALLELISMS),
+        names=PARALLELISMS,
         many=True,
     )
     serving: tuple = choice(
-        SERVING,
+        tuple(SERVING),
         label="Serving",
         help="aggregated: prefill and decode on the same GPUs; disaggregated: a prefill pool "
         "of its own",
-        choices=SERVING,
+        choices=tuple(SERVING),
         many=True,
     )
 
@@ -165,17 +170,27 @@ def _per_gpu(table: pd.DataFrame, pick) -> pd.DataFrame:
     return frame.drop(columns="gpu", errors="ignore")
 
 
-def rank_gpus(sweep: pd.DataFrame, min_tokens_per_s_per_user: float) -> pd.DataFrame:
-    """Each GPU's cheapest row at ``min_tokens_per_s_per_user`` or faster, cheapest first.
+def rank_gpus(
+    sweep: pd.DataFrame,
+    min_tokens_per_s_per_user: float,
+    ttft_ms_max: float = np.inf,
+    tpot_ms_max: float = np.inf,
+) -> pd.DataFrame:
+    """Each GPU's cheapest row at ``min_tokens_per_s_per_user`` or faster that also meets
+    the TTFT and TPOT targets drawn beside it, cheapest first.
 
     ``sweep``: rows of ``frontier_for_gpus`` (a front or the whole sweep); a GPU with no
-    row that fast is left out. Indexed by GPU, with a ``rank`` column (1 = cheapest).
+    such row is left out. Indexed by GPU, with a ``rank`` column (1 = cheapest).
     """
     if not min_tokens_per_s_per_user > 0:
         raise ValueError(
             f"min_tokens_per_s_per_user must be > 0; got {min_tokens_per_s_per_user!r}"
         )
-    fast = sweep[sweep["tokens_per_s_per_user"] >= min_tokens_per_s_per_user]
+    fast = sweep[
+        (sweep["tokens_per_s_per_user"] >= min_tokens_per_s_per_user)
+        & (sweep["ttft_ms"] <= ttft_ms_max)
+        & (sweep["tpot_ms"] <= tpot_ms_max)
+    ]
     ranked = _per_gpu(fast, lambda rows: rows.loc[rows[COST].idxmin()]) if len(fast) else None
     if ranked is None or ranked.empty:
         return pd.DataFrame(columns=["rank", *sweep.columns.drop("gpu", errors="ignore")])
@@ -273,7 +288,7 @@ def run(scenario=None, options: Options | None = None, catalog=None) -> Result:
     scenario = scenario or Scenario()
     axes = (options.gpus, options.batch_min, options.batch_max)
     axes += (options.parallelisms, options.serving, options.max_gpus, options.price_rule)
-    if catalog is None:  # the shipped catalog: the sweep is kept for other targets
+    if catalog is None or catalog is load_catalog():  # shipped: kept for other targets
         whole = _default_catalog_sweep(scenario, axes).copy()
     else:
         whole = _sweep(scenario, axes, catalog)
@@ -287,7 +302,9 @@ def run(scenario=None, options: Options | None = None, catalog=None) -> Result:
             whole,
             lambda rows: cheapest_meeting(rows, options.ttft_ms_max, options.tpot_ms_max, COST),
         )
-        ranking = rank_gpus(whole, options.min_tokens_per_s_per_user)
+        ranking = rank_gpus(
+            whole, options.min_tokens_per_s_per_user, options.ttft_ms_max, options.tpot_ms_max
+        )
     gpu_prices = (
         whole.groupby("gpu", sort=False)["usd_per_gpu_hour"].first().to_dict() if len(whole) else {}
     )

@@ -123,10 +123,12 @@ def pct_cheaper(cost, other):
 
 def _prices(scenario, options: Options, catalog) -> pd.DataFrame:
     """Every catalog GPU's price (``pricing.price_gpus`` under ``options.price_rule``) with
-    the scenario's price for its own GPU unless the rule's own prices name it; columns
-    ``gpu``, ``usd_per_gpu_hour`` (NaN: none) and ``price_source`` (where it is from)."""
+    the scenario's price for its own GPU unless the rule's own prices name it (or it is the
+    rule's price: the app's sidebar prices its GPU by the rule); columns ``gpu``,
+    ``usd_per_gpu_hour`` (NaN: none) and ``price_source`` (where it is from)."""
     table = price_gpus(catalog.gpus.index, options.price_rule, catalog)
     mine = (table["gpu"] == scenario.gpu) & (table["tier"] != "own")
+    mine &= table["usd_per_gpu_hour"] != scenario.usd_per_gpu_hour
     table.loc[mine, "usd_per_gpu_hour"] = scenario.usd_per_gpu_hour
     table.loc[mine, "label"] = "scenario price"
     return table.rename(columns={"label": "price_source"})
@@ -227,7 +229,7 @@ def _bandwidth_per_dollar(prices: pd.DataFrame, catalog) -> pd.DataFrame:
     return table
 
 
-def _winner(table: pd.DataFrame, sidebar: str | None) -> dict:
+def _winner(table: pd.DataFrame, sidebar: str | None, catalog) -> dict:
     """Winner, runner-up, savings and whether their uncertainty ranges overlap, in words."""
     ok = table[table["fits"] & table[COST].notna()]
     found = dict.fromkeys(
@@ -253,7 +255,8 @@ def _winner(table: pd.DataFrame, sidebar: str | None) -> dict:
         found["winner_saving_vs_sidebar_pct"] = float(pct_cheaper(best[COST], other[COST]))
         text += (
             f", {found['winner_saving_vs_sidebar_pct']:.0f}% cheaper per million output "
-            f"tokens than your sidebar setup {sidebar.removesuffix(' (sidebar)')} "
+            f"tokens than your sidebar setup, {int(other['n_gpus'])}x "
+            f"{catalog.gpus.loc[other['gpu'], 'name']} "
             f"(${other[COST]:.3f})"
         )
     elif len(mine):
@@ -376,8 +379,9 @@ def run(scenario=None, options: Options | None = None, catalog=None) -> Result:
     prices = _prices(scenario, options, catalog)
     table, curves, scenarios, ranges, skipped = _table(scenario, options, prices, catalog)
     bandwidth = _bandwidth_per_dollar(prices, catalog)
-    sidebar = next((s for s in table["setup"] if s.endswith(" (sidebar)")), None)
-    found = {**_winner(table, sidebar), **_c5(table, bandwidth), **_c14(table)}
+    mine = table.loc[table["gpu"] == scenario.gpu, "setup"]
+    sidebar = None if mine.empty else str(mine.iloc[0])
+    found = {**_winner(table, sidebar, catalog), **_c5(table, bandwidth), **_c14(table)}
     best = scenarios.get(found["winner"]) if found["winner"] else None
     return Result(
         table=table,

@@ -54,6 +54,7 @@ class Options(AnalysisOptions):
         "[GPU ids]",
         catalog_table="gpus",
         many=True,
+        empty="the sidebar's GPU",
     )
     users: int = count(
         CHAT_USERS[0],

@@ -15,6 +15,7 @@ import pandas as pd
 
 from costmodel.analyses.options import AnalysisOptions, count
 from costmodel.economics import batch_grid
+from costmodel.frontier import PARALLELISMS, SERVING
 from costmodel.planning import Workload, catalog_workloads, request_class, workload
 from costmodel.planning.fleet import DEFAULT_MAX_GPUS, TARGETS, fleet_candidates
 from costmodel.planning.latency import service_times
@@ -23,8 +24,6 @@ from costmodel.spec import choice, integer, nested, number
 
 #: Workloads one may pick: the catalog's, or the scenario's own lengths ("scenario").
 WORKLOADS = (*catalog_workloads(), "scenario")
-PARALLELISMS = ("tp", "ep")
-SERVING = ("aggregated", "disaggregated")
 #: A latency target [ms]: 1 ms to 10 minutes, in steps of 10 ms.
 TARGET_RANGE = (1.0, 600_000.0, 10.0)
 #: What an empty target means.
@@ -112,18 +111,19 @@ class PlanningOptions(AnalysisOptions):
         help="Most GPUs per replica and per prefill instance tried [GPUs]",
     )
     parallelisms: tuple = choice(
-        PARALLELISMS,
+        tuple(PARALLELISMS),
         label="Parallelism",
         help="tp: tensor parallelism inside one scale-up domain; ep: experts over the GPUs",
-        choices=PARALLELISMS,
+        choices=tuple(PARALLELISMS),
+        names=PARALLELISMS,
         many=True,
     )
     serving: tuple = choice(
-        SERVING,
+        tuple(SERVING),
         label="Serving",
         help="aggregated: prefill and decode on the same GPUs; disaggregated: a prefill pool "
         "of its own",
-        choices=SERVING,
+        choices=tuple(SERVING),
         many=True,
     )
     overhead_ms: float = number(

@@ -179,6 +179,10 @@ class Options(AnalysisOptions):
         "user min_tokens_per_s_per_user, and the cheapest such setup decides; batch_size: "
         "every setup at the scenario's batch",
         choices=OPERATING_POINTS,
+        names={
+            "interactivity": "The cheapest setup at the interactivity target",
+            "batch_size": "Every setup at the sidebar's batch",
+        },
     )
     min_tokens_per_s_per_user: float = number(
         20.0,
@@ -243,7 +247,9 @@ class Result:
     ``priced_model`` is always the scenario's model (``has_prices``: whether the catalog
     prices it at all); ``price_date``: the date of the sheet (``"today"`` and the
     default resolved, or the model's newest when it had no price at the date asked:
-    ``price_date_note`` says so, else ''); ``price_dates``: the dates ``price_date`` may
+    ``price_date_note`` says so, else ''); ``sheet_note``: which providers bill the model
+    by time of day and which withdrew it by the date, in words (''
+    when neither); ``price_dates``: the dates ``price_date`` may
     take (``"today"`` last); ``time_of_day`` of the sheet; ``price_rule``: the market's,
     as of the sheet's date. ``costs``: one row per setup (unit-named; ``meets_target``:
     it gives every user ``min_tokens_per_s_per_user``). ``market``: one row per
@@ -265,6 +271,7 @@ class Result:
     has_prices: bool
     price_date: str
     price_date_note: str
+    sheet_note: str
     price_dates: list
     time_of_day: str
     price_rule: PriceRule
@@ -439,15 +446,18 @@ def _formats(row) -> str:
 
 
 def _setups(scenario, a100_price: float, date: str, options: Options, catalog):
-    """Label -> Scenario (the seed's two for its model, the market's, the scenario's) and
+    """Label -> Scenario (the seed's two for its model, the market's, the scenario's), the
+    labels of the seed's two setups (None for another model) and of the scenario's, and
     the market table."""
     result = _seed_setups(scenario, a100_price) if scenario.model == SEED_MODEL else {}
+    seeds = tuple(result) or (None, None)
     market, table = market_setups(scenario, date, options, catalog)
     result.update({k: v for k, v in market.items() if v not in result.values()})
     if scenario not in result.values():
         name = catalog.gpus.loc[scenario.gpu, "name"]
         result[f"Sidebar: {scenario.n_gpus}x {name} @ ${scenario.usd_per_gpu_hour:.2f}"] = scenario
-    return result, table
+    sidebar = next(label for label, s in result.items() if s == scenario)
+    return result, (*seeds, sidebar), table
 
 
 def _costs(setups: dict, options: Options, catalog) -> tuple[pd.DataFrame, list[dict]]:
@@ -510,6 +520,56 @@ def price_date_note(model: str, price_date: str | None, date: str, catalog) -> s
         f"No provider priced {name} on or before {price_date} (its prices begin {first}): "
         f"shown at its newest prices, of {date}."
     )
+
+
+#: How a time of day reads in a sentence.
+TIME_WORDS = {"peak": "peak", "off_peak": "off-peak"}
+
+
+def time_words(time_of_day: str) -> str:
+    """'peak', 'off-peak', or '03:00 UTC' for a UTC time."""
+    return TIME_WORDS.get(time_of_day, f"{time_of_day} UTC")
+
+
+def sheet_note(model: str, date: str, sheet: pd.DataFrame, time_of_day: str, catalog) -> str:
+    """Which providers on ``sheet`` bill ``model`` by time of day (and so differ between
+    peak and off-peak), or that none does; and which providers had withdrawn the model by
+    ``date`` (their newest catalog row on or before it has no price), with the day."""
+    name = catalog.models.loc[model, "name"] if model in catalog.models.index else model
+    timed = sheet[(sheet["model"] == model) & (sheet["time_of_day"] != "all_day")]
+    if len(timed):
+        one = len(timed) == 1
+        head = f"bill{'s' * one} {name} by time of day: the sheet holds"
+        if time_of_day in TIME_WORDS:
+            names = ", ".join(timed["provider"])
+            tail = f"{'its' if one else 'their'} {time_words(time_of_day)} price{'s' * (not one)}"
+        else:
+            names = ", ".join(
+                f"{p} ({time_words(t)})"
+                for p, t in timed[["provider", "time_of_day"]].itertuples(index=False)
+            )
+            tail = f"the price{'s' * (not one)} of {time_words(time_of_day)} on a weekday"
+        parts = [f"{names} {head} {tail}."]
+    elif time_of_day != "peak" and len(sheet):
+        parts = [
+            f"No provider on this sheet bills {name} by time of day: peak and off-peak give "
+            "the same prices."
+        ]
+    else:
+        parts = []
+    rows = catalog.provider_prices[catalog.provider_prices["model"] == model]
+    days = day_numbers(rows["date"].astype(str))
+    order = np.argsort(days, kind="stable")
+    rows = rows.iloc[order[days[order] <= day_numbers([date])[0]]]
+    newest = rows.groupby("provider", sort=False).tail(1)
+    gone = newest[newest["usd_per_million_output"].isna()]
+    if len(gone):
+        parts.append(
+            f"Withdrawn by {date}: "
+            + ", ".join(f"{r.provider} (on {r.date})" for r in gone.itertuples())
+            + f"; {'it is' if len(gone) == 1 else 'they are'} not on the sheet."
+        )
+    return " ".join(parts)
 
 
 def _sheet(model: str, date: str, options: Options, catalog) -> pd.DataFrame:
@@ -599,8 +659,11 @@ def _c4(margins: pd.DataFrame, costs: pd.DataFrame, label: str, scenario) -> tup
     return _status(even and all_lose, even or all_lose), text, numbers
 
 
-def _c6(margins: pd.DataFrame, costs: pd.DataFrame, label: str) -> tuple[str, str]:
-    """C6 in words: 2x A100 against the collapsed (non-Mistral) Mixtral prices."""
+def _c6(
+    margins: pd.DataFrame, costs: pd.DataFrame, label: str, setup: Scenario, catalog
+) -> tuple[str, str]:
+    """C6 in words: 2x A100 (setup ``label``) against the collapsed (non-Mistral) Mixtral
+    prices."""
     ours = costs.set_index("setup").loc[label]
     rows = margins[
         (margins["setup"] == label)
@@ -608,7 +671,8 @@ def _c6(margins: pd.DataFrame, costs: pd.DataFrame, label: str) -> tuple[str, st
         & (margins["provider"] != "Mistral")
     ]
     text = (
-        f"On {label.split(' @ ')[0]} at ${ours['usd_per_gpu_hour']:.2f}/GPU-hour (same batch and "
+        f"On {setup.n_gpus}x {catalog.gpus.loc[setup.gpu, 'name']} at "
+        f"${ours['usd_per_gpu_hour']:.2f}/GPU-hour (same batch and "
         f"utilisation) our cost is ${ours[COST]:.3f} per million output tokens."
     )
     if not ours["fits"]:
@@ -648,7 +712,11 @@ def _verdict_text(
         if scenario.model in catalog.models.index
         else scenario.model
     )
-    when = date if options.time_of_day == "peak" else f"{date} ({options.time_of_day} prices)"
+    when = (
+        date
+        if options.time_of_day == "peak"
+        else f"{date} ({time_words(options.time_of_day)} prices)"
+    )
     head = f"Who makes money serving {name} at the prices of {when}?"
     priced = model_price_dates(scenario.model, catalog)
     if not priced:
@@ -711,7 +779,9 @@ def disclosure_text(scenario, date: str, margins, costs, setup: str | None, cata
     from this comparison, for each provider of the sheet that published some; '' if none.
 
     Their cost-profit ratio is profit over cost, ``r = (revenue - cost) / cost``; as a
-    margin of revenue it is ``r / (1 + r)`` (DeepSeek's 545 %: 5.45 / 6.45 = 84.5 %).
+    margin of revenue it is ``r / (1 + r)`` (DeepSeek's 545 %: 5.45 / 6.45 = 84.5 %). The
+    disclosure is restated at ``catalog``'s prices of its day, or at the project's catalog's
+    where ``catalog`` holds none then (a price list of the user's own).
     """
     table = disclosures.load_disclosures()
     if setup is None or margins.empty:
@@ -722,7 +792,10 @@ def disclosure_text(scenario, date: str, margins, costs, setup: str | None, cata
         mine = margins[(margins["setup"] == setup) & (margins["provider"] == row["provider"])]
         if mine.empty:
             continue
-        said = disclosures.restate(key, catalog)
+        try:
+            said = disclosures.restate(key, catalog)
+        except ValueError:  # a sheet of the user's own lacks the disclosure day's prices:
+            said = disclosures.restate(key)  # the project's catalog has them
         ratio = said["disclosed_cost_profit_ratio_pct"] / 100
         work = disclosures.workload(key)
         preset = presets.DEEPSEEK_2025 if key == disclosures.DEEPSEEK else {}
@@ -780,14 +853,12 @@ def run(scenario=None, options: Options | None = None, catalog=None) -> Result:
     if a100_price is None:
         a100 = catalog.gpu_prices.loc[catalog.gpu_prices["gpu"] == A100, "usd_per_gpu_hour"]
         a100_price = float(a100.min())
-    setups, market = _setups(scenario, a100_price, date, options, catalog)
-    labels = list(setups)
+    setups, (seed, a100, sidebar), market = _setups(scenario, a100_price, date, options, catalog)
     costs, spreads = _costs(setups, options, catalog)
     margins = _margins(setups, sheet, catalog)
-    seeded = scenario.model == SEED_MODEL
-    if seeded:
-        c4_status, c4_text, mistral = _c4(margins, costs, labels[0], setups[labels[0]])
-        c6_status, c6_text = _c6(margins, costs, labels[1])
+    if seed is not None:
+        c4_status, c4_text, mistral = _c4(margins, costs, seed, setups[seed])
+        c6_status, c6_text = _c6(margins, costs, a100, setups[a100], catalog)
     else:
         seed_name = catalog.models.loc[SEED_MODEL, "name"]
         about = f"is about {seed_name} on the seed's setups; the scenario's model is"
@@ -803,21 +874,21 @@ def run(scenario=None, options: Options | None = None, catalog=None) -> Result:
     cheapest, verdict_text = _verdict_text(
         scenario, date, sheet, margins, costs, market, options, catalog
     )
-    sidebar = next(label for label, s in setups.items() if s == scenario)
     return Result(
         sheet=sheet,
         priced_model=scenario.model,
         has_prices=bool(model_price_dates(scenario.model, catalog)),
         price_date=date,
         price_date_note=price_date_note(scenario.model, options.price_date, date, catalog),
+        sheet_note=sheet_note(scenario.model, date, sheet, options.time_of_day, catalog),
         price_dates=[*price_dates(catalog), TODAY],
         time_of_day=options.time_of_day,
         price_rule=options.price_rule.replace(as_of=date),
         operating_point_text=operating_point_text(options),
         a100_usd_per_gpu_hour=a100_price,
         setups=setups,
-        seed_setup=labels[0] if seeded else None,
-        a100_setup=labels[1] if seeded else None,
+        seed_setup=seed,
+        a100_setup=a100,
         sidebar_setup=sidebar,
         costs=costs,
         market=market,
@@ -830,7 +901,7 @@ def run(scenario=None, options: Options | None = None, catalog=None) -> Result:
         c4_text=c4_text,
         c6_status=c6_status,
         c6_text=c6_text,
-        sidebar_range=spreads[labels.index(sidebar)],
+        sidebar_range=spreads[list(setups).index(sidebar)],
         tornado=sensitivity.tornado(scenario, options.change_pct, COST, catalog=catalog),
         **mistral,
     )

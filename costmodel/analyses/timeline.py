@@ -40,7 +40,7 @@ from costmodel.analyses.options import AnalysisOptions
 from costmodel.catalog import Catalog, load_catalog
 from costmodel.economics import batch_grid
 from costmodel.evaluation import sweep
-from costmodel.pricing import TIMES_OF_DAY, PriceRule, price_gpus
+from costmodel.pricing import TIME_OF_DAY_NAMES, TIMES_OF_DAY, PriceRule, price_gpus
 from costmodel.scenario import Scenario
 from costmodel.spec import choice, flag, nested, number
 
@@ -135,9 +135,13 @@ class Options(AnalysisOptions):
     target: str = choice(
         "batch_size",
         label="Floor at",
-        help="batch_size: the scenario's batch; interactivity: the cheapest batch "
-        "that still gives each user min_tokens_per_s_per_user",
+        help="The scenario's batch, or the cheapest batch that still gives each user "
+        "min_tokens_per_s_per_user",
         choices=TARGETS,
+        names={
+            "batch_size": "The sidebar's batch",
+            "interactivity": "The cheapest batch at the interactivity target",
+        },
     )
     min_tokens_per_s_per_user: float = number(
         20.0,
@@ -155,6 +159,7 @@ class Options(AnalysisOptions):
         help="Which price of a provider that bills by time of day counts for the cheapest "
         "price, its trend and 'below the floor': peak or off_peak (both are drawn)",
         choices=TIMES_OF_DAY,
+        names=TIME_OF_DAY_NAMES,
     )
     weight_formats: tuple[str, ...] = choice(
         ("bf16", "fp8"),
@@ -205,7 +210,7 @@ class Result:
     (the output price is under the floor: the provider sells below the cost of the
     cheapest setup).
     ``floor``: one row per model and date (``start``, every provider, GPU-price and launch
-    date up to ``end``) with the cheapest setup, columns ``FLOOR_COLUMNS``.
+    date up to ``end``, and ``end``) with the cheapest setup, columns ``FLOOR_COLUMNS``.
     ``floor_by_gpu``: the same per GPU too (its best setup at its price then), for bands
     per GPU ``family``.
     ``cheapest``: per model and provider-price date, the lowest output price on offer at
@@ -214,12 +219,16 @@ class Result:
     ``trend``: per model the log-linear fit of ``cheapest`` over time: ``model``,
     ``n_dates``, ``first_date``, ``last_date``, ``first_usd_per_million_output``,
     ``last_usd_per_million_output``, ``factor_per_year`` (the price is multiplied by it
-    each year), ``fold_drop_per_year`` (1 / factor: "10x cheaper a year") and ``text``.
+    each year), ``fold_drop_per_year`` (1 / factor: "10x cheaper a year"),
+    ``fit_first_usd_per_million_output`` and ``fit_last_usd_per_million_output`` (the
+    fitted price at the first and last date: the trend line's ends) and ``text`` (a rate
+    per year only over ``MIN_TREND_DAYS`` or more).
     ``changes``: every price step of every series (``CHANGE_COLUMNS``; ``direction``
     'rise' or 'fall', steps within ``UNCHANGED_SHARE`` left out); ``changes_text``: the
     rises in words. ``group``: per date, the lowest output price of any drawn model
     (``model``, ``provider``); ``group_text``: how far it moved from its first date to
-    its last ('' for one model). ``notes``: what the chart cannot show, in words.
+    its last ('' for one model); ``group_trend``: the trend of ``group`` (one row, model
+    ``GROUP``; empty for one model). ``notes``: what the chart cannot show, in words.
     """
 
     options: Options
@@ -235,6 +244,7 @@ class Result:
     changes_text: str
     group: pd.DataFrame
     group_text: str
+    group_trend: pd.DataFrame
     notes: str
 
 
@@ -374,12 +384,11 @@ FOLD_IN_WORDS = 1e6
 
 
 def _fold_text(fold: float) -> str:
-    """'4.7x', or 'more than a million-fold' beyond ``FOLD_IN_WORDS`` (never 'infx')."""
-    return (
-        f"{fold:.2g}x"
-        if np.isfinite(fold) and fold <= FOLD_IN_WORDS
-        else "more than a million-fold"
-    )
+    """'4.7x', '83x', '1,234x', or 'more than a million-fold' beyond ``FOLD_IN_WORDS``
+    (never 'infx' or '1e+02x')."""
+    if not (np.isfinite(fold) and fold <= FOLD_IN_WORDS):
+        return "more than a million-fold"
+    return f"{fold:.2g}x" if fold < 10 else f"{fold:,.0f}x"
 
 
 def _step_text(change_pct: float) -> str:
@@ -387,12 +396,33 @@ def _step_text(change_pct: float) -> str:
     return f"{change_pct:+.0f}%" if change_pct < 100 else _fold_text(1 + change_pct / 100)
 
 
+#: A cheapest price followed for fewer days than this (a calendar year) is not turned into
+#: a rate per year [days]: a month of one provider's cuts (DeepSeek-V4.1-Flash: $1.20 to
+#: $0.30 from 2026-10-27 to 2026-11-20) would read as "more than a million-fold a year".
+MIN_TREND_DAYS = 365
+#: The model id of ``Result.group_trend``'s one row: the cheapest of the drawn models.
+GROUP = "all drawn models"
+#: Columns of ``Result.trend`` and ``Result.group_trend``.
+TREND_COLUMNS = (
+    "model",
+    "n_dates",
+    "first_date",
+    "last_date",
+    "first_usd_per_million_output",
+    "last_usd_per_million_output",
+    "factor_per_year",
+    "fold_drop_per_year",
+    "fit_first_usd_per_million_output",
+    "fit_last_usd_per_million_output",
+    "text",
+)
+
+
 def _trend(cheapest: pd.DataFrame, catalog: Catalog) -> pd.DataFrame:
-    """Least-squares fit ``ln(price) = a + b * years`` per model; factor per year ``e^b``."""
-    columns = ["model", "n_dates", "first_date", "last_date", "first_usd_per_million_output"]
-    columns += ["last_usd_per_million_output", "factor_per_year", "fold_drop_per_year", "text"]
+    """Least-squares fit ``ln(price) = a + b * years`` per model; factor per year ``e^b``,
+    the fitted price at the first and last date ``e^(a + b * years)``."""
     if cheapest.empty:
-        return pd.DataFrame(columns=columns)
+        return pd.DataFrame(columns=list(TREND_COLUMNS))
     data = cheapest.assign(
         years=(cheapest["date"] - cheapest["date"].min()).dt.days / 365.25,
         log_price=np.log(cheapest["usd_per_million_output"]),
@@ -402,6 +432,8 @@ def _trend(cheapest: pd.DataFrame, catalog: Catalog) -> pd.DataFrame:
     data = data.assign(
         sxy=(data["years"] - x_mean) * (data["log_price"] - y_mean),
         sxx=(data["years"] - x_mean) ** 2,
+        x_mean=x_mean,
+        y_mean=y_mean,
     )
     fit = data.groupby("model", sort=True).agg(
         n_dates=("date", "size"),
@@ -409,38 +441,65 @@ def _trend(cheapest: pd.DataFrame, catalog: Catalog) -> pd.DataFrame:
         last_date=("date", "max"),
         first_usd_per_million_output=("usd_per_million_output", "first"),
         last_usd_per_million_output=("usd_per_million_output", "last"),
+        first_years=("years", "min"),
+        last_years=("years", "max"),
+        x_mean=("x_mean", "first"),
+        y_mean=("y_mean", "first"),
         sxy=("sxy", "sum"),
         sxx=("sxx", "sum"),
     )
     slope = np.where(fit["sxx"] > 0, fit["sxy"] / fit["sxx"].where(fit["sxx"] > 0, 1.0), np.nan)
-    with np.errstate(over="ignore"):
+    with np.errstate(over="ignore", under="ignore"):
         fit["factor_per_year"] = np.exp(slope)
         fit["fold_drop_per_year"] = np.exp(-slope)
-    fit = fit.drop(columns=["sxy", "sxx"]).reset_index()
+        for end in ("first", "last"):
+            fitted = fit["y_mean"] + slope * (fit[f"{end}_years"] - fit["x_mean"])
+            fit[f"fit_{end}_usd_per_million_output"] = np.exp(fitted)
+    fit = fit.reset_index()
     fit["text"] = [_trend_text(row, catalog) for row in fit.itertuples()]
-    return fit[columns]
+    return fit[list(TREND_COLUMNS)]
 
 
 def _name(model: str, catalog: Catalog) -> str:
+    if model == GROUP:
+        return "The cheapest of the drawn models"
     return catalog.models.loc[model, "name"] if model in catalog.models.index else model
 
 
+def _moved(ratio: float) -> str:
+    """A price's move by ``ratio`` (new / old) in words: 'fell 1.6x', 'rose 4.7x', or
+    'held' within ``UNCHANGED_SHARE``."""
+    if abs(ratio - 1) <= UNCHANGED_SHARE:
+        return "held"
+    return f"fell {_fold_text(1 / ratio)}" if ratio < 1 else f"rose {_fold_text(ratio)}"
+
+
 def _trend_text(row, catalog: Catalog) -> str:
+    """The trend in words: the rate per year of the fit over at least ``MIN_TREND_DAYS``,
+    else the move from the first to the last price and over how many months."""
     span = (
         f"{row.first_date:%Y-%m} to {row.last_date:%Y-%m}, ${row.first_usd_per_million_output:.3g} "
         f"to ${row.last_usd_per_million_output:.3g} per million output tokens"
     )
     name = _name(row.model, catalog)
     if np.isnan(row.factor_per_year):
-        return f"{name}: one price date only ({span}), no trend."
-    verb, fold = (
-        ("fell", row.fold_drop_per_year)
-        if row.factor_per_year <= 1
-        else ("rose", row.factor_per_year)
-    )
+        return (
+            f"{name}: one price date only ({row.first_date:%Y-%m-%d}, cheapest "
+            f"${row.first_usd_per_million_output:.3g} per million output tokens), no trend."
+        )
+    days = (row.last_date - row.first_date).days
+    if days < MIN_TREND_DAYS:
+        moved = _moved(row.last_usd_per_million_output / row.first_usd_per_million_output)
+        months = max(1, round(12 * days / 365.25))
+        return (
+            f"{name}: the cheapest output price {moved} in {months} month{'s' * (months != 1)} "
+            f"({span}); too short a time for a rate per year."
+        )
+    moved = _moved(row.factor_per_year)
+    rate = " a year" if moved != "held" else " steady"
     return (
-        f"{name}: the cheapest output price {verb} {_fold_text(fold)} a year "
-        f"(log-linear fit over {row.n_dates} dates, {span})."
+        f"{name}: the cheapest output price {moved}{rate} (log-linear fit over {row.n_dates} "
+        f"dates, {span})."
     )
 
 
@@ -561,7 +620,8 @@ def run(
     """Providers' prices and each model's cost floor from ``START_DATE`` to the newest price.
 
     The floor is evaluated at the start, at every provider-price, GPU-price and GPU-launch
-    date up to the newest provider price of any catalog model (``end``). ``run()`` covers
+    date up to the newest provider price of any catalog model (``end``), and at ``end``
+    (so every floor runs to the last date). ``run()`` covers
     every catalog model with provider prices at the default scenario's batch (32) and
     prompt/output lengths, each GPU at its on-demand price then.
     """
@@ -583,7 +643,7 @@ def run(
     rows = _price_rows(catalog, models, start)
     candidates = pd.concat(
         [
-            pd.Series([start]),
+            pd.Series([start, end]),
             rows["date"],
             period_end(catalog.gpu_prices["date"]),
             period_end(catalog.gpus["date"]),
@@ -630,6 +690,7 @@ def run(
         changes_text=_changes_text(changes, models, catalog),
         group=group,
         group_text=_group_text(group, models, catalog),
+        group_trend=_trend(group.assign(model=GROUP), catalog),
         notes=" ".join(notes),
     )
 

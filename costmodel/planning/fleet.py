@@ -33,7 +33,7 @@ import numpy as np
 import pandas as pd
 
 from costmodel.catalog import Catalog, load_catalog
-from costmodel.frontier import candidates, default_gpu_counts
+from costmodel.frontier import PARALLELISMS, SERVING, candidates, default_gpu_counts
 from costmodel.planning.latency import (
     CONFIG_COLUMNS,
     MS_PER_S,
@@ -442,8 +442,8 @@ def fleet_candidates(
     *,
     batch_sizes=DEFAULT_BATCH_SIZES,
     n_gpus=None,
-    parallelisms=("tp", "ep"),
-    serving=("aggregated", "disaggregated"),
+    parallelisms=tuple(PARALLELISMS),
+    serving=tuple(SERVING),
     max_gpus: int = DEFAULT_MAX_GPUS,
     catalog: Catalog | None = None,
 ) -> pd.DataFrame:
@@ -565,8 +565,8 @@ def size_fleet(
     headroom: float = 0.2,
     batch_sizes=DEFAULT_BATCH_SIZES,
     n_gpus=None,
-    parallelisms=("tp", "ep"),
-    serving=("aggregated", "disaggregated"),
+    parallelisms=tuple(PARALLELISMS),
+    serving=tuple(SERVING),
     max_gpus: int = DEFAULT_MAX_GPUS,
     overhead_ms: float = 0.0,
     runner_ups: int = 5,
