@@ -83,8 +83,10 @@ def decades(values: pd.Series) -> list[float]:
 
 
 def option_specs(options_class: type, **changes: dict[str, Any]) -> tuple:
-    """The specs of a planning analysis's ``Options`` with the page :data:`LIMITS`."""
-    return url.option_specs(options_class, **{**LIMITS, **changes})
+    """The specs of a planning analysis's ``Options`` with the page :data:`LIMITS` and the
+    workloads' names."""
+    names = {"workload": {"names": tuple(WORKLOAD_NAMES.items())}}
+    return url.option_specs(options_class, **{**LIMITS, **names, **changes})
 
 
 def planning_scenario(workload: str):
@@ -96,7 +98,7 @@ def planning_scenario(workload: str):
 
 def workload_inputs(name_column: Any, spread_column: Any) -> dict[str, Any]:
     """The workload (by name) and the scenario workload's length spread."""
-    values = {"workload": widgets.widget("workload", name_column, names=WORKLOAD_NAMES)}
+    values = {"workload": widgets.widget("workload", name_column)}
     mine = values["workload"] == "scenario"
     extra = (
         {} if mine else {"disabled": True, "help": "Used by the sidebar's-lengths workload only"}
@@ -128,19 +130,17 @@ def target_input(key: str, container: Any) -> float | None:
     """
     spec = url.spec(key)
     synced = st.session_state.setdefault(widgets._SYNCED, {})
-    found = st.query_params.get_all(key)  # after the gate: a valid number, "" or absent
-    text = found[-1] if found else None
-    if st.session_state.get(key) == url.NONE_OPTION:  # widgets.set_values' "none" for it
-        st.session_state[key] = None
-    if key not in st.session_state or synced.get(key, _ABSENT) != text:
-        st.session_state[key] = gate.check(spec, found).value if found else spec.default
-        synced[key] = text
+    found = tuple(st.query_params.get_all(key)) or None  # after the gate: a number, "" or none
+    if key not in st.session_state or synced.get(key, _ABSENT) != found:
+        st.session_state[key] = (
+            spec.default if found is None else gate.check(spec, list(found)).value
+        )
+        synced[key] = found
     else:
         values = gate.url_values(spec, st.session_state[key])
-        now = values[-1] if values else None
-        if now != text:
+        if (None if values is None else tuple(values)) != found:
             url.write(key, values)
-            synced[key] = now
+            synced[key] = None if values is None else tuple(values)
     return container.number_input(
         spec.labelled,
         float(spec.low),
