@@ -234,6 +234,26 @@ CASES = [
         ("tpot_ms_max", "-3"),
         Input("number", "TPOT target [ms]", "tpot_ms_max", "50.0"),
     ),
+    Case(  # the sizer picks GPUs per replica and batch caps: the sidebar's are disabled there
+        "fleet_sizing",
+        [
+            Input("number", "Traffic [requests/s]", "requests_per_s", "20.0"),
+            Input("number", "TPOT p90 target [ms]", "tpot_p90_ms", "40"),
+        ],
+        metric_values,
+        ("headroom", "-1"),
+        Input("number", "Headroom [-]", "headroom", "0.20"),
+    ),
+    Case(
+        "buy_or_rent",
+        [
+            Input("number", "Volumes compared", "points", "10"),
+            Input("number", "TPOT p90 target [ms]", "tpot_p90_ms", "40"),
+        ],
+        paragraphs(r"^Answer\."),
+        ("points", "500"),
+        Input("number", "Volumes compared", "points", "25"),
+    ),
     Case(
         "timeline",
         [

@@ -87,7 +87,8 @@ def bad_value(rng: random.Random, p: Spec) -> list[str]:
     if not p.optional and p.kind != ENTRIES:
         generic.append("")  # empty means None where None is allowed
     if p.kind in (INT, FLOAT):
-        out_of_range = [f"{p.low - 1:g}", f"{p.high + 1:g}", f"{p.high * 10 + 7:g}"]
+        # every digit written: "{:g}" of 1e13 + 1 reads 1e+13, in range
+        out_of_range = [gate.number_text(v) for v in (p.low - 1, p.high + 1, p.high * 10 + 7)]
         fractions = [f"{p.low + 0.5:g}", f"{(p.low + p.high) / 2 + 0.3:.1f}"]
         own = NOT_NUMBERS + out_of_range + (fractions if p.kind == INT else [])
     elif p.kind == BOOL:

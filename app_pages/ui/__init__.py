@@ -31,6 +31,11 @@ class PageInfo(NamedTuple):
         return "" if self.default else self.path.removeprefix("app_pages/").removesuffix(".py")
 
 
+#: Sidebar fields the planning pages (fleet sizing; API, rent or buy) do not use: the
+#: sizer picks GPUs per replica, batch caps and parallelism for the page's GPU types, and
+#: costs a fleet as its GPUs x price x hours (no utilization).
+PLANNING_IGNORED = ("gpu", "n_gpus", "batch_size", "expert_parallel", "utilization")
+
 #: Every page in menu order, Home first.
 PAGES = [
     PageInfo("app_pages/home.py", "Home", ":material/home:", default=True),
@@ -44,6 +49,15 @@ PAGES = [
         "Throughput vs interactivity",
         ":material/show_chart:",
         ignored=("gpu", "n_gpus", "batch_size", "usd_per_gpu_hour"),
+    ),
+    PageInfo(
+        "app_pages/fleet_sizing.py", "Fleet sizing", ":material/dns:", ignored=PLANNING_IGNORED
+    ),
+    PageInfo(
+        "app_pages/buy_or_rent.py",
+        "API, rent or buy",
+        ":material/balance:",
+        ignored=PLANNING_IGNORED,
     ),
     PageInfo(
         "app_pages/timeline.py",
