@@ -10,7 +10,7 @@ each page, in one fresh session each:
   ``st.cache_data``: what a user going back and forth between settings sees);
 - **page-local, cold / warm**: the same for one of the page's own inputs
   (``tests/conftest.PAGE_LOCAL``; a dash where the page has none), rerunning only the
-  page's ``params.fragment`` as a browser does (:func:`set_in_fragment`; AppTest alone
+  page's ``url.fragment`` as a browser does (:func:`set_in_fragment`; AppTest alone
   would rerun the whole app).
 
 Each figure is the best of ``REPEATS`` sessions, with its ratio to a hello-world page's

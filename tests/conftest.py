@@ -135,7 +135,7 @@ def chart_specs(at: AppTest) -> list[dict]:
 
 
 #: Page -> (AppTest widget kind, key, a value other than its default) of one of the page's
-#: own inputs, drawn in its ``params.fragment`` (benchmarks/bench_pages.py uses it).
+#: own inputs, drawn in its ``url.fragment`` (benchmarks/bench_pages.py uses it).
 PAGE_LOCAL = {
     "app_pages/gpu_comparison.py": ("selectbox", "price_tier", "all_in_cost"),
     "app_pages/price_war.py": ("radio", "margin_unit", "$ per million requests"),

@@ -1,4 +1,4 @@
-"""A page's own inputs rerun only their ``params.fragment``, in a real browser: the sidebar's
+"""A page's own inputs rerun only their ``url.fragment``, in a real browser: the sidebar's
 share link still follows them (one link, holding the new value, that reopens the view),
 and Back to the page after leaving it brings the value back.
 """
@@ -62,7 +62,7 @@ def test_a_fragment_change_reaches_the_one_share_link(page, new_context, streaml
 def test_back_brings_a_fragment_change_back(page, streamlit_server):
     page.goto(f"{streamlit_server}/frontier")
     wait_for_app(page)
-    TPOT.set(page)  # a fragment rerun: only params.fragment remembers it for Back
+    TPOT.set(page)  # a fragment rerun: only url.fragment remembers it for Back
     assert share_link_query(page) == query(page.url)  # the fragment's rerun has ended
     nav(page, "GPU comparison", "gpu_comparison")
     assert TPOT.param not in page.url

@@ -3,7 +3,7 @@
 For every page, 500 hostile URLs (inf, nan, huge, empty, unicode, 5,000 characters,
 repeated keys, markup, JSON, out of range, fractions, unknown keys) and 100 random
 in-range URLs go through the gate (``gate.review``/``gate.unknown``/``gate.warning``,
-the code ``params.declare`` and ``params.finish`` run on ``st.query_params``) with the
+the code ``url.declare`` and ``url.finish`` run on ``st.query_params``) with the
 page's own declared parameters; a sample of them opens the whole app under AppTest.
 Each bad value must be named in the warning, no good one; the warning must be safe
 Markdown; the app must raise nothing and its widgets must hold what the gate decided.
@@ -159,7 +159,7 @@ def url_of(path: str | None, query: dict) -> str:
 
 
 def run_gate(params: dict[str, Spec], query: dict) -> tuple[dict, dict]:
-    """What ``params.declare`` and ``params.finish`` do with ``query``: verdicts and notes."""
+    """What ``url.declare`` and ``url.finish`` do with ``query``: verdicts and notes."""
     verdicts = gate.review(params.values(), query)
     notes = {(k, t): w for k, v in verdicts.items() for t, w in v.notes}
     for key in gate.unknown(params, query):

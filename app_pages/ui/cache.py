@@ -1,7 +1,7 @@
 """Library calls cached for the app: the catalog, evaluations, sweeps, sensitivity.
 
 :func:`catalog` is the session's catalog: the assets' catalog, plus the custom model of
-the URL's ``custom_model`` when there is one (``params.scenario_sidebar`` sets it each
+the URL's ``custom_model`` when there is one (``sidebar.custom_model`` sets it each
 run). Cached calls take the custom model's URL value as part of their key.
 """
 
