@@ -9,7 +9,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -203,6 +203,13 @@ class Catalog:
         if build not in kept:
             kept[build] = build(self)
         return kept[build]
+
+    def names(self, table: str, ids: Iterable[str]) -> list[str]:
+        """The names in words of ``ids`` of the ``table`` ("models" or "gpus"), for a
+        sentence: ``catalog.names("gpus", ["h100-sxm"])`` is ``["H100 SXM5 80GB"]``; an id
+        the table lacks stays as it is."""
+        names = getattr(self, table)["name"]
+        return [str(names.get(i, i)) for i in ids]
 
     def with_announced_gpus(self) -> Catalog:
         """A copy whose ``gpus`` hold the announced GPUs too (``GPU_STATUSES``): the

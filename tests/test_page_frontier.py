@@ -151,7 +151,7 @@ def test_preset_sets_the_sidebar():
     preset = costmodel.presets.DEEPSEEK_R1_MTP_B200
     for key in ("model", "gpu", "weight_format", "prompt_tokens", "output_tokens"):
         assert at.session_state[key] == preset[key]
-    assert "deepseek-r1 at 1,024 in / 2,048 out" in markdown_text(at)
+    assert "DeepSeek-R1 at 1,024 in / 2,048 out" in markdown_text(at)
 
 
 def test_an_uploaded_model_is_swept():

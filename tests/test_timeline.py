@@ -168,7 +168,10 @@ def test_the_price_rule_picks_the_prices(hand):
     )
     # A tier without a price in time: no floor, and the notes say so.
     none = run(Scenario(), ON_DEMAND_BF16.replace(price_rule=PriceRule("all_in_cost")), HAND)
-    assert none.floor.empty and "has a price of tier all_in_cost: no floor" in none.notes
+    assert (
+        none.floor.empty
+        and "has a price of tier all-in cost of an owner (SemiAnalysis): no floor" in none.notes
+    )
 
 
 def test_cheapest_price_on_offer_and_its_trend_by_hand(hand):

@@ -149,12 +149,13 @@ def run(scenario=None, options: Options | None = None, catalog=None) -> Result:
         )
     if unpriced:
         verdict += (
-            f" Left out for want of a {options.price_rule.tier} price: {', '.join(unpriced)}."
+            f" Left out for want of a {options.price_rule.tier_text} price: "
+            f"{', '.join(catalog.names('gpus', unpriced))}."
         )
     if service.clipped_share > 0:
         verdict += (
             f" {100 * service.clipped_share:.1f}% of the workload's prompts are longer than "
-            f"{scenario.model}'s context window and were cut to it."
+            f"{catalog.names('models', [scenario.model])[0]}'s context window and were cut to it."
         )
     return Result(
         plan=plan,

@@ -235,18 +235,25 @@ def provider_prices(
     return pd.concat(tables, ignore_index=True), newest
 
 
-def _verdict(scenario, options, best, prices, unpriced) -> str:
-    work = f"{scenario.model} at {scenario.prompt_tokens:,} in / {scenario.output_tokens:,} out"
+def _verdict(scenario, options, best, prices, unpriced, catalog) -> str:
+    (model,) = catalog.names("models", [scenario.model])
+    work = f"{model} at {scenario.prompt_tokens:,} in / {scenario.output_tokens:,} out"
     targets = f"TTFT <= {options.ttft_ms_max:,.0f} ms and TPOT <= {options.tpot_ms_max:,.1f} ms"
+    rule = options.price_rule.tier_text
     left_out = (
-        f" Left out, no {options.price_rule.tier} price: {', '.join(unpriced)}." if unpriced else ""
+        f" Left out, no {rule} price: {', '.join(catalog.names('gpus', unpriced))}."
+        if unpriced
+        else ""
     )
     if best is None:
-        return f"For {work}, no setup on {', '.join(options.gpus)} meets {targets}." + left_out
+        gpus = ", ".join(catalog.names("gpus", options.gpus))
+        return f"For {work}, no setup on {gpus} meets {targets}." + left_out
+    (gpu,) = catalog.names("gpus", [best.name])
     text = (
-        f"For {work} with {targets}, the cheapest setup is {best['setup']} on {best.name} "
-        f"at ${best[COST]:,.3f} per million output tokens (all-in, "
-        f"${best['usd_per_gpu_hour']:,.2f}/GPU-hour): {best['output_tokens_per_s_per_gpu']:,.0f} "
+        f"For {work} with {targets}, the cheapest setup is {best['setup']} on {gpu} "
+        f"at ${best[COST]:,.3f} per million output tokens (at "
+        f"${best['usd_per_gpu_hour']:,.2f}/GPU-hour, {rule}): "
+        f"{best['output_tokens_per_s_per_gpu']:,.0f} "
         f"tokens/s per GPU, {best['tokens_per_s_per_user']:,.0f} tokens/s per user, "
         f"TTFT {best['ttft_ms']:,.0f} ms."
     )
@@ -323,5 +330,5 @@ def run(scenario=None, options: Options | None = None, catalog=None) -> Result:
         price_date=price_date,
         best=best,
         unpriced=unpriced,
-        verdict=_verdict(scenario, options, best, prices, unpriced),
+        verdict=_verdict(scenario, options, best, prices, unpriced, catalog),
     )

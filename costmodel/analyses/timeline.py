@@ -666,13 +666,13 @@ def run(
         )
     if floor.empty:
         notes.append(
-            f"No GPU launched by {end:%Y-%m-%d} has a price of tier {options.price_rule.tier}: "
-            "no floor."
+            f"No GPU launched by {end:%Y-%m-%d} has a price of tier "
+            f"{options.price_rule.tier_text}: no floor."
         )
     elif floor["date"].min() > max(start, period_end(catalog.models.loc[models, "date"]).min()):
         notes.append(
             f"The floor starts on {floor['date'].min():%Y-%m-%d}: no GPU that holds the "
-            f"model{'s' * (len(models) > 1)} had a price of tier {options.price_rule.tier} in "
+            f"model{'s' * (len(models) > 1)} had a price of tier {options.price_rule.tier_text} in "
             "the catalog before."
         )
     group = _group(rows, options.time_of_day) if len(models) > 1 else cheapest.iloc[:0]
