@@ -17,7 +17,7 @@ from app_pages.ui.text import escape
 from costmodel import pricing
 from costmodel.analyses import buy_or_rent as analysis
 from costmodel.analyses.price_war import TODAY, resolved_price_date
-from costmodel.planning.buy_rent_api import purchase_prices, tokens_in_words
+from costmodel.planning.buy_rent_api import OPTION_NAMES, purchase_prices, tokens_in_words
 
 #: Most volumes compared on the page: a cold run grows with them (on a busy two-core
 #: machine: 10 volumes about 8 s, 25 (the default) 8-20 s, 40 about 33 s, 100 over 90 s).
@@ -25,7 +25,6 @@ MOST_POINTS = 40
 VOLUMES = ("tokens_min", "tokens_max", "points")
 BUYING = ("depreciation_years", "cost_of_capital", "hosting_usd_per_kw_month", "pue", "usd_per_kwh")
 #: The answers, as the analysis names them -> as shown, and their colours.
-ANSWERS = {"api": "API", "rent": "Rent", "buy": "Buy"}
 COLOURS = {"API": charts.PALETTE[0], "Rent": charts.PALETTE[1], "Buy": charts.PALETTE[4]}
 X_TITLE = "Tokens a month, prompt + output [tokens, log scale]"
 #: Axis labels in words: 100M, 10B, 1T.
@@ -246,7 +245,7 @@ def bills_chart(
                     "cheapest": table["cheapest"] == key,
                 }
             )
-            for key, shown in ANSWERS.items()
+            for key, shown in OPTION_NAMES.items()
         ],
         ignore_index=True,
     ).dropna(subset=["value"])

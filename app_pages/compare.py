@@ -145,7 +145,7 @@ def comparison() -> None:
     )
     if not table.empty:
         tables.show_table(
-            table.astype({"from": str, "to": str}),
+            tables.in_words(table.astype({"from": str, "to": str}), ("from", "to")),
             "attribution.csv",
             hide_index=True,
             column_order=["label", "from", "to", "delta", "field"],

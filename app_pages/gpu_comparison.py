@@ -113,8 +113,8 @@ def price_editor(rule: pricing.PriceRule) -> None:
         key=f"gpu_prices_editor:{sorted(mine.items())}",
         hide_index=True,
         disabled=["gpu", "name", "rule", "label"],
+        column_order=["name", "rule", "label", "usd_per_gpu_hour"],
         column_config={
-            "gpu": st.column_config.Column("GPU id"),
             "name": st.column_config.Column("GPU"),
             "rule": st.column_config.NumberColumn("Tier's price [$/GPU-hour]", format="$%.2f"),
             "label": st.column_config.Column("Tier's price: source"),
@@ -255,7 +255,6 @@ def draw(result: analysis.Result, values: dict) -> None:
         hide_index=True,
         column_config={
             **tables.COST_CONFIG,
-            "gpu": {"label": "GPU id"},
             "bandwidth_tb_s_per_usd_hour": {"label": "Bandwidth per $ [TB/s per $/GPU-h]"},
             "allreduce_share_pct": {"label": "All-reduce share of step [%]"},
         },

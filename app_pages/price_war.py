@@ -180,6 +180,7 @@ def sheet_and_result(
     shown = first.sheet.assign(
         usd_per_million_cached_input=tables.dashed(cached),
         billed=first.sheet["time_of_day"].map(TIMES),
+        model=tables.in_words(first.sheet[["model"]])["model"],
     )
     edited = st.data_editor(
         shown[columns],
@@ -206,7 +207,10 @@ def sheet_and_result(
         },
     )
     edited = edited.fillna({"usd_per_million_input": 0.0, "usd_per_million_output": 0.0})
-    tables.download_csv(edited.assign(usd_per_million_cached_input=cached), "provider_prices.csv")
+    tables.download_csv(
+        edited.assign(usd_per_million_cached_input=cached, model=first.sheet["model"]),
+        "provider_prices.csv",
+    )
     st.caption(
         "Double-click a price to try another. Edited prices are **not** kept in the URL: a "
         "shared link shows "

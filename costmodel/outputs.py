@@ -84,7 +84,7 @@ _EVALUATION = {
 _TABLES = {
     "setup": _o("Setup"),
     "model_label": _o("Model"),
-    "gpu": _o("GPU id"),
+    "gpu": _o("GPU"),
     "gpu_name": _o("GPU"),
     "n_gpus": _o("GPUs", "GPUs", 0),
     "batch_size": _o("Batch", "sequences", 0),

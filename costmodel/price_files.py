@@ -107,6 +107,11 @@ PROVIDER_NAMES = {
     "watsonx": "IBM watsonx",
     "zai": "Z.ai",
     "friendliai": "FriendliAI",
+    "clf_ai_gateway": "Cloudflare AI Gateway",
+    "qwen_ai_platform": "Qwen AI Platform",
+    "github_copilot": "GitHub Copilot",
+    "vercel_ai_gateway": "Vercel AI Gateway",
+    "opencode_go": "OpenCode Go",
 }
 #: The provider of every OpenRouter entry: its price is OpenRouter's (the lowest of the
 #: providers it routes to).

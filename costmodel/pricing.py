@@ -93,6 +93,8 @@ PRICE_TIMES = ("all_day", "peak", "off_peak")
 TIMES_OF_DAY = ("peak", "off_peak")
 #: The times of day in words.
 TIME_OF_DAY_NAMES = {"peak": "Peak", "off_peak": "Off-peak"}
+#: How a table names each of ``PRICE_TIMES``: a flat price, the peak or the off-peak one.
+PRICE_TIME_NAMES = {"all_day": "All day", **TIME_OF_DAY_NAMES}
 #: Columns of :func:`price_sheet`.
 PRICE_SHEET_COLUMNS = (*PROVIDER_PRICE_COLUMNS[:6], "date", "source")
 

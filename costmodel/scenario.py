@@ -114,11 +114,11 @@ class Scenario(Checked):
         None,
         label="Attention format",
         help=(
-            "Number format of attention, shared-expert and dense-FFN weights; empty = as "
-            "weight_format (the checkpoint's own when that is empty too)"
+            "Number format of attention, shared-expert and dense-FFN weights; empty = as the "
+            "weight format (the checkpoint's own when that is empty too)"
         ),
         catalog_table="formats",
-        empty="as weight_format",
+        empty="as the weight format",
     )
     kv_format: str = choice(
         _C4["kv_format"],

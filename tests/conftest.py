@@ -23,6 +23,7 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
+import costmodel
 from app_pages.ui import tables
 from costmodel import Scenario, pricing
 
@@ -92,7 +93,7 @@ def shown(at: AppTest, column: str) -> pd.DataFrame:
     in a text column comes back as a missing value.
     """
     df = next(df.value for df in [*at.dataframe, *at.table] if column in df.value.columns)
-    return df.apply(_as_numbers)
+    return as_ids(df.apply(_as_numbers))
 
 
 def as_shown(df: pd.DataFrame, at: AppTest, column: str) -> pd.DataFrame:
@@ -106,6 +107,24 @@ def as_shown(df: pd.DataFrame, at: AppTest, column: str) -> pd.DataFrame:
             c.round(d) if c.name in texts and (d := tables.decimals(c.name)) is not None else c
         )
     )
+
+
+#: Words -> the id they name, for the cells of ``tables.ID_COLUMNS`` (``tables.words`` of
+#: the shipped catalog reversed; an input's name wins over an output's of the same words).
+IDS_OF_WORDS = {
+    **{words: key for key, words in tables.words(costmodel.load_catalog()).items()},
+    **{spec.labelled: key for key, spec in costmodel.FIELDS.items()},
+}
+
+
+def as_ids(df: pd.DataFrame) -> pd.DataFrame:
+    """``df`` as shown with the ids of its ``tables.ID_COLUMNS`` back (as the library has
+    them): a table shows names (``tables.in_words``)."""
+    columns = [c for c in tables.ID_COLUMNS if c in df.columns]
+    df = df.assign(**{c: df[c].map(lambda v: IDS_OF_WORDS.get(v, v)) for c in columns})
+    if df.index.name in tables.ID_COLUMNS:
+        df.index = df.index.map(lambda v: IDS_OF_WORDS.get(v, v)).rename(df.index.name)
+    return df
 
 
 def _as_numbers(values: pd.Series) -> pd.Series:

@@ -56,7 +56,7 @@ def test_renders_defaults_as_the_analysis(downloads):
     assert list(owned["usd_per_server"]) == [515_000, 270_000, 310_000]  # B200, H100, H200
     # How each pays for electricity: a bought H100 draws 1.275 kW all-in (DGX H100: 10.2 kW
     # / 8), x PUE 1.56 x $0.081/kWh = $0.1611 an hour, a cost line of its own.
-    h100 = owned.set_index("gpu").loc["H100 SXM5 80GB", "electricity_usd_per_gpu_hour"]
+    h100 = owned.set_index("gpu").loc["h100-sxm", "electricity_usd_per_gpu_hour"]
     assert h100 == pytest.approx(1.275 * 1.56 * 0.081)
     words = markdown_text(at)
     assert "*Renting*: inside the rental price" in words

@@ -121,7 +121,7 @@ def test_a_s_table_says_what_an_empty_choice_means():
     """A's attention_format is None in the Scenario: the table says what that means, as the
     sidebar's empty option does ("As weight_format"), not "None"."""
     table = open_page("app_pages/compare.py").dataframe[0].value.set_index("field")
-    assert table.loc["attention_format", "value"] == "as weight_format"
+    assert table.loc["attention_format", "value"] == "as the weight format"
     assert table.loc["batch_size", "value"] == "32"
 
 

@@ -5,7 +5,7 @@ import json
 
 import pandas as pd
 import pytest
-from conftest import ignored, metrics, open_page
+from conftest import as_ids, ignored, metrics, open_page
 
 import costmodel
 from costmodel import comparisons
@@ -28,7 +28,7 @@ def page_values(at) -> dict:
 
 def c9_table(at) -> pd.DataFrame:
     (table,) = [d.value for d in at.dataframe if "Together (C9)" in d.value.columns]
-    return table.set_index("setting")
+    return as_ids(table).set_index("setting")
 
 
 def test_renders_with_defaults():
@@ -166,5 +166,5 @@ def test_csv_downloads_equal_tables_shown(downloads):
     for name, table in zip(names, shown, strict=True):
         as_text = {"dtype": str, "keep_default_na": False} if name == "c9_preset.csv" else {}
         csv = pd.read_csv(io.BytesIO(downloads[name]), **as_text)
-        expected = pd.read_csv(io.StringIO(table.to_csv(index=False)), **as_text)
+        expected = pd.read_csv(io.StringIO(as_ids(table).to_csv(index=False)), **as_text)
         pd.testing.assert_frame_equal(csv, expected, check_exact=False, rtol=1e-12)

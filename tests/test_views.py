@@ -3,9 +3,9 @@
 A function (module-level, nested or a method) *draws* when its body calls the UI: a
 Streamlit element (``st.<name>``, except the state and caching helpers in
 :data:`NOT_DRAWING`), Altair (``alt.``: it builds what is drawn) or one of the ui modules
-that draw (``charts``, ``tables``, ``params``, ``verdicts``). Every other function only
-computes; what it computes (a table reshape, a price lookup, a sentence) belongs in the
-library's analysis or in ``app_pages/ui``, so a page may keep at most
+that draw (``charts``, ``tables``, ``widgets``, ``url``, ``sidebar``, ``verdicts``).
+Every other function only computes; what it computes (a table reshape, a price lookup, a
+sentence) belongs in the library's analysis or in ``app_pages/ui``, so a page may keep at most
 :data:`MOST_COMPUTING` of them (a cached call, a small adapter).
 """
 
@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 PAGES = sorted((Path(__file__).parents[1] / "app_pages").glob("*.py"))
-DRAWING_ROOTS = {"st", "alt", "charts", "tables", "params", "verdicts"}
+DRAWING_ROOTS = {"st", "alt", "charts", "tables", "widgets", "url", "sidebar", "verdicts"}
 #: ``st.`` attributes that hold state or cache results rather than draw.
 NOT_DRAWING = {"session_state", "query_params", "cache_data", "cache_resource", "context"}
 MOST_COMPUTING = 2

@@ -26,7 +26,7 @@ from typing import Any
 import streamlit as st
 
 import costmodel
-from app_pages.ui import cache, gate, models, url, widgets
+from app_pages.ui import cache, gate, models, tables, url, widgets
 from app_pages.ui.text import escape, literal
 from costmodel import presets, pricing
 from costmodel.adapt import adapted
@@ -273,10 +273,11 @@ def scenario(**changes: Any) -> costmodel.Scenario:
 
 
 def shown_value(name: str, value: Any) -> str:
-    """Scenario field ``name``'s ``value`` in words: None says what it means."""
+    """Scenario field ``name``'s ``value`` in words: None says what it means, an id is
+    named (a model, a GPU, a choice: :func:`tables.words`)."""
     if value is None and costmodel.FIELDS[name].empty:
         return costmodel.FIELDS[name].empty
-    return str(value)
+    return tables.words(cache.catalog()).get(str(value), str(value))
 
 
 def link_query() -> dict[str, list[str]]:

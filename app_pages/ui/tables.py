@@ -16,8 +16,10 @@ import pandas as pd
 import pyarrow as pa
 import streamlit as st
 
+import costmodel
 from app_pages.ui import cache
-from costmodel import outputs
+from costmodel import outputs, pricing
+from costmodel.planning import buy_rent_api
 
 #: Columns shown first and pinned, in this order, wherever a table has them (the
 #: capitalised ones are tables whose pages still key columns by their labels).
@@ -40,6 +42,54 @@ def label(column: str) -> str:
     """A column's name in words with its unit (``costmodel.outputs.label``: "Time per output
     token [ms]"); a name that is not snake_case is kept."""
     return outputs.label(column)
+
+
+def words(catalog: costmodel.Catalog) -> dict[str, str]:
+    """Id -> words, for every id a table may hold as text: ``catalog``'s GPUs and models
+    (their names), the scenario's inputs and the outputs (labels with units), choices
+    (``Spec.names``), price times ("All day", "Peak", "Off-peak") and the answers of API,
+    rent or buy."""
+    found = {name: spec.labelled for name, spec in costmodel.FIELDS.items()}
+    for spec in costmodel.FIELDS.values():
+        found.update(spec.names)
+    found.update({column: output.labelled for column, output in outputs.OUTPUTS.items()})
+    found.update(pricing.PRICE_TIME_NAMES)
+    found.update(buy_rent_api.OPTION_NAMES)
+    found.update(catalog.gpus["name"].astype(str))
+    found.update(catalog.models["name"].astype(str))
+    return found
+
+
+#: Columns (and index names) whose text cells are ids: GPUs, models, inputs, outputs,
+#: price times, answers; :func:`in_words` names them on screen.
+ID_COLUMNS = (
+    "gpu",
+    "floor_gpu",
+    "rent_gpu",
+    "buy_gpu",
+    "model",
+    "time_of_day",
+    "field",
+    "setting",
+    "metric",
+    "output",
+    "cheapest",
+    "current page",
+    "preset",
+)
+
+
+def in_words(df: pd.DataFrame, more: tuple[str, ...] = ()) -> pd.DataFrame:
+    """``df`` with the ids of its :data:`ID_COLUMNS` and ``more`` columns (and of such an
+    index) in words (:func:`words` of the session's catalog); the CSV keeps the ids."""
+    named = words(cache.catalog())
+    columns = [c for c in (*ID_COLUMNS, *more) if c in df.columns]
+    if not columns and df.index.name not in ID_COLUMNS:
+        return df
+    shown = df.assign(**{c: df[c].map(lambda v: named.get(v, v)) for c in columns})
+    if df.index.name in ID_COLUMNS:
+        shown.index = df.index.map(lambda v: named.get(v, v)).rename(df.index.name)
+    return shown
 
 
 def decimals(column: str | None) -> int | None:
@@ -79,9 +129,10 @@ def view(df: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, Any]]:
     becomes text, with a dash there (its help says why)."""
     shown = df.copy()
     config: dict[str, Any] = {}
+    named = words(cache.catalog())
     for column in df.columns:
         values = df[column]
-        name = label(column)
+        name = named.get(column, label(column))
         if pd.api.types.is_float_dtype(values) or values.dtype == object and _numeric(values):
             numbers = pd.to_numeric(values, errors="coerce")
             if np.isfinite(numbers.to_numpy(dtype=float)).all():
@@ -164,7 +215,7 @@ def show_table(df: pd.DataFrame, filename: str, **dataframe_kwargs: Any) -> None
 
     ``column_config`` entries given here refine the generated ones (:func:`_merge`).
     """
-    shown, made = _displayed(df)
+    shown, made = _displayed(in_words(df))
     config = dict(made)
     for column, given in dataframe_kwargs.pop("column_config", {}).items():
         config[column] = _merge(config.get(column), given)

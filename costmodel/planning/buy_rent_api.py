@@ -54,8 +54,9 @@ PURCHASE_PRICES_CSV = ASSETS_DIR / "gpu_purchase_prices.csv"
 
 SECONDS_PER_MONTH = HOURS_PER_MONTH * 3600.0
 
-#: The answers compared.
+#: The answers compared, and their names on screen.
 OPTIONS = ("api", "rent", "buy")
+OPTION_NAMES = {"api": "API", "rent": "Rent", "buy": "Buy"}
 
 
 @functools.lru_cache(maxsize=2)
