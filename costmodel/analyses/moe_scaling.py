@@ -170,7 +170,11 @@ def run(scenario=None, options: Options | None = None, catalog=None) -> Result:
     )
     label = f"{options.n_experts} experts, top-{options.top_k}, same {options.keep_fixed}"
     what_models = {f"{MOE} as built": scenario.model, label: what_if_id}
-    what_if = comparisons.compare_models(scenario, what_catalog, what_models, batch_size=BATCHES)
+    # Both as built under tensor parallelism: the what-if model may have too few
+    # experts for the scenario's GPUs to spread them, and like is compared with like.
+    what_if = comparisons.compare_models(
+        scenario.replace(expert_parallel=False), what_catalog, what_models, batch_size=BATCHES
+    )
     summary = comparisons.model_summary(what_catalog, what_models).reset_index()
     prefill = comparisons.compare_models(
         scenario.replace(batch_size=1),
