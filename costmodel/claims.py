@@ -6,7 +6,10 @@ status is decided, stated once) and ``pages`` (the page files that show it). Eve
 calls the analysis its page shows (``costmodel.analyses.<question>.run``), so a page's
 chart and the claim's verdict come from the same numbers.
 
-Statuses: ``"holds"``, ``"partly"``, ``"does not hold"``; ``"shown"`` for facts the
+Statuses (``costmodel.status``, decided by its one rule ``status.decide``: holds when every
+part holds, partly when some do): ``"holds"``, ``"partly"``, ``"does not hold"``. A claim
+shown on a page from that page's analysis takes the analysis's ``<claim>_status``; a claim
+of two analyses (C11, C14) combines their parts here. ``"shown"`` for facts the
 explorer displays from its catalogs but does not compute (prices C1-C3, quality C12);
 ``"not applicable"`` where the scenario cannot show the claim (C7 and C11 on a dense
 model; C5 at a $0 price or without both GPUs' prices).

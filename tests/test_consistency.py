@@ -64,10 +64,10 @@ def query_of(values: dict) -> dict[str, str | list[str]]:
 
 
 def random_scenarios(seed: int, count: int) -> list[dict[str, str | list[str]]]:
-    """``count`` random scenarios valid for the catalog (``check_scenario``), as queries:
-    a model, a GPU the default price rule prices, a GPU count the model allows on one
-    node, a weight format, batch, lengths and, for a mixture of experts, expert
-    parallelism or not."""
+    """``count`` random scenarios valid for the catalog (``check_scenario``) that fit in
+    memory, as queries: a model, a GPU the default price rule prices, a GPU count the
+    model allows on one node, a weight format, batch, lengths and, for a mixture of
+    experts, expert parallelism or not."""
     rng = np.random.default_rng(seed)
     models = [m for m in CATALOG.models.index if not m.startswith(costmodel.CUSTOM_PREFIX)]
     priced = pricing.price_gpus(None, pricing.PriceRule(), CATALOG)
@@ -91,6 +91,8 @@ def random_scenarios(seed: int, count: int) -> list[dict[str, str | list[str]]]:
             costmodel.check_scenario(costmodel.Scenario(**fields), CATALOG)
         except ValueError:
             continue
+        if not costmodel.evaluate(costmodel.Scenario(**fields), CATALOG)["fits"]:
+            continue  # a setup that cannot serve its batch is on no page's ranking
         found.append(query_of(fields))
     return found
 
@@ -291,6 +293,13 @@ def test_every_quantity_two_pages_show_is_the_same(query):
             assert number(best[ALL_IN].iloc[0]) <= all_in * (1 + REL), (best.iloc[0], mine)
             checked.append("cheapest: frontier <= GPU comparison's setup")
     print(query, "checked:", "; ".join(checked))
+    # every scenario here fits: each quantity was found on both pages and compared
+    assert {
+        "sidebar setup: GPU comparison = compare",
+        "sidebar setup: price war = compare",
+        "tokens/s per user: speculative page = compare",
+        "speed-up: metric = batch table",
+    } <= set(checked), checked
 
 
 @pytest.mark.parametrize("query", SCENARIOS[: 1 + len(sidebar.PRESETS)])
@@ -301,7 +310,8 @@ def test_the_planning_pages_price_gpus_as_the_gpu_comparison(query):
     for page in ("app_pages/fleet_sizing.py", "app_pages/buy_or_rent.py"):
         at = open_page(page, **query)
         assert not at.exception
-        assert_prices(table_with(at, "gpu", "usd_per_gpu_hour"), prices, page)
+        # the rented GPUs' table (API-rent-buy's owning costs are another quantity)
+        assert_prices(table_with(at, "gpu", "usd_per_gpu_hour", "price_label"), prices, page)
 
 
 def test_the_gpu_comparison_and_the_frontier_agree_at_one_target():
