@@ -233,15 +233,13 @@ def bandwidth_chart(bandwidth: pd.DataFrame) -> alt.Chart:
 
 def draw(result: analysis.Result, values: dict) -> None:
     """The winner, the table, the cost curves, bandwidth per dollar, the claims, the tornado."""
-    skipped = result.skipped
-    st.caption(
-        "**GPU count:** each GPU runs on the fewest GPUs (a power of two, for tensor "
-        "parallelism) that hold the weights, the KV cache of the sidebar's batch and the "
-        "overhead (`min_gpus`); the sidebar's GPU on at least the sidebar's GPU count."
-        + (f" Not compared (no fit or no price): {escape(', '.join(skipped))}." if skipped else "")
-    )
     st.subheader("Who wins")
     st.markdown(escape(result.winner_text))
+    skipped = result.skipped
+    st.caption(
+        escape(result.scope_text)
+        + (f" Not compared (no fit or no price): {escape(', '.join(skipped))}." if skipped else "")
+    )
     table = result.table
     if values["optimize_batch"] and table["batch_size"].isna().any():
         missed = ", ".join(table.loc[table["batch_size"].isna(), "setup"])

@@ -8,17 +8,9 @@ pages that show it.
 import streamlit as st
 
 from app_pages import ui
-from app_pages.ui import cache, sidebar, tables
+from app_pages.ui import cache, sidebar, tables, verdicts
 from app_pages.ui.text import escape
 
-#: Claim status -> badge colour (Streamlit's Markdown colours).
-STATUS_COLOURS = {
-    "holds": "green",
-    "partly": "orange",
-    "does not hold": "red",
-    "shown": "blue",
-    "not applicable": "gray",
-}
 PAGES = {page.url_path: page for page in ui.PAGES}
 
 st.title("What does it cost to serve Mixtral 8x7B?")
@@ -62,7 +54,7 @@ for row in claims.itertuples(index=False):
     id_col.markdown(f"**{row.id}**")
     text_col.markdown(escape(row.text) + ".")
     text_col.caption(escape(row.evidence))
-    colour = STATUS_COLOURS.get(row.status, "gray")
+    colour = verdicts.STATUS_COLOURS[row.status]
     status_col.markdown(f":{colour}-badge[{escape(row.status)}]")
     status_col.caption(escape(row.rule))
     with link_col:

@@ -24,7 +24,7 @@ from app_pages.ui import (
     widgets,
 )
 from app_pages.ui.text import escape, literal
-from costmodel import presets, pricing
+from costmodel import presets, pricing, status
 from costmodel.analyses import disclosures
 from costmodel.analyses import price_war as analysis
 
@@ -46,7 +46,6 @@ WIDGET_ARGS = {"a100_usd_per_gpu_hour": {"format": "%.2f"}} | {
 #: The sheet's columns, labelled (the editable prices are configured in the editor).
 SHEET_LABELS = {"provider": "Provider", "model": "Model", "date": "Date", "billed": "Billed"}
 TIMES = {"all_day": "all day", **analysis.TIME_WORDS}
-VERDICT_ICONS = {"holds": ":material/check_circle:"}
 
 
 def page_defaults(model: str) -> dict:
@@ -277,17 +276,9 @@ def draw(result: analysis.Result) -> None:
     st.markdown(escape(result.verdict_text))
     if result.disclosure_text:
         st.markdown(f"**Beside their own numbers.** {escape(result.disclosure_text)}")
-    for claim_id in ("C4", "C6"):
-        status = getattr(result, f"{claim_id.lower()}_status")
-        text = getattr(result, f"{claim_id.lower()}_text")
-        if status != "not applicable":
-            rule = analysis.C4_RULE if claim_id == "C4" else analysis.C6_RULE
-            kind = st.success if status == "holds" else st.info
-            kind(
-                f"**{claim_id} {status}** under these assumptions. *Rule:* {escape(rule)}",
-                icon=VERDICT_ICONS.get(status, ":material/info:"),
-            )
-            st.markdown(escape(text))
+    for claim_id in ("C4", "C6"):  # at the page's options: the analysis's own status
+        if getattr(result, f"{claim_id.lower()}_status") != status.NOT_APPLICABLE:
+            verdicts.show_result(claim_id, result)
     margins = result.margins
     if len(margins):
         margin_charts.show_all(margins, result.margin_column)

@@ -6,7 +6,10 @@ status is decided, stated once) and ``pages`` (the page files that show it). Eve
 calls the analysis its page shows (``costmodel.analyses.<question>.run``), so a page's
 chart and the claim's verdict come from the same numbers.
 
-Statuses: ``"holds"``, ``"partly"``, ``"does not hold"``; ``"shown"`` for facts the
+Statuses (``costmodel.status``, decided by its one rule ``status.decide``: holds when every
+part holds, partly when some do): ``"holds"``, ``"partly"``, ``"does not hold"``. A claim
+shown on a page from that page's analysis takes the analysis's ``<claim>_status``; a claim
+of two analyses (C11, C14) combines their parts here. ``"shown"`` for facts the
 explorer displays from its catalogs but does not compute (prices C1-C3, quality C12);
 ``"not applicable"`` where the scenario cannot show the claim (C7 and C11 on a dense
 model; C5 at a $0 price or without both GPUs' prices).
@@ -23,8 +26,8 @@ from costmodel.analyses import gpu_comparison, memory_fit, moe_scaling, price_wa
 from costmodel.catalog import load_catalog
 from costmodel.pricing import price_sheet
 from costmodel.scenario import Scenario
+from costmodel.status import FAILS, HOLDS, NOT_APPLICABLE, SHOWN, STATUSES, decide
 
-STATUSES = ("holds", "partly", "does not hold", "shown", "not applicable")
 #: The document's prices (C1-C3) [$ per million input, output tokens]; None: not stated.
 DOCUMENT_PRICES = {
     "C1": {"OpenAI": (1.00, 2.00)},
@@ -40,14 +43,6 @@ DOCUMENT_PRICES = {
 PRICE_RULE = (
     "Shown when the catalog's December 2023 price sheet (assets/provider_prices.csv) holds "
     "the document's prices; does not hold where it differs."
-)
-C5_TOLERANCE_POINTS = 10.0
-C5_RULE = (
-    f"C5 holds when, at the prices compared, the A100 80GB gives at least "
-    f"+{gpu_comparison.SEED_A100_ADVANTAGE_PCT - C5_TOLERANCE_POINTS:.0f}% (the seed's "
-    f"+{gpu_comparison.SEED_A100_ADVANTAGE_PCT:.0f}% less {C5_TOLERANCE_POINTS:.0f} points) "
-    "more memory bandwidth per dollar than the H100 SXM and its decode step computes for "
-    "under half its memory time; partly when only one of the two."
 )
 C11_RULE = (
     f"{speculative.C11_RULE} {moe_scaling.PREFILL_RULE} C11 holds when both do, partly "
@@ -72,6 +67,10 @@ class Verdict:
     status: str
     evidence: str
     rule: str
+
+    def __post_init__(self):
+        if self.status not in STATUSES:
+            raise ValueError(f"status must be one of {STATUSES}, got {self.status!r}")
 
 
 class _Runs:
@@ -107,10 +106,6 @@ class Claim:
         return Verdict(self.id, status, evidence, self.rule)
 
 
-def _both(first: bool, second: bool) -> str:
-    return "holds" if first and second else "partly" if first or second else "does not hold"
-
-
 def _money(value) -> str:
     return "not stated" if value is None else f"${value:.2f}"
 
@@ -136,7 +131,7 @@ def _prices(claim_id: str):
                 f"${listed[1]:.2f} out per million tokens (document: {_money(stated[0])} / "
                 f"{_money(stated[1])})"
             )
-        return ("shown" if same else "does not hold"), "; ".join(parts) + "."
+        return (SHOWN if same else FAILS), "; ".join(parts) + "."
 
     return check
 
@@ -151,20 +146,12 @@ def _reported(analysis, name: str) -> Callable:
     return check
 
 
-def _c5(runs):
-    result = runs(gpu_comparison)
-    advantage, share = result.a100_advantage_pct, result.a100_compute_vs_memory_pct
-    if advantage is None or share is None:
-        return "not applicable", result.c5_text
-    enough = advantage >= gpu_comparison.SEED_A100_ADVANTAGE_PCT - C5_TOLERANCE_POINTS
-    return _both(enough, share < 50), result.c5_text
-
-
 def _c11(runs):
     spec, moe = runs(speculative), runs(moe_scaling)
     if moe.is_dense:
-        return "not applicable", f"{moe.c7_text} {spec.c11_text}"
-    status = _both(spec.c11_status == "holds", moe.prefill_status == "holds")
+        return NOT_APPLICABLE, f"{moe.c7_text} {spec.c11_text}"
+    parts = (spec.c11_status == HOLDS, moe.prefill_status == HOLDS)
+    status = decide(all(parts), any(parts))
     return status, f"{spec.c11_text} {moe.prefill_text}"
 
 
@@ -175,13 +162,14 @@ def _c12(runs):
         for fmt in ("fp8", "int8", "int4")
         if fmt in quality.index
     ]
-    return "shown", "Catalog quality measurements against bf16 — " + "; ".join(parts) + "."
+    return SHOWN, "Catalog quality measurements against bf16 — " + "; ".join(parts) + "."
 
 
 def _c14(runs):
     gpus, fit = runs(gpu_comparison), runs(memory_fit)
     one_gpu = all(g in fit.single_gpu for g in gpu_comparison.C14_BIG)
-    return _both(bool(gpus.c14_holds), one_gpu), f"{gpus.c14_text} {fit.c14_text}"
+    parts = (bool(gpus.c14_holds), one_gpu)
+    return decide(all(parts), any(parts)), f"{gpus.c14_text} {fit.c14_text}"
 
 
 _GPU, _PRICE, _MOE, _SPEC, _QUANT = (
@@ -231,8 +219,8 @@ CLAIMS: tuple[Claim, ...] = (
         "bandwidth per dollar (at similar bandwidth utilisation), and the A100's lower FLOPS "
         "barely matter for decode",
         (_GPU,),
-        C5_RULE,
-        _c5,
+        gpu_comparison.C5_RULE,
+        _reported(gpu_comparison, "c5"),
     ),
     Claim(
         "C6",

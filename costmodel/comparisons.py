@@ -233,17 +233,32 @@ def compare_models(
 ) -> pd.DataFrame:
     """``sweep(base.replace(model=id), catalog, **axes)`` for each ``label -> id``, stacked.
 
-    One vectorised ``sweep`` with ``model`` as its first (slowest) axis. Adds ``setup``
+    The scenario's own model (``base.model``) keeps ``base.expert_parallel``, so its rows
+    are the scenario's as every other page shows them; the other models (dense
+    equivalents have no experts to spread) run under tensor parallelism. One vectorised
+    ``sweep`` per parallelism, ``model`` the first (slowest) axis. Adds ``setup``
     (the label, first column),
     ``prefill_ms_per_prompt_token`` = ``prefill_ms / (batch_size * prompt_tokens)`` [ms]
     and ``cost_vs_batch_1`` = ``usd_per_million_output_tokens`` over that of the same
     setup at batch 1 with the other fields equal (NaN where no batch-1 row exists).
     """
-    # Dense equivalents have no experts to spread: the comparison is under tensor parallelism.
-    base = base.replace(expert_parallel=False)
-    table = sweep(base, catalog, model=list(models.values()), **axes)
-    table.insert(0, "setup", np.repeat(list(models), len(table) // len(models)))
+    ids = list(models.values())
+    spread = [base.expert_parallel and m == base.model for m in ids]
+    parts = [
+        sweep(
+            base.replace(expert_parallel=ep),
+            catalog,
+            model=[m for m, e in zip(ids, spread, strict=True) if e == ep],
+            **axes,
+        )
+        for ep in dict.fromkeys(spread)
+    ]
+    table = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
     table["model"] = table["model"].astype(str)
+    # back in the order of ``models`` (a stable sort keeps each model's axes in order)
+    order = table["model"].map({m: i for i, m in enumerate(ids)})
+    table = table.iloc[np.argsort(order.to_numpy(), kind="stable")].reset_index(drop=True)
+    table.insert(0, "setup", np.repeat(list(models), len(table) // len(models)))
     table["prefill_ms_per_prompt_token"] = table["prefill_ms"] / (
         table["batch_size"] * table["prompt_tokens"]
     )

@@ -76,6 +76,30 @@ def test_compare_models_is_each_models_sweep():
         np.testing.assert_allclose(mine["decode_step_ms"], alone["decode_step_ms"])
 
 
+def test_compare_models_keeps_the_scenarios_expert_parallelism_for_its_model():
+    """The scenario's model is compared as the scenario runs it (expert parallel here, as
+    every other page shows it); its dense equivalents under tensor parallelism."""
+    scenario = costmodel.Scenario(model="dbrx", gpu="h200-sxm", n_gpus=2, expert_parallel=True)
+    catalog = comparisons.dense_equivalents(costmodel.load_catalog(), "dbrx")
+    ids = comparisons.dense_model_ids("dbrx")
+    table = comparisons.compare_models(
+        scenario, catalog, {"moe": "dbrx", "dense": ids["same_active"]}, batch_size=[1, 8]
+    )
+    assert list(table["setup"]) == ["moe", "moe", "dense", "dense"]
+    moe = table[table["setup"] == "moe"]
+    alone = costmodel.sweep(scenario, catalog, batch_size=[1, 8])
+    np.testing.assert_allclose(moe["tokens_per_s_per_user"], alone["tokens_per_s_per_user"])
+    assert moe["expert_parallel"].all() and moe["alltoall_time_ms"].gt(0).all()
+    dense = table[table["setup"] == "dense"]
+    assert not dense["expert_parallel"].any()
+    tp = costmodel.sweep(
+        scenario.replace(model=ids["same_active"], expert_parallel=False),
+        catalog,
+        batch_size=[1, 8],
+    )
+    np.testing.assert_allclose(dense["decode_step_ms"], tp["decode_step_ms"])
+
+
 @pytest.mark.parametrize(
     "changes, name",
     [

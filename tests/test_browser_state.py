@@ -24,11 +24,13 @@ def draft(value: str) -> Input:
     return Input("number", DRAFT, "draft_tokens", value)
 
 
-def nav(page: Page, title: str, path: str) -> None:
+def nav(page: Page, title: str, path: str, timeout: float = 30_000) -> None:
+    """Click the menu's link to the page ``title`` and wait for its URL ``path`` and its run
+    (``timeout`` ms)."""
     menu = page.get_by_test_id("stSidebar").get_by_test_id("stPageLink")
     menu.get_by_role("link", name=title, exact=True).click()
-    page.wait_for_url(re.compile(rf"/{path}(\?|$)"))
-    wait_for_app(page)
+    page.wait_for_url(re.compile(rf"/{path}(\?|$)"), timeout=timeout)
+    wait_for_app(page, timeout=timeout)
 
 
 def test_back_restores_a_page_input_after_leaving_the_page(page, streamlit_server):

@@ -1,14 +1,16 @@
 """costmodel.claims: C1-C14 checked by the analyses their pages show."""
 
+import ast
 import dataclasses
 import re
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 import costmodel
-from costmodel import claims
-from costmodel.analyses import gpu_comparison, price_war, speculative
+from costmodel import claims, status
+from costmodel.analyses import gpu_comparison, memory_fit, moe_scaling, price_war, speculative
 from costmodel.pricing import price_gpus
 
 TABLE = claims.check_all().set_index("id")
@@ -131,3 +133,86 @@ def test_every_scenario_gets_fourteen_verdicts(fields):
         costmodel.load_catalog().models.loc[fields.get("model", "mixtral-8x7b"), "n_experts"] == 1
     )
     assert (table.set_index("id").loc["C7", "status"] == "not applicable") == dense
+
+
+# --- One status rule -----------------------------------------------------------------------
+
+STATUS_WORDS = {status.HOLDS, status.PARTLY, status.FAILS}
+
+
+def test_decide_holds_partly_or_fails():
+    assert [status.decide(a, s) for a, s in [(True, True), (False, True), (False, False)]] == [
+        "holds",
+        "partly",
+        "does not hold",
+    ]
+    assert (status.decide(True), status.decide(False)) == ("holds", "does not hold")
+    assert status.STATUSES == claims.STATUSES
+
+
+def test_a_verdict_has_one_of_the_statuses():
+    with pytest.raises(ValueError, match="status must be one of"):
+        claims.Verdict("C1", "maybe", "", "")
+
+
+def test_every_status_is_decided_by_the_one_rule():
+    """No module of the library or the app spells a status itself (it would decide one
+    apart from ``status.decide``): each comes from ``costmodel.status``."""
+    spelled = []
+    for path in sorted([*(ROOT / "costmodel").rglob("*.py"), *(ROOT / "app_pages").rglob("*.py")]):
+        if path == ROOT / "costmodel" / "status.py":
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Constant) and node.value in STATUS_WORDS:
+                spelled.append(f"{path.relative_to(ROOT)}:{node.lineno} {node.value!r}")
+    assert spelled == []
+
+
+def test_each_claim_shown_on_a_page_has_the_status_of_its_analysis():
+    """What a page shows from its Result (``verdicts.show_result``) is what
+    ``claims.check_all`` says at the analyses' defaults: one decision, two readers."""
+    runs = {
+        "C4": price_war.run(),
+        "C5": gpu_comparison.run(),
+        "C6": price_war.run(),
+        "C7": moe_scaling.run(),
+        "C8": moe_scaling.run(),
+        "C9": speculative.run(),
+        "C10": speculative.run(),
+        "C13": memory_fit.run(),
+    }
+    for claim_id, result in runs.items():
+        name = claim_id.lower()
+        shown = (getattr(result, f"{name}_status"), getattr(result, f"{name}_text"))
+        assert shown == tuple(TABLE.loc[claim_id, ["status", "evidence"]]), claim_id
+
+
+@pytest.mark.parametrize(
+    ("advantage", "share", "expected"),
+    [
+        (40.0, 10.0, "holds"),
+        (40.0, 80.0, "partly"),
+        (0.0, 10.0, "partly"),
+        (0.0, 80.0, "does not hold"),
+    ],
+)
+def test_c5_status_from_its_two_parts(advantage, share, expected):
+    """+22 % or more bandwidth per dollar (32 - 10 points) and compute under 50 % of the
+    memory time: both hold, one, or none."""
+    bandwidth = pd.DataFrame(
+        {
+            "gpu": ["a100-80gb-sxm", "h100-sxm"],
+            "usd_per_gpu_hour": [1.0, 1.0],
+            "bandwidth_tb_s": [1.0 + advantage / 100, 1.0],
+            "bandwidth_tb_s_per_usd_hour": [1.0 + advantage / 100, 1.0],
+        }
+    )
+    table = pd.DataFrame(
+        {
+            "gpu": ["a100-80gb-sxm"],
+            "batch_size": [32],
+            "memory_time_ms": [10.0],
+            "compute_time_ms": [share / 10],
+        }
+    )
+    assert gpu_comparison._c5(table, bandwidth)["c5_status"] == expected

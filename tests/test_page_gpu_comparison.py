@@ -193,3 +193,38 @@ def test_a_batch_no_setup_holds_is_a_message_not_a_traceback():
     at = open_page(PAGE, batch_size="65536")
     assert not at.exception
     assert any("No GPU setup in the comparison holds" in w.value for w in at.warning)
+
+
+def scope(at) -> str:
+    """The caption under "Who wins" that says what the comparison considers."""
+    return next(c.value for c in at.caption if c.value.startswith(escape("Compared here:")))
+
+
+def test_the_answer_states_its_restriction_and_the_price_rule():
+    """The comparison considers fewer setups than the frontier: it says so beside the
+    answer, with the batch it used and the sidebar's price rule, as the settings change."""
+    at = open_page(PAGE)
+    blocks = [e.value for e in at.main if hasattr(e, "value") and isinstance(e.value, str)]
+    winner = blocks.index(escape(gpu_comparison.run(APP_DEFAULT).winner_text))
+    assert blocks[winner + 1].startswith(escape("Compared here:"))  # right under the answer
+    text = scope(at)
+    for words in (
+        "tensor parallelism over the fewest GPUs that hold the model",
+        "aggregated serving",
+        "the scenario's batch of 32",
+        "throughput vs interactivity page also searches more GPU counts, expert parallelism",
+        "costs prefill too",
+        f"price rule (the sidebar's in the app): {PriceRule().text}",
+    ):
+        assert escape(words) in text, words
+    at = open_page(
+        PAGE,
+        optimize_batch="true",
+        min_tokens_per_s_per_user="30",
+        expert_parallel="true",
+        price_tier="all_in_cost",
+    )
+    text = scope(at)
+    assert escape("the batch of most throughput still giving 30 tokens/s per user") in text
+    assert escape("expert parallelism over the fewest GPUs") in text
+    assert escape(PriceRule(tier="all_in_cost").text) in text

@@ -7,16 +7,10 @@ import streamlit as st
 import costmodel
 from app_pages.ui import cache
 from app_pages.ui.text import escape
-from costmodel import claims
+from costmodel import claims, status
 
 #: Status -> badge colour (a badge, not an alert: an alert on a page means a problem).
-_COLOURS = {
-    "holds": "green",
-    "partly": "orange",
-    "does not hold": "red",
-    "shown": "blue",
-    "not applicable": "gray",
-}
+STATUS_COLOURS = dict(zip(status.STATUSES, ("green", "orange", "red", "blue", "gray"), strict=True))
 
 
 @st.cache_data(show_spinner=False, max_entries=256)
@@ -38,9 +32,8 @@ def draw(found: claims.Verdict) -> None:
     """A verdict: its status, its evidence (with numbers), the claim and the rule used."""
     text = claims.BY_ID[found.id].text
     with st.container(border=True, key=f"verdict_{found.id}"):
-        st.markdown(
-            f":{_COLOURS[found.status]}-badge[{found.id} {found.status}] {escape(found.evidence)}"
-        )
+        badge = f":{STATUS_COLOURS[found.status]}-badge[{found.id} {found.status}]"
+        st.markdown(f"{badge} {escape(found.evidence)}")
         st.caption(f"*Claim:* {escape(text)}. *Rule:* {escape(found.rule)}")
 
 

@@ -24,11 +24,25 @@ from costmodel.fields import FIELD_RANGES
 from costmodel.pricing import PriceRule, price_gpus
 from costmodel.scenario import Scenario
 from costmodel.spec import flag, nested, number
+from costmodel.status import NOT_APPLICABLE, decide
 
 COST = "usd_per_million_output_tokens"
 A100, H100 = "a100-80gb-sxm", "h100-sxm"
 #: The seed's C5: 2x A100 80GB gives "about 32% more memory bandwidth per dollar" [%].
 SEED_A100_ADVANTAGE_PCT = 32.0
+#: How far below the seed's advantage C5 still holds [percentage points]: the seed's own
+#: prices and bandwidths are rounded, so 10 points is the judgement "about 32 %" allows.
+C5_TOLERANCE_POINTS = 10.0
+#: A decode step whose compute time is under this share of its memory time is memory
+#: bound: its FLOPS "barely matter" (C5) [%].
+C5_COMPUTE_SHARE_PCT = 50.0
+C5_RULE = (
+    f"C5 holds when, at the prices compared, the A100 80GB gives at least "
+    f"+{SEED_A100_ADVANTAGE_PCT - C5_TOLERANCE_POINTS:.0f}% (the seed's "
+    f"+{SEED_A100_ADVANTAGE_PCT:.0f}% less {C5_TOLERANCE_POINTS:.0f} points) "
+    "more memory bandwidth per dollar than the H100 SXM and its decode step computes for "
+    f"under {C5_COMPUTE_SHARE_PCT:.0f}% of its memory time; partly when only one of the two."
+)
 #: C14's GPUs with more memory and bandwidth, and those they should beat.
 C14_BIG, C14_OLD = ("h200-sxm", "mi300x"), (H100, A100)
 #: Columns of ``Result.table`` (units in the names).
@@ -103,9 +117,11 @@ class Result:
     winner_saving_vs_sidebar_pct: float | None
     ranges_overlap: bool | None
     winner_text: str
+    scope_text: str
     a100_advantage_pct: float | None
     a100_price_for_seed_advantage: float | None
     a100_compute_vs_memory_pct: float | None
+    c5_status: str
     c5_text: str
     c14_holds: bool | None
     c14_text: str
@@ -229,6 +245,29 @@ def _bandwidth_per_dollar(prices: pd.DataFrame, catalog) -> pd.DataFrame:
     return table
 
 
+def scope_text(scenario, options: Options) -> str:
+    """What the comparison considers, beside its answer: fewer setups than the
+    throughput-interactivity frontier (``analyses.frontier``), which also searches GPU
+    counts, expert parallelism, disaggregated serving and every batch, and costs prefill
+    too; and the price rule every GPU is priced by."""
+    parallelism = "expert" if scenario.expert_parallel else "tensor"
+    batch = (
+        f"the batch of most throughput still giving {options.min_tokens_per_s_per_user:g} "
+        "tokens/s per user"
+        if options.optimize_batch
+        else f"the scenario's batch of {scenario.batch_size}"
+    )
+    return (
+        f"Compared here: each GPU on {parallelism} parallelism over the fewest GPUs that "
+        "hold the model (your GPU on at least your GPU count), aggregated serving, at one "
+        f"batch ({batch}); cost is the decode GPU time per output token. The throughput "
+        "vs interactivity page also searches more GPU counts, expert parallelism, "
+        "disaggregated serving and every batch, and costs prefill too, so its cheapest "
+        "setup for the same target can be another and cheaper. GPU prices follow one "
+        f"price rule (the sidebar's in the app): {options.price_rule.text}."
+    )
+
+
 def _winner(table: pd.DataFrame, sidebar: str | None, catalog) -> dict:
     """Winner, runner-up, savings and whether their uncertainty ranges overlap, in words."""
     ok = table[table["fits"] & table[COST].notna()]
@@ -293,11 +332,16 @@ def _c5(table: pd.DataFrame, bandwidth: pd.DataFrame) -> dict:
     )
     rows = bandwidth.set_index("gpu")
     if not {A100, H100} <= set(rows.index):
-        return {**found, "c5_text": "C5 needs prices for both the A100 80GB and the H100 SXM."}
+        return {
+            **found,
+            "c5_status": NOT_APPLICABLE,
+            "c5_text": "C5 needs prices for both the A100 80GB and the H100 SXM.",
+        }
     a100, h100 = rows.loc[A100], rows.loc[H100]
     if min(a100["usd_per_gpu_hour"], h100["usd_per_gpu_hour"]) <= 0:
         return {
             **found,
+            "c5_status": NOT_APPLICABLE,
             "c5_text": "C5 compares bandwidth per dollar: at $0/GPU-hour it is unbounded.",
         }
     advantage = 100 * (
@@ -330,9 +374,19 @@ def _c5(table: pd.DataFrame, bandwidth: pd.DataFrame) -> dict:
             f" At batch {int(row['batch_size'])} an A100 decode step spends "
             f"{row['memory_time_ms']:.1f} ms reading memory and {row['compute_time_ms']:.1f} ms "
             f"computing ({share:.0f}% of the memory time), so its lower FLOPS "
-            + ("barely matter for decode." if share < 50 else "do matter at this batch.")
+            + (
+                "barely matter for decode."
+                if share < C5_COMPUTE_SHARE_PCT
+                else "do matter at this batch."
+            )
         )
-    return {**found, "c5_text": text}
+        enough = advantage >= SEED_A100_ADVANTAGE_PCT - C5_TOLERANCE_POINTS
+        status = decide(
+            enough and share < C5_COMPUTE_SHARE_PCT, enough or share < C5_COMPUTE_SHARE_PCT
+        )
+    else:
+        status = NOT_APPLICABLE
+    return {**found, "c5_status": status, "c5_text": text}
 
 
 def _c14(table: pd.DataFrame) -> dict:
@@ -390,6 +444,7 @@ def run(scenario=None, options: Options | None = None, catalog=None) -> Result:
         scenarios=scenarios,
         skipped=skipped,
         sidebar_setup=sidebar,
+        scope_text=scope_text(scenario, options),
         best_range=ranges.get(found["winner"]),
         tornado=pd.DataFrame()
         if best is None

@@ -20,6 +20,7 @@ from costmodel.evaluation import scan, sweep
 from costmodel.fields import FIELD_RANGES
 from costmodel.scenario import Scenario
 from costmodel.spec import choice, integer
+from costmodel.status import decide
 
 DEFAULT_GPUS = ("a100-80gb-sxm", "h100-sxm", "h200-sxm", "mi300x")
 ROW_CHOICES = ("format", "GPU")
@@ -297,10 +298,10 @@ def _c13(scenario, options: Options, catalog) -> tuple[pd.DataFrame, int, str, s
         f"weights in the same bytes (limit {longest[4]:,} tokens) but has no FP8 tensor "
         "cores to compute in FP8."
     )
-    if here[0] < CHAT_USERS[0]:
-        status = "holds" if here[1] >= CHAT_USERS[0] else "partly"
-    else:
-        status = "partly" if here[0] < CHAT_USERS[1] else "does not hold"
+    # holds: one H100 holds fewer than 40 users and two hold 40; partly: both hold fewer
+    # than 40, or one holds 40 but not 50; does not hold: one holds 50 or more.
+    short = here[0] < CHAT_USERS[0]
+    status = decide(short and here[1] >= CHAT_USERS[0], here[0] < CHAT_USERS[1])
     return table, int(here[0]), status, text
 
 

@@ -19,6 +19,7 @@ from costmodel.catalog import load_catalog
 from costmodel.economics import batch_grid
 from costmodel.scenario import Scenario
 from costmodel.spec import choice
+from costmodel.status import NOT_APPLICABLE, decide
 
 BATCHES = batch_grid(512)
 PROMPTS = (16, 32, 64, 128, 256, 512, 1024, 2048, 4096, 8192)
@@ -156,10 +157,6 @@ def _point(scenario, catalog, ids: dict) -> pd.DataFrame:
     return point
 
 
-def _status(all_of: bool, some: bool) -> str:
-    return "holds" if all_of else "partly" if some else "does not hold"
-
-
 def run(scenario=None, options: Options | None = None, catalog=None) -> Result:
     """MoE batch scaling of ``scenario``'s model (routing skew from ``options``)."""
     options = options or Options()
@@ -173,7 +170,11 @@ def run(scenario=None, options: Options | None = None, catalog=None) -> Result:
     )
     label = f"{options.n_experts} experts, top-{options.top_k}, same {options.keep_fixed}"
     what_models = {f"{MOE} as built": scenario.model, label: what_if_id}
-    what_if = comparisons.compare_models(scenario, what_catalog, what_models, batch_size=BATCHES)
+    # Both as built under tensor parallelism: the what-if model may have too few
+    # experts for the scenario's GPUs to spread them, and like is compared with like.
+    what_if = comparisons.compare_models(
+        scenario.replace(expert_parallel=False), what_catalog, what_models, batch_size=BATCHES
+    )
     summary = comparisons.model_summary(what_catalog, what_models).reset_index()
     prefill = comparisons.compare_models(
         scenario.replace(batch_size=1),
@@ -257,10 +258,10 @@ def run(scenario=None, options: Options | None = None, catalog=None) -> Result:
         prefill_vs_dense=prefill_ratio,
         what_if_bytes_ratio=bytes_ratio,
         what_if_cost_ratio=cost_ratio,
-        c7_status="not applicable" if E == 1 else _status(all(c7_parts), any(c7_parts)),
+        c7_status=NOT_APPLICABLE if E == 1 else decide(all(c7_parts), any(c7_parts)),
         c7_text=c7_text,
-        c8_status=_status(bytes_ratio > 1 and cost_ratio > 1, bytes_ratio > 1 or cost_ratio > 1),
+        c8_status=decide(bytes_ratio > 1 and cost_ratio > 1, bytes_ratio > 1 or cost_ratio > 1),
         c8_text=c8_text,
-        prefill_status="holds" if prefill_ratio > 1 else "does not hold",
+        prefill_status=decide(prefill_ratio > 1),
         prefill_text=prefill_text,
     )

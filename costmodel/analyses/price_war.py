@@ -60,6 +60,7 @@ from costmodel.pricing import (
 )
 from costmodel.scenario import Scenario
 from costmodel.spec import choice, entries, flag, nested, number
+from costmodel.status import FAILS, NOT_APPLICABLE, decide
 
 COST = "usd_per_million_output_tokens"
 A100 = "a100-80gb-sxm"
@@ -605,10 +606,6 @@ def _margins(setups: dict, sheet: pd.DataFrame, catalog) -> pd.DataFrame:
     return table[list(MARGIN_COLUMNS)]
 
 
-def _status(all_of: bool, some: bool) -> str:
-    return "holds" if all_of else "partly" if some else "does not hold"
-
-
 def _losers(rows: pd.DataFrame) -> tuple[str, str]:
     """'k of the n' and the list of who loses and who does not."""
     lose = rows[rows["verdict"] == VERDICTS[2]]
@@ -656,7 +653,7 @@ def _c4(margins: pd.DataFrame, costs: pd.DataFrame, label: str, scenario) -> tup
     if len(others):
         count, tail = _losers(others)
         text += f" {count} other providers lose money{tail}."
-    return _status(even and all_lose, even or all_lose), text, numbers
+    return decide(even and all_lose, even or all_lose), text, numbers
 
 
 def _c6(
@@ -678,11 +675,11 @@ def _c6(
     if not ours["fits"]:
         text += " This setup does not fit the model in memory at this batch."
     if rows.empty:
-        return "does not hold", text + " The sheet has no collapsed prices to compare."
+        return FAILS, text + " The sheet has no collapsed prices to compare."
     lose = rows["verdict"] == VERDICTS[2]
     count, tail = _losers(rows)
     text += f" At the collapsed prices {count} providers lose money{tail}."
-    return _status(lose.all(), lose.any()), text
+    return decide(lose.all(), lose.any()), text
 
 
 #: How ``verdict_text`` names each verdict's group.
@@ -862,8 +859,8 @@ def run(scenario=None, options: Options | None = None, catalog=None) -> Result:
     else:
         seed_name = catalog.models.loc[SEED_MODEL, "name"]
         about = f"is about {seed_name} on the seed's setups; the scenario's model is"
-        c4_status, c4_text = "not applicable", f"C4 {about} {scenario.model}."
-        c6_status, c6_text = "not applicable", f"C6 {about} {scenario.model}."
+        c4_status, c4_text = NOT_APPLICABLE, f"C4 {about} {scenario.model}."
+        c6_status, c6_text = NOT_APPLICABLE, f"C6 {about} {scenario.model}."
         mistral = dict.fromkeys(
             (
                 "mistral_margin_pct",

@@ -21,6 +21,7 @@ from costmodel.catalog import load_catalog
 from costmodel.economics import batch_grid
 from costmodel.evaluation import evaluate, sweep
 from costmodel.scenario import Scenario
+from costmodel.status import decide
 
 TEMPERATURES = tuple(round(float(t), 2) for t in np.linspace(0.0, 2.0, 21))
 BATCHES = batch_grid(512)
@@ -144,7 +145,7 @@ def _c9(scenario, catalog) -> tuple[pd.DataFrame, dict, dict, str, str]:
     ]
     table = pd.DataFrame(rows, columns=["setting", "preset", "current", "together"])
     off = {t: 100 * (ours[t] / r - 1) for t, r in C9_REPORTED.items()}
-    status = "holds" if all(abs(v) <= C9_TOLERANCE_PCT for v in off.values()) else "does not hold"
+    status = decide(all(abs(v) <= C9_TOLERANCE_PCT for v in off.values()))
     text = (
         f"The C9 preset (speculative, acceptance {preset.acceptance_at_t0:g} at T=0 and "
         f"{preset.acceptance_at_t1:g} at T=1, g={preset.draft_tokens}) gives "
@@ -188,7 +189,7 @@ def run(scenario=None, options: Options | None = None, catalog=None) -> Result:
         f"{per_token.loc[(MOE, False)]:.2f} GB without speculation; drafts are accepted "
         f"{a0:.2f} of the time at T=0 and {a2:.2f} at T=2."
     )
-    c10 = "holds" if fewer and a0 > a2 else "partly" if fewer or a0 > a2 else "does not hold"
+    c10 = decide(fewer and a0 > a2, fewer or a0 > a2)
 
     spec_rows = by_batch[by_batch["speculative"]]
     gain = spec_rows.pivot_table(
@@ -226,6 +227,6 @@ def run(scenario=None, options: Options | None = None, catalog=None) -> Result:
         c9_text=c9_text,
         c10_status=c10,
         c10_text=c10_text,
-        c11_status="holds" if gain.loc[1, MOE] < gain.loc[1, DENSE] else "does not hold",
+        c11_status=decide(gain.loc[1, MOE] < gain.loc[1, DENSE]),
         c11_text=c11_text,
     )
