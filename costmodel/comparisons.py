@@ -31,6 +31,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from costmodel.adapt import Derived, derive
 from costmodel.catalog import CUSTOM_PREFIX, MODEL_ARCHITECTURE_FIELDS, Catalog
 from costmodel.evaluation import sweep
 from costmodel.scenario import Scenario
@@ -228,6 +229,18 @@ def model_summary(catalog: Catalog, models: dict[str, str]) -> pd.DataFrame:
     return table
 
 
+def tensor_parallel(base: Scenario, catalog: Catalog) -> Derived:
+    """``base`` under tensor parallelism (``adapt.derive``: the GPU counts moved to sizes
+    its model's heads allow, each move named), as :func:`compare_models` compares models.
+
+    ``ValueError`` with the reason when ``base`` cannot be made valid (an id the catalog
+    lacks)."""
+    derived = derive(base, catalog, expert_parallel=False)
+    if derived.scenario is None:
+        raise ValueError(derived.reason)
+    return derived
+
+
 def compare_models(
     base: Scenario, catalog: Catalog, models: dict[str, str], **axes
 ) -> pd.DataFrame:
@@ -239,8 +252,9 @@ def compare_models(
     and ``cost_vs_batch_1`` = ``usd_per_million_output_tokens`` over that of the same
     setup at batch 1 with the other fields equal (NaN where no batch-1 row exists).
     """
-    # Dense equivalents have no experts to spread: the comparison is under tensor parallelism.
-    base = base.replace(expert_parallel=False)
+    # Dense equivalents have no experts to spread: the comparison is under tensor parallelism
+    # (a caller that must say what moved derives ``base`` so first: :func:`tensor_parallel`).
+    base = tensor_parallel(base, catalog).scenario
     table = sweep(base, catalog, model=list(models.values()), **axes)
     table.insert(0, "setup", np.repeat(list(models), len(table) // len(models)))
     table["model"] = table["model"].astype(str)
