@@ -173,8 +173,9 @@ def derive(
     A value out of its field's range or an id the catalog lacks is always a reason. Never
     raises for a valid ``scenario`` and changes of the right types.
 
-    >>> derive(Scenario(), model="llama-3.1-70b", n_gpus=3, adapt=False).reason[:9]  # doctest: +SKIP
-    'n_gpus=3 '
+    >>> d = derive(Scenario(), model="llama-3.1-70b", n_gpus=3, adapt=False)  # doctest: +SKIP
+    >>> d.scenario, d.reason[:9]
+    (None, 'n_gpus=3 ')
     """
     catalog = catalog or load_catalog()
     try:

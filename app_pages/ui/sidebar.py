@@ -267,9 +267,15 @@ def scenario(**changes: Any) -> costmodel.Scenario:
     except ValueError as err:
         st.error(f"Invalid scenario: {literal(str(err))}. Showing the sidebar's scenario.")
         return base
-    if made.changes:
-        st.warning(f"Changed to fit together: {escape(made.text)}.", icon=":material/tune:")
+    say_adapted(made.text)
     return made.scenario
+
+
+def say_adapted(text: str) -> None:
+    """One warning naming what was changed to fit together (``Adapted.text``, or an
+    analysis's ``adaptations``); nothing when ``text`` is empty."""
+    if text:
+        st.warning(f"Changed to fit together: {escape(text)}.", icon=":material/tune:")
 
 
 def shown_value(name: str, value: Any) -> str:
