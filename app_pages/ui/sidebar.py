@@ -32,6 +32,7 @@ from costmodel import presets, pricing
 from costmodel.adapt import adapted
 from costmodel.evaluation import tensor_parallel_sizes
 from costmodel.fields import EFFICIENCY_FIELDS
+from costmodel.hf_defaults import TRANSFORMERS_VERSION
 from costmodel.spec import specs
 
 DEFAULT = costmodel.Scenario()
@@ -354,4 +355,10 @@ def custom_model() -> models.CustomModel | None:
             return None
         st.session_state[cache.CUSTOM] = made.url
         st.caption(f"In the Model list: {literal(made.model_id)}.")
+        if made.defaults:  # keys the file leaves out: each named with what it took
+            taken = ", ".join(literal(f"{key} = {value}") for key, value in made.defaults)
+            st.caption(
+                f"Not in the file, so taken from its model type's configuration class in "
+                f"transformers {escape(TRANSFORMERS_VERSION)}: {taken}."
+            )
     return made
