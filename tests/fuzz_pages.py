@@ -15,7 +15,8 @@ from __future__ import annotations
 import json
 import random
 
-from conftest import open_page
+from conftest import APP
+from streamlit.testing.v1 import AppTest
 from test_fuzz_urls import GUARD, declared, good_value
 
 from app_pages.ui import gate, models
@@ -39,6 +40,9 @@ CUSTOM_GPU = {
     "custom_gpu_bf16_dense_tflops": "700",
     "custom_gpu_usd_per_gpu_hour": "2.5",
 }
+#: Longest run of one link [s]: a planning page sizes fleets cold in a few seconds, more
+#: on a machine shared with other work.
+TIMEOUT_S = 120
 #: Shares of links with each feature on.
 SHARE = {"expert_parallel": 0.4, "disaggregated": 0.25, "mtp": 0.25, "custom_gpu": 0.3}
 
@@ -69,7 +73,11 @@ def links(path: str | None, n: int, seed: int) -> list[dict[str, list[str]]]:
 
 def check(path: str | None, query: dict[str, list[str]]) -> str:
     """What is wrong with the page the link opens ("" when nothing)."""
-    at = open_page(path, **{k: v if len(v) > 1 else v[0] for k, v in query.items()})
+    at = AppTest.from_file(str(APP), default_timeout=TIMEOUT_S)  # as conftest.open_page
+    if path is not None:
+        at.switch_page(path)
+    at.query_params.update({k: v if len(v) > 1 else v[0] for k, v in query.items()})
+    at.run()
     if at.exception:
         return f"exception: {at.exception[0].value[:200]}"
     if at.error:
@@ -77,10 +85,11 @@ def check(path: str | None, query: dict[str, list[str]]) -> str:
         return f"{what}: {at.error[0].value[:200]}"
     said = " ".join(w.value for w in at.warning)
     scenario, params = at.session_state["_ui_scenario"], declared(path)
+    shared = at.session_state["_ui_shared"]  # the sidebar's fields (a page's own may differ)
     for key, raw in query.items():
-        if key not in FIELDS or key not in params or key in ("model", "usd_per_gpu_hour"):
+        if key not in shared or key not in FIELDS or key in ("model", "usd_per_gpu_hour"):
             continue
         asked = gate.check(params[key], raw).value
-        if asked is not None and getattr(scenario, key) != asked and spec.label not in said:
+        if asked is not None and getattr(scenario, key) != asked and params[key].label not in said:
             return f"{key}: {asked!r} became {getattr(scenario, key)!r} without a warning"
     return ""
