@@ -182,8 +182,8 @@ def run(module: types.ModuleType, values: dict[str, Any], doing: str) -> tuple |
     rule = sidebar.price_rule()
     try:
         options = module.Options(**values, price_rule=rule)
-    except ValueError as err:
-        st.error(f"{literal(str(err))}. Showing the page's defaults.")
+    except ValueError as err:  # e.g. a link's tokens_min above its tokens_max: named
+        st.warning(f"{literal(str(err))}. Showing the page's defaults.", icon=":material/tune:")
         options = module.Options(price_rule=rule)
     try:
         with st.spinner(f"{doing} (a few seconds the first time)…"):
