@@ -93,6 +93,7 @@ def results(scenario: costmodel.Scenario) -> None:
     result, _ = cache.analysis_or_defaults(
         moe_scaling, scenario, options, "Could not evaluate this scenario"
     )
+    sidebar.say_adapted(result.adaptations)  # compared under tensor parallelism
     scen = result.scenario
     E, k, B = result.n_experts, result.experts_per_token, scen.batch_size
     legend_rows = len({0.0, scen.routing_skew}) + 2

@@ -96,14 +96,14 @@ def results(scenario: costmodel.Scenario) -> None:
         values = option_inputs()
     try:
         options = speculative.Options(**values)
-        # Checked with the sidebar's fields (e.g. acceptance at T = 1 above T = 0).
-        cache.check_scenario(scenario.replace(**values))
     except ValueError as err:
         st.error(f"Could not evaluate this scenario: {escape(str(err))} Showing the defaults.")
         scenario, options = sidebar.DEFAULT, speculative.Options()
     result, _ = cache.analysis_or_defaults(
         speculative, scenario, options, "Could not evaluate this scenario"
     )
+    # Out-of-order acceptance rates, GPU counts under tensor parallelism: adapted, named.
+    sidebar.say_adapted(result.adaptations)
     scen = result.scenario
 
     st.subheader(f"At temperature {scen.temperature:g} and batch {scen.batch_size}")

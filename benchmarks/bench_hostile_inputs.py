@@ -8,7 +8,10 @@ nesting, huge numbers, many keys, repeated keys, long strings, long lists) it ti
 as a link may decompress to (``MAX_LINK_CONFIG_BYTES``; a link holding more is refused
 unread), the best of three runs, and measures
 each one's peak Python memory with tracemalloc (a separate run: tracemalloc slows the
-code it traces). Prints a table and the worst case of each path.
+code it traces). Then the same for ``price_list`` links (``price_list.decode``, each
+shape of ``hostile_inputs.price_lists`` at what a link may decompress to) and for the
+check of a query Streamlit ignores whole (``gate.ignored_query`` on 1 MB of ``a=1&``).
+Prints a table and the worst case of each path.
 """
 
 from __future__ import annotations
@@ -23,10 +26,10 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 
-from hostile_inputs import link, payloads  # noqa: E402
+from hostile_inputs import link, payloads, price_lists  # noqa: E402
 
 import costmodel  # noqa: E402
-from app_pages.ui import models  # noqa: E402
+from app_pages.ui import gate, models, price_list  # noqa: E402
 from costmodel.hf_config import MAX_CONFIG_BYTES  # noqa: E402
 
 REPEATS = 3
@@ -74,6 +77,22 @@ def main() -> None:
             f"worst {label}: {slowest[t_col]:.3f} s ({slowest[0]}), "
             f"peak {largest[m_col]:.1f} MB ({largest[0]})"
         )
+    prices = []
+    for shape, text in price_lists(price_list.MAX_LINK_BYTES - 1_000).items():
+        value = link(text[: price_list.MAX_LINK_BYTES])
+        prices.append((shape, len(value), *_measure(lambda v: _decode_prices(v, catalog), value)))
+    print(f"\n{'price_list shape':30s} {'link':>7} {'s':>7} {'MB':>6}")
+    for shape, chars, seconds, peak in prices:
+        print(f"{shape:30s} {chars:>7,} {seconds:>7.3f} {peak:>6.1f}")
+    slowest = max(prices, key=lambda r: r[2])
+    print(f"worst price_list link: {slowest[2]:.3f} s ({slowest[0]})")
+    query = "a=1&" * 250_000
+    seconds, peak = _measure(lambda q: gate.ignored_query(q, 524_288, 1_000), query)
+    print(f"a query Streamlit ignores (1 MB, 250,001 parameters): {seconds:.4f} s, {peak:.1f} MB")
+
+
+def _decode_prices(value: str, catalog) -> None:
+    price_list.decode(value, "2026-11-20", catalog)
 
 
 if __name__ == "__main__":

@@ -7,8 +7,10 @@ needing its layers, acceptance falling with temperature) are checked when it is
 evaluated (``evaluation.check_consistency``). :func:`adapted` applies changes and then
 moves each field that breaks a rule to the nearest value that keeps it, saying what
 changed and why; ids the catalog lacks cannot be adapted (``ValueError``). The sidebar
-uses it when a change of model makes a value invalid, and every analysis that builds a
-scenario of its own uses it, so no derived scenario is one the library refuses.
+uses it when a change of model makes a value invalid. Every analysis that builds a
+scenario of its own does so through :func:`derive`, which returns a valid scenario (with
+what moved) or the reason there is none, and never raises: no derived scenario is one
+the library refuses.
 
 The rules, in the order they are applied:
 
@@ -144,13 +146,44 @@ def adapted(scenario: Scenario, catalog: Catalog | None = None, **changes) -> Ad
     return Adapted(s, tuple(made))
 
 
-def valid_or_reason(scenario: Scenario, catalog: Catalog | None = None, **changes):
-    """``(scenario, "")`` when ``scenario`` with ``changes`` is valid as it is, else
-    ``(None, why)``: for a derivation that must not move a field silently (a sweep over
-    GPU counts skips the counts a model cannot use, and says so)."""
+@dataclass(frozen=True)
+class Derived:
+    """What :func:`derive` gives: a valid ``scenario`` and the ``changes`` that made it
+    so, or ``scenario`` None and the ``reason`` it cannot be built."""
+
+    scenario: Scenario | None
+    changes: tuple[Change, ...] = ()
+    reason: str = ""
+
+    @property
+    def text(self) -> str:
+        """The changes in one sentence, or the reason ("" when neither)."""
+        return self.reason or "; ".join(c.text for c in self.changes)
+
+
+def derive(
+    scenario: Scenario, catalog: Catalog | None = None, *, adapt: bool = True, **changes
+) -> Derived:
+    """The one way an analysis builds a scenario of its own: ``scenario`` with ``changes``,
+    valid by construction, or the reason it cannot be.
+
+    ``adapt=True``: the fields that break a rule move as :func:`adapted` moves them (named
+    in ``changes``); ``adapt=False``: for a derivation that must not move a field (a GPU
+    count the model cannot use is skipped, not replaced), any broken rule is the reason.
+    A value out of its field's range or an id the catalog lacks is always a reason. Never
+    raises for a valid ``scenario`` and changes of the right types.
+
+    >>> d = derive(Scenario(), model="llama-3.1-70b", n_gpus=3, adapt=False)  # doctest: +SKIP
+    >>> d.scenario, d.reason[:9]
+    (None, 'n_gpus=3 ')
+    """
+    catalog = catalog or load_catalog()
     try:
+        if adapt:
+            made = adapted(scenario, catalog, **changes)
+            return Derived(made.scenario, made.changes)
         s = scenario.replace(**changes) if changes else scenario
-        check_scenario(s, catalog or load_catalog())
+        check_scenario(s, catalog)
     except ValueError as err:
-        return None, str(err)
-    return s, ""
+        return Derived(None, (), str(err))
+    return Derived(s)

@@ -31,6 +31,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from costmodel.adapt import Derived, derive
 from costmodel.catalog import CUSTOM_PREFIX, MODEL_ARCHITECTURE_FIELDS, Catalog
 from costmodel.evaluation import sweep
 from costmodel.scenario import Scenario
@@ -226,6 +227,18 @@ def model_summary(catalog: Catalog, models: dict[str, str]) -> pd.DataFrame:
         index=pd.Index(list(models), name="setup"),
     )
     return table
+
+
+def tensor_parallel(base: Scenario, catalog: Catalog) -> Derived:
+    """``base`` under tensor parallelism (``adapt.derive``: the GPU counts moved to sizes
+    its model's heads allow, each move named), as :func:`compare_models` compares models.
+
+    ``ValueError`` with the reason when ``base`` cannot be made valid (an id the catalog
+    lacks)."""
+    derived = derive(base, catalog, expert_parallel=False)
+    if derived.scenario is None:
+        raise ValueError(derived.reason)
+    return derived
 
 
 def compare_models(

@@ -51,7 +51,8 @@ _WINDOW_FIELDS = {"prompt_tokens": "output_tokens", "output_tokens": "prompt_tok
 
 def _moves(field: str, resolved: dict, factors, catalog: Catalog) -> list:
     """The low and high value of ``field``; ``n_gpus`` takes the neighbouring allowed
-    tensor-parallel sizes (Mixtral 8x7B at 2 GPUs: 1 and 4), whatever the percentage;
+    tensor-parallel sizes (Mixtral 8x7B at 2 GPUs: 1 and 4), whatever the percentage, or
+    under expert parallelism the neighbouring counts up to the experts (8 of 8: 7 and 8);
     prompt and output tokens stop at the model's context window."""
     value = resolved[field]
     if field in _WINDOW_FIELDS:
@@ -60,7 +61,13 @@ def _moves(field: str, resolved: dict, factors, catalog: Catalog) -> list:
         return [min(_moved(field, value, factor, resolved), room) for factor in factors]
     if field != "n_gpus":
         return [_moved(field, value, factor, resolved) for factor in factors]
-    sizes = tensor_parallel_sizes(resolved["model"], catalog)
+    if resolved["expert_parallel"]:  # at least one expert per GPU (check_consistency)
+        most = (
+            int(catalog.models.loc[resolved["model"], "n_experts"]) + resolved["redundant_experts"]
+        )
+        sizes = list(range(1, most + 1))
+    else:
+        sizes = tensor_parallel_sizes(resolved["model"], catalog)
     below, above = [n for n in sizes if n < value], [n for n in sizes if n > value]
     return [below[-1] if below else value, above[0] if above else value]
 

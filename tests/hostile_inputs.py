@@ -75,6 +75,24 @@ def payloads(n: int) -> dict[str, str]:
     }
 
 
+#: A valid ``price_list`` row (app_pages/ui/price_list.py): provider, model, time of
+#: day, input, output, cached input, peak hours.
+PRICE_ROW = ["Together", "mixtral-8x7b", "all_day", 0.6, 0.6, None, ""]
+
+
+def price_lists(n: int) -> dict[str, str]:
+    """Each hostile shape of a ``price_list`` link's JSON at about ``n`` characters: the
+    config shapes above, and lists of many rows (valid ones; every row with a long name)."""
+    row = json.dumps(PRICE_ROW)
+    named = json.dumps(["P" * 200, *PRICE_ROW[1:]])
+    return {
+        **payloads(n),
+        "many valid rows": '["litellm", [' + ",".join([row] * (n // (len(row) + 1))) + "]]",
+        "many long names": '["litellm", [' + ",".join([named] * (n // (len(named) + 1))) + "]]",
+        "deep rows": '["litellm", ' + _repeat("[", n) + "]",
+    }
+
+
 def link(text: str) -> str:
     """The ``custom_model`` URL value holding ``text``: base64url(zlib), no padding."""
     packed = zlib.compress(text.encode("utf-8"), 9)

@@ -98,3 +98,15 @@ def test_kept_sweep_gives_the_same_result_and_is_not_shared():
     pd.testing.assert_frame_equal(kept.sweep, fresh.sweep)
     pd.testing.assert_frame_equal(kept.cheapest, fresh.cheapest)
     assert kept.verdict == fresh.verdict
+
+
+def test_a_single_batch_where_nothing_fits_gives_empty_tables_not_an_error():
+    """batch_min == batch_max at 65,536: no setup of Mixtral fits on 16 GPUs, so no GPU is
+    drawn and the provider prices have no GPU to sit on (pandas' "No objects to
+    concatenate" before): empty tables with every column, and the verdict says so."""
+    options = analysis.Options(batch_min=65536, batch_max=65536, max_gpus=16)
+    r = analysis.run(Scenario(), options)
+    assert r.sweep.empty and r.best is None
+    assert r.prices.empty and "break_even_output_tokens_per_s_per_gpu" in r.prices.columns
+    assert r.price_date is not None  # Mixtral has prices; they just have no GPU to sit on
+    assert "no setup" in r.verdict

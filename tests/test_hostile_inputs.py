@@ -18,10 +18,11 @@ import tracemalloc
 import zlib
 
 import pytest
-from hostile_inputs import LLAMA, link, payloads
+from conftest import open_page
+from hostile_inputs import LLAMA, link, payloads, price_lists
 
 import costmodel
-from app_pages.ui import models
+from app_pages.ui import gate, models, price_list
 from costmodel.hf_config import MAX_CONFIG_BYTES, describe_hf_config, read_hf_config
 
 CATALOG = costmodel.load_catalog()
@@ -149,3 +150,51 @@ def test_a_byte_order_mark_is_dropped():
     raw = json.dumps(LLAMA).encode()
     assert read_hf_config(b"\xef\xbb\xbf" + raw) == read_hf_config(raw)
     assert read_hf_config("\ufeff" + raw.decode()) == read_hf_config(raw)
+
+
+def _from_price_link(value: str) -> None:
+    with contextlib.suppress(ValueError):
+        price_list.decode(value, "2026-11-20", CATALOG)
+
+
+def _price_link(text: str) -> str:
+    """A ``price_list`` value holding ``text`` (cut to what a link may decompress to)."""
+    return link(text[: price_list.MAX_LINK_BYTES])
+
+
+@pytest.mark.parametrize("shape", sorted(price_lists(1_000)))
+def test_reading_a_price_list_link_is_linear_and_under_1_s(shape):
+    """A ``price_list`` link of each shape: at most 1 s at the cap (what a link may
+    decompress to) and linear: 8x the text costs at most ``ALLOWED_GROWTH`` x the time."""
+    small = _price_link(price_lists(price_list.MAX_LINK_BYTES // 8)[shape])
+    large = _price_link(price_lists(price_list.MAX_LINK_BYTES - 1_000)[shape])
+    t_small, t_large = _best_time(_from_price_link, small, 5), _best_time(_from_price_link, large)
+    assert t_large < ALLOWED_GROWTH * t_small + NOISE_S, (shape, t_small, t_large)
+    assert t_large < MAX_SECONDS and _peak_bytes(_from_price_link, large) < MAX_PEAK_BYTES
+
+
+def test_a_query_streamlit_ignores_is_named_in_words():
+    """Streamlit reads no query of more than 1,000 parameters or 524,288 characters;
+    the app says so (checking costs a count of the characters and of '&')."""
+    many = "&".join(f"k{i}=1" for i in range(1_001))
+    assert "1,001 parameters" in gate.ignored_query(many, 524_288, 1_000)
+    assert "600,000 characters" in gate.ignored_query("a=" + "x" * 599_998, 524_288, 1_000)
+    assert gate.ignored_query("&".join(["k=1"] * 1_000), 524_288, 1_000) == ""
+    assert gate.ignored_query("", 524_288, 1_000) == ""
+    text = "a=1&" * 250_000  # 1 MB, 250,001 parameters
+    assert _best_time(lambda t: gate.ignored_query(t, 524_288, 1_000), text) < 0.05
+
+
+def test_a_link_with_more_than_1000_parameters_gets_a_clear_message():
+    query = {f"k{i}": "1" for i in range(1_000)} | {"batch_size": "64"}
+    at = open_page(None, **query)
+    assert not at.exception and not at.error
+    (said,) = [w.value for w in at.warning if "This link was not read" in w.value]
+    assert "1,001 parameters" in said and "1,000 parameters" in said
+    assert at.sidebar.number_input(key="batch_size").value == 32  # the default: unread
+
+
+def test_a_link_over_512_kb_gets_a_clear_message():
+    at = open_page(None, batch_size="64", note="x" * 530_000)
+    assert not at.exception and not at.error
+    assert any("This link was not read" in w.value for w in at.warning)

@@ -162,3 +162,9 @@ def test_an_uploaded_model_is_swept():
     catalog = models.with_custom(costmodel.load_catalog(), custom)
     scenario = costmodel.Scenario(model=custom.model_id)
     assert_equal_to_run(at, scenario, analysis.Options(gpus=PAGE_GPUS), catalog)
+
+
+def test_a_single_batch_where_nothing_fits_draws_the_page():
+    at = open_page(PAGE, batch_min="65536", batch_max="65536")
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    assert "Something went wrong" not in markdown_text(at)

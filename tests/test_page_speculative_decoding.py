@@ -168,3 +168,14 @@ def test_csv_downloads_equal_tables_shown(downloads):
         csv = pd.read_csv(io.BytesIO(downloads[name]), **as_text)
         expected = pd.read_csv(io.StringIO(as_ids(table).to_csv(index=False)), **as_text)
         pd.testing.assert_frame_equal(csv, expected, check_exact=False, rtol=1e-12)
+
+
+def test_acceptance_out_of_order_is_adapted_with_a_warning_naming_it():
+    """Acceptance at T = 1 above that at T = 0 (later drafts more likely accepted at a
+    higher temperature): the page draws, the rate at T = 1 lowered to 0.5, and a warning
+    names the field (an error box before)."""
+    at = open_page(PAGE, acceptance_at_t0="0.5", acceptance_at_t1="0.9", temperature="0.5")
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    label = costmodel.FIELDS["acceptance_at_t1"].label
+    assert any(label in w.value for w in at.warning), [w.value for w in at.warning]
+    assert metrics(at)["Acceptance rate"] == f"{0.5:.3f}"  # 0.5 at both anchors

@@ -152,3 +152,10 @@ def test_headline_ranges_at_once_equal_one_at_a_time():
         assert ranged["high"] == pytest.approx(max(ends), rel=1e-9)
         assert ranged["low"] <= ranged["central"] <= ranged["high"]
     assert sensitivity.headline_ranges([], catalog=catalog) == []
+
+
+def test_n_gpus_under_expert_parallelism_moves_within_the_experts():
+    """Mixtral 8x7B on 8 GPUs by expert parallelism: 16 (the next tensor-parallel size)
+    would leave GPUs without an expert (the library refuses it); 7 and 8 instead."""
+    table = sensitivity.tornado(Scenario(expert_parallel=True, n_gpus=8), fields=("n_gpus",))
+    assert (table.loc[0, "value_low"], table.loc[0, "value_high"]) == (7, 8)

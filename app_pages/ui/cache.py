@@ -97,17 +97,6 @@ def evaluate(scenario: costmodel.Scenario) -> dict[str, Any]:
     return _evaluate(scenario, custom_url())
 
 
-@st.cache_data(show_spinner=False, max_entries=512)
-def _check_scenario(scenario: costmodel.Scenario, custom: str | None) -> None:
-    costmodel.check_scenario(scenario, catalog())
-
-
-def check_scenario(scenario: costmodel.Scenario) -> None:
-    """``costmodel.check_scenario`` on the session's catalog, cached by the scenario's
-    fields: its ``ValueError`` is not cached, so a refused scenario is checked again."""
-    _check_scenario(scenario, custom_url())
-
-
 @st.cache_data(show_spinner=False, max_entries=128)
 def _sweep(
     scenario: costmodel.Scenario, axes: tuple[tuple[str, Any], ...], custom: str | None

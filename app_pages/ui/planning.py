@@ -182,15 +182,21 @@ def run(module: types.ModuleType, values: dict[str, Any], doing: str) -> tuple |
     rule = sidebar.price_rule()
     try:
         options = module.Options(**values, price_rule=rule)
-    except ValueError as err:
-        st.error(f"{literal(str(err))}. Showing the page's defaults.")
+    except ValueError as err:  # e.g. a link's tokens_min above its tokens_max: named
+        st.warning(f"{literal(str(err))}. Showing the page's defaults.", icon=":material/tune:")
         options = module.Options(price_rule=rule)
     try:
         with st.spinner(f"{doing} (a few seconds the first time)…"):
             return cache.analysis(module, planning_scenario(options.workload), options), options
     except ValueError as err:
-        st.error(f"Cannot answer for this scenario: {literal(str(err))}.")
-        return None
+        if options.workload == "scenario":
+            st.error(f"Cannot answer for this scenario: {literal(str(err))}.")
+            return None
+        # A catalog workload the model cannot take (longer than its window): the
+        # sidebar's lengths instead, and the change named.
+        label = url.spec("workload").label
+        sidebar.say_adapted(f"{label}: {options.workload} → the sidebar's lengths ({err})")
+        return run(module, {**values, "workload": "scenario"}, doing)
 
 
 def prices_table(prices: pd.DataFrame, filename: str) -> None:

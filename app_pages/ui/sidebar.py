@@ -32,6 +32,7 @@ from costmodel import presets, pricing
 from costmodel.adapt import adapted
 from costmodel.evaluation import tensor_parallel_sizes
 from costmodel.fields import EFFICIENCY_FIELDS
+from costmodel.hf_defaults import TRANSFORMERS_VERSION
 from costmodel.spec import specs
 
 DEFAULT = costmodel.Scenario()
@@ -267,9 +268,15 @@ def scenario(**changes: Any) -> costmodel.Scenario:
     except ValueError as err:
         st.error(f"Invalid scenario: {literal(str(err))}. Showing the sidebar's scenario.")
         return base
-    if made.changes:
-        st.warning(f"Changed to fit together: {escape(made.text)}.", icon=":material/tune:")
+    say_adapted(made.text)
     return made.scenario
+
+
+def say_adapted(text: str) -> None:
+    """One warning naming what was changed to fit together (``Adapted.text``, or an
+    analysis's ``adaptations``); nothing when ``text`` is empty."""
+    if text:
+        st.warning(f"Changed to fit together: {escape(text)}.", icon=":material/tune:")
 
 
 def shown_value(name: str, value: Any) -> str:
@@ -349,4 +356,10 @@ def custom_model() -> models.CustomModel | None:
             return None
         st.session_state[cache.CUSTOM] = made.url
         st.caption(f"In the Model list: {literal(made.model_id)}.")
+        if made.defaults:  # keys the file leaves out: each named with what it took
+            taken = ", ".join(literal(f"{key} = {value}") for key, value in made.defaults)
+            st.caption(
+                f"Not in the file, so taken from its model type's configuration class in "
+                f"transformers {escape(TRANSFORMERS_VERSION)}: {taken}."
+            )
     return made

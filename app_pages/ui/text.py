@@ -25,11 +25,20 @@ def literal(text: str) -> str:
 
 
 #: Characters that can start Markdown markup in running text: emphasis, code, links,
-#: images, HTML, formulas, strikethrough, tables, Streamlit's ``:colour[...]`` directives.
-MARKUP = frozenset("\\`*_[]<>$~|!#:{}")
+#: images, HTML, formulas, strikethrough, tables, Streamlit's ``:colour[...]`` directives;
+#: the dot of an ordered list's ``1.`` and the at sign of an e-mail address.
+MARKUP = frozenset("\\`*_[]<>$~|!#:{}.@")
+#: Where GFM's literal autolinks start in escaped text: ``www.``, ``scheme://``, ``a@b.c``.
+#: Streamlit's Markdown finds them in the text after escapes are resolved, so a backslash
+#: does not stop them; an invisible word joiner (U+2060) there does.
+_AUTOLINK = re.compile(r"www(?=\\\.)|\\:(?=//)|\\@", re.IGNORECASE)
+WORD_JOINER = "\u2060"
 
 
 def escape(text: str) -> str:
     """``text`` for running Markdown: every markup character backslash-escaped (CommonMark
-    allows it for any ASCII punctuation), so no link, image, formula or emphasis."""
-    return "".join(f"\\{c}" if c in MARKUP else c for c in printable(text))
+    allows it for any ASCII punctuation), so no link, image, formula or emphasis; and a
+    word joiner where GFM would make a link of bare text (``www.evil.example/x``,
+    ``http://evil.example``, ``a@evil.example``), so a domain stays text."""
+    escaped = "".join(f"\\{c}" if c in MARKUP else c for c in printable(text))
+    return _AUTOLINK.sub(lambda m: m[0] + WORD_JOINER, escaped)

@@ -38,8 +38,14 @@ from typing import Any, TypeVar
 from urllib.parse import urlencode, urlsplit
 
 import streamlit as st
+from streamlit.runtime.scriptrunner import get_script_run_ctx
+from streamlit.runtime.state.query_params import (
+    CLIENT_STATE_QUERY_STRING_MAX_FIELDS,
+    CLIENT_STATE_QUERY_STRING_MAX_LENGTH,
+)
 
 from app_pages.ui import cache, gate
+from app_pages.ui.text import escape
 from costmodel.spec import Spec, specs
 
 # Private session-state keys.
@@ -264,7 +270,22 @@ def finish(container: Any = st) -> None:
     _remember()
     if found:
         container.warning(gate.warning(found))
+    too_long = ignored_link()
+    if too_long:
+        container.warning(escape(too_long), icon=":material/link_off:")
     _draw_link()
+
+
+def ignored_link() -> str:
+    """Why Streamlit read none of this link's query (too many parameters or characters:
+    ``streamlit.runtime.state.query_params.sanitize_query_string``), in words; "" when
+    it read it. The raw query is the one the browser sent for this run."""
+    ctx = get_script_run_ctx()
+    return gate.ignored_query(
+        ctx.query_string if ctx else "",
+        CLIENT_STATE_QUERY_STRING_MAX_LENGTH,
+        CLIENT_STATE_QUERY_STRING_MAX_FIELDS,
+    )
 
 
 # --- Fragments and the share link ------------------------------------------------------------

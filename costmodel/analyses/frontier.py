@@ -218,21 +218,21 @@ def provider_prices(
     sheet["usd_per_million_output_tokens_equivalent"] = (
         P * sheet["usd_per_million_input"] + O * sheet["usd_per_million_output"]
     ) / O
-    tables = []
-    for gpu, price in gpu_prices.items():
-        equivalent = sheet["usd_per_million_output_tokens_equivalent"].to_numpy(float)
-        tables.append(
-            sheet.assign(
-                gpu=gpu,
-                usd_per_gpu_hour=price,
-                break_even_output_tokens_per_s_per_gpu=np.where(
-                    equivalent > 0,
-                    price * 1e6 / (3600 * np.where(equivalent > 0, equivalent, 1)),
-                    np.inf,
-                ),
-            )
-        )
-    return pd.concat(tables, ignore_index=True), newest
+    gpus = pd.DataFrame(
+        {
+            "gpu": pd.Series(list(gpu_prices), dtype=str),
+            "usd_per_gpu_hour": list(gpu_prices.values()),
+        }
+    )
+    # Each GPU's rows together; no GPU drawn (no setup fits): no rows, every column.
+    table = gpus.merge(sheet, how="cross")[[*sheet.columns, *gpus.columns]]
+    table["usd_per_gpu_hour"] = table["usd_per_gpu_hour"].astype(float)
+    equivalent = table["usd_per_million_output_tokens_equivalent"].to_numpy(float)
+    price = table["usd_per_gpu_hour"].to_numpy(float)
+    table["break_even_output_tokens_per_s_per_gpu"] = np.where(
+        equivalent > 0, price * 1e6 / (3600 * np.where(equivalent > 0, equivalent, 1)), np.inf
+    )
+    return table, newest
 
 
 def _verdict(scenario, options, best, prices, unpriced, catalog) -> str:

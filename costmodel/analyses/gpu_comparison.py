@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from costmodel import sensitivity
+from costmodel.adapt import derive
 from costmodel.analyses.options import AnalysisOptions, change_pct
 from costmodel.catalog import load_catalog
 from costmodel.economics import bandwidth_per_dollar, batch_grid
@@ -151,7 +152,9 @@ def _prices(scenario, options: Options, catalog) -> pd.DataFrame:
 
 
 def _setups(scenario, prices: pd.DataFrame, catalog):
-    """Label -> (gpu, n_gpus, price, source) for every GPU that fits and has a price."""
+    """Label -> (gpu, n_gpus, price, source) for every GPU that fits and has a price, at a
+    GPU count the scenario allows (``adapt.derive``); the others named in ``skipped``, a
+    count the model cannot use with the reason."""
     need = sweep(scenario, catalog, gpu=list(catalog.gpus.index))
     setups, skipped = {}, []
     rows = zip(
@@ -167,6 +170,10 @@ def _setups(scenario, prices: pd.DataFrame, catalog):
             skipped.append(name)
             continue
         n = max(int(n_min), scenario.n_gpus) if gpu == scenario.gpu else int(n_min)
+        setup = derive(scenario, catalog, adapt=False, gpu=gpu, n_gpus=n, usd_per_gpu_hour=price)
+        if setup.scenario is None:  # e.g. more GPUs than experts under expert parallelism
+            skipped.append(f"{name} ×{n} ({setup.reason})")
+            continue
         label = f"{name} ×{n}" + (" (sidebar)" if gpu == scenario.gpu else "")
         setups[label] = (gpu, n, float(price), source)
     return setups, tuple(skipped)

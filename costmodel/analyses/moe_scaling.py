@@ -94,7 +94,9 @@ class Result:
     step) [replica-ms per output token] (also ``_at_batch_1``). ``cost_vs_batch_1``: that
     time at the scenario's batch over batch 1, per setup: the cost ratio at any price.
     ``what_if``/``what_if_models``: the model and its what-if model.
-    ``prefill``: one prompt (batch 1) over ``PROMPTS`` within the context window.
+    ``prefill``: one prompt (batch 1) over ``PROMPTS`` within the context window (the
+    scenario's prompt where none fits). ``adaptations``: what the comparison changed in
+    the scenario to compare under tensor parallelism, in words ("" when nothing).
     """
 
     scenario: Scenario
@@ -120,6 +122,7 @@ class Result:
     c8_text: str
     prefill_status: str
     prefill_text: str
+    adaptations: str = ""
 
 
 def skew_label(skew: float) -> str:
@@ -162,6 +165,8 @@ def run(scenario=None, options: Options | None = None, catalog=None) -> Result:
     options = options or Options()
     scenario = (scenario or Scenario()).replace(routing_skew=options.routing_skew)
     catalog = comparisons.dense_equivalents(catalog or load_catalog(), scenario.model)
+    derived = comparisons.tensor_parallel(scenario, catalog)
+    scenario = derived.scenario
     ids = comparisons.dense_model_ids(scenario.model)
     batch = _batch_table(scenario, catalog, ids)
     point = _point(scenario, catalog, ids)
@@ -176,15 +181,13 @@ def run(scenario=None, options: Options | None = None, catalog=None) -> Result:
         scenario.replace(expert_parallel=False), what_catalog, what_models, batch_size=BATCHES
     )
     summary = comparisons.model_summary(what_catalog, what_models).reset_index()
+    window = catalog.models.loc[scenario.model, "context_window"]
+    prompts = [p for p in PROMPTS if p + scenario.output_tokens <= window]
     prefill = comparisons.compare_models(
         scenario.replace(batch_size=1),
         catalog,
         {MOE: scenario.model, ACTIVE: ids["same_active"], TOTAL: ids["same_total"]},
-        prompt_tokens=[
-            p
-            for p in PROMPTS
-            if p + scenario.output_tokens <= catalog.models.loc[scenario.model, "context_window"]
-        ],
+        prompt_tokens=prompts or [scenario.prompt_tokens],
     )
     arch = catalog.models.loc[scenario.model]
     E, k = int(arch["n_experts"]), int(arch["experts_per_token"])
@@ -264,4 +267,5 @@ def run(scenario=None, options: Options | None = None, catalog=None) -> Result:
         c8_text=c8_text,
         prefill_status=decide(prefill_ratio > 1),
         prefill_text=prefill_text,
+        adaptations=derived.text,
     )

@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from costmodel import comparisons
+from costmodel.adapt import derive
 from costmodel.analyses.options import AnalysisOptions, scenario_field
 from costmodel.catalog import load_catalog
 from costmodel.economics import batch_grid
@@ -87,7 +88,9 @@ class Result:
     settings beside the current ones and the speeds [tokens/s] (strings, for display).
     ``speedup_vs_batch``: speed-up per batch (rows) and model (columns, ``model_label``);
     ``experts_vs_batch``: the MoE model's experts read per layer, per batch (rows),
-    with and without speculation (columns True / False).
+    with and without speculation (columns True / False). ``adaptations``: what was
+    changed in the scenario and options to make them valid together (acceptance at
+    T = 1 above that at T = 0, GPU counts under tensor parallelism), in words.
     """
 
     scenario: Scenario
@@ -111,6 +114,7 @@ class Result:
     c10_text: str
     c11_status: str
     c11_text: str
+    adaptations: str = ""
 
 
 def setup_labels(table: pd.DataFrame) -> pd.DataFrame:
@@ -159,19 +163,33 @@ def _c9(scenario, catalog) -> tuple[pd.DataFrame, dict, dict, str, str]:
 def run(scenario=None, options: Options | None = None, catalog=None) -> Result:
     """Speculative decoding of ``scenario``'s model with the draft settings of ``options``."""
     options = options or Options()
-    fields = dataclasses.asdict(options)
-    scenario = (scenario or Scenario()).replace(**fields)
     base = catalog or load_catalog()
+    scenario = scenario or Scenario()
     catalog = comparisons.dense_equivalents(base, scenario.model)
+    # The options' acceptance rates may be out of order: adapted, and said (adapt.derive).
+    derived = derive(scenario, catalog, **dataclasses.asdict(options))
+    if derived.scenario is None:
+        raise ValueError(derived.reason)
+    scenario = derived.scenario
+    compared = comparisons.tensor_parallel(scenario, catalog)
     models = {
         MOE: scenario.model,
         DENSE: comparisons.dense_model_ids(scenario.model)["same_active"],
     }
+    # Plain decoding drafts nothing, so MTP is off in it (mtp needs speculative).
+    bases = (
+        compared.scenario.replace(speculative=False, mtp=False),
+        compared.scenario.replace(speculative=True),
+    )
+    order = {label: i for i, label in enumerate(models)}
 
     def table(**axes):
-        return setup_labels(
-            comparisons.compare_models(scenario, catalog, models, speculative=[False, True], **axes)
-        )
+        both = pd.concat(
+            [comparisons.compare_models(b, catalog, models, **axes) for b in bases],
+            ignore_index=True,
+        )  # each model's rows together, as one sweep over the model gives them
+        both = both.sort_values("setup", key=lambda c: c.map(order), kind="stable")
+        return setup_labels(both.reset_index(drop=True))
 
     by_t = table(temperature=list(TEMPERATURES))
     by_batch = table(batch_size=BATCHES)
@@ -229,4 +247,5 @@ def run(scenario=None, options: Options | None = None, catalog=None) -> Result:
         c10_text=c10_text,
         c11_status=decide(gain.loc[1, MOE] < gain.loc[1, DENSE]),
         c11_text=c11_text,
+        adaptations="; ".join(t for t in (derived.text, compared.text) if t),
     )
