@@ -161,9 +161,20 @@ def average_context_tokens(prompt_tokens, output_tokens):
 
 
 def _allowed_ids(name: str, catalog: Catalog) -> tuple[str, ...]:
-    ids = tuple(getattr(catalog, CATEGORICAL_FIELDS[name]).index)
-    choices = FIELDS[name].choices
-    return tuple(i for i in ids if i in choices) if choices else ids
+    return catalog.prepared(_choice_tables)[name][0]
+
+
+def _choice_tables(catalog: Catalog) -> dict:
+    """Per categorical field: its allowed ids, their integer codes (``{id: code}``) and
+    the categorical dtype of its result column, prepared once per catalog."""
+    tables = {}
+    for name, table in CATEGORICAL_FIELDS.items():
+        index = getattr(catalog, table).index
+        choices = FIELDS[name].choices
+        allowed = tuple(i for i in index if not choices or i in choices)
+        codes = {value: code for code, value in enumerate(index)}
+        tables[name] = (allowed, codes, pd.CategoricalDtype(index))
+    return tables
 
 
 def check_id(name: str, value, catalog: Catalog) -> None:
@@ -316,9 +327,9 @@ def _axis_values(name: str, values, catalog: Catalog) -> list:
 
 
 def _encode(name: str, values: list, catalog: Catalog) -> np.ndarray:
-    table = CATEGORICAL_FIELDS.get(name)
-    if table:
-        return getattr(catalog, table).index.get_indexer(values)
+    if name in CATEGORICAL_FIELDS:
+        codes = catalog.prepared(_choice_tables)[name][1]
+        return np.fromiter((codes.get(v, -1) for v in values), np.intp, len(values))
     if name in FAMILY_DEFAULT_FIELDS:
         return np.array([np.nan if v is None else v for v in values], dtype=float)
     return np.asarray(values)
@@ -1020,10 +1031,10 @@ def _frame(columns: dict, results: dict, n: int, catalog: Catalog) -> pd.DataFra
     data = {}
     for name in FIELD_NAMES:
         value = results.get(name, columns[name])
-        table = CATEGORICAL_FIELDS.get(name)
-        if table:
+        if name in CATEGORICAL_FIELDS:
             codes = np.broadcast_to(np.asarray(value, np.int64), (n,))
-            data[name] = pd.Categorical.from_codes(codes, getattr(catalog, table).index)
+            dtype = catalog.prepared(_choice_tables)[name][2]
+            data[name] = pd.Categorical.from_codes(codes, dtype=dtype, validate=False)
         else:
             data[name] = np.broadcast_to(value, (n,))
     for name in OUTPUT_COLUMNS:
