@@ -25,6 +25,7 @@ token and the cycle (its billing at the cached-input price is in ``economics``).
 
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
@@ -213,10 +214,23 @@ def tensor_parallel_ok(n_gpus, n_heads, n_kv_heads):
 def tensor_parallel_sizes(model: str, catalog: Catalog) -> list[int]:
     """Every allowed ``n_gpus`` for ``model`` (:func:`tensor_parallel_ok`, within its range)."""
     check_id("model", model, catalog)
-    row = catalog.models.loc[model]
+    return list(catalog.prepared(_tensor_parallel_table)[model])
+
+
+def _tensor_parallel_table(catalog: Catalog) -> dict[str, tuple[int, ...]]:
+    """Model id -> its allowed tensor-parallel sizes, prepared once per catalog."""
     low, high = FIELDS["n_gpus"].range
     sizes = np.arange(int(low), int(high) + 1)
-    return [int(n) for n in sizes[tensor_parallel_ok(sizes, row["n_heads"], row["n_kv_heads"])]]
+    models = catalog.models
+    ok = tensor_parallel_ok(
+        sizes[None, :],
+        models["n_heads"].to_numpy()[:, None],
+        models["n_kv_heads"].to_numpy()[:, None],
+    )
+    return {
+        model: tuple(int(n) for n in sizes[row])
+        for model, row in zip(models.index, ok, strict=True)
+    }
 
 
 def _first_bad(bad, *arrays):
@@ -620,11 +634,12 @@ def _min_gpus(x: dict, weights_gb, kv_gb):
     c, catalog = x["c"], x["catalog"]
     models = np.asarray(c["model"])
     fewest = np.nan
+    kv_at = functools.cache(kv_gb)  # each size's cache once, for every model that allows it
     for code in np.unique(models):
         sizes = tensor_parallel_sizes(catalog.models.index[int(code)], catalog)
         rows = min_gpus_to_fit(
             weights_gb,
-            kv_gb,
+            kv_at,
             x["hw"]["hbm_gb"],
             c["usable_memory_fraction"],
             c["memory_overhead_gb_per_gpu"],
