@@ -549,17 +549,21 @@ def _forward(x: dict, sequences, **work) -> dict:
         expert_parallel=ep["expert_parallel"],
         busiest_gpu_factor=factor,
     )
-    a2a_ms = np.where(
-        ep["expert_parallel"],
-        comm.alltoall_ms(
-            tokens=work["tokens"],
-            n_moe_layers=np.where(x["arch"]["n_experts"] > 1, x["arch"]["expert_ffn_layers"], 0),
-            dispatch_bytes_per_value=ep["dispatch_bytes_per_value"],
-            busiest_gpu_factor=factor,
-            **ep["network"],
-        ),
-        0.0,
-    )
+    a2a_ms = np.zeros(np.shape(out["total_ms"]))  # no all-to-all without expert parallelism
+    if np.any(ep["expert_parallel"]):
+        a2a_ms = np.where(
+            ep["expert_parallel"],
+            comm.alltoall_ms(
+                tokens=work["tokens"],
+                n_moe_layers=np.where(
+                    x["arch"]["n_experts"] > 1, x["arch"]["expert_ffn_layers"], 0
+                ),
+                dispatch_bytes_per_value=ep["dispatch_bytes_per_value"],
+                busiest_gpu_factor=factor,
+                **ep["network"],
+            ),
+            0.0,
+        )
     out["total_ms"] = out["total_ms"] + a2a_ms
     out["alltoall_ms"] = a2a_ms
     out["busiest_gpu_factor"] = factor
