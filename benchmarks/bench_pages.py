@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
+import os
 import sys
 import tempfile
 import time
@@ -172,6 +173,7 @@ def main() -> None:
         chosen = sys.argv[1:]
         pages = [(p, t) for p, t in pages if not chosen or Path(p).stem in chosen]
         rows = [(title, measure(ROOT / "app.py", path)) for path, title in pages]
+    print(f"load average: {' '.join(f'{x:.2f}' for x in os.getloadavg())} ({os.cpu_count()} CPUs)")
     print(f"hello-world first render: {base * 1e3:.0f} ms (AppTest)")
     print(f"{'page':<28}" + "".join(f"{c + ' ms':>20}{'x hello':>9}" for c in COLUMNS))
     for name, times in rows:
