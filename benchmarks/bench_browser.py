@@ -84,6 +84,8 @@ def open_page(browser, url: str) -> tuple[object, float]:
     page = browser.new_context(viewport={"width": 1400, "height": 1000}).new_page()
     page.add_init_script(f"({_WATCH_JS})()")
     page.goto(url, timeout=TIMEOUT_MS)
+    # The script has drawn the sidebar (before it starts, the page is quiet and idle too).
+    page.wait_for_selector("[data-testid='stSidebar'] input[type='number']", timeout=TIMEOUT_MS)
     return page, _settled(page) / 1e3
 
 
