@@ -6,11 +6,14 @@ at default options, ``claims.check_all`` and ``sensitivity.tornado``/``headline_
 before timing, as the app's ``cache_resource`` does). ``default``: the default scenario;
 ``new batch``: the scenario with another ``batch_size`` each time, so no cache inside the
 library holds the answer (a page's ``st.cache_data`` misses on a new input). Best of
-``REPEATS``; the frontier's sweep cache is cleared before each default run.
+``REPEATS``; the frontier's sweep cache is cleared before each default run. The load
+average is printed before and after: on a shared machine compare runs made at a similar
+load.
 """
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 from pathlib import Path
@@ -25,7 +28,9 @@ REPEATS = 3
 NEW_BATCHES = (64, 48, 96)
 COST = "usd_per_million_output_tokens"
 QUESTIONS = (
+    "buy_or_rent",
     "disclosures",
+    "fleet_sizing",
     "frontier",
     "gpu_comparison",
     "memory_fit",
@@ -65,6 +70,8 @@ def best_time(call, scenarios) -> float:
 def main() -> None:
     base = costmodel.Scenario()
     new = [base.replace(batch_size=b) for b in NEW_BATCHES]
+    load = " ".join(f"{x:.2f}" for x in os.getloadavg())
+    print(f"load average before: {load} ({os.cpu_count()} CPUs)")
     print(f"{'analysis':<30}{'default [s]':>12}{'new batch [s]':>15}")
     total = [0.0, 0.0]
     for name, call in calls().items():
@@ -72,6 +79,7 @@ def main() -> None:
         total = [t + x for t, x in zip(total, times, strict=True)]
         print(f"{name:<30}{times[0]:>12.3f}{times[1]:>15.3f}")
     print(f"{'total':<30}{total[0]:>12.3f}{total[1]:>15.3f}")
+    print(f"load average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
 
 
 if __name__ == "__main__":

@@ -4,8 +4,10 @@ Run: ``python benchmarks/bench_pages.py [page stem ...]`` (default: every page).
 each page, in one fresh session each:
 
 - **first**: the first render (Streamlit's caches cleared, so every analysis is computed);
-- **sidebar, cold**: the rerun after the sidebar's batch size changes to a new value
-  (the page's analysis runs again);
+- **sidebar, cold**: the rerun after the sidebar's batch size (``SIDEBAR_CHANGES``:
+  the output length or bandwidth efficiency where a page sweeps the batch) changes to a
+  value no earlier session of the run saw (the page's analysis runs again, and no cache
+  inside the library holds it);
 - **sidebar, warm**: the rerun after it changes back (the analysis comes from
   ``st.cache_data``: what a user going back and forth between settings sees);
 - **page-local, cold / warm**: the same for one of the page's own inputs
@@ -21,6 +23,8 @@ for the warm reruns: at most 1x).
 from __future__ import annotations
 
 import dataclasses
+import itertools
+import os
 import sys
 import tempfile
 import time
@@ -43,6 +47,16 @@ HELLO = """import streamlit as st
 st.title("Hello")
 st.number_input("Batch size", 1, 16384, 32, key="batch_size")
 """
+#: The sidebar input a session changes, the first of these its page draws enabled (a
+#: page that sweeps the batch size draws it disabled): key, first new value, step. Each
+#: session takes the next value, one no earlier session saw, so no cache in the library
+#: holds its answer.
+SIDEBAR_CHANGES = (
+    ("batch_size", 64, 3),
+    ("output_tokens", 300, 7),
+    ("bandwidth_efficiency", 0.6, 0.01),
+)
+_SESSIONS = itertools.count()
 COLUMNS = ("first", "sidebar, cold", "sidebar, warm", "page-local, cold", "page-local, warm")
 
 
@@ -71,9 +85,11 @@ def _parse_and_record_fragments(messages):
 
 def set_in_fragment(at: AppTest, widget, value) -> AppTest:
     """Give ``widget`` ``value`` and rerun only the fragment that drew it, as a browser
-    does (KeyError if no fragment drew it)."""
-    fragment_id = at._tree.fragment_of[widget.id]
+    does; the whole app where no fragment drew it (as a browser does too)."""
+    fragment_id = at._tree.fragment_of.get(widget.id)
     widget.set_value(value)
+    if fragment_id is None:
+        return at.run()
     rerun_data = local_script_runner.RerunData
     local_script_runner.RerunData = lambda **kw: dataclasses.replace(
         rerun_data(**kw), fragment_id=fragment_id
@@ -110,6 +126,15 @@ def _index(at: AppTest, widget) -> int:
     return next(i for i, w in enumerate(at.get(widget.type)) if w.key == widget.key)
 
 
+def _sidebar_change(at: AppTest, session_number: int) -> tuple:
+    """The sidebar widget this session changes and its new value (``SIDEBAR_CHANGES``)."""
+    for key, first, step in SIDEBAR_CHANGES:
+        widget = at.number_input(key=key)
+        if not widget.disabled:
+            return widget, round(first + step * session_number, 6)
+    raise RuntimeError("no SIDEBAR_CHANGES input is enabled on this page")
+
+
 def session(app_path: Path, page: str | None) -> list[float]:
     """One fresh session's times [s], in ``COLUMNS`` order (NaN where not measured)."""
     st.cache_data.clear()
@@ -118,8 +143,8 @@ def session(app_path: Path, page: str | None) -> list[float]:
     if page:
         at.switch_page(page)
     times = [_timed(at.run)]
-    batch = at.number_input(key="batch_size")
-    times += _there_and_back(at, batch, batch.value + 32)
+    widget, new = _sidebar_change(at, next(_SESSIONS))
+    times += _there_and_back(at, widget, new)
     if page in PAGE_LOCAL:
         kind, key, new = PAGE_LOCAL[page]
         times += _there_and_back(at, getattr(at, kind)(key=key), new, fragment=True)
@@ -148,6 +173,7 @@ def main() -> None:
         chosen = sys.argv[1:]
         pages = [(p, t) for p, t in pages if not chosen or Path(p).stem in chosen]
         rows = [(title, measure(ROOT / "app.py", path)) for path, title in pages]
+    print(f"load average: {' '.join(f'{x:.2f}' for x in os.getloadavg())} ({os.cpu_count()} CPUs)")
     print(f"hello-world first render: {base * 1e3:.0f} ms (AppTest)")
     print(f"{'page':<28}" + "".join(f"{c + ' ms':>20}{'x hello':>9}" for c in COLUMNS))
     for name, times in rows:

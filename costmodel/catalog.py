@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import json
+import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -222,15 +223,12 @@ class Catalog:
     @property
     def stacks(self) -> pd.DataFrame:
         """The serving stacks (index: ``serving_stack`` ids, in file order), a choice table."""
-        ids = pd.unique(self.serving_stacks["serving_stack"])
-        ids = pd.Index([i for i in ids if i != ANY_STACK], name="serving_stack")
-        return pd.DataFrame(index=ids)
+        return self.prepared(_stack_table)
 
     @property
     def stack_dates(self) -> pd.DataFrame:
         """The dates of ``serving_stacks`` rows, oldest first (index), a choice table."""
-        dates = sorted(self.serving_stacks["date"].astype(str).unique(), key=date_key)
-        return pd.DataFrame(index=pd.Index(dates, name="date"))
+        return self.prepared(_stack_date_table)
 
     def with_serving_stacks(self, rows: pd.DataFrame) -> Catalog:
         """A copy whose ``serving_stacks`` table is ``rows`` (checked like the file's)."""
@@ -308,6 +306,16 @@ class Catalog:
         return dataclasses.replace(self, gpus=gpus, gpu_prices=prices)
 
 
+def _stack_table(catalog: Catalog) -> pd.DataFrame:
+    ids = pd.unique(catalog.serving_stacks["serving_stack"])
+    return pd.DataFrame(index=pd.Index([i for i in ids if i != ANY_STACK], name="serving_stack"))
+
+
+def _stack_date_table(catalog: Catalog) -> pd.DataFrame:
+    dates = sorted(catalog.serving_stacks["date"].astype(str).unique(), key=date_key)
+    return pd.DataFrame(index=pd.Index(dates, name="date"))
+
+
 def _lookup_arrays(catalog: Catalog) -> dict:
     """Numpy arrays in index order, so rows are looked up by integer code, never by string."""
     formats = catalog.formats
@@ -327,7 +335,7 @@ def _lookup_arrays(catalog: Catalog) -> dict:
         arrays[f"format.{col}"] = formats[col].to_numpy(float)
     arrays["peak_tflops"] = peak_tflops(catalog.gpus, formats["compute_dtype"])
     arrays["compute_factor"] = compute_factors(catalog.gpus, formats)
-    for name, values in stack_values(catalog).items():
+    for name, values in _stack_arrays(catalog).items():
         arrays[f"stack.{name}"] = values
     for col in ("checkpoint_weight_format", "checkpoint_attention_format"):
         codes = formats.index.get_indexer(models[col])
@@ -561,6 +569,36 @@ def stack_values(catalog: Catalog) -> dict:
             per_gpu = np.where(missing, base[:, None, None], per_gpu)
         out[parameter] = per_gpu
     return out
+
+
+#: ``stack_values`` of the latest catalogs, keyed by the identity of the tables they are
+#: resolved from (the entry keeps those tables, so an id is not reused while it lives): a
+#: copy that changes only its models (``with_architecture``) reuses its parent's arrays
+#: instead of resolving every (GPU, stack, date) again (tens of ms).
+_STACK_ARRAYS: dict = {}
+#: How many catalogs' stack arrays ``_STACK_ARRAYS`` keeps (the oldest goes first).
+STACK_ARRAYS_KEPT = 8
+_STACK_ARRAYS_LOCK = threading.Lock()
+
+
+def _stack_arrays(catalog: Catalog) -> dict:
+    tables = (
+        catalog.gpus,
+        catalog.gpu_families,
+        catalog.serving_stacks,
+        catalog.serving_stack_parameters,
+    )
+    key = tuple(map(id, tables))
+    with _STACK_ARRAYS_LOCK:
+        kept = _STACK_ARRAYS.get(key)
+    if kept is not None:
+        return kept[1]
+    values = stack_values(catalog)
+    with _STACK_ARRAYS_LOCK:
+        while len(_STACK_ARRAYS) >= STACK_ARRAYS_KEPT:
+            del _STACK_ARRAYS[next(iter(_STACK_ARRAYS))]
+        _STACK_ARRAYS[key] = (tables, values)
+    return values
 
 
 def _checked_stacks(table: pd.DataFrame, parameters: pd.DataFrame) -> pd.DataFrame:

@@ -74,16 +74,19 @@ class Verdict:
 
 
 class _Runs:
-    """Each analysis run at most once for one scenario and catalog (shared by the checks)."""
+    """Each analysis run at most once for one scenario and catalog (shared by the checks),
+    at its default options: by ``run(analysis)`` when given (a caller's cached runs, so
+    the analyses a page already ran are reused), else ``analysis.run``."""
 
-    def __init__(self, scenario, catalog):
+    def __init__(self, scenario, catalog, run: Callable | None = None):
         self.scenario = scenario or Scenario()
         self.catalog = catalog or load_catalog()
+        self._run = run or (lambda analysis: analysis.run(self.scenario, None, self.catalog))
         self._done = {}
 
     def __call__(self, analysis):
         if analysis not in self._done:
-            self._done[analysis] = analysis.run(self.scenario, None, self.catalog)
+            self._done[analysis] = self._run(analysis)
         return self._done[analysis]
 
 
@@ -309,17 +312,20 @@ def check(claim_id: str, scenario=None, catalog=None) -> Verdict:
     return BY_ID[claim_id].check(scenario, catalog)
 
 
-def check_all(scenario=None, catalog=None, ids=None) -> pd.DataFrame:
+def check_all(scenario=None, catalog=None, ids=None, run: Callable | None = None) -> pd.DataFrame:
     """Every claim's verdict at ``scenario`` (default: the seed's baseline), 14 rows; with
     ``ids`` (claim ids, e.g. a page's ``("C4", "C5")``) only those, in document order.
 
     Columns ``id``, ``text``, ``status``, ``evidence``, ``rule``, ``pages`` (a tuple of
-    page file stems). Each analysis the chosen claims need runs once for all of them.
+    page file stems). Each analysis the chosen claims need runs once for all of them:
+    ``run(module)`` when given must return ``module.run(scenario, module.Options(),
+    catalog)`` (the app passes its cached runs, so a page's own analysis is not run
+    twice).
     """
     unknown = set(ids or ()) - set(BY_ID)
     if unknown:
         raise ValueError(f"ids must be among {', '.join(BY_ID)}; got {sorted(unknown)}")
-    runs = _Runs(scenario, catalog)
+    runs = _Runs(scenario, catalog, run)
     rows = []
     for claim in CLAIMS if ids is None else [c for c in CLAIMS if c.id in ids]:
         verdict = claim._verdict(runs)

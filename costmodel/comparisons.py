@@ -133,6 +133,27 @@ def dense_model_ids(model_id: str) -> dict[str, str]:
     return {kind: f"{CUSTOM_PREFIX}{base}-dense-{kind.replace('_', '-')}" for kind in DENSE_KINDS}
 
 
+#: Derived catalogs (dense equivalents, what-if models) kept per catalog, newest last.
+DERIVED_KEPT = 16
+
+
+def _derived(catalog: Catalog) -> dict:
+    """``catalog``'s derived catalogs by (function, arguments): empty when prepared."""
+    return {}
+
+
+def _derive(catalog: Catalog, build, *args):
+    """``build(catalog, *args)``, kept with ``catalog`` (``DERIVED_KEPT`` per catalog): a
+    page asking again, on a new batch or price, reuses the copy and its prepared tables."""
+    kept = catalog.prepared(_derived)
+    key = (build.__name__, *args)
+    if key not in kept:
+        while len(kept) >= DERIVED_KEPT:
+            kept.pop(next(iter(kept)), None)
+        kept[key] = build(catalog, *args)
+    return kept[key]
+
+
 def dense_equivalents(catalog: Catalog, model_id: str) -> Catalog:
     """``catalog`` plus two dense models matching ``model_id``'s active and total parameters.
 
@@ -145,6 +166,10 @@ def dense_equivalents(catalog: Catalog, model_id: str) -> Catalog:
         raise ValueError(
             f"model must be one of {', '.join(catalog.models.index)}; got {model_id!r}"
         )
+    return _derive(catalog, _dense_equivalents, model_id)
+
+
+def _dense_equivalents(catalog: Catalog, model_id: str) -> Catalog:
     row = catalog.models.loc[model_id]
     targets = {"same_active": active_params(catalog.models).loc[model_id]}
     targets["same_total"] = row["total_params"]
@@ -196,16 +221,20 @@ def more_experts(
         raise ValueError(
             f"experts_per_token must be between 1 and n_experts ({n_experts}); got {k!r}"
         )
+    what_if = more_experts_id(model_id, int(n_experts), int(k), keep_fixed)
+    return _derive(catalog, _more_experts, model_id, int(n_experts), int(k), keep_fixed), what_if
+
+
+def _more_experts(catalog: Catalog, model_id: str, n_experts: int, k: int, keep_fixed: str):
     row = catalog.models.loc[model_id]
     width = int(row["intermediate_size"])
     if keep_fixed == "total size":
         width = max(int(round(width * row["n_experts"] / n_experts)), 1)
-    arch = architecture(
-        row, n_experts=int(n_experts), experts_per_token=int(k), intermediate_size=width
-    )
-    what_if = more_experts_id(model_id, int(n_experts), int(k), keep_fixed)
+    arch = architecture(row, n_experts=n_experts, experts_per_token=k, intermediate_size=width)
     name = f"{row['name']}, {n_experts} experts top-{k} (same {keep_fixed})"
-    return catalog.with_architecture(what_if, arch, name=name), what_if
+    return catalog.with_architecture(
+        more_experts_id(model_id, n_experts, k, keep_fixed), arch, name=name
+    )
 
 
 def model_summary(catalog: Catalog, models: dict[str, str]) -> pd.DataFrame:

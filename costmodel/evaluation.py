@@ -25,6 +25,7 @@ token and the cycle (its billing at the cached-input price is in ``economics``).
 
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
@@ -161,9 +162,20 @@ def average_context_tokens(prompt_tokens, output_tokens):
 
 
 def _allowed_ids(name: str, catalog: Catalog) -> tuple[str, ...]:
-    ids = tuple(getattr(catalog, CATEGORICAL_FIELDS[name]).index)
-    choices = FIELDS[name].choices
-    return tuple(i for i in ids if i in choices) if choices else ids
+    return catalog.prepared(_choice_tables)[name][0]
+
+
+def _choice_tables(catalog: Catalog) -> dict:
+    """Per categorical field: its allowed ids, their integer codes (``{id: code}``) and
+    the categorical dtype of its result column, prepared once per catalog."""
+    tables = {}
+    for name, table in CATEGORICAL_FIELDS.items():
+        index = getattr(catalog, table).index
+        choices = FIELDS[name].choices
+        allowed = tuple(i for i in index if not choices or i in choices)
+        codes = {value: code for code, value in enumerate(index)}
+        tables[name] = (allowed, codes, pd.CategoricalDtype(index))
+    return tables
 
 
 def check_id(name: str, value, catalog: Catalog) -> None:
@@ -202,10 +214,23 @@ def tensor_parallel_ok(n_gpus, n_heads, n_kv_heads):
 def tensor_parallel_sizes(model: str, catalog: Catalog) -> list[int]:
     """Every allowed ``n_gpus`` for ``model`` (:func:`tensor_parallel_ok`, within its range)."""
     check_id("model", model, catalog)
-    row = catalog.models.loc[model]
+    return list(catalog.prepared(_tensor_parallel_table)[model])
+
+
+def _tensor_parallel_table(catalog: Catalog) -> dict[str, tuple[int, ...]]:
+    """Model id -> its allowed tensor-parallel sizes, prepared once per catalog."""
     low, high = FIELDS["n_gpus"].range
     sizes = np.arange(int(low), int(high) + 1)
-    return [int(n) for n in sizes[tensor_parallel_ok(sizes, row["n_heads"], row["n_kv_heads"])]]
+    models = catalog.models
+    ok = tensor_parallel_ok(
+        sizes[None, :],
+        models["n_heads"].to_numpy()[:, None],
+        models["n_kv_heads"].to_numpy()[:, None],
+    )
+    return {
+        model: tuple(int(n) for n in sizes[row])
+        for model, row in zip(models.index, ok, strict=True)
+    }
 
 
 def _first_bad(bad, *arrays):
@@ -316,9 +341,9 @@ def _axis_values(name: str, values, catalog: Catalog) -> list:
 
 
 def _encode(name: str, values: list, catalog: Catalog) -> np.ndarray:
-    table = CATEGORICAL_FIELDS.get(name)
-    if table:
-        return getattr(catalog, table).index.get_indexer(values)
+    if name in CATEGORICAL_FIELDS:
+        codes = catalog.prepared(_choice_tables)[name][1]
+        return np.fromiter((codes.get(v, -1) for v in values), np.intp, len(values))
     if name in FAMILY_DEFAULT_FIELDS:
         return np.array([np.nan if v is None else v for v in values], dtype=float)
     return np.asarray(values)
@@ -524,17 +549,21 @@ def _forward(x: dict, sequences, **work) -> dict:
         expert_parallel=ep["expert_parallel"],
         busiest_gpu_factor=factor,
     )
-    a2a_ms = np.where(
-        ep["expert_parallel"],
-        comm.alltoall_ms(
-            tokens=work["tokens"],
-            n_moe_layers=np.where(x["arch"]["n_experts"] > 1, x["arch"]["expert_ffn_layers"], 0),
-            dispatch_bytes_per_value=ep["dispatch_bytes_per_value"],
-            busiest_gpu_factor=factor,
-            **ep["network"],
-        ),
-        0.0,
-    )
+    a2a_ms = np.zeros(np.shape(out["total_ms"]))  # no all-to-all without expert parallelism
+    if np.any(ep["expert_parallel"]):
+        a2a_ms = np.where(
+            ep["expert_parallel"],
+            comm.alltoall_ms(
+                tokens=work["tokens"],
+                n_moe_layers=np.where(
+                    x["arch"]["n_experts"] > 1, x["arch"]["expert_ffn_layers"], 0
+                ),
+                dispatch_bytes_per_value=ep["dispatch_bytes_per_value"],
+                busiest_gpu_factor=factor,
+                **ep["network"],
+            ),
+            0.0,
+        )
     out["total_ms"] = out["total_ms"] + a2a_ms
     out["alltoall_ms"] = a2a_ms
     out["busiest_gpu_factor"] = factor
@@ -609,11 +638,12 @@ def _min_gpus(x: dict, weights_gb, kv_gb):
     c, catalog = x["c"], x["catalog"]
     models = np.asarray(c["model"])
     fewest = np.nan
+    kv_at = functools.cache(kv_gb)  # each size's cache once, for every model that allows it
     for code in np.unique(models):
         sizes = tensor_parallel_sizes(catalog.models.index[int(code)], catalog)
         rows = min_gpus_to_fit(
             weights_gb,
-            kv_gb,
+            kv_at,
             x["hw"]["hbm_gb"],
             c["usable_memory_fraction"],
             c["memory_overhead_gb_per_gpu"],
@@ -1020,10 +1050,10 @@ def _frame(columns: dict, results: dict, n: int, catalog: Catalog) -> pd.DataFra
     data = {}
     for name in FIELD_NAMES:
         value = results.get(name, columns[name])
-        table = CATEGORICAL_FIELDS.get(name)
-        if table:
+        if name in CATEGORICAL_FIELDS:
             codes = np.broadcast_to(np.asarray(value, np.int64), (n,))
-            data[name] = pd.Categorical.from_codes(codes, getattr(catalog, table).index)
+            dtype = catalog.prepared(_choice_tables)[name][2]
+            data[name] = pd.Categorical.from_codes(codes, dtype=dtype, validate=False)
         else:
             data[name] = np.broadcast_to(value, (n,))
     for name in OUTPUT_COLUMNS:

@@ -18,7 +18,7 @@ from costmodel import calibration
 from costmodel.calibration.table import scenario_value
 from costmodel.catalog import Catalog, load_catalog
 from costmodel.economics import batch_grid
-from costmodel.evaluation import sweep, tensor_parallel_sizes
+from costmodel.evaluation import scan, tensor_parallel_sizes
 from costmodel.fields import FIELDS
 from costmodel.scenario import Scenario
 
@@ -90,8 +90,21 @@ def measurement_scenario(row, **overrides) -> Scenario:
     )
 
 
-def predict(row, catalog: Catalog | None = None, **overrides) -> pd.Series:
-    """The model's result row (a ``sweep`` row) for the setup of one measurement.
+def _grid_points(row, scenario: Scenario, catalog: Catalog) -> list[tuple[int, int]]:
+    """The (n_gpus, batch_size) points :func:`predict_all` looks at for one measurement."""
+    if not pd.isna(row["batch_size"]):
+        return [(scenario.n_gpus, scenario.batch_size)]
+    if scenario.expert_parallel:  # one EP group of the stated size
+        sizes = [scenario.n_gpus]
+    else:
+        allowed = tensor_parallel_sizes(scenario.model, catalog)
+        sizes = [n for n in allowed if n <= scenario.n_gpus]
+    return [(n, int(b)) for n in sizes for b in batch_grid()]
+
+
+def predict_all(table: pd.DataFrame, catalog: Catalog, **overrides) -> list[pd.Series]:
+    """The model's result row (a ``scan`` row) for the setup of each measurement of
+    ``table``, from one ``scan`` of all their points.
 
     Where the measurement left the batch free (MLPerf Offline), the submitter also chose
     how to split the system into replicas: the row is the one with the best value of the
@@ -99,21 +112,33 @@ def predict(row, catalog: Catalog | None = None, **overrides) -> pd.Series:
     model's allowed tensor-parallel sizes (``evaluation.tensor_parallel_sizes``) up to
     the system's GPU count; an expert-parallel row keeps its stated GPU count.
     """
-    scenario = measurement_scenario(row, **overrides)
-    if not pd.isna(row["batch_size"]):
-        return sweep(scenario, catalog).iloc[0]
-    if scenario.expert_parallel:  # one EP group of the stated size
-        sizes = [scenario.n_gpus]
-    else:
-        allowed = tensor_parallel_sizes(scenario.model, catalog or load_catalog())
-        sizes = [n for n in allowed if n <= scenario.n_gpus]
-    grid = sweep(scenario, catalog, n_gpus=sizes, batch_size=batch_grid())
-    fitting = grid[grid["fits"]]
-    if not len(fitting):
-        return grid.iloc[0]
-    values = fitting[row["metric"]]
-    best = values.idxmin() if row["metric"] in LOWER_IS_BETTER else values.idxmax()
-    return fitting.loc[best]
+    scenarios = [measurement_scenario(row, **overrides) for _, row in table.iterrows()]
+    points = [
+        _grid_points(row, s, catalog)
+        for (_, row), s in zip(table.iterrows(), scenarios, strict=True)
+    ]
+    owner = np.repeat(np.arange(len(scenarios)), [len(p) for p in points])
+    columns = {
+        name: [values[i] for i in owner]
+        for name in FIELDS
+        if name not in ("n_gpus", "batch_size")
+        and len(set(values := [getattr(s, name) for s in scenarios])) > 1
+    }
+    columns["n_gpus"] = [n for p in points for n, _ in p]
+    columns["batch_size"] = [b for p in points for _, b in p]
+    grid = scan(scenarios[0], catalog, **columns)
+    found, start = [], 0
+    for (_, row), p in zip(table.iterrows(), points, strict=True):
+        rows = grid.iloc[start : start + len(p)]
+        start += len(p)
+        fitting = rows[rows["fits"].to_numpy(bool)] if pd.isna(row["batch_size"]) else rows
+        if not len(fitting):
+            found.append(rows.iloc[0])
+            continue
+        values = fitting[row["metric"]].reset_index(drop=True)
+        best = values.idxmin() if row["metric"] in LOWER_IS_BETTER else values.idxmax()
+        found.append(fitting.iloc[best])
+    return found
 
 
 def compare(catalog: Catalog | None = None, **overrides) -> pd.DataFrame:
@@ -123,10 +148,11 @@ def compare(catalog: Catalog | None = None, **overrides) -> pd.DataFrame:
     ``bandwidth_efficiency=0.7``). Adds ``predicted``, ``predicted_at_batch_size``,
     ``predicted_at_n_gpus``, ``predicted_fits`` (whether the model finds the setup fits in
     memory), ``error_pct = 100 * (predicted - measured) / measured`` and its absolute value.
+    All predictions come from one ``scan`` (:func:`predict_all`).
     """
     catalog = catalog or load_catalog()
     table = catalog.measurements.copy()
-    rows = [predict(row, catalog, **overrides) for _, row in table.iterrows()]
+    rows = predict_all(table, catalog, **overrides)
     table["predicted"] = [float(r[m]) for r, m in zip(rows, table["metric"], strict=True)]
     table["predicted_at_batch_size"] = [int(r["batch_size"]) for r in rows]
     table["predicted_at_n_gpus"] = [int(r["n_gpus"]) for r in rows]

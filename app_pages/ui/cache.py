@@ -154,7 +154,10 @@ def _claims(
 ) -> pd.DataFrame:
     from costmodel import claims as checks
 
-    return checks.check_all(scenario, catalog(), ids)
+    def run(module: types.ModuleType) -> Any:  # the page's own cached run, when it made one
+        return _analysis(module, scenario, module.Options(), None, custom)
+
+    return checks.check_all(scenario, catalog(), ids, run)
 
 
 def analysis(
@@ -193,7 +196,8 @@ def analysis_or_defaults(
 
 def claims(scenario: costmodel.Scenario, ids: tuple[str, ...] | None = None) -> pd.DataFrame:
     """``costmodel.claims.check_all(scenario, ids=ids)`` on the session's catalog, cached:
-    a page asks for its own claims only (their analyses alone run)."""
+    a page asks for its own claims only (their analyses alone run, each through
+    :func:`analysis` at its default options: one the page already ran is reused)."""
     return _claims(scenario, custom_url(), None if ids is None else tuple(ids))
 
 

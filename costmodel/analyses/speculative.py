@@ -132,11 +132,18 @@ def _speeds(scenario, catalog) -> dict:
     return dict(zip(C9_REPORTED, table["tokens_per_s_per_user"].astype(float), strict=True))
 
 
+def _preset_speeds(catalog) -> tuple[dict, float]:
+    """The C9 preset's speeds (:func:`_speeds`) and its tokens/s per user without
+    speculation: they do not depend on the scenario, so once per catalog."""
+    preset = Scenario().replace(**C9_PRESET)
+    return _speeds(preset, catalog), evaluate(preset, catalog)["tokens_per_s_per_user"]
+
+
 def _c9(scenario, catalog) -> tuple[pd.DataFrame, dict, dict, str, str]:
     """The C9 preset against the current settings and Together's reported speeds."""
     preset = Scenario().replace(**C9_PRESET)
-    ours, current = _speeds(preset, catalog), _speeds(scenario, catalog)
-    plain = evaluate(preset, catalog)["tokens_per_s_per_user"]
+    ours, plain = catalog.prepared(_preset_speeds)
+    current = _speeds(scenario, catalog)
     rows = [(k, str(getattr(preset, k)), str(getattr(scenario, k)), "") for k in C9_PRESET]
     rows += [
         (

@@ -31,6 +31,7 @@ of a GPU does not depend on its price.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -251,7 +252,16 @@ class Result:
 def period_end(dates) -> pd.Series:
     """Catalog dates ('2024', '2024-03', '2026-03-17') as the last day of their period; a
     missing date (an uploaded model's release) as NaT."""
-    text = pd.Series([None if pd.isna(d) else str(d) for d in dates], dtype=object)
+    dates = pd.Series(list(dates), dtype=object)
+    codes, distinct = pd.factorize(dates)  # a few dates repeated over many rows: each once
+    ends = np.append(_period_ends(tuple(distinct)), np.datetime64("NaT", "ns"))
+    return pd.Series(ends[codes], dtype="datetime64[ns]")  # code -1 (missing): the NaT
+
+
+@functools.lru_cache(maxsize=256)
+def _period_ends(dates: tuple) -> np.ndarray:
+    """:func:`period_end` of distinct dates (none missing), as datetime64[ns] values."""
+    text = pd.Series([str(d) for d in dates], dtype=object)
     size = text.str.len()
     day = pd.to_datetime(text.where(size == 10), format="%Y-%m-%d", errors="coerce")
     month = pd.to_datetime(text.where(size == 7) + "-01", format="%Y-%m-%d", errors="coerce")
@@ -260,7 +270,7 @@ def period_end(dates) -> pd.Series:
     bad = ends.isna() & text.notna()
     if bad.any():
         raise ValueError(f"dates must be YYYY, YYYY-MM or YYYY-MM-DD; got {list(text[bad])}")
-    return ends.astype("datetime64[ns]").reset_index(drop=True)
+    return ends.astype("datetime64[ns]").to_numpy()
 
 
 def _models(catalog: Catalog, options: Options) -> list[str]:
