@@ -30,13 +30,16 @@ nested under ``metrics``). How a row becomes a ``Scenario`` (``scenario_frame``)
 - MTP (``spec_method`` ``mtp``): ``speculative`` and ``mtp`` with ``DRAFT_TOKENS``,
   acceptance by draft position as TensorRT-LLM measured it (``speculative.MTP_ACCEPTANCE``,
   ``MTP_DECAY``; the file does not say, so a calibration may fit the first draft's);
+- ``workload``: the ``assets/workloads.csv`` shape of the row's lengths
+  (``inferencex-1k1k``, ``-8k1k``, ``-1k8k``: :func:`workload_names`);
 - disaggregated rows: ``prefill_gpus`` = ``max(prefill_tp, prefill_ep)`` GPUs per
   prefill worker, ``prefill_replicas`` workers, ``decode_replicas`` decode replicas.
 
 Measured metrics: ``tokens_per_s_per_user`` = ``median_intvty``; ``tpot_ms``,
-``ttft_ms`` from the medians [s]; ``output_tokens_per_s_per_gpu`` over all GPUs of the
-system (both pools) = ``tput_per_gpu * osl / (isl + osl)`` (input and output lengths
-are drawn with the same ratio). The file's ``output_tput_per_gpu`` is per *decode* GPU
+``ttft_ms`` from the medians [s], ``ttft_p99_ms`` from ``p99_ttft``;
+``output_tokens_per_s_per_gpu`` over all GPUs of the system (both pools) =
+``tput_per_gpu * osl / (isl + osl)`` (input and output lengths are drawn with the same
+ratio). The file's ``output_tput_per_gpu`` is per *decode* GPU
 on disaggregated rows (it equals ``tput_per_gpu`` there at 1k/1k), so it is not used.
 """
 
@@ -253,6 +256,7 @@ def scenario_frame(raw: pd.DataFrame, given: dict) -> pd.DataFrame:
                 int
             ),
             "concurrency": conc.astype(int),
+            "workload": workload_names(isl, osl),
             "decoding_requests": conc * decoding_share(raw, osl),
             "precision": raw["precision"].astype(str),
             "snapshot": raw.get("snapshot", pd.Series("", index=raw.index)).astype(str),
@@ -267,6 +271,18 @@ def scenario_frame(raw: pd.DataFrame, given: dict) -> pd.DataFrame:
         frame[name] = [value] * len(frame)
     _metrics(frame, raw, isl, osl)
     return frame
+
+
+def workload_names(isl, osl) -> pd.Series:
+    """The ``assets/workloads.csv`` workload of each row's lengths: ``inferencex-1k1k``
+    for ``isl`` = ``osl`` = 1,024 (lengths in units of 1,024 tokens)."""
+    return (
+        "inferencex-"
+        + (isl // 1024).astype(int).astype(str)
+        + "k"
+        + (osl // 1024).astype(int).astype(str)
+        + "k"
+    )
 
 
 def decoding_share(raw: pd.DataFrame, osl):
@@ -301,6 +317,7 @@ def _metrics(frame: pd.DataFrame, raw: pd.DataFrame, isl, osl) -> None:
     frame["tokens_per_s_per_user"] = column("median_intvty")
     frame["tpot_ms"] = column("median_tpot") * 1e3
     frame["ttft_ms"] = column("median_ttft") * 1e3
+    frame["ttft_p99_ms"] = column("p99_ttft") * 1e3
     frame["output_tokens_per_s_per_gpu"] = column("tput_per_gpu") * osl / (isl + osl)
 
 
