@@ -9,7 +9,9 @@ Scenario and a system), is a closed loop of
 (``assets/workloads.csv``): its median TTFT is predicted by
 ``costmodel.planning.latency.closed_loop`` (the arrival rate that the loop lets
 through, by Little's law, and the queues at that rate; the wait for a batch slot where
-``conc`` exceeds what fits in memory). Prints, per GPU and aggregated/disaggregated, the
+``conc`` exceeds what fits in memory; the burst of every user's first request at t = 0,
+one in ``PROMPTS_PER_USER`` of the requests measured; the serving path outside the GPU
+steps, ``assets/serving_path.csv``). Prints, per GPU and aggregated/disaggregated, the
 rows compared, the median |error| and the median signed error of the median TTFT (and
 of the p99 for information), and the rows left out (a configuration that does not fit
 the model's memory). ``--rows``: every row's measured and predicted TTFT as a CSV.
@@ -27,7 +29,11 @@ import pandas as pd
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import costmodel  # noqa: E402
-from costmodel.calibration.inferencex import INFERENCEX_FILE, read_inferencex  # noqa: E402
+from costmodel.calibration.inferencex import (  # noqa: E402
+    INFERENCEX_FILE,
+    PROMPTS_PER_USER,
+    read_inferencex,
+)
 from costmodel.calibration.predict import stack_as_of  # noqa: E402
 from costmodel.planning import get_workload  # noqa: E402
 from costmodel.planning.latency import closed_loop, service_times  # noqa: E402
@@ -77,6 +83,7 @@ def predict(table: pd.DataFrame, catalog) -> pd.DataFrame:
             group["concurrency"].to_numpy()[fits],
             replicas=group["replicas"].to_numpy()[fits],
             prefill_instances=group["prefill_instances"].to_numpy()[fits],
+            burst_share=1 / PROMPTS_PER_USER,
         )
         index = group.index[fits][ok]
         out.loc[index, "pred_ttft_ms"] = loop["ttft_p50_ms"].to_numpy()[ok]

@@ -86,6 +86,12 @@ STACKS = {
 #: Mean of a length drawn uniformly from ``[0.8 L, L]``: (0.8 + 1) / 2.
 LENGTH_MEAN_SHARE = 0.9
 
+#: Requests each user sends in a measured InferenceX run: ``--num-prompts $((CONC * 10))``
+#: with ``--max-concurrency $CONC`` (benchmarks/*.sh of SemiAnalysisAI/InferenceX), after
+#: ``2 x CONC`` warm-up requests that end before it starts; so 1/10 of the requests
+#: measured are the burst of every user's first request at t = 0.
+PROMPTS_PER_USER = 10
+
 #: First-draft acceptance of DeepSeek-R1's MTP head on InferenceX's random prompts in
 #: a chat template, which its rows do not state: fitted once over them
 #: (``calibration.fit``, level ``all``; ``benchmarks/bench_calibration.py`` prints it).

@@ -52,11 +52,12 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from costmodel.catalog import Catalog, load_catalog
+from costmodel.catalog import ASSETS_DIR, Catalog, load_catalog, read_table
 from costmodel.evaluation import scan
 from costmodel.planning.workloads import QUANTILE_NODES, Workload
 from costmodel.queueing import (
@@ -80,6 +81,9 @@ CHUNKED_PREFILL_TOKENS = 8192
 #: num_layers`` to the TTFT ("CPU-side dispatch cost absent from kernel measurements";
 #: ai-dynamo/aiconfigurator, vllm_backend.py ``_prefill_dispatch_overhead_ms``).
 PREFILL_DISPATCH_MS_PER_LAYER = 0.8
+
+#: The serving path outside the GPU step, per serving stack (``serving_path``).
+SERVING_PATH_CSV = ASSETS_DIR / "serving_path.csv"
 
 #: Quantiles reported by default [0-1].
 QUANTILES = (0.5, 0.9, 0.99)
@@ -178,6 +182,37 @@ class ServiceTimes:
             self.clipped_share,
             self.nodes_per_class,
         )
+
+
+@functools.lru_cache(maxsize=2)
+def serving_path(path: str | Path = SERVING_PATH_CSV) -> pd.DataFrame:
+    """The serving path outside the GPU step, indexed by serving stack: ``request_overhead_ms``
+    (HTTP, tokenizing the prompt, the hand-over to the scheduler and detokenizing the first
+    token) [ms], ``output_delay_steps`` (steps a token waits before it leaves: 1 under an
+    overlap scheduler, which handles a step's results while the next step runs) and
+    ``handoff_ms`` (disaggregated: the control round trips between prefill and decode
+    instances around the KV transfer) [ms], with ``source``."""
+    return read_table(Path(path)).set_index("serving_stack")
+
+
+def path_times_ms(serving_stack: str, decode_ms_per_token, disaggregated) -> np.ndarray:
+    """The TTFT's time outside the GPU steps and queues [ms], per configuration:
+
+    ``request_overhead_ms + output_delay_steps * t_d + disaggregated * handoff_ms``.
+
+    Example: SGLang (3 ms, one step, 5 ms) at ``t_d`` = 10 ms, disaggregated:
+    3 + 10 + 5 = 18 ms. ``ValueError`` for a stack the catalog lacks.
+    """
+    table = serving_path()
+    if serving_stack not in table.index:
+        raise ValueError(
+            f"serving_stack must be one of {', '.join(table.index)} (assets/serving_path.csv); "
+            f"got {serving_stack!r}"
+        )
+    row = table.loc[serving_stack]
+    steps = float(row["output_delay_steps"]) * np.asarray(decode_ms_per_token, float)
+    handoff = float(row["handoff_ms"]) * np.asarray(disaggregated, float)
+    return float(row["request_overhead_ms"]) + steps + handoff
 
 
 def _configs(configs) -> pd.DataFrame:
@@ -285,8 +320,10 @@ def service_times(
     # Aggregated: the steps that carry the prompt, each with its prefill dispatch, and
     # half a step under way; disaggregated: the pass alone with its dispatch, the KV
     # transfer, and the decode instance's next step (half a step to reach it, one step).
+    # Both add the serving path outside the GPU steps (:func:`path_times_ms`).
     steps = np.ceil(share) + 0.5
-    own = np.where(
+    path = path_times_ms(scenario.serving_stack, t_d, split)[:, None]
+    own = path + np.where(
         split[:, None],
         alone[prefill_of] + dispatch + transfer[prefill_of] + 1.5 * t_d[:, None],
         work + steps * t_d[:, None] + np.ceil(share) * dispatch,
@@ -556,6 +593,7 @@ def closed_loop(
     replicas=1,
     prefill_instances=1,
     overhead_ms=0.0,
+    burst_share=0.0,
     quantiles=QUANTILES,
 ) -> pd.DataFrame:
     """Each configuration under a closed loop of ``concurrency`` users (no think time).
@@ -568,14 +606,24 @@ def closed_loop(
     left side rises with lambda, so bisection finds it. The other ``concurrency -
     replicas a`` users wait for a slot, ``(concurrency - replicas a) / lambda`` each
     (Little again), added to the TTFT. The queues are then taken as if the arrivals at
-    that rate were Poisson (a closed loop is smoother: the model reads high). Returns
-    :func:`latency_table`'s columns with ``arrival_rate`` the fixed point and
-    ``slot_wait_ms``.
+    that rate were Poisson (a closed loop is smoother: the model reads high).
+
+    **The burst at start** (``burst_share`` b [0-1]): a benchmark run starts with every
+    user's first request at t = 0, so a share b of the requests measured (1 / the
+    requests each user sends) arrive together. The n prompts of one queue (``a`` per
+    aggregated replica; all ``replicas a`` on a disaggregated pool of c =
+    ``prefill_instances``) are served one after another: the k-th waits ``(k - 1) E[S]
+    / c``, so the burst's TTFT is uniform on ``[m, m + (n - 1) E[S] / c]``, m the mean
+    time after the wait. The TTFT's law is the mixture ``(1 - b) F_steady + b
+    F_burst``. Returns :func:`latency_table`'s columns with ``arrival_rate`` the fixed
+    point and ``slot_wait_ms``.
     """
     n = len(service.fits)
     users = np.asarray(concurrency, float) * np.ones(n)
     R = np.asarray(replicas, float) * np.ones(n)
     K = np.asarray(prefill_instances, np.int64) * np.ones(n, np.int64)
+    if not 0 <= burst_share < 1:
+        raise ValueError(f"burst_share must be in [0, 1); got {burst_share!r}")
     admitted = R * np.minimum(users / R, service.batch_cap)
     split = service.disaggregated
     # The largest stable rate: every prefill queue below utilisation 1.
@@ -592,8 +640,25 @@ def closed_loop(
     rate = low
     table = latency_table(service, rate, R, K, overhead_ms, quantiles)
     slot_wait = np.where(rate > 0, (users - admitted) / np.where(rate > 0, rate, 1) * MS_PER_S, 0)
-    for name in [c for c in table.columns if c.startswith("ttft_p")] + ["mean_ttft_ms"]:
-        table[name] = table[name] + slot_wait
+    state = fleet_state(service, rate, R, K, overhead_ms)
+    start = state.mean_ttft_ms - state.mean_wait_ms
+    in_burst = np.where(split, admitted, admitted / R)
+    end = start + np.maximum(in_burst - 1, 0) * mean_s / np.where(split, K, 1)
+
+    def cdf(t):
+        width = np.maximum(end - start, 1e-9)
+        burst = np.clip((t - start) / width, 0.0, 1.0)
+        return (1 - burst_share) * ttft_cdf(state, t - slot_wait) + burst_share * burst
+
+    stable = state.stable
+    low_t = np.where(stable, np.minimum(state.offset_low_ms.min(axis=1), start), 0.0)
+    high_t = state.offset_high_ms.max(axis=1) + 60 * state.slowest_wait_ms + slot_wait
+    high_t = np.where(stable, np.maximum(high_t, end), 1.0)
+    found = _quantiles(cdf, state, low_t, high_t, quantiles)
+    for i, q in enumerate(quantiles):
+        table[f"ttft_p{100 * q:g}_ms"] = found[:, i]
+    steady_mean = table["mean_ttft_ms"] + slot_wait
+    table["mean_ttft_ms"] = (1 - burst_share) * steady_mean + burst_share * (start + end) / 2
     table["slot_wait_ms"] = slot_wait
     table["concurrency"] = users
     return table
