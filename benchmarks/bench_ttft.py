@@ -10,8 +10,9 @@ Scenario and a system), is a closed loop of
 ``costmodel.planning.latency.closed_loop`` (the arrival rate that the loop lets
 through, by Little's law, and the queues at that rate; the wait for a batch slot where
 ``conc`` exceeds what fits in memory; the burst of every user's first request at t = 0,
-one in ``PROMPTS_PER_USER`` of the requests measured; the serving path outside the GPU
-steps, ``assets/serving_path.csv``). Prints, per GPU and aggregated/disaggregated, the
+one in ``PROMPTS_PER_USER`` of the requests measured; the launch scripts' admission
+settings, ``inferencex.scheduler_settings``; the serving path outside the GPU steps,
+``assets/serving_path.csv``). Prints, per GPU and aggregated/disaggregated, the
 rows compared, the median |error| and the median signed error of the median TTFT (and
 of the p99 for information), and the rows left out (a configuration that does not fit
 the model's memory). ``--rows``: every row's measured and predicted TTFT as a CSV.
@@ -56,6 +57,10 @@ SCENARIO_KEYS = (
 )
 
 
+#: The launch scripts' admission settings, per row (``closed_loop``'s arguments).
+ADMISSION = ("poll_steps", "window_steps", "window_requests")
+
+
 def predict(table: pd.DataFrame, catalog) -> pd.DataFrame:
     """Predicted median and p99 TTFT [ms] of each row of the measurement ``table``
     (NaN where the setup does not fit the model's memory)."""
@@ -84,6 +89,7 @@ def predict(table: pd.DataFrame, catalog) -> pd.DataFrame:
             replicas=group["replicas"].to_numpy()[fits],
             prefill_instances=group["prefill_instances"].to_numpy()[fits],
             burst_share=1 / PROMPTS_PER_USER,
+            **{k: group[k].to_numpy()[fits] for k in ADMISSION},
         )
         index = group.index[fits][ok]
         out.loc[index, "pred_ttft_ms"] = loop["ttft_p50_ms"].to_numpy()[ok]

@@ -107,7 +107,8 @@ class ServiceTimes:
 
     ``configs``: the configurations (``CONFIG_COLUMNS``); per configuration ``fits``
     (the batch cap, and a disaggregated pool, fit in memory), ``max_batch_size``,
-    ``decode_ms_per_token`` t_d, ``chunk_tokens``; per configuration and prompt node
+    ``decode_ms_per_token`` t_d, ``decode_step_ms`` (one decode step, t_d times the
+    tokens a step yields), ``chunk_tokens``; per configuration and prompt node
     ``prefill_work_ms`` W_p, ``queue_service_ms`` (S on aggregated rows) and
     ``own_prefill_ms`` (what follows the wait: the steps carrying the prompt aggregated,
     t_1 + the KV transfer disaggregated); ``prompt_weight`` and ``output_weight`` (node
@@ -120,6 +121,7 @@ class ServiceTimes:
     fits: np.ndarray
     max_batch_size: np.ndarray
     decode_ms_per_token: np.ndarray
+    decode_step_ms: np.ndarray
     chunk_tokens: np.ndarray
     prefill_work_ms: np.ndarray
     queue_service_ms: np.ndarray
@@ -170,6 +172,7 @@ class ServiceTimes:
             self.fits[rows],
             self.max_batch_size[rows],
             self.decode_ms_per_token[rows],
+            self.decode_step_ms[rows],
             self.chunk_tokens[rows],
             self.prefill_work_ms[rows],
             self.queue_service_ms[rows],
@@ -336,6 +339,7 @@ def service_times(
         fits=fits,
         max_batch_size=dec["max_batch_size"].to_numpy(float)[decode_of],
         decode_ms_per_token=t_d,
+        decode_step_ms=dec["decode_step_ms"].to_numpy()[decode_of],
         chunk_tokens=chunk.astype(float),
         prefill_work_ms=work,
         queue_service_ms=work + share * t_d[:, None],
@@ -582,6 +586,44 @@ def latency_table(
     return table
 
 
+def admission_wait_steps(
+    requests_per_step, poll_steps=1, window_steps=0, window_requests=1
+) -> np.ndarray:
+    """Mean decode steps a new request waits before the scheduler prefills it, beyond the
+    half step under way (arrays broadcast) [steps].
+
+    Two scheduler settings delay the admission of a prompt while a batch decodes:
+
+    - **polling** every ``poll_steps`` N steps (SGLang's ``--scheduler-recv-interval``,
+      default 1: the scheduler reads new requests once per N decode steps): a request
+      arriving at a uniform time waits N/2 steps for the next read, ``(N - 1) / 2``
+      beyond the half step the model already counts;
+    - a **batching window** (TensorRT-LLM's ``batch_wait_timeout_iters`` with
+      ``batch_wait_max_tokens_ratio``, and its attention-DP balance ``timeout_iters``,
+      which holds prompts until every DP rank has one): the first prompt opens a window
+      that closes after ``window_steps`` T steps or once ``window_requests`` n prompts
+      have come, whichever is first. At r = ``requests_per_step`` arrivals per step
+      (taken as evenly spaced), the window lasts ``L = min(T, (n - 1) / r)``, holds
+      ``1 + r L`` prompts that wait ``L`` (the first) down to 0 (the last), so the mean
+      wait is ``(L + r L^2 / 2) / (1 + r L)``.
+
+    Example: N = 10 -> 4.5 steps; T = 60, n = 8, r = 0.05 per step: L = min(60, 140) =
+    60, wait = (60 + 0.05 x 3600 / 2) / (1 + 3) = 150 / 4 = 37.5 steps.
+    """
+    r = np.maximum(np.asarray(requests_per_step, float), 0.0)
+    n = np.asarray(window_requests, float)
+    T = np.asarray(window_steps, float)
+    if np.any(np.asarray(poll_steps) < 1) or np.any(n < 1) or np.any(T < 0):
+        raise ValueError(
+            "poll_steps and window_requests must be >= 1 and window_steps >= 0; got "
+            f"{poll_steps!r}, {window_requests!r}, {window_steps!r}"
+        )
+    to_fill = np.where(r > 0, (n - 1) / np.where(r > 0, r, 1.0), np.inf)
+    L = np.where(n > 1, np.minimum(T, to_fill), 0.0)
+    window = (L + r * L**2 / 2) / (1 + r * L)
+    return (np.asarray(poll_steps, float) - 1) / 2 + window
+
+
 #: Bisection steps of :func:`closed_loop`'s fixed point.
 FIXED_POINT_STEPS = 80
 
@@ -594,6 +636,9 @@ def closed_loop(
     prefill_instances=1,
     overhead_ms=0.0,
     burst_share=0.0,
+    poll_steps=1,
+    window_steps=0,
+    window_requests=1,
     quantiles=QUANTILES,
 ) -> pd.DataFrame:
     """Each configuration under a closed loop of ``concurrency`` users (no think time).
@@ -607,6 +652,11 @@ def closed_loop(
     replicas a`` users wait for a slot, ``(concurrency - replicas a) / lambda`` each
     (Little again), added to the TTFT. The queues are then taken as if the arrivals at
     that rate were Poisson (a closed loop is smoother: the model reads high).
+
+    **Admission** (aggregated rows): ``poll_steps``, ``window_steps`` and
+    ``window_requests`` (per configuration) are the scheduler's settings of
+    :func:`admission_wait_steps`; the mean wait, in decode steps (``decode_step_ms``) at
+    the replica's arrival rate, adds to every TTFT of the row.
 
     **The burst at start** (``burst_share`` b [0-1]): a benchmark run starts with every
     user's first request at t = 0, so a share b of the requests measured (1 / the
@@ -630,17 +680,24 @@ def closed_loop(
     mean_s, mean_wp = service.queue_moments[0], service.work_moments[0]
     per_server = MS_PER_S / np.where(split, mean_s, np.maximum(mean_s, mean_wp))
     low, high = np.zeros(n), np.where(split, K, R) * per_server
+    step_ms = service.decode_step_ms
+
+    def overhead(rate):
+        per_step = rate / R * step_ms / MS_PER_S
+        waits = admission_wait_steps(per_step, poll_steps, window_steps, window_requests)
+        return overhead_ms + np.where(split, 0.0, waits * step_ms)[:, None]
+
     for _ in range(FIXED_POINT_STEPS):
         mid = 0.5 * (low + high)
-        state = fleet_state(service, mid, R, K, overhead_ms)
+        state = fleet_state(service, mid, R, K, overhead(mid))
         cycle_ms = state.mean_ttft_ms + service.mean_output_tokens * state.tpot_mean_ms
         inside = mid * cycle_ms / MS_PER_S
         short = state.stable & (inside < admitted)
         low, high = np.where(short, mid, low), np.where(short, high, mid)
     rate = low
-    table = latency_table(service, rate, R, K, overhead_ms, quantiles)
+    table = latency_table(service, rate, R, K, overhead(rate), quantiles)
     slot_wait = np.where(rate > 0, (users - admitted) / np.where(rate > 0, rate, 1) * MS_PER_S, 0)
-    state = fleet_state(service, rate, R, K, overhead_ms)
+    state = fleet_state(service, rate, R, K, overhead(rate))
     start = state.mean_ttft_ms - state.mean_wait_ms
     in_burst = np.where(split, admitted, admitted / R)
     end = start + np.maximum(in_burst - 1, 0) * mean_s / np.where(split, K, 1)
