@@ -20,9 +20,11 @@ prefill time:
   geometric sum of residual services) whose service is the prompt's share of the steps'
   time, ``S(u) = W_p(u) + (u / C) t_d`` (while prompts
   wait, every step carries a full chunk);
-- ``TTFT(u) = W + W_p(u) + ceil(u / C) (t_d + d) - (u / C) d + t_d / 2 + overhead_ms``:
-  the steps that carry the prompt with their dispatch, and half a step for the step under
-  way when it arrives;
+- ``TTFT(u) = W + W_p(u) + ceil(u / C) (t_d + d) - (u / C) d + t_d / 2 + path +
+  overhead_ms``: the steps that carry the prompt with their dispatch, half a step for the
+  step under way when it arrives, and the serving path outside the GPU steps (``path``,
+  :func:`path_times_ms`: HTTP, tokenizing, hand-over to the scheduler, detokenizing, and
+  an overlap scheduler's one step, per stack from ``assets/serving_path.csv``);
 - TPOT: decode advances only between prefill chunks, so on average ``t_d / (1 - rho_p)``
   with ``rho_p = lambda E[W_p]``; a request of O tokens shares its ``O * TPOT`` of decode
   with a Poisson number of other prompts' prefill work Y: ``TPOT = t_d + Y / O``, Y
@@ -34,10 +36,11 @@ GPUs, decode on ``replicas`` instances of ``n_gpus``):
 
 - the pool is one M/G/c queue, c = ``prefill_instances``, service ``W_p(u)`` (a prompt's
   share of a pass at the chunk batch: instances batch the prompts that wait);
-- ``TTFT(u) = W + t_1(u) + d + kv_transfer(P) + 1.5 t_d + overhead_ms``, ``t_1(u)`` the
-  prompt's own pass alone (the evaluation's ``ttft_ms - decode_step_ms`` of one prompt)
-  with its dispatch d, the KV transfer the evaluation's ``kv_transfer_ms`` from the
-  pool's GPUs, and the decode instance's next step (half a step to reach it, one step);
+- ``TTFT(u) = W + t_1(u) + d + kv_transfer(P) + 1.5 t_d + path + overhead_ms``,
+  ``t_1(u)`` the prompt's own pass alone (the evaluation's ``ttft_ms - decode_step_ms``
+  of one prompt) with its dispatch d, the KV transfer the evaluation's
+  ``kv_transfer_ms`` from the pool's GPUs, the decode instance's next step (half a step
+  to reach it, one step), and the serving path with the hand-off's control round trips;
 - TPOT: the decode instance's own step at its batch cap, ``t_d`` (no prefill between).
 
 **Batch slots (memory).** A replica holds at most ``batch_size`` sequences (the batch
@@ -46,6 +49,10 @@ cap, which must fit in memory). The number of requests in a replica is Poisson w
 aggregated, O t_d on a decode instance); ``slot_overflow_probability = P(N > cap)``
 (Poisson by Wilson-Hilferty on its chi-square form). The TTFT leaves the wait for a slot
 out: a fleet is sized so that the cap is rarely full (``fleet.SLOT_OVERFLOW_PROBABILITY``).
+
+**A benchmark's closed loop** (:func:`closed_loop`): the rate the loop lets through, the
+wait for a slot, the scheduler's admission settings (:func:`admission_wait_steps`) and
+the burst of every user's first request at t = 0.
 """
 
 from __future__ import annotations
@@ -618,7 +625,7 @@ def admission_wait_steps(
             "poll_steps and window_requests must be >= 1 and window_steps >= 0; got "
             f"{poll_steps!r}, {window_requests!r}, {window_steps!r}"
         )
-    to_fill = np.where(r > 0, (n - 1) / np.where(r > 0, r, 1.0), np.inf)
+    to_fill = (n - 1) / np.maximum(r, 1e-12)  # steps for n - 1 more arrivals
     L = np.where(n > 1, np.minimum(T, to_fill), 0.0)
     window = (L + r * L**2 / 2) / (1 + r * L)
     return (np.asarray(poll_steps, float) - 1) / 2 + window
