@@ -17,13 +17,6 @@ import costmodel
 from costmodel.calibration.inferencex import read_inferencex
 from costmodel.catalog import ASSETS_DIR, read_table
 from costmodel.planning import get_workload, latency
-from costmodel.planning.latency import (
-    admission_wait_steps,
-    closed_loop,
-    path_times_ms,
-    service_times,
-    serving_path,
-)
 
 SCENARIO = costmodel.Scenario(model="llama-3.1-70b", weight_format="fp8", kv_format="fp8")
 WORKLOAD = get_workload("inferencex-1k1k")
@@ -39,22 +32,24 @@ CONFIG = {
 
 @functools.cache
 def service():
-    return service_times(SCENARIO, WORKLOAD, CONFIG)
+    return latency.service_times(SCENARIO, WORKLOAD, CONFIG)
 
 
 def test_serving_path_by_hand():
     # SGLang: 3 ms, one step of overlap, 5 ms hand-off; at t_d = 10 ms:
     # aggregated 3 + 10 = 13 ms, disaggregated 3 + 10 + 5 = 18 ms.
-    np.testing.assert_allclose(path_times_ms("sglang", [10.0, 10.0], [False, True]), [13, 18])
+    np.testing.assert_allclose(
+        latency.path_times_ms("sglang", [10.0, 10.0], [False, True]), [13, 18]
+    )
     # vLLM: no overlap scheduler by default: 3 ms and 3 + 5 = 8 ms whatever the step.
-    np.testing.assert_allclose(path_times_ms("vllm", [10.0, 30.0], [False, True]), [3, 8])
+    np.testing.assert_allclose(latency.path_times_ms("vllm", [10.0, 30.0], [False, True]), [3, 8])
     with pytest.raises(ValueError, match="serving_stack"):
-        path_times_ms("tgi", [10.0], [False])
+        latency.path_times_ms("tgi", [10.0], [False])
 
 
 def test_every_stack_has_a_sourced_serving_path():
     stacks = set(read_table(ASSETS_DIR / "serving_stacks.csv")["serving_stack"])
-    table = serving_path()
+    table = latency.serving_path()
     assert stacks <= set(table.index)
     numbers = table[["request_overhead_ms", "output_delay_steps", "handoff_ms"]]
     assert (numbers >= 0).all(axis=None)
@@ -63,10 +58,10 @@ def test_every_stack_has_a_sourced_serving_path():
 
 def test_service_times_add_the_serving_path(monkeypatch):
     before = service()
-    longer = serving_path().copy()
+    longer = latency.serving_path().copy()
     longer["request_overhead_ms"] += 100.0
     monkeypatch.setattr(latency, "serving_path", lambda: longer)
-    after = service_times(SCENARIO, WORKLOAD, CONFIG)
+    after = latency.service_times(SCENARIO, WORKLOAD, CONFIG)
     # 100 ms more on every prompt node, nothing else moved.
     np.testing.assert_allclose(after.own_prefill_ms - before.own_prefill_ms, 100.0)
     np.testing.assert_allclose(after.queue_service_ms, before.queue_service_ms)
@@ -75,21 +70,27 @@ def test_service_times_add_the_serving_path(monkeypatch):
 def test_admission_wait_by_hand():
     # Polling every 10 steps: 10 / 2 = 5 steps on average, 4.5 beyond the half step
     # already counted.
-    assert admission_wait_steps(0.3, poll_steps=10) == pytest.approx(4.5)
+    assert latency.admission_wait_steps(0.3, poll_steps=10) == pytest.approx(4.5)
     # A window of 60 steps or 8 prompts at 0.05 prompts a step: 7 more prompts would
     # take 140 steps, so the window times out at L = 60 with 1 + 3 = 4 prompts waiting
     # 60, 40, 20, 0 steps: (60 + 0.05 x 60^2 / 2) / 4 = 37.5.
-    assert admission_wait_steps(0.05, window_steps=60, window_requests=8) == pytest.approx(37.5)
+    assert latency.admission_wait_steps(0.05, window_steps=60, window_requests=8) == pytest.approx(
+        37.5
+    )
     # At 1 prompt a step it fills in L = 7 steps: (7 + 49 / 2) / 8 = 3.9375.
-    assert admission_wait_steps(1.0, window_steps=60, window_requests=8) == pytest.approx(3.9375)
+    assert latency.admission_wait_steps(1.0, window_steps=60, window_requests=8) == pytest.approx(
+        3.9375
+    )
     # Alone (no other arrivals) a prompt waits out the window; a window of one prompt
     # or of no steps holds nothing.
-    assert admission_wait_steps(0.0, window_steps=60, window_requests=8) == pytest.approx(60)
-    assert admission_wait_steps(0.5, window_steps=60, window_requests=1) == 0
-    assert admission_wait_steps(0.5, window_steps=0, window_requests=8) == 0
+    assert latency.admission_wait_steps(0.0, window_steps=60, window_requests=8) == pytest.approx(
+        60
+    )
+    assert latency.admission_wait_steps(0.5, window_steps=60, window_requests=1) == 0
+    assert latency.admission_wait_steps(0.5, window_steps=0, window_requests=8) == 0
     for bad in ({"poll_steps": 0}, {"window_requests": 0}, {"window_steps": -1}):
         with pytest.raises(ValueError, match="poll_steps"):
-            admission_wait_steps(0.5, **bad)
+            latency.admission_wait_steps(0.5, **bad)
 
 
 @given(
@@ -99,8 +100,8 @@ def test_admission_wait_by_hand():
     n=st.integers(1, 16),
 )
 def test_admission_wait_is_bounded_and_monotone_in_the_window(rate, steps, more, n):
-    wait = admission_wait_steps(rate, window_steps=steps, window_requests=n)
-    longer = admission_wait_steps(rate, window_steps=steps + more, window_requests=n)
+    wait = latency.admission_wait_steps(rate, window_steps=steps, window_requests=n)
+    longer = latency.admission_wait_steps(rate, window_steps=steps + more, window_requests=n)
     assert 0 <= wait <= steps + 1e-9
     assert longer >= wait - 1e-9
 
@@ -109,8 +110,8 @@ def test_polling_shifts_the_closed_loop_ttft():
     # One user: no queue, so polling every 10 steps adds its 4.5 steps to every
     # quantile (the loop's rate falls a little, which moves nothing else).
     s = service()
-    plain = closed_loop(s, 1)
-    polled = closed_loop(s, 1, poll_steps=10)
+    plain = latency.closed_loop(s, 1)
+    polled = latency.closed_loop(s, 1, poll_steps=10)
     shift = 4.5 * s.decode_step_ms[0]
     for q in ("ttft_p50_ms", "ttft_p99_ms", "mean_ttft_ms"):
         assert polled[q].iloc[0] - plain[q].iloc[0] == pytest.approx(shift, rel=0.02)
@@ -120,8 +121,8 @@ def test_polling_shifts_the_closed_loop_ttft():
 def test_burst_at_start_by_hand():
     s = service()
     users = 64
-    steady = closed_loop(s, users)
-    burst = closed_loop(s, users, burst_share=0.1)
+    steady = latency.closed_loop(s, users)
+    burst = latency.closed_loop(s, users, burst_share=0.1)
     # The burst: 64 prompts on one server, the k-th after k - 1 services, so uniform on
     # [m, m + 63 E[S]], m the steady mean less its wait.
     start = steady["mean_ttft_ms"].iloc[0] - steady["mean_wait_ms"].iloc[0]
@@ -136,7 +137,7 @@ def test_burst_at_start_by_hand():
     for q in ("ttft_p50_ms", "ttft_p90_ms", "ttft_p99_ms"):
         assert burst[q].iloc[0] >= steady[q].iloc[0] - 1e-6
     with pytest.raises(ValueError, match="burst_share"):
-        closed_loop(s, users, burst_share=1.0)
+        latency.closed_loop(s, users, burst_share=1.0)
 
 
 def _inferencex_row(**values):
