@@ -1,15 +1,21 @@
 """The queueing model's TTFT against InferenceX's measured DeepSeek-R1 runs.
 
-Run: ``python benchmarks/bench_ttft.py [--all]``. Each row of
-``/work/shared/reference/inferencex/dsr1-public.csv`` (its ``latest`` runs; ``--all``:
-earlier runs too) is a closed loop of ``conc`` requests in flight on InferenceX's 1k/1k,
-8k/1k or 1k/8k random workload (``assets/workloads.csv``): its median TTFT is predicted
-by ``costmodel.planning.latency.closed_loop`` (the arrival rate that the loop lets
+Run: ``python benchmarks/bench_ttft.py [--all] [--rows FILE]``. Each row of InferenceX's
+public file ``dsr1-public.csv`` (the app's copy, ``calibration.inferencex.INFERENCEX_FILE``;
+its ``latest`` runs, ``--all``: earlier runs too), read by
+``calibration.inferencex.read_inferencex`` (the library's one mapping of a row to a
+Scenario and a system), is a closed loop of
+``conc`` requests in flight on InferenceX's 1k/1k, 8k/1k or 1k/8k random workload
+(``assets/workloads.csv``): its median TTFT is predicted by
+``costmodel.planning.latency.closed_loop`` (the arrival rate that the loop lets
 through, by Little's law, and the queues at that rate; the wait for a batch slot where
-``conc`` exceeds what fits in memory). Prints, per GPU and aggregated/disaggregated, the
+``conc`` exceeds what fits in memory; the burst of every user's first request at t = 0,
+one in ``PROMPTS_PER_USER`` of the requests measured; the launch scripts' admission
+settings, ``inferencex.scheduler_settings``; the serving path outside the GPU steps,
+``assets/serving_path.csv``). Prints, per GPU and aggregated/disaggregated, the
 rows compared, the median |error| and the median signed error of the median TTFT (and
 of the p99 for information), and the rows left out (a configuration that does not fit
-the model's memory).
+the model's memory). ``--rows``: every row's measured and predicted TTFT as a CSV.
 """
 
 from __future__ import annotations
@@ -24,121 +30,49 @@ import pandas as pd
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import costmodel  # noqa: E402
-from costmodel import presets  # noqa: E402
+from costmodel.calibration.inferencex import (  # noqa: E402
+    INFERENCEX_FILE,
+    PROMPTS_PER_USER,
+    read_inferencex,
+)
+from costmodel.calibration.predict import stack_as_of  # noqa: E402
 from costmodel.planning import get_workload  # noqa: E402
 from costmodel.planning.latency import closed_loop, service_times  # noqa: E402
 
-INFERENCEX = Path("/work/shared/reference/inferencex/dsr1-public.csv")
-
-#: InferenceX hardware ids -> catalog GPU ids.
-GPUS = {"h200": "h200-sxm", "b200": "b200", "mi300x": "mi300x", "mi355x": "mi355x"}
-
-
-# --- TEMPORARY mapping of an InferenceX row to a Scenario and a configuration ----------
-# The issue17 helper is writing costmodel/calibration's reader of this file (each row to
-# a Scenario); its branch did not have it when this benchmark was written. Replace
-# inferencex_rows() with that reader once it is merged.
-
-
-def _weight_format(row) -> str:
-    if row["precision"] == "fp8":
-        return "fp8"
-    return "mxfp4" if row["hardware"].startswith("mi") else "nvfp4"
-
-
-def _expert_parallel(tp, ep, dp_attention) -> bool:
-    """Data-parallel attention with experts spread (or one GPU of attention per rank)."""
-    return bool(dp_attention) or (int(tp) == 1 and int(ep) > 1)
+#: Scenario fields shared by the rows of one ``service_times`` call (the rest of a row,
+#: its GPUs and parallelism, is a configuration of that call).
+SCENARIO_KEYS = (
+    "model",
+    "weight_format",
+    "attention_format",
+    "kv_format",
+    "serving_stack",
+    "serving_stack_as_of",
+    "speculative",
+    "mtp",
+    "draft_tokens",
+    "acceptance_at_t0",
+    "acceptance_at_t1",
+    "acceptance_decay",
+)
 
 
-def inferencex_rows(table: pd.DataFrame) -> pd.DataFrame:
-    """TEMPORARY: each row's scenario fields, configuration, replicas and workload.
+#: The launch scripts' admission settings, per row (``closed_loop``'s arguments).
+ADMISSION = ("poll_steps", "window_steps", "window_requests")
 
-    Aggregated rows: one replica of ``decode_tp`` GPUs (the file's ``num_decode_gpu`` is
-    tp x ep there); disaggregated rows: ``prefill_num_workers`` prefill instances of
-    ``num_prefill_gpu / prefill_num_workers`` GPUs and ``decode_num_workers`` decode
-    instances of ``num_decode_gpu / decode_num_workers``. Weights NVFP4 (NVIDIA) or
-    MXFP4 (AMD) for fp4 runs, attention and KV cache in FP8; MTP with 3 drafts at the
-    acceptance of ``presets.DEEPSEEK_R1_MTP_B200``.
-    """
-    split = table["disagg"].astype(bool).to_numpy()
-    decode_replicas = np.where(split, table["decode_num_workers"].clip(lower=1), 1)
-    decode_gpus = np.where(
-        split, table["num_decode_gpu"] // decode_replicas, table["decode_tp"]
-    ).astype(int)
-    prefill_instances = np.where(split, table["prefill_num_workers"].clip(lower=1), 1)
-    prefill_gpus = np.where(
-        split, table["num_prefill_gpu"] // prefill_instances, table["decode_tp"]
-    ).astype(int)
-    return pd.DataFrame(
-        {
-            "gpu": table["hardware"].map(GPUS),
-            "weight_format": table.apply(_weight_format, axis=1),
-            "mtp": table["spec_method"].eq("mtp"),
-            "workload": "inferencex-"
-            + (table["isl"] // 1024).astype(str)
-            + "k"
-            + (table["osl"] // 1024).astype(str)
-            + "k",
-            "n_gpus": decode_gpus,
-            "expert_parallel": [
-                _expert_parallel(*v)
-                for v in zip(
-                    np.where(split, table["decode_tp"], table["decode_tp"]),
-                    table["decode_ep"],
-                    table["decode_dp_attention"],
-                    strict=True,
-                )
-            ],
-            "prefill_expert_parallel": [
-                _expert_parallel(*v)
-                for v in zip(
-                    table["prefill_tp"],
-                    table["prefill_ep"],
-                    table["prefill_dp_attention"],
-                    strict=True,
-                )
-            ],
-            "disaggregated": split,
-            "prefill_gpus": prefill_gpus,
-            "replicas": decode_replicas,
-            "prefill_instances": prefill_instances,
-            "concurrency": table["conc"].astype(float),
-        },
-        index=table.index,
+
+def predict(table: pd.DataFrame, catalog) -> pd.DataFrame:
+    """Predicted median and p99 TTFT [ms] of each row of the measurement ``table``
+    (NaN where the setup does not fit the model's memory)."""
+    rows = table.assign(
+        serving_stack_as_of=stack_as_of(table["date"], catalog),
+        replicas=table["decode_replicas"].clip(lower=1),
+        prefill_instances=table["prefill_replicas"].clip(lower=1),
     )
-
-
-def scenario_for(weight_format: str, mtp: bool) -> costmodel.Scenario:
-    """TEMPORARY: DeepSeek-R1 as InferenceX serves it (see :func:`inferencex_rows`)."""
-    mtp_fields = {
-        k: presets.DEEPSEEK_R1_MTP_B200[k]
-        for k in ("draft_tokens", "acceptance_at_t0", "acceptance_at_t1")
-    }
-    return costmodel.Scenario(
-        model="deepseek-r1",
-        weight_format=weight_format,
-        attention_format="fp8",
-        kv_format="fp8",
-        speculative=mtp,
-        mtp=mtp,
-        **mtp_fields,
-    )
-
-
-# --- end of the temporary mapping --------------------------------------------------------
-
-
-def predict(rows: pd.DataFrame, catalog, overhead_ms: float = 0.0) -> pd.DataFrame:
-    """Predicted median and p99 TTFT [s] of each row (NaN where the setup does not fit);
-    ``overhead_ms``: a time outside the GPUs added to every TTFT (a what-if)."""
-    out = pd.DataFrame(index=rows.index, columns=["pred_median_ttft", "pred_p99_ttft"], dtype=float)
-    # Prefill and decode instances share one expert-parallel flag in a configuration:
-    # rows whose pools differ take the decode pool's.
-    keys = ["weight_format", "mtp", "workload"]
-    for (fmt, mtp, name), group in rows.groupby(keys):
-        scenario = scenario_for(fmt, bool(mtp))
-        workload = get_workload(name)
+    out = pd.DataFrame(index=rows.index, columns=["pred_ttft_ms", "pred_ttft_p99_ms"], dtype=float)
+    for keys, group in rows.groupby([*SCENARIO_KEYS, "workload"], dropna=False):
+        scenario = costmodel.Scenario(**dict(zip(SCENARIO_KEYS, keys[:-1], strict=True)))
+        workload = get_workload(keys[-1])
         users = (group["concurrency"] / group["replicas"]).round().clip(lower=1).astype(int)
         configs = group[["gpu", "n_gpus", "expert_parallel", "disaggregated", "prefill_gpus"]]
         first = service_times(scenario, workload, configs.assign(batch_size=users), catalog)
@@ -149,27 +83,35 @@ def predict(rows: pd.DataFrame, catalog, overhead_ms: float = 0.0) -> pd.DataFra
         configs = configs.assign(batch_size=np.maximum(cap, 1))[fits]
         service = service_times(scenario, workload, configs, catalog)
         ok = service.fits
-        table = closed_loop(
+        loop = closed_loop(
             service,
             group["concurrency"].to_numpy()[fits],
             replicas=group["replicas"].to_numpy()[fits],
             prefill_instances=group["prefill_instances"].to_numpy()[fits],
-            overhead_ms=overhead_ms,
+            burst_share=1 / PROMPTS_PER_USER,
+            **{k: group[k].to_numpy()[fits] for k in ADMISSION},
         )
         index = group.index[fits][ok]
-        out.loc[index, "pred_median_ttft"] = table["ttft_p50_ms"].to_numpy()[ok] / 1e3
-        out.loc[index, "pred_p99_ttft"] = table["ttft_p99_ms"].to_numpy()[ok] / 1e3
+        out.loc[index, "pred_ttft_ms"] = loop["ttft_p50_ms"].to_numpy()[ok]
+        out.loc[index, "pred_ttft_p99_ms"] = loop["ttft_p99_ms"].to_numpy()[ok]
     return out
 
 
-def error_table(measured: pd.DataFrame, predicted: pd.DataFrame) -> pd.DataFrame:
+def compared(table: pd.DataFrame, predicted: pd.DataFrame) -> pd.DataFrame:
+    """Each row's setup, measured and predicted TTFTs [ms] and errors [%]."""
+    df = table[
+        ["gpu", "serving_stack", "workload", "concurrency", "disaggregated", "weight_format"]
+        + ["mtp", "ttft_ms", "ttft_p99_ms"]
+    ].join(predicted)
+    df["serving"] = np.where(df["disaggregated"].astype(bool), "disaggregated", "aggregated")
+    df["err_median"] = 100 * (df["pred_ttft_ms"] / df["ttft_ms"] - 1)
+    df["err_p99"] = 100 * (df["pred_ttft_p99_ms"] / df["ttft_p99_ms"] - 1)
+    return df
+
+
+def error_table(df: pd.DataFrame) -> pd.DataFrame:
     """Per GPU and serving mode: rows, median |error| and median error [%]."""
-    df = measured[["hardware", "disagg", "median_ttft", "p99_ttft"]].join(predicted)
-    df["serving"] = np.where(df["disagg"], "disaggregated", "aggregated")
-    df["err_median"] = 100 * (df["pred_median_ttft"] / df["median_ttft"] - 1)
-    df["err_p99"] = 100 * (df["pred_p99_ttft"] / df["p99_ttft"] - 1)
-    ok = df.dropna(subset=["err_median"])
-    ok = ok[np.isfinite(ok["err_median"])]
+    ok = df[np.isfinite(df["err_median"])]
 
     def summary(g):
         return pd.Series(
@@ -181,9 +123,9 @@ def error_table(measured: pd.DataFrame, predicted: pd.DataFrame) -> pd.DataFrame
             }
         )
 
-    table = ok.groupby(["hardware", "serving"]).apply(summary, include_groups=False)
+    table = ok.groupby(["gpu", "serving"]).apply(summary, include_groups=False)
     table.loc[("all", "all"), :] = summary(ok)
-    table["left_out"] = df.groupby(["hardware", "serving"]).size() - table["rows"]
+    table["left_out"] = df.groupby(["gpu", "serving"]).size() - table["rows"]
     table.loc[("all", "all"), "left_out"] = len(df) - len(ok)
     return table
 
@@ -191,23 +133,17 @@ def error_table(measured: pd.DataFrame, predicted: pd.DataFrame) -> pd.DataFrame
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--all", action="store_true", help="earlier runs too, not only latest")
-    parser.add_argument(
-        "--overhead-ms",
-        type=float,
-        default=0.0,
-        help="what-if: a fixed time outside the GPUs added to every TTFT [ms]",
-    )
+    parser.add_argument("--rows", type=Path, help="write every row's comparison to this CSV")
     args = parser.parse_args()
-    measured = pd.read_csv(INFERENCEX)
-    if not args.all:
-        measured = measured[measured["snapshot"] == "latest"]
     catalog = costmodel.load_catalog()
-    predicted = predict(inferencex_rows(measured), catalog, args.overhead_ms)
-    table = error_table(measured, predicted)
+    table = read_inferencex(INFERENCEX_FILE, latest_only=not args.all, catalog=catalog)
+    df = compared(table, predict(table, catalog))
+    if args.rows:
+        df.to_csv(args.rows, index=False)
     with pd.option_context("display.float_format", "{:.1f}".format, "display.width", 120):
         runs = "all" if args.all else "latest"
-        print(f"InferenceX DeepSeek-R1, {runs} runs, overhead {args.overhead_ms:g} ms: median TTFT")
-        print(table.to_string())
+        print(f"InferenceX DeepSeek-R1, {runs} runs: median TTFT")
+        print(error_table(df).to_string())
 
 
 if __name__ == "__main__":

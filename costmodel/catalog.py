@@ -112,6 +112,12 @@ _REQUIRED = {
         "description",
     ),
     "gpu_power.csv": ("gpu", "board_power_w", "all_in_power_w", "all_in_system"),
+    "serving_path.csv": (
+        "serving_stack",
+        "request_overhead_ms",
+        "output_delay_steps",
+        "handoff_ms",
+    ),
     "gpu_purchase_prices.csv": ("gpu", "usd_per_server", "gpus_per_server", "system"),
     "measurements.csv": (
         "id",

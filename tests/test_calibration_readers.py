@@ -138,6 +138,9 @@ def test_inferencex_api_rows_match_the_csv_mapping():
     assert (disagg["weight_format"], disagg["attention_format"]) == ("nvfp4", "fp8")
     assert disagg["mtp"] and disagg["draft_tokens"] == 3
     assert disagg["serving_stack"] == "dynamo-trt"
+    # isl = osl = 1,024: the catalog's 1k/1k workload; the API rows carry no p99.
+    assert list(table["workload"]) == ["inferencex-1k1k"] * 2
+    assert table["ttft_p99_ms"].isna().all()
 
 
 def test_shipped_inferencex_file():
@@ -149,6 +152,9 @@ def test_shipped_inferencex_file():
     # tokens/s per user: 13 requests in flight by Little's law, not 512.
     assert (~latest["consistent"]).sum() == 1
     assert len(calibration.inferencex_table()) == 254
+    # The first row's p99 TTFT, 3.2417 s, in ms; its 1k/1k lengths name its workload.
+    assert table["ttft_p99_ms"].iloc[0] == pytest.approx(3241.704617345239)
+    assert set(table["workload"]) == {"inferencex-1k1k", "inferencex-8k1k", "inferencex-1k8k"}
 
 
 @pytest.mark.parametrize(

@@ -30,13 +30,19 @@ nested under ``metrics``). How a row becomes a ``Scenario`` (``scenario_frame``)
 - MTP (``spec_method`` ``mtp``): ``speculative`` and ``mtp`` with ``DRAFT_TOKENS``,
   acceptance by draft position as TensorRT-LLM measured it (``speculative.MTP_ACCEPTANCE``,
   ``MTP_DECAY``; the file does not say, so a calibration may fit the first draft's);
+- ``workload``: the ``assets/workloads.csv`` shape of the row's lengths
+  (``inferencex-1k1k``, ``-8k1k``, ``-1k8k``: :func:`workload_names`);
+- scheduler settings of the launch scripts (aggregated rows, :func:`scheduler_settings`):
+  ``poll_steps``, ``window_steps``, ``window_requests`` for
+  ``planning.latency.admission_wait_steps``;
 - disaggregated rows: ``prefill_gpus`` = ``max(prefill_tp, prefill_ep)`` GPUs per
   prefill worker, ``prefill_replicas`` workers, ``decode_replicas`` decode replicas.
 
 Measured metrics: ``tokens_per_s_per_user`` = ``median_intvty``; ``tpot_ms``,
-``ttft_ms`` from the medians [s]; ``output_tokens_per_s_per_gpu`` over all GPUs of the
-system (both pools) = ``tput_per_gpu * osl / (isl + osl)`` (input and output lengths
-are drawn with the same ratio). The file's ``output_tput_per_gpu`` is per *decode* GPU
+``ttft_ms`` from the medians [s], ``ttft_p99_ms`` from ``p99_ttft``;
+``output_tokens_per_s_per_gpu`` over all GPUs of the system (both pools) =
+``tput_per_gpu * osl / (isl + osl)`` (input and output lengths are drawn with the same
+ratio). The file's ``output_tput_per_gpu`` is per *decode* GPU
 on disaggregated rows (it equals ``tput_per_gpu`` there at 1k/1k), so it is not used.
 """
 
@@ -82,6 +88,35 @@ STACKS = {
 
 #: Mean of a length drawn uniformly from ``[0.8 L, L]``: (0.8 + 1) / 2.
 LENGTH_MEAN_SHARE = 0.9
+
+#: Requests each user sends in a measured InferenceX run: ``--num-prompts $((CONC * 10))``
+#: with ``--max-concurrency $CONC`` (benchmarks/*.sh of SemiAnalysisAI/InferenceX), after
+#: ``2 x CONC`` warm-up requests that end before it starts; so 1/10 of the requests
+#: measured are the burst of every user's first request at t = 0.
+PROMPTS_PER_USER = 10
+
+#: SGLang's ``--scheduler-recv-interval`` in InferenceX's single-node DeepSeek-R1 scripts
+#: for B200 and B300 (benchmarks/single_node/fixed_seq_len/dsr1_*_b200*.sh, _b300*.sh,
+#: SemiAnalysisAI/InferenceX at 843c6254f): 10 below 16 in flight, 30 from 16; 1 (every
+#: step) with DP attention; the other GPUs' scripts leave SGLang's default, 1.
+SGLANG_RECV_INTERVAL = {"low": 10, "high": 30, "from_concurrency": 16}
+SGLANG_RECV_INTERVAL_GPUS = ("b200", "b300")
+
+#: TensorRT-LLM's attention-DP balance in the same scripts (``attention_dp_config:
+#: enable_balance: true, timeout_iters: 60, batching_wait_iters: 0``): prompts wait until
+#: every DP rank has one, at most 60 iterations.
+TRT_DP_BALANCE_TIMEOUT_STEPS = 60
+
+#: TensorRT-LLM's delayed batching in dsr1_fp8_b200_trt.sh at 1k/1k from 64 in flight
+#: (``batch_wait_timeout_iters: 40``, ``batch_wait_max_tokens_ratio: 0.8``): prompts
+#: gather until 0.8 x ``max_num_tokens`` (``max(8192, ceil((conc + isl + 64) / 64) x
+#: 64)``) tokens or 40 iterations.
+TRT_DELAY_BATCHING = {
+    "timeout_steps": 40,
+    "tokens_ratio": 0.8,
+    "min_tokens": 8192,
+    "from_concurrency": 64,
+}
 
 #: First-draft acceptance of DeepSeek-R1's MTP head on InferenceX's random prompts in
 #: a chat template, which its rows do not state: fitted once over them
@@ -253,6 +288,7 @@ def scenario_frame(raw: pd.DataFrame, given: dict) -> pd.DataFrame:
                 int
             ),
             "concurrency": conc.astype(int),
+            "workload": workload_names(isl, osl),
             "decoding_requests": conc * decoding_share(raw, osl),
             "precision": raw["precision"].astype(str),
             "snapshot": raw.get("snapshot", pd.Series("", index=raw.index)).astype(str),
@@ -262,11 +298,67 @@ def scenario_frame(raw: pd.DataFrame, given: dict) -> pd.DataFrame:
             ).astype(str),
         }
     )
+    frame = frame.join(scheduler_settings(frame, raw["precision"], isl))
     frame["measurement"] = [f"inferencex-{i}" for i in raw.index]
     for name, value in given.items():
         frame[name] = [value] * len(frame)
     _metrics(frame, raw, isl, osl)
     return frame
+
+
+def scheduler_settings(frame: pd.DataFrame, precision, isl) -> pd.DataFrame:
+    """The admission settings of each row's launch script: ``poll_steps`` (SGLang's
+    recv interval, ``SGLANG_RECV_INTERVAL`` on B200/B300), ``window_steps`` and
+    ``window_requests`` (TensorRT-LLM's attention-DP balance, one prompt per DP rank
+    within ``TRT_DP_BALANCE_TIMEOUT_STEPS``, and its delayed batching,
+    ``TRT_DELAY_BATCHING``; the longer of the two where both apply). Disaggregated rows
+    and other stacks: 1, 0, 1 (none)."""
+    single = ~frame["disaggregated"].to_numpy(bool)
+    dp = frame["expert_parallel"].to_numpy(bool)
+    conc = frame["concurrency"].to_numpy(float)
+    sglang = single & (frame["serving_stack"] == "sglang").to_numpy()
+    polled = sglang & frame["gpu"].isin(SGLANG_RECV_INTERVAL_GPUS).to_numpy() & ~dp
+    rule = SGLANG_RECV_INTERVAL
+    interval = np.where(conc >= rule["from_concurrency"], rule["high"], rule["low"])
+    trt = single & (frame["serving_stack"] == "trt-llm").to_numpy()
+    balance = trt & dp
+    delay = TRT_DELAY_BATCHING
+    delayed = (
+        trt
+        & (frame["gpu"] == "b200").to_numpy()
+        & (np.asarray(precision).astype(str) == "fp8")
+        & ~frame["mtp"].to_numpy(bool)
+        & (np.asarray(isl) == 1024)
+        & (frame["output_tokens"].to_numpy() == round(LENGTH_MEAN_SHARE * 1024))
+        & (conc >= delay["from_concurrency"])
+    )
+    max_tokens = np.maximum(np.ceil((conc + np.asarray(isl) + 64) / 64) * 64, delay["min_tokens"])
+    gathered = np.ceil(delay["tokens_ratio"] * max_tokens / frame["prompt_tokens"].to_numpy())
+    return pd.DataFrame(
+        {
+            "poll_steps": np.where(polled, interval, 1).astype(int),
+            "window_steps": np.maximum(
+                np.where(balance, TRT_DP_BALANCE_TIMEOUT_STEPS, 0),
+                np.where(delayed, delay["timeout_steps"], 0),
+            ).astype(int),
+            "window_requests": np.maximum(
+                np.where(balance, frame["n_gpus"], 1), np.where(delayed, gathered, 1)
+            ).astype(int),
+        },
+        index=frame.index,
+    )
+
+
+def workload_names(isl, osl) -> pd.Series:
+    """The ``assets/workloads.csv`` workload of each row's lengths: ``inferencex-1k1k``
+    for ``isl`` = ``osl`` = 1,024 (lengths in units of 1,024 tokens)."""
+    return (
+        "inferencex-"
+        + (isl // 1024).astype(int).astype(str)
+        + "k"
+        + (osl // 1024).astype(int).astype(str)
+        + "k"
+    )
 
 
 def decoding_share(raw: pd.DataFrame, osl):
@@ -301,6 +393,7 @@ def _metrics(frame: pd.DataFrame, raw: pd.DataFrame, isl, osl) -> None:
     frame["tokens_per_s_per_user"] = column("median_intvty")
     frame["tpot_ms"] = column("median_tpot") * 1e3
     frame["ttft_ms"] = column("median_ttft") * 1e3
+    frame["ttft_p99_ms"] = column("p99_ttft") * 1e3
     frame["output_tokens_per_s_per_gpu"] = column("tput_per_gpu") * osl / (isl + osl)
 
 

@@ -20,9 +20,11 @@ prefill time:
   geometric sum of residual services) whose service is the prompt's share of the steps'
   time, ``S(u) = W_p(u) + (u / C) t_d`` (while prompts
   wait, every step carries a full chunk);
-- ``TTFT(u) = W + W_p(u) + ceil(u / C) (t_d + d) - (u / C) d + t_d / 2 + overhead_ms``:
-  the steps that carry the prompt with their dispatch, and half a step for the step under
-  way when it arrives;
+- ``TTFT(u) = W + W_p(u) + ceil(u / C) (t_d + d) - (u / C) d + t_d / 2 + path +
+  overhead_ms``: the steps that carry the prompt with their dispatch, half a step for the
+  step under way when it arrives, and the serving path outside the GPU steps (``path``,
+  :func:`path_times_ms`: HTTP, tokenizing, hand-over to the scheduler, detokenizing, and
+  an overlap scheduler's one step, per stack from ``assets/serving_path.csv``);
 - TPOT: decode advances only between prefill chunks, so on average ``t_d / (1 - rho_p)``
   with ``rho_p = lambda E[W_p]``; a request of O tokens shares its ``O * TPOT`` of decode
   with a Poisson number of other prompts' prefill work Y: ``TPOT = t_d + Y / O``, Y
@@ -34,10 +36,11 @@ GPUs, decode on ``replicas`` instances of ``n_gpus``):
 
 - the pool is one M/G/c queue, c = ``prefill_instances``, service ``W_p(u)`` (a prompt's
   share of a pass at the chunk batch: instances batch the prompts that wait);
-- ``TTFT(u) = W + t_1(u) + d + kv_transfer(P) + 1.5 t_d + overhead_ms``, ``t_1(u)`` the
-  prompt's own pass alone (the evaluation's ``ttft_ms - decode_step_ms`` of one prompt)
-  with its dispatch d, the KV transfer the evaluation's ``kv_transfer_ms`` from the
-  pool's GPUs, and the decode instance's next step (half a step to reach it, one step);
+- ``TTFT(u) = W + t_1(u) + d + kv_transfer(P) + 1.5 t_d + path + overhead_ms``,
+  ``t_1(u)`` the prompt's own pass alone (the evaluation's ``ttft_ms - decode_step_ms``
+  of one prompt) with its dispatch d, the KV transfer the evaluation's
+  ``kv_transfer_ms`` from the pool's GPUs, the decode instance's next step (half a step
+  to reach it, one step), and the serving path with the hand-off's control round trips;
 - TPOT: the decode instance's own step at its batch cap, ``t_d`` (no prefill between).
 
 **Batch slots (memory).** A replica holds at most ``batch_size`` sequences (the batch
@@ -46,17 +49,22 @@ cap, which must fit in memory). The number of requests in a replica is Poisson w
 aggregated, O t_d on a decode instance); ``slot_overflow_probability = P(N > cap)``
 (Poisson by Wilson-Hilferty on its chi-square form). The TTFT leaves the wait for a slot
 out: a fleet is sized so that the cap is rarely full (``fleet.SLOT_OVERFLOW_PROBABILITY``).
+
+**A benchmark's closed loop** (:func:`closed_loop`): the rate the loop lets through, the
+wait for a slot, the scheduler's admission settings (:func:`admission_wait_steps`) and
+the burst of every user's first request at t = 0.
 """
 
 from __future__ import annotations
 
 import functools
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from costmodel.catalog import Catalog, load_catalog
+from costmodel.catalog import ASSETS_DIR, Catalog, load_catalog, read_table
 from costmodel.evaluation import scan
 from costmodel.planning.workloads import QUANTILE_NODES, Workload
 from costmodel.queueing import (
@@ -81,6 +89,9 @@ CHUNKED_PREFILL_TOKENS = 8192
 #: ai-dynamo/aiconfigurator, vllm_backend.py ``_prefill_dispatch_overhead_ms``).
 PREFILL_DISPATCH_MS_PER_LAYER = 0.8
 
+#: The serving path outside the GPU step, per serving stack (``serving_path``).
+SERVING_PATH_CSV = ASSETS_DIR / "serving_path.csv"
+
 #: Quantiles reported by default [0-1].
 QUANTILES = (0.5, 0.9, 0.99)
 
@@ -103,7 +114,8 @@ class ServiceTimes:
 
     ``configs``: the configurations (``CONFIG_COLUMNS``); per configuration ``fits``
     (the batch cap, and a disaggregated pool, fit in memory), ``max_batch_size``,
-    ``decode_ms_per_token`` t_d, ``chunk_tokens``; per configuration and prompt node
+    ``decode_ms_per_token`` t_d, ``decode_step_ms`` (one decode step, t_d times the
+    tokens a step yields), ``chunk_tokens``; per configuration and prompt node
     ``prefill_work_ms`` W_p, ``queue_service_ms`` (S on aggregated rows) and
     ``own_prefill_ms`` (what follows the wait: the steps carrying the prompt aggregated,
     t_1 + the KV transfer disaggregated); ``prompt_weight`` and ``output_weight`` (node
@@ -116,6 +128,7 @@ class ServiceTimes:
     fits: np.ndarray
     max_batch_size: np.ndarray
     decode_ms_per_token: np.ndarray
+    decode_step_ms: np.ndarray
     chunk_tokens: np.ndarray
     prefill_work_ms: np.ndarray
     queue_service_ms: np.ndarray
@@ -166,6 +179,7 @@ class ServiceTimes:
             self.fits[rows],
             self.max_batch_size[rows],
             self.decode_ms_per_token[rows],
+            self.decode_step_ms[rows],
             self.chunk_tokens[rows],
             self.prefill_work_ms[rows],
             self.queue_service_ms[rows],
@@ -178,6 +192,37 @@ class ServiceTimes:
             self.clipped_share,
             self.nodes_per_class,
         )
+
+
+@functools.lru_cache(maxsize=2)
+def serving_path(path: str | Path = SERVING_PATH_CSV) -> pd.DataFrame:
+    """The serving path outside the GPU step, indexed by serving stack: ``request_overhead_ms``
+    (HTTP, tokenizing the prompt, the hand-over to the scheduler and detokenizing the first
+    token) [ms], ``output_delay_steps`` (steps a token waits before it leaves: 1 under an
+    overlap scheduler, which handles a step's results while the next step runs) and
+    ``handoff_ms`` (disaggregated: the control round trips between prefill and decode
+    instances around the KV transfer) [ms], with ``source``."""
+    return read_table(Path(path)).set_index("serving_stack")
+
+
+def path_times_ms(serving_stack: str, decode_ms_per_token, disaggregated) -> np.ndarray:
+    """The TTFT's time outside the GPU steps and queues [ms], per configuration:
+
+    ``request_overhead_ms + output_delay_steps * t_d + disaggregated * handoff_ms``.
+
+    Example: SGLang (3 ms, one step, 5 ms) at ``t_d`` = 10 ms, disaggregated:
+    3 + 10 + 5 = 18 ms. ``ValueError`` for a stack the catalog lacks.
+    """
+    table = serving_path()
+    if serving_stack not in table.index:
+        raise ValueError(
+            f"serving_stack must be one of {', '.join(table.index)} (assets/serving_path.csv); "
+            f"got {serving_stack!r}"
+        )
+    row = table.loc[serving_stack]
+    steps = float(row["output_delay_steps"]) * np.asarray(decode_ms_per_token, float)
+    handoff = float(row["handoff_ms"]) * np.asarray(disaggregated, float)
+    return float(row["request_overhead_ms"]) + steps + handoff
 
 
 def _configs(configs) -> pd.DataFrame:
@@ -285,8 +330,10 @@ def service_times(
     # Aggregated: the steps that carry the prompt, each with its prefill dispatch, and
     # half a step under way; disaggregated: the pass alone with its dispatch, the KV
     # transfer, and the decode instance's next step (half a step to reach it, one step).
+    # Both add the serving path outside the GPU steps (:func:`path_times_ms`).
     steps = np.ceil(share) + 0.5
-    own = np.where(
+    path = path_times_ms(scenario.serving_stack, t_d, split)[:, None]
+    own = path + np.where(
         split[:, None],
         alone[prefill_of] + dispatch + transfer[prefill_of] + 1.5 * t_d[:, None],
         work + steps * t_d[:, None] + np.ceil(share) * dispatch,
@@ -299,6 +346,7 @@ def service_times(
         fits=fits,
         max_batch_size=dec["max_batch_size"].to_numpy(float)[decode_of],
         decode_ms_per_token=t_d,
+        decode_step_ms=dec["decode_step_ms"].to_numpy()[decode_of],
         chunk_tokens=chunk.astype(float),
         prefill_work_ms=work,
         queue_service_ms=work + share * t_d[:, None],
@@ -545,6 +593,44 @@ def latency_table(
     return table
 
 
+def admission_wait_steps(
+    requests_per_step, poll_steps=1, window_steps=0, window_requests=1
+) -> np.ndarray:
+    """Mean decode steps a new request waits before the scheduler prefills it, beyond the
+    half step under way (arrays broadcast) [steps].
+
+    Two scheduler settings delay the admission of a prompt while a batch decodes:
+
+    - **polling** every ``poll_steps`` N steps (SGLang's ``--scheduler-recv-interval``,
+      default 1: the scheduler reads new requests once per N decode steps): a request
+      arriving at a uniform time waits N/2 steps for the next read, ``(N - 1) / 2``
+      beyond the half step the model already counts;
+    - a **batching window** (TensorRT-LLM's ``batch_wait_timeout_iters`` with
+      ``batch_wait_max_tokens_ratio``, and its attention-DP balance ``timeout_iters``,
+      which holds prompts until every DP rank has one): the first prompt opens a window
+      that closes after ``window_steps`` T steps or once ``window_requests`` n prompts
+      have come, whichever is first. At r = ``requests_per_step`` arrivals per step
+      (taken as evenly spaced), the window lasts ``L = min(T, (n - 1) / r)``, holds
+      ``1 + r L`` prompts that wait ``L`` (the first) down to 0 (the last), so the mean
+      wait is ``(L + r L^2 / 2) / (1 + r L)``.
+
+    Example: N = 10 -> 4.5 steps; T = 60, n = 8, r = 0.05 per step: L = min(60, 140) =
+    60, wait = (60 + 0.05 x 3600 / 2) / (1 + 3) = 150 / 4 = 37.5 steps.
+    """
+    r = np.maximum(np.asarray(requests_per_step, float), 0.0)
+    n = np.asarray(window_requests, float)
+    T = np.asarray(window_steps, float)
+    if np.any(np.asarray(poll_steps) < 1) or np.any(n < 1) or np.any(T < 0):
+        raise ValueError(
+            "poll_steps and window_requests must be >= 1 and window_steps >= 0; got "
+            f"{poll_steps!r}, {window_requests!r}, {window_steps!r}"
+        )
+    to_fill = (n - 1) / np.maximum(r, 1e-12)  # steps for n - 1 more arrivals
+    L = np.where(n > 1, np.minimum(T, to_fill), 0.0)
+    window = (L + r * L**2 / 2) / (1 + r * L)
+    return (np.asarray(poll_steps, float) - 1) / 2 + window
+
+
 #: Bisection steps of :func:`closed_loop`'s fixed point.
 FIXED_POINT_STEPS = 80
 
@@ -556,6 +642,10 @@ def closed_loop(
     replicas=1,
     prefill_instances=1,
     overhead_ms=0.0,
+    burst_share=0.0,
+    poll_steps=1,
+    window_steps=0,
+    window_requests=1,
     quantiles=QUANTILES,
 ) -> pd.DataFrame:
     """Each configuration under a closed loop of ``concurrency`` users (no think time).
@@ -568,32 +658,71 @@ def closed_loop(
     left side rises with lambda, so bisection finds it. The other ``concurrency -
     replicas a`` users wait for a slot, ``(concurrency - replicas a) / lambda`` each
     (Little again), added to the TTFT. The queues are then taken as if the arrivals at
-    that rate were Poisson (a closed loop is smoother: the model reads high). Returns
-    :func:`latency_table`'s columns with ``arrival_rate`` the fixed point and
-    ``slot_wait_ms``.
+    that rate were Poisson (a closed loop is smoother: the model reads high).
+
+    **Admission** (aggregated rows): ``poll_steps``, ``window_steps`` and
+    ``window_requests`` (per configuration) are the scheduler's settings of
+    :func:`admission_wait_steps`; the mean wait, in decode steps (``decode_step_ms``) at
+    the replica's arrival rate, adds to every TTFT of the row.
+
+    **The burst at start** (``burst_share`` b [0-1]): a benchmark run starts with every
+    user's first request at t = 0, so a share b of the requests measured (1 / the
+    requests each user sends) arrive together. The n prompts of one queue (``a`` per
+    aggregated replica; all ``replicas a`` on a disaggregated pool of c =
+    ``prefill_instances``) are served one after another: the k-th waits ``(k - 1) E[S]
+    / c``, so the burst's TTFT is uniform on ``[m, m + (n - 1) E[S] / c]``, m the mean
+    time after the wait. The TTFT's law is the mixture ``(1 - b) F_steady + b
+    F_burst``. Returns :func:`latency_table`'s columns with ``arrival_rate`` the fixed
+    point and ``slot_wait_ms``.
     """
     n = len(service.fits)
     users = np.asarray(concurrency, float) * np.ones(n)
     R = np.asarray(replicas, float) * np.ones(n)
     K = np.asarray(prefill_instances, np.int64) * np.ones(n, np.int64)
+    if not 0 <= burst_share < 1:
+        raise ValueError(f"burst_share must be in [0, 1); got {burst_share!r}")
     admitted = R * np.minimum(users / R, service.batch_cap)
     split = service.disaggregated
     # The largest stable rate: every prefill queue below utilisation 1.
     mean_s, mean_wp = service.queue_moments[0], service.work_moments[0]
     per_server = MS_PER_S / np.where(split, mean_s, np.maximum(mean_s, mean_wp))
     low, high = np.zeros(n), np.where(split, K, R) * per_server
+    step_ms = service.decode_step_ms
+
+    def overhead(rate):
+        per_step = rate / R * step_ms / MS_PER_S
+        waits = admission_wait_steps(per_step, poll_steps, window_steps, window_requests)
+        return overhead_ms + np.where(split, 0.0, waits * step_ms)[:, None]
+
     for _ in range(FIXED_POINT_STEPS):
         mid = 0.5 * (low + high)
-        state = fleet_state(service, mid, R, K, overhead_ms)
+        state = fleet_state(service, mid, R, K, overhead(mid))
         cycle_ms = state.mean_ttft_ms + service.mean_output_tokens * state.tpot_mean_ms
         inside = mid * cycle_ms / MS_PER_S
         short = state.stable & (inside < admitted)
         low, high = np.where(short, mid, low), np.where(short, high, mid)
     rate = low
-    table = latency_table(service, rate, R, K, overhead_ms, quantiles)
+    table = latency_table(service, rate, R, K, overhead(rate), quantiles)
     slot_wait = np.where(rate > 0, (users - admitted) / np.where(rate > 0, rate, 1) * MS_PER_S, 0)
-    for name in [c for c in table.columns if c.startswith("ttft_p")] + ["mean_ttft_ms"]:
-        table[name] = table[name] + slot_wait
+    state = fleet_state(service, rate, R, K, overhead(rate))
+    start = state.mean_ttft_ms - state.mean_wait_ms
+    in_burst = np.where(split, admitted, admitted / R)
+    end = start + np.maximum(in_burst - 1, 0) * mean_s / np.where(split, K, 1)
+
+    def cdf(t):
+        width = np.maximum(end - start, 1e-9)
+        burst = np.clip((t - start) / width, 0.0, 1.0)
+        return (1 - burst_share) * ttft_cdf(state, t - slot_wait) + burst_share * burst
+
+    stable = state.stable
+    low_t = np.where(stable, np.minimum(state.offset_low_ms.min(axis=1), start), 0.0)
+    high_t = state.offset_high_ms.max(axis=1) + 60 * state.slowest_wait_ms + slot_wait
+    high_t = np.where(stable, np.maximum(high_t, end), 1.0)
+    found = _quantiles(cdf, state, low_t, high_t, quantiles)
+    for i, q in enumerate(quantiles):
+        table[f"ttft_p{100 * q:g}_ms"] = found[:, i]
+    steady_mean = table["mean_ttft_ms"] + slot_wait
+    table["mean_ttft_ms"] = (1 - burst_share) * steady_mean + burst_share * (start + end) / 2
     table["slot_wait_ms"] = slot_wait
     table["concurrency"] = users
     return table
