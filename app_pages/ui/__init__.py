@@ -36,6 +36,23 @@ class PageInfo(NamedTuple):
 #: costs a fleet as its GPUs x price x hours (no utilization).
 PLANNING_IGNORED = ("gpu", "n_gpus", "batch_size", "expert_parallel", "utilization")
 
+#: Sidebar fields the calibration page does not use: each run of the file brings its own
+#: formats, batch and lengths (the model, GPU, GPU count and stack fill what a file lacks).
+CALIBRATION_IGNORED = (
+    "weight_format",
+    "attention_format",
+    "kv_format",
+    "batch_size",
+    "prompt_tokens",
+    "output_tokens",
+    "prefix_cache_hit_rate",
+    "expert_parallel",
+    "redundant_experts",
+    "usd_per_gpu_hour",
+    "utilization",
+    "serving_stack_as_of",
+)
+
 #: Every page in menu order, Home first.
 PAGES = [
     PageInfo("app_pages/home.py", "Home", ":material/home:", default=True),
@@ -86,6 +103,12 @@ PAGES = [
             "usd_per_gpu_hour",
             "utilization",
         ),
+    ),
+    PageInfo(
+        "app_pages/calibration.py",
+        "Calibrate to your benchmark",
+        ":material/tune:",
+        ignored=CALIBRATION_IGNORED,
     ),
 ]
 
