@@ -388,7 +388,7 @@ def detect_format(data) -> str:
             keys = set(_objects(text, "file")[0])
         else:
             keys = {k.strip() for k in text.splitlines()[0].split(",")}
-    if {"hardware", "framework", "conc"} <= keys:
+    if {"hardware", "framework"} <= keys:  # its reader names any other missing column
         return "inferencex"
     if "input_config" in keys or "time_to_first_token" in keys:
         return "aiperf"
@@ -399,8 +399,8 @@ def detect_format(data) -> str:
         return "vllm"
     found = ", ".join(sorted(map(str, keys))[:12]) or "none"
     raise ValueError(
-        "unknown result format: expected an InferenceX CSV or JSON (columns hardware, "
-        "framework and conc), a vLLM serving benchmark result (median_tpot_ms), an SGLang "
+        "unknown result format: expected an InferenceX CSV or JSON (columns hardware "
+        "and framework), a vLLM serving benchmark result (median_tpot_ms), an SGLang "
         "bench_serving line (random_input_len or accept_length) or an AIPerf / GenAI-Perf "
         f"profile export (input_config or time_to_first_token); the file has {found}"
     )
