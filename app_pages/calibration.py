@@ -106,6 +106,72 @@ def calibrated(
     return analysis.run(data, scenario, options, cache.catalog())
 
 
+@cache.shared(max_entries=64)
+def scenario_ranges(scenario: costmodel.Scenario, custom: str | None) -> pd.DataFrame:
+    """``analysis.ranges`` of the sidebar's scenario on the session's catalog, shared."""
+    return analysis.ranges(scenario, cache.catalog())
+
+
+@charts.cached
+def ranges_chart(ranges: pd.DataFrame) -> alt.LayerChart:
+    """Each value a fit may move: its physical range (a bar from low to high), the value
+    as shipped for the sidebar's GPU family and stack, and the sidebar's own."""
+    marks = pd.concat(
+        [
+            ranges.assign(
+                which="as shipped", position=ranges["shipped_position"], value=ranges["shipped"]
+            ),
+            ranges.assign(
+                which="your scenario", position=ranges["current_position"], value=ranges["current"]
+            ),
+        ]
+    )
+    y = alt.Y("label:N", title=None, sort=list(ranges["label"]))
+    x_scale = alt.Scale(domain=[-0.1, 1.1], clamp=True)
+    band = (
+        alt.Chart(ranges.assign(start=0.0, end=1.0))
+        .mark_bar(height=8, color="#e0e0e0")
+        .encode(
+            x=alt.X(
+                "start:Q", scale=x_scale, title="Position in the physical range [low = 0, high = 1]"
+            ),
+            x2="end:Q",
+            y=y,
+            tooltip=[
+                alt.Tooltip("label:N", title="Value"),
+                alt.Tooltip("low:Q", title="Physical range: low", format=",.3~g"),
+                alt.Tooltip("high:Q", title="high", format=",.3~g"),
+            ],
+        )
+    )
+    stages = ["as shipped", "your scenario"]
+    points = (
+        alt.Chart(marks)
+        .mark_point(filled=True, size=110)
+        .encode(
+            x=alt.X("position:Q", scale=x_scale),
+            y=y,
+            color=alt.Color(
+                "which:N",
+                title=None,
+                scale=alt.Scale(
+                    domain=stages, range=[STAGE_COLOURS["as shipped"], STAGE_COLOURS["fitted"]]
+                ),
+                legend=alt.Legend(orient="bottom"),
+            ),
+            shape=alt.Shape("which:N", title=None, scale=alt.Scale(domain=stages)),
+            tooltip=[
+                alt.Tooltip("label:N", title="Value"),
+                alt.Tooltip("which:N", title="Of"),
+                alt.Tooltip("value:Q", title="Value", format=",.3~g"),
+                alt.Tooltip("low:Q", title="Physical range: low", format=",.3~g"),
+                alt.Tooltip("high:Q", title="high", format=",.3~g"),
+            ],
+        )
+    )
+    return alt.layer(band, points).properties(height=32 * len(ranges) + 40)
+
+
 @charts.cached
 def measured_chart(points: pd.DataFrame, metric: str) -> alt.LayerChart:
     """Modelled against measured, log-log, as shipped and fitted, with the 1:1 line."""
@@ -203,13 +269,9 @@ def draw(result: analysis.Result, name: str) -> None:
         icon=":material/check:",
     )
     if result.assumed:
-        fields = ", ".join(
-            f"{costmodel.FIELDS[k].label} = {escape(sidebar.shown_value(k, v))}"
-            for k, v in result.assumed.items()
-        )
         st.info(
-            f"The file does not say: {fields}; taken from the sidebar. Set them there to "
-            "your run's setup.",
+            f"The file does not say {escape(result.assumed_text)}: taken from the sidebar. "
+            "Set them there to your run's setup.",
             icon=":material/info:",
         )
     if not result.table["fits"].all():
@@ -319,5 +381,12 @@ st.markdown(
         or "the defaults (of the sidebar's GPU family under its serving stack)"
     )
     + "."
+)
+charts.show_chart(ranges_chart(scenario_ranges(efficiencies, cache.custom_url())))
+st.caption(
+    "What a fit may move, each within the physical range the catalog states "
+    "(assets/serving_stack_parameters.csv): the value as shipped for the sidebar's GPU family "
+    "on its serving stack, and the sidebar's own. A value left of the range is a term the "
+    "shipped calibration leaves off (0). Hover for the numbers."
 )
 calibration()

@@ -101,6 +101,10 @@ def test_what_the_file_lacks_comes_from_the_scenario():
     # An AIPerf export names the model and the load, not the GPU, the count or the stack.
     result = analysis.run(AIPERF, Scenario(gpu="b200", n_gpus=8, serving_stack="trt-llm"))
     assert result.assumed == {"gpu": "b200", "n_gpus": 8, "serving_stack": "trt-llm"}
+    assert (
+        result.assumed_text
+        == "GPU B200 (HGX) 180GB, GPUs per replica 8, Serving stack TensorRT-LLM"
+    )
     assert result.table["gpu"].tolist() == ["B200 (HGX) 180GB"]
     assert result.table["assumed"].tolist() == ["gpu, n_gpus, serving_stack"]
     assert result.table["model"].tolist() == ["DeepSeek-R1"]  # the file's, not Mixtral

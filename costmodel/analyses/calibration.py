@@ -22,6 +22,7 @@ more runs than a fit takes at once (``MAX_ROWS``).
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass
 
@@ -30,10 +31,11 @@ import pandas as pd
 
 from costmodel import calibration
 from costmodel.analyses.options import AnalysisOptions
-from costmodel.calibration.fit import FIT_METRICS
+from costmodel.calibration.fit import FIT_METRICS, bounds
 from costmodel.calibration.predict import resolved_fields
 from costmodel.calibration.readers import RUN_FIELDS
-from costmodel.catalog import ANY_FAMILY, Catalog, load_catalog
+from costmodel.catalog import ANY_FAMILY, STACK_PARAMETERS, Catalog, load_catalog
+from costmodel.evaluation import evaluate
 from costmodel.fields import EFFICIENCY_FIELDS, FIELDS
 from costmodel.scenario import Scenario
 from costmodel.spec import flag
@@ -124,11 +126,14 @@ class Result:
     ``at_bound``. ``errors``: per stage, rows, ``within_25_pct`` [%] and the median
     |error| of each metric [%]. ``points``: measured against modelled, long (``stage``,
     ``metric``). ``settings``: per family and stack, what to set (:class:`Setting`).
+    ``assumed``: the scenario's fields that filled what the file does not say (field ->
+    id), ``assumed_text`` the same in words.
     """
 
     format: str
     format_name: str
     assumed: dict
+    assumed_text: str
     left_out: int
     table: pd.DataFrame
     values: pd.DataFrame
@@ -215,6 +220,17 @@ def _names(ids: pd.Series, frame: pd.DataFrame) -> list[str]:
 
 def _stack_name(stack: str) -> str:
     return dict(FIELDS["serving_stack"].names).get(stack, stack)
+
+
+def _in_words(name: str, value, catalog: Catalog) -> str:
+    """A run field's value as the app shows it: a catalog id as its name."""
+    if name == "model":
+        return _names(pd.Series([value]), catalog.models)[0]
+    if name == "gpu":
+        return _names(pd.Series([value]), catalog.gpus)[0]
+    if name == "serving_stack":
+        return _stack_name(value)
+    return str(value)
 
 
 def _table(shipped: pd.DataFrame, fitted: pd.DataFrame, catalog: Catalog) -> pd.DataFrame:
@@ -344,6 +360,31 @@ def _verdict(errors: pd.DataFrame, values: pd.DataFrame, n: int, left_out: int) 
     return text
 
 
+def ranges(scenario: Scenario | None = None, catalog: Catalog | None = None) -> pd.DataFrame:
+    """What a calibration may move, for ``scenario``'s GPU family on its serving stack:
+    per ``STACK_PARAMETERS`` value, its physical range ``low``-``high`` (the catalog's),
+    ``shipped`` (the family and stack's value as shipped), ``current`` (the scenario's:
+    its own where set, else the shipped) and ``position`` of each in the range, 0 at
+    ``low`` and 1 at ``high``: ``(v - low) / (high - low)``.
+    """
+    scenario = scenario or Scenario()
+    catalog = catalog or load_catalog()
+    shipped = evaluate(dataclasses.replace(scenario, **dict.fromkeys(STACK_PARAMETERS)), catalog)
+    out = pd.DataFrame({"parameter": list(STACK_PARAMETERS)})
+    out["label"] = [FIELDS[p].labelled for p in STACK_PARAMETERS]
+    limits = [bounds(p, catalog) for p in STACK_PARAMETERS]
+    out["low"], out["high"] = [lo for lo, _ in limits], [hi for _, hi in limits]
+    out["shipped"] = [float(shipped[p]) for p in STACK_PARAMETERS]
+    own = [getattr(scenario, p) for p in STACK_PARAMETERS]
+    out["current"] = [
+        s if v is None else float(v) for v, s in zip(own, out["shipped"], strict=True)
+    ]
+    span = out["high"] - out["low"]
+    out["shipped_position"] = (out["shipped"] - out["low"]) / span
+    out["current_position"] = (out["current"] - out["low"]) / span
+    return out
+
+
 def run(
     data: bytes,
     scenario: Scenario | None = None,
@@ -364,11 +405,16 @@ def run(
     rows = _table(shipped, fit.rows, catalog)
     values = _values(fit, table, catalog)
     errors = _errors(shipped, fit.rows)
-    assumed_names = [n for n in RUN_FIELDS if n in ", ".join(rows["assumed"]).split(", ")]
+    assumed = {
+        n: getattr(scenario, n) for n in RUN_FIELDS if n in ", ".join(rows["assumed"]).split(", ")
+    }
     return Result(
         format=format,
         format_name=FORMAT_NAMES[format],
-        assumed={n: getattr(scenario, n) for n in assumed_names},
+        assumed=assumed,
+        assumed_text=", ".join(
+            f"{FIELDS[n].label} {_in_words(n, v, catalog)}" for n, v in assumed.items()
+        ),
         left_out=left_out,
         table=rows,
         values=values,
