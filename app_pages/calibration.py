@@ -20,7 +20,8 @@ from costmodel.fields import EFFICIENCY_FIELDS
 
 METRICS = analysis.METRIC_NAMES
 UPLOAD_TYPES = ["json", "jsonl", "csv"]
-STAGE_COLOURS = {"as shipped": "#bab0ac", "fitted": "#4c78a8"}
+LEGEND = alt.Legend(orient="bottom")
+ROW_PX = 40  # height of a row of the ranges chart [px]
 PER = {"tokens_per_s_per_user": "per user", "output_tokens_per_s_per_gpu": "per GPU"}
 TABLE_CONFIG = {
     "run": st.column_config.NumberColumn("Run", pinned=True),
@@ -51,18 +52,6 @@ TABLE_CONFIG = {
     "date": st.column_config.TextColumn("Date"),
     "source": st.column_config.TextColumn("Source", width="medium"),
 }
-VALUE_COLUMNS = [
-    "label",
-    "family",
-    "serving_stack",
-    "shipped",
-    "value",
-    "std_error",
-    "low",
-    "high",
-    "at_bound",
-    "rows",
-]
 VALUE_CONFIG = {
     "label": st.column_config.TextColumn("Fitted value", pinned=True),
     "family": st.column_config.TextColumn("GPU family", help="any: every family"),
@@ -75,6 +64,7 @@ VALUE_CONFIG = {
     "at_bound": st.column_config.CheckboxColumn("At the range's edge"),
     "rows": st.column_config.NumberColumn("Runs"),
 }
+VALUE_COLUMNS = list(VALUE_CONFIG)  # the fit's columns shown, in order
 ERROR_CONFIG = {
     "rows": st.column_config.NumberColumn("Runs"),
     "within_25_pct": st.column_config.NumberColumn(
@@ -126,7 +116,8 @@ def ranges_chart(ranges: pd.DataFrame) -> alt.LayerChart:
             ),
         ]
     )
-    y = alt.Y("label:N", title=None, sort=list(ranges["label"]))
+    axis = alt.Axis(labelLimit=260, labelOverlap=False)
+    y = alt.Y("label:N", title=None, sort=list(ranges["label"]), axis=axis)
     x_scale = alt.Scale(domain=[-0.1, 1.1], clamp=True)
     band = (
         alt.Chart(ranges.assign(start=0.0, end=1.0))
@@ -151,14 +142,7 @@ def ranges_chart(ranges: pd.DataFrame) -> alt.LayerChart:
         .encode(
             x=alt.X("position:Q", scale=x_scale),
             y=y,
-            color=alt.Color(
-                "which:N",
-                title=None,
-                scale=alt.Scale(
-                    domain=stages, range=[STAGE_COLOURS["as shipped"], STAGE_COLOURS["fitted"]]
-                ),
-                legend=alt.Legend(orient="bottom"),
-            ),
+            color=charts.color_encoding("which:N", stages, None, legend=LEGEND),
             shape=alt.Shape("which:N", title=None, scale=alt.Scale(domain=stages)),
             tooltip=[
                 alt.Tooltip("label:N", title="Value"),
@@ -169,34 +153,22 @@ def ranges_chart(ranges: pd.DataFrame) -> alt.LayerChart:
             ],
         )
     )
-    return alt.layer(band, points).properties(height=32 * len(ranges) + 40)
+    return alt.layer(band, points).properties(height=ROW_PX * len(ranges))
 
 
 @charts.cached
 def measured_chart(points: pd.DataFrame, metric: str) -> alt.LayerChart:
     """Modelled against measured, log-log, as shipped and fitted, with the 1:1 line."""
     data = points[points["metric"] == metric]
-    values = pd.concat([data["measured"], data["modelled"]])
-    low, high = values.min() / 1.3, values.max() * 1.3
-    scale = alt.Scale(type="log", domain=[low, high])
-    line = (
-        alt.Chart(pd.DataFrame({"x": [low, high], "y": [low, high]}))
-        .mark_line(color="gray", strokeDash=[4, 4])
-        .encode(x=alt.X("x:Q", scale=scale), y=alt.Y("y:Q", scale=scale))
-    )
-    stages = list(STAGE_COLOURS)
+    scale, line = charts.identity_line(pd.concat([data["measured"], data["modelled"]]))
+    stages = list(analysis.STAGES)
     points_layer = (
         alt.Chart(data)
         .mark_point(filled=True, size=80)
         .encode(
             x=alt.X("measured:Q", title=f"Measured {metric.lower()} [tokens/s]", scale=scale),
             y=alt.Y("modelled:Q", title=f"Modelled {metric.lower()} [tokens/s]", scale=scale),
-            color=alt.Color(
-                "stage:N",
-                title="Model",
-                scale=alt.Scale(domain=stages, range=[STAGE_COLOURS[s] for s in stages]),
-                legend=alt.Legend(orient="bottom"),
-            ),
+            color=charts.color_encoding("stage:N", stages, "Model", legend=LEGEND),
             shape=alt.Shape("stage:N", title="Model", scale=alt.Scale(domain=stages)),
             tooltip=[
                 alt.Tooltip("run:Q", title="Run"),

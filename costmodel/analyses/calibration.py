@@ -296,7 +296,10 @@ def _settings(result, table: pd.DataFrame, scenario: Scenario, catalog: Catalog)
         fields.update(gpu=gpu, serving_stack=stack)
         applied = all(getattr(scenario, k) == v for k, v in fields.items())
         label = f"{catalog.gpus.at[gpu, 'name']} on {_stack_name(stack)}"
-        workload = {k: v for k, v in values.items() if k not in EFFICIENCY_FIELDS}
+        # The second draft's acceptance is the first's (calibration.fit): said once.
+        workload = {
+            k: v for k, v in values.items() if k not in (*EFFICIENCY_FIELDS, "acceptance_at_t1")
+        }
         out.append(Setting(label, fam, stack, len(group), fields, workload, applied))
     return tuple(out)
 
