@@ -99,6 +99,9 @@ def test_upload_fit_apply_and_the_link_reproduces_the_calibrated_scenario(
     fresh.goto(page.url)
     wait_for_app(fresh, timeout=FIT_TIMEOUT)
     for item in inputs:
+        # The gate may rewrite a value's spelling ("1" -> "1.0") and rerun the app once.
+        box = fresh.get_by_test_id("stSidebar").get_by_role("spinbutton", name=item.label)
+        expect(box).to_be_visible(timeout=FIT_TIMEOUT)
         item.expect_shown(fresh)
     Input("select", "GPU", "gpu", "H200 SXM 141GB", sidebar=True).expect_shown(fresh)
     Input("select", "Serving stack", "serving_stack", "SGLang", sidebar=True).expect_shown(fresh)
