@@ -10,6 +10,7 @@ import math
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from costmodel import FIELDS, Scenario, calibration
@@ -121,7 +122,7 @@ def test_latest_only_keeps_the_newest_run_of_each_configuration():
 
 def test_parallelism_in_words():
     rows = calibration.read_measurements((DATA / "inferencex_api_rows.json").read_bytes())
-    assert analysis.parallelism(rows) == [
+    assert analysis.parallelism(rows).tolist() == [
         "TP 8",
         "disaggregated: 1 x 4 prefill, 5 x 8 decode (TP)",
     ]
@@ -164,3 +165,21 @@ def test_a_byte_order_mark_is_no_obstacle(vllm):
         result.table["fitted_tokens_per_s_per_user"][0],
         vllm.table["fitted_tokens_per_s_per_user"][0],
     )
+
+
+def test_parallelism_of_replicas_and_expert_parallelism():
+    table = pd.DataFrame(
+        {
+            "n_gpus": [8, 16, 8],
+            "decode_replicas": [1, 2, 5],
+            "expert_parallel": [False, True, None],
+            "disaggregated": [False, False, True],
+            "prefill_replicas": [0, 0, 1],
+            "prefill_gpus": [8, 8, 4],
+        }
+    )
+    assert analysis.parallelism(table).tolist() == [
+        "TP 8",
+        "EP 16 x 2 replicas",
+        "disaggregated: 1 x 4 prefill, 5 x 8 decode (TP)",
+    ]

@@ -172,7 +172,9 @@ def read(data: bytes, scenario: Scenario, options: Options, catalog: Catalog):
     try:
         format = calibration.detect_format(data)
         if format == "inferencex":
-            table = calibration.read_inferencex(data, latest_only=options.latest_only)
+            table = calibration.read_inferencex(
+                data, latest_only=options.latest_only, catalog=catalog
+            )
         else:
             defaults = {name: getattr(scenario, name) for name in RUN_FIELDS}
             table = calibration.read_measurements(
@@ -195,27 +197,42 @@ def read(data: bytes, scenario: Scenario, options: Options, catalog: Catalog):
     return format, table, int((~kept).sum())
 
 
-def parallelism(table: pd.DataFrame) -> list[str]:
+def parallelism(table: pd.DataFrame) -> pd.Series:
     """Each run's parallelism in words: ``"TP 8"``, ``"EP 8 x 2 replicas"``,
     ``"disaggregated: 2 x 8 prefill, 1 x 16 decode (EP)"``."""
-    ep = table.get("expert_parallel", pd.Series(False, index=table.index)).fillna(False)
-    split = table.get("disaggregated", pd.Series(False, index=table.index)).fillna(False)
-    out = []
-    for i in table.index:
-        kind = "EP" if bool(ep[i]) else "TP"
-        n, replicas = int(table.at[i, "n_gpus"]), int(table.at[i, "decode_replicas"])
-        if bool(split[i]):
-            out.append(
-                f"disaggregated: {int(table.at[i, 'prefill_replicas'])} x "
-                f"{int(table.at[i, 'prefill_gpus'])} prefill, {replicas} x {n} decode ({kind})"
-            )
-        else:
-            out.append(f"{kind} {n}" + (f" x {replicas} replicas" if replicas > 1 else ""))
-    return out
+    false = pd.Series(False, index=table.index)
+    ep = table.get("expert_parallel", false).fillna(False).astype(bool)
+    kind = pd.Series(np.where(ep, "EP", "TP"), index=table.index)
+
+    def text(column):
+        return table[column].astype(int).astype(str)
+
+    n, replicas = text("n_gpus"), text("decode_replicas")
+    many = table["decode_replicas"].astype(int) > 1
+    aggregated = kind + " " + n + (" x " + replicas + " replicas").where(many, "")
+    split = table.get("disaggregated", false).fillna(False).astype(bool)
+    if not split.any():
+        return aggregated
+    disaggregated = (
+        "disaggregated: "
+        + text("prefill_replicas")
+        + " x "
+        + text("prefill_gpus")
+        + " prefill, "
+        + replicas
+        + " x "
+        + n
+        + " decode ("
+        + kind
+        + ")"
+    )
+    return disaggregated.where(split, aggregated)
 
 
-def _names(ids: pd.Series, frame: pd.DataFrame) -> list[str]:
-    return [str(frame.at[i, "name"]) if i in frame.index else str(i) for i in ids]
+def _names(ids: pd.Series, frame: pd.DataFrame) -> np.ndarray:
+    """Catalog ids as their names (an id the catalog lacks as itself)."""
+    ids = pd.Series(ids).astype(str)
+    return ids.map(frame["name"]).fillna(ids).astype(str).to_numpy()
 
 
 def _stack_name(stack: str) -> str:
@@ -239,8 +256,8 @@ def _table(shipped: pd.DataFrame, fitted: pd.DataFrame, catalog: Catalog) -> pd.
             "run": np.arange(1, len(shipped) + 1),
             "model": _names(shipped["model"], catalog.models),
             "gpu": _names(shipped["gpu"], catalog.gpus),
-            "serving_stack": [_stack_name(s) for s in shipped["serving_stack"]],
-            "parallelism": parallelism(shipped),
+            "serving_stack": shipped["serving_stack"].map(_stack_name).to_numpy(),
+            "parallelism": parallelism(shipped).to_numpy(),
         }
     )
     for name in ("concurrency", "batch_size", "prompt_tokens", "output_tokens"):
