@@ -72,14 +72,7 @@ def scatter(table: pd.DataFrame, metric: str) -> alt.LayerChart:
     data = table[table["metric"] == metric]
     title = METRICS[metric]
     unit = title.rsplit("[", 1)[1].rstrip("]")
-    values = pd.concat([data["measured"], data["predicted"]]).dropna()
-    low, high = values.min() / 1.3, values.max() * 1.3
-    scale = alt.Scale(type="log", domain=[low, high])
-    line = (
-        alt.Chart(pd.DataFrame({"x": [low, high], "y": [low, high]}))
-        .mark_line(color="gray", strokeDash=[4, 4])
-        .encode(x=alt.X("x:Q", scale=scale), y=alt.Y("y:Q", scale=scale))
-    )
+    scale, line = charts.identity_line(pd.concat([data["measured"], data["predicted"]]))
     points = (
         alt.Chart(data)
         .mark_point(filled=True, size=80)

@@ -166,6 +166,7 @@ PAGE_LOCAL = {
     "app_pages/compare.py": ("number_input", "b_output_tokens", 512),
     "app_pages/fleet_sizing.py": ("number_input", "headroom", 0.3),
     "app_pages/buy_or_rent.py": ("number_input", "depreciation_years", 4.0),
+    "app_pages/calibration.py": ("toggle", "latest_only", False),
 }
 
 

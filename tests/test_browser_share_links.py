@@ -299,6 +299,16 @@ CASES = [
         ("bandwidth_efficiency", "7"),
         Input("number", "Bandwidth efficiency [0-1]", "bandwidth_efficiency", "", sidebar=True),
     ),
+    Case(  # the uploaded file does not travel in the link; the sidebar's efficiencies do
+        "calibration",
+        [
+            Input("number", "Kernel fixed time [us]", "kernel_us", "3.5", sidebar=True),
+            Input("toggle", "Latest run of each configuration", "latest_only", "false"),
+        ],
+        paragraphs(r"^Your scenario's efficiencies"),
+        ("latest_only", "maybe"),
+        Input("toggle", "Latest run of each configuration", "latest_only", "true"),
+    ),
 ]
 PAGE_STEMS = {p.url_path for p in ui.PAGES[1:]}
 

@@ -36,6 +36,14 @@ class PageInfo(NamedTuple):
 #: costs a fleet as its GPUs x price x hours (no utilization).
 PLANNING_IGNORED = ("gpu", "n_gpus", "batch_size", "expert_parallel", "utilization")
 
+#: Sidebar fields a page that takes each setup from measurements does not use (Validation,
+#: Calibrate): each measured run brings its formats, batch, lengths and parallelism.
+MEASURED_SETUP = (
+    *("weight_format", "attention_format", "kv_format"),
+    *("batch_size", "prompt_tokens", "output_tokens", "prefix_cache_hit_rate"),
+    *("expert_parallel", "redundant_experts", "usd_per_gpu_hour", "utilization"),
+)
+
 #: Every page in menu order, Home first.
 PAGES = [
     PageInfo("app_pages/home.py", "Home", ":material/home:", default=True),
@@ -70,22 +78,14 @@ PAGES = [
         "app_pages/validation.py",
         "Validation",
         ":material/fact_check:",
-        ignored=(
-            "model",
-            "gpu",
-            "n_gpus",
-            "weight_format",
-            "attention_format",
-            "kv_format",
-            "batch_size",
-            "prompt_tokens",
-            "output_tokens",
-            "prefix_cache_hit_rate",
-            "expert_parallel",
-            "redundant_experts",
-            "usd_per_gpu_hour",
-            "utilization",
-        ),
+        ignored=("model", "gpu", "n_gpus", *MEASURED_SETUP),
+    ),
+    PageInfo(
+        "app_pages/calibration.py",
+        "Calibrate to your benchmark",
+        ":material/tune:",
+        # the model, GPU, count and stack fill what a file does not say
+        ignored=(*MEASURED_SETUP, "serving_stack_as_of"),
     ),
 ]
 

@@ -53,6 +53,10 @@ SERIES_COLOURS = {
     "KV cache": "#f58518",
     "Overhead": "#bab0ac",
     "MoE as built": "#4c78a8",
+    # The model before and after a calibration (and the sidebar's values it sets).
+    "as shipped": "#bab0ac",
+    "fitted": "#4c78a8",
+    "your scenario": "#4c78a8",
 }
 #: Series named by a prefix: every MoE routing skew above 0 is one "skewed" colour.
 PREFIX_COLOURS = {"MoE, skew": "#b279a2"}
@@ -114,6 +118,24 @@ def line_chart(
         default_tip.append(alt.Tooltip(color, title=title))
     enc["tooltip"] = tooltip or default_tip
     return alt.Chart(df).mark_line(point=True).encode(**enc)
+
+
+#: Room left either side of the points on a measured-against-modelled chart [x].
+IDENTITY_MARGIN = 1.3
+
+
+def identity_line(values: pd.Series) -> tuple[alt.Scale, alt.Chart]:
+    """A log scale over ``values`` (``IDENTITY_MARGIN`` either side) and the dashed line
+    where both axes are equal: the frame of a measured-against-modelled chart."""
+    values = values.dropna()
+    low, high = values.min() / IDENTITY_MARGIN, values.max() * IDENTITY_MARGIN
+    scale = alt.Scale(type="log", domain=[low, high])
+    line = (
+        alt.Chart(pd.DataFrame({"x": [low, high], "y": [low, high]}))
+        .mark_line(color="gray", strokeDash=[4, 4])
+        .encode(x=alt.X("x:Q", scale=scale), y=alt.Y("y:Q", scale=scale))
+    )
+    return scale, line
 
 
 # --- Vega-Lite specs, built once per distinct data ------------------------------------------

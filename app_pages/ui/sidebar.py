@@ -127,8 +127,8 @@ def draw(ignored: Iterable[str] = ()) -> costmodel.Scenario:
     with st.sidebar:
         values = {name: _input(name, name in ignored) for name in fields}
         values["usd_per_gpu_hour"] = _price_inputs("usd_per_gpu_hour" in ignored)
-        # Open on the page that is about them (Validation), folded elsewhere.
-        about = url.page_path() == "validation"
+        # Open on the pages that are about them (Validation, Calibrate), folded elsewhere.
+        about = url.page_path() in ("validation", "calibration")
         with st.expander("Efficiencies", icon=":material/speed:", expanded=about):
             st.caption(
                 "Achieved shares of peak and fixed latencies, on every page. Empty = the "

@@ -8,6 +8,7 @@ in numbers and words) and ``run(scenario=None, options=None, catalog=None) -> Re
 
 from costmodel.analyses import (
     buy_or_rent,
+    calibration,
     disclosures,
     fleet_sizing,
     frontier,
@@ -22,6 +23,7 @@ from costmodel.analyses import (
 
 __all__ = [
     "buy_or_rent",
+    "calibration",
     "disclosures",
     "fleet_sizing",
     "frontier",

@@ -178,14 +178,18 @@ def _run_row(
     source,
     catalog: Catalog,
     tokens_per_step=None,
+    defaults: dict | None = None,
 ) -> dict:
-    """One run's table row: Scenario fields (the file's, then ``given``), system
-    columns and metrics."""
+    """One run's table row: Scenario fields (``defaults`` where the file says nothing,
+    the file's, then ``given``), system columns and metrics; ``assumed`` names the
+    fields taken from ``defaults``."""
     fields = {
         "model": catalog_model(model_id, catalog),
         "serving_stack": BACKEND_STACKS.get(str(backend).lower()) if backend else None,
         "weight_format": None,
     }
+    assumed = [k for k in defaults or {} if fields.get(k) is None and k not in given]
+    fields.update({k: defaults[k] for k in assumed})
     fields.update({k: v for k, v in given.items()})
     require(fields, ("model", "gpu", "n_gpus", "serving_stack"), what)
     if concurrency is None and "batch_size" not in given:
@@ -216,6 +220,7 @@ def _run_row(
         "output_tokens_per_s_per_gpu": output_tokens_per_s / gpus,
         "date": date,
         "source": source,
+        "assumed": ", ".join(assumed),
     }
 
 
@@ -258,11 +263,13 @@ def _serving_metrics(record: dict, what: str) -> dict:
     }
 
 
-def read_vllm(data, given: dict | None = None, catalog: Catalog | None = None) -> pd.DataFrame:
+def read_vllm(
+    data, given: dict | None = None, catalog: Catalog | None = None, defaults: dict | None = None
+) -> pd.DataFrame:
     """A vLLM serving benchmark result (``--save-result`` JSON, ``vllm bench serve``) as
     the common table. ``ValueError`` naming what is missing."""
     catalog = catalog or load_catalog()
-    given = checked_given(given)
+    given, defaults = checked_given(given), checked_given(defaults)
     rows = []
     for i, record in enumerate(_objects(data, "vLLM result")):
         what = f"vLLM result {i + 1}"
@@ -277,18 +284,21 @@ def read_vllm(data, given: dict | None = None, catalog: Catalog | None = None) -
                 date=_vllm_date(record.get("date")),
                 source=f"vLLM serving benchmark {record.get('date', '')}".strip(),
                 catalog=catalog,
+                defaults=defaults,
             )
         )
     return measurement_table(pd.DataFrame(rows), "vLLM result", catalog)
 
 
-def read_sglang(data, given: dict | None = None, catalog: Catalog | None = None) -> pd.DataFrame:
+def read_sglang(
+    data, given: dict | None = None, catalog: Catalog | None = None, defaults: dict | None = None
+) -> pd.DataFrame:
     """SGLang ``bench_serving`` JSON Lines (``--output-file``) as the common table, one
     row per line. Its measured ``concurrency`` (mean requests in flight) is the load
     where ``max_concurrency`` is not set; its ``accept_length`` sets the speculative
     acceptance of a ``given`` speculative setup."""
     catalog = catalog or load_catalog()
-    given = checked_given(given)
+    given, defaults = checked_given(given), checked_given(defaults)
     rows = []
     for i, record in enumerate(_objects(data, "SGLang bench_serving output")):
         what = f"SGLang bench_serving line {i + 1}"
@@ -307,6 +317,7 @@ def read_sglang(data, given: dict | None = None, catalog: Catalog | None = None)
                 source="SGLang bench_serving",
                 catalog=catalog,
                 tokens_per_step=_number(record, "accept_length", what, required=False),
+                defaults=defaults,
             )
         )
     return measurement_table(pd.DataFrame(rows), "SGLang bench_serving output", catalog)
@@ -327,12 +338,14 @@ def _stat(record: dict, key: str, what: str, statistic: str = "p50", required: b
     return number
 
 
-def read_aiperf(data, given: dict | None = None, catalog: Catalog | None = None) -> pd.DataFrame:
+def read_aiperf(
+    data, given: dict | None = None, catalog: Catalog | None = None, defaults: dict | None = None
+) -> pd.DataFrame:
     """An AIPerf ``profile_export_aiperf.json`` or GenAI-Perf
     ``profile_export_genai_perf.json`` summary as the common table (medians of TTFT and
     inter-token latency, the mean of output throughput and of the lengths)."""
     catalog = catalog or load_catalog()
-    given = checked_given(given)
+    given, defaults = checked_given(given), checked_given(defaults)
     rows = []
     for i, record in enumerate(_objects(data, "AIPerf export")):
         what = f"AIPerf export {i + 1}"
@@ -356,6 +369,7 @@ def read_aiperf(data, given: dict | None = None, catalog: Catalog | None = None)
                 date=str(record.get("start_time", ""))[:10],
                 source="AIPerf profile export",
                 catalog=catalog,
+                defaults=defaults,
             )
         )
     return measurement_table(pd.DataFrame(rows), "AIPerf export", catalog)
@@ -374,7 +388,7 @@ def detect_format(data) -> str:
             keys = set(_objects(text, "file")[0])
         else:
             keys = {k.strip() for k in text.splitlines()[0].split(",")}
-    if {"hardware", "framework", "conc"} <= keys:
+    if {"hardware", "framework"} <= keys:  # its reader names any other missing column
         return "inferencex"
     if "input_config" in keys or "time_to_first_token" in keys:
         return "aiperf"
@@ -383,21 +397,30 @@ def detect_format(data) -> str:
         return "sglang"
     if "median_tpot_ms" in keys:
         return "vllm"
+    found = ", ".join(sorted(map(str, keys))[:12]) or "none"
     raise ValueError(
-        "unknown result format: expected an InferenceX CSV or JSON, a vLLM or SGLang serving "
-        "benchmark result, or an AIPerf / GenAI-Perf profile export"
+        "unknown result format: expected an InferenceX CSV or JSON (columns hardware "
+        "and framework), a vLLM serving benchmark result (median_tpot_ms), an SGLang "
+        "bench_serving line (random_input_len or accept_length) or an AIPerf / GenAI-Perf "
+        f"profile export (input_config or time_to_first_token); the file has {found}"
     )
 
 
 def read_measurements(
-    data, given: dict | None = None, format: str | None = None, catalog: Catalog | None = None
+    data,
+    given: dict | None = None,
+    format: str | None = None,
+    catalog: Catalog | None = None,
+    defaults: dict | None = None,
 ) -> pd.DataFrame:
     """Any supported result file (``FORMATS``; detected from its keys when ``format`` is
-    None) as the common measurement table, ``given`` filling what it lacks."""
+    None) as the common measurement table, ``given`` overriding what it says and
+    ``defaults`` (``RUN_FIELDS``, e.g. the app's scenario) filling only what it does not
+    say: its rows' ``assumed`` names the fields so taken (an InferenceX row says all)."""
     format = format or detect_format(data)
     if format not in FORMATS:
         raise ValueError(f"format must be one of {', '.join(FORMATS)}; got {format!r}")
     if format == "inferencex":
         return read_inferencex(data, given)
     reader = {"vllm": read_vllm, "sglang": read_sglang, "aiperf": read_aiperf}[format]
-    return reader(data, given, catalog)
+    return reader(data, given, catalog, defaults)
