@@ -57,6 +57,7 @@ from costmodel.memory import (
     min_gpus_to_fit,
     weight_bytes_by_format,
 )
+from costmodel.overheads import scheduler_ms
 from costmodel.scenario import Scenario
 from costmodel.speculative import acceptance_rate, expected_tokens_per_step
 from costmodel.step import bus_bandwidth_gb_s, forward_ms
@@ -664,7 +665,10 @@ def decode_step(x: dict) -> dict:
     sliding windows, sparse top-k, linear states) with ``attention.decode_attention_flops``
     per token (``4 L H d_head * context`` for GQA). Speculative
     rows verify ``B (g + 1)`` tokens in one pass and draft g tokens at ``c`` times a
-    plain step each; a step then yields ``tokens_per_step`` tokens per sequence.
+    plain step each, and wait for the scheduler's CPU time (``overheads.scheduler_ms``:
+    engines run speculative decoding without their overlap scheduler, SGLang's overlap
+    for it being the experimental Spec V2); a step then yields ``tokens_per_step``
+    tokens per sequence.
     Returns the output columns of this stage plus ``plain_ms`` and
     ``decode_ms_per_token`` (step time over tokens per step).
     """
@@ -704,7 +708,12 @@ def decode_step(x: dict) -> dict:
             query_tokens=c["draft_tokens"] + 1.0,
         )
         draft_ms = c["draft_tokens"] * draft_cost_ratio(x) * plain["total_ms"]
-        step_ms = np.where(speculative, verify["total_ms"] + draft_ms, plain["total_ms"])
+        ranks = np.where(x["ep"]["expert_parallel"], c["n_gpus"], 1)
+        step_ms = np.where(
+            speculative,
+            verify["total_ms"] + draft_ms + scheduler_ms(B, ranks),
+            plain["total_ms"],
+        )
         step = {
             k: np.where(speculative, verify[k], plain[k])
             for k in ("experts_read_per_layer", "weight_bytes_read", "kv_bytes_read")

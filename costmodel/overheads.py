@@ -17,6 +17,23 @@ from __future__ import annotations
 
 import numpy as np
 
+#: CPU time a serving engine spends per running sequence in each decode step outside the
+#: GPU's kernels: the scheduler's bookkeeping (KV-cache slots of the step's tokens),
+#: sampling and acceptance of the step's tokens, stop checks and output processing, in
+#: Python [us]. The whole loop costs milliseconds per step at serving batch sizes: vLLM
+#: measured 5-13 ms of GPU idle per decode step before it overlapped it
+#: (vllm-project/vllm issue 6854), SGLang "as much as half of its time" in an
+#: unoptimised engine (SGLang v0.4 blog, zero-overhead batch scheduler); the part that
+#: grows with the batch is tens of us per request once speculative bookkeeping is added
+#: (vLLM's output update alone, 1.1 us per request, PR 46112; SGLang's speculative
+#: decoding frees the rejected drafts' cache slots and tracks accepted lengths request
+#: by request). 100 us: the level at which InferenceX's tensor-parallel MTP runs at
+#: 256-512 requests (SGLang and ATOM on B200 and MI355X, TensorRT-LLM on B200, 2026) stop
+#: gaining from their batch (``benchmarks/bench_calibration.py``: 60 us leaves them 40-120 %
+#: too fast; leave-one-GPU-out has 70.5 % of rows within 25 % without the term, 73 % at
+#: 60 us, 74 % at 100 us); within the 10-150 us these sources bound.
+SCHEDULER_US_PER_SEQUENCE = 100.0
+
 #: Kernels on the critical path of one layer, by layer kind, all-reduces left out
 #: (``step.allreduce_ms`` prices them). Counted from the kernels the serving stacks launch:
 #:
@@ -78,3 +95,20 @@ def fixed_ms(arch: dict, layer_overhead_us, kernel_us):
     """
     per_pass_us = arch["n_layers"] * layer_overhead_us + kernels_per_pass(arch) * kernel_us
     return per_pass_us * 1e-3
+
+
+def scheduler_ms(sequences, ranks):
+    """CPU time of one decode step's scheduling that the GPU waits for [ms]:
+    ``SCHEDULER_US_PER_SEQUENCE * ceil(B / ranks) / 1000``.
+
+    Each scheduler process handles the sequences of its own GPU group: under tensor
+    parallelism one process runs all B = ``sequences`` of the replica; under
+    data-parallel attention each of the ``ranks`` GPUs runs its own over its share
+    (the busiest has ``ceil(B / ranks)``). The GPU waits for it only where the engine
+    does not overlap scheduling with the previous step: speculative decoding
+    (``evaluation.decode_step``). 484 sequences on one TP8 scheduler at 100 us:
+    48.4 ms per step; over 8 data-parallel ranks: ceil(60.5) = 61 x 0.1 = 6.1 ms.
+    """
+    b = np.maximum(np.asarray(sequences, float), 1.0)
+    n = np.maximum(np.asarray(ranks, float), 1.0)
+    return SCHEDULER_US_PER_SEQUENCE * np.ceil(b / n) * 1e-3

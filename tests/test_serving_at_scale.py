@@ -9,6 +9,7 @@ import pytest
 
 from costmodel import OUTPUT_COLUMNS, Scenario, evaluate, presets, sweep
 from costmodel.imbalance import busiest_gpu_factor
+from costmodel.overheads import scheduler_ms
 from costmodel.speculative import acceptance_for_tokens_per_step, expected_tokens_per_step
 
 # DeepSeek-V3 in FP8 with a BF16 cache on one HGX H200 node, 64 users of 1,000 + 1,000.
@@ -85,18 +86,50 @@ def test_aggregated_numbers_unchanged_bit_for_bit():
         )
     now = pd.concat(frames, ignore_index=True)
     assert len(now) == len(golden)
-    # One formula changed on purpose since: the speed-up is what a user sees, the prefill
-    # share included. From the golden row, plain = old speed-up * time per token and
-    # new = (O * plain + prefill) / (O * time per token + prefill).
-    per_token = golden["decode_step_ms"] / golden["tokens_per_step"]
-    plain = golden["speculative_speedup"] * per_token
+    # Two changes on purpose since. The speed-up is what a user sees, the prefill share
+    # included: from the golden row, plain = old speed-up * time per token. And a
+    # speculative step also waits for the scheduler's CPU time (overheads.scheduler_ms: the
+    # B sequences of one tensor-parallel scheduler, ceil(B / n) per rank under data-parallel
+    # attention), which plain steps overlap: step' = step + s, time per token
+    # t' = step' / tokens per step, tpot = (O t' + prefill) / O, ttft = prompt prefill +
+    # step', tokens/s per user = 1000 / tpot, output tokens/s = B 1000 / tpot (per GPU over
+    # n), $ per million output tokens in proportion to t', $ per request =
+    # (O $out + P $in) / 1e6, speed-up = (O plain + prefill) / (O t' + prefill).
     output = Scenario().output_tokens  # every golden row has the default 256
+    old_per_token = golden["decode_step_ms"] / golden["tokens_per_step"]
+    plain = golden["speculative_speedup"] * old_per_token
+    spec = golden["speculative"].astype(bool).to_numpy()
+    ranks = np.where(golden["expert_parallel"].astype(bool), golden["n_gpus"], 1)
+    cpu = np.where(spec, scheduler_ms(golden["batch_size"], ranks), 0.0)
+    golden["decode_step_ms"] += cpu
+    golden["ttft_ms"] += cpu
+    per_token = golden["decode_step_ms"] / golden["tokens_per_step"]
+    golden["tpot_ms"] = (output * per_token + golden["prefill_ms"]) / output
+    golden["tokens_per_s_per_user"] = 1e3 / golden["tpot_ms"]
+    golden["output_tokens_per_s"] = golden["batch_size"] * 1e3 / golden["tpot_ms"]
+    golden["output_tokens_per_s_per_gpu"] = golden["output_tokens_per_s"] / golden["n_gpus"]
+    golden["usd_per_million_output_tokens"] *= per_token / old_per_token
+    golden["usd_per_request"] = (
+        output * golden["usd_per_million_output_tokens"]
+        + golden["prompt_tokens"] * golden["usd_per_million_input_tokens"]
+    ) / 1e6
     golden["speculative_speedup"] = (output * plain + golden["prefill_ms"]) / (
         output * per_token + golden["prefill_ms"]
     )
-    speedup = "speculative_speedup"  # rebuilt from rounded columns: to 1e-12
-    np.testing.assert_allclose(now[speedup], golden[speedup], rtol=1e-12)
-    for name in golden.columns[7:].drop(speedup):
+    rebuilt = [  # from rounded columns: to 1e-12
+        "speculative_speedup",
+        "decode_step_ms",
+        "ttft_ms",
+        "tpot_ms",
+        "tokens_per_s_per_user",
+        "output_tokens_per_s",
+        "output_tokens_per_s_per_gpu",
+        "usd_per_million_output_tokens",
+        "usd_per_request",
+    ]
+    for name in rebuilt:
+        np.testing.assert_allclose(now[name], golden[name], rtol=1e-12, err_msg=name)
+    for name in golden.columns[7:].drop(rebuilt):
         assert np.array_equal(
             now[name].to_numpy(float), golden[name].to_numpy(float), equal_nan=True
         ), name

@@ -13,7 +13,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from costmodel import Scenario, evaluate, load_catalog, sweep
+from costmodel import Scenario, evaluate, load_catalog, overheads, scan, sweep
 from costmodel.imbalance import busiest_rank_factor
 from costmodel.matmul import (
     ATTENTION_TILE_ROWS,
@@ -22,7 +22,13 @@ from costmodel.matmul import (
     matrix_efficiency,
 )
 from costmodel.moe import expert_parallelism
-from costmodel.overheads import KERNELS_PER_LAYER, fixed_ms, kernels_per_pass
+from costmodel.overheads import (
+    KERNELS_PER_LAYER,
+    SCHEDULER_US_PER_SEQUENCE,
+    fixed_ms,
+    kernels_per_pass,
+    scheduler_ms,
+)
 from costmodel.speculative import (
     MTP_ACCEPTANCE,
     MTP_DECAY,
@@ -63,6 +69,46 @@ def test_kernel_time_adds_to_every_pass():
     step = rows.set_index(["batch_size", "kernel_us"])["decode_step_ms"]
     for batch in (1, 64):
         assert step[batch, 3.0] - step[batch, 2.0] == pytest.approx(0.790, rel=1e-9)
+
+
+def test_scheduler_ms_by_hand():
+    # One TP8 scheduler runs all 484 sequences; 8 data-parallel ranks run ceil(484 / 8) = 61
+    # each (the busiest); 12 sequences over 8 ranks: ceil(1.5) = 2.
+    us = SCHEDULER_US_PER_SEQUENCE
+    assert scheduler_ms(484, 1) == pytest.approx(484 * us / 1000)
+    assert scheduler_ms(484, 8) == pytest.approx(61 * us / 1000)
+    assert scheduler_ms(12, 8) == pytest.approx(2 * us / 1000)
+    assert scheduler_ms(0, 8) == pytest.approx(us / 1000)  # at least one sequence
+
+
+@given(st.integers(1, 4096), st.integers(1, 4096), st.sampled_from([1, 2, 4, 8, 16]))
+def test_scheduler_ms_grows_with_batch(a, b, ranks):
+    low, high = sorted((a, b))
+    assert 0 < scheduler_ms(low, ranks) <= scheduler_ms(high, ranks)
+    assert scheduler_ms(high, ranks) <= scheduler_ms(high, 1)
+
+
+def test_scheduler_time_adds_to_speculative_steps_only(monkeypatch):
+    # DeepSeek-R1 with 2 MTP drafts at batch 256 on 8 B200: the speculative step waits for
+    # the scheduler (256 sequences on one TP scheduler, 256 / 8 = 32 per data-parallel
+    # rank); the plain step overlaps it and does not change.
+    base = Scenario(model="deepseek-r1", gpu="b200", n_gpus=8, batch_size=256, draft_tokens=2)
+    axes = {
+        "speculative": [False, False, True, True],
+        "mtp": [False, False, True, True],
+        "expert_parallel": [False, True, False, True],
+    }
+
+    def steps():
+        return scan(base, **axes)["decode_step_ms"].to_numpy()
+
+    with_cpu = steps()
+    monkeypatch.setattr(overheads, "SCHEDULER_US_PER_SEQUENCE", 0.0)
+    added = with_cpu - steps()
+    us = SCHEDULER_US_PER_SEQUENCE
+    assert added[0] == added[1] == 0.0
+    assert added[2] == pytest.approx(256 * us / 1000, rel=1e-9)
+    assert added[3] == pytest.approx(32 * us / 1000, rel=1e-9)
 
 
 # --- matrix efficiency ---------------------------------------------------------------------
