@@ -286,9 +286,13 @@ def compare_models(
     """
     ids = list(models.values())
     spread = [base.expert_parallel and m == base.model for m in ids]
+    # The others have no experts to spread: tensor parallelism, at GPU counts the heads
+    # allow (equivalents keep the model's attention, so its counts suit them).
+    tp = tensor_parallel(base, catalog).scenario if base.expert_parallel else base
+    bases = {True: base, False: tp}
     parts = [
         sweep(
-            base.replace(expert_parallel=ep),
+            bases[ep],
             catalog,
             model=[m for m, e in zip(ids, spread, strict=True) if e == ep],
             **axes,

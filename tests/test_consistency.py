@@ -29,7 +29,7 @@ import os
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import metrics, open_page
+from conftest import as_ids, metrics, open_page
 
 import costmodel
 from app_pages.ui import gate, sidebar
@@ -114,10 +114,11 @@ SCENARIOS = scenarios()
 
 
 def table_with(at, *columns: str) -> pd.DataFrame:
-    """The first table on the page that has every one of ``columns`` (as shown)."""
+    """The first table on the page that has every one of ``columns`` (as shown, with the
+    ids its id columns show in words back: ``as_ids``)."""
     for df in [*at.dataframe, *at.table]:
         if set(columns) <= set(df.value.columns):
-            return df.value
+            return as_ids(df.value)
     raise AssertionError(f"no table with {columns} on the page")
 
 

@@ -178,15 +178,15 @@ def run(scenario=None, options: Options | None = None, catalog=None) -> Result:
     if derived.scenario is None:
         raise ValueError(derived.reason)
     scenario = derived.scenario
-    compared = comparisons.tensor_parallel(scenario, catalog)
+    dense = comparisons.tensor_parallel(scenario, catalog).text if scenario.expert_parallel else ""
     models = {
         MOE: scenario.model,
         DENSE: comparisons.dense_model_ids(scenario.model)["same_active"],
     }
     # Plain decoding drafts nothing, so MTP is off in it (mtp needs speculative).
     bases = (
-        compared.scenario.replace(speculative=False, mtp=False),
-        compared.scenario.replace(speculative=True),
+        scenario.replace(speculative=False, mtp=False),
+        scenario.replace(speculative=True),
     )
     order = {label: i for i, label in enumerate(models)}
 
@@ -254,5 +254,9 @@ def run(scenario=None, options: Options | None = None, catalog=None) -> Result:
         c10_text=c10_text,
         c11_status=decide(gain.loc[1, MOE] < gain.loc[1, DENSE]),
         c11_text=c11_text,
-        adaptations="; ".join(t for t in (derived.text, compared.text) if t),
+        adaptations="; ".join(
+            t
+            for t in (derived.text, dense and f"the dense model under tensor parallelism: {dense}")
+            if t
+        ),
     )
