@@ -25,6 +25,8 @@ from app_pages import ui
 pytestmark = pytest.mark.browser
 
 URL_TIMEOUT = 10_000  # ms for a changed input to reach the URL (a rerun takes ~1 s)
+SELECT_TRIES = 3  # openings of a selectbox before giving up
+OPTION_TIMEOUT = 10_000  # ms for an opened selectbox to show the option
 
 
 def query(url: str) -> dict[str, list[str]]:
@@ -55,9 +57,17 @@ class Input:
             box.press("Enter")
         elif self.kind == "select":
             box = scope.get_by_role("combobox", name=self.label, exact=True)
-            box.focus()  # a click alone sometimes only focuses it; the keyboard opens it
-            box.press("ArrowDown")
-            page.get_by_role("option", name=self.value, exact=True).click()
+            option = page.get_by_role("option", name=self.value, exact=True)
+            for attempt in range(SELECT_TRIES):  # a rerun can close the list as it opens
+                box.focus()  # a click alone sometimes only focuses it; the keyboard opens it
+                box.press("ArrowDown")
+                try:
+                    option.click(timeout=OPTION_TIMEOUT)
+                    break
+                except PlaywrightTimeoutError:
+                    if attempt == SELECT_TRIES - 1:
+                        raise
+                    box.press("Escape")
         elif self.kind == "radio":
             group = scope.get_by_role("radiogroup", name=self.label, exact=True)
             group.get_by_text(self.value, exact=True).click()
