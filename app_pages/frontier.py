@@ -195,7 +195,7 @@ def frontier_section(scenario) -> None:
     try:
         options = analysis.Options(**values, price_rule=sidebar.price_rule())
     except ValueError as err:
-        st.error(f"{literal(str(err))}. Showing the page's defaults instead.")
+        st.warning(f"{literal(str(err))}. Showing the page's defaults instead.")
         options = analysis.Options(gpus=PAGE_GPUS, price_rule=sidebar.price_rule())
     try:
         with st.spinner("Sweeping the setups…"):

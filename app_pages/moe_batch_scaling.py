@@ -80,7 +80,7 @@ def option_inputs() -> moe_scaling.Options:
     try:
         return moe_scaling.Options(**values)
     except ValueError as err:
-        st.error(f"{escape(str(err))}. Showing the what-if with the page's defaults.")
+        st.warning(f"{escape(str(err))}. Showing the what-if with the page's defaults.")
         return moe_scaling.Options(routing_skew=values["routing_skew"])
 
 

@@ -84,8 +84,8 @@ def declared(path: str | None) -> dict[str, Spec]:
 def bad_value(rng: random.Random, p: Spec) -> list[str]:
     """URL values of ``p`` that the gate must not take as they stand."""
     generic = ["x" * 5000, *MARKUP_VALUES, *JSON_VALUES, *UNICODE_VALUES]
-    if not p.optional and p.kind != ENTRIES:
-        generic.append("")  # empty means None where None is allowed
+    if not (p.optional or (p.many and p.empty)) and p.kind != ENTRIES:
+        generic.append("")  # empty means None (or, for a list, its empty meaning) if allowed
     if p.kind in (INT, FLOAT):
         # every digit written: "{:g}" of 1e13 + 1 reads 1e+13, in range
         out_of_range = [gate.number_text(v) for v in (p.low - 1, p.high + 1, p.high * 10 + 7)]

@@ -140,7 +140,7 @@ def test_bad_value_is_named_and_the_default_used(params):
 def test_options_that_do_not_fit_together_are_named():
     at = open_page(PAGE, batch_min="64", batch_max="8")
     assert not at.exception
-    assert "batch_min (64) must be at most batch_max (8)" in at.error[0].value
+    assert "batch_min (64) must be at most batch_max (8)" in at.warning[0].value
     assert_equal_to_run(at, costmodel.Scenario(), analysis.Options(gpus=PAGE_GPUS))  # rule's prices
 
 

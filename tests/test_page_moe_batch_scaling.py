@@ -89,11 +89,11 @@ def test_bad_page_param_is_named_in_a_warning(params, named):
     assert f"`{named}=" in ignored(open_page(PAGE, **params))
 
 
-def test_top_k_above_experts_is_an_error_not_a_traceback():
+def test_top_k_above_experts_is_a_warning_not_a_traceback():
     at = open_page(PAGE, n_experts="4", top_k="8")
     assert not at.exception
     # The library says why (costmodel.analyses.moe_scaling.Options), escaped.
-    assert "top\\_k must be in \\[1, n\\_experts\\] = \\[1, 4\\]; got 8" in at.error[0].value
+    assert "top\\_k must be in \\[1, n\\_experts\\] = \\[1, 4\\]; got 8" in at.warning[0].value
     assert at.dataframe[1].value["n_experts"].tolist() == [8, 16]
 
 
