@@ -241,38 +241,111 @@ def _first_bad(bad, *arrays):
     return [np.broadcast_to(a, bad.shape)[i] for a in arrays]
 
 
-def _check_parallel_size(c: dict, catalog: Catalog, field: str, rows) -> None:
-    """Reject rows (of ``rows``) whose ``c[field]`` GPUs cannot split the model (``ValueError``).
-
-    Expert-parallel rows need a mixture of experts with at least one expert per GPU
-    (``n_experts + redundant_experts >= GPUs``); the others a tensor-parallel size
-    (:func:`tensor_parallel_ok`).
+def _parallel_bad(c: dict, catalog: Catalog, field: str, rows) -> list[tuple]:
+    """The rows (of ``rows``) whose ``c[field]`` GPUs cannot split the model, as
+    ``(bad, message)`` pairs: expert-parallel rows need a mixture of experts with at least
+    one expert per GPU (``n_experts + redundant_experts >= GPUs``); the others a
+    tensor-parallel size (:func:`tensor_parallel_ok`). ``message(bad)`` names the first.
     """
     A = catalog.arrays
     heads, kv_heads = A["model.n_heads"][c["model"]], A["model.n_kv_heads"][c["model"]]
     ep = np.asarray(c["expert_parallel"], bool)
     experts = A["model.n_experts"][c["model"]]
     gpus = c[field]
-    bad = rows & ep & ((experts <= 1) | (experts + c["redundant_experts"] < gpus))
-    if bad.any():
+
+    def expert_message(bad) -> str:
         n, code, r = _first_bad(bad, gpus, c["model"], c["redundant_experts"])
         model = catalog.models.index[int(code)]
         e = int(catalog.models.loc[model, "n_experts"])
-        raise ValueError(
+        return (
             f"expert_parallel needs a mixture-of-experts model with at least one expert "
             f"per GPU: {model} has {e} experts + redundant_experts={int(r)} for "
             f"{field}={int(n)}"
         )
-    bad = rows & ~ep & ~tensor_parallel_ok(gpus, heads, kv_heads)
-    if bad.any():
+
+    def tensor_message(bad) -> str:
         n, code = _first_bad(bad, gpus, c["model"])
         model = catalog.models.index[int(code)]
         allowed = ", ".join(map(str, tensor_parallel_sizes(model, catalog)))
-        raise ValueError(
+        return (
             f"{field}={int(n)} cannot split {model} by tensor parallelism: it must divide the "
             f"{int(catalog.models.loc[model, 'n_heads'])} attention heads and suit the "
             f"{int(catalog.models.loc[model, 'n_kv_heads'])} KV heads; allowed: {allowed}"
         )
+
+    return [
+        (rows & ep & ((experts <= 1) | (experts + c["redundant_experts"] < gpus)), expert_message),
+        (rows & ~ep & ~tensor_parallel_ok(gpus, heads, kv_heads), tensor_message),
+    ]
+
+
+#: The fields :func:`check_consistency`'s rules read (a mix of two valid scenarios that
+#: differ only in other fields is always valid; tests/test_shapley.py checks it).
+CONSISTENCY_FIELDS = frozenset(
+    {
+        "model",
+        "n_gpus",
+        "prefill_gpus",
+        "disaggregated",
+        "expert_parallel",
+        "redundant_experts",
+        "mtp",
+        "speculative",
+        "acceptance_at_t0",
+        "acceptance_at_t1",
+        "prompt_tokens",
+        "output_tokens",
+    }
+)
+
+
+def _consistency_rules(c: dict, catalog: Catalog) -> list[tuple]:
+    """``(bad, message)`` per rule of :func:`check_consistency`: ``bad`` the rows that
+    break it (array or scalar), ``message(bad)`` the error naming the first of them."""
+    rules = _parallel_bad(c, catalog, "n_gpus", True)
+    rules += _parallel_bad(c, catalog, "prefill_gpus", np.asarray(c["disaggregated"], bool))
+    layers = catalog.arrays["model.mtp_layers"][c["model"]]
+
+    def mtp_message(bad) -> str:
+        (code,) = _first_bad(bad, c["model"])
+        return (
+            "mtp needs speculative=True and a model with multi-token-prediction layers "
+            f"(mtp_layers > 0); {catalog.models.index[int(code)]} has "
+            f"{int(catalog.models.iloc[int(code)]['mtp_layers'])}"
+        )
+
+    def acceptance_message(bad) -> str:
+        t0, t1 = _first_bad(bad, c["acceptance_at_t0"], c["acceptance_at_t1"])
+        return (
+            f"acceptance_at_t1 ({float(t1)}) must be at most acceptance_at_t0 ({float(t0)}): "
+            "draft tokens are accepted less often at a higher temperature"
+        )
+
+    window = catalog.arrays["model.context_window"][c["model"]]
+
+    def window_message(bad) -> str:
+        p, o, code, w = _first_bad(bad, c["prompt_tokens"], c["output_tokens"], c["model"], window)
+        return (
+            f"prompt_tokens + output_tokens ({int(p):,} + {int(o):,}) must be at most the "
+            f"context window of {catalog.models.index[int(code)]}, {int(w):,} tokens"
+        )
+
+    mtp = np.asarray(c["mtp"], bool)
+    return [
+        *rules,
+        (mtp & (~np.asarray(c["speculative"], bool) | ~(layers > 0)), mtp_message),
+        (np.asarray(c["acceptance_at_t1"]) > np.asarray(c["acceptance_at_t0"]), acceptance_message),
+        (np.asarray(c["prompt_tokens"]) + np.asarray(c["output_tokens"]) > window, window_message),
+    ]
+
+
+def consistent(c: dict, catalog: Catalog) -> np.ndarray:
+    """Which rows keep every rule of :func:`check_consistency` (bool array, one per row;
+    shape () when every column is a scalar)."""
+    bad = np.zeros((), bool)
+    for rule_bad, _ in _consistency_rules(c, catalog):
+        bad = bad | np.asarray(rule_bad, bool)
+    return ~bad
 
 
 def check_consistency(c: dict, catalog: Catalog) -> None:
@@ -285,48 +358,14 @@ def check_consistency(c: dict, catalog: Catalog) -> None:
     - ``mtp`` needs ``speculative`` and a model with ``mtp_layers`` > 0;
     - ``acceptance_at_t1 <= acceptance_at_t0`` (acceptance falls as temperature rises);
     - ``prompt_tokens + output_tokens`` within the model's context window
-      (:func:`check_context_window`).
+      (``context_window``, from ``max_position_embeddings``).
 
     In a sweep where only some rows break a rule, the error names the field and the
-    first bad row's values; nothing is evaluated.
+    first bad row's values; nothing is evaluated. :func:`consistent` says which rows pass.
     """
-    _check_parallel_size(c, catalog, "n_gpus", True)
-    _check_parallel_size(c, catalog, "prefill_gpus", np.asarray(c["disaggregated"], bool))
-    mtp = np.asarray(c["mtp"], bool)
-    layers = catalog.arrays["model.mtp_layers"][c["model"]]
-    bad = mtp & (~np.asarray(c["speculative"], bool) | ~(layers > 0))
-    if bad.any():
-        (code,) = _first_bad(bad, c["model"])
-        raise ValueError(
-            "mtp needs speculative=True and a model with multi-token-prediction layers "
-            f"(mtp_layers > 0); {catalog.models.index[int(code)]} has "
-            f"{int(catalog.models.iloc[int(code)]['mtp_layers'])}"
-        )
-    bad = np.asarray(c["acceptance_at_t1"]) > np.asarray(c["acceptance_at_t0"])
-    if bad.any():
-        t0, t1 = _first_bad(bad, c["acceptance_at_t0"], c["acceptance_at_t1"])
-        raise ValueError(
-            f"acceptance_at_t1 ({float(t1)}) must be at most acceptance_at_t0 ({float(t0)}): "
-            "draft tokens are accepted less often at a higher temperature"
-        )
-    check_context_window(c, catalog)
-
-
-def check_context_window(c: dict, catalog: Catalog) -> None:
-    """Raise ``ValueError`` if ``prompt_tokens + output_tokens`` exceeds a model's window.
-
-    ``c``: ``model`` codes and token counts (arrays or scalars, as ``grid`` gives); the
-    window is the catalog's ``context_window`` (``max_position_embeddings``).
-    """
-    window = catalog.arrays["model.context_window"][c["model"]]
-    tokens = np.asarray(c["prompt_tokens"]) + np.asarray(c["output_tokens"])
-    bad = tokens > window
-    if bad.any():
-        p, o, code, w = _first_bad(bad, c["prompt_tokens"], c["output_tokens"], c["model"], window)
-        raise ValueError(
-            f"prompt_tokens + output_tokens ({int(p):,} + {int(o):,}) must be at most the "
-            f"context window of {catalog.models.index[int(code)]}, {int(w):,} tokens"
-        )
+    for bad, message in _consistency_rules(c, catalog):
+        if np.any(bad):
+            raise ValueError(message(bad))
 
 
 def _axis_values(name: str, values, catalog: Catalog) -> list:
@@ -817,10 +856,12 @@ def prefill_pool(x: dict) -> dict:
     weights (``replica_weights_gb`` on ``prefill_gpus``), runtime overhead and the
     pass's cache fit its usable memory. Returns ``pass_ms``, ``pass_tokens``,
     ``prefill_tokens_per_s_per_gpu`` (``pass_tokens / pass_ms / prefill_gpus``),
-    ``fits`` and the pool's lookups ``x``.
+    ``fits`` and the pool's lookups ``x``. Rows that are not disaggregated (a sweep mixing
+    both; their pool is discarded) size it with the replica's ``n_gpus``, which the rules
+    allow, as their ``prefill_gpus`` may not split the model.
     """
     c = x["c"]
-    Np = c["prefill_gpus"]
+    Np = np.where(c["disaggregated"], c["prefill_gpus"], c["n_gpus"])
     xp = lookup({**c, "n_gpus": Np}, x["catalog"])
     pass_tokens = c["prefill_chunk_tokens"] * np.asarray(Np, float)
     prefilled, flops, read = prompt_work(xp)

@@ -13,12 +13,11 @@ mixed scenarios are evaluated in one vectorised ``scan``.
 
 Mixed scenarios are evaluated as they are: each field's value comes from A or from B, so
 each is valid on its own, and a mix that does not fit in memory still has a cost
-(``fits`` is an output, not an error; ``compare`` says how many mixes do not fit). Two
-fields that a rule of the evaluation ties together (``COUPLED_FIELDS``: ``n_gpus`` must
-split the model's heads, prompt and output must fit its context window, acceptance at T=1
-may not exceed that at T=0) and whose crossed
-mix is rejected move together, as one row named ``"first+second"``; any other rejected
-mix raises the evaluation's ``ValueError``.
+(``fits`` is an output, not an error; ``compare`` says how many mixes do not fit). Fields
+that a rule of the evaluation ties together (``n_gpus`` must split the model's heads or
+experts, MTP needs speculative decoding, prompt and output must fit the context window,
+acceptance at T=1 may not exceed that at T=0) and whose crossed mixes are rejected move
+together, as one row named ``"first+second"`` (``players``).
 """
 
 from __future__ import annotations
@@ -30,7 +29,14 @@ import numpy as np
 import pandas as pd
 
 from costmodel.catalog import Catalog, load_catalog
-from costmodel.evaluation import OUTPUT_COLUMNS, scan
+from costmodel.evaluation import (
+    CONSISTENCY_FIELDS,
+    OUTPUT_COLUMNS,
+    check_ids,
+    consistent,
+    grid,
+    scan,
+)
 from costmodel.fields import FIELD_LABELS, FIELD_NAMES
 from costmodel.scenario import Scenario
 
@@ -49,15 +55,6 @@ KEY_OUTPUTS = (
     "memory_required_gb",
     "memory_available_gb",
     "fits",
-)
-
-#: Field pairs a rule of the evaluation ties together (``n_gpus`` must split the model's
-#: attention heads; acceptance at temperature 1 may not exceed that at 0): ``players``.
-COUPLED_FIELDS = (
-    ("model", "n_gpus"),
-    ("model", "prompt_tokens"),  # the request must fit the model's context window
-    ("model", "output_tokens"),
-    ("acceptance_at_t0", "acceptance_at_t1"),
 )
 
 #: Columns of the ``attribution`` table.
@@ -98,33 +95,55 @@ def _check_metric(metric: str) -> None:
         raise ValueError(f"metric must be one of {', '.join(OUTPUT_COLUMNS)}; got {metric!r}")
 
 
-def _mixes_accepted(a: Scenario, b: Scenario, field: str, catalog: Catalog) -> bool:
-    """Whether A with B's ``field``, and B with A's, are both accepted by the evaluation."""
-    try:
-        scan(a, catalog, **{field: [getattr(b, field)]})
-        scan(b, catalog, **{field: [getattr(a, field)]})
-    except ValueError:
-        return False
-    return True
+def _valid_mixes(a: Scenario, b: Scenario, fields: tuple[str, ...], catalog: Catalog):
+    """Whether each of the 2^m mixes of ``fields`` (bit j of the index: B's value of field
+    j, the rest A's) keeps the evaluation's rules (``evaluation.consistent``), [bool]."""
+    check_ids(a, catalog)
+    check_ids(b, catalog)
+    masks = np.arange(2 ** len(fields))
+    columns = {
+        name: [(getattr(a, name), getattr(b, name))[bit] for bit in (masks >> j) & 1]
+        for j, name in enumerate(fields)
+    }
+    c, _ = grid(a, catalog, columns, product=False)  # A and B hold checked values
+    return np.broadcast_to(consistent(c, catalog), masks.shape)
+
+
+def _unions(groups: list[tuple[int, ...]]) -> np.ndarray:
+    """The field masks a partition into ``groups`` (of field positions) can mix."""
+    bits = np.array([sum(1 << j for j in g) for g in groups], dtype=int)
+    take = (np.arange(2 ** len(groups))[:, None] >> np.arange(len(groups))) & 1
+    return (take * bits).sum(1)
+
+
+def _merged(groups: list[tuple[int, ...]], i: int, k: int) -> list[tuple[int, ...]]:
+    """``groups`` with groups ``i`` and ``k`` made one, sorted."""
+    rest = [g for n, g in enumerate(groups) if n not in (i, k)]
+    return sorted([*rest, tuple(sorted(groups[i] + groups[k]))])
 
 
 def players(a: Scenario, b: Scenario, catalog: Catalog | None = None) -> list[tuple[str, ...]]:
     """The changed fields as the players of the attribution, in field order.
 
-    Each changed field is a player, except that a pair of ``COUPLED_FIELDS`` that both
-    change, where A's value of one cannot be mixed with B's value of the other, is one
-    player (its two fields move together).
+    Each changed field is a player, unless some mix of A's and B's values breaks a rule
+    of the evaluation (GPUs that cannot split the model's heads or experts, MTP without
+    speculative decoding or MTP layers, acceptance rising with temperature, a request
+    beyond the context window): then the fields are merged, two groups at a time (the
+    merge that leaves the fewest rejected mixes, the earlier fields first on a tie),
+    until every mix is accepted. A and B being valid, merging all would do; the result
+    is the finest grouping this greedy search finds.
     """
     catalog = catalog or load_catalog()
-    groups = {name: (name,) for name in changed_fields(a, b)}
-    for first, second in COUPLED_FIELDS:
-        keys = [next((k for k, g in groups.items() if f in g), None) for f in (first, second)]
-        if None in keys or keys[0] == keys[1]:
-            continue
-        if not all(_mixes_accepted(a, b, f, catalog) for f in (first, second)):
-            merged = set(groups.pop(keys[1])) | set(groups[keys[0]])
-            groups[keys[0]] = tuple(n for n in FIELD_NAMES if n in merged)
-    return list(groups.values())
+    changed = changed_fields(a, b)
+    fields = tuple(name for name in changed if name in CONSISTENCY_FIELDS)
+    valid = _valid_mixes(a, b, fields, catalog)
+    groups = [(j,) for j in range(len(fields))]
+    while not valid[_unions(groups)].all():
+        pairs = [(i, k) for i in range(len(groups)) for k in range(i + 1, len(groups))]
+        tries = (_merged(groups, i, k) for i, k in pairs)
+        groups = min(tries, key=lambda g: (~valid[_unions(g)]).sum())
+    found = {fields[g[0]]: tuple(fields[j] for j in g) for g in groups}
+    return [found.get(name, (name,)) for name in changed if name in found or name not in fields]
 
 
 def _mixed_scenarios(a: Scenario, b: Scenario, catalog: Catalog) -> tuple[list, pd.DataFrame]:

@@ -10,9 +10,14 @@ import pandas as pd
 import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
+from test_derive import CATALOG as WITH_UPLOADS  # an uploaded model and a custom GPU
+from test_derive import wishes
 
 import costmodel.shapley as attribution_module
 from costmodel import Scenario, evaluate, load_catalog
+from costmodel.adapt import adapted
+from costmodel.evaluation import CONSISTENCY_FIELDS, check_scenario
+from costmodel.fields import FIELD_NAMES
 from costmodel.shapley import (
     ATTRIBUTION_COLUMNS,
     MAX_CHANGED_FIELDS,
@@ -25,6 +30,7 @@ from costmodel.shapley import (
 COST = "usd_per_million_output_tokens"
 CATALOG = load_catalog()
 SCAN = attribution_module.scan  # the evaluation's scan, as attribution imports it
+FIELD_ORDER = list(FIELD_NAMES)
 
 
 def test_price_and_utilisation_by_hand():
@@ -242,23 +248,7 @@ def test_a_family_default_is_shown_as_such():
     assert result.b_value > 1.5 * result.a_value
 
 
-def _scan_rejecting_rising_acceptance(base, catalog=None, **columns):
-    """``scan`` with the evaluation's rule acceptance_at_t1 <= acceptance_at_t0 applied.
-
-    The library core (issue 8) adds this rule to the evaluation itself; the wrapper states
-    it here so that the test holds with and without it.
-    """
-    rows = max((len(v) for v in columns.values()), default=1)
-    t0, t1 = (
-        np.broadcast_to(np.asarray(columns.get(name, getattr(base, name)), float), (rows,))
-        for name in ("acceptance_at_t0", "acceptance_at_t1")
-    )
-    if (t1 > t0).any():
-        raise ValueError("acceptance_at_t1 must be at most acceptance_at_t0")
-    return SCAN(base, catalog, **columns)
-
-
-def test_fields_that_cannot_be_mixed_move_together(monkeypatch):
+def test_fields_that_cannot_be_mixed_move_together():
     # A: acceptance 0.75 at T=0, 0.62 at T=1; B: 0.50 and 0.40, and the price 1.95 -> 3.00.
     # The mix (B's 0.50 at T=0, A's 0.62 at T=1) breaks the rule, so the two acceptances are
     # one player; with the price, a game of two players. Cost = C(acc) * p / 1.95, so with
@@ -266,7 +256,6 @@ def test_fields_that_cannot_be_mixed_move_together(monkeypatch):
     #   v({}) = C0, v({acc}) = C1, v({price}) = r C0, v({acc, price}) = r C1
     #   phi_price = ((r C0 - C0) + (r C1 - C1)) / 2 = (r - 1) (C0 + C1) / 2
     #   phi_acc   = ((C1 - C0) + (r C1 - r C0)) / 2 = (1 + r) (C1 - C0) / 2.
-    monkeypatch.setattr(attribution_module, "scan", _scan_rejecting_rising_acceptance)
     a = Scenario(speculative=True, acceptance_at_t0=0.75, acceptance_at_t1=0.62)
     b = a.replace(acceptance_at_t0=0.50, acceptance_at_t1=0.40, usd_per_gpu_hour=3.0)
     c0 = evaluate(a)[COST]
@@ -300,3 +289,51 @@ def test_model_and_prompt_move_together_when_the_context_window_forbids_the_mix(
     table = attribution(a, b).set_index("field")
     assert "model+prompt_tokens" in table.index
     assert table["delta"].sum() == pytest.approx(evaluate(b)[COST] - evaluate(a)[COST], rel=1e-12)
+
+
+def test_expert_parallelism_moves_with_the_model_whose_experts_it_needs():
+    # A: Qwen3 235B-A22B (128 experts) under expert parallelism on 8 GPUs; B: Mixtral 8x7B
+    # (8 experts) under tensor parallelism on 32. B's model with A's expert parallelism on
+    # 32 GPUs would put fewer than one expert on each GPU (8 < 32), so model and expert
+    # parallelism are one player; B's 32 GPUs mix with A's model (128 >= 32 experts) and
+    # with B's (32 GPUs split Mixtral's 32 heads), so n_gpus stays its own player.
+    a = Scenario(model="qwen3-235b-a22b", gpu="h200-sxm", expert_parallel=True, n_gpus=8)
+    b = a.replace(model="mixtral-8x7b", expert_parallel=False, n_gpus=32)
+    assert attribution_module.players(a, b) == [("model", "expert_parallel"), ("n_gpus",)]
+    table = attribution(a, b).set_index("field")
+    assert table["delta"].sum() == pytest.approx(evaluate(b)[COST] - evaluate(a)[COST], rel=1e-9)
+
+
+@st.composite
+def valid_pairs(draw):
+    """Two valid scenarios as the sidebar and Compare's B give them (``adapted`` wishes)."""
+    a = adapted(Scenario(), WITH_UPLOADS, **draw(wishes)).scenario
+    b = adapted(Scenario(), WITH_UPLOADS, **draw(wishes)).scenario
+    return a, b, WITH_UPLOADS
+
+
+@settings(max_examples=40, deadline=None)
+@given(valid_pairs())
+def test_any_two_valid_scenarios_can_be_attributed(pair):
+    # Expert parallelism, disaggregation, MTP, GPU counts and lengths of any two valid
+    # scenarios: the players are merged until every mix is accepted, so the attribution
+    # never raises (beyond the cap on players) and its deltas add up to B - A.
+    a, b, catalog = pair
+    groups = attribution_module.players(a, b, catalog)
+    assert sorted(n for g in groups for n in g) == sorted(changed_fields(a, b))
+    assert [FIELD_ORDER.index(g[0]) for g in groups] == sorted(
+        FIELD_ORDER.index(g[0]) for g in groups
+    )
+    assume(len(groups) <= MAX_CHANGED_FIELDS)
+    table = attribution(a, b, catalog=catalog)
+    difference = evaluate(b, catalog)[COST] - evaluate(a, catalog)[COST]
+    assert table["delta"].sum() == pytest.approx(difference, rel=1e-9, abs=1e-9)
+
+
+@settings(max_examples=40, deadline=None)
+@given(valid_pairs())
+def test_fields_outside_the_rules_never_make_a_mix_invalid(pair):
+    # CONSISTENCY_FIELDS lists what the rules read: A with all of B's other fields is valid.
+    a, b, catalog = pair
+    others = {n: getattr(b, n) for n in FIELD_NAMES if n not in CONSISTENCY_FIELDS}
+    check_scenario(a.replace(**others), catalog)

@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 
+from costmodel import Scenario, evaluate, scan
 from costmodel.disaggregation import (
     balanced_pool_ratio,
     disaggregated_cost,
@@ -177,3 +178,19 @@ def test_tpot_is_the_decode_step():
 def test_invalid_parameters_are_named(call, name):
     with pytest.raises(ValueError, match=name):
         call()
+
+
+def test_a_sweep_mixing_pools_keeps_each_row_its_own():
+    # Mixtral 8x7B (8 experts) on 1 GPU with 16 prefill GPUs: the aggregated row under expert
+    # parallelism is valid (prefill_gpus plays no part without disaggregation), the
+    # disaggregated row under tensor parallelism too (16 GPUs split 32 heads). A scan of
+    # both rows gives each row what it gives alone (the pool of the first row is not built
+    # on 16 GPUs with 8 experts).
+    base = Scenario(model="mixtral-8x7b", n_gpus=1, prefill_gpus=16)
+    rows = scan(base, expert_parallel=[True, False], disaggregated=[False, True])
+    for i, row in rows.iterrows():
+        alone = evaluate(
+            base.replace(expert_parallel=row["expert_parallel"], disaggregated=row["disaggregated"])
+        )
+        for name in ("ttft_ms", "usd_per_million_input_tokens", "prefill_ms"):
+            assert row[name] == pytest.approx(alone[name], rel=1e-12), (i, name)
