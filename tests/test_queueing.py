@@ -79,9 +79,23 @@ def test_normal_and_gamma_laws():
 def test_mixture_quantiles_of_an_exponential():
     # P(X <= t) = 1 - exp(-t / 2): the median is 2 ln 2, the 90th percentile 2 ln 10.
     found = queueing.mixture_quantiles(
-        lambda t: 1 - np.exp(-t / 2), np.zeros(2), np.full(2, 100.0), (0.5, 0.9)
+        lambda t, rows: 1 - np.exp(-t / 2), np.zeros(2), np.full(2, 100.0), (0.5, 0.9)
     )
-    assert found[0] == pytest.approx([2 * math.log(2), 2 * math.log(10)])
+    assert found[0] == pytest.approx([2 * math.log(2), 2 * math.log(10)], rel=1e-9)
+
+
+def test_mixture_quantiles_of_a_step_and_of_rows_apart():
+    # Row 0: an atom of 0.3 at t = 1 and the rest uniform on [2, 4]: P(X <= t) = 0.3 on
+    # [1, 2), then 0.3 + 0.7 (t - 2) / 2. The median: 0.3 + 0.35 (t - 2) = 0.5 ->
+    # t = 2 + 0.2 / 0.35 = 2.5714; q = 0.2 sits on the step: t = 1. Row 1: exponential of
+    # mean 10, q = 0.5 -> 10 ln 2. Each row is only asked where its own CDF is needed.
+    def cdf(t, rows):
+        step = np.where(t >= 1, 0.3, 0.0) + 0.7 * np.clip((t - 2) / 2, 0, 1)
+        return np.where(rows == 0, step, 1 - np.exp(-t / 10))
+
+    found = queueing.mixture_quantiles(cdf, np.zeros(2), np.array([10.0, 1000.0]), (0.2, 0.5))
+    assert found[0] == pytest.approx([1.0, 2 + 0.2 / 0.35], rel=1e-8)
+    assert found[1, 1] == pytest.approx(10 * math.log(2), rel=1e-8)
 
 
 # --- the latency model against a discrete-event simulation ----------------------------

@@ -11,7 +11,9 @@ from costmodel.planning.buy_rent_api import api_bill, compare, ownership_cost, p
 from costmodel.planning.energy import fleet_energy, gpu_power
 from costmodel.planning.fleet import (
     FleetPlan,
+    cheapest_at,
     cheapest_fleets,
+    fleet_gpus,
     plan_fleets,
     plan_from_service,
     request_rate,
@@ -36,10 +38,12 @@ __all__ = [
     "Workload",
     "api_bill",
     "catalog_workloads",
+    "cheapest_at",
     "cheapest_fleets",
     "closed_loop",
     "compare",
     "fleet_energy",
+    "fleet_gpus",
     "get_workload",
     "gpu_power",
     "latency_table",

@@ -205,46 +205,67 @@ def _decode_capacity(service: ServiceTimes, overhead_ms):
     return low
 
 
-def _prefill_pool(service: ServiceTimes, design_rate, targets, overhead_ms):
-    """The fewest prefill instances meeting the TTFT targets at ``design_rate`` (an array
-    per configuration), what binds, and whether any number does."""
-    n = len(service.fits)
-    rate = np.asarray(design_rate, float) * np.ones(n)
-    at_zero = _checks(service, fleet_state(service, 0.0, 1, 1, overhead_ms), targets, False)
-    feasible = _all(at_zero)
+def _prefill_pool(part: ServiceTimes, design_rates, targets, overhead_ms):
+    """The fewest prefill instances meeting the TTFT targets, for each configuration of
+    ``part`` at each of ``design_rates``; what binds; whether any number does (arrays of
+    shape (configurations, rates)).
+
+    The search starts at the fewest instances that keep the pool's queue stable,
+    ``floor(rate * W_p / 1000) + 1`` (``W_p``: prefill work per request [ms]), where most
+    configurations already meet the targets (an M/G/c queue with many servers waits
+    little); those that do not try 1, 2, 4, ... more instances and then bisect, each step
+    evaluating only the configurations still searching.
+    """
+    n, v = len(part.fits), np.size(design_rates)
+    at_zero = _checks(part, fleet_state(part, 0.0, 1, 1, overhead_ms), targets, False)
     tpot_names = [_label(k) for k in targets if TARGETS[k][0] == "tpot"]
     ttft_keys = {k: v for k, v in targets.items() if TARGETS[k][0] == "ttft"}
-    fewest = np.floor(rate * service.work_moments[0] / MS_PER_S) + 1  # fewer: unstable
+    grid = part.take(np.repeat(np.arange(n), v))
+    rate = np.tile(np.asarray(design_rates, float), n)
+    feasible = np.repeat(_all(at_zero), v)
+    fewest = np.floor(rate * grid.work_moments[0] / MS_PER_S) + 1  # fewer: unstable
 
-    def ok(k):
-        state = fleet_state(service, rate, 1, k, overhead_ms)
-        return _all(_checks(service, state, ttft_keys, False)) if ttft_keys else state.stable
+    def ok(rows, k):
+        state = fleet_state(grid.take(rows), rate[rows], 1, k, overhead_ms)
+        return _all(_checks(grid, state, ttft_keys, False)) if ttft_keys else state.stable
 
     upper = fewest.copy()
-    for _ in range(POOL_DOUBLINGS):
-        passing = ok(upper) | ~feasible
-        if passing.all():
-            break
-        upper = np.where(passing, upper, 2 * upper)
-    feasible &= ok(upper)
     lower = fewest - 1  # fails (unstable) or is 0
-    while np.any(upper - lower > 1):
-        mid = np.where(upper - lower > 1, np.floor(0.5 * (lower + upper)), upper)
-        passing = ok(np.maximum(mid, 1))
-        upper, lower = np.where(passing, mid, upper), np.where(passing, lower, mid)
+    rows = np.flatnonzero(feasible)
+    step = np.ones(rows.size)
+    for _ in range(POOL_DOUBLINGS):  # grow the failing rows' bracket: +1, +2, +4, ...
+        if not rows.size:
+            break
+        passing = ok(rows, upper[rows])
+        lower[rows[~passing]] = upper[rows[~passing]]
+        upper[rows[~passing]] += step[~passing]
+        rows, step = rows[~passing], 2 * step[~passing]
+    feasible[rows] = False  # no pool up to the last doubling meets the targets
+    rows = np.flatnonzero(feasible & (upper - lower > 1))
+    while rows.size:
+        mid = np.floor(0.5 * (lower[rows] + upper[rows]))
+        passing = ok(rows, mid)
+        upper[rows[passing]], lower[rows[~passing]] = mid[passing], mid[~passing]
+        rows = rows[upper[rows] - lower[rows] > 1]
     # What binds: an unmeetable target, else the TTFT target that asks the most
     # prefill instances (or the pool's capacity), beside the decode instances' slots.
-    failing = np.full(n, "prefill capacity", dtype=object)
-    if ttft_keys:
-        below = fleet_state(service, rate, 1, np.maximum(upper - 1, 1), overhead_ms)
-        named = _binding(_checks(service, below, ttft_keys, False), list(map(_label, ttft_keys)))
-        failing = np.where(upper - 1 >= fewest, named, failing)
+    failing = np.full(n * v, "prefill capacity", dtype=object)
+    rows = np.flatnonzero(feasible & (upper - 1 >= fewest))
+    if ttft_keys and rows.size:
+        below = fleet_state(grid.take(rows), rate[rows], 1, upper[rows] - 1, overhead_ms)
+        checks = _checks(grid, below, ttft_keys, False)
+        failing[rows] = _binding(checks, list(map(_label, ttft_keys)))
     binding = np.where(
         feasible,
         "decode: memory; prefill: " + failing.astype(str),
-        _binding(at_zero, [*tpot_names, *map(_label, ttft_keys)]),
+        np.repeat(_binding(at_zero, [*tpot_names, *map(_label, ttft_keys)]), v),
     )
-    return np.where(feasible, upper, np.nan), binding, feasible
+    shape = (n, v)
+    return (
+        np.where(feasible, upper, np.nan).reshape(shape),
+        binding.reshape(shape),
+        feasible.reshape(shape),
+    )
 
 
 def _size(service: ServiceTimes, design_rates, targets, overhead_ms):
@@ -267,13 +288,12 @@ def _size(service: ServiceTimes, design_rates, targets, overhead_ms):
     if rows.size:
         part = service.take(rows)
         per_instance = _decode_capacity(part, overhead_ms)
-        grid = service.take(np.repeat(rows, v))
-        k, why, ok = _prefill_pool(grid, np.tile(rates, rows.size), targets, overhead_ms)
-        ok = ok.reshape(rows.size, v) & (per_instance > 0)[:, None]
+        k, why, ok = _prefill_pool(part, rates, targets, overhead_ms)
+        ok = ok & (per_instance > 0)[:, None]
         per_decode = np.where(per_instance > 0, per_instance, 1.0)[:, None]
         replicas[rows] = np.where(ok, np.ceil(rates[None, :] / per_decode), np.nan)
-        instances[rows] = np.where(ok, k.reshape(rows.size, v), np.nan)
-        binding[rows], feasible[rows] = why.reshape(rows.size, v), ok
+        instances[rows] = np.where(ok, k, np.nan)
+        binding[rows], feasible[rows] = why, ok
     # Where a configuration fits but cannot meet a target at any load, say so.
     text = binding.astype(str)
     unmet = ~feasible & fits[:, None] & ~np.char.startswith(text, "memory")
@@ -342,22 +362,20 @@ def plan_fleets(
     return pd.concat([ok, rest], ignore_index=True) if len(rest) else ok.reset_index(drop=True)
 
 
-def cheapest_fleets(
+def fleet_gpus(
     service: ServiceTimes,
     requests_per_s,
     targets: Mapping,
-    usd_per_gpu_hour,
     headroom: float = 0.2,
     overhead_ms: float = 0.0,
-) -> pd.DataFrame:
-    """The cheapest configuration of ``service`` at each of ``requests_per_s`` (an array).
+) -> np.ndarray:
+    """GPUs of every configuration's fleet at each of ``requests_per_s`` (an array):
+    shape (configurations, rates), NaN where a configuration cannot meet ``targets``.
 
-    One sizing of every configuration at every rate (``_size``: the aggregated and
-    decode capacities once, the prefill pools per rate), priced at ``usd_per_gpu_hour``
-    (a mapping or Series gpu -> $/GPU-hour; unpriced GPUs are left out). Returns one row
-    per rate: ``requests_per_s``, ``config`` (row of ``service.configs``, -1 where no
-    configuration meets the targets), ``gpu``, ``total_gpus`` and ``usd_per_month``
-    (NaN where none does).
+    One sizing of every configuration at every design rate ``requests_per_s * (1 +
+    headroom)`` (``_size``: the aggregated and decode capacities once, the prefill pools
+    per rate): ``replicas * n_gpus + prefill_instances * prefill_gpus``. Sizing needs no
+    price: price it as many ways as wanted with :func:`cheapest_at`.
     """
     targets = checked_targets(targets)
     rates = np.atleast_1d(np.asarray(requests_per_s, float))
@@ -365,10 +383,22 @@ def cheapest_fleets(
         raise ValueError(f"requests_per_s must be > 0; got {requests_per_s!r}")
     replicas, instances, _, feasible = _size(service, rates * (1 + headroom), targets, overhead_ms)
     configs = service.configs
-    price = configs["gpu"].map(pd.Series(usd_per_gpu_hour, dtype=float)).to_numpy(float)
     gpus = replicas * configs["n_gpus"].to_numpy()[:, None]
     gpus = gpus + np.nan_to_num(instances) * configs["prefill_gpus"].to_numpy()[:, None]
-    cost = np.where(feasible & ~np.isnan(price)[:, None], gpus * price[:, None], np.inf)
+    return np.where(feasible, gpus, np.nan)
+
+
+def cheapest_at(service: ServiceTimes, requests_per_s, gpus, usd_per_gpu_hour) -> pd.DataFrame:
+    """The cheapest of the fleets ``gpus`` (:func:`fleet_gpus` at ``requests_per_s``) at
+    ``usd_per_gpu_hour`` (a mapping or Series gpu -> $/GPU-hour; unpriced GPUs are left
+    out). One row per rate: ``requests_per_s``, ``config`` (row of ``service.configs``, -1
+    where no configuration meets the targets), ``gpu``, ``total_gpus`` and
+    ``usd_per_month = total_gpus * $/GPU-hour * HOURS_PER_MONTH`` (NaN where none does).
+    """
+    rates = np.atleast_1d(np.asarray(requests_per_s, float))
+    configs = service.configs
+    price = configs["gpu"].map(pd.Series(usd_per_gpu_hour, dtype=float)).to_numpy(float)
+    cost = np.where(~np.isnan(gpus) & ~np.isnan(price)[:, None], gpus * price[:, None], np.inf)
     cost = cost * HOURS_PER_MONTH
     best = np.argmin(cost, axis=0) if len(configs) else np.zeros(rates.size, np.int64)
     found = np.isfinite(cost[best, np.arange(rates.size)]) if len(configs) else best < 0
@@ -381,6 +411,20 @@ def cheapest_fleets(
             "usd_per_month": np.where(found, cost[best, np.arange(rates.size)], np.nan),
         }
     )
+
+
+def cheapest_fleets(
+    service: ServiceTimes,
+    requests_per_s,
+    targets: Mapping,
+    usd_per_gpu_hour,
+    headroom: float = 0.2,
+    overhead_ms: float = 0.0,
+) -> pd.DataFrame:
+    """The cheapest configuration of ``service`` at each of ``requests_per_s`` (an array),
+    priced at ``usd_per_gpu_hour``: :func:`cheapest_at` of :func:`fleet_gpus`."""
+    gpus = fleet_gpus(service, requests_per_s, targets, headroom, overhead_ms)
+    return cheapest_at(service, requests_per_s, gpus, usd_per_gpu_hour)
 
 
 @dataclass(frozen=True)

@@ -502,31 +502,34 @@ def fleet_state(
     )
 
 
-def ttft_cdf(state: FleetState, t_ms) -> np.ndarray:
-    """``P(TTFT <= t_ms)`` of each configuration [0-1]: the wait plus each uniform piece
-    of the offset, ``(G(t - a) - G(t - b)) / (b - a)`` (``queueing.wait_cdf_integral``),
-    an atom ``P(W <= t - a)``, mixed by the pieces' masses."""
-    t = (np.asarray(t_ms, float) * np.ones(len(state.stable)))[:, None]
-    low, high = state.offset_low_ms, state.offset_high_ms
+def ttft_cdf(state: FleetState, t_ms, rows=slice(None)) -> np.ndarray:
+    """``P(TTFT <= t_ms)`` of each configuration (or of ``rows``, an index array) [0-1]:
+    the wait plus each uniform piece of the offset, ``(G(t - a) - G(t - b)) / (b - a)``
+    (``queueing.wait_cdf_integral``), an atom ``P(W <= t - a)``, mixed by the pieces'
+    masses."""
+    stable, law = state.stable[rows], {k: v[rows] for k, v in state.law.items()}
+    t = (np.asarray(t_ms, float) * np.ones(len(stable)))[:, None]
+    low, high = state.offset_low_ms[rows], state.offset_high_ms[rows]
     width = high - low
     wide = width > 1e-9 * np.maximum(high, 1e-300)
-    spread = (wait_cdf_integral(t - low, state.law) - wait_cdf_integral(t - high, state.law)) / (
+    spread = (wait_cdf_integral(t - low, law) - wait_cdf_integral(t - high, law)) / (
         np.where(wide, width, 1.0)
     )
-    per_piece = np.where(wide, spread, wait_cdf(t - low, state.law))
-    return np.where(state.stable, per_piece @ state.offset_mass, 0.0)
+    per_piece = np.where(wide, spread, wait_cdf(t - low, law))
+    return np.where(stable, per_piece @ state.offset_mass, 0.0)
 
 
-def tpot_cdf(state: FleetState, t_ms) -> np.ndarray:
-    """``P(TPOT <= t_ms)`` of each configuration [0-1], mixed over the output nodes."""
-    t = np.asarray(t_ms, float) * np.ones(len(state.stable))
-    excess_mean = (state.tpot_mean_ms - state.tpot_floor_ms)[:, None]
+def tpot_cdf(state: FleetState, t_ms, rows=slice(None)) -> np.ndarray:
+    """``P(TPOT <= t_ms)`` of each configuration (or of ``rows``) [0-1], mixed over the
+    output nodes."""
+    stable, floor = state.stable[rows], state.tpot_floor_ms[rows]
+    t = np.asarray(t_ms, float) * np.ones(len(stable))
+    variance = state.tpot_excess_variance[rows]
+    excess_mean = (state.tpot_mean_ms[rows] - floor)[:, None]
     per_node = gamma_cdf(
-        t[:, None] - state.tpot_floor_ms[:, None],
-        np.broadcast_to(excess_mean, state.tpot_excess_variance.shape),
-        state.tpot_excess_variance,
+        t[:, None] - floor[:, None], np.broadcast_to(excess_mean, variance.shape), variance
     )
-    return np.where(state.stable, per_node @ state.service.output_weight, 0.0)
+    return np.where(stable, per_node @ state.service.output_weight, 0.0)
 
 
 def _quantiles(cdf, state: FleetState, low, high, quantiles):
@@ -539,11 +542,11 @@ def latency_quantiles(state: FleetState, quantiles=QUANTILES) -> dict[str, np.nd
     stable = state.stable
     low = np.where(stable, state.offset_low_ms.min(axis=1), 0.0)
     high = np.where(stable, state.offset_high_ms.max(axis=1) + 60 * state.slowest_wait_ms, 1.0)
-    ttft = _quantiles(lambda t: ttft_cdf(state, t), state, low, high, quantiles)
+    ttft = _quantiles(lambda t, rows: ttft_cdf(state, t, rows), state, low, high, quantiles)
     sd = np.sqrt(state.tpot_excess_variance.max(axis=1, initial=0.0))
     mean = np.where(stable, state.tpot_mean_ms, 0.0)
     tpot = _quantiles(
-        lambda t: tpot_cdf(state, t),
+        lambda t, rows: tpot_cdf(state, t, rows),
         state,
         np.where(stable, state.tpot_floor_ms, 0.0),
         np.where(stable, mean * 4 + 60 * sd + 1e-9, 1.0),
@@ -709,10 +712,11 @@ def closed_loop(
     in_burst = np.where(split, admitted, admitted / R)
     end = start + np.maximum(in_burst - 1, 0) * mean_s / np.where(split, K, 1)
 
-    def cdf(t):
-        width = np.maximum(end - start, 1e-9)
-        burst = np.clip((t - start) / width, 0.0, 1.0)
-        return (1 - burst_share) * ttft_cdf(state, t - slot_wait) + burst_share * burst
+    def cdf(t, rows):
+        width = np.maximum(end[rows] - start[rows], 1e-9)
+        burst = np.clip((t - start[rows]) / width, 0.0, 1.0)
+        share = np.broadcast_to(burst_share, start.shape)[rows]
+        return (1 - share) * ttft_cdf(state, t - slot_wait[rows], rows) + share * burst
 
     stable = state.stable
     low_t = np.where(stable, np.minimum(state.offset_low_ms.min(axis=1), start), 0.0)
