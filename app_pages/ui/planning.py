@@ -35,9 +35,9 @@ LENGTHS = ("prompt_tokens", "output_tokens", "prefix_cache_hit_rate")
 
 #: Page limits on what is tried, tighter than the library's: each GPU type, GPU count and
 #: batch cap multiplies the configurations sized (the defaults, 4 GPU types up to 16 GPUs
-#: and batch caps to 1,024, take seconds on a cold run; all 16 GPU types about 20 s).
+#: and batch caps to 1,024, take about 0.4 s of CPU on a cold run; 8 types about 1 s).
 LIMITS = {"max_gpus": {"high": DEFAULT_MAX_GPUS}, "batch_max": {"high": 4096}}
-#: Most GPU types sized at once (about 1-2 s each on a cold run).
+#: Most GPU types sized at once (about 0.1-0.2 s of CPU each on a cold run).
 MOST_GPU_TYPES = 6
 
 #: Workloads in words (the URL keeps the id; a workload added to the catalog shows its id).
@@ -163,7 +163,7 @@ def fleet_inputs() -> dict[str, Any]:
         st.caption(
             f"GPU types are priced by the sidebar's price rule: {escape(sidebar.price_rule().text)}"
             "; one it does not price is left out. At most "
-            f"{MOST_GPU_TYPES} GPU types at once (a cold run takes 1-2 s per type)."
+            f"{MOST_GPU_TYPES} GPU types at once (each adds a fraction of a second to a cold run)."
         )
     return values
 
@@ -175,7 +175,7 @@ def run(module: types.ModuleType, values: dict[str, Any], doing: str) -> tuple |
     if len(values["gpus"]) > MOST_GPU_TYPES:
         st.warning(
             f"{len(values['gpus'])} GPU types chosen: size at most {MOST_GPU_TYPES} at once "
-            "(each adds a second or two to a cold run). Remove some under *Fleets tried*.",
+            "(each adds to the time a cold run takes). Remove some under *Fleets tried*.",
             icon=":material/memory:",
         )
         return None
@@ -186,7 +186,7 @@ def run(module: types.ModuleType, values: dict[str, Any], doing: str) -> tuple |
         st.warning(f"{literal(str(err))}. Showing the page's defaults.", icon=":material/tune:")
         options = module.Options(price_rule=rule)
     try:
-        with st.spinner(f"{doing} (a few seconds the first time)…"):
+        with st.spinner(f"{doing}…"):
             return cache.analysis(module, planning_scenario(options.workload), options), options
     except ValueError as err:
         if options.workload == "scenario":
