@@ -127,6 +127,17 @@ def test_gate_says_what_happened(raw, value, note):
     assert (verdict.notes[0][1] if verdict.notes else "").startswith(note)
 
 
+def test_a_number_closer_to_0_than_a_millionth_of_its_step_is_read_as_0():
+    # GPU price, step $0.05: 1e-320 (every ratio to it infinite) and 4e-8 < 0.05 x 1e-6
+    # = 5e-8 are read as 0, with a note; 6e-8 and the step itself are kept as given.
+    spec = Spec("float", 2.0, "GPU price", "help", low=0.0, high=100.0, step=0.05, name="p")
+    for raw, value, note in [("1e-320", 0.0, "rounded to 0"), ("4e-8", 0.0, "rounded to 0"),
+                             ("6e-8", 6e-8, ""), ("0.05", 0.05, "")]:  # fmt: skip
+        verdict = gate.check(spec, [raw])
+        assert verdict.value == value
+        assert (verdict.notes[0][1] if verdict.notes else "") == note
+
+
 PRICES = Spec(
     "entries",
     (),

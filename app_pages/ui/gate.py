@@ -27,6 +27,9 @@ from costmodel.spec import BOOL, CHOICE, ENTRIES, INT, NUMERIC, Spec
 # A decimal number in ASCII: no "inf", "nan", "0x10", "1_000", unicode digits or spaces.
 _NUMBER = re.compile(r"[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?")
 SHOWN = 40  # characters of a hostile value shown in a note
+#: A number closer to 0 than this share of its input's step is read as 0 (a price of
+#: 1e-320 $/GPU-hour would make every ratio to it infinite).
+TINY_SHARE_OF_STEP = 1e-6
 #: URL texts that mean None for an input that allows it (``same``: links written before
 #: the empty value, e.g. ``attention_format=same``).
 NONE_TEXTS = ("", "same")
@@ -120,6 +123,8 @@ def _number(spec: Spec, text: str, integer: bool) -> tuple[Any, str]:
     if integer and not value.is_integer():
         value = math.floor(value + 0.5)
         note = f"rounded to {value:.0f}"
+    elif 0 < abs(value) < spec.step * TINY_SHARE_OF_STEP:
+        value, note = 0.0, "rounded to 0"
     if not spec.low <= value <= spec.high:
         return _NONE, "out of range"
     return (int(value) if integer else value), note
