@@ -462,7 +462,8 @@ def batched_pass_wait_ms(pass_alone_ms, work_ms, requests_per_ms, max_prompts=np
         raise ValueError(f"max_prompts must be >= 1; got {max_prompts!r}")
     rho = lam * w
     stable = rho < 1
-    T = np.minimum(t1 / np.where(stable, 1 - rho, 1.0), t1 + (most - 1) * w)
+    full = t1 + np.where(np.isfinite(most), most - 1, 0.0) * w  # the chunk's pass
+    T = np.minimum(t1 / np.where(stable, 1 - rho, 1.0), np.where(np.isfinite(most), full, np.inf))
     busy = lam * T / (1 + lam * T)
     return np.where(stable, T - t1 + busy * T / 2, np.inf)
 
