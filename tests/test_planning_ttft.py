@@ -261,7 +261,10 @@ def test_steps_are_whole_decode_steps_and_the_decode_hand_off(monkeypatch):
     longer["output_delay_steps"] += 1
     monkeypatch.setattr(latency, "serving_path", lambda: longer)
     after = latency.service_times(MTP, WORKLOAD, MTP_CONFIG)
-    np.testing.assert_allclose(after.own_prefill_ms - before.own_prefill_ms, step[:, None])
+    nodes = after.own_prefill_ms.shape[1]
+    np.testing.assert_allclose(
+        after.own_prefill_ms - before.own_prefill_ms, np.repeat(step[:, None], nodes, axis=1)
+    )
     # The decode server's hand-off: 2 steps (0.5 to pre-allocate the KV cache, 0.5 to poll
     # the transfer done, 1 to decode the first token); 3 adds one step, disaggregated only.
     monkeypatch.setattr(latency, "DECODE_HANDOFF_STEPS", 3.0)
