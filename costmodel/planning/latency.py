@@ -562,7 +562,9 @@ def fleet_state(
         (lam / R / MS_PER_S * tpot_mean * second_wp)[:, None] / service.output_tokens[None, :],
     )
     low, high, mass = service.own_pieces
-    added = overhead_ms + prefill_pass_wait_ms(service, lam, K)[:, None]
+    # An unstable pool's TTFT is infinite by its queue; its passes add nothing finite.
+    passes = np.where(q["utilization"] < 1, prefill_pass_wait_ms(service, lam, K), 0.0)
+    added = overhead_ms + passes[:, None]
     low, high = low + added, high + added
     mean_ttft = q["mean_wait_s"] + piece_moments(low, high, mass, (1,))[0]
     holding = np.where(
