@@ -12,7 +12,9 @@ through, by Little's law, and the queues at that rate; the wait for a batch slot
 ``conc`` exceeds what fits in memory; the burst of every user's first request at t = 0,
 one in ``PROMPTS_PER_USER`` of the requests measured; the launch scripts' admission
 settings, ``inferencex.scheduler_settings``; the serving path outside the GPU steps,
-``assets/serving_path.csv``). Prints, per GPU and aggregated/disaggregated, the
+``assets/serving_path.csv``; on disaggregated rows the decode server's hand-off,
+``latency.DECODE_HANDOFF_STEPS``, and the prefill instances' batched passes at load,
+``latency.batched_pass_wait_ms``). Prints, per GPU and aggregated/disaggregated, the
 rows compared, the median |error| and the median signed error of the median TTFT (and
 of the p99 for information), and the rows left out (a configuration that does not fit
 the model's memory). ``--rows``: every row's measured and predicted TTFT as a CSV.

@@ -191,3 +191,82 @@ def test_inferencex_scheduler_settings_from_the_launch_scripts():
         [1, 0, 1],
         [1, 0, 1],
     ]
+
+
+# --- disaggregated: the decode server's hand-off and the prefill instance's passes -----
+
+SPLIT = {**CONFIG, "disaggregated": [True], "batch_size": [64]}
+MTP = SCENARIO.replace(model="deepseek-r1", mtp=True, speculative=True, draft_tokens=2)
+MTP_CONFIG = {**CONFIG, "gpu": ["b200"], "disaggregated": [False, True]}
+MTP_CONFIG = {k: v * 2 if len(v) == 1 else v for k, v in MTP_CONFIG.items()}
+
+
+def test_batched_pass_wait_by_hand():
+    # t_1 = 60 ms, w = 15 ms, 20 prompts/s = 0.02 per ms: rho = 0.3, T = 60 / 0.7 =
+    # 85.71 ms, lambda T = 1.714, busy = 1.714 / 2.714 = 0.632; added (T - t_1) + busy T / 2
+    # = 25.71 + 0.632 x 42.86 = 52.78 ms.
+    T = 60 / 0.7
+    busy = 0.02 * T / (1 + 0.02 * T)
+    assert latency.batched_pass_wait_ms(60.0, 15.0, 0.02) == pytest.approx(T - 60 + busy * T / 2)
+    assert latency.batched_pass_wait_ms(60.0, 15.0, 0.02) == pytest.approx(52.78, abs=0.01)
+    # At most two prompts a pass: T = 60 + 15 = 75 ms, busy = 1.5 / 2.5 = 0.6, added 15 +
+    # 0.6 x 37.5 = 37.5 ms.
+    assert latency.batched_pass_wait_ms(60.0, 15.0, 0.02, 2) == pytest.approx(37.5)
+    # No load: nothing added; rho >= 1: the passes never catch up.
+    assert latency.batched_pass_wait_ms(60.0, 15.0, 0.0) == 0.0
+    assert latency.batched_pass_wait_ms(60.0, 15.0, 0.1) == np.inf
+    with pytest.raises(ValueError, match="requests_per_ms"):
+        latency.batched_pass_wait_ms(60.0, 15.0, -1.0)
+    with pytest.raises(ValueError, match="max_prompts"):
+        latency.batched_pass_wait_ms(60.0, 15.0, 0.01, 0.5)
+
+
+@given(
+    st.floats(0.0, 500.0),
+    st.floats(0.0, 100.0),
+    st.floats(0.0, 0.05),
+    st.floats(0.0, 0.05),
+)
+def test_batched_pass_wait_grows_with_load(t1, w, rate, more):
+    low = latency.batched_pass_wait_ms(t1, w, rate)
+    high = latency.batched_pass_wait_ms(t1, w, rate + more)
+    assert 0 <= low <= high
+
+
+def test_prefill_pass_wait_only_on_a_disaggregated_pool():
+    service = latency.service_times(MTP, WORKLOAD, MTP_CONFIG)
+    # 20 requests/s over two prefill instances: 10 per instance, 0.01 per ms, with the
+    # workload's mean t_1 and w and the chunk's prompts (8,192 over 0.9 x 1,024 tokens).
+    wait = latency.prefill_pass_wait_ms(service, 20.0, 2)
+    weight = service.prompt_weight
+    t1, w = service.pass_alone_ms[1] @ weight, service.prefill_work_ms[1] @ weight
+    by_hand = latency.batched_pass_wait_ms(t1, w, 0.01, 8192 / service.mean_prompt_tokens)
+    assert wait[0] == 0.0
+    assert wait[1] == pytest.approx(by_hand) and wait[1] > 0
+    # The fleet's TTFT carries it: the mean TTFT less the queue's wait and the offset.
+    state = latency.fleet_state(service, 20.0, prefill_instances=2)
+    own = latency.piece_moments(*service.own_pieces, (1,))[0]
+    np.testing.assert_allclose(state.mean_ttft_ms - state.mean_wait_ms - own, wait)
+
+
+def test_steps_are_whole_decode_steps_and_the_decode_hand_off(monkeypatch):
+    before = latency.service_times(MTP, WORKLOAD, MTP_CONFIG)
+    # MTP: a step verifies the drafts and yields more than one token, so the step is
+    # longer than the time per token.
+    step, per_token = before.decode_step_ms, before.decode_ms_per_token
+    assert np.all(step > 1.2 * per_token)
+    # One more step of output delay in the serving path: every prompt node waits one
+    # whole step more, aggregated and disaggregated.
+    longer = latency.serving_path().copy()
+    longer["output_delay_steps"] += 1
+    monkeypatch.setattr(latency, "serving_path", lambda: longer)
+    after = latency.service_times(MTP, WORKLOAD, MTP_CONFIG)
+    nodes = after.own_prefill_ms.shape[1]
+    np.testing.assert_allclose(
+        after.own_prefill_ms - before.own_prefill_ms, np.repeat(step[:, None], nodes, axis=1)
+    )
+    # The decode server's hand-off: 2 steps (0.5 to pre-allocate the KV cache, 0.5 to poll
+    # the transfer done, 1 to decode the first token); 3 adds one step, disaggregated only.
+    monkeypatch.setattr(latency, "DECODE_HANDOFF_STEPS", 3.0)
+    handed = latency.service_times(MTP, WORKLOAD, MTP_CONFIG)
+    np.testing.assert_allclose((handed.own_prefill_ms - after.own_prefill_ms)[:, 0], [0.0, step[1]])

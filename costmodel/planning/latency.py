@@ -14,13 +14,16 @@ prefill time:
 - ``W_p(u)``: the prompt's prefill time in a chunk of ``floor(C / u)`` such prompts (the
   evaluation's ``prefill_ms`` over that batch) plus its share ``u / C`` of the pass's CPU
   dispatch ``d = PREFILL_DISPATCH_MS_PER_LAYER x layers``; ``t_d``: the decode step per
-  output token at the batch cap (``decode_step_ms / tokens_per_step``);
+  output token at the batch cap (``decode_step_ms / tokens_per_step``), ``t_s`` the
+  whole step (``decode_step_ms``: with MTP or speculative decoding a step verifies the
+  drafts and yields ``tokens_per_step`` tokens, so a request waiting for a step boundary
+  waits in whole steps, not per-token times);
 - the replica's prompts wait in one first-come-first-served queue, an M/G/1 queue
   (``queueing.mgc_wait``, ``queueing.wait_law``: the Pollaczek-Khinchine mean, the wait a
   geometric sum of residual services) whose service is the prompt's share of the steps'
   time, ``S(u) = W_p(u) + (u / C) t_d`` (while prompts
   wait, every step carries a full chunk);
-- ``TTFT(u) = W + W_p(u) + ceil(u / C) (t_d + d) - (u / C) d + t_d / 2 + path +
+- ``TTFT(u) = W + W_p(u) + ceil(u / C) (t_s + d) - (u / C) d + t_s / 2 + path +
   overhead_ms``: the steps that carry the prompt with their dispatch, half a step for the
   step under way when it arrives, and the serving path outside the GPU steps (``path``,
   :func:`path_times_ms`: HTTP, tokenizing, hand-over to the scheduler, detokenizing, and
@@ -36,11 +39,15 @@ GPUs, decode on ``replicas`` instances of ``n_gpus``):
 
 - the pool is one M/G/c queue, c = ``prefill_instances``, service ``W_p(u)`` (a prompt's
   share of a pass at the chunk batch: instances batch the prompts that wait);
-- ``TTFT(u) = W + t_1(u) + d + kv_transfer(P) + 1.5 t_d + path + overhead_ms``,
-  ``t_1(u)`` the prompt's own pass alone (the evaluation's ``ttft_ms - decode_step_ms``
-  of one prompt) with its dispatch d, the KV transfer the evaluation's
-  ``kv_transfer_ms`` from the pool's GPUs, the decode instance's next step (half a step
-  to reach it, one step), and the serving path with the hand-off's control round trips;
+- ``TTFT(u) = W + t_1(u) + d + kv_transfer(P) + DECODE_HANDOFF_STEPS t_s + path +
+  pass_wait + overhead_ms``, ``t_1(u)`` the prompt's own pass alone (the evaluation's
+  ``ttft_ms - decode_step_ms`` of one prompt) with its dispatch d, the KV transfer the
+  evaluation's ``kv_transfer_ms`` from the pool's GPUs, the decode instance's scheduler
+  around it (``DECODE_HANDOFF_STEPS``: the KV pre-allocation before the prefill starts,
+  the poll that sees the transfer done, and the step that emits the first token), the
+  serving path with the hand-off's control round trips, and ``pass_wait`` (load
+  dependent, :func:`batched_pass_wait_ms`): the prefill instance's pass under way and
+  the longer pass that carries the prompts that came meanwhile;
 - TPOT: the decode instance's own step at its batch cap, ``t_d`` (no prefill between).
 
 **Batch slots (memory).** A replica holds at most ``batch_size`` sequences (the batch
@@ -89,6 +96,18 @@ CHUNKED_PREFILL_TOKENS = 8192
 #: ai-dynamo/aiconfigurator, vllm_backend.py ``_prefill_dispatch_overhead_ms``).
 PREFILL_DISPATCH_MS_PER_LAYER = 0.8
 
+#: Decode steps [steps] between a disaggregated prompt's arrival and its first token that
+#: the decode instance's scheduler adds, beside the prefill and the KV transfer (SGLang's
+#: decode server, python/sglang/srt/disaggregation/decode.py, "Life cycle of a request in
+#: the decode server"; Dynamo's SGLang KV-transfer explainer: the decode worker allocates
+#: the cache and sends the page indices to the prefill worker before the prefill runs):
+#: half a step for the scheduler's next loop to pre-allocate the KV cache (PreallocQueue),
+#: half a step for the loop that polls the transfer done (TransferQueue), and the step
+#: that decodes the first token after the request joins the running batch (its prefill
+#: forward is skipped, PrebuiltExtendBatch). TensorRT-LLM's disaggregated generation
+#: worker also takes a transferred request in at an iteration boundary.
+DECODE_HANDOFF_STEPS = 2.0
+
 #: The serving path outside the GPU step, per serving stack (``serving_path``).
 SERVING_PATH_CSV = ASSETS_DIR / "serving_path.csv"
 
@@ -118,7 +137,9 @@ class ServiceTimes:
     tokens a step yields), ``chunk_tokens``; per configuration and prompt node
     ``prefill_work_ms`` W_p, ``queue_service_ms`` (S on aggregated rows) and
     ``own_prefill_ms`` (what follows the wait: the steps carrying the prompt aggregated,
-    t_1 + the KV transfer disaggregated); ``prompt_weight`` and ``output_weight`` (node
+    t_1 + the KV transfer disaggregated), ``pass_alone_ms`` (a prefill instance's pass
+    of the prompt alone, t_1 + d, used by :func:`prefill_pass_wait_ms` on disaggregated
+    rows); ``prompt_weight`` and ``output_weight`` (node
     probabilities), ``output_tokens`` per output node; ``mean_output_tokens``,
     ``mean_prompt_tokens``; ``clipped_share``: the share of prompt nodes cut to the
     model's context window; ``nodes_per_class``: the nodes of each class, in class order.
@@ -133,6 +154,7 @@ class ServiceTimes:
     prefill_work_ms: np.ndarray
     queue_service_ms: np.ndarray
     own_prefill_ms: np.ndarray
+    pass_alone_ms: np.ndarray
     prompt_weight: np.ndarray
     output_tokens: np.ndarray
     output_weight: np.ndarray
@@ -184,6 +206,7 @@ class ServiceTimes:
             self.prefill_work_ms[rows],
             self.queue_service_ms[rows],
             self.own_prefill_ms[rows],
+            self.pass_alone_ms[rows],
             self.prompt_weight,
             self.output_tokens,
             self.output_weight,
@@ -205,12 +228,14 @@ def serving_path(path: str | Path = SERVING_PATH_CSV) -> pd.DataFrame:
     return read_table(Path(path)).set_index("serving_stack")
 
 
-def path_times_ms(serving_stack: str, decode_ms_per_token, disaggregated) -> np.ndarray:
+def path_times_ms(serving_stack: str, decode_step_ms, disaggregated) -> np.ndarray:
     """The TTFT's time outside the GPU steps and queues [ms], per configuration:
 
-    ``request_overhead_ms + output_delay_steps * t_d + disaggregated * handoff_ms``.
+    ``request_overhead_ms + output_delay_steps * t_s + disaggregated * handoff_ms``,
+    ``t_s`` the whole decode step (an overlap scheduler hands a step's tokens out while
+    the next step runs).
 
-    Example: SGLang (3 ms, one step, 5 ms) at ``t_d`` = 10 ms, disaggregated:
+    Example: SGLang (3 ms, one step, 5 ms) at ``t_s`` = 10 ms, disaggregated:
     3 + 10 + 5 = 18 ms. ``ValueError`` for a stack the catalog lacks.
     """
     table = serving_path()
@@ -220,7 +245,7 @@ def path_times_ms(serving_stack: str, decode_ms_per_token, disaggregated) -> np.
             f"got {serving_stack!r}"
         )
     row = table.loc[serving_stack]
-    steps = float(row["output_delay_steps"]) * np.asarray(decode_ms_per_token, float)
+    steps = float(row["output_delay_steps"]) * np.asarray(decode_step_ms, float)
     handoff = float(row["handoff_ms"]) * np.asarray(disaggregated, float)
     return float(row["request_overhead_ms"]) + steps + handoff
 
@@ -324,19 +349,22 @@ def service_times(
     prefill_fits = pre["fits"].to_numpy(bool).reshape(nu, J).all(axis=1)
 
     t_d = (dec["decode_step_ms"] / dec["tokens_per_step"]).to_numpy()[decode_of]
+    t_s = dec["decode_step_ms"].to_numpy()[decode_of]
     share = prefilled[None, :] / chunk[:, None]
     dispatch = PREFILL_DISPATCH_MS_PER_LAYER * float(catalog.models.loc[scenario.model, "n_layers"])
     work = work[prefill_of]
     # Aggregated: the steps that carry the prompt, each with its prefill dispatch, and
     # half a step under way; disaggregated: the pass alone with its dispatch, the KV
-    # transfer, and the decode instance's next step (half a step to reach it, one step).
-    # Both add the serving path outside the GPU steps (:func:`path_times_ms`).
+    # transfer, and the decode instance's scheduler around it (DECODE_HANDOFF_STEPS).
+    # Both in whole decode steps t_s, and both add the serving path outside the GPU
+    # steps (:func:`path_times_ms`).
     steps = np.ceil(share) + 0.5
-    path = path_times_ms(scenario.serving_stack, t_d, split)[:, None]
+    path = path_times_ms(scenario.serving_stack, t_s, split)[:, None]
+    pass_alone = alone[prefill_of] + dispatch
     own = path + np.where(
         split[:, None],
-        alone[prefill_of] + dispatch + transfer[prefill_of] + 1.5 * t_d[:, None],
-        work + steps * t_d[:, None] + np.ceil(share) * dispatch,
+        pass_alone + transfer[prefill_of] + DECODE_HANDOFF_STEPS * t_s[:, None],
+        work + steps * t_s[:, None] + np.ceil(share) * dispatch,
     )
     # The prompt's share of the prefill passes' time, their dispatch included.
     work = work + share * dispatch
@@ -346,11 +374,12 @@ def service_times(
         fits=fits,
         max_batch_size=dec["max_batch_size"].to_numpy(float)[decode_of],
         decode_ms_per_token=t_d,
-        decode_step_ms=dec["decode_step_ms"].to_numpy()[decode_of],
+        decode_step_ms=t_s,
         chunk_tokens=chunk.astype(float),
         prefill_work_ms=work,
         queue_service_ms=work + share * t_d[:, None],
         own_prefill_ms=own,
+        pass_alone_ms=pass_alone,
         prompt_weight=prompt["weight"].to_numpy(float),
         output_tokens=output["tokens"].to_numpy(float),
         output_weight=output["weight"].to_numpy(float),
@@ -394,6 +423,67 @@ def piece_moments(low, high, mass, orders=(1, 2, 3)) -> list:
         uniform = (high ** (k + 1) - low ** (k + 1)) / ((k + 1) * np.where(wide, width, 1.0))
         out.append(np.where(wide, uniform, low**k) @ mass)
     return out
+
+
+def batched_pass_wait_ms(pass_alone_ms, work_ms, requests_per_ms, max_prompts=np.inf):
+    """Mean time a prompt adds on a prefill instance that runs its waiting prompts in
+    batched passes, beyond its pass alone [ms] (arrays broadcast).
+
+    A prefill worker of a disaggregated pool (SGLang's prefill server, TensorRT-LLM's
+    context worker) takes the prompts that wait into one forward pass at its scheduler
+    loop: a prompt that arrives during a pass waits for it to end, then rides the next
+    pass with the prompts that came meanwhile. A pass of B prompts takes ``T = t_1 + (B
+    - 1) w`` (``t_1`` = ``pass_alone_ms``, a prompt alone with the pass's fixed costs;
+    ``w`` = ``work_ms``, each further prompt's share); at ``lambda`` =
+    ``requests_per_ms`` per instance the prompts that came during a pass ride the next,
+    ``B = 1 + lambda T``, so
+
+    - ``T = t_1 / (1 - rho)``, ``rho = lambda w``, at most the pass of ``max_prompts``
+      (the chunk's prompts; beyond it they wait in the pool's queue);
+    - the instance is in a pass a share ``busy = lambda T / (1 + lambda T)`` of the time
+      (``lambda / B`` passes per ms, T each), and an arrival then waits ``T / 2`` for it
+      to end;
+    - the added time is ``(T - t_1) + busy T / 2``: 0 at no load, infinite at rho >= 1.
+
+    Example: t_1 = 60 ms, w = 15 ms, lambda = 0.02 per ms (20 prompts/s): rho = 0.3,
+    T = 60 / 0.7 = 85.7 ms, busy = 1.714 / 2.714 = 0.632, added 25.7 + 0.632 x 42.9 =
+    52.8 ms.
+    """
+    t1 = np.asarray(pass_alone_ms, float)
+    w = np.asarray(work_ms, float)
+    lam = np.asarray(requests_per_ms, float)
+    if np.any(~(t1 >= 0)) or np.any(~(w >= 0)) or np.any(~(lam >= 0)):
+        raise ValueError(
+            "pass_alone_ms, work_ms and requests_per_ms must be >= 0; got "
+            f"{pass_alone_ms!r}, {work_ms!r}, {requests_per_ms!r}"
+        )
+    most = np.asarray(max_prompts, float)
+    if np.any(~(most >= 1)):
+        raise ValueError(f"max_prompts must be >= 1; got {max_prompts!r}")
+    rho = lam * w
+    stable = rho < 1
+    full = t1 + np.where(np.isfinite(most), most - 1, 0.0) * w  # the chunk's pass
+    T = np.minimum(t1 / np.where(stable, 1 - rho, 1.0), np.where(np.isfinite(most), full, np.inf))
+    busy = lam * T / (1 + lam * T)
+    return np.where(stable, T - t1 + busy * T / 2, np.inf)
+
+
+def prefill_pass_wait_ms(service: ServiceTimes, arrival_rate, prefill_instances=1) -> np.ndarray:
+    """:func:`batched_pass_wait_ms` of each configuration at ``arrival_rate`` requests/s
+    spread over ``prefill_instances`` [ms]: ``t_1`` and ``w`` the workload's means of
+    ``pass_alone_ms`` and ``prefill_work_ms``, at most ``chunk_tokens`` over the mean
+    prompt in a pass; 0 on aggregated rows (their chunks share the decode steps, which
+    the M/G/1 queue and the steps carrying the prompt count)."""
+    weight = service.prompt_weight
+    per_instance = np.asarray(arrival_rate, float) / np.asarray(prefill_instances, float)
+    prompts = np.maximum(service.chunk_tokens / max(service.mean_prompt_tokens, 1.0), 1.0)
+    wait = batched_pass_wait_ms(
+        service.pass_alone_ms @ weight,
+        service.prefill_work_ms @ weight,
+        per_instance / MS_PER_S * np.ones(len(service.fits)),
+        prompts,
+    )
+    return np.where(service.disaggregated, wait, 0.0)
 
 
 @dataclass(frozen=True)
@@ -472,7 +562,10 @@ def fleet_state(
         (lam / R / MS_PER_S * tpot_mean * second_wp)[:, None] / service.output_tokens[None, :],
     )
     low, high, mass = service.own_pieces
-    low, high = low + overhead_ms, high + overhead_ms
+    # An unstable pool's TTFT is infinite by its queue; its passes add nothing finite.
+    passes = np.where(q["utilization"] < 1, prefill_pass_wait_ms(service, lam, K), 0.0)
+    added = overhead_ms + passes[:, None]
+    low, high = low + added, high + added
     mean_ttft = q["mean_wait_s"] + piece_moments(low, high, mass, (1,))[0]
     holding = np.where(
         split, service.mean_output_tokens * t_d, mean_ttft + service.mean_output_tokens * tpot_mean

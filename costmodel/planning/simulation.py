@@ -6,7 +6,9 @@ share and a probability p ~ U(0, 1); its service times are the model's at that q
 its prompt length (linear between the quadrature nodes, whose probabilities are
 ``(k + 0.5) / n``). Aggregated configurations: one server per replica, service
 ``queue_service_ms``; disaggregated ones: ``prefill_instances`` servers, service
-``prefill_work_ms``. TTFT = wait + ``own_prefill_ms`` + overhead.
+``prefill_work_ms``. TTFT = wait + ``own_prefill_ms`` + overhead, and on disaggregated
+configurations the model's mean wait for a batched prefill pass
+(``latency.prefill_pass_wait_ms``, a fixed time here: the simulation checks the queue).
 
 Vectorised over the configurations and rates simulated together: single-server queues
 by Lindley's recursion in closed form (cumulative sums, no loop over requests); the
@@ -23,6 +25,7 @@ from costmodel.planning.latency import (
     QUANTILES,
     ServiceTimes,
     latency_table,
+    prefill_pass_wait_ms,
     service_times,
 )
 from costmodel.planning.workloads import Workload
@@ -102,7 +105,8 @@ def simulate_ttft_ms(
             start = np.maximum(arrivals[many, i], free[rows, k])
             wait[many, i] = start - arrivals[many, i]
             free[rows, k] = start + work[many, i]
-    ttft = (wait + own + overhead_ms)[:, warm_up:]
+    passes = prefill_pass_wait_ms(service, arrival_rate, prefill_instances)[rep, None]
+    ttft = (wait + own + overhead_ms + passes)[:, warm_up:]
     return ttft.reshape(n0, -1)
 
 
