@@ -17,7 +17,7 @@ import streamlit as st
 import costmodel
 from app_pages.ui import cache, charts, sidebar, tables, url, widgets
 from app_pages.ui.text import escape, literal
-from costmodel import outputs, pricing
+from costmodel import outputs, pricing, shapley
 from costmodel.adapt import adapted
 from costmodel.evaluation import OUTPUT_COLUMNS
 from costmodel.spec import Spec
@@ -144,8 +144,15 @@ def comparison() -> None:
         "the output, green lowers it), then B's value. The shares add up to B − A."
     )
     if not table.empty:
+        words = {
+            end: [
+                shapley.value_text(v, f, cache.catalog())
+                for v, f in zip(table[end], table["field"], strict=True)
+            ]
+            for end in ("from", "to")
+        }
         tables.show_table(
-            tables.in_words(table.astype({"from": str, "to": str}), ("from", "to")),
+            table.assign(**words),
             "attribution.csv",
             hide_index=True,
             column_order=["label", "from", "to", "delta", "field"],

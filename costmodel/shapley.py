@@ -38,6 +38,7 @@ from costmodel.evaluation import (
     scan,
 )
 from costmodel.fields import FIELD_LABELS, FIELD_NAMES
+from costmodel.outputs import label as output_label
 from costmodel.scenario import Scenario
 
 #: Most fields two scenarios may differ in: 2^12 = 4,096 mixed scenarios in one scan.
@@ -235,9 +236,19 @@ class Comparison:
         return self.b_value - self.a_value
 
 
-def _shown(value) -> str:
+def value_text(value, field: str, catalog: Catalog) -> str:
+    """A player's value in words (an ``attribution`` row's ``from`` or ``to`` and its
+    ``field``): a model's or GPU's name, on/off, the family default, values of several
+    fields joined by "and"."""
+    if isinstance(value, tuple):  # a player of several fields
+        fields = field.split("+")
+        return " and ".join(value_text(v, f, catalog) for v, f in zip(value, fields, strict=True))
     if value is None:
         return "the GPU family's default"
+    if isinstance(value, bool):
+        return "on" if value else "off"
+    if field in ("model", "gpu"):
+        return catalog.names(f"{field}s", [value])[0]
     return f"{value:.4g}" if isinstance(value, float) else str(value)
 
 
@@ -246,15 +257,18 @@ def _driver(table: pd.DataFrame) -> pd.Series | None:
     return None if table.empty else table.loc[table["delta"].abs().idxmax()]
 
 
-def _sentence(metric, a_value, b_value, table, mixes_not_fitting, n_mixes) -> str:
+def _sentence(metric, a_value, b_value, table, mixes_not_fitting, n_mixes, catalog) -> str:
+    """The comparison in one sentence, in words (the metric's and fields' labels, names)."""
     change = b_value - a_value
+    metric = output_label(metric)
     head = f"{metric} goes from {a_value:.4g} in A to {b_value:.4g} in B ({change:+.4g})"
     top = _driver(table)
     if top is None:
         return f"A and B are the same scenario: {metric} is {a_value:.4g} in both."
+    was, now = (value_text(top[end], top["field"], catalog) for end in ("from", "to"))
     text = (
-        f"{head}; the biggest driver is {top['field']} ({_shown(top['from'])} to "
-        f"{_shown(top['to'])}) with {top['delta']:+.4g} of the {change:+.4g}."
+        f"{head}; the biggest driver is {top['label']} ({was} to {now}) with "
+        f"{top['delta']:+.4g} of the {change:+.4g}."
     )
     if mixes_not_fitting:
         text += (
@@ -276,7 +290,8 @@ def compare(
     outputs and the attribution come from the same evaluation.
     """
     _check_metric(metric)
-    groups, mixes = _mixed_scenarios(a, b, catalog or load_catalog())
+    catalog = catalog or load_catalog()
+    groups, mixes = _mixed_scenarios(a, b, catalog)
     shown = list(dict.fromkeys((*KEY_OUTPUTS, metric)))
     a_row = mixes[shown].iloc[0].astype(float).to_numpy()
     b_row = mixes[shown].iloc[-1].astype(float).to_numpy()
@@ -303,5 +318,5 @@ def compare(
         driver=None if table.empty else str(_driver(table)["field"]),
         n_mixes=len(mixes),
         mixes_not_fitting=not_fitting,
-        text=_sentence(metric, values[0], values[-1], table, not_fitting, len(mixes)),
+        text=_sentence(metric, values[0], values[-1], table, not_fitting, len(mixes), catalog),
     )

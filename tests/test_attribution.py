@@ -218,7 +218,7 @@ def test_compare_shows_both_scenarios_and_names_the_biggest_driver():
     assert result.driver == "usd_per_gpu_hour"
     delta = result.attribution.set_index("field").loc["usd_per_gpu_hour", "delta"]
     assert delta == pytest.approx(ea[COST], rel=0.05)
-    assert "biggest driver is usd_per_gpu_hour (1.95 to 3.9)" in result.text
+    assert "biggest driver is GPU price [$/GPU-hour] (1.95 to 3.9)" in result.text
     assert f"{delta:+.4g} of the {result.difference:+.4g}" in result.text
     assert (result.n_mixes, result.mixes_not_fitting) == (4, 0)
 
@@ -235,7 +235,7 @@ def test_compare_counts_mixes_that_do_not_fit():
 def test_compare_of_equal_scenarios_says_so():
     result = compare(Scenario(), Scenario(), metric="ttft_ms")
     assert result.attribution.empty and result.driver is None
-    assert result.text.startswith("A and B are the same scenario: ttft_ms is")
+    assert result.text.startswith("A and B are the same scenario: Time to first token [ms] is")
     assert result.outputs.set_index("output").loc["ttft_ms", "difference"] == 0.0
 
 
@@ -302,6 +302,9 @@ def test_expert_parallelism_moves_with_the_model_whose_experts_it_needs():
     assert attribution_module.players(a, b) == [("model", "expert_parallel"), ("n_gpus",)]
     table = attribution(a, b).set_index("field")
     assert table["delta"].sum() == pytest.approx(evaluate(b)[COST] - evaluate(a)[COST], rel=1e-9)
+    # Said in words: the joint player's labels and its values by name, on/off.
+    text = compare(a, b).text
+    assert "Model + Expert parallelism (Qwen3-235B-A22B and on to Mixtral 8x7B and off)" in text
 
 
 @st.composite
