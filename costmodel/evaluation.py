@@ -1096,7 +1096,8 @@ def _expander(full: dict, n: int, base, catalog, axes: dict, product: bool):
     return c, expand
 
 
-def _frame(columns: dict, results: dict, n: int, catalog: Catalog) -> pd.DataFrame:
+def _columns(columns: dict, results: dict, n: int, catalog: Catalog) -> dict:
+    """Column name -> its n values: every field (ids as categoricals), every output."""
     data = {}
     for name in FIELD_NAMES:
         value = results.get(name, columns[name])
@@ -1108,6 +1109,11 @@ def _frame(columns: dict, results: dict, n: int, catalog: Catalog) -> pd.DataFra
             data[name] = np.broadcast_to(value, (n,))
     for name in OUTPUT_COLUMNS:
         data[name] = np.broadcast_to(results[name], (n,))
+    return data
+
+
+def _frame(data: dict) -> pd.DataFrame:
+    """The columns of :func:`_columns` as a frame (no copy)."""
     return pd.DataFrame(data, copy=False)
 
 
@@ -1149,7 +1155,7 @@ def _run(base: Scenario | None, catalog: Catalog | None, axes: dict, product: bo
     check_consistency(c, catalog)
     out = {k: expand(v) for k, v in physics(c, catalog).items() if k in _KEPT}
     out.update(economics.dollars(out, full["usd_per_gpu_hour"], full["utilization"]))
-    return _frame(full, out, n, catalog)
+    return _columns(full, out, n, catalog)
 
 
 def sweep(base: Scenario | None = None, catalog: Catalog | None = None, **axes) -> pd.DataFrame:
@@ -1161,7 +1167,7 @@ def sweep(base: Scenario | None = None, catalog: Catalog | None = None, **axes) 
     ``load_catalog()``) is the one ids are checked against. Invalid values raise
     ``ValueError`` naming the field; so does a grid above ``MAX_SWEEP_ROWS`` rows.
     """
-    return _run(base, catalog, axes, product=True)
+    return _frame(_run(base, catalog, axes, product=True))
 
 
 def scan(base: Scenario | None = None, catalog: Catalog | None = None, **columns) -> pd.DataFrame:
@@ -1169,10 +1175,10 @@ def scan(base: Scenario | None = None, catalog: Catalog | None = None, **columns
 
     ``scan(s, batch_size=[8, 64], usd_per_gpu_hour=[2.0, 1.5])`` gives 2 rows.
     """
-    return _run(base, catalog, columns, product=False)
+    return _frame(_run(base, catalog, columns, product=False))
 
 
 def evaluate(scenario: Scenario | None = None, catalog: Catalog | None = None) -> dict:
     """All outputs for one scenario: ``sweep(scenario)``'s single row as a dict."""
-    row = sweep(scenario, catalog).iloc[0]
+    row = {k: v[0] for k, v in _run(scenario, catalog, {}, product=True).items()}
     return {k: (v.item() if isinstance(v, np.generic) else v) for k, v in row.items()}
