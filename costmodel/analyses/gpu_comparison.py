@@ -179,14 +179,21 @@ def _setups(scenario, prices: pd.DataFrame, catalog):
     return setups, tuple(skipped)
 
 
-def _operating_row(rows: pd.DataFrame, options: Options) -> pd.Series | None:
-    """The row a setup is compared at: the scenario's batch, or (``optimize_batch``) the
-    fitting batch of most throughput whose users get the target speed; None if none."""
+def _operating_rows(grid: pd.DataFrame, setups: int, options: Options) -> np.ndarray:
+    """Each setup's row of ``grid`` (``setups`` blocks of equal length, the scenario's
+    batch last in each) it is compared at: the scenario's batch, or (``optimize_batch``)
+    the fitting batch of most throughput whose users get the target speed; -1 if none."""
+    per_setup = len(grid) // max(setups, 1)
+    first = np.arange(setups) * per_setup
     if not options.optimize_batch:
-        return rows[rows["_at_scenario_batch"]].iloc[0]
-    ok = rows[rows["fits"] & (rows["tokens_per_s_per_user"] >= options.min_tokens_per_s_per_user)]
-    ok = ok[~ok["_at_scenario_batch"]]
-    return None if ok.empty else ok.loc[ok["output_tokens_per_s"].idxmax()]
+        return first + per_setup - 1
+    ok = grid["fits"].to_numpy(bool) & (
+        grid["tokens_per_s_per_user"].to_numpy(float) >= options.min_tokens_per_s_per_user
+    )
+    ok = (ok & ~grid["_at_scenario_batch"].to_numpy(bool)).reshape(setups, per_setup)
+    speed = grid["output_tokens_per_s"].to_numpy(float).reshape(setups, per_setup)
+    best = np.argmax(np.where(ok, speed, -np.inf), axis=1)  # the first of equals
+    return np.where(ok.any(axis=1), first + best, -1)
 
 
 def _table(scenario, options: Options, prices: pd.DataFrame, catalog):
@@ -205,10 +212,11 @@ def _table(scenario, options: Options, prices: pd.DataFrame, catalog):
         grid["setup"] = np.repeat(list(setups), len(per_setup))
         grid["_at_scenario_batch"] = np.tile([False] * len(batches) + [True], len(setups))
     rows, points, scenarios = [], {}, {}
-    for label, (gpu, n, price, source) in setups.items():
+    picked = _operating_rows(grid, len(setups), options) if setups else []
+    for (label, (gpu, n, price, source)), at in zip(setups.items(), picked, strict=True):
         row = {"setup": label, "gpu": gpu, "n_gpus": n, "usd_per_gpu_hour": price}
         rows.append({**row, "price_source": source, "batch_size": np.nan, "fits": False})
-        point = _operating_row(grid[grid["setup"] == label], options)
+        point = grid.iloc[at] if at >= 0 else None
         if point is not None:
             points[label] = point
             scenarios[label] = scenario.replace(
