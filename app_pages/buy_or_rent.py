@@ -71,7 +71,7 @@ OWNERSHIP_CONFIG = {
     "capital_usd_per_gpu_hour": planning.number("Capital [$/GPU-hour]", "$%.3f"),
     "hosting_usd_per_gpu_hour": planning.number("Hosting [$/GPU-hour]", "$%.3f"),
     "electricity_usd_per_gpu_hour": planning.number("Electricity [$/GPU-hour]", "$%.3f"),
-    "usd_per_gpu_hour": planning.number("Owning [$/GPU-hour]", "$%.3f"),
+    "owning_usd_per_gpu_hour": planning.number("Owning [$/GPU-hour]", "$%.3f"),
     "source": {"label": "Purchase price: source"},
 }
 

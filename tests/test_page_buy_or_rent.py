@@ -50,8 +50,8 @@ def test_renders_defaults_as_the_analysis(downloads):
     assert downloads["api_rent_buy.csv"] == result.table.to_csv(index=False).encode()
     # What owning costs, by part, and each system's purchase price beside it.
     owned = shown(at, "capital_usd_per_gpu_hour")
-    assert list(owned["usd_per_gpu_hour"]) == pytest.approx(
-        list(result.ownership["usd_per_gpu_hour"]), rel=1e-12
+    assert list(owned["owning_usd_per_gpu_hour"]) == pytest.approx(
+        list(result.ownership["owning_usd_per_gpu_hour"]), rel=1e-12
     )
     assert list(owned["usd_per_server"]) == [515_000, 270_000, 310_000]  # B200, H100, H200
     # How each pays for electricity: a bought H100 draws 1.275 kW all-in (DGX H100: 10.2 kW

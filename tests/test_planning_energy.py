@@ -65,7 +65,9 @@ def test_ownership_cost_by_hand():
     # Hosting 1.275 kW x $184 / 730 h = $0.32137; electricity 1.275 x 1.5 x 0.1 = $0.19125.
     assert cost["hosting_usd_per_gpu_hour"] == pytest.approx(1.275 * 184 / 730)
     assert cost["electricity_usd_per_gpu_hour"] == pytest.approx(0.19125)
-    assert cost["usd_per_gpu_hour"] == pytest.approx(5736.70 / 5840 + 1.275 * 184 / 730 + 0.19125)
+    assert cost["owning_usd_per_gpu_hour"] == pytest.approx(
+        5736.70 / 5840 + 1.275 * 184 / 730 + 0.19125
+    )
     assert purchase_prices()["source"].str.len().min() > 20
     with pytest.raises(ValueError, match="cost_of_capital"):
         ownership_cost(cost_of_capital=2.0)

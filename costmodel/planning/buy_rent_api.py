@@ -92,7 +92,7 @@ def ownership_cost(
 
     ``capital = annuity_per_month(price per server) / gpus per server / 730``;
     ``hosting = all-in kW x hosting_usd_per_kw_month / 730``; ``electricity = all-in kW x
-    load_power_fraction x PUE x usd_per_kwh``; ``usd_per_gpu_hour`` their sum. DGX H100,
+    load_power_fraction x PUE x usd_per_kwh``; ``owning_usd_per_gpu_hour`` their sum. DGX H100,
     defaults: capital 5,736.71 / 8 / 730 = $0.982, hosting 1.275 x 184 / 730 = $0.321,
     electricity 1.275 x 1.56 x 0.081 = $0.161: $1.465 per GPU-hour.
     """
@@ -123,7 +123,7 @@ def ownership_cost(
         },
         index=pd.Index(gpus, name="gpu"),
     )
-    table["usd_per_gpu_hour"] = table.sum(axis=1)
+    table["owning_usd_per_gpu_hour"] = table.sum(axis=1)
     table["system"] = rows["system"]
     table["source"] = rows["source"]
     return table
@@ -236,7 +236,7 @@ def compare(
     owned = ownership_cost(sorted(set(service.configs["gpu"])), **ownership)
     gpus = fleet_gpus(service, rates, targets, headroom, overhead_ms)  # sized once, priced twice
     rent = cheapest_at(service, rates, gpus, rent_usd_per_gpu_hour)
-    buy = cheapest_at(service, rates, gpus, owned["usd_per_gpu_hour"])
+    buy = cheapest_at(service, rates, gpus, owned["owning_usd_per_gpu_hour"])
     table = pd.DataFrame(
         {
             "tokens_per_month": volumes,
