@@ -186,7 +186,7 @@ def draw(result: analysis.Result, options: analysis.Options) -> None:
     st.subheader("What owning a GPU costs an hour")
     bought = owned.join(purchase_prices()[["usd_per_server", "gpus_per_server", "date"]])
     tables.show_table(
-        planning.named(bought),
+        planning.gpu_rows(bought),
         "ownership_cost.csv",
         hide_index=True,
         column_config=OWNERSHIP_CONFIG,

@@ -215,7 +215,7 @@ def draw(result: analysis.Result, options: analysis.Options) -> None:
 
     st.subheader("Energy")
     tables.show_table(
-        planning.named(result.energy),
+        planning.gpu_rows(result.energy),
         "fleet_energy.csv",
         hide_index=True,
         column_config=ENERGY_CONFIG,
@@ -251,7 +251,7 @@ def infeasible(why: pd.DataFrame) -> None:
         return
     st.markdown("**GPU types with no fleet meeting the targets**")
     tables.show_table(
-        planning.named(why),
+        planning.gpu_rows(why),
         "fleet_infeasible.csv",
         hide_index=True,
         column_config={

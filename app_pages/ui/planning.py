@@ -64,14 +64,13 @@ def number(label: str, format: str) -> dict:
     return st.column_config.NumberColumn(label, format=format)
 
 
-def named(table: pd.DataFrame) -> pd.DataFrame:
-    """``table`` (GPU ids as its index or its ``gpu`` column) with the GPUs' names in a
-    ``gpu`` column first, for a table of a few GPUs (its CSV carries the names too)."""
-    rows = table.reset_index() if table.index.name == "gpu" else table
-    return rows.assign(gpu=rows["gpu"].map(cache.catalog().gpus["name"]).fillna(rows["gpu"]))
+def gpu_rows(table: pd.DataFrame) -> pd.DataFrame:
+    """``table`` with its GPU ids (its index or its ``gpu`` column) in a ``gpu`` column, for
+    ``tables.show_table`` (which shows their names; the CSV keeps the ids)."""
+    return table.reset_index() if table.index.name == "gpu" else table
 
 
-#: ``column_config`` of :func:`named`'s column.
+#: ``column_config`` of :func:`gpu_rows`'s column.
 GPU_COLUMN = {"gpu": {"label": "GPU"}}
 
 
@@ -202,7 +201,7 @@ def run(module: types.ModuleType, values: dict[str, Any], doing: str) -> tuple |
 def prices_table(prices: pd.DataFrame, filename: str) -> None:
     """Each GPU's $/GPU-hour and where it comes from (``planning_inputs.rental_prices``)."""
     tables.show_table(
-        named(prices),
+        gpu_rows(prices),
         filename,
         hide_index=True,
         column_config={
