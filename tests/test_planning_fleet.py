@@ -180,3 +180,21 @@ def test_cheapest_fleets_over_rates_agree_with_one_rate_at_a_time():
         cost = ok["total_gpus"] * ok["gpu"].map(PRICES) * HOURS_PER_MONTH
         assert row.usd_per_month == pytest.approx(cost.min())
     assert curve["usd_per_month"].is_monotonic_increasing
+
+
+def test_a_free_gpu_is_compared_in_dollars_not_percent():
+    # The H100 at $0/GPU-hour is the cheapest fleet ($0 a month); the next GPU's fleet is
+    # said in dollars more, not as an infinite percentage.
+    plan = size_fleet(
+        SCENARIO,
+        WORKLOAD,
+        requests_per_s=4.0,
+        targets={"ttft_p90_ms": 3000, "tpot_p90_ms": 60},
+        usd_per_gpu_hour={"h100-sxm": 0.0, "h200-sxm": 3.0},
+        batch_sizes=(16, 64, 256),
+        n_gpus=(2, 4, 8),
+    )
+    assert plan.best["gpu"] == "h100-sxm" and plan.best["usd_per_month"] == 0
+    second = plan.cheapest.iloc[1]
+    assert f"(${second['usd_per_month']:,.0f} more)." in plan.verdict
+    assert "inf" not in plan.verdict

@@ -590,9 +590,14 @@ def _verdict(best, cheapest, runner_ups, requests_per_s, targets, headroom, infe
     others = cheapest.iloc[1:]
     if len(others):
         second = others.iloc[0]
+        more = second["usd_per_month"] - best["usd_per_month"]
         text += (
             f" The next GPU, {second['setup']}, costs ${second['usd_per_month']:,.0f} a month "
-            f"({100 * (second['usd_per_month'] / best['usd_per_month'] - 1):+.0f}%)."
+            + (  # the best fleet is free at a price of $0
+                f"({100 * more / best['usd_per_month']:+.0f}%)."
+                if best["usd_per_month"] > 0
+                else f"(${more:,.0f} more)."
+            )
         )
     return text
 
