@@ -31,6 +31,7 @@ import pandas as pd
 
 from costmodel.calibration.predict import predict, resolved_fields
 from costmodel.catalog import ANY_FAMILY, ANY_STACK, STACK_PARAMETERS, Catalog, load_catalog
+from costmodel.overheads import FIXED_TIME_PARAMETERS, fixed_time_scale
 
 #: Metrics the fit matches: a user's speed and the system's throughput per GPU.
 FIT_METRICS = ("tokens_per_s_per_user", "output_tokens_per_s_per_gpu")
@@ -200,6 +201,15 @@ def _labels(table: pd.DataFrame, catalog: Catalog, level: str) -> np.ndarray:
     return np.char.add(np.char.add(family, "/"), stack)
 
 
+def _row_scale(table: pd.DataFrame, catalog: Catalog, name: str, level: str) -> np.ndarray:
+    """Each row's factor on a fitted value: a fixed time pooled over GPU families (level
+    ``stack``) is stated at the reference memory system and carries to each row's GPU by
+    ``overheads.fixed_time_scale``, as ``catalog.stack_value`` resolves it; else 1."""
+    if level != "stack" or name not in FIXED_TIME_PARAMETERS:
+        return np.ones(len(table))
+    return fixed_time_scale(catalog.gpus.loc[table["gpu"], "bandwidth_tb_s"].to_numpy(float))
+
+
 def bounds(name: str, catalog: Catalog | None = None) -> tuple:
     """Physical range ``(low, high)`` a fitted value of field ``name`` may take."""
     if name in SHARED_RANGES:
@@ -249,15 +259,16 @@ def fit(
     for name, level in parameters.items():
         low, high = bounds(name, catalog)
         codes, names = pd.factorize(_labels(table, catalog, level))
-        begin = start[name].to_numpy(float)
+        scale = _row_scale(table, catalog, name, level)
+        begin = start[name].to_numpy(float) / scale
         x0 += [float(np.clip(begin[codes == g].mean(), low, high)) for g in range(len(names))]
         lower += [low] * len(names)
         upper += [high] * len(names)
-        blocks.append((name, level, codes, names, len(x0) - len(names)))
+        blocks.append((name, level, codes, names, len(x0) - len(names), scale))
     x, lower, upper = np.array(x0), np.array(lower), np.array(upper)
 
     def overrides(x):
-        out = {name: x[offset + codes] for name, _, codes, _, offset in blocks}
+        out = {name: x[offset + codes] * scale for name, _, codes, _, offset, scale in blocks}
         if "acceptance_at_t0" in out:
             out["acceptance_at_t1"] = out["acceptance_at_t0"]
         return out
@@ -270,7 +281,7 @@ def fit(
     J = _jacobian(evaluate, x, r, blocks, lower, upper, mask)
     errors = _std_errors(J, np.where(mask, r, 0.0).ravel(), int(mask.sum()))
     values = []
-    for name, level, codes, names, offset in blocks:
+    for name, level, codes, names, offset, _ in blocks:
         for g, label in enumerate(names):
             family, stack = label.split("/")
             values.append(
@@ -333,7 +344,7 @@ def _jacobian(evaluate, x, r, blocks, lower, upper, mask):
     m = r.size
     J = np.zeros((m, x.size))
     rows = np.repeat(np.arange(r.shape[0]), r.shape[1])
-    for _, _, codes, names, offset in blocks:
+    for _, _, codes, names, offset, _ in blocks:
         index = offset + np.arange(len(names))
         h = DIFFERENCE_STEP * (upper[index] - lower[index])
         up = x[index] + h <= upper[index]
