@@ -31,7 +31,11 @@ import pandas as pd
 
 from costmodel.calibration.predict import predict, resolved_fields
 from costmodel.catalog import ANY_FAMILY, ANY_STACK, STACK_PARAMETERS, Catalog, load_catalog
-from costmodel.overheads import FIXED_TIME_PARAMETERS, fixed_time_scale
+from costmodel.overheads import (
+    FIXED_TIME_PARAMETERS,
+    REFERENCE_BANDWIDTH_TB_S,
+    fixed_time_scale,
+)
 
 #: Metrics the fit matches: a user's speed and the system's throughput per GPU.
 FIT_METRICS = ("tokens_per_s_per_user", "output_tokens_per_s_per_gpu")
@@ -122,10 +126,15 @@ class FitResult:
         ]
         return dict(zip(rows["parameter"], rows["value"], strict=True))
 
-    def scenario_fields(self, family: str, stack: str) -> dict:
+    def scenario_fields(
+        self, family: str, stack: str, bandwidth_tb_s: float = REFERENCE_BANDWIDTH_TB_S
+    ) -> dict:
         """Scenario field -> fitted value for a GPU family on a stack (the group's own
         value, else its stack's or its family's, and the shared ones): what to set on a
-        scenario to use the calibration. ``{}`` where nothing was fitted for them."""
+        scenario to use the calibration. A fixed time pooled over families (level
+        ``stack``) is carried to a GPU of HBM bandwidth ``bandwidth_tb_s`` [TB/s]
+        (``overheads.fixed_time_scale``; the default, the reference's, leaves it as
+        fitted). ``{}`` where nothing was fitted for them."""
         out = {}
         for level, fam, stk in (
             ("all", ANY_FAMILY, "all"),
@@ -139,7 +148,13 @@ class FitResult:
                 & (values["family"] == fam)
                 & (values["serving_stack"] == stk)
             ]
-            out.update(dict(zip(mine["parameter"], mine["value"], strict=True)))
+            scale = fixed_time_scale(bandwidth_tb_s) if level == "stack" else 1.0
+            out.update(
+                {
+                    p: v * (scale if p in FIXED_TIME_PARAMETERS else 1.0)
+                    for p, v in zip(mine["parameter"], mine["value"], strict=True)
+                }
+            )
         if "acceptance_at_t0" in out:
             out["acceptance_at_t1"] = out["acceptance_at_t0"]
         return {k: round(float(v), 4) for k, v in out.items()}
