@@ -43,13 +43,14 @@ FIXED_TIME_PARAMETERS = ("kernel_us", "allreduce_latency_us")
 REFERENCE_BANDWIDTH_TB_S = 4.8
 
 #: Share of a small kernel's fixed time that does not scale with the GPU: the launch of
-#: a CUDA/HIP graph node, about 1 us of the 3-4 us a small kernel takes (TensorRT-LLM's
-#: batch-1 DeepSeek-R1 on B200: ~40 kernels per layer in 9 ms per step of 61 layers,
-#: 3.7 us each, blog1; graph node launch ~1 us in NVIDIA's "Getting Started with CUDA
-#: Graphs"). The rest is the kernel's ramp-up, its dependent memory round trips and its
-#: tail, and the flag exchanges of a small all-reduce, which run at the GPU's memory
-#: system.
-LAUNCH_SHARE = 0.3
+#: a CUDA/HIP graph node. A graph launches a tiny kernel in 0.5-0.9 us (NVIDIA's
+#: "Getting Started with CUDA Graphs": 3.4 us per 2.9 us kernel in a graph; CUDA.jl's
+#: graphs page: 80 tiny broadcast kernels in 70 us, 0.9 us each, their own work
+#: included) of the ~3.7 us a DeepSeek-R1 kernel takes at batch 1 (TensorRT-LLM on
+#: B200: ~40 kernels per layer, 61 layers, 9 ms per step, blog1): 0.15-0.25. The rest is
+#: the kernel's ramp-up, its dependent memory round trips and its tail, and the flag
+#: exchanges of a small all-reduce, which run at the GPU's memory system.
+LAUNCH_SHARE = 0.2
 
 #: Kernels on the critical path of one layer, by layer kind, all-reduces left out
 #: (``step.allreduce_ms`` prices them). Counted from the kernels the serving stacks launch:
@@ -123,7 +124,7 @@ def fixed_time_scale(bandwidth_tb_s):
     and on MI355X than on MI300X at small batch (InferenceX, ``bench_calibration.py``): a
     small kernel's time past its launch is its ramp-up, dependent memory round trips and
     tail, which a GPU generation shortens with its memory system. B200 (8 TB/s):
-    0.3 + 0.7 x 4.8 / 8 = 0.72; H100 (3.35 TB/s): 1.30; H200: 1.
+    0.2 + 0.8 x 4.8 / 8 = 0.68; H100 (3.35 TB/s): 1.346; H200: 1.
     """
     bw = np.asarray(bandwidth_tb_s, float)
     return LAUNCH_SHARE + (1.0 - LAUNCH_SHARE) * REFERENCE_BANDWIDTH_TB_S / bw

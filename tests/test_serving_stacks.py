@@ -125,9 +125,9 @@ def test_the_own_family_row_wins_over_the_pooled_row_of_the_same_date():
     got = stack_value(CATALOG, "h200-sxm", "sglang", "kernel_us", str(own["date"].iloc[0]))
     assert got == own["kernel_us"].iloc[0]
     # A family without its own row takes the pooled one; a pooled fixed time is stated at
-    # H200's 4.8 TB/s and carries to the A100 80GB's 2.039 TB/s as 0.3 + 0.7 x 4.8 / 2.039.
+    # H200's 4.8 TB/s and carries to the A100 80GB's 2.039 TB/s as 0.2 + 0.8 x 4.8 / 2.039.
     got = stack_value(CATALOG, "a100-80gb-sxm", "sglang", "kernel_us", str(own["date"].iloc[0]))
-    assert got == pytest.approx(pooled["kernel_us"].iloc[0] * (0.3 + 0.7 * 4.8 / 2.039))
+    assert got == pytest.approx(pooled["kernel_us"].iloc[0] * (0.2 + 0.8 * 4.8 / 2.039))
     got = stack_value(
         CATALOG, "a100-80gb-sxm", "sglang", "moe_kernel_efficiency", str(own["date"].iloc[0])
     )
@@ -135,10 +135,10 @@ def test_the_own_family_row_wins_over_the_pooled_row_of_the_same_date():
 
 
 def test_a_pooled_fixed_time_is_shorter_on_a_faster_memory_system():
-    # B200 (8 TB/s): 0.3 + 0.7 x 4.8 / 8 = 0.72 of the value at H200's 4.8 TB/s;
-    # H100 (3.35 TB/s): 0.3 + 0.7 x 4.8 / 3.35 = 1.303.
-    assert fixed_time_scale(8.0) == pytest.approx(0.72)
-    assert fixed_time_scale(3.35) == pytest.approx(1.3030, abs=1e-4)
+    # B200 (8 TB/s): 0.2 + 0.8 x 4.8 / 8 = 0.68 of the value at H200's 4.8 TB/s;
+    # H100 (3.35 TB/s): 0.2 + 0.8 x 4.8 / 3.35 = 1.3463.
+    assert fixed_time_scale(8.0) == pytest.approx(0.68)
+    assert fixed_time_scale(3.35) == pytest.approx(1.3463, abs=1e-4)
     assert fixed_time_scale(4.8) == pytest.approx(1.0)
     speeds = np.linspace(1.0, 20.0, 50)
     assert (np.diff(fixed_time_scale(speeds)) < 0).all()
