@@ -442,8 +442,9 @@ def leave_one_gpu_out(
 
     The fit starts from the catalog's priors (:func:`without_fit`); the held-out GPU's
     family has no fitted row, so its values come as for a GPU never measured
-    (``catalog.stack_value``: its stack pooled over the other families, then the
-    fallback stack, then the family's prior). ``parameters`` default to
+    (``catalog.stack_value``: its stack pooled over the other families, its fixed times
+    carried to the GPU by ``overheads.fixed_time_scale``, then the fallback stack, then
+    the family's prior). ``parameters`` default to
     ``DEFAULT_PARAMETERS`` pooled per stack (level ``stack``). Returns the table with
     ``predicted_*``, ``error_*_pct`` and ``held_out`` (the GPU left out).
     """
