@@ -20,6 +20,7 @@ import pandas as pd
 from costmodel.architecture import parameter_counts
 from costmodel.hf_config import ARCHITECTURE_FIELDS, LAYER_FIELDS, describe_hf_config
 from costmodel.memory import bytes_per_weight
+from costmodel.overheads import FIXED_TIME_PARAMETERS, fixed_time_scale
 
 ASSETS_DIR = Path(__file__).resolve().parent.parent / "assets"
 
@@ -478,7 +479,7 @@ def _newest(candidates: list, parameter: str, key: str):
     """The value of ``parameter`` in the newest of ``candidates`` (row groups
     ``{"keys": date keys, column: values}``, most specific first) dated on or before
     ``key`` (their oldest if all are later); on equal dates the more specific group's.
-    None if no row sets it."""
+    ``(value, index of its group in candidates)``; None if no row sets it."""
     dates, values, rank = [], [], []
     for specificity, rows in enumerate(candidates):
         if rows is None:
@@ -492,8 +493,8 @@ def _newest(candidates: list, parameter: str, key: str):
     before = [i for i, date in enumerate(dates) if date <= key]
     pool = before or [i for i, date in enumerate(dates) if date == min(dates)]
     newest = max(dates[i] for i in pool)
-    best = min((rank[i], i) for i in pool if dates[i] == newest)[1]
-    return float(values[best])
+    specificity, best = min((rank[i], i) for i in pool if dates[i] == newest)
+    return float(values[best]), specificity
 
 
 def _stack_groups(table: pd.DataFrame) -> dict:
@@ -510,17 +511,18 @@ def _stack_groups(table: pd.DataFrame) -> dict:
 
 
 def _resolved(groups: dict, family: str, stack: str, parameter: str, key: str):
-    """The chain of :func:`stack_value` over prepared ``groups``; None: the base."""
+    """The chain of :func:`stack_value` over prepared ``groups``: ``(value, pooled)``,
+    pooled where the value is a stack's ``any``-family row; ``(None, False)``: the base."""
     while stack is not None:
         for candidates in (
             [groups.get((stack, family)), groups.get((stack, ANY_FAMILY))],
             [groups.get((ANY_STACK, family))],
         ):
-            value = _newest(candidates, parameter, key)
-            if value is not None:
-                return value
+            found = _newest(candidates, parameter, key)
+            if found is not None:
+                return found[0], len(candidates) == 2 and found[1] == 1
         stack = STACK_FALLBACK.get(stack)
-    return None
+    return None, False
 
 
 def _base(catalog: Catalog, parameter: str, family: str, gpu: str | None = None) -> float:
@@ -543,32 +545,43 @@ def stack_value(catalog: Catalog, gpu: str, stack: str, parameter: str, as_of: s
     ``STACK_FALLBACK[stack]``; else the parameter's ``base``
     (``serving_stack_parameters.csv``: a number, or ``family`` for the GPU family's value
     in ``gpu_families.csv``). So a stack's value *replaces* the family's where it has one.
+    A pooled fixed time (``overheads.FIXED_TIME_PARAMETERS``) is stated at the
+    reference GPU's memory system and carries to this GPU by
+    ``overheads.fixed_time_scale`` of its bandwidth; the own family's rows are its own.
     """
     family = catalog.gpus.loc[gpu, "family"]
     groups = _stack_groups(catalog.serving_stacks)
-    value = _resolved(groups, family, stack, parameter, date_key(as_of))
-    return _base(catalog, parameter, family, gpu) if value is None else value
+    value, pooled = _resolved(groups, family, stack, parameter, date_key(as_of))
+    if value is None:
+        return _base(catalog, parameter, family, gpu)
+    if pooled and parameter in FIXED_TIME_PARAMETERS:
+        return value * float(fixed_time_scale(catalog.gpus.loc[gpu, "bandwidth_tb_s"]))
+    return value
 
 
 def stack_values(catalog: Catalog) -> dict:
     """``stack_value`` of every parameter for every (GPU, stack, date) of the catalog:
     arrays of shape (GPUs, stacks, dates) in the catalog's index orders, resolved once
-    per GPU family (a GPU's own ``family``-based value where the base is its family's)."""
+    per GPU family (a GPU's own ``family``-based value where the base is its family's;
+    a pooled fixed time scaled to each GPU, :func:`stack_value`)."""
     groups = _stack_groups(catalog.serving_stacks)
     keys = [date_key(d) for d in catalog.stack_dates.index]
     stacks = list(catalog.stacks.index)
     families = list(pd.unique(catalog.gpus["family"]))
     row_family = catalog.gpus["family"].map({f: i for i, f in enumerate(families)}).to_numpy()
     out = {}
+    scale = fixed_time_scale(catalog.gpus["bandwidth_tb_s"].to_numpy(float))[:, None, None]
     for parameter in STACK_PARAMETERS:
-        resolved = np.array(
-            [
-                [[_resolved(groups, f, s, parameter, k) for k in keys] for s in stacks]
-                for f in families
-            ],
-            dtype=float,
-        ).reshape(len(families), len(stacks), len(keys))
-        per_gpu = resolved[row_family]
+        found = [
+            [[_resolved(groups, f, s, parameter, k) for k in keys] for s in stacks]
+            for f in families
+        ]
+        shape = (len(families), len(stacks), len(keys))
+        resolved = np.array([[[v for v, _ in d] for d in s] for s in found], float)
+        pooled = np.array([[[p for _, p in d] for d in s] for s in found], bool)
+        per_gpu = resolved.reshape(shape)[row_family]
+        if parameter in FIXED_TIME_PARAMETERS:
+            per_gpu = np.where(pooled.reshape(shape)[row_family], per_gpu * scale, per_gpu)
         missing = np.isnan(per_gpu)
         if missing.any():
             base = np.array([_base(catalog, parameter, "", g) for g in catalog.gpus.index])

@@ -34,6 +34,24 @@ import numpy as np
 #: 60 us, 74 % at 100 us); within the 10-150 us these sources bound.
 SCHEDULER_US_PER_SEQUENCE = 100.0
 
+#: Stack parameters that are fixed times of a forward pass (a kernel's, an all-reduce's):
+#: a value pooled over GPU families carries to a GPU by :func:`fixed_time_scale`.
+FIXED_TIME_PARAMETERS = ("kernel_us", "allreduce_latency_us")
+
+#: HBM bandwidth at which a serving stack's pooled fixed times are stated [TB/s]: the
+#: H200's (the GPU with every NVIDIA stack in the InferenceX file).
+REFERENCE_BANDWIDTH_TB_S = 4.8
+
+#: Share of a small kernel's fixed time that does not scale with the GPU: the launch of
+#: a CUDA/HIP graph node. A graph launches a tiny kernel in 0.5-0.9 us (NVIDIA's
+#: "Getting Started with CUDA Graphs": 3.4 us per 2.9 us kernel in a graph; CUDA.jl's
+#: graphs page: 80 tiny broadcast kernels in 70 us, 0.9 us each, their own work
+#: included) of the ~3.7 us a DeepSeek-R1 kernel takes at batch 1 (TensorRT-LLM on
+#: B200: ~40 kernels per layer, 61 layers, 9 ms per step, blog1): 0.15-0.25. The rest is
+#: the kernel's ramp-up, its dependent memory round trips and its tail, and the flag
+#: exchanges of a small all-reduce, which run at the GPU's memory system.
+LAUNCH_SHARE = 0.2
+
 #: Kernels on the critical path of one layer, by layer kind, all-reduces left out
 #: (``step.allreduce_ms`` prices them). Counted from the kernels the serving stacks launch:
 #:
@@ -95,6 +113,21 @@ def fixed_ms(arch: dict, layer_overhead_us, kernel_us):
     """
     per_pass_us = arch["n_layers"] * layer_overhead_us + kernels_per_pass(arch) * kernel_us
     return per_pass_us * 1e-3
+
+
+def fixed_time_scale(bandwidth_tb_s):
+    """How a stack's fixed time stated at ``REFERENCE_BANDWIDTH_TB_S`` carries to a GPU
+    of HBM bandwidth ``bandwidth_tb_s`` [TB/s]: ``s + (1 - s) * 4.8 / bandwidth`` (s =
+    ``LAUNCH_SHARE``) [-].
+
+    The same stack's fixed time per step is about 1.45 times shorter on B200 than on H200
+    and on MI355X than on MI300X at small batch (InferenceX, ``bench_calibration.py``): a
+    small kernel's time past its launch is its ramp-up, dependent memory round trips and
+    tail, which a GPU generation shortens with its memory system. B200 (8 TB/s):
+    0.2 + 0.8 x 4.8 / 8 = 0.68; H100 (3.35 TB/s): 1.346; H200: 1.
+    """
+    bw = np.asarray(bandwidth_tb_s, float)
+    return LAUNCH_SHARE + (1.0 - LAUNCH_SHARE) * REFERENCE_BANDWIDTH_TB_S / bw
 
 
 def scheduler_ms(sequences, ranks):

@@ -18,6 +18,7 @@ from costmodel.calibration.fit import (
 )
 from costmodel.calibration.table import measurement_table
 from costmodel.fields import FIELD_NAMES
+from costmodel.overheads import FIXED_TIME_PARAMETERS, fixed_time_scale
 
 CATALOG = cal.without_fit(load_catalog())
 
@@ -26,7 +27,9 @@ SETUPS = [(gpu, n, b) for gpu in ("b200", "h200-sxm") for n in (4, 8) for b in (
 
 
 def synthetic(truth: dict) -> pd.DataFrame:
-    """Rows measured as the model predicts them with ``truth`` set (no noise)."""
+    """Rows measured as the model predicts them with ``truth`` set (no noise): a stack's
+    values, its fixed times stated at H200's memory system and carried to each GPU by
+    ``overheads.fixed_time_scale`` (B200: 0.68 of them), as a pooled catalog row is."""
     rows = []
     for i, (gpu, n, b) in enumerate(SETUPS):
         s = Scenario(
@@ -42,7 +45,12 @@ def synthetic(truth: dict) -> pd.DataFrame:
         )
         rows.append({**{k: getattr(s, k) for k in FIELD_NAMES}, "measurement": f"s{i}"})
     table = measurement_table(pd.DataFrame(rows).assign(tokens_per_s_per_user=1.0))
-    predicted = cal.predict(table, CATALOG, {k: np.full(len(table), v) for k, v in truth.items()})
+    scale = fixed_time_scale(CATALOG.gpus.loc[table["gpu"], "bandwidth_tb_s"].to_numpy(float))
+    overrides = {
+        k: np.full(len(table), v) * (scale if k in FIXED_TIME_PARAMETERS else 1.0)
+        for k, v in truth.items()
+    }
+    predicted = cal.predict(table, CATALOG, overrides)
     for name in cal.FIT_METRICS:
         table[name] = predicted[name].to_numpy()
     return table
@@ -84,6 +92,16 @@ def test_fit_per_family_and_stack_and_scenario_fields():
     )
     assert r["kernel_us"] == fields["kernel_us"]
     assert result.parameter_counts(CATALOG).max() <= MAX_PARAMETERS_PER_GROUP
+
+
+def test_a_pooled_fixed_time_is_set_on_a_scenario_for_its_gpu():
+    result = cal.fit(synthetic(TRUTH), {name: "stack" for name in TRUTH}, CATALOG)
+    fitted = result.values.set_index("parameter").at["kernel_us", "value"]
+    assert fitted == pytest.approx(3.0, rel=2e-3)  # stated at H200's 4.8 TB/s
+    # On a B200 (8 TB/s): 3.0 x (0.2 + 0.8 x 4.8 / 8) = 3.0 x 0.68 = 2.04 us per kernel.
+    on_b200 = result.scenario_fields("blackwell", "sglang", 8.0)["kernel_us"]
+    assert on_b200 == pytest.approx(fitted * 0.68, abs=1e-4)
+    assert result.scenario_fields("hopper", "sglang")["kernel_us"] == round(fitted, 4)
 
 
 def test_values_stay_in_their_physical_range():

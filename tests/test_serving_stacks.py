@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import pytest
 
 from costmodel import Scenario, evaluate, load_catalog, sweep
 from costmodel.catalog import STACK_FALLBACK, STACK_PARAMETERS, stack_value, stack_values
+from costmodel.overheads import LAUNCH_SHARE, fixed_time_scale
 
 CATALOG = load_catalog()
 
@@ -122,9 +124,25 @@ def test_the_own_family_row_wins_over_the_pooled_row_of_the_same_date():
     assert own["date"].iloc[0] == pooled["date"].iloc[0]
     got = stack_value(CATALOG, "h200-sxm", "sglang", "kernel_us", str(own["date"].iloc[0]))
     assert got == own["kernel_us"].iloc[0]
-    # A family without its own row takes the pooled one.
+    # A family without its own row takes the pooled one; a pooled fixed time is stated at
+    # H200's 4.8 TB/s and carries to the A100 80GB's 2.039 TB/s as 0.2 + 0.8 x 4.8 / 2.039.
     got = stack_value(CATALOG, "a100-80gb-sxm", "sglang", "kernel_us", str(own["date"].iloc[0]))
-    assert got == pooled["kernel_us"].iloc[0]
+    assert got == pytest.approx(pooled["kernel_us"].iloc[0] * (0.2 + 0.8 * 4.8 / 2.039))
+    got = stack_value(
+        CATALOG, "a100-80gb-sxm", "sglang", "moe_kernel_efficiency", str(own["date"].iloc[0])
+    )
+    assert got == pooled["moe_kernel_efficiency"].iloc[0]  # an efficiency carries as it is
+
+
+def test_a_pooled_fixed_time_is_shorter_on_a_faster_memory_system():
+    # B200 (8 TB/s): 0.2 + 0.8 x 4.8 / 8 = 0.68 of the value at H200's 4.8 TB/s;
+    # H100 (3.35 TB/s): 0.2 + 0.8 x 4.8 / 3.35 = 1.3463.
+    assert fixed_time_scale(8.0) == pytest.approx(0.68)
+    assert fixed_time_scale(3.35) == pytest.approx(1.3463, abs=1e-4)
+    assert fixed_time_scale(4.8) == pytest.approx(1.0)
+    speeds = np.linspace(1.0, 20.0, 50)
+    assert (np.diff(fixed_time_scale(speeds)) < 0).all()
+    assert (fixed_time_scale(speeds) > LAUNCH_SHARE).all()  # the launch never shrinks
 
 
 def test_an_out_of_range_value_is_refused():

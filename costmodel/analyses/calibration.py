@@ -307,8 +307,9 @@ def _settings(result, table: pd.DataFrame, scenario: Scenario, catalog: Catalog)
     pairs = pd.DataFrame({"family": family, "stack": table["serving_stack"], "gpu": table["gpu"]})
     out = []
     for (fam, stack), group in pairs.groupby(["family", "stack"], sort=True):
-        values = {k: _on_step(k, v) for k, v in result.scenario_fields(fam, stack).items()}
         gpu = scenario.gpu if scenario.gpu in set(group["gpu"]) else group["gpu"].mode().iloc[0]
+        fitted = result.scenario_fields(fam, stack, catalog.gpus.at[gpu, "bandwidth_tb_s"])
+        values = {k: _on_step(k, v) for k, v in fitted.items()}
         fields = {k: v for k, v in values.items() if k in EFFICIENCY_FIELDS}
         fields.update(gpu=gpu, serving_stack=stack)
         applied = all(getattr(scenario, k) == v for k, v in fields.items())

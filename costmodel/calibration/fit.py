@@ -31,6 +31,11 @@ import pandas as pd
 
 from costmodel.calibration.predict import predict, resolved_fields
 from costmodel.catalog import ANY_FAMILY, ANY_STACK, STACK_PARAMETERS, Catalog, load_catalog
+from costmodel.overheads import (
+    FIXED_TIME_PARAMETERS,
+    REFERENCE_BANDWIDTH_TB_S,
+    fixed_time_scale,
+)
 
 #: Metrics the fit matches: a user's speed and the system's throughput per GPU.
 FIT_METRICS = ("tokens_per_s_per_user", "output_tokens_per_s_per_gpu")
@@ -121,10 +126,15 @@ class FitResult:
         ]
         return dict(zip(rows["parameter"], rows["value"], strict=True))
 
-    def scenario_fields(self, family: str, stack: str) -> dict:
+    def scenario_fields(
+        self, family: str, stack: str, bandwidth_tb_s: float = REFERENCE_BANDWIDTH_TB_S
+    ) -> dict:
         """Scenario field -> fitted value for a GPU family on a stack (the group's own
         value, else its stack's or its family's, and the shared ones): what to set on a
-        scenario to use the calibration. ``{}`` where nothing was fitted for them."""
+        scenario to use the calibration. A fixed time pooled over families (level
+        ``stack``) is carried to a GPU of HBM bandwidth ``bandwidth_tb_s`` [TB/s]
+        (``overheads.fixed_time_scale``; the default, the reference's, leaves it as
+        fitted). ``{}`` where nothing was fitted for them."""
         out = {}
         for level, fam, stk in (
             ("all", ANY_FAMILY, "all"),
@@ -138,7 +148,13 @@ class FitResult:
                 & (values["family"] == fam)
                 & (values["serving_stack"] == stk)
             ]
-            out.update(dict(zip(mine["parameter"], mine["value"], strict=True)))
+            scale = fixed_time_scale(bandwidth_tb_s) if level == "stack" else 1.0
+            out.update(
+                {
+                    p: v * (scale if p in FIXED_TIME_PARAMETERS else 1.0)
+                    for p, v in zip(mine["parameter"], mine["value"], strict=True)
+                }
+            )
         if "acceptance_at_t0" in out:
             out["acceptance_at_t1"] = out["acceptance_at_t0"]
         return {k: round(float(v), 4) for k, v in out.items()}
@@ -200,6 +216,15 @@ def _labels(table: pd.DataFrame, catalog: Catalog, level: str) -> np.ndarray:
     return np.char.add(np.char.add(family, "/"), stack)
 
 
+def _row_scale(table: pd.DataFrame, catalog: Catalog, name: str, level: str) -> np.ndarray:
+    """Each row's factor on a fitted value: a fixed time pooled over GPU families (level
+    ``stack``) is stated at the reference memory system and carries to each row's GPU by
+    ``overheads.fixed_time_scale``, as ``catalog.stack_value`` resolves it; else 1."""
+    if level != "stack" or name not in FIXED_TIME_PARAMETERS:
+        return np.ones(len(table))
+    return fixed_time_scale(catalog.gpus.loc[table["gpu"], "bandwidth_tb_s"].to_numpy(float))
+
+
 def bounds(name: str, catalog: Catalog | None = None) -> tuple:
     """Physical range ``(low, high)`` a fitted value of field ``name`` may take."""
     if name in SHARED_RANGES:
@@ -249,15 +274,16 @@ def fit(
     for name, level in parameters.items():
         low, high = bounds(name, catalog)
         codes, names = pd.factorize(_labels(table, catalog, level))
-        begin = start[name].to_numpy(float)
+        scale = _row_scale(table, catalog, name, level)
+        begin = start[name].to_numpy(float) / scale
         x0 += [float(np.clip(begin[codes == g].mean(), low, high)) for g in range(len(names))]
         lower += [low] * len(names)
         upper += [high] * len(names)
-        blocks.append((name, level, codes, names, len(x0) - len(names)))
+        blocks.append((name, level, codes, names, len(x0) - len(names), scale))
     x, lower, upper = np.array(x0), np.array(lower), np.array(upper)
 
     def overrides(x):
-        out = {name: x[offset + codes] for name, _, codes, _, offset in blocks}
+        out = {name: x[offset + codes] * scale for name, _, codes, _, offset, scale in blocks}
         if "acceptance_at_t0" in out:
             out["acceptance_at_t1"] = out["acceptance_at_t0"]
         return out
@@ -270,7 +296,7 @@ def fit(
     J = _jacobian(evaluate, x, r, blocks, lower, upper, mask)
     errors = _std_errors(J, np.where(mask, r, 0.0).ravel(), int(mask.sum()))
     values = []
-    for name, level, codes, names, offset in blocks:
+    for name, level, codes, names, offset, _ in blocks:
         for g, label in enumerate(names):
             family, stack = label.split("/")
             values.append(
@@ -333,7 +359,7 @@ def _jacobian(evaluate, x, r, blocks, lower, upper, mask):
     m = r.size
     J = np.zeros((m, x.size))
     rows = np.repeat(np.arange(r.shape[0]), r.shape[1])
-    for _, _, codes, names, offset in blocks:
+    for _, _, codes, names, offset, _ in blocks:
         index = offset + np.arange(len(names))
         h = DIFFERENCE_STEP * (upper[index] - lower[index])
         up = x[index] + h <= upper[index]
@@ -416,8 +442,9 @@ def leave_one_gpu_out(
 
     The fit starts from the catalog's priors (:func:`without_fit`); the held-out GPU's
     family has no fitted row, so its values come as for a GPU never measured
-    (``catalog.stack_value``: its stack pooled over the other families, then the
-    fallback stack, then the family's prior). ``parameters`` default to
+    (``catalog.stack_value``: its stack pooled over the other families, its fixed times
+    carried to the GPU by ``overheads.fixed_time_scale``, then the fallback stack, then
+    the family's prior). ``parameters`` default to
     ``DEFAULT_PARAMETERS`` pooled per stack (level ``stack``). Returns the table with
     ``predicted_*``, ``error_*_pct`` and ``held_out`` (the GPU left out).
     """
