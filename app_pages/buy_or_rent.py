@@ -141,7 +141,9 @@ def draw(result: analysis.Result, options: analysis.Options) -> None:
     st.markdown(f"**Answer.** {escape(result.verdict)}")
     api, names = result.api_price, cache.catalog().gpus["name"]
     labels = {
-        "API": f"{api['provider']} prices of {api['date']}",
+        "API": "no provider prices"
+        if api is None
+        else f"{api['provider']} prices of {api['date']}",
         "Rent": f"{sidebar.price_rule().tier_text} prices",
         "Buy": f"{options.depreciation_years:g} years at {options.cost_of_capital:.0%}",
     }
@@ -203,18 +205,21 @@ def draw(result: analysis.Result, options: analysis.Options) -> None:
     left, right = st.columns(2)
     with left:
         st.subheader("API price compared")
-        tables.show_table(
-            result.api_price.to_frame().T,
-            "api_price.csv",
-            hide_index=True,
-            column_config={
-                "usd_per_million_input": planning.number("Input [$/M]", "$%.3f"),
-                "usd_per_million_output": planning.number("Output [$/M]", "$%.3f"),
-                "usd_per_million_cached_input": {"label": "Cached input [$/M]"},
-            },
-            column_order=API_SHOWN,
-        )
-        st.caption("Cached input: a dash where the provider has no cached price (input price).")
+        if api is None:
+            st.info("The catalog has no provider prices for this model.")
+        else:
+            tables.show_table(
+                result.api_price.to_frame().T,
+                "api_price.csv",
+                hide_index=True,
+                column_config={
+                    "usd_per_million_input": planning.number("Input [$/M]", "$%.3f"),
+                    "usd_per_million_output": planning.number("Output [$/M]", "$%.3f"),
+                    "usd_per_million_cached_input": {"label": "Cached input [$/M]"},
+                },
+                column_order=API_SHOWN,
+            )
+            st.caption("Cached input: a dash where the provider has no cached price (input price).")
     with right:
         st.subheader("Rental prices")
         planning.prices_table(result.rent_prices, "rental_prices.csv")

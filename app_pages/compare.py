@@ -46,6 +46,20 @@ def copy_values(swap: bool) -> None:
         widgets.set_values(b)
 
 
+def _price_of_b(gpu: str) -> float:
+    """B's GPU price under the sidebar's price rule; where no tier prices it, the default
+    price, said (as the sidebar does for A)."""
+    try:
+        return pricing.scenario_price(gpu, sidebar.price_rule(), cache.catalog()).usd_per_gpu_hour
+    except ValueError as err:
+        default = costmodel.Scenario().usd_per_gpu_hour
+        st.warning(
+            f"B: {escape(str(err))}. B is priced at \\${default:.2f}/GPU-hour until you type one.",
+            icon=":material/sell:",
+        )
+        return default
+
+
 st.title("Compare two scenarios")
 st.markdown(
     "Scenario **A** is the sidebar's; scenario **B** is set here. Both are evaluated, side by "
@@ -95,11 +109,9 @@ def comparison() -> None:
         widgets.inputs([PREFIX + name for name in FIELDS], boxes)
 
     values = {name: url.value(PREFIX + name) for name in FIELDS}
+    if values["usd_per_gpu_hour"] is None:  # B's GPU under the sidebar's price rule
+        values["usd_per_gpu_hour"] = _price_of_b(values["gpu"])
     try:
-        if values["usd_per_gpu_hour"] is None:  # B's GPU under the sidebar's price rule
-            rule = sidebar.price_rule()
-            price = pricing.scenario_price(values["gpu"], rule, cache.catalog())
-            values["usd_per_gpu_hour"] = price.usd_per_gpu_hour
         made = adapted(costmodel.Scenario(), cache.catalog(), **values)
         if made.changes:
             st.warning(f"B changed to fit its model: {escape(made.text)}.", icon=":material/tune:")

@@ -79,10 +79,14 @@ def timeline_view() -> None:
     if (values[BAND[0]] is None) != (values[BAND[1]] is None):
         st.info("Give both ends of the size band (from and to) to add the models of that size.")
         values |= dict.fromkeys(BAND)
+    # No format picked: the library's default formats.
+    values["weight_formats"] = values["weight_formats"] or timeline.Options().weight_formats
     try:
-        # No format picked: the library's default formats.
-        values["weight_formats"] = values["weight_formats"] or timeline.Options().weight_formats
         options = timeline.Options(model=scen.model, price_rule=rule, **values)
+    except ValueError as err:  # e.g. a link's size band from 975 B down to 0 B: named
+        st.warning(f"{literal(str(err))}. Showing the page's defaults.", icon=":material/tune:")
+        options = timeline.Options(model=scen.model, price_rule=rule)
+    try:
         result = cache.analysis(timeline, scen, options)
     except ValueError as err:
         st.error(f"No timeline for these settings: {literal(str(err))}")

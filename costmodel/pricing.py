@@ -517,7 +517,8 @@ def scenario_price(gpu: str, rule: PriceRule, catalog: Catalog | None = None) ->
             )
             return ScenarioPrice(gpu, float(other["usd_per_gpu_hour"]), other["label"], True, text)
     raise ValueError(
-        f"usd_per_gpu_hour: {gpu} has no price of any tier in the catalog; give your own"
+        f"usd_per_gpu_hour: {catalog.gpus.loc[gpu, 'name']} ({gpu}) has no price of any tier "
+        f"in the catalog as of {rule.as_of}; give your own"
     )
 
 

@@ -14,6 +14,7 @@ its price (the analysis prices it at the sidebar's price: ``planning_inputs.rent
 
 from __future__ import annotations
 
+import dataclasses
 import types
 from typing import Any
 
@@ -167,10 +168,12 @@ def fleet_inputs() -> dict[str, Any]:
     return values
 
 
-def run(module: types.ModuleType, values: dict[str, Any], doing: str) -> tuple | None:
+def run(module: types.ModuleType, values: dict[str, Any], doing: str, tried=None) -> tuple | None:
     """``module.run`` (cached) on the sidebar's scenario with the page's ``values`` and the
     sidebar's price rule: (its Result, the options it ran with), or None after saying why
-    it cannot run. Options that do not fit together are named, and the defaults shown."""
+    it cannot run. Options that do not fit together are named, and the defaults shown.
+    ``tried``: the options a first run fell back from (a workload the model cannot take):
+    its defaults, when the values do not fit together, keep the sidebar's lengths."""
     if len(values["gpus"]) > MOST_GPU_TYPES:
         st.warning(
             f"{len(values['gpus'])} GPU types chosen: size at most {MOST_GPU_TYPES} at once "
@@ -182,20 +185,24 @@ def run(module: types.ModuleType, values: dict[str, Any], doing: str) -> tuple |
     try:
         options = module.Options(**values, price_rule=rule)
     except ValueError as err:  # e.g. a link's tokens_min above its tokens_max: named
-        st.warning(f"{literal(str(err))}. Showing the page's defaults.", icon=":material/tune:")
-        options = module.Options(price_rule=rule)
+        if tried is None:
+            st.warning(f"{literal(str(err))}. Showing the page's defaults.", icon=":material/tune:")
+        defaults = module.Options(price_rule=rule)
+        options = defaults if tried is None else dataclasses.replace(defaults, workload="scenario")
     try:
         with st.spinner(f"{doing}…"):
             return cache.analysis(module, planning_scenario(options.workload), options), options
     except ValueError as err:
-        if options.workload == "scenario":
-            st.error(f"Cannot answer for this scenario: {literal(str(err))}.")
-            return None
-        # A catalog workload the model cannot take (longer than its window): the
-        # sidebar's lengths instead, and the change named.
-        label = url.spec("workload").label
-        sidebar.say_adapted(f"{label}: {options.workload} → the sidebar's lengths ({err})")
-        return run(module, {**values, "workload": "scenario"}, doing)
+        if options.workload != "scenario":
+            # A catalog workload the model cannot take (longer than its window): the
+            # sidebar's lengths instead, and the change named.
+            label = url.spec("workload").label
+            sidebar.say_adapted(f"{label}: {options.workload} → the sidebar's lengths ({err})")
+            return run(module, {**values, "workload": "scenario"}, doing, options)
+        st.warning(
+            f"Cannot answer for these settings: {literal(str(err))}.", icon=":material/tune:"
+        )
+        return None
 
 
 def prices_table(prices: pd.DataFrame, filename: str) -> None:

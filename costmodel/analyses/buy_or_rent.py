@@ -120,26 +120,27 @@ class Result:
     ``table``: per volume, ``buy_rent_api.Comparison.table`` (each answer's $ a month and
     per million tokens, the GPUs of the rented and bought fleets, ``cheapest``);
     ``ownership``: each buyable GPU's cost per GPU-hour by part; ``api_price``: the
-    price sheet row compared; ``rent_prices``: each GPU's rental price and label;
-    ``verdict``: where the cheapest answer changes; ``electricity``: how each pays for
-    power.
+    price sheet row compared (None when the catalog has no provider prices for the
+    model, an uploaded one say: then only rent and buy are compared); ``rent_prices``:
+    each GPU's rental price and label; ``verdict``: where the cheapest answer changes;
+    ``electricity``: how each pays for power.
     """
 
     table: pd.DataFrame
     ownership: pd.DataFrame
-    api_price: pd.Series
+    api_price: pd.Series | None
     rent_prices: pd.DataFrame
     verdict: str
     electricity: str
 
 
-def api_price_row(scenario, options: Options, work, catalog) -> pd.Series:
+def api_price_row(scenario, options: Options, work, catalog) -> pd.Series | None:
     """The newest price sheet row of the provider compared (the cheapest for the workload
-    when ``options.api_provider`` is empty)."""
+    when ``options.api_provider`` is empty); None when no provider prices the model."""
     date = resolved_price_date(scenario.model, TODAY, catalog)
     sheet = price_sheet(scenario.model, date, catalog)
     if sheet.empty:
-        raise ValueError(f"no provider prices {scenario.model} in assets/provider_prices.csv")
+        return None
     if options.api_provider:
         rows = sheet[sheet["provider"] == options.api_provider]
         if rows.empty:
@@ -171,7 +172,7 @@ def run(scenario=None, options: Options | None = None, catalog=None) -> Result:
         np.geomspace(options.tokens_min, options.tokens_max, options.points),
         inputs.targets_of(options),
         api_price=api,
-        api_label=f"{api['provider']}, {api['date']}",
+        api_label="" if api is None else f"{api['provider']}, {api['date']}",
         rent_usd_per_gpu_hour=rent["usd_per_gpu_hour"],
         rent_label=f"{options.price_rule.tier_text} prices",
         headroom=options.headroom,

@@ -104,8 +104,10 @@ def run(scenario=None, options: Options | None = None, catalog=None) -> Result:
     prices = inputs.rental_prices(scenario, options, catalog)
     unpriced = tuple(g for g in options.gpus if g not in prices.index)
     if prices.empty:
+        names = ", ".join(catalog.names("gpus", options.gpus))
         raise ValueError(
-            f"none of {list(options.gpus)} has a price under the rule {options.price_rule.text}"
+            f"gpus: none of {names} has a price under the rule {options.price_rule.text}; "
+            "choose other GPU types, another price tier or type your own prices"
         )
     work = inputs.workload_of(scenario, options)
     service = inputs.service_of(scenario, options, prices.index, catalog)

@@ -154,6 +154,10 @@ def api_bill(workload: Workload, tokens_per_month, price_row) -> np.ndarray:
     return volume / (means["prompt"] + means["output"]) * per_request
 
 
+#: Said after the verdict when no provider prices the model (an uploaded one, say).
+NO_API_PRICES = " The catalog has no provider prices for this model: the API is not compared."
+
+
 def tokens_in_words(tokens: float) -> str:
     """``"91.8 billion"``, ``"100 million"``, ``"10 trillion"``, ``"5,000"``."""
     for size, word in ((1e12, "trillion"), (1e9, "billion"), (1e6, "million")):
@@ -224,7 +228,8 @@ def compare(
     ``service``: the candidate configurations' service times (``latency.service_times``;
     those of GPUs without a rental price or a purchase price drop out of that answer).
     ``targets``: the fleets' latency targets (``fleet.TARGETS``). ``api_price``: a price
-    sheet row (:func:`api_bill`), ``api_label`` its provider; ``rent_usd_per_gpu_hour``:
+    sheet row (:func:`api_bill`; None: no provider prices the model, the API is left
+    out), ``api_label`` its provider; ``rent_usd_per_gpu_hour``:
     gpu -> $/GPU-hour, ``rent_label`` where from; ``ownership``: :func:`ownership_cost`'s
     keywords. Returns a :class:`Comparison`.
     """
@@ -241,7 +246,11 @@ def compare(
         {
             "tokens_per_month": volumes,
             "requests_per_s": rates,
-            "api_usd_per_month": api_bill(workload, volumes, api_price),
+            "api_usd_per_month": (
+                np.full(volumes.size, np.nan)
+                if api_price is None
+                else api_bill(workload, volumes, api_price)
+            ),
             "rent_usd_per_month": rent["usd_per_month"],
             "rent_gpu": rent["gpu"],
             "rent_gpus": rent["total_gpus"],
@@ -267,6 +276,7 @@ def compare(
     return Comparison(
         table=table,
         ownership=owned,
-        verdict=_crossings(volumes, costs, table["cheapest"], names),
+        verdict=_crossings(volumes, costs, table["cheapest"], names)
+        + ("" if api_price is not None else NO_API_PRICES),
         electricity=electricity,
     )
