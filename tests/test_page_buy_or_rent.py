@@ -11,6 +11,7 @@ from app_pages.buy_or_rent import MOST_POINTS
 from app_pages.ui.text import escape
 from costmodel.analyses import buy_or_rent
 from costmodel.planning import get_workload
+from costmodel.planning.buy_rent_api import NO_API_PRICES
 from costmodel.pricing import PriceRule
 
 PAGE = "app_pages/buy_or_rent.py"
@@ -177,3 +178,29 @@ def test_the_providers_offered_are_those_pricing_the_model():
     assert {"Perplexity", "DeepInfra", "Mistral"} <= set(offered)
     labels = json.loads(at.dataframe[0].proto.columns)
     assert labels["tokens_per_month"]["label"] == "Tokens a month"
+
+
+def test_a_model_without_provider_prices_compares_rent_and_buy():
+    # An uploaded model has no provider prices: the API is left out (no bill, said in the
+    # verdict), rent and buy are still compared.
+    from fuzz_pages import UPLOAD
+
+    at = open_page(PAGE, model=UPLOAD.model_id, custom_model=UPLOAD.url, **SMALL)
+    assert not at.exception and not at.error
+    table = shown(at, "tokens_per_month")
+    assert table["api_usd_per_month"].isna().all()
+    assert table["rent_usd_per_month"].notna().any() and table["buy_usd_per_month"].notna().any()
+    assert escape(NO_API_PRICES.strip()) in markdown_text(at)
+    assert "The catalog has no provider prices for this model." in [i.value for i in at.info]
+
+
+def test_settings_that_do_not_fit_and_a_workload_too_long_for_the_model_end_in_a_page():
+    # Llama 3 70B's window is 8,192 tokens, shorter than the default chat workload's prompts;
+    # the volumes are inverted too. The page names both, and answers with the defaults on
+    # the sidebar's lengths (a link like this used to recurse without end).
+    at = open_page(PAGE, model="llama-3-70b", tokens_min="1e12", tokens_max="1e9")
+    assert not at.exception and not at.error
+    warned = " ".join(w.value for w in at.warning)
+    assert "tokens_min" in warned and "Showing the page's defaults" in warned
+    assert "the sidebar's lengths" in warned
+    assert len(shown(at, "tokens_per_month")) == buy_or_rent.Options().points

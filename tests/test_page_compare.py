@@ -140,3 +140,13 @@ def test_two_uploads_of_one_name_are_compared_apart():
         want = compare(a, a.replace(batch_size=64), catalog, COST)
         assert metrics(at)["A: Cost [$/M output tokens]"] == f"{want.a_value:,.4g}"
         assert metrics(at)["B: Cost [$/M output tokens]"] == f"{want.b_value:,.4g}"
+
+
+def test_b_on_a_gpu_without_a_price_at_the_date_is_priced_at_the_default_and_said():
+    # No tier prices the B200 as of 2025-07 (its first price is later): B takes the
+    # default $1.95/GPU-hour, as the sidebar does for A, and a warning names the GPU.
+    at = open_page(PAGE, model="kimi-k2.5", price_as_of="2025-07", b_gpu="b200")
+    assert not at.exception and not at.error
+    warned = " ".join(w.value for w in at.warning)
+    assert "B200" in warned and "as of 2025-07" in warned and "1.95" in warned
+    assert metrics(at)  # the comparison is drawn

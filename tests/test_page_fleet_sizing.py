@@ -231,3 +231,13 @@ def test_scenario_workload_takes_the_sidebar_lengths():
     same_fleets(at, result)
     classes = shown(at, "request_class")
     assert list(classes["prompt_tokens"]) == ["lognormal, mean 2,048, cv 0.5"]
+
+
+def test_no_priced_gpu_type_says_what_to_change():
+    # Under "your own prices" only the sidebar's GPU (H100 SXM) has a price; the GPU types
+    # tried are others: the page says so by name and what to change, not an error box.
+    at = open_page(PAGE, price_tier="own", gpus=["gb300", "a100-40gb-sxm"], usd_per_gpu_hour="3")
+    assert not at.exception and not at.error
+    warned = " ".join(w.value for w in at.warning)
+    assert "Cannot answer for these settings" in warned and "GB300" in warned
+    assert "another price tier" in warned

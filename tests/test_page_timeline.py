@@ -222,3 +222,17 @@ def test_no_sentence_shows_inf_or_nan():
         at = open_page(PAGE, **query)
         words = " ".join([markdown_text(at), *(i.value for i in at.info)])
         assert not re.search(r"\b(inf|nan)\b", words, re.IGNORECASE), query
+
+
+def test_an_inverted_size_band_shows_the_defaults_with_a_warning():
+    # A link's size band from 975 B down to 0 B cannot be drawn: the warning names it and
+    # the page draws the model's timeline with the page's defaults.
+    at = open_page(
+        "app_pages/timeline.py",
+        model="qwen3.6-27b",
+        active_params_min_b="975",
+        active_params_max_b="0",
+    )
+    assert not at.exception and not at.error
+    warned = " ".join(w.value for w in at.warning)
+    assert "active_params_min_b" in warned and "Showing the page's defaults" in warned
