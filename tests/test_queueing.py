@@ -110,3 +110,19 @@ def test_ttft_quantiles_match_a_simulation(name):
     table = check_against_simulation(get_workload(name), quantiles=(0.5, 0.9))
     assert len(table) == 2 * 2 * 9
     assert table["error_pct"].abs().max() < 10, table.round(1).to_string()
+
+
+def test_erlang_c_of_large_pools_matches_the_full_recursion():
+    # The recursion runs only over a window around the offered load; against the full
+    # Erlang B recursion from B(0) = 1 (by hand, one server at a time) it agrees to
+    # rounding on pools of 50 to 20,000 servers near and far from saturation.
+    def full(c, a):
+        b = 1.0
+        for k in range(1, c + 1):
+            b = a * b / (k + a * b)
+        return b / (1 - a / c * (1 - b)) if a < c else 1.0
+
+    cases = [(50, 45.0), (1000, 950.0), (1000, 990.0), (5000, 4900.0), (20000, 19990.0)]
+    cases += [(3000, 1000.0), (20000, 19800.0)]
+    got = queueing.erlang_c([c for c, _ in cases], [a for _, a in cases])
+    assert got == pytest.approx([full(c, a) for c, a in cases], rel=1e-9, abs=1e-300)
