@@ -77,7 +77,10 @@ def check(path: str | None, query: dict[str, list[str]]) -> str:
     if path is not None:
         at.switch_page(path)
     at.query_params.update({k: v if len(v) > 1 else v[0] for k, v in query.items()})
-    at.run()
+    try:
+        at.run()
+    except RuntimeError as err:  # AppTest's timeout: a link this slow is a failure
+        return f"slow: {str(err)[:200]}"
     if at.exception:
         return f"exception: {at.exception[0].value[:200]}"
     if at.error:
