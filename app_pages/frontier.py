@@ -204,7 +204,14 @@ def frontier_section(scenario) -> None:
         st.error(f"Could not sweep this scenario: {literal(str(err))}")
         return
     if res.fronts.empty:
-        st.warning(f"No setup of {scenario.model} fits on {', '.join(options.gpus)}.")
+        catalog = cache.catalog()
+        gpus = ", ".join(catalog.names("gpus", options.gpus))
+        st.warning(
+            f"No setup of {escape(catalog.names('models', [scenario.model])[0])} fits on "
+            f"{escape(gpus)} with the parallelism and serving chosen on at most "
+            f"{options.max_gpus} GPUs (expert parallelism needs two or more): widen "
+            "*What is swept*."
+        )
         return
     draw(res)
 

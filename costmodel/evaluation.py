@@ -348,6 +348,16 @@ def consistent(c: dict, catalog: Catalog) -> np.ndarray:
     return ~bad
 
 
+def valid_rows(base: Scenario, catalog: Catalog, **columns) -> np.ndarray:
+    """Which rows of the zipped ``columns`` (as ``scan`` takes them, the rest from
+    ``base``) keep every rule of :func:`check_consistency` [bool, one per row]: a sweep
+    can then evaluate only those. Ids and values must be valid (``ValueError`` names them).
+    """
+    check_ids(base, catalog)
+    c, n = grid(base, catalog, _checked_axes(columns, catalog), product=False)
+    return np.broadcast_to(consistent(c, catalog), (n,))
+
+
 def check_consistency(c: dict, catalog: Catalog) -> None:
     """Reject rows whose fields contradict each other or the model (``ValueError``).
 

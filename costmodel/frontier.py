@@ -157,7 +157,8 @@ def candidates(
     heads or leave the scale-up domain, expert parallelism on a dense model, on one GPU
     or with fewer experts than GPUs. Aggregated rows keep the scenario's ``prefill_gpus``
     (unused). Returns ``batch_size``, ``n_gpus``, ``expert_parallel``, ``disaggregated``
-    and ``prefill_gpus`` arrays of equal length.
+    and ``prefill_gpus`` arrays of equal length, or ``{}`` when no configuration is
+    allowed (expert parallelism alone with ``max_gpus=1``).
     """
     catalog = catalog or load_catalog()
     check_ids(scenario, catalog)
@@ -188,7 +189,8 @@ def candidates(
                     "disaggregated": np.full(len(n) * len(batches), dis),
                 }
             )
-    return {k: np.concatenate([r[k] for r in rows]) for k in rows[0]} if rows else {}
+    found = {k: np.concatenate([r[k] for r in rows]) for k in rows[0]} if rows else {}
+    return found if found and len(found["batch_size"]) else {}  # none allowed: no rows
 
 
 def setup_labels(df: pd.DataFrame) -> pd.Series:

@@ -33,9 +33,8 @@ from costmodel.evaluation import (
     CONSISTENCY_FIELDS,
     OUTPUT_COLUMNS,
     check_ids,
-    consistent,
-    grid,
     scan,
+    valid_rows,
 )
 from costmodel.fields import FIELD_LABELS, FIELD_NAMES
 from costmodel.outputs import label as output_label
@@ -98,16 +97,14 @@ def _check_metric(metric: str) -> None:
 
 def _valid_mixes(a: Scenario, b: Scenario, fields: tuple[str, ...], catalog: Catalog):
     """Whether each of the 2^m mixes of ``fields`` (bit j of the index: B's value of field
-    j, the rest A's) keeps the evaluation's rules (``evaluation.consistent``), [bool]."""
-    check_ids(a, catalog)
+    j, the rest A's) keeps the evaluation's rules (``evaluation.valid_rows``), [bool]."""
     check_ids(b, catalog)
     masks = np.arange(2 ** len(fields))
     columns = {
         name: [(getattr(a, name), getattr(b, name))[bit] for bit in (masks >> j) & 1]
         for j, name in enumerate(fields)
     }
-    c, _ = grid(a, catalog, columns, product=False)  # A and B hold checked values
-    return np.broadcast_to(consistent(c, catalog), masks.shape)
+    return valid_rows(a, catalog, **columns) if fields else np.ones(1, bool)
 
 
 def _unions(groups: list[tuple[int, ...]]) -> np.ndarray:

@@ -103,13 +103,13 @@ def test_floor_at_a_date_by_hand(hand):
 def test_a_gpu_priced_before_its_launch_waits_for_it(hand):
     # The B200's $0.10 is dated 2023-06 but the GPU launched in 2024-03 (available from
     # 2024-03-31): it sets no floor before, and from then on one B200 (180 GB * 0.9 = 162 GB
-    # holds the 98.6 GB) costs 0.10 / 3600 * 22.54 ms / 1000 / 32 * 1e6 = $0.0196.
+    # holds the 98.6 GB) costs 0.10 / 3600 * 22.46 ms / 1000 / 32 * 1e6 = $0.0195.
     assert "b200" not in set(hand.floor_by_gpu.loc[hand.floor_by_gpu["date"] < "2024-03-31", "gpu"])
     step_ms = evaluate(Scenario(gpu="b200", n_gpus=1))["decode_step_ms"]
     row = _at(hand.floor, "2024-03-31").iloc[0]
     assert (row["gpu"], row["n_gpus"]) == ("b200", 1)
     assert row[COST] == pytest.approx(0.10 / 3600 * step_ms / 1e3 / 32 * 1e6, rel=1e-12)
-    assert row[COST] == pytest.approx(0.0196, abs=1e-4)
+    assert row[COST] == pytest.approx(0.0195, abs=1e-4)
     # The H100 stays in floor_by_gpu; at $1 from 2024-06 its cost halves exactly.
     h100 = hand.floor_by_gpu[hand.floor_by_gpu["gpu"] == "h100-sxm"].set_index("date")[COST]
     assert h100[pd.Timestamp("2024-06-30")] == pytest.approx(h100[pd.Timestamp("2024-01-31")] / 2)
@@ -571,3 +571,18 @@ def test_no_trend_or_change_text_shows_inf():
     for text in (result.changes_text, *result.trend["text"]):
         assert "inf" not in text and "nan" not in text, text
     assert "more than a million-fold" in result.changes_text
+
+
+def test_expert_parallelism_applies_to_the_mixtures_of_experts_among_the_models():
+    # Under the scenario's expert parallelism the timeline compares a dense model (Qwen3.6
+    # 27B) with mixtures of experts: the dense one is costed under tensor parallelism, the
+    # others under expert parallelism on GPU counts their experts allow (8 for Mixtral's 8).
+    from costmodel.analyses.timeline import GPU_COUNTS, Options, _best_setups
+
+    catalog = load_catalog()
+    scenario = Scenario(model="qwen3-235b-a22b", expert_parallel=True, n_gpus=8)
+    options = Options(models=("qwen3.6-27b", "mixtral-8x7b"))
+    best = _best_setups(scenario, catalog, ["qwen3.6-27b", "mixtral-8x7b"], ["h200-sxm"], options)
+    assert set(best["model"]) == {"qwen3.6-27b", "mixtral-8x7b"}
+    assert best["n_gpus"].isin(GPU_COUNTS).all()
+    assert (best.loc[best["model"] == "mixtral-8x7b", "n_gpus"] <= 8).all()

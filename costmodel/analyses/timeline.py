@@ -40,7 +40,7 @@ import pandas as pd
 from costmodel.analyses.options import AnalysisOptions
 from costmodel.catalog import Catalog, load_catalog
 from costmodel.economics import batch_grid
-from costmodel.evaluation import sweep
+from costmodel.evaluation import scan, valid_rows
 from costmodel.pricing import TIME_OF_DAY_NAMES, TIMES_OF_DAY, PriceRule, price_gpus
 from costmodel.scenario import Scenario
 from costmodel.spec import choice, flag, nested, number
@@ -312,7 +312,9 @@ def _offers(catalog: Catalog, dates: pd.Series, rule: PriceRule) -> pd.DataFrame
 
 
 def _best_setups(scenario, catalog, models, gpus, options) -> pd.DataFrame:
-    """Per model and GPU, its cheapest fitting setup at $1 per GPU-hour (one sweep)."""
+    """Per model and GPU, its cheapest fitting setup at $1 per GPU-hour (one scan of the
+    setups each model allows: the scenario's expert parallelism on mixtures of experts
+    only, GPU counts that split the model's heads or experts)."""
     axes = {
         "model": models,
         "gpu": gpus,
@@ -322,16 +324,23 @@ def _best_setups(scenario, catalog, models, gpus, options) -> pd.DataFrame:
     if options.target == "interactivity":
         axes["batch_size"] = batch_grid()
     base = scenario.replace(model=models[0], usd_per_gpu_hour=1.0)
-    grid = sweep(base, catalog, **axes)
+    rows = pd.MultiIndex.from_product(list(axes.values()), names=list(axes)).to_frame()
+    experts = catalog.models.loc[rows["model"], "n_experts"].to_numpy()
+    rows["expert_parallel"] = scenario.expert_parallel & (experts > 1)
+    columns = {name: rows[name].tolist() for name in rows}
+    shown = ["model", "gpu", "n_gpus", "weight_format", "batch_size", *_PRICED]
+    shown.append("tokens_per_s_per_user")
+    ok = valid_rows(base, catalog, **columns)
+    if not ok.any():  # no setup any model allows (every row breaks a rule)
+        return pd.DataFrame(columns=shown)
+    grid = scan(base, catalog, **{name: list(np.compress(ok, v)) for name, v in columns.items()})
     ok = grid["fits"].to_numpy(bool)
     if options.target == "interactivity":
         ok = ok & (grid["tokens_per_s_per_user"].to_numpy() >= options.min_tokens_per_s_per_user)
     grid = grid[ok].astype({"model": str, "gpu": str, "weight_format": str})
     best = grid.sort_values("usd_per_million_output_tokens", kind="stable")
     best = best.drop_duplicates(["model", "gpu"])
-    return best[
-        ["model", "gpu", "n_gpus", "weight_format", "batch_size", *_PRICED, "tokens_per_s_per_user"]
-    ]
+    return best[shown]
 
 
 def _floors(
