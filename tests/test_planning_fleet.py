@@ -45,18 +45,22 @@ def test_request_rate_from_tokens_a_day_by_hand():
         request_rate(WORKLOAD, requests_per_s=1, tokens_per_day=1e10)
 
 
-def test_size_fleet_prices_and_evaluates_back():
-    plan = size_fleet(
+def small_plan(usd_per_gpu_hour, **changes):
+    """``size_fleet`` of 4 requests/s at TTFT p90 3 s and TPOT p90 60 ms, few candidates."""
+    return size_fleet(
         SCENARIO,
         WORKLOAD,
         requests_per_s=4.0,
         targets={"ttft_p90_ms": 3000, "tpot_p90_ms": 60},
-        usd_per_gpu_hour=PRICES,
-        price_label={"h100-sxm": "mine", "h200-sxm": "list"},
-        headroom=0.25,
+        usd_per_gpu_hour=usd_per_gpu_hour,
         batch_sizes=(16, 64, 256),
         n_gpus=(2, 4, 8),
+        **changes,
     )
+
+
+def test_size_fleet_prices_and_evaluates_back():
+    plan = small_plan(PRICES, price_label={"h100-sxm": "mine", "h200-sxm": "list"}, headroom=0.25)
     best = plan.best
     assert best is not None and bool(best["meets_targets"])
     # Cost by hand: GPUs x $/GPU-hour x 730 h; per million output tokens over a month of
@@ -185,15 +189,7 @@ def test_cheapest_fleets_over_rates_agree_with_one_rate_at_a_time():
 def test_a_free_gpu_is_compared_in_dollars_not_percent():
     # The H100 at $0/GPU-hour is the cheapest fleet ($0 a month); the next GPU's fleet is
     # said in dollars more, not as an infinite percentage.
-    plan = size_fleet(
-        SCENARIO,
-        WORKLOAD,
-        requests_per_s=4.0,
-        targets={"ttft_p90_ms": 3000, "tpot_p90_ms": 60},
-        usd_per_gpu_hour={"h100-sxm": 0.0, "h200-sxm": 3.0},
-        batch_sizes=(16, 64, 256),
-        n_gpus=(2, 4, 8),
-    )
+    plan = small_plan({"h100-sxm": 0.0, "h200-sxm": 3.0})
     assert plan.best["gpu"] == "h100-sxm" and plan.best["usd_per_month"] == 0
     second = plan.cheapest.iloc[1]
     assert f"(${second['usd_per_month']:,.0f} more)." in plan.verdict
