@@ -168,12 +168,14 @@ def fleet_inputs() -> dict[str, Any]:
     return values
 
 
-def run(module: types.ModuleType, values: dict[str, Any], doing: str, tried=None) -> tuple | None:
+def run(
+    module: types.ModuleType, values: dict[str, Any], doing: str, retry: bool = False
+) -> tuple | None:
     """``module.run`` (cached) on the sidebar's scenario with the page's ``values`` and the
     sidebar's price rule: (its Result, the options it ran with), or None after saying why
     it cannot run. Options that do not fit together are named, and the defaults shown.
-    ``tried``: the options a first run fell back from (a workload the model cannot take):
-    its defaults, when the values do not fit together, keep the sidebar's lengths."""
+    ``retry``: the second run, on the sidebar's lengths, after a catalog workload the model
+    cannot take (its defaults, when the values do not fit together, keep those lengths)."""
     if len(values["gpus"]) > MOST_GPU_TYPES:
         st.warning(
             f"{len(values['gpus'])} GPU types chosen: size at most {MOST_GPU_TYPES} at once "
@@ -185,10 +187,10 @@ def run(module: types.ModuleType, values: dict[str, Any], doing: str, tried=None
     try:
         options = module.Options(**values, price_rule=rule)
     except ValueError as err:  # e.g. a link's tokens_min above its tokens_max: named
-        if tried is None:
+        if not retry:
             st.warning(f"{literal(str(err))}. Showing the page's defaults.", icon=":material/tune:")
         defaults = module.Options(price_rule=rule)
-        options = defaults if tried is None else dataclasses.replace(defaults, workload="scenario")
+        options = dataclasses.replace(defaults, workload="scenario") if retry else defaults
     try:
         with st.spinner(f"{doing}…"):
             return cache.analysis(module, planning_scenario(options.workload), options), options
@@ -198,7 +200,7 @@ def run(module: types.ModuleType, values: dict[str, Any], doing: str, tried=None
             # sidebar's lengths instead, and the change named.
             label = url.spec("workload").label
             sidebar.say_adapted(f"{label}: {options.workload} → the sidebar's lengths ({err})")
-            return run(module, {**values, "workload": "scenario"}, doing, options)
+            return run(module, {**values, "workload": "scenario"}, doing, retry=True)
         st.warning(
             f"Cannot answer for these settings: {literal(str(err))}.", icon=":material/tune:"
         )
