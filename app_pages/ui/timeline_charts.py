@@ -10,7 +10,7 @@ from __future__ import annotations
 import altair as alt
 import pandas as pd
 
-from app_pages.ui import charts
+from app_pages.ui import cache, charts
 from costmodel.analyses import timeline
 
 PRICE = "usd_per_million_output"
@@ -114,6 +114,8 @@ def timeline_chart(
     generation (shaded, ``timeline.floor_bands``) and the floor itself (dashed), with the
     prices under the floor (``below``), the rises and the trend marked; log price axis."""
     steps, band = timeline.price_steps(prices, end), timeline.floor_bands(floor_by_gpu)
+    generations = cache.catalog().gpu_families["name"]  # the families in words
+    band = band.assign(family=band["family"].map(lambda f: generations.get(f, f)))
     axis = date_axis(pd.concat([band["date"], floor["date"], steps["date"]]), end)
     padded = alt.Scale(padding=PAD_PX)  # the last date's prices clear of the plot's edge
     families = list(dict.fromkeys(band["family"]))
