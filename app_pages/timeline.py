@@ -176,10 +176,18 @@ def model_section(result: timeline.Result, options: timeline.Options, name: str)
         "dearest GPU); dashed: the floor, the cheapest of all. Free tiers (\\$0) are in the "
         "table, not on the log axis. The sidebar's GPU, GPU count, formats and GPU price are "
         "not used: the floor searches them. Below the floor does not prove a loss: the floor "
-        "stays within one 8-GPU node (tensor parallelism), while DeepSeek-V3/R1 and Kimi K2 "
-        "are served with expert parallelism over many nodes at larger batches; at the "
-        "sidebar's batch of 32 the floor is a small batch's cost, which most providers beat."
+        f"stays within one 8-GPU node ({_parallelism(scen)}), while DeepSeek-V3/R1 and Kimi "
+        "K2 are served with expert parallelism over many nodes at larger batches, and the "
+        f"floor is the cost at {escape(at)}: a provider batching more users, each slower, "
+        "pays less per token."
     )
+
+
+def _parallelism(scenario) -> str:
+    """How the floor's replicas split a model, in words (the sidebar's expert parallelism)."""
+    if scenario.expert_parallel:
+        return "expert parallelism for a mixture of experts, as the sidebar sets it"
+    return "tensor parallelism; the sidebar's expert parallelism is off"
 
 
 def tables_section(result: timeline.Result) -> None:

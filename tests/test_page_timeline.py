@@ -236,3 +236,16 @@ def test_an_inverted_size_band_shows_the_defaults_with_a_warning():
     assert not at.exception and not at.error
     warned = " ".join(w.value for w in at.warning)
     assert "active_params_min_b" in warned and "Showing the page's defaults" in warned
+
+
+def test_the_caption_says_the_floors_batch_and_parallelism_as_set():
+    # The floor's batch and how its replicas split the model follow the page and sidebar.
+    captions = lambda at: " ".join(c.value for c in at.caption)  # noqa: E731
+    default = captions(open_page(PAGE))
+    assert "at least 20 tokens/s" in default and "tensor parallelism;" in default
+    at = open_page(PAGE, target="batch_size", batch_size="64", expert_parallel="true", n_gpus="8")
+    assert not at.exception and not at.error
+    text = captions(at)
+    assert "the sidebar's batch of 64" in text
+    assert "expert parallelism for a mixture of experts" in text
+    assert "batch of 32" not in text
