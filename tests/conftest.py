@@ -24,8 +24,11 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 import costmodel
-from app_pages.ui import tables
+from app_pages.ui import charts, tables
 from costmodel import Scenario, pricing
+
+#: Every chart a test draws is validated against Vega-Lite's schema (the app skips it).
+charts.VALIDATE = True
 
 ROOT = Path(__file__).resolve().parent.parent
 APP = ROOT / "app.py"
