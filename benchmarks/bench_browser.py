@@ -1,5 +1,5 @@
-"""What a user waits for in chromium: the first page, and each page's redraw after a
-change to a new value.
+"""What a user waits for in chromium: the first page, a move to each page by the menu,
+and each page's redraw after a change to a new value.
 
 Run: ``python benchmarks/bench_browser.py [page stem ...]`` (default: every page; needs
 Debian's ``/usr/bin/chromium`` and Playwright, as the browser tests do). One fresh
@@ -8,6 +8,9 @@ Debian's ``/usr/bin/chromium`` and Playwright, as the browser tests do). One fre
 - **first page**: a fresh browser context opens the app (Home) on the fresh server:
   from the start of navigation to the last change of the page (nothing cached but the
   imports and the catalog, as on a server's first visitor);
+- per page, **menu**: in one context that started on Home and goes down the menu, the
+  click on the page's menu link (from the page before it, after its new value), to the
+  page's last change (the sidebar's scenario carried over, as a user moves);
 - per page, **open**: the page opened by its URL in a fresh context, to its last change;
 - per page, **new value**: the sidebar's batch size (the output length, or the
   bandwidth efficiency, where the page sweeps those) typed to a value no earlier step
@@ -93,6 +96,15 @@ def open_page(browser, url: str) -> tuple[object, float]:
     return page, _settled(page) / 1e3
 
 
+def by_menu(page, title: str) -> float:
+    """Seconds from a click on the menu's link to the page ``title`` to its last change."""
+    menu = page.get_by_test_id("stSidebar").get_by_test_id("stPageLink")
+    link = menu.get_by_role("link", name=title, exact=True)
+    start = page.evaluate("() => performance.now()")
+    link.click()
+    return (_settled(page, start) - start) / 1e3
+
+
 def new_value(page) -> float:
     """Seconds from typing a new sidebar value (Enter) to the page's last change."""
     sidebar = page.get_by_test_id("stSidebar")
@@ -113,20 +125,21 @@ def main() -> None:
     print(f"load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     with serve_app() as url, sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=LAUNCH_ARGS)
-        home, first = open_page(browser, url)
-        home.context.close()
+        tour, first = open_page(browser, url)
         mark = "ok" if first < FIRST_PAGE_TARGET_S else "SLOW"
         print(f"first page (Home, fresh server): {first:.2f} s  {mark}")
-        print(f"{'page':<30}{'open [s]':>10}{'new value [s]':>15}")
+        print(f"{'page':<30}{'menu [s]':>10}{'new value [s]':>15}{'open [s]':>10}")
         slow = 0
         for info in pages:
+            moved = by_menu(tour, info.title)
+            redraw = new_value(tour)
             page, opened = open_page(browser, f"{url}/{info.url_path}")
-            redraw = new_value(page)
             page.context.close()
             slow += redraw >= NEW_VALUE_TARGET_S
             flag = "" if redraw < NEW_VALUE_TARGET_S else "  SLOW"
-            print(f"{info.title:<30}{opened:>10.2f}{redraw:>15.2f}{flag}")
+            print(f"{info.title:<30}{moved:>10.2f}{redraw:>15.2f}{opened:>10.2f}{flag}")
             time.sleep(0.5)  # let the server finish its bookkeeping between pages
+        tour.context.close()
         browser.close()
     print(f"load average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     print(f"targets: first page < {FIRST_PAGE_TARGET_S:g} s, new value < {NEW_VALUE_TARGET_S:g} s")
