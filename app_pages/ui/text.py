@@ -9,6 +9,8 @@ _BACKTICKS = re.compile(r"`+")
 
 def printable(text: str) -> str:
     """``text`` with control and format characters (newlines, RTL overrides) escaped."""
+    if text.isprintable():  # nearly always: a page's own sentences
+        return text
     return "".join(c if c.isprintable() else ascii(c)[1:-1] for c in text)
 
 
@@ -28,6 +30,7 @@ def literal(text: str) -> str:
 #: images, HTML, formulas, strikethrough, tables, Streamlit's ``:colour[...]`` directives;
 #: the dot of an ordered list's ``1.`` and the at sign of an e-mail address.
 MARKUP = frozenset("\\`*_[]<>$~|!#:{}.@")
+_ESCAPES = str.maketrans({c: f"\\{c}" for c in MARKUP})
 #: Where GFM's literal autolinks start in escaped text: ``www.``, ``scheme://``, ``a@b.c``.
 #: Streamlit's Markdown finds them in the text after escapes are resolved, so a backslash
 #: does not stop them; an invisible word joiner (U+2060) there does.
@@ -40,5 +43,5 @@ def escape(text: str) -> str:
     allows it for any ASCII punctuation), so no link, image, formula or emphasis; and a
     word joiner where GFM would make a link of bare text (``www.evil.example/x``,
     ``http://evil.example``, ``a@evil.example``), so a domain stays text."""
-    escaped = "".join(f"\\{c}" if c in MARKUP else c for c in printable(text))
+    escaped = printable(text).translate(_ESCAPES)
     return _AUTOLINK.sub(lambda m: m[0] + WORD_JOINER, escaped)
