@@ -30,6 +30,7 @@ import math
 
 import numpy as np
 import pandas as pd
+from pandas.api.internals import create_dataframe_from_blocks
 
 from costmodel import attention, comm, disaggregation, economics
 from costmodel.catalog import (
@@ -465,7 +466,8 @@ def lookup(c: dict, catalog: Catalog) -> dict:
     ep = np.asarray(c["expert_parallel"], bool)
     cache_gpus = np.where(ep, 1, n)
     kv_bytes = A["format.weight_bits"][kvf] / 8.0
-    arch["kv_bytes_per_token"] = attention.kv_bytes_per_token(arch, kv_bytes, cache_gpus)
+    kinds = attention.cache_kinds(arch, kv_bytes)
+    arch["kv_bytes_per_token"] = attention.kv_bytes_per_token(arch, kv_bytes, cache_gpus, kinds)
     stack, as_of = c["serving_stack"], stack_date_code(c, catalog)
     eff = {
         name: np.where(
@@ -517,7 +519,7 @@ def lookup(c: dict, catalog: Catalog) -> dict:
         "attention_bandwidth_factor": A["format.bandwidth_efficiency_factor"][fa],
         "attention_compute_factor": A["compute_factor"][g, fa],
     }
-    cache = {"kv_bytes": kv_bytes, "cache_gpus": cache_gpus}
+    cache = {"kv_bytes": kv_bytes, "cache_gpus": cache_gpus, "kinds": kinds}
     return {
         "formats": {"weight_format": f, "attention_format": fa},
         "cache": cache,
@@ -653,8 +655,10 @@ def memory_fit(x: dict) -> dict:
     B, n = c["batch_size"], c["n_gpus"]
     weights_gb = replica_weights_gb(x)
     tokens, cache = c["prompt_tokens"] + c["output_tokens"], x["cache"]
-    kv_bytes, cache_gpus = cache["kv_bytes"], cache["cache_gpus"]
-    kv_gb_per_sequence = attention.sequence_cache_bytes(arch, tokens, kv_bytes, cache_gpus) / 1e9
+    kv_bytes, cache_gpus, kinds = cache["kv_bytes"], cache["cache_gpus"], cache["kinds"]
+    kv_gb_per_sequence = (
+        attention.sequence_cache_bytes(arch, tokens, kv_bytes, cache_gpus, kinds) / 1e9
+    )
     overhead_gb = c["memory_overhead_gb_per_gpu"] * n
     required = weights_gb + B * kv_gb_per_sequence + overhead_gb
     available = memory_available_gb(n, hw["hbm_gb"], c["usable_memory_fraction"])
@@ -672,7 +676,7 @@ def memory_fit(x: dict) -> dict:
             lambda gpus: (
                 B
                 * attention.sequence_cache_bytes(
-                    arch, tokens, kv_bytes, np.where(x["ep"]["expert_parallel"], 1, gpus)
+                    arch, tokens, kv_bytes, np.where(x["ep"]["expert_parallel"], 1, gpus), kinds
                 )
                 / 1e9
             ),
@@ -727,7 +731,7 @@ def decode_step(x: dict) -> dict:
     score_flops_per_token = attention.decode_attention_flops(arch, context)
     cache = x["cache"]
     per_sequence = attention.decode_cache_read_bytes(
-        arch, context, cache["kv_bytes"], cache["cache_gpus"]
+        arch, context, cache["kv_bytes"], cache["cache_gpus"], cache["kinds"]
     )
     plain = _forward(
         x,
@@ -810,7 +814,9 @@ def prompt_work(x: dict) -> tuple:
     cached = P - prefilled
     flops = attention.prefill_attention_flops(arch, P)
     flops = flops - attention.prefill_attention_flops(arch, cached)
-    read = attention.decode_cache_read_bytes(arch, cached, cache["kv_bytes"], cache["cache_gpus"])
+    read = attention.decode_cache_read_bytes(
+        arch, cached, cache["kv_bytes"], cache["cache_gpus"], cache["kinds"]
+    )
     return prefilled, flops, np.where(cached > 0, read, 0.0)
 
 
@@ -935,7 +941,9 @@ def _disaggregated(x: dict, decode: dict, pool: dict, prefilled) -> dict:
         prefill_tokens_per_s_per_gpu=pool["prefill_tokens_per_s_per_gpu"],
         prefill_gpus=Np,
         prefill_busy_share=np.where(saturated, 0.0, rho),
-        kv_bytes_per_token=attention.kv_bytes_per_token(xp["arch"], xp["cache"]["kv_bytes"])
+        kv_bytes_per_token=attention.kv_bytes_per_token(
+            xp["arch"], xp["cache"]["kv_bytes"], kinds=xp["cache"]["kinds"]
+        )
         * P
         / prefilled,
         scale_out_gb_s=xp["ep"]["network"]["scale_out_gb_s"],
@@ -994,7 +1002,9 @@ def kv_transfer(x: dict):
     parallelism (data-parallel attention: one GPU holds a sequence)."""
     return disaggregation.kv_transfer_ms(
         prompt_tokens=x["c"]["prompt_tokens"],
-        kv_bytes_per_token=attention.kv_bytes_per_token(x["arch"], x["cache"]["kv_bytes"]),
+        kv_bytes_per_token=attention.kv_bytes_per_token(
+            x["arch"], x["cache"]["kv_bytes"], kinds=x["cache"]["kinds"]
+        ),
         scale_out_gb_s=x["ep"]["network"]["scale_out_gb_s"],
         network_efficiency=x["c"]["network_efficiency"],
         kv_transfer_gpus=np.where(x["ep"]["expert_parallel"], 1, x["c"]["n_gpus"]),
@@ -1078,7 +1088,7 @@ def _expander(full: dict, n: int, base, catalog, axes: dict, product: bool):
 
     Product grid: the physics grid is the product of the non-economic axes, broadcast
     over the economic ones. Zipped grid: rows with equal physical fields are computed
-    once (``groupby(...).ngroup()``) when an economic axis varies.
+    once (:func:`row_groups`) when an economic axis varies.
     """
     physical = [k for k in axes if k not in ECONOMIC_FIELDS]
     if len(physical) == len(axes):
@@ -1092,11 +1102,7 @@ def _expander(full: dict, n: int, base, catalog, axes: dict, product: bool):
             return v if np.ndim(v) == 0 else np.broadcast_to(np.reshape(v, kept), shape).ravel()
 
         return c, expand
-    if physical:
-        keys = pd.DataFrame({k: full[k] for k in physical})
-        group = keys.groupby(physical, sort=False, dropna=False).ngroup().to_numpy()
-    else:
-        group = np.zeros(n, np.int64)
+    group = row_groups([full[k] for k in physical], n)
     first = np.unique(group, return_index=True)[1]
     c = {k: (v[first] if np.ndim(v) else v) for k, v in full.items()}
 
@@ -1104,6 +1110,24 @@ def _expander(full: dict, n: int, base, catalog, axes: dict, product: bool):
         return v if np.ndim(v) == 0 else np.asarray(v)[group]
 
     return c, expand
+
+
+def row_groups(columns: list, n: int) -> np.ndarray:
+    """Group code of each of n rows: rows equal in every one of ``columns`` share one,
+    numbered in order of first appearance (NaN equals NaN) [int64, length n].
+
+    Each column is coded by ``np.unique`` and the codes are combined column by column
+    (each step renumbered, so they stay below n**2). ``[1, 2, 1], [5., 5., 5.]``:
+    ``[0, 1, 0]``.
+    """
+    group = np.zeros(n, np.int64)
+    for column in columns:
+        codes = np.unique(column, return_inverse=True)[1].reshape(n)
+        group = np.unique(group * n + codes, return_inverse=True)[1].reshape(n)
+    first = np.unique(group, return_index=True)[1]
+    rank = np.empty(len(first), np.int64)
+    rank[np.argsort(first, kind="stable")] = np.arange(len(first))
+    return rank[group]
 
 
 def _columns(columns: dict, results: dict, n: int, catalog: Catalog) -> dict:
@@ -1122,9 +1146,19 @@ def _columns(columns: dict, results: dict, n: int, catalog: Catalog) -> dict:
     return data
 
 
+#: Column labels of a sweep's frame, built once (every field, then every output).
+_FRAME_COLUMNS = pd.Index([*FIELD_NAMES, *OUTPUT_COLUMNS])
+
+
 def _frame(data: dict) -> pd.DataFrame:
-    """The columns of :func:`_columns` as a frame (no copy)."""
-    return pd.DataFrame(data, copy=False)
+    """The columns of :func:`_columns` as a frame, one block per column (no copy, none of
+    ``pd.DataFrame(dict)``'s per-column checks: the arrays are already 1-D and of length n)."""
+    n = len(data[FIELD_NAMES[0]])
+    blocks = [
+        (v.reshape(1, n) if isinstance(v, np.ndarray) else v, np.array([i]))
+        for i, v in enumerate(data.values())
+    ]
+    return create_dataframe_from_blocks(blocks, index=pd.RangeIndex(n), columns=_FRAME_COLUMNS)
 
 
 #: Physics results a sweep keeps: output columns, resolved efficiencies, the dollars' inputs.
