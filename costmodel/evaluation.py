@@ -236,10 +236,11 @@ def _tensor_parallel_table(catalog: Catalog) -> dict[str, tuple[int, ...]]:
 
 
 def _first_bad(bad, *arrays):
-    """Values of ``arrays`` at the first True of ``bad`` (arrays may be scalars)."""
-    bad = np.atleast_1d(bad)
+    """Values of ``arrays`` at the first True of ``bad`` (arrays may be scalars, or the
+    broadcastable axes of a product grid: the first in row order is the first in C order)."""
+    bad, *arrays = np.broadcast_arrays(np.atleast_1d(bad), *arrays)
     i = int(np.argmax(bad))
-    return [np.broadcast_to(a, bad.shape)[i] for a in arrays]
+    return [a.reshape(-1)[i] for a in arrays]
 
 
 def _parallel_bad(c: dict, catalog: Catalog, field: str, rows) -> list[tuple]:
@@ -423,12 +424,15 @@ def _rows(axes: dict, product: bool) -> int:
 
 
 def grid(base: Scenario, catalog: Catalog, axes: dict, product: bool = True) -> tuple[dict, int]:
-    """Field -> array of length n (varied fields) or scalar (fixed fields); and n.
+    """Field -> its values (varied fields) or scalar (fixed fields); and n.
 
     Categorical values become integer codes into the catalog; None becomes NaN. With
     ``product`` the rows are the Cartesian product of the axes, first axis varying
-    slowest; without it the axes are zipped (all must have the same length).
-    ``axes`` must already be checked (as ``sweep`` does).
+    slowest: axis i is an array of shape ``(1, ..., len_i, ..., 1)`` (one dimension per
+    axis), so every stage computes a quantity once per combination of the axes it
+    depends on and numpy broadcasts the rest (:func:`flat` gives the n rows, in C order).
+    Without ``product`` the axes are zipped (all must have the same length) and each is
+    an array of length n. ``axes`` must already be checked (as ``sweep`` does).
     """
     n = _rows(axes, product)
     columns = {name: _encode(name, [getattr(base, name)], catalog)[0] for name in FIELD_NAMES}
@@ -436,11 +440,19 @@ def grid(base: Scenario, catalog: Catalog, axes: dict, product: bool = True) -> 
     if not product:
         columns.update(encoded)
         return columns, n
-    inner = n
-    for name, values in encoded.items():
-        inner //= len(values)
-        columns[name] = np.tile(np.repeat(values, inner), n // (inner * len(values)))
+    for i, (name, values) in enumerate(encoded.items()):
+        shape = [1] * len(encoded)
+        shape[i] = len(values)
+        columns[name] = values.reshape(shape)
     return columns, n
+
+
+def flat(value, shape: tuple):
+    """A stage's value on a product grid of ``shape`` as its rows: a scalar as it is, an
+    array broadcast to ``shape`` and laid out in C order (first axis slowest)."""
+    if np.ndim(value) == 0:
+        return value
+    return np.broadcast_to(value, shape).reshape(-1)
 
 
 # --- 2. lookups -------------------------------------------------------------------------
@@ -1083,25 +1095,22 @@ def physics(c: dict, catalog: Catalog) -> dict:
 # --- physics once per physical row ----------------------------------------------------
 
 
-def _expander(full: dict, n: int, base, catalog, axes: dict, product: bool):
-    """Physical field arrays, and a function expanding physics arrays to all n rows.
+def _expander(full: dict, n: int, axes: dict, product: bool):
+    """Physical field arrays, every field's n rows, and a function expanding physics
+    arrays to all n rows.
 
-    Product grid: the physics grid is the product of the non-economic axes, broadcast
-    over the economic ones. Zipped grid: rows with equal physical fields are computed
-    once (:func:`row_groups`) when an economic axis varies.
+    Product grid: the physics runs on the grid's broadcastable axes (:func:`grid`), each
+    quantity once per combination of the axes it depends on (the economic axes are never
+    read by it), and is laid out in rows at the end (:func:`flat`). Zipped grid: rows with
+    equal physical fields are computed once (:func:`row_groups`) when an economic axis
+    varies.
     """
+    if product:
+        expand = functools.partial(flat, shape=tuple(len(v) for v in axes.values()))
+        return full, {k: expand(v) for k, v in full.items()}, expand
     physical = [k for k in axes if k not in ECONOMIC_FIELDS]
     if len(physical) == len(axes):
-        return full, lambda v: v
-    if product:
-        c, _ = grid(base, catalog, {k: axes[k] for k in physical}, True)
-        shape = [len(v) for v in axes.values()]
-        kept = [1 if k in ECONOMIC_FIELDS else len(v) for k, v in axes.items()]
-
-        def expand(v):
-            return v if np.ndim(v) == 0 else np.broadcast_to(np.reshape(v, kept), shape).ravel()
-
-        return c, expand
+        return full, full, lambda v: v
     group = row_groups([full[k] for k in physical], n)
     first = np.unique(group, return_index=True)[1]
     c = {k: (v[first] if np.ndim(v) else v) for k, v in full.items()}
@@ -1109,7 +1118,7 @@ def _expander(full: dict, n: int, base, catalog, axes: dict, product: bool):
     def expand(v):
         return v if np.ndim(v) == 0 else np.asarray(v)[group]
 
-    return c, expand
+    return c, full, expand
 
 
 def row_groups(columns: list, n: int) -> np.ndarray:
@@ -1195,11 +1204,11 @@ def _run(base: Scenario | None, catalog: Catalog | None, axes: dict, product: bo
     check_ids(base, catalog)
     axes = _checked_axes(axes, catalog)
     full, n = grid(base, catalog, axes, product)
-    c, expand = _expander(full, n, base, catalog, axes, product)
+    c, rows, expand = _expander(full, n, axes, product)
     check_consistency(c, catalog)
     out = {k: expand(v) for k, v in physics(c, catalog).items() if k in _KEPT}
-    out.update(economics.dollars(out, full["usd_per_gpu_hour"], full["utilization"]))
-    return _columns(full, out, n, catalog)
+    out.update(economics.dollars(out, rows["usd_per_gpu_hour"], rows["utilization"]))
+    return _columns(rows, out, n, catalog)
 
 
 def sweep(base: Scenario | None = None, catalog: Catalog | None = None, **axes) -> pd.DataFrame:
