@@ -592,6 +592,20 @@ def _busiest_gpu_factor(x: dict, tokens):
     return factor.reshape(rows[0].shape)
 
 
+def _alltoall(x: dict, tokens, factor) -> dict:
+    """``comm.alltoall_ms`` of a pass over ``tokens`` on the model's MoE layers, as ``ms``."""
+    ep, arch = x["ep"], x["arch"]
+    return {
+        "ms": comm.alltoall_ms(
+            tokens=tokens,
+            n_moe_layers=np.where(arch["n_experts"] > 1, arch["expert_ffn_layers"], 0),
+            dispatch_bytes_per_value=ep["dispatch_bytes_per_value"],
+            busiest_gpu_factor=factor,
+            **ep["network"],
+        )
+    }
+
+
 def _forward(x: dict, sequences, **work) -> dict:
     """One forward pass (``step.forward_ms``) plus, on expert-parallel rows, the all-to-all.
 
@@ -615,22 +629,44 @@ def _forward(x: dict, sequences, **work) -> dict:
     )
     a2a_ms = np.zeros(np.shape(out["total_ms"]))  # no all-to-all without expert parallelism
     if np.any(ep["expert_parallel"]):
-        a2a_ms = np.where(
-            ep["expert_parallel"],
-            comm.alltoall_ms(
-                tokens=work["tokens"],
-                n_moe_layers=np.where(
-                    x["arch"]["n_experts"] > 1, x["arch"]["expert_ffn_layers"], 0
-                ),
-                dispatch_bytes_per_value=ep["dispatch_bytes_per_value"],
-                busiest_gpu_factor=factor,
-                **ep["network"],
-            ),
-            0.0,
-        )
+        a2a_ms = on_rows(
+            ep["expert_parallel"], _alltoall, (x, work["tokens"], factor), {"ms": 0.0}
+        )["ms"]
     out["total_ms"] = out["total_ms"] + a2a_ms
     out["alltoall_ms"] = a2a_ms
     out["busiest_gpu_factor"] = factor
+    return out
+
+
+def _take(tree, rows):
+    """``tree`` (arrays, scalars, dicts and tuples of them, as :func:`lookup` gives) at the
+    rows ``rows`` of a one-dimensional evaluation: each 1-D array indexed, the rest kept."""
+    if isinstance(tree, dict):
+        return {k: _take(v, rows) for k, v in tree.items()}
+    if isinstance(tree, tuple):
+        return tuple(_take(v, rows) for v in tree)
+    return tree[rows] if isinstance(tree, np.ndarray) and tree.ndim == 1 else tree
+
+
+def on_rows(rows, f, args: tuple, otherwise: dict) -> dict:
+    """``np.where(rows, f(*args)[k], otherwise[k])`` for each key k of ``otherwise``.
+
+    A stage only some rows need (the all-to-all of expert-parallel rows, the
+    verification of speculative ones, the pools of disaggregated ones): on a zipped scan
+    (``rows`` one-dimensional, some False) ``f`` runs on those rows alone (:func:`_take`)
+    and its values are put in place; elsewhere (every row, or a product grid's
+    broadcastable axes) on all rows. Each row's value is the same either way.
+    """
+    rows = np.asarray(rows, bool)
+    if rows.ndim != 1 or rows.all():
+        value = f(*args)
+        return {k: np.where(rows, value[k], v) for k, v in otherwise.items()}
+    value = f(*_take(args, rows))
+    out = {}
+    for k, v in otherwise.items():
+        full = np.broadcast_to(v, rows.shape).astype(np.result_type(value[k], v))
+        full[rows] = value[k]
+        out[k] = full
     return out
 
 
@@ -760,29 +796,12 @@ def decode_step(x: dict) -> dict:
         expected_tokens_per_step(acceptance, c["draft_tokens"], c["acceptance_decay"]),
         1.0,
     )
-    step, step_ms = plain, plain["total_ms"]
+    step = {**plain, "step_ms": plain["total_ms"]}
     if speculative.any():
-        verified = B * (c["draft_tokens"] + 1.0)
-        verify = _forward(
-            x,
-            B,
-            tokens=verified,
-            logit_tokens=verified,
-            kv_bytes_read=B * per_sequence,
-            attention_flops=score_flops_per_token * verified,
-            query_tokens=c["draft_tokens"] + 1.0,
-        )
-        draft_ms = c["draft_tokens"] * draft_cost_ratio(x) * plain["total_ms"]
-        ranks = np.where(x["ep"]["expert_parallel"], c["n_gpus"], 1)
-        step_ms = np.where(
-            speculative,
-            verify["total_ms"] + draft_ms + scheduler_ms(B, ranks),
-            plain["total_ms"],
-        )
-        step = {
-            k: np.where(speculative, verify[k], plain[k])
-            for k in ("experts_read_per_layer", "weight_bytes_read", "kv_bytes_read")
-        }
+        args = (x, plain, per_sequence, score_flops_per_token)
+        kept = {k: step[k] for k in SPECULATIVE_STEP_OUTPUTS}
+        step = on_rows(speculative, _speculative_step, args, kept)
+    step_ms = step["step_ms"]
     return {
         "experts_read_per_layer": step["experts_read_per_layer"],
         "shared_experts_per_layer": arch["n_shared_experts"],
@@ -800,6 +819,39 @@ def decode_step(x: dict) -> dict:
         "overhead_time_ms": plain["overhead_ms"],
         "plain_ms": plain["total_ms"],
         "decode_ms_per_token": step_ms / tokens_per_step,
+    }
+
+
+#: What a speculative row takes from its verification step (:func:`_speculative_step`).
+SPECULATIVE_STEP_OUTPUTS = (
+    "step_ms",
+    "experts_read_per_layer",
+    "weight_bytes_read",
+    "kv_bytes_read",
+)
+
+
+def _speculative_step(x: dict, plain: dict, per_sequence, score_flops_per_token) -> dict:
+    """A speculative decode step (:func:`decode_step`): verification of ``B (g + 1)``
+    tokens, g drafts at ``draft_cost_ratio`` times the ``plain`` step, the scheduler;
+    ``step_ms`` and what the verification reads."""
+    c = x["c"]
+    B = c["batch_size"]
+    verified = B * (c["draft_tokens"] + 1.0)
+    verify = _forward(
+        x,
+        B,
+        tokens=verified,
+        logit_tokens=verified,
+        kv_bytes_read=B * per_sequence,
+        attention_flops=score_flops_per_token * verified,
+        query_tokens=c["draft_tokens"] + 1.0,
+    )
+    draft_ms = c["draft_tokens"] * draft_cost_ratio(x) * plain["total_ms"]
+    ranks = np.where(x["ep"]["expert_parallel"], c["n_gpus"], 1)
+    return {
+        "step_ms": verify["total_ms"] + draft_ms + scheduler_ms(B, ranks),
+        **{k: verify[k] for k in SPECULATIVE_STEP_OUTPUTS[1:]},
     }
 
 
@@ -981,6 +1033,36 @@ def _disaggregated(x: dict, decode: dict, pool: dict, prefilled) -> dict:
     }
 
 
+#: What a disaggregated row takes from its two pools (:func:`_pools`) [ms, tokens/s, GPU-h].
+DISAGGREGATED_OUTPUTS = (
+    "tpot_ms",
+    "speculative_speedup",
+    "ttft_ms",
+    "kv_transfer_ms",
+    "tokens_per_s_per_user",
+    "output_tokens_per_s",
+    "output_tokens_per_s_per_gpu",
+    "gpu_hours_per_million_output_tokens",
+    "gpu_hours_per_million_input_tokens",
+    "gpu_hours_per_million_uncached_input_tokens",
+    "gpu_hours_per_request",
+    "prefill_ms",
+)
+
+
+def _pools(x: dict, decode: dict, prefilled) -> dict:
+    """A disaggregated row's numbers from its prefill pool (:func:`prefill_pool`) and
+    decode pool (:func:`_disaggregated`): ``DISAGGREGATED_OUTPUTS``, the pool's
+    ``prefill_tokens_per_s_per_gpu`` and whether it fits (``pool_fits``)."""
+    pool = prefill_pool(x)
+    return {
+        **_disaggregated(x, decode, pool, prefilled),
+        "prefill_ms": pool["pass_ms"],
+        "prefill_tokens_per_s_per_gpu": pool["prefill_tokens_per_s_per_gpu"],
+        "pool_fits": pool["fits"],
+    }
+
+
 # --- 7. latency -------------------------------------------------------------------------
 
 
@@ -1077,12 +1159,12 @@ def physics(c: dict, catalog: Catalog) -> dict:
     prefill_tps = c["batch_size"] * prefilled * 1e3 / pre["prefill_ms"] / c["n_gpus"]
     split = np.asarray(c["disaggregated"], bool)
     if split.any():
-        pool = prefill_pool(x)
-        for name, value in _disaggregated(x, decode, pool, prefilled).items():
-            out[name] = np.where(split, value, out[name])
-        out["fits"] = out["fits"] & (~split | pool["fits"])
-        out["prefill_ms"] = np.where(split, pool["pass_ms"], out["prefill_ms"])
-        prefill_tps = np.where(split, pool["prefill_tokens_per_s_per_gpu"], prefill_tps)
+        aggregated = {name: out[name] for name in DISAGGREGATED_OUTPUTS}
+        aggregated |= {"pool_fits": True, "prefill_tokens_per_s_per_gpu": prefill_tps}
+        pools = on_rows(split, _pools, (x, decode, prefilled), aggregated)
+        prefill_tps = pools.pop("prefill_tokens_per_s_per_gpu")
+        out["fits"] = out["fits"] & pools.pop("pool_fits")
+        out.update(pools)
     out.update(throughputs(x, decode, prefill_tps, prefilled))
     out["draft_cost_ratio"] = draft_cost_ratio(x)
     out["bandwidth_tb_s"] = x["hw"]["bandwidth_tb_s"]
