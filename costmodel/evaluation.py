@@ -1221,19 +1221,24 @@ def row_groups(columns: list, n: int) -> np.ndarray:
     return rank[group]
 
 
+def _n_values(value, n: int):
+    """``value`` as n values: an array of n as it is, a scalar broadcast (no copy)."""
+    return value if np.shape(value) == (n,) else np.broadcast_to(value, (n,))
+
+
 def _columns(columns: dict, results: dict, n: int, catalog: Catalog) -> dict:
     """Column name -> its n values: every field (ids as categoricals), every output."""
     data = {}
     for name in FIELD_NAMES:
         value = results.get(name, columns[name])
         if name in CATEGORICAL_FIELDS:
-            codes = np.broadcast_to(np.asarray(value, np.int64), (n,))
+            codes = _n_values(np.asarray(value, np.int64), n)
             dtype = catalog.prepared(_choice_tables)[name][2]
             data[name] = pd.Categorical.from_codes(codes, dtype=dtype, validate=False)
         else:
-            data[name] = np.broadcast_to(value, (n,))
+            data[name] = _n_values(value, n)
     for name in OUTPUT_COLUMNS:
-        data[name] = np.broadcast_to(results[name], (n,))
+        data[name] = _n_values(results[name], n)
     return data
 
 
