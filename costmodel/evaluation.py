@@ -15,10 +15,16 @@ stages, each vectorised over all rows:
 8. ``economics``: GPU-hours per unit of work (physics), then dollars (price and
    utilisation).
 
-Stages 2-7 and the GPU-hours are the physics: they are computed once per distinct
-physical row. The economic fields (``ECONOMIC_FIELDS``: price, utilisation) only scale
-the dollars, so a sweep over them reuses the physics (1,000 prices at one batch: one
-forward pass). ``prefix_cache_hit_rate`` is a physical field, not an economic one: the
+Stages 2-7 and the GPU-hours are the physics. A product sweep keeps each axis as an
+array of its own dimension (:func:`grid`), so numpy computes every quantity once per
+combination of the axes it depends on (a GPU's bandwidth once per GPU, one prompt's
+prefill once per GPU, format, GPU count and prompt length, whatever the batch sizes) and
+the rows are laid out only at the end (:func:`flat`). A zipped scan computes each
+distinct physical row once (:func:`row_groups`), and a stage only some rows need (the
+all-to-all, the speculative verification, the disaggregated pools) on those rows alone
+(:func:`on_rows`). The economic fields (``ECONOMIC_FIELDS``: price, utilisation) only
+scale the dollars, so a sweep over them reuses the physics (1,000 prices at one batch:
+one forward pass). ``prefix_cache_hit_rate`` is a physical field, not an economic one: the
 cached share of each prompt skips prefill, which changes prefill time, time to first
 token and the cycle (its billing at the cached-input price is in ``economics``).
 """

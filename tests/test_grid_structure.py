@@ -78,8 +78,9 @@ def test_a_grid_axis_holds_its_values_once(catalog):
     assert np.ndim(columns["n_gpus"]) == 0
 
 
-#: Sweeps of dense, MoE, MLA, sliding-window and linear-attention models with expert parallelism, speculation (MTP) and
-#: disaggregation, prices and GPUs among the axes: (fixed fields, axes).
+#: Sweeps of dense, MoE, MLA, sliding-window and linear-attention models with expert
+#: parallelism, speculation (MTP) and disaggregation, prices and GPUs among the axes:
+#: (fixed fields, axes).
 MIXED = [
     ({"model": "llama-3-70b"}, {"speculative": [False, True]}),
     ({"model": "mixtral-8x7b"}, {"expert_parallel": [False, True], "speculative": [False, True]}),
