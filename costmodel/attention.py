@@ -140,27 +140,43 @@ def linear_state_bytes(arch: Mapping) -> np.ndarray:
     return _a(arch, "linear_layers") * np.where(nv > 0, state + np.maximum(conv, 0.0), 0.0)
 
 
-def _parts(arch: Mapping, kv_bytes, n_gpus) -> dict:
-    """Bytes per token (or per entry) of each cache kind, with its TP copies."""
-    c_gqa, c_latent, c_linear = _copies(arch, n_gpus)
+def cache_kinds(arch: Mapping, kv_bytes) -> dict:
+    """Bytes of each cache kind of one sequence on one GPU, before tensor-parallel copies.
+
+    ``gqa`` (:func:`gqa_bytes_per_token`), ``latent`` (:func:`latent_bytes_per_token`),
+    ``entry`` (:func:`compressed_entry_bytes`), ``key`` (:func:`index_key_bytes`) per
+    token or entry of one layer; ``linear`` (:func:`linear_state_bytes`) and
+    ``compressor`` (``compressor_state_values COMPRESSOR_STATE_BYTES``) per sequence [B].
+    They depend on the model and the KV format only: a caller evaluating several GPU
+    counts computes them once and passes them as ``kinds`` to the functions below.
+    """
     return {
-        "gqa": gqa_bytes_per_token(arch, kv_bytes) * c_gqa,
-        "latent": latent_bytes_per_token(arch, kv_bytes) * c_latent,
-        "entry": compressed_entry_bytes(arch, kv_bytes) * c_latent,
-        "key": index_key_bytes(arch, kv_bytes) * c_latent,
-        "linear": linear_state_bytes(arch) * c_linear,
-        "compressor": _a(arch, "compressor_state_values") * COMPRESSOR_STATE_BYTES * c_latent,
+        "gqa": gqa_bytes_per_token(arch, kv_bytes),
+        "latent": latent_bytes_per_token(arch, kv_bytes),
+        "entry": compressed_entry_bytes(arch, kv_bytes),
+        "key": index_key_bytes(arch, kv_bytes),
+        "linear": linear_state_bytes(arch),
+        "compressor": _a(arch, "compressor_state_values") * COMPRESSOR_STATE_BYTES,
     }
 
 
-def kv_growth_bytes_per_token(arch: Mapping, kv_bytes, n_gpus=1) -> np.ndarray:
-    """Bytes the cache of one sequence grows by per token of context, windows full [B].
+def _parts(arch: Mapping, kv_bytes, n_gpus, kinds=None) -> dict:
+    """Bytes per token (or per entry) of each cache kind, with its TP copies
+    (``kinds``: :func:`cache_kinds`, computed here when None)."""
+    kinds = cache_kinds(arch, kv_bytes) if kinds is None else kinds
+    c_gqa, c_latent, c_linear = _copies(arch, n_gpus)
+    return {
+        "gqa": kinds["gqa"] * c_gqa,
+        "latent": kinds["latent"] * c_latent,
+        "entry": kinds["entry"] * c_latent,
+        "key": kinds["key"] * c_latent,
+        "linear": kinds["linear"] * c_linear,
+        "compressor": kinds["compressor"] * c_latent,
+    }
 
-    ``gqa 2 n_kv d b + mla (kv_lora + rope) b + compressed_entries_per_token entry
-    + index_keys_per_token key`` (with TP copies). V4-Pro in FP8: 7.7421875 x 584 + 7.5
-    x 132 = 4,521.4 + 990 = 5,511.4; GLM-5 in FP8: 78 x 576 + 78 x 132 = 55,224.
-    """
-    p = _parts(arch, kv_bytes, n_gpus)
+
+def _growth(arch: Mapping, p: dict) -> np.ndarray:
+    """:func:`kv_growth_bytes_per_token` from the parts ``p`` (:func:`_parts`)."""
     return (
         _a(arch, "gqa_layers", arch["n_layers"]) * p["gqa"]
         + _a(arch, "mla_layers") * p["latent"]
@@ -169,13 +185,28 @@ def kv_growth_bytes_per_token(arch: Mapping, kv_bytes, n_gpus=1) -> np.ndarray:
     )
 
 
-def fixed_sequence_bytes(arch: Mapping, kv_bytes, n_gpus=1) -> np.ndarray:
+def _window_entry(arch: Mapping, p: dict) -> np.ndarray:
+    """Bytes of one token in every window: ``sliding 2 n_kv d b + compressed entry``."""
+    return _a(arch, "sliding_layers") * p["gqa"] + _a(arch, "compressed_layers") * p["entry"]
+
+
+def kv_growth_bytes_per_token(arch: Mapping, kv_bytes, n_gpus=1, kinds=None) -> np.ndarray:
+    """Bytes the cache of one sequence grows by per token of context, windows full [B].
+
+    ``gqa 2 n_kv d b + mla (kv_lora + rope) b + compressed_entries_per_token entry
+    + index_keys_per_token key`` (with TP copies). V4-Pro in FP8: 7.7421875 x 584 + 7.5
+    x 132 = 4,521.4 + 990 = 5,511.4; GLM-5 in FP8: 78 x 576 + 78 x 132 = 55,224.
+    """
+    return _growth(arch, _parts(arch, kv_bytes, n_gpus, kinds))
+
+
+def fixed_sequence_bytes(arch: Mapping, kv_bytes, n_gpus=1, kinds=None) -> np.ndarray:
     """Memory one sequence holds whatever its length, windows full [B].
 
     ``sliding W 2 n_kv d b + compressed W entry + linear state + compressor state``.
     V4-Pro in FP8: 61 x 128 x 584 + 4,370,432 x 4 = 4,559,872 + 17,481,728 = 22,041,600.
     """
-    p = _parts(arch, kv_bytes, n_gpus)
+    p = _parts(arch, kv_bytes, n_gpus, kinds)
     window = _a(arch, "sliding_window")
     held = window * (
         _a(arch, "sliding_layers") * p["gqa"] + _a(arch, "compressed_layers") * (p["entry"])
@@ -183,7 +214,7 @@ def fixed_sequence_bytes(arch: Mapping, kv_bytes, n_gpus=1) -> np.ndarray:
     return held + p["linear"] + p["compressor"]
 
 
-def kv_bytes_per_token(arch: Mapping, kv_bytes, n_gpus=1) -> np.ndarray:
+def kv_bytes_per_token(arch: Mapping, kv_bytes, n_gpus=1, kinds=None) -> np.ndarray:
     """Bytes one new token writes to one sequence's cache, over all layers and copies [B].
 
     The growth (:func:`kv_growth_bytes_per_token`) plus one entry in every window
@@ -191,12 +222,11 @@ def kv_bytes_per_token(arch: Mapping, kv_bytes, n_gpus=1) -> np.ndarray:
     ``+ sliding 2 n_kv d b + compressed entry``. DeepSeek-V3 BF16 on 1 GPU: 70,272;
     Qwen3-235B: 94 x 2,048 = 192,512; V4-Pro in FP8: 5,511.4 + 61 x 584 = 41,135.4.
     """
-    p = _parts(arch, kv_bytes, n_gpus)
-    window = _a(arch, "sliding_layers") * p["gqa"] + _a(arch, "compressed_layers") * p["entry"]
-    return kv_growth_bytes_per_token(arch, kv_bytes, n_gpus) + window
+    p = _parts(arch, kv_bytes, n_gpus, kinds)
+    return _growth(arch, p) + _window_entry(arch, p)
 
 
-def sequence_cache_bytes(arch: Mapping, tokens, kv_bytes, n_gpus=1) -> np.ndarray:
+def sequence_cache_bytes(arch: Mapping, tokens, kv_bytes, n_gpus=1, kinds=None) -> np.ndarray:
     """Memory one sequence of ``tokens`` tokens holds: caches + fixed states [B].
 
     ``T growth + min(T, W) (sliding 2 n_kv d b + compressed entry) + linear state
@@ -204,11 +234,10 @@ def sequence_cache_bytes(arch: Mapping, tokens, kv_bytes, n_gpus=1) -> np.ndarra
     gpt-oss-120b BF16 at T = 131,072: 18 x 2,048 x 131,072 + 18 x 2,048 x 128 = 4.84e9.
     """
     T = np.asarray(tokens, float)
-    p = _parts(arch, kv_bytes, n_gpus)
-    window = _a(arch, "sliding_layers") * p["gqa"] + _a(arch, "compressed_layers") * p["entry"]
+    p = _parts(arch, kv_bytes, n_gpus, kinds)
     return (
-        T * kv_growth_bytes_per_token(arch, kv_bytes, n_gpus)
-        + _window(arch, T) * window
+        T * _growth(arch, p)
+        + _window(arch, T) * _window_entry(arch, p)
         + p["linear"]
         + p["compressor"]
     )
@@ -249,7 +278,7 @@ def compressed_entries_read(arch: Mapping, context) -> np.ndarray:
     return window + _a(arch, "compressed_dense_per_token") * T + sparse
 
 
-def decode_cache_read_bytes(arch: Mapping, context, kv_bytes, n_gpus=1) -> np.ndarray:
+def decode_cache_read_bytes(arch: Mapping, context, kv_bytes, n_gpus=1, kinds=None) -> np.ndarray:
     """Cache bytes one sequence's decode step reads at ``context`` cached tokens [B].
 
     Full GQA and MLA layers read all T tokens, sliding layers ``min(T, W)``, top-k layers
@@ -259,7 +288,7 @@ def decode_cache_read_bytes(arch: Mapping, context, kv_bytes, n_gpus=1) -> np.nd
     4.61e9; V3.2: 61 x (2,048 x 1,152 + 65,536 x 132) = 0.672e9.
     """
     T = np.asarray(context, float)
-    p = _parts(arch, kv_bytes, n_gpus)
+    p = _parts(arch, kv_bytes, n_gpus, kinds)
     full = _a(arch, "gqa_layers", arch["n_layers"]) - _a(arch, "sparse_gqa_layers")
     gqa = full * T + _a(arch, "sparse_gqa_layers") * _topk(arch, T)
     gqa = (gqa + _a(arch, "sliding_layers") * _window(arch, T)) * p["gqa"]

@@ -15,10 +15,16 @@ stages, each vectorised over all rows:
 8. ``economics``: GPU-hours per unit of work (physics), then dollars (price and
    utilisation).
 
-Stages 2-7 and the GPU-hours are the physics: they are computed once per distinct
-physical row. The economic fields (``ECONOMIC_FIELDS``: price, utilisation) only scale
-the dollars, so a sweep over them reuses the physics (1,000 prices at one batch: one
-forward pass). ``prefix_cache_hit_rate`` is a physical field, not an economic one: the
+Stages 2-7 and the GPU-hours are the physics. A product sweep keeps each axis as an
+array of its own dimension (:func:`grid`), so numpy computes every quantity once per
+combination of the axes it depends on (a GPU's bandwidth once per GPU, one prompt's
+prefill once per GPU, format, GPU count and prompt length, whatever the batch sizes) and
+the rows are laid out only at the end (:func:`flat`). A zipped scan computes each
+distinct physical row once (:func:`row_groups`), and a stage only some rows need (the
+all-to-all, the speculative verification, the disaggregated pools) on those rows alone
+(:func:`on_rows`). The economic fields (``ECONOMIC_FIELDS``: price, utilisation) only
+scale the dollars, so a sweep over them reuses the physics (1,000 prices at one batch:
+one forward pass). ``prefix_cache_hit_rate`` is a physical field, not an economic one: the
 cached share of each prompt skips prefill, which changes prefill time, time to first
 token and the cycle (its billing at the cached-input price is in ``economics``).
 """
@@ -30,6 +36,7 @@ import math
 
 import numpy as np
 import pandas as pd
+from pandas.api.internals import create_dataframe_from_blocks
 
 from costmodel import attention, comm, disaggregation, economics
 from costmodel.catalog import (
@@ -235,10 +242,11 @@ def _tensor_parallel_table(catalog: Catalog) -> dict[str, tuple[int, ...]]:
 
 
 def _first_bad(bad, *arrays):
-    """Values of ``arrays`` at the first True of ``bad`` (arrays may be scalars)."""
-    bad = np.atleast_1d(bad)
+    """Values of ``arrays`` at the first True of ``bad`` (arrays may be scalars, or the
+    broadcastable axes of a product grid: the first in row order is the first in C order)."""
+    bad, *arrays = np.broadcast_arrays(np.atleast_1d(bad), *arrays)
     i = int(np.argmax(bad))
-    return [np.broadcast_to(a, bad.shape)[i] for a in arrays]
+    return [a.reshape(-1)[i] for a in arrays]
 
 
 def _parallel_bad(c: dict, catalog: Catalog, field: str, rows) -> list[tuple]:
@@ -422,12 +430,15 @@ def _rows(axes: dict, product: bool) -> int:
 
 
 def grid(base: Scenario, catalog: Catalog, axes: dict, product: bool = True) -> tuple[dict, int]:
-    """Field -> array of length n (varied fields) or scalar (fixed fields); and n.
+    """Field -> its values (varied fields) or scalar (fixed fields); and n.
 
     Categorical values become integer codes into the catalog; None becomes NaN. With
     ``product`` the rows are the Cartesian product of the axes, first axis varying
-    slowest; without it the axes are zipped (all must have the same length).
-    ``axes`` must already be checked (as ``sweep`` does).
+    slowest: axis i is an array of shape ``(1, ..., len_i, ..., 1)`` (one dimension per
+    axis), so every stage computes a quantity once per combination of the axes it
+    depends on and numpy broadcasts the rest (:func:`flat` gives the n rows, in C order).
+    Without ``product`` the axes are zipped (all must have the same length) and each is
+    an array of length n. ``axes`` must already be checked (as ``sweep`` does).
     """
     n = _rows(axes, product)
     columns = {name: _encode(name, [getattr(base, name)], catalog)[0] for name in FIELD_NAMES}
@@ -435,11 +446,19 @@ def grid(base: Scenario, catalog: Catalog, axes: dict, product: bool = True) -> 
     if not product:
         columns.update(encoded)
         return columns, n
-    inner = n
-    for name, values in encoded.items():
-        inner //= len(values)
-        columns[name] = np.tile(np.repeat(values, inner), n // (inner * len(values)))
+    for i, (name, values) in enumerate(encoded.items()):
+        shape = [1] * len(encoded)
+        shape[i] = len(values)
+        columns[name] = values.reshape(shape)
     return columns, n
+
+
+def flat(value, shape: tuple):
+    """A stage's value on a product grid of ``shape`` as its rows: a scalar as it is, an
+    array broadcast to ``shape`` and laid out in C order (first axis slowest)."""
+    if np.ndim(value) == 0:
+        return value
+    return np.broadcast_to(value, shape).reshape(-1)
 
 
 # --- 2. lookups -------------------------------------------------------------------------
@@ -465,7 +484,8 @@ def lookup(c: dict, catalog: Catalog) -> dict:
     ep = np.asarray(c["expert_parallel"], bool)
     cache_gpus = np.where(ep, 1, n)
     kv_bytes = A["format.weight_bits"][kvf] / 8.0
-    arch["kv_bytes_per_token"] = attention.kv_bytes_per_token(arch, kv_bytes, cache_gpus)
+    kinds = attention.cache_kinds(arch, kv_bytes)
+    arch["kv_bytes_per_token"] = attention.kv_bytes_per_token(arch, kv_bytes, cache_gpus, kinds)
     stack, as_of = c["serving_stack"], stack_date_code(c, catalog)
     eff = {
         name: np.where(
@@ -517,7 +537,7 @@ def lookup(c: dict, catalog: Catalog) -> dict:
         "attention_bandwidth_factor": A["format.bandwidth_efficiency_factor"][fa],
         "attention_compute_factor": A["compute_factor"][g, fa],
     }
-    cache = {"kv_bytes": kv_bytes, "cache_gpus": cache_gpus}
+    cache = {"kv_bytes": kv_bytes, "cache_gpus": cache_gpus, "kinds": kinds}
     return {
         "formats": {"weight_format": f, "attention_format": fa},
         "cache": cache,
@@ -578,6 +598,20 @@ def _busiest_gpu_factor(x: dict, tokens):
     return factor.reshape(rows[0].shape)
 
 
+def _alltoall(x: dict, tokens, factor) -> dict:
+    """``comm.alltoall_ms`` of a pass over ``tokens`` on the model's MoE layers, as ``ms``."""
+    ep, arch = x["ep"], x["arch"]
+    return {
+        "ms": comm.alltoall_ms(
+            tokens=tokens,
+            n_moe_layers=np.where(arch["n_experts"] > 1, arch["expert_ffn_layers"], 0),
+            dispatch_bytes_per_value=ep["dispatch_bytes_per_value"],
+            busiest_gpu_factor=factor,
+            **ep["network"],
+        )
+    }
+
+
 def _forward(x: dict, sequences, **work) -> dict:
     """One forward pass (``step.forward_ms``) plus, on expert-parallel rows, the all-to-all.
 
@@ -601,22 +635,44 @@ def _forward(x: dict, sequences, **work) -> dict:
     )
     a2a_ms = np.zeros(np.shape(out["total_ms"]))  # no all-to-all without expert parallelism
     if np.any(ep["expert_parallel"]):
-        a2a_ms = np.where(
-            ep["expert_parallel"],
-            comm.alltoall_ms(
-                tokens=work["tokens"],
-                n_moe_layers=np.where(
-                    x["arch"]["n_experts"] > 1, x["arch"]["expert_ffn_layers"], 0
-                ),
-                dispatch_bytes_per_value=ep["dispatch_bytes_per_value"],
-                busiest_gpu_factor=factor,
-                **ep["network"],
-            ),
-            0.0,
-        )
+        a2a_ms = on_rows(
+            ep["expert_parallel"], _alltoall, (x, work["tokens"], factor), {"ms": 0.0}
+        )["ms"]
     out["total_ms"] = out["total_ms"] + a2a_ms
     out["alltoall_ms"] = a2a_ms
     out["busiest_gpu_factor"] = factor
+    return out
+
+
+def _take(tree, rows):
+    """``tree`` (arrays, scalars, dicts and tuples of them, as :func:`lookup` gives) at the
+    rows ``rows`` of a one-dimensional evaluation: each 1-D array indexed, the rest kept."""
+    if isinstance(tree, dict):
+        return {k: _take(v, rows) for k, v in tree.items()}
+    if isinstance(tree, tuple):
+        return tuple(_take(v, rows) for v in tree)
+    return tree[rows] if isinstance(tree, np.ndarray) and tree.ndim == 1 else tree
+
+
+def on_rows(rows, f, args: tuple, otherwise: dict) -> dict:
+    """``np.where(rows, f(*args)[k], otherwise[k])`` for each key k of ``otherwise``.
+
+    A stage only some rows need (the all-to-all of expert-parallel rows, the
+    verification of speculative ones, the pools of disaggregated ones): on a zipped scan
+    (``rows`` one-dimensional, some False) ``f`` runs on those rows alone (:func:`_take`)
+    and its values are put in place; elsewhere (every row, or a product grid's
+    broadcastable axes) on all rows. Each row's value is the same either way.
+    """
+    rows = np.asarray(rows, bool)
+    if rows.ndim != 1 or rows.all():
+        value = f(*args)
+        return {k: np.where(rows, value[k], v) for k, v in otherwise.items()}
+    value = f(*_take(args, rows))
+    out = {}
+    for k, v in otherwise.items():
+        full = np.broadcast_to(v, rows.shape).astype(np.result_type(value[k], v))
+        full[rows] = value[k]
+        out[k] = full
     return out
 
 
@@ -653,8 +709,10 @@ def memory_fit(x: dict) -> dict:
     B, n = c["batch_size"], c["n_gpus"]
     weights_gb = replica_weights_gb(x)
     tokens, cache = c["prompt_tokens"] + c["output_tokens"], x["cache"]
-    kv_bytes, cache_gpus = cache["kv_bytes"], cache["cache_gpus"]
-    kv_gb_per_sequence = attention.sequence_cache_bytes(arch, tokens, kv_bytes, cache_gpus) / 1e9
+    kv_bytes, cache_gpus, kinds = cache["kv_bytes"], cache["cache_gpus"], cache["kinds"]
+    kv_gb_per_sequence = (
+        attention.sequence_cache_bytes(arch, tokens, kv_bytes, cache_gpus, kinds) / 1e9
+    )
     overhead_gb = c["memory_overhead_gb_per_gpu"] * n
     required = weights_gb + B * kv_gb_per_sequence + overhead_gb
     available = memory_available_gb(n, hw["hbm_gb"], c["usable_memory_fraction"])
@@ -672,7 +730,7 @@ def memory_fit(x: dict) -> dict:
             lambda gpus: (
                 B
                 * attention.sequence_cache_bytes(
-                    arch, tokens, kv_bytes, np.where(x["ep"]["expert_parallel"], 1, gpus)
+                    arch, tokens, kv_bytes, np.where(x["ep"]["expert_parallel"], 1, gpus), kinds
                 )
                 / 1e9
             ),
@@ -727,7 +785,7 @@ def decode_step(x: dict) -> dict:
     score_flops_per_token = attention.decode_attention_flops(arch, context)
     cache = x["cache"]
     per_sequence = attention.decode_cache_read_bytes(
-        arch, context, cache["kv_bytes"], cache["cache_gpus"]
+        arch, context, cache["kv_bytes"], cache["cache_gpus"], cache["kinds"]
     )
     plain = _forward(
         x,
@@ -744,29 +802,12 @@ def decode_step(x: dict) -> dict:
         expected_tokens_per_step(acceptance, c["draft_tokens"], c["acceptance_decay"]),
         1.0,
     )
-    step, step_ms = plain, plain["total_ms"]
+    step = {**plain, "step_ms": plain["total_ms"]}
     if speculative.any():
-        verified = B * (c["draft_tokens"] + 1.0)
-        verify = _forward(
-            x,
-            B,
-            tokens=verified,
-            logit_tokens=verified,
-            kv_bytes_read=B * per_sequence,
-            attention_flops=score_flops_per_token * verified,
-            query_tokens=c["draft_tokens"] + 1.0,
-        )
-        draft_ms = c["draft_tokens"] * draft_cost_ratio(x) * plain["total_ms"]
-        ranks = np.where(x["ep"]["expert_parallel"], c["n_gpus"], 1)
-        step_ms = np.where(
-            speculative,
-            verify["total_ms"] + draft_ms + scheduler_ms(B, ranks),
-            plain["total_ms"],
-        )
-        step = {
-            k: np.where(speculative, verify[k], plain[k])
-            for k in ("experts_read_per_layer", "weight_bytes_read", "kv_bytes_read")
-        }
+        args = (x, plain, per_sequence, score_flops_per_token)
+        kept = {k: step[k] for k in SPECULATIVE_STEP_OUTPUTS}
+        step = on_rows(speculative, _speculative_step, args, kept)
+    step_ms = step["step_ms"]
     return {
         "experts_read_per_layer": step["experts_read_per_layer"],
         "shared_experts_per_layer": arch["n_shared_experts"],
@@ -784,6 +825,39 @@ def decode_step(x: dict) -> dict:
         "overhead_time_ms": plain["overhead_ms"],
         "plain_ms": plain["total_ms"],
         "decode_ms_per_token": step_ms / tokens_per_step,
+    }
+
+
+#: What a speculative row takes from its verification step (:func:`_speculative_step`).
+SPECULATIVE_STEP_OUTPUTS = (
+    "step_ms",
+    "experts_read_per_layer",
+    "weight_bytes_read",
+    "kv_bytes_read",
+)
+
+
+def _speculative_step(x: dict, plain: dict, per_sequence, score_flops_per_token) -> dict:
+    """A speculative decode step (:func:`decode_step`): verification of ``B (g + 1)``
+    tokens, g drafts at ``draft_cost_ratio`` times the ``plain`` step, the scheduler;
+    ``step_ms`` and what the verification reads."""
+    c = x["c"]
+    B = c["batch_size"]
+    verified = B * (c["draft_tokens"] + 1.0)
+    verify = _forward(
+        x,
+        B,
+        tokens=verified,
+        logit_tokens=verified,
+        kv_bytes_read=B * per_sequence,
+        attention_flops=score_flops_per_token * verified,
+        query_tokens=c["draft_tokens"] + 1.0,
+    )
+    draft_ms = c["draft_tokens"] * draft_cost_ratio(x) * plain["total_ms"]
+    ranks = np.where(x["ep"]["expert_parallel"], c["n_gpus"], 1)
+    return {
+        "step_ms": verify["total_ms"] + draft_ms + scheduler_ms(B, ranks),
+        **{k: verify[k] for k in SPECULATIVE_STEP_OUTPUTS[1:]},
     }
 
 
@@ -810,7 +884,9 @@ def prompt_work(x: dict) -> tuple:
     cached = P - prefilled
     flops = attention.prefill_attention_flops(arch, P)
     flops = flops - attention.prefill_attention_flops(arch, cached)
-    read = attention.decode_cache_read_bytes(arch, cached, cache["kv_bytes"], cache["cache_gpus"])
+    read = attention.decode_cache_read_bytes(
+        arch, cached, cache["kv_bytes"], cache["cache_gpus"], cache["kinds"]
+    )
     return prefilled, flops, np.where(cached > 0, read, 0.0)
 
 
@@ -935,7 +1011,9 @@ def _disaggregated(x: dict, decode: dict, pool: dict, prefilled) -> dict:
         prefill_tokens_per_s_per_gpu=pool["prefill_tokens_per_s_per_gpu"],
         prefill_gpus=Np,
         prefill_busy_share=np.where(saturated, 0.0, rho),
-        kv_bytes_per_token=attention.kv_bytes_per_token(xp["arch"], xp["cache"]["kv_bytes"])
+        kv_bytes_per_token=attention.kv_bytes_per_token(
+            xp["arch"], xp["cache"]["kv_bytes"], kinds=xp["cache"]["kinds"]
+        )
         * P
         / prefilled,
         scale_out_gb_s=xp["ep"]["network"]["scale_out_gb_s"],
@@ -958,6 +1036,36 @@ def _disaggregated(x: dict, decode: dict, pool: dict, prefilled) -> dict:
         / prefilled
         * 1e6,
         "gpu_hours_per_request": split["usd_per_request"],
+    }
+
+
+#: What a disaggregated row takes from its two pools (:func:`_pools`) [ms, tokens/s, GPU-h].
+DISAGGREGATED_OUTPUTS = (
+    "tpot_ms",
+    "speculative_speedup",
+    "ttft_ms",
+    "kv_transfer_ms",
+    "tokens_per_s_per_user",
+    "output_tokens_per_s",
+    "output_tokens_per_s_per_gpu",
+    "gpu_hours_per_million_output_tokens",
+    "gpu_hours_per_million_input_tokens",
+    "gpu_hours_per_million_uncached_input_tokens",
+    "gpu_hours_per_request",
+    "prefill_ms",
+)
+
+
+def _pools(x: dict, decode: dict, prefilled) -> dict:
+    """A disaggregated row's numbers from its prefill pool (:func:`prefill_pool`) and
+    decode pool (:func:`_disaggregated`): ``DISAGGREGATED_OUTPUTS``, the pool's
+    ``prefill_tokens_per_s_per_gpu`` and whether it fits (``pool_fits``)."""
+    pool = prefill_pool(x)
+    return {
+        **_disaggregated(x, decode, pool, prefilled),
+        "prefill_ms": pool["pass_ms"],
+        "prefill_tokens_per_s_per_gpu": pool["prefill_tokens_per_s_per_gpu"],
+        "pool_fits": pool["fits"],
     }
 
 
@@ -994,7 +1102,9 @@ def kv_transfer(x: dict):
     parallelism (data-parallel attention: one GPU holds a sequence)."""
     return disaggregation.kv_transfer_ms(
         prompt_tokens=x["c"]["prompt_tokens"],
-        kv_bytes_per_token=attention.kv_bytes_per_token(x["arch"], x["cache"]["kv_bytes"]),
+        kv_bytes_per_token=attention.kv_bytes_per_token(
+            x["arch"], x["cache"]["kv_bytes"], kinds=x["cache"]["kinds"]
+        ),
         scale_out_gb_s=x["ep"]["network"]["scale_out_gb_s"],
         network_efficiency=x["c"]["network_efficiency"],
         kv_transfer_gpus=np.where(x["ep"]["expert_parallel"], 1, x["c"]["n_gpus"]),
@@ -1055,12 +1165,12 @@ def physics(c: dict, catalog: Catalog) -> dict:
     prefill_tps = c["batch_size"] * prefilled * 1e3 / pre["prefill_ms"] / c["n_gpus"]
     split = np.asarray(c["disaggregated"], bool)
     if split.any():
-        pool = prefill_pool(x)
-        for name, value in _disaggregated(x, decode, pool, prefilled).items():
-            out[name] = np.where(split, value, out[name])
-        out["fits"] = out["fits"] & (~split | pool["fits"])
-        out["prefill_ms"] = np.where(split, pool["pass_ms"], out["prefill_ms"])
-        prefill_tps = np.where(split, pool["prefill_tokens_per_s_per_gpu"], prefill_tps)
+        aggregated = {name: out[name] for name in DISAGGREGATED_OUTPUTS}
+        aggregated |= {"pool_fits": True, "prefill_tokens_per_s_per_gpu": prefill_tps}
+        pools = on_rows(split, _pools, (x, decode, prefilled), aggregated)
+        prefill_tps = pools.pop("prefill_tokens_per_s_per_gpu")
+        out["fits"] = out["fits"] & pools.pop("pool_fits")
+        out.update(pools)
     out.update(throughputs(x, decode, prefill_tps, prefilled))
     out["draft_cost_ratio"] = draft_cost_ratio(x)
     out["bandwidth_tb_s"] = x["hw"]["bandwidth_tb_s"]
@@ -1073,37 +1183,53 @@ def physics(c: dict, catalog: Catalog) -> dict:
 # --- physics once per physical row ----------------------------------------------------
 
 
-def _expander(full: dict, n: int, base, catalog, axes: dict, product: bool):
-    """Physical field arrays, and a function expanding physics arrays to all n rows.
+def _expander(full: dict, n: int, axes: dict, product: bool):
+    """Physical field arrays, every field's n rows, and a function expanding physics
+    arrays to all n rows.
 
-    Product grid: the physics grid is the product of the non-economic axes, broadcast
-    over the economic ones. Zipped grid: rows with equal physical fields are computed
-    once (``groupby(...).ngroup()``) when an economic axis varies.
+    Product grid: the physics runs on the grid's broadcastable axes (:func:`grid`), each
+    quantity once per combination of the axes it depends on (the economic axes are never
+    read by it), and is laid out in rows at the end (:func:`flat`). Zipped grid: rows with
+    equal physical fields are computed once (:func:`row_groups`) when an economic axis
+    varies.
     """
+    if product:
+        expand = functools.partial(flat, shape=tuple(len(v) for v in axes.values()))
+        return full, {k: expand(v) for k, v in full.items()}, expand
     physical = [k for k in axes if k not in ECONOMIC_FIELDS]
     if len(physical) == len(axes):
-        return full, lambda v: v
-    if product:
-        c, _ = grid(base, catalog, {k: axes[k] for k in physical}, True)
-        shape = [len(v) for v in axes.values()]
-        kept = [1 if k in ECONOMIC_FIELDS else len(v) for k, v in axes.items()]
-
-        def expand(v):
-            return v if np.ndim(v) == 0 else np.broadcast_to(np.reshape(v, kept), shape).ravel()
-
-        return c, expand
-    if physical:
-        keys = pd.DataFrame({k: full[k] for k in physical})
-        group = keys.groupby(physical, sort=False, dropna=False).ngroup().to_numpy()
-    else:
-        group = np.zeros(n, np.int64)
+        return full, full, lambda v: v
+    group = row_groups([full[k] for k in physical], n)
     first = np.unique(group, return_index=True)[1]
     c = {k: (v[first] if np.ndim(v) else v) for k, v in full.items()}
 
     def expand(v):
         return v if np.ndim(v) == 0 else np.asarray(v)[group]
 
-    return c, expand
+    return c, full, expand
+
+
+def row_groups(columns: list, n: int) -> np.ndarray:
+    """Group code of each of n rows: rows equal in every one of ``columns`` share one,
+    numbered in order of first appearance (NaN equals NaN) [int64, length n].
+
+    Each column is coded by ``np.unique`` and the codes are combined column by column
+    (each step renumbered, so they stay below n**2). ``[1, 2, 1], [5., 5., 5.]``:
+    ``[0, 1, 0]``.
+    """
+    group = np.zeros(n, np.int64)
+    for column in columns:
+        codes = np.unique(column, return_inverse=True)[1].reshape(n)
+        group = np.unique(group * n + codes, return_inverse=True)[1].reshape(n)
+    first = np.unique(group, return_index=True)[1]
+    rank = np.empty(len(first), np.int64)
+    rank[np.argsort(first, kind="stable")] = np.arange(len(first))
+    return rank[group]
+
+
+def _n_values(value, n: int):
+    """``value`` as n values: an array of n as it is, a scalar broadcast (no copy)."""
+    return value if np.shape(value) == (n,) else np.broadcast_to(value, (n,))
 
 
 def _columns(columns: dict, results: dict, n: int, catalog: Catalog) -> dict:
@@ -1112,19 +1238,29 @@ def _columns(columns: dict, results: dict, n: int, catalog: Catalog) -> dict:
     for name in FIELD_NAMES:
         value = results.get(name, columns[name])
         if name in CATEGORICAL_FIELDS:
-            codes = np.broadcast_to(np.asarray(value, np.int64), (n,))
+            codes = _n_values(np.asarray(value, np.int64), n)
             dtype = catalog.prepared(_choice_tables)[name][2]
             data[name] = pd.Categorical.from_codes(codes, dtype=dtype, validate=False)
         else:
-            data[name] = np.broadcast_to(value, (n,))
+            data[name] = _n_values(value, n)
     for name in OUTPUT_COLUMNS:
-        data[name] = np.broadcast_to(results[name], (n,))
+        data[name] = _n_values(results[name], n)
     return data
 
 
+#: Column labels of a sweep's frame, built once (every field, then every output).
+_FRAME_COLUMNS = pd.Index([*FIELD_NAMES, *OUTPUT_COLUMNS])
+
+
 def _frame(data: dict) -> pd.DataFrame:
-    """The columns of :func:`_columns` as a frame (no copy)."""
-    return pd.DataFrame(data, copy=False)
+    """The columns of :func:`_columns` as a frame, one block per column (no copy, none of
+    ``pd.DataFrame(dict)``'s per-column checks: the arrays are already 1-D and of length n)."""
+    n = len(data[FIELD_NAMES[0]])
+    blocks = [
+        (v.reshape(1, n) if isinstance(v, np.ndarray) else v, np.array([i]))
+        for i, v in enumerate(data.values())
+    ]
+    return create_dataframe_from_blocks(blocks, index=pd.RangeIndex(n), columns=_FRAME_COLUMNS)
 
 
 #: Physics results a sweep keeps: output columns, resolved efficiencies, the dollars' inputs.
@@ -1161,11 +1297,11 @@ def _run(base: Scenario | None, catalog: Catalog | None, axes: dict, product: bo
     check_ids(base, catalog)
     axes = _checked_axes(axes, catalog)
     full, n = grid(base, catalog, axes, product)
-    c, expand = _expander(full, n, base, catalog, axes, product)
+    c, rows, expand = _expander(full, n, axes, product)
     check_consistency(c, catalog)
     out = {k: expand(v) for k, v in physics(c, catalog).items() if k in _KEPT}
-    out.update(economics.dollars(out, full["usd_per_gpu_hour"], full["utilization"]))
-    return _columns(full, out, n, catalog)
+    out.update(economics.dollars(out, rows["usd_per_gpu_hour"], rows["utilization"]))
+    return _columns(rows, out, n, catalog)
 
 
 def sweep(base: Scenario | None = None, catalog: Catalog | None = None, **axes) -> pd.DataFrame:
