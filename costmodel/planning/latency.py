@@ -192,9 +192,11 @@ class ServiceTimes:
         return node_pieces(self.own_prefill_ms, self.prompt_weight, self.nodes_per_class)
 
     def take(self, rows) -> ServiceTimes:
-        """The same for a subset of configurations (an index array or a boolean mask)."""
+        """The same for a subset of configurations (an index array or a boolean mask);
+        the moments and pieces every queue needs are worked out once, here, and taken
+        along."""
         rows = np.asarray(rows)
-        return ServiceTimes(
+        out = ServiceTimes(
             self.configs.iloc[rows].reset_index(drop=True)
             if rows.dtype != bool
             else self.configs[rows].reset_index(drop=True),
@@ -215,6 +217,14 @@ class ServiceTimes:
             self.clipped_share,
             self.nodes_per_class,
         )
+        # cached_property values live in the instance's __dict__
+        for name in ("disaggregated", "batch_cap"):
+            out.__dict__[name] = getattr(self, name)[rows]
+        for name in ("queue_moments", "work_moments"):
+            out.__dict__[name] = [m[rows] for m in getattr(self, name)]
+        low, high, mass = self.own_pieces
+        out.__dict__["own_pieces"] = (low[rows], high[rows], mass)
+        return out
 
 
 @functools.lru_cache(maxsize=2)
@@ -493,7 +503,8 @@ class FleetState:
     ``utilization``: of the prefill queue, or the share of replica time spent prefilling
     (the larger) [0-1]; ``law``: the wait's law (``queueing.wait_law``); ``mean_wait_ms``;
     ``offset_low_ms``, ``offset_high_ms``, ``offset_mass``: what follows the wait (TTFT =
-    wait + offset), as uniform pieces (:func:`node_pieces`); ``tpot_floor_ms`` (t_d),
+    wait + offset), as uniform pieces (:func:`node_pieces`) of the nodes
+    ``offset_nodes_ms`` (configurations x nodes); ``tpot_floor_ms`` (t_d),
     ``tpot_mean_ms``, ``tpot_excess_variance`` (per output node) [ms^2];
     ``mean_ttft_ms``, ``slot_overflow_probability`` [0-1]; ``stable`` where every queue
     keeps up.
@@ -506,6 +517,7 @@ class FleetState:
     offset_low_ms: np.ndarray
     offset_high_ms: np.ndarray
     offset_mass: np.ndarray
+    offset_nodes_ms: np.ndarray
     tpot_floor_ms: np.ndarray
     tpot_mean_ms: np.ndarray
     tpot_excess_variance: np.ndarray
@@ -566,6 +578,7 @@ def fleet_state(
     passes = np.where(q["utilization"] < 1, prefill_pass_wait_ms(service, lam, K), 0.0)
     added = overhead_ms + passes[:, None]
     low, high = low + added, high + added
+    nodes = service.own_prefill_ms + added
     mean_ttft = q["mean_wait_s"] + piece_moments(low, high, mass, (1,))[0]
     holding = np.where(
         split, service.mean_output_tokens * t_d, mean_ttft + service.mean_output_tokens * tpot_mean
@@ -586,6 +599,7 @@ def fleet_state(
         offset_low_ms=low,
         offset_high_ms=high,
         offset_mass=mass,
+        offset_nodes_ms=nodes,
         tpot_floor_ms=t_d,
         tpot_mean_ms=tpot_mean,
         tpot_excess_variance=excess_var,
@@ -602,13 +616,24 @@ def ttft_cdf(state: FleetState, t_ms, rows=slice(None)) -> np.ndarray:
     masses."""
     stable, law = state.stable[rows], {k: v[rows] for k, v in state.law.items()}
     t = (np.asarray(t_ms, float) * np.ones(len(stable)))[:, None]
-    low, high = state.offset_low_ms[rows], state.offset_high_ms[rows]
-    width = high - low
-    wide = width > 1e-9 * np.maximum(high, 1e-300)
-    spread = (wait_cdf_integral(t - low, law) - wait_cdf_integral(t - high, law)) / (
-        np.where(wide, width, 1.0)
+    # G at each node once: a piece between nodes a and b takes (G(t - a) - G(t - b)) /
+    # (b - a) (the same in either order), an end node's atom P(W <= t - a).
+    nodes = state.offset_nodes_ms[rows]
+    shape = (len(stable), -1, state.service.nodes_per_class)
+    v = nodes.reshape(shape)
+    g = wait_cdf_integral(t - nodes, law).reshape(shape)
+    width = v[..., 1:] - v[..., :-1]
+    high = np.maximum(v[..., 1:], v[..., :-1])
+    wide = np.abs(width) > 1e-9 * np.maximum(high, 1e-300)
+    gaps = (g[..., :-1] - g[..., 1:]) / np.where(wide, width, 1.0)
+    if not wide.all():  # equal nodes: an atom
+        law3 = {k: x[:, :, None] for k, x in law.items()}
+        low = np.minimum(v[..., 1:], v[..., :-1])
+        gaps = np.where(wide, gaps, wait_cdf(t[:, :, None] - low, law3))
+    ends = wait_cdf(t[:, :, None] - v[..., [0, -1]], {k: x[:, :, None] for k, x in law.items()})
+    per_piece = np.concatenate([ends[..., :1], gaps, ends[..., 1:]], axis=2).reshape(
+        len(stable), -1
     )
-    per_piece = np.where(wide, spread, wait_cdf(t - low, law))
     return np.where(stable, per_piece @ state.offset_mass, 0.0)
 
 
