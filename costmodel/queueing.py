@@ -174,14 +174,29 @@ def wait_law(wait_probability, utilization, residual_s, residual_scv=1.0) -> dic
     }
 
 
+def _by_branch(hyper, when_hyper, otherwise):
+    """``where(hyper, when_hyper(), otherwise())``, working out only the branch used
+    where every row takes the same one."""
+    if np.all(hyper):
+        return when_hyper()
+    if not np.any(hyper):
+        return otherwise()
+    return np.where(hyper, when_hyper(), otherwise())
+
+
 def wait_cdf(t_s, law: dict):
     """``P(W <= t)`` [0-1] of a :func:`wait_law`: ``1 - C P(W' > t)`` for t >= 0, 0
     below, 0 everywhere for an unstable queue."""
     t = np.asarray(t_s, float)
     x = np.maximum(t, 0.0)
-    hyper = law["k1"] * np.exp(law["l1"] * x) + law["k2"] * np.exp(law["l2"] * x)
-    after = np.exp(-np.maximum(x - law["shift"], 0.0) / law["theta"])
-    survival = np.clip(np.where(law["hyper"], hyper, after), 0.0, 1.0)
+
+    def hyper():
+        return law["k1"] * np.exp(law["l1"] * x) + law["k2"] * np.exp(law["l2"] * x)
+
+    def after():
+        return np.exp(-np.maximum(x - law["shift"], 0.0) / law["theta"])
+
+    survival = np.clip(_by_branch(law["hyper"], hyper, after), 0.0, 1.0)
     return np.where(law["stable"] & (t >= 0), 1.0 - law["wait_probability"] * survival, 0.0)
 
 
@@ -190,11 +205,16 @@ def wait_cdf_integral(y_s, law: dict):
     y <= 0): with it a wait plus a time spread uniformly over [a, b] has the CDF
     ``(G(t - a) - G(t - b)) / (b - a)``."""
     y = np.maximum(np.asarray(y_s, float), 0.0)
-    hyper = law["k1"] * np.expm1(law["l1"] * y) / law["l1"]
-    hyper = hyper + law["k2"] * np.expm1(law["l2"] * y) / law["l2"]
-    past = np.maximum(y - law["shift"], 0.0)
-    shifted = np.minimum(y, law["shift"]) + law["theta"] * -np.expm1(-past / law["theta"])
-    waited = np.where(law["hyper"], hyper, shifted)
+
+    def hyper():
+        out = law["k1"] * np.expm1(law["l1"] * y) / law["l1"]
+        return out + law["k2"] * np.expm1(law["l2"] * y) / law["l2"]
+
+    def shifted():
+        past = np.maximum(y - law["shift"], 0.0)
+        return np.minimum(y, law["shift"]) + law["theta"] * -np.expm1(-past / law["theta"])
+
+    waited = _by_branch(law["hyper"], hyper, shifted)
     return np.where(law["stable"], y - law["wait_probability"] * waited, 0.0)
 
 
@@ -245,7 +265,54 @@ def gamma_cdf(x, mean, variance):
     return np.where(point, (x >= m).astype(float), smooth)
 
 
-def mixture_quantiles(cdf, low, high, quantiles) -> np.ndarray:
+def wait_quantile_bound(q, law: dict) -> np.ndarray:
+    """A time by which a :func:`wait_law`'s wait is over with probability at least ``q``
+    (0 where ``q <= 1 - C``) [in the law's time unit]: ``P(W > w) = C P(W' > w) <= 1 - q``.
+
+    Exponential after its shift: ``w = shift + theta ln(C / (1 - q))``, the quantile
+    itself; hyperexponential: ``P(W' > w) = k1 e^(l1 w) + k2 e^(l2 w) <= (|k1| + |k2|)
+    e^(l1 w)`` (``l2 <= l1 < 0``), so ``w = ln(C (|k1| + |k2|) / (1 - q)) / -l1``. Example:
+    C = 0.5, shift 0, theta 10 ms: the 0.9 bound is 10 ln 5 = 16.1 ms.
+    """
+    if not 0 < q < 1:
+        raise ValueError(f"q must be in (0, 1); got {q!r}")
+    c = law["wait_probability"]
+    tail = np.log(np.maximum(c, 1e-300) / (1 - q))
+    spread = np.abs(law["k1"]) + np.abs(law["k2"])
+    hyper = np.log(np.maximum(c * spread, 1e-300) / (1 - q)) / -np.minimum(law["l1"], -1e-300)
+    shifted = law["shift"] + law["theta"] * tail
+    return np.where(c > 1 - q, np.maximum(np.where(law["hyper"], hyper, shifted), 0.0), 0.0)
+
+
+def _narrowed(cdf, low, high, q, inner_low, inner_high):
+    """The bracket ``[low, high]`` narrowed by the trial points ``inner_low <=
+    inner_high`` (each kept as a low or a high by its CDF), and the ends' ``cdf - q``."""
+    every = np.arange(low.size)
+    a = np.clip(inner_low, low, high)
+    b = np.clip(inner_high, a, high)
+    lo, hi = low.copy(), high.copy()
+    f_lo, f_hi = np.empty(low.size), np.empty(low.size)
+    f_a = cdf(a, every) - q
+    below = f_a < 0
+    lo[below], f_lo[below] = a[below], f_a[below]
+    hi[~below], f_hi[~below] = a[~below], f_a[~below]
+
+    def at(t, rows):
+        return cdf(t[rows], rows) - q if rows.size else np.empty(0)
+
+    rows = every[~below]
+    f_lo[rows] = at(low, rows)
+    rows = every[below]
+    f_b = at(b, rows)
+    up = f_b >= 0
+    hi[rows[up]], f_hi[rows[up]] = b[rows[up]], f_b[up]
+    lo[rows[~up]], f_lo[rows[~up]] = b[rows[~up]], f_b[~up]
+    rows = rows[~up]
+    f_hi[rows] = at(high, rows)
+    return lo, hi, f_lo, f_hi
+
+
+def mixture_quantiles(cdf, low, high, quantiles, inner=None) -> np.ndarray:
     """Quantiles of distributions given by their CDF, vectorised over rows.
 
     ``cdf(t, rows)``: ``P(X <= t)`` of the rows ``rows`` (an index array) at ``t`` (one
@@ -258,7 +325,10 @@ def mixture_quantiles(cdf, low, high, quantiles) -> np.ndarray:
     halving of the end that stays: a smooth CDF converges in a few steps) and bisects
     instead where the last step did not halve the bracket (a CDF with a step shrinks at
     least as fast as bisection every other step); only the rows still searching are
-    evaluated.
+    evaluated. ``inner(q)``, if given: per-row trial points ``(a, b)``, ``a <= b``, likely
+    on either side of the q-quantile (closed-form bounds, say); each is checked by its CDF
+    and narrows the bracket on the side it falls, so a wrong guess costs an evaluation,
+    never the answer.
     """
     low = np.asarray(low, float)
     high = np.asarray(high, float)
@@ -267,8 +337,11 @@ def mixture_quantiles(cdf, low, high, quantiles) -> np.ndarray:
     for i, q in enumerate(quantiles):
         if not 0 < q < 1:
             raise ValueError(f"quantiles must be in (0, 1); got {q!r}")
-        lo, hi = low.copy(), high.copy()
-        f_lo, f_hi = cdf(lo, every) - q, cdf(hi, every) - q
+        if inner is None:
+            lo, hi = low.copy(), high.copy()
+            f_lo, f_hi = cdf(lo, every) - q, cdf(hi, every) - q
+        else:
+            lo, hi, f_lo, f_hi = _narrowed(cdf, low, high, q, *inner(q))
         hi = np.where(f_lo < 0, hi, lo)  # q is already reached at low
         side = np.zeros(low.size)  # -1: low moved last, +1: high moved last
         bisect = np.zeros(low.size, bool)

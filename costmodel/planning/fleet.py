@@ -42,6 +42,7 @@ from costmodel.planning.latency import (
     fleet_state,
     latency_table,
     service_times,
+    slot_overflow_probability,
     tpot_cdf,
     ttft_cdf,
 )
@@ -187,19 +188,21 @@ def _aggregated_capacity(service: ServiceTimes, targets, overhead_ms):
     return low, binding, feasible & (low > 0)
 
 
-def _decode_capacity(service: ServiceTimes, overhead_ms):
+def _decode_capacity(service: ServiceTimes):
     """The largest rate one decode instance takes keeping its batch slots [requests/s]
-    (its TPOT, the step at the batch cap, does not depend on the rate)."""
+    (its TPOT, the step at the batch cap, does not depend on the rate; a request holds
+    its slot ``E[O] t_d``, whatever the load)."""
     n = len(service.fits)
+    holding = service.mean_output_tokens * service.decode_ms_per_token
     low, high = np.zeros(n), np.ones(n)
     for _ in range(RATE_STEPS):  # grow the bracket until the slots overflow
-        over = fleet_state(service, high, 1, 1, overhead_ms).slot_overflow_probability
+        over = slot_overflow_probability(service.batch_cap, high, holding)
         if np.all(over > SLOT_OVERFLOW_PROBABILITY):
             break
         high = np.where(over > SLOT_OVERFLOW_PROBABILITY, high, 2 * high)
     for _ in range(RATE_STEPS):
         mid = 0.5 * (low + high)
-        over = fleet_state(service, mid, 1, 1, overhead_ms).slot_overflow_probability
+        over = slot_overflow_probability(service.batch_cap, mid, holding)
         ok = over <= SLOT_OVERFLOW_PROBABILITY
         low, high = np.where(ok, mid, low), np.where(ok, high, mid)
     return low
@@ -287,7 +290,7 @@ def _size(service: ServiceTimes, design_rates, targets, overhead_ms):
     rows = np.flatnonzero(split & fits)
     if rows.size:
         part = service.take(rows)
-        per_instance = _decode_capacity(part, overhead_ms)
+        per_instance = _decode_capacity(part)
         k, why, ok = _prefill_pool(part, rates, targets, overhead_ms)
         ok = ok & (per_instance > 0)[:, None]
         per_decode = np.where(per_instance > 0, per_instance, 1.0)[:, None]

@@ -81,6 +81,7 @@ from costmodel.queueing import (
     wait_cdf,
     wait_cdf_integral,
     wait_law,
+    wait_quantile_bound,
 )
 from costmodel.scenario import Scenario
 
@@ -496,6 +497,19 @@ def prefill_pass_wait_ms(service: ServiceTimes, arrival_rate, prefill_instances=
     return np.where(service.disaggregated, wait, 0.0)
 
 
+def slot_overflow_probability(batch_cap, arrival_rate, holding_ms) -> np.ndarray:
+    """``P(N > cap)`` [0-1] of a replica's requests in flight, N Poisson of mean
+    ``lambda D / 1000`` (``arrival_rate`` lambda [1/s], ``holding_ms`` D [ms]): ``P(chi-square
+    with 2 (cap + 1) degrees of freedom <= 2 lambda D / 1000)``, by Wilson-Hilferty
+    (``queueing.gamma_cdf``); 1 where the holding time is infinite. Example: cap 0,
+    mean 1: P(N > 0) = 1 - e^-1 = 0.632 (Wilson-Hilferty: 0.631)."""
+    occupancy = arrival_rate * holding_ms / MS_PER_S
+    cap = np.asarray(batch_cap, float)
+    return np.where(
+        np.isfinite(occupancy), gamma_cdf(2 * occupancy, 2 * (cap + 1), 4 * (cap + 1)), 1.0
+    )
+
+
 @dataclass(frozen=True)
 class FleetState:
     """The queues of each configuration at its load (arrays over configurations) [ms].
@@ -583,12 +597,7 @@ def fleet_state(
     holding = np.where(
         split, service.mean_output_tokens * t_d, mean_ttft + service.mean_output_tokens * tpot_mean
     )
-    occupancy = lam / R * holding / MS_PER_S
-    cap = service.batch_cap
-    # P(N > cap) = P(chi-square with 2 (cap + 1) degrees of freedom <= 2 occupancy).
-    overflow = np.where(
-        np.isfinite(occupancy), gamma_cdf(2 * occupancy, 2 * (cap + 1), 4 * (cap + 1)), 1.0
-    )
+    overflow = slot_overflow_probability(service.batch_cap, lam / R, holding)
     law = wait_law(q["wait_probability"], q["utilization"], q["residual_s"], q["residual_scv"])
     law = {k: v[:, None] for k, v in law.items()}
     return FleetState(
@@ -619,7 +628,8 @@ def ttft_cdf(state: FleetState, t_ms, rows=slice(None)) -> np.ndarray:
     # G at each node once: a piece between nodes a and b takes (G(t - a) - G(t - b)) /
     # (b - a) (the same in either order), an end node's atom P(W <= t - a).
     nodes = state.offset_nodes_ms[rows]
-    shape = (len(stable), -1, state.service.nodes_per_class)
+    per_class = state.service.nodes_per_class
+    shape = (len(stable), nodes.shape[1] // per_class, per_class)
     v = nodes.reshape(shape)
     g = wait_cdf_integral(t - nodes, law).reshape(shape)
     width = v[..., 1:] - v[..., :-1]
@@ -631,9 +641,8 @@ def ttft_cdf(state: FleetState, t_ms, rows=slice(None)) -> np.ndarray:
         low = np.minimum(v[..., 1:], v[..., :-1])
         gaps = np.where(wide, gaps, wait_cdf(t[:, :, None] - low, law3))
     ends = wait_cdf(t[:, :, None] - v[..., [0, -1]], {k: x[:, :, None] for k, x in law.items()})
-    per_piece = np.concatenate([ends[..., :1], gaps, ends[..., 1:]], axis=2).reshape(
-        len(stable), -1
-    )
+    per_piece = np.concatenate([ends[..., :1], gaps, ends[..., 1:]], axis=2)
+    per_piece = per_piece.reshape(len(stable), state.offset_mass.size)
     return np.where(stable, per_piece @ state.offset_mass, 0.0)
 
 
@@ -650,8 +659,33 @@ def tpot_cdf(state: FleetState, t_ms, rows=slice(None)) -> np.ndarray:
     return np.where(stable, per_node @ state.service.output_weight, 0.0)
 
 
-def _quantiles(cdf, state: FleetState, low, high, quantiles):
-    found = mixture_quantiles(cdf, low, high, quantiles)
+def ttft_quantile_bounds(state: FleetState, q: float) -> tuple[np.ndarray, np.ndarray]:
+    """Closed-form trial bounds on each configuration's TTFT q-quantile [ms] (checked by
+    ``mixture_quantiles``, which needs them only to be good guesses).
+
+    TTFT = W + X, X the offset (:func:`node_pieces` of ``offset_nodes_ms``) and W the wait,
+    independent. A mixture's quantile lies between its classes' quantiles, and a class's
+    q-quantile is the linear interpolation of its sorted nodes at position ``q n - 1/2``
+    (node k holds probability ``(k + 1/2) / n``). Low: ``min_c X_c(q)`` (W >= 0); high:
+    ``max_c X_c(sqrt q) + w(sqrt q)``, ``w`` the wait's bound
+    (``queueing.wait_quantile_bound``), as ``P(X + W <= x + w) >= P(X <= x) P(W <= w)``.
+    """
+    n = state.service.nodes_per_class
+    nodes = np.sort(state.offset_nodes_ms.reshape(len(state.stable), -1, n), axis=2)
+
+    def class_quantiles(p):
+        position = min(max(p * n - 0.5, 0.0), n - 1.0)
+        k = int(np.floor(position))
+        upper = nodes[..., min(k + 1, n - 1)]
+        return nodes[..., k] + (position - k) * (upper - nodes[..., k])
+
+    root = np.sqrt(q)
+    wait = wait_quantile_bound(root, {k: v[:, 0] for k, v in state.law.items()})
+    return class_quantiles(q).min(axis=1), class_quantiles(root).max(axis=1) + wait
+
+
+def _quantiles(cdf, state: FleetState, low, high, quantiles, inner=None):
+    found = mixture_quantiles(cdf, low, high, quantiles, inner)
     return np.where(state.stable[:, None], found, np.inf)
 
 
@@ -660,7 +694,14 @@ def latency_quantiles(state: FleetState, quantiles=QUANTILES) -> dict[str, np.nd
     stable = state.stable
     low = np.where(stable, state.offset_low_ms.min(axis=1), 0.0)
     high = np.where(stable, state.offset_high_ms.max(axis=1) + 60 * state.slowest_wait_ms, 1.0)
-    ttft = _quantiles(lambda t, rows: ttft_cdf(state, t, rows), state, low, high, quantiles)
+    ttft = _quantiles(
+        lambda t, rows: ttft_cdf(state, t, rows),
+        state,
+        low,
+        high,
+        quantiles,
+        lambda q: ttft_quantile_bounds(state, q),
+    )
     sd = np.sqrt(state.tpot_excess_variance.max(axis=1, initial=0.0))
     mean = np.where(stable, state.tpot_mean_ms, 0.0)
     tpot = _quantiles(
