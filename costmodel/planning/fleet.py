@@ -223,14 +223,14 @@ def _prefill_pool(part: ServiceTimes, design_rates, targets, overhead_ms):
     at_zero = _checks(part, fleet_state(part, 0.0, 1, 1, overhead_ms), targets, False)
     tpot_names = [_label(k) for k in targets if TARGETS[k][0] == "tpot"]
     ttft_keys = {k: v for k, v in targets.items() if TARGETS[k][0] == "ttft"}
-    grid = part.take(np.repeat(np.arange(n), v))
+    config = np.repeat(np.arange(n), v)  # rows: (configuration, rate) pairs
     rate = np.tile(np.asarray(design_rates, float), n)
     feasible = np.repeat(_all(at_zero), v)
-    fewest = np.floor(rate * grid.work_moments[0] / MS_PER_S) + 1  # fewer: unstable
+    fewest = np.floor(rate * part.work_moments[0][config] / MS_PER_S) + 1  # fewer: unstable
 
     def ok(rows, k):
-        state = fleet_state(grid.take(rows), rate[rows], 1, k, overhead_ms)
-        return _all(_checks(grid, state, ttft_keys, False)) if ttft_keys else state.stable
+        state = fleet_state(part.take(config[rows]), rate[rows], 1, k, overhead_ms)
+        return _all(_checks(part, state, ttft_keys, False)) if ttft_keys else state.stable
 
     upper = fewest.copy()
     lower = fewest - 1  # fails (unstable) or is 0
@@ -255,8 +255,8 @@ def _prefill_pool(part: ServiceTimes, design_rates, targets, overhead_ms):
     failing = np.full(n * v, "prefill capacity", dtype=object)
     rows = np.flatnonzero(feasible & (upper - 1 >= fewest))
     if ttft_keys and rows.size:
-        below = fleet_state(grid.take(rows), rate[rows], 1, upper[rows] - 1, overhead_ms)
-        checks = _checks(grid, below, ttft_keys, False)
+        below = fleet_state(part.take(config[rows]), rate[rows], 1, upper[rows] - 1, overhead_ms)
+        checks = _checks(part, below, ttft_keys, False)
         failing[rows] = _binding(checks, list(map(_label, ttft_keys)))
     binding = np.where(
         feasible,

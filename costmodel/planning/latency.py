@@ -188,6 +188,21 @@ class ServiceTimes:
         return piece_moments(*pieces, (1, 2))
 
     @functools.cached_property
+    def mean_own_ms(self) -> np.ndarray:
+        """E[``own_prefill_ms``] over the prompts' law [ms]."""
+        return piece_moments(*self.own_pieces, (1,))[0]
+
+    @functools.cached_property
+    def mean_pass_alone_ms(self) -> np.ndarray:
+        """The workload's mean of ``pass_alone_ms`` over the prompt nodes [ms]."""
+        return self.pass_alone_ms @ self.prompt_weight
+
+    @functools.cached_property
+    def mean_work_ms(self) -> np.ndarray:
+        """The workload's mean of ``prefill_work_ms`` over the prompt nodes [ms]."""
+        return self.prefill_work_ms @ self.prompt_weight
+
+    @functools.cached_property
     def own_pieces(self) -> tuple:
         """``own_prefill_ms`` as uniform pieces (:func:`node_pieces`)."""
         return node_pieces(self.own_prefill_ms, self.prompt_weight, self.nodes_per_class)
@@ -219,7 +234,13 @@ class ServiceTimes:
             self.nodes_per_class,
         )
         # cached_property values live in the instance's __dict__
-        for name in ("disaggregated", "batch_cap"):
+        for name in (
+            "disaggregated",
+            "batch_cap",
+            "mean_own_ms",
+            "mean_pass_alone_ms",
+            "mean_work_ms",
+        ):
             out.__dict__[name] = getattr(self, name)[rows]
         for name in ("queue_moments", "work_moments"):
             out.__dict__[name] = [m[rows] for m in getattr(self, name)]
@@ -485,12 +506,11 @@ def prefill_pass_wait_ms(service: ServiceTimes, arrival_rate, prefill_instances=
     ``pass_alone_ms`` and ``prefill_work_ms``, at most ``chunk_tokens`` over the mean
     prompt in a pass; 0 on aggregated rows (their chunks share the decode steps, which
     the M/G/1 queue and the steps carrying the prompt count)."""
-    weight = service.prompt_weight
     per_instance = np.asarray(arrival_rate, float) / np.asarray(prefill_instances, float)
     prompts = np.maximum(service.chunk_tokens / max(service.mean_prompt_tokens, 1.0), 1.0)
     wait = batched_pass_wait_ms(
-        service.pass_alone_ms @ weight,
-        service.prefill_work_ms @ weight,
+        service.mean_pass_alone_ms,
+        service.mean_work_ms,
         per_instance / MS_PER_S * np.ones(len(service.fits)),
         prompts,
     )
@@ -593,7 +613,7 @@ def fleet_state(
     added = overhead_ms + passes[:, None]
     low, high = low + added, high + added
     nodes = service.own_prefill_ms + added
-    mean_ttft = q["mean_wait_s"] + piece_moments(low, high, mass, (1,))[0]
+    mean_ttft = q["mean_wait_s"] + service.mean_own_ms + added[:, 0] * mass.sum()
     holding = np.where(
         split, service.mean_output_tokens * t_d, mean_ttft + service.mean_output_tokens * tpot_mean
     )
