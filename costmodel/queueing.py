@@ -34,6 +34,11 @@ BISECTION_STEPS = 60
 #: :func:`mixture_quantiles` stops when every bracket is below this share of the quantile
 #: it holds (1e-9: a picosecond on a millisecond), or of the bracket where that is 0.
 QUANTILE_TOLERANCE = 1e-9
+#: :func:`mixture_quantiles`' steps of plain Illinois regula falsi before its bisection
+#: safeguard comes in: a latency CDF, smooth between kinks, converges in about 11 steps
+#: per row this way, against 20 with the safeguard from the first step (measured on the
+#: fleet sizer's 1,631 fleets); a CDF with a step still ends by bisection.
+SECANT_STEPS = 12
 
 #: Abramowitz and Stegun (1964), formula 7.1.26: erf(x) = 1 - (a1 t + ... + a5 t^5)
 #: exp(-x^2), t = 1 / (1 + p x), x >= 0; absolute error below 1.5e-7.
@@ -78,10 +83,19 @@ def erlang_c(servers, offered_load):
     start = np.minimum(start, c)
     end = np.minimum(c, np.ceil(a + ERLANG_END_SD * spread + ERLANG_END_SD)).astype(np.int64)
     b = np.where(start > 0, 1 - start / np.where(a > 0, a, 1.0), 1.0)
-    for j in range(1, int((end - start).max(initial=0)) + 1):
-        k = start + j
-        b = np.where(k <= end, a * b / (k + a * b), b)
-    b = np.where(c > end, 0.0, b)
+    # Step j runs on the rows whose window is that long: sorted longest first, a prefix.
+    steps = (end - start).ravel()
+    order = np.argsort(-steps, kind="stable")
+    length = steps[order]
+    a_sorted, k_sorted, b_sorted = a.ravel()[order], start.ravel()[order], b.ravel()[order]
+    for j in range(1, int(length.max(initial=0)) + 1):
+        m = np.searchsorted(-length, -j, side="right")  # rows with length >= j
+        k_sorted[:m] += 1
+        ab = a_sorted[:m] * b_sorted[:m]
+        b_sorted[:m] = ab / (k_sorted[:m] + ab)
+    b = np.empty(steps.size)
+    b[order] = b_sorted
+    b = np.where(c > end, 0.0, b.reshape(a.shape))
     rho = a / c
     waiting = np.where(rho < 1, b / np.maximum(1 - rho * (1 - b), 1e-300), 1.0)
     return np.clip(waiting, 0.0, 1.0)
@@ -322,13 +336,13 @@ def mixture_quantiles(cdf, low, high, quantiles, inner=None) -> np.ndarray:
     ``cdf(t) >= q``.
 
     Each step tries the secant point of the bracket (regula falsi, with the Illinois
-    halving of the end that stays: a smooth CDF converges in a few steps) and bisects
-    instead where the last step did not halve the bracket (a CDF with a step shrinks at
-    least as fast as bisection every other step); only the rows still searching are
-    evaluated. ``inner(q)``, if given: per-row trial points ``(a, b)``, ``a <= b``, likely
-    on either side of the q-quantile (closed-form bounds, say); each is checked by its CDF
-    and narrows the bracket on the side it falls, so a wrong guess costs an evaluation,
-    never the answer.
+    halving of the end that stays: a smooth CDF converges in a few steps) and, after
+    ``SECANT_STEPS`` steps, bisects instead where the last step did not halve the bracket
+    (a CDF with a step then shrinks at least as fast as bisection every other step);
+    only the rows still searching are evaluated. ``inner(q)``, if given: per-row trial
+    points ``(a, b)``, ``a <= b``, likely on either side of the q-quantile (closed-form
+    bounds, say); each is checked by its CDF and narrows the bracket on the side it falls,
+    so a wrong guess costs an evaluation, never the answer.
     """
     low = np.asarray(low, float)
     high = np.asarray(high, float)
@@ -346,7 +360,7 @@ def mixture_quantiles(cdf, low, high, quantiles, inner=None) -> np.ndarray:
         side = np.zeros(low.size)  # -1: low moved last, +1: high moved last
         bisect = np.zeros(low.size, bool)
         rows = every[f_lo < 0]
-        for _ in range(2 * BISECTION_STEPS):
+        for step in range(2 * BISECTION_STEPS):
             width = hi[rows] - lo[rows]
             scale = np.where(hi[rows] > 0, hi[rows], high[rows] - low[rows])
             keep = width > scale * QUANTILE_TOLERANCE
@@ -357,7 +371,8 @@ def mixture_quantiles(cdf, low, high, quantiles, inner=None) -> np.ndarray:
             gap = fb - fa  # > 0 but for an end's value halved away to 0
             secant = b - fb * width / np.where(gap > 0, gap, np.inf)
             inside = (secant > a) & (secant < b)
-            x = np.where(bisect[rows] | ~inside, 0.5 * (a + b), secant)
+            safeguard = bisect[rows] & (step >= SECANT_STEPS)
+            x = np.where(safeguard | ~inside, 0.5 * (a + b), secant)
             f = cdf(x, rows) - q
             below = f < 0
             f_hi[rows] = np.where(below & (side[rows] == -1), 0.5 * fb, fb)  # Illinois
