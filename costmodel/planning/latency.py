@@ -75,7 +75,9 @@ from costmodel.catalog import ASSETS_DIR, Catalog, load_catalog, read_table
 from costmodel.evaluation import scan
 from costmodel.planning.workloads import QUANTILE_NODES, Workload
 from costmodel.queueing import (
+    QUANTILE_TOLERANCE,
     gamma_cdf,
+    gamma_quantile,
     mgc_wait,
     mixture_quantiles,
     wait_cdf,
@@ -704,6 +706,21 @@ def ttft_quantile_bounds(state: FleetState, q: float) -> tuple[np.ndarray, np.nd
     return class_quantiles(q).min(axis=1), class_quantiles(root).max(axis=1) + wait
 
 
+def tpot_quantile_bounds(state: FleetState, q: float) -> tuple[np.ndarray, np.ndarray]:
+    """Trial bounds on each configuration's TPOT q-quantile [ms]: the floor ``t_d`` plus
+    the smallest and largest of the output nodes' gamma quantiles
+    (``queueing.gamma_quantile``; a mixture's quantile lies between its parts'), each
+    moved out by the search's tolerance (``QUANTILE_TOLERANCE``) for rounding."""
+    floor = state.tpot_floor_ms
+    excess = np.broadcast_to(
+        (state.tpot_mean_ms - floor)[:, None], state.tpot_excess_variance.shape
+    )
+    per_node = gamma_quantile(q, excess, state.tpot_excess_variance)
+    low = per_node.min(axis=1, initial=np.inf) * (1 - QUANTILE_TOLERANCE)
+    high = per_node.max(axis=1, initial=0.0) * (1 + QUANTILE_TOLERANCE)
+    return floor + np.where(np.isfinite(low), low, 0.0), floor + high
+
+
 def _quantiles(cdf, state: FleetState, low, high, quantiles, inner=None):
     found = mixture_quantiles(cdf, low, high, quantiles, inner)
     return np.where(state.stable[:, None], found, np.inf)
@@ -730,6 +747,7 @@ def latency_quantiles(state: FleetState, quantiles=QUANTILES) -> dict[str, np.nd
         np.where(stable, state.tpot_floor_ms, 0.0),
         np.where(stable, mean * 4 + 60 * sd + 1e-9, 1.0),
         quantiles,
+        lambda q: tpot_quantile_bounds(state, q),
     )
     out = {}
     for i, q in enumerate(quantiles):
