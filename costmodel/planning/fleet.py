@@ -26,8 +26,9 @@ design rate (``latency.latency_table``) and its quantiles reported.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass
+import functools
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -317,8 +318,21 @@ def plan_fleets(
     aggregated), ``total_gpus``, ``binding``, the design rate ``requests_per_s * (1 +
     headroom)`` and the fleet evaluated back at it (``latency.latency_table``'s quantiles
     and ``utilization``), ``meets_targets``; where a configuration cannot meet the
-    targets, ``binding`` says why.
+    targets, ``binding`` says why. :func:`evaluate_back` of :func:`sized_fleets`.
     """
+    sized = sized_fleets(service, requests_per_s, targets, headroom, overhead_ms)
+    return evaluate_back(sized, service, targets, overhead_ms)
+
+
+def sized_fleets(
+    service: ServiceTimes,
+    requests_per_s: float,
+    targets: Mapping,
+    headroom: float = 0.2,
+    overhead_ms: float = 0.0,
+) -> pd.DataFrame:
+    """:func:`plan_fleets`' table before the fleets are evaluated back: the evaluated
+    columns (``EVALUATED_COLUMNS``) NaN and ``meets_targets`` False."""
     targets = checked_targets(targets)
     if not (isinstance(requests_per_s, int | float) and 0 < requests_per_s < 1e9):
         raise ValueError(f"requests_per_s must be in (0, 1e9); got {requests_per_s!r}")
@@ -343,26 +357,46 @@ def plan_fleets(
     ok = table[feasible].copy()
     if ok.empty:
         return table
-    sized = service.take(np.flatnonzero(feasible))
-    back = latency_table(
-        sized,
-        design / np.where(sized.disaggregated, 1.0, ok["replicas"].to_numpy()),
-        np.where(sized.disaggregated, ok["replicas"].to_numpy(), 1),
-        np.maximum(ok["prefill_instances"].to_numpy(), 1).astype(np.int64),
-        overhead_ms,
-    )
-    for name in EVALUATED_COLUMNS:
-        ok[name] = back[name].to_numpy()
-    met = np.ones(len(ok), bool)
-    for key, limit in targets.items():
-        met &= ok[key].to_numpy() <= limit * (1 + 1e-9)
-    ok["meets_targets"] = met & (ok["slot_overflow_probability"] <= SLOT_OVERFLOW_PROBABILITY)
     n_decode = ok["n_gpus"] * ok["replicas"]
     n_prefill = ok["prefill_gpus"] * ok["prefill_instances"]
     ok["total_gpus"] = n_decode + n_prefill
     ok["prefill_to_decode_gpu_ratio"] = n_prefill / n_decode
     rest = table[~feasible].reindex(columns=ok.columns)
     return pd.concat([ok, rest], ignore_index=True) if len(rest) else ok.reset_index(drop=True)
+
+
+def evaluate_back(
+    sized: pd.DataFrame, service: ServiceTimes, targets: Mapping, overhead_ms=0.0, rows=None
+) -> pd.DataFrame:
+    """``sized`` (:func:`sized_fleets`) with the fleets at ``rows`` (positions; default
+    every feasible one) evaluated back at the design rate (``latency.latency_table``):
+    ``EVALUATED_COLUMNS`` and ``meets_targets`` (every target met, the slots kept)."""
+    targets = checked_targets(targets)
+    table = sized.copy()
+    rows = np.flatnonzero(table["feasible"].to_numpy(bool)) if rows is None else np.asarray(rows)
+    if not rows.size:
+        return table
+    part = service.take(table["config"].to_numpy()[rows])
+    replicas = table["replicas"].to_numpy()[rows]
+    back = latency_table(
+        part,
+        table["design_requests_per_s"].to_numpy()[rows]
+        / np.where(part.disaggregated, 1.0, replicas),
+        np.where(part.disaggregated, replicas, 1),
+        np.maximum(table["prefill_instances"].to_numpy()[rows], 1).astype(np.int64),
+        overhead_ms,
+    )
+    for name in EVALUATED_COLUMNS:
+        column = table[name].to_numpy(copy=True)
+        column[rows] = back[name].to_numpy()
+        table[name] = column
+    met = back["slot_overflow_probability"].to_numpy() <= SLOT_OVERFLOW_PROBABILITY
+    for key, limit in targets.items():
+        met &= back[key].to_numpy() <= limit * (1 + 1e-9)
+    column = table["meets_targets"].to_numpy(copy=True)
+    column[rows] = met
+    table["meets_targets"] = column
+    return table
 
 
 def fleet_gpus(
@@ -434,15 +468,16 @@ def cheapest_fleets(
 class FleetPlan:
     """What :func:`size_fleet` found.
 
-    ``fleets``: every feasible candidate sized and priced (``FLEET_COLUMNS``), cheapest
-    first; ``cheapest``: each GPU's cheapest fleet (one row per GPU, cheapest first),
-    ready for ``to_csv``; ``best``: the cheapest of all (None if no GPU can meet the
-    targets); ``runner_ups``: the next cheapest fleets of other setups; ``infeasible``:
-    per GPU the candidates left out and why (``binding`` counts); ``verdict``: the
-    answer in words. ``requests_per_s``, ``targets``, ``headroom``: the inputs.
+    ``fleets``: every feasible candidate sized, evaluated back and priced
+    (``FLEET_COLUMNS``), cheapest first, worked out when first read (by ``complete``:
+    the ranking itself evaluates back only the fleets that can come first);
+    ``cheapest``: each GPU's cheapest fleet (one row per GPU, cheapest first), ready for
+    ``to_csv``; ``best``: the cheapest of all (None if no GPU can meet the targets);
+    ``runner_ups``: the next cheapest fleets of other setups; ``infeasible``: per GPU the
+    candidates left out and why (``binding`` counts); ``verdict``: the answer in words.
+    ``requests_per_s``, ``targets``, ``headroom``: the inputs.
     """
 
-    fleets: pd.DataFrame
     cheapest: pd.DataFrame
     best: pd.Series | None
     runner_ups: pd.DataFrame
@@ -451,6 +486,12 @@ class FleetPlan:
     requests_per_s: float
     targets: dict
     headroom: float
+    complete: Callable[[], pd.DataFrame] = field(repr=False, compare=False)
+
+    @functools.cached_property
+    def fleets(self) -> pd.DataFrame:
+        """Every feasible candidate, evaluated back and priced, cheapest first."""
+        return self.complete()
 
 
 def _prices(usd_per_gpu_hour, catalog: Catalog) -> pd.Series:
@@ -673,6 +714,45 @@ def size_fleet(
     )
 
 
+def _ranked_rows(sized: pd.DataFrame, prices: pd.Series, runner_ups: int) -> np.ndarray:
+    """Positions of the feasible fleets of ``sized`` whose latencies can decide each GPU's
+    cheapest fleet and the first ``runner_ups`` other setups (:func:`price_fleets` ranks
+    by $ a month, GPUs, then TPOT and TTFT p90): every fleet at or below the key ($ a
+    month, GPUs) of the (1 + runner_ups)-th setup, and each GPU's fleets at its own
+    lowest key, ties included. Increasing positions."""
+    feasible = np.flatnonzero(sized["feasible"].to_numpy(bool))
+    fleets = sized.iloc[feasible]
+    gpus = fleets["total_gpus"].to_numpy(float)
+    usd = gpus * fleets["gpu"].map(prices).to_numpy(float) * HOURS_PER_MONTH
+    order = np.lexsort((gpus, usd))  # by $ a month, then GPUs
+    ranks = np.empty(order.size, np.int64)
+    ranks[order] = np.arange(order.size)
+    key = pd.DataFrame({"usd": usd[order], "gpus": gpus[order]})
+    dense = key.ne(key.shift()).any(axis=1).cumsum().to_numpy()[ranks]  # equal keys, equal ids
+    split = fleets["disaggregated"].to_numpy(bool)
+    setup = {  # SETUP_KEYS as the sized table holds them
+        "gpu": fleets["gpu"].to_numpy(),
+        "serving": split,
+        "parallelism": fleets["expert_parallel"].to_numpy(bool),
+        "gpus_per_replica": fleets["n_gpus"].to_numpy(),
+        "prefill_gpus_per_instance": np.where(split, fleets["prefill_gpus"].to_numpy(), 0),
+    }
+    firsts = pd.DataFrame({**setup, "key": dense}).groupby(list(SETUP_KEYS))["key"].min()
+    firsts = np.sort(firsts.to_numpy())
+    threshold = firsts[min(runner_ups, firsts.size - 1)] if firsts.size else 0
+    own_lowest = dense == pd.Series(dense).groupby(fleets["gpu"].to_numpy()).transform("min")
+    return feasible[(dense <= threshold) | own_lowest.to_numpy()]
+
+
+def _complete_fleets(
+    sized, rest, service, targets, overhead_ms, rate, workload, prices, labels, catalog
+) -> pd.DataFrame:
+    """:func:`price_fleets` of every feasible fleet of ``sized``, the ``rest`` evaluated
+    back first."""
+    sized = evaluate_back(sized, service, targets, overhead_ms, rest)
+    return price_fleets(sized, rate, workload, prices, labels, catalog)
+
+
 def plan_from_service(
     service: ServiceTimes,
     workload: Workload,
@@ -692,8 +772,24 @@ def plan_from_service(
     prices = _prices(usd_per_gpu_hour, catalog)
     targets = checked_targets(targets)
     rate = requests_per_s
-    sized = plan_fleets(service, rate, targets, headroom, overhead_ms)
-    fleets = price_fleets(sized, rate, workload, prices, price_label, catalog)
+    sized = sized_fleets(service, rate, targets, headroom, overhead_ms)
+    first = _ranked_rows(sized, prices, runner_ups)
+    sized = evaluate_back(sized, service, targets, overhead_ms, first)
+    fleets = price_fleets(sized.iloc[first], rate, workload, prices, price_label, catalog)
+    rest = np.setdiff1d(np.flatnonzero(sized["feasible"].to_numpy(bool)), first)
+    complete = functools.partial(
+        _complete_fleets,
+        sized,
+        rest,
+        service,
+        targets,
+        overhead_ms,
+        rate,
+        workload,
+        prices,
+        price_label,
+        catalog,
+    )
     cheapest = fleets.drop_duplicates("gpu").reset_index(drop=True)
     best = cheapest.iloc[0] if len(cheapest) else None
     # Runner-ups: the cheapest fleet of each other setup (GPU, serving, parallelism and
@@ -706,7 +802,7 @@ def plan_from_service(
     unserved = [g for g in prices.index if g not in set(cheapest["gpu"]) and g in why.index]
     infeasible = why.rename("why").to_frame().loc[unserved]
     return FleetPlan(
-        fleets=fleets,
+        complete=complete,
         cheapest=cheapest,
         best=best,
         runner_ups=others.head(runner_ups).reset_index(drop=True),
