@@ -209,10 +209,24 @@ def _decode_capacity(service: ServiceTimes):
     return low
 
 
-def _prefill_pool(part: ServiceTimes, design_rates, targets, overhead_ms):
+def _fewest_stable(part: ServiceTimes, design_rates) -> np.ndarray:
+    """The fewest prefill instances that keep each pool's queue stable at each rate,
+    ``floor(rate * W_p / 1000) + 1`` (``W_p``: prefill work per request [ms]): shape
+    (configurations, rates)."""
+    return (
+        np.floor(
+            np.asarray(design_rates, float)[None, :] * part.work_moments[0][:, None] / MS_PER_S
+        )
+        + 1
+    )
+
+
+def _prefill_pool(part: ServiceTimes, design_rates, targets, overhead_ms, search=None):
     """The fewest prefill instances meeting the TTFT targets, for each configuration of
-    ``part`` at each of ``design_rates``; what binds; whether any number does (arrays of
-    shape (configurations, rates)).
+    ``part`` at each of ``design_rates`` (only the pairs ``search`` marks, a boolean
+    array of shape (configurations, rates), where given: the others come back
+    infeasible); what binds; whether any number does (arrays of shape (configurations,
+    rates)).
 
     The search starts at the fewest instances that keep the pool's queue stable,
     ``floor(rate * W_p / 1000) + 1`` (``W_p``: prefill work per request [ms]), where most
@@ -227,7 +241,9 @@ def _prefill_pool(part: ServiceTimes, design_rates, targets, overhead_ms):
     config = np.repeat(np.arange(n), v)  # rows: (configuration, rate) pairs
     rate = np.tile(np.asarray(design_rates, float), n)
     feasible = np.repeat(_all(at_zero), v)
-    fewest = np.floor(rate * part.work_moments[0][config] / MS_PER_S) + 1  # fewer: unstable
+    if search is not None:
+        feasible &= np.asarray(search, bool).ravel()
+    fewest = _fewest_stable(part, design_rates).ravel()  # fewer: unstable
 
     def ok(rows, k):
         state = fleet_state(part.take(config[rows]), rate[rows], 1, k, overhead_ms)
@@ -272,9 +288,14 @@ def _prefill_pool(part: ServiceTimes, design_rates, targets, overhead_ms):
     )
 
 
-def _size(service: ServiceTimes, design_rates, targets, overhead_ms):
+def _size(service: ServiceTimes, design_rates, targets, overhead_ms, prices=()):
     """Replicas, prefill instances, what binds and feasibility of each configuration at
-    each design rate: arrays of shape (configurations, rates)."""
+    each design rate: arrays of shape (configurations, rates).
+
+    ``prices``: per-configuration $/GPU-hour arrays (NaN: unpriced); where given, only
+    the cheapest fleet under each matters (:func:`cheapest_fleets_at`), so the prefill
+    pools are sized only where they can be it (:func:`_worth_sizing`); the other
+    disaggregated pairs come back infeasible ("not sized: dearer than a fleet found")."""
     rates = np.atleast_1d(np.asarray(design_rates, float))
     n, v = len(service.fits), rates.size
     split, fits = service.disaggregated, service.fits
@@ -292,16 +313,85 @@ def _size(service: ServiceTimes, design_rates, targets, overhead_ms):
     if rows.size:
         part = service.take(rows)
         per_instance = _decode_capacity(part)
-        k, why, ok = _prefill_pool(part, rates, targets, overhead_ms)
-        ok = ok & (per_instance > 0)[:, None]
         per_decode = np.where(per_instance > 0, per_instance, 1.0)[:, None]
-        replicas[rows] = np.where(ok, np.ceil(rates[None, :] / per_decode), np.nan)
+        decode = np.ceil(rates[None, :] / per_decode)
+        ok_decode = (per_instance > 0)[:, None]
+        if len(prices):
+            configs = service.configs
+            found = _gpus(replicas, instances, feasible, configs)  # aggregated so far
+            k, why, ok = _worth_sizing(
+                part,
+                rates,
+                targets,
+                overhead_ms,
+                np.where(ok_decode, decode * configs["n_gpus"].to_numpy()[rows, None], np.nan),
+                configs["prefill_gpus"].to_numpy()[rows],
+                [np.asarray(p, float)[rows] for p in prices],
+                [_lowest_cost(found, p) for p in prices],
+            )
+        else:
+            k, why, ok = _prefill_pool(part, rates, targets, overhead_ms)
+        ok = ok & ok_decode
+        replicas[rows] = np.where(ok, decode, np.nan)
         instances[rows] = np.where(ok, k, np.nan)
         binding[rows], feasible[rows] = why, ok
     # Where a configuration fits but cannot meet a target at any load, say so.
     text = binding.astype(str)
     unmet = ~feasible & fits[:, None] & ~np.char.startswith(text, "memory")
     return replicas, instances, np.where(unmet, "cannot meet " + text, binding), feasible
+
+
+def _gpus(replicas, instances, feasible, configs) -> np.ndarray:
+    """GPUs of each sized fleet, ``replicas * n_gpus + prefill_instances *
+    prefill_gpus`` (NaN where infeasible): shape (configurations, rates)."""
+    gpus = replicas * configs["n_gpus"].to_numpy()[:, None]
+    gpus = gpus + np.nan_to_num(instances) * configs["prefill_gpus"].to_numpy()[:, None]
+    return np.where(feasible, gpus, np.nan)
+
+
+def _month_cost(gpus, price) -> np.ndarray:
+    """$ a month of fleets of ``gpus`` at per-configuration ``price``, as
+    :func:`cheapest_at` works it out (inf where either is NaN)."""
+    price = np.asarray(price, float)[:, None]
+    cost = np.where(~np.isnan(gpus) & ~np.isnan(price), gpus * price, np.inf)
+    return cost * HOURS_PER_MONTH
+
+
+def _lowest_cost(gpus, price) -> np.ndarray:
+    """The lowest :func:`_month_cost` at each rate (inf where none)."""
+    return _month_cost(gpus, price).min(axis=0, initial=np.inf)
+
+
+def _worth_sizing(part, rates, targets, overhead_ms, decode_gpus, prefill_gpus, prices, best):
+    """:func:`_prefill_pool` of the disaggregated pairs (configuration, rate) of ``part``
+    that can be the cheapest under one of ``prices`` (per configuration of ``part``), the
+    others infeasible.
+
+    A pair's fleet has at least ``decode_gpus + fewest * prefill_gpus`` GPUs
+    (:func:`_fewest_stable`); it is sized only where that bound costs no more than the
+    cheapest fleet found under some price: ``best`` (per price, per rate: the aggregated
+    fleets') and, sized first, the pair with the lowest bound at each rate under each
+    price. A pair left out costs strictly more than a fleet found, so the cheapest and
+    its ties are as with every pool sized.
+    """
+    n, v = decode_gpus.shape
+    bound = decode_gpus + _fewest_stable(part, rates) * prefill_gpus[:, None]
+    first = np.zeros((n, v), bool)
+    for price in prices:
+        cost = _month_cost(bound, price)
+        lowest = np.argmin(cost, axis=0) if n else np.zeros(v, np.int64)
+        first[lowest, np.arange(v)] |= np.isfinite(cost[lowest, np.arange(v)])
+    k, why, ok = _prefill_pool(part, rates, targets, overhead_ms, first)
+    sized = np.where(ok, decode_gpus + np.nan_to_num(k) * prefill_gpus[:, None], np.nan)
+    worth = np.zeros((n, v), bool)
+    for price, lowest in zip(prices, best, strict=True):
+        upper = np.minimum(lowest, _lowest_cost(sized, price))
+        worth |= _month_cost(bound, price) <= upper[None, :]
+    worth &= ~first
+    k2, why2, ok2 = _prefill_pool(part, rates, targets, overhead_ms, worth)
+    skipped = ~first & ~worth
+    why = np.where(first, why, np.where(skipped, "not sized: dearer than a fleet found", why2))
+    return np.where(first, k, k2), why, np.where(first, ok, ok2)
 
 
 def plan_fleets(
@@ -419,10 +509,7 @@ def fleet_gpus(
     if np.any(~(rates > 0)):
         raise ValueError(f"requests_per_s must be > 0; got {requests_per_s!r}")
     replicas, instances, _, feasible = _size(service, rates * (1 + headroom), targets, overhead_ms)
-    configs = service.configs
-    gpus = replicas * configs["n_gpus"].to_numpy()[:, None]
-    gpus = gpus + np.nan_to_num(instances) * configs["prefill_gpus"].to_numpy()[:, None]
-    return np.where(feasible, gpus, np.nan)
+    return _gpus(replicas, instances, feasible, service.configs)
 
 
 def cheapest_at(service: ServiceTimes, requests_per_s, gpus, usd_per_gpu_hour) -> pd.DataFrame:
@@ -434,9 +521,7 @@ def cheapest_at(service: ServiceTimes, requests_per_s, gpus, usd_per_gpu_hour) -
     """
     rates = np.atleast_1d(np.asarray(requests_per_s, float))
     configs = service.configs
-    price = configs["gpu"].map(pd.Series(usd_per_gpu_hour, dtype=float)).to_numpy(float)
-    cost = np.where(~np.isnan(gpus) & ~np.isnan(price)[:, None], gpus * price[:, None], np.inf)
-    cost = cost * HOURS_PER_MONTH
+    cost = _month_cost(gpus, _config_prices(service, usd_per_gpu_hour))
     best = np.argmin(cost, axis=0) if len(configs) else np.zeros(rates.size, np.int64)
     found = np.isfinite(cost[best, np.arange(rates.size)]) if len(configs) else best < 0
     return pd.DataFrame(
@@ -448,6 +533,36 @@ def cheapest_at(service: ServiceTimes, requests_per_s, gpus, usd_per_gpu_hour) -
             "usd_per_month": np.where(found, cost[best, np.arange(rates.size)], np.nan),
         }
     )
+
+
+def _config_prices(service: ServiceTimes, usd_per_gpu_hour) -> np.ndarray:
+    """Each configuration's GPU price [$/GPU-hour] (NaN: unpriced)."""
+    prices = pd.Series(usd_per_gpu_hour, dtype=float)
+    return service.configs["gpu"].map(prices).to_numpy(float)
+
+
+def cheapest_fleets_at(
+    service: ServiceTimes,
+    requests_per_s,
+    targets: Mapping,
+    usd_per_gpu_hour: Mapping,
+    headroom: float = 0.2,
+    overhead_ms: float = 0.0,
+) -> dict[str, pd.DataFrame]:
+    """:func:`cheapest_at` of :func:`fleet_gpus` under each price list of
+    ``usd_per_gpu_hour`` (name -> gpu -> $/GPU-hour), sizing once and only the prefill
+    pools that can be the cheapest under one of them (``_worth_sizing``): the same
+    answers, ties included, as sizing every fleet."""
+    targets = checked_targets(targets)
+    rates = np.atleast_1d(np.asarray(requests_per_s, float))
+    if np.any(~(rates > 0)):
+        raise ValueError(f"requests_per_s must be > 0; got {requests_per_s!r}")
+    prices = {name: _config_prices(service, p) for name, p in usd_per_gpu_hour.items()}
+    replicas, instances, _, feasible = _size(
+        service, rates * (1 + headroom), targets, overhead_ms, list(prices.values())
+    )
+    gpus = _gpus(replicas, instances, feasible, service.configs)
+    return {name: cheapest_at(service, rates, gpus, p) for name, p in usd_per_gpu_hour.items()}
 
 
 def cheapest_fleets(
