@@ -410,16 +410,14 @@ def plan_fleets(
     and ``utilization``), ``meets_targets``; where a configuration cannot meet the
     targets, ``binding`` says why. :func:`evaluate_back` of :func:`sized_fleets`.
     """
-    sized = sized_fleets(service, requests_per_s, targets, headroom, overhead_ms)
+    sized = sized_fleets(
+        service, requests_per_s, targets, headroom=headroom, overhead_ms=overhead_ms
+    )
     return evaluate_back(sized, service, targets, overhead_ms)
 
 
 def sized_fleets(
-    service: ServiceTimes,
-    requests_per_s: float,
-    targets: Mapping,
-    headroom: float = 0.2,
-    overhead_ms: float = 0.0,
+    service: ServiceTimes, requests_per_s: float, targets: Mapping, *, headroom=0.2, overhead_ms=0.0
 ) -> pd.DataFrame:
     """:func:`plan_fleets`' table before the fleets are evaluated back: the evaluated
     columns (``EVALUATED_COLUMNS``) NaN and ``meets_targets`` False."""
@@ -887,7 +885,7 @@ def plan_from_service(
     prices = _prices(usd_per_gpu_hour, catalog)
     targets = checked_targets(targets)
     rate = requests_per_s
-    sized = sized_fleets(service, rate, targets, headroom, overhead_ms)
+    sized = sized_fleets(service, rate, targets, headroom=headroom, overhead_ms=overhead_ms)
     first = _ranked_rows(sized, prices, runner_ups)
     sized = evaluate_back(sized, service, targets, overhead_ms, first)
     fleets = price_fleets(sized.iloc[first], rate, workload, prices, price_label, catalog)
