@@ -299,6 +299,14 @@ def _configs(configs) -> pd.DataFrame:
     return frame
 
 
+def _distinct(keys: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray]:
+    """The distinct rows of ``keys`` in order of first appearance, and each row's
+    position among them."""
+    of = keys.groupby(list(keys.columns), sort=False).ngroup().to_numpy()
+    first = np.unique(of, return_index=True)[1]
+    return keys.iloc[first].reset_index(drop=True), of
+
+
 def service_times(
     scenario: Scenario,
     workload: Workload,
@@ -343,16 +351,10 @@ def service_times(
     groups = np.where(ep, instance, 1)
     chunk = chunk_tokens * groups
 
-    decode_keys = frame[["gpu", "n_gpus", "expert_parallel", "batch_size"]]
-    decode_unique = decode_keys.drop_duplicates().reset_index(drop=True)
-    decode_of = decode_keys.merge(
-        decode_unique.reset_index(), on=list(decode_keys.columns), how="left"
-    )["index"].to_numpy()
-    prefill_keys = pd.DataFrame({"gpu": frame["gpu"], "n": instance, "ep": ep, "chunk": chunk})
-    prefill_unique = prefill_keys.drop_duplicates().reset_index(drop=True)
-    prefill_of = prefill_keys.merge(
-        prefill_unique.reset_index(), on=list(prefill_keys.columns), how="left"
-    )["index"].to_numpy()
+    decode_unique, decode_of = _distinct(frame[["gpu", "n_gpus", "expert_parallel", "batch_size"]])
+    prefill_unique, prefill_of = _distinct(
+        pd.DataFrame({"gpu": frame["gpu"], "n": instance, "ep": ep, "chunk": chunk})
+    )
 
     J = len(p_tokens)
     nu = len(prefill_unique)
