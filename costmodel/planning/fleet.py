@@ -335,10 +335,13 @@ def _size(service: ServiceTimes, design_rates, targets, overhead_ms, prices=()):
         replicas[rows] = np.where(ok, decode, np.nan)
         instances[rows] = np.where(ok, k, np.nan)
         binding[rows], feasible[rows] = why, ok
-    # Where a configuration fits but cannot meet a target at any load, say so.
-    text = binding.astype(str)
-    unmet = ~feasible & fits[:, None] & ~np.char.startswith(text, "memory")
-    return replicas, instances, np.where(unmet, "cannot meet " + text, binding), feasible
+    # Where a configuration fits but cannot meet a target at any load, say so (worked
+    # out once per distinct text).
+    codes, texts = pd.factorize(binding.ravel())
+    memory = np.array([t.startswith("memory") for t in texts], bool)[codes].reshape(n, v)
+    said = np.array(["cannot meet " + t for t in texts], dtype=object)[codes].reshape(n, v)
+    unmet = ~feasible & fits[:, None] & ~memory
+    return replicas, instances, np.where(unmet, said, binding), feasible
 
 
 def _gpus(replicas, instances, feasible, configs) -> np.ndarray:
