@@ -34,6 +34,11 @@ BISECTION_STEPS = 60
 #: :func:`mixture_quantiles` stops when every bracket is below this share of the quantile
 #: it holds (1e-9: a picosecond on a millisecond), or of the bracket where that is 0.
 QUANTILE_TOLERANCE = 1e-9
+#: :func:`mixture_quantiles`' steps of plain Illinois regula falsi before its bisection
+#: safeguard comes in: a latency CDF, smooth between kinks, converges in about 11 steps
+#: per row this way, against 20 with the safeguard from the first step (measured on the
+#: fleet sizer's 1,631 fleets); a CDF with a step still ends by bisection.
+SECANT_STEPS = 12
 
 #: Abramowitz and Stegun (1964), formula 7.1.26: erf(x) = 1 - (a1 t + ... + a5 t^5)
 #: exp(-x^2), t = 1 / (1 + p x), x >= 0; absolute error below 1.5e-7.
@@ -78,10 +83,19 @@ def erlang_c(servers, offered_load):
     start = np.minimum(start, c)
     end = np.minimum(c, np.ceil(a + ERLANG_END_SD * spread + ERLANG_END_SD)).astype(np.int64)
     b = np.where(start > 0, 1 - start / np.where(a > 0, a, 1.0), 1.0)
-    for j in range(1, int((end - start).max(initial=0)) + 1):
-        k = start + j
-        b = np.where(k <= end, a * b / (k + a * b), b)
-    b = np.where(c > end, 0.0, b)
+    # Step j runs on the rows whose window is that long: sorted longest first, a prefix.
+    steps = (end - start).ravel()
+    order = np.argsort(-steps, kind="stable")
+    length = steps[order]
+    a_sorted, k_sorted, b_sorted = a.ravel()[order], start.ravel()[order], b.ravel()[order]
+    for j in range(1, int(length.max(initial=0)) + 1):
+        m = np.searchsorted(-length, -j, side="right")  # rows with length >= j
+        k_sorted[:m] += 1
+        ab = a_sorted[:m] * b_sorted[:m]
+        b_sorted[:m] = ab / (k_sorted[:m] + ab)
+    b = np.empty(steps.size)
+    b[order] = b_sorted
+    b = np.where(c > end, 0.0, b.reshape(a.shape))
     rho = a / c
     waiting = np.where(rho < 1, b / np.maximum(1 - rho * (1 - b), 1e-300), 1.0)
     return np.clip(waiting, 0.0, 1.0)
@@ -174,14 +188,29 @@ def wait_law(wait_probability, utilization, residual_s, residual_scv=1.0) -> dic
     }
 
 
+def _by_branch(hyper, when_hyper, otherwise):
+    """``where(hyper, when_hyper(), otherwise())``, working out only the branch used
+    where every row takes the same one."""
+    if np.all(hyper):
+        return when_hyper()
+    if not np.any(hyper):
+        return otherwise()
+    return np.where(hyper, when_hyper(), otherwise())
+
+
 def wait_cdf(t_s, law: dict):
     """``P(W <= t)`` [0-1] of a :func:`wait_law`: ``1 - C P(W' > t)`` for t >= 0, 0
     below, 0 everywhere for an unstable queue."""
     t = np.asarray(t_s, float)
     x = np.maximum(t, 0.0)
-    hyper = law["k1"] * np.exp(law["l1"] * x) + law["k2"] * np.exp(law["l2"] * x)
-    after = np.exp(-np.maximum(x - law["shift"], 0.0) / law["theta"])
-    survival = np.clip(np.where(law["hyper"], hyper, after), 0.0, 1.0)
+
+    def hyper():
+        return law["k1"] * np.exp(law["l1"] * x) + law["k2"] * np.exp(law["l2"] * x)
+
+    def after():
+        return np.exp(-np.maximum(x - law["shift"], 0.0) / law["theta"])
+
+    survival = np.clip(_by_branch(law["hyper"], hyper, after), 0.0, 1.0)
     return np.where(law["stable"] & (t >= 0), 1.0 - law["wait_probability"] * survival, 0.0)
 
 
@@ -190,11 +219,16 @@ def wait_cdf_integral(y_s, law: dict):
     y <= 0): with it a wait plus a time spread uniformly over [a, b] has the CDF
     ``(G(t - a) - G(t - b)) / (b - a)``."""
     y = np.maximum(np.asarray(y_s, float), 0.0)
-    hyper = law["k1"] * np.expm1(law["l1"] * y) / law["l1"]
-    hyper = hyper + law["k2"] * np.expm1(law["l2"] * y) / law["l2"]
-    past = np.maximum(y - law["shift"], 0.0)
-    shifted = np.minimum(y, law["shift"]) + law["theta"] * -np.expm1(-past / law["theta"])
-    waited = np.where(law["hyper"], hyper, shifted)
+
+    def hyper():
+        out = law["k1"] * np.expm1(law["l1"] * y) / law["l1"]
+        return out + law["k2"] * np.expm1(law["l2"] * y) / law["l2"]
+
+    def shifted():
+        past = np.maximum(y - law["shift"], 0.0)
+        return np.minimum(y, law["shift"]) + law["theta"] * -np.expm1(-past / law["theta"])
+
+    waited = _by_branch(law["hyper"], hyper, shifted)
     return np.where(law["stable"], y - law["wait_probability"] * waited, 0.0)
 
 
@@ -245,7 +279,70 @@ def gamma_cdf(x, mean, variance):
     return np.where(point, (x >= m).astype(float), smooth)
 
 
-def mixture_quantiles(cdf, low, high, quantiles) -> np.ndarray:
+def gamma_quantile(p: float, mean, variance) -> np.ndarray:
+    """The p-quantile of :func:`gamma_cdf`'s law, its Wilson-Hilferty inverse [as mean].
+
+    ``x = mean max(1 - 1/(9k) + z sqrt(1/(9k)), 0)^3``, ``k = mean^2 / variance``,
+    ``z = normal_quantile(p)``; the mean where the variance is 0 (a step). Example: mean
+    10, variance 10 (k = 10), p = 0.9: z = 1.2816, 10 x (1 - 0.01111 + 1.2816 x 0.10541)^3
+    = 14.20 (the exact gamma quantile: 14.21).
+    """
+    m = np.asarray(mean, float)
+    v = np.asarray(variance, float)
+    point = ~(v > 0) | ~(m > 0) | ~np.isfinite(m) | ~np.isfinite(v)
+    k = np.where(point, 1.0, np.square(np.where(point, 1.0, m)) / np.where(point, 1.0, v))
+    root = np.maximum(1.0 - 1.0 / (9.0 * k) + normal_quantile(p) * np.sqrt(1.0 / (9.0 * k)), 0)
+    return np.where(point, m, m * root**3)
+
+
+def wait_quantile_bound(q, law: dict) -> np.ndarray:
+    """A time by which a :func:`wait_law`'s wait is over with probability at least ``q``
+    (0 where ``q <= 1 - C``) [in the law's time unit]: ``P(W > w) = C P(W' > w) <= 1 - q``.
+
+    Exponential after its shift: ``w = shift + theta ln(C / (1 - q))``, the quantile
+    itself; hyperexponential: ``P(W' > w) = k1 e^(l1 w) + k2 e^(l2 w) <= (|k1| + |k2|)
+    e^(l1 w)`` (``l2 <= l1 < 0``), so ``w = ln(C (|k1| + |k2|) / (1 - q)) / -l1``. Example:
+    C = 0.5, shift 0, theta 10 ms: the 0.9 bound is 10 ln 5 = 16.1 ms.
+    """
+    if not 0 < q < 1:
+        raise ValueError(f"q must be in (0, 1); got {q!r}")
+    c = law["wait_probability"]
+    tail = np.log(np.maximum(c, 1e-300) / (1 - q))
+    spread = np.abs(law["k1"]) + np.abs(law["k2"])
+    hyper = np.log(np.maximum(c * spread, 1e-300) / (1 - q)) / -np.minimum(law["l1"], -1e-300)
+    shifted = law["shift"] + law["theta"] * tail
+    return np.where(c > 1 - q, np.maximum(np.where(law["hyper"], hyper, shifted), 0.0), 0.0)
+
+
+def _narrowed(cdf, low, high, q, inner_low, inner_high):
+    """The bracket ``[low, high]`` narrowed by the trial points ``inner_low <=
+    inner_high`` (each kept as a low or a high by its CDF), and the ends' ``cdf - q``."""
+    every = np.arange(low.size)
+    a = np.clip(inner_low, low, high)
+    b = np.clip(inner_high, a, high)
+    lo, hi = low.copy(), high.copy()
+    f_lo, f_hi = np.empty(low.size), np.empty(low.size)
+    f_a = cdf(a, every) - q
+    below = f_a < 0
+    lo[below], f_lo[below] = a[below], f_a[below]
+    hi[~below], f_hi[~below] = a[~below], f_a[~below]
+
+    def at(t, rows):
+        return cdf(t[rows], rows) - q if rows.size else np.empty(0)
+
+    rows = every[~below]
+    f_lo[rows] = at(low, rows)
+    rows = every[below]
+    f_b = at(b, rows)
+    up = f_b >= 0
+    hi[rows[up]], f_hi[rows[up]] = b[rows[up]], f_b[up]
+    lo[rows[~up]], f_lo[rows[~up]] = b[rows[~up]], f_b[~up]
+    rows = rows[~up]
+    f_hi[rows] = at(high, rows)
+    return lo, hi, f_lo, f_hi
+
+
+def mixture_quantiles(cdf, low, high, quantiles, inner=None) -> np.ndarray:
     """Quantiles of distributions given by their CDF, vectorised over rows.
 
     ``cdf(t, rows)``: ``P(X <= t)`` of the rows ``rows`` (an index array) at ``t`` (one
@@ -255,10 +352,13 @@ def mixture_quantiles(cdf, low, high, quantiles) -> np.ndarray:
     ``cdf(t) >= q``.
 
     Each step tries the secant point of the bracket (regula falsi, with the Illinois
-    halving of the end that stays: a smooth CDF converges in a few steps) and bisects
-    instead where the last step did not halve the bracket (a CDF with a step shrinks at
-    least as fast as bisection every other step); only the rows still searching are
-    evaluated.
+    halving of the end that stays: a smooth CDF converges in a few steps) and, after
+    ``SECANT_STEPS`` steps, bisects instead where the last step did not halve the bracket
+    (a CDF with a step then shrinks at least as fast as bisection every other step);
+    only the rows still searching are evaluated. ``inner(q)``, if given: per-row trial
+    points ``(a, b)``, ``a <= b``, likely on either side of the q-quantile (closed-form
+    bounds, say); each is checked by its CDF and narrows the bracket on the side it falls,
+    so a wrong guess costs an evaluation, never the answer.
     """
     low = np.asarray(low, float)
     high = np.asarray(high, float)
@@ -267,13 +367,16 @@ def mixture_quantiles(cdf, low, high, quantiles) -> np.ndarray:
     for i, q in enumerate(quantiles):
         if not 0 < q < 1:
             raise ValueError(f"quantiles must be in (0, 1); got {q!r}")
-        lo, hi = low.copy(), high.copy()
-        f_lo, f_hi = cdf(lo, every) - q, cdf(hi, every) - q
+        if inner is None:
+            lo, hi = low.copy(), high.copy()
+            f_lo, f_hi = cdf(lo, every) - q, cdf(hi, every) - q
+        else:
+            lo, hi, f_lo, f_hi = _narrowed(cdf, low, high, q, *inner(q))
         hi = np.where(f_lo < 0, hi, lo)  # q is already reached at low
         side = np.zeros(low.size)  # -1: low moved last, +1: high moved last
         bisect = np.zeros(low.size, bool)
         rows = every[f_lo < 0]
-        for _ in range(2 * BISECTION_STEPS):
+        for step in range(2 * BISECTION_STEPS):
             width = hi[rows] - lo[rows]
             scale = np.where(hi[rows] > 0, hi[rows], high[rows] - low[rows])
             keep = width > scale * QUANTILE_TOLERANCE
@@ -284,7 +387,8 @@ def mixture_quantiles(cdf, low, high, quantiles) -> np.ndarray:
             gap = fb - fa  # > 0 but for an end's value halved away to 0
             secant = b - fb * width / np.where(gap > 0, gap, np.inf)
             inside = (secant > a) & (secant < b)
-            x = np.where(bisect[rows] | ~inside, 0.5 * (a + b), secant)
+            safeguard = bisect[rows] & (step >= SECANT_STEPS)
+            x = np.where(safeguard | ~inside, 0.5 * (a + b), secant)
             f = cdf(x, rows) - q
             below = f < 0
             f_hi[rows] = np.where(below & (side[rows] == -1), 0.5 * fb, fb)  # Illinois

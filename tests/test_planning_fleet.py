@@ -2,6 +2,7 @@
 
 import functools
 
+import numpy as np
 import pandas as pd
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -11,13 +12,19 @@ import costmodel
 from costmodel.planning import get_workload
 from costmodel.planning.fleet import (
     HOURS_PER_MONTH,
+    SETUP_KEYS,
     SLOT_OVERFLOW_PROBABILITY,
     TARGETS,
+    cheapest_at,
     cheapest_fleets,
+    cheapest_fleets_at,
+    evaluate_back,
     fleet_candidates,
+    fleet_gpus,
     plan_fleets,
     request_rate,
     size_fleet,
+    sized_fleets,
 )
 from costmodel.planning.latency import latency_table, service_times
 
@@ -194,3 +201,46 @@ def test_a_free_gpu_is_compared_in_dollars_not_percent():
     second = plan.cheapest.iloc[1]
     assert f"(${second['usd_per_month']:,.0f} more)." in plan.verdict
     assert "inf" not in plan.verdict
+
+
+@settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(wanted=targets, rent=st.floats(0.5, 5.0), own=st.floats(0.5, 5.0))
+def test_sizing_only_the_pools_that_can_win_gives_the_same_cheapest(wanted, rent, own):
+    # cheapest_fleets_at sizes a prefill pool only where its fewest stable pool costs no
+    # more than a fleet found; its answers (configuration, first of ties, GPUs, $) are
+    # those of sizing every fleet. "buy" prices both GPUs alike: ties between them.
+    rates = np.geomspace(0.1, 200.0, 9)
+    prices = {
+        "rent": {"h100-sxm": rent, "h200-sxm": 2.6},
+        "buy": {"h100-sxm": own, "h200-sxm": own},
+    }
+    found = cheapest_fleets_at(service(), rates, wanted, prices, headroom=0.1)
+    gpus = fleet_gpus(service(), rates, wanted, headroom=0.1)
+    for name, price in prices.items():
+        pd.testing.assert_frame_equal(found[name], cheapest_at(service(), rates, gpus, price))
+
+
+@pytest.mark.parametrize("prices", [PRICES, {"h100-sxm": 2.0, "h200-sxm": 2.0}])
+def test_the_plan_ranks_as_every_fleet_evaluated_back(prices):
+    # The plan evaluates back only the fleets that can rank first (ties included); each
+    # GPU's cheapest fleet and the runner-ups are those of every fleet evaluated back,
+    # which FleetPlan.fleets works out when first read.
+    plan = small_plan(prices)
+    assert "fleets" not in plan.__dict__  # not worked out yet
+    fleets = plan.fleets
+    pd.testing.assert_frame_equal(
+        plan.cheapest, fleets.drop_duplicates("gpu").reset_index(drop=True)
+    )
+    others = fleets.drop_duplicates(list(SETUP_KEYS)).iloc[1:].head(5).reset_index(drop=True)
+    pd.testing.assert_frame_equal(plan.runner_ups, others)
+
+
+def test_plan_fleets_is_sized_then_evaluated_back():
+    # Evaluating back some rows, then the rest, gives plan_fleets' table.
+    wanted = {"ttft_p90_ms": 3000, "tpot_p90_ms": 60}
+    sized = sized_fleets(service(), 4.0, wanted)
+    assert sized["ttft_p90_ms"].isna().all() and not sized["meets_targets"].any()
+    feasible = np.flatnonzero(sized["feasible"])
+    half = evaluate_back(sized, service(), wanted, rows=feasible[::2])
+    whole = evaluate_back(half, service(), wanted, rows=feasible[1::2])
+    pd.testing.assert_frame_equal(whole, plan_fleets(service(), 4.0, wanted))

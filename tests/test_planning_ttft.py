@@ -270,3 +270,32 @@ def test_steps_are_whole_decode_steps_and_the_decode_hand_off(monkeypatch):
     monkeypatch.setattr(latency, "DECODE_HANDOFF_STEPS", 3.0)
     handed = latency.service_times(MTP, WORKLOAD, MTP_CONFIG)
     np.testing.assert_allclose((handed.own_prefill_ms - after.own_prefill_ms)[:, 0], [0.0, step[1]])
+
+
+def test_slot_overflow_probability_by_hand():
+    # One slot-free replica (cap 0) at 1,000 requests/s holding each 1 ms: N is Poisson
+    # of mean 1, P(N > 0) = 1 - e^-1 = 0.632 (Wilson-Hilferty: 0.631); cap 4 at mean 3:
+    # 1 - sum_k<=4 e^-3 3^k / k! = 0.1847.
+    assert latency.slot_overflow_probability(0, 1000.0, 1.0) == pytest.approx(0.632, abs=2e-3)
+    assert latency.slot_overflow_probability(4, 1000.0, 3.0) == pytest.approx(0.1847, abs=2e-3)
+    assert latency.slot_overflow_probability(4, 1000.0, np.inf) == 1.0
+
+
+def test_quantile_bounds_hold_the_quantiles():
+    # The closed-form trial bounds of the TTFT and TPOT quantiles hold the quantiles the
+    # search finds (TTFT >= X; X + W below x + w with probability at least q; a mixture's
+    # quantile between its parts').
+    both = {k: v * 2 for k, v in CONFIG.items()} | {"disaggregated": [False, True]}
+    state = latency.fleet_state(latency.service_times(SCENARIO, WORKLOAD, both), 1.5, 1, 2)
+    assert state.stable.all()
+    found = latency.latency_quantiles(state)
+    for q in latency.QUANTILES:
+        for metric, bounds in (
+            ("ttft", latency.ttft_quantile_bounds),
+            ("tpot", latency.tpot_quantile_bounds),
+        ):
+            low, high = bounds(state, q)
+            value = found[f"{metric}_p{100 * q:g}_ms"]
+            ok = state.stable
+            assert (low[ok] <= value[ok] * (1 + 1e-9)).all(), (metric, q)
+            assert (high[ok] >= value[ok] * (1 - 1e-9)).all(), (metric, q)

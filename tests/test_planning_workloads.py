@@ -52,3 +52,13 @@ def test_own_workload_from_numbers_is_checked_and_normalised():
         workload("w", request_class("a", 1, 10, 10), request_class("a", 1, 10, 10))
     with pytest.raises(ValueError, match="probabilities"):
         LengthDistribution.empirical([0.1, 1.0], [10, 20])
+
+
+def test_nodes_are_worked_out_once_and_handed_out_as_copies():
+    work = catalog_workloads()["chat"]
+    first = work.nodes()
+    first["prompt"]["tokens"] = -1.0
+    assert (work.nodes()["prompt"]["tokens"] >= 1).all()
+    means = work.mean_tokens()
+    means["prompt"] = -1.0
+    assert work.mean_tokens()["prompt"] > 0

@@ -98,6 +98,63 @@ def test_mixture_quantiles_of_a_step_and_of_rows_apart():
     assert found[1, 1] == pytest.approx(10 * math.log(2), rel=1e-8)
 
 
+@pytest.mark.parametrize(
+    "inner",
+    [
+        lambda q: (np.full(2, 0.1), np.full(2, 0.2)),  # both below the quantile
+        lambda q: (np.full(2, 50.0), np.full(2, 60.0)),  # both above
+        lambda q: (np.full(2, 2 * math.log(1 / (1 - q)) - 1e-3), np.full(2, 5.0)),  # close
+    ],
+)
+def test_mixture_quantiles_trial_points_never_change_the_answer(inner):
+    # The exponential of mean 2 again: any trial points, right or wrong, only narrow the
+    # bracket on the side their CDF says; the quantiles stay 2 ln 2 and 2 ln 10.
+    found = queueing.mixture_quantiles(
+        lambda t, rows: 1 - np.exp(-t / 2), np.zeros(2), np.full(2, 100.0), (0.5, 0.9), inner
+    )
+    assert found[1] == pytest.approx([2 * math.log(2), 2 * math.log(10)], rel=1e-9)
+
+
+def test_gamma_quantile_by_hand_and_as_the_cdf_inverse():
+    # Mean 10, variance 10 (k = 10), p = 0.9: z = 1.28155, 1/(9k) = 1/90,
+    # 10 x (1 - 0.011111 + 1.28155 x 0.105409)^3 = 10 x 1.123977^3 = 14.1995 (the exact
+    # gamma quantile is 14.2060); a step (variance 0) at its mean.
+    assert queueing.gamma_quantile(0.9, 10.0, 10.0) == pytest.approx(14.1995, abs=1e-3)
+    assert queueing.gamma_quantile(0.5, 3.0, 0.0) == 3.0
+    mean, variance = np.array([1.0, 5.0, 50.0]), np.array([0.1, 20.0, 4000.0])
+    for p in (0.1, 0.5, 0.99):
+        x = queueing.gamma_quantile(p, mean, variance)
+        assert queueing.gamma_cdf(x, mean, variance) == pytest.approx(p, abs=1e-9)
+
+
+def test_wait_quantile_bound_by_hand_and_as_a_bound():
+    # C = 0.5, an exponential of mean 10 after no shift: P(W > w) = 0.5 e^(-w / 10) = 0.1
+    # -> w = 10 ln 5 = 16.094; at q = 0.4 <= 1 - C nobody needs to wait: 0.
+    law = {
+        "stable": True,
+        "wait_probability": 0.5,
+        "hyper": False,
+        "k1": 1.0,
+        "l1": -1.0,
+        "k2": 0.0,
+        "l2": -1.0,
+        "shift": 0.0,
+        "theta": 10.0,
+    }
+    assert queueing.wait_quantile_bound(0.9, law) == pytest.approx(10 * math.log(5), rel=1e-12)
+    assert queueing.wait_quantile_bound(0.4, law) == 0.0
+    # The bound is one for M/G/c queues of every kind of residual (shifted exponential,
+    # v < 1; hyperexponential, v > 1), where it is not the quantile itself.
+    for scv in (0.2, 1.0, 3.0):
+        q = queueing.mgc_wait(0.08, 10.0, scv, 1, (1 + scv) ** 2 * 1000.0)
+        wait = queueing.wait_law(
+            q["wait_probability"], q["utilization"], q["residual_s"], q["residual_scv"]
+        )
+        for p in (0.6, 0.9, 0.99):
+            bound = queueing.wait_quantile_bound(p, wait)
+            assert queueing.wait_cdf(bound, wait) >= p - 1e-12
+
+
 # --- the latency model against a discrete-event simulation ----------------------------
 
 

@@ -5,8 +5,8 @@ For a workload and a monthly volume V of tokens (prompt + output):
 - **API**: ``requests = V / (E[P] + E[O])`` a month, each class billed at the provider's
   prices with its prefix-cache hits at the cached-input price
   (``economics.revenue_per_request``; a price sheet row, ``catalog.price_sheet``).
-- **Rent**: the cheapest fleet meeting the latency targets (``fleet.fleet_gpus``, priced
-  by ``fleet.cheapest_at``) at the rental prices given [$/GPU-hour]: GPUs x price x
+- **Rent**: the cheapest fleet meeting the latency targets (``fleet.cheapest_fleets_at``:
+  sized once, priced twice) at the rental prices given [$/GPU-hour]: GPUs x price x
   730 h. Electricity is inside the rental price.
 - **Buy**: the same sizing at each GPU's cost of ownership per GPU-hour
   (:func:`ownership_cost`): the server's purchase price (``assets/gpu_purchase_prices.csv``)
@@ -31,7 +31,7 @@ import pandas as pd
 from costmodel.catalog import ASSETS_DIR, read_table
 from costmodel.economics import revenue_per_request
 from costmodel.planning.energy import LOAD_POWER_FACTOR, PUE, USD_PER_KWH, gpu_power
-from costmodel.planning.fleet import HOURS_PER_MONTH, cheapest_at, fleet_gpus
+from costmodel.planning.fleet import HOURS_PER_MONTH, cheapest_fleets_at
 from costmodel.planning.latency import ServiceTimes
 from costmodel.planning.workloads import Workload
 
@@ -239,9 +239,9 @@ def compare(
     means = workload.mean_tokens()
     rates = volumes / (means["prompt"] + means["output"]) / SECONDS_PER_MONTH
     owned = ownership_cost(sorted(set(service.configs["gpu"])), **ownership)
-    gpus = fleet_gpus(service, rates, targets, headroom, overhead_ms)  # sized once, priced twice
-    rent = cheapest_at(service, rates, gpus, rent_usd_per_gpu_hour)
-    buy = cheapest_at(service, rates, gpus, owned["owning_usd_per_gpu_hour"])
+    priced = {"rent": rent_usd_per_gpu_hour, "buy": owned["owning_usd_per_gpu_hour"]}
+    cheapest = cheapest_fleets_at(service, rates, targets, priced, headroom, overhead_ms)
+    rent, buy = cheapest["rent"], cheapest["buy"]  # sized once, priced twice
     table = pd.DataFrame(
         {
             "tokens_per_month": volumes,

@@ -26,8 +26,9 @@ design rate (``latency.latency_table``) and its quantiles reported.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass
+import functools
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -42,6 +43,7 @@ from costmodel.planning.latency import (
     fleet_state,
     latency_table,
     service_times,
+    slot_overflow_probability,
     tpot_cdf,
     ttft_cdf,
 )
@@ -187,28 +189,44 @@ def _aggregated_capacity(service: ServiceTimes, targets, overhead_ms):
     return low, binding, feasible & (low > 0)
 
 
-def _decode_capacity(service: ServiceTimes, overhead_ms):
+def _decode_capacity(service: ServiceTimes):
     """The largest rate one decode instance takes keeping its batch slots [requests/s]
-    (its TPOT, the step at the batch cap, does not depend on the rate)."""
+    (its TPOT, the step at the batch cap, does not depend on the rate; a request holds
+    its slot ``E[O] t_d``, whatever the load)."""
     n = len(service.fits)
+    holding = service.mean_output_tokens * service.decode_ms_per_token
     low, high = np.zeros(n), np.ones(n)
     for _ in range(RATE_STEPS):  # grow the bracket until the slots overflow
-        over = fleet_state(service, high, 1, 1, overhead_ms).slot_overflow_probability
+        over = slot_overflow_probability(service.batch_cap, high, holding)
         if np.all(over > SLOT_OVERFLOW_PROBABILITY):
             break
         high = np.where(over > SLOT_OVERFLOW_PROBABILITY, high, 2 * high)
     for _ in range(RATE_STEPS):
         mid = 0.5 * (low + high)
-        over = fleet_state(service, mid, 1, 1, overhead_ms).slot_overflow_probability
+        over = slot_overflow_probability(service.batch_cap, mid, holding)
         ok = over <= SLOT_OVERFLOW_PROBABILITY
         low, high = np.where(ok, mid, low), np.where(ok, high, mid)
     return low
 
 
-def _prefill_pool(part: ServiceTimes, design_rates, targets, overhead_ms):
+def _fewest_stable(part: ServiceTimes, design_rates) -> np.ndarray:
+    """The fewest prefill instances that keep each pool's queue stable at each rate,
+    ``floor(rate * W_p / 1000) + 1`` (``W_p``: prefill work per request [ms]): shape
+    (configurations, rates)."""
+    return (
+        np.floor(
+            np.asarray(design_rates, float)[None, :] * part.work_moments[0][:, None] / MS_PER_S
+        )
+        + 1
+    )
+
+
+def _prefill_pool(part: ServiceTimes, design_rates, targets, overhead_ms, search=None):
     """The fewest prefill instances meeting the TTFT targets, for each configuration of
-    ``part`` at each of ``design_rates``; what binds; whether any number does (arrays of
-    shape (configurations, rates)).
+    ``part`` at each of ``design_rates`` (only the pairs ``search`` marks, a boolean
+    array of shape (configurations, rates), where given: the others come back
+    infeasible); what binds; whether any number does (arrays of shape (configurations,
+    rates)).
 
     The search starts at the fewest instances that keep the pool's queue stable,
     ``floor(rate * W_p / 1000) + 1`` (``W_p``: prefill work per request [ms]), where most
@@ -220,14 +238,16 @@ def _prefill_pool(part: ServiceTimes, design_rates, targets, overhead_ms):
     at_zero = _checks(part, fleet_state(part, 0.0, 1, 1, overhead_ms), targets, False)
     tpot_names = [_label(k) for k in targets if TARGETS[k][0] == "tpot"]
     ttft_keys = {k: v for k, v in targets.items() if TARGETS[k][0] == "ttft"}
-    grid = part.take(np.repeat(np.arange(n), v))
+    config = np.repeat(np.arange(n), v)  # rows: (configuration, rate) pairs
     rate = np.tile(np.asarray(design_rates, float), n)
     feasible = np.repeat(_all(at_zero), v)
-    fewest = np.floor(rate * grid.work_moments[0] / MS_PER_S) + 1  # fewer: unstable
+    if search is not None:
+        feasible &= np.asarray(search, bool).ravel()
+    fewest = _fewest_stable(part, design_rates).ravel()  # fewer: unstable
 
     def ok(rows, k):
-        state = fleet_state(grid.take(rows), rate[rows], 1, k, overhead_ms)
-        return _all(_checks(grid, state, ttft_keys, False)) if ttft_keys else state.stable
+        state = fleet_state(part.take(config[rows]), rate[rows], 1, k, overhead_ms)
+        return _all(_checks(part, state, ttft_keys, False)) if ttft_keys else state.stable
 
     upper = fewest.copy()
     lower = fewest - 1  # fails (unstable) or is 0
@@ -252,8 +272,8 @@ def _prefill_pool(part: ServiceTimes, design_rates, targets, overhead_ms):
     failing = np.full(n * v, "prefill capacity", dtype=object)
     rows = np.flatnonzero(feasible & (upper - 1 >= fewest))
     if ttft_keys and rows.size:
-        below = fleet_state(grid.take(rows), rate[rows], 1, upper[rows] - 1, overhead_ms)
-        checks = _checks(grid, below, ttft_keys, False)
+        below = fleet_state(part.take(config[rows]), rate[rows], 1, upper[rows] - 1, overhead_ms)
+        checks = _checks(part, below, ttft_keys, False)
         failing[rows] = _binding(checks, list(map(_label, ttft_keys)))
     binding = np.where(
         feasible,
@@ -268,9 +288,14 @@ def _prefill_pool(part: ServiceTimes, design_rates, targets, overhead_ms):
     )
 
 
-def _size(service: ServiceTimes, design_rates, targets, overhead_ms):
+def _size(service: ServiceTimes, design_rates, targets, overhead_ms, prices=()):
     """Replicas, prefill instances, what binds and feasibility of each configuration at
-    each design rate: arrays of shape (configurations, rates)."""
+    each design rate: arrays of shape (configurations, rates).
+
+    ``prices``: per-configuration $/GPU-hour arrays (NaN: unpriced); where given, only
+    the cheapest fleet under each matters (:func:`cheapest_fleets_at`), so the prefill
+    pools are sized only where they can be it (:func:`_worth_sizing`); the other
+    disaggregated pairs come back infeasible ("not sized: dearer than a fleet found")."""
     rates = np.atleast_1d(np.asarray(design_rates, float))
     n, v = len(service.fits), rates.size
     split, fits = service.disaggregated, service.fits
@@ -287,17 +312,89 @@ def _size(service: ServiceTimes, design_rates, targets, overhead_ms):
     rows = np.flatnonzero(split & fits)
     if rows.size:
         part = service.take(rows)
-        per_instance = _decode_capacity(part, overhead_ms)
-        k, why, ok = _prefill_pool(part, rates, targets, overhead_ms)
-        ok = ok & (per_instance > 0)[:, None]
+        per_instance = _decode_capacity(part)
         per_decode = np.where(per_instance > 0, per_instance, 1.0)[:, None]
-        replicas[rows] = np.where(ok, np.ceil(rates[None, :] / per_decode), np.nan)
+        decode = np.ceil(rates[None, :] / per_decode)
+        ok_decode = (per_instance > 0)[:, None]
+        if len(prices):
+            configs = service.configs
+            found = _gpus(replicas, instances, feasible, configs)  # aggregated so far
+            k, why, ok = _worth_sizing(
+                part,
+                rates,
+                targets,
+                overhead_ms,
+                np.where(ok_decode, decode * configs["n_gpus"].to_numpy()[rows, None], np.nan),
+                configs["prefill_gpus"].to_numpy()[rows],
+                [np.asarray(p, float)[rows] for p in prices],
+                [_lowest_cost(found, p) for p in prices],
+            )
+        else:
+            k, why, ok = _prefill_pool(part, rates, targets, overhead_ms)
+        ok = ok & ok_decode
+        replicas[rows] = np.where(ok, decode, np.nan)
         instances[rows] = np.where(ok, k, np.nan)
         binding[rows], feasible[rows] = why, ok
-    # Where a configuration fits but cannot meet a target at any load, say so.
-    text = binding.astype(str)
-    unmet = ~feasible & fits[:, None] & ~np.char.startswith(text, "memory")
-    return replicas, instances, np.where(unmet, "cannot meet " + text, binding), feasible
+    # Where a configuration fits but cannot meet a target at any load, say so (worked
+    # out once per distinct text).
+    codes, texts = pd.factorize(binding.ravel())
+    memory = np.array([t.startswith("memory") for t in texts], bool)[codes].reshape(n, v)
+    said = np.array(["cannot meet " + t for t in texts], dtype=object)[codes].reshape(n, v)
+    unmet = ~feasible & fits[:, None] & ~memory
+    return replicas, instances, np.where(unmet, said, binding), feasible
+
+
+def _gpus(replicas, instances, feasible, configs) -> np.ndarray:
+    """GPUs of each sized fleet, ``replicas * n_gpus + prefill_instances *
+    prefill_gpus`` (NaN where infeasible): shape (configurations, rates)."""
+    gpus = replicas * configs["n_gpus"].to_numpy()[:, None]
+    gpus = gpus + np.nan_to_num(instances) * configs["prefill_gpus"].to_numpy()[:, None]
+    return np.where(feasible, gpus, np.nan)
+
+
+def _month_cost(gpus, price) -> np.ndarray:
+    """$ a month of fleets of ``gpus`` at per-configuration ``price``, as
+    :func:`cheapest_at` works it out (inf where either is NaN)."""
+    price = np.asarray(price, float)[:, None]
+    cost = np.where(~np.isnan(gpus) & ~np.isnan(price), gpus * price, np.inf)
+    return cost * HOURS_PER_MONTH
+
+
+def _lowest_cost(gpus, price) -> np.ndarray:
+    """The lowest :func:`_month_cost` at each rate (inf where none)."""
+    return _month_cost(gpus, price).min(axis=0, initial=np.inf)
+
+
+def _worth_sizing(part, rates, targets, overhead_ms, decode_gpus, prefill_gpus, prices, best):
+    """:func:`_prefill_pool` of the disaggregated pairs (configuration, rate) of ``part``
+    that can be the cheapest under one of ``prices`` (per configuration of ``part``), the
+    others infeasible.
+
+    A pair's fleet has at least ``decode_gpus + fewest * prefill_gpus`` GPUs
+    (:func:`_fewest_stable`); it is sized only where that bound costs no more than the
+    cheapest fleet found under some price: ``best`` (per price, per rate: the aggregated
+    fleets') and, sized first, the pair with the lowest bound at each rate under each
+    price. A pair left out costs strictly more than a fleet found, so the cheapest and
+    its ties are as with every pool sized.
+    """
+    n, v = decode_gpus.shape
+    bound = decode_gpus + _fewest_stable(part, rates) * prefill_gpus[:, None]
+    first = np.zeros((n, v), bool)
+    for price in prices:
+        cost = _month_cost(bound, price)
+        lowest = np.argmin(cost, axis=0) if n else np.zeros(v, np.int64)
+        first[lowest, np.arange(v)] |= np.isfinite(cost[lowest, np.arange(v)])
+    k, why, ok = _prefill_pool(part, rates, targets, overhead_ms, first)
+    sized = np.where(ok, decode_gpus + np.nan_to_num(k) * prefill_gpus[:, None], np.nan)
+    worth = np.zeros((n, v), bool)
+    for price, lowest in zip(prices, best, strict=True):
+        upper = np.minimum(lowest, _lowest_cost(sized, price))
+        worth |= _month_cost(bound, price) <= upper[None, :]
+    worth &= ~first
+    k2, why2, ok2 = _prefill_pool(part, rates, targets, overhead_ms, worth)
+    skipped = ~first & ~worth
+    why = np.where(first, why, np.where(skipped, "not sized: dearer than a fleet found", why2))
+    return np.where(first, k, k2), why, np.where(first, ok, ok2)
 
 
 def plan_fleets(
@@ -314,8 +411,19 @@ def plan_fleets(
     aggregated), ``total_gpus``, ``binding``, the design rate ``requests_per_s * (1 +
     headroom)`` and the fleet evaluated back at it (``latency.latency_table``'s quantiles
     and ``utilization``), ``meets_targets``; where a configuration cannot meet the
-    targets, ``binding`` says why.
+    targets, ``binding`` says why. :func:`evaluate_back` of :func:`sized_fleets`.
     """
+    sized = sized_fleets(
+        service, requests_per_s, targets, headroom=headroom, overhead_ms=overhead_ms
+    )
+    return evaluate_back(sized, service, targets, overhead_ms)
+
+
+def sized_fleets(
+    service: ServiceTimes, requests_per_s: float, targets: Mapping, *, headroom=0.2, overhead_ms=0.0
+) -> pd.DataFrame:
+    """:func:`plan_fleets`' table before the fleets are evaluated back: the evaluated
+    columns (``EVALUATED_COLUMNS``) NaN and ``meets_targets`` False."""
     targets = checked_targets(targets)
     if not (isinstance(requests_per_s, int | float) and 0 < requests_per_s < 1e9):
         raise ValueError(f"requests_per_s must be in (0, 1e9); got {requests_per_s!r}")
@@ -340,26 +448,46 @@ def plan_fleets(
     ok = table[feasible].copy()
     if ok.empty:
         return table
-    sized = service.take(np.flatnonzero(feasible))
-    back = latency_table(
-        sized,
-        design / np.where(sized.disaggregated, 1.0, ok["replicas"].to_numpy()),
-        np.where(sized.disaggregated, ok["replicas"].to_numpy(), 1),
-        np.maximum(ok["prefill_instances"].to_numpy(), 1).astype(np.int64),
-        overhead_ms,
-    )
-    for name in EVALUATED_COLUMNS:
-        ok[name] = back[name].to_numpy()
-    met = np.ones(len(ok), bool)
-    for key, limit in targets.items():
-        met &= ok[key].to_numpy() <= limit * (1 + 1e-9)
-    ok["meets_targets"] = met & (ok["slot_overflow_probability"] <= SLOT_OVERFLOW_PROBABILITY)
     n_decode = ok["n_gpus"] * ok["replicas"]
     n_prefill = ok["prefill_gpus"] * ok["prefill_instances"]
     ok["total_gpus"] = n_decode + n_prefill
     ok["prefill_to_decode_gpu_ratio"] = n_prefill / n_decode
     rest = table[~feasible].reindex(columns=ok.columns)
     return pd.concat([ok, rest], ignore_index=True) if len(rest) else ok.reset_index(drop=True)
+
+
+def evaluate_back(
+    sized: pd.DataFrame, service: ServiceTimes, targets: Mapping, overhead_ms=0.0, rows=None
+) -> pd.DataFrame:
+    """``sized`` (:func:`sized_fleets`) with the fleets at ``rows`` (positions; default
+    every feasible one) evaluated back at the design rate (``latency.latency_table``):
+    ``EVALUATED_COLUMNS`` and ``meets_targets`` (every target met, the slots kept)."""
+    targets = checked_targets(targets)
+    table = sized.copy()
+    rows = np.flatnonzero(table["feasible"].to_numpy(bool)) if rows is None else np.asarray(rows)
+    if not rows.size:
+        return table
+    part = service.take(table["config"].to_numpy()[rows])
+    replicas = table["replicas"].to_numpy()[rows]
+    back = latency_table(
+        part,
+        table["design_requests_per_s"].to_numpy()[rows]
+        / np.where(part.disaggregated, 1.0, replicas),
+        np.where(part.disaggregated, replicas, 1),
+        np.maximum(table["prefill_instances"].to_numpy()[rows], 1).astype(np.int64),
+        overhead_ms,
+    )
+    for name in EVALUATED_COLUMNS:
+        column = table[name].to_numpy(copy=True)
+        column[rows] = back[name].to_numpy()
+        table[name] = column
+    met = back["slot_overflow_probability"].to_numpy() <= SLOT_OVERFLOW_PROBABILITY
+    for key, limit in targets.items():
+        met &= back[key].to_numpy() <= limit * (1 + 1e-9)
+    column = table["meets_targets"].to_numpy(copy=True)
+    column[rows] = met
+    table["meets_targets"] = column
+    return table
 
 
 def fleet_gpus(
@@ -382,10 +510,7 @@ def fleet_gpus(
     if np.any(~(rates > 0)):
         raise ValueError(f"requests_per_s must be > 0; got {requests_per_s!r}")
     replicas, instances, _, feasible = _size(service, rates * (1 + headroom), targets, overhead_ms)
-    configs = service.configs
-    gpus = replicas * configs["n_gpus"].to_numpy()[:, None]
-    gpus = gpus + np.nan_to_num(instances) * configs["prefill_gpus"].to_numpy()[:, None]
-    return np.where(feasible, gpus, np.nan)
+    return _gpus(replicas, instances, feasible, service.configs)
 
 
 def cheapest_at(service: ServiceTimes, requests_per_s, gpus, usd_per_gpu_hour) -> pd.DataFrame:
@@ -397,9 +522,7 @@ def cheapest_at(service: ServiceTimes, requests_per_s, gpus, usd_per_gpu_hour) -
     """
     rates = np.atleast_1d(np.asarray(requests_per_s, float))
     configs = service.configs
-    price = configs["gpu"].map(pd.Series(usd_per_gpu_hour, dtype=float)).to_numpy(float)
-    cost = np.where(~np.isnan(gpus) & ~np.isnan(price)[:, None], gpus * price[:, None], np.inf)
-    cost = cost * HOURS_PER_MONTH
+    cost = _month_cost(gpus, _config_prices(service, usd_per_gpu_hour))
     best = np.argmin(cost, axis=0) if len(configs) else np.zeros(rates.size, np.int64)
     found = np.isfinite(cost[best, np.arange(rates.size)]) if len(configs) else best < 0
     return pd.DataFrame(
@@ -411,6 +534,36 @@ def cheapest_at(service: ServiceTimes, requests_per_s, gpus, usd_per_gpu_hour) -
             "usd_per_month": np.where(found, cost[best, np.arange(rates.size)], np.nan),
         }
     )
+
+
+def _config_prices(service: ServiceTimes, usd_per_gpu_hour) -> np.ndarray:
+    """Each configuration's GPU price [$/GPU-hour] (NaN: unpriced)."""
+    prices = pd.Series(usd_per_gpu_hour, dtype=float)
+    return service.configs["gpu"].map(prices).to_numpy(float)
+
+
+def cheapest_fleets_at(
+    service: ServiceTimes,
+    requests_per_s,
+    targets: Mapping,
+    usd_per_gpu_hour: Mapping,
+    headroom: float = 0.2,
+    overhead_ms: float = 0.0,
+) -> dict[str, pd.DataFrame]:
+    """:func:`cheapest_at` of :func:`fleet_gpus` under each price list of
+    ``usd_per_gpu_hour`` (name -> gpu -> $/GPU-hour), sizing once and only the prefill
+    pools that can be the cheapest under one of them (``_worth_sizing``): the same
+    answers, ties included, as sizing every fleet."""
+    targets = checked_targets(targets)
+    rates = np.atleast_1d(np.asarray(requests_per_s, float))
+    if np.any(~(rates > 0)):
+        raise ValueError(f"requests_per_s must be > 0; got {requests_per_s!r}")
+    prices = {name: _config_prices(service, p) for name, p in usd_per_gpu_hour.items()}
+    replicas, instances, _, feasible = _size(
+        service, rates * (1 + headroom), targets, overhead_ms, list(prices.values())
+    )
+    gpus = _gpus(replicas, instances, feasible, service.configs)
+    return {name: cheapest_at(service, rates, gpus, p) for name, p in usd_per_gpu_hour.items()}
 
 
 def cheapest_fleets(
@@ -431,15 +584,16 @@ def cheapest_fleets(
 class FleetPlan:
     """What :func:`size_fleet` found.
 
-    ``fleets``: every feasible candidate sized and priced (``FLEET_COLUMNS``), cheapest
-    first; ``cheapest``: each GPU's cheapest fleet (one row per GPU, cheapest first),
-    ready for ``to_csv``; ``best``: the cheapest of all (None if no GPU can meet the
-    targets); ``runner_ups``: the next cheapest fleets of other setups; ``infeasible``:
-    per GPU the candidates left out and why (``binding`` counts); ``verdict``: the
-    answer in words. ``requests_per_s``, ``targets``, ``headroom``: the inputs.
+    ``fleets``: every feasible candidate sized, evaluated back and priced
+    (``FLEET_COLUMNS``), cheapest first, worked out when first read (by ``complete``:
+    the ranking itself evaluates back only the fleets that can come first);
+    ``cheapest``: each GPU's cheapest fleet (one row per GPU, cheapest first), ready for
+    ``to_csv``; ``best``: the cheapest of all (None if no GPU can meet the targets);
+    ``runner_ups``: the next cheapest fleets of other setups; ``infeasible``: per GPU the
+    candidates left out and why (``binding`` counts); ``verdict``: the answer in words.
+    ``requests_per_s``, ``targets``, ``headroom``: the inputs.
     """
 
-    fleets: pd.DataFrame
     cheapest: pd.DataFrame
     best: pd.Series | None
     runner_ups: pd.DataFrame
@@ -448,6 +602,12 @@ class FleetPlan:
     requests_per_s: float
     targets: dict
     headroom: float
+    complete: Callable[[], pd.DataFrame] = field(repr=False, compare=False)
+
+    @functools.cached_property
+    def fleets(self) -> pd.DataFrame:
+        """Every feasible candidate, evaluated back and priced, cheapest first."""
+        return self.complete()
 
 
 def _prices(usd_per_gpu_hour, catalog: Catalog) -> pd.Series:
@@ -670,6 +830,45 @@ def size_fleet(
     )
 
 
+def _ranked_rows(sized: pd.DataFrame, prices: pd.Series, runner_ups: int) -> np.ndarray:
+    """Positions of the feasible fleets of ``sized`` whose latencies can decide each GPU's
+    cheapest fleet and the first ``runner_ups`` other setups (:func:`price_fleets` ranks
+    by $ a month, GPUs, then TPOT and TTFT p90): every fleet at or below the key ($ a
+    month, GPUs) of the (1 + runner_ups)-th setup, and each GPU's fleets at its own
+    lowest key, ties included. Increasing positions."""
+    feasible = np.flatnonzero(sized["feasible"].to_numpy(bool))
+    fleets = sized.iloc[feasible]
+    gpus = fleets["total_gpus"].to_numpy(float)
+    usd = gpus * fleets["gpu"].map(prices).to_numpy(float) * HOURS_PER_MONTH
+    order = np.lexsort((gpus, usd))  # by $ a month, then GPUs
+    ranks = np.empty(order.size, np.int64)
+    ranks[order] = np.arange(order.size)
+    key = pd.DataFrame({"usd": usd[order], "gpus": gpus[order]})
+    dense = key.ne(key.shift()).any(axis=1).cumsum().to_numpy()[ranks]  # equal keys, equal ids
+    split = fleets["disaggregated"].to_numpy(bool)
+    setup = {  # SETUP_KEYS as the sized table holds them
+        "gpu": fleets["gpu"].to_numpy(),
+        "serving": split,
+        "parallelism": fleets["expert_parallel"].to_numpy(bool),
+        "gpus_per_replica": fleets["n_gpus"].to_numpy(),
+        "prefill_gpus_per_instance": np.where(split, fleets["prefill_gpus"].to_numpy(), 0),
+    }
+    firsts = pd.DataFrame({**setup, "key": dense}).groupby(list(SETUP_KEYS))["key"].min()
+    firsts = np.sort(firsts.to_numpy())
+    threshold = firsts[min(runner_ups, firsts.size - 1)] if firsts.size else 0
+    own_lowest = dense == pd.Series(dense).groupby(fleets["gpu"].to_numpy()).transform("min")
+    return feasible[(dense <= threshold) | own_lowest.to_numpy()]
+
+
+def _complete_fleets(
+    sized, rest, service, targets, overhead_ms, rate, workload, prices, labels, catalog
+) -> pd.DataFrame:
+    """:func:`price_fleets` of every feasible fleet of ``sized``, the ``rest`` evaluated
+    back first."""
+    sized = evaluate_back(sized, service, targets, overhead_ms, rest)
+    return price_fleets(sized, rate, workload, prices, labels, catalog)
+
+
 def plan_from_service(
     service: ServiceTimes,
     workload: Workload,
@@ -689,8 +888,24 @@ def plan_from_service(
     prices = _prices(usd_per_gpu_hour, catalog)
     targets = checked_targets(targets)
     rate = requests_per_s
-    sized = plan_fleets(service, rate, targets, headroom, overhead_ms)
-    fleets = price_fleets(sized, rate, workload, prices, price_label, catalog)
+    sized = sized_fleets(service, rate, targets, headroom=headroom, overhead_ms=overhead_ms)
+    first = _ranked_rows(sized, prices, runner_ups)
+    sized = evaluate_back(sized, service, targets, overhead_ms, first)
+    fleets = price_fleets(sized.iloc[first], rate, workload, prices, price_label, catalog)
+    rest = np.setdiff1d(np.flatnonzero(sized["feasible"].to_numpy(bool)), first)
+    complete = functools.partial(
+        _complete_fleets,
+        sized,
+        rest,
+        service,
+        targets,
+        overhead_ms,
+        rate,
+        workload,
+        prices,
+        price_label,
+        catalog,
+    )
     cheapest = fleets.drop_duplicates("gpu").reset_index(drop=True)
     best = cheapest.iloc[0] if len(cheapest) else None
     # Runner-ups: the cheapest fleet of each other setup (GPU, serving, parallelism and
@@ -703,7 +918,7 @@ def plan_from_service(
     unserved = [g for g in prices.index if g not in set(cheapest["gpu"]) and g in why.index]
     infeasible = why.rename("why").to_frame().loc[unserved]
     return FleetPlan(
-        fleets=fleets,
+        complete=complete,
         cheapest=cheapest,
         best=best,
         runner_ups=others.head(runner_ups).reset_index(drop=True),

@@ -75,12 +75,15 @@ from costmodel.catalog import ASSETS_DIR, Catalog, load_catalog, read_table
 from costmodel.evaluation import scan
 from costmodel.planning.workloads import QUANTILE_NODES, Workload
 from costmodel.queueing import (
+    QUANTILE_TOLERANCE,
     gamma_cdf,
+    gamma_quantile,
     mgc_wait,
     mixture_quantiles,
     wait_cdf,
     wait_cdf_integral,
     wait_law,
+    wait_quantile_bound,
 )
 from costmodel.scenario import Scenario
 
@@ -187,14 +190,31 @@ class ServiceTimes:
         return piece_moments(*pieces, (1, 2))
 
     @functools.cached_property
+    def mean_own_ms(self) -> np.ndarray:
+        """E[``own_prefill_ms``] over the prompts' law [ms]."""
+        return piece_moments(*self.own_pieces, (1,))[0]
+
+    @functools.cached_property
+    def mean_pass_alone_ms(self) -> np.ndarray:
+        """The workload's mean of ``pass_alone_ms`` over the prompt nodes [ms]."""
+        return self.pass_alone_ms @ self.prompt_weight
+
+    @functools.cached_property
+    def mean_work_ms(self) -> np.ndarray:
+        """The workload's mean of ``prefill_work_ms`` over the prompt nodes [ms]."""
+        return self.prefill_work_ms @ self.prompt_weight
+
+    @functools.cached_property
     def own_pieces(self) -> tuple:
         """``own_prefill_ms`` as uniform pieces (:func:`node_pieces`)."""
         return node_pieces(self.own_prefill_ms, self.prompt_weight, self.nodes_per_class)
 
     def take(self, rows) -> ServiceTimes:
-        """The same for a subset of configurations (an index array or a boolean mask)."""
+        """The same for a subset of configurations (an index array or a boolean mask);
+        the moments and pieces every queue needs are worked out once, here, and taken
+        along."""
         rows = np.asarray(rows)
-        return ServiceTimes(
+        out = ServiceTimes(
             self.configs.iloc[rows].reset_index(drop=True)
             if rows.dtype != bool
             else self.configs[rows].reset_index(drop=True),
@@ -215,6 +235,20 @@ class ServiceTimes:
             self.clipped_share,
             self.nodes_per_class,
         )
+        # cached_property values live in the instance's __dict__
+        for name in (
+            "disaggregated",
+            "batch_cap",
+            "mean_own_ms",
+            "mean_pass_alone_ms",
+            "mean_work_ms",
+        ):
+            out.__dict__[name] = getattr(self, name)[rows]
+        for name in ("queue_moments", "work_moments"):
+            out.__dict__[name] = [m[rows] for m in getattr(self, name)]
+        low, high, mass = self.own_pieces
+        out.__dict__["own_pieces"] = (low[rows], high[rows], mass)
+        return out
 
 
 @functools.lru_cache(maxsize=2)
@@ -265,6 +299,14 @@ def _configs(configs) -> pd.DataFrame:
     return frame
 
 
+def _distinct(keys: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray]:
+    """The distinct rows of ``keys`` in order of first appearance, and each row's
+    position among them."""
+    of = keys.groupby(list(keys.columns), sort=False).ngroup().to_numpy()
+    first = np.unique(of, return_index=True)[1]
+    return keys.iloc[first].reset_index(drop=True), of
+
+
 def service_times(
     scenario: Scenario,
     workload: Workload,
@@ -309,16 +351,10 @@ def service_times(
     groups = np.where(ep, instance, 1)
     chunk = chunk_tokens * groups
 
-    decode_keys = frame[["gpu", "n_gpus", "expert_parallel", "batch_size"]]
-    decode_unique = decode_keys.drop_duplicates().reset_index(drop=True)
-    decode_of = decode_keys.merge(
-        decode_unique.reset_index(), on=list(decode_keys.columns), how="left"
-    )["index"].to_numpy()
-    prefill_keys = pd.DataFrame({"gpu": frame["gpu"], "n": instance, "ep": ep, "chunk": chunk})
-    prefill_unique = prefill_keys.drop_duplicates().reset_index(drop=True)
-    prefill_of = prefill_keys.merge(
-        prefill_unique.reset_index(), on=list(prefill_keys.columns), how="left"
-    )["index"].to_numpy()
+    decode_unique, decode_of = _distinct(frame[["gpu", "n_gpus", "expert_parallel", "batch_size"]])
+    prefill_unique, prefill_of = _distinct(
+        pd.DataFrame({"gpu": frame["gpu"], "n": instance, "ep": ep, "chunk": chunk})
+    )
 
     J = len(p_tokens)
     nu = len(prefill_unique)
@@ -474,16 +510,28 @@ def prefill_pass_wait_ms(service: ServiceTimes, arrival_rate, prefill_instances=
     ``pass_alone_ms`` and ``prefill_work_ms``, at most ``chunk_tokens`` over the mean
     prompt in a pass; 0 on aggregated rows (their chunks share the decode steps, which
     the M/G/1 queue and the steps carrying the prompt count)."""
-    weight = service.prompt_weight
     per_instance = np.asarray(arrival_rate, float) / np.asarray(prefill_instances, float)
     prompts = np.maximum(service.chunk_tokens / max(service.mean_prompt_tokens, 1.0), 1.0)
     wait = batched_pass_wait_ms(
-        service.pass_alone_ms @ weight,
-        service.prefill_work_ms @ weight,
+        service.mean_pass_alone_ms,
+        service.mean_work_ms,
         per_instance / MS_PER_S * np.ones(len(service.fits)),
         prompts,
     )
     return np.where(service.disaggregated, wait, 0.0)
+
+
+def slot_overflow_probability(batch_cap, arrival_rate, holding_ms) -> np.ndarray:
+    """``P(N > cap)`` [0-1] of a replica's requests in flight, N Poisson of mean
+    ``lambda D / 1000`` (``arrival_rate`` lambda [1/s], ``holding_ms`` D [ms]): ``P(chi-square
+    with 2 (cap + 1) degrees of freedom <= 2 lambda D / 1000)``, by Wilson-Hilferty
+    (``queueing.gamma_cdf``); 1 where the holding time is infinite. Example: cap 0,
+    mean 1: P(N > 0) = 1 - e^-1 = 0.632 (Wilson-Hilferty: 0.631)."""
+    occupancy = arrival_rate * holding_ms / MS_PER_S
+    cap = np.asarray(batch_cap, float)
+    return np.where(
+        np.isfinite(occupancy), gamma_cdf(2 * occupancy, 2 * (cap + 1), 4 * (cap + 1)), 1.0
+    )
 
 
 @dataclass(frozen=True)
@@ -493,7 +541,8 @@ class FleetState:
     ``utilization``: of the prefill queue, or the share of replica time spent prefilling
     (the larger) [0-1]; ``law``: the wait's law (``queueing.wait_law``); ``mean_wait_ms``;
     ``offset_low_ms``, ``offset_high_ms``, ``offset_mass``: what follows the wait (TTFT =
-    wait + offset), as uniform pieces (:func:`node_pieces`); ``tpot_floor_ms`` (t_d),
+    wait + offset), as uniform pieces (:func:`node_pieces`) of the nodes
+    ``offset_nodes_ms`` (configurations x nodes); ``tpot_floor_ms`` (t_d),
     ``tpot_mean_ms``, ``tpot_excess_variance`` (per output node) [ms^2];
     ``mean_ttft_ms``, ``slot_overflow_probability`` [0-1]; ``stable`` where every queue
     keeps up.
@@ -506,6 +555,7 @@ class FleetState:
     offset_low_ms: np.ndarray
     offset_high_ms: np.ndarray
     offset_mass: np.ndarray
+    offset_nodes_ms: np.ndarray
     tpot_floor_ms: np.ndarray
     tpot_mean_ms: np.ndarray
     tpot_excess_variance: np.ndarray
@@ -566,16 +616,12 @@ def fleet_state(
     passes = np.where(q["utilization"] < 1, prefill_pass_wait_ms(service, lam, K), 0.0)
     added = overhead_ms + passes[:, None]
     low, high = low + added, high + added
-    mean_ttft = q["mean_wait_s"] + piece_moments(low, high, mass, (1,))[0]
+    nodes = service.own_prefill_ms + added
+    mean_ttft = q["mean_wait_s"] + service.mean_own_ms + added[:, 0] * mass.sum()
     holding = np.where(
         split, service.mean_output_tokens * t_d, mean_ttft + service.mean_output_tokens * tpot_mean
     )
-    occupancy = lam / R * holding / MS_PER_S
-    cap = service.batch_cap
-    # P(N > cap) = P(chi-square with 2 (cap + 1) degrees of freedom <= 2 occupancy).
-    overflow = np.where(
-        np.isfinite(occupancy), gamma_cdf(2 * occupancy, 2 * (cap + 1), 4 * (cap + 1)), 1.0
-    )
+    overflow = slot_overflow_probability(service.batch_cap, lam / R, holding)
     law = wait_law(q["wait_probability"], q["utilization"], q["residual_s"], q["residual_scv"])
     law = {k: v[:, None] for k, v in law.items()}
     return FleetState(
@@ -586,6 +632,7 @@ def fleet_state(
         offset_low_ms=low,
         offset_high_ms=high,
         offset_mass=mass,
+        offset_nodes_ms=nodes,
         tpot_floor_ms=t_d,
         tpot_mean_ms=tpot_mean,
         tpot_excess_variance=excess_var,
@@ -602,13 +649,24 @@ def ttft_cdf(state: FleetState, t_ms, rows=slice(None)) -> np.ndarray:
     masses."""
     stable, law = state.stable[rows], {k: v[rows] for k, v in state.law.items()}
     t = (np.asarray(t_ms, float) * np.ones(len(stable)))[:, None]
-    low, high = state.offset_low_ms[rows], state.offset_high_ms[rows]
-    width = high - low
-    wide = width > 1e-9 * np.maximum(high, 1e-300)
-    spread = (wait_cdf_integral(t - low, law) - wait_cdf_integral(t - high, law)) / (
-        np.where(wide, width, 1.0)
-    )
-    per_piece = np.where(wide, spread, wait_cdf(t - low, law))
+    # G at each node once: a piece between nodes a and b takes (G(t - a) - G(t - b)) /
+    # (b - a) (the same in either order), an end node's atom P(W <= t - a).
+    nodes = state.offset_nodes_ms[rows]
+    per_class = state.service.nodes_per_class
+    shape = (len(stable), nodes.shape[1] // per_class, per_class)
+    v = nodes.reshape(shape)
+    g = wait_cdf_integral(t - nodes, law).reshape(shape)
+    width = v[..., 1:] - v[..., :-1]
+    high = np.maximum(v[..., 1:], v[..., :-1])
+    wide = np.abs(width) > 1e-9 * np.maximum(high, 1e-300)
+    gaps = (g[..., :-1] - g[..., 1:]) / np.where(wide, width, 1.0)
+    if not wide.all():  # equal nodes: an atom
+        law3 = {k: x[:, :, None] for k, x in law.items()}
+        low = np.minimum(v[..., 1:], v[..., :-1])
+        gaps = np.where(wide, gaps, wait_cdf(t[:, :, None] - low, law3))
+    ends = wait_cdf(t[:, :, None] - v[..., [0, -1]], {k: x[:, :, None] for k, x in law.items()})
+    per_piece = np.concatenate([ends[..., :1], gaps, ends[..., 1:]], axis=2)
+    per_piece = per_piece.reshape(len(stable), state.offset_mass.size)
     return np.where(stable, per_piece @ state.offset_mass, 0.0)
 
 
@@ -625,8 +683,48 @@ def tpot_cdf(state: FleetState, t_ms, rows=slice(None)) -> np.ndarray:
     return np.where(stable, per_node @ state.service.output_weight, 0.0)
 
 
-def _quantiles(cdf, state: FleetState, low, high, quantiles):
-    found = mixture_quantiles(cdf, low, high, quantiles)
+def ttft_quantile_bounds(state: FleetState, q: float) -> tuple[np.ndarray, np.ndarray]:
+    """Closed-form trial bounds on each configuration's TTFT q-quantile [ms] (checked by
+    ``mixture_quantiles``, which needs them only to be good guesses).
+
+    TTFT = W + X, X the offset (:func:`node_pieces` of ``offset_nodes_ms``) and W the wait,
+    independent. A mixture's quantile lies between its classes' quantiles, and a class's
+    q-quantile is the linear interpolation of its sorted nodes at position ``q n - 1/2``
+    (node k holds probability ``(k + 1/2) / n``). Low: ``min_c X_c(q)`` (W >= 0); high:
+    ``max_c X_c(sqrt q) + w(sqrt q)``, ``w`` the wait's bound
+    (``queueing.wait_quantile_bound``), as ``P(X + W <= x + w) >= P(X <= x) P(W <= w)``.
+    """
+    n = state.service.nodes_per_class
+    nodes = np.sort(state.offset_nodes_ms.reshape(len(state.stable), -1, n), axis=2)
+
+    def class_quantiles(p):
+        position = min(max(p * n - 0.5, 0.0), n - 1.0)
+        k = int(np.floor(position))
+        upper = nodes[..., min(k + 1, n - 1)]
+        return nodes[..., k] + (position - k) * (upper - nodes[..., k])
+
+    root = np.sqrt(q)
+    wait = wait_quantile_bound(root, {k: v[:, 0] for k, v in state.law.items()})
+    return class_quantiles(q).min(axis=1), class_quantiles(root).max(axis=1) + wait
+
+
+def tpot_quantile_bounds(state: FleetState, q: float) -> tuple[np.ndarray, np.ndarray]:
+    """Trial bounds on each configuration's TPOT q-quantile [ms]: the floor ``t_d`` plus
+    the smallest and largest of the output nodes' gamma quantiles
+    (``queueing.gamma_quantile``; a mixture's quantile lies between its parts'), each
+    moved out by the search's tolerance (``QUANTILE_TOLERANCE``) for rounding."""
+    floor = state.tpot_floor_ms
+    excess = np.broadcast_to(
+        (state.tpot_mean_ms - floor)[:, None], state.tpot_excess_variance.shape
+    )
+    per_node = gamma_quantile(q, excess, state.tpot_excess_variance)
+    low = per_node.min(axis=1, initial=np.inf) * (1 - QUANTILE_TOLERANCE)
+    high = per_node.max(axis=1, initial=0.0) * (1 + QUANTILE_TOLERANCE)
+    return floor + np.where(np.isfinite(low), low, 0.0), floor + high
+
+
+def _quantiles(cdf, state: FleetState, low, high, quantiles, inner=None):
+    found = mixture_quantiles(cdf, low, high, quantiles, inner)
     return np.where(state.stable[:, None], found, np.inf)
 
 
@@ -635,7 +733,14 @@ def latency_quantiles(state: FleetState, quantiles=QUANTILES) -> dict[str, np.nd
     stable = state.stable
     low = np.where(stable, state.offset_low_ms.min(axis=1), 0.0)
     high = np.where(stable, state.offset_high_ms.max(axis=1) + 60 * state.slowest_wait_ms, 1.0)
-    ttft = _quantiles(lambda t, rows: ttft_cdf(state, t, rows), state, low, high, quantiles)
+    ttft = _quantiles(
+        lambda t, rows: ttft_cdf(state, t, rows),
+        state,
+        low,
+        high,
+        quantiles,
+        lambda q: ttft_quantile_bounds(state, q),
+    )
     sd = np.sqrt(state.tpot_excess_variance.max(axis=1, initial=0.0))
     mean = np.where(stable, state.tpot_mean_ms, 0.0)
     tpot = _quantiles(
@@ -644,6 +749,7 @@ def latency_quantiles(state: FleetState, quantiles=QUANTILES) -> dict[str, np.nd
         np.where(stable, state.tpot_floor_ms, 0.0),
         np.where(stable, mean * 4 + 60 * sd + 1e-9, 1.0),
         quantiles,
+        lambda q: tpot_quantile_bounds(state, q),
     )
     out = {}
     for i, q in enumerate(quantiles):

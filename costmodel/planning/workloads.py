@@ -178,8 +178,14 @@ class Workload:
         Each row: ``request_class`` (index into ``classes``), ``weight`` (the class's
         share / n), ``tokens`` (the ``(k + 0.5) / n`` quantile, rounded to whole tokens,
         at least 1) and ``prefix_cache_hit_rate``. A mean over the workload is
-        ``sum(weight * f(tokens))``.
+        ``sum(weight * f(tokens))``. Worked out once per workload and n (copies returned).
         """
+        memo = self.__dict__.setdefault("_nodes_memo", {})  # a frozen instance's own cache
+        if n not in memo:
+            memo[n] = self._nodes(n)
+        return {length: frame.copy() for length, frame in memo[n].items()}
+
+    def _nodes(self, n: int) -> dict[str, pd.DataFrame]:
         p = (np.arange(n) + 0.5) / n
         frames = {}
         for length in ("prompt", "output"):
@@ -200,6 +206,12 @@ class Workload:
     def mean_tokens(self, n: int = QUANTILE_NODES) -> dict[str, float]:
         """Mean ``prompt`` and ``output`` tokens per request over the nodes [tokens], and
         ``cached_prompt`` (prompt tokens found in the prefix cache)."""
+        memo = self.__dict__.setdefault("_mean_tokens_memo", {})
+        if n not in memo:
+            memo[n] = self._mean_tokens(n)
+        return dict(memo[n])
+
+    def _mean_tokens(self, n: int) -> dict[str, float]:
         nodes = self.nodes(n)
         prompt, output = nodes["prompt"], nodes["output"]
         return {
