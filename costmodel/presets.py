@@ -88,7 +88,7 @@ TOGETHER_C9 = Preset(
         "weight_format": "fp8",
         **{k: FIELDS[k].default for k in ("batch_size", "prompt_tokens", "output_tokens")},
         "acceptance_at_t0": 0.85,
-        "acceptance_at_t1": 0.55,
+        "acceptance_at_t1": 0.56,
         "draft_tokens": 4,
         "draft_cost_ratio": 0.02,
         "temperature": 0.0,

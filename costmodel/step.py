@@ -23,6 +23,9 @@ B * (g+1) draft tokens, or a prefill of B prompts) costs
   each ``latency * log2(n) + 2 (n-1)/n * bytes / bus_bandwidth``.
 - ``t_overhead``: a fixed cost per layer and per kernel the layers launch
   (``overheads.fixed_ms``).
+- ``t_combine``: the routed experts' top-k combine (:func:`moe_combine_bytes`): each
+  expert's output row written and read back before the weighted sum, at the achieved
+  bandwidth; a part of its own (the sum is a kernel of its own).
 """
 
 from __future__ import annotations
@@ -41,6 +44,16 @@ from costmodel.overheads import fixed_ms
 
 #: All-reduces per transformer layer under tensor parallelism (after attention and MLP).
 ALLREDUCES_PER_LAYER = 2
+
+#: Bytes the top-k combine of a mixture of experts moves per (token, routed expert,
+#: hidden value) on a GPU that computes that pair: the down projection writes each
+#: expert's output row in the activations' BF16 (2 B) and the weighted sum over the top-k
+#: reads it back (2 B). vLLM's fused MoE (vllm/model_executor/layers/fused_moe/
+#: fused_moe.py) and SGLang's Triton MoE runner allocate ``intermediate_cache3`` of shape
+#: (tokens, top_k, hidden) in the activations' dtype for the down projection's output and
+#: reduce it with ``moe_sum`` / ``moe_sum_reduce``; TensorRT-LLM's CUTLASS MoE writes
+#: the expanded rows and sums them in ``finalizeMoeRouting`` the same way [B].
+MOE_COMBINE_BYTES = 4.0
 
 
 def allreduce_ms(tokens, hidden_size, n_layers, n_gpus, latency_us, bus_gb_s):
@@ -106,7 +119,8 @@ def forward_ms(
     The pass runs three parts one after another, each at its own roofline (the routed
     experts; the dense weights: attention projections, shared experts, dense FFN, router,
     LM head; the attention over the cache):
-    ``t = sum over parts of max(bytes / bandwidth, FLOPs / throughput)``. Expert FLOPs run
+    ``t = sum over parts of max(bytes / bandwidth, FLOPs / throughput)``, plus the
+    experts' top-k combine at the bandwidth (:func:`moe_combine_bytes`). Expert FLOPs run
     at ``matmul.expected_matrix_efficiency`` of the tokens each expert gets, attention FLOPs at
     that of its query rows (``matmul.attention_rows``).
     ``expert_parallel`` rows split the experts over the GPUs and run attention data-
@@ -159,12 +173,15 @@ def forward_ms(
     attention_rate = hw["bf16_tflops"] * matrix_efficiency(rows, ATTENTION_TILE_ROWS)
     attention_compute_s = attention_flops * rank_load_factor / attention_rate / flops_s
 
+    combine_copies = np.where(expert_parallel, 1.0, hw["n_gpus"])
+    combine_s = moe_combine_bytes(tokens, arch, combine_copies) / bandwidth_b_s
     parts_s = (
-        np.maximum(expert_memory_s, expert_compute_s)
+        combine_s
+        + np.maximum(expert_memory_s, expert_compute_s)
         + np.maximum(dense_memory_s, dense_compute_s)
         + np.maximum(attention_memory_s, attention_compute_s)
     )
-    memory_ms = (expert_memory_s + dense_memory_s + attention_memory_s) * 1e3
+    memory_ms = (combine_s + expert_memory_s + dense_memory_s + attention_memory_s) * 1e3
     compute_ms = (expert_compute_s + dense_compute_s + attention_compute_s) * 1e3
     ar_ms = np.where(
         expert_parallel,
@@ -191,3 +208,23 @@ def forward_ms(
         + dense_copies * other_bytes,
         "kv_bytes_read": kv_bytes,
     }
+
+
+def moe_combine_bytes(tokens, arch, copies):
+    """Bytes of the routed experts' top-k combine in one forward pass, over all GPUs [B].
+
+    ``tokens * k * hidden * MOE_COMBINE_BYTES * moe_layers * copies``: every (token,
+    expert) pair's output row written and read back before the weighted sum, in each of
+    the ``expert_ffn_layers`` (0 for a dense model). ``copies`` is the GPUs that compute
+    each pair: under tensor parallelism every GPU holds a slice of every expert's
+    intermediate dimension and writes a whole hidden-wide partial row for every pair (n
+    copies); under expert parallelism a pair lives on one GPU (1). DeepSeek-R1 (k = 8,
+    hidden 7,168, 58 MoE layers) prefilling 7,373 tokens under TP8: 7,373 x 8 x 7,168 x
+    4 B x 58 = 98.1 GB per GPU, 16 ms at 8 TB/s x 0.75 on a B200; a decode step of 64
+    tokens moves 0.85 GB per GPU.
+    """
+    E = np.asarray(arch["n_experts"])
+    layers = arch["expert_ffn_layers"]
+    pair_bytes = arch["experts_per_token"] * arch["hidden_size"] * MOE_COMBINE_BYTES
+    per_copy = np.asarray(tokens, float) * pair_bytes * np.asarray(layers, float)
+    return np.where(E > 1, per_copy * copies, 0.0)

@@ -61,7 +61,10 @@ def test_batch_32_decode_memory_time_by_hand():
     others = (model["attention_params"] + model["router_params"] + model["lm_head_params"]) * 2
     others += model["norm_params"] * 2
     kv = 32 * (512 + 128 + 1) * 131_072
-    expected_ms = ((others + kv) / bandwidth + experts / (bandwidth * efficiency)) * 1e3
+    # The top-k combine (step.moe_combine_bytes): 32 tokens x 2 experts x 4,096 values x
+    # 4 B x 32 layers on both GPUs of the tensor-parallel pair.
+    combine = 32 * 2 * 4096 * 4 * 32 * 2
+    expected_ms = ((others + kv + combine) / bandwidth + experts / (bandwidth * efficiency)) * 1e3
     assert efficiency == pytest.approx(0.70119, abs=5e-6)
     assert r["memory_time_ms"] == pytest.approx(expected_ms, rel=1e-9)
 

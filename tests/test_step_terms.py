@@ -3,7 +3,8 @@
 Fixed time per kernel by layer kind (overheads), matrix efficiency by tile fill
 (matmul), the busiest data-parallel rank (imbalance.busiest_rank_factor), the grouped
 GEMM's parallelism (moe.expert_parallelism), MTP acceptance by draft position
-(speculative.expected_tokens_per_step), and the part-by-part roofline (step.forward_ms).
+(speculative.expected_tokens_per_step), the part-by-part roofline (step.forward_ms) and
+the experts' top-k combine (step.moe_combine_bytes).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from costmodel import Scenario, evaluate, load_catalog, overheads, scan, sweep
+from costmodel import Scenario, evaluate, load_catalog, overheads, scan, step, sweep
 from costmodel.imbalance import busiest_rank_factor
 from costmodel.matmul import (
     ATTENTION_TILE_ROWS,
@@ -225,3 +226,48 @@ def test_parts_add_where_each_binds_differently():
     fixed = r["alltoall_time_ms"] + r["overhead_time_ms"] + r["allreduce_time_ms"]
     assert r["decode_step_ms"] - fixed > max(r["memory_time_ms"], r["compute_time_ms"])
     assert r["decode_step_ms"] - fixed <= r["memory_time_ms"] + r["compute_time_ms"] + 1e-9
+
+
+# --- the experts' top-k combine -----------------------------------------------------------
+
+
+def test_moe_combine_bytes_by_hand():
+    # DeepSeek-R1 (k = 8, hidden 7,168, 58 MoE layers) prefilling 7,373 tokens: every
+    # (token, expert) row written and read back in BF16, 4 B per value, on each of the 8
+    # GPUs of a tensor-parallel group (98.1 GB each), once under expert parallelism.
+    arch = MODELS.loc["deepseek-r1"]
+    per_gpu = 7373 * 8 * 7168 * 4 * 58
+    assert per_gpu == pytest.approx(98.09e9, rel=1e-3)
+    assert step.moe_combine_bytes(7373, arch, 8) == pytest.approx(8 * per_gpu)
+    assert step.moe_combine_bytes(7373, arch, 1) == pytest.approx(per_gpu)
+    # Mixtral: 2 experts of 4,096 values in 32 layers; a dense model has no combine.
+    assert step.moe_combine_bytes(64, MODELS.loc["mixtral-8x7b"], 2) == 64 * 2 * 4096 * 4 * 32 * 2
+    assert step.moe_combine_bytes(64, MODELS.loc["llama-2-70b"], 8) == 0.0
+
+
+def test_combine_adds_its_bytes_to_the_step(monkeypatch):
+    # DeepSeek-R1 on 8 B200 at batch 256: the combine adds its bytes at the achieved
+    # bandwidth, 8 x 8 TB/s x 0.75, to the step under TP8 (8 copies) and to the
+    # expert-parallel step once; a prefill of 2,048-token prompts pays it per token.
+    base = Scenario(model="deepseek-r1", gpu="b200", n_gpus=8, weight_format=None, batch_size=256)
+    axes = {"expert_parallel": [False, True]}
+
+    def run():
+        return scan(base, **axes)[["decode_step_ms", "memory_time_ms", "prefill_ms"]].to_numpy()
+
+    with_combine = run()
+    monkeypatch.setattr(step, "MOE_COMBINE_BYTES", 0.0)
+    added = with_combine - run()
+    pair_ms = 256 * 8 * 7168 * 4 * 58 / (8 * 8e12 * 0.75) * 1e3
+    assert added[0, 0] == pytest.approx(8 * pair_ms, rel=1e-9)
+    assert added[1, 0] == pytest.approx(pair_ms, rel=1e-9)
+    assert added[:, 1] == pytest.approx(added[:, 0], rel=1e-9)  # counted as memory time
+    prompt = Scenario().prompt_tokens
+    assert added[0, 2] == pytest.approx(8 * pair_ms * prompt, rel=1e-9)
+
+
+@given(st.integers(1, 100_000), st.integers(1, 100_000))
+def test_combine_grows_with_tokens(a, b):
+    arch = MODELS.loc["deepseek-r1"]
+    low, high = sorted((a, b))
+    assert 0 < step.moe_combine_bytes(low, arch, 8) <= step.moe_combine_bytes(high, arch, 8)
