@@ -216,7 +216,7 @@ class Catalog:
         """The names in words of ``ids`` of the ``table`` ("models" or "gpus"), for a
         sentence: ``catalog.names("gpus", ["h100-sxm"])`` is ``["H100 SXM5 80GB"]``; an id
         the table lacks stays as it is."""
-        names = getattr(self, table)["name"]
+        names = self.prepared(_names)[table]
         return [str(names.get(i, i)) for i in ids]
 
     def with_announced_gpus(self) -> Catalog:
@@ -311,6 +311,15 @@ class Catalog:
             price.update(source="user input")
             prices = pd.concat([prices, pd.DataFrame([price])], ignore_index=True)
         return dataclasses.replace(self, gpus=gpus, gpu_prices=prices)
+
+
+def _names(catalog: Catalog) -> dict:
+    """Table ("models", "gpus") -> {id: name in words}, for :meth:`Catalog.names`."""
+    tables = {"models": catalog.models, "gpus": catalog.gpus}
+    return {
+        key: dict(zip(t.index, map(str, t["name"].tolist()), strict=True))
+        for key, t in tables.items()
+    }
 
 
 def _stack_table(catalog: Catalog) -> pd.DataFrame:

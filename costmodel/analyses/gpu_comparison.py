@@ -72,6 +72,8 @@ TABLE_COLUMNS = (
 )
 #: The columns of ``TABLE_COLUMNS`` taken from the sweep's outputs.
 _FROM_SWEEP = tuple(c for c in TABLE_COLUMNS if c in OUTPUT_COLUMNS)
+#: The sweep's columns of a setup's all-reduce share of each decode step.
+_SHARE = ("allreduce_time_ms", "decode_step_ms")
 _PRICE_RANGE = FIELD_RANGES["usd_per_gpu_hour"]
 
 
@@ -160,14 +162,14 @@ def _setups(scenario, prices: pd.DataFrame, catalog):
     need = sweep(scenario, catalog, gpu=list(catalog.gpus.index))
     setups, skipped = {}, []
     rows = zip(
-        need["gpu"].astype(str),
-        need["min_gpus"],
-        prices["usd_per_gpu_hour"],
-        prices["price_source"],
+        need["gpu"].astype(str).tolist(),
+        catalog.names("gpus", catalog.gpus.index),
+        need["min_gpus"].to_numpy(),
+        prices["usd_per_gpu_hour"].to_numpy(),
+        prices["price_source"].tolist(),
         strict=True,
     )
-    for gpu, n_min, price, source in rows:
-        name = catalog.gpus.loc[gpu, "name"]
+    for gpu, name, n_min, price, source in rows:
         if np.isnan(n_min) or np.isnan(price):
             skipped.append(name)
             continue
@@ -213,27 +215,28 @@ def _table(scenario, options: Options, prices: pd.DataFrame, catalog):
     if setups:
         grid["setup"] = np.repeat(list(setups), len(per_setup))
         grid["_at_scenario_batch"] = np.tile([False] * len(batches) + [True], len(setups))
-    rows, scenarios, at_rows = [], {}, []
-    picked = _operating_rows(grid, len(setups), options) if setups else []
+    picked = _operating_rows(grid, len(setups), options) if setups else np.array([], int)
+    at_rows = picked[picked >= 0]
+    points = grid.iloc[at_rows].reset_index(drop=True) if setups else grid
+    found = iter(points[[*_FROM_SWEEP, *_SHARE, "batch_size"]].to_dict("records"))
+    rows, scenarios = [], {}
     for (label, (gpu, n, price, source)), at in zip(setups.items(), picked, strict=True):
         row = {"setup": label, "gpu": gpu, "n_gpus": n, "usd_per_gpu_hour": price}
         rows.append({**row, "price_source": source, "batch_size": np.nan, "fits": False})
         if at < 0:
             continue
-        point = grid.iloc[at]
-        at_rows.append(at)
+        point = next(found)
         scenarios[label] = scenario.replace(
-            gpu=gpu, n_gpus=n, usd_per_gpu_hour=price, batch_size=int(point["batch_size"])
+            gpu=gpu, n_gpus=n, usd_per_gpu_hour=price, batch_size=point["batch_size"]
         )
         row = rows[-1]
-        row.update({k: point[k] for k in _FROM_SWEEP}, batch_size=int(point["batch_size"]))
+        row.update({k: point[k] for k in _FROM_SWEEP}, batch_size=point["batch_size"])
         row["fits"] = bool(row["fits"])
         row["allreduce_share_pct"] = 100 * point["allreduce_time_ms"] / point["decode_step_ms"]
     table = pd.DataFrame(rows, columns=list(TABLE_COLUMNS))
     table = table.sort_values(COST, ignore_index=True, na_position="last")
     curves = grid[~grid["_at_scenario_batch"] & grid["fits"]] if setups else grid
     curves = curves.drop(columns="_at_scenario_batch", errors="ignore").reset_index(drop=True)
-    points = grid.iloc[at_rows].reset_index(drop=True) if setups else grid
     return table, curves, scenarios, points, skipped
 
 
