@@ -9,12 +9,19 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import numpy as np
 import pandas as pd
 
 from costmodel.catalog import Catalog
 from costmodel.evaluation import scan
 from costmodel.fields import FIELD_NAMES
 from costmodel.scenario import Scenario
+
+
+def evaluated_row(frame: pd.DataFrame, i: int) -> dict:
+    """Row ``i`` of a sweep as ``evaluate`` gives a scenario's: numpy scalars as Python
+    numbers (the ``resolved`` that ``sensitivity.tornado_call`` takes)."""
+    return {k: (v.item() if isinstance(v, np.generic) else v) for k, v in frame.iloc[i].items()}
 
 
 def _length(columns: dict) -> int:

@@ -1,10 +1,11 @@
 """scans.scan_many: several scan calls as one, each frame as its own scan gives it."""
 
+import numpy as np
 import pandas as pd
 import pytest
 
 import costmodel
-from costmodel import sensitivity
+from costmodel import margins, scans, sensitivity
 from costmodel.scans import scan_many
 
 
@@ -50,3 +51,24 @@ def test_tornado_and_ranges_from_a_sweep_row_equal_their_own_calls(catalog):
     assert sensitivity.ranges_from(
         [base, other], central, range_rows, cost, catalog
     ) == sensitivity.headline_ranges([base, other], cost, catalog)
+
+
+def test_evaluated_row_is_what_evaluate_gives(catalog):
+    base = costmodel.Scenario(batch_size=24)
+    row = scans.evaluated_row(costmodel.scan(base, catalog, batch_size=[8, 24]), 1)
+    assert row == costmodel.evaluate(base, catalog)
+    assert all(not isinstance(v, np.generic) for v in row.values())
+
+
+def test_first_break_even_is_the_first_fitting_batch_at_or_under_the_revenue():
+    grid = pd.DataFrame(
+        {
+            "batch_size": [1, 8, 64, 256],
+            "fits": [True, True, True, False],
+            "usd_per_request": [0.02, 0.004, 0.001, 0.0001],
+        }
+    )
+    # 0.01 $: batch 8 (0.004 <= 0.01); 0.001 $: batch 64 (equal); 0.0005 $: only the
+    # batch of 256 is cheap enough, and it does not fit: none.
+    found = margins.first_break_even(grid, [0.01, 0.001, 0.0005])
+    np.testing.assert_array_equal(found, [8.0, 64.0, np.nan])

@@ -24,7 +24,7 @@ from costmodel.economics import bandwidth_per_dollar, batch_grid
 from costmodel.evaluation import OUTPUT_COLUMNS, scan, sweep
 from costmodel.fields import FIELD_RANGES
 from costmodel.pricing import PriceRule, price_gpus
-from costmodel.scans import scan_many
+from costmodel.scans import evaluated_row, scan_many
 from costmodel.scenario import Scenario
 from costmodel.spec import flag, nested, number
 from costmodel.status import NOT_APPLICABLE, decide
@@ -240,11 +240,6 @@ def _table(scenario, options: Options, prices: pd.DataFrame, catalog):
     return table, curves, scenarios, points, skipped
 
 
-def _resolved(row: pd.Series) -> dict:
-    """A sweep's row as ``evaluate`` gives it: numpy scalars as Python numbers."""
-    return {k: (v.item() if isinstance(v, np.generic) else v) for k, v in row.items()}
-
-
 def _spreads(table: pd.DataFrame, scenarios: dict, points: pd.DataFrame, options, catalog):
     """Each operating point's headline range (``sensitivity.headline_range``) by label,
     filled into ``table``'s low and high columns, and the cheapest fitting setup's
@@ -256,7 +251,7 @@ def _spreads(table: pd.DataFrame, scenarios: dict, points: pd.DataFrame, options
     bases = list(scenarios.values())
     calls = [sensitivity.ranges_call(bases, points, catalog)]
     if best is not None:
-        resolved = _resolved(points.iloc[list(scenarios).index(best)])
+        resolved = evaluated_row(points, list(scenarios).index(best))
         calls.append(
             sensitivity.tornado_call(scenarios[best], resolved, options.change_pct, None, catalog)
         )
