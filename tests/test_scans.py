@@ -72,3 +72,18 @@ def test_first_break_even_is_the_first_fitting_batch_at_or_under_the_revenue():
     # batch of 256 is cheap enough, and it does not fit: none.
     found = margins.first_break_even(grid, [0.01, 0.001, 0.0005])
     np.testing.assert_array_equal(found, [8.0, 64.0, np.nan])
+
+
+def test_product_columns_vary_the_first_axis_slowest():
+    columns = scans.product_columns(a=[1, 2], b=[5, 6, 7])
+    assert columns == {"a": [1, 1, 1, 2, 2, 2], "b": [5, 6, 7, 5, 6, 7]}
+    assert scans.product_columns() == {}
+
+
+def test_product_columns_scan_as_the_sweep(catalog):
+    axes = {"gpu": ["h100-sxm", "h200-sxm"], "batch_size": [1, 16, 64]}
+    base = costmodel.Scenario()
+    pd.testing.assert_frame_equal(
+        costmodel.scan(base, catalog, **scans.product_columns(**axes)),
+        costmodel.sweep(base, catalog, **axes),
+    )
