@@ -224,8 +224,7 @@ class Catalog:
         explicit choice to put them beside today's."""
         if self.announced_gpus is None or self.announced_gpus.empty:
             return self
-        gpus = pd.concat([self.gpus, self.announced_gpus])
-        return dataclasses.replace(self, gpus=gpus, announced_gpus=self.announced_gpus.iloc[:0])
+        return self.prepared(_with_announced)  # one copy, so its prepared tables are kept
 
     @property
     def stacks(self) -> pd.DataFrame:
@@ -311,6 +310,12 @@ class Catalog:
             price.update(source="user input")
             prices = pd.concat([prices, pd.DataFrame([price])], ignore_index=True)
         return dataclasses.replace(self, gpus=gpus, gpu_prices=prices)
+
+
+def _with_announced(catalog: Catalog) -> Catalog:
+    """:meth:`Catalog.with_announced_gpus`' copy."""
+    gpus = pd.concat([catalog.gpus, catalog.announced_gpus])
+    return dataclasses.replace(catalog, gpus=gpus, announced_gpus=catalog.announced_gpus.iloc[:0])
 
 
 def _names(catalog: Catalog) -> dict:
