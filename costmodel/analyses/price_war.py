@@ -338,6 +338,11 @@ def describe(row: pd.Series) -> str:
     return f"{row['provider']} ({words})"
 
 
+def _described(rows: pd.DataFrame) -> list[str]:
+    """:func:`describe` of each row of ``rows``."""
+    return [describe(row) for row in rows.to_dict("records")]
+
+
 def break_even_text(row: pd.Series) -> str:
     """Where a provider's price breaks even: batch (at this utilisation) and utilisation."""
     batch, util = row["break_even_batch_size"], row["break_even_utilization"]
@@ -406,14 +411,15 @@ def market_setups(scenario, date: str, options: Options, catalog) -> tuple[dict,
         if interactive:
             axes["batch_size"] = batch_grid()
         grid = sweep(scenario.replace(usd_per_gpu_hour=1.0), catalog, **axes)
-        grid = grid.astype({"gpu": str, "weight_format": str, "attention_format": str})
-        domain = catalog.gpus.loc[grid["gpu"], "scale_up_domain_gpus"].to_numpy(float)
+        at = catalog.gpus.index.get_indexer(grid["gpu"].astype(str))
+        domain = catalog.gpus["scale_up_domain_gpus"].to_numpy(float)[at]
         ok = grid["fits"].to_numpy(bool) & ~(grid["n_gpus"].to_numpy() > domain)
         if interactive:
             ok &= grid["tokens_per_s_per_user"].to_numpy() >= options.min_tokens_per_s_per_user
-        grid = grid[ok]
+        grid = grid.loc[ok, chosen].astype(
+            {"gpu": str, "weight_format": str, "attention_format": str}
+        )
         best = grid.sort_values("usd_per_request", kind="stable").drop_duplicates("gpu")
-        best = best[chosen]
     table = table.merge(best, on="gpu", how="left")[list(MARKET_COLUMNS)]
     table["usd_per_request"] = table["usd_per_request"] * table["usd_per_gpu_hour"]
     unfit = (table["note"] == "") & table["n_gpus"].isna()
@@ -629,9 +635,9 @@ def _losers(rows: pd.DataFrame) -> tuple[str, str]:
     lose = rows[rows["verdict"] == VERDICTS[2]]
     keep = rows[rows["verdict"] != VERDICTS[2]]
     text = f"{len(lose)} of the {len(rows)}"
-    tail = f": {', '.join(lose.apply(describe, axis=1))}" if len(lose) else ""
+    tail = f": {', '.join(_described(lose))}" if len(lose) else ""
     if len(keep):
-        tail += f"; not losing: {', '.join(keep.apply(describe, axis=1))}"
+        tail += f"; not losing: {', '.join(_described(keep))}"
     return text, tail
 
 
@@ -760,7 +766,7 @@ def _verdict_text(
     best = fitting.loc[fitting["usd_per_request"].idxmin()]
     rows = margins[(margins["setup"] == best["setup"]) & (margins["model"] == scenario.model)]
     groups = [
-        f"{VERDICT_GROUPS[v]}: {', '.join(rows[rows['verdict'] == v].apply(describe, axis=1))}"
+        f"{VERDICT_GROUPS[v]}: {', '.join(_described(rows[rows['verdict'] == v]))}"
         for v in VERDICTS
         if (rows["verdict"] == v).any()
     ]
