@@ -218,7 +218,7 @@ def _table(scenario, options: Options, prices: pd.DataFrame, catalog):
     picked = _operating_rows(grid, len(setups), options) if setups else np.array([], int)
     at_rows = picked[picked >= 0]
     points = grid.iloc[at_rows].reset_index(drop=True) if setups else grid
-    found = iter(points[[*_FROM_SWEEP, *_SHARE, "batch_size"]].to_dict("records"))
+    found = iter(points[[*_FROM_SWEEP, *_SHARE, "batch_size"]].to_dict("records") if setups else [])
     rows, scenarios = [], {}
     for (label, (gpu, n, price, source)), at in zip(setups.items(), picked, strict=True):
         row = {"setup": label, "gpu": gpu, "n_gpus": n, "usd_per_gpu_hour": price}
