@@ -234,12 +234,13 @@ def run(scenario=None, options: Options | None = None, catalog=None) -> Result:
     )
     c10 = decide(fewer and a0 > a2, fewer or a0 > a2)
 
-    spec_rows = by_batch[by_batch["speculative"]]
-    gain = spec_rows.pivot_table(
-        index="batch_size", columns="model_label", values="speculative_speedup", observed=True
+    narrow = by_batch[["batch_size", "model_label", "speculative", "speculative_speedup"]]
+    gain = narrow[narrow["speculative"]].pivot(
+        index="batch_size", columns="model_label", values="speculative_speedup"
     )
-    experts_read = by_batch[by_batch["model_label"] == MOE].pivot_table(
-        index="batch_size", columns="speculative", values="experts_read_per_layer", observed=True
+    narrow = by_batch[["batch_size", "model_label", "speculative", "experts_read_per_layer"]]
+    experts_read = narrow[narrow["model_label"] == MOE].pivot(
+        index="batch_size", columns="speculative", values="experts_read_per_layer"
     )
     peak = int(gain[MOE].idxmax())
     c11_text = (
