@@ -216,7 +216,7 @@ class Catalog:
         """The names in words of ``ids`` of the ``table`` ("models" or "gpus"), for a
         sentence: ``catalog.names("gpus", ["h100-sxm"])`` is ``["H100 SXM5 80GB"]``; an id
         the table lacks stays as it is."""
-        names = getattr(self, table)["name"]
+        names = self.prepared(_names)[table]
         return [str(names.get(i, i)) for i in ids]
 
     def with_announced_gpus(self) -> Catalog:
@@ -224,8 +224,7 @@ class Catalog:
         explicit choice to put them beside today's."""
         if self.announced_gpus is None or self.announced_gpus.empty:
             return self
-        gpus = pd.concat([self.gpus, self.announced_gpus])
-        return dataclasses.replace(self, gpus=gpus, announced_gpus=self.announced_gpus.iloc[:0])
+        return self.prepared(_with_announced)  # one copy, so its prepared tables are kept
 
     @property
     def stacks(self) -> pd.DataFrame:
@@ -311,6 +310,21 @@ class Catalog:
             price.update(source="user input")
             prices = pd.concat([prices, pd.DataFrame([price])], ignore_index=True)
         return dataclasses.replace(self, gpus=gpus, gpu_prices=prices)
+
+
+def _with_announced(catalog: Catalog) -> Catalog:
+    """:meth:`Catalog.with_announced_gpus`' copy."""
+    gpus = pd.concat([catalog.gpus, catalog.announced_gpus])
+    return dataclasses.replace(catalog, gpus=gpus, announced_gpus=catalog.announced_gpus.iloc[:0])
+
+
+def _names(catalog: Catalog) -> dict:
+    """Table ("models", "gpus") -> {id: name in words}, for :meth:`Catalog.names`."""
+    tables = {"models": catalog.models, "gpus": catalog.gpus}
+    return {
+        key: dict(zip(t.index, map(str, t["name"].tolist()), strict=True))
+        for key, t in tables.items()
+    }
 
 
 def _stack_table(catalog: Catalog) -> pd.DataFrame:

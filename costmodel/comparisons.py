@@ -33,8 +33,11 @@ import pandas as pd
 
 from costmodel.adapt import Derived, derive
 from costmodel.catalog import CUSTOM_PREFIX, MODEL_ARCHITECTURE_FIELDS, Catalog
-from costmodel.evaluation import sweep
+from costmodel.scans import product_columns, scan_many
 from costmodel.scenario import Scenario
+
+#: The cost :func:`compare_models` relates to batch 1 [$ per million output tokens].
+COST_COLUMN = "usd_per_million_output_tokens"
 
 #: Keys of ``dense_model_ids`` and the labels pages show for them.
 DENSE_KINDS = {
@@ -284,40 +287,52 @@ def compare_models(
     and ``cost_vs_batch_1`` = ``usd_per_million_output_tokens`` over that of the same
     setup at batch 1 with the other fields equal (NaN where no batch-1 row exists).
     """
+    return compare_models_table(
+        scan_many(compare_models_calls(base, catalog, models, **axes), catalog), models, axes
+    )
+
+
+def compare_models_calls(
+    base: Scenario, catalog: Catalog, models: dict[str, str], **axes
+) -> list[tuple[Scenario, dict]]:
+    """The ``scan`` calls of :func:`compare_models` (``scans.scan_many``): one per
+    parallelism, the grid of ``model`` (slowest) and ``axes``."""
     ids = list(models.values())
     spread = [base.expert_parallel and m == base.model for m in ids]
     # The others have no experts to spread: tensor parallelism, at GPU counts the heads
     # allow (equivalents keep the model's attention, so its counts suit them).
     tp = tensor_parallel(base, catalog).scenario if base.expert_parallel else base
     bases = {True: base, False: tp}
-    parts = [
-        sweep(
+    return [
+        (
             bases[ep],
-            catalog,
-            model=[m for m, e in zip(ids, spread, strict=True) if e == ep],
-            **axes,
+            product_columns(model=[m for m, e in zip(ids, spread, strict=True) if e == ep], **axes),
         )
         for ep in dict.fromkeys(spread)
     ]
+
+
+def compare_models_table(parts: list[pd.DataFrame], models: dict[str, str], axes) -> pd.DataFrame:
+    """:func:`compare_models`' table from the frames of its calls
+    (:func:`compare_models_calls`) and the names of its ``axes``."""
+    ids = list(models.values())
     table = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
-    table["model"] = table["model"].astype(str)
     # back in the order of ``models`` (a stable sort keeps each model's axes in order)
-    order = table["model"].map({m: i for i, m in enumerate(ids)})
-    table = table.iloc[np.argsort(order.to_numpy(), kind="stable")].reset_index(drop=True)
+    order = pd.Index(ids).get_indexer(table["model"].to_numpy(str))
+    table = table.take(np.argsort(order, kind="stable")).reset_index(drop=True)
+    table["model"] = table["model"].astype(str)
     table.insert(0, "setup", np.repeat(list(models), len(table) // len(models)))
     table["prefill_ms_per_prompt_token"] = table["prefill_ms"] / (
         table["batch_size"] * table["prompt_tokens"]
     )
     others = [c for c in ("setup", *axes) if c != "batch_size"]
-    ones = table[table["batch_size"] == 1]
-    first = ones.set_index(others)["usd_per_million_output_tokens"] if others else None
+    ones = table.loc[table["batch_size"].to_numpy() == 1, [*others, COST_COLUMN]]
+    first = ones.set_index(others)[COST_COLUMN] if others else None
     if first is not None and len(ones):
         key = pd.MultiIndex.from_frame(table[others]) if len(others) > 1 else table[others[0]]
         reference = first.reindex(key).to_numpy(float)
     else:
         reference = np.full(len(table), np.nan)
     with np.errstate(invalid="ignore"):  # NaN at a zero price (0 / 0)
-        table["cost_vs_batch_1"] = (
-            table["usd_per_million_output_tokens"].to_numpy(float) / reference
-        )
+        table["cost_vs_batch_1"] = table[COST_COLUMN].to_numpy(float) / reference
     return table

@@ -33,6 +33,19 @@ def break_even_batch_size(
     grid = sweep(
         scenario, catalog, batch_size=batch_grid() if batch_sizes is None else list(batch_sizes)
     )
+    return first_break_even(grid, revenue)
+
+
+def first_break_even(grid: pd.DataFrame, revenue) -> np.ndarray:
+    """The first ``batch_size`` of ``grid`` (a sweep over batches, smallest first) that
+    fits and costs at most ``revenue`` per request [$]; NaN where none does. One value
+    per ``revenue`` (a number or an array).
+
+    >>> grid = pd.DataFrame({"batch_size": [1, 8], "fits": [True, True],
+    ...                      "usd_per_request": [0.02, 0.004]})
+    >>> first_break_even(grid, [0.01, 0.001]).tolist()
+    [8.0, nan]
+    """
     cost = np.where(grid["fits"], grid["usd_per_request"], np.inf)
     ok = cost[None, :] <= np.atleast_1d(np.asarray(revenue, float))[:, None]
     first = grid["batch_size"].to_numpy(float)[ok.argmax(axis=1)]
@@ -54,6 +67,16 @@ def provider_margins(
     ``break_even_utilization`` and ``break_even_batch_size``.
     """
     ours = sweep(scenario, catalog).iloc[0]
+    grid = sweep(scenario, catalog, batch_size=batch_grid())
+    return margins_table(scenario, prices, float(ours["usd_per_request"]), grid)
+
+
+def margins_table(
+    scenario: Scenario, prices: pd.DataFrame, usd_per_request: float, grid: pd.DataFrame
+) -> pd.DataFrame:
+    """:func:`provider_margins` from our cost per request on ``scenario`` [$] and its
+    sweep over ``batch_grid()`` (``grid``, for the break-even batch): an analysis that
+    evaluated both with its other rows (``scans.scan_many``) passes them here."""
     table = prices.copy()
     usd_in = table["usd_per_million_input"].to_numpy(float)
     cached = table.get("usd_per_million_cached_input", pd.Series(np.nan, table.index))
@@ -68,14 +91,17 @@ def provider_margins(
     )
     table["usd_per_million_cached_input_billed"] = billed_cached_input_price(usd_in, cached)
     table["cached_price_published"] = ~np.isnan(cached)
-    cost = float(ours["usd_per_request"])
     table["revenue_per_request_usd"] = revenue
-    table["usd_per_request"] = cost
-    table["margin_usd_per_million_requests"] = (revenue - cost) * 1e6
+    table["usd_per_request"] = usd_per_request
+    table["margin_usd_per_million_requests"] = (revenue - usd_per_request) * 1e6
     with np.errstate(over="ignore"):  # a near-zero price: a loss of -inf % (said in words)
         table["margin_pct"] = np.where(
-            revenue > 0, 100 * (revenue - cost) / np.where(revenue > 0, revenue, 1.0), np.nan
+            revenue > 0,
+            100 * (revenue - usd_per_request) / np.where(revenue > 0, revenue, 1.0),
+            np.nan,
         )
-    table["break_even_utilization"] = break_even_utilization(scenario.utilization, cost, revenue)
-    table["break_even_batch_size"] = break_even_batch_size(scenario, revenue, catalog)
+    table["break_even_utilization"] = break_even_utilization(
+        scenario.utilization, usd_per_request, revenue
+    )
+    table["break_even_batch_size"] = first_break_even(grid, revenue)
     return table

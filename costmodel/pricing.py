@@ -297,7 +297,29 @@ def price_gpus(
     """
     rule = rule or PriceRule()
     catalog = catalog or load_catalog()
-    gpus, codes = _gpu_codes(catalog.gpus.index if gpus is None else gpus, catalog)
+    gpus = tuple(catalog.gpus.index if gpus is None else gpus)
+    key = (gpus, rule, None if dates is None else tuple(dates))
+    kept = catalog.prepared(_kept_prices)
+    if key not in kept:
+        if len(kept) >= PRICE_TABLES_KEPT:
+            kept.pop(next(iter(kept)))
+        kept[key] = _price_gpus(gpus, rule, catalog, dates)
+    return kept[key].copy()
+
+
+#: GPU price tables kept per catalog by :func:`price_gpus` (GPUs, rule and dates as the
+#: key): a page's rerun asks for the same prices; the oldest dropped beyond this.
+PRICE_TABLES_KEPT = 64
+
+
+def _kept_prices(catalog: Catalog) -> dict:
+    """The catalog's kept :func:`price_gpus` tables (``Catalog.prepared``)."""
+    return {}
+
+
+def _price_gpus(gpus: tuple, rule: PriceRule, catalog: Catalog, dates) -> pd.DataFrame:
+    """:func:`price_gpus`, computed (it keeps the result)."""
+    gpus, codes = _gpu_codes(gpus, catalog)
     as_of = [rule.as_of] if dates is None else [check_date("dates", d) for d in dates]
     days = np.repeat(day_numbers(as_of), len(gpus))
     codes = np.tile(codes, len(as_of))

@@ -72,6 +72,64 @@ def _moves(field: str, resolved: dict, factors, catalog: Catalog) -> list:
     return [below[-1] if below else value, above[0] if above else value]
 
 
+def _checked_pct(change_pct: float) -> float:
+    if not 0 < change_pct < 100:
+        raise ValueError(f"change_pct must be in (0, 100); got {change_pct!r}")
+    return change_pct
+
+
+def tornado_call(
+    base: Scenario,
+    resolved: dict,
+    change_pct: float = 20.0,
+    fields: tuple[str, ...] | None = None,
+    catalog: Catalog | None = None,
+) -> tuple[Scenario, dict]:
+    """The ``scan`` call ``(base, columns)`` of :func:`tornado`, from ``resolved`` (the
+    base's evaluated row: ``evaluate(base)`` or its row of a sweep): rows ``2 i`` and
+    ``2 i + 1`` move field i (the columns' i-th key) down and up, every other field of
+    ``fields`` at its resolved value."""
+    _checked_pct(change_pct)
+    catalog = catalog or load_catalog()
+    if fields is None:
+        fields = (
+            TORNADO_FIELDS
+            + (SPECULATIVE_SENSITIVITY_FIELDS if base.speculative else ())
+            + (EXPERT_PARALLEL_SENSITIVITY_FIELDS if base.expert_parallel else ())
+        )
+    factors = (1 - change_pct / 100, 1 + change_pct / 100)
+    moves = {f: _moves(f, resolved, factors, catalog) for f in fields}
+    columns = {f: [] for f in fields}
+    for field in fields:
+        for moved_field in fields:
+            for end in (0, 1):
+                value = moves[field][end] if moved_field == field else resolved[moved_field]
+                columns[moved_field].append(value)
+    return base, columns
+
+
+def tornado_table(columns: dict, resolved: dict, output: str, rows: pd.DataFrame) -> pd.DataFrame:
+    """:func:`tornado`'s table from the ``columns`` of :func:`tornado_call` and the
+    ``rows`` its scan gave."""
+    fields = list(columns)
+    values = rows[output].to_numpy()
+    table = pd.DataFrame(
+        {
+            "field": fields,
+            "value_base": [resolved[f] for f in fields],
+            "value_low": columns_at(columns, fields, 0),
+            "value_high": columns_at(columns, fields, 1),
+            "output_low": values[0::2],
+            "output_high": values[1::2],
+            "output_base": resolved[output],
+        }
+    )
+    table["change_low_pct"] = 100 * (table["output_low"] / table["output_base"] - 1)
+    table["change_high_pct"] = 100 * (table["output_high"] / table["output_base"] - 1)
+    table["swing"] = np.abs(table["output_high"] - table["output_low"])
+    return table.sort_values("swing", ascending=False, ignore_index=True)
+
+
 def tornado(
     base: Scenario,
     change_pct: float = 20.0,
@@ -81,7 +139,8 @@ def tornado(
 ) -> pd.DataFrame:
     """Move each assumption down and up by ``change_pct`` percent, one at a time.
 
-    All 2 * len(fields) scenarios are evaluated in one vectorised ``scan``. Efficiency
+    All 2 * len(fields) scenarios are evaluated in one vectorised ``scan``
+    (:func:`tornado_call`, :func:`tornado_table`). Efficiency
     fields left at their GPU-family default are moved from that default. Values are
     clipped to the field's range, so a move can be smaller than asked (utilisation
     1.0 cannot go up). Returns one row per field, sorted by ``swing`` (largest first):
@@ -94,41 +153,11 @@ def tornado(
     moved; ``n_gpus`` moves to the neighbouring allowed tensor-parallel sizes, prompt and
     output tokens at most to the model's context window.
     """
-    if not 0 < change_pct < 100:
-        raise ValueError(f"change_pct must be in (0, 100); got {change_pct!r}")
+    _checked_pct(change_pct)
     catalog = catalog or load_catalog()
-    if fields is None:
-        fields = (
-            TORNADO_FIELDS
-            + (SPECULATIVE_SENSITIVITY_FIELDS if base.speculative else ())
-            + (EXPERT_PARALLEL_SENSITIVITY_FIELDS if base.expert_parallel else ())
-        )
     resolved = evaluate(base, catalog)
-    factors = (1 - change_pct / 100, 1 + change_pct / 100)
-    moves = {f: _moves(f, resolved, factors, catalog) for f in fields}
-    columns = {f: [] for f in fields}
-    for field in fields:
-        for moved_field in fields:
-            for end in (0, 1):
-                value = moves[field][end] if moved_field == field else resolved[moved_field]
-                columns[moved_field].append(value)
-    rows = scan(base, catalog, **columns)[output].to_numpy()
-    low, high = rows[0::2], rows[1::2]
-    table = pd.DataFrame(
-        {
-            "field": list(fields),
-            "value_base": [resolved[f] for f in fields],
-            "value_low": columns_at(columns, fields, 0),
-            "value_high": columns_at(columns, fields, 1),
-            "output_low": low,
-            "output_high": high,
-            "output_base": resolved[output],
-        }
-    )
-    table["change_low_pct"] = 100 * (table["output_low"] / table["output_base"] - 1)
-    table["change_high_pct"] = 100 * (table["output_high"] / table["output_base"] - 1)
-    table["swing"] = np.abs(table["output_high"] - table["output_low"])
-    return table.sort_values("swing", ascending=False, ignore_index=True)
+    _, columns = tornado_call(base, resolved, change_pct, fields, catalog)
+    return tornado_table(columns, resolved, output, scan(base, catalog, **columns))
 
 
 def columns_at(columns: dict, fields, offset: int) -> list:
@@ -136,10 +165,8 @@ def columns_at(columns: dict, fields, offset: int) -> list:
     return [columns[f][2 * i + offset] for i, f in enumerate(fields)]
 
 
-def scan_scenarios(scenarios, catalog: Catalog, **extra) -> pd.DataFrame:
-    """One ``scan`` row per scenario (each field that differs among them as a column),
-    each row repeated ``len(v)`` times when ``extra`` gives columns of length
-    ``len(v) * len(scenarios)`` (scenario i's rows first)."""
+def scenario_columns(scenarios, **extra) -> tuple[Scenario, dict]:
+    """The ``scan`` call ``(base, columns)`` of :func:`scan_scenarios`."""
     base, n = scenarios[0], len(scenarios)
     repeat = len(next(iter(extra.values()))) // n if extra else 1
     columns = {
@@ -147,30 +174,44 @@ def scan_scenarios(scenarios, catalog: Catalog, **extra) -> pd.DataFrame:
         for name in FIELD_NAMES
         if name not in extra and len(set(values := [getattr(s, name) for s in scenarios])) > 1
     }
-    return scan(base, catalog, **columns, **extra)
+    return base, {**columns, **extra}
 
 
-def headline_ranges(
-    bases, output: str = "usd_per_million_output_tokens", catalog: Catalog | None = None
-) -> list[dict]:
-    """:func:`headline_range` of each scenario of ``bases``, in two ``scan`` calls in all."""
-    catalog = catalog or load_catalog()
-    bases = list(bases)
-    if not bases:
-        return []
-    central = scan_scenarios(bases, catalog)
-    families = catalog.gpus.loc[[b.gpu for b in bases]]
-    spreads = families["efficiency_uncertainty"].to_numpy(float)
-    names = ("bandwidth_efficiency", "compute_efficiency")
+def scan_scenarios(scenarios, catalog: Catalog, **extra) -> pd.DataFrame:
+    """One ``scan`` row per scenario (each field that differs among them as a column),
+    each row repeated ``len(v)`` times when ``extra`` gives columns of length
+    ``len(v) * len(scenarios)`` (scenario i's rows first)."""
+    base, columns = scenario_columns(scenarios, **extra)
+    return scan(base, catalog, **columns)
+
+
+#: The efficiencies a headline range moves together.
+_RANGE_FIELDS = ("bandwidth_efficiency", "compute_efficiency")
+
+
+def ranges_call(bases, central: pd.DataFrame, catalog: Catalog) -> tuple[Scenario, dict]:
+    """The ``scan`` call of :func:`headline_ranges`' ends: rows ``2 i`` and ``2 i + 1``
+    are base i with both efficiencies (resolved in ``central``, base i's evaluated row
+    i) times ``1 - u`` and ``1 + u``, u the GPU family's ``efficiency_uncertainty``."""
+    spreads = catalog.gpus.loc[[b.gpu for b in bases], "efficiency_uncertainty"].to_numpy(float)
     moved = {
         name: [
             _moved(name, value, factor)
             for value, spread in zip(central[name], spreads, strict=True)
             for factor in (1 - spread, 1 + spread)
         ]
-        for name in names
+        for name in _RANGE_FIELDS
     }
-    ends = scan_scenarios(bases, catalog, **moved)[output].to_numpy().reshape(len(bases), 2)
+    return scenario_columns(list(bases), **moved)
+
+
+def ranges_from(
+    bases, central: pd.DataFrame, ends: pd.DataFrame, output: str, catalog: Catalog
+) -> list[dict]:
+    """:func:`headline_ranges` from the bases' ``central`` rows and the ``ends`` rows of
+    :func:`ranges_call`."""
+    families = catalog.gpus.loc[[b.gpu for b in bases]]
+    pairs = ends[output].to_numpy().reshape(len(families), 2)
     return [
         {
             "low": float(pair.min()),
@@ -180,9 +221,27 @@ def headline_ranges(
             "calibrated_on": "" if pd.isna(calibrated) else str(calibrated),
         }
         for pair, mid, spread, calibrated in zip(
-            ends, central[output], spreads, families["calibrated_on"], strict=True
+            pairs,
+            central[output],
+            families["efficiency_uncertainty"].to_numpy(float),
+            families["calibrated_on"],
+            strict=True,
         )
     ]
+
+
+def headline_ranges(
+    bases, output: str = "usd_per_million_output_tokens", catalog: Catalog | None = None
+) -> list[dict]:
+    """:func:`headline_range` of each scenario of ``bases``, in two ``scan`` calls in all
+    (:func:`ranges_call`, :func:`ranges_from`)."""
+    catalog = catalog or load_catalog()
+    bases = list(bases)
+    if not bases:
+        return []
+    central = scan_scenarios(bases, catalog)
+    base, columns = ranges_call(bases, central, catalog)
+    return ranges_from(bases, central, scan(base, catalog, **columns), output, catalog)
 
 
 def headline_range(

@@ -1,5 +1,7 @@
 """costmodel.analyses.frontier: fronts per GPU, cheapest under targets, ranking, prices."""
 
+import dataclasses
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -110,3 +112,16 @@ def test_a_single_batch_where_nothing_fits_gives_empty_tables_not_an_error():
     assert r.prices.empty and "break_even_output_tokens_per_s_per_gpu" in r.prices.columns
     assert r.price_date is not None  # Mixtral has prices; they just have no GPU to sit on
     assert "no setup" in r.verdict
+
+
+def test_a_new_sidebar_batch_reuses_the_kept_sweep_and_matches_a_fresh_one():
+    options = analysis.Options(gpus=("h100-sxm",), batch_max=64, max_gpus=8)
+    analysis._default_catalog_sweep.cache_clear()
+    first = analysis.run(Scenario(batch_size=8), options)
+    second = analysis.run(Scenario(batch_size=96), options)
+    assert analysis._default_catalog_sweep.cache_info().hits == 1  # the batch is swept
+    assert second.scenario.batch_size == 96
+    copy = dataclasses.replace(costmodel.load_catalog())  # not the shipped one: not kept
+    fresh = analysis.run(Scenario(batch_size=96), options, copy)
+    pd.testing.assert_frame_equal(second.sweep, fresh.sweep)
+    pd.testing.assert_frame_equal(first.sweep, second.sweep)

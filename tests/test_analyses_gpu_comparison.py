@@ -169,3 +169,11 @@ def test_bad_options_name_the_option(changes, name):
 def test_unknown_gpu_price_id_is_named():
     with pytest.raises(ValueError, match="price_rule.own: GPU ids must be one of"):
         gc.run(options=gc.Options(price_rule=PriceRule(own={"tpu": 1.0})))
+
+
+def test_no_gpu_that_fits_gives_an_empty_table_and_says_so():
+    # 10,456 sequences of Llama 3 70B: every GPU's KV cache overflows at any count
+    result = gc.run(costmodel.Scenario(model="llama-3-70b", batch_size=10456), None, CATALOG)
+    assert result.table.empty and result.tornado.empty and result.winner is None
+    assert "H100 SXM5 80GB" in result.skipped and result.best_range is None
+    assert result.winner_text == "No GPU setup fits and meets the target at these settings."

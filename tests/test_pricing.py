@@ -205,3 +205,18 @@ def test_a_withdrawn_offer_leaves_the_sheet():
     assert after["usd_per_million_output"].notna().all()
     assert pricing.model_price_dates("deepseek-r1")[0] == "2025-01-20"
     assert pricing.model_price_dates("no-such-model") == []
+
+
+def test_kept_price_tables_are_the_computed_ones_and_not_shared():
+    catalog = dataclasses.replace(costmodel.load_catalog())  # nothing kept yet
+    rule = PriceRule("on_demand", "2026-05")
+    first = price_gpus(["h100-sxm", "b200"], rule, catalog)
+    first.loc[:, "usd_per_gpu_hour"] = -1.0  # a caller's change stays its own
+    again = price_gpus(["h100-sxm", "b200"], rule, catalog)
+    fresh = pricing._price_gpus(("h100-sxm", "b200"), rule, catalog, None)
+    pd.testing.assert_frame_equal(again, fresh)
+    assert (again["usd_per_gpu_hour"] > 0).all()
+    # the key holds the GPUs, the rule and the dates: another rule, another table
+    assert (
+        price_gpus(["h100-sxm"], rule.replace(as_of="2024"), catalog)["usd_per_gpu_hour"][0] == 3.99
+    )

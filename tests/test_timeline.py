@@ -588,3 +588,18 @@ def test_expert_parallelism_applies_to_the_mixtures_of_experts_among_the_models(
     assert set(best["model"]) == {"qwen3.6-27b", "mixtral-8x7b"}
     assert best["n_gpus"].isin(GPU_COUNTS).all()
     assert (best.loc[best["model"] == "mixtral-8x7b", "n_gpus"] <= 8).all()
+
+
+def test_the_catalogs_price_history_is_kept_and_each_result_has_its_own_frames():
+    catalog = dataclasses.replace(HAND)  # a fresh copy: nothing kept yet
+    first = run(Scenario(batch_size=8), ON_DEMAND_BF16, catalog)
+    first.cheapest["usd_per_million_output"] = -1.0  # a caller changing its Result...
+    first.trend.loc[:, "text"] = ""
+    second = run(Scenario(batch_size=64), ON_DEMAND_BF16, catalog)
+    # ...changes neither the kept history nor the next Result, which matches a fresh run
+    fresh = run(Scenario(batch_size=64), ON_DEMAND_BF16, dataclasses.replace(HAND))
+    for name in ("cheapest", "trend", "changes", "group", "group_trend", "prices", "floor"):
+        pd.testing.assert_frame_equal(getattr(second, name), getattr(fresh, name))
+    assert (second.cheapest["usd_per_million_output"] > 0).all()
+    # the floor follows the batch: batch 8 costs more per token than batch 64 at the date
+    assert (first.floor[COST].to_numpy() > second.floor[COST].to_numpy()).all()

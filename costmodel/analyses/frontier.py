@@ -42,6 +42,9 @@ COST = "usd_per_million_output_tokens_all_in"
 _GPUS = tuple(load_catalog().gpus.index)
 #: Sweeps of the shipped catalog kept by :func:`run` (scenario and swept axes as the key).
 SWEEPS_KEPT = 16
+#: The batch of the scenario a kept sweep is keyed by: every row takes a batch of the
+#: sweep's own (``batch_grid``), so the scenario's does not change it [sequences].
+SWEPT_BATCH = 1
 #: TTFT targets one may set: 1 ms to 10 minutes, in steps of 100 ms [ms].
 TTFT_MS_RANGE = (1.0, 600_000.0, 100.0)
 #: TPOT targets one may set, in steps of 1 ms [ms].
@@ -296,7 +299,8 @@ def run(scenario=None, options: Options | None = None, catalog=None) -> Result:
     axes = (options.gpus, options.batch_min, options.batch_max)
     axes += (options.parallelisms, options.serving, options.max_gpus, options.price_rule)
     if catalog is None or catalog is load_catalog():  # shipped: kept for other targets
-        whole = _default_catalog_sweep(scenario, axes).copy()
+        # the sweep sets every row's batch: the sidebar's batch is no part of the key
+        whole = _default_catalog_sweep(scenario.replace(batch_size=SWEPT_BATCH), axes).copy()
     else:
         whole = _sweep(scenario, axes, catalog)
     catalog = catalog or load_catalog()

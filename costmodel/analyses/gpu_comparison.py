@@ -5,7 +5,8 @@ GPUs that hold it (``min_gpus`` at the scenario's batch; the scenario's own GPU 
 least its ``n_gpus``), each at a price: the user's (``price_rule.own``), the scenario's
 for its own GPU, else the rule's (``pricing.price_gpus``: one tier as of one date; a GPU
 the tier does not price is left out, named in ``skipped``). All setups over
-``batch_grid()`` are one vectorised ``scan``.
+``batch_grid()`` are one vectorised ``scan``; their headline ranges and the winner's
+tornado another (``scans.scan_many``).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from costmodel.economics import bandwidth_per_dollar, batch_grid
 from costmodel.evaluation import OUTPUT_COLUMNS, scan, sweep
 from costmodel.fields import FIELD_RANGES
 from costmodel.pricing import PriceRule, price_gpus
+from costmodel.scans import evaluated_row, scan_many
 from costmodel.scenario import Scenario
 from costmodel.spec import flag, nested, number
 from costmodel.status import NOT_APPLICABLE, decide
@@ -70,6 +72,8 @@ TABLE_COLUMNS = (
 )
 #: The columns of ``TABLE_COLUMNS`` taken from the sweep's outputs.
 _FROM_SWEEP = tuple(c for c in TABLE_COLUMNS if c in OUTPUT_COLUMNS)
+#: The sweep's columns of a setup's all-reduce share of each decode step.
+_SHARE = ("allreduce_time_ms", "decode_step_ms")
 _PRICE_RANGE = FIELD_RANGES["usd_per_gpu_hour"]
 
 
@@ -158,14 +162,14 @@ def _setups(scenario, prices: pd.DataFrame, catalog):
     need = sweep(scenario, catalog, gpu=list(catalog.gpus.index))
     setups, skipped = {}, []
     rows = zip(
-        need["gpu"].astype(str),
-        need["min_gpus"],
-        prices["usd_per_gpu_hour"],
-        prices["price_source"],
+        need["gpu"].astype(str).tolist(),
+        catalog.names("gpus", catalog.gpus.index),
+        need["min_gpus"].to_numpy(),
+        prices["usd_per_gpu_hour"].to_numpy(),
+        prices["price_source"].tolist(),
         strict=True,
     )
-    for gpu, n_min, price, source in rows:
-        name = catalog.gpus.loc[gpu, "name"]
+    for gpu, name, n_min, price, source in rows:
         if np.isnan(n_min) or np.isnan(price):
             skipped.append(name)
             continue
@@ -197,8 +201,8 @@ def _operating_rows(grid: pd.DataFrame, setups: int, options: Options) -> np.nda
 
 
 def _table(scenario, options: Options, prices: pd.DataFrame, catalog):
-    """The setups' table, their curves, each operating point's Scenario and headline range
-    (``sensitivity.headline_ranges``, one call for all) by label, and the GPUs skipped."""
+    """The setups' table (cheapest first; no ranges yet), their curves, each operating
+    point's Scenario and evaluated row (``grid``'s) by label, and the GPUs skipped."""
     setups, skipped = _setups(scenario, prices, catalog)
     batches = batch_grid()
     per_setup = [*batches, scenario.batch_size]
@@ -211,32 +215,56 @@ def _table(scenario, options: Options, prices: pd.DataFrame, catalog):
     if setups:
         grid["setup"] = np.repeat(list(setups), len(per_setup))
         grid["_at_scenario_batch"] = np.tile([False] * len(batches) + [True], len(setups))
-    rows, points, scenarios = [], {}, {}
-    picked = _operating_rows(grid, len(setups), options) if setups else []
+    picked = _operating_rows(grid, len(setups), options) if setups else np.array([], int)
+    at_rows = picked[picked >= 0]
+    points = grid.iloc[at_rows].reset_index(drop=True) if setups else grid
+    found = iter(points[[*_FROM_SWEEP, *_SHARE, "batch_size"]].to_dict("records") if setups else [])
+    rows, scenarios = [], {}
     for (label, (gpu, n, price, source)), at in zip(setups.items(), picked, strict=True):
         row = {"setup": label, "gpu": gpu, "n_gpus": n, "usd_per_gpu_hour": price}
         rows.append({**row, "price_source": source, "batch_size": np.nan, "fits": False})
-        point = grid.iloc[at] if at >= 0 else None
-        if point is not None:
-            points[label] = point
-            scenarios[label] = scenario.replace(
-                gpu=gpu, n_gpus=n, usd_per_gpu_hour=price, batch_size=int(point["batch_size"])
-            )
-    spreads = sensitivity.headline_ranges(scenarios.values(), COST, catalog)
-    ranges = dict(zip(scenarios, spreads, strict=True))
-    for row in rows:
-        point, spread = points.get(row["setup"]), ranges.get(row["setup"])
-        if point is None:
+        if at < 0:
             continue
-        row.update({k: point[k] for k in _FROM_SWEEP}, batch_size=int(point["batch_size"]))
-        row.update({f"{COST}_low": spread["low"], f"{COST}_high": spread["high"]})
+        point = next(found)
+        scenarios[label] = scenario.replace(
+            gpu=gpu, n_gpus=n, usd_per_gpu_hour=price, batch_size=point["batch_size"]
+        )
+        row = rows[-1]
+        row.update({k: point[k] for k in _FROM_SWEEP}, batch_size=point["batch_size"])
         row["fits"] = bool(row["fits"])
         row["allreduce_share_pct"] = 100 * point["allreduce_time_ms"] / point["decode_step_ms"]
     table = pd.DataFrame(rows, columns=list(TABLE_COLUMNS))
     table = table.sort_values(COST, ignore_index=True, na_position="last")
     curves = grid[~grid["_at_scenario_batch"] & grid["fits"]] if setups else grid
     curves = curves.drop(columns="_at_scenario_batch", errors="ignore").reset_index(drop=True)
-    return table, curves, scenarios, ranges, skipped
+    return table, curves, scenarios, points, skipped
+
+
+def _spreads(table: pd.DataFrame, scenarios: dict, points: pd.DataFrame, options, catalog):
+    """Each operating point's headline range (``sensitivity.headline_range``) by label,
+    filled into ``table``'s low and high columns, and the cheapest fitting setup's
+    tornado (empty if none fits): their moves are one ``scan_many`` call."""
+    ok = table[table["fits"] & table[COST].notna()]
+    best = str(ok["setup"].iloc[0]) if len(ok) else None
+    if not scenarios:
+        return {}, pd.DataFrame()
+    bases = list(scenarios.values())
+    calls = [sensitivity.ranges_call(bases, points, catalog)]
+    if best is not None:
+        resolved = evaluated_row(points, list(scenarios).index(best))
+        calls.append(
+            sensitivity.tornado_call(scenarios[best], resolved, options.change_pct, None, catalog)
+        )
+    frames = scan_many(calls, catalog)
+    spreads = sensitivity.ranges_from(bases, points, frames[0], COST, catalog)
+    ranges = dict(zip(scenarios, spreads, strict=True))
+    for end in ("low", "high"):
+        table[f"{COST}_{end}"] = [
+            ranges[label][end] if label in ranges else np.nan for label in table["setup"]
+        ]
+    if best is None:
+        return ranges, pd.DataFrame()
+    return ranges, sensitivity.tornado_table(calls[1][1], resolved, COST, frames[1])
 
 
 def _bandwidth_per_dollar(prices: pd.DataFrame, catalog) -> pd.DataFrame:
@@ -446,12 +474,12 @@ def run(scenario=None, options: Options | None = None, catalog=None) -> Result:
             f"price_rule.own: GPU ids must be one of {', '.join(catalog.gpus.index)}; got {unknown}"
         )
     prices = _prices(scenario, options, catalog)
-    table, curves, scenarios, ranges, skipped = _table(scenario, options, prices, catalog)
+    table, curves, scenarios, points, skipped = _table(scenario, options, prices, catalog)
+    ranges, tornado = _spreads(table, scenarios, points, options, catalog)
     bandwidth = _bandwidth_per_dollar(prices, catalog)
     mine = table.loc[table["gpu"] == scenario.gpu, "setup"]
     sidebar = None if mine.empty else str(mine.iloc[0])
     found = {**_winner(table, sidebar, catalog), **_c5(table, bandwidth), **_c14(table)}
-    best = scenarios.get(found["winner"]) if found["winner"] else None
     return Result(
         table=table,
         curves=curves,
@@ -461,8 +489,6 @@ def run(scenario=None, options: Options | None = None, catalog=None) -> Result:
         sidebar_setup=sidebar,
         scope_text=scope_text(scenario, options),
         best_range=ranges.get(found["winner"]),
-        tornado=pd.DataFrame()
-        if best is None
-        else sensitivity.tornado(best, options.change_pct, COST, catalog=catalog),
+        tornado=tornado,
         **found,
     )

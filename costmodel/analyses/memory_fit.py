@@ -16,8 +16,9 @@ import pandas as pd
 from costmodel.analyses.options import AnalysisOptions, count
 from costmodel.attention import kv_growth_bytes_per_token
 from costmodel.catalog import load_catalog
-from costmodel.evaluation import scan, sweep
+from costmodel.evaluation import scan
 from costmodel.fields import FIELD_RANGES
+from costmodel.scans import product_columns, scan_many
 from costmodel.scenario import Scenario
 from costmodel.spec import choice, integer
 from costmodel.status import decide
@@ -126,29 +127,51 @@ def longest_context(base, users, catalog=None, **columns) -> np.ndarray:
     call: about 6 ``scan`` calls. 0 where not even ``users`` two-token sequences fit.
     """
     catalog = catalog or load_catalog()
+    start = search_start(base, catalog, **columns)
+    first, call = _fits_call(base, columns, start)
+    return search(base, users, catalog, columns, start, scan(first, catalog, **call))
+
+
+def search_start(base, catalog, **columns) -> np.ndarray:
+    """Each row's first contexts of :func:`longest_context`'s search (n x 2): 2 and its
+    limit, the model's context window at most ``FIELD_RANGES["prompt_tokens"]``."""
     n = len(next(iter(columns.values()))) if columns else 1
+    models = list(columns["model"]) if "model" in columns else [base.model] * n
+    window = catalog.models.loc[models, "context_window"].to_numpy()
+    high = np.minimum(window, _CONTEXT_LIMIT).astype(int)
+    return np.stack([np.full(n, 2), high], axis=1)
+
+
+def _fits_call(base, columns: dict, context: np.ndarray) -> tuple:
+    """The ``scan`` call of row i at each context of ``context[i]`` (n x m, row i's m
+    rows together): prompt = context - 1, one output token, batch 1."""
+    n, m = context.shape
+    repeated = {k: np.repeat(list(v), m).tolist() for k, v in columns.items()}
+    return base, {
+        **repeated,
+        "prompt_tokens": (context.ravel() - 1).tolist(),
+        "output_tokens": [1] * (n * m),
+        "batch_size": [1] * (n * m),
+    }
+
+
+def search(base, users, catalog, columns: dict, start: np.ndarray, rows) -> np.ndarray:
+    """:func:`longest_context` from its first contexts (:func:`search_start`) and the
+    ``rows`` their ``scan`` call (:func:`_fits_call`) gave: an analysis runs that call
+    with its other rows (``scans.scan_many``)."""
+    n = len(start)
     users = np.broadcast_to(np.asarray(users, float), (n,))
-    ones = [1] * n
+
+    def fitting(rows, shape) -> np.ndarray:
+        return rows["max_batch_size"].to_numpy().reshape(shape) >= users[:, None]
 
     def fits(context: np.ndarray) -> np.ndarray:
         """Whether row i fits at each context of ``context[i]`` (n x m)."""
-        m = context.shape[1]
-        repeated = {k: np.repeat(list(v), m).tolist() for k, v in columns.items()}
-        rows = scan(
-            base,
-            catalog,
-            **repeated,
-            prompt_tokens=(context.ravel() - 1).tolist(),
-            output_tokens=[1] * (n * m),
-            batch_size=[1] * (n * m),
-        )
-        return rows["max_batch_size"].to_numpy().reshape(n, m) >= users[:, None]
+        first, call = _fits_call(base, columns, context)
+        return fitting(scan(first, catalog, **call), context.shape)
 
-    models = scan(base, catalog, **columns, batch_size=ones)["model"].astype(str)
-    window = catalog.models.loc[models, "context_window"].to_numpy()
-    high = np.minimum(window, _CONTEXT_LIMIT).astype(int)
-    low = np.full(n, 2)
-    at_low, at_high = fits(np.stack([low, high], axis=1)).T
+    at_low, at_high = fitting(rows, start.shape).T
+    low, high = start.T
     # Invariant: fits(low) and not fits(high); rows that fit at their limit are done.
     low, high = np.where(at_high, high, low), np.where(at_high, high + 1, high)
     steps = np.arange(1, SEARCH_POINTS + 1) / (SEARCH_POINTS + 1)
@@ -178,7 +201,8 @@ def context_grid(longest: int) -> list[int]:
 
 def _parts(memory: pd.DataFrame) -> pd.DataFrame:
     """Long table for stacked bars: one row per GPU, format and memory part."""
-    df = memory.assign(
+    kept = ["gpu", "weight_format", "memory_available_gb", "fits", *COMPONENTS]
+    df = memory[kept].assign(
         replica=memory["gpu"].astype(str) + " · " + memory["weight_format"].astype(str)
     )
     long = df.melt(
@@ -196,7 +220,7 @@ def _parts(memory: pd.DataFrame) -> pd.DataFrame:
 
 def _min_gpus(memory: pd.DataFrame, formats: list[str]) -> pd.DataFrame:
     """Fewest GPUs per format (rows) and GPU (columns); <NA> where even 64 do not hold it."""
-    table = memory.assign(
+    table = memory[["min_gpus"]].assign(
         gpu=memory["gpu"].astype(str), weight_format=memory["weight_format"].astype(str)
     ).pivot(index="weight_format", columns="gpu", values="min_gpus")
     table = table.reindex(index=[f for f in formats if f in table.index])
@@ -204,19 +228,23 @@ def _min_gpus(memory: pd.DataFrame, formats: list[str]) -> pd.DataFrame:
     return table.astype("Int64")
 
 
-def _heatmap(scenario, options: Options, gpus: tuple, catalog) -> pd.DataFrame:
-    """Most users per row (format or GPU) and context, with the target's verdict."""
+def _heatmap_call(scenario, options: Options, gpus: tuple, catalog) -> tuple:
+    """The heatmap's ``scan`` call: each row (format or GPU) at each context of
+    ``context_grid`` (within the model's window), batch 1."""
     window = int(catalog.models.loc[scenario.model, "context_window"])
     grid = context_grid(min(options.context_tokens, window))  # longer requests are refused
     out_tokens = min(scenario.output_tokens, grid[0] // 2)
     field = "weight_format" if options.heatmap_rows == "format" else "gpu"
     rows = list(catalog.formats.index) if field == "weight_format" else list(gpus)
-    heat = sweep(
-        scenario.replace(batch_size=1, output_tokens=out_tokens),
-        catalog,
-        **{field: rows},
-        prompt_tokens=[c - out_tokens for c in grid],
+    return scenario.replace(batch_size=1, output_tokens=out_tokens), product_columns(
+        **{field: rows}, prompt_tokens=[c - out_tokens for c in grid]
     )
+
+
+def _heatmap(heat: pd.DataFrame, options: Options) -> pd.DataFrame:
+    """Most users per row (format or GPU) and context, with the target's verdict, from
+    the rows of :func:`_heatmap_call`."""
+    field = "weight_format" if options.heatmap_rows == "format" else "gpu"
     cells = pd.DataFrame(
         {
             "row": heat[field].astype(str),
@@ -248,8 +276,8 @@ def quality_table(catalog) -> pd.DataFrame:
     )
 
 
-def _c13(scenario, options: Options, catalog) -> tuple[pd.DataFrame, int, str, str]:
-    """C13's cases: longest context for the target users on one and two H100s, and more."""
+def _c13_cases(options: Options) -> tuple[list, dict]:
+    """C13's cases (label, setup, users) and their setups as ``scan`` columns."""
     users = options.users
     # A list, not a dict: at users = CHAT_USERS[1] two cases share a label.
     cases = [
@@ -263,18 +291,28 @@ def _c13(scenario, options: Options, catalog) -> tuple[pd.DataFrame, int, str, s
             users,
         ),
     ]
-    columns = {k: [s[k] for _, s, _ in cases] for k in C13_SETUP}
-    longest = longest_context(scenario, [u for _, _, u in cases], catalog, **columns)
+    return cases, {k: [s[k] for _, s, _ in cases] for k in C13_SETUP}
+
+
+def _c13_here_call(scenario) -> tuple:
+    """The ``scan`` call of C13's setup on one and two H100s at the scenario."""
+    setup = {k: [v, v] for k, v in C13_SETUP.items() if k in ("gpu", "weight_format")}
+    return scenario, {**setup, "n_gpus": [1, 2]}
+
+
+def _c13(
+    scenario, options: Options, catalog, here_rows, start, first_rows
+) -> tuple[pd.DataFrame, int, str, str]:
+    """C13's cases: longest context for the target users on one and two H100s, and more;
+    from the rows of :func:`_c13_here_call` and of the search's first call."""
+    users = options.users
+    cases, columns = _c13_cases(options)
+    longest = search(scenario, [u for _, _, u in cases], catalog, columns, start, first_rows)
     table = pd.DataFrame([{"case": c, **s, "users": u} for c, s, u in cases]).assign(
         longest_context_tokens=longest
     )
     context = scenario.prompt_tokens + scenario.output_tokens
-    here = scan(
-        scenario,
-        catalog,
-        **{k: [v, v] for k, v in C13_SETUP.items() if k in ("gpu", "weight_format")},
-        n_gpus=[1, 2],
-    )["max_batch_size"].to_numpy(int)
+    here = here_rows["max_batch_size"].to_numpy(int)
     one, two = longest[0], longest[1]
     label = "C13 in numbers" if scenario.model == "mixtral-8x7b" else f"C13 for {scenario.model}"
     if one == 0:
@@ -336,19 +374,30 @@ def run(scenario=None, options: Options | None = None, catalog=None) -> Result:
         raise ValueError(f"gpus must hold only {', '.join(catalog.gpus.index)}; got {unknown}")
     gpus = options.gpus or (scenario.gpu,)
     formats = list(catalog.formats.index)
-    memory = sweep(
-        scenario.replace(batch_size=options.users), catalog, gpu=list(gpus), weight_format=formats
+    _, columns = _c13_cases(options)
+    start = search_start(scenario, catalog, **columns)
+    memory, heat, here, first = scan_many(
+        [
+            (
+                scenario.replace(batch_size=options.users),
+                product_columns(gpu=list(gpus), weight_format=formats),
+            ),
+            _heatmap_call(scenario, options, gpus, catalog),
+            _c13_here_call(scenario),
+            _fits_call(scenario, columns, start),
+        ],
+        catalog,
     )
     memory["overhead_gb"] = (
         memory["memory_required_gb"] - memory["weights_gb"] - memory["kv_cache_gb"]
     )
     min_gpus = _min_gpus(memory, formats)
-    heatmap = _heatmap(scenario, options, gpus, catalog)
+    heatmap = _heatmap(heat, options)
     table = heatmap.pivot(index="row", columns="context_tokens", values="max_users")
     table = table.reindex(list(dict.fromkeys(heatmap["row"])))
     table.index.name = "weight_format" if options.heatmap_rows == "format" else "gpu"
     table.columns = [f"{c}_tokens" for c in table.columns]
-    c13, max_users, c13_status, c13_text = _c13(scenario, options, catalog)
+    c13, max_users, c13_status, c13_text = _c13(scenario, options, catalog, here, start, first)
     context = scenario.prompt_tokens + scenario.output_tokens
     arch = catalog.models.loc[scenario.model]
     # What grows with context, every attention kind (MLA latents, windows capped, V4's

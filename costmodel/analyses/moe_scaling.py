@@ -17,6 +17,7 @@ from costmodel import comparisons
 from costmodel.analyses.options import AnalysisOptions, count, scenario_field
 from costmodel.catalog import load_catalog
 from costmodel.economics import batch_grid
+from costmodel.scans import scan_many
 from costmodel.scenario import Scenario
 from costmodel.spec import choice
 from costmodel.status import NOT_APPLICABLE, decide
@@ -130,13 +131,9 @@ def skew_label(skew: float) -> str:
     return "MoE, uniform routing" if skew == 0 else f"MoE, skew {skew:g}"
 
 
-def _batch_table(scenario, catalog, ids: dict) -> pd.DataFrame:
-    """Every setup over ``BATCHES``: MoE at skew 0 and the scenario's, dense at the latter."""
-    skews = sorted({0.0, scenario.routing_skew})
-    models = {MOE: scenario.model, ACTIVE: ids["same_active"], TOTAL: ids["same_total"]}
-    table = comparisons.compare_models(
-        scenario, catalog, models, routing_skew=skews, batch_size=BATCHES
-    )
+def _batch_table(table: pd.DataFrame, scenario) -> pd.DataFrame:
+    """Every setup over ``BATCHES`` (``table``: ``compare_models`` over skews and
+    batches): MoE at skew 0 and the scenario's, dense at the latter."""
     moe = table["setup"] == MOE
     table = table[moe | (table["routing_skew"] == scenario.routing_skew)].reset_index(drop=True)
     table["setup"] = np.where(
@@ -145,11 +142,9 @@ def _batch_table(scenario, catalog, ids: dict) -> pd.DataFrame:
     return table
 
 
-def _point(scenario, catalog, ids: dict) -> pd.DataFrame:
-    """Each setup at the scenario, with its cost at batch 1 (``usd_at_batch_1``)."""
-    models = {MOE: scenario.model, ACTIVE: ids["same_active"], TOTAL: ids["same_total"]}
-    batches = sorted({1, scenario.batch_size})
-    both = comparisons.compare_models(scenario, catalog, models, batch_size=batches)
+def _point(both: pd.DataFrame, scenario) -> pd.DataFrame:
+    """Each setup at the scenario, with its cost at batch 1 (``usd_at_batch_1``), from
+    ``both`` (``compare_models`` over batch 1 and the scenario's)."""
     both["gpu_ms_per_token"] = both["decode_step_ms"] / (
         both["batch_size"] * both["tokens_per_step"]
     )
@@ -160,6 +155,42 @@ def _point(scenario, catalog, ids: dict) -> pd.DataFrame:
     return point
 
 
+def _tables(scenario, what_catalog, models: dict, what_models: dict) -> list:
+    """The page's four ``compare_models`` tables in one ``scans.scan_many``: the setups
+    over skews and ``BATCHES``, at batch 1 and the scenario's, the what-if model beside
+    the model as built, and prefill over ``PROMPTS`` (those the window allows) at batch
+    1. All on ``what_catalog`` (the catalog with the what-if model: the other models'
+    rows are the same, and ``compare_models`` gives models as ids)."""
+    window = what_catalog.models.loc[scenario.model, "context_window"]
+    prompts = [p for p in PROMPTS if p + scenario.output_tokens <= window]
+    asked = [
+        (
+            scenario,
+            models,
+            {"routing_skew": sorted({0.0, scenario.routing_skew}), "batch_size": BATCHES},
+        ),
+        (scenario, models, {"batch_size": sorted({1, scenario.batch_size})}),
+        # Both as built under tensor parallelism: the what-if model may have too few
+        # experts for the scenario's GPUs to spread them, and like is compared with like.
+        (scenario.replace(expert_parallel=False), what_models, {"batch_size": BATCHES}),
+        (
+            scenario.replace(batch_size=1),
+            models,
+            {"prompt_tokens": prompts or [scenario.prompt_tokens]},
+        ),
+    ]
+    calls = [
+        comparisons.compare_models_calls(base, what_catalog, ids, **axes)
+        for base, ids, axes in asked
+    ]
+    frames = scan_many([c for cs in calls for c in cs], what_catalog)
+    tables = []
+    for (_, ids, axes), cs in zip(asked, calls, strict=True):
+        parts, frames = frames[: len(cs)], frames[len(cs) :]
+        tables.append(comparisons.compare_models_table(parts, ids, axes))
+    return tables
+
+
 def run(scenario=None, options: Options | None = None, catalog=None) -> Result:
     """MoE batch scaling of ``scenario``'s model (routing skew from ``options``)."""
     options = options or Options()
@@ -168,27 +199,15 @@ def run(scenario=None, options: Options | None = None, catalog=None) -> Result:
     derived = comparisons.tensor_parallel(scenario, catalog)
     scenario = derived.scenario
     ids = comparisons.dense_model_ids(scenario.model)
-    batch = _batch_table(scenario, catalog, ids)
-    point = _point(scenario, catalog, ids)
+    models = {MOE: scenario.model, ACTIVE: ids["same_active"], TOTAL: ids["same_total"]}
     what_catalog, what_if_id = comparisons.more_experts(
         catalog, scenario.model, options.n_experts, options.top_k, options.keep_fixed
     )
     label = f"{options.n_experts} experts, top-{options.top_k}, same {options.keep_fixed}"
     what_models = {f"{MOE} as built": scenario.model, label: what_if_id}
-    # Both as built under tensor parallelism: the what-if model may have too few
-    # experts for the scenario's GPUs to spread them, and like is compared with like.
-    what_if = comparisons.compare_models(
-        scenario.replace(expert_parallel=False), what_catalog, what_models, batch_size=BATCHES
-    )
+    batch, both, what_if, prefill = _tables(scenario, what_catalog, models, what_models)
+    batch, point = _batch_table(batch, scenario), _point(both, scenario)
     summary = comparisons.model_summary(what_catalog, what_models).reset_index()
-    window = catalog.models.loc[scenario.model, "context_window"]
-    prompts = [p for p in PROMPTS if p + scenario.output_tokens <= window]
-    prefill = comparisons.compare_models(
-        scenario.replace(batch_size=1),
-        catalog,
-        {MOE: scenario.model, ACTIVE: ids["same_active"], TOTAL: ids["same_total"]},
-        prompt_tokens=prompts or [scenario.prompt_tokens],
-    )
     arch = catalog.models.loc[scenario.model]
     E, k = int(arch["n_experts"]), int(arch["experts_per_token"])
     moe = batch[batch["setup"] == skew_label(scenario.routing_skew)]

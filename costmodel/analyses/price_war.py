@@ -47,8 +47,8 @@ from costmodel.analyses import disclosures
 from costmodel.analyses.options import AnalysisOptions, change_pct, scenario_field
 from costmodel.catalog import date_key, load_catalog
 from costmodel.economics import batch_grid
-from costmodel.evaluation import check_ids, scan, sweep, tensor_parallel_sizes
-from costmodel.margins import provider_margins
+from costmodel.evaluation import check_ids, sweep, tensor_parallel_sizes
+from costmodel.margins import margins_table
 from costmodel.pricing import (
     PriceRule,
     check_time_of_day,
@@ -58,6 +58,7 @@ from costmodel.pricing import (
     price_gpus,
     price_sheet,
 )
+from costmodel.scans import evaluated_row, scan_many
 from costmodel.scenario import Scenario
 from costmodel.spec import choice, entries, flag, nested, number
 from costmodel.status import FAILS, NOT_APPLICABLE, decide
@@ -337,6 +338,11 @@ def describe(row: pd.Series) -> str:
     return f"{row['provider']} ({words})"
 
 
+def _described(rows: pd.DataFrame) -> list[str]:
+    """:func:`describe` of each row of ``rows``."""
+    return [describe(row) for row in rows.to_dict("records")]
+
+
 def break_even_text(row: pd.Series) -> str:
     """Where a provider's price breaks even: batch (at this utilisation) and utilisation."""
     batch, util = row["break_even_batch_size"], row["break_even_utilization"]
@@ -405,14 +411,15 @@ def market_setups(scenario, date: str, options: Options, catalog) -> tuple[dict,
         if interactive:
             axes["batch_size"] = batch_grid()
         grid = sweep(scenario.replace(usd_per_gpu_hour=1.0), catalog, **axes)
-        grid = grid.astype({"gpu": str, "weight_format": str, "attention_format": str})
-        domain = catalog.gpus.loc[grid["gpu"], "scale_up_domain_gpus"].to_numpy(float)
+        at = catalog.gpus.index.get_indexer(grid["gpu"].astype(str))
+        domain = catalog.gpus["scale_up_domain_gpus"].to_numpy(float)[at]
         ok = grid["fits"].to_numpy(bool) & ~(grid["n_gpus"].to_numpy() > domain)
         if interactive:
             ok &= grid["tokens_per_s_per_user"].to_numpy() >= options.min_tokens_per_s_per_user
-        grid = grid[ok]
+        grid = grid.loc[ok, chosen].astype(
+            {"gpu": str, "weight_format": str, "attention_format": str}
+        )
         best = grid.sort_values("usd_per_request", kind="stable").drop_duplicates("gpu")
-        best = best[chosen]
     table = table.merge(best, on="gpu", how="left")[list(MARKET_COLUMNS)]
     table["usd_per_request"] = table["usd_per_request"] * table["usd_per_gpu_hour"]
     unfit = (table["note"] == "") & table["n_gpus"].isna()
@@ -461,15 +468,10 @@ def _setups(scenario, a100_price: float, date: str, options: Options, catalog):
     return result, (*seeds, sidebar), table
 
 
-def _costs(setups: dict, options: Options, catalog) -> tuple[pd.DataFrame, list[dict]]:
-    """Our cost per token and per request on each setup (one ``scan`` over the setups),
-    whether it meets the interactivity target, and each setup's headline range
-    (``sensitivity.headline_ranges``, one call)."""
-    base = next(iter(setups.values()))
-    fields = (*SEED_FIELDS, "attention_format", "model", "batch_size")
-    rows = scan(base, catalog, **{f: [getattr(s, f) for s in setups.values()] for f in fields})
-    spreads = sensitivity.headline_ranges(setups.values(), COST, catalog)
-    table = pd.DataFrame(
+def _costs(setups: dict, rows: pd.DataFrame, spreads: list, options: Options) -> pd.DataFrame:
+    """Our cost per token and per request on each setup (``rows``: one scan row per
+    setup) with its headline range (``spreads``), and whether it meets the target."""
+    return pd.DataFrame(
         {
             "setup": list(setups),
             "gpu": rows["gpu"].astype(str),
@@ -489,7 +491,27 @@ def _costs(setups: dict, options: Options, catalog) -> tuple[pd.DataFrame, list[
             >= options.min_tokens_per_s_per_user,
         }
     )
-    return table, spreads
+
+
+def _evaluated(scenario, setups: dict, sheet: pd.DataFrame, options: Options, catalog):
+    """Our costs on the setups with their headline ranges (``sensitivity``), every
+    provider's margin on each (``margins.margins_table``, its break-even batch from the
+    setup's sweep over ``batch_grid()``) and the scenario's tornado, in two
+    ``scans.scan_many`` calls: the setups and their batch sweeps, then the moves of the
+    ranges and the tornado from the setups' evaluated rows."""
+    bases = list(setups.values())
+    grids = [] if sheet.empty else [(s, {"batch_size": batch_grid()}) for s in bases]
+    rows, *sweeps = scan_many([sensitivity.scenario_columns(bases), *grids], catalog)
+    resolved = evaluated_row(rows, bases.index(scenario))
+    ranges, tornado = (
+        sensitivity.ranges_call(bases, rows, catalog),
+        sensitivity.tornado_call(scenario, resolved, options.change_pct, None, catalog),
+    )
+    ends, moved = scan_many([ranges, tornado], catalog)
+    spreads = sensitivity.ranges_from(bases, rows, ends, COST, catalog)
+    costs = _costs(setups, rows, spreads, options)
+    margins = _margins(setups, sheet, rows["usd_per_request"].to_numpy(), sweeps)
+    return costs, spreads, margins, sensitivity.tornado_table(tornado[1], resolved, COST, moved)
 
 
 def resolved_price_date(model: str, price_date: str | None, catalog) -> str:
@@ -593,12 +615,14 @@ def _sheet(model: str, date: str, options: Options, catalog) -> pd.DataFrame:
     return sheet
 
 
-def _margins(setups: dict, sheet: pd.DataFrame, catalog) -> pd.DataFrame:
-    """Every provider's margin on every setup (long), with its verdict."""
+def _margins(setups: dict, sheet: pd.DataFrame, usd_per_request, sweeps: list) -> pd.DataFrame:
+    """Every provider's margin on every setup (long), with its verdict, from our cost per
+    request on each setup and its sweep over ``batch_grid()``."""
     if sheet.empty:
         return pd.DataFrame(columns=list(MARGIN_COLUMNS))
     frames = [
-        provider_margins(s, sheet, catalog).assign(setup=label) for label, s in setups.items()
+        margins_table(s, sheet, float(cost), grid).assign(setup=label)
+        for (label, s), cost, grid in zip(setups.items(), usd_per_request, sweeps, strict=True)
     ]
     table = pd.concat(frames, ignore_index=True)
     table["margin_usd_per_request"] = table["margin_usd_per_million_requests"] / 1e6
@@ -611,9 +635,9 @@ def _losers(rows: pd.DataFrame) -> tuple[str, str]:
     lose = rows[rows["verdict"] == VERDICTS[2]]
     keep = rows[rows["verdict"] != VERDICTS[2]]
     text = f"{len(lose)} of the {len(rows)}"
-    tail = f": {', '.join(lose.apply(describe, axis=1))}" if len(lose) else ""
+    tail = f": {', '.join(_described(lose))}" if len(lose) else ""
     if len(keep):
-        tail += f"; not losing: {', '.join(keep.apply(describe, axis=1))}"
+        tail += f"; not losing: {', '.join(_described(keep))}"
     return text, tail
 
 
@@ -742,7 +766,7 @@ def _verdict_text(
     best = fitting.loc[fitting["usd_per_request"].idxmin()]
     rows = margins[(margins["setup"] == best["setup"]) & (margins["model"] == scenario.model)]
     groups = [
-        f"{VERDICT_GROUPS[v]}: {', '.join(rows[rows['verdict'] == v].apply(describe, axis=1))}"
+        f"{VERDICT_GROUPS[v]}: {', '.join(_described(rows[rows['verdict'] == v]))}"
         for v in VERDICTS
         if (rows["verdict"] == v).any()
     ]
@@ -851,8 +875,7 @@ def run(scenario=None, options: Options | None = None, catalog=None) -> Result:
         a100 = catalog.gpu_prices.loc[catalog.gpu_prices["gpu"] == A100, "usd_per_gpu_hour"]
         a100_price = float(a100.min())
     setups, (seed, a100, sidebar), market = _setups(scenario, a100_price, date, options, catalog)
-    costs, spreads = _costs(setups, options, catalog)
-    margins = _margins(setups, sheet, catalog)
+    costs, spreads, margins, tornado = _evaluated(scenario, setups, sheet, options, catalog)
     if seed is not None:
         c4_status, c4_text, mistral = _c4(margins, costs, seed, setups[seed])
         c6_status, c6_text = _c6(margins, costs, a100, setups[a100], catalog)
@@ -899,6 +922,6 @@ def run(scenario=None, options: Options | None = None, catalog=None) -> Result:
         c6_status=c6_status,
         c6_text=c6_text,
         sidebar_range=spreads[list(setups).index(sidebar)],
-        tornado=sensitivity.tornado(scenario, options.change_pct, COST, catalog=catalog),
+        tornado=tornado,
         **mistral,
     )

@@ -21,6 +21,7 @@ from costmodel.analyses.options import AnalysisOptions, scenario_field
 from costmodel.catalog import load_catalog
 from costmodel.economics import batch_grid
 from costmodel.evaluation import evaluate, sweep
+from costmodel.scans import scan_many
 from costmodel.scenario import Scenario
 from costmodel.status import decide
 
@@ -128,10 +129,24 @@ def setup_labels(table: pd.DataFrame) -> pd.DataFrame:
     return table
 
 
+def _at_temperatures(table: pd.DataFrame) -> dict:
+    """Tokens/s per user by C9 temperature of ``table`` (a sweep over them)."""
+    return dict(zip(C9_REPORTED, table["tokens_per_s_per_user"].astype(float), strict=True))
+
+
 def _speeds(scenario, catalog) -> dict:
     """Tokens/s per user of the speculative model at the C9 temperatures (one sweep)."""
-    table = sweep(scenario.replace(speculative=True), catalog, temperature=list(C9_REPORTED))
-    return dict(zip(C9_REPORTED, table["tokens_per_s_per_user"].astype(float), strict=True))
+    return _at_temperatures(
+        sweep(scenario.replace(speculative=True), catalog, temperature=list(C9_REPORTED))
+    )
+
+
+def _both(tables: list, order: dict) -> pd.DataFrame:
+    """The plain and speculative ``compare_models`` tables as one, each model's rows
+    together as one sweep over the model gives them, labelled (:func:`setup_labels`)."""
+    both = pd.concat(tables, ignore_index=True)
+    rank = pd.Index(list(order)).get_indexer(both["setup"].to_numpy())
+    return setup_labels(both.take(np.argsort(rank, kind="stable")).reset_index(drop=True))
 
 
 def _preset_speeds(catalog) -> tuple[dict, float]:
@@ -141,11 +156,11 @@ def _preset_speeds(catalog) -> tuple[dict, float]:
     return _speeds(preset, catalog), evaluate(preset, catalog)["tokens_per_s_per_user"]
 
 
-def _c9(scenario, catalog) -> tuple[pd.DataFrame, dict, dict, str, str]:
-    """The C9 preset against the current settings and Together's reported speeds."""
+def _c9(scenario, catalog, current: dict) -> tuple[pd.DataFrame, dict, dict, str, str]:
+    """The C9 preset against the current settings (``current``: :func:`_speeds` of the
+    scenario) and Together's reported speeds."""
     preset = Scenario().replace(**C9_PRESET)
     ours, plain = catalog.prepared(_preset_speeds)
-    current = _speeds(scenario, catalog)
     rows = [(k, str(getattr(preset, k)), str(getattr(scenario, k)), "") for k in C9_PRESET]
     rows += [
         (
@@ -192,19 +207,22 @@ def run(scenario=None, options: Options | None = None, catalog=None) -> Result:
     )
     order = {label: i for i, label in enumerate(models)}
 
-    def table(**axes):
-        both = pd.concat(
-            [comparisons.compare_models(b, catalog, models, **axes) for b in bases],
-            ignore_index=True,
-        )  # each model's rows together, as one sweep over the model gives them
-        both = both.sort_values("setup", key=lambda c: c.map(order), kind="stable")
-        return setup_labels(both.reset_index(drop=True))
-
-    by_t = table(temperature=list(TEMPERATURES))
-    by_batch = table(batch_size=BATCHES)
-    now = table().set_index(["model_label", "speculative"])
+    grids = ({"temperature": list(TEMPERATURES)}, {"batch_size": BATCHES}, {})
+    asked = [
+        comparisons.compare_models_calls(b, catalog, models, **axes)
+        for axes in grids
+        for b in bases
+    ]
+    speeds = (scenario.replace(speculative=True), {"temperature": list(C9_REPORTED)})
+    *frames, current = scan_many([*(c for calls in asked for c in calls), speeds], catalog)
+    tables = []
+    for i, calls in enumerate(asked):
+        parts, frames = frames[: len(calls)], frames[len(calls) :]
+        tables.append(comparisons.compare_models_table(parts, models, grids[i // 2]))
+    by_t, by_batch, now = (_both(tables[i : i + 2], order) for i in range(0, len(tables), 2))
+    now = now.set_index(["model_label", "speculative"])
     plain, spec, dense_spec = now.loc[(MOE, False)], now.loc[(MOE, True)], now.loc[(DENSE, True)]
-    c9, ours, current, c9_status, c9_text = _c9(scenario, base)
+    c9, ours, current, c9_status, c9_text = _c9(scenario, base, _at_temperatures(current))
 
     per_token = now["bytes_read_per_step_gb"] / now["tokens_per_step"]
     acceptance = by_t[by_t["speculative"] & (by_t["model_label"] == MOE)].set_index("temperature")
@@ -218,12 +236,13 @@ def run(scenario=None, options: Options | None = None, catalog=None) -> Result:
     )
     c10 = decide(fewer and a0 > a2, fewer or a0 > a2)
 
-    spec_rows = by_batch[by_batch["speculative"]]
-    gain = spec_rows.pivot_table(
-        index="batch_size", columns="model_label", values="speculative_speedup", observed=True
+    narrow = by_batch[["batch_size", "model_label", "speculative", "speculative_speedup"]]
+    gain = narrow[narrow["speculative"]].pivot(
+        index="batch_size", columns="model_label", values="speculative_speedup"
     )
-    experts_read = by_batch[by_batch["model_label"] == MOE].pivot_table(
-        index="batch_size", columns="speculative", values="experts_read_per_layer", observed=True
+    narrow = by_batch[["batch_size", "model_label", "speculative", "experts_read_per_layer"]]
+    experts_read = narrow[narrow["model_label"] == MOE].pivot(
+        index="batch_size", columns="speculative", values="experts_read_per_layer"
     )
     peak = int(gain[MOE].idxmax())
     c11_text = (

@@ -42,6 +42,7 @@ from costmodel.catalog import Catalog, load_catalog
 from costmodel.economics import batch_grid
 from costmodel.evaluation import scan, valid_rows
 from costmodel.pricing import TIME_OF_DAY_NAMES, TIMES_OF_DAY, PriceRule, price_gpus
+from costmodel.scans import product_columns
 from costmodel.scenario import Scenario
 from costmodel.spec import choice, flag, nested, number
 
@@ -324,10 +325,11 @@ def _best_setups(scenario, catalog, models, gpus, options) -> pd.DataFrame:
     if options.target == "interactivity":
         axes["batch_size"] = batch_grid()
     base = scenario.replace(model=models[0], usd_per_gpu_hour=1.0)
-    rows = pd.MultiIndex.from_product(list(axes.values()), names=list(axes)).to_frame()
-    experts = catalog.models.loc[rows["model"], "n_experts"].to_numpy()
-    rows["expert_parallel"] = scenario.expert_parallel & (experts > 1)
-    columns = {name: rows[name].tolist() for name in rows}
+    columns = product_columns(**axes)
+    experts = catalog.models.loc[models, "n_experts"].to_numpy() > 1
+    columns["expert_parallel"] = np.repeat(
+        scenario.expert_parallel & experts, len(columns["model"]) // len(models)
+    ).tolist()
     shown = ["model", "gpu", "n_gpus", "weight_format", "batch_size", *_PRICED]
     shown.append("tokens_per_s_per_user")
     ok = valid_rows(base, catalog, **columns)
@@ -337,14 +339,13 @@ def _best_setups(scenario, catalog, models, gpus, options) -> pd.DataFrame:
     ok = grid["fits"].to_numpy(bool)
     if options.target == "interactivity":
         ok = ok & (grid["tokens_per_s_per_user"].to_numpy() >= options.min_tokens_per_s_per_user)
-    grid = grid[ok].astype({"model": str, "gpu": str, "weight_format": str})
+    grid = grid.loc[ok, shown].astype({"model": str, "gpu": str, "weight_format": str})
     best = grid.sort_values("usd_per_million_output_tokens", kind="stable")
-    best = best.drop_duplicates(["model", "gpu"])
-    return best[shown]
+    return best.drop_duplicates(["model", "gpu"])
 
 
 def _floors(
-    scenario, catalog, models, dates, options, first_priced: pd.Series
+    scenario, catalog, models, dates, options, first_priced: pd.Series, offers: pd.DataFrame
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Per model, date and GPU its best setup at its price then; and the cheapest per date.
 
@@ -353,14 +354,15 @@ def _floors(
     dated by its year alone, '2026', stands for the year's end); no GPU priced by the rule
     in time: no floor (empty tables).
     """
-    offers = _offers(catalog, dates, options.price_rule)
     if offers.empty:
         empty = pd.DataFrame(columns=list(FLOOR_COLUMNS))
         return empty, empty
     best = _best_setups(scenario, catalog, models, sorted(offers["gpu"].unique()), options)
     by_gpu = offers.merge(best, on="gpu")
     # An uploaded model has no release date: from the timeline's first date.
-    released = period_end(catalog.models.loc[by_gpu["model"], "date"]).fillna(dates.min())
+    release = period_end(catalog.models.loc[models, "date"]).to_numpy()  # once per model
+    at = pd.Index(models).get_indexer(by_gpu["model"].to_numpy())
+    released = pd.Series(release[at]).fillna(dates.min())
     sold = pd.to_datetime(pd.Series(first_priced.reindex(by_gpu["model"].to_numpy()).to_numpy()))
     released = released.where(~(sold < released), sold).to_numpy()
     by_gpu = by_gpu[by_gpu["date"].to_numpy() >= released]
@@ -633,6 +635,93 @@ def _group_text(group: pd.DataFrame, models: list[str], catalog: Catalog) -> str
     )
 
 
+#: Price histories kept per catalog (:func:`_history`): one per set of models, time of
+#: day and price rule asked for; the oldest dropped beyond this.
+HISTORIES_KEPT = 32
+
+
+@dataclass(frozen=True)
+class _History:
+    """What the timeline takes from the catalog alone, whatever the scenario: the dates,
+    the price rows, the GPUs' offers, and the Result's fields drawn from prices only
+    (``shown``: cheapest, trend, changes and their text, the group's)."""
+
+    start: pd.Timestamp
+    end: pd.Timestamp
+    rows: pd.DataFrame
+    dates: pd.Series
+    first_priced: pd.Series
+    offers: pd.DataFrame
+    notes: tuple
+    shown: dict
+
+
+def _histories(catalog: Catalog) -> dict:
+    """The catalog's kept histories (``Catalog.prepared``): key -> :class:`_History`."""
+    return {}
+
+
+def _history(catalog: Catalog, models: list[str], options: Options) -> _History:
+    """:class:`_History` of ``models`` at ``options``' time of day and price rule, built
+    once per catalog and kept (``HISTORIES_KEPT``): a new sidebar value redraws the floor
+    only."""
+    kept = catalog.prepared(_histories)
+    key = (tuple(models), options.time_of_day, options.price_rule)
+    if key not in kept:
+        if len(kept) >= HISTORIES_KEPT:
+            kept.pop(next(iter(kept)))
+        kept[key] = _build_history(catalog, models, options)
+    return kept[key]
+
+
+def _build_history(catalog: Catalog, models: list[str], options: Options) -> _History:
+    """:class:`_History` from the catalog's prices (:func:`_history` keeps it)."""
+    start = period_end([START_DATE])[0]
+    end = max(period_end(catalog.provider_prices["date"]).max(), start)
+    rows = _price_rows(catalog, models, start)
+    candidates = pd.concat(
+        [
+            pd.Series([start, end]),
+            rows["date"],
+            period_end(catalog.gpu_prices["date"]),
+            period_end(catalog.gpus["date"]),
+        ]
+    )
+    dates = pd.Series(np.sort(candidates[(candidates >= start) & (candidates <= end)].unique()))
+    cheapest = _cheapest(rows, options.time_of_day)
+    changes = _changes(rows)
+    unpriced = [m for m in models if m not in set(rows["model"])]
+    notes = ()
+    if unpriced:
+        notes = (
+            "The catalog has no provider prices for "
+            + ", ".join(_name(m, catalog) for m in unpriced)
+            + " from "
+            + START_DATE
+            + ": only the cost floor is shown.",
+        )
+    group = _group(rows, options.time_of_day) if len(models) > 1 else cheapest.iloc[:0]
+    shown = {
+        "cheapest": cheapest,
+        "trend": _trend(cheapest, catalog),
+        "changes": changes,
+        "changes_text": _changes_text(changes, models, catalog),
+        "group": group,
+        "group_text": _group_text(group, models, catalog),
+        "group_trend": _trend(group.assign(model=GROUP), catalog),
+    }
+    return _History(
+        start=start,
+        end=end,
+        rows=rows,
+        dates=dates,
+        first_priced=rows.groupby("model")["date"].min(),
+        offers=_offers(catalog, dates, options.price_rule),
+        notes=notes,
+        shown=shown,
+    )
+
+
 def run(
     scenario: Scenario | None = None, options: Options | None = None, catalog: Catalog | None = None
 ) -> Result:
@@ -657,32 +746,12 @@ def run(
     models = _models(catalog, options)
     if not models:
         raise ValueError("no model to draw: the catalog has no provider prices")
-    start = period_end([START_DATE])[0]
-    end = max(period_end(catalog.provider_prices["date"]).max(), start)
-    rows = _price_rows(catalog, models, start)
-    candidates = pd.concat(
-        [
-            pd.Series([start, end]),
-            rows["date"],
-            period_end(catalog.gpu_prices["date"]),
-            period_end(catalog.gpus["date"]),
-        ]
+    history = _history(catalog, models, options)
+    start, end, rows = history.start, history.end, history.rows
+    floor, by_gpu = _floors(
+        scenario, catalog, models, history.dates, options, history.first_priced, history.offers
     )
-    dates = pd.Series(np.sort(candidates[(candidates >= start) & (candidates <= end)].unique()))
-    first_priced = rows.groupby("model")["date"].min()
-    floor, by_gpu = _floors(scenario, catalog, models, dates, options, first_priced)
-    cheapest = _cheapest(rows, options.time_of_day)
-    changes = _changes(rows)
-    unpriced = [m for m in models if m not in set(rows["model"])]
-    notes = []
-    if unpriced:
-        notes.append(
-            "The catalog has no provider prices for "
-            + ", ".join(_name(m, catalog) for m in unpriced)
-            + " from "
-            + START_DATE
-            + ": only the cost floor is shown."
-        )
+    notes = list(history.notes)
     if floor.empty:
         notes.append(
             f"No GPU launched by {end:%Y-%m-%d} has a price of tier "
@@ -694,7 +763,6 @@ def run(
             f"model{'s' * (len(models) > 1)} had a price of tier {options.price_rule.tier_text} in "
             "the catalog before."
         )
-    group = _group(rows, options.time_of_day) if len(models) > 1 else cheapest.iloc[:0]
     return Result(
         options=options,
         start=start,
@@ -703,13 +771,11 @@ def run(
         prices=_with_floor(rows, floor),
         floor=floor,
         floor_by_gpu=by_gpu,
-        cheapest=cheapest,
-        trend=_trend(cheapest, catalog),
-        changes=changes,
-        changes_text=_changes_text(changes, models, catalog),
-        group=group,
-        group_text=_group_text(group, models, catalog),
-        group_trend=_trend(group.assign(model=GROUP), catalog),
+        # the catalog's history is kept (:func:`_history`): each Result its own frames
+        **{
+            k: v.copy(deep=False) if isinstance(v, pd.DataFrame) else v
+            for k, v in history.shown.items()
+        },
         notes=" ".join(notes),
     )
 
