@@ -220,9 +220,11 @@ def _parts(memory: pd.DataFrame) -> pd.DataFrame:
 
 def _min_gpus(memory: pd.DataFrame, formats: list[str]) -> pd.DataFrame:
     """Fewest GPUs per format (rows) and GPU (columns); <NA> where even 64 do not hold it."""
-    table = memory[["min_gpus"]].assign(
-        gpu=memory["gpu"].astype(str), weight_format=memory["weight_format"].astype(str)
-    ).pivot(index="weight_format", columns="gpu", values="min_gpus")
+    table = (
+        memory[["min_gpus"]]
+        .assign(gpu=memory["gpu"].astype(str), weight_format=memory["weight_format"].astype(str))
+        .pivot(index="weight_format", columns="gpu", values="min_gpus")
+    )
     table = table.reindex(index=[f for f in formats if f in table.index])
     table.columns.name = None
     return table.astype("Int64")
