@@ -89,8 +89,36 @@ def test_a_spec_draws_exactly_what_st_altair_chart_draws():
     assert spec_b == spec_a
     assert len(data_a) == len(data_b) == 2  # the rows, and the rows that do not fit
     for a, b in zip(data_a, data_b, strict=True):
-        pd.testing.assert_frame_equal(b, a)
+        # The spec keeps the columns the chart uses: "fits", which it never reads, is left out.
+        assert list(b.columns) == ["setup", "batch_size", "decode_step_ms"]
+        pd.testing.assert_frame_equal(b, a[b.columns])
     assert by_spec.proto.theme == by_altair.proto.theme == "streamlit"
+
+
+def test_a_spec_keeps_every_column_its_chart_reads_and_no_other():
+    rows = ROWS.assign(
+        usd_per_million_output_tokens=[1.0, 2.0, 3.0, 4.0], unused_column=0.0, gpu="h100"
+    )
+    chart = (
+        alt.Chart(rows)
+        .mark_line()
+        .transform_calculate(cost_cents="datum.usd_per_million_output_tokens * 100")
+        .encode(
+            x=alt.X("batch_size:Q"),
+            y=alt.Y("cost_cents:Q"),
+            color="setup:N",
+            tooltip=["decode_step_ms:Q"],
+        )
+        .transform_filter(alt.datum.fits)
+    )
+    spec = charts.vega_lite(chart)
+    (table,) = spec["datasets"].values()
+    # Read by the encoding, the tooltip, the expression and the filter; "gpu" and
+    # "unused_column" are not.
+    kept = {"batch_size", "setup", "decode_step_ms", "usd_per_million_output_tokens", "fits"}
+    assert set(table.column_names) == kept
+    assert spec["data"]["name"] in spec["datasets"]
+    assert "held-frame" not in json.dumps({k: v for k, v in spec.items() if k != "datasets"})
 
 
 def test_the_tests_validate_each_spec_against_the_vega_lite_schema_the_app_does_not(

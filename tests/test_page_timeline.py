@@ -147,8 +147,11 @@ def test_models_of_a_size_on_one_chart_and_how_far_their_prices_fell():
         if "color" in layer["encoding"] and "scale" in layer["encoding"]["color"]
     )
     data = chart_data(group)
-    # The cheapest of all: the group's prices, each held to the last date.
-    best = next(d for d in data if "series" in d.columns and set(d["series"]) == {"all"})
+    # The cheapest of all (the thick black line): the group's prices, each held to the
+    # last date.
+    (thick,) = [layer for layer in spec["layer"] if layer["mark"].get("strokeWidth") == 3]
+    datasets = dict(zip([d.name for d in group.proto.datasets], data, strict=True))
+    best = datasets[thick["data"]["name"]]
     assert set(best[PRICE]) == set(result.group[PRICE])
     assert best["date"].max() == result.end
     # Its trend line: the fitted prices at the first and last date.
