@@ -225,3 +225,17 @@ def test_placement_is_kept_per_configuration_and_read_only():
     assert np.array_equal(mean, placed["gpu_mean"], equal_nan=True)
     assert np.array_equal(variance, placed["gpu_variance"], equal_nan=True)
     assert not mean.flags.writeable
+
+
+def test_integration_in_blocks_gives_each_row_what_it_gives_alone():
+    # Rows are integrated in cache-sized blocks (_MAX_BLOCK_ELEMENTS): a row's value
+    # does not depend on the rows beside it, bit for bit; padding (NaN) and constants
+    # (std 0) in some rows take the slower path only in their block.
+    rng = np.random.default_rng(SEED)
+    mean = rng.normal(100.0, 5.0, (40, 16))
+    std = rng.uniform(0.5, 3.0, (40, 16))
+    mean[3, 10:] = np.nan
+    std[7, 2] = 0.0
+    together = expected_max_of_normals(mean, std)
+    alone = [expected_max_of_normals(mean[i : i + 1], std[i : i + 1])[0] for i in range(40)]
+    assert np.array_equal(together, alone)
