@@ -170,7 +170,8 @@ _ANY_VALUE = st.one_of(
     name=st.sampled_from(
         ["batch_size", "utilization", "bandwidth_efficiency", "speculative", "kv_format", "gpu"]
     ),
-    values=st.lists(_ANY_VALUE, min_size=0, max_size=40),
+    # up to 16 values are checked one by one, longer lists as arrays: both
+    values=st.lists(_ANY_VALUE, max_size=16) | st.lists(_ANY_VALUE, min_size=17, max_size=60),
     as_array=st.booleans(),
 )
 def test_check_values_raises_what_checking_value_by_value_raises(name, values, as_array):
