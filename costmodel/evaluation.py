@@ -386,9 +386,13 @@ def check_consistency(c: dict, catalog: Catalog) -> None:
             raise ValueError(message(bad))
 
 
-def _axis_values(name: str, values, catalog: Catalog) -> list:
-    values = list(values) if isinstance(values, list | tuple | np.ndarray | pd.Index) else [values]
-    if not values:
+def _axis_values(name: str, values, catalog: Catalog):
+    """``values`` checked, as a list (a one-dimensional array as it is)."""
+    if not (isinstance(values, np.ndarray) and values.ndim == 1):
+        values = (
+            list(values) if isinstance(values, list | tuple | np.ndarray | pd.Index) else [values]
+        )
+    if len(values) == 0:
         raise ValueError(f"{name}: a sweep axis needs at least one value")
     if name in CATEGORICAL_FIELDS:
         for value in dict.fromkeys(values):  # each distinct id once
@@ -398,12 +402,12 @@ def _axis_values(name: str, values, catalog: Catalog) -> list:
     return values
 
 
-def _encode(name: str, values: list, catalog: Catalog) -> np.ndarray:
+def _encode(name: str, values, catalog: Catalog) -> np.ndarray:
     if name in CATEGORICAL_FIELDS:
         codes = catalog.prepared(_choice_tables)[name][1]
         return np.fromiter((codes.get(v, -1) for v in values), np.intp, len(values))
     if name in FAMILY_DEFAULT_FIELDS:
-        return np.array([np.nan if v is None else v for v in values], dtype=float)
+        return np.array(values, dtype=float)  # None becomes NaN
     return np.asarray(values)
 
 

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import math
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import costmodel
 from costmodel import fields, sensitivity
@@ -127,3 +130,73 @@ def test_long_axis_checked_as_an_array_gives_the_same_message():
             check_values("batch_size", bad)
     with pytest.raises(ValueError, match="usd_per_gpu_hour"):
         check_values("usd_per_gpu_hour", [1.0] * 20 + [math.nan])
+
+
+def _reference_check(name, values):
+    """check_values' rule stated plainly: check_field value by value, the first bad one
+    raising."""
+    for value in values:
+        fields.check_field(name, value)
+
+
+def _error(check, name, values):
+    try:
+        check(name, values)
+    except ValueError as err:
+        return str(err)
+    return None
+
+
+_ANY_VALUE = st.one_of(
+    st.integers(-5, 70_000),
+    st.integers(),
+    st.just(10**400),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.floats(0.0, 1.0),
+    st.booleans(),
+    st.none(),
+    st.sampled_from(["fp8", "bf16", "int4", "h100-sxm", "", "nope"]),
+    st.integers(-5, 70_000).map(np.int64),
+    st.integers(0, 2**64 - 1).map(np.uint64),
+    st.floats(-2.0, 2.0, width=32).map(np.float32),
+    st.booleans().map(np.bool_),
+    st.fractions(0, 2),
+    st.just([1, 2]),
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    name=st.sampled_from(
+        ["batch_size", "utilization", "bandwidth_efficiency", "speculative", "kv_format", "gpu"]
+    ),
+    # up to 16 values are checked one by one, longer lists as arrays: both
+    values=st.lists(_ANY_VALUE, max_size=16) | st.lists(_ANY_VALUE, min_size=17, max_size=60),
+    as_array=st.booleans(),
+)
+def test_check_values_raises_what_checking_value_by_value_raises(name, values, as_array):
+    # Mixed types (bool among ints, None where optional or not, NaN, numpy scalars, huge
+    # ints, fractions, text): the array checks name the same first bad value, or none.
+    if as_array:
+        values = np.array(values, dtype=object) if values else np.array([])
+        # the same values as one dtype, where numpy makes one (ints, floats, text)
+        with contextlib.suppress(ValueError, OverflowError, TypeError):
+            one_dtype = np.array(values.tolist())
+            values = one_dtype if one_dtype.ndim == 1 else values
+    assert _error(check_values, name, values) == _error(_reference_check, name, values)
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        np.arange(1, 100),
+        np.arange(1, 100, dtype=np.uint8),
+        np.linspace(1.0, 9.0, 50),
+        np.array([1, 2, 3, 0]),
+        np.array([True, False]),
+        np.array(["bf16", "fp8"]),
+    ],
+)
+def test_check_values_on_arrays_of_one_dtype(values):
+    for name in ("batch_size", "usd_per_gpu_hour", "speculative", "kv_format"):
+        assert _error(check_values, name, values) == _error(_reference_check, name, values)

@@ -182,3 +182,60 @@ def test_invalid_parameters_are_named(name, kw):
     args = dict(tokens=64, n_experts=256, experts_per_token=8, n_gpus=8) | kw
     with pytest.raises(ValueError, match=name):
         busiest_gpu_factor(**args)
+
+
+def test_normal_cdf_is_np_interp_on_its_table_bit_for_bit():
+    # The interval is found by arithmetic on the even table, not by np.interp's binary
+    # search: same interval, same slope, same result, at the table's points, just beside
+    # them, far outside, at +-inf and NaN.
+    from costmodel.imbalance import _cdf_table, _z_table
+
+    rng = np.random.default_rng(SEED)
+    z = np.concatenate(
+        [
+            rng.normal(0.0, 5.0, 200_000),
+            _z_table,
+            np.nextafter(_z_table, np.inf),
+            np.nextafter(_z_table, -np.inf),
+            [-1e300, 1e300, -np.inf, np.inf, np.nan, -0.0],
+        ]
+    )
+    expected = np.interp(z, _z_table, _cdf_table)
+    assert np.array_equal(normal_cdf(z), expected, equal_nan=True)
+    assert normal_cdf(0.0) == 0.5 and np.ndim(normal_cdf(0.3)) == 0
+
+
+def test_placement_is_kept_per_configuration_and_read_only():
+    # An evaluation asks four times (decode, verification, prefill, pool) for the same
+    # configurations: the GPUs' loads are computed once, equal to place_experts'.
+    from costmodel.imbalance import _gpu_moments
+
+    configs = np.array([[256.0, 8.0, 32.0, 32.0, 0.8], [8.0, 2.0, 8.0, 0.0, 0.0]])
+    _gpu_moments.cache_clear()
+    mean, variance = _gpu_moments(configs.tobytes())
+    again = _gpu_moments(configs.tobytes())
+    assert again[0] is mean and _gpu_moments.cache_info().hits == 1
+    placed = place_experts(
+        n_experts=[256, 8],
+        experts_per_token=[8.0, 2.0],
+        n_gpus=[32, 8],
+        redundant_experts=[32, 0],
+        routing_skew=[0.8, 0.0],
+    )
+    assert np.array_equal(mean, placed["gpu_mean"], equal_nan=True)
+    assert np.array_equal(variance, placed["gpu_variance"], equal_nan=True)
+    assert not mean.flags.writeable
+
+
+def test_integration_in_blocks_gives_each_row_what_it_gives_alone():
+    # Rows are integrated in cache-sized blocks (_MAX_BLOCK_ELEMENTS): a row's value
+    # does not depend on the rows beside it, bit for bit; padding (NaN) and constants
+    # (std 0) in some rows take the slower path only in their block.
+    rng = np.random.default_rng(SEED)
+    mean = rng.normal(100.0, 5.0, (40, 16))
+    std = rng.uniform(0.5, 3.0, (40, 16))
+    mean[3, 10:] = np.nan
+    std[7, 2] = 0.0
+    together = expected_max_of_normals(mean, std)
+    alone = [expected_max_of_normals(mean[i : i + 1], std[i : i + 1])[0] for i in range(40)]
+    assert np.array_equal(together, alone)
