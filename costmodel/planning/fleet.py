@@ -171,21 +171,52 @@ def _binding(checks: dict, order) -> np.ndarray:
     return names
 
 
-def _aggregated_capacity(service: ServiceTimes, targets, overhead_ms):
+def _aggregated_capacity(service: ServiceTimes, targets, overhead_ms, rates):
     """The largest rate one aggregated replica takes meeting every target and keeping its
-    batch slots [requests/s], by bisection; what binds; whether any rate does."""
+    batch slots [requests/s], by bisection on [0, the stable rate]; what binds; whether
+    any rate does.
+
+    What callers use of the capacity is the replicas ``ceil(rate / capacity)`` at each of
+    ``rates`` [requests/s], so a row stops bisecting once those can no longer change:
+    the same at both ends of its bracket, and a single constraint failing at the
+    bracket's top (every constraint tightens as the load rises, so that one binds at
+    any capacity within). The capacity returned is then the bracket's low end; the
+    replicas, what binds and feasibility are those of the full ``RATE_STEPS`` steps.
+    Only the feasible rows still searching are evaluated at each step.
+    """
     mean_s, mean_wp = service.queue_moments[0], service.work_moments[0]
     stable_rate = MS_PER_S / np.maximum(mean_s, mean_wp)
     order = ["memory", *[_label(k) for k in targets]]
     at_zero = _checks(service, fleet_state(service, 0.0, 1, 1, overhead_ms), targets, False)
     feasible = _all(at_zero)
-    low, high = np.zeros(len(mean_s)), stable_rate
+    n = len(mean_s)
+    low, high = np.zeros(n), stable_rate.copy()
+    binding = _binding(at_zero, order[1:])
+    failing = np.zeros(n, np.int64)  # constraints failing at high (0: high not tried)
+    rates = np.asarray(rates, float)[None, :]
+    rows = np.flatnonzero(feasible)
     for _ in range(RATE_STEPS):
-        mid = 0.5 * (low + high)
-        ok = _all(_checks(service, fleet_state(service, mid, 1, 1, overhead_ms), targets, True))
-        low, high = np.where(ok, mid, low), np.where(ok, high, mid)
-    above = _checks(service, fleet_state(service, high, 1, 1, overhead_ms), targets, True)
-    binding = np.where(feasible, _binding(above, order), _binding(at_zero, order[1:]))
+        if not rows.size:
+            break
+        part = service.take(rows)
+        mid = 0.5 * (low[rows] + high[rows])
+        checks = _checks(part, fleet_state(part, mid, 1, 1, overhead_ms), targets, True)
+        ok = _all(checks)
+        low[rows], high[rows] = np.where(ok, mid, low[rows]), np.where(ok, high[rows], mid)
+        failed = rows[~ok]
+        failing[failed] = np.sum([~c[~ok] for c in checks.values()], axis=0)
+        binding[failed] = _binding(checks, order)[~ok]
+        lo, hi = low[rows], high[rows]
+        replicas_known = np.all(
+            np.ceil(rates / np.where(lo > 0, lo, 1.0)[:, None]) == np.ceil(rates / hi[:, None]),
+            axis=1,
+        )
+        rows = rows[~((lo > 0) & (failing[rows] == 1) & replicas_known)]
+    untried = np.flatnonzero(feasible & (failing == 0))  # high still the stable rate
+    if untried.size:
+        part = service.take(untried)
+        above = fleet_state(part, high[untried], 1, 1, overhead_ms)
+        binding[untried] = _binding(_checks(part, above, targets, True), order)
     return low, binding, feasible & (low > 0)
 
 
@@ -305,7 +336,7 @@ def _size(service: ServiceTimes, design_rates, targets, overhead_ms, prices=()):
     feasible = np.zeros((n, v), bool)
     rows = np.flatnonzero(~split & fits)
     if rows.size:
-        cap, why, ok = _aggregated_capacity(service.take(rows), targets, overhead_ms)
+        cap, why, ok = _aggregated_capacity(service.take(rows), targets, overhead_ms, rates)
         per_replica = np.where(ok, cap, 1.0)[:, None]
         replicas[rows] = np.where(ok[:, None], np.ceil(rates[None, :] / per_replica), np.nan)
         binding[rows], feasible[rows] = why[:, None], ok[:, None]
