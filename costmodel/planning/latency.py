@@ -301,10 +301,16 @@ def _configs(configs) -> pd.DataFrame:
 
 def _distinct(keys: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray]:
     """The distinct rows of ``keys`` in order of first appearance, and each row's
-    position among them."""
-    of = keys.groupby(list(keys.columns), sort=False).ngroup().to_numpy()
-    first = np.unique(of, return_index=True)[1]
-    return keys.iloc[first].reset_index(drop=True), of
+    position among them (each column's codes combined into one integer per row)."""
+    code = np.zeros(len(keys), np.int64)
+    for name in keys.columns:
+        codes, uniques = pd.factorize(keys[name])
+        code = code * len(uniques) + codes
+    _, first, inverse = np.unique(code, return_index=True, return_inverse=True)
+    order = np.argsort(first)
+    rank = np.empty(order.size, np.int64)
+    rank[order] = np.arange(order.size)
+    return keys.iloc[first[order]].reset_index(drop=True), rank[inverse.ravel()]
 
 
 def service_times(
@@ -361,20 +367,21 @@ def service_times(
     per_chunk = np.maximum(
         np.floor(prefill_unique["chunk"].to_numpy(float)[:, None] / prefilled[None, :]), 1
     )
+    d = len(decode_unique)
+
+    def column(decode, prefill):  # decode rows then prefill rows, as Python scalars
+        return np.concatenate([np.asarray(decode), np.asarray(prefill)]).tolist()
+
     columns = {
-        "gpu": [*decode_unique["gpu"], *np.repeat(prefill_unique["gpu"].to_numpy(), J)],
-        "n_gpus": [*decode_unique["n_gpus"], *np.repeat(prefill_unique["n"].to_numpy(), J)],
-        "expert_parallel": [
-            *decode_unique["expert_parallel"],
-            *np.repeat(prefill_unique["ep"].to_numpy(), J),
-        ],
-        "batch_size": [*decode_unique["batch_size"], *per_chunk.ravel().astype(np.int64)],
-        "prompt_tokens": [mean_p] * len(decode_unique) + np.tile(p_tokens, nu).astype(int).tolist(),
-        "output_tokens": [mean_o] * len(decode_unique) + [1] * (nu * J),
-        "prefix_cache_hit_rate": [0.0] * len(decode_unique) + np.tile(hit, nu).tolist(),
-    }
-    columns = {
-        k: [v.item() if isinstance(v, np.generic) else v for v in vs] for k, vs in columns.items()
+        "gpu": column(decode_unique["gpu"], np.repeat(prefill_unique["gpu"].to_numpy(), J)),
+        "n_gpus": column(decode_unique["n_gpus"], np.repeat(prefill_unique["n"].to_numpy(), J)),
+        "expert_parallel": column(
+            decode_unique["expert_parallel"], np.repeat(prefill_unique["ep"].to_numpy(), J)
+        ),
+        "batch_size": column(decode_unique["batch_size"], per_chunk.ravel().astype(np.int64)),
+        "prompt_tokens": column(np.full(d, mean_p), np.tile(p_tokens, nu).astype(int)),
+        "output_tokens": column(np.full(d, mean_o), np.ones(nu * J, np.int64)),
+        "prefix_cache_hit_rate": column(np.zeros(d), np.tile(hit, nu)),
     }
     rows = scan(scenario.replace(disaggregated=False), catalog, **columns)
     dec = rows.iloc[: len(decode_unique)]
