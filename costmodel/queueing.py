@@ -25,6 +25,7 @@ nodes, say) by bisection, vectorised over rows; :func:`normal_cdf` and
 
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
@@ -279,6 +280,12 @@ def gamma_cdf(x, mean, variance):
     return np.where(point, (x >= m).astype(float), smooth)
 
 
+@functools.lru_cache(maxsize=64)
+def _normal_quantile_of(p: float) -> float:
+    """:func:`normal_quantile` of one probability, worked out once per process."""
+    return float(normal_quantile(p))
+
+
 def gamma_quantile(p: float, mean, variance) -> np.ndarray:
     """The p-quantile of :func:`gamma_cdf`'s law, its Wilson-Hilferty inverse [as mean].
 
@@ -291,7 +298,8 @@ def gamma_quantile(p: float, mean, variance) -> np.ndarray:
     v = np.asarray(variance, float)
     point = ~(v > 0) | ~(m > 0) | ~np.isfinite(m) | ~np.isfinite(v)
     k = np.where(point, 1.0, np.square(np.where(point, 1.0, m)) / np.where(point, 1.0, v))
-    root = np.maximum(1.0 - 1.0 / (9.0 * k) + normal_quantile(p) * np.sqrt(1.0 / (9.0 * k)), 0)
+    z = _normal_quantile_of(float(p))
+    root = np.maximum(1.0 - 1.0 / (9.0 * k) + z * np.sqrt(1.0 / (9.0 * k)), 0)
     return np.where(point, m, m * root**3)
 
 
