@@ -134,7 +134,9 @@ MS_PER_S = 1e3
 class ServiceTimes:
     """What the queueing needs of each configuration (rows) and prompt node (columns) [ms].
 
-    ``configs``: the configurations (``CONFIG_COLUMNS``); per configuration ``fits``
+    ``configs``: the configurations (``CONFIG_COLUMNS``), the rows ``config_rows`` of
+    ``source_configs`` (all of them where None), taken when first read (a subset taken
+    for the queueing alone never builds its frame); per configuration ``fits``
     (the batch cap, and a disaggregated pool, fit in memory), ``max_batch_size``,
     ``decode_ms_per_token`` t_d, ``decode_step_ms`` (one decode step, t_d times the
     tokens a step yields), ``chunk_tokens``; per configuration and prompt node
@@ -148,7 +150,7 @@ class ServiceTimes:
     model's context window; ``nodes_per_class``: the nodes of each class, in class order.
     """
 
-    configs: pd.DataFrame
+    source_configs: pd.DataFrame
     fits: np.ndarray
     max_batch_size: np.ndarray
     decode_ms_per_token: np.ndarray
@@ -165,6 +167,14 @@ class ServiceTimes:
     mean_output_tokens: float
     clipped_share: float
     nodes_per_class: int
+    config_rows: np.ndarray | None = None
+
+    @functools.cached_property
+    def configs(self) -> pd.DataFrame:
+        """The configurations (``CONFIG_COLUMNS``), one row per row of the arrays."""
+        if self.config_rows is None:
+            return self.source_configs
+        return self.source_configs.iloc[self.config_rows].reset_index(drop=True)
 
     @functools.cached_property
     def disaggregated(self) -> np.ndarray:
@@ -214,10 +224,9 @@ class ServiceTimes:
         the moments and pieces every queue needs are worked out once, here, and taken
         along."""
         rows = np.asarray(rows)
+        rows = np.flatnonzero(rows) if rows.dtype == bool else rows
         out = ServiceTimes(
-            self.configs.iloc[rows].reset_index(drop=True)
-            if rows.dtype != bool
-            else self.configs[rows].reset_index(drop=True),
+            self.source_configs,
             self.fits[rows],
             self.max_batch_size[rows],
             self.decode_ms_per_token[rows],
@@ -234,6 +243,7 @@ class ServiceTimes:
             self.mean_output_tokens,
             self.clipped_share,
             self.nodes_per_class,
+            rows if self.config_rows is None else self.config_rows[rows],
         )
         # cached_property values live in the instance's __dict__
         for name in (
@@ -413,7 +423,7 @@ def service_times(
     work = work + share * dispatch
     fits = dec["fits"].to_numpy(bool)[decode_of] & (~split | prefill_fits[prefill_of])
     return ServiceTimes(
-        configs=frame,
+        source_configs=frame,
         fits=fits,
         max_batch_size=dec["max_batch_size"].to_numpy(float)[decode_of],
         decode_ms_per_token=t_d,
