@@ -41,7 +41,7 @@ from costmodel.planning.latency import (
     QUANTILES,
     ServiceTimes,
     fleet_state,
-    latency_table,
+    latency_quantiles,
     service_times,
     slot_overflow_probability,
     tpot_cdf,
@@ -521,13 +521,13 @@ def evaluate_back(
     every feasible one) evaluated back at the design rate (``latency.latency_table``):
     ``EVALUATED_COLUMNS`` and ``meets_targets`` (every target met, the slots kept)."""
     targets = checked_targets(targets)
-    table = sized.copy()
+    table = sized
     rows = np.flatnonzero(table["feasible"].to_numpy(bool)) if rows is None else np.asarray(rows)
     if not rows.size:
-        return table
+        return table.copy()
     part = service.take(table["config"].to_numpy()[rows])
     replicas = table["replicas"].to_numpy()[rows]
-    back = latency_table(
+    state = fleet_state(
         part,
         table["design_requests_per_s"].to_numpy()[rows]
         / np.where(part.disaggregated, 1.0, replicas),
@@ -535,17 +535,23 @@ def evaluate_back(
         np.maximum(table["prefill_instances"].to_numpy()[rows], 1).astype(np.int64),
         overhead_ms,
     )
-    for name in EVALUATED_COLUMNS:
-        column = table[name].to_numpy(copy=True)
-        column[rows] = back[name].to_numpy()
-        table[name] = column
-    met = back["slot_overflow_probability"].to_numpy() <= SLOT_OVERFLOW_PROBABILITY
+    back = {  # latency_table's columns of these fleets, without its frame
+        **latency_quantiles(state, QUANTILES),
+        "mean_ttft_ms": state.mean_ttft_ms,
+        "tpot_mean_ms": state.tpot_mean_ms,
+        "utilization": state.utilization,
+        "slot_overflow_probability": state.slot_overflow_probability,
+    }
+    met = back["slot_overflow_probability"] <= SLOT_OVERFLOW_PROBABILITY
     for key, limit in targets.items():
-        met &= back[key].to_numpy() <= limit * (1 + 1e-9)
-    column = table["meets_targets"].to_numpy(copy=True)
-    column[rows] = met
-    table["meets_targets"] = column
-    return table
+        met &= back[key] <= limit * (1 + 1e-9)
+    back["meets_targets"] = met
+    columns = {}
+    for name, values in back.items():
+        column = table[name].to_numpy(copy=True)
+        column[rows] = values
+        columns[name] = column
+    return table.assign(**columns)
 
 
 def fleet_gpus(
