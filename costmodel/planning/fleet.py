@@ -492,26 +492,27 @@ def sized_fleets(
     configs = service.configs
     sized = _size(service, design, targets, overhead_ms)
     replicas, instances, binding, feasible = (a[:, 0] for a in sized)
-    table = configs.copy()
-    table["config"] = np.arange(len(configs))
-    table["replicas"] = replicas
-    table["prefill_instances"] = np.where(split, instances, 0)
-    table["binding"] = binding
-    table["feasible"] = feasible
-    table["total_gpus"] = np.nan
-    table["design_requests_per_s"] = design
-    table["meets_targets"] = False
-    for name in EVALUATED_COLUMNS:
-        table[name] = np.nan
-    ok = table[feasible].copy()
-    if ok.empty:
+    table = configs.assign(
+        config=np.arange(len(configs)),
+        replicas=replicas,
+        prefill_instances=np.where(split, instances, 0),
+        binding=binding,
+        feasible=feasible,
+        total_gpus=np.nan,
+        design_requests_per_s=design,
+        meets_targets=False,
+        **dict.fromkeys(EVALUATED_COLUMNS, np.nan),
+    )
+    if not feasible.any():
         return table
-    n_decode = ok["n_gpus"] * ok["replicas"]
-    n_prefill = ok["prefill_gpus"] * ok["prefill_instances"]
-    ok["total_gpus"] = n_decode + n_prefill
-    ok["prefill_to_decode_gpu_ratio"] = n_prefill / n_decode
-    rest = table[~feasible].reindex(columns=ok.columns)
-    return pd.concat([ok, rest], ignore_index=True) if len(rest) else ok.reset_index(drop=True)
+    n_decode = configs["n_gpus"].to_numpy() * replicas
+    n_prefill = configs["prefill_gpus"].to_numpy() * table["prefill_instances"].to_numpy()
+    table = table.assign(
+        total_gpus=np.where(feasible, n_decode + n_prefill, np.nan),
+        prefill_to_decode_gpu_ratio=np.where(feasible, n_prefill / n_decode, np.nan),
+    )
+    feasible_first = np.r_[np.flatnonzero(feasible), np.flatnonzero(~feasible)]
+    return table.iloc[feasible_first].reset_index(drop=True)
 
 
 def evaluate_back(
