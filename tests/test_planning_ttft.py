@@ -10,7 +10,7 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import costmodel
@@ -301,6 +301,7 @@ def test_quantile_bounds_hold_the_quantiles():
             assert (high[ok] >= value[ok] * (1 - 1e-9)).all(), (metric, q)
 
 
+@settings(deadline=None)
 @given(
     st.lists(
         st.tuples(st.sampled_from(["h100-sxm", "b200"]), st.integers(1, 3), st.booleans()),
