@@ -25,6 +25,7 @@ nodes, say) by bisection, vectorised over rows; :func:`normal_cdf` and
 
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
@@ -279,6 +280,12 @@ def gamma_cdf(x, mean, variance):
     return np.where(point, (x >= m).astype(float), smooth)
 
 
+@functools.lru_cache(maxsize=64)
+def _normal_quantile_of(p: float) -> float:
+    """:func:`normal_quantile` of one probability, worked out once per process."""
+    return float(normal_quantile(p))
+
+
 def gamma_quantile(p: float, mean, variance) -> np.ndarray:
     """The p-quantile of :func:`gamma_cdf`'s law, its Wilson-Hilferty inverse [as mean].
 
@@ -291,7 +298,8 @@ def gamma_quantile(p: float, mean, variance) -> np.ndarray:
     v = np.asarray(variance, float)
     point = ~(v > 0) | ~(m > 0) | ~np.isfinite(m) | ~np.isfinite(v)
     k = np.where(point, 1.0, np.square(np.where(point, 1.0, m)) / np.where(point, 1.0, v))
-    root = np.maximum(1.0 - 1.0 / (9.0 * k) + normal_quantile(p) * np.sqrt(1.0 / (9.0 * k)), 0)
+    z = _normal_quantile_of(float(p))
+    root = np.maximum(1.0 - 1.0 / (9.0 * k) + z * np.sqrt(1.0 / (9.0 * k)), 0)
     return np.where(point, m, m * root**3)
 
 
@@ -314,21 +322,22 @@ def wait_quantile_bound(q, law: dict) -> np.ndarray:
     return np.where(c > 1 - q, np.maximum(np.where(law["hyper"], hyper, shifted), 0.0), 0.0)
 
 
-def _narrowed(cdf, low, high, q, inner_low, inner_high):
+def _narrowed(f, low, high, inner_low, inner_high):
     """The bracket ``[low, high]`` narrowed by the trial points ``inner_low <=
-    inner_high`` (each kept as a low or a high by its CDF), and the ends' ``cdf - q``."""
+    inner_high`` (each kept as a low or a high by the sign of ``f``, the CDF less the
+    quantile), and ``f`` at the ends."""
     every = np.arange(low.size)
     a = np.clip(inner_low, low, high)
     b = np.clip(inner_high, a, high)
     lo, hi = low.copy(), high.copy()
     f_lo, f_hi = np.empty(low.size), np.empty(low.size)
-    f_a = cdf(a, every) - q
+    f_a = f(a, every)
     below = f_a < 0
     lo[below], f_lo[below] = a[below], f_a[below]
     hi[~below], f_hi[~below] = a[~below], f_a[~below]
 
     def at(t, rows):
-        return cdf(t[rows], rows) - q if rows.size else np.empty(0)
+        return f(t[rows], rows) if rows.size else np.empty(0)
 
     rows = every[~below]
     f_lo[rows] = at(low, rows)
@@ -345,57 +354,66 @@ def _narrowed(cdf, low, high, q, inner_low, inner_high):
 def mixture_quantiles(cdf, low, high, quantiles, inner=None) -> np.ndarray:
     """Quantiles of distributions given by their CDF, vectorised over rows.
 
-    ``cdf(t, rows)``: ``P(X <= t)`` of the rows ``rows`` (an index array) at ``t`` (one
-    time per row); ``low``, ``high``: per-row brackets with ``cdf(low) < q <= cdf(high)``
-    (a value below the bracket is returned as ``low``). Returns shape
-    ``(rows, len(quantiles))``: the smallest t (to within ``t QUANTILE_TOLERANCE``) with
-    ``cdf(t) >= q``.
+    ``cdf(t, rows)``: ``P(X <= t)`` of the rows ``rows`` (an index array, a row possibly
+    more than once) at ``t`` (one time per entry); ``low``, ``high``: per-row brackets
+    with ``cdf(low) < q <= cdf(high)`` (a value below the bracket is returned as
+    ``low``). Returns shape ``(rows, len(quantiles))``: the smallest t (to within ``t
+    QUANTILE_TOLERANCE``) with ``cdf(t) >= q``.
 
-    Each step tries the secant point of the bracket (regula falsi, with the Illinois
-    halving of the end that stays: a smooth CDF converges in a few steps) and, after
-    ``SECANT_STEPS`` steps, bisects instead where the last step did not halve the bracket
-    (a CDF with a step then shrinks at least as fast as bisection every other step);
-    only the rows still searching are evaluated. ``inner(q)``, if given: per-row trial
-    points ``(a, b)``, ``a <= b``, likely on either side of the q-quantile (closed-form
-    bounds, say); each is checked by its CDF and narrows the bracket on the side it falls,
-    so a wrong guess costs an evaluation, never the answer.
+    Every (row, quantile) pair is one search, all searched together (one ``cdf`` call
+    per step for them all). Each step tries the secant point of the bracket (regula
+    falsi, with the Illinois halving of the end that stays: a smooth CDF converges in a
+    few steps) and, after ``SECANT_STEPS`` steps, bisects instead where the last step
+    did not halve the bracket (a CDF with a step then shrinks at least as fast as
+    bisection every other step); only the pairs still searching are evaluated.
+    ``inner(q)``, if given: per-row trial points ``(a, b)``, ``a <= b``, likely on either
+    side of the q-quantile (closed-form bounds, say); each is checked by its CDF and
+    narrows the bracket on the side it falls, so a wrong guess costs an evaluation,
+    never the answer.
     """
-    low = np.asarray(low, float)
-    high = np.asarray(high, float)
-    every = np.arange(low.size)
-    out = np.empty((low.size, len(quantiles)))
-    for i, q in enumerate(quantiles):
+    for q in quantiles:
         if not 0 < q < 1:
             raise ValueError(f"quantiles must be in (0, 1); got {q!r}")
-        if inner is None:
-            lo, hi = low.copy(), high.copy()
-            f_lo, f_hi = cdf(lo, every) - q, cdf(hi, every) - q
-        else:
-            lo, hi, f_lo, f_hi = _narrowed(cdf, low, high, q, *inner(q))
-        hi = np.where(f_lo < 0, hi, lo)  # q is already reached at low
-        side = np.zeros(low.size)  # -1: low moved last, +1: high moved last
-        bisect = np.zeros(low.size, bool)
-        rows = every[f_lo < 0]
-        for step in range(2 * BISECTION_STEPS):
-            width = hi[rows] - lo[rows]
-            scale = np.where(hi[rows] > 0, hi[rows], high[rows] - low[rows])
-            keep = width > scale * QUANTILE_TOLERANCE
-            rows, width = rows[keep], width[keep]
-            if not rows.size:
-                break
-            a, b, fa, fb = lo[rows], hi[rows], f_lo[rows], f_hi[rows]
-            gap = fb - fa  # > 0 but for an end's value halved away to 0
-            secant = b - fb * width / np.where(gap > 0, gap, np.inf)
-            inside = (secant > a) & (secant < b)
-            safeguard = bisect[rows] & (step >= SECANT_STEPS)
-            x = np.where(safeguard | ~inside, 0.5 * (a + b), secant)
-            f = cdf(x, rows) - q
-            below = f < 0
-            f_hi[rows] = np.where(below & (side[rows] == -1), 0.5 * fb, fb)  # Illinois
-            f_lo[rows] = np.where(~below & (side[rows] == 1), 0.5 * fa, fa)
-            lo[rows[below]], f_lo[rows[below]] = x[below], f[below]
-            hi[rows[~below]], f_hi[rows[~below]] = x[~below], f[~below]
-            bisect[rows] = hi[rows] - lo[rows] > 0.5 * width
-            side[rows] = np.where(below, -1, 1)
-        out[:, i] = hi
-    return out
+    n, m = np.size(low), len(quantiles)
+    of = np.repeat(np.arange(n), m)  # search (row, quantile) -> its row
+    qs = np.tile(np.asarray(quantiles, float), n)
+    low = np.asarray(low, float)[of]
+    high = np.asarray(high, float)[of]
+    every = np.arange(low.size)
+
+    def f(t, rows):
+        return cdf(t, of[rows]) - qs[rows]
+
+    if inner is None:
+        lo, hi = low.copy(), high.copy()
+        f_lo, f_hi = f(lo, every), f(hi, every)
+    else:
+        trials = [inner(q) for q in quantiles]  # per quantile, (a, b) per row
+        a, b = (np.stack([np.asarray(t[k], float) for t in trials], axis=1).ravel() for k in (0, 1))
+        lo, hi, f_lo, f_hi = _narrowed(f, low, high, a, b)
+    hi = np.where(f_lo < 0, hi, lo)  # q is already reached at low
+    side = np.zeros(low.size)  # -1: low moved last, +1: high moved last
+    bisect = np.zeros(low.size, bool)
+    rows = every[f_lo < 0]
+    for step in range(2 * BISECTION_STEPS):
+        width = hi[rows] - lo[rows]
+        scale = np.where(hi[rows] > 0, hi[rows], high[rows] - low[rows])
+        keep = width > scale * QUANTILE_TOLERANCE
+        rows, width = rows[keep], width[keep]
+        if not rows.size:
+            break
+        a, b, fa, fb = lo[rows], hi[rows], f_lo[rows], f_hi[rows]
+        gap = fb - fa  # > 0 but for an end's value halved away to 0
+        secant = b - fb * width / np.where(gap > 0, gap, np.inf)
+        inside = (secant > a) & (secant < b)
+        safeguard = bisect[rows] & (step >= SECANT_STEPS)
+        x = np.where(safeguard | ~inside, 0.5 * (a + b), secant)
+        fx = f(x, rows)
+        below = fx < 0
+        f_hi[rows] = np.where(below & (side[rows] == -1), 0.5 * fb, fb)  # Illinois
+        f_lo[rows] = np.where(~below & (side[rows] == 1), 0.5 * fa, fa)
+        lo[rows[below]], f_lo[rows[below]] = x[below], fx[below]
+        hi[rows[~below]], f_hi[rows[~below]] = x[~below], fx[~below]
+        bisect[rows] = hi[rows] - lo[rows] > 0.5 * width
+        side[rows] = np.where(below, -1, 1)
+    return hi.reshape(n, m)

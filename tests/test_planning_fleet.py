@@ -244,3 +244,43 @@ def test_plan_fleets_is_sized_then_evaluated_back():
     half = evaluate_back(sized, service(), wanted, rows=feasible[::2])
     whole = evaluate_back(half, service(), wanted, rows=feasible[1::2])
     pd.testing.assert_frame_equal(whole, plan_fleets(service(), 4.0, wanted))
+
+
+def _plain_capacity(part, targets):
+    """Every step of the plain bisection on [0, the stable rate] for every row, and what
+    fails first above it: the reference the sizer's early stop must match."""
+    from costmodel.planning.fleet import RATE_STEPS, _all, _binding, _checks, _label
+    from costmodel.planning.latency import MS_PER_S, fleet_state
+
+    low = np.zeros(len(part.fits))
+    high = MS_PER_S / np.maximum(part.queue_moments[0], part.work_moments[0])
+    for _ in range(RATE_STEPS):
+        mid = 0.5 * (low + high)
+        ok = _all(_checks(part, fleet_state(part, mid, 1, 1, 0.0), targets, True))
+        low, high = np.where(ok, mid, low), np.where(ok, high, mid)
+    above = _checks(part, fleet_state(part, high, 1, 1, 0.0), targets, True)
+    return low, _binding(above, ["memory", *map(_label, targets)])
+
+
+@settings(max_examples=5, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.lists(st.floats(0.01, 3000.0), min_size=1, max_size=4),
+    st.sampled_from(
+        [{"ttft_p90_ms": 3000, "tpot_p90_ms": 60}, {"ttft_p99_ms": 6000, "tpot_p50_ms": 40}]
+    ),
+)
+def test_aggregated_capacity_stops_early_with_the_plain_bisections_answer(rates, targets):
+    # The sizer stops a row once its replicas at every rate asked and what binds can no
+    # longer change (several steps per evaluation when few rows are left): the replicas
+    # ceil(rate / capacity), what binds and feasibility equal the plain bisection's.
+    from costmodel.planning.fleet import _aggregated_capacity
+
+    part = service().take(np.flatnonzero(~service().disaggregated & service().fits))
+    cap, why, ok = _aggregated_capacity(part, targets, 0.0, rates)
+    plain, plain_why = _plain_capacity(part, targets)
+    plain_ok = plain > 0  # every row of this set meets the targets at no load
+    assert ok.tolist() == plain_ok.tolist() and ok.any()
+    assert why[ok].tolist() == plain_why[ok].tolist()
+    r = np.asarray(rates)[None, :]
+    assert (np.ceil(r / cap[ok, None]) == np.ceil(r / plain[ok, None])).all()
+    assert (cap[ok] <= plain[ok]).all()  # the bracket's low end, on the same grid

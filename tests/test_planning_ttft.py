@@ -10,7 +10,7 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import costmodel
@@ -299,3 +299,21 @@ def test_quantile_bounds_hold_the_quantiles():
             ok = state.stable
             assert (low[ok] <= value[ok] * (1 + 1e-9)).all(), (metric, q)
             assert (high[ok] >= value[ok] * (1 - 1e-9)).all(), (metric, q)
+
+
+@settings(deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.sampled_from(["h100-sxm", "b200"]), st.integers(1, 3), st.booleans()),
+        min_size=1,
+        max_size=30,
+    )
+)
+def test_distinct_rows_as_groupby_numbers_them(rows):
+    # service_times' distinct rows: first appearance order, each row's position among
+    # them, as pandas' groupby(sort=False).ngroup() numbers them.
+    keys = pd.DataFrame(rows, columns=["gpu", "n", "ep"])
+    unique, of = latency._distinct(keys)
+    expected = keys.groupby(list(keys.columns), sort=False).ngroup().to_numpy()
+    assert of.tolist() == expected.tolist()
+    assert unique.equals(keys.drop_duplicates().reset_index(drop=True))

@@ -183,3 +183,23 @@ def test_erlang_c_of_large_pools_matches_the_full_recursion():
     cases += [(3000, 1000.0), (20000, 19800.0)]
     got = queueing.erlang_c([c for c, _ in cases], [a for _, a in cases])
     assert got == pytest.approx([full(c, a) for c, a in cases], rel=1e-9, abs=1e-300)
+
+
+def test_mixture_quantiles_searched_together_as_each_alone():
+    # Every (row, quantile) pair is one search of the same batch: rows of exponentials of
+    # means 1, 10 and 100, asked three quantiles at once, give each quantile as asked
+    # alone, -mean ln(1 - q), and the CDF is called once per step for all pairs.
+    means = np.array([1.0, 10.0, 100.0])
+    calls = []
+
+    def cdf(t, rows):
+        calls.append(rows.size)
+        return 1 - np.exp(-t / means[rows])
+
+    quantiles = (0.5, 0.9, 0.99)
+    found = queueing.mixture_quantiles(cdf, np.zeros(3), np.full(3, 1e4), quantiles)
+    assert calls[0] == 9  # 3 rows x 3 quantiles in the first call
+    for i, q in enumerate(quantiles):
+        alone = queueing.mixture_quantiles(cdf, np.zeros(3), np.full(3, 1e4), (q,))
+        assert found[:, i] == pytest.approx(alone[:, 0], rel=1e-12)
+        assert found[:, i] == pytest.approx(-means * np.log(1 - q), rel=1e-8)

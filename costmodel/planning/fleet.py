@@ -41,7 +41,7 @@ from costmodel.planning.latency import (
     QUANTILES,
     ServiceTimes,
     fleet_state,
-    latency_table,
+    latency_quantiles,
     service_times,
     slot_overflow_probability,
     tpot_cdf,
@@ -171,21 +171,79 @@ def _binding(checks: dict, order) -> np.ndarray:
     return names
 
 
-def _aggregated_capacity(service: ServiceTimes, targets, overhead_ms):
+def _tree_depth(rows: int) -> int:
+    """Bisection steps :func:`_aggregated_capacity` takes per evaluation for ``rows``
+    rows still searching: an evaluation costs about ``a + b x points`` with a fixed
+    ``a`` of about 240 ``b`` (measured), and d steps take ``2^d - 1`` points per row, so
+    d is the one with the least cost per step."""
+    return 1 if rows > 240 else 2 if rows > 48 else 3 if rows > 12 else 4
+
+
+def _aggregated_capacity(service: ServiceTimes, targets, overhead_ms, rates):
     """The largest rate one aggregated replica takes meeting every target and keeping its
-    batch slots [requests/s], by bisection; what binds; whether any rate does."""
+    batch slots [requests/s], by bisection on [0, the stable rate]; what binds; whether
+    any rate does.
+
+    What callers use of the capacity is the replicas ``ceil(rate / capacity)`` at each of
+    ``rates`` [requests/s], so a row stops bisecting once those can no longer change:
+    the same at both ends of its bracket, and a single constraint failing at the
+    bracket's top (every constraint tightens as the load rises, so that one binds at
+    any capacity within). The capacity returned is then the bracket's low end; the
+    replicas, what binds and feasibility are those of the full ``RATE_STEPS`` steps.
+    Only the feasible rows still searching are evaluated, several steps at once when
+    few rows are left (:func:`_tree_depth`: the ``2^d - 1`` rates the next d steps can
+    try, every one of them in one evaluation, then the d steps taken in turn).
+    """
     mean_s, mean_wp = service.queue_moments[0], service.work_moments[0]
     stable_rate = MS_PER_S / np.maximum(mean_s, mean_wp)
     order = ["memory", *[_label(k) for k in targets]]
     at_zero = _checks(service, fleet_state(service, 0.0, 1, 1, overhead_ms), targets, False)
     feasible = _all(at_zero)
-    low, high = np.zeros(len(mean_s)), stable_rate
-    for _ in range(RATE_STEPS):
-        mid = 0.5 * (low + high)
-        ok = _all(_checks(service, fleet_state(service, mid, 1, 1, overhead_ms), targets, True))
-        low, high = np.where(ok, mid, low), np.where(ok, high, mid)
-    above = _checks(service, fleet_state(service, high, 1, 1, overhead_ms), targets, True)
-    binding = np.where(feasible, _binding(above, order), _binding(at_zero, order[1:]))
+    n = len(mean_s)
+    low, high = np.zeros(n), stable_rate.copy()
+    binding = _binding(at_zero, order[1:])
+    failing = np.zeros(n, np.int64)  # constraints failing at high (0: high not tried)
+    rates = np.asarray(rates, float)[None, :]
+    rows = np.flatnonzero(feasible)
+    steps = 0
+    while rows.size and steps < RATE_STEPS:
+        depth = min(_tree_depth(rows.size), RATE_STEPS - steps)
+        # The tree of the next steps' rates, node i's children 2i + 1 (low half) and
+        # 2i + 2 (high half), each the bisection's own midpoint of its bracket.
+        ends = [(low[rows], high[rows])]
+        tries = []
+        for node in range(2**depth - 1):
+            a, b = ends[node]
+            mid = 0.5 * (a + b)
+            tries.append(mid)
+            ends += [(a, mid), (mid, b)]
+        tries = np.stack(tries, axis=1)  # rows x nodes
+        part = service.take(np.repeat(rows, tries.shape[1]))
+        state = fleet_state(part, tries.ravel(), 1, 1, overhead_ms)
+        checks = _checks(part, state, targets, True)
+        ok = _all(checks).reshape(tries.shape)
+        count = np.sum([~c for c in checks.values()], axis=0).reshape(tries.shape)
+        names = _binding(checks, order).reshape(tries.shape)
+        node, every = np.zeros(rows.size, np.int64), np.arange(rows.size)
+        for _ in range(depth):
+            passed, mid = ok[every, node], tries[every, node]
+            low[rows] = np.where(passed, mid, low[rows])
+            high[rows] = np.where(passed, high[rows], mid)
+            failing[rows] = np.where(passed, failing[rows], count[every, node])
+            binding[rows] = np.where(passed, binding[rows], names[every, node])
+            node = 2 * node + np.where(passed, 2, 1)
+        steps += depth
+        lo, hi = low[rows], high[rows]
+        replicas_known = np.all(
+            np.ceil(rates / np.where(lo > 0, lo, 1.0)[:, None]) == np.ceil(rates / hi[:, None]),
+            axis=1,
+        )
+        rows = rows[~((lo > 0) & (failing[rows] == 1) & replicas_known)]
+    untried = np.flatnonzero(feasible & (failing == 0))  # high still the stable rate
+    if untried.size:
+        part = service.take(untried)
+        above = fleet_state(part, high[untried], 1, 1, overhead_ms)
+        binding[untried] = _binding(_checks(part, above, targets, True), order)
     return low, binding, feasible & (low > 0)
 
 
@@ -305,7 +363,7 @@ def _size(service: ServiceTimes, design_rates, targets, overhead_ms, prices=()):
     feasible = np.zeros((n, v), bool)
     rows = np.flatnonzero(~split & fits)
     if rows.size:
-        cap, why, ok = _aggregated_capacity(service.take(rows), targets, overhead_ms)
+        cap, why, ok = _aggregated_capacity(service.take(rows), targets, overhead_ms, rates)
         per_replica = np.where(ok, cap, 1.0)[:, None]
         replicas[rows] = np.where(ok[:, None], np.ceil(rates[None, :] / per_replica), np.nan)
         binding[rows], feasible[rows] = why[:, None], ok[:, None]
@@ -434,26 +492,27 @@ def sized_fleets(
     configs = service.configs
     sized = _size(service, design, targets, overhead_ms)
     replicas, instances, binding, feasible = (a[:, 0] for a in sized)
-    table = configs.copy()
-    table["config"] = np.arange(len(configs))
-    table["replicas"] = replicas
-    table["prefill_instances"] = np.where(split, instances, 0)
-    table["binding"] = binding
-    table["feasible"] = feasible
-    table["total_gpus"] = np.nan
-    table["design_requests_per_s"] = design
-    table["meets_targets"] = False
-    for name in EVALUATED_COLUMNS:
-        table[name] = np.nan
-    ok = table[feasible].copy()
-    if ok.empty:
+    table = configs.assign(
+        config=np.arange(len(configs)),
+        replicas=replicas,
+        prefill_instances=np.where(split, instances, 0),
+        binding=binding,
+        feasible=feasible,
+        total_gpus=np.nan,
+        design_requests_per_s=design,
+        meets_targets=False,
+        **dict.fromkeys(EVALUATED_COLUMNS, np.nan),
+    )
+    if not feasible.any():
         return table
-    n_decode = ok["n_gpus"] * ok["replicas"]
-    n_prefill = ok["prefill_gpus"] * ok["prefill_instances"]
-    ok["total_gpus"] = n_decode + n_prefill
-    ok["prefill_to_decode_gpu_ratio"] = n_prefill / n_decode
-    rest = table[~feasible].reindex(columns=ok.columns)
-    return pd.concat([ok, rest], ignore_index=True) if len(rest) else ok.reset_index(drop=True)
+    n_decode = configs["n_gpus"].to_numpy() * replicas
+    n_prefill = configs["prefill_gpus"].to_numpy() * table["prefill_instances"].to_numpy()
+    table = table.assign(
+        total_gpus=np.where(feasible, n_decode + n_prefill, np.nan),
+        prefill_to_decode_gpu_ratio=np.where(feasible, n_prefill / n_decode, np.nan),
+    )
+    feasible_first = np.r_[np.flatnonzero(feasible), np.flatnonzero(~feasible)]
+    return table.iloc[feasible_first].reset_index(drop=True)
 
 
 def evaluate_back(
@@ -463,13 +522,13 @@ def evaluate_back(
     every feasible one) evaluated back at the design rate (``latency.latency_table``):
     ``EVALUATED_COLUMNS`` and ``meets_targets`` (every target met, the slots kept)."""
     targets = checked_targets(targets)
-    table = sized.copy()
+    table = sized
     rows = np.flatnonzero(table["feasible"].to_numpy(bool)) if rows is None else np.asarray(rows)
     if not rows.size:
-        return table
+        return table.copy()
     part = service.take(table["config"].to_numpy()[rows])
     replicas = table["replicas"].to_numpy()[rows]
-    back = latency_table(
+    state = fleet_state(
         part,
         table["design_requests_per_s"].to_numpy()[rows]
         / np.where(part.disaggregated, 1.0, replicas),
@@ -477,17 +536,23 @@ def evaluate_back(
         np.maximum(table["prefill_instances"].to_numpy()[rows], 1).astype(np.int64),
         overhead_ms,
     )
-    for name in EVALUATED_COLUMNS:
-        column = table[name].to_numpy(copy=True)
-        column[rows] = back[name].to_numpy()
-        table[name] = column
-    met = back["slot_overflow_probability"].to_numpy() <= SLOT_OVERFLOW_PROBABILITY
+    back = {  # latency_table's columns of these fleets, without its frame
+        **latency_quantiles(state, QUANTILES),
+        "mean_ttft_ms": state.mean_ttft_ms,
+        "tpot_mean_ms": state.tpot_mean_ms,
+        "utilization": state.utilization,
+        "slot_overflow_probability": state.slot_overflow_probability,
+    }
+    met = back["slot_overflow_probability"] <= SLOT_OVERFLOW_PROBABILITY
     for key, limit in targets.items():
-        met &= back[key].to_numpy() <= limit * (1 + 1e-9)
-    column = table["meets_targets"].to_numpy(copy=True)
-    column[rows] = met
-    table["meets_targets"] = column
-    return table
+        met &= back[key] <= limit * (1 + 1e-9)
+    back["meets_targets"] = met
+    columns = {}
+    for name, values in back.items():
+        column = table[name].to_numpy(copy=True)
+        column[rows] = values
+        columns[name] = column
+    return table.assign(**columns)
 
 
 def fleet_gpus(

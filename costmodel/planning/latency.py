@@ -134,7 +134,9 @@ MS_PER_S = 1e3
 class ServiceTimes:
     """What the queueing needs of each configuration (rows) and prompt node (columns) [ms].
 
-    ``configs``: the configurations (``CONFIG_COLUMNS``); per configuration ``fits``
+    ``configs``: the configurations (``CONFIG_COLUMNS``), the rows ``config_rows`` of
+    ``source_configs`` (all of them where None), taken when first read (a subset taken
+    for the queueing alone never builds its frame); per configuration ``fits``
     (the batch cap, and a disaggregated pool, fit in memory), ``max_batch_size``,
     ``decode_ms_per_token`` t_d, ``decode_step_ms`` (one decode step, t_d times the
     tokens a step yields), ``chunk_tokens``; per configuration and prompt node
@@ -148,7 +150,7 @@ class ServiceTimes:
     model's context window; ``nodes_per_class``: the nodes of each class, in class order.
     """
 
-    configs: pd.DataFrame
+    source_configs: pd.DataFrame
     fits: np.ndarray
     max_batch_size: np.ndarray
     decode_ms_per_token: np.ndarray
@@ -165,6 +167,14 @@ class ServiceTimes:
     mean_output_tokens: float
     clipped_share: float
     nodes_per_class: int
+    config_rows: np.ndarray | None = None
+
+    @functools.cached_property
+    def configs(self) -> pd.DataFrame:
+        """The configurations (``CONFIG_COLUMNS``), one row per row of the arrays."""
+        if self.config_rows is None:
+            return self.source_configs
+        return self.source_configs.iloc[self.config_rows].reset_index(drop=True)
 
     @functools.cached_property
     def disaggregated(self) -> np.ndarray:
@@ -214,10 +224,9 @@ class ServiceTimes:
         the moments and pieces every queue needs are worked out once, here, and taken
         along."""
         rows = np.asarray(rows)
+        rows = np.flatnonzero(rows) if rows.dtype == bool else rows
         out = ServiceTimes(
-            self.configs.iloc[rows].reset_index(drop=True)
-            if rows.dtype != bool
-            else self.configs[rows].reset_index(drop=True),
+            self.source_configs,
             self.fits[rows],
             self.max_batch_size[rows],
             self.decode_ms_per_token[rows],
@@ -234,6 +243,7 @@ class ServiceTimes:
             self.mean_output_tokens,
             self.clipped_share,
             self.nodes_per_class,
+            rows if self.config_rows is None else self.config_rows[rows],
         )
         # cached_property values live in the instance's __dict__
         for name in (
@@ -301,10 +311,16 @@ def _configs(configs) -> pd.DataFrame:
 
 def _distinct(keys: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray]:
     """The distinct rows of ``keys`` in order of first appearance, and each row's
-    position among them."""
-    of = keys.groupby(list(keys.columns), sort=False).ngroup().to_numpy()
-    first = np.unique(of, return_index=True)[1]
-    return keys.iloc[first].reset_index(drop=True), of
+    position among them (each column's codes combined into one integer per row)."""
+    code = np.zeros(len(keys), np.int64)
+    for name in keys.columns:
+        codes, uniques = pd.factorize(keys[name])
+        code = code * len(uniques) + codes
+    _, first, inverse = np.unique(code, return_index=True, return_inverse=True)
+    order = np.argsort(first)
+    rank = np.empty(order.size, np.int64)
+    rank[order] = np.arange(order.size)
+    return keys.iloc[first[order]].reset_index(drop=True), rank[inverse.ravel()]
 
 
 def service_times(
@@ -361,20 +377,21 @@ def service_times(
     per_chunk = np.maximum(
         np.floor(prefill_unique["chunk"].to_numpy(float)[:, None] / prefilled[None, :]), 1
     )
+    d = len(decode_unique)
+
+    def column(decode, prefill):  # decode rows then prefill rows, as Python scalars
+        return np.concatenate([np.asarray(decode), np.asarray(prefill)]).tolist()
+
     columns = {
-        "gpu": [*decode_unique["gpu"], *np.repeat(prefill_unique["gpu"].to_numpy(), J)],
-        "n_gpus": [*decode_unique["n_gpus"], *np.repeat(prefill_unique["n"].to_numpy(), J)],
-        "expert_parallel": [
-            *decode_unique["expert_parallel"],
-            *np.repeat(prefill_unique["ep"].to_numpy(), J),
-        ],
-        "batch_size": [*decode_unique["batch_size"], *per_chunk.ravel().astype(np.int64)],
-        "prompt_tokens": [mean_p] * len(decode_unique) + np.tile(p_tokens, nu).astype(int).tolist(),
-        "output_tokens": [mean_o] * len(decode_unique) + [1] * (nu * J),
-        "prefix_cache_hit_rate": [0.0] * len(decode_unique) + np.tile(hit, nu).tolist(),
-    }
-    columns = {
-        k: [v.item() if isinstance(v, np.generic) else v for v in vs] for k, vs in columns.items()
+        "gpu": column(decode_unique["gpu"], np.repeat(prefill_unique["gpu"].to_numpy(), J)),
+        "n_gpus": column(decode_unique["n_gpus"], np.repeat(prefill_unique["n"].to_numpy(), J)),
+        "expert_parallel": column(
+            decode_unique["expert_parallel"], np.repeat(prefill_unique["ep"].to_numpy(), J)
+        ),
+        "batch_size": column(decode_unique["batch_size"], per_chunk.ravel().astype(np.int64)),
+        "prompt_tokens": column(np.full(d, mean_p), np.tile(p_tokens, nu).astype(int)),
+        "output_tokens": column(np.full(d, mean_o), np.ones(nu * J, np.int64)),
+        "prefix_cache_hit_rate": column(np.zeros(d), np.tile(hit, nu)),
     }
     rows = scan(scenario.replace(disaggregated=False), catalog, **columns)
     dec = rows.iloc[: len(decode_unique)]
@@ -406,7 +423,7 @@ def service_times(
     work = work + share * dispatch
     fits = dec["fits"].to_numpy(bool)[decode_of] & (~split | prefill_fits[prefill_of])
     return ServiceTimes(
-        configs=frame,
+        source_configs=frame,
         fits=fits,
         max_batch_size=dec["max_batch_size"].to_numpy(float)[decode_of],
         decode_ms_per_token=t_d,
