@@ -17,7 +17,7 @@ import streamlit as st
 import costmodel
 from app_pages.ui import cache, charts, sidebar, tables, url, widgets
 from app_pages.ui.text import escape, literal
-from costmodel import outputs, shapley
+from costmodel import outputs, pricing, shapley
 from costmodel.adapt import adapted
 from costmodel.evaluation import OUTPUT_COLUMNS
 from costmodel.spec import Spec
@@ -50,7 +50,7 @@ def _price_of_b(gpu: str) -> float:
     """B's GPU price under the sidebar's price rule; where no tier prices it, the default
     price, said (as the sidebar does for A)."""
     try:
-        return cache.scenario_price(gpu, sidebar.price_rule()).usd_per_gpu_hour
+        return pricing.scenario_price(gpu, sidebar.price_rule(), cache.catalog()).usd_per_gpu_hour
     except ValueError as err:
         default = costmodel.Scenario().usd_per_gpu_hour
         st.warning(

@@ -97,7 +97,7 @@ def price_editor(rule: pricing.PriceRule) -> None:
     """Each GPU's price under the sidebar's rule and yours (empty: the rule's); a change
     writes ``gpu_prices`` (the sidebar's rule) and reruns the whole app."""
     mine = dict(rule.own)
-    listed = cache.gpu_prices(rule.replace(own=()))
+    listed = pricing.price_gpus(None, rule.replace(own=()), cache.catalog())
     gpus = cache.catalog().gpus
     table = pd.DataFrame(
         {

@@ -19,7 +19,7 @@ import streamlit as st
 import costmodel
 from app_pages.ui import models
 from app_pages.ui.text import escape
-from costmodel import pricing, shapley
+from costmodel import shapley
 from costmodel.custom_gpu import CustomGpu
 from costmodel.price_files import use_prices
 
@@ -95,28 +95,6 @@ def _evaluate(scenario: costmodel.Scenario, custom: str | None) -> dict[str, Any
 def evaluate(scenario: costmodel.Scenario) -> dict[str, Any]:
     """``costmodel.evaluate`` on the session's catalog, cached by the scenario's fields."""
     return _evaluate(scenario, custom_url())
-
-
-@shared(max_entries=256)
-def _scenario_price(gpu: str, rule: pricing.PriceRule, custom: str | None) -> pricing.ScenarioPrice:
-    return pricing.scenario_price(gpu, rule, catalog())
-
-
-def scenario_price(gpu: str, rule: pricing.PriceRule) -> pricing.ScenarioPrice:
-    """``pricing.scenario_price`` of ``gpu`` by ``rule`` on the session's catalog, shared
-    (every rerun draws the sidebar's price; ValueError where no tier prices ``gpu``)."""
-    return _scenario_price(gpu, rule, custom_url())
-
-
-@shared(max_entries=64)
-def _gpu_prices(rule: pricing.PriceRule, custom: str | None) -> pd.DataFrame:
-    return pricing.price_gpus(None, rule, catalog())
-
-
-def gpu_prices(rule: pricing.PriceRule) -> pd.DataFrame:
-    """``pricing.price_gpus`` of every catalog GPU by ``rule``, shared (views must not
-    change it)."""
-    return _gpu_prices(rule, custom_url())
 
 
 @st.cache_data(show_spinner=False, max_entries=128)

@@ -202,7 +202,7 @@ def _price_inputs(ignored: bool) -> float:
     rule = pricing.PriceRule(tier, as_of, tuple(own.items()))
     st.session_state[_RULE] = rule
     try:
-        found = cache.scenario_price(gpu, rule)
+        found = pricing.scenario_price(gpu, rule, cache.catalog())
     except ValueError as err:
         found = None
         st.warning(escape(str(err)), icon=":material/sell:")
