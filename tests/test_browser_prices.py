@@ -19,7 +19,14 @@ from test_browser_share_links import query, share_link_query
 pytestmark = pytest.mark.browser
 
 SAMPLE = Path(__file__).parent / "data" / "litellm-model-prices-sample.json"
-TODAY = datetime.date.today().isoformat()
+
+
+def today() -> str:
+    """Today's date as the app dates an uploaded list: read when a test asserts, not when
+    the module is collected (a run that crosses midnight would compare two days)."""
+    return datetime.date.today().isoformat()
+
+
 LOAD_TIMEOUT = 60_000  # ms: a cold server computes the page's market setups first
 
 
@@ -54,12 +61,12 @@ def test_an_uploaded_price_file_changes_the_sheet_and_the_link_reproduces_it(
     page.wait_for_url(lambda url: "price_list=" in url, timeout=LOAD_TIMEOUT)
     wait_for_app(page, timeout=LOAD_TIMEOUT)
     expect(page.get_by_role("heading", name="(your list)")).to_have_text(
-        f"Provider prices as of {TODAY} (your list)"
+        f"Provider prices as of {today()} (your list)"
     )
     after = verdict(page)
     assert after != before
     # LiteLLM's sample lists DeepSeek (its peak price), Azure AI and Novita for V4-Flash.
-    assert f"at the prices of {TODAY}?" in after and "DeepInfra" not in after
+    assert f"at the prices of {today()}?" in after and "DeepInfra" not in after
     for provider in ("DeepSeek (", "Azure AI (", "Novita ("):
         assert provider in after
     success = page.get_by_test_id("stAlertContentSuccess")
@@ -70,11 +77,11 @@ def test_an_uploaded_price_file_changes_the_sheet_and_the_link_reproduces_it(
     # The share link holds the list and its date; a new browser shows the same sheet.
     link = share_link_query(page)
     assert link == query(page.url)
-    assert link["price_file_date"] == [TODAY] and len(link["price_list"][0]) > 100
+    assert link["price_file_date"] == [today()] and len(link["price_list"][0]) > 100
     fresh = new_context().new_page()
     fresh.goto(page.url)
     wait_for_app(fresh, timeout=LOAD_TIMEOUT)
-    assert sheet_title(fresh) == f"Provider prices as of {TODAY} (your list)"
+    assert sheet_title(fresh) == f"Provider prices as of {today()} (your list)"
     assert verdict(fresh) == after
     assert_page_works(fresh)
     assert share_link_query(fresh) == link

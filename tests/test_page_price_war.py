@@ -316,7 +316,12 @@ def test_every_setup_is_drawn_with_all_gpus_selected():
 DATA = Path(__file__).parent / "data"
 LITELLM = (DATA / "litellm-model-prices-sample.json").read_bytes()
 OPENROUTER = (DATA / "openrouter-models-sample.json").read_bytes()
-TODAY = datetime.date.today().isoformat()
+
+
+def today() -> str:
+    """Today's date as the app dates an uploaded list: read when a test asserts, not when
+    the module is collected (a run that crosses midnight would compare two days)."""
+    return datetime.date.today().isoformat()
 
 
 def upload(at, data: bytes, name: str = "model_prices_and_context_window.json"):
@@ -338,7 +343,7 @@ def test_an_uploaded_litellm_file_is_the_sheet_and_its_link_reproduces_it():
     assert not at.exception and not at.error
     scen = app_scenario(model="deepseek-v4-flash")
     options = price_war.Options(price_date="today", price_rule=PriceRule())
-    prices = listed(LITELLM, price_files.read_litellm, TODAY)
+    prices = listed(LITELLM, price_files.read_litellm, today())
     result = price_war.run(scen, options, price_files.use_prices(CATALOG, prices))
     # The sheet changed: LiteLLM's sample prices DeepSeek's V4-Flash at $1.20 (peak) and
     # lists Azure AI and Novita, dated the day of the file (today, by default).
@@ -346,8 +351,8 @@ def test_an_uploaded_litellm_file_is_the_sheet_and_its_link_reproduces_it():
     assert not sheet.equals(catalog_sheet)
     assert set(sheet["provider"]) == {"Azure AI", "DeepSeek", "Novita"}
     assert sheet.set_index("provider").loc["DeepSeek", "usd_per_million_output"] == 1.20
-    assert set(sheet["date"]) == {TODAY}
-    assert at.subheader[0].value == f"Provider prices as of {TODAY} (your list)"
+    assert set(sheet["date"]) == {today()}
+    assert at.subheader[0].value == f"Provider prices as of {today()} (your list)"
     same_numbers(at, result)
     assert escape(result.verdict_text) in markdown_text(at)
     # What was mapped and left out, and what the link carries.
@@ -361,7 +366,7 @@ def test_an_uploaded_litellm_file_is_the_sheet_and_its_link_reproduces_it():
     assert "deprecated on 2026-08-14" in set(left_out["reason"])
     # The link: the list and its date in the URL; a fresh session from it shows the same.
     link = {k: at.query_params[k] for k in ("price_list", "price_file_date")}
-    assert link["price_file_date"] == TODAY
+    assert link["price_file_date"] == today()
     again = open_page(PAGE, model="deepseek-v4-flash", price_date="today", **link)
     assert not again.exception and not again.error
     assert not any("URL parameters" in w.value for w in again.warning)
@@ -427,7 +432,7 @@ def test_a_bad_price_list_or_date_in_the_url_is_named_and_dropped():
     assert "model must be a catalog model id" in ignored(open_page(PAGE, price_list=bad))
     at = open_page(PAGE, model="glm-5.2", price_date="today", price_list=value)
     assert not any("URL parameters" in w.value for w in at.warning)
-    assert at.subheader[0].value == f"Provider prices as of {TODAY} (your list)"
+    assert at.subheader[0].value == f"Provider prices as of {today()} (your list)"
 
 
 @pytest.mark.parametrize(
