@@ -8,6 +8,7 @@ are skipped locally; with CI=true they fail instead, so CI can never pass withou
 from __future__ import annotations
 
 import contextlib
+import datetime
 import json
 import os
 import re
@@ -42,6 +43,12 @@ IN_CI = os.environ.get("CI", "").lower() == "true"
 #: The scenario the app opens with: ``Scenario()``'s fields with its GPU priced by the
 #: sidebar's default price rule (``pricing.PriceRule()``: on-demand rental, today).
 APP_DEFAULT = pricing.priced(Scenario(), pricing.PriceRule())
+
+
+def today() -> str:
+    """Today's date as the app dates an uploaded price list, read when a test asserts (a
+    module constant would compare two days on a run that crosses midnight)."""
+    return datetime.date.today().isoformat()
 
 
 def app_scenario(rule: pricing.PriceRule | None = None, **fields) -> Scenario:

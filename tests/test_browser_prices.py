@@ -8,23 +8,16 @@ these check what only a browser does: the file input, the URL and the share link
 
 from __future__ import annotations
 
-import datetime
 from pathlib import Path
 
 import pytest
-from conftest import assert_page_works, wait_for_app
+from conftest import assert_page_works, today, wait_for_app
 from playwright.sync_api import Page, expect
 from test_browser_share_links import query, share_link_query
 
 pytestmark = pytest.mark.browser
 
 SAMPLE = Path(__file__).parent / "data" / "litellm-model-prices-sample.json"
-
-
-def today() -> str:
-    """Today's date as the app dates an uploaded list: read when a test asserts, not when
-    the module is collected (a run that crosses midnight would compare two days)."""
-    return datetime.date.today().isoformat()
 
 
 LOAD_TIMEOUT = 60_000  # ms: a cold server computes the page's market setups first

@@ -1,6 +1,5 @@
 """Price-war margins page through AppTest: the numbers shown are the analysis's Result."""
 
-import datetime
 import io
 import json
 import re
@@ -18,6 +17,7 @@ from conftest import (
     metrics,
     open_page,
     shown,
+    today,
 )
 
 import costmodel
@@ -316,12 +316,6 @@ def test_every_setup_is_drawn_with_all_gpus_selected():
 DATA = Path(__file__).parent / "data"
 LITELLM = (DATA / "litellm-model-prices-sample.json").read_bytes()
 OPENROUTER = (DATA / "openrouter-models-sample.json").read_bytes()
-
-
-def today() -> str:
-    """Today's date as the app dates an uploaded list: read when a test asserts, not when
-    the module is collected (a run that crosses midnight would compare two days)."""
-    return datetime.date.today().isoformat()
 
 
 def upload(at, data: bytes, name: str = "model_prices_and_context_window.json"):
