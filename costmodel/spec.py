@@ -300,5 +300,25 @@ class Checked:
                 )
 
     def replace(self, **changes):
-        """A copy with some fields changed (checked)."""
-        return dataclasses.replace(self, **changes)
+        """A copy with some fields changed (checked).
+
+        Only the changed fields are checked again (the others were checked when ``self``
+        was made), unless the class adds checks of its own in ``__post_init__``: then the
+        copy is made, and checked whole, by ``dataclasses.replace``.
+        """
+        if type(self).__post_init__ is not Checked.__post_init__:
+            return dataclasses.replace(self, **changes)
+        unknown = changes.keys() - self.__dataclass_fields__.keys()
+        if unknown:
+            raise TypeError(f"{type(self).__name__} has no field {', '.join(sorted(unknown))}")
+        field_specs = specs(type(self))
+        copy = object.__new__(type(self))
+        copy.__dict__.update(self.__dict__)
+        for name, value in changes.items():
+            object.__setattr__(copy, name, value)
+        for name, spec in field_specs.items():  # in field order, as on creation
+            if name in changes:
+                object.__setattr__(copy, name, spec.check(changes[name]))
+        if changes.keys() - field_specs.keys():
+            Checked.__post_init__(copy)  # a nested field changed: its type checked as made
+        return copy

@@ -317,3 +317,21 @@ def test_tornado_moves_the_all_to_all_under_expert_parallelism(catalog):
     assert network["output_low"] > network["output_base"] > network["output_high"]
     plain = sensitivity.tornado(dataclasses.replace(base, expert_parallel=False), catalog=catalog)
     assert not set(EXPERT_PARALLEL_SENSITIVITY_FIELDS) & set(plain["field"])
+
+
+def test_small_frames_are_stacked_by_dtype_and_large_ones_are_not(catalog):
+    """A scan's frame holds one block per dtype up to ``STACKED_FRAME_MAX_ROWS`` rows (row
+    takes cost one numpy call per dtype) and one per column beyond; the values agree."""
+    from costmodel.evaluation import STACKED_FRAME_MAX_ROWS
+
+    base = costmodel.Scenario()
+    small = costmodel.scan(base, catalog, batch_size=[1, 8, 64])
+    dtypes = {str(t) for t in small.dtypes if not isinstance(t, pd.CategoricalDtype)}
+    categoricals = sum(isinstance(t, pd.CategoricalDtype) for t in small.dtypes)
+    assert small._mgr.nblocks == len(dtypes) + categoricals
+    n = STACKED_FRAME_MAX_ROWS + 1
+    large = costmodel.sweep(base, catalog, batch_size=list(range(1, n + 1)))
+    assert large._mgr.nblocks == large.shape[1]
+    pd.testing.assert_frame_equal(
+        large.iloc[[0, 7, 63]].reset_index(drop=True), small, check_exact=True
+    )

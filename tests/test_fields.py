@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import math
+import re
 
 import numpy as np
 import pytest
@@ -200,3 +201,30 @@ def test_check_values_raises_what_checking_value_by_value_raises(name, values, a
 def test_check_values_on_arrays_of_one_dtype(values):
     for name in ("batch_size", "usd_per_gpu_hour", "speculative", "kv_format"):
         assert _error(check_values, name, values) == _error(_reference_check, name, values)
+
+
+@given(
+    batch_size=st.one_of(st.integers(-5, 20000), st.floats(allow_nan=True), st.booleans()),
+    gpu=st.sampled_from(["b200", "h100-sxm", 3, None]),
+)
+@settings(max_examples=60, deadline=None)
+def test_replace_checks_what_a_new_scenario_checks(batch_size, gpu):
+    """``Scenario.replace`` re-checks only the changed fields; it must accept, normalise
+    and refuse exactly what building the whole Scenario again does."""
+    base = costmodel.Scenario()
+    try:
+        whole = dataclasses.replace(base, batch_size=batch_size, gpu=gpu)
+    except ValueError as e:
+        with pytest.raises(ValueError, match=re.escape(str(e))):
+            base.replace(batch_size=batch_size, gpu=gpu)
+        return
+    quick = base.replace(batch_size=batch_size, gpu=gpu)
+    assert quick == whole and hash(quick) == hash(whole)
+    assert type(quick.batch_size) is int  # normalised as on creation
+
+
+def test_replace_refuses_an_unknown_field_and_leaves_the_original():
+    base = costmodel.Scenario()
+    with pytest.raises(TypeError, match="no field batch"):
+        base.replace(batch=3)
+    assert base.replace(batch_size=7).batch_size == 7 and base.batch_size == 32
