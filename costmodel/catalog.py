@@ -513,14 +513,11 @@ def _newest(candidates: list, parameter: str, key: str):
 
 def _stack_groups(table: pd.DataFrame) -> dict:
     """``serving_stacks`` rows by (stack, family): their date keys and parameter values."""
-    keys = table["date"].astype(str).map(date_key)
+    columns = {"keys": table["date"].astype(str).map(date_key).to_numpy()}
+    columns.update({p: table[p].to_numpy(float) for p in STACK_PARAMETERS})
     groups = {}
-    for (stack, family), index in table.groupby(
-        ["serving_stack", "family"], sort=False
-    ).groups.items():
-        rows = {"keys": keys.loc[index].to_numpy()}
-        rows.update({p: table.loc[index, p].to_numpy(float) for p in STACK_PARAMETERS})
-        groups[(stack, family)] = rows
+    for group, where in table.groupby(["serving_stack", "family"], sort=False).indices.items():
+        groups[group] = {name: values[where] for name, values in columns.items()}
     return groups
 
 
@@ -585,6 +582,7 @@ def stack_values(catalog: Catalog) -> dict:
     row_family = catalog.gpus["family"].map({f: i for i, f in enumerate(families)}).to_numpy()
     out = {}
     scale = fixed_time_scale(catalog.gpus["bandwidth_tb_s"].to_numpy(float))[:, None, None]
+    bases = catalog.serving_stack_parameters.set_index("parameter")["base"]
     for parameter in STACK_PARAMETERS:
         found = [
             [[_resolved(groups, f, s, parameter, k) for k in keys] for s in stacks]
@@ -598,8 +596,11 @@ def stack_values(catalog: Catalog) -> dict:
             per_gpu = np.where(pooled.reshape(shape)[row_family], per_gpu * scale, per_gpu)
         missing = np.isnan(per_gpu)
         if missing.any():
-            base = np.array([_base(catalog, parameter, "", g) for g in catalog.gpus.index])
-            per_gpu = np.where(missing, base[:, None, None], per_gpu)
+            base = bases[parameter]
+            per_gpu_base = (
+                catalog.gpus[parameter].to_numpy(float) if base == "family" else float(base)
+            )
+            per_gpu = np.where(missing, np.reshape(per_gpu_base, (-1, 1, 1)), per_gpu)
         out[parameter] = per_gpu
     return out
 
