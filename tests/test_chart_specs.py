@@ -4,8 +4,10 @@
 from __future__ import annotations
 
 import copy
+import dataclasses
 import json
 import re
+import types
 
 import altair as alt
 import pandas as pd
@@ -15,6 +17,7 @@ import streamlit as st
 from conftest import PAGE_LOCAL, open_page
 from streamlit.testing.v1 import AppTest
 
+import costmodel
 from app_pages import ui
 from app_pages.ui import cache, charts
 
@@ -210,3 +213,29 @@ def test_going_back_to_earlier_settings_builds_no_chart_again(path, monkeypatch)
         getattr(at, kind)(key=key).set_value(old).run()
         assert not at.exception
         assert len(built) == before, f"back at {key}={old!r}, {len(built) - before} chart(s) built"
+
+
+def test_checked_values_are_cached_by_a_repr_that_names_every_field():
+    """``cache.KEYS`` keys the library's checked values by their repr: every such class is
+    in it, no field is left out of the repr, and values that differ in one field (or a
+    nested one) get different keys while equal values share one."""
+    from costmodel.spec import Checked
+
+    classes = set(cache.KEYS) - {types.ModuleType}
+    assert costmodel.Scenario in classes and costmodel.analyses.price_war.Options in classes
+    assert all(issubclass(c, Checked) for c in classes)
+    for cls in classes:
+        assert all(f.repr for f in dataclasses.fields(cls)), cls
+    calls = []
+
+    @cache.shared(max_entries=8)
+    def batch_of(scenario: costmodel.Scenario, options) -> int:
+        calls.append(1)
+        return scenario.batch_size
+
+    base, options = costmodel.Scenario(), costmodel.analyses.price_war.Options()
+    assert batch_of(base, options) == batch_of(costmodel.Scenario(), options) == 32
+    assert batch_of(base.replace(usd_per_gpu_hour=1.9500000000000002), options) == 32
+    nested = options.replace(price_rule=options.price_rule.replace(tier="contract_1y"))
+    assert batch_of(base, nested) == 32
+    assert len(calls) == 3

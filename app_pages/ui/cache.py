@@ -7,6 +7,7 @@ run). Cached calls take the custom model's URL value as part of their key.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import pickle
 import types
@@ -22,6 +23,7 @@ from app_pages.ui.text import escape
 from costmodel import shapley
 from costmodel.custom_gpu import CustomGpu
 from costmodel.price_files import use_prices
+from costmodel.spec import Checked
 
 #: Session-state key of this run's ``custom_model`` URL value (None: no custom model).
 CUSTOM = "_ui_custom_model"
@@ -34,6 +36,34 @@ CONTENTS_CACHE_ENTRIES = 64
 F = TypeVar("F", bound=Callable[..., Any])
 
 
+def _checked_types() -> list[type]:
+    """Every dataclass of the library's checked values (``costmodel.spec.Checked``: Scenario,
+    each analysis's Options, PriceRule, CustomGpu), subclasses of subclasses included."""
+    found, todo = [], [Checked]
+    while todo:
+        for sub in todo.pop().__subclasses__():
+            found.append(sub)
+            todo.append(sub)
+    return [cls for cls in found if dataclasses.is_dataclass(cls)]
+
+
+def _module_name(module: types.ModuleType) -> str:
+    return module.__name__
+
+
+#: ``hash_funcs`` of every cached call here: a checked value is keyed by its ``repr``,
+#: which names the class and every field's value (floats to their last digit; a test
+#: checks no field is left out of it). Streamlit's own hash of a dataclass (``asdict``,
+#: then each item) costs 0.5 ms for a Scenario, a few dozen times a rerun; its repr 20 us.
+KEYS: dict = {**dict.fromkeys(_checked_types(), repr), types.ModuleType: _module_name}
+
+
+def data(max_entries: int) -> Callable[[F], F]:
+    """Cache a library call's result per process, copied on each call (``st.cache_data``),
+    keyed by :data:`KEYS`."""
+    return st.cache_data(show_spinner=False, max_entries=max_entries, hash_funcs=KEYS)
+
+
 def shared(max_entries: int, show_spinner: bool | str = False) -> Callable[[F], F]:
     """Cache a library call once per process, for every session and rerun: each call
     gets the same result object (``st.cache_resource``), not a copy.
@@ -43,11 +73,15 @@ def shared(max_entries: int, show_spinner: bool | str = False) -> Callable[[F], 
     chart drawn from them (:func:`by_contents`) would be built once more. Views must not
     change a shared result; pandas' copy-on-write keeps the frames they derive apart.
     """
-    return st.cache_resource(show_spinner=show_spinner, max_entries=max_entries)
+    return st.cache_resource(show_spinner=show_spinner, max_entries=max_entries, hash_funcs=KEYS)
 
 
 def _pickle_digest(value: pd.DataFrame | pd.Series) -> bytes:
     return hashlib.sha256(pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)).digest()
+
+
+#: :data:`KEYS` with data frames and series keyed by a hash of their pickle.
+FRAME_KEYS = {**KEYS, pd.DataFrame: _pickle_digest, pd.Series: _pickle_digest}
 
 
 def by_contents(func: F) -> F:
@@ -59,19 +93,18 @@ def by_contents(func: F) -> F:
     0.1-0.8 ms a frame, where Streamlit's own hash of a 75-column frame costs 6 ms and
     ``st.cache_data`` also unpickles its result on each call.
     """
-    frames = {pd.DataFrame: _pickle_digest, pd.Series: _pickle_digest}
     return st.cache_resource(
-        show_spinner=False, max_entries=CONTENTS_CACHE_ENTRIES, hash_funcs=frames
+        show_spinner=False, max_entries=CONTENTS_CACHE_ENTRIES, hash_funcs=FRAME_KEYS
     )(func)
 
 
-@st.cache_resource(show_spinner=False)
+@shared(max_entries=1)
 def base_catalog() -> costmodel.Catalog:
     """The data catalogs of ``assets/``, loaded once per server process."""
     return costmodel.load_catalog()
 
 
-@st.cache_resource(show_spinner=False, max_entries=16)
+@shared(max_entries=16)
 def _custom_catalog(url: str) -> costmodel.Catalog:
     return models.with_custom(base_catalog(), models.from_url(url, base_catalog()))
 
@@ -87,7 +120,7 @@ def catalog() -> costmodel.Catalog:
     return base_catalog() if url is None else _custom_catalog(url)
 
 
-@st.cache_data(show_spinner=False, max_entries=512)
+@data(max_entries=512)
 def _evaluate(scenario: costmodel.Scenario, custom: str | None) -> dict[str, Any]:
     return costmodel.evaluate(scenario, catalog())
 
@@ -97,7 +130,7 @@ def evaluate(scenario: costmodel.Scenario) -> dict[str, Any]:
     return _evaluate(scenario, custom_url())
 
 
-@st.cache_data(show_spinner=False, max_entries=128)
+@data(max_entries=128)
 def _sweep(
     scenario: costmodel.Scenario, axes: tuple[tuple[str, Any], ...], custom: str | None
 ) -> pd.DataFrame:
@@ -123,7 +156,7 @@ def tornado(scenario: costmodel.Scenario, change_pct: float, output: str) -> pd.
     return _tornado(scenario, change_pct, output, custom_url())
 
 
-@st.cache_data(show_spinner=False, max_entries=512)
+@data(max_entries=512)
 def _headline_range(scenario, output: str, custom: str | None) -> dict[str, Any]:
     return costmodel.sensitivity.headline_range(scenario, output, catalog())
 
@@ -133,9 +166,7 @@ def headline_range(scenario: costmodel.Scenario, output: str) -> dict[str, Any]:
     return _headline_range(scenario, output, custom_url())
 
 
-@st.cache_resource(
-    show_spinner=False, max_entries=64, hash_funcs={types.ModuleType: lambda m: m.__name__}
-)
+@shared(max_entries=64)
 def _analysis(
     module: types.ModuleType,
     scenario: costmodel.Scenario,
@@ -148,7 +179,7 @@ def _analysis(
     return module.run(scenario, options, cat)
 
 
-@st.cache_data(show_spinner=False, max_entries=64)
+@data(max_entries=64)
 def _claims(
     scenario: costmodel.Scenario, custom: str | None, ids: tuple[str, ...] | None
 ) -> pd.DataFrame:
@@ -201,7 +232,7 @@ def claims(scenario: costmodel.Scenario, ids: tuple[str, ...] | None = None) -> 
     return _claims(scenario, custom_url(), None if ids is None else tuple(ids))
 
 
-@st.cache_resource(show_spinner=False, max_entries=64)
+@shared(max_entries=64)
 def _comparison(
     a: costmodel.Scenario, b: costmodel.Scenario, metric: str, custom: str | None
 ) -> shapley.Comparison:
@@ -218,16 +249,12 @@ def comparison(a: costmodel.Scenario, b: costmodel.Scenario, metric: str) -> sha
 # --- A price list of the user's own (app_pages.ui.price_list) --------------------------------
 
 
-@st.cache_resource(show_spinner=False, max_entries=8, hash_funcs={pd.DataFrame: _pickle_digest})
+@st.cache_resource(show_spinner=False, max_entries=8, hash_funcs=FRAME_KEYS)
 def _priced_catalog(prices: pd.DataFrame, custom: str | None) -> costmodel.Catalog:
     return use_prices(catalog(), prices)
 
 
-@st.cache_resource(
-    show_spinner=False,
-    max_entries=64,
-    hash_funcs={types.ModuleType: lambda m: m.__name__, pd.DataFrame: _pickle_digest},
-)
+@st.cache_resource(show_spinner=False, max_entries=64, hash_funcs=FRAME_KEYS)
 def _analysis_at_prices(
     module: types.ModuleType, scenario: costmodel.Scenario, options: Any, prices, custom
 ) -> Any:

@@ -13,7 +13,7 @@ from costmodel import claims, status
 STATUS_COLOURS = dict(zip(status.STATUSES, ("green", "orange", "red", "blue", "gray"), strict=True))
 
 
-@st.cache_data(show_spinner=False, max_entries=256)
+@cache.data(max_entries=256)
 def _verdict(claim_id: str, scenario: costmodel.Scenario, custom: str | None) -> claims.Verdict:
     return claims.check(claim_id, scenario, cache.catalog())
 
