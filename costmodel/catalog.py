@@ -341,8 +341,20 @@ def _lookup_arrays(catalog: Catalog) -> dict:
     """Numpy arrays in index order, so rows are looked up by integer code, never by string."""
     formats = catalog.formats
     models = catalog.models
-    arrays = {f"gpu.{c}": catalog.gpus[c].to_numpy(float) for c in _GPU_NUMERIC}
+    arrays = dict(_hardware_arrays(catalog))
     arrays.update({f"model.{c}": models[c].to_numpy(float) for c in MODEL_NUMERIC_FIELDS})
+    for col in ("checkpoint_weight_format", "checkpoint_attention_format"):
+        codes = formats.index.get_indexer(models[col])
+        if (codes < 0).any():
+            raise ValueError(f"models: {col} {sorted(set(models[col][codes < 0]))} not in formats")
+        arrays[f"model.{col}"] = codes
+    return arrays
+
+
+def _gpu_and_format_arrays(catalog: Catalog) -> dict:
+    """The lookup arrays of GPUs, formats and serving stacks (none of the models)."""
+    formats = catalog.formats
+    arrays = {f"gpu.{c}": catalog.gpus[c].to_numpy(float) for c in _GPU_NUMERIC}
     arrays["format.bytes_per_weight"] = np.asarray(
         bytes_per_weight(
             formats["weight_bits"],
@@ -356,13 +368,8 @@ def _lookup_arrays(catalog: Catalog) -> dict:
         arrays[f"format.{col}"] = formats[col].to_numpy(float)
     arrays["peak_tflops"] = peak_tflops(catalog.gpus, formats["compute_dtype"])
     arrays["compute_factor"] = compute_factors(catalog.gpus, formats)
-    for name, values in _stack_arrays(catalog).items():
+    for name, values in stack_values(catalog).items():
         arrays[f"stack.{name}"] = values
-    for col in ("checkpoint_weight_format", "checkpoint_attention_format"):
-        codes = formats.index.get_indexer(models[col])
-        if (codes < 0).any():
-            raise ValueError(f"models: {col} {sorted(set(models[col][codes < 0]))} not in formats")
-        arrays[f"model.{col}"] = codes
     return arrays
 
 
@@ -605,33 +612,35 @@ def stack_values(catalog: Catalog) -> dict:
     return out
 
 
-#: ``stack_values`` of the latest catalogs, keyed by the identity of the tables they are
-#: resolved from (the entry keeps those tables, so an id is not reused while it lives): a
-#: copy that changes only its models (``with_architecture``) reuses its parent's arrays
-#: instead of resolving every (GPU, stack, date) again (tens of ms).
-_STACK_ARRAYS: dict = {}
-#: How many catalogs' stack arrays ``_STACK_ARRAYS`` keeps (the oldest goes first).
-STACK_ARRAYS_KEPT = 8
-_STACK_ARRAYS_LOCK = threading.Lock()
+#: ``_gpu_and_format_arrays`` of the latest catalogs, keyed by the identity of the tables
+#: they are made from (the entry keeps those tables, so an id is not reused while it
+#: lives): a copy that changes only its models (``with_architecture``: an uploaded model,
+#: the MoE page's dense equivalents) reuses its parent's arrays instead of resolving every
+#: (GPU, stack, date) again (tens of ms).
+_HARDWARE_ARRAYS: dict = {}
+#: How many catalogs' arrays ``_HARDWARE_ARRAYS`` keeps (the oldest goes first).
+HARDWARE_ARRAYS_KEPT = 8
+_HARDWARE_ARRAYS_LOCK = threading.Lock()
 
 
-def _stack_arrays(catalog: Catalog) -> dict:
+def _hardware_arrays(catalog: Catalog) -> dict:
     tables = (
         catalog.gpus,
         catalog.gpu_families,
+        catalog.formats,
         catalog.serving_stacks,
         catalog.serving_stack_parameters,
     )
     key = tuple(map(id, tables))
-    with _STACK_ARRAYS_LOCK:
-        kept = _STACK_ARRAYS.get(key)
+    with _HARDWARE_ARRAYS_LOCK:
+        kept = _HARDWARE_ARRAYS.get(key)
     if kept is not None:
         return kept[1]
-    values = stack_values(catalog)
-    with _STACK_ARRAYS_LOCK:
-        while len(_STACK_ARRAYS) >= STACK_ARRAYS_KEPT:
-            del _STACK_ARRAYS[next(iter(_STACK_ARRAYS))]
-        _STACK_ARRAYS[key] = (tables, values)
+    values = _gpu_and_format_arrays(catalog)
+    with _HARDWARE_ARRAYS_LOCK:
+        while len(_HARDWARE_ARRAYS) >= HARDWARE_ARRAYS_KEPT:
+            del _HARDWARE_ARRAYS[next(iter(_HARDWARE_ARRAYS))]
+        _HARDWARE_ARRAYS[key] = (tables, values)
     return values
 
 

@@ -70,7 +70,7 @@ _MAX_BLOCK_ELEMENTS = 2**15
 _PLACEMENT_CACHE_SIZE = 64
 
 _z_table = np.linspace(-_CDF_TABLE_Z, _CDF_TABLE_Z, _CDF_TABLE_POINTS)
-_cdf_table = np.array([0.5 * math.erfc(-z / math.sqrt(2.0)) for z in _z_table])
+_cdf_table = 0.5 * np.frompyfunc(math.erfc, 1, 1)(-_z_table / math.sqrt(2.0)).astype(float)
 #: Slope of each interval of the table, as ``np.interp`` computes it.
 _cdf_slopes = np.diff(_cdf_table) / np.diff(_z_table)
 #: Intervals per standard deviation (the table is evenly spaced).
