@@ -224,8 +224,9 @@ def _free_port() -> int:
 
 
 @contextlib.contextmanager
-def serve_app() -> Iterator[str]:
-    """Start a fresh ``streamlit run app.py`` on a free local port; yields its base URL.
+def serve_app(script: str = "app.py") -> Iterator[str]:
+    """Start a fresh ``streamlit run <script>`` (default: the app) on a free local port,
+    from the repository's root (its ``.streamlit/config.toml``); yields its base URL.
 
     Its log goes to tests/artifacts/streamlit-<port>.log.
     """
@@ -233,7 +234,7 @@ def serve_app() -> Iterator[str]:
     ARTIFACTS.mkdir(exist_ok=True)
     log_path = ARTIFACTS / f"streamlit-{port}.log"
     command = [
-        *(sys.executable, "-m", "streamlit", "run", "app.py"),
+        *(sys.executable, "-m", "streamlit", "run", script),
         *("--server.headless=true", "--server.address=127.0.0.1", f"--server.port={port}"),
         *("--browser.gatherUsageStats=false", "--server.fileWatcherType=none"),
     ]
