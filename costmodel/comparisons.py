@@ -315,24 +315,52 @@ def compare_models_calls(
 def compare_models_table(parts: list[pd.DataFrame], models: dict[str, str], axes) -> pd.DataFrame:
     """:func:`compare_models`' table from the frames of its calls
     (:func:`compare_models_calls`) and the names of its ``axes``."""
-    ids = list(models.values())
-    table = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
-    # back in the order of ``models`` (a stable sort keeps each model's axes in order)
-    order = pd.Index(ids).get_indexer(table["model"].to_numpy(str))
-    table = table.take(np.argsort(order, kind="stable")).reset_index(drop=True)
-    table["model"] = table["model"].astype(str)
-    table.insert(0, "setup", np.repeat(list(models), len(table) // len(models)))
-    table["prefill_ms_per_prompt_token"] = table["prefill_ms"] / (
-        table["batch_size"] * table["prompt_tokens"]
+    return stacked_tables([parts], models, axes)
+
+
+def stacked_tables(tables: list[list[pd.DataFrame]], models: dict[str, str], axes) -> pd.DataFrame:
+    """:func:`compare_models_table` of each entry of ``tables`` (the frames of one
+    :func:`compare_models_calls` each, all over ``models`` and ``axes``), stacked as one
+    sweep over the model gives them: by model, then table, then row; ``cost_vs_batch_1``
+    within each table. One row take from the concatenated frames and four new columns
+    (the pandas cost of one table however many are stacked)."""
+    parts = [part for table in tables for part in table]
+    frame = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
+    which = np.repeat(
+        np.arange(len(tables)), [sum(len(part) for part in table) for table in tables]
     )
-    others = [c for c in ("setup", *axes) if c != "batch_size"]
-    ones = table.loc[table["batch_size"].to_numpy() == 1, [*others, COST_COLUMN]]
-    first = ones.set_index(others)[COST_COLUMN] if others else None
-    if first is not None and len(ones):
-        key = pd.MultiIndex.from_frame(table[others]) if len(others) > 1 else table[others[0]]
-        reference = first.reindex(key).to_numpy(float)
-    else:
-        reference = np.full(len(table), np.nan)
+    rank = pd.Index(list(models.values())).get_indexer(frame["model"].to_numpy(str))
+    # a stable sort keeps each model's tables, and each table's axes, in order
+    order = np.argsort(rank, kind="stable")
+    table = frame.take(order)
+    table.index = pd.RangeIndex(len(table))
+    rank, which = rank[order], which[order]
+    table["model"] = np.asarray(list(models.values()))[rank]
+    table.insert(0, "setup", np.asarray(list(models))[rank])
+    batch = table["batch_size"].to_numpy()
+    table["prefill_ms_per_prompt_token"] = table["prefill_ms"].to_numpy() / (
+        batch * table["prompt_tokens"].to_numpy()
+    )
+    keys = [rank, which, *(table[c].to_numpy() for c in axes if c != "batch_size")]
+    cost = table[COST_COLUMN].to_numpy(float)
     with np.errstate(invalid="ignore"):  # NaN at a zero price (0 / 0)
-        table["cost_vs_batch_1"] = table[COST_COLUMN].to_numpy(float) / reference
+        table["cost_vs_batch_1"] = cost / at_batch_1(cost, batch, keys)
     return table
+
+
+def at_batch_1(values: np.ndarray, batch_size: np.ndarray, keys: list) -> np.ndarray:
+    """For each row, ``values`` at the row with ``batch_size`` 1 and the same ``keys``
+    (arrays, one value per row); NaN where there is none.
+
+    ``values = [4., 2., 3.]``, ``batch_size = [1, 8, 8]``, ``keys = [[0, 0, 1]]``:
+    ``[4., 4., nan]``.
+    """
+    group = np.zeros(len(values), np.int64)
+    for key in keys:
+        codes = np.unique(key, return_inverse=True)[1].reshape(-1)
+        group = np.unique(group * (codes.max(initial=0) + 1) + codes, return_inverse=True)[1]
+        group = group.reshape(-1)
+    reference = np.full(group.max(initial=-1) + 1, np.nan)
+    ones = batch_size == 1
+    reference[group[ones]] = values[ones]
+    return reference[group]
