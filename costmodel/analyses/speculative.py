@@ -124,9 +124,32 @@ def setup_labels(table: pd.DataFrame) -> pd.DataFrame:
     """``table`` (of ``compare_models``) with ``setup`` first: the model's label (now
     ``model_label``) and whether it decodes speculatively."""
     table = table.rename(columns={"setup": "model_label"})
-    kind = np.where(table["speculative"], "speculative", "no speculation")
-    table.insert(0, "setup", table["model_label"] + ", " + kind)
+    kind = np.where(table["speculative"].to_numpy(bool), ", speculative", ", no speculation")
+    table.insert(0, "setup", np.char.add(table["model_label"].to_numpy(str), kind))
     return table
+
+
+def _at(table: pd.DataFrame, column: str, label: str, speculative: bool) -> np.ndarray:
+    """``column`` of ``table`` (labelled by :func:`setup_labels`) at the rows of the model
+    labelled ``label``, speculative or not, in order."""
+    rows = (table["model_label"].to_numpy(str) == label) & (
+        table["speculative"].to_numpy(bool) == speculative
+    )
+    return table[column].to_numpy()[rows]
+
+
+def _pivot(index: pd.Series, columns: pd.Series, values: np.ndarray) -> pd.DataFrame:
+    """``values`` laid out by ``index`` (rows) and ``columns``, each sorted and named as
+    its series: ``DataFrame.pivot`` on arrays (NaN where a pair has no value)."""
+    rows, row = np.unique(index.to_numpy(), return_inverse=True)
+    cols, col = np.unique(columns.to_numpy(), return_inverse=True)
+    grid = np.full((len(rows), len(cols)), np.nan)
+    grid[row, col] = values
+    return pd.DataFrame(
+        grid,
+        index=pd.Index(rows, name=index.name),
+        columns=pd.Index(cols, name=columns.name),
+    )
 
 
 def _at_temperatures(table: pd.DataFrame) -> dict:
@@ -139,14 +162,6 @@ def _speeds(scenario, catalog) -> dict:
     return _at_temperatures(
         sweep(scenario.replace(speculative=True), catalog, temperature=list(C9_REPORTED))
     )
-
-
-def _both(tables: list, order: dict) -> pd.DataFrame:
-    """The plain and speculative ``compare_models`` tables as one, each model's rows
-    together as one sweep over the model gives them, labelled (:func:`setup_labels`)."""
-    both = pd.concat(tables, ignore_index=True)
-    rank = pd.Index(list(order)).get_indexer(both["setup"].to_numpy())
-    return setup_labels(both.take(np.argsort(rank, kind="stable")).reset_index(drop=True))
 
 
 def _preset_speeds(catalog) -> tuple[dict, float]:
@@ -205,7 +220,6 @@ def run(scenario=None, options: Options | None = None, catalog=None) -> Result:
         scenario.replace(speculative=False, mtp=False),
         scenario.replace(speculative=True),
     )
-    order = {label: i for i, label in enumerate(models)}
 
     grids = ({"temperature": list(TEMPERATURES)}, {"batch_size": BATCHES}, {})
     asked = [
@@ -216,33 +230,41 @@ def run(scenario=None, options: Options | None = None, catalog=None) -> Result:
     speeds = (scenario.replace(speculative=True), {"temperature": list(C9_REPORTED)})
     *frames, current = scan_many([*(c for calls in asked for c in calls), speeds], catalog)
     tables = []
-    for i, calls in enumerate(asked):
-        parts, frames = frames[: len(calls)], frames[len(calls) :]
-        tables.append(comparisons.compare_models_table(parts, models, grids[i // 2]))
-    by_t, by_batch, now = (_both(tables[i : i + 2], order) for i in range(0, len(tables), 2))
-    now = now.set_index(["model_label", "speculative"])
-    plain, spec, dense_spec = now.loc[(MOE, False)], now.loc[(MOE, True)], now.loc[(DENSE, True)]
+    for calls in asked:
+        tables.append(frames[: len(calls)])
+        frames = frames[len(calls) :]
+    by_t, by_batch, now = (
+        setup_labels(comparisons.stacked_tables(tables[i : i + 2], models, grids[i // 2]))
+        for i in range(0, len(tables), 2)
+    )
     c9, ours, current, c9_status, c9_text = _c9(scenario, base, _at_temperatures(current))
 
-    per_token = now["bytes_read_per_step_gb"] / now["tokens_per_step"]
-    acceptance = by_t[by_t["speculative"] & (by_t["model_label"] == MOE)].set_index("temperature")
-    a0, a2 = acceptance["acceptance_rate"].iloc[0], acceptance["acceptance_rate"].iloc[-1]
-    fewer = per_token.loc[(MOE, True)] < per_token.loc[(MOE, False)]
+    moe, moe_plain = (
+        _at(now, "bytes_read_per_step_gb", MOE, s)[0] / _at(now, "tokens_per_step", MOE, s)[0]
+        for s in (True, False)
+    )
+    acceptance = _at(by_t, "acceptance_rate", MOE, True)
+    a0, a2 = acceptance[0], acceptance[-1]
+    fewer = moe < moe_plain
     c10_text = (
         f"At batch {scenario.batch_size} the speculative MoE model reads "
-        f"{per_token.loc[(MOE, True)]:.2f} GB per output token against "
-        f"{per_token.loc[(MOE, False)]:.2f} GB without speculation; drafts are accepted "
+        f"{moe:.2f} GB per output token against "
+        f"{moe_plain:.2f} GB without speculation; drafts are accepted "
         f"{a0:.2f} of the time at T=0 and {a2:.2f} at T=2."
     )
     c10 = decide(fewer and a0 > a2, fewer or a0 > a2)
 
-    narrow = by_batch[["batch_size", "model_label", "speculative", "speculative_speedup"]]
-    gain = narrow[narrow["speculative"]].pivot(
-        index="batch_size", columns="model_label", values="speculative_speedup"
+    spec = by_batch["speculative"].to_numpy(bool)
+    gain = _pivot(
+        by_batch["batch_size"][spec],
+        by_batch["model_label"][spec],
+        by_batch["speculative_speedup"].to_numpy()[spec],
     )
-    narrow = by_batch[["batch_size", "model_label", "speculative", "experts_read_per_layer"]]
-    experts_read = narrow[narrow["model_label"] == MOE].pivot(
-        index="batch_size", columns="speculative", values="experts_read_per_layer"
+    moe_rows = by_batch["model_label"].to_numpy(str) == MOE
+    experts_read = _pivot(
+        by_batch["batch_size"][moe_rows],
+        by_batch["speculative"][moe_rows],
+        by_batch["experts_read_per_layer"].to_numpy()[moe_rows],
     )
     peak = int(gain[MOE].idxmax())
     c11_text = (
@@ -257,14 +279,14 @@ def run(scenario=None, options: Options | None = None, catalog=None) -> Result:
         scenario=scenario,
         by_temperature=by_t,
         by_batch=by_batch,
-        now=now,
+        now=now.set_index(["model_label", "speculative"]),
         speedup_vs_batch=gain,
         experts_vs_batch=experts_read,
-        acceptance_rate=float(spec["acceptance_rate"]),
-        moe_tokens_per_s_per_user=float(spec["tokens_per_s_per_user"]),
-        moe_plain_tokens_per_s_per_user=float(plain["tokens_per_s_per_user"]),
-        moe_speedup=float(spec["speculative_speedup"]),
-        dense_speedup=float(dense_spec["speculative_speedup"]),
+        acceptance_rate=float(_at(now, "acceptance_rate", MOE, True)[0]),
+        moe_tokens_per_s_per_user=float(_at(now, "tokens_per_s_per_user", MOE, True)[0]),
+        moe_plain_tokens_per_s_per_user=float(_at(now, "tokens_per_s_per_user", MOE, False)[0]),
+        moe_speedup=float(_at(now, "speculative_speedup", MOE, True)[0]),
+        dense_speedup=float(_at(now, "speculative_speedup", DENSE, True)[0]),
         extrapolated=scenario.temperature > 1,
         c9=c9,
         c9_preset_tokens_per_s=ours,
