@@ -329,23 +329,32 @@ def stacked_tables(tables: list[list[pd.DataFrame]], models: dict[str, str], axe
     which = np.repeat(
         np.arange(len(tables)), [sum(len(part) for part in table) for table in tables]
     )
-    rank = pd.Index(list(models.values())).get_indexer(frame["model"].to_numpy(str))
+    ids = list(models.values())
+    rank = _positions(frame["model"], ids)
     # a stable sort keeps each model's tables, and each table's axes, in order
     order = np.argsort(rank, kind="stable")
+    rank, which = rank[order], which[order]
+    batch, prompt, prefill = (
+        frame[c].to_numpy()[order] for c in ("batch_size", "prompt_tokens", "prefill_ms")
+    )
+    cost = frame[COST_COLUMN].to_numpy(float)[order]
+    keys = [rank, which, *(frame[c].to_numpy()[order] for c in axes if c != "batch_size")]
     table = frame.take(order)
     table.index = pd.RangeIndex(len(table))
-    rank, which = rank[order], which[order]
-    table["model"] = np.asarray(list(models.values()))[rank]
+    table["model"] = np.asarray(ids)[rank]
     table.insert(0, "setup", np.asarray(list(models))[rank])
-    batch = table["batch_size"].to_numpy()
-    table["prefill_ms_per_prompt_token"] = table["prefill_ms"].to_numpy() / (
-        batch * table["prompt_tokens"].to_numpy()
-    )
-    keys = [rank, which, *(table[c].to_numpy() for c in axes if c != "batch_size")]
-    cost = table[COST_COLUMN].to_numpy(float)
+    table["prefill_ms_per_prompt_token"] = prefill / (batch * prompt)
     with np.errstate(invalid="ignore"):  # NaN at a zero price (0 / 0)
         table["cost_vs_batch_1"] = cost / at_batch_1(cost, batch, keys)
     return table
+
+
+def _positions(model: pd.Series, ids: list[str]) -> np.ndarray:
+    """Each row's position in ``ids`` of its ``model`` (a scan's categorical column of
+    ids), from the categories' positions and the codes."""
+    position = {m: i for i, m in enumerate(ids)}
+    categories = model.array.categories
+    return np.array([position.get(c, -1) for c in categories], np.int64)[model.array.codes]
 
 
 def at_batch_1(values: np.ndarray, batch_size: np.ndarray, keys: list) -> np.ndarray:
