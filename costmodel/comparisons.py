@@ -55,9 +55,16 @@ def active_params(models: pd.DataFrame) -> pd.Series:
     ``models`` is ``Catalog.models`` (or rows of it). Mixtral 8x7B: 46.70e9 - 45.10e9 *
     6/8 = 12.88e9. A dense model (E = k = 1) uses all of them.
     """
-    E = models["n_experts"].astype(float)
-    k = models["experts_per_token"].astype(float)
-    return models["total_params"] - models["expert_params"] * (E - k) / E
+    return pd.Series(_active_params(models), index=models.index)
+
+
+def _active_params(models, rows=slice(None)) -> np.ndarray:
+    """:func:`active_params` of ``models``' rows ``rows`` (positions) as an array."""
+    total, expert, E, k = (
+        models[c].to_numpy()[rows]
+        for c in ("total_params", "expert_params", "n_experts", "experts_per_token")
+    )
+    return total - expert * (E.astype(float) - k.astype(float)) / E.astype(float)
 
 
 def hf_config(row: pd.Series, **changes) -> dict:
@@ -246,19 +253,19 @@ def model_summary(catalog: Catalog, models: dict[str, str]) -> pd.DataFrame:
     Columns: ``model``, ``n_experts``, ``experts_per_token``, ``intermediate_size``
     [units], ``total_params_b`` and ``active_params_b`` [billions], indexed by label.
     """
-    rows = catalog.models.loc[list(models.values())]
-    table = pd.DataFrame(
+    table = catalog.models
+    rows = table.index.get_indexer(list(models.values()))
+    return pd.DataFrame(
         {
             "model": list(models.values()),
-            "n_experts": rows["n_experts"].to_numpy(int),
-            "experts_per_token": rows["experts_per_token"].to_numpy(int),
-            "intermediate_size": rows["intermediate_size"].to_numpy(int),
-            "total_params_b": rows["total_params"].to_numpy(float) / 1e9,
-            "active_params_b": active_params(rows).to_numpy(float) / 1e9,
+            "n_experts": table["n_experts"].to_numpy(int)[rows],
+            "experts_per_token": table["experts_per_token"].to_numpy(int)[rows],
+            "intermediate_size": table["intermediate_size"].to_numpy(int)[rows],
+            "total_params_b": table["total_params"].to_numpy(float)[rows] / 1e9,
+            "active_params_b": _active_params(table, rows).astype(float) / 1e9,
         },
         index=pd.Index(list(models), name="setup"),
     )
-    return table
 
 
 def tensor_parallel(base: Scenario, catalog: Catalog) -> Derived:

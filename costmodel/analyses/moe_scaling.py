@@ -161,9 +161,7 @@ def _point(both: pd.DataFrame, scenario) -> pd.DataFrame:
     batch = both["batch_size"].to_numpy()
     at_b, at_1 = np.flatnonzero(batch == scenario.batch_size), np.flatnonzero(batch == 1)
     gpu_ms = both["decode_step_ms"].to_numpy() / (batch * both["tokens_per_step"].to_numpy())
-    columns = both.columns.get_loc("setup")
-    point = both.iloc[at_b, [i for i in range(both.shape[1]) if i != columns]]
-    point.index = pd.Index(both["setup"].to_numpy(str)[at_b], name="setup")
+    point = both.take(at_b).set_index("setup")
     point["gpu_ms_per_token"] = gpu_ms[at_b]
     point["usd_at_batch_1"] = both[COST].to_numpy()[at_1]
     point["gpu_ms_per_token_at_batch_1"] = gpu_ms[at_1]
@@ -232,7 +230,7 @@ def run(scenario=None, options: Options | None = None, catalog=None) -> Result:
     falls = point["gpu_ms_per_token"].to_numpy() / point["gpu_ms_per_token_at_batch_1"].to_numpy()
     ratios = dict(zip(point.index, falls.tolist(), strict=True))
     B = scenario.batch_size
-    here, dense = (point.loc[setup, list(_COMPARED)] for setup in (MOE, ACTIVE))
+    here, dense = ({c: point.at[setup, c] for c in _COMPARED} for setup in (MOE, ACTIVE))
     c7_parts = (
         np.isclose(at_1, k, rtol=0.01) and k < E,
         at_last >= ALL_EXPERTS_SHARE * E,
