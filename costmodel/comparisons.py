@@ -321,31 +321,19 @@ def compare_models_calls(
 
 def compare_models_table(parts: list[pd.DataFrame], models: dict[str, str], axes) -> pd.DataFrame:
     """:func:`compare_models`' table from the frames of its calls
-    (:func:`compare_models_calls`) and the names of its ``axes``."""
-    return stacked_tables([parts], models, axes)
-
-
-def stacked_tables(tables: list[list[pd.DataFrame]], models: dict[str, str], axes) -> pd.DataFrame:
-    """:func:`compare_models_table` of each entry of ``tables`` (the frames of one
-    :func:`compare_models_calls` each, all over ``models`` and ``axes``), stacked as one
-    sweep over the model gives them: by model, then table, then row; ``cost_vs_batch_1``
-    within each table. One row take from the concatenated frames and four new columns
-    (the pandas cost of one table however many are stacked)."""
-    parts = [part for table in tables for part in table]
+    (:func:`compare_models_calls`) and the names of its ``axes``: one row take and four
+    new columns, each from arrays."""
     frame = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
-    which = np.repeat(
-        np.arange(len(tables)), [sum(len(part) for part in table) for table in tables]
-    )
     ids = list(models.values())
+    # back in the order of ``models`` (a stable sort keeps each model's axes in order)
     rank = _positions(frame["model"], ids)
-    # a stable sort keeps each model's tables, and each table's axes, in order
     order = np.argsort(rank, kind="stable")
-    rank, which = rank[order], which[order]
+    rank = rank[order]
     batch, prompt, prefill = (
         frame[c].to_numpy()[order] for c in ("batch_size", "prompt_tokens", "prefill_ms")
     )
     cost = frame[COST_COLUMN].to_numpy(float)[order]
-    keys = [rank, which, *(frame[c].to_numpy()[order] for c in axes if c != "batch_size")]
+    keys = [rank, *(frame[c].to_numpy()[order] for c in axes if c != "batch_size")]
     table = frame.take(order)
     table.index = pd.RangeIndex(len(table))
     table["model"] = np.asarray(ids)[rank]

@@ -215,28 +215,26 @@ def run(scenario=None, options: Options | None = None, catalog=None) -> Result:
         MOE: scenario.model,
         DENSE: comparisons.dense_model_ids(scenario.model)["same_active"],
     }
-    # Plain decoding drafts nothing, so MTP is off in it (mtp needs speculative).
-    bases = (
-        scenario.replace(speculative=False, mtp=False),
-        scenario.replace(speculative=True),
+    grids = (
+        {"speculative": [False, True], "temperature": list(TEMPERATURES)},
+        {"speculative": [False, True], "batch_size": BATCHES},
+        {"speculative": [False, True]},
     )
-
-    grids = ({"temperature": list(TEMPERATURES)}, {"batch_size": BATCHES}, {})
+    # Plain decoding drafts nothing, so MTP is off in it (mtp needs speculative).
     asked = [
-        comparisons.compare_models_calls(b, catalog, models, **axes)
+        [
+            (base, {**columns, "mtp": [scenario.mtp and s for s in columns["speculative"]]})
+            for base, columns in comparisons.compare_models_calls(scenario, catalog, models, **axes)
+        ]
         for axes in grids
-        for b in bases
     ]
     speeds = (scenario.replace(speculative=True), {"temperature": list(C9_REPORTED)})
     *frames, current = scan_many([*(c for calls in asked for c in calls), speeds], catalog)
     tables = []
-    for calls in asked:
-        tables.append(frames[: len(calls)])
-        frames = frames[len(calls) :]
-    by_t, by_batch, now = (
-        setup_labels(comparisons.stacked_tables(tables[i : i + 2], models, grids[i // 2]))
-        for i in range(0, len(tables), 2)
-    )
+    for calls, axes in zip(asked, grids, strict=True):
+        parts, frames = frames[: len(calls)], frames[len(calls) :]
+        tables.append(setup_labels(comparisons.compare_models_table(parts, models, axes)))
+    by_t, by_batch, now = tables
     c9, ours, current, c9_status, c9_text = _c9(scenario, base, _at_temperatures(current))
 
     moe, moe_plain = (
