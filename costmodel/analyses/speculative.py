@@ -127,7 +127,7 @@ def setup_labels(table: pd.DataFrame) -> pd.DataFrame:
     table = table.copy(deep=False)  # ``rename``'s result at a third of its cost
     table.columns = ["model_label" if c == "setup" else c for c in table.columns]
     kind = np.where(table["speculative"].to_numpy(bool), ", speculative", ", no speculation")
-    table.insert(0, "setup", np.char.add(labels, kind))
+    table.insert(0, "setup", np.char.add(labels, kind), allow_duplicates=True)  # a new name
     return table
 
 
