@@ -162,9 +162,13 @@ def _point(both: pd.DataFrame, scenario) -> pd.DataFrame:
     at_b, at_1 = np.flatnonzero(batch == scenario.batch_size), np.flatnonzero(batch == 1)
     gpu_ms = both["decode_step_ms"].to_numpy() / (batch * both["tokens_per_step"].to_numpy())
     point = both.take(at_b).set_index("setup")
-    point["gpu_ms_per_token"] = gpu_ms[at_b]
-    point["usd_at_batch_1"] = both[COST].to_numpy()[at_1]
-    point["gpu_ms_per_token_at_batch_1"] = gpu_ms[at_1]
+    added = {
+        "gpu_ms_per_token": gpu_ms[at_b],
+        "usd_at_batch_1": both[COST].to_numpy()[at_1],
+        "gpu_ms_per_token_at_batch_1": gpu_ms[at_1],
+    }
+    for column, values in added.items():  # new names: no look-up of the others
+        point.insert(point.shape[1], column, values, allow_duplicates=True)
     return point
 
 

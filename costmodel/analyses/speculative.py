@@ -254,17 +254,18 @@ def run(scenario=None, options: Options | None = None, catalog=None) -> Result:
     by_t, by_batch, now = tables
     c9, ours, current, c9_status, c9_text = _c9(scenario, base, _at_temperatures(current))
 
-    moe, moe_plain = (
-        now["bytes_read_per_step_gb"].iat[row] / now["tokens_per_step"].iat[row]
-        for row in (_rows(now, MOE, True)[0], _rows(now, MOE, False)[0])
+    moe_spec, moe_plain, dense_spec = (
+        _rows(now, label, drafted)[0]
+        for label, drafted in ((MOE, True), (MOE, False), (DENSE, True))
     )
+    per_token = now["bytes_read_per_step_gb"].to_numpy() / now["tokens_per_step"].to_numpy()
     acceptance = by_t["acceptance_rate"].to_numpy()[_rows(by_t, MOE, True)]
     a0, a2 = acceptance[0], acceptance[-1]
-    fewer = moe < moe_plain
+    fewer = per_token[moe_spec] < per_token[moe_plain]
     c10_text = (
         f"At batch {scenario.batch_size} the speculative MoE model reads "
-        f"{moe:.2f} GB per output token against "
-        f"{moe_plain:.2f} GB without speculation; drafts are accepted "
+        f"{per_token[moe_spec]:.2f} GB per output token against "
+        f"{per_token[moe_plain]:.2f} GB without speculation; drafts are accepted "
         f"{a0:.2f} of the time at T=0 and {a2:.2f} at T=2."
     )
     c10 = decide(fewer and a0 > a2, fewer or a0 > a2)
@@ -283,7 +284,6 @@ def run(scenario=None, options: Options | None = None, catalog=None) -> Result:
         f"(dense) and {gain.at[BATCHES[-1], MOE]:.2f}x (MoE)."
     )
     speed = now["tokens_per_s_per_user"]
-    moe_spec, dense_spec = _rows(now, MOE, True)[0], _rows(now, DENSE, True)[0]
     return Result(
         scenario=scenario,
         by_temperature=by_t,
@@ -293,7 +293,7 @@ def run(scenario=None, options: Options | None = None, catalog=None) -> Result:
         experts_vs_batch=experts_read,
         acceptance_rate=float(now["acceptance_rate"].iat[moe_spec]),
         moe_tokens_per_s_per_user=float(speed.iat[moe_spec]),
-        moe_plain_tokens_per_s_per_user=float(speed.iat[_rows(now, MOE, False)[0]]),
+        moe_plain_tokens_per_s_per_user=float(speed.iat[moe_plain]),
         moe_speedup=float(now["speculative_speedup"].iat[moe_spec]),
         dense_speedup=float(now["speculative_speedup"].iat[dense_spec]),
         extrapolated=scenario.temperature > 1,
