@@ -58,7 +58,7 @@ def active_params(models: pd.DataFrame) -> pd.Series:
     return pd.Series(_active_params(models), index=models.index)
 
 
-def _active_params(models, rows=slice(None)) -> np.ndarray:
+def _active_params(models: pd.DataFrame, rows=slice(None)) -> np.ndarray:
     """:func:`active_params` of ``models``' rows ``rows`` (positions) as an array."""
     total, expert, E, k = (
         models[c].to_numpy()[rows]
@@ -262,7 +262,7 @@ def model_summary(catalog: Catalog, models: dict[str, str]) -> pd.DataFrame:
             "experts_per_token": table["experts_per_token"].to_numpy(int)[rows],
             "intermediate_size": table["intermediate_size"].to_numpy(int)[rows],
             "total_params_b": table["total_params"].to_numpy(float)[rows] / 1e9,
-            "active_params_b": _active_params(table, rows).astype(float) / 1e9,
+            "active_params_b": _active_params(table, rows) / 1e9,
         },
         index=pd.Index(list(models), name="setup"),
     )
