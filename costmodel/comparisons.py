@@ -55,9 +55,16 @@ def active_params(models: pd.DataFrame) -> pd.Series:
     ``models`` is ``Catalog.models`` (or rows of it). Mixtral 8x7B: 46.70e9 - 45.10e9 *
     6/8 = 12.88e9. A dense model (E = k = 1) uses all of them.
     """
-    E = models["n_experts"].astype(float)
-    k = models["experts_per_token"].astype(float)
-    return models["total_params"] - models["expert_params"] * (E - k) / E
+    return pd.Series(_active_params(models), index=models.index)
+
+
+def _active_params(models: pd.DataFrame, rows=slice(None)) -> np.ndarray:
+    """:func:`active_params` of ``models``' rows ``rows`` (positions) as an array."""
+    total, expert, E, k = (
+        models[c].to_numpy()[rows]
+        for c in ("total_params", "expert_params", "n_experts", "experts_per_token")
+    )
+    return total - expert * (E.astype(float) - k.astype(float)) / E.astype(float)
 
 
 def hf_config(row: pd.Series, **changes) -> dict:
@@ -246,19 +253,19 @@ def model_summary(catalog: Catalog, models: dict[str, str]) -> pd.DataFrame:
     Columns: ``model``, ``n_experts``, ``experts_per_token``, ``intermediate_size``
     [units], ``total_params_b`` and ``active_params_b`` [billions], indexed by label.
     """
-    rows = catalog.models.loc[list(models.values())]
-    table = pd.DataFrame(
+    table = catalog.models
+    rows = table.index.get_indexer(list(models.values()))
+    return pd.DataFrame(
         {
             "model": list(models.values()),
-            "n_experts": rows["n_experts"].to_numpy(int),
-            "experts_per_token": rows["experts_per_token"].to_numpy(int),
-            "intermediate_size": rows["intermediate_size"].to_numpy(int),
-            "total_params_b": rows["total_params"].to_numpy(float) / 1e9,
-            "active_params_b": active_params(rows).to_numpy(float) / 1e9,
+            "n_experts": table["n_experts"].to_numpy(int)[rows],
+            "experts_per_token": table["experts_per_token"].to_numpy(int)[rows],
+            "intermediate_size": table["intermediate_size"].to_numpy(int)[rows],
+            "total_params_b": table["total_params"].to_numpy(float)[rows] / 1e9,
+            "active_params_b": _active_params(table, rows) / 1e9,
         },
         index=pd.Index(list(models), name="setup"),
     )
-    return table
 
 
 def tensor_parallel(base: Scenario, catalog: Catalog) -> Derived:
@@ -314,25 +321,56 @@ def compare_models_calls(
 
 def compare_models_table(parts: list[pd.DataFrame], models: dict[str, str], axes) -> pd.DataFrame:
     """:func:`compare_models`' table from the frames of its calls
-    (:func:`compare_models_calls`) and the names of its ``axes``."""
+    (:func:`compare_models_calls`) and the names of its ``axes``: one row take and four
+    new columns, each from arrays."""
+    frame = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
     ids = list(models.values())
-    table = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
     # back in the order of ``models`` (a stable sort keeps each model's axes in order)
-    order = pd.Index(ids).get_indexer(table["model"].to_numpy(str))
-    table = table.take(np.argsort(order, kind="stable")).reset_index(drop=True)
-    table["model"] = table["model"].astype(str)
-    table.insert(0, "setup", np.repeat(list(models), len(table) // len(models)))
-    table["prefill_ms_per_prompt_token"] = table["prefill_ms"] / (
-        table["batch_size"] * table["prompt_tokens"]
+    rank = _positions(frame["model"], ids)
+    order = np.argsort(rank, kind="stable")
+    rank = rank[order]
+    batch, prompt, prefill = (
+        frame[c].to_numpy()[order] for c in ("batch_size", "prompt_tokens", "prefill_ms")
     )
-    others = [c for c in ("setup", *axes) if c != "batch_size"]
-    ones = table.loc[table["batch_size"].to_numpy() == 1, [*others, COST_COLUMN]]
-    first = ones.set_index(others)[COST_COLUMN] if others else None
-    if first is not None and len(ones):
-        key = pd.MultiIndex.from_frame(table[others]) if len(others) > 1 else table[others[0]]
-        reference = first.reindex(key).to_numpy(float)
-    else:
-        reference = np.full(len(table), np.nan)
+    cost = frame[COST_COLUMN].to_numpy(float)[order]
+    keys = [rank, *(frame[c].to_numpy()[order] for c in axes if c != "batch_size")]
+    table = frame.take(order)
+    table.index = pd.RangeIndex(len(table))
+    table["model"] = np.asarray(ids)[rank]
     with np.errstate(invalid="ignore"):  # NaN at a zero price (0 / 0)
-        table["cost_vs_batch_1"] = table[COST_COLUMN].to_numpy(float) / reference
+        added = {
+            "setup": np.asarray(list(models))[rank],
+            "prefill_ms_per_prompt_token": prefill / (batch * prompt),
+            "cost_vs_batch_1": cost / at_batch_1(cost, batch, keys),
+        }
+    # New names, so no look-up of the old ones (each a hash of the 80 names).
+    for column, values in added.items():
+        at = 0 if column == "setup" else table.shape[1]
+        table.insert(at, column, values, allow_duplicates=True)
     return table
+
+
+def _positions(model: pd.Series, ids: list[str]) -> np.ndarray:
+    """Each row's position in ``ids`` of its ``model`` (a scan's categorical column of
+    ids), from the categories' positions and the codes."""
+    position = {m: i for i, m in enumerate(ids)}
+    categories = model.array.categories
+    return np.array([position.get(c, -1) for c in categories], np.int64)[model.array.codes]
+
+
+def at_batch_1(values: np.ndarray, batch_size: np.ndarray, keys: list) -> np.ndarray:
+    """For each row, ``values`` at the row with ``batch_size`` 1 and the same ``keys``
+    (arrays, one value per row); NaN where there is none.
+
+    ``values = [4., 2., 3.]``, ``batch_size = [1, 8, 8]``, ``keys = [[0, 0, 1]]``:
+    ``[4., 4., nan]``.
+    """
+    group = np.zeros(len(values), np.int64)
+    for key in keys:
+        codes = np.unique(key, return_inverse=True)[1].reshape(-1)
+        group = np.unique(group * (codes.max(initial=0) + 1) + codes, return_inverse=True)[1]
+        group = group.reshape(-1)
+    reference = np.full(group.max(initial=-1) + 1, np.nan)
+    ones = batch_size == 1
+    reference[group[ones]] = values[ones]
+    return reference[group]

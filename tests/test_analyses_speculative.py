@@ -1,6 +1,7 @@
 """costmodel.analyses.speculative: acceptance by hand, the C9 reproduction, C10, C11."""
 
 import numpy as np
+import pandas as pd
 import pytest
 
 import costmodel
@@ -61,3 +62,32 @@ def test_options_are_scenario_fields_with_their_defaults():
 def test_bad_options_name_the_option(changes, name):
     with pytest.raises(ValueError, match=name):
         sp.Options(**changes)
+
+
+def test_tables_are_laid_out_as_pandas_lays_them_out():
+    """The pivots and the index built from arrays (``_pivot``, ``_indexed``) are
+    ``DataFrame.pivot`` and ``set_index`` exactly: values, order, dtypes and names."""
+    by_batch = RESULT.by_batch
+    drafted = by_batch[by_batch["speculative"]]
+    gain = drafted.pivot(index="batch_size", columns="model_label", values="speculative_speedup")
+    pd.testing.assert_frame_equal(RESULT.speedup_vs_batch, gain, check_exact=True)
+    moe = by_batch[by_batch["model_label"] == sp.MOE]
+    experts = moe.pivot(index="batch_size", columns="speculative", values="experts_read_per_layer")
+    pd.testing.assert_frame_equal(RESULT.experts_vs_batch, experts, check_exact=True)
+    names = ["model_label", "speculative"]
+    pd.testing.assert_frame_equal(
+        sp._indexed(by_batch, names), by_batch.set_index(names), check_exact=True
+    )
+    assert list(RESULT.now.index) == [
+        (sp.MOE, False),
+        (sp.MOE, True),
+        (sp.DENSE, False),
+        (sp.DENSE, True),
+    ]
+    # a pair without a value is NaN, as pivot leaves it
+    some = drafted.iloc[1:]
+    pd.testing.assert_frame_equal(
+        sp._pivot(some, np.arange(len(some)), "batch_size", "model_label", "speculative_speedup"),
+        some.pivot(index="batch_size", columns="model_label", values="speculative_speedup"),
+        check_exact=True,
+    )

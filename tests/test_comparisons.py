@@ -2,6 +2,8 @@
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 import costmodel
 from costmodel import comparisons
@@ -184,3 +186,31 @@ def test_compare_models_with_skew_and_no_axes(catalog):
     assert len(table) == 1
     expected = experts_read(np.array([32.0]), 8, 2, 0.5)[0]
     assert table["experts_read_per_layer"].item() == pytest.approx(expected)
+
+
+def test_at_batch_1_by_hand():
+    # Rows 0 and 1 share key 0 and row 0 is at batch 1: both read 4; key 1 has no batch-1 row.
+    values, batch = np.array([4.0, 2.0, 3.0]), np.array([1, 8, 8])
+    got = comparisons.at_batch_1(values, batch, [np.array([0, 0, 1])])
+    np.testing.assert_array_equal(got, [4.0, 4.0, np.nan])
+    # Two keys: (a, 0.5) and (a, 1.0) are different groups, each with its own batch 1.
+    keys = [np.array(["a", "a", "a", "a"]), np.array([0.5, 1.0, 0.5, 1.0])]
+    got = comparisons.at_batch_1(np.array([1.0, 2.0, 3.0, 4.0]), np.array([1, 1, 8, 8]), keys)
+    np.testing.assert_array_equal(got, [1.0, 2.0, 1.0, 2.0])
+
+
+@given(
+    st.dictionaries(
+        st.tuples(st.integers(0, 2), st.sampled_from([0.0, 0.5, 2.0]), st.sampled_from([1, 4, 16])),
+        st.floats(0.1, 10.0),
+        min_size=1,
+        max_size=20,
+    )
+)
+def test_at_batch_1_looks_up_each_rows_key_at_batch_1(costs):
+    # costs: (setup, temperature, batch) -> cost, each key once as in a product grid
+    rows = list(costs)
+    setup, temperature, batch = (np.array(column) for column in zip(*rows, strict=True))
+    got = comparisons.at_batch_1(np.array(list(costs.values())), batch, [setup, temperature])
+    expected = [costs.get((s, t, 1), np.nan) for s, t, _ in rows]
+    np.testing.assert_array_equal(got, expected)

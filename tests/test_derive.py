@@ -17,7 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from costmodel import Scenario, load_catalog
-from costmodel.adapt import adapted, derive
+from costmodel.adapt import _RULE_COLUMNS, _rule_rows, adapted, derive
 from costmodel.analyses import gpu_comparison, moe_scaling, speculative
 from costmodel.custom_gpu import CustomGpu
 from costmodel.evaluation import check_scenario
@@ -160,3 +160,12 @@ def test_speculative_acceptance_out_of_order_is_adapted_and_named():
     result = speculative.run(Scenario(), options, CATALOG)
     assert result.scenario.acceptance_at_t1 == 0.5
     assert FIELDS["acceptance_at_t1"].label in result.adaptations
+
+
+def test_the_rules_read_the_model_tables_values():
+    """``adapt._rule_rows`` (prepared once per catalog) holds each model's columns as the
+    model table does, an uploaded model's too."""
+    rows = _rule_rows(CATALOG)
+    assert list(rows) == MODELS
+    for model in (MODELS[0], UPLOADED):
+        assert rows[model] == CATALOG.models.loc[model, list(_RULE_COLUMNS)].to_dict()

@@ -29,6 +29,8 @@ ACTIVE, TOTAL = comparisons.DENSE_KINDS["same_active"], comparisons.DENSE_KINDS[
 #: "Every expert" in C7: at least this share of the experts read per layer [-].
 ALL_EXPERTS_SHARE = 0.99
 COST = "usd_per_million_output_tokens"
+#: The columns the findings compare between the MoE and the dense same-active model.
+_COMPARED = ("weight_bytes_read_per_step_gb", "decode_step_ms", "prefill_ms_per_prompt_token")
 C7_RULE = (
     "C7 holds when the MoE model reads its top-k experts per layer at batch 1, at least 99% "
     f"of them at batch {BATCHES[-1]}, and batching (batch 1 to the scenario's) lowers its "
@@ -131,27 +133,42 @@ def skew_label(skew: float) -> str:
     return "MoE, uniform routing" if skew == 0 else f"MoE, skew {skew:g}"
 
 
+def _rows(table: pd.DataFrame, where: np.ndarray) -> pd.DataFrame:
+    """The rows of ``table`` ``where`` is true, indexed from 0."""
+    rows = np.flatnonzero(where)
+    table = table.take(rows)
+    table.index = pd.RangeIndex(len(rows))
+    return table
+
+
 def _batch_table(table: pd.DataFrame, scenario) -> pd.DataFrame:
     """Every setup over ``BATCHES`` (``table``: ``compare_models`` over skews and
     batches): MoE at skew 0 and the scenario's, dense at the latter."""
-    moe = table["setup"] == MOE
-    table = table[moe | (table["routing_skew"] == scenario.routing_skew)].reset_index(drop=True)
-    table["setup"] = np.where(
-        table["setup"] == MOE, table["routing_skew"].map(skew_label), table["setup"]
-    )
+    setup = table["setup"].to_numpy(str)
+    skew = table["routing_skew"].to_numpy()
+    rows = (setup == MOE) | (skew == scenario.routing_skew)
+    table = _rows(table, rows)
+    skews, at = np.unique(skew[rows], return_inverse=True)
+    moe = np.asarray([skew_label(s) for s in skews])[at.reshape(-1)]
+    table["setup"] = np.where(setup[rows] == MOE, moe, setup[rows])
     return table
 
 
 def _point(both: pd.DataFrame, scenario) -> pd.DataFrame:
     """Each setup at the scenario, with its cost at batch 1 (``usd_at_batch_1``), from
-    ``both`` (``compare_models`` over batch 1 and the scenario's)."""
-    both["gpu_ms_per_token"] = both["decode_step_ms"] / (
-        both["batch_size"] * both["tokens_per_step"]
-    )
-    point = both[both["batch_size"] == scenario.batch_size].set_index("setup")
-    ones = both[both["batch_size"] == 1].set_index("setup")
-    point["usd_at_batch_1"] = ones[COST]
-    point["gpu_ms_per_token_at_batch_1"] = ones["gpu_ms_per_token"]
+    ``both`` (``compare_models`` over batch 1 and the scenario's, each setup's rows in
+    the same order)."""
+    batch = both["batch_size"].to_numpy()
+    at_b, at_1 = np.flatnonzero(batch == scenario.batch_size), np.flatnonzero(batch == 1)
+    gpu_ms = both["decode_step_ms"].to_numpy() / (batch * both["tokens_per_step"].to_numpy())
+    point = both.take(at_b).set_index("setup")
+    added = {
+        "gpu_ms_per_token": gpu_ms[at_b],
+        "usd_at_batch_1": both[COST].to_numpy()[at_1],
+        "gpu_ms_per_token_at_batch_1": gpu_ms[at_1],
+    }
+    for column, values in added.items():  # new names: no look-up of the others
+        point.insert(point.shape[1], column, values, allow_duplicates=True)
     return point
 
 
@@ -208,21 +225,25 @@ def run(scenario=None, options: Options | None = None, catalog=None) -> Result:
     batch, both, what_if, prefill = _tables(scenario, what_catalog, models, what_models)
     batch, point = _batch_table(batch, scenario), _point(both, scenario)
     summary = comparisons.model_summary(what_catalog, what_models).reset_index()
-    arch = catalog.models.loc[scenario.model]
-    E, k = int(arch["n_experts"]), int(arch["experts_per_token"])
-    moe = batch[batch["setup"] == skew_label(scenario.routing_skew)]
-    at_1 = float(moe["experts_read_per_layer"].iloc[0])
-    at_last = float(moe["experts_read_per_layer"].iloc[-1])
-    ratios = (point["gpu_ms_per_token"] / point["gpu_ms_per_token_at_batch_1"]).to_dict()
+    arch = catalog.models
+    E = int(arch.at[scenario.model, "n_experts"])
+    k = int(arch.at[scenario.model, "experts_per_token"])
+    moe = batch["setup"].to_numpy(str) == skew_label(scenario.routing_skew)
+    experts = batch["experts_read_per_layer"].to_numpy()[moe]
+    at_1, at_last = float(experts[0]), float(experts[-1])
+    falls = point["gpu_ms_per_token"].to_numpy() / point["gpu_ms_per_token_at_batch_1"].to_numpy()
+    ratios = dict(zip(point.index, falls.tolist(), strict=True))
     B = scenario.batch_size
-    here, dense = point.loc[MOE], point.loc[ACTIVE]
+    here, dense = ({c: point.at[setup, c] for c in _COMPARED} for setup in (MOE, ACTIVE))
     c7_parts = (
         np.isclose(at_1, k, rtol=0.01) and k < E,
         at_last >= ALL_EXPERTS_SHARE * E,
         ratios[MOE] > ratios[ACTIVE],
     )
     c7_text = (
-        f"{arch['name']} is dense: it reads all its weights at every batch. " if E == 1 else ""
+        f"{arch.at[scenario.model, 'name']} is dense: it reads all its weights at every batch. "
+        if E == 1
+        else ""
     ) + (
         f"The MoE model reads {at_1:.2f} of {E} experts per layer at batch 1 (top-{k}) and "
         f"{at_last:.2f} at batch {BATCHES[-1]}. From batch 1 to batch {B} its cost per output "
@@ -233,24 +254,22 @@ def run(scenario=None, options: Options | None = None, catalog=None) -> Result:
         f"{dense['weight_bytes_read_per_step_gb']:.1f} GB for the dense same-active model and "
         f"takes {here['decode_step_ms'] / dense['decode_step_ms']:.2f}x its time."
     )
-    built = what_if[(what_if["setup"] == f"{MOE} as built") & (what_if["batch_size"] == B)]
-    other = what_if[(what_if["setup"] == label) & (what_if["batch_size"] == B)]
-    if built.empty:  # the scenario's batch is not in BATCHES: the curve's nearest below
-        near = max(b for b in BATCHES if b <= B)
-        built = what_if[(what_if["setup"] == f"{MOE} as built") & (what_if["batch_size"] == near)]
-        other = what_if[(what_if["setup"] == label) & (what_if["batch_size"] == near)]
-    at = int(built["batch_size"].iloc[0])
-    bytes_ratio = float(
-        other["weight_bytes_read_per_step_gb"].iloc[0]
-        / built["weight_bytes_read_per_step_gb"].iloc[0]
-    )
+    setup, sizes = what_if["setup"].to_numpy(str), what_if["batch_size"].to_numpy()
+    built = (setup == f"{MOE} as built") & (sizes == B)
+    # the scenario's batch is not in BATCHES: the curve's nearest below
+    at = B if built.any() else max(b for b in BATCHES if b <= B)
+    built = np.flatnonzero((setup == f"{MOE} as built") & (sizes == at))[0]
+    other = np.flatnonzero((setup == label) & (sizes == at))[0]
+    weight_gb = what_if["weight_bytes_read_per_step_gb"].to_numpy()
+    bytes_ratio = float(weight_gb[other] / weight_gb[built])
     # Same batch, price and tokens per step: the cost ratio is the step-time ratio.
-    cost_ratio = float(other["decode_step_ms"].iloc[0] / built["decode_step_ms"].iloc[0])
+    step_ms = what_if["decode_step_ms"].to_numpy()
+    cost_ratio = float(step_ms[other] / step_ms[built])
     c8_text = (
         f"With {options.n_experts} experts, top-{options.top_k} (same {options.keep_fixed}), a "
         f"decode step at batch {at} reads {bytes_ratio:.2f}x the weight bytes of the model as "
         f"built and costs {cost_ratio:.2f}x per output token"
-        + ("" if other["fits"].iloc[0] else "; its weights and KV cache do not fit")
+        + ("" if what_if["fits"].to_numpy()[other] else "; its weights and KV cache do not fit")
         + "."
     )
     prefill_ratio = float(
@@ -265,7 +284,7 @@ def run(scenario=None, options: Options | None = None, catalog=None) -> Result:
     return Result(
         scenario=scenario,
         batch=batch,
-        at_skew=batch[batch["routing_skew"] == scenario.routing_skew].reset_index(drop=True),
+        at_skew=_rows(batch, batch["routing_skew"].to_numpy() == scenario.routing_skew),
         point=point,
         what_if=what_if,
         what_if_models=summary,
