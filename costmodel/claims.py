@@ -113,20 +113,25 @@ def _money(value) -> str:
     return "not stated" if value is None else f"${value:.2f}"
 
 
+def _seed_sheet(catalog) -> dict:
+    """The catalog's December 2023 Mixtral sheet as provider -> row (a dict): the same
+    for every scenario, so made once per catalog (``Catalog.prepared``)."""
+    sheet = price_sheet("mixtral-8x7b", price_war.SEED_DATE, catalog, reference=price_war.REFERENCE)
+    return {row["provider"]: row for row in sheet.to_dict("records")}
+
+
 def _prices(claim_id: str):
     """C1-C3: the document's prices against the catalog's December 2023 sheet."""
 
     def check(runs: _Runs):
-        sheet = price_sheet(
-            "mixtral-8x7b", price_war.SEED_DATE, runs.catalog, reference=price_war.REFERENCE
-        ).set_index("provider")
+        sheet = runs.catalog.prepared(_seed_sheet)
         parts, same = [], True
         for provider, stated in DOCUMENT_PRICES[claim_id].items():
-            if provider not in sheet.index:
+            if provider not in sheet:
                 parts.append(f"{provider}: not in the catalog's {price_war.SEED_DATE} sheet")
                 same = False
                 continue
-            row = sheet.loc[provider]
+            row = sheet[provider]
             listed = (row["usd_per_million_input"], row["usd_per_million_output"])
             same &= all(s is None or abs(s - v) < 5e-3 for s, v in zip(stated, listed, strict=True))
             parts.append(
