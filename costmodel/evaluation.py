@@ -1232,7 +1232,13 @@ def row_groups(columns: list, n: int) -> np.ndarray:
 
 
 def _n_values(value, n: int):
-    """``value`` as n values: an array of n as it is, a scalar broadcast (no copy)."""
+    """``value`` as n values: an array of n as it is; a scalar repeated, broadcast (no
+    copy) beyond ``STACKED_FRAME_MAX_ROWS`` rows (below, ``_frame`` copies it anyway and
+    ``np.full`` costs a tenth of ``np.broadcast_to``)."""
+    if isinstance(value, np.ndarray) and value.shape == (n,):
+        return value
+    if n <= STACKED_FRAME_MAX_ROWS and np.ndim(value) == 0:
+        return np.full(n, value)
     return value if np.shape(value) == (n,) else np.broadcast_to(value, (n,))
 
 
