@@ -160,21 +160,27 @@ def _placeholder(i: int) -> str:
     return f"held-frame-{i}"
 
 
-def _arrow_named(data: pd.DataFrame) -> tuple[str, pa.Table]:
-    """``data`` as an Arrow table, named by a hash of its contents."""
-    table = pa.Table.from_pandas(data, preserve_index=False)
+def _arrow_named(data: pd.DataFrame, columns: list[str]) -> tuple[str, pa.Table]:
+    """``data``'s ``columns`` as an Arrow table, named by a hash of its contents."""
+    table = pa.Table.from_pandas(data, columns=columns, preserve_index=False)
     sink = pa.BufferOutputStream()
     with pa.ipc.new_stream(sink, table.schema) as writer:
         writer.write_table(table)
     return f"data-{hashlib.sha256(sink.getvalue().to_pybytes()).hexdigest()[:20]}", table
 
 
-def _used(data: pd.DataFrame, spec_text: str) -> pd.DataFrame:
+@functools.lru_cache(maxsize=4096)
+def _in_json(name: str) -> str:
+    """``name`` as it appears inside a JSON string (quotes and backslashes escaped)."""
+    return json.dumps(name)[1:-1]
+
+
+def _used(data: pd.DataFrame, spec_text: str) -> list[str]:
     """The columns of ``data`` whose names the spec's text holds (as a field, a tooltip,
     a sort or an expression): a chart is handed an analysis's whole frame (80 columns)
     and draws a few, and turning every column into Arrow took four fifths of a chart's
     build. A name found by chance inside another only keeps a column more."""
-    return data[[c for c in data.columns if json.dumps(str(c))[1:-1] in spec_text]]
+    return [c for c in data.columns if _in_json(str(c)) in spec_text]
 
 
 alt.data_transformers.register("held_frames", _held)
@@ -205,7 +211,7 @@ def vega_lite(chart: alt.TopLevelMixin) -> Spec:
     text = json.dumps(spec)
     datasets: dict[str, pa.Table] = {}
     for i, data in enumerate(frames):
-        name, datasets[name] = _arrow_named(_used(data, text))
+        name, datasets[name] = _arrow_named(data, _used(data, text))
         text = text.replace(f'"{_placeholder(i)}"', f'"{name}"')
     return {**json.loads(text), "datasets": datasets}
 
