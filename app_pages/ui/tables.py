@@ -48,7 +48,11 @@ def words(catalog: costmodel.Catalog) -> dict[str, str]:
     """Id -> words, for every id a table may hold as text: ``catalog``'s GPUs and models
     (their names), the scenario's inputs and the outputs (labels with units), choices
     (``Spec.names``), price times ("All day", "Peak", "Off-peak") and the answers of API,
-    rent or buy."""
+    rent or buy. Made once per catalog (``Catalog.prepared``); read-only."""
+    return catalog.prepared(_words)
+
+
+def _words(catalog: costmodel.Catalog) -> dict[str, str]:
     found = {name: spec.labelled for name, spec in costmodel.FIELDS.items()}
     for spec in costmodel.FIELDS.values():
         found.update(spec.names)
