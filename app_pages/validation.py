@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import altair as alt
 import pandas as pd
+import pyarrow as pa
 import streamlit as st
 
 import costmodel
@@ -122,18 +123,20 @@ def scatter_frame(metric: str, software: tuple[str, ...]) -> alt.LayerChart:
     )
 
 
+@cache.by_contents
 def scatter(table: pd.DataFrame, metric: str) -> charts.Spec:
     """:func:`scatter_frame` of ``metric`` with the measurements of ``table`` and the 1:1
     line from ``charts.IDENTITY_MARGIN`` below the least to as far above the largest
-    value, measured or predicted (the frame is built once: a new efficiency moves only
-    the data)."""
+    value, measured or predicted, as Arrow tables (once per distinct table: a new
+    efficiency builds no chart, and going back converts no data again)."""
     data = table[table["metric"] == metric]
     values = pd.concat([data["measured"], data["predicted"]]).dropna()
     ends = [values.min() / charts.IDENTITY_MARGIN, values.max() * charts.IDENTITY_MARGIN]
-    frame = scatter_frame(metric, tuple(data["software"].unique()))
-    line = pd.DataFrame({"x": ends, "y": ends})
-    points = data[POINT_COLUMNS].reset_index(drop=True)
-    return {**frame, "datasets": {POINTS: points, LINE: line}}
+    datasets = {POINTS: data[POINT_COLUMNS], LINE: pd.DataFrame({"x": ends, "y": ends})}
+    return {
+        **scatter_frame(metric, tuple(data["software"].unique())),
+        "datasets": {k: pa.Table.from_pandas(v, preserve_index=False) for k, v in datasets.items()},
+    }
 
 
 # --- Page ----------------------------------------------------------------------------
