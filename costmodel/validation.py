@@ -350,15 +350,21 @@ def summary(compared: pd.DataFrame) -> pd.DataFrame:
     """Per metric (rows, in ``METRICS`` order) of a :func:`compare` table: the number of
     ``measurements``, ``median_abs_error_pct`` = median |error| [%], ``median_error_pct``
     (signed: positive means the model predicts more) and ``largest_error_id`` (the row
-    with the largest |error|). Full precision; round when showing."""
-    grouped = compared.groupby("metric", sort=False)
-    worst = compared.loc[grouped["abs_error_pct"].idxmax(), ["metric", "id"]].set_index("metric")
-    table = pd.DataFrame(
+    with the largest |error|, the first of equals). Full precision; round when showing.
+    Missing errors are left out of the medians, as pandas' are."""
+    metric = compared["metric"].to_numpy(object)
+    error = compared["error_pct"].to_numpy(float)
+    abs_error = compared["abs_error_pct"].to_numpy(float)
+    shown = [m for m in METRICS if m in set(metric)]
+    rows = [np.flatnonzero(metric == m) for m in shown]
+    return pd.DataFrame(
         {
-            "measurements": grouped.size(),
-            "median_abs_error_pct": grouped["abs_error_pct"].median(),
-            "median_error_pct": grouped["error_pct"].median(),
-            "largest_error_id": worst["id"],
-        }
+            "measurements": np.array([len(r) for r in rows], np.int64),
+            "median_abs_error_pct": [np.nanmedian(abs_error[r]) for r in rows],
+            "median_error_pct": [np.nanmedian(error[r]) for r in rows],
+            "largest_error_id": compared["id"].array.take(
+                np.array([r[np.nanargmax(abs_error[r])] for r in rows], np.intp)
+            ),
+        },
+        index=pd.Index(shown, name="metric", dtype=compared["metric"].dtype),
     )
-    return table.reindex([m for m in METRICS if m in table.index])

@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from costmodel import load_catalog, validation
 from costmodel.evaluation import scan
@@ -98,3 +100,51 @@ def test_bad_overrides_are_named(overrides, error):
     (name,) = overrides
     with pytest.raises(error, match=name):
         validation.compare(**overrides)
+
+
+def summary_by_pandas(compared: pd.DataFrame) -> pd.DataFrame:
+    """validation.summary as pandas' groupby says it (the reference)."""
+    grouped = compared.groupby("metric", sort=False)
+    worst = compared.loc[grouped["abs_error_pct"].idxmax(), ["metric", "id"]].set_index("metric")
+    table = pd.DataFrame(
+        {
+            "measurements": grouped.size(),
+            "median_abs_error_pct": grouped["abs_error_pct"].median(),
+            "median_error_pct": grouped["error_pct"].median(),
+            "largest_error_id": worst["id"],
+        }
+    )
+    return table.reindex([m for m in validation.METRICS if m in table.index])
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from([*validation.METRICS[:4], "not_a_metric"]),
+            st.one_of(st.floats(-90.0, 300.0), st.just(float("nan")), st.just(12.5)),
+        ),
+        min_size=1,
+        max_size=40,
+    )
+)
+def test_summary_equals_pandas_groupby(rows):
+    # Medians over odd and even counts, missing errors, ties for the largest (12.5 drawn
+    # often: the first wins), a metric outside METRICS (left out); every metric keeps
+    # one error at least (pandas' idxmax has no answer for a group of NaN only).
+    rows = rows + [(m, 1.0) for m in dict.fromkeys(m for m, _ in rows)]
+    compared = pd.DataFrame(
+        {
+            "id": [f"m{i}" for i in range(len(rows))],
+            "metric": [m for m, _ in rows],
+            "error_pct": [e for _, e in rows],
+        }
+    )
+    compared["abs_error_pct"] = compared["error_pct"].abs()
+    pd.testing.assert_frame_equal(
+        validation.summary(compared), summary_by_pandas(compared), check_exact=True
+    )
+    shipped = validation.compare(bandwidth_efficiency=0.6)
+    pd.testing.assert_frame_equal(
+        validation.summary(shipped), summary_by_pandas(shipped), check_exact=True
+    )
