@@ -194,15 +194,20 @@ def compare(catalog: Catalog | None = None, **overrides) -> pd.DataFrame:
     All predictions come from one ``scan`` (:func:`predict_all`).
     """
     catalog = catalog or load_catalog()
-    table = catalog.measurements.copy()
-    plan = catalog.prepared(_measurements_plan)
-    grid, rows = _predict(plan, catalog, overrides)
-    table["predicted"] = _metric_values(grid, table["metric"].to_numpy(object), rows)
-    table["predicted_at_batch_size"] = grid["batch_size"].to_numpy()[rows].astype(int)
-    table["predicted_at_n_gpus"] = grid["n_gpus"].to_numpy()[rows].astype(int)
-    table["predicted_fits"] = grid["fits"].to_numpy(bool)[rows]
-    table["error_pct"] = 100.0 * (table["predicted"] - table["value"]) / table["value"]
-    table["abs_error_pct"] = np.abs(table["error_pct"])
+    measurements = catalog.measurements
+    grid, rows = _predict(catalog.prepared(_measurements_plan), catalog, overrides)
+    predicted = _metric_values(grid, measurements["metric"].to_numpy(object), rows)
+    measured = measurements["value"].to_numpy()
+    error = 100.0 * (predicted - measured) / measured
+    added = {
+        "predicted": predicted,
+        "predicted_at_batch_size": grid["batch_size"].to_numpy()[rows].astype(int),
+        "predicted_at_n_gpus": grid["n_gpus"].to_numpy()[rows].astype(int),
+        "predicted_fits": grid["fits"].to_numpy(bool)[rows],
+        "error_pct": error,
+        "abs_error_pct": np.abs(error),
+    }
+    table = pd.concat([measurements, pd.DataFrame(added, index=measurements.index)], axis=1)
     table["within_tolerance"] = within_tolerance(table)
     return table
 
