@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import altair as alt
 import pandas as pd
+import pyarrow as pa
 import streamlit as st
 
 import costmodel
@@ -54,34 +55,52 @@ TABLE_COLUMNS = [
 ]
 
 
+#: The columns of a measurement the scatter plot reads.
+POINT_COLUMNS = ["id", "setup", "measured", "predicted", "error_pct", "software", "source"]
+#: Names of the scatter plot's datasets: its frame (:func:`scatter_frame`) is built once
+#: per metric, and each run hands it the points and the 1:1 line (:func:`scatter`).
+POINTS, LINE = "validation_points", "identity_line"
+
+
 @cache.shared(max_entries=64)
 def compared_table(overrides: tuple[tuple[str, float], ...]) -> pd.DataFrame:
     """``validation.compare(**overrides)`` with ``setup`` in words and ``value`` named
-    ``measured``, cached; with overrides, also the error at the family defaults."""
+    ``measured``, cached; with overrides, also the error at the family defaults (the
+    setups are the defaults' too: an efficiency changes no measurement's setup)."""
     table = validation.compare(**dict(overrides))
-    table = table.assign(setup=table.apply(validation.setup_text, axis=1))
+    if overrides:
+        defaults = compared_table(())
+        table = table.assign(setup=defaults["setup"].to_numpy())
+    else:
+        table = table.assign(setup=table.apply(validation.setup_text, axis=1))
     table = table.rename(columns={"value": "measured"})
     if overrides:
-        table["error_pct_at_family_defaults"] = compared_table(())["error_pct"].to_numpy()
+        table["error_pct_at_family_defaults"] = defaults["error_pct"].to_numpy()
     return table.reset_index(drop=True)
 
 
 @charts.cached
-def scatter(table: pd.DataFrame, metric: str) -> alt.LayerChart:
-    """Predicted versus measured on log-log axes with the 1:1 line."""
-    data = table[table["metric"] == metric]
+def scatter_frame(metric: str, software: tuple[str, ...]) -> alt.LayerChart:
+    """Predicted versus measured on log-log axes with the 1:1 line, reading the datasets
+    ``POINTS`` (``POINT_COLUMNS``) and ``LINE`` (``x`` = ``y`` at both ends): the scales
+    span the line, which spans the points with room either side."""
     title = METRICS[metric]
     unit = title.rsplit("[", 1)[1].rstrip("]")
-    scale, line = charts.identity_line(pd.concat([data["measured"], data["predicted"]]))
+    scale = alt.Scale(type="log", nice=False)
+    line = (
+        alt.Chart(alt.NamedData(LINE))
+        .mark_line(color="gray", strokeDash=[4, 4])
+        .encode(x=alt.X("x:Q", scale=scale), y=alt.Y("y:Q", scale=scale))
+    )
     points = (
-        alt.Chart(data)
+        alt.Chart(alt.NamedData(POINTS))
         .mark_point(filled=True, size=80)
         .encode(
             x=alt.X("measured:Q", title=f"Measured [{unit}]", scale=scale),
             y=alt.Y("predicted:Q", title=f"Predicted [{unit}]", scale=scale),
             color=charts.color_encoding(
                 "software:N",
-                data["software"].unique(),
+                software,
                 "Software",
                 legend=alt.Legend(orient="bottom", direction="horizontal", columns=3),
             ),
@@ -102,6 +121,22 @@ def scatter(table: pd.DataFrame, metric: str) -> alt.LayerChart:
     return alt.layer(line, points, labels).properties(
         title=alt.Title(title.rsplit(" [", 1)[0], anchor="start"), height=440
     )
+
+
+@cache.by_contents
+def scatter(table: pd.DataFrame, metric: str) -> charts.Spec:
+    """:func:`scatter_frame` of ``metric`` with the measurements of ``table`` and the 1:1
+    line from ``charts.IDENTITY_MARGIN`` below the least to as far above the largest
+    value, measured or predicted, as Arrow tables (once per distinct table: a new
+    efficiency builds no chart, and going back converts no data again)."""
+    data = table[table["metric"] == metric]
+    values = pd.concat([data["measured"], data["predicted"]]).dropna()
+    ends = [values.min() / charts.IDENTITY_MARGIN, values.max() * charts.IDENTITY_MARGIN]
+    datasets = {POINTS: data[POINT_COLUMNS], LINE: pd.DataFrame({"x": ends, "y": ends})}
+    return {
+        **scatter_frame(metric, tuple(data["software"].unique())),
+        "datasets": {k: pa.Table.from_pandas(v, preserve_index=False) for k, v in datasets.items()},
+    }
 
 
 # --- Page ----------------------------------------------------------------------------

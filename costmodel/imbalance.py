@@ -40,8 +40,10 @@ slots beyond this model. tests/test_imbalance.py checks it against sampled routi
 
 from __future__ import annotations
 
+import collections
 import functools
 import math
+import threading
 
 import numpy as np
 
@@ -68,6 +70,12 @@ _MAX_BLOCK_ELEMENTS = 2**15
 #: Distinct sets of expert-parallel configurations whose GPU loads are kept: an
 #: evaluation asks for the same ones at each pass (decode, verification, prefill).
 _PLACEMENT_CACHE_SIZE = 64
+#: Configurations ``(E, k, G, R, skew)`` whose busiest-GPU loads are kept, each for at
+#: most ``_KEPT_TOKENS`` token counts: the load depends on neither efficiencies nor
+#: prices, so a page re-run with a new efficiency finds every integration done. 64 x
+#: 4,096 pairs of floats: 4 MiB at most.
+_KEPT_CONFIGURATIONS = 64
+_KEPT_TOKENS = 4096
 
 _z_table = np.linspace(-_CDF_TABLE_Z, _CDF_TABLE_Z, _CDF_TABLE_POINTS)
 _cdf_table = 0.5 * np.frompyfunc(math.erfc, 1, 1)(-_z_table / math.sqrt(2.0)).astype(float)
@@ -274,17 +282,80 @@ def busiest_gpu_factor(
     B, E, k, G, R, skew = (a.reshape(-1) for a in arrays)
     # One placement per distinct (E, k, G, R, skew); the batch only scales it.
     configs, which = np.unique(np.stack([E, k, G, R, skew], axis=1), axis=0, return_inverse=True)
-    gpu_mean, gpu_variance = _gpu_moments(configs.tobytes())
     which = which.reshape(-1)
     # One integration per distinct (configuration, tokens): sweeps repeat them often.
     pairs, row = np.unique(np.stack([which, B], axis=1), axis=0, return_inverse=True)
     at, tokens_at = pairs[:, 0].astype(int), pairs[:, 1]
-    mean = tokens_at[:, None] * gpu_mean[at]
-    std = np.sqrt(tokens_at[:, None] * gpu_variance[at])
-    busiest = expected_max_of_normals(mean, std)[row.reshape(-1)]
+    busiest = _expected_busiest_load(configs, at, tokens_at)[row.reshape(-1)]
     # The busiest GPU carries at least the mean; the clip absorbs rounding (one GPU:
     # 0.9999999999999991 from the integration would trip comm's factor >= 1 check).
     return np.maximum(busiest / (B * k / G), 1.0).reshape(shape)
+
+
+class _KeptLoads:
+    """E[max_g load_g] per configuration (its row's bytes) and token count, the
+    ``_KEPT_CONFIGURATIONS`` used last, each with its token counts sorted (``tokens``)
+    beside the loads (``busiest``); a lock keeps concurrent page runs apart."""
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.kept: collections.OrderedDict[bytes, tuple[np.ndarray, np.ndarray]] = (
+            collections.OrderedDict()
+        )
+
+    def look_up(self, key: bytes, tokens: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The kept loads at ``tokens`` and where one was found (NaN, False elsewhere)."""
+        with self.lock:
+            known = self.kept.get(key)
+            if known is not None:
+                self.kept.move_to_end(key)
+        if known is None:
+            return np.full(len(tokens), np.nan), np.zeros(len(tokens), bool)
+        at = np.minimum(np.searchsorted(known[0], tokens), len(known[0]) - 1)
+        found = known[0][at] == tokens
+        return np.where(found, known[1][at], np.nan), found
+
+    def keep(self, key: bytes, tokens: np.ndarray, busiest: np.ndarray) -> None:
+        """Add the loads at new ``tokens`` (none of them kept yet): beyond
+        ``_KEPT_TOKENS`` the configuration starts anew with these."""
+        with self.lock:
+            known = self.kept.pop(key, None)
+            if known is not None and len(known[0]) + len(tokens) <= _KEPT_TOKENS:
+                tokens = np.concatenate([known[0], tokens])
+                busiest = np.concatenate([known[1], busiest])
+            order = np.argsort(tokens[:_KEPT_TOKENS], kind="stable")
+            self.kept[key] = (tokens[order], busiest[order])
+            while len(self.kept) > _KEPT_CONFIGURATIONS:
+                self.kept.popitem(last=False)
+
+
+_kept_loads = _KeptLoads()
+
+
+def _expected_busiest_load(configs, at, tokens):
+    """E[max_g X_g] for the (configuration ``configs[at]``, ``tokens``) pairs (sorted
+    by configuration, none twice), integrating only those not kept in ``_kept_loads``.
+
+    One look-up per distinct configuration; a pair's value does not depend on the
+    others integrated with it (``expected_max_of_normals`` works row by row), so a kept
+    value is the one a fresh integration gives, bit for bit.
+    """
+    bounds = np.searchsorted(at, np.arange(len(configs) + 1))
+    segments = [
+        (c.tobytes(), slice(a, b)) for c, a, b in zip(configs, bounds[:-1], bounds[1:], strict=True)
+    ]
+    found = [_kept_loads.look_up(key, tokens[rows]) for key, rows in segments]
+    busiest = np.concatenate([f[0] for f in found])
+    new = ~np.concatenate([f[1] for f in found])
+    if new.any():
+        gpu_mean, gpu_variance = _gpu_moments(configs.tobytes())
+        mean = tokens[new, None] * gpu_mean[at[new]]
+        std = np.sqrt(tokens[new, None] * gpu_variance[at[new]])
+        busiest[new] = expected_max_of_normals(mean, std)
+        for key, rows in segments:
+            if new[rows].any():
+                _kept_loads.keep(key, tokens[rows][new[rows]], busiest[rows][new[rows]])
+    return busiest
 
 
 @functools.lru_cache(maxsize=_PLACEMENT_CACHE_SIZE)

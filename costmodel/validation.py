@@ -70,24 +70,28 @@ def measurement_scenario(row, **overrides) -> Scenario:
     ``scenario_fields`` (when the catalog has that column) set further fields, and
     ``overrides`` come last.
     """
+    extra = scenario_fields(row.get("scenario_fields"))
+    return Scenario(**_setup(row), **{**extra, **overrides})
+
+
+def _setup(row) -> dict:
+    """The Scenario fields every measurement row states (an override cannot set them)."""
     if row["parallelism"] not in PARALLELISMS:
         raise ValueError(
             f"parallelism must be one of {', '.join(PARALLELISMS)}; got {row['parallelism']!r}"
         )
     batch = row["batch_size"]
-    extra = scenario_fields(row.get("scenario_fields"))
-    return Scenario(
-        model=row["model"],
-        gpu=row["gpu"],
-        n_gpus=int(row["n_gpus"]),
-        weight_format=row["weight_format"],
-        kv_format=row["kv_format"],
-        batch_size=1 if pd.isna(batch) else int(batch),
-        prompt_tokens=int(row["prompt_tokens"]),
-        output_tokens=int(row["output_tokens"]),
-        expert_parallel=PARALLELISMS[row["parallelism"]],
-        **{**extra, **overrides},
-    )
+    return {
+        "model": row["model"],
+        "gpu": row["gpu"],
+        "n_gpus": int(row["n_gpus"]),
+        "weight_format": row["weight_format"],
+        "kv_format": row["kv_format"],
+        "batch_size": 1 if pd.isna(batch) else int(batch),
+        "prompt_tokens": int(row["prompt_tokens"]),
+        "output_tokens": int(row["output_tokens"]),
+        "expert_parallel": PARALLELISMS[row["parallelism"]],
+    }
 
 
 def _grid_points(row, scenario: Scenario, catalog: Catalog) -> list[tuple[int, int]]:
@@ -102,6 +106,70 @@ def _grid_points(row, scenario: Scenario, catalog: Catalog) -> list[tuple[int, i
     return [(n, int(b)) for n in sizes for b in batch_grid()]
 
 
+def _plan(table: pd.DataFrame, catalog: Catalog) -> dict:
+    """The one ``scan`` behind :func:`predict_all` for the measurements of ``table``,
+    before overrides: ``base`` (the first row's scenario), ``columns`` (the scan's
+    columns: each field that differs between the rows, then ``n_gpus`` and
+    ``batch_size`` of every point), ``stated`` (the fields a row states, ``_setup``),
+    per point (NumPy arrays) its measurement (``owner``), that one's ``metric`` and
+    whether its batch was free (``batch_free``), and each measurement's ``first`` point."""
+    records = table.to_dict("records")
+    scenarios = [measurement_scenario(row) for row in records]
+    points = [_grid_points(row, s, catalog) for row, s in zip(records, scenarios, strict=True)]
+    counts = [len(p) for p in points]
+    owner = np.repeat(np.arange(len(scenarios)), counts)
+    columns = {
+        name: [values[i] for i in owner]
+        for name in FIELDS
+        if name not in ("n_gpus", "batch_size")
+        and len(set(values := [getattr(s, name) for s in scenarios])) > 1
+    }
+    columns["n_gpus"] = [n for p in points for n, _ in p]
+    columns["batch_size"] = [b for p in points for _, b in p]
+    return {
+        "base": scenarios[0],
+        "columns": columns,
+        "stated": _setup(records[0]).keys(),
+        "owner": owner,
+        "metric": table["metric"].to_numpy(object)[owner],
+        "batch_free": table["batch_size"].isna().to_numpy()[owner],
+        "first": np.cumsum([0, *counts[:-1]]),
+    }
+
+
+def _measurements_plan(catalog: Catalog) -> dict:
+    """``_plan`` of the catalog's measurements (kept with the catalog)."""
+    return _plan(catalog.measurements, catalog)
+
+
+def _metric_values(grid: pd.DataFrame, metric: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """``grid[metric[i]].iloc[rows[i]]`` for each i, as floats (one read per metric)."""
+    values = np.empty(len(rows))
+    for name in np.unique(metric):
+        at = metric == name
+        values[at] = grid[name].to_numpy(float)[rows[at]]
+    return values
+
+
+def _predict(plan: dict, catalog: Catalog, overrides: dict) -> tuple[pd.DataFrame, np.ndarray]:
+    """The ``scan`` of ``plan`` with ``overrides`` on every row, and the grid row of each
+    measurement (:func:`predict_all`): its point where the batch was given, else the
+    first point with the best metric (highest; lowest for ``LOWER_IS_BETTER``) among
+    those that fit, else its first point."""
+    stated = sorted(overrides.keys() & plan["stated"])
+    if stated:
+        raise TypeError(f"overrides cannot set {', '.join(stated)}: each measurement states it")
+    columns = {k: v for k, v in plan["columns"].items() if k not in overrides}
+    grid = scan(plan["base"].replace(**overrides), catalog, **columns)
+    metric = plan["metric"]
+    values = _metric_values(grid, metric, np.arange(len(grid)))
+    score = np.where(np.isin(metric, LOWER_IS_BETTER), -values, values)
+    competes = (grid["fits"].to_numpy(bool) | ~plan["batch_free"]) & ~np.isnan(values)
+    # Per measurement (its points are consecutive), best score first, ties in point order.
+    order = np.lexsort((np.where(competes, -score, np.inf), plan["owner"]))
+    return grid, order[plan["first"]]
+
+
 def predict_all(table: pd.DataFrame, catalog: Catalog, **overrides) -> list[pd.Series]:
     """The model's result row (a ``scan`` row) for the setup of each measurement of
     ``table``, from one ``scan`` of all their points.
@@ -112,33 +180,8 @@ def predict_all(table: pd.DataFrame, catalog: Catalog, **overrides) -> list[pd.S
     model's allowed tensor-parallel sizes (``evaluation.tensor_parallel_sizes``) up to
     the system's GPU count; an expert-parallel row keeps its stated GPU count.
     """
-    scenarios = [measurement_scenario(row, **overrides) for _, row in table.iterrows()]
-    points = [
-        _grid_points(row, s, catalog)
-        for (_, row), s in zip(table.iterrows(), scenarios, strict=True)
-    ]
-    owner = np.repeat(np.arange(len(scenarios)), [len(p) for p in points])
-    columns = {
-        name: [values[i] for i in owner]
-        for name in FIELDS
-        if name not in ("n_gpus", "batch_size")
-        and len(set(values := [getattr(s, name) for s in scenarios])) > 1
-    }
-    columns["n_gpus"] = [n for p in points for n, _ in p]
-    columns["batch_size"] = [b for p in points for _, b in p]
-    grid = scan(scenarios[0], catalog, **columns)
-    found, start = [], 0
-    for (_, row), p in zip(table.iterrows(), points, strict=True):
-        rows = grid.iloc[start : start + len(p)]
-        start += len(p)
-        fitting = rows[rows["fits"].to_numpy(bool)] if pd.isna(row["batch_size"]) else rows
-        if not len(fitting):
-            found.append(rows.iloc[0])
-            continue
-        values = fitting[row["metric"]].reset_index(drop=True)
-        best = values.idxmin() if row["metric"] in LOWER_IS_BETTER else values.idxmax()
-        found.append(fitting.iloc[best])
-    return found
+    grid, rows = _predict(_plan(table, catalog), catalog, overrides)
+    return [grid.iloc[i] for i in rows]
 
 
 def compare(catalog: Catalog | None = None, **overrides) -> pd.DataFrame:
@@ -151,14 +194,20 @@ def compare(catalog: Catalog | None = None, **overrides) -> pd.DataFrame:
     All predictions come from one ``scan`` (:func:`predict_all`).
     """
     catalog = catalog or load_catalog()
-    table = catalog.measurements.copy()
-    rows = predict_all(table, catalog, **overrides)
-    table["predicted"] = [float(r[m]) for r, m in zip(rows, table["metric"], strict=True)]
-    table["predicted_at_batch_size"] = [int(r["batch_size"]) for r in rows]
-    table["predicted_at_n_gpus"] = [int(r["n_gpus"]) for r in rows]
-    table["predicted_fits"] = [bool(r["fits"]) for r in rows]
-    table["error_pct"] = 100.0 * (table["predicted"] - table["value"]) / table["value"]
-    table["abs_error_pct"] = np.abs(table["error_pct"])
+    measurements = catalog.measurements
+    grid, rows = _predict(catalog.prepared(_measurements_plan), catalog, overrides)
+    predicted = _metric_values(grid, measurements["metric"].to_numpy(object), rows)
+    measured = measurements["value"].to_numpy()
+    error = 100.0 * (predicted - measured) / measured
+    added = {
+        "predicted": predicted,
+        "predicted_at_batch_size": grid["batch_size"].to_numpy()[rows].astype(int),
+        "predicted_at_n_gpus": grid["n_gpus"].to_numpy()[rows].astype(int),
+        "predicted_fits": grid["fits"].to_numpy(bool)[rows],
+        "error_pct": error,
+        "abs_error_pct": np.abs(error),
+    }
+    table = pd.concat([measurements, pd.DataFrame(added, index=measurements.index)], axis=1)
     table["within_tolerance"] = within_tolerance(table)
     return table
 
@@ -306,15 +355,21 @@ def summary(compared: pd.DataFrame) -> pd.DataFrame:
     """Per metric (rows, in ``METRICS`` order) of a :func:`compare` table: the number of
     ``measurements``, ``median_abs_error_pct`` = median |error| [%], ``median_error_pct``
     (signed: positive means the model predicts more) and ``largest_error_id`` (the row
-    with the largest |error|). Full precision; round when showing."""
-    grouped = compared.groupby("metric", sort=False)
-    worst = compared.loc[grouped["abs_error_pct"].idxmax(), ["metric", "id"]].set_index("metric")
-    table = pd.DataFrame(
+    with the largest |error|, the first of equals). Full precision; round when showing.
+    Missing errors are left out of the medians, as pandas' are."""
+    metric = compared["metric"].to_numpy(object)
+    error = compared["error_pct"].to_numpy(float)
+    abs_error = compared["abs_error_pct"].to_numpy(float)
+    shown = [m for m in METRICS if m in set(metric)]
+    rows = [np.flatnonzero(metric == m) for m in shown]
+    return pd.DataFrame(
         {
-            "measurements": grouped.size(),
-            "median_abs_error_pct": grouped["abs_error_pct"].median(),
-            "median_error_pct": grouped["error_pct"].median(),
-            "largest_error_id": worst["id"],
-        }
+            "measurements": np.array([len(r) for r in rows], np.int64),
+            "median_abs_error_pct": [np.nanmedian(abs_error[r]) for r in rows],
+            "median_error_pct": [np.nanmedian(error[r]) for r in rows],
+            "largest_error_id": compared["id"].array.take(
+                np.array([r[np.nanargmax(abs_error[r])] for r in rows], np.intp)
+            ),
+        },
+        index=pd.Index(shown, name="metric", dtype=compared["metric"].dtype),
     )
-    return table.reindex([m for m in METRICS if m in table.index])

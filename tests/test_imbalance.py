@@ -239,3 +239,54 @@ def test_integration_in_blocks_gives_each_row_what_it_gives_alone():
     together = expected_max_of_normals(mean, std)
     alone = [expected_max_of_normals(mean[i : i + 1], std[i : i + 1])[0] for i in range(40)]
     assert np.array_equal(together, alone)
+
+
+def test_kept_loads_equal_a_fresh_integration_and_are_not_integrated_again(monkeypatch):
+    # busiest_gpu_factor keeps E[max] per (configuration, tokens): a second call (a page
+    # rerun with a new efficiency) integrates only the token counts not seen, and every
+    # value equals what an integration of its row alone gives, bit for bit.
+    from costmodel import imbalance
+
+    monkeypatch.setattr(imbalance, "_kept_loads", imbalance._KeptLoads())
+    integrated = []
+    integrate = imbalance.expected_max_of_normals
+    monkeypatch.setattr(
+        imbalance,
+        "expected_max_of_normals",
+        lambda mean, std: integrated.append(len(mean)) or integrate(mean, std),
+    )
+    routing = dict(n_experts=[256, 256, 8], experts_per_token=[8, 8, 2], n_gpus=[32, 32, 8])
+    first = busiest_gpu_factor(tokens=[4096.0, 512.0, 64.0], **routing)
+    assert integrated == [3]
+    again = busiest_gpu_factor(tokens=[512.0, 4096.0, 64.0], **routing)  # all kept
+    assert integrated == [3] and np.array_equal(again, first[[1, 0, 2]])
+    mixed = busiest_gpu_factor(tokens=[4096.0, 100.0, 64.0], **routing)  # one new pair
+    assert integrated == [3, 1] and mixed[0] == first[0] and mixed[2] == first[2]
+    for tokens, E, k, G, factor in zip(
+        [4096.0, 100.0, 64.0], *routing.values(), mixed, strict=True
+    ):
+        monkeypatch.setattr(imbalance, "_kept_loads", imbalance._KeptLoads())
+        alone = busiest_gpu_factor(tokens=tokens, n_experts=E, experts_per_token=k, n_gpus=G)
+        assert alone == factor
+
+
+def test_kept_loads_are_bounded(monkeypatch):
+    # At most _KEPT_TOKENS token counts per configuration (beyond, it starts anew with
+    # the new ones) and _KEPT_CONFIGURATIONS configurations (the least recently used go).
+    from costmodel import imbalance
+
+    monkeypatch.setattr(imbalance, "_KEPT_TOKENS", 4)
+    monkeypatch.setattr(imbalance, "_KEPT_CONFIGURATIONS", 2)
+    kept = imbalance._KeptLoads()
+    kept.keep(b"a", np.array([3.0, 1.0]), np.array([30.0, 10.0]))
+    kept.keep(b"a", np.array([2.0]), np.array([20.0]))
+    assert kept.kept[b"a"][0].tolist() == [1.0, 2.0, 3.0]  # sorted by tokens
+    values, found = kept.look_up(b"a", np.array([2.0, 5.0, 1.0]))
+    assert found.tolist() == [True, False, True] and values[[0, 2]].tolist() == [20.0, 10.0]
+    kept.keep(b"a", np.array([4.0, 5.0, 6.0]), np.array([40.0, 50.0, 60.0]))  # 3 + 3 > 4
+    assert kept.kept[b"a"][0].tolist() == [4.0, 5.0, 6.0]
+    kept.keep(b"b", np.array([1.0]), np.array([1.0]))
+    kept.look_up(b"a", np.array([4.0]))  # a used last: b goes first
+    kept.keep(b"c", np.array([1.0]), np.array([1.0]))
+    assert list(kept.kept) == [b"a", b"c"]
+    assert not kept.look_up(b"b", np.array([1.0]))[1].any()

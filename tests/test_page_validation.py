@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import io
+import json
 
 import pandas as pd
+import pyarrow as pa
 import pytest
 from conftest import ignored, open_page, shown
 
 import costmodel
+from app_pages.ui import charts
 from costmodel import presets, validation
 from costmodel.fields import EFFICIENCY_FIELDS
 
@@ -153,3 +156,50 @@ def test_family_table_is_the_catalog():
     assert list(families.index) == list(catalog.index)
     for column in ("bandwidth_efficiency", "efficiency_uncertainty", "source"):
         assert families[column].tolist() == catalog[column].tolist()
+
+
+def drawn_charts(at) -> list[tuple[dict, dict[str, pd.DataFrame]]]:
+    """Each drawn chart's spec and its datasets by name."""
+    out = []
+    for element in at.get("vega_lite_chart"):
+        datasets = {
+            d.name: pa.ipc.open_stream(d.data.data).read_all().to_pandas()
+            for d in element.proto.datasets
+        }
+        out.append((json.loads(element.proto.spec), datasets))
+    return out
+
+
+def test_each_chart_draws_its_metrics_points_inside_the_identity_line():
+    at = open_page(PAGE, bandwidth_efficiency="0.45")
+    direct = validation.compare(bandwidth_efficiency=0.45)
+    drawn = drawn_charts(at)
+    assert len(drawn) == direct["metric"].nunique()
+    for spec, data in drawn:
+        points, line = data["validation_points"], data["identity_line"]
+        (metric,) = direct.loc[direct["id"].isin(points["id"]), "metric"].unique()
+        rows = direct[direct["metric"] == metric]
+        assert points["id"].tolist() == rows["id"].tolist()
+        assert points["predicted"].tolist() == rows["predicted"].tolist()
+        # The scales span the line: 1.3x room below the least and above the largest value.
+        values = [*rows["value"], *rows["predicted"]]
+        ends = [min(values) / charts.IDENTITY_MARGIN, max(values) * charts.IDENTITY_MARGIN]
+        assert line["x"].tolist() == ends and line["y"].tolist() == ends
+        assert spec["layer"][0]["encoding"]["x"]["scale"] == {"nice": False, "type": "log"}
+
+
+def test_a_new_efficiency_builds_no_chart_frame_again(monkeypatch):
+    # The charts' frames (Altair, the costly part) depend on the metric only: a new
+    # efficiency hands them new data.
+    at = open_page(PAGE)
+    built = []
+    build = charts.vega_lite
+    monkeypatch.setattr(charts, "vega_lite", lambda chart: built.append(chart) or build(chart))
+    for value in (0.411, 0.412):
+        at.number_input(key="bandwidth_efficiency").set_value(value).run()
+        assert not at.exception
+    assert built == []
+    points = drawn_charts(at)[0][1]["validation_points"]
+    direct = validation.compare(bandwidth_efficiency=0.412)
+    rows = direct[direct["id"].isin(points["id"])]
+    assert points["predicted"].tolist() == rows["predicted"].tolist()
