@@ -176,6 +176,7 @@ tables.show_table(
     "validation_summary.csv",
     width="stretch",
     column_config={
+        "metric": st.column_config.TextColumn("Metric"),
         "measurements": st.column_config.NumberColumn("Measurements"),
         "median_abs_error_pct": st.column_config.NumberColumn("Median |error| [%]", format="%.1f"),
         "median_error_pct": st.column_config.NumberColumn(
