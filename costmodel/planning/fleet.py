@@ -179,10 +179,10 @@ def _tree_depth(rows: int) -> int:
     return 1 if rows > 240 else 2 if rows > 48 else 3 if rows > 12 else 4
 
 
-def _aggregated_capacity(service: ServiceTimes, targets, overhead_ms, rates):
+def _aggregated_capacity(service: ServiceTimes, targets, overhead_ms, rates, named=True):
     """The largest rate one aggregated replica takes meeting every target and keeping its
-    batch slots [requests/s], by bisection on [0, the stable rate]; what binds; whether
-    any rate does.
+    batch slots [requests/s], by bisection on [0, the stable rate]; what binds (None
+    unless ``named``); whether any rate does.
 
     What callers use of the capacity is the replicas ``ceil(rate / capacity)`` at each of
     ``rates`` [requests/s], so a row stops bisecting once those can no longer change:
@@ -201,7 +201,7 @@ def _aggregated_capacity(service: ServiceTimes, targets, overhead_ms, rates):
     feasible = _all(at_zero)
     n = len(mean_s)
     low, high = np.zeros(n), stable_rate.copy()
-    binding = _binding(at_zero, order[1:])
+    binding = _binding(at_zero, order[1:]) if named else None
     failing = np.zeros(n, np.int64)  # constraints failing at high (0: high not tried)
     rates = np.asarray(rates, float)[None, :]
     rows = np.flatnonzero(feasible)
@@ -223,14 +223,15 @@ def _aggregated_capacity(service: ServiceTimes, targets, overhead_ms, rates):
         checks = _checks(part, state, targets, True)
         ok = _all(checks).reshape(tries.shape)
         count = np.sum([~c for c in checks.values()], axis=0).reshape(tries.shape)
-        names = _binding(checks, order).reshape(tries.shape)
+        names = _binding(checks, order).reshape(tries.shape) if named else None
         node, every = np.zeros(rows.size, np.int64), np.arange(rows.size)
         for _ in range(depth):
             passed, mid = ok[every, node], tries[every, node]
             low[rows] = np.where(passed, mid, low[rows])
             high[rows] = np.where(passed, high[rows], mid)
             failing[rows] = np.where(passed, failing[rows], count[every, node])
-            binding[rows] = np.where(passed, binding[rows], names[every, node])
+            if named:
+                binding[rows] = np.where(passed, binding[rows], names[every, node])
             node = 2 * node + np.where(passed, 2, 1)
         steps += depth
         lo, hi = low[rows], high[rows]
@@ -240,7 +241,7 @@ def _aggregated_capacity(service: ServiceTimes, targets, overhead_ms, rates):
         )
         rows = rows[~((lo > 0) & (failing[rows] == 1) & replicas_known)]
     untried = np.flatnonzero(feasible & (failing == 0))  # high still the stable rate
-    if untried.size:
+    if named and untried.size:
         part = service.take(untried)
         above = fleet_state(part, high[untried], 1, 1, overhead_ms)
         binding[untried] = _binding(_checks(part, above, targets, True), order)
@@ -279,12 +280,12 @@ def _fewest_stable(part: ServiceTimes, design_rates) -> np.ndarray:
     )
 
 
-def _prefill_pool(part: ServiceTimes, design_rates, targets, overhead_ms, search=None):
+def _prefill_pool(part: ServiceTimes, design_rates, targets, overhead_ms, search=None, named=True):
     """The fewest prefill instances meeting the TTFT targets, for each configuration of
     ``part`` at each of ``design_rates`` (only the pairs ``search`` marks, a boolean
     array of shape (configurations, rates), where given: the others come back
-    infeasible); what binds; whether any number does (arrays of shape (configurations,
-    rates)).
+    infeasible); what binds (None unless ``named``); whether any number does (arrays of
+    shape (configurations, rates)).
 
     The search starts at the fewest instances that keep the pool's queue stable,
     ``floor(rate * W_p / 1000) + 1`` (``W_p``: prefill work per request [ms]), where most
@@ -325,6 +326,10 @@ def _prefill_pool(part: ServiceTimes, design_rates, targets, overhead_ms, search
         passing = ok(rows, mid)
         upper[rows[passing]], lower[rows[~passing]] = mid[passing], mid[~passing]
         rows = rows[upper[rows] - lower[rows] > 1]
+    shape = (n, v)
+    instances = np.where(feasible, upper, np.nan).reshape(shape)
+    if not named:
+        return instances, None, feasible.reshape(shape)
     # What binds: an unmeetable target, else the TTFT target that asks the most
     # prefill instances (or the pool's capacity), beside the decode instances' slots.
     failing = np.full(n * v, "prefill capacity", dtype=object)
@@ -338,17 +343,13 @@ def _prefill_pool(part: ServiceTimes, design_rates, targets, overhead_ms, search
         "decode: memory; prefill: " + failing.astype(str),
         np.repeat(_binding(at_zero, [*tpot_names, *map(_label, ttft_keys)]), v),
     )
-    shape = (n, v)
-    return (
-        np.where(feasible, upper, np.nan).reshape(shape),
-        binding.reshape(shape),
-        feasible.reshape(shape),
-    )
+    return instances, binding.reshape(shape), feasible.reshape(shape)
 
 
-def _size(service: ServiceTimes, design_rates, targets, overhead_ms, prices=()):
-    """Replicas, prefill instances, what binds and feasibility of each configuration at
-    each design rate: arrays of shape (configurations, rates).
+def _size(service: ServiceTimes, design_rates, targets, overhead_ms, prices=(), named=True):
+    """Replicas, prefill instances, what binds (None unless ``named``: its texts cost
+    more than the numbers where many rates are sized) and feasibility of each
+    configuration at each design rate: arrays of shape (configurations, rates).
 
     ``prices``: per-configuration $/GPU-hour arrays (NaN: unpriced); where given, only
     the cheapest fleet under each matters (:func:`cheapest_fleets_at`), so the prefill
@@ -359,14 +360,16 @@ def _size(service: ServiceTimes, design_rates, targets, overhead_ms, prices=()):
     split, fits = service.disaggregated, service.fits
     replicas = np.full((n, v), np.nan)
     instances = np.zeros((n, v))
-    binding = np.full((n, v), "memory (does not fit)", dtype=object)
+    binding = np.full((n, v), "memory (does not fit)", dtype=object) if named else None
     feasible = np.zeros((n, v), bool)
     rows = np.flatnonzero(~split & fits)
     if rows.size:
-        cap, why, ok = _aggregated_capacity(service.take(rows), targets, overhead_ms, rates)
+        cap, why, ok = _aggregated_capacity(service.take(rows), targets, overhead_ms, rates, named)
         per_replica = np.where(ok, cap, 1.0)[:, None]
         replicas[rows] = np.where(ok[:, None], np.ceil(rates[None, :] / per_replica), np.nan)
-        binding[rows], feasible[rows] = why[:, None], ok[:, None]
+        feasible[rows] = ok[:, None]
+        if named:
+            binding[rows] = why[:, None]
     rows = np.flatnonzero(split & fits)
     if rows.size:
         part = service.take(rows)
@@ -386,13 +389,18 @@ def _size(service: ServiceTimes, design_rates, targets, overhead_ms, prices=()):
                 configs["prefill_gpus"].to_numpy()[rows],
                 [np.asarray(p, float)[rows] for p in prices],
                 [_lowest_cost(found, p) for p in prices],
+                named,
             )
         else:
-            k, why, ok = _prefill_pool(part, rates, targets, overhead_ms)
+            k, why, ok = _prefill_pool(part, rates, targets, overhead_ms, named=named)
         ok = ok & ok_decode
         replicas[rows] = np.where(ok, decode, np.nan)
         instances[rows] = np.where(ok, k, np.nan)
-        binding[rows], feasible[rows] = why, ok
+        feasible[rows] = ok
+        if named:
+            binding[rows] = why
+    if not named:
+        return replicas, instances, None, feasible
     # Where a configuration fits but cannot meet a target at any load, say so (worked
     # out once per distinct text).
     codes, texts = pd.factorize(binding.ravel())
@@ -423,10 +431,12 @@ def _lowest_cost(gpus, price) -> np.ndarray:
     return _month_cost(gpus, price).min(axis=0, initial=np.inf)
 
 
-def _worth_sizing(part, rates, targets, overhead_ms, decode_gpus, prefill_gpus, prices, best):
+def _worth_sizing(
+    part, rates, targets, overhead_ms, decode_gpus, prefill_gpus, prices, best, named=True
+):
     """:func:`_prefill_pool` of the disaggregated pairs (configuration, rate) of ``part``
     that can be the cheapest under one of ``prices`` (per configuration of ``part``), the
-    others infeasible.
+    others infeasible (what binds: None unless ``named``).
 
     A pair's fleet has at least ``decode_gpus + fewest * prefill_gpus`` GPUs
     (:func:`_fewest_stable`); it is sized only where that bound costs no more than the
@@ -442,16 +452,17 @@ def _worth_sizing(part, rates, targets, overhead_ms, decode_gpus, prefill_gpus, 
         cost = _month_cost(bound, price)
         lowest = np.argmin(cost, axis=0) if n else np.zeros(v, np.int64)
         first[lowest, np.arange(v)] |= np.isfinite(cost[lowest, np.arange(v)])
-    k, why, ok = _prefill_pool(part, rates, targets, overhead_ms, first)
+    k, why, ok = _prefill_pool(part, rates, targets, overhead_ms, first, named)
     sized = np.where(ok, decode_gpus + np.nan_to_num(k) * prefill_gpus[:, None], np.nan)
     worth = np.zeros((n, v), bool)
     for price, lowest in zip(prices, best, strict=True):
         upper = np.minimum(lowest, _lowest_cost(sized, price))
         worth |= _month_cost(bound, price) <= upper[None, :]
     worth &= ~first
-    k2, why2, ok2 = _prefill_pool(part, rates, targets, overhead_ms, worth)
-    skipped = ~first & ~worth
-    why = np.where(first, why, np.where(skipped, "not sized: dearer than a fleet found", why2))
+    k2, why2, ok2 = _prefill_pool(part, rates, targets, overhead_ms, worth, named)
+    if named:
+        skipped = ~first & ~worth
+        why = np.where(first, why, np.where(skipped, "not sized: dearer than a fleet found", why2))
     return np.where(first, k, k2), why, np.where(first, ok, ok2)
 
 
@@ -574,7 +585,9 @@ def fleet_gpus(
     rates = np.atleast_1d(np.asarray(requests_per_s, float))
     if np.any(~(rates > 0)):
         raise ValueError(f"requests_per_s must be > 0; got {requests_per_s!r}")
-    replicas, instances, _, feasible = _size(service, rates * (1 + headroom), targets, overhead_ms)
+    replicas, instances, _, feasible = _size(
+        service, rates * (1 + headroom), targets, overhead_ms, named=False
+    )
     return _gpus(replicas, instances, feasible, service.configs)
 
 
@@ -625,7 +638,7 @@ def cheapest_fleets_at(
         raise ValueError(f"requests_per_s must be > 0; got {requests_per_s!r}")
     prices = {name: _config_prices(service, p) for name, p in usd_per_gpu_hour.items()}
     replicas, instances, _, feasible = _size(
-        service, rates * (1 + headroom), targets, overhead_ms, list(prices.values())
+        service, rates * (1 + headroom), targets, overhead_ms, list(prices.values()), False
     )
     gpus = _gpus(replicas, instances, feasible, service.configs)
     return {name: cheapest_at(service, rates, gpus, p) for name, p in usd_per_gpu_hour.items()}
