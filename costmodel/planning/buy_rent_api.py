@@ -133,7 +133,8 @@ def api_bill(workload: Workload, tokens_per_month, price_row) -> np.ndarray:
     """The monthly API bill of ``tokens_per_month`` (prompt + output tokens) [$].
 
     ``price_row``: a mapping with ``usd_per_million_input``, ``usd_per_million_output``
-    and ``usd_per_million_cached_input`` (NaN or missing: the input price). Each class c
+    and ``usd_per_million_cached_input`` (NaN or missing: the input price); arrays of
+    prices give one bill per price (broadcast with ``tokens_per_month``). Each class c
     is ``share_c`` of the requests, ``revenue_per_request(E[P_c], E[O_c], ..., h_c)`` each.
     """
     volume = np.asarray(tokens_per_month, float)
@@ -146,9 +147,9 @@ def api_bill(workload: Workload, tokens_per_month, price_row) -> np.ndarray:
         per_request += c.share * revenue_per_request(
             prompt,
             output,
-            float(price_row["usd_per_million_input"]),
-            float(price_row["usd_per_million_output"]),
-            float(price_row.get("usd_per_million_cached_input", np.nan)),
+            np.asarray(price_row["usd_per_million_input"], float),
+            np.asarray(price_row["usd_per_million_output"], float),
+            np.asarray(price_row.get("usd_per_million_cached_input", np.nan), float),
             c.prefix_cache_hit_rate,
         )
     return volume / (means["prompt"] + means["output"]) * per_request
