@@ -270,10 +270,12 @@ def _plain_capacity(part, targets):
     ),
 )
 def test_aggregated_capacity_stops_early_with_the_plain_bisections_answer(rates, targets):
-    # The sizer stops a row once its replicas at every rate asked and what binds can no
-    # longer change (several steps per evaluation when few rows are left): the replicas
+    # The sizer tries the bracket where the batch slots overflow first, and stops a row
+    # once its replicas at every rate asked and what binds can no longer change (several
+    # steps per evaluation when few rows are left): the replicas
     # ceil(rate / capacity), what binds and feasibility equal the plain bisection's.
-    from costmodel.planning.fleet import _aggregated_capacity
+    from costmodel.planning.fleet import _aggregated_capacity, _all, _checks
+    from costmodel.planning.latency import fleet_state
 
     part = service().take(np.flatnonzero(~service().disaggregated & service().fits))
     cap, why, ok = _aggregated_capacity(part, targets, 0.0, rates)
@@ -283,4 +285,28 @@ def test_aggregated_capacity_stops_early_with_the_plain_bisections_answer(rates,
     assert why[ok].tolist() == plain_why[ok].tolist()
     r = np.asarray(rates)[None, :]
     assert (np.ceil(r / cap[ok, None]) == np.ceil(r / plain[ok, None])).all()
-    assert (cap[ok] <= plain[ok]).all()  # the bracket's low end, on the same grid
+    # The capacity is its bracket's low end: a rate meeting every constraint.
+    met = part.take(np.flatnonzero(ok))
+    assert _all(_checks(met, fleet_state(met, cap[ok], 1, 1, 0.0), targets, True)).all()
+
+
+def test_the_slots_bracket_holds_the_rate_where_the_slots_overflow():
+    # lambda D(lambda) / 1000 = m at the root, D rising with the load: 1000 m / D maps a
+    # rate above the root to one below it and back, so the iterates bracket it.
+    from costmodel.planning.fleet import SLOT_OVERFLOW_PROBABILITY, _slots_bracket
+    from costmodel.planning.latency import MS_PER_S, fleet_state
+
+    part = service().take(np.flatnonzero(~service().disaggregated & service().fits))
+    stable = MS_PER_S / np.maximum(part.queue_moments[0], part.work_moments[0])
+    low, high = _slots_bracket(part, 0.0, stable)
+    assert (low >= 0).all() and (low <= high).all() and (high <= stable).all()
+
+    def overflow(rate):
+        with np.errstate(divide="ignore"):
+            return fleet_state(part, rate, 1, 1, 0.0).slot_overflow_probability
+
+    limit = SLOT_OVERFLOW_PROBABILITY
+    assert (overflow(low) <= limit * (1 + 1e-9)).all()
+    assert (overflow(high) >= limit * (1 - 1e-9)).all()
+    # Close where the holding time rises slowly: a guess worth checking.
+    assert ((high - low) / high < 0.1).sum() >= 3

@@ -41,6 +41,7 @@ from costmodel.planning.latency import (
     QUANTILES,
     ServiceTimes,
     fleet_state,
+    holding_ms,
     latency_quantiles,
     service_times,
     slot_overflow_probability,
@@ -48,6 +49,7 @@ from costmodel.planning.latency import (
     ttft_cdf,
 )
 from costmodel.planning.workloads import Workload
+from costmodel.queueing import gamma_quantile
 from costmodel.scenario import Scenario
 
 #: Largest probability that all of a replica's batch slots are taken (then a request
@@ -74,6 +76,9 @@ TARGETS = {
 #: (and per prefill instance) up to one 16-GPU pair of HGX nodes.
 DEFAULT_BATCH_SIZES = tuple(2**i for i in range(11))
 DEFAULT_MAX_GPUS = 16
+
+#: Iterations of :func:`_slots_bracket`'s guess at the rate where the slots overflow.
+SLOTS_ITERATIONS = 6
 
 #: Bisection steps on the rate; doublings of the prefill pool before giving up.
 RATE_STEPS = 40
@@ -179,20 +184,52 @@ def _tree_depth(rows: int) -> int:
     return 1 if rows > 240 else 2 if rows > 48 else 3 if rows > 12 else 4
 
 
+def _slots_bracket(service: ServiceTimes, overhead_ms, stable_rate) -> tuple:
+    """Rates below and above the one at which one aggregated replica's batch slots
+    overflow with probability ``SLOT_OVERFLOW_PROBABILITY`` [requests/s] (the top at
+    most ``stable_rate``): a guess for :func:`_aggregated_capacity`, which checks it.
+
+    The slots overflow where ``lambda D(lambda) / 1000 = m``, ``D`` the time a request
+    holds its slot (``latency.holding_ms``, rising with the load) and ``2 m`` the
+    chi-square quantile of ``slot_overflow_probability`` at that probability
+    (``queueing.gamma_quantile``). As D rises, ``g(lambda) = 1000 m / D(lambda)`` maps
+    a rate above the root to one below and back, so the iterates ``g(0), g(g(0)), ...``
+    bracket it, closer each time where D rises slowly (``SLOTS_ITERATIONS`` of them).
+    """
+    cap = service.batch_cap
+    occupancy = 0.5 * gamma_quantile(SLOT_OVERFLOW_PROBABILITY, 2 * (cap + 1), 4 * (cap + 1))
+    low, high = np.zeros(len(cap)), stable_rate
+    rate = np.zeros(len(cap))
+    for i in range(SLOTS_ITERATIONS):
+        with np.errstate(divide="ignore"):  # an unstable rate holds a slot for ever
+            rate = occupancy * MS_PER_S / holding_ms(service, rate, overhead_ms)
+        if i % 2:
+            low = np.maximum(low, rate)
+        else:
+            high = np.minimum(high, rate)
+    return low, high
+
+
 def _aggregated_capacity(service: ServiceTimes, targets, overhead_ms, rates, named=True):
     """The largest rate one aggregated replica takes meeting every target and keeping its
-    batch slots [requests/s], by bisection on [0, the stable rate]; what binds (None
-    unless ``named``); whether any rate does.
+    batch slots [requests/s], by bisection; what binds (None unless ``named``); whether
+    any rate does.
 
     What callers use of the capacity is the replicas ``ceil(rate / capacity)`` at each of
-    ``rates`` [requests/s], so a row stops bisecting once those can no longer change:
+    ``rates`` [requests/s], so a row stops searching once those can no longer change:
     the same at both ends of its bracket, and a single constraint failing at the
     bracket's top (every constraint tightens as the load rises, so that one binds at
-    any capacity within). The capacity returned is then the bracket's low end; the
-    replicas, what binds and feasibility are those of the full ``RATE_STEPS`` steps.
-    Only the feasible rows still searching are evaluated, several steps at once when
-    few rows are left (:func:`_tree_depth`: the ``2^d - 1`` rates the next d steps can
-    try, every one of them in one evaluation, then the d steps taken in turn).
+    any capacity within). The capacity returned is then the bracket's low end (a rate
+    that meets every constraint); the replicas, what binds and feasibility are those of
+    ``RATE_STEPS`` bisection steps on [0, the stable rate].
+
+    The batch slots bind most replicas, so the search first tries the narrow bracket
+    around the rate where they overflow (:func:`_slots_rate`, ``2 QUANTILE_TOLERANCE``
+    wide): a row that meets every constraint at its low end and fails only the slots at
+    its top is done; the others bisect from what that told (only the feasible rows still
+    searching are evaluated, several steps at once when few rows are left:
+    :func:`_tree_depth`, the ``2^d - 1`` rates the next d steps can try, every one of
+    them in one evaluation, then the d steps taken in turn).
     """
     mean_s, mean_wp = service.queue_moments[0], service.work_moments[0]
     stable_rate = MS_PER_S / np.maximum(mean_s, mean_wp)
@@ -204,7 +241,49 @@ def _aggregated_capacity(service: ServiceTimes, targets, overhead_ms, rates, nam
     binding = _binding(at_zero, order[1:]) if named else None
     failing = np.zeros(n, np.int64)  # constraints failing at high (0: high not tried)
     rates = np.asarray(rates, float)[None, :]
+
+    def evaluate(rows, tries):
+        """Whether each row meets every constraint at each of its ``tries`` (rows x
+        rates), how many fail, and the first that does."""
+        part = service.take(np.repeat(rows, tries.shape[1]))
+        with np.errstate(divide="ignore"):  # at the stable rate the queue waits for ever
+            state = fleet_state(part, tries.ravel(), 1, 1, overhead_ms)
+        checks = _checks(part, state, targets, True)
+        ok = _all(checks).reshape(tries.shape)
+        count = np.sum([~c for c in checks.values()], axis=0).reshape(tries.shape)
+        names = _binding(checks, order).reshape(tries.shape) if named else None
+        return ok, count, names
+
+    def settle(rows, passed, rate, count, names):
+        """Move each row's bracket end to ``rate`` by whether it passed there."""
+        low[rows] = np.where(passed, rate, low[rows])
+        high[rows] = np.where(passed, high[rows], rate)
+        failing[rows] = np.where(passed, failing[rows], count)
+        if named:
+            binding[rows] = np.where(passed, binding[rows], names)
+
+    def searching(rows):
+        lo, hi = low[rows], high[rows]
+        replicas_known = np.all(
+            np.ceil(rates / np.where(lo > 0, lo, 1.0)[:, None]) == np.ceil(rates / hi[:, None]),
+            axis=1,
+        )
+        return rows[~((lo > 0) & (failing[rows] == 1) & replicas_known)]
+
     rows = np.flatnonzero(feasible)
+    if rows.size:
+        tries = np.stack(_slots_bracket(service.take(rows), overhead_ms, stable_rate[rows]), axis=1)
+        ok, count, names = evaluate(rows, tries)
+        for end, kept in ((0, slice(None)), (1, np.flatnonzero(ok[:, 0]))):
+            # The top only tells where the low end passed (else it fails as well).
+            settle(
+                rows[kept],
+                ok[kept, end],
+                tries[kept, end],
+                count[kept, end],
+                names[kept, end] if named else None,
+            )
+        rows = searching(rows)
     steps = 0
     while rows.size and steps < RATE_STEPS:
         depth = min(_tree_depth(rows.size), RATE_STEPS - steps)
@@ -218,28 +297,19 @@ def _aggregated_capacity(service: ServiceTimes, targets, overhead_ms, rates, nam
             tries.append(mid)
             ends += [(a, mid), (mid, b)]
         tries = np.stack(tries, axis=1)  # rows x nodes
-        part = service.take(np.repeat(rows, tries.shape[1]))
-        state = fleet_state(part, tries.ravel(), 1, 1, overhead_ms)
-        checks = _checks(part, state, targets, True)
-        ok = _all(checks).reshape(tries.shape)
-        count = np.sum([~c for c in checks.values()], axis=0).reshape(tries.shape)
-        names = _binding(checks, order).reshape(tries.shape) if named else None
+        ok, count, names = evaluate(rows, tries)
         node, every = np.zeros(rows.size, np.int64), np.arange(rows.size)
         for _ in range(depth):
-            passed, mid = ok[every, node], tries[every, node]
-            low[rows] = np.where(passed, mid, low[rows])
-            high[rows] = np.where(passed, high[rows], mid)
-            failing[rows] = np.where(passed, failing[rows], count[every, node])
-            if named:
-                binding[rows] = np.where(passed, binding[rows], names[every, node])
-            node = 2 * node + np.where(passed, 2, 1)
+            settle(
+                rows,
+                ok[every, node],
+                tries[every, node],
+                count[every, node],
+                names[every, node] if named else None,
+            )
+            node = 2 * node + np.where(ok[every, node], 2, 1)
         steps += depth
-        lo, hi = low[rows], high[rows]
-        replicas_known = np.all(
-            np.ceil(rates / np.where(lo > 0, lo, 1.0)[:, None]) == np.ceil(rates / hi[:, None]),
-            axis=1,
-        )
-        rows = rows[~((lo > 0) & (failing[rows] == 1) & replicas_known)]
+        rows = searching(rows)
     untried = np.flatnonzero(feasible & (failing == 0))  # high still the stable rate
     if named and untried.size:
         part = service.take(untried)

@@ -588,20 +588,12 @@ class FleetState:
         return np.where(self.stable, slow + law["shift"] + law["theta"], 0.0)
 
 
-def fleet_state(
-    service: ServiceTimes,
-    arrival_rate,
-    replicas=1,
-    prefill_instances=1,
-    overhead_ms=0.0,
-) -> FleetState:
-    """The queues of each configuration at ``arrival_rate`` requests/s (array or scalar).
-
-    Aggregated rows: the rate splits evenly over ``replicas`` (each its own M/G/1 prefill
-    queue); disaggregated rows: one M/G/c prefill queue over ``prefill_instances`` and
-    the rate split over the ``replicas`` decode instances. ``overhead_ms``: a fixed time
-    added to every TTFT (serving-stack latency outside the GPUs).
-    """
+def _loads(service: ServiceTimes, arrival_rate, replicas, prefill_instances, overhead_ms):
+    """What :func:`fleet_state` works out per configuration before the latency laws:
+    the prefill queue (``mgc_wait``), ``rho_p``, ``stable``, ``tpot_mean``, the time
+    ``added`` to every TTFT (configurations x 1), ``mean_ttft`` (infinite where
+    unstable only through the wait) and ``holding`` (the time a request holds its slot)
+    [ms]; ``lam``, ``R``, ``K`` the inputs broadcast (checked)."""
     n = len(service.fits)
     lam = np.asarray(arrival_rate, float) * np.ones(n)
     R = np.asarray(replicas, float) * np.ones(n)
@@ -618,42 +610,81 @@ def fleet_state(
     scv = np.maximum(second_s / np.maximum(mean_s, 1e-300) ** 2 - 1, 0)
     queue_rate = np.where(split, lam, lam / R) / MS_PER_S  # per ms
     q = mgc_wait(queue_rate, mean_s, scv, np.where(split, K, 1), third_s)
-    mean_wp, second_wp = service.work_moments
-    rho_p = np.where(split, 0.0, lam / R / MS_PER_S * mean_wp)
+    rho_p = np.where(split, 0.0, lam / R / MS_PER_S * service.work_moments[0])
     stable = (q["utilization"] < 1) & (rho_p < 1)
     tpot_mean = np.where(stable, t_d / np.where(stable, 1 - rho_p, 1), np.inf)
-    # Var[TPOT | O] = lambda TPOT E[W_p^2] / O (aggregated), 0 disaggregated.
-    excess_var = np.where(
-        split[:, None],
-        0.0,
-        (lam / R / MS_PER_S * tpot_mean * second_wp)[:, None] / service.output_tokens[None, :],
-    )
-    low, high, mass = service.own_pieces
     # An unstable pool's TTFT is infinite by its queue; its passes add nothing finite.
     passes = np.where(q["utilization"] < 1, prefill_pass_wait_ms(service, lam, K), 0.0)
     added = overhead_ms + passes[:, None]
-    low, high = low + added, high + added
-    nodes = service.own_prefill_ms + added
+    mass = service.own_pieces[2]
     mean_ttft = q["mean_wait_s"] + service.mean_own_ms + added[:, 0] * mass.sum()
     holding = np.where(
         split, service.mean_output_tokens * t_d, mean_ttft + service.mean_output_tokens * tpot_mean
     )
-    overflow = slot_overflow_probability(service.batch_cap, lam / R, holding)
+    return {
+        "lam": lam,
+        "R": R,
+        "q": q,
+        "rho_p": rho_p,
+        "stable": stable,
+        "tpot_mean": tpot_mean,
+        "added": added,
+        "mean_ttft": mean_ttft,
+        "holding": holding,
+    }
+
+
+def holding_ms(service: ServiceTimes, arrival_rate, overhead_ms=0.0) -> np.ndarray:
+    """The time a request holds its batch slot in one replica at ``arrival_rate``
+    requests/s [ms] (:func:`fleet_state`'s, without the latency laws): ``E[TTFT] + E[O]
+    E[TPOT]`` aggregated, ``E[O] t_d`` on a decode instance; infinite where unstable."""
+    return _loads(service, arrival_rate, 1, 1, overhead_ms)["holding"]
+
+
+def fleet_state(
+    service: ServiceTimes,
+    arrival_rate,
+    replicas=1,
+    prefill_instances=1,
+    overhead_ms=0.0,
+) -> FleetState:
+    """The queues of each configuration at ``arrival_rate`` requests/s (array or scalar).
+
+    Aggregated rows: the rate splits evenly over ``replicas`` (each its own M/G/1 prefill
+    queue); disaggregated rows: one M/G/c prefill queue over ``prefill_instances`` and
+    the rate split over the ``replicas`` decode instances. ``overhead_ms``: a fixed time
+    added to every TTFT (serving-stack latency outside the GPUs).
+    """
+    loads = _loads(service, arrival_rate, replicas, prefill_instances, overhead_ms)
+    lam, R, q, stable = loads["lam"], loads["R"], loads["q"], loads["stable"]
+    tpot_mean, added = loads["tpot_mean"], loads["added"]
+    split = service.disaggregated
+    # Var[TPOT | O] = lambda TPOT E[W_p^2] / O (aggregated), 0 disaggregated.
+    excess_var = np.where(
+        split[:, None],
+        0.0,
+        (lam / R / MS_PER_S * tpot_mean * service.work_moments[1])[:, None]
+        / service.output_tokens[None, :],
+    )
+    low, high, mass = service.own_pieces
+    low, high = low + added, high + added
+    nodes = service.own_prefill_ms + added
+    overflow = slot_overflow_probability(service.batch_cap, lam / R, loads["holding"])
     law = wait_law(q["wait_probability"], q["utilization"], q["residual_s"], q["residual_scv"])
     law = {k: v[:, None] for k, v in law.items()}
     return FleetState(
         service=service,
-        utilization=np.maximum(q["utilization"], rho_p),
+        utilization=np.maximum(q["utilization"], loads["rho_p"]),
         law=law,
         mean_wait_ms=q["mean_wait_s"],
         offset_low_ms=low,
         offset_high_ms=high,
         offset_mass=mass,
         offset_nodes_ms=nodes,
-        tpot_floor_ms=t_d,
+        tpot_floor_ms=service.decode_ms_per_token,
         tpot_mean_ms=tpot_mean,
         tpot_excess_variance=excess_var,
-        mean_ttft_ms=np.where(stable, mean_ttft, np.inf),
+        mean_ttft_ms=np.where(stable, loads["mean_ttft"], np.inf),
         slot_overflow_probability=overflow,
         stable=stable,
     )
