@@ -374,9 +374,21 @@ def _prefill_pool(part: ServiceTimes, design_rates, targets, overhead_ms, search
         feasible &= np.asarray(search, bool).ravel()
     fewest = _fewest_stable(part, design_rates).ravel()  # fewer: unstable
 
+    # What binds where a pool is found: the TTFT target that asks the most prefill
+    # instances, the first failing with one instance fewer (the search's last failing
+    # try, noted as it goes), or the pool's capacity where the fewest stable pool meets
+    # the targets; beside the decode instances' slots.
+    failing = np.full(n * v, "prefill capacity", dtype=object) if named else None
+
     def ok(rows, k):
         state = fleet_state(part.take(config[rows]), rate[rows], 1, k, overhead_ms)
-        return _all(_checks(part, state, ttft_keys, False)) if ttft_keys else state.stable
+        if not ttft_keys:
+            return state.stable
+        checks = _checks(part, state, ttft_keys, False)
+        passing = _all(checks)
+        if named:
+            failing[rows[~passing]] = _binding(checks, list(map(_label, ttft_keys)))[~passing]
+        return passing
 
     upper = fewest.copy()
     lower = fewest - 1  # fails (unstable) or is 0
@@ -400,14 +412,7 @@ def _prefill_pool(part: ServiceTimes, design_rates, targets, overhead_ms, search
     instances = np.where(feasible, upper, np.nan).reshape(shape)
     if not named:
         return instances, None, feasible.reshape(shape)
-    # What binds: an unmeetable target, else the TTFT target that asks the most
-    # prefill instances (or the pool's capacity), beside the decode instances' slots.
-    failing = np.full(n * v, "prefill capacity", dtype=object)
-    rows = np.flatnonzero(feasible & (upper - 1 >= fewest))
-    if ttft_keys and rows.size:
-        below = fleet_state(part.take(config[rows]), rate[rows], 1, upper[rows] - 1, overhead_ms)
-        checks = _checks(part, below, ttft_keys, False)
-        failing[rows] = _binding(checks, list(map(_label, ttft_keys)))
+    # What binds where no pool is found: an unmeetable target.
     binding = np.where(
         feasible,
         "decode: memory; prefill: " + failing.astype(str),
