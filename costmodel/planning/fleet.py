@@ -827,6 +827,31 @@ def fleet_candidates(
     return pd.concat(frames, ignore_index=True)
 
 
+#: Columns :func:`price_fleets` takes from the sized table as they are.
+_KEPT_COLUMNS = (
+    "gpu",
+    "prefill_to_decode_gpu_ratio",
+    "design_requests_per_s",
+    *EVALUATED_COLUMNS[:6],
+    "utilization",
+    "slot_overflow_probability",
+    "binding",
+    "meets_targets",
+)
+
+
+def _setups(names, split, replicas, n_gpus, instances, prefill_gpus, parallelism, batch) -> list:
+    """Each fleet in words: ``"H100 SXM: 3 x 8 GPUs, TP, batch cap 64"``, or
+    ``"... disaggregated: 2 x 4 prefill + 3 x 8 decode GPUs, ..."``."""
+    out = []
+    for name, s, r, g, k, p, par, b in zip(
+        names, split, replicas, n_gpus, instances, prefill_gpus, parallelism, batch, strict=True
+    ):
+        pools = f" disaggregated: {k} x {p} prefill + {r} x {g} decode" if s else f": {r} x {g}"
+        out.append(f"{name}{pools} GPUs, {par.upper()}, batch cap {b}")
+    return out
+
+
 def price_fleets(
     sized: pd.DataFrame,
     requests_per_s: float,
@@ -836,52 +861,55 @@ def price_fleets(
     catalog,
 ) -> pd.DataFrame:
     """Cost columns of sized fleets: a month of their GPUs, per million tokens served."""
-    fleets = sized[sized["feasible"]].copy()
-    if fleets.empty:
+    rows = np.flatnonzero(sized["feasible"].to_numpy(bool))
+    if not rows.size:
         return pd.DataFrame(columns=list(FLEET_COLUMNS))
+    column = {name: sized[name].to_numpy()[rows] for name in _KEPT_COLUMNS}
+    gpu = pd.Series(column["gpu"])
     means = workload.mean_tokens()
-    fleets["usd_per_gpu_hour"] = fleets["gpu"].map(prices).to_numpy(float)
-    fleets["price_label"] = fleets["gpu"].map(labels) if isinstance(labels, Mapping) else labels
-    fleets["usd_per_month"] = fleets["total_gpus"] * fleets["usd_per_gpu_hour"] * HOURS_PER_MONTH
+    price = gpu.map(prices).to_numpy(float)
+    month = sized["total_gpus"].to_numpy(float)[rows] * price * HOURS_PER_MONTH
     seconds = HOURS_PER_MONTH * 3600.0
     out_tokens = requests_per_s * means["output"] * seconds
     all_tokens = requests_per_s * (means["prompt"] + means["output"]) * seconds
-    fleets["usd_per_million_output_tokens"] = fleets["usd_per_month"] / out_tokens * 1e6
-    fleets["usd_per_million_tokens"] = fleets["usd_per_month"] / all_tokens * 1e6
-    fleets["requests_per_s"] = requests_per_s
-    split = fleets["disaggregated"].to_numpy(bool)
-    fleets["serving"] = np.where(split, "disaggregated", "aggregated")
-    fleets["parallelism"] = np.where(fleets["expert_parallel"], "ep", "tp")
-    fleets["gpus_per_replica"] = fleets["n_gpus"]
-    fleets["batch_cap"] = fleets["batch_size"]
-    fleets["prefill_gpus_per_instance"] = np.where(split, fleets["prefill_gpus"], 0)
-    fleets["replicas"] = fleets["replicas"].astype(np.int64)
-    fleets["prefill_instances"] = fleets["prefill_instances"].astype(np.int64)
-    fleets["total_gpus"] = fleets["total_gpus"].astype(np.int64)
-    names = catalog.gpus["name"]
-    fleets["setup"] = (
-        fleets["gpu"].map(names)
-        + np.where(
-            split,
-            " disaggregated: "
-            + fleets["prefill_instances"].astype(str)
-            + " x "
-            + fleets["prefill_gpus"].astype(str)
-            + " prefill + "
-            + fleets["replicas"].astype(str)
-            + " x "
-            + fleets["n_gpus"].astype(str)
-            + " decode",
-            ": " + fleets["replicas"].astype(str) + " x " + fleets["n_gpus"].astype(str),
+    split = sized["disaggregated"].to_numpy(bool)[rows]
+    whole = {  # the integer columns
+        name: sized[source].to_numpy()[rows].astype(np.int64)
+        for name, source in (
+            ("gpus_per_replica", "n_gpus"),
+            ("batch_cap", "batch_size"),
+            ("replicas", "replicas"),
+            ("prefill_instances", "prefill_instances"),
+            ("total_gpus", "total_gpus"),
+            ("prefill_gpus", "prefill_gpus"),
         )
-        + " GPUs, "
-        + fleets["parallelism"].str.upper()
-        + ", batch cap "
-        + fleets["batch_size"].astype(str)
+    }
+    parallelism = np.where(sized["expert_parallel"].to_numpy(bool)[rows], "ep", "tp")
+    column.update(
+        whole,
+        usd_per_gpu_hour=price,
+        price_label=gpu.map(labels).to_numpy() if isinstance(labels, Mapping) else labels,
+        usd_per_month=month,
+        usd_per_million_output_tokens=month / out_tokens * 1e6,
+        usd_per_million_tokens=month / all_tokens * 1e6,
+        requests_per_s=requests_per_s,
+        serving=np.where(split, "disaggregated", "aggregated"),
+        parallelism=parallelism,
+        prefill_gpus_per_instance=np.where(split, whole["prefill_gpus"], 0),
+        setup=_setups(
+            gpu.map(catalog.gpus["name"]),
+            split,
+            whole["replicas"],
+            whole["gpus_per_replica"],
+            whole["prefill_instances"],
+            whole["prefill_gpus"],
+            parallelism,
+            whole["batch_cap"],
+        ),
     )
+    table = pd.DataFrame({name: column[name] for name in FLEET_COLUMNS})
     order = ["usd_per_month", "total_gpus", "tpot_p90_ms", "ttft_p90_ms"]
-    fleets = fleets.sort_values(order, kind="stable", ignore_index=True)
-    return fleets[list(FLEET_COLUMNS)]
+    return table.sort_values(order, kind="stable", ignore_index=True)
 
 
 def _verdict(best, cheapest, runner_ups, requests_per_s, targets, headroom, infeasible) -> str:
