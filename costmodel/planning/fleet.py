@@ -1011,6 +1011,13 @@ def size_fleet(
     )
 
 
+def _group_min(codes, values) -> np.ndarray:
+    """The least of ``values`` in each group of ``codes`` (integers 0 .. groups - 1)."""
+    out = np.full(codes.max(initial=-1) + 1, np.iinfo(np.int64).max)
+    np.minimum.at(out, codes, values)
+    return out
+
+
 def _ranked_rows(sized: pd.DataFrame, prices: pd.Series, runner_ups: int) -> np.ndarray:
     """Positions of the feasible fleets of ``sized`` whose latencies can decide each GPU's
     cheapest fleet and the first ``runner_ups`` other setups (:func:`price_fleets` ranks
@@ -1018,27 +1025,27 @@ def _ranked_rows(sized: pd.DataFrame, prices: pd.Series, runner_ups: int) -> np.
     month, GPUs) of the (1 + runner_ups)-th setup, and each GPU's fleets at its own
     lowest key, ties included. Increasing positions."""
     feasible = np.flatnonzero(sized["feasible"].to_numpy(bool))
-    fleets = sized.iloc[feasible]
-    gpus = fleets["total_gpus"].to_numpy(float)
-    usd = gpus * fleets["gpu"].map(prices).to_numpy(float) * HOURS_PER_MONTH
+    gpu = pd.factorize(sized["gpu"].to_numpy()[feasible])
+    gpus = sized["total_gpus"].to_numpy(float)[feasible]
+    usd = gpus * prices.reindex(gpu[1]).to_numpy(float)[gpu[0]] * HOURS_PER_MONTH
     order = np.lexsort((gpus, usd))  # by $ a month, then GPUs
-    ranks = np.empty(order.size, np.int64)
-    ranks[order] = np.arange(order.size)
-    key = pd.DataFrame({"usd": usd[order], "gpus": gpus[order]})
-    dense = key.ne(key.shift()).any(axis=1).cumsum().to_numpy()[ranks]  # equal keys, equal ids
-    split = fleets["disaggregated"].to_numpy(bool)
-    setup = {  # SETUP_KEYS as the sized table holds them
-        "gpu": fleets["gpu"].to_numpy(),
-        "serving": split,
-        "parallelism": fleets["expert_parallel"].to_numpy(bool),
-        "gpus_per_replica": fleets["n_gpus"].to_numpy(),
-        "prefill_gpus_per_instance": np.where(split, fleets["prefill_gpus"].to_numpy(), 0),
-    }
-    firsts = pd.DataFrame({**setup, "key": dense}).groupby(list(SETUP_KEYS))["key"].min()
-    firsts = np.sort(firsts.to_numpy())
+    new = np.r_[True, (usd[order][1:] != usd[order][:-1]) | (gpus[order][1:] != gpus[order][:-1])]
+    dense = np.empty(order.size, np.int64)
+    dense[order] = np.cumsum(new)  # equal keys, equal ids
+    split = sized["disaggregated"].to_numpy(bool)[feasible]
+    setup = gpu[0]  # SETUP_KEYS as the sized table holds them, one code per setup
+    for values in (
+        split,
+        sized["expert_parallel"].to_numpy(bool)[feasible],
+        sized["n_gpus"].to_numpy()[feasible],
+        np.where(split, sized["prefill_gpus"].to_numpy()[feasible], 0),
+    ):
+        codes, uniques = pd.factorize(values)
+        setup = setup * len(uniques) + codes
+    firsts = np.sort(_group_min(np.unique(setup, return_inverse=True)[1], dense))
     threshold = firsts[min(runner_ups, firsts.size - 1)] if firsts.size else 0
-    own_lowest = dense == pd.Series(dense).groupby(fleets["gpu"].to_numpy()).transform("min")
-    return feasible[(dense <= threshold) | own_lowest.to_numpy()]
+    own_lowest = dense == _group_min(gpu[0], dense)[gpu[0]]
+    return feasible[(dense <= threshold) | own_lowest]
 
 
 def _complete_fleets(
