@@ -84,6 +84,10 @@ SLOTS_ITERATIONS = 6
 RATE_STEPS = 40
 POOL_DOUBLINGS = 24
 
+#: What binds in a disaggregated fleet whose prefill pool was left unsized: its least
+#: cost is above every fleet it could rank with.
+NOT_SIZED = "not sized: dearer than a fleet found"
+
 #: What :func:`plan_fleets` reports of each fleet evaluated back at the design rate.
 EVALUATED_COLUMNS = (
     *(f"{m}_p{100 * q:g}_ms" for m in ("ttft", "tpot") for q in QUANTILES),
@@ -421,7 +425,9 @@ def _prefill_pool(part: ServiceTimes, design_rates, targets, overhead_ms, search
     return instances, binding.reshape(shape), feasible.reshape(shape)
 
 
-def _size(service: ServiceTimes, design_rates, targets, overhead_ms, prices=(), named=True):
+def _size(
+    service: ServiceTimes, design_rates, targets, overhead_ms, prices=(), named=True, pools=None
+):
     """Replicas, prefill instances, what binds (None unless ``named``: its texts cost
     more than the numbers where many rates are sized) and feasibility of each
     configuration at each design rate: arrays of shape (configurations, rates).
@@ -429,7 +435,11 @@ def _size(service: ServiceTimes, design_rates, targets, overhead_ms, prices=(), 
     ``prices``: per-configuration $/GPU-hour arrays (NaN: unpriced); where given, only
     the cheapest fleet under each matters (:func:`cheapest_fleets_at`), so the prefill
     pools are sized only where they can be it (:func:`_worth_sizing`); the other
-    disaggregated pairs come back infeasible ("not sized: dearer than a fleet found")."""
+    disaggregated pairs come back infeasible (``NOT_SIZED``). ``pools``, else:
+    ``pools(found, rows, bound)``, the (disaggregated configuration ``rows``, rate)
+    pairs whose pool to size, given the aggregated fleets' GPUs ``found``
+    (configurations x rates, NaN where none) and each pair's fewest GPUs ``bound``
+    (:func:`_worth_sizing`); the others come back infeasible (``NOT_SIZED``)."""
     rates = np.atleast_1d(np.asarray(design_rates, float))
     n, v = len(service.fits), rates.size
     split, fits = service.disaggregated, service.fits
@@ -467,7 +477,18 @@ def _size(service: ServiceTimes, design_rates, targets, overhead_ms, prices=(), 
                 named,
             )
         else:
-            k, why, ok = _prefill_pool(part, rates, targets, overhead_ms, named=named)
+            search = None
+            if pools is not None:
+                configs = service.configs
+                decode_gpus = decode * configs["n_gpus"].to_numpy()[rows, None]
+                bound = (
+                    np.where(ok_decode, decode_gpus, np.nan)
+                    + _fewest_stable(part, rates) * configs["prefill_gpus"].to_numpy()[rows, None]
+                )
+                search = pools(_gpus(replicas, instances, feasible, configs), rows, bound)
+            k, why, ok = _prefill_pool(part, rates, targets, overhead_ms, search, named)
+            if named and search is not None:
+                why = np.where(search, why, NOT_SIZED)
         ok = ok & ok_decode
         replicas[rows] = np.where(ok, decode, np.nan)
         instances[rows] = np.where(ok, k, np.nan)
@@ -479,7 +500,8 @@ def _size(service: ServiceTimes, design_rates, targets, overhead_ms, prices=(), 
     # Where a configuration fits but cannot meet a target at any load, say so (worked
     # out once per distinct text).
     codes, texts = pd.factorize(binding.ravel())
-    memory = np.array([t.startswith("memory") for t in texts], bool)[codes].reshape(n, v)
+    memory = np.array([t.startswith(("memory", NOT_SIZED)) for t in texts], bool)
+    memory = memory[codes].reshape(n, v)
     said = np.array(["cannot meet " + t for t in texts], dtype=object)[codes].reshape(n, v)
     unmet = ~feasible & fits[:, None] & ~memory
     return replicas, instances, np.where(unmet, said, binding), feasible
@@ -537,7 +559,7 @@ def _worth_sizing(
     k2, why2, ok2 = _prefill_pool(part, rates, targets, overhead_ms, worth, named)
     if named:
         skipped = ~first & ~worth
-        why = np.where(first, why, np.where(skipped, "not sized: dearer than a fleet found", why2))
+        why = np.where(first, why, np.where(skipped, NOT_SIZED, why2))
     return np.where(first, k, k2), why, np.where(first, ok, ok2)
 
 
@@ -563,21 +585,19 @@ def plan_fleets(
     return evaluate_back(sized, service, targets, overhead_ms)
 
 
-def sized_fleets(
-    service: ServiceTimes, requests_per_s: float, targets: Mapping, *, headroom=0.2, overhead_ms=0.0
-) -> pd.DataFrame:
-    """:func:`plan_fleets`' table before the fleets are evaluated back: the evaluated
-    columns (``EVALUATED_COLUMNS``) NaN and ``meets_targets`` False."""
-    targets = checked_targets(targets)
+def _design_rate(requests_per_s, headroom) -> float:
+    """``requests_per_s * (1 + headroom)``, both checked [requests/s]."""
     if not (isinstance(requests_per_s, int | float) and 0 < requests_per_s < 1e9):
         raise ValueError(f"requests_per_s must be in (0, 1e9); got {requests_per_s!r}")
     if not (isinstance(headroom, int | float) and 0 <= headroom <= 10):
         raise ValueError(f"headroom must be in [0, 10] (a share of the traffic); got {headroom!r}")
-    design = requests_per_s * (1 + headroom)
+    return requests_per_s * (1 + headroom)
+
+
+def _sized_table(service: ServiceTimes, design, replicas, instances, binding, feasible):
+    """:func:`sized_fleets`' table of :func:`_size`'s arrays at one design rate."""
     split = service.disaggregated
     configs = service.configs
-    sized = _size(service, design, targets, overhead_ms)
-    replicas, instances, binding, feasible = (a[:, 0] for a in sized)
     table = configs.assign(
         config=np.arange(len(configs)),
         replicas=replicas,
@@ -599,6 +619,17 @@ def sized_fleets(
     )
     feasible_first = np.r_[np.flatnonzero(feasible), np.flatnonzero(~feasible)]
     return table.iloc[feasible_first].reset_index(drop=True)
+
+
+def sized_fleets(
+    service: ServiceTimes, requests_per_s: float, targets: Mapping, *, headroom=0.2, overhead_ms=0.0
+) -> pd.DataFrame:
+    """:func:`plan_fleets`' table before the fleets are evaluated back: the evaluated
+    columns (``EVALUATED_COLUMNS``) NaN and ``meets_targets`` False."""
+    targets = checked_targets(targets)
+    design = _design_rate(requests_per_s, headroom)
+    sized = _size(service, design, targets, overhead_ms)
+    return _sized_table(service, design, *(a[:, 0] for a in sized))
 
 
 def evaluate_back(
@@ -1012,10 +1043,31 @@ def size_fleet(
 
 
 def _group_min(codes, values) -> np.ndarray:
-    """The least of ``values`` in each group of ``codes`` (integers 0 .. groups - 1)."""
-    out = np.full(codes.max(initial=-1) + 1, np.iinfo(np.int64).max)
+    """The least of ``values`` (integers or floats) in each group of ``codes`` (integers
+    0 .. groups - 1; a group without values: the type's largest, inf for floats)."""
+    values = np.asarray(values)
+    top = np.inf if values.dtype.kind == "f" else np.iinfo(values.dtype).max
+    out = np.full(codes.max(initial=-1) + 1, top, dtype=values.dtype)
     np.minimum.at(out, codes, values)
     return out
+
+
+def _setup_codes(table: pd.DataFrame, rows) -> np.ndarray:
+    """One integer per setup (``SETUP_KEYS``: GPU, serving, parallelism, GPUs per replica
+    and per prefill instance) of the configurations at ``rows`` of ``table`` (a sized
+    table or ``service.configs``), 0 .. setups - 1."""
+    split = table["disaggregated"].to_numpy(bool)[rows]
+    setup = np.zeros(split.size, np.int64)
+    for values in (
+        table["gpu"].to_numpy()[rows],
+        split,
+        table["expert_parallel"].to_numpy(bool)[rows],
+        table["n_gpus"].to_numpy()[rows],
+        np.where(split, table["prefill_gpus"].to_numpy()[rows], 0),
+    ):
+        codes, uniques = pd.factorize(values)
+        setup = setup * len(uniques) + codes
+    return np.unique(setup, return_inverse=True)[1]
 
 
 def _ranked_rows(sized: pd.DataFrame, prices: pd.Series, runner_ups: int) -> np.ndarray:
@@ -1032,29 +1084,52 @@ def _ranked_rows(sized: pd.DataFrame, prices: pd.Series, runner_ups: int) -> np.
     new = np.r_[True, (usd[order][1:] != usd[order][:-1]) | (gpus[order][1:] != gpus[order][:-1])]
     dense = np.empty(order.size, np.int64)
     dense[order] = np.cumsum(new)  # equal keys, equal ids
-    split = sized["disaggregated"].to_numpy(bool)[feasible]
-    setup = gpu[0]  # SETUP_KEYS as the sized table holds them, one code per setup
-    for values in (
-        split,
-        sized["expert_parallel"].to_numpy(bool)[feasible],
-        sized["n_gpus"].to_numpy()[feasible],
-        np.where(split, sized["prefill_gpus"].to_numpy()[feasible], 0),
-    ):
-        codes, uniques = pd.factorize(values)
-        setup = setup * len(uniques) + codes
-    firsts = np.sort(_group_min(np.unique(setup, return_inverse=True)[1], dense))
+    firsts = np.sort(_group_min(_setup_codes(sized, feasible), dense))
     threshold = firsts[min(runner_ups, firsts.size - 1)] if firsts.size else 0
     own_lowest = dense == _group_min(gpu[0], dense)[gpu[0]]
     return feasible[(dense <= threshold) | own_lowest]
 
 
+def _pools_worth(service: ServiceTimes, prices: pd.Series, runner_ups: int):
+    """``_size``'s ``pools`` for :func:`plan_from_service`: the disaggregated pairs
+    whose fewest GPUs (their ``bound``) cost at most the dearer of their GPU's cheapest
+    aggregated fleet and the first key of the (1 + runner_ups)-th aggregated setup
+    (every pair where fewer setups are found). Each threshold only falls as the pools
+    are sized, so a pair left out costs more than every fleet :func:`_ranked_rows` picks:
+    the plan is as with every pool sized."""
+    price = _config_prices(service, prices)
+    gpu = pd.factorize(service.configs["gpu"].to_numpy())[0]
+    setup = _setup_codes(service.configs, slice(None))
+
+    def worth(found, rows, bound):
+        cost = _month_cost(found, price)[:, 0]  # inf where none
+        found_setups = _group_min(setup, cost)
+        firsts = np.sort(found_setups[np.isfinite(found_setups)])
+        runner = firsts[runner_ups] if firsts.size > runner_ups else np.inf
+        limit = np.maximum(runner, _group_min(gpu, cost)[gpu[rows]])
+        return _month_cost(bound, price[rows]) <= limit[:, None]
+
+    return worth
+
+
 def _complete_fleets(
-    sized, rest, service, targets, overhead_ms, rate, workload, prices, labels, catalog
+    service, design, sized, first, targets, overhead_ms, rate, workload, prices, labels, catalog
 ) -> pd.DataFrame:
-    """:func:`price_fleets` of every feasible fleet of ``sized``, the ``rest`` evaluated
-    back first."""
-    sized = evaluate_back(sized, service, targets, overhead_ms, rest)
-    return price_fleets(sized, rate, workload, prices, labels, catalog)
+    """:func:`price_fleets` of every feasible fleet of :func:`_size`'s arrays ``sized``
+    (one rate), the pools left unsized (``NOT_SIZED``) sized first; evaluated back the
+    configurations ``first`` (as the plan did), then the others."""
+    replicas, instances, binding, feasible = (a.copy() for a in sized)
+    rows = np.flatnonzero(binding == NOT_SIZED)
+    if rows.size:
+        more = _size(service.take(rows), design, targets, overhead_ms)
+        replicas[rows], instances[rows], binding[rows], feasible[rows] = (a[:, 0] for a in more)
+    table = _sized_table(service, design, replicas, instances, binding, feasible)
+    position = np.argsort(table["config"].to_numpy())  # of each configuration
+    first = np.sort(position[first])
+    rest = np.setdiff1d(np.flatnonzero(table["feasible"].to_numpy(bool)), first)
+    for rows in (first, rest):
+        table = evaluate_back(table, service, targets, overhead_ms, rows)
+    return price_fleets(table, rate, workload, prices, labels, catalog)
 
 
 def plan_from_service(
@@ -1076,16 +1151,23 @@ def plan_from_service(
     prices = _prices(usd_per_gpu_hour, catalog)
     targets = checked_targets(targets)
     rate = requests_per_s
-    sized = sized_fleets(service, rate, targets, headroom=headroom, overhead_ms=overhead_ms)
+    design = _design_rate(rate, headroom)
+    # The prefill pools sized only where they can rank (_pools_worth); the others when
+    # every fleet is first read (complete).
+    arrays = _size(
+        service, design, targets, overhead_ms, pools=_pools_worth(service, prices, runner_ups)
+    )
+    arrays = [a[:, 0] for a in arrays]
+    sized = _sized_table(service, design, *arrays)
     first = _ranked_rows(sized, prices, runner_ups)
     sized = evaluate_back(sized, service, targets, overhead_ms, first)
     fleets = price_fleets(sized.iloc[first], rate, workload, prices, price_label, catalog)
-    rest = np.setdiff1d(np.flatnonzero(sized["feasible"].to_numpy(bool)), first)
     complete = functools.partial(
         _complete_fleets,
-        sized,
-        rest,
         service,
+        design,
+        arrays,
+        sized["config"].to_numpy()[first],
         targets,
         overhead_ms,
         rate,
