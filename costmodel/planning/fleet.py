@@ -358,8 +358,8 @@ def _prefill_pool(part: ServiceTimes, design_rates, targets, overhead_ms, search
     """The fewest prefill instances meeting the TTFT targets, for each configuration of
     ``part`` at each of ``design_rates`` (only the pairs ``search`` marks, a boolean
     array of shape (configurations, rates), where given: the others come back
-    infeasible); what binds (None unless ``named``); whether any number does (arrays of
-    shape (configurations, rates)).
+    infeasible, ``NOT_SIZED``); what binds (None unless ``named``); whether any number
+    does (arrays of shape (configurations, rates)).
 
     The search starts at the fewest instances that keep the pool's queue stable,
     ``floor(rate * W_p / 1000) + 1`` (``W_p``: prefill work per request [ms]), where most
@@ -368,14 +368,19 @@ def _prefill_pool(part: ServiceTimes, design_rates, targets, overhead_ms, search
     evaluating only the configurations still searching.
     """
     n, v = len(part.fits), np.size(design_rates)
-    at_zero = _checks(part, fleet_state(part, 0.0, 1, 1, overhead_ms), targets, False)
+    searched = np.ones((n, v), bool) if search is None else np.asarray(search, bool)
+    tried = np.flatnonzero(searched.any(axis=1))  # the targets at no load: where searched
+    at_zero = {name: np.zeros(n, bool) for name in map(_label, targets)}
+    if tried.size:
+        some = part.take(tried)
+        zero = _checks(some, fleet_state(some, 0.0, 1, 1, overhead_ms), targets, False)
+        for name, met in zero.items():
+            at_zero[name][tried] = met
     tpot_names = [_label(k) for k in targets if TARGETS[k][0] == "tpot"]
     ttft_keys = {k: v for k, v in targets.items() if TARGETS[k][0] == "ttft"}
     config = np.repeat(np.arange(n), v)  # rows: (configuration, rate) pairs
     rate = np.tile(np.asarray(design_rates, float), n)
-    feasible = np.repeat(_all(at_zero), v)
-    if search is not None:
-        feasible &= np.asarray(search, bool).ravel()
+    feasible = np.repeat(_all(at_zero), v) & searched.ravel()
     fewest = _fewest_stable(part, design_rates).ravel()  # fewer: unstable
 
     # What binds where a pool is found: the TTFT target that asks the most prefill
@@ -422,7 +427,7 @@ def _prefill_pool(part: ServiceTimes, design_rates, targets, overhead_ms, search
         "decode: memory; prefill: " + failing.astype(str),
         np.repeat(_binding(at_zero, [*tpot_names, *map(_label, ttft_keys)]), v),
     )
-    return instances, binding.reshape(shape), feasible.reshape(shape)
+    return instances, np.where(searched, binding.reshape(shape), NOT_SIZED), feasible.reshape(shape)
 
 
 def _size(
@@ -487,8 +492,6 @@ def _size(
                 )
                 search = pools(_gpus(replicas, instances, feasible, configs), rows, bound)
             k, why, ok = _prefill_pool(part, rates, targets, overhead_ms, search, named)
-            if named and search is not None:
-                why = np.where(search, why, NOT_SIZED)
         ok = ok & ok_decode
         replicas[rows] = np.where(ok, decode, np.nan)
         instances[rows] = np.where(ok, k, np.nan)
@@ -558,8 +561,7 @@ def _worth_sizing(
     worth &= ~first
     k2, why2, ok2 = _prefill_pool(part, rates, targets, overhead_ms, worth, named)
     if named:
-        skipped = ~first & ~worth
-        why = np.where(first, why, np.where(skipped, NOT_SIZED, why2))
+        why = np.where(first, why, why2)
     return np.where(first, k, k2), why, np.where(first, ok, ok2)
 
 
