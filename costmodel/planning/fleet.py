@@ -725,7 +725,8 @@ def cheapest_at(service: ServiceTimes, requests_per_s, gpus, usd_per_gpu_hour) -
 def _config_prices(service: ServiceTimes, usd_per_gpu_hour) -> np.ndarray:
     """Each configuration's GPU price [$/GPU-hour] (NaN: unpriced)."""
     prices = pd.Series(usd_per_gpu_hour, dtype=float)
-    return service.configs["gpu"].map(prices).to_numpy(float)
+    codes, gpus = pd.factorize(service.configs["gpu"].to_numpy())  # a look-up per GPU
+    return prices.reindex(gpus).to_numpy(float)[codes]
 
 
 def cheapest_fleets_at(
