@@ -309,18 +309,20 @@ def _configs(configs) -> pd.DataFrame:
     return frame
 
 
-def _distinct(keys: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray]:
-    """The distinct rows of ``keys`` in order of first appearance, and each row's
-    position among them (each column's codes combined into one integer per row)."""
-    code = np.zeros(len(keys), np.int64)
-    for name in keys.columns:
-        codes, uniques = pd.factorize(keys[name])
-        code = code * len(uniques) + codes
+def _distinct(keys: dict) -> tuple[dict, np.ndarray]:
+    """The distinct rows of ``keys`` (name -> equal-length arrays) in order of first
+    appearance (name -> arrays), and each row's position among them (each column's
+    codes combined into one integer per row)."""
+    code = 0
+    for values in keys.values():
+        uniques, codes = np.unique(values, return_inverse=True)
+        code = code * len(uniques) + codes.ravel()
     _, first, inverse = np.unique(code, return_index=True, return_inverse=True)
     order = np.argsort(first)
     rank = np.empty(order.size, np.int64)
     rank[order] = np.arange(order.size)
-    return keys.iloc[first[order]].reset_index(drop=True), rank[inverse.ravel()]
+    rows = first[order]
+    return {name: values[rows] for name, values in keys.items()}, rank[inverse.ravel()]
 
 
 def service_times(
@@ -367,26 +369,32 @@ def service_times(
     groups = np.where(ep, instance, 1)
     chunk = chunk_tokens * groups
 
-    decode_unique, decode_of = _distinct(frame[["gpu", "n_gpus", "expert_parallel", "batch_size"]])
-    prefill_unique, prefill_of = _distinct(
-        pd.DataFrame({"gpu": frame["gpu"], "n": instance, "ep": ep, "chunk": chunk})
+    gpu = frame["gpu"].to_numpy()
+    decode_unique, decode_of = _distinct(
+        {
+            "gpu": gpu,
+            "n_gpus": frame["n_gpus"].to_numpy(),
+            "expert_parallel": ep,
+            "batch_size": frame["batch_size"].to_numpy(),
+        }
     )
+    prefill_unique, prefill_of = _distinct({"gpu": gpu, "n": instance, "ep": ep, "chunk": chunk})
 
     J = len(p_tokens)
-    nu = len(prefill_unique)
+    nu = len(prefill_unique["gpu"])
     per_chunk = np.maximum(
-        np.floor(prefill_unique["chunk"].to_numpy(float)[:, None] / prefilled[None, :]), 1
+        np.floor(prefill_unique["chunk"].astype(float)[:, None] / prefilled[None, :]), 1
     )
-    d = len(decode_unique)
+    d = len(decode_unique["gpu"])
 
     def column(decode, prefill):  # decode rows then prefill rows, as Python scalars
         return np.concatenate([np.asarray(decode), np.asarray(prefill)]).tolist()
 
     columns = {
-        "gpu": column(decode_unique["gpu"], np.repeat(prefill_unique["gpu"].to_numpy(), J)),
-        "n_gpus": column(decode_unique["n_gpus"], np.repeat(prefill_unique["n"].to_numpy(), J)),
+        "gpu": column(decode_unique["gpu"], np.repeat(prefill_unique["gpu"], J)),
+        "n_gpus": column(decode_unique["n_gpus"], np.repeat(prefill_unique["n"], J)),
         "expert_parallel": column(
-            decode_unique["expert_parallel"], np.repeat(prefill_unique["ep"].to_numpy(), J)
+            decode_unique["expert_parallel"], np.repeat(prefill_unique["ep"], J)
         ),
         "batch_size": column(decode_unique["batch_size"], per_chunk.ravel().astype(np.int64)),
         "prompt_tokens": column(np.full(d, mean_p), np.tile(p_tokens, nu).astype(int)),
@@ -394,8 +402,8 @@ def service_times(
         "prefix_cache_hit_rate": column(np.zeros(d), np.tile(hit, nu)),
     }
     rows = scan(scenario.replace(disaggregated=False), catalog, **columns)
-    dec = rows.iloc[: len(decode_unique)]
-    pre = rows.iloc[len(decode_unique) :]
+    dec = rows.iloc[:d]
+    pre = rows.iloc[d:]
     work = (pre["prefill_ms"].to_numpy() / pre["batch_size"].to_numpy()).reshape(nu, J)
     alone = (pre["ttft_ms"].to_numpy() - pre["decode_step_ms"].to_numpy()).reshape(nu, J)
     transfer = pre["kv_transfer_ms"].to_numpy().reshape(nu, J)
