@@ -840,7 +840,7 @@ def fleet_candidates(
 ) -> pd.DataFrame:
     """Every configuration tried for ``gpus`` (``frontier.candidates`` per GPU)."""
     catalog = catalog or load_catalog()
-    frames = []
+    found = {}  # gpu -> its candidates' columns
     for gpu in gpus:
         domain = int(catalog.gpus.loc[gpu, "scale_up_domain_gpus"])
         counts = default_gpu_counts(domain, max_gpus) if n_gpus is None else list(n_gpus)
@@ -855,10 +855,12 @@ def fleet_candidates(
             catalog=catalog,
         )
         if rows:
-            frames.append(pd.DataFrame(rows).assign(gpu=gpu))
-    if not frames:
+            found[gpu] = rows
+    if not found:
         return pd.DataFrame(columns=["gpu", *CONFIG_COLUMNS[1:]])
-    return pd.concat(frames, ignore_index=True)
+    columns = {k: np.concatenate([rows[k] for rows in found.values()]) for k in rows}
+    sizes = [len(rows["batch_size"]) for rows in found.values()]
+    return pd.DataFrame({**columns, "gpu": np.repeat(np.array(list(found), object), sizes)})
 
 
 #: Columns :func:`price_fleets` takes from the sized table as they are.
