@@ -1186,11 +1186,13 @@ def plan_from_service(
     # Runner-ups: the cheapest fleet of each other setup (GPU, serving, parallelism and
     # instance sizes), whatever its batch cap.
     others = fleets.drop_duplicates(list(SETUP_KEYS)).iloc[1:]
-    lost = sized[~sized["feasible"]]
+    # Why a GPU without a fleet has none (counted over its candidates alone).
+    served = set(cheapest["gpu"])
+    lost = sized[~sized["feasible"].to_numpy(bool) & ~sized["gpu"].isin(served).to_numpy()]
     why = lost.groupby("gpu")["binding"].agg(
         lambda b: "; ".join(f"{n} x {k}" for k, n in b.value_counts().items())
     )
-    unserved = [g for g in prices.index if g not in set(cheapest["gpu"]) and g in why.index]
+    unserved = [g for g in prices.index if g not in served and g in why.index]
     infeasible = why.rename("why").to_frame().loc[unserved]
     return FleetPlan(
         complete=complete,
