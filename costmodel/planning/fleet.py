@@ -596,12 +596,22 @@ def _design_rate(requests_per_s, headroom) -> float:
     return requests_per_s * (1 + headroom)
 
 
-def _sized_table(service: ServiceTimes, design, replicas, instances, binding, feasible):
-    """:func:`sized_fleets`' table of :func:`_size`'s arrays at one design rate."""
-    split = service.disaggregated
-    configs = service.configs
+def _sized_table(
+    service: ServiceTimes, design, replicas, instances, binding, feasible, feasible_only=False
+):
+    """:func:`sized_fleets`' table of :func:`_size`'s arrays at one design rate (its
+    feasible rows alone, the table's first, where ``feasible_only``)."""
+    if feasible_only:
+        rows = np.flatnonzero(feasible)
+        replicas, instances, binding, feasible = (
+            a[rows] for a in (replicas, instances, binding, feasible)
+        )
+        split, configs = service.disaggregated[rows], service.configs.iloc[rows]
+    else:
+        rows = np.arange(len(feasible))
+        split, configs = service.disaggregated, service.configs
     table = configs.assign(
-        config=np.arange(len(configs)),
+        config=rows,
         replicas=replicas,
         prefill_instances=np.where(split, instances, 0),
         binding=binding,
@@ -619,6 +629,8 @@ def _sized_table(service: ServiceTimes, design, replicas, instances, binding, fe
         total_gpus=np.where(feasible, n_decode + n_prefill, np.nan),
         prefill_to_decode_gpu_ratio=np.where(feasible, n_prefill / n_decode, np.nan),
     )
+    if feasible_only:
+        return table.reset_index(drop=True)
     feasible_first = np.r_[np.flatnonzero(feasible), np.flatnonzero(~feasible)]
     return table.iloc[feasible_first].reset_index(drop=True)
 
@@ -1163,7 +1175,7 @@ def plan_from_service(
         service, design, targets, overhead_ms, pools=_pools_worth(service, prices, runner_ups)
     )
     arrays = [a[:, 0] for a in arrays]
-    sized = _sized_table(service, design, *arrays)
+    sized = _sized_table(service, design, *arrays, feasible_only=True)
     first = _ranked_rows(sized, prices, runner_ups)
     sized = evaluate_back(sized, service, targets, overhead_ms, first)
     fleets = price_fleets(sized.iloc[first], rate, workload, prices, price_label, catalog)
@@ -1188,7 +1200,14 @@ def plan_from_service(
     others = fleets.drop_duplicates(list(SETUP_KEYS)).iloc[1:]
     # Why a GPU without a fleet has none (counted over its candidates alone).
     served = set(cheapest["gpu"])
-    lost = sized[~sized["feasible"].to_numpy(bool) & ~sized["gpu"].isin(served).to_numpy()]
+    gpu = service.configs["gpu"].to_numpy()
+    lost = np.flatnonzero(~arrays[3] & ~np.isin(gpu, list(served)))
+    lost = pd.DataFrame(  # the sized table's types, even with no row
+        {
+            "gpu": pd.Series(gpu[lost], dtype=service.configs["gpu"].dtype),
+            "binding": pd.Series(arrays[2][lost], dtype=service.configs["gpu"].dtype),
+        }
+    )
     why = lost.groupby("gpu")["binding"].agg(
         lambda b: "; ".join(f"{n} x {k}" for k, n in b.value_counts().items())
     )
