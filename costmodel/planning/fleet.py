@@ -718,9 +718,14 @@ def cheapest_at(service: ServiceTimes, requests_per_s, gpus, usd_per_gpu_hour) -
     where no configuration meets the targets), ``gpu``, ``total_gpus`` and
     ``usd_per_month = total_gpus * $/GPU-hour * HOURS_PER_MONTH`` (NaN where none does).
     """
+    return _cheapest(service, requests_per_s, gpus, _config_prices(service, usd_per_gpu_hour))
+
+
+def _cheapest(service: ServiceTimes, requests_per_s, gpus, price) -> pd.DataFrame:
+    """:func:`cheapest_at` at per-configuration prices ``price`` [$/GPU-hour]."""
     rates = np.atleast_1d(np.asarray(requests_per_s, float))
     configs = service.configs
-    cost = _month_cost(gpus, _config_prices(service, usd_per_gpu_hour))
+    cost = _month_cost(gpus, price)
     best = np.argmin(cost, axis=0) if len(configs) else np.zeros(rates.size, np.int64)
     found = np.isfinite(cost[best, np.arange(rates.size)]) if len(configs) else best < 0
     return pd.DataFrame(
@@ -737,7 +742,7 @@ def cheapest_at(service: ServiceTimes, requests_per_s, gpus, usd_per_gpu_hour) -
 def _config_prices(service: ServiceTimes, usd_per_gpu_hour) -> np.ndarray:
     """Each configuration's GPU price [$/GPU-hour] (NaN: unpriced)."""
     prices = pd.Series(usd_per_gpu_hour, dtype=float)
-    codes, gpus = pd.factorize(service.configs["gpu"].to_numpy())  # a look-up per GPU
+    codes, gpus = service.gpu_codes  # a look-up per GPU
     return prices.reindex(gpus).to_numpy(float)[codes]
 
 
@@ -762,7 +767,7 @@ def cheapest_fleets_at(
         service, rates * (1 + headroom), targets, overhead_ms, list(prices.values()), False
     )
     gpus = _gpus(replicas, instances, feasible, service.configs)
-    return {name: cheapest_at(service, rates, gpus, p) for name, p in usd_per_gpu_hour.items()}
+    return {name: _cheapest(service, rates, gpus, p) for name, p in prices.items()}
 
 
 def cheapest_fleets(
@@ -1115,7 +1120,7 @@ def _pools_worth(service: ServiceTimes, prices: pd.Series, runner_ups: int):
     are sized, so a pair left out costs more than every fleet :func:`_ranked_rows` picks:
     the plan is as with every pool sized."""
     price = _config_prices(service, prices)
-    gpu = pd.factorize(service.configs["gpu"].to_numpy())[0]
+    gpu = service.gpu_codes[0]
     setup = _setup_codes(service.configs, slice(None))
 
     def worth(found, rows, bound):

@@ -177,6 +177,12 @@ class ServiceTimes:
         return self.source_configs.iloc[self.config_rows].reset_index(drop=True)
 
     @functools.cached_property
+    def gpu_codes(self) -> tuple:
+        """Each configuration's GPU as a code into the distinct GPU ids, and those ids
+        (``pd.factorize``)."""
+        return pd.factorize(self.configs["gpu"].to_numpy())
+
+    @functools.cached_property
     def disaggregated(self) -> np.ndarray:
         """Whether each configuration has a prefill pool of its own."""
         return self.configs["disaggregated"].to_numpy(bool)
