@@ -321,8 +321,8 @@ def _distinct(keys: dict) -> tuple[dict, np.ndarray]:
     codes combined into one integer per row)."""
     code = 0
     for values in keys.values():
-        uniques, codes = np.unique(values, return_inverse=True)
-        code = code * len(uniques) + codes.ravel()
+        codes, uniques = pd.factorize(values)
+        code = code * len(uniques) + codes
     _, first, inverse = np.unique(code, return_index=True, return_inverse=True)
     order = np.argsort(first)
     rank = np.empty(order.size, np.int64)
