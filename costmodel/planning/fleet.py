@@ -227,13 +227,13 @@ def _aggregated_capacity(service: ServiceTimes, targets, overhead_ms, rates, nam
     that meets every constraint); the replicas, what binds and feasibility are those of
     ``RATE_STEPS`` bisection steps on [0, the stable rate].
 
-    The batch slots bind most replicas, so the search first tries the narrow bracket
-    around the rate where they overflow (:func:`_slots_rate`, ``2 QUANTILE_TOLERANCE``
-    wide): a row that meets every constraint at its low end and fails only the slots at
-    its top is done; the others bisect from what that told (only the feasible rows still
-    searching are evaluated, several steps at once when few rows are left:
-    :func:`_tree_depth`, the ``2^d - 1`` rates the next d steps can try, every one of
-    them in one evaluation, then the d steps taken in turn).
+    The batch slots bind most replicas, so the search first tries the bracket around the
+    rate where they overflow (:func:`_slots_bracket`, both ends in one evaluation): a
+    row that meets every constraint at its low end and fails only the slots at its top,
+    with the same replicas at both, is done; the others bisect from what that told
+    (only the feasible rows still searching are evaluated, several steps at once when
+    few rows are left: :func:`_tree_depth`, the ``2^d - 1`` rates the next d steps can
+    try, every one of them in one evaluation, then the d steps taken in turn).
     """
     mean_s, mean_wp = service.queue_moments[0], service.work_moments[0]
     stable_rate = MS_PER_S / np.maximum(mean_s, mean_wp)
