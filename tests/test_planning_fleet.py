@@ -310,3 +310,42 @@ def test_the_slots_bracket_holds_the_rate_where_the_slots_overflow():
     assert (overflow(high) >= limit * (1 - 1e-9)).all()
     # Close where the holding time rises slowly: a guess worth checking.
     assert ((high - low) / high < 0.1).sum() >= 3
+
+
+def _plain_decode_capacity(cap, holding):
+    """The decode capacity by doubling from 1 and RATE_STEPS bisection steps, every row."""
+    from costmodel.planning.fleet import RATE_STEPS, SLOT_OVERFLOW_PROBABILITY
+    from costmodel.planning.latency import slot_overflow_probability
+
+    low, high = np.zeros(cap.size), np.ones(cap.size)
+    for _ in range(RATE_STEPS):
+        over = slot_overflow_probability(cap, high, holding)
+        if np.all(over > SLOT_OVERFLOW_PROBABILITY):
+            break
+        high = np.where(over > SLOT_OVERFLOW_PROBABILITY, high, 2 * high)
+    for _ in range(RATE_STEPS):
+        mid = 0.5 * (low + high)
+        ok = slot_overflow_probability(cap, mid, holding) <= SLOT_OVERFLOW_PROBABILITY
+        low, high = np.where(ok, mid, low), np.where(ok, high, mid)
+    return low
+
+
+@settings(max_examples=20, deadline=None)
+@given(st.lists(st.tuples(st.integers(1, 65536), st.floats(1e-3, 1e7)), min_size=1, max_size=20))
+def test_decode_capacity_lands_where_the_bisection_does(rows):
+    # The closed-form guess at the grid point the bisection ends on, checked, gives the
+    # plain doubling and bisection's answer bit for bit (the rows it misses take the
+    # steps).
+    from types import SimpleNamespace
+
+    from costmodel.planning.fleet import _decode_capacity
+
+    cap = np.array([c for c, _ in rows], float)
+    holding = np.array([h for _, h in rows])
+    service = SimpleNamespace(
+        fits=np.ones(cap.size, bool),
+        mean_output_tokens=1.0,
+        decode_ms_per_token=holding,
+        batch_cap=cap,
+    )
+    assert _decode_capacity(service).tolist() == _plain_decode_capacity(cap, holding).tolist()

@@ -325,20 +325,46 @@ def _aggregated_capacity(service: ServiceTimes, targets, overhead_ms, rates, nam
 def _decode_capacity(service: ServiceTimes):
     """The largest rate one decode instance takes keeping its batch slots [requests/s]
     (its TPOT, the step at the batch cap, does not depend on the rate; a request holds
-    its slot ``E[O] t_d``, whatever the load)."""
+    its slot ``E[O] t_d``, whatever the load): the bracket doubled from 1 until the
+    slots overflow at ``2^j``, then ``RATE_STEPS`` bisection steps.
+
+    Those steps land on the grid ``h = 2^(j - RATE_STEPS)``: the answer is ``K h``, K
+    the largest k whose ``k h`` keeps the slots. Where the rate at which they overflow,
+    ``1000 m / (E[O] t_d)`` (``2 m`` the chi-square quantile at the limit,
+    ``queueing.gamma_quantile``), gives j and K checked by one evaluation (``2^j`` and
+    ``2^(j - 1)``, ``(K + 1) h`` and ``K h``), that is the answer; the other rows take
+    the steps."""
     n = len(service.fits)
     holding = service.mean_output_tokens * service.decode_ms_per_token
-    low, high = np.zeros(n), np.ones(n)
+    cap = service.batch_cap
+    limit = SLOT_OVERFLOW_PROBABILITY
+    occupancy = 0.5 * gamma_quantile(limit, 2 * (cap + 1), 4 * (cap + 1))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        root = occupancy * MS_PER_S / holding
+        top = 2.0 ** np.clip(np.ceil(np.log2(root)), 0, RATE_STEPS)
+    step = top * 2.0**-RATE_STEPS
+    k = np.floor(np.where(np.isfinite(root), root, 0.0) / step)
+    tries = np.stack([top, 0.5 * top, (k + 1) * step, k * step], axis=1)
+    over = slot_overflow_probability(np.repeat(cap, 4), tries.ravel(), np.repeat(holding, 4))
+    over = over.reshape(n, 4) > limit
+    low = k * step
+    guessed = over[:, 0] & (~over[:, 1] | (top == 1)) & over[:, 2] & ~over[:, 3] & (k >= 1)
+    rows = np.flatnonzero(~guessed)
+    if not rows.size:
+        return low
+    cap, holding = cap[rows], holding[rows]
+    low[rows], high = 0.0, np.ones(rows.size)
     for _ in range(RATE_STEPS):  # grow the bracket until the slots overflow
-        over = slot_overflow_probability(service.batch_cap, high, holding)
-        if np.all(over > SLOT_OVERFLOW_PROBABILITY):
+        over = slot_overflow_probability(cap, high, holding)
+        if np.all(over > limit):
             break
-        high = np.where(over > SLOT_OVERFLOW_PROBABILITY, high, 2 * high)
+        high = np.where(over > limit, high, 2 * high)
+    fallback = low[rows]
     for _ in range(RATE_STEPS):
-        mid = 0.5 * (low + high)
-        over = slot_overflow_probability(service.batch_cap, mid, holding)
-        ok = over <= SLOT_OVERFLOW_PROBABILITY
-        low, high = np.where(ok, mid, low), np.where(ok, high, mid)
+        mid = 0.5 * (fallback + high)
+        ok = slot_overflow_probability(cap, mid, holding) <= limit
+        fallback, high = np.where(ok, mid, fallback), np.where(ok, high, mid)
+    low[rows] = fallback
     return low
 
 
