@@ -221,6 +221,11 @@ class ServiceTimes:
         return self.prefill_work_ms @ self.prompt_weight
 
     @functools.cached_property
+    def piece_mass(self) -> np.ndarray:
+        """The masses of the uniform pieces of every per-node law (:func:`node_pieces`)."""
+        return piece_mass(self.prompt_weight, self.nodes_per_class)
+
+    @functools.cached_property
     def own_pieces(self) -> tuple:
         """``own_prefill_ms`` as uniform pieces (:func:`node_pieces`)."""
         return node_pieces(self.own_prefill_ms, self.prompt_weight, self.nodes_per_class)
@@ -262,8 +267,7 @@ class ServiceTimes:
             out.__dict__[name] = getattr(self, name)[rows]
         for name in ("queue_moments", "work_moments"):
             out.__dict__[name] = [m[rows] for m in getattr(self, name)]
-        low, high, mass = self.own_pieces
-        out.__dict__["own_pieces"] = (low[rows], high[rows], mass)
+        # own_pieces: worked out again where read (elementwise: the same values)
         return out
 
 
@@ -457,6 +461,16 @@ def service_times(
     )
 
 
+def piece_mass(weights, nodes_per_class: int) -> np.ndarray:
+    """The masses of :func:`node_pieces`' pieces: per class of total weight ``share``,
+    ``share / (2n)`` for each end node's atom and ``share / n`` for each of the n - 1
+    gaps."""
+    n = nodes_per_class
+    share = np.asarray(weights, float).reshape(-1, n).sum(axis=1)
+    slices = np.r_[0.5, np.ones(n - 1), 0.5] / n
+    return (share[:, None] * slices[None, :]).ravel()
+
+
 def node_pieces(values, weights, nodes_per_class: int) -> tuple:
     """The law that the quadrature nodes stand for, as uniform pieces ``(low, high, mass)``.
 
@@ -470,11 +484,9 @@ def node_pieces(values, weights, nodes_per_class: int) -> tuple:
     v = np.asarray(values, float)
     rows, n = v.shape[0], nodes_per_class
     v = v.reshape(rows, -1, n)
-    share = np.asarray(weights, float).reshape(-1, n).sum(axis=1)
     starts = np.concatenate([v[..., :1], v[..., :-1], v[..., -1:]], axis=2)
     ends = np.concatenate([v[..., :1], v[..., 1:], v[..., -1:]], axis=2)
-    slices = np.r_[0.5, np.ones(n - 1), 0.5] / n
-    mass = (share[:, None] * slices[None, :]).ravel()
+    mass = piece_mass(weights, n)
     low = np.minimum(starts, ends).reshape(rows, -1)
     high = np.maximum(starts, ends).reshape(rows, -1)
     return low, high, mass
@@ -573,8 +585,10 @@ class FleetState:
     (the larger) [0-1]; ``law``: the wait's law (``queueing.wait_law``); ``mean_wait_ms``;
     ``offset_low_ms``, ``offset_high_ms``, ``offset_mass``: what follows the wait (TTFT =
     wait + offset), as uniform pieces (:func:`node_pieces`) of the nodes
-    ``offset_nodes_ms`` (configurations x nodes); ``tpot_floor_ms`` (t_d),
-    ``tpot_mean_ms``, ``tpot_excess_variance`` (per output node) [ms^2];
+    ``offset_nodes_ms`` (configurations x nodes), the service's own pieces moved by
+    ``offset_added_ms`` (configurations x 1); ``tpot_floor_ms`` (t_d),
+    ``tpot_mean_ms``, ``tpot_excess_variance`` (per output node) [ms^2], from
+    ``replica_rate`` (requests/s per replica);
     ``mean_ttft_ms``, ``slot_overflow_probability`` [0-1]; ``stable`` where every queue
     keeps up.
     """
@@ -583,16 +597,35 @@ class FleetState:
     utilization: np.ndarray
     law: dict
     mean_wait_ms: np.ndarray
-    offset_low_ms: np.ndarray
-    offset_high_ms: np.ndarray
+    offset_added_ms: np.ndarray
     offset_mass: np.ndarray
     offset_nodes_ms: np.ndarray
     tpot_floor_ms: np.ndarray
     tpot_mean_ms: np.ndarray
-    tpot_excess_variance: np.ndarray
+    replica_rate: np.ndarray
     mean_ttft_ms: np.ndarray
     slot_overflow_probability: np.ndarray
     stable: np.ndarray
+
+    # Worked out when first read (the sizer's checks need neither).
+    @functools.cached_property
+    def offset_low_ms(self) -> np.ndarray:
+        return self.service.own_pieces[0] + self.offset_added_ms
+
+    @functools.cached_property
+    def offset_high_ms(self) -> np.ndarray:
+        return self.service.own_pieces[1] + self.offset_added_ms
+
+    @functools.cached_property
+    def tpot_excess_variance(self) -> np.ndarray:
+        """Var[TPOT | O] = lambda TPOT E[W_p^2] / O (aggregated), 0 disaggregated."""
+        service = self.service
+        return np.where(
+            service.disaggregated[:, None],
+            0.0,
+            (self.replica_rate / MS_PER_S * self.tpot_mean_ms * service.work_moments[1])[:, None]
+            / service.output_tokens[None, :],
+        )
 
     @property
     def slowest_wait_ms(self) -> np.ndarray:
@@ -630,7 +663,7 @@ def _loads(service: ServiceTimes, arrival_rate, replicas, prefill_instances, ove
     # An unstable pool's TTFT is infinite by its queue; its passes add nothing finite.
     passes = np.where(q["utilization"] < 1, prefill_pass_wait_ms(service, lam, K), 0.0)
     added = overhead_ms + passes[:, None]
-    mass = service.own_pieces[2]
+    mass = service.piece_mass
     mean_ttft = q["mean_wait_s"] + service.mean_own_ms + added[:, 0] * mass.sum()
     holding = np.where(
         split, service.mean_output_tokens * t_d, mean_ttft + service.mean_output_tokens * tpot_mean
@@ -671,18 +704,6 @@ def fleet_state(
     """
     loads = _loads(service, arrival_rate, replicas, prefill_instances, overhead_ms)
     lam, R, q, stable = loads["lam"], loads["R"], loads["q"], loads["stable"]
-    tpot_mean, added = loads["tpot_mean"], loads["added"]
-    split = service.disaggregated
-    # Var[TPOT | O] = lambda TPOT E[W_p^2] / O (aggregated), 0 disaggregated.
-    excess_var = np.where(
-        split[:, None],
-        0.0,
-        (lam / R / MS_PER_S * tpot_mean * service.work_moments[1])[:, None]
-        / service.output_tokens[None, :],
-    )
-    low, high, mass = service.own_pieces
-    low, high = low + added, high + added
-    nodes = service.own_prefill_ms + added
     overflow = slot_overflow_probability(service.batch_cap, lam / R, loads["holding"])
     law = wait_law(q["wait_probability"], q["utilization"], q["residual_s"], q["residual_scv"])
     law = {k: v[:, None] for k, v in law.items()}
@@ -691,13 +712,12 @@ def fleet_state(
         utilization=np.maximum(q["utilization"], loads["rho_p"]),
         law=law,
         mean_wait_ms=q["mean_wait_s"],
-        offset_low_ms=low,
-        offset_high_ms=high,
-        offset_mass=mass,
-        offset_nodes_ms=nodes,
+        offset_added_ms=loads["added"],
+        offset_mass=service.piece_mass,
+        offset_nodes_ms=service.own_prefill_ms + loads["added"],
         tpot_floor_ms=service.decode_ms_per_token,
-        tpot_mean_ms=tpot_mean,
-        tpot_excess_variance=excess_var,
+        tpot_mean_ms=loads["tpot_mean"],
+        replica_rate=lam / R,
         mean_ttft_ms=np.where(stable, loads["mean_ttft"], np.inf),
         slot_overflow_probability=overflow,
         stable=stable,
