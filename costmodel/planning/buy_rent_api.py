@@ -239,7 +239,7 @@ def compare(
         raise ValueError(f"tokens_per_month must be > 0; got {tokens_per_month!r}")
     means = workload.mean_tokens()
     rates = volumes / (means["prompt"] + means["output"]) / SECONDS_PER_MONTH
-    owned = ownership_cost(sorted(set(service.configs["gpu"])), **ownership)
+    owned = ownership_cost(sorted(service.gpu_codes[1]), **ownership)  # the GPUs sized
     priced = {"rent": rent_usd_per_gpu_hour, "buy": owned["owning_usd_per_gpu_hour"]}
     cheapest = cheapest_fleets_at(service, rates, targets, priced, headroom, overhead_ms)
     rent, buy = cheapest["rent"], cheapest["buy"]  # sized once, priced twice
