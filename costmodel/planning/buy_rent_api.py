@@ -115,18 +115,20 @@ def ownership_cost(
         / rows["gpus_per_server"].to_numpy(float)
         / HOURS_PER_MONTH
     )
-    table = pd.DataFrame(
+    capital = np.asarray(capital, float)
+    hosting = kw * hosting_usd_per_kw_month / HOURS_PER_MONTH
+    electricity = kw * load_power_fraction * pue * usd_per_kwh
+    return pd.DataFrame(
         {
             "capital_usd_per_gpu_hour": capital,
-            "hosting_usd_per_gpu_hour": kw * hosting_usd_per_kw_month / HOURS_PER_MONTH,
-            "electricity_usd_per_gpu_hour": kw * load_power_fraction * pue * usd_per_kwh,
+            "hosting_usd_per_gpu_hour": hosting,
+            "electricity_usd_per_gpu_hour": electricity,
+            "owning_usd_per_gpu_hour": capital + hosting + electricity,
+            "system": rows["system"].array,
+            "source": rows["source"].array,
         },
         index=pd.Index(gpus, name="gpu"),
     )
-    table["owning_usd_per_gpu_hour"] = table.sum(axis=1)
-    table["system"] = rows["system"]
-    table["source"] = rows["source"]
-    return table
 
 
 def api_bill(workload: Workload, tokens_per_month, price_row) -> np.ndarray:
