@@ -91,6 +91,23 @@ def test_api_bill_by_hand():
     )
 
 
+def test_api_bill_of_a_price_sheet_is_each_rows_bill():
+    # Arrays of prices give one bill per price list (the cached price NaN: the input
+    # price), each the bill of that row alone, bit for bit.
+    work = get_workload("agentic-coding")
+    sheet = {
+        "usd_per_million_input": np.array([0.55, 3.0, 0.2]),
+        "usd_per_million_output": np.array([2.19, 15.0, 0.8]),
+        "usd_per_million_cached_input": np.array([0.14, np.nan, 0.05]),
+    }
+    bills = api_bill(work, 1e9, sheet)
+    alone = [api_bill(work, 1e9, {k: v[i] for k, v in sheet.items()}) for i in range(3)]
+    assert bills.tolist() == alone
+    # No cached price: the input price, as a row without the column.
+    plain = {k: v[1] for k, v in sheet.items() if k != "usd_per_million_cached_input"}
+    assert bills[1] == api_bill(work, 1e9, plain)
+
+
 def test_words_for_volumes():
     assert tokens_in_words(9.18e10) == "91.8 billion"
     assert tokens_in_words(1e8) == "100 million"

@@ -270,10 +270,12 @@ def _plain_capacity(part, targets):
     ),
 )
 def test_aggregated_capacity_stops_early_with_the_plain_bisections_answer(rates, targets):
-    # The sizer stops a row once its replicas at every rate asked and what binds can no
-    # longer change (several steps per evaluation when few rows are left): the replicas
+    # The sizer tries the bracket where the batch slots overflow first, and stops a row
+    # once its replicas at every rate asked and what binds can no longer change (several
+    # steps per evaluation when few rows are left): the replicas
     # ceil(rate / capacity), what binds and feasibility equal the plain bisection's.
-    from costmodel.planning.fleet import _aggregated_capacity
+    from costmodel.planning.fleet import _aggregated_capacity, _all, _checks
+    from costmodel.planning.latency import fleet_state
 
     part = service().take(np.flatnonzero(~service().disaggregated & service().fits))
     cap, why, ok = _aggregated_capacity(part, targets, 0.0, rates)
@@ -283,4 +285,67 @@ def test_aggregated_capacity_stops_early_with_the_plain_bisections_answer(rates,
     assert why[ok].tolist() == plain_why[ok].tolist()
     r = np.asarray(rates)[None, :]
     assert (np.ceil(r / cap[ok, None]) == np.ceil(r / plain[ok, None])).all()
-    assert (cap[ok] <= plain[ok]).all()  # the bracket's low end, on the same grid
+    # The capacity is its bracket's low end: a rate meeting every constraint.
+    met = part.take(np.flatnonzero(ok))
+    assert _all(_checks(met, fleet_state(met, cap[ok], 1, 1, 0.0), targets, True)).all()
+
+
+def test_the_slots_bracket_holds_the_rate_where_the_slots_overflow():
+    # lambda D(lambda) / 1000 = m at the root, D rising with the load: 1000 m / D maps a
+    # rate above the root to one below it and back, so the iterates bracket it.
+    from costmodel.planning.fleet import SLOT_OVERFLOW_PROBABILITY, _slots_bracket
+    from costmodel.planning.latency import MS_PER_S, fleet_state
+
+    part = service().take(np.flatnonzero(~service().disaggregated & service().fits))
+    stable = MS_PER_S / np.maximum(part.queue_moments[0], part.work_moments[0])
+    low, high = _slots_bracket(part, 0.0, stable)
+    assert (low >= 0).all() and (low <= high).all() and (high <= stable).all()
+
+    def overflow(rate):
+        with np.errstate(divide="ignore"):
+            return fleet_state(part, rate, 1, 1, 0.0).slot_overflow_probability
+
+    limit = SLOT_OVERFLOW_PROBABILITY
+    assert (overflow(low) <= limit * (1 + 1e-9)).all()
+    assert (overflow(high) >= limit * (1 - 1e-9)).all()
+    # Close where the holding time rises slowly: a guess worth checking.
+    assert ((high - low) / high < 0.1).sum() >= 3
+
+
+def _plain_decode_capacity(cap, holding):
+    """The decode capacity by doubling from 1 and RATE_STEPS bisection steps, every row."""
+    from costmodel.planning.fleet import RATE_STEPS, SLOT_OVERFLOW_PROBABILITY
+    from costmodel.planning.latency import slot_overflow_probability
+
+    low, high = np.zeros(cap.size), np.ones(cap.size)
+    for _ in range(RATE_STEPS):
+        over = slot_overflow_probability(cap, high, holding)
+        if np.all(over > SLOT_OVERFLOW_PROBABILITY):
+            break
+        high = np.where(over > SLOT_OVERFLOW_PROBABILITY, high, 2 * high)
+    for _ in range(RATE_STEPS):
+        mid = 0.5 * (low + high)
+        ok = slot_overflow_probability(cap, mid, holding) <= SLOT_OVERFLOW_PROBABILITY
+        low, high = np.where(ok, mid, low), np.where(ok, high, mid)
+    return low
+
+
+@settings(max_examples=20, deadline=None)
+@given(st.lists(st.tuples(st.integers(1, 65536), st.floats(1e-3, 1e7)), min_size=1, max_size=20))
+def test_decode_capacity_lands_where_the_bisection_does(rows):
+    # The closed-form guess at the grid point the bisection ends on, checked, gives the
+    # plain doubling and bisection's answer bit for bit (the rows it misses take the
+    # steps).
+    from types import SimpleNamespace
+
+    from costmodel.planning.fleet import _decode_capacity
+
+    cap = np.array([c for c, _ in rows], float)
+    holding = np.array([h for _, h in rows])
+    service = SimpleNamespace(
+        fits=np.ones(cap.size, bool),
+        mean_output_tokens=1.0,
+        decode_ms_per_token=holding,
+        batch_cap=cap,
+    )
+    assert _decode_capacity(service).tolist() == _plain_decode_capacity(cap, holding).tolist()

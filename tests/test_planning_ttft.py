@@ -313,7 +313,7 @@ def test_distinct_rows_as_groupby_numbers_them(rows):
     # service_times' distinct rows: first appearance order, each row's position among
     # them, as pandas' groupby(sort=False).ngroup() numbers them.
     keys = pd.DataFrame(rows, columns=["gpu", "n", "ep"])
-    unique, of = latency._distinct(keys)
+    unique, of = latency._distinct({name: keys[name].to_numpy() for name in keys.columns})
     expected = keys.groupby(list(keys.columns), sort=False).ngroup().to_numpy()
     assert of.tolist() == expected.tolist()
-    assert unique.equals(keys.drop_duplicates().reset_index(drop=True))
+    assert pd.DataFrame(unique).equals(keys.drop_duplicates().reset_index(drop=True))

@@ -25,6 +25,13 @@ from costmodel.pricing import price_sheet
 from costmodel.scenario import Scenario
 from costmodel.spec import choice, number
 
+#: The price sheet's columns an API bill reads (``buy_rent_api.api_bill``).
+API_PRICE_COLUMNS = (
+    "usd_per_million_input",
+    "usd_per_million_output",
+    "usd_per_million_cached_input",
+)
+
 #: Monthly volumes one may compare [tokens/month].
 VOLUME_RANGE = (1e6, 1e15, 1e6)
 
@@ -149,7 +156,8 @@ def api_price_row(scenario, options: Options, work, catalog) -> pd.Series | None
                 f"got {options.api_provider!r}"
             )
         return rows.iloc[0]
-    bills = [buy_rent_api.api_bill(work, 1e9, row) for _, row in sheet.iterrows()]
+    prices = {name: sheet[name].to_numpy(float) for name in API_PRICE_COLUMNS if name in sheet}
+    bills = buy_rent_api.api_bill(work, 1e9, prices)  # one bill per row of the sheet
     return sheet.iloc[int(np.argmin(bills))]
 
 

@@ -171,12 +171,17 @@ def workload_of(scenario, options: PlanningOptions) -> Workload:
 def rental_prices(scenario, options: PlanningOptions, catalog) -> pd.DataFrame:
     """Each GPU's price under ``options.price_rule`` (the scenario's GPU at the scenario's
     price unless the rule's own prices name it) and its label; GPUs with none left out."""
-    table = price_gpus(options.gpus, options.price_rule, catalog).set_index("gpu")
-    mine = (table.index == scenario.gpu) & (table["tier"] != "own")
-    table.loc[mine, "usd_per_gpu_hour"] = scenario.usd_per_gpu_hour
-    table.loc[mine, "label"] = "scenario price"
-    table = table[np.isfinite(table["usd_per_gpu_hour"])]
-    return table[["usd_per_gpu_hour", "label"]].rename(columns={"label": "price_label"})
+    table = price_gpus(options.gpus, options.price_rule, catalog)
+    gpu = table["gpu"].to_numpy()
+    price = table["usd_per_gpu_hour"].to_numpy(float, copy=True)
+    label = table["label"].to_numpy(object, copy=True)
+    mine = (gpu == scenario.gpu) & (table["tier"].to_numpy() != "own")
+    price[mine], label[mine] = scenario.usd_per_gpu_hour, "scenario price"
+    kept = np.isfinite(price)
+    return pd.DataFrame(
+        {"usd_per_gpu_hour": price[kept], "price_label": label[kept]},
+        index=pd.Index(gpu[kept], name="gpu"),
+    )
 
 
 def service_of(scenario, options: PlanningOptions, gpus, catalog):

@@ -115,25 +115,28 @@ def ownership_cost(
         / rows["gpus_per_server"].to_numpy(float)
         / HOURS_PER_MONTH
     )
-    table = pd.DataFrame(
+    capital = np.asarray(capital, float)
+    hosting = kw * hosting_usd_per_kw_month / HOURS_PER_MONTH
+    electricity = kw * load_power_fraction * pue * usd_per_kwh
+    return pd.DataFrame(
         {
             "capital_usd_per_gpu_hour": capital,
-            "hosting_usd_per_gpu_hour": kw * hosting_usd_per_kw_month / HOURS_PER_MONTH,
-            "electricity_usd_per_gpu_hour": kw * load_power_fraction * pue * usd_per_kwh,
+            "hosting_usd_per_gpu_hour": hosting,
+            "electricity_usd_per_gpu_hour": electricity,
+            "owning_usd_per_gpu_hour": capital + hosting + electricity,
+            "system": rows["system"].array,
+            "source": rows["source"].array,
         },
         index=pd.Index(gpus, name="gpu"),
     )
-    table["owning_usd_per_gpu_hour"] = table.sum(axis=1)
-    table["system"] = rows["system"]
-    table["source"] = rows["source"]
-    return table
 
 
 def api_bill(workload: Workload, tokens_per_month, price_row) -> np.ndarray:
     """The monthly API bill of ``tokens_per_month`` (prompt + output tokens) [$].
 
     ``price_row``: a mapping with ``usd_per_million_input``, ``usd_per_million_output``
-    and ``usd_per_million_cached_input`` (NaN or missing: the input price). Each class c
+    and ``usd_per_million_cached_input`` (NaN or missing: the input price); arrays of
+    prices give one bill per price (broadcast with ``tokens_per_month``). Each class c
     is ``share_c`` of the requests, ``revenue_per_request(E[P_c], E[O_c], ..., h_c)`` each.
     """
     volume = np.asarray(tokens_per_month, float)
@@ -146,9 +149,9 @@ def api_bill(workload: Workload, tokens_per_month, price_row) -> np.ndarray:
         per_request += c.share * revenue_per_request(
             prompt,
             output,
-            float(price_row["usd_per_million_input"]),
-            float(price_row["usd_per_million_output"]),
-            float(price_row.get("usd_per_million_cached_input", np.nan)),
+            np.asarray(price_row["usd_per_million_input"], float),
+            np.asarray(price_row["usd_per_million_output"], float),
+            np.asarray(price_row.get("usd_per_million_cached_input", np.nan), float),
             c.prefix_cache_hit_rate,
         )
     return volume / (means["prompt"] + means["output"]) * per_request
@@ -238,7 +241,7 @@ def compare(
         raise ValueError(f"tokens_per_month must be > 0; got {tokens_per_month!r}")
     means = workload.mean_tokens()
     rates = volumes / (means["prompt"] + means["output"]) / SECONDS_PER_MONTH
-    owned = ownership_cost(sorted(set(service.configs["gpu"])), **ownership)
+    owned = ownership_cost(sorted(service.gpu_codes[1]), **ownership)  # the GPUs sized
     priced = {"rent": rent_usd_per_gpu_hour, "buy": owned["owning_usd_per_gpu_hour"]}
     cheapest = cheapest_fleets_at(service, rates, targets, priced, headroom, overhead_ms)
     rent, buy = cheapest["rent"], cheapest["buy"]  # sized once, priced twice

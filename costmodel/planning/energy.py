@@ -121,32 +121,40 @@ def fleet_energy(
         raise ValueError(f"gpu must be one of {', '.join(power.index)}; got {unknown}")
     n = _checked("total_gpus", total_gpus, 0, 1e9) * np.ones(gpus.size)
     tokens = _checked("output_tokens_per_s", output_tokens_per_s, 0, 1e12) * np.ones(gpus.size)
-    watts = power.loc[gpus, "all_in_power_w"].to_numpy(float)
+    picked = power.loc[gpus]
+    watts = picked["all_in_power_w"].to_numpy(float)
     it_kw = n * watts * share / 1e3
     facility_kw = it_kw * pue
     served = np.where(tokens > 0, tokens, np.nan)
     usd_per_hour = facility_kw * price
-    electricity_per_million = usd_per_hour / (3600 * served) * 1e6
+    electricity_per_month = usd_per_hour * HOURS_PER_MONTH
+    if fleet_usd_per_month is None:
+        electricity_share = np.full(gpus.size, np.nan)
+    else:
+        bill = np.asarray(fleet_usd_per_month, float) * np.ones(gpus.size)
+        electricity_share = 100 * electricity_per_month / bill
     table = pd.DataFrame(
         {
             "gpu": gpus,
             "total_gpus": n,
             "all_in_power_w": watts,
-            "all_in_basis": power.loc[gpus, "all_in_basis"].to_numpy(),
+            "all_in_basis": picked["all_in_basis"].to_numpy(),
             "it_power_kw": it_kw,
             "facility_power_kw": facility_kw,
             "joules_per_output_token": facility_kw * 1e3 / served,
             "output_tokens_per_s_per_mw": tokens / (facility_kw / 1e3),
-            "electricity_usd_per_month": usd_per_hour * HOURS_PER_MONTH,
-            "electricity_usd_per_million_output_tokens": electricity_per_million,
+            "electricity_usd_per_month": electricity_per_month,
+            "electricity_usd_per_million_output_tokens": usd_per_hour / (3600 * served) * 1e6,
+            "electricity_share_pct": electricity_share,
+            "electricity_is": pd.Series(  # a text column, even with no row
+                [
+                    "a cost line of the bought fleet"
+                    if owned
+                    else "inside the rental price (implied share)"
+                ]
+                * gpus.size,
+                dtype="str",
+            ),
         }
     )
-    if fleet_usd_per_month is None:
-        table["electricity_share_pct"] = np.nan
-    else:
-        bill = np.asarray(fleet_usd_per_month, float) * np.ones(gpus.size)
-        table["electricity_share_pct"] = 100 * table["electricity_usd_per_month"] / bill
-    table["electricity_is"] = (
-        "a cost line of the bought fleet" if owned else "inside the rental price (implied share)"
-    )
-    return table[list(ENERGY_COLUMNS)]
+    return table  # its columns: ENERGY_COLUMNS, in order

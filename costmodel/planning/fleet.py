@@ -41,6 +41,7 @@ from costmodel.planning.latency import (
     QUANTILES,
     ServiceTimes,
     fleet_state,
+    holding_ms,
     latency_quantiles,
     service_times,
     slot_overflow_probability,
@@ -48,6 +49,7 @@ from costmodel.planning.latency import (
     ttft_cdf,
 )
 from costmodel.planning.workloads import Workload
+from costmodel.queueing import gamma_quantile
 from costmodel.scenario import Scenario
 
 #: Largest probability that all of a replica's batch slots are taken (then a request
@@ -75,9 +77,16 @@ TARGETS = {
 DEFAULT_BATCH_SIZES = tuple(2**i for i in range(11))
 DEFAULT_MAX_GPUS = 16
 
+#: Iterations of :func:`_slots_bracket`'s guess at the rate where the slots overflow.
+SLOTS_ITERATIONS = 6
+
 #: Bisection steps on the rate; doublings of the prefill pool before giving up.
 RATE_STEPS = 40
 POOL_DOUBLINGS = 24
+
+#: What binds in a disaggregated fleet whose prefill pool was left unsized: its least
+#: cost is above every fleet it could rank with.
+NOT_SIZED = "not sized: dearer than a fleet found"
 
 #: What :func:`plan_fleets` reports of each fleet evaluated back at the design rate.
 EVALUATED_COLUMNS = (
@@ -179,19 +188,51 @@ def _tree_depth(rows: int) -> int:
     return 1 if rows > 240 else 2 if rows > 48 else 3 if rows > 12 else 4
 
 
-def _aggregated_capacity(service: ServiceTimes, targets, overhead_ms, rates):
+def _slots_bracket(service: ServiceTimes, overhead_ms, stable_rate) -> tuple:
+    """Rates below and above the one at which one aggregated replica's batch slots
+    overflow with probability ``SLOT_OVERFLOW_PROBABILITY`` [requests/s] (the top at
+    most ``stable_rate``): a guess for :func:`_aggregated_capacity`, which checks it.
+
+    The slots overflow where ``lambda D(lambda) / 1000 = m``, ``D`` the time a request
+    holds its slot (``latency.holding_ms``, rising with the load) and ``2 m`` the
+    chi-square quantile of ``slot_overflow_probability`` at that probability
+    (``queueing.gamma_quantile``). As D rises, ``g(lambda) = 1000 m / D(lambda)`` maps
+    a rate above the root to one below and back, so the iterates ``g(0), g(g(0)), ...``
+    bracket it, closer each time where D rises slowly (``SLOTS_ITERATIONS`` of them).
+    """
+    cap = service.batch_cap
+    occupancy = 0.5 * gamma_quantile(SLOT_OVERFLOW_PROBABILITY, 2 * (cap + 1), 4 * (cap + 1))
+    low, high = np.zeros(len(cap)), stable_rate
+    rate = np.zeros(len(cap))
+    for i in range(SLOTS_ITERATIONS):
+        with np.errstate(divide="ignore"):  # an unstable rate holds a slot for ever
+            rate = occupancy * MS_PER_S / holding_ms(service, rate, overhead_ms)
+        if i % 2:
+            low = np.maximum(low, rate)
+        else:
+            high = np.minimum(high, rate)
+    return low, high
+
+
+def _aggregated_capacity(service: ServiceTimes, targets, overhead_ms, rates, named=True):
     """The largest rate one aggregated replica takes meeting every target and keeping its
-    batch slots [requests/s], by bisection on [0, the stable rate]; what binds; whether
+    batch slots [requests/s], by bisection; what binds (None unless ``named``); whether
     any rate does.
 
     What callers use of the capacity is the replicas ``ceil(rate / capacity)`` at each of
-    ``rates`` [requests/s], so a row stops bisecting once those can no longer change:
+    ``rates`` [requests/s], so a row stops searching once those can no longer change:
     the same at both ends of its bracket, and a single constraint failing at the
     bracket's top (every constraint tightens as the load rises, so that one binds at
-    any capacity within). The capacity returned is then the bracket's low end; the
-    replicas, what binds and feasibility are those of the full ``RATE_STEPS`` steps.
-    Only the feasible rows still searching are evaluated, several steps at once when
-    few rows are left (:func:`_tree_depth`: the ``2^d - 1`` rates the next d steps can
+    any capacity within). The capacity returned is then the bracket's low end (a rate
+    that meets every constraint); the replicas, what binds and feasibility are those of
+    ``RATE_STEPS`` bisection steps on [0, the stable rate].
+
+    The batch slots bind most replicas, so the search first tries the bracket around the
+    rate where they overflow (:func:`_slots_bracket`, both ends in one evaluation): a
+    row that meets every constraint at its low end and fails only the slots at its top,
+    with the same replicas at both, is done; the others bisect from what that told
+    (only the feasible rows still searching are evaluated, several steps at once when
+    few rows are left: :func:`_tree_depth`, the ``2^d - 1`` rates the next d steps can
     try, every one of them in one evaluation, then the d steps taken in turn).
     """
     mean_s, mean_wp = service.queue_moments[0], service.work_moments[0]
@@ -201,10 +242,52 @@ def _aggregated_capacity(service: ServiceTimes, targets, overhead_ms, rates):
     feasible = _all(at_zero)
     n = len(mean_s)
     low, high = np.zeros(n), stable_rate.copy()
-    binding = _binding(at_zero, order[1:])
+    binding = _binding(at_zero, order[1:]) if named else None
     failing = np.zeros(n, np.int64)  # constraints failing at high (0: high not tried)
     rates = np.asarray(rates, float)[None, :]
+
+    def evaluate(rows, tries):
+        """Whether each row meets every constraint at each of its ``tries`` (rows x
+        rates), how many fail, and the first that does."""
+        part = service.take(np.repeat(rows, tries.shape[1]))
+        with np.errstate(divide="ignore"):  # at the stable rate the queue waits for ever
+            state = fleet_state(part, tries.ravel(), 1, 1, overhead_ms)
+        checks = _checks(part, state, targets, True)
+        ok = _all(checks).reshape(tries.shape)
+        count = np.sum([~c for c in checks.values()], axis=0).reshape(tries.shape)
+        names = _binding(checks, order).reshape(tries.shape) if named else None
+        return ok, count, names
+
+    def settle(rows, passed, rate, count, names):
+        """Move each row's bracket end to ``rate`` by whether it passed there."""
+        low[rows] = np.where(passed, rate, low[rows])
+        high[rows] = np.where(passed, high[rows], rate)
+        failing[rows] = np.where(passed, failing[rows], count)
+        if named:
+            binding[rows] = np.where(passed, binding[rows], names)
+
+    def searching(rows):
+        lo, hi = low[rows], high[rows]
+        replicas_known = np.all(
+            np.ceil(rates / np.where(lo > 0, lo, 1.0)[:, None]) == np.ceil(rates / hi[:, None]),
+            axis=1,
+        )
+        return rows[~((lo > 0) & (failing[rows] == 1) & replicas_known)]
+
     rows = np.flatnonzero(feasible)
+    if rows.size:
+        tries = np.stack(_slots_bracket(service.take(rows), overhead_ms, stable_rate[rows]), axis=1)
+        ok, count, names = evaluate(rows, tries)
+        for end, kept in ((0, slice(None)), (1, np.flatnonzero(ok[:, 0]))):
+            # The top only tells where the low end passed (else it fails as well).
+            settle(
+                rows[kept],
+                ok[kept, end],
+                tries[kept, end],
+                count[kept, end],
+                names[kept, end] if named else None,
+            )
+        rows = searching(rows)
     steps = 0
     while rows.size and steps < RATE_STEPS:
         depth = min(_tree_depth(rows.size), RATE_STEPS - steps)
@@ -218,29 +301,21 @@ def _aggregated_capacity(service: ServiceTimes, targets, overhead_ms, rates):
             tries.append(mid)
             ends += [(a, mid), (mid, b)]
         tries = np.stack(tries, axis=1)  # rows x nodes
-        part = service.take(np.repeat(rows, tries.shape[1]))
-        state = fleet_state(part, tries.ravel(), 1, 1, overhead_ms)
-        checks = _checks(part, state, targets, True)
-        ok = _all(checks).reshape(tries.shape)
-        count = np.sum([~c for c in checks.values()], axis=0).reshape(tries.shape)
-        names = _binding(checks, order).reshape(tries.shape)
+        ok, count, names = evaluate(rows, tries)
         node, every = np.zeros(rows.size, np.int64), np.arange(rows.size)
         for _ in range(depth):
-            passed, mid = ok[every, node], tries[every, node]
-            low[rows] = np.where(passed, mid, low[rows])
-            high[rows] = np.where(passed, high[rows], mid)
-            failing[rows] = np.where(passed, failing[rows], count[every, node])
-            binding[rows] = np.where(passed, binding[rows], names[every, node])
-            node = 2 * node + np.where(passed, 2, 1)
+            settle(
+                rows,
+                ok[every, node],
+                tries[every, node],
+                count[every, node],
+                names[every, node] if named else None,
+            )
+            node = 2 * node + np.where(ok[every, node], 2, 1)
         steps += depth
-        lo, hi = low[rows], high[rows]
-        replicas_known = np.all(
-            np.ceil(rates / np.where(lo > 0, lo, 1.0)[:, None]) == np.ceil(rates / hi[:, None]),
-            axis=1,
-        )
-        rows = rows[~((lo > 0) & (failing[rows] == 1) & replicas_known)]
+        rows = searching(rows)
     untried = np.flatnonzero(feasible & (failing == 0))  # high still the stable rate
-    if untried.size:
+    if named and untried.size:
         part = service.take(untried)
         above = fleet_state(part, high[untried], 1, 1, overhead_ms)
         binding[untried] = _binding(_checks(part, above, targets, True), order)
@@ -250,20 +325,46 @@ def _aggregated_capacity(service: ServiceTimes, targets, overhead_ms, rates):
 def _decode_capacity(service: ServiceTimes):
     """The largest rate one decode instance takes keeping its batch slots [requests/s]
     (its TPOT, the step at the batch cap, does not depend on the rate; a request holds
-    its slot ``E[O] t_d``, whatever the load)."""
+    its slot ``E[O] t_d``, whatever the load): the bracket doubled from 1 until the
+    slots overflow at ``2^j``, then ``RATE_STEPS`` bisection steps.
+
+    Those steps land on the grid ``h = 2^(j - RATE_STEPS)``: the answer is ``K h``, K
+    the largest k whose ``k h`` keeps the slots. Where the rate at which they overflow,
+    ``1000 m / (E[O] t_d)`` (``2 m`` the chi-square quantile at the limit,
+    ``queueing.gamma_quantile``), gives j and K checked by one evaluation (``2^j`` and
+    ``2^(j - 1)``, ``(K + 1) h`` and ``K h``), that is the answer; the other rows take
+    the steps."""
     n = len(service.fits)
     holding = service.mean_output_tokens * service.decode_ms_per_token
-    low, high = np.zeros(n), np.ones(n)
+    cap = service.batch_cap
+    limit = SLOT_OVERFLOW_PROBABILITY
+    occupancy = 0.5 * gamma_quantile(limit, 2 * (cap + 1), 4 * (cap + 1))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        root = occupancy * MS_PER_S / holding
+        top = 2.0 ** np.clip(np.ceil(np.log2(root)), 0, RATE_STEPS)
+    step = top * 2.0**-RATE_STEPS
+    k = np.floor(np.where(np.isfinite(root), root, 0.0) / step)
+    tries = np.stack([top, 0.5 * top, (k + 1) * step, k * step], axis=1)
+    over = slot_overflow_probability(np.repeat(cap, 4), tries.ravel(), np.repeat(holding, 4))
+    over = over.reshape(n, 4) > limit
+    low = k * step
+    guessed = over[:, 0] & (~over[:, 1] | (top == 1)) & over[:, 2] & ~over[:, 3] & (k >= 1)
+    rows = np.flatnonzero(~guessed)
+    if not rows.size:
+        return low
+    cap, holding = cap[rows], holding[rows]
+    low[rows], high = 0.0, np.ones(rows.size)
     for _ in range(RATE_STEPS):  # grow the bracket until the slots overflow
-        over = slot_overflow_probability(service.batch_cap, high, holding)
-        if np.all(over > SLOT_OVERFLOW_PROBABILITY):
+        over = slot_overflow_probability(cap, high, holding)
+        if np.all(over > limit):
             break
-        high = np.where(over > SLOT_OVERFLOW_PROBABILITY, high, 2 * high)
+        high = np.where(over > limit, high, 2 * high)
+    fallback = low[rows]
     for _ in range(RATE_STEPS):
-        mid = 0.5 * (low + high)
-        over = slot_overflow_probability(service.batch_cap, mid, holding)
-        ok = over <= SLOT_OVERFLOW_PROBABILITY
-        low, high = np.where(ok, mid, low), np.where(ok, high, mid)
+        mid = 0.5 * (fallback + high)
+        ok = slot_overflow_probability(cap, mid, holding) <= limit
+        fallback, high = np.where(ok, mid, fallback), np.where(ok, high, mid)
+    low[rows] = fallback
     return low
 
 
@@ -279,12 +380,12 @@ def _fewest_stable(part: ServiceTimes, design_rates) -> np.ndarray:
     )
 
 
-def _prefill_pool(part: ServiceTimes, design_rates, targets, overhead_ms, search=None):
+def _prefill_pool(part: ServiceTimes, design_rates, targets, overhead_ms, search=None, named=True):
     """The fewest prefill instances meeting the TTFT targets, for each configuration of
     ``part`` at each of ``design_rates`` (only the pairs ``search`` marks, a boolean
     array of shape (configurations, rates), where given: the others come back
-    infeasible); what binds; whether any number does (arrays of shape (configurations,
-    rates)).
+    infeasible, ``NOT_SIZED``); what binds (None unless ``named``); whether any number
+    does (arrays of shape (configurations, rates)).
 
     The search starts at the fewest instances that keep the pool's queue stable,
     ``floor(rate * W_p / 1000) + 1`` (``W_p``: prefill work per request [ms]), where most
@@ -293,19 +394,36 @@ def _prefill_pool(part: ServiceTimes, design_rates, targets, overhead_ms, search
     evaluating only the configurations still searching.
     """
     n, v = len(part.fits), np.size(design_rates)
-    at_zero = _checks(part, fleet_state(part, 0.0, 1, 1, overhead_ms), targets, False)
+    searched = np.ones((n, v), bool) if search is None else np.asarray(search, bool)
+    tried = np.flatnonzero(searched.any(axis=1))  # the targets at no load: where searched
+    at_zero = {name: np.zeros(n, bool) for name in map(_label, targets)}
+    if tried.size:
+        some = part.take(tried)
+        zero = _checks(some, fleet_state(some, 0.0, 1, 1, overhead_ms), targets, False)
+        for name, met in zero.items():
+            at_zero[name][tried] = met
     tpot_names = [_label(k) for k in targets if TARGETS[k][0] == "tpot"]
     ttft_keys = {k: v for k, v in targets.items() if TARGETS[k][0] == "ttft"}
     config = np.repeat(np.arange(n), v)  # rows: (configuration, rate) pairs
     rate = np.tile(np.asarray(design_rates, float), n)
-    feasible = np.repeat(_all(at_zero), v)
-    if search is not None:
-        feasible &= np.asarray(search, bool).ravel()
+    feasible = np.repeat(_all(at_zero), v) & searched.ravel()
     fewest = _fewest_stable(part, design_rates).ravel()  # fewer: unstable
+
+    # What binds where a pool is found: the TTFT target that asks the most prefill
+    # instances, the first failing with one instance fewer (the search's last failing
+    # try, noted as it goes), or the pool's capacity where the fewest stable pool meets
+    # the targets; beside the decode instances' slots.
+    failing = np.full(n * v, "prefill capacity", dtype=object) if named else None
 
     def ok(rows, k):
         state = fleet_state(part.take(config[rows]), rate[rows], 1, k, overhead_ms)
-        return _all(_checks(part, state, ttft_keys, False)) if ttft_keys else state.stable
+        if not ttft_keys:
+            return state.stable
+        checks = _checks(part, state, ttft_keys, False)
+        passing = _all(checks)
+        if named:
+            failing[rows[~passing]] = _binding(checks, list(map(_label, ttft_keys)))[~passing]
+        return passing
 
     upper = fewest.copy()
     lower = fewest - 1  # fails (unstable) or is 0
@@ -325,48 +443,49 @@ def _prefill_pool(part: ServiceTimes, design_rates, targets, overhead_ms, search
         passing = ok(rows, mid)
         upper[rows[passing]], lower[rows[~passing]] = mid[passing], mid[~passing]
         rows = rows[upper[rows] - lower[rows] > 1]
-    # What binds: an unmeetable target, else the TTFT target that asks the most
-    # prefill instances (or the pool's capacity), beside the decode instances' slots.
-    failing = np.full(n * v, "prefill capacity", dtype=object)
-    rows = np.flatnonzero(feasible & (upper - 1 >= fewest))
-    if ttft_keys and rows.size:
-        below = fleet_state(part.take(config[rows]), rate[rows], 1, upper[rows] - 1, overhead_ms)
-        checks = _checks(part, below, ttft_keys, False)
-        failing[rows] = _binding(checks, list(map(_label, ttft_keys)))
+    shape = (n, v)
+    instances = np.where(feasible, upper, np.nan).reshape(shape)
+    if not named:
+        return instances, None, feasible.reshape(shape)
+    # What binds where no pool is found: an unmeetable target.
     binding = np.where(
         feasible,
         "decode: memory; prefill: " + failing.astype(str),
         np.repeat(_binding(at_zero, [*tpot_names, *map(_label, ttft_keys)]), v),
     )
-    shape = (n, v)
-    return (
-        np.where(feasible, upper, np.nan).reshape(shape),
-        binding.reshape(shape),
-        feasible.reshape(shape),
-    )
+    return instances, np.where(searched, binding.reshape(shape), NOT_SIZED), feasible.reshape(shape)
 
 
-def _size(service: ServiceTimes, design_rates, targets, overhead_ms, prices=()):
-    """Replicas, prefill instances, what binds and feasibility of each configuration at
-    each design rate: arrays of shape (configurations, rates).
+def _size(
+    service: ServiceTimes, design_rates, targets, overhead_ms, prices=(), named=True, pools=None
+):
+    """Replicas, prefill instances, what binds (None unless ``named``: its texts cost
+    more than the numbers where many rates are sized) and feasibility of each
+    configuration at each design rate: arrays of shape (configurations, rates).
 
     ``prices``: per-configuration $/GPU-hour arrays (NaN: unpriced); where given, only
     the cheapest fleet under each matters (:func:`cheapest_fleets_at`), so the prefill
     pools are sized only where they can be it (:func:`_worth_sizing`); the other
-    disaggregated pairs come back infeasible ("not sized: dearer than a fleet found")."""
+    disaggregated pairs come back infeasible (``NOT_SIZED``). ``pools``, else:
+    ``pools(found, rows, bound)``, the (disaggregated configuration ``rows``, rate)
+    pairs whose pool to size, given the aggregated fleets' GPUs ``found``
+    (configurations x rates, NaN where none) and each pair's fewest GPUs ``bound``
+    (:func:`_worth_sizing`); the others come back infeasible (``NOT_SIZED``)."""
     rates = np.atleast_1d(np.asarray(design_rates, float))
     n, v = len(service.fits), rates.size
     split, fits = service.disaggregated, service.fits
     replicas = np.full((n, v), np.nan)
     instances = np.zeros((n, v))
-    binding = np.full((n, v), "memory (does not fit)", dtype=object)
+    binding = np.full((n, v), "memory (does not fit)", dtype=object) if named else None
     feasible = np.zeros((n, v), bool)
     rows = np.flatnonzero(~split & fits)
     if rows.size:
-        cap, why, ok = _aggregated_capacity(service.take(rows), targets, overhead_ms, rates)
+        cap, why, ok = _aggregated_capacity(service.take(rows), targets, overhead_ms, rates, named)
         per_replica = np.where(ok, cap, 1.0)[:, None]
         replicas[rows] = np.where(ok[:, None], np.ceil(rates[None, :] / per_replica), np.nan)
-        binding[rows], feasible[rows] = why[:, None], ok[:, None]
+        feasible[rows] = ok[:, None]
+        if named:
+            binding[rows] = why[:, None]
     rows = np.flatnonzero(split & fits)
     if rows.size:
         part = service.take(rows)
@@ -386,17 +505,32 @@ def _size(service: ServiceTimes, design_rates, targets, overhead_ms, prices=()):
                 configs["prefill_gpus"].to_numpy()[rows],
                 [np.asarray(p, float)[rows] for p in prices],
                 [_lowest_cost(found, p) for p in prices],
+                named,
             )
         else:
-            k, why, ok = _prefill_pool(part, rates, targets, overhead_ms)
+            search = None
+            if pools is not None:
+                configs = service.configs
+                decode_gpus = decode * configs["n_gpus"].to_numpy()[rows, None]
+                bound = (
+                    np.where(ok_decode, decode_gpus, np.nan)
+                    + _fewest_stable(part, rates) * configs["prefill_gpus"].to_numpy()[rows, None]
+                )
+                search = pools(_gpus(replicas, instances, feasible, configs), rows, bound)
+            k, why, ok = _prefill_pool(part, rates, targets, overhead_ms, search, named)
         ok = ok & ok_decode
         replicas[rows] = np.where(ok, decode, np.nan)
         instances[rows] = np.where(ok, k, np.nan)
-        binding[rows], feasible[rows] = why, ok
+        feasible[rows] = ok
+        if named:
+            binding[rows] = why
+    if not named:
+        return replicas, instances, None, feasible
     # Where a configuration fits but cannot meet a target at any load, say so (worked
     # out once per distinct text).
     codes, texts = pd.factorize(binding.ravel())
-    memory = np.array([t.startswith("memory") for t in texts], bool)[codes].reshape(n, v)
+    memory = np.array([t.startswith(("memory", NOT_SIZED)) for t in texts], bool)
+    memory = memory[codes].reshape(n, v)
     said = np.array(["cannot meet " + t for t in texts], dtype=object)[codes].reshape(n, v)
     unmet = ~feasible & fits[:, None] & ~memory
     return replicas, instances, np.where(unmet, said, binding), feasible
@@ -423,10 +557,12 @@ def _lowest_cost(gpus, price) -> np.ndarray:
     return _month_cost(gpus, price).min(axis=0, initial=np.inf)
 
 
-def _worth_sizing(part, rates, targets, overhead_ms, decode_gpus, prefill_gpus, prices, best):
+def _worth_sizing(
+    part, rates, targets, overhead_ms, decode_gpus, prefill_gpus, prices, best, named=True
+):
     """:func:`_prefill_pool` of the disaggregated pairs (configuration, rate) of ``part``
     that can be the cheapest under one of ``prices`` (per configuration of ``part``), the
-    others infeasible.
+    others infeasible (what binds: None unless ``named``).
 
     A pair's fleet has at least ``decode_gpus + fewest * prefill_gpus`` GPUs
     (:func:`_fewest_stable`); it is sized only where that bound costs no more than the
@@ -442,16 +578,16 @@ def _worth_sizing(part, rates, targets, overhead_ms, decode_gpus, prefill_gpus, 
         cost = _month_cost(bound, price)
         lowest = np.argmin(cost, axis=0) if n else np.zeros(v, np.int64)
         first[lowest, np.arange(v)] |= np.isfinite(cost[lowest, np.arange(v)])
-    k, why, ok = _prefill_pool(part, rates, targets, overhead_ms, first)
+    k, why, ok = _prefill_pool(part, rates, targets, overhead_ms, first, named)
     sized = np.where(ok, decode_gpus + np.nan_to_num(k) * prefill_gpus[:, None], np.nan)
     worth = np.zeros((n, v), bool)
     for price, lowest in zip(prices, best, strict=True):
         upper = np.minimum(lowest, _lowest_cost(sized, price))
         worth |= _month_cost(bound, price) <= upper[None, :]
     worth &= ~first
-    k2, why2, ok2 = _prefill_pool(part, rates, targets, overhead_ms, worth)
-    skipped = ~first & ~worth
-    why = np.where(first, why, np.where(skipped, "not sized: dearer than a fleet found", why2))
+    k2, why2, ok2 = _prefill_pool(part, rates, targets, overhead_ms, worth, named)
+    if named:
+        why = np.where(first, why, why2)
     return np.where(first, k, k2), why, np.where(first, ok, ok2)
 
 
@@ -477,23 +613,31 @@ def plan_fleets(
     return evaluate_back(sized, service, targets, overhead_ms)
 
 
-def sized_fleets(
-    service: ServiceTimes, requests_per_s: float, targets: Mapping, *, headroom=0.2, overhead_ms=0.0
-) -> pd.DataFrame:
-    """:func:`plan_fleets`' table before the fleets are evaluated back: the evaluated
-    columns (``EVALUATED_COLUMNS``) NaN and ``meets_targets`` False."""
-    targets = checked_targets(targets)
+def _design_rate(requests_per_s, headroom) -> float:
+    """``requests_per_s * (1 + headroom)``, both checked [requests/s]."""
     if not (isinstance(requests_per_s, int | float) and 0 < requests_per_s < 1e9):
         raise ValueError(f"requests_per_s must be in (0, 1e9); got {requests_per_s!r}")
     if not (isinstance(headroom, int | float) and 0 <= headroom <= 10):
         raise ValueError(f"headroom must be in [0, 10] (a share of the traffic); got {headroom!r}")
-    design = requests_per_s * (1 + headroom)
-    split = service.disaggregated
-    configs = service.configs
-    sized = _size(service, design, targets, overhead_ms)
-    replicas, instances, binding, feasible = (a[:, 0] for a in sized)
+    return requests_per_s * (1 + headroom)
+
+
+def _sized_table(
+    service: ServiceTimes, design, replicas, instances, binding, feasible, feasible_only=False
+):
+    """:func:`sized_fleets`' table of :func:`_size`'s arrays at one design rate (its
+    feasible rows alone, the table's first, where ``feasible_only``)."""
+    if feasible_only:
+        rows = np.flatnonzero(feasible)
+        replicas, instances, binding, feasible = (
+            a[rows] for a in (replicas, instances, binding, feasible)
+        )
+        split, configs = service.disaggregated[rows], service.configs.iloc[rows]
+    else:
+        rows = np.arange(len(feasible))
+        split, configs = service.disaggregated, service.configs
     table = configs.assign(
-        config=np.arange(len(configs)),
+        config=rows,
         replicas=replicas,
         prefill_instances=np.where(split, instances, 0),
         binding=binding,
@@ -511,8 +655,21 @@ def sized_fleets(
         total_gpus=np.where(feasible, n_decode + n_prefill, np.nan),
         prefill_to_decode_gpu_ratio=np.where(feasible, n_prefill / n_decode, np.nan),
     )
+    if feasible_only:
+        return table.reset_index(drop=True)
     feasible_first = np.r_[np.flatnonzero(feasible), np.flatnonzero(~feasible)]
     return table.iloc[feasible_first].reset_index(drop=True)
+
+
+def sized_fleets(
+    service: ServiceTimes, requests_per_s: float, targets: Mapping, *, headroom=0.2, overhead_ms=0.0
+) -> pd.DataFrame:
+    """:func:`plan_fleets`' table before the fleets are evaluated back: the evaluated
+    columns (``EVALUATED_COLUMNS``) NaN and ``meets_targets`` False."""
+    targets = checked_targets(targets)
+    design = _design_rate(requests_per_s, headroom)
+    sized = _size(service, design, targets, overhead_ms)
+    return _sized_table(service, design, *(a[:, 0] for a in sized))
 
 
 def evaluate_back(
@@ -574,7 +731,9 @@ def fleet_gpus(
     rates = np.atleast_1d(np.asarray(requests_per_s, float))
     if np.any(~(rates > 0)):
         raise ValueError(f"requests_per_s must be > 0; got {requests_per_s!r}")
-    replicas, instances, _, feasible = _size(service, rates * (1 + headroom), targets, overhead_ms)
+    replicas, instances, _, feasible = _size(
+        service, rates * (1 + headroom), targets, overhead_ms, named=False
+    )
     return _gpus(replicas, instances, feasible, service.configs)
 
 
@@ -585,9 +744,14 @@ def cheapest_at(service: ServiceTimes, requests_per_s, gpus, usd_per_gpu_hour) -
     where no configuration meets the targets), ``gpu``, ``total_gpus`` and
     ``usd_per_month = total_gpus * $/GPU-hour * HOURS_PER_MONTH`` (NaN where none does).
     """
+    return _cheapest(service, requests_per_s, gpus, _config_prices(service, usd_per_gpu_hour))
+
+
+def _cheapest(service: ServiceTimes, requests_per_s, gpus, price) -> pd.DataFrame:
+    """:func:`cheapest_at` at per-configuration prices ``price`` [$/GPU-hour]."""
     rates = np.atleast_1d(np.asarray(requests_per_s, float))
     configs = service.configs
-    cost = _month_cost(gpus, _config_prices(service, usd_per_gpu_hour))
+    cost = _month_cost(gpus, price)
     best = np.argmin(cost, axis=0) if len(configs) else np.zeros(rates.size, np.int64)
     found = np.isfinite(cost[best, np.arange(rates.size)]) if len(configs) else best < 0
     return pd.DataFrame(
@@ -604,7 +768,8 @@ def cheapest_at(service: ServiceTimes, requests_per_s, gpus, usd_per_gpu_hour) -
 def _config_prices(service: ServiceTimes, usd_per_gpu_hour) -> np.ndarray:
     """Each configuration's GPU price [$/GPU-hour] (NaN: unpriced)."""
     prices = pd.Series(usd_per_gpu_hour, dtype=float)
-    return service.configs["gpu"].map(prices).to_numpy(float)
+    codes, gpus = service.gpu_codes  # a look-up per GPU
+    return prices.reindex(gpus).to_numpy(float)[codes]
 
 
 def cheapest_fleets_at(
@@ -625,10 +790,10 @@ def cheapest_fleets_at(
         raise ValueError(f"requests_per_s must be > 0; got {requests_per_s!r}")
     prices = {name: _config_prices(service, p) for name, p in usd_per_gpu_hour.items()}
     replicas, instances, _, feasible = _size(
-        service, rates * (1 + headroom), targets, overhead_ms, list(prices.values())
+        service, rates * (1 + headroom), targets, overhead_ms, list(prices.values()), False
     )
     gpus = _gpus(replicas, instances, feasible, service.configs)
-    return {name: cheapest_at(service, rates, gpus, p) for name, p in usd_per_gpu_hour.items()}
+    return {name: _cheapest(service, rates, gpus, p) for name, p in prices.items()}
 
 
 def cheapest_fleets(
@@ -718,7 +883,7 @@ def fleet_candidates(
 ) -> pd.DataFrame:
     """Every configuration tried for ``gpus`` (``frontier.candidates`` per GPU)."""
     catalog = catalog or load_catalog()
-    frames = []
+    found = {}  # gpu -> its candidates' columns
     for gpu in gpus:
         domain = int(catalog.gpus.loc[gpu, "scale_up_domain_gpus"])
         counts = default_gpu_counts(domain, max_gpus) if n_gpus is None else list(n_gpus)
@@ -733,10 +898,37 @@ def fleet_candidates(
             catalog=catalog,
         )
         if rows:
-            frames.append(pd.DataFrame(rows).assign(gpu=gpu))
-    if not frames:
+            found[gpu] = rows
+    if not found:
         return pd.DataFrame(columns=["gpu", *CONFIG_COLUMNS[1:]])
-    return pd.concat(frames, ignore_index=True)
+    columns = {k: np.concatenate([rows[k] for rows in found.values()]) for k in rows}
+    sizes = [len(rows["batch_size"]) for rows in found.values()]
+    return pd.DataFrame({**columns, "gpu": np.repeat(np.array(list(found), object), sizes)})
+
+
+#: Columns :func:`price_fleets` takes from the sized table as they are.
+_KEPT_COLUMNS = (
+    "gpu",
+    "prefill_to_decode_gpu_ratio",
+    "design_requests_per_s",
+    *EVALUATED_COLUMNS[:6],
+    "utilization",
+    "slot_overflow_probability",
+    "binding",
+    "meets_targets",
+)
+
+
+def _setups(names, split, replicas, n_gpus, instances, prefill_gpus, parallelism, batch) -> list:
+    """Each fleet in words: ``"H100 SXM: 3 x 8 GPUs, TP, batch cap 64"``, or
+    ``"... disaggregated: 2 x 4 prefill + 3 x 8 decode GPUs, ..."``."""
+    out = []
+    for name, s, r, g, k, p, par, b in zip(
+        names, split, replicas, n_gpus, instances, prefill_gpus, parallelism, batch, strict=True
+    ):
+        pools = f" disaggregated: {k} x {p} prefill + {r} x {g} decode" if s else f": {r} x {g}"
+        out.append(f"{name}{pools} GPUs, {par.upper()}, batch cap {b}")
+    return out
 
 
 def price_fleets(
@@ -748,52 +940,55 @@ def price_fleets(
     catalog,
 ) -> pd.DataFrame:
     """Cost columns of sized fleets: a month of their GPUs, per million tokens served."""
-    fleets = sized[sized["feasible"]].copy()
-    if fleets.empty:
+    rows = np.flatnonzero(sized["feasible"].to_numpy(bool))
+    if not rows.size:
         return pd.DataFrame(columns=list(FLEET_COLUMNS))
+    column = {name: sized[name].to_numpy()[rows] for name in _KEPT_COLUMNS}
+    gpu = pd.Series(column["gpu"])
     means = workload.mean_tokens()
-    fleets["usd_per_gpu_hour"] = fleets["gpu"].map(prices).to_numpy(float)
-    fleets["price_label"] = fleets["gpu"].map(labels) if isinstance(labels, Mapping) else labels
-    fleets["usd_per_month"] = fleets["total_gpus"] * fleets["usd_per_gpu_hour"] * HOURS_PER_MONTH
+    price = gpu.map(prices).to_numpy(float)
+    month = sized["total_gpus"].to_numpy(float)[rows] * price * HOURS_PER_MONTH
     seconds = HOURS_PER_MONTH * 3600.0
     out_tokens = requests_per_s * means["output"] * seconds
     all_tokens = requests_per_s * (means["prompt"] + means["output"]) * seconds
-    fleets["usd_per_million_output_tokens"] = fleets["usd_per_month"] / out_tokens * 1e6
-    fleets["usd_per_million_tokens"] = fleets["usd_per_month"] / all_tokens * 1e6
-    fleets["requests_per_s"] = requests_per_s
-    split = fleets["disaggregated"].to_numpy(bool)
-    fleets["serving"] = np.where(split, "disaggregated", "aggregated")
-    fleets["parallelism"] = np.where(fleets["expert_parallel"], "ep", "tp")
-    fleets["gpus_per_replica"] = fleets["n_gpus"]
-    fleets["batch_cap"] = fleets["batch_size"]
-    fleets["prefill_gpus_per_instance"] = np.where(split, fleets["prefill_gpus"], 0)
-    fleets["replicas"] = fleets["replicas"].astype(np.int64)
-    fleets["prefill_instances"] = fleets["prefill_instances"].astype(np.int64)
-    fleets["total_gpus"] = fleets["total_gpus"].astype(np.int64)
-    names = catalog.gpus["name"]
-    fleets["setup"] = (
-        fleets["gpu"].map(names)
-        + np.where(
-            split,
-            " disaggregated: "
-            + fleets["prefill_instances"].astype(str)
-            + " x "
-            + fleets["prefill_gpus"].astype(str)
-            + " prefill + "
-            + fleets["replicas"].astype(str)
-            + " x "
-            + fleets["n_gpus"].astype(str)
-            + " decode",
-            ": " + fleets["replicas"].astype(str) + " x " + fleets["n_gpus"].astype(str),
+    split = sized["disaggregated"].to_numpy(bool)[rows]
+    whole = {  # the integer columns
+        name: sized[source].to_numpy()[rows].astype(np.int64)
+        for name, source in (
+            ("gpus_per_replica", "n_gpus"),
+            ("batch_cap", "batch_size"),
+            ("replicas", "replicas"),
+            ("prefill_instances", "prefill_instances"),
+            ("total_gpus", "total_gpus"),
+            ("prefill_gpus", "prefill_gpus"),
         )
-        + " GPUs, "
-        + fleets["parallelism"].str.upper()
-        + ", batch cap "
-        + fleets["batch_size"].astype(str)
+    }
+    parallelism = np.where(sized["expert_parallel"].to_numpy(bool)[rows], "ep", "tp")
+    column.update(
+        whole,
+        usd_per_gpu_hour=price,
+        price_label=gpu.map(labels).to_numpy() if isinstance(labels, Mapping) else labels,
+        usd_per_month=month,
+        usd_per_million_output_tokens=month / out_tokens * 1e6,
+        usd_per_million_tokens=month / all_tokens * 1e6,
+        requests_per_s=requests_per_s,
+        serving=np.where(split, "disaggregated", "aggregated"),
+        parallelism=parallelism,
+        prefill_gpus_per_instance=np.where(split, whole["prefill_gpus"], 0),
+        setup=_setups(
+            gpu.map(catalog.gpus["name"]),
+            split,
+            whole["replicas"],
+            whole["gpus_per_replica"],
+            whole["prefill_instances"],
+            whole["prefill_gpus"],
+            parallelism,
+            whole["batch_cap"],
+        ),
     )
+    table = pd.DataFrame({name: column[name] for name in FLEET_COLUMNS})
     order = ["usd_per_month", "total_gpus", "tpot_p90_ms", "ttft_p90_ms"]
-    fleets = fleets.sort_values(order, kind="stable", ignore_index=True)
-    return fleets[list(FLEET_COLUMNS)]
+    return table.sort_values(order, kind="stable", ignore_index=True)
 
 
 def _verdict(best, cheapest, runner_ups, requests_per_s, targets, headroom, infeasible) -> str:
@@ -895,6 +1090,34 @@ def size_fleet(
     )
 
 
+def _group_min(codes, values) -> np.ndarray:
+    """The least of ``values`` (integers or floats) in each group of ``codes`` (integers
+    0 .. groups - 1; a group without values: the type's largest, inf for floats)."""
+    values = np.asarray(values)
+    top = np.inf if values.dtype.kind == "f" else np.iinfo(values.dtype).max
+    out = np.full(codes.max(initial=-1) + 1, top, dtype=values.dtype)
+    np.minimum.at(out, codes, values)
+    return out
+
+
+def _setup_codes(table: pd.DataFrame, rows) -> np.ndarray:
+    """One integer per setup (``SETUP_KEYS``: GPU, serving, parallelism, GPUs per replica
+    and per prefill instance) of the configurations at ``rows`` of ``table`` (a sized
+    table or ``service.configs``), 0 .. setups - 1."""
+    split = table["disaggregated"].to_numpy(bool)[rows]
+    setup = np.zeros(split.size, np.int64)
+    for values in (
+        table["gpu"].to_numpy()[rows],
+        split,
+        table["expert_parallel"].to_numpy(bool)[rows],
+        table["n_gpus"].to_numpy()[rows],
+        np.where(split, table["prefill_gpus"].to_numpy()[rows], 0),
+    ):
+        codes, uniques = pd.factorize(values)
+        setup = setup * len(uniques) + codes
+    return np.unique(setup, return_inverse=True)[1]
+
+
 def _ranked_rows(sized: pd.DataFrame, prices: pd.Series, runner_ups: int) -> np.ndarray:
     """Positions of the feasible fleets of ``sized`` whose latencies can decide each GPU's
     cheapest fleet and the first ``runner_ups`` other setups (:func:`price_fleets` ranks
@@ -902,36 +1125,59 @@ def _ranked_rows(sized: pd.DataFrame, prices: pd.Series, runner_ups: int) -> np.
     month, GPUs) of the (1 + runner_ups)-th setup, and each GPU's fleets at its own
     lowest key, ties included. Increasing positions."""
     feasible = np.flatnonzero(sized["feasible"].to_numpy(bool))
-    fleets = sized.iloc[feasible]
-    gpus = fleets["total_gpus"].to_numpy(float)
-    usd = gpus * fleets["gpu"].map(prices).to_numpy(float) * HOURS_PER_MONTH
+    gpu = pd.factorize(sized["gpu"].to_numpy()[feasible])
+    gpus = sized["total_gpus"].to_numpy(float)[feasible]
+    usd = gpus * prices.reindex(gpu[1]).to_numpy(float)[gpu[0]] * HOURS_PER_MONTH
     order = np.lexsort((gpus, usd))  # by $ a month, then GPUs
-    ranks = np.empty(order.size, np.int64)
-    ranks[order] = np.arange(order.size)
-    key = pd.DataFrame({"usd": usd[order], "gpus": gpus[order]})
-    dense = key.ne(key.shift()).any(axis=1).cumsum().to_numpy()[ranks]  # equal keys, equal ids
-    split = fleets["disaggregated"].to_numpy(bool)
-    setup = {  # SETUP_KEYS as the sized table holds them
-        "gpu": fleets["gpu"].to_numpy(),
-        "serving": split,
-        "parallelism": fleets["expert_parallel"].to_numpy(bool),
-        "gpus_per_replica": fleets["n_gpus"].to_numpy(),
-        "prefill_gpus_per_instance": np.where(split, fleets["prefill_gpus"].to_numpy(), 0),
-    }
-    firsts = pd.DataFrame({**setup, "key": dense}).groupby(list(SETUP_KEYS))["key"].min()
-    firsts = np.sort(firsts.to_numpy())
+    new = np.r_[True, (usd[order][1:] != usd[order][:-1]) | (gpus[order][1:] != gpus[order][:-1])]
+    dense = np.empty(order.size, np.int64)
+    dense[order] = np.cumsum(new)  # equal keys, equal ids
+    firsts = np.sort(_group_min(_setup_codes(sized, feasible), dense))
     threshold = firsts[min(runner_ups, firsts.size - 1)] if firsts.size else 0
-    own_lowest = dense == pd.Series(dense).groupby(fleets["gpu"].to_numpy()).transform("min")
-    return feasible[(dense <= threshold) | own_lowest.to_numpy()]
+    own_lowest = dense == _group_min(gpu[0], dense)[gpu[0]]
+    return feasible[(dense <= threshold) | own_lowest]
+
+
+def _pools_worth(service: ServiceTimes, prices: pd.Series, runner_ups: int):
+    """``_size``'s ``pools`` for :func:`plan_from_service`: the disaggregated pairs
+    whose fewest GPUs (their ``bound``) cost at most the dearer of their GPU's cheapest
+    aggregated fleet and the first key of the (1 + runner_ups)-th aggregated setup
+    (every pair where fewer setups are found). Each threshold only falls as the pools
+    are sized, so a pair left out costs more than every fleet :func:`_ranked_rows` picks:
+    the plan is as with every pool sized."""
+    price = _config_prices(service, prices)
+    gpu = service.gpu_codes[0]
+    setup = _setup_codes(service.configs, slice(None))
+
+    def worth(found, rows, bound):
+        cost = _month_cost(found, price)[:, 0]  # inf where none
+        found_setups = _group_min(setup, cost)
+        firsts = np.sort(found_setups[np.isfinite(found_setups)])
+        runner = firsts[runner_ups] if firsts.size > runner_ups else np.inf
+        limit = np.maximum(runner, _group_min(gpu, cost)[gpu[rows]])
+        return _month_cost(bound, price[rows]) <= limit[:, None]
+
+    return worth
 
 
 def _complete_fleets(
-    sized, rest, service, targets, overhead_ms, rate, workload, prices, labels, catalog
+    service, design, sized, first, targets, overhead_ms, rate, workload, prices, labels, catalog
 ) -> pd.DataFrame:
-    """:func:`price_fleets` of every feasible fleet of ``sized``, the ``rest`` evaluated
-    back first."""
-    sized = evaluate_back(sized, service, targets, overhead_ms, rest)
-    return price_fleets(sized, rate, workload, prices, labels, catalog)
+    """:func:`price_fleets` of every feasible fleet of :func:`_size`'s arrays ``sized``
+    (one rate), the pools left unsized (``NOT_SIZED``) sized first; evaluated back the
+    configurations ``first`` (as the plan did), then the others."""
+    replicas, instances, binding, feasible = (a.copy() for a in sized)
+    rows = np.flatnonzero(binding == NOT_SIZED)
+    if rows.size:
+        more = _size(service.take(rows), design, targets, overhead_ms)
+        replicas[rows], instances[rows], binding[rows], feasible[rows] = (a[:, 0] for a in more)
+    table = _sized_table(service, design, replicas, instances, binding, feasible)
+    position = np.argsort(table["config"].to_numpy())  # of each configuration
+    first = np.sort(position[first])
+    rest = np.setdiff1d(np.flatnonzero(table["feasible"].to_numpy(bool)), first)
+    for rows in (first, rest):
+        table = evaluate_back(table, service, targets, overhead_ms, rows)
+    return price_fleets(table, rate, workload, prices, labels, catalog)
 
 
 def plan_from_service(
@@ -953,16 +1199,23 @@ def plan_from_service(
     prices = _prices(usd_per_gpu_hour, catalog)
     targets = checked_targets(targets)
     rate = requests_per_s
-    sized = sized_fleets(service, rate, targets, headroom=headroom, overhead_ms=overhead_ms)
+    design = _design_rate(rate, headroom)
+    # The prefill pools sized only where they can rank (_pools_worth); the others when
+    # every fleet is first read (complete).
+    arrays = _size(
+        service, design, targets, overhead_ms, pools=_pools_worth(service, prices, runner_ups)
+    )
+    arrays = [a[:, 0] for a in arrays]
+    sized = _sized_table(service, design, *arrays, feasible_only=True)
     first = _ranked_rows(sized, prices, runner_ups)
     sized = evaluate_back(sized, service, targets, overhead_ms, first)
     fleets = price_fleets(sized.iloc[first], rate, workload, prices, price_label, catalog)
-    rest = np.setdiff1d(np.flatnonzero(sized["feasible"].to_numpy(bool)), first)
     complete = functools.partial(
         _complete_fleets,
-        sized,
-        rest,
         service,
+        design,
+        arrays,
+        sized["config"].to_numpy()[first],
         targets,
         overhead_ms,
         rate,
@@ -976,11 +1229,20 @@ def plan_from_service(
     # Runner-ups: the cheapest fleet of each other setup (GPU, serving, parallelism and
     # instance sizes), whatever its batch cap.
     others = fleets.drop_duplicates(list(SETUP_KEYS)).iloc[1:]
-    lost = sized[~sized["feasible"]]
+    # Why a GPU without a fleet has none (counted over its candidates alone).
+    served = set(cheapest["gpu"])
+    gpu = service.configs["gpu"].to_numpy()
+    lost = np.flatnonzero(~arrays[3] & ~np.isin(gpu, list(served)))
+    lost = pd.DataFrame(  # the sized table's types, even with no row
+        {
+            "gpu": pd.Series(gpu[lost], dtype=service.configs["gpu"].dtype),
+            "binding": pd.Series(arrays[2][lost], dtype=service.configs["gpu"].dtype),
+        }
+    )
     why = lost.groupby("gpu")["binding"].agg(
         lambda b: "; ".join(f"{n} x {k}" for k, n in b.value_counts().items())
     )
-    unserved = [g for g in prices.index if g not in set(cheapest["gpu"]) and g in why.index]
+    unserved = [g for g in prices.index if g not in served and g in why.index]
     infeasible = why.rename("why").to_frame().loc[unserved]
     return FleetPlan(
         complete=complete,

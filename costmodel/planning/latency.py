@@ -177,6 +177,12 @@ class ServiceTimes:
         return self.source_configs.iloc[self.config_rows].reset_index(drop=True)
 
     @functools.cached_property
+    def gpu_codes(self) -> tuple:
+        """Each configuration's GPU as a code into the distinct GPU ids, and those ids
+        (``pd.factorize``)."""
+        return pd.factorize(self.configs["gpu"].to_numpy())
+
+    @functools.cached_property
     def disaggregated(self) -> np.ndarray:
         """Whether each configuration has a prefill pool of its own."""
         return self.configs["disaggregated"].to_numpy(bool)
@@ -213,6 +219,11 @@ class ServiceTimes:
     def mean_work_ms(self) -> np.ndarray:
         """The workload's mean of ``prefill_work_ms`` over the prompt nodes [ms]."""
         return self.prefill_work_ms @ self.prompt_weight
+
+    @functools.cached_property
+    def piece_mass(self) -> np.ndarray:
+        """The masses of the uniform pieces of every per-node law (:func:`node_pieces`)."""
+        return piece_mass(self.prompt_weight, self.nodes_per_class)
 
     @functools.cached_property
     def own_pieces(self) -> tuple:
@@ -256,8 +267,7 @@ class ServiceTimes:
             out.__dict__[name] = getattr(self, name)[rows]
         for name in ("queue_moments", "work_moments"):
             out.__dict__[name] = [m[rows] for m in getattr(self, name)]
-        low, high, mass = self.own_pieces
-        out.__dict__["own_pieces"] = (low[rows], high[rows], mass)
+        # own_pieces: worked out again where read (elementwise: the same values)
         return out
 
 
@@ -309,18 +319,20 @@ def _configs(configs) -> pd.DataFrame:
     return frame
 
 
-def _distinct(keys: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray]:
-    """The distinct rows of ``keys`` in order of first appearance, and each row's
-    position among them (each column's codes combined into one integer per row)."""
-    code = np.zeros(len(keys), np.int64)
-    for name in keys.columns:
-        codes, uniques = pd.factorize(keys[name])
+def _distinct(keys: dict) -> tuple[dict, np.ndarray]:
+    """The distinct rows of ``keys`` (name -> equal-length arrays) in order of first
+    appearance (name -> arrays), and each row's position among them (each column's
+    codes combined into one integer per row)."""
+    code = 0
+    for values in keys.values():
+        codes, uniques = pd.factorize(values)
         code = code * len(uniques) + codes
     _, first, inverse = np.unique(code, return_index=True, return_inverse=True)
     order = np.argsort(first)
     rank = np.empty(order.size, np.int64)
     rank[order] = np.arange(order.size)
-    return keys.iloc[first[order]].reset_index(drop=True), rank[inverse.ravel()]
+    rows = first[order]
+    return {name: values[rows] for name, values in keys.items()}, rank[inverse.ravel()]
 
 
 def service_times(
@@ -367,26 +379,32 @@ def service_times(
     groups = np.where(ep, instance, 1)
     chunk = chunk_tokens * groups
 
-    decode_unique, decode_of = _distinct(frame[["gpu", "n_gpus", "expert_parallel", "batch_size"]])
-    prefill_unique, prefill_of = _distinct(
-        pd.DataFrame({"gpu": frame["gpu"], "n": instance, "ep": ep, "chunk": chunk})
+    gpu = frame["gpu"].to_numpy()
+    decode_unique, decode_of = _distinct(
+        {
+            "gpu": gpu,
+            "n_gpus": frame["n_gpus"].to_numpy(),
+            "expert_parallel": ep,
+            "batch_size": frame["batch_size"].to_numpy(),
+        }
     )
+    prefill_unique, prefill_of = _distinct({"gpu": gpu, "n": instance, "ep": ep, "chunk": chunk})
 
     J = len(p_tokens)
-    nu = len(prefill_unique)
+    nu = len(prefill_unique["gpu"])
     per_chunk = np.maximum(
-        np.floor(prefill_unique["chunk"].to_numpy(float)[:, None] / prefilled[None, :]), 1
+        np.floor(prefill_unique["chunk"].astype(float)[:, None] / prefilled[None, :]), 1
     )
-    d = len(decode_unique)
+    d = len(decode_unique["gpu"])
 
     def column(decode, prefill):  # decode rows then prefill rows, as Python scalars
         return np.concatenate([np.asarray(decode), np.asarray(prefill)]).tolist()
 
     columns = {
-        "gpu": column(decode_unique["gpu"], np.repeat(prefill_unique["gpu"].to_numpy(), J)),
-        "n_gpus": column(decode_unique["n_gpus"], np.repeat(prefill_unique["n"].to_numpy(), J)),
+        "gpu": column(decode_unique["gpu"], np.repeat(prefill_unique["gpu"], J)),
+        "n_gpus": column(decode_unique["n_gpus"], np.repeat(prefill_unique["n"], J)),
         "expert_parallel": column(
-            decode_unique["expert_parallel"], np.repeat(prefill_unique["ep"].to_numpy(), J)
+            decode_unique["expert_parallel"], np.repeat(prefill_unique["ep"], J)
         ),
         "batch_size": column(decode_unique["batch_size"], per_chunk.ravel().astype(np.int64)),
         "prompt_tokens": column(np.full(d, mean_p), np.tile(p_tokens, nu).astype(int)),
@@ -394,8 +412,8 @@ def service_times(
         "prefix_cache_hit_rate": column(np.zeros(d), np.tile(hit, nu)),
     }
     rows = scan(scenario.replace(disaggregated=False), catalog, **columns)
-    dec = rows.iloc[: len(decode_unique)]
-    pre = rows.iloc[len(decode_unique) :]
+    dec = rows.iloc[:d]
+    pre = rows.iloc[d:]
     work = (pre["prefill_ms"].to_numpy() / pre["batch_size"].to_numpy()).reshape(nu, J)
     alone = (pre["ttft_ms"].to_numpy() - pre["decode_step_ms"].to_numpy()).reshape(nu, J)
     transfer = pre["kv_transfer_ms"].to_numpy().reshape(nu, J)
@@ -443,6 +461,16 @@ def service_times(
     )
 
 
+def piece_mass(weights, nodes_per_class: int) -> np.ndarray:
+    """The masses of :func:`node_pieces`' pieces: per class of total weight ``share``,
+    ``share / (2n)`` for each end node's atom and ``share / n`` for each of the n - 1
+    gaps."""
+    n = nodes_per_class
+    share = np.asarray(weights, float).reshape(-1, n).sum(axis=1)
+    slices = np.r_[0.5, np.ones(n - 1), 0.5] / n
+    return (share[:, None] * slices[None, :]).ravel()
+
+
 def node_pieces(values, weights, nodes_per_class: int) -> tuple:
     """The law that the quadrature nodes stand for, as uniform pieces ``(low, high, mass)``.
 
@@ -456,11 +484,9 @@ def node_pieces(values, weights, nodes_per_class: int) -> tuple:
     v = np.asarray(values, float)
     rows, n = v.shape[0], nodes_per_class
     v = v.reshape(rows, -1, n)
-    share = np.asarray(weights, float).reshape(-1, n).sum(axis=1)
     starts = np.concatenate([v[..., :1], v[..., :-1], v[..., -1:]], axis=2)
     ends = np.concatenate([v[..., :1], v[..., 1:], v[..., -1:]], axis=2)
-    slices = np.r_[0.5, np.ones(n - 1), 0.5] / n
-    mass = (share[:, None] * slices[None, :]).ravel()
+    mass = piece_mass(weights, n)
     low = np.minimum(starts, ends).reshape(rows, -1)
     high = np.maximum(starts, ends).reshape(rows, -1)
     return low, high, mass
@@ -559,8 +585,10 @@ class FleetState:
     (the larger) [0-1]; ``law``: the wait's law (``queueing.wait_law``); ``mean_wait_ms``;
     ``offset_low_ms``, ``offset_high_ms``, ``offset_mass``: what follows the wait (TTFT =
     wait + offset), as uniform pieces (:func:`node_pieces`) of the nodes
-    ``offset_nodes_ms`` (configurations x nodes); ``tpot_floor_ms`` (t_d),
-    ``tpot_mean_ms``, ``tpot_excess_variance`` (per output node) [ms^2];
+    ``offset_nodes_ms`` (configurations x nodes), the service's own pieces moved by
+    ``offset_added_ms`` (configurations x 1); ``tpot_floor_ms`` (t_d),
+    ``tpot_mean_ms``, ``tpot_excess_variance`` (per output node) [ms^2], from
+    ``replica_rate`` (requests/s per replica);
     ``mean_ttft_ms``, ``slot_overflow_probability`` [0-1]; ``stable`` where every queue
     keeps up.
     """
@@ -569,16 +597,35 @@ class FleetState:
     utilization: np.ndarray
     law: dict
     mean_wait_ms: np.ndarray
-    offset_low_ms: np.ndarray
-    offset_high_ms: np.ndarray
+    offset_added_ms: np.ndarray
     offset_mass: np.ndarray
     offset_nodes_ms: np.ndarray
     tpot_floor_ms: np.ndarray
     tpot_mean_ms: np.ndarray
-    tpot_excess_variance: np.ndarray
+    replica_rate: np.ndarray
     mean_ttft_ms: np.ndarray
     slot_overflow_probability: np.ndarray
     stable: np.ndarray
+
+    # Worked out when first read (the sizer's checks need neither).
+    @functools.cached_property
+    def offset_low_ms(self) -> np.ndarray:
+        return self.service.own_pieces[0] + self.offset_added_ms
+
+    @functools.cached_property
+    def offset_high_ms(self) -> np.ndarray:
+        return self.service.own_pieces[1] + self.offset_added_ms
+
+    @functools.cached_property
+    def tpot_excess_variance(self) -> np.ndarray:
+        """Var[TPOT | O] = lambda TPOT E[W_p^2] / O (aggregated), 0 disaggregated."""
+        service = self.service
+        return np.where(
+            service.disaggregated[:, None],
+            0.0,
+            (self.replica_rate / MS_PER_S * self.tpot_mean_ms * service.work_moments[1])[:, None]
+            / service.output_tokens[None, :],
+        )
 
     @property
     def slowest_wait_ms(self) -> np.ndarray:
@@ -588,20 +635,12 @@ class FleetState:
         return np.where(self.stable, slow + law["shift"] + law["theta"], 0.0)
 
 
-def fleet_state(
-    service: ServiceTimes,
-    arrival_rate,
-    replicas=1,
-    prefill_instances=1,
-    overhead_ms=0.0,
-) -> FleetState:
-    """The queues of each configuration at ``arrival_rate`` requests/s (array or scalar).
-
-    Aggregated rows: the rate splits evenly over ``replicas`` (each its own M/G/1 prefill
-    queue); disaggregated rows: one M/G/c prefill queue over ``prefill_instances`` and
-    the rate split over the ``replicas`` decode instances. ``overhead_ms``: a fixed time
-    added to every TTFT (serving-stack latency outside the GPUs).
-    """
+def _loads(service: ServiceTimes, arrival_rate, replicas, prefill_instances, overhead_ms):
+    """What :func:`fleet_state` works out per configuration before the latency laws:
+    the prefill queue (``mgc_wait``), ``rho_p``, ``stable``, ``tpot_mean``, the time
+    ``added`` to every TTFT (configurations x 1), ``mean_ttft`` (infinite where
+    unstable only through the wait) and ``holding`` (the time a request holds its slot)
+    [ms]; ``lam``, ``R``, ``K`` the inputs broadcast (checked)."""
     n = len(service.fits)
     lam = np.asarray(arrival_rate, float) * np.ones(n)
     R = np.asarray(replicas, float) * np.ones(n)
@@ -618,42 +657,68 @@ def fleet_state(
     scv = np.maximum(second_s / np.maximum(mean_s, 1e-300) ** 2 - 1, 0)
     queue_rate = np.where(split, lam, lam / R) / MS_PER_S  # per ms
     q = mgc_wait(queue_rate, mean_s, scv, np.where(split, K, 1), third_s)
-    mean_wp, second_wp = service.work_moments
-    rho_p = np.where(split, 0.0, lam / R / MS_PER_S * mean_wp)
+    rho_p = np.where(split, 0.0, lam / R / MS_PER_S * service.work_moments[0])
     stable = (q["utilization"] < 1) & (rho_p < 1)
     tpot_mean = np.where(stable, t_d / np.where(stable, 1 - rho_p, 1), np.inf)
-    # Var[TPOT | O] = lambda TPOT E[W_p^2] / O (aggregated), 0 disaggregated.
-    excess_var = np.where(
-        split[:, None],
-        0.0,
-        (lam / R / MS_PER_S * tpot_mean * second_wp)[:, None] / service.output_tokens[None, :],
-    )
-    low, high, mass = service.own_pieces
     # An unstable pool's TTFT is infinite by its queue; its passes add nothing finite.
     passes = np.where(q["utilization"] < 1, prefill_pass_wait_ms(service, lam, K), 0.0)
     added = overhead_ms + passes[:, None]
-    low, high = low + added, high + added
-    nodes = service.own_prefill_ms + added
+    mass = service.piece_mass
     mean_ttft = q["mean_wait_s"] + service.mean_own_ms + added[:, 0] * mass.sum()
     holding = np.where(
         split, service.mean_output_tokens * t_d, mean_ttft + service.mean_output_tokens * tpot_mean
     )
-    overflow = slot_overflow_probability(service.batch_cap, lam / R, holding)
+    return {
+        "lam": lam,
+        "R": R,
+        "q": q,
+        "rho_p": rho_p,
+        "stable": stable,
+        "tpot_mean": tpot_mean,
+        "added": added,
+        "mean_ttft": mean_ttft,
+        "holding": holding,
+    }
+
+
+def holding_ms(service: ServiceTimes, arrival_rate, overhead_ms=0.0) -> np.ndarray:
+    """The time a request holds its batch slot in one replica at ``arrival_rate``
+    requests/s [ms] (:func:`fleet_state`'s, without the latency laws): ``E[TTFT] + E[O]
+    E[TPOT]`` aggregated, ``E[O] t_d`` on a decode instance; infinite where unstable."""
+    return _loads(service, arrival_rate, 1, 1, overhead_ms)["holding"]
+
+
+def fleet_state(
+    service: ServiceTimes,
+    arrival_rate,
+    replicas=1,
+    prefill_instances=1,
+    overhead_ms=0.0,
+) -> FleetState:
+    """The queues of each configuration at ``arrival_rate`` requests/s (array or scalar).
+
+    Aggregated rows: the rate splits evenly over ``replicas`` (each its own M/G/1 prefill
+    queue); disaggregated rows: one M/G/c prefill queue over ``prefill_instances`` and
+    the rate split over the ``replicas`` decode instances. ``overhead_ms``: a fixed time
+    added to every TTFT (serving-stack latency outside the GPUs).
+    """
+    loads = _loads(service, arrival_rate, replicas, prefill_instances, overhead_ms)
+    lam, R, q, stable = loads["lam"], loads["R"], loads["q"], loads["stable"]
+    overflow = slot_overflow_probability(service.batch_cap, lam / R, loads["holding"])
     law = wait_law(q["wait_probability"], q["utilization"], q["residual_s"], q["residual_scv"])
     law = {k: v[:, None] for k, v in law.items()}
     return FleetState(
         service=service,
-        utilization=np.maximum(q["utilization"], rho_p),
+        utilization=np.maximum(q["utilization"], loads["rho_p"]),
         law=law,
         mean_wait_ms=q["mean_wait_s"],
-        offset_low_ms=low,
-        offset_high_ms=high,
-        offset_mass=mass,
-        offset_nodes_ms=nodes,
-        tpot_floor_ms=t_d,
-        tpot_mean_ms=tpot_mean,
-        tpot_excess_variance=excess_var,
-        mean_ttft_ms=np.where(stable, mean_ttft, np.inf),
+        offset_added_ms=loads["added"],
+        offset_mass=service.piece_mass,
+        offset_nodes_ms=service.own_prefill_ms + loads["added"],
+        tpot_floor_ms=service.decode_ms_per_token,
+        tpot_mean_ms=loads["tpot_mean"],
+        replica_rate=lam / R,
+        mean_ttft_ms=np.where(stable, loads["mean_ttft"], np.inf),
         slot_overflow_probability=overflow,
         stable=stable,
     )
