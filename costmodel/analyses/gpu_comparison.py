@@ -31,6 +31,7 @@ from costmodel.evaluation import (
     scan,
     valid_rows,
 )
+from costmodel.fields import FIELD_RANGES
 from costmodel.pricing import OWN, PriceRule, price_gpus
 from costmodel.scans import evaluated_row, scan_many
 from costmodel.scenario import Scenario
@@ -82,6 +83,7 @@ TABLE_COLUMNS = (
 _FROM_SWEEP = tuple(c for c in TABLE_COLUMNS if c in OUTPUT_COLUMNS)
 #: The sweep's columns of a setup's all-reduce share of each decode step.
 _SHARE = ("allreduce_time_ms", "decode_step_ms")
+_PRICE_RANGE = FIELD_RANGES["usd_per_gpu_hour"]
 #: A decode step's times C5 compares [ms].
 _TIMES = ("memory_time_ms", "compute_time_ms")
 
