@@ -194,16 +194,17 @@ def rank_gpus(
         sweep["ttft_ms"].to_numpy(float) <= ttft_ms_max
     )
     fast &= sweep["tpot_ms"].to_numpy(float) <= tpot_ms_max
-    ranked = None
-    if fast.any():
-        cost = sweep[COST].to_numpy(float)
-        groups = [(gpu, rows[fast[rows]]) for gpu, rows in gpu_groups(sweep).items()]
-        groups = sorted(((gpu, rows) for gpu, rows in groups if len(rows)), key=lambda g: g[1][0])
-        # each GPU's first cheapest row (idxmin), GPUs in order of their first fast row
-        ranked = _per_gpu(sweep, {gpu: rows[np.nanargmin(cost[rows])] for gpu, rows in groups})
-    if ranked is None or ranked.empty:
+    cost = sweep[COST].to_numpy(float)
+    picked = []  # (first fast row, GPU, its first cheapest fast row as idxmin finds it)
+    for gpu, rows in gpu_groups(sweep).items():
+        rows = rows[fast[rows]]
+        if len(rows):
+            picked.append((rows[0], gpu, rows[np.nanargmin(cost[rows])]))
+    if not picked:
         return pd.DataFrame(columns=["rank", *sweep.columns.drop("gpu", errors="ignore")])
-    ranked = ranked.sort_values(COST, kind="stable")
+    # GPUs in order of their first fast row, then cheapest first (a stable sort)
+    picked = sorted(sorted(picked), key=lambda p: cost[p[2]])
+    ranked = _per_gpu(sweep, {gpu: at for _, gpu, at in picked})
     ranked.insert(0, "rank", np.arange(1, len(ranked) + 1))
     return ranked
 
