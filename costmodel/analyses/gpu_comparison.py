@@ -486,10 +486,10 @@ def _c5(table: pd.DataFrame, bandwidth: pd.DataFrame) -> dict:
 
 def _c14(table: pd.DataFrame) -> dict:
     """C14: H200 and MI300X against H100 SXM and A100 80GB, per million output tokens."""
-    cost = table[COST].to_numpy(float)
+    costs = table[COST].to_numpy(float)
     first = {}  # each GPU's cheapest setup with a cost: its position
     for i, gpu in enumerate(table["gpu"].tolist()):
-        if not np.isnan(cost[i]):
+        if not np.isnan(costs[i]):
             first.setdefault(gpu, i)
     if not set(C14_BIG + C14_OLD) <= first.keys():
         return {
@@ -498,7 +498,7 @@ def _c14(table: pd.DataFrame) -> dict:
         }
     setups = table["setup"].tolist()
     setup = {gpu: setups[i] for gpu, i in first.items()}
-    cost = {gpu: cost[i] for gpu, i in first.items()}
+    cost = {gpu: costs[i] for gpu, i in first.items()}
     parts = []
     for gpu in C14_BIG:
         versus = ", ".join(
