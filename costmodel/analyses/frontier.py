@@ -312,8 +312,11 @@ def run(scenario=None, options: Options | None = None, catalog=None) -> Result:
     axes = (options.gpus, options.batch_min, options.batch_max)
     axes += (options.parallelisms, options.serving, options.max_gpus, options.price_rule)
     if catalog is None or catalog is load_catalog():  # shipped: kept for other targets
-        # the sweep sets every row's batch: the sidebar's batch is no part of the key
-        whole = _default_catalog_sweep(scenario.replace(batch_size=SWEPT_BATCH), axes).copy()
+        # the sweep sets every row's batch: the sidebar's batch is no part of the key;
+        # pandas copies on write, so a change to the result's frames never reaches the kept
+        # sweep and a shallow copy protects it
+        kept = _default_catalog_sweep(scenario.replace(batch_size=SWEPT_BATCH), axes)
+        whole = kept.copy(deep=False)
     else:
         whole = _sweep(scenario, axes, catalog)
     catalog = catalog or load_catalog()
