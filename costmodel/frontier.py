@@ -81,14 +81,20 @@ def pareto_front(
     the index and all columns are kept.
     """
     _require_columns(df, [x, y])
-    valid = df[[x, y]].notna().all(axis=1).to_numpy()
-    xs = df[x].to_numpy(float)[valid]
-    ys = df[y].to_numpy(float)[valid]
+    xs, ys = df[x].to_numpy(float), df[y].to_numpy(float)
+    valid = np.flatnonzero(~np.isnan(xs) & ~np.isnan(ys))
+    return df.iloc[valid[_front(xs[valid], ys[valid])[::-1]]]
+
+
+def _front(xs: np.ndarray, ys: np.ndarray) -> np.ndarray:
+    """Positions of :func:`pareto_front`'s points among ``(xs, ys)`` (no NaN), ``xs``
+    descending: sorted by x descending (ties: y descending), each point whose y exceeds
+    the running maximum of the points before it. ``xs = [1, 2, 3], ys = [3, 2, 2]``:
+    ``[2, 0]`` (the point (2, 2) is equalled in y by the faster (3, 2))."""
     order = np.lexsort((-ys, -xs))  # x descending, then y descending
     y_sorted = ys[order]
     best_before = np.concatenate(([-np.inf], np.maximum.accumulate(y_sorted)[:-1]))
-    kept = order[y_sorted > best_before]
-    return df[valid].iloc[kept[::-1]]
+    return order[y_sorted > best_before]
 
 
 def cheapest_meeting(
@@ -103,17 +109,34 @@ def cheapest_meeting(
     (when there is one) is False, or with a NaN cost, are skipped. Returns that row, or
     ``None`` when no row meets both targets.
     """
+    at = cheapest_meeting_position(df, ttft_ms_max, tpot_ms_max, cost)
+    return None if at is None else df.iloc[at]
+
+
+def cheapest_meeting_position(
+    df: pd.DataFrame,
+    ttft_ms_max: float,
+    tpot_ms_max: float,
+    cost: str = "usd_per_million_output_tokens",
+    groups: list[np.ndarray] | None = None,
+):
+    """The position in ``df`` of :func:`cheapest_meeting`'s row (None if no row meets the
+    targets); with ``groups`` (arrays of row positions) one such position per group, in
+    one pass over the columns: ``[3, None]`` when row 3 is the first group's."""
     for name, value in (("ttft_ms_max", ttft_ms_max), ("tpot_ms_max", tpot_ms_max)):
         if not value > 0:
             raise ValueError(f"{name} must be > 0 [ms]; got {value!r}")
     _require_columns(df, ["ttft_ms", "tpot_ms", cost])
-    meets = (df["ttft_ms"] <= ttft_ms_max) & (df["tpot_ms"] <= tpot_ms_max) & df[cost].notna()
+    costs = df[cost].to_numpy(float)
+    meets = (df["ttft_ms"].to_numpy(float) <= ttft_ms_max) & ~np.isnan(costs)
+    meets &= df["tpot_ms"].to_numpy(float) <= tpot_ms_max
     if "fits" in df.columns:
-        meets &= df["fits"].astype(bool)
-    if not meets.any():
-        return None
-    candidates = df[meets]
-    return candidates.iloc[int(np.argmin(candidates[cost].to_numpy(float)))]
+        meets &= df["fits"].to_numpy(bool)
+    found = []
+    for rows in [np.arange(len(df))] if groups is None else groups:
+        rows = rows[meets[rows]]
+        found.append(int(rows[np.argmin(costs[rows])]) if len(rows) else None)
+    return found[0] if groups is None else found
 
 
 def default_gpu_counts(scale_up_domain_gpus: int, max_gpus: int = DEFAULT_MAX_GPUS) -> list[int]:
@@ -195,12 +218,25 @@ def candidates(
 
 def setup_labels(df: pd.DataFrame) -> pd.Series:
     """``"EP 8, batch 64"``, ``"TP 4, batch 1, disaggregated 4+8"`` (prefill + decode GPUs)."""
-    kind = np.where(df["expert_parallel"].to_numpy(bool), "EP ", "TP ")
-    label = pd.Series(kind, index=df.index) + df["n_gpus"].astype(str)
-    label = label + ", batch " + df["batch_size"].astype(str)
+    kind = np.where(df["expert_parallel"].to_numpy(bool), "EP ", "TP ").astype(object)
+    n = _texts(df["n_gpus"].to_numpy())
+    label = kind + n + ", batch " + _texts(df["batch_size"].to_numpy())
+    pools = ", disaggregated " + _texts(df["prefill_gpus"].to_numpy()) + "+" + n
     split = df["disaggregated"].to_numpy(bool)
-    pools = ", disaggregated " + df["prefill_gpus"].astype(str) + "+" + df["n_gpus"].astype(str)
-    return label + np.where(split, pools, "")
+    return pd.Series(label + np.where(split, pools, ""), df.index, dtype=str)
+
+
+def _texts(values: np.ndarray) -> np.ndarray:
+    """Each value as text (``str``), each distinct value written once [object array]."""
+    distinct, at = np.unique(values, return_inverse=True)
+    return np.array([str(v) for v in distinct.tolist()], object)[at.reshape(-1)]
+
+
+def gpu_groups(df: pd.DataFrame) -> dict:
+    """GPU -> the positions of its rows in ``df`` (its ``gpu`` column), GPUs in order of
+    first appearance (as ``groupby("gpu", sort=False)``)."""
+    codes, gpus = pd.factorize(df["gpu"], sort=False)
+    return {str(gpu): np.flatnonzero(codes == i) for i, gpu in enumerate(gpus)}
 
 
 def _sweep_candidates(scenario, catalog, per_gpu: dict) -> pd.DataFrame:
@@ -225,16 +261,24 @@ def _finish(df: pd.DataFrame, front_only: bool) -> pd.DataFrame:
     """Fitting rows with a finite TTFT, the labels and costs; the front of each GPU."""
     if df.empty:
         return df
-    df = df[df["fits"] & np.isfinite(df["ttft_ms"])].copy()
-    df["setup"] = setup_labels(df)
-    df["gpus_per_replica"] = df["n_gpus"] + np.where(df["disaggregated"], df["prefill_gpus"], 0)
-    df["prefill_gpus"] = np.where(df["disaggregated"], df["prefill_gpus"], 0)
-    df["usd_per_million_output_tokens_all_in"] = df["usd_per_request"] * 1e6 / df["output_tokens"]
-    df["gpu"] = df["gpu"].astype(str)
+    df = df.iloc[np.flatnonzero(df["fits"].to_numpy(bool) & np.isfinite(df["ttft_ms"]))]
+    split, pool = df["disaggregated"].to_numpy(bool), df["prefill_gpus"].to_numpy()
+    xs = df["tokens_per_s_per_user"].to_numpy(float)
+    ys = df["output_tokens_per_s_per_gpu"].to_numpy(float)
     on = np.zeros(len(df), bool)
-    for _, rows in df.groupby("gpu", sort=False):
-        on[df.index.get_indexer(pareto_front(rows).index)] = True
-    df["on_front"] = on
+    for rows in gpu_groups(df).values():
+        rows = rows[~np.isnan(xs[rows]) & ~np.isnan(ys[rows])]
+        on[rows[_front(xs[rows], ys[rows])]] = True
+    df = df.assign(
+        prefill_gpus=np.where(split, pool, 0),
+        gpu=df["gpu"].astype(str),
+        setup=setup_labels(df),
+        gpus_per_replica=df["n_gpus"].to_numpy() + np.where(split, pool, 0),
+        usd_per_million_output_tokens_all_in=df["usd_per_request"].to_numpy()
+        * 1e6
+        / df["output_tokens"].to_numpy(),
+        on_front=on,
+    )
     if front_only:
         df = df[on].sort_values(["gpu", "tokens_per_s_per_user"], kind="stable")
     first = [c for c in FRONTIER_COLUMNS if c in df.columns]

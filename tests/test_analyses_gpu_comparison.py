@@ -177,3 +177,13 @@ def test_no_gpu_that_fits_gives_an_empty_table_and_says_so():
     assert result.table.empty and result.tornado.empty and result.winner is None
     assert "H100 SXM5 80GB" in result.skipped and result.best_range is None
     assert result.winner_text == "No GPU setup fits and meets the target at these settings."
+
+
+def test_a_count_the_model_cannot_use_is_skipped_with_the_reason():
+    # Mixtral under expert parallelism at 4096 users: an A100 40GB needs 16 GPUs to hold
+    # the cache, but 8 experts (no redundant copies) allow at most 8 expert-parallel GPUs.
+    result = gc.run(costmodel.Scenario(expert_parallel=True, n_gpus=2, batch_size=4096))
+    skipped = [s for s in result.skipped if s.startswith("A100 40GB SXM4 ×16 (")]
+    assert len(skipped) == 1 and "8 experts" in skipped[0]
+    assert not result.table["gpu"].isin(["a100-40gb-sxm"]).any()
+    assert (result.table["n_gpus"] <= 8).all()

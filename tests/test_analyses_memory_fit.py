@@ -133,3 +133,36 @@ def test_longest_context_is_the_fit_boundary_one_at_a_time():
             return row["max_batch_size"]
 
         assert holds(context) >= n > holds(context + 1)
+
+
+def test_a_repeated_gpu_is_named():
+    with pytest.raises(ValueError, match="gpus must name each GPU once"):
+        mf.run(options=mf.Options(gpus=("h100-sxm", "h100-sxm")))
+
+
+def test_memory_outputs_are_the_scans_memory_columns():
+    # The memory stage alone gives the scan's numbers bit for bit, on dense and
+    # expert-parallel rows, several GPUs, counts, formats and batches.
+    catalog = costmodel.load_catalog()
+    base = costmodel.Scenario(model="deepseek-v3", gpu="b200", n_gpus=8)
+    columns = {
+        "gpu": ["b200", "h200-sxm", "h100-sxm", "b200"],
+        "n_gpus": [8, 8, 16, 16],
+        "expert_parallel": [False, True, True, True],
+        "weight_format": ["fp8", "fp8", "bf16", "nvfp4"],
+        "batch_size": [1, 64, 256, 1024],
+    }
+    memory = mf.memory_outputs(base, catalog, **columns)
+    rows = costmodel.scan(base, catalog, **columns)
+    for name in ("max_batch_size", "min_gpus", "weights_gb", "kv_cache_gb", "memory_required_gb"):
+        assert np.array_equal(np.broadcast_to(memory[name], (4,)), rows[name], equal_nan=True)
+    # NVFP4 (4.5 bits a weight with its scales) against bf16's 16 on the same 16 GPUs:
+    # the quantized weights take under a third of the bytes.
+    assert memory["weights_gb"][3] < memory["weights_gb"][2] / 3
+
+
+def test_memory_outputs_checks_the_rows_as_scan_does():
+    # 3 GPUs do not split DeepSeek-V3's 128 heads: the same error as the scan's.
+    base = costmodel.Scenario(model="deepseek-v3", gpu="b200", n_gpus=8)
+    with pytest.raises(ValueError, match="n_gpus"):
+        mf.memory_outputs(base, costmodel.load_catalog(), n_gpus=[8, 3])

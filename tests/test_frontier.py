@@ -10,9 +10,12 @@ from costmodel import Scenario
 from costmodel.frontier import (
     candidates,
     cheapest_meeting,
+    cheapest_meeting_position,
     frontier,
     frontier_for_gpus,
+    gpu_groups,
     pareto_front,
+    setup_labels,
 )
 
 X, Y = "tokens_per_s_per_user", "output_tokens_per_s_per_gpu"
@@ -91,6 +94,42 @@ def test_cheapest_meeting_targets():
     assert cheapest_meeting(df.drop(columns="fits"), ttft_ms_max=100, tpot_ms_max=50).name == (
         "too-big"
     )
+
+
+def test_cheapest_meeting_position_per_group():
+    # Groups [slow, middle] and [fast, too-big] at 500 ms TTFT and 50 ms TPOT: middle
+    # (0.5) beats slow (TTFT 900 ms); fast's 150 ms meets both, too-big does not fit.
+    groups = [np.array([0, 1]), np.array([2, 3]), np.array([], int)]
+    assert cheapest_meeting_position(table(), 500, 50, groups=groups) == [1, 2, None]
+    # Without groups: the position of cheapest_meeting's row.
+    assert cheapest_meeting_position(table(), 1000, 100) == 0
+    # Of equal costs the first: the tie at 0.2 goes to row 0.
+    tied = table().assign(usd_per_million_output_tokens=[0.2, 0.2, 0.2, 0.1])
+    assert cheapest_meeting_position(tied, 1000, 100) == 0
+
+
+def test_gpu_groups_in_order_of_first_appearance():
+    df = pd.DataFrame({"gpu": pd.Categorical(["b200", "h100", "b200", "a100"])})
+    groups = gpu_groups(df)
+    assert list(groups) == ["b200", "h100", "a100"]
+    assert [g.tolist() for g in groups.values()] == [[0, 2], [1], [3]]
+
+
+def test_setup_labels_by_hand():
+    df = pd.DataFrame(
+        {
+            "expert_parallel": [True, False],
+            "n_gpus": [8, 4],
+            "batch_size": [64, 1],
+            "disaggregated": [False, True],
+            "prefill_gpus": [2, 4],
+        },
+        index=[7, 9],
+    )
+    labels = setup_labels(df)
+    assert labels.tolist() == ["EP 8, batch 64", "TP 4, batch 1, disaggregated 4+4"]
+    assert list(labels.index) == [7, 9] and labels.dtype == "str"
+    assert setup_labels(df.iloc[:0]).dtype == "str"  # no rows: still text
 
 
 def test_cheapest_meeting_rejects_bad_targets():

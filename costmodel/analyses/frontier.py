@@ -30,8 +30,9 @@ from costmodel.frontier import (
     DEFAULT_MAX_GPUS,
     PARALLELISMS,
     SERVING,
-    cheapest_meeting,
+    cheapest_meeting_position,
     frontier_for_gpus,
+    gpu_groups,
 )
 from costmodel.pricing import PriceRule, model_price_dates, price_gpus, price_sheet
 from costmodel.scenario import Scenario
@@ -165,10 +166,10 @@ class Result:
     verdict: str
 
 
-def _per_gpu(table: pd.DataFrame, pick) -> pd.DataFrame:
-    """``pick(rows)`` (a row or None) for each GPU's rows, as a frame indexed by GPU."""
-    rows = {gpu: pick(part) for gpu, part in table.groupby("gpu", sort=False)}
-    found = {gpu: row for gpu, row in rows.items() if row is not None}
+def _per_gpu(table: pd.DataFrame, picked: dict) -> pd.DataFrame:
+    """The rows of ``table`` at ``picked`` (GPU -> a row position or None), as a frame
+    indexed by GPU (GPUs with None left out)."""
+    found = {gpu: table.iloc[at] for gpu, at in picked.items() if at is not None}
     frame = pd.DataFrame(list(found.values()), index=pd.Index(list(found), name="gpu"))
     return frame.drop(columns="gpu", errors="ignore")
 
@@ -189,15 +190,21 @@ def rank_gpus(
         raise ValueError(
             f"min_tokens_per_s_per_user must be > 0; got {min_tokens_per_s_per_user!r}"
         )
-    fast = sweep[
-        (sweep["tokens_per_s_per_user"] >= min_tokens_per_s_per_user)
-        & (sweep["ttft_ms"] <= ttft_ms_max)
-        & (sweep["tpot_ms"] <= tpot_ms_max)
-    ]
-    ranked = _per_gpu(fast, lambda rows: rows.loc[rows[COST].idxmin()]) if len(fast) else None
-    if ranked is None or ranked.empty:
+    fast = (sweep["tokens_per_s_per_user"].to_numpy(float) >= min_tokens_per_s_per_user) & (
+        sweep["ttft_ms"].to_numpy(float) <= ttft_ms_max
+    )
+    fast &= sweep["tpot_ms"].to_numpy(float) <= tpot_ms_max
+    cost = sweep[COST].to_numpy(float)
+    picked = []  # (first fast row, GPU, its first cheapest fast row as idxmin finds it)
+    for gpu, rows in gpu_groups(sweep).items():
+        rows = rows[fast[rows]]
+        if len(rows):
+            picked.append((rows[0], gpu, rows[np.nanargmin(cost[rows])]))
+    if not picked:
         return pd.DataFrame(columns=["rank", *sweep.columns.drop("gpu", errors="ignore")])
-    ranked = ranked.sort_values(COST, kind="stable")
+    # GPUs in order of their first fast row, then cheapest first (a stable sort)
+    picked = sorted(sorted(picked), key=lambda p: cost[p[2]])
+    ranked = _per_gpu(sweep, {gpu: at for _, gpu, at in picked})
     ranked.insert(0, "rank", np.arange(1, len(ranked) + 1))
     return ranked
 
@@ -218,20 +225,16 @@ def provider_prices(
     newest = dates[-1]
     sheet = price_sheet(scenario.model, newest, catalog)
     P, O = scenario.prompt_tokens, scenario.output_tokens
+    usd_in = sheet["usd_per_million_input"].to_numpy()
     sheet["usd_per_million_output_tokens_equivalent"] = (
-        P * sheet["usd_per_million_input"] + O * sheet["usd_per_million_output"]
+        P * usd_in + O * sheet["usd_per_million_output"].to_numpy()
     ) / O
-    gpus = pd.DataFrame(
-        {
-            "gpu": pd.Series(list(gpu_prices), dtype=str),
-            "usd_per_gpu_hour": list(gpu_prices.values()),
-        }
-    )
     # Each GPU's rows together; no GPU drawn (no setup fits): no rows, every column.
-    table = gpus.merge(sheet, how="cross")[[*sheet.columns, *gpus.columns]]
-    table["usd_per_gpu_hour"] = table["usd_per_gpu_hour"].astype(float)
+    table = sheet.iloc[np.tile(np.arange(len(sheet)), len(gpu_prices))].reset_index(drop=True)
+    table["gpu"] = pd.Series(np.repeat(list(gpu_prices), len(sheet)), dtype=str)
+    price = np.repeat(np.array(list(gpu_prices.values()), float), len(sheet))
+    table["usd_per_gpu_hour"] = price
     equivalent = table["usd_per_million_output_tokens_equivalent"].to_numpy(float)
-    price = table["usd_per_gpu_hour"].to_numpy(float)
     table["break_even_output_tokens_per_s_per_gpu"] = np.where(
         equivalent > 0, price * 1e6 / (3600 * np.where(equivalent > 0, equivalent, 1)), np.inf
     )
@@ -261,9 +264,10 @@ def _verdict(scenario, options, best, prices, unpriced, catalog) -> str:
         f"TTFT {best['ttft_ms']:,.0f} ms."
     )
     if len(prices):
-        sheet = prices.drop_duplicates("provider")
-        above = int((sheet["usd_per_million_output_tokens_equivalent"] > best[COST]).sum())
-        text += f" {above} of {len(sheet)} provider prices for the model are above that cost."
+        first = ~prices["provider"].duplicated().to_numpy()  # each provider's first row
+        equivalent = prices["usd_per_million_output_tokens_equivalent"].to_numpy()[first]
+        above = int((equivalent > best[COST]).sum())
+        text += f" {above} of {first.sum()} provider prices for the model are above that cost."
     return text + left_out
 
 
@@ -292,6 +296,15 @@ def _default_catalog_sweep(scenario, axes: tuple) -> pd.DataFrame:
     return _sweep(scenario, axes, load_catalog())
 
 
+def _fronts(whole: pd.DataFrame) -> pd.DataFrame:
+    """The rows of ``whole`` on their GPU's front, sorted by GPU id and tokens/s per user
+    (ties in their order in ``whole``)."""
+    on = np.flatnonzero(whole["on_front"].to_numpy(bool))
+    gpus = whole["gpu"].to_numpy()[on]
+    order = np.lexsort((whole["tokens_per_s_per_user"].to_numpy(float)[on], gpus))
+    return whole.iloc[on[order]].reset_index(drop=True)
+
+
 def run(scenario=None, options: Options | None = None, catalog=None) -> Result:
     """The fronts, cheapest setups, ranking and prices for ``scenario``'s model and workload."""
     options = options or Options()
@@ -299,30 +312,33 @@ def run(scenario=None, options: Options | None = None, catalog=None) -> Result:
     axes = (options.gpus, options.batch_min, options.batch_max)
     axes += (options.parallelisms, options.serving, options.max_gpus, options.price_rule)
     if catalog is None or catalog is load_catalog():  # shipped: kept for other targets
-        # the sweep sets every row's batch: the sidebar's batch is no part of the key
-        whole = _default_catalog_sweep(scenario.replace(batch_size=SWEPT_BATCH), axes).copy()
+        # the sweep sets every row's batch: the sidebar's batch is no part of the key;
+        # pandas copies on write, so a change to the result's frames never reaches the kept
+        # sweep and a shallow copy protects it
+        kept = _default_catalog_sweep(scenario.replace(batch_size=SWEPT_BATCH), axes)
+        whole = kept.copy(deep=False)
     else:
         whole = _sweep(scenario, axes, catalog)
     catalog = catalog or load_catalog()
+    groups = gpu_groups(whole) if len(whole) else {}
     if whole.empty:
         fronts = cheapest = ranking = whole
     else:
-        fronts = whole[whole["on_front"]].sort_values(["gpu", "tokens_per_s_per_user"])
-        fronts = fronts.reset_index(drop=True)
-        cheapest = _per_gpu(
-            whole,
-            lambda rows: cheapest_meeting(rows, options.ttft_ms_max, options.tpot_ms_max, COST),
+        fronts = _fronts(whole)
+        picked = cheapest_meeting_position(
+            whole, options.ttft_ms_max, options.tpot_ms_max, COST, list(groups.values())
         )
+        cheapest = _per_gpu(whole, dict(zip(groups, picked, strict=True)))
         ranking = rank_gpus(
             whole, options.min_tokens_per_s_per_user, options.ttft_ms_max, options.tpot_ms_max
         )
-    gpu_prices = (
-        whole.groupby("gpu", sort=False)["usd_per_gpu_hour"].first().to_dict() if len(whole) else {}
-    )
+    price = whole["usd_per_gpu_hour"].to_numpy() if len(whole) else None
+    gpu_prices = {gpu: price[rows[0]].item() for gpu, rows in groups.items()}
     prices, price_date = provider_prices(scenario, gpu_prices, catalog)
-    best = cheapest.loc[cheapest[COST].idxmin()] if len(cheapest) else None
+    # the first of the cheapest (idxmin)
+    best = cheapest.iloc[int(np.argmin(cheapest[COST].to_numpy(float)))] if len(cheapest) else None
     listed = price_gpus(options.gpus, options.price_rule, catalog)
-    unpriced = tuple(listed.loc[listed["usd_per_gpu_hour"].isna(), "gpu"])
+    unpriced = tuple(listed["gpu"].to_numpy()[np.isnan(listed["usd_per_gpu_hour"].to_numpy())])
     return Result(
         scenario=scenario,
         options=options,

@@ -18,12 +18,13 @@ import pandas as pd
 
 from costmodel import sensitivity
 from costmodel.adapt import derive
+from costmodel.analyses.memory_fit import memory_outputs
 from costmodel.analyses.options import AnalysisOptions, change_pct
 from costmodel.catalog import load_catalog
 from costmodel.economics import bandwidth_per_dollar, batch_grid
-from costmodel.evaluation import OUTPUT_COLUMNS, scan, sweep
+from costmodel.evaluation import OUTPUT_COLUMNS, scan, valid_rows
 from costmodel.fields import FIELD_RANGES
-from costmodel.pricing import PriceRule, price_gpus
+from costmodel.pricing import OWN, PriceRule, price_gpus
 from costmodel.scans import evaluated_row, scan_many
 from costmodel.scenario import Scenario
 from costmodel.spec import flag, nested, number
@@ -75,6 +76,8 @@ _FROM_SWEEP = tuple(c for c in TABLE_COLUMNS if c in OUTPUT_COLUMNS)
 #: The sweep's columns of a setup's all-reduce share of each decode step.
 _SHARE = ("allreduce_time_ms", "decode_step_ms")
 _PRICE_RANGE = FIELD_RANGES["usd_per_gpu_hour"]
+#: A decode step's times C5 compares [ms].
+_TIMES = ("memory_time_ms", "compute_time_ms")
 
 
 @dataclass(frozen=True)
@@ -142,51 +145,78 @@ def pct_cheaper(cost, other):
     return 100 * (1 - cost / other) if other > 0 else 0.0
 
 
-def _prices(scenario, options: Options, catalog) -> pd.DataFrame:
+def _prices(scenario, options: Options, catalog) -> tuple[np.ndarray, np.ndarray]:
     """Every catalog GPU's price (``pricing.price_gpus`` under ``options.price_rule``) with
     the scenario's price for its own GPU unless the rule's own prices name it (or it is the
-    rule's price: the app's sidebar prices its GPU by the rule); columns ``gpu``,
-    ``usd_per_gpu_hour`` (NaN: none) and ``price_source`` (where it is from)."""
+    rule's price: the app's sidebar prices its GPU by the rule): ``usd_per_gpu_hour``
+    [$/GPU-hour, NaN: none] and ``price_source`` (where it is from), in catalog order."""
     table = price_gpus(catalog.gpus.index, options.price_rule, catalog)
-    mine = (table["gpu"] == scenario.gpu) & (table["tier"] != "own")
-    mine &= table["usd_per_gpu_hour"] != scenario.usd_per_gpu_hour
-    table.loc[mine, "usd_per_gpu_hour"] = scenario.usd_per_gpu_hour
-    table.loc[mine, "label"] = "scenario price"
-    return table.rename(columns={"label": "price_source"})
+    usd = table["usd_per_gpu_hour"].to_numpy(float)
+    mine = (table["gpu"].to_numpy(object) == scenario.gpu) & (table["tier"].to_numpy(object) != OWN)
+    mine &= usd != scenario.usd_per_gpu_hour
+    sources = np.where(mine, "scenario price", table["label"].to_numpy(object))
+    return np.where(mine, scenario.usd_per_gpu_hour, usd), sources
 
 
-def _setups(scenario, prices: pd.DataFrame, catalog):
+def _min_gpus(scenario, catalog) -> np.ndarray:
+    """Fewest GPUs of each catalog GPU (catalog order) that hold the scenario's model at
+    its batch, NaN where none: ``sweep(scenario, gpu=<every GPU>)``'s ``min_gpus`` from
+    the memory stage alone (``memory_fit.memory_outputs``)."""
+    gpus = list(catalog.gpus.index)
+    return np.broadcast_to(memory_outputs(scenario, catalog, gpu=gpus)["min_gpus"], (len(gpus),))
+
+
+def _derivable(scenario, catalog, **columns) -> np.ndarray:
+    """Which rows of the zipped ``columns`` ``adapt.derive`` (``adapt=False``) builds a
+    scenario for, in one vectorised check (``evaluation.valid_rows``); every row False
+    when a value is out of its range (``derive`` then names it, row by row)."""
+    try:
+        return valid_rows(scenario, catalog, **columns)
+    except ValueError:
+        return np.zeros(len(next(iter(columns.values()))), bool)
+
+
+def _setups(scenario, usd: np.ndarray, sources: np.ndarray, catalog):
     """Label -> (gpu, n_gpus, price, source) for every GPU that fits and has a price, at a
     GPU count the scenario allows (``adapt.derive``); the others named in ``skipped``, a
     count the model cannot use with the reason."""
-    need = sweep(scenario, catalog, gpu=list(catalog.gpus.index))
+    gpus, names = catalog.gpus.index.tolist(), catalog.names("gpus", catalog.gpus.index)
+    n_min = _min_gpus(scenario, catalog)
+    counts = np.where(catalog.gpus.index == scenario.gpu, np.maximum(n_min, scenario.n_gpus), n_min)
+    tried = np.flatnonzero(~np.isnan(counts) & ~np.isnan(usd))
+    ok = np.zeros(len(gpus), bool)
+    if len(tried):
+        ok[tried] = _derivable(
+            scenario,
+            catalog,
+            gpu=[gpus[i] for i in tried],
+            n_gpus=counts[tried].astype(int).tolist(),
+            usd_per_gpu_hour=usd[tried],
+        )
     setups, skipped = {}, []
-    rows = zip(
-        need["gpu"].astype(str).tolist(),
-        catalog.names("gpus", catalog.gpus.index),
-        need["min_gpus"].to_numpy(),
-        prices["usd_per_gpu_hour"].to_numpy(),
-        prices["price_source"].tolist(),
-        strict=True,
-    )
-    for gpu, name, n_min, price, source in rows:
-        if np.isnan(n_min) or np.isnan(price):
+    rows = zip(gpus, names, counts, usd, sources.tolist(), ok, strict=True)
+    for gpu, name, n, price, source, valid in rows:
+        if np.isnan(n) or np.isnan(price):
             skipped.append(name)
             continue
-        n = max(int(n_min), scenario.n_gpus) if gpu == scenario.gpu else int(n_min)
-        setup = derive(scenario, catalog, adapt=False, gpu=gpu, n_gpus=n, usd_per_gpu_hour=price)
-        if setup.scenario is None:  # e.g. more GPUs than experts under expert parallelism
-            skipped.append(f"{name} ×{n} ({setup.reason})")
-            continue
+        n = int(n)
+        if not valid:
+            setup = derive(
+                scenario, catalog, adapt=False, gpu=gpu, n_gpus=n, usd_per_gpu_hour=price
+            )
+            if setup.scenario is None:  # e.g. more GPUs than experts under expert parallelism
+                skipped.append(f"{name} ×{n} ({setup.reason})")
+                continue
         label = f"{name} ×{n}" + (" (sidebar)" if gpu == scenario.gpu else "")
         setups[label] = (gpu, n, float(price), source)
     return setups, tuple(skipped)
 
 
-def _operating_rows(grid: pd.DataFrame, setups: int, options: Options) -> np.ndarray:
+def _operating_rows(grid: pd.DataFrame, at_batch: np.ndarray, setups: int, options: Options):
     """Each setup's row of ``grid`` (``setups`` blocks of equal length, the scenario's
-    batch last in each) it is compared at: the scenario's batch, or (``optimize_batch``)
-    the fitting batch of most throughput whose users get the target speed; -1 if none."""
+    batch last in each, ``at_batch`` there) it is compared at: the scenario's batch, or
+    (``optimize_batch``) the fitting batch of most throughput whose users get the target
+    speed; -1 if none."""
     per_setup = len(grid) // max(setups, 1)
     first = np.arange(setups) * per_setup
     if not options.optimize_batch:
@@ -194,38 +224,47 @@ def _operating_rows(grid: pd.DataFrame, setups: int, options: Options) -> np.nda
     ok = grid["fits"].to_numpy(bool) & (
         grid["tokens_per_s_per_user"].to_numpy(float) >= options.min_tokens_per_s_per_user
     )
-    ok = (ok & ~grid["_at_scenario_batch"].to_numpy(bool)).reshape(setups, per_setup)
+    ok = (ok & ~at_batch).reshape(setups, per_setup)
     speed = grid["output_tokens_per_s"].to_numpy(float).reshape(setups, per_setup)
     best = np.argmax(np.where(ok, speed, -np.inf), axis=1)  # the first of equals
     return np.where(ok.any(axis=1), first + best, -1)
 
 
-def _table(scenario, options: Options, prices: pd.DataFrame, catalog):
-    """The setups' table (cheapest first; no ranges yet), their curves, each operating
-    point's Scenario and evaluated row (``grid``'s) by label, and the GPUs skipped."""
-    setups, skipped = _setups(scenario, prices, catalog)
+def _scan_setups(scenario, options: Options, setups: dict, catalog):
+    """Every setup over ``batch_grid()`` and the scenario's batch in one ``scan``: the
+    fitting rows of the grid (``curves``, with ``setup``), each setup's operating row
+    (``points``, -1 in ``picked`` for none) and its values to tabulate (lists)."""
+    if not setups:
+        return pd.DataFrame(), pd.DataFrame(), np.array([], int), {}
     batches = batch_grid()
     per_setup = [*batches, scenario.batch_size]
     columns = {
         name: [v for values in setups.values() for v in [values[i]] * len(per_setup)]
         for i, name in enumerate(("gpu", "n_gpus", "usd_per_gpu_hour"))
     }
-    columns["batch_size"] = per_setup * len(setups)
-    grid = scan(scenario, catalog, **columns) if setups else pd.DataFrame()
-    if setups:
-        grid["setup"] = np.repeat(list(setups), len(per_setup))
-        grid["_at_scenario_batch"] = np.tile([False] * len(batches) + [True], len(setups))
-    picked = _operating_rows(grid, len(setups), options) if setups else np.array([], int)
-    at_rows = picked[picked >= 0]
-    points = grid.iloc[at_rows].reset_index(drop=True) if setups else grid
-    found = iter(points[[*_FROM_SWEEP, *_SHARE, "batch_size"]].to_dict("records") if setups else [])
+    found = scan(scenario, catalog, **columns, batch_size=per_setup * len(setups))
+    at_batch = np.tile([False] * len(batches) + [True], len(setups))
+    picked = _operating_rows(found, at_batch, len(setups), options)
+    kept = np.flatnonzero(found["fits"].to_numpy(bool) & ~at_batch)
+    curves = found.iloc[kept].reset_index(drop=True)
+    curves["setup"] = np.repeat(list(setups), len(per_setup))[kept]
+    points = found.iloc[picked[picked >= 0]].reset_index(drop=True)
+    values = {k: points[k].tolist() for k in (*_FROM_SWEEP, *_SHARE, "batch_size")}
+    return curves, points, picked, values
+
+
+def _table(scenario, options: Options, prices: tuple, catalog):
+    """The setups' table (cheapest first; no ranges yet), their curves, each operating
+    point's Scenario and evaluated row (``grid``'s) by label, and the GPUs skipped."""
+    setups, skipped = _setups(scenario, *prices, catalog)
+    curves, points, picked, values = _scan_setups(scenario, options, setups, catalog)
     rows, scenarios = [], {}
     for (label, (gpu, n, price, source)), at in zip(setups.items(), picked, strict=True):
         row = {"setup": label, "gpu": gpu, "n_gpus": n, "usd_per_gpu_hour": price}
         rows.append({**row, "price_source": source, "batch_size": np.nan, "fits": False})
         if at < 0:
             continue
-        point = next(found)
+        point = {k: v[len(scenarios)] for k, v in values.items()}
         scenarios[label] = scenario.replace(
             gpu=gpu, n_gpus=n, usd_per_gpu_hour=price, batch_size=point["batch_size"]
         )
@@ -235,17 +274,21 @@ def _table(scenario, options: Options, prices: pd.DataFrame, catalog):
         row["allreduce_share_pct"] = 100 * point["allreduce_time_ms"] / point["decode_step_ms"]
     table = pd.DataFrame(rows, columns=list(TABLE_COLUMNS))
     table = table.sort_values(COST, ignore_index=True, na_position="last")
-    curves = grid[~grid["_at_scenario_batch"] & grid["fits"]] if setups else grid
-    curves = curves.drop(columns="_at_scenario_batch", errors="ignore").reset_index(drop=True)
     return table, curves, scenarios, points, skipped
+
+
+def _fitting(table: pd.DataFrame) -> np.ndarray:
+    """Positions of ``table``'s setups that fit and have a cost, cheapest first."""
+    cost = table[COST].to_numpy()
+    return np.flatnonzero(table["fits"].to_numpy(bool) & ~pd.isna(cost))
 
 
 def _spreads(table: pd.DataFrame, scenarios: dict, points: pd.DataFrame, options, catalog):
     """Each operating point's headline range (``sensitivity.headline_range``) by label,
     filled into ``table``'s low and high columns, and the cheapest fitting setup's
     tornado (empty if none fits): their moves are one ``scan_many`` call."""
-    ok = table[table["fits"] & table[COST].notna()]
-    best = str(ok["setup"].iloc[0]) if len(ok) else None
+    ok = _fitting(table)
+    best = str(table["setup"].iloc[ok[0]]) if len(ok) else None
     if not scenarios:
         return {}, pd.DataFrame()
     bases = list(scenarios.values())
@@ -258,34 +301,36 @@ def _spreads(table: pd.DataFrame, scenarios: dict, points: pd.DataFrame, options
     frames = scan_many(calls, catalog)
     spreads = sensitivity.ranges_from(bases, points, frames[0], COST, catalog)
     ranges = dict(zip(scenarios, spreads, strict=True))
+    labels = table["setup"].tolist()
     for end in ("low", "high"):
         table[f"{COST}_{end}"] = [
-            ranges[label][end] if label in ranges else np.nan for label in table["setup"]
+            ranges[label][end] if label in ranges else np.nan for label in labels
         ]
     if best is None:
         return ranges, pd.DataFrame()
     return ranges, sensitivity.tornado_table(calls[1][1], resolved, COST, frames[1])
 
 
-def _bandwidth_per_dollar(prices: pd.DataFrame, catalog) -> pd.DataFrame:
+def _bandwidth_per_dollar(prices: tuple, catalog) -> pd.DataFrame:
     """Every priced GPU: peak bandwidth over its price, and against the H100 [%]."""
-    priced = prices["usd_per_gpu_hour"].notna().to_numpy()
-    gpus = catalog.gpus[priced]
-    price = prices["usd_per_gpu_hour"].to_numpy(float)[priced]
-    table = pd.DataFrame(
+    usd, sources = prices
+    priced = ~np.isnan(usd)
+    gpus = catalog.gpus.index.to_numpy(object)[priced]
+    bandwidth = catalog.gpus["bandwidth_tb_s"].to_numpy(float)[priced]
+    per_dollar = bandwidth_per_dollar(bandwidth, usd[priced])
+    h100 = per_dollar[gpus == H100]
+    reference = float(h100[0]) if len(h100) and np.isfinite(h100[0]) else np.nan
+    return pd.DataFrame(
         {
-            "gpu": gpus.index,
-            "name": gpus["name"].to_numpy(),
-            "bandwidth_tb_s": gpus["bandwidth_tb_s"].to_numpy(float),
-            "usd_per_gpu_hour": price,
-            "price_source": prices["price_source"].to_numpy()[priced],
-            "bandwidth_tb_s_per_usd_hour": bandwidth_per_dollar(gpus["bandwidth_tb_s"], price),
+            "gpu": gpus,
+            "name": catalog.gpus["name"].to_numpy()[priced],
+            "bandwidth_tb_s": bandwidth,
+            "usd_per_gpu_hour": usd[priced],
+            "price_source": sources[priced],
+            "bandwidth_tb_s_per_usd_hour": per_dollar,
+            "vs_h100_pct": 100 * (per_dollar / reference - 1),
         }
     )
-    h100 = table.loc[table["gpu"] == H100, "bandwidth_tb_s_per_usd_hour"]
-    reference = float(h100.iloc[0]) if len(h100) and np.isfinite(h100.iloc[0]) else np.nan
-    table["vs_h100_pct"] = 100 * (table["bandwidth_tb_s_per_usd_hour"] / reference - 1)
-    return table
 
 
 def scope_text(scenario, options: Options) -> str:
@@ -313,7 +358,7 @@ def scope_text(scenario, options: Options) -> str:
 
 def _winner(table: pd.DataFrame, sidebar: str | None, catalog) -> dict:
     """Winner, runner-up, savings and whether their uncertainty ranges overlap, in words."""
-    ok = table[table["fits"] & table[COST].notna()]
+    ok = _fitting(table)
     found = dict.fromkeys(
         (
             "winner",
@@ -323,29 +368,31 @@ def _winner(table: pd.DataFrame, sidebar: str | None, catalog) -> dict:
             "ranges_overlap",
         )
     )
-    if ok.empty:
+    if not len(ok):
         return {**found, "winner_text": "No GPU setup fits and meets the target at these settings."}
-    best = ok.iloc[0]
+    names = ("setup", "gpu", "n_gpus", "usd_per_gpu_hour", "batch_size", COST)
+    columns = {k: table[k].tolist() for k in (*names, f"{COST}_low", f"{COST}_high")}
+    best, *others = ({k: v[i] for k, v in columns.items()} for i in ok)
     found["winner"] = best["setup"]
     text = (
         f"{best['setup']} at ${best['usd_per_gpu_hour']:.2f}/GPU-hour is the cheapest: "
         f"${best[COST]:.3f} per million output tokens at batch {int(best['batch_size'])}"
     )
-    mine = ok[ok["setup"] == sidebar]
-    if len(mine) and mine.index[0] != best.name:
-        other = mine.iloc[0]
+    mine = [row for row in others if row["setup"] == sidebar]
+    if mine:
+        other = mine[0]
         found["winner_saving_vs_sidebar_pct"] = float(pct_cheaper(best[COST], other[COST]))
         text += (
             f", {found['winner_saving_vs_sidebar_pct']:.0f}% cheaper per million output "
             f"tokens than your sidebar setup, {int(other['n_gpus'])}x "
-            f"{catalog.gpus.loc[other['gpu'], 'name']} "
+            f"{catalog.names('gpus', [other['gpu']])[0]} "
             f"(${other[COST]:.3f})"
         )
-    elif len(mine):
+    elif best["setup"] == sidebar:
         found["winner_saving_vs_sidebar_pct"] = 0.0
         text += " — your sidebar setup is already the cheapest"
-    if len(ok) > 1:
-        runner = ok.iloc[1]
+    if others:
+        runner = others[0]
         found["runner_up"] = runner["setup"]
         found["winner_saving_vs_runner_up_pct"] = float(pct_cheaper(best[COST], runner[COST]))
         if runner["setup"] == sidebar:
@@ -373,14 +420,18 @@ def _c5(table: pd.DataFrame, bandwidth: pd.DataFrame) -> dict:
     found = dict.fromkeys(
         ("a100_advantage_pct", "a100_price_for_seed_advantage", "a100_compute_vs_memory_pct")
     )
-    rows = bandwidth.set_index("gpu")
-    if not {A100, H100} <= set(rows.index):
+    gpus = bandwidth["gpu"].tolist()
+    if not {A100, H100} <= set(gpus):
         return {
             **found,
             "c5_status": NOT_APPLICABLE,
             "c5_text": "C5 needs prices for both the A100 80GB and the H100 SXM.",
         }
-    a100, h100 = rows.loc[A100], rows.loc[H100]
+    columns = {
+        k: bandwidth[k].tolist()
+        for k in ("usd_per_gpu_hour", "bandwidth_tb_s", "bandwidth_tb_s_per_usd_hour")
+    }
+    a100, h100 = ({k: v[gpus.index(gpu)] for k, v in columns.items()} for gpu in (A100, H100))
     if min(a100["usd_per_gpu_hour"], h100["usd_per_gpu_hour"]) <= 0:
         return {
             **found,
@@ -408,9 +459,10 @@ def _c5(table: pd.DataFrame, bandwidth: pd.DataFrame) -> dict:
         f"per dollar. It would have the document's +{SEED_A100_ADVANTAGE_PCT:.0f}% at "
         f"${price:.2f}/GPU-hour (with the H100 at ${h100['usd_per_gpu_hour']:.2f})."
     )
-    setups = table[(table["gpu"] == A100) & table["memory_time_ms"].notna()]
+    on_a100 = table["gpu"].to_numpy(object) == A100
+    setups = np.flatnonzero(on_a100 & table["memory_time_ms"].notna().to_numpy())
     if len(setups):
-        row = setups.iloc[0]
+        row = {k: table[k].iloc[setups[0]] for k in ("batch_size", *_TIMES)}
         share = 100 * row["compute_time_ms"] / row["memory_time_ms"]
         found["a100_compute_vs_memory_pct"] = float(share)
         text += (
@@ -434,31 +486,37 @@ def _c5(table: pd.DataFrame, bandwidth: pd.DataFrame) -> dict:
 
 def _c14(table: pd.DataFrame) -> dict:
     """C14: H200 and MI300X against H100 SXM and A100 80GB, per million output tokens."""
-    rows = table.dropna(subset=[COST]).drop_duplicates("gpu").set_index("gpu")
-    if not set(C14_BIG + C14_OLD) <= set(rows.index):
+    costs = table[COST].to_numpy(float)
+    first = {}  # each GPU's cheapest setup with a cost: its position
+    for i, gpu in enumerate(table["gpu"].tolist()):
+        if not np.isnan(costs[i]):
+            first.setdefault(gpu, i)
+    if not set(C14_BIG + C14_OLD) <= first.keys():
         return {
             "c14_holds": None,
             "c14_text": "C14 needs the H200, MI300X, H100 SXM and A100 80GB in the comparison.",
         }
-    cost = rows[COST]
+    setups = table["setup"].tolist()
+    setup = {gpu: setups[i] for gpu, i in first.items()}
+    cost = {gpu: costs[i] for gpu, i in first.items()}
     parts = []
     for gpu in C14_BIG:
         versus = ", ".join(
-            f"dearer than {rows.loc[o, 'setup']} (free at $0/GPU-hour)"
+            f"dearer than {setup[o]} (free at $0/GPU-hour)"
             if cost[o] <= 0
             else f"{abs(pct_cheaper(cost[gpu], cost[o])):.0f}% "
-            f"{'cheaper' if cost[gpu] < cost[o] else 'dearer'} than {rows.loc[o, 'setup']}"
+            f"{'cheaper' if cost[gpu] < cost[o] else 'dearer'} than {setup[o]}"
             for o in C14_OLD
         )
-        parts.append(f"{rows.loc[gpu, 'setup']} is {versus}")
+        parts.append(f"{setup[gpu]} is {versus}")
     holds = bool(all(cost[g] < cost[o] for g in C14_BIG for o in C14_OLD))
-    share = rows.loc[H100, "allreduce_share_pct"]
+    share = table["allreduce_share_pct"].to_numpy(float)[first[H100]]
     return {
         "c14_holds": holds,
         "c14_text": f"The H200 and the MI300X {'beat' if holds else 'do not beat'} both the "
         "H100 SXM and the A100 80GB on cost per output token here: "
         + "; ".join(parts)
-        + f". On {rows.loc[H100, 'setup']} the tensor-parallel all-reduces take {share:.1f}% "
+        + f". On {setup[H100]} the tensor-parallel all-reduces take {share:.1f}% "
         "of each decode step; a setup on one GPU needs none.",
     }
 
@@ -477,8 +535,8 @@ def run(scenario=None, options: Options | None = None, catalog=None) -> Result:
     table, curves, scenarios, points, skipped = _table(scenario, options, prices, catalog)
     ranges, tornado = _spreads(table, scenarios, points, options, catalog)
     bandwidth = _bandwidth_per_dollar(prices, catalog)
-    mine = table.loc[table["gpu"] == scenario.gpu, "setup"]
-    sidebar = None if mine.empty else str(mine.iloc[0])
+    gpus = table["gpu"].tolist()
+    sidebar = str(table["setup"].iloc[gpus.index(scenario.gpu)]) if scenario.gpu in gpus else None
     found = {**_winner(table, sidebar, catalog), **_c5(table, bandwidth), **_c14(table)}
     return Result(
         table=table,

@@ -16,7 +16,7 @@ import pandas as pd
 from costmodel.analyses.options import AnalysisOptions, count
 from costmodel.attention import kv_growth_bytes_per_token
 from costmodel.catalog import load_catalog
-from costmodel.evaluation import scan
+from costmodel.evaluation import check_consistency, check_ids, grid, lookup, memory_fit, scan
 from costmodel.fields import FIELD_RANGES
 from costmodel.scans import product_columns, scan_many
 from costmodel.scenario import Scenario
@@ -137,9 +137,31 @@ def search_start(base, catalog, **columns) -> np.ndarray:
     limit, the model's context window at most ``FIELD_RANGES["prompt_tokens"]``."""
     n = len(next(iter(columns.values()))) if columns else 1
     models = list(columns["model"]) if "model" in columns else [base.model] * n
-    window = catalog.models.loc[models, "context_window"].to_numpy()
-    high = np.minimum(window, _CONTEXT_LIMIT).astype(int)
+    windows = catalog.prepared(_context_windows)
+    high = np.minimum([windows[m] for m in models], _CONTEXT_LIMIT).astype(int)
     return np.stack([np.full(n, 2), high], axis=1)
+
+
+def _context_windows(catalog) -> dict:
+    """Model id -> its context window [tokens] (``Catalog.prepared``)."""
+    return catalog.models["context_window"].to_dict()
+
+
+def memory_outputs(base, catalog, **columns) -> dict:
+    """The memory stage alone (``evaluation.memory_fit``) of the rows ``scan(base,
+    catalog, **columns)`` evaluates: ``max_batch_size``, ``min_gpus``, ``weights_gb``, ...
+    by name, each an array of one value per row (or one value for all rows).
+
+    For a search that asks only what memory holds: no decode, prefill or dollars. The
+    base's ids and every row's consistency are checked as ``scan`` checks them
+    (``ValueError``); the columns' ids and ranges are not (a ``scan`` of the same values
+    checks them). ``fits`` is the replica's alone (a disaggregated row's ``scan`` also
+    asks its prefill pool).
+    """
+    check_ids(base, catalog)
+    c, _ = grid(base, catalog, columns, product=False)
+    check_consistency(c, catalog)
+    return memory_fit(lookup(c, catalog))
 
 
 def _fits_call(base, columns: dict, context: np.ndarray) -> tuple:
@@ -162,15 +184,15 @@ def search(base, users, catalog, columns: dict, start: np.ndarray, rows) -> np.n
     n = len(start)
     users = np.broadcast_to(np.asarray(users, float), (n,))
 
-    def fitting(rows, shape) -> np.ndarray:
-        return rows["max_batch_size"].to_numpy().reshape(shape) >= users[:, None]
+    def fitting(most, shape) -> np.ndarray:
+        return np.broadcast_to(most, (np.prod(shape),)).reshape(shape) >= users[:, None]
 
     def fits(context: np.ndarray) -> np.ndarray:
         """Whether row i fits at each context of ``context[i]`` (n x m)."""
         first, call = _fits_call(base, columns, context)
-        return fitting(scan(first, catalog, **call), context.shape)
+        return fitting(memory_outputs(first, catalog, **call)["max_batch_size"], context.shape)
 
-    at_low, at_high = fitting(rows, start.shape).T
+    at_low, at_high = fitting(rows["max_batch_size"].to_numpy(), start.shape).T
     low, high = start.T
     # Invariant: fits(low) and not fits(high); rows that fit at their limit are done.
     low, high = np.where(at_high, high, low), np.where(at_high, high + 1, high)
@@ -200,34 +222,34 @@ def context_grid(longest: int) -> list[int]:
 
 
 def _parts(memory: pd.DataFrame) -> pd.DataFrame:
-    """Long table for stacked bars: one row per GPU, format and memory part."""
-    kept = ["gpu", "weight_format", "memory_available_gb", "fits", *COMPONENTS]
-    df = memory[kept].assign(
-        replica=memory["gpu"].astype(str) + " · " + memory["weight_format"].astype(str)
+    """Long table for stacked bars: one row per GPU, format and memory part (every
+    replica's first part, then every replica's second, ...)."""
+    gpu = memory["gpu"].to_numpy(str).astype(object)
+    weight_format = memory["weight_format"].to_numpy(str).astype(object)
+    n, k = len(memory), len(COMPONENTS)
+    return pd.DataFrame(
+        {
+            "replica": np.tile(gpu + " · " + weight_format, k),
+            "gpu": np.tile(gpu, k),
+            "weight_format": np.tile(weight_format, k),
+            "memory_available_gb": np.tile(memory["memory_available_gb"].to_numpy(), k),
+            "fits": np.tile(memory["fits"].to_numpy(), k),
+            "component": np.repeat(np.array(list(COMPONENTS.values()), object), n),
+            "gb": np.concatenate([memory[c].to_numpy() for c in COMPONENTS]),
+            "order": np.repeat(np.arange(k, dtype=np.int64), n),
+        }
     )
-    long = df.melt(
-        id_vars=["replica", "gpu", "weight_format", "memory_available_gb", "fits"],
-        value_vars=list(COMPONENTS),
-        var_name="component",
-        value_name="gb",
-    )
-    long["order"] = long["component"].map({c: i for i, c in enumerate(COMPONENTS)})
-    long["component"] = long["component"].map(COMPONENTS)
-    for column in ("gpu", "weight_format"):
-        long[column] = long[column].astype(str)
-    return long
 
 
-def _min_gpus(memory: pd.DataFrame, formats: list[str]) -> pd.DataFrame:
-    """Fewest GPUs per format (rows) and GPU (columns); <NA> where even 64 do not hold it."""
-    table = (
-        memory[["min_gpus"]]
-        .assign(gpu=memory["gpu"].astype(str), weight_format=memory["weight_format"].astype(str))
-        .pivot(index="weight_format", columns="gpu", values="min_gpus")
+def _min_gpus(memory: pd.DataFrame, gpus: tuple, formats: list[str]) -> pd.DataFrame:
+    """Fewest GPUs per format (rows) and GPU (columns, sorted by id); <NA> where even 64
+    do not hold it. ``memory``: the sweep of ``gpus`` x ``formats``, GPUs outer."""
+    counts = memory["min_gpus"].to_numpy().reshape(len(gpus), len(formats))
+    by_gpu = dict(zip(gpus, counts, strict=True))
+    return pd.DataFrame(
+        {gpu: pd.array(by_gpu[gpu], dtype="Int64") for gpu in sorted(by_gpu)},
+        index=pd.Index(formats, name="weight_format"),
     )
-    table = table.reindex(index=[f for f in formats if f in table.index])
-    table.columns.name = None
-    return table.astype("Int64")
 
 
 def _heatmap_call(scenario, options: Options, gpus: tuple, catalog) -> tuple:
@@ -247,24 +269,41 @@ def _heatmap(heat: pd.DataFrame, options: Options) -> pd.DataFrame:
     """Most users per row (format or GPU) and context, with the target's verdict, from
     the rows of :func:`_heatmap_call`."""
     field = "weight_format" if options.heatmap_rows == "format" else "gpu"
-    cells = pd.DataFrame(
+    users = heat["max_batch_size"].to_numpy().astype(int)
+    labels = verdict_labels(options.users)
+    return pd.DataFrame(
         {
-            "row": heat[field].astype(str),
-            "context_tokens": heat["prompt_tokens"] + heat["output_tokens"],
-            "max_users": heat["max_batch_size"].astype(int),
-            "weights_gb": heat["weights_gb"],
-            "kv_gb_per_user": heat["kv_cache_gb"],
-            "memory_available_gb": heat["memory_available_gb"],
+            "row": heat[field].to_numpy(str).astype(object),
+            "context_tokens": heat["prompt_tokens"].to_numpy() + heat["output_tokens"].to_numpy(),
+            "max_users": users,
+            "weights_gb": heat["weights_gb"].to_numpy(),
+            "kv_gb_per_user": heat["kv_cache_gb"].to_numpy(),
+            "memory_available_gb": heat["memory_available_gb"].to_numpy(),
+            "verdict": np.select([users <= 0, users < options.users], labels[:2], labels[2]),
         }
     )
-    labels = verdict_labels(options.users)
-    users = cells["max_users"].to_numpy()
-    cells["verdict"] = np.select([users <= 0, users < options.users], labels[:2], labels[2])
-    return cells
+
+
+def _heatmap_table(heatmap: pd.DataFrame, options: Options) -> pd.DataFrame:
+    """``max_users`` of :func:`_heatmap`'s cells, one row per heatmap row and a column
+    per context (``<context>_tokens``); ``heatmap`` holds each row's contexts together."""
+    rows = list(dict.fromkeys(heatmap["row"].tolist()))
+    contexts = heatmap["context_tokens"].to_numpy()[: len(heatmap) // len(rows)]
+    users = heatmap["max_users"].to_numpy().reshape(len(rows), len(contexts))
+    return pd.DataFrame(
+        users,
+        index=pd.Index(rows, name="weight_format" if options.heatmap_rows == "format" else "gpu"),
+        columns=[f"{c}_tokens" for c in contexts],
+    )
 
 
 def quality_table(catalog) -> pd.DataFrame:
     """Each weight format's bits, bytes per weight and quality note (C12)."""
+    return catalog.prepared(_quality_table).copy()
+
+
+def _quality_table(catalog) -> pd.DataFrame:
+    """:func:`quality_table`, built once per catalog (``Catalog.prepared``)."""
     formats = catalog.formats
     return pd.DataFrame(
         {
@@ -310,8 +349,13 @@ def _c13(
     users = options.users
     cases, columns = _c13_cases(options)
     longest = search(scenario, [u for _, _, u in cases], catalog, columns, start, first_rows)
-    table = pd.DataFrame([{"case": c, **s, "users": u} for c, s, u in cases]).assign(
-        longest_context_tokens=longest
+    table = pd.DataFrame(
+        {
+            "case": [c for c, _, _ in cases],
+            **{k: [s[k] for _, s, _ in cases] for k in C13_SETUP},
+            "users": [u for _, _, u in cases],
+            "longest_context_tokens": longest,
+        }
     )
     context = scenario.prompt_tokens + scenario.output_tokens
     here = here_rows["max_batch_size"].to_numpy(int)
@@ -375,6 +419,8 @@ def run(scenario=None, options: Options | None = None, catalog=None) -> Result:
     if unknown:
         raise ValueError(f"gpus must hold only {', '.join(catalog.gpus.index)}; got {unknown}")
     gpus = options.gpus or (scenario.gpu,)
+    if len(set(gpus)) < len(gpus):
+        raise ValueError(f"gpus must name each GPU once; got {list(gpus)}")
     formats = list(catalog.formats.index)
     _, columns = _c13_cases(options)
     start = search_start(scenario, catalog, **columns)
@@ -391,14 +437,13 @@ def run(scenario=None, options: Options | None = None, catalog=None) -> Result:
         catalog,
     )
     memory["overhead_gb"] = (
-        memory["memory_required_gb"] - memory["weights_gb"] - memory["kv_cache_gb"]
+        memory["memory_required_gb"].to_numpy()
+        - memory["weights_gb"].to_numpy()
+        - memory["kv_cache_gb"].to_numpy()
     )
-    min_gpus = _min_gpus(memory, formats)
+    min_gpus = _min_gpus(memory, gpus, formats)
     heatmap = _heatmap(heat, options)
-    table = heatmap.pivot(index="row", columns="context_tokens", values="max_users")
-    table = table.reindex(list(dict.fromkeys(heatmap["row"])))
-    table.index.name = "weight_format" if options.heatmap_rows == "format" else "gpu"
-    table.columns = [f"{c}_tokens" for c in table.columns]
+    table = _heatmap_table(heatmap, options)
     c13, max_users, c13_status, c13_text = _c13(scenario, options, catalog, here, start, first)
     context = scenario.prompt_tokens + scenario.output_tokens
     arch = catalog.models.loc[scenario.model]
