@@ -379,78 +379,102 @@ def market_setups(scenario, date: str, options: Options, catalog) -> tuple[dict,
     """
     gpus = list(options.market_gpus)
     prices = price_gpus(gpus, options.price_rule.replace(as_of=date), catalog)
-    launched = day_numbers(catalog.gpus.loc[gpus, "date"]) <= day_numbers([date])[0]
+    at = catalog.gpus.index.get_indexer(gpus)
+    launched = day_numbers(catalog.gpus["date"].to_numpy()[at]) <= day_numbers([date])[0]
     note = np.where(
         ~launched,
         f"launched after {date}",
         np.where(prices["basis"] == "unpriced", prices["note"], ""),
-    )
-    table = pd.DataFrame(
-        {
-            "gpu": gpus,
-            "name": catalog.gpus.loc[gpus, "name"].to_numpy(),
-            "usd_per_gpu_hour": prices["usd_per_gpu_hour"].to_numpy(),
-            "price_kind": prices["kind"].to_numpy(),
-            "price_basis": prices["basis"].to_numpy(),
-            "price_date": prices["date"].to_numpy(),
-            "note": note,
-        }
-    )
-    offered = table[table["note"] == ""]
-    chosen = ["gpu", "n_gpus", "weight_format", "attention_format", "batch_size"]
-    chosen += ["tokens_per_s_per_user", "usd_per_request"]
-    best = pd.DataFrame(columns=chosen)
-    sizes = [n for n in tensor_parallel_sizes(scenario.model, catalog) if n <= MAX_MARKET_GPUS]
+    ).astype(object)  # a longer note goes in below
+    names, usd_per_gpu_hour = catalog.gpus["name"].to_numpy()[at], prices["usd_per_gpu_hour"]
+    table = {
+        "gpu": gpus,
+        "name": names,
+        "usd_per_gpu_hour": usd_per_gpu_hour.to_numpy(),
+        "price_kind": prices["kind"].to_numpy(),
+        "price_basis": prices["basis"].to_numpy(),
+        "price_date": prices["date"].to_numpy(),
+    }
+    offered = note == ""
     interactive = options.operating_point == "interactivity"
-    if len(offered):
-        axes = {
-            "gpu": list(offered["gpu"]),
-            "n_gpus": sizes,
-            "weight_format": [None if f == CHECKPOINT else f for f in options.weight_formats],
-        }
-        if interactive:
-            axes["batch_size"] = batch_grid()
-        grid = sweep(scenario.replace(usd_per_gpu_hour=1.0), catalog, **axes)
-        at = catalog.gpus.index.get_indexer(grid["gpu"].astype(str))
-        domain = catalog.gpus["scale_up_domain_gpus"].to_numpy(float)[at]
-        ok = grid["fits"].to_numpy(bool) & ~(grid["n_gpus"].to_numpy() > domain)
-        if interactive:
-            ok &= grid["tokens_per_s_per_user"].to_numpy() >= options.min_tokens_per_s_per_user
-        grid = grid.loc[ok, chosen].astype(
-            {"gpu": str, "weight_format": str, "attention_format": str}
-        )
-        best = grid.sort_values("usd_per_request", kind="stable").drop_duplicates("gpu")
-    table = table.merge(best, on="gpu", how="left")[list(MARKET_COLUMNS)]
-    table["usd_per_request"] = table["usd_per_request"] * table["usd_per_gpu_hour"]
-    unfit = (table["note"] == "") & table["n_gpus"].isna()
+    best = _best_market_setups(scenario, gpus, offered, options, catalog)
+    best["usd_per_request"] = best["usd_per_request"] * table["usd_per_gpu_hour"]
+    found = offered & best["n_gpus"].notna().to_numpy()
     formats = ", ".join(options.weight_formats)
-    table.loc[unfit, "note"] = (
+    note[offered & ~found] = (
         f"no setup of up to {MAX_MARKET_GPUS} GPUs in {formats} gives every user "
         f"{options.min_tokens_per_s_per_user:g} tokens/s"
         if interactive
         else f"does not fit on up to {MAX_MARKET_GPUS} GPUs in {formats}"
     )
-    setups = {
-        f"Market: {int(r.n_gpus)}x {r.name}, {_formats(r)} @ ${r.usd_per_gpu_hour:.2f}": (
-            scenario.replace(
-                gpu=r.gpu,
-                n_gpus=int(r.n_gpus),
-                weight_format=r.weight_format,
-                attention_format=r.attention_format,
-                usd_per_gpu_hour=float(r.usd_per_gpu_hour),
-                batch_size=int(r.batch_size),
-            )
+    table = pd.DataFrame({**table, "note": note, **best})
+    setups = {}
+    for i in np.flatnonzero(found):
+        r = {name: column.iloc[i] for name, column in best.items()}
+        price = float(usd_per_gpu_hour.iloc[i])
+        label = f"Market: {int(r['n_gpus'])}x {names[i]}, {_formats(r)} @ ${price:.2f}"
+        setups[label] = scenario.replace(
+            gpu=gpus[i],
+            n_gpus=int(r["n_gpus"]),
+            weight_format=r["weight_format"],
+            attention_format=r["attention_format"],
+            usd_per_gpu_hour=price,
+            batch_size=int(r["batch_size"]),
         )
-        for r in table[table["note"] == ""].itertuples()
-    }
     return setups, table
+
+
+#: Columns of a market GPU's best setup (``Result.market``'s after the price columns).
+_BEST_COLUMNS = MARKET_COLUMNS[MARKET_COLUMNS.index("n_gpus") :]
+
+
+def _best_market_setups(scenario, gpus: list, offered, options: Options, catalog) -> dict:
+    """Column -> Series (one row per GPU of ``gpus``, NaN where none) of each offered GPU's
+    cheapest setup at $1/GPU-hour (:func:`market_setups`): the lowest ``usd_per_request``,
+    the first in sweep order on a tie. Dtypes as a left join of the GPUs on a table of the
+    setups gives: an integer column with a missing row is float, with no setup at all
+    every column is object."""
+    missing = np.full(len(gpus), np.nan, object)
+    if not offered.any():
+        return {name: pd.Series(missing) for name in _BEST_COLUMNS}
+    sizes = [n for n in tensor_parallel_sizes(scenario.model, catalog) if n <= MAX_MARKET_GPUS]
+    axes = {
+        "gpu": [g for g, o in zip(gpus, offered, strict=True) if o],
+        "n_gpus": sizes,
+        "weight_format": [None if f == CHECKPOINT else f for f in options.weight_formats],
+    }
+    if options.operating_point == "interactivity":
+        axes["batch_size"] = batch_grid()
+    grid = sweep(scenario.replace(usd_per_gpu_hour=1.0), catalog, **axes)
+    grid_gpu = grid["gpu"].astype(str).to_numpy()
+    at = catalog.gpus.index.get_indexer(grid_gpu)
+    domain = catalog.gpus["scale_up_domain_gpus"].to_numpy(float)[at]
+    ok = grid["fits"].to_numpy(bool) & ~(grid["n_gpus"].to_numpy() > domain)
+    if options.operating_point == "interactivity":
+        ok &= grid["tokens_per_s_per_user"].to_numpy() >= options.min_tokens_per_s_per_user
+    rows = np.flatnonzero(ok)
+    rows = rows[np.argsort(grid["usd_per_request"].to_numpy()[rows], kind="stable")]
+    distinct, first = np.unique(grid_gpu[rows], return_index=True)
+    row_of = dict(zip(distinct, rows[first], strict=True))
+    pick = np.array([row_of.get(g, -1) for g in gpus])
+    has = pick >= 0
+    best = {}
+    for name in _BEST_COLUMNS:
+        column = grid[name].astype(str) if name.endswith("format") else grid[name]
+        values = column.to_numpy()[pick]
+        dtype = column.dtype
+        if not has.all():
+            dtype = np.dtype(float) if dtype.kind in "iu" else dtype
+            values = np.where(has, values, np.nan)
+        best[name] = pd.Series(values, dtype=dtype)
+    return best
 
 
 def _formats(row) -> str:
     """'fp8', or 'mxfp4 experts + bf16' where the experts' format differs from the rest's."""
-    if row.attention_format == row.weight_format:
-        return row.weight_format
-    return f"{row.weight_format} experts + {row.attention_format}"
+    if row["attention_format"] == row["weight_format"]:
+        return row["weight_format"]
+    return f"{row['weight_format']} experts + {row['attention_format']}"
 
 
 def _setups(scenario, a100_price: float, date: str, options: Options, catalog):
