@@ -48,7 +48,7 @@ from costmodel.analyses.options import AnalysisOptions, change_pct, scenario_fie
 from costmodel.catalog import date_key, load_catalog
 from costmodel.economics import batch_grid
 from costmodel.evaluation import check_ids, sweep, tensor_parallel_sizes
-from costmodel.margins import margins_table
+from costmodel.margins import margin_columns
 from costmodel.pricing import (
     PriceRule,
     check_time_of_day,
@@ -301,14 +301,15 @@ class Result:
     tornado: pd.DataFrame
 
 
-def verdicts(margins: pd.DataFrame) -> np.ndarray:
-    """'profits' / 'roughly breaks even' / 'loses money' per row, from ``margin_pct``.
+def verdicts(margins: pd.DataFrame | dict) -> np.ndarray:
+    """'profits' / 'roughly breaks even' / 'loses money' per row, from ``margin_pct`` (of a
+    frame or a dict of column arrays).
 
     A free price (revenue 0): 'loses money' if the cost is above 0, else 'roughly breaks
     even'. Otherwise above +10 % profits, within ±10 % roughly breaks even.
     """
     revenue, cost, pct = (
-        margins[c].to_numpy(float)
+        np.asarray(margins[c], float)
         for c in ("revenue_per_request_usd", "usd_per_request", "margin_pct")
     )
     free = revenue <= 0
@@ -338,9 +339,29 @@ def describe(row: pd.Series) -> str:
     return f"{row['provider']} ({words})"
 
 
-def _described(rows: pd.DataFrame) -> list[str]:
-    """:func:`describe` of each row of ``rows``."""
-    return [describe(row) for row in rows.to_dict("records")]
+def _described(rows: dict) -> list[str]:
+    """:func:`describe` of each row of ``rows`` (column -> array)."""
+    return [describe(_row(rows, i)) for i in range(len(rows["provider"]))]
+
+
+def _row(columns: dict, i: int) -> dict:
+    """Row ``i`` of ``columns`` (column -> array) as column -> value."""
+    return {name: values[i] for name, values in columns.items()}
+
+
+def _where(columns: dict, mask) -> dict:
+    """The rows of ``columns`` (column -> array) where ``mask`` holds."""
+    return {name: values[mask] for name, values in columns.items()}
+
+
+def _at(columns: dict, setup: str) -> dict:
+    """The row of ``columns`` (a table of setups: column -> array) of ``setup``."""
+    return _row(columns, int(np.flatnonzero(columns["setup"] == setup)[0]))
+
+
+def _is_reference(models: np.ndarray) -> np.ndarray:
+    """Whether each model id is one of OpenAI's price bar (``REFERENCE``)."""
+    return np.char.startswith(models.astype(str), REFERENCE)
 
 
 def break_even_text(row: pd.Series) -> str:
@@ -492,37 +513,49 @@ def _setups(scenario, a100_price: float, date: str, options: Options, catalog):
     return result, (*seeds, sidebar), table
 
 
-def _costs(setups: dict, rows: pd.DataFrame, spreads: list, options: Options) -> pd.DataFrame:
+def _costs(setups: dict, rows: pd.DataFrame, spreads: list, options: Options) -> dict:
     """Our cost per token and per request on each setup (``rows``: one scan row per
-    setup) with its headline range (``spreads``), and whether it meets the target."""
-    return pd.DataFrame(
-        {
-            "setup": list(setups),
-            "gpu": rows["gpu"].astype(str),
-            "n_gpus": rows["n_gpus"],
-            "usd_per_gpu_hour": rows["usd_per_gpu_hour"],
-            "weight_format": rows["weight_format"].astype(str),
-            "batch_size": rows["batch_size"],
-            "utilization": rows["utilization"],
-            "fits": rows["fits"].astype(bool),
-            "usd_per_million_input_tokens": rows["usd_per_million_input_tokens"],
-            COST: rows[COST],
-            f"{COST}_low": [s["low"] for s in spreads],
-            f"{COST}_high": [s["high"] for s in spreads],
-            "usd_per_request": rows["usd_per_request"],
-            "tokens_per_s_per_user": rows["tokens_per_s_per_user"],
-            "meets_target": rows["tokens_per_s_per_user"].to_numpy()
-            >= options.min_tokens_per_s_per_user,
-        }
-    )
+    setup) with its headline range (``spreads``), and whether it meets the target: column
+    -> array."""
+    column = {name: rows[name].to_numpy() for name in COST_COLUMNS}
+    return {
+        "setup": np.array(list(setups), object),
+        "gpu": rows["gpu"].astype(str).to_numpy(),
+        "n_gpus": column["n_gpus"],
+        "usd_per_gpu_hour": column["usd_per_gpu_hour"],
+        "weight_format": rows["weight_format"].astype(str).to_numpy(),
+        "batch_size": column["batch_size"],
+        "utilization": column["utilization"],
+        "fits": rows["fits"].to_numpy(bool),
+        "usd_per_million_input_tokens": column["usd_per_million_input_tokens"],
+        COST: column[COST],
+        f"{COST}_low": np.array([s["low"] for s in spreads]),
+        f"{COST}_high": np.array([s["high"] for s in spreads]),
+        "usd_per_request": column["usd_per_request"],
+        "tokens_per_s_per_user": column["tokens_per_s_per_user"],
+        "meets_target": column["tokens_per_s_per_user"] >= options.min_tokens_per_s_per_user,
+    }
+
+
+#: The scan's columns ``_costs`` takes as they are.
+COST_COLUMNS = (
+    "n_gpus",
+    "usd_per_gpu_hour",
+    "batch_size",
+    "utilization",
+    "usd_per_million_input_tokens",
+    COST,
+    "usd_per_request",
+    "tokens_per_s_per_user",
+)
 
 
 def _evaluated(scenario, setups: dict, sheet: pd.DataFrame, options: Options, catalog):
     """Our costs on the setups with their headline ranges (``sensitivity``), every
-    provider's margin on each (``margins.margins_table``, its break-even batch from the
-    setup's sweep over ``batch_grid()``) and the scenario's tornado, in two
-    ``scans.scan_many`` calls: the setups and their batch sweeps, then the moves of the
-    ranges and the tornado from the setups' evaluated rows."""
+    provider's margin on each (``margins.margin_columns``, its break-even batch from the
+    setup's sweep over ``batch_grid()``), both as column -> array, and the scenario's
+    tornado, in two ``scans.scan_many`` calls: the setups and their batch sweeps, then the
+    moves of the ranges and the tornado from the setups' evaluated rows."""
     bases = list(setups.values())
     grids = [] if sheet.empty else [(s, {"batch_size": batch_grid()}) for s in bases]
     rows, *sweeps = scan_many([sensitivity.scenario_columns(bases), *grids], catalog)
@@ -639,36 +672,46 @@ def _sheet(model: str, date: str, options: Options, catalog) -> pd.DataFrame:
     return sheet
 
 
-def _margins(setups: dict, sheet: pd.DataFrame, usd_per_request, sweeps: list) -> pd.DataFrame:
-    """Every provider's margin on every setup (long), with its verdict, from our cost per
-    request on each setup and its sweep over ``batch_grid()``."""
+def _margins(setups: dict, sheet: pd.DataFrame, usd_per_request, sweeps: list) -> dict:
+    """Every provider's margin on every setup (long: ``MARGIN_COLUMNS`` -> array, each
+    setup's rows in turn), with its verdict, from our cost per request on each setup and
+    its sweep over ``batch_grid()``."""
     if sheet.empty:
-        return pd.DataFrame(columns=list(MARGIN_COLUMNS))
-    frames = [
-        margins_table(s, sheet, float(cost), grid).assign(setup=label)
-        for (label, s), cost, grid in zip(setups.items(), usd_per_request, sweeps, strict=True)
+        return {name: np.array([], object) for name in MARGIN_COLUMNS}
+    parts = [
+        margin_columns(s, sheet, float(cost), grid)
+        for s, cost, grid in zip(setups.values(), usd_per_request, sweeps, strict=True)
     ]
-    table = pd.concat(frames, ignore_index=True)
+    table = {"setup": np.repeat(np.array(list(setups), object), len(sheet))}
+    for name in MARGIN_COLUMNS[1:5]:
+        table[name] = np.tile(sheet[name].to_numpy(), len(setups))
+    table.update({name: np.concatenate([p[name] for p in parts]) for name in parts[0]})
     table["margin_usd_per_request"] = table["margin_usd_per_million_requests"] / 1e6
     table["verdict"] = verdicts(table)
-    return table[list(MARGIN_COLUMNS)]
+    return {name: table[name] for name in MARGIN_COLUMNS}
 
 
-def _losers(rows: pd.DataFrame) -> tuple[str, str]:
+def _margin_frame(margins: dict) -> pd.DataFrame:
+    """``Result.margins`` from :func:`_margins`' columns."""
+    if len(margins["setup"]) == 0:
+        return pd.DataFrame(columns=list(MARGIN_COLUMNS))
+    return pd.DataFrame(margins)
+
+
+def _losers(rows: dict) -> tuple[str, str]:
     """'k of the n' and the list of who loses and who does not."""
-    lose = rows[rows["verdict"] == VERDICTS[2]]
-    keep = rows[rows["verdict"] != VERDICTS[2]]
-    text = f"{len(lose)} of the {len(rows)}"
-    tail = f": {', '.join(_described(lose))}" if len(lose) else ""
-    if len(keep):
-        tail += f"; not losing: {', '.join(_described(keep))}"
+    lose = rows["verdict"] == VERDICTS[2]
+    text = f"{lose.sum()} of the {len(lose)}"
+    tail = f": {', '.join(_described(_where(rows, lose)))}" if lose.any() else ""
+    if not lose.all():
+        tail += f"; not losing: {', '.join(_described(_where(rows, ~lose)))}"
     return text, tail
 
 
-def _c4(margins: pd.DataFrame, costs: pd.DataFrame, label: str, scenario) -> tuple:
+def _c4(margins: dict, costs: dict, label: str, scenario) -> tuple:
     """C4 in words: Mistral's margin and the other providers' on the seed's setup."""
-    ours = costs.set_index("setup").loc[label]
-    rows = margins[(margins["setup"] == label) & ~margins["model"].str.startswith(REFERENCE)]
+    ours = _at(costs, label)
+    rows = _where(margins, (margins["setup"] == label) & ~_is_reference(margins["model"]))
     text = (
         f"On the seed's setup ({scenario.n_gpus}x H100 SXM, {scenario.weight_format}, "
         f"${scenario.usd_per_gpu_hour:.2f}/GPU-hour) at batch {scenario.batch_size} and "
@@ -679,12 +722,13 @@ def _c4(margins: pd.DataFrame, costs: pd.DataFrame, label: str, scenario) -> tup
     )
     if not ours["fits"]:
         text += " This setup does not fit the model in memory at this batch."
-    mistral, others = rows[rows["provider"] == "Mistral"], rows[rows["provider"] != "Mistral"]
+    is_mistral = rows["provider"] == "Mistral"
+    others = _where(rows, ~is_mistral)
     numbers = {"mistral_margin_pct": None, "mistral_break_even_batch_size": None}
     numbers["mistral_break_even_utilization"] = None
     even = False
-    if len(mistral):
-        m = mistral.iloc[0]
+    if is_mistral.any():
+        m = _row(rows, int(np.flatnonzero(is_mistral)[0]))
         even = m["verdict"] == VERDICTS[1]
         numbers = {
             "mistral_margin_pct": float(m["margin_pct"]),
@@ -697,24 +741,23 @@ def _c4(margins: pd.DataFrame, costs: pd.DataFrame, label: str, scenario) -> tup
             f"{margin_words(m['revenue_per_request_usd'], m['margin_pct'])}: "
             f"Mistral {m['verdict']}; {break_even_text(m)}."
         )
-    all_lose = len(others) > 0 and (others["verdict"] == VERDICTS[2]).all()
-    if len(others):
+    all_lose = len(others["verdict"]) > 0 and bool((others["verdict"] == VERDICTS[2]).all())
+    if len(others["verdict"]):
         count, tail = _losers(others)
         text += f" {count} other providers lose money{tail}."
     return decide(even and all_lose, even or all_lose), text, numbers
 
 
-def _c6(
-    margins: pd.DataFrame, costs: pd.DataFrame, label: str, setup: Scenario, catalog
-) -> tuple[str, str]:
+def _c6(margins: dict, costs: dict, label: str, setup: Scenario, catalog) -> tuple[str, str]:
     """C6 in words: 2x A100 (setup ``label``) against the collapsed (non-Mistral) Mixtral
     prices."""
-    ours = costs.set_index("setup").loc[label]
-    rows = margins[
+    ours = _at(costs, label)
+    rows = _where(
+        margins,
         (margins["setup"] == label)
-        & ~margins["model"].str.startswith(REFERENCE)
-        & (margins["provider"] != "Mistral")
-    ]
+        & ~_is_reference(margins["model"])
+        & (margins["provider"] != "Mistral"),
+    )
     text = (
         f"On {setup.n_gpus}x {catalog.gpus.loc[setup.gpu, 'name']} at "
         f"${ours['usd_per_gpu_hour']:.2f}/GPU-hour (same batch and "
@@ -722,12 +765,12 @@ def _c6(
     )
     if not ours["fits"]:
         text += " This setup does not fit the model in memory at this batch."
-    if rows.empty:
+    if len(rows["verdict"]) == 0:
         return FAILS, text + " The sheet has no collapsed prices to compare."
     lose = rows["verdict"] == VERDICTS[2]
     count, tail = _losers(rows)
     text += f" At the collapsed prices {count} providers lose money{tail}."
-    return decide(lose.all(), lose.any()), text
+    return decide(bool(lose.all()), bool(lose.any())), text
 
 
 #: How ``verdict_text`` names each verdict's group.
@@ -771,35 +814,42 @@ def _verdict_text(
             f"(it is not priced with another model's prices); models with prices: "
             f"{', '.join(models)}."
         )
-    own = sheet[sheet["model"] == scenario.model]
-    if own.empty:
+    if not (sheet["model"].to_numpy() == scenario.model).any():
         return None, (
             f"{head} No provider sells {name} on {date} at this time of day; its prices "
             f"run from {priced[0]} to {priced[-1]}."
         )
-    fitting = costs[costs["fits"]]
+    fitting = costs["fits"].copy()
     if options.operating_point == "interactivity":
-        fitting = fitting[fitting["meets_target"]]
-    left_out = market[market["note"] != ""].groupby("note", sort=False)["name"]
-    gone = "; ".join(f"{', '.join(names)} ({note})" for note, names in left_out)
+        fitting &= costs["meets_target"]
+    notes, names = market["note"].to_numpy(), market["name"].to_numpy()
+    gone = "; ".join(
+        f"{', '.join(names[notes == note])} ({note})" for note in dict.fromkeys(notes) if note != ""
+    )
     gone = f" Market GPUs left out: {gone}." if gone else ""
-    if fitting.empty:
+    if not fitting.any():
         return None, (
             f"{head} No setup fits {name} in memory {operating_point_text(options)}.{gone}"
         )
-    best = fitting.loc[fitting["usd_per_request"].idxmin()]
-    rows = margins[(margins["setup"] == best["setup"]) & (margins["model"] == scenario.model)]
+    candidates = np.flatnonzero(fitting)
+    best = _row(costs, candidates[np.nanargmin(costs["usd_per_request"][candidates])])
+    rows = _where(
+        margins, (margins["setup"] == best["setup"]) & (margins["model"] == scenario.model)
+    )
     groups = [
-        f"{VERDICT_GROUPS[v]}: {', '.join(_described(rows[rows['verdict'] == v]))}"
+        f"{VERDICT_GROUPS[v]}: {', '.join(_described(_where(rows, rows['verdict'] == v)))}"
         for v in VERDICTS
         if (rows["verdict"] == v).any()
     ]
-    losers = rows[(rows["verdict"] == VERDICTS[2]) & np.isfinite(rows["break_even_batch_size"])]
-    if len(losers):
+    losers = (rows["verdict"] == VERDICTS[2]) & np.isfinite(rows["break_even_batch_size"])
+    if losers.any():
         groups.append(
             "at this price the losers would break even from batch "
             + ", ".join(
-                f"{r.break_even_batch_size:.0f} ({r.provider})" for r in losers.itertuples()
+                f"{batch:.0f} ({provider})"
+                for batch, provider in zip(
+                    rows["break_even_batch_size"][losers], rows["provider"][losers], strict=True
+                )
             )
         )
     text = (
@@ -810,10 +860,10 @@ def _verdict_text(
         f"requests of {scenario.prompt_tokens} + {scenario.output_tokens} tokens "
         f"(${best[COST]:.3f} per million output tokens). Margins: {'; '.join(groups)}."
     )
-    unpublished = rows[~rows["cached_price_published"].astype(bool)]
+    unpublished = rows["provider"][~rows["cached_price_published"]]
     if scenario.prefix_cache_hit_rate > 0 and len(unpublished):
         text += (
-            f" {', '.join(unpublished['provider'])} publish no cached-input price: their "
+            f" {', '.join(unpublished)} publish no cached-input price: their "
             "cached tokens are billed at their input price."
         )
     return str(best["setup"]), text + gone
@@ -828,15 +878,18 @@ def disclosure_text(scenario, date: str, margins, costs, setup: str | None, cata
     disclosure is restated at ``catalog``'s prices of its day, or at the project's catalog's
     where ``catalog`` holds none then (a price list of the user's own).
     """
-    table = disclosures.load_disclosures()
     if setup is None or margins.empty:
         return ""
-    ours = costs.set_index("setup").loc[setup]
+    table = disclosures.load_disclosures()
+    columns = ("setup", "provider", "revenue_per_request_usd", "margin_pct")
+    margins = {name: margins[name].to_numpy() for name in columns}
+    ours = _at({name: costs[name].to_numpy() for name in costs.columns}, setup)
     found = []
-    for key, row in table[table["provider"].isin(set(margins["provider"]))].iterrows():
-        mine = margins[(margins["setup"] == setup) & (margins["provider"] == row["provider"])]
-        if mine.empty:
+    for key, provider in table["provider"].items():
+        on_setup = (margins["setup"] == setup) & (margins["provider"] == provider)
+        if not on_setup.any():
             continue
+        row = table.loc[key]
         try:
             said = disclosures.restate(key, catalog)
         except ValueError:  # a sheet of the user's own lacks the disclosure day's prices:
@@ -846,7 +899,7 @@ def disclosure_text(scenario, date: str, margins, costs, setup: str | None, cata
         preset = presets.DEEPSEEK_2025 if key == disclosures.DEEPSEEK else {}
         n_gpus = preset.get("n_gpus", row["gpus_per_node"])
         parallel = "expert-parallel" if preset.get("expert_parallel") else "tensor-parallel"
-        m = mine.iloc[0]
+        m = _row(margins, int(np.flatnonzero(on_setup)[0]))
         gpu = (
             catalog.gpus.loc[row["gpu"], "name"] if row["gpu"] in catalog.gpus.index else row["gpu"]
         )
@@ -900,6 +953,7 @@ def run(scenario=None, options: Options | None = None, catalog=None) -> Result:
         a100_price = float(a100.min())
     setups, (seed, a100, sidebar), market = _setups(scenario, a100_price, date, options, catalog)
     costs, spreads, margins, tornado = _evaluated(scenario, setups, sheet, options, catalog)
+    costs_frame, margins_frame = pd.DataFrame(costs), _margin_frame(margins)
     if seed is not None:
         c4_status, c4_text, mistral = _c4(margins, costs, seed, setups[seed])
         c6_status, c6_text = _c6(margins, costs, a100, setups[a100], catalog)
@@ -934,13 +988,15 @@ def run(scenario=None, options: Options | None = None, catalog=None) -> Result:
         seed_setup=seed,
         a100_setup=a100,
         sidebar_setup=sidebar,
-        costs=costs,
+        costs=costs_frame,
         market=market,
-        margins=margins,
+        margins=margins_frame,
         margin_column=UNIT_COLUMN[options.margin_unit],
         cheapest_setup=cheapest,
         verdict_text=verdict_text,
-        disclosure_text=disclosure_text(scenario, date, margins, costs, cheapest, catalog),
+        disclosure_text=disclosure_text(
+            scenario, date, margins_frame, costs_frame, cheapest, catalog
+        ),
         c4_status=c4_status,
         c4_text=c4_text,
         c6_status=c6_status,
