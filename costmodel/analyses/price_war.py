@@ -57,6 +57,7 @@ from costmodel.pricing import (
     price_dates,
     price_gpus,
     price_sheet,
+    withdrawn_offers,
 )
 from costmodel.scans import evaluated_row, scan_many
 from costmodel.scenario import Scenario
@@ -616,17 +617,18 @@ def sheet_note(model: str, date: str, sheet: pd.DataFrame, time_of_day: str, cat
     peak and off-peak), or that none does; and which providers had withdrawn the model by
     ``date`` (their newest catalog row on or before it has no price), with the day."""
     name = catalog.models.loc[model, "name"] if model in catalog.models.index else model
-    timed = sheet[(sheet["model"] == model) & (sheet["time_of_day"] != "all_day")]
-    if len(timed):
-        one = len(timed) == 1
+    times = sheet["time_of_day"].to_numpy()
+    is_timed = (sheet["model"].to_numpy() == model) & (times != "all_day")
+    providers, times = sheet["provider"].to_numpy()[is_timed], times[is_timed]
+    if len(providers):
+        one = len(providers) == 1
         head = f"bill{'s' * one} {name} by time of day: the sheet holds"
         if time_of_day in TIME_WORDS:
-            names = ", ".join(timed["provider"])
+            names = ", ".join(providers)
             tail = f"{'its' if one else 'their'} {time_words(time_of_day)} price{'s' * (not one)}"
         else:
             names = ", ".join(
-                f"{p} ({time_words(t)})"
-                for p, t in timed[["provider", "time_of_day"]].itertuples(index=False)
+                f"{p} ({time_words(t)})" for p, t in zip(providers, times, strict=True)
             )
             tail = f"the price{'s' * (not one)} of {time_words(time_of_day)} on a weekday"
         parts = [f"{names} {head} {tail}."]
@@ -637,16 +639,11 @@ def sheet_note(model: str, date: str, sheet: pd.DataFrame, time_of_day: str, cat
         ]
     else:
         parts = []
-    rows = catalog.provider_prices[catalog.provider_prices["model"] == model]
-    days = day_numbers(rows["date"].astype(str))
-    order = np.argsort(days, kind="stable")
-    rows = rows.iloc[order[days[order] <= day_numbers([date])[0]]]
-    newest = rows.groupby("provider", sort=False).tail(1)
-    gone = newest[newest["usd_per_million_output"].isna()]
-    if len(gone):
+    gone = withdrawn_offers(model, date, catalog)
+    if gone:
         parts.append(
             f"Withdrawn by {date}: "
-            + ", ".join(f"{r.provider} (on {r.date})" for r in gone.itertuples())
+            + ", ".join(f"{provider} (on {day})" for provider, day in gone)
             + f"; {'it is' if len(gone) == 1 else 'they are'} not on the sheet."
         )
     return " ".join(parts)
