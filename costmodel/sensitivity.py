@@ -113,20 +113,21 @@ def tornado_table(columns: dict, resolved: dict, output: str, rows: pd.DataFrame
     ``rows`` its scan gave."""
     fields = list(columns)
     values = rows[output].to_numpy()
+    low, high, base = values[0::2], values[1::2], resolved[output]
     table = pd.DataFrame(
         {
             "field": fields,
             "value_base": [resolved[f] for f in fields],
             "value_low": columns_at(columns, fields, 0),
             "value_high": columns_at(columns, fields, 1),
-            "output_low": values[0::2],
-            "output_high": values[1::2],
-            "output_base": resolved[output],
+            "output_low": low,
+            "output_high": high,
+            "output_base": base,
+            "change_low_pct": 100 * (low / base - 1),
+            "change_high_pct": 100 * (high / base - 1),
+            "swing": np.abs(high - low),
         }
     )
-    table["change_low_pct"] = 100 * (table["output_low"] / table["output_base"] - 1)
-    table["change_high_pct"] = 100 * (table["output_high"] / table["output_base"] - 1)
-    table["swing"] = np.abs(table["output_high"] - table["output_low"])
     return table.sort_values("swing", ascending=False, ignore_index=True)
 
 
@@ -193,11 +194,12 @@ def ranges_call(bases, central: pd.DataFrame, catalog: Catalog) -> tuple[Scenari
     """The ``scan`` call of :func:`headline_ranges`' ends: rows ``2 i`` and ``2 i + 1``
     are base i with both efficiencies (resolved in ``central``, base i's evaluated row
     i) times ``1 - u`` and ``1 + u``, u the GPU family's ``efficiency_uncertainty``."""
-    spreads = catalog.gpus.loc[[b.gpu for b in bases], "efficiency_uncertainty"].to_numpy(float)
+    at = catalog.gpus.index.get_indexer([b.gpu for b in bases])
+    spreads = catalog.gpus["efficiency_uncertainty"].to_numpy(float)[at]
     moved = {
         name: [
             _moved(name, value, factor)
-            for value, spread in zip(central[name], spreads, strict=True)
+            for value, spread in zip(central[name].tolist(), spreads, strict=True)
             for factor in (1 - spread, 1 + spread)
         ]
         for name in _RANGE_FIELDS
@@ -210,8 +212,8 @@ def ranges_from(
 ) -> list[dict]:
     """:func:`headline_ranges` from the bases' ``central`` rows and the ``ends`` rows of
     :func:`ranges_call`."""
-    families = catalog.gpus.loc[[b.gpu for b in bases]]
-    pairs = ends[output].to_numpy().reshape(len(families), 2)
+    at = catalog.gpus.index.get_indexer([b.gpu for b in bases])
+    pairs = ends[output].to_numpy().reshape(len(at), 2)
     return [
         {
             "low": float(pair.min()),
@@ -222,9 +224,9 @@ def ranges_from(
         }
         for pair, mid, spread, calibrated in zip(
             pairs,
-            central[output],
-            families["efficiency_uncertainty"].to_numpy(float),
-            families["calibrated_on"],
+            central[output].to_numpy(),
+            catalog.gpus["efficiency_uncertainty"].to_numpy(float)[at],
+            catalog.gpus["calibrated_on"].to_numpy()[at],
             strict=True,
         )
     ]
