@@ -312,10 +312,12 @@ def _offers(catalog: Catalog, dates: pd.Series, rule: PriceRule) -> pd.DataFrame
     )
 
 
-def _best_setups(scenario, catalog, models, gpus, options) -> pd.DataFrame:
+def _best_setups(scenario, catalog, models, gpus, options) -> dict:
     """Per model and GPU, its cheapest fitting setup at $1 per GPU-hour (one scan of the
     setups each model allows: the scenario's expert parallelism on mixtures of experts
-    only, GPU counts that split the model's heads or experts)."""
+    only, GPU counts that split the model's heads or experts): column -> array, one entry
+    per (model, GPU) pair with a setup, ``pair`` its position ``i * len(gpus) + j`` of
+    ``models[i]`` on ``gpus[j]`` (ascending); the first in scan order on a tie."""
     axes = {
         "model": models,
         "gpu": gpus,
@@ -326,22 +328,31 @@ def _best_setups(scenario, catalog, models, gpus, options) -> pd.DataFrame:
         axes["batch_size"] = batch_grid()
     base = scenario.replace(model=models[0], usd_per_gpu_hour=1.0)
     columns = product_columns(**axes)
+    n_pairs = len(models) * len(gpus)
+    per_pair = len(columns["model"]) // n_pairs
     experts = catalog.models.loc[models, "n_experts"].to_numpy() > 1
     columns["expert_parallel"] = np.repeat(
         scenario.expert_parallel & experts, len(columns["model"]) // len(models)
     ).tolist()
-    shown = ["model", "gpu", "n_gpus", "weight_format", "batch_size", *_PRICED]
-    shown.append("tokens_per_s_per_user")
+    pair = np.repeat(np.arange(n_pairs), per_pair)
     ok = valid_rows(base, catalog, **columns)
+    shown = ["n_gpus", "weight_format", "batch_size", *_PRICED, "tokens_per_s_per_user"]
     if not ok.any():  # no setup any model allows (every row breaks a rule)
-        return pd.DataFrame(columns=shown)
+        return {"pair": pair[:0], **{name: np.array([]) for name in shown}}
     grid = scan(base, catalog, **{name: list(np.compress(ok, v)) for name, v in columns.items()})
-    ok = grid["fits"].to_numpy(bool)
+    pair = pair[ok]
+    keep = grid["fits"].to_numpy(bool)
     if options.target == "interactivity":
-        ok = ok & (grid["tokens_per_s_per_user"].to_numpy() >= options.min_tokens_per_s_per_user)
-    grid = grid.loc[ok, shown].astype({"model": str, "gpu": str, "weight_format": str})
-    best = grid.sort_values("usd_per_million_output_tokens", kind="stable")
-    return best.drop_duplicates(["model", "gpu"])
+        keep = keep & (
+            grid["tokens_per_s_per_user"].to_numpy() >= options.min_tokens_per_s_per_user
+        )
+    rows = np.flatnonzero(keep)
+    rows = rows[np.argsort(grid["usd_per_million_output_tokens"].to_numpy()[rows], kind="stable")]
+    rows = rows[np.unique(pair[rows], return_index=True)[1]]
+    best = {"pair": pair[rows]}
+    best.update({name: grid[name].to_numpy()[rows] for name in shown})
+    best["weight_format"] = best["weight_format"].astype(str).astype(object)
+    return best
 
 
 def _floors(
@@ -357,24 +368,50 @@ def _floors(
     if offers.empty:
         empty = pd.DataFrame(columns=list(FLOOR_COLUMNS))
         return empty, empty
-    best = _best_setups(scenario, catalog, models, sorted(offers["gpu"].unique()), options)
-    by_gpu = offers.merge(best, on="gpu")
+    gpus = sorted(offers["gpu"].unique())
+    best = _best_setups(scenario, catalog, models, gpus, options)
     # An uploaded model has no release date: from the timeline's first date.
-    release = period_end(catalog.models.loc[models, "date"]).to_numpy()  # once per model
-    at = pd.Index(models).get_indexer(by_gpu["model"].to_numpy())
-    released = pd.Series(release[at]).fillna(dates.min())
-    sold = pd.to_datetime(pd.Series(first_priced.reindex(by_gpu["model"].to_numpy()).to_numpy()))
+    released = period_end(catalog.models.loc[models, "date"]).fillna(dates.min())
+    sold = pd.to_datetime(pd.Series(first_priced.reindex(models).to_numpy()))
     released = released.where(~(sold < released), sold).to_numpy()
-    by_gpu = by_gpu[by_gpu["date"].to_numpy() >= released]
-    for column in _PRICED:
-        by_gpu[column] = by_gpu[column] * by_gpu["usd_per_gpu_hour"]
-    by_gpu["family"] = catalog.gpus.loc[by_gpu["gpu"], "family"].to_numpy()
-    by_gpu = by_gpu[list(FLOOR_COLUMNS)].sort_values(["model", "date", "gpu"], ignore_index=True)
-    floor = by_gpu.sort_values("usd_per_million_output_tokens", kind="stable")
-    floor = floor.drop_duplicates(["model", "date"]).sort_values(
-        ["model", "date"], ignore_index=True
+    # every (offer, model) pair: the model's best setup on the offer's GPU, once released
+    slot = np.full(len(models) * len(gpus), -1)
+    slot[best["pair"]] = np.arange(len(best["pair"]))
+    on_gpu = np.searchsorted(gpus, offers["gpu"].to_numpy())
+    offer = np.repeat(np.arange(len(offers)), len(models))
+    model = np.tile(np.arange(len(models)), len(offers))
+    at = slot[model * len(gpus) + on_gpu[offer]]
+    when = offers["date"].to_numpy()
+    kept = (at >= 0) & (when[offer] >= released[model])
+    offer, model, at = offer[kept], model[kept], at[kept]
+    name_rank = np.argsort(np.argsort(np.array(models, str), kind="stable"))
+    order = np.lexsort((on_gpu[offer], when[offer], name_rank[model]))
+    offer, model, at = offer[order], model[order], at[order]
+    price = offers["usd_per_gpu_hour"].to_numpy()[offer]
+    family = catalog.gpus["family"].to_numpy()[catalog.gpus.index.get_indexer(gpus)]
+    by_gpu = {
+        "model": np.array(models, object)[model],
+        "date": when[offer],
+        "gpu": np.array(gpus, object)[on_gpu[offer]],
+        "family": family[on_gpu[offer]],
+        "n_gpus": best["n_gpus"][at],
+        "weight_format": best["weight_format"][at],
+        "batch_size": best["batch_size"][at],
+        "usd_per_gpu_hour": price,
+        "price_kind": offers["price_kind"].to_numpy()[offer],
+        "price_basis": offers["price_basis"].to_numpy()[offer],
+        "price_date": offers["price_date"].to_numpy()[offer],
+        **{column: best[column][at] * price for column in _PRICED},
+        "tokens_per_s_per_user": best["tokens_per_s_per_user"][at],
+    }
+    # the cheapest of each (model, date): the first on a tie, by GPU
+    group = np.cumsum(
+        np.r_[True, (model[1:] != model[:-1]) | (when[offer][1:] != when[offer][:-1])]
     )
-    return floor, by_gpu
+    cheapest = np.lexsort((by_gpu["usd_per_million_output_tokens"], group))
+    cheapest = cheapest[np.r_[True, group[cheapest][1:] != group[cheapest][:-1]]]
+    floor = {name: values[cheapest] for name, values in by_gpu.items()}
+    return pd.DataFrame(floor), pd.DataFrame(by_gpu)
 
 
 def _on_offer(prices: pd.DataFrame, dates: pd.DataFrame, time_of_day: str) -> pd.DataFrame:
