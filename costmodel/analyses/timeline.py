@@ -351,7 +351,7 @@ def _best_setups(scenario, catalog, models, gpus, options) -> dict:
     rows = rows[np.unique(pair[rows], return_index=True)[1]]
     best = {"pair": pair[rows]}
     best.update({name: grid[name].to_numpy()[rows] for name in shown})
-    best["weight_format"] = best["weight_format"].astype(str).astype(object)
+    best["weight_format"] = pd.array(best["weight_format"].astype(str), dtype=str)
     return best
 
 
@@ -388,19 +388,20 @@ def _floors(
     order = np.lexsort((on_gpu[offer], when[offer], name_rank[model]))
     offer, model, at = offer[order], model[order], at[order]
     price = offers["usd_per_gpu_hour"].to_numpy()[offer]
-    family = catalog.gpus["family"].to_numpy()[catalog.gpus.index.get_indexer(gpus)]
+    family = catalog.gpus["family"].array.take(catalog.gpus.index.get_indexer(gpus))
+    # ``take`` of typed arrays (strings, dates): no values converted again
     by_gpu = {
-        "model": np.array(models, object)[model],
-        "date": when[offer],
-        "gpu": np.array(gpus, object)[on_gpu[offer]],
-        "family": family[on_gpu[offer]],
+        "model": pd.array(models, dtype=str).take(model),
+        "date": offers["date"].array.take(offer),
+        "gpu": pd.array(gpus, dtype=str).take(on_gpu[offer]),
+        "family": family.take(on_gpu[offer]),
         "n_gpus": best["n_gpus"][at],
-        "weight_format": best["weight_format"][at],
+        "weight_format": best["weight_format"].take(at),
         "batch_size": best["batch_size"][at],
         "usd_per_gpu_hour": price,
-        "price_kind": offers["price_kind"].to_numpy()[offer],
-        "price_basis": offers["price_basis"].to_numpy()[offer],
-        "price_date": offers["price_date"].to_numpy()[offer],
+        "price_kind": offers["price_kind"].array.take(offer),
+        "price_basis": offers["price_basis"].array.take(offer),
+        "price_date": offers["price_date"].array.take(offer),
         **{column: best[column][at] * price for column in _PRICED},
         "tokens_per_s_per_user": best["tokens_per_s_per_user"][at],
     }
@@ -410,7 +411,7 @@ def _floors(
     )
     cheapest = np.lexsort((by_gpu["usd_per_million_output_tokens"], group))
     cheapest = cheapest[np.r_[True, group[cheapest][1:] != group[cheapest][:-1]]]
-    floor = {name: values[cheapest] for name, values in by_gpu.items()}
+    floor = {name: values.take(cheapest) for name, values in by_gpu.items()}
     return pd.DataFrame(floor), pd.DataFrame(by_gpu)
 
 
