@@ -317,7 +317,8 @@ def _best_setups(scenario, catalog, models, gpus, options) -> dict:
     setups each model allows: the scenario's expert parallelism on mixtures of experts
     only, GPU counts that split the model's heads or experts): column -> array, one entry
     per (model, GPU) pair with a setup, ``pair`` its position ``i * len(gpus) + j`` of
-    ``models[i]`` on ``gpus[j]`` (ascending); the first in scan order on a tie."""
+    ``models[i]`` on ``gpus[j]`` (ascending); the first in scan order on a tie. With no
+    row to scan (every one breaks a rule) the columns are empty and of dtype object."""
     axes = {
         "model": models,
         "gpu": gpus,
@@ -338,7 +339,7 @@ def _best_setups(scenario, catalog, models, gpus, options) -> dict:
     ok = valid_rows(base, catalog, **columns)
     shown = ["n_gpus", "weight_format", "batch_size", *_PRICED, "tokens_per_s_per_user"]
     if not ok.any():  # no setup any model allows (every row breaks a rule)
-        return {"pair": pair[:0], **{name: np.array([]) for name in shown}}
+        return {"pair": pair[:0], **{name: np.array([], object) for name in ["model", *shown]}}
     grid = scan(base, catalog, **{name: list(np.compress(ok, v)) for name, v in columns.items()})
     pair = pair[ok]
     keep = grid["fits"].to_numpy(bool)
@@ -349,7 +350,7 @@ def _best_setups(scenario, catalog, models, gpus, options) -> dict:
     rows = np.flatnonzero(keep)
     rows = rows[np.argsort(grid["usd_per_million_output_tokens"].to_numpy()[rows], kind="stable")]
     rows = rows[np.unique(pair[rows], return_index=True)[1]]
-    best = {"pair": pair[rows]}
+    best = {"pair": pair[rows], "model": pd.array(models, dtype=str).take(pair[rows] // len(gpus))}
     best.update({name: grid[name].to_numpy()[rows] for name in shown})
     best["weight_format"] = pd.array(best["weight_format"].astype(str), dtype=str)
     return best
@@ -388,13 +389,13 @@ def _floors(
     order = np.lexsort((on_gpu[offer], when[offer], name_rank[model]))
     offer, model, at = offer[order], model[order], at[order]
     price = offers["usd_per_gpu_hour"].to_numpy()[offer]
-    family = catalog.gpus["family"].array.take(catalog.gpus.index.get_indexer(gpus))
+    family = catalog.gpus["family"].to_numpy()[catalog.gpus.index.get_indexer(gpus)]
     # ``take`` of typed arrays (strings, dates): no values converted again
     by_gpu = {
-        "model": pd.array(models, dtype=str).take(model),
+        "model": best["model"].take(at),
         "date": offers["date"].array.take(offer),
         "gpu": pd.array(gpus, dtype=str).take(on_gpu[offer]),
-        "family": family.take(on_gpu[offer]),
+        "family": family[on_gpu[offer]],  # object: no rows, no str dtype
         "n_gpus": best["n_gpus"][at],
         "weight_format": best["weight_format"].take(at),
         "batch_size": best["batch_size"][at],
@@ -406,11 +407,9 @@ def _floors(
         "tokens_per_s_per_user": best["tokens_per_s_per_user"][at],
     }
     # the cheapest of each (model, date): the first on a tie, by GPU
-    group = np.cumsum(
-        np.r_[True, (model[1:] != model[:-1]) | (when[offer][1:] != when[offer][:-1])]
-    )
-    cheapest = np.lexsort((by_gpu["usd_per_million_output_tokens"], group))
-    cheapest = cheapest[np.r_[True, group[cheapest][1:] != group[cheapest][:-1]]]
+    first = np.ones(len(offer), bool)
+    first[1:] = (model[1:] != model[:-1]) | (when[offer][1:] != when[offer][:-1])
+    cheapest = np.lexsort((by_gpu["usd_per_million_output_tokens"], np.cumsum(first)))[first]
     floor = {name: values.take(cheapest) for name, values in by_gpu.items()}
     return pd.DataFrame(floor), pd.DataFrame(by_gpu)
 
@@ -593,17 +592,22 @@ def _with_floor(rows: pd.DataFrame, floor: pd.DataFrame) -> pd.DataFrame:
         "n_gpus": "floor_n_gpus",
         "weight_format": "floor_weight_format",
     }
-    at_date = floor[["model", "date", *renamed]].rename(columns=renamed)
     shown = ["model", "provider", "series", "time_of_day", "date", "catalog_date"]
     shown += ["usd_per_million_input", "usd_per_million_output", "source"]
-    prices = rows[shown].merge(at_date, on=["model", "date"], how="left")
-    prices["floor_n_gpus"] = prices["floor_n_gpus"].astype("Int64")
+    prices = {name: rows[name].array for name in shown}
+    # the floor row of each price row's (model, date), -1 where none: missing values
+    keys = pd.MultiIndex.from_arrays([floor["model"], floor["date"]])
+    at = keys.get_indexer(pd.MultiIndex.from_arrays([rows["model"], rows["date"]]))
+    for column, name in renamed.items():
+        prices[name] = floor[column].array.take(at, allow_fill=True)
+    prices["floor_n_gpus"] = pd.array(prices["floor_n_gpus"], dtype="Int64")
     for column in ("floor_usd_per_million_output_tokens", "floor_usd_per_million_input_tokens"):
-        prices[column] = prices[column].astype(float)  # an empty floor is NaN, not object
+        prices[column] = np.asarray(prices[column], float)  # an empty floor is NaN, not object
     prices["below_floor"] = (
-        prices["usd_per_million_output"] < prices["floor_usd_per_million_output_tokens"]
-    ).astype(bool)
-    return prices
+        prices["usd_per_million_output"].to_numpy(float)
+        < prices["floor_usd_per_million_output_tokens"]
+    )
+    return pd.DataFrame(prices)
 
 
 def _changes(prices: pd.DataFrame) -> pd.DataFrame:
