@@ -40,7 +40,7 @@ import pandas as pd
 from costmodel.analyses.options import AnalysisOptions
 from costmodel.catalog import Catalog, load_catalog
 from costmodel.economics import batch_grid
-from costmodel.evaluation import scan, valid_rows
+from costmodel.evaluation import scan, sweep, valid_rows
 from costmodel.pricing import TIME_OF_DAY_NAMES, TIMES_OF_DAY, PriceRule, price_gpus
 from costmodel.scans import product_columns
 from costmodel.scenario import Scenario
@@ -331,17 +331,23 @@ def _best_setups(scenario, catalog, models, gpus, options) -> dict:
     columns = product_columns(**axes)
     n_pairs = len(models) * len(gpus)
     per_pair = len(columns["model"]) // n_pairs
-    experts = catalog.models.loc[models, "n_experts"].to_numpy() > 1
-    columns["expert_parallel"] = np.repeat(
-        scenario.expert_parallel & experts, len(columns["model"]) // len(models)
-    ).tolist()
+    at = catalog.models.index.get_indexer(models)
+    parallel = scenario.expert_parallel & (catalog.models["n_experts"].to_numpy()[at] > 1)
+    columns["expert_parallel"] = np.repeat(parallel, len(columns["model"]) // len(models)).tolist()
     pair = np.repeat(np.arange(n_pairs), per_pair)
     ok = valid_rows(base, catalog, **columns)
     shown = ["n_gpus", "weight_format", "batch_size", *_PRICED, "tokens_per_s_per_user"]
     if not ok.any():  # no setup any model allows (every row breaks a rule)
         return {"pair": pair[:0], **{name: np.array([], object) for name in ["model", *shown]}}
-    grid = scan(base, catalog, **{name: list(np.compress(ok, v)) for name, v in columns.items()})
-    pair = pair[ok]
+    if ok.all() and len(set(parallel)) == 1:
+        # the same rows as one sweep over the axes, which computes each stage once per
+        # combination of the axes it depends on (cheaper than the zipped scan)
+        grid = sweep(base.replace(expert_parallel=bool(parallel[0])), catalog, **axes)
+    else:
+        grid = scan(
+            base, catalog, **{name: list(np.compress(ok, v)) for name, v in columns.items()}
+        )
+        pair = pair[ok]
     keep = grid["fits"].to_numpy(bool)
     if options.target == "interactivity":
         keep = keep & (
