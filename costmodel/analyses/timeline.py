@@ -589,8 +589,18 @@ def _price_rows(catalog: Catalog, models: list[str], start: pd.Timestamp) -> pd.
     return rows.sort_values(["model", "date", "series"], kind="stable", ignore_index=True)
 
 
-def _with_floor(rows: pd.DataFrame, floor: pd.DataFrame) -> pd.DataFrame:
-    """Each price row with the floor at its date (``floor_*`` columns) and ``below_floor``."""
+def _grid_positions(table: pd.DataFrame, models: list[str], dates: pd.Series) -> np.ndarray:
+    """The position of each row's ``model`` and ``date`` in the grid ``models`` x
+    ``dates`` (model outer; every date of ``table`` is one of ``dates``, sorted)."""
+    model = pd.Index(models).get_indexer(table["model"])
+    return model * len(dates) + np.searchsorted(dates.to_numpy(), table["date"].to_numpy())
+
+
+def _with_floor(
+    rows: pd.DataFrame, floor: pd.DataFrame, models: list[str], dates: pd.Series
+) -> pd.DataFrame:
+    """Each price row with the floor at its date (``floor_*`` columns) and ``below_floor``;
+    ``models`` and ``dates``: the timeline's (every row's model and date among them)."""
     renamed = {
         "usd_per_million_output_tokens": "floor_usd_per_million_output_tokens",
         "usd_per_million_input_tokens": "floor_usd_per_million_input_tokens",
@@ -602,8 +612,9 @@ def _with_floor(rows: pd.DataFrame, floor: pd.DataFrame) -> pd.DataFrame:
     shown += ["usd_per_million_input", "usd_per_million_output", "source"]
     prices = {name: rows[name].array for name in shown}
     # the floor row of each price row's (model, date), -1 where none: missing values
-    keys = pd.MultiIndex.from_arrays([floor["model"], floor["date"]])
-    at = keys.get_indexer(pd.MultiIndex.from_arrays([rows["model"], rows["date"]]))
+    slot = np.full(len(models) * len(dates), -1)
+    slot[_grid_positions(floor, models, dates)] = np.arange(len(floor))
+    at = slot[_grid_positions(rows, models, dates)]
     for column, name in renamed.items():
         prices[name] = floor[column].array.take(at, allow_fill=True)
     prices["floor_n_gpus"] = pd.array(prices["floor_n_gpus"], dtype="Int64")
@@ -816,7 +827,7 @@ def run(
         start=start,
         end=end,
         models=tuple(models),
-        prices=_with_floor(rows, floor),
+        prices=_with_floor(rows, floor, models, history.dates),
         floor=floor,
         floor_by_gpu=by_gpu,
         # the catalog's history is kept (:func:`_history`): each Result its own frames
