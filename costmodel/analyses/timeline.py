@@ -312,6 +312,17 @@ def _offers(catalog: Catalog, dates: pd.Series, rule: PriceRule) -> pd.DataFrame
     )
 
 
+def _released(catalog: Catalog, models: list[str], rows: pd.DataFrame, dates) -> np.ndarray:
+    """Per model, the first date it has a floor: its release (the ``date`` of
+    ``assets/models.csv``; a release dated by its year alone, '2026', stands for the year's
+    end), or its first provider price in ``rows`` where that is earlier (a model sold is
+    released); an uploaded model without a release date from the first of ``dates``."""
+    released = period_end(catalog.models.loc[models, "date"]).fillna(dates.min())
+    first_priced = rows.groupby("model")["date"].min()
+    sold = pd.to_datetime(pd.Series(first_priced.reindex(models).to_numpy()))
+    return released.where(~(sold < released), sold).to_numpy()
+
+
 def _best_setups(scenario, catalog, models, gpus, options) -> dict:
     """Per model and GPU, its cheapest fitting setup at $1 per GPU-hour (one scan of the
     setups each model allows: the scenario's expert parallelism on mixtures of experts
@@ -363,24 +374,18 @@ def _best_setups(scenario, catalog, models, gpus, options) -> dict:
 
 
 def _floors(
-    scenario, catalog, models, dates, options, first_priced: pd.Series, offers: pd.DataFrame
+    scenario, catalog, models, options, released: np.ndarray, offers: pd.DataFrame
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Per model, date and GPU its best setup at its price then; and the cheapest per date.
 
-    A model has no floor before its release (the ``date`` of ``assets/models.csv``, or its
-    first provider price where that is earlier: a model sold is released, and a release
-    dated by its year alone, '2026', stands for the year's end); no GPU priced by the rule
-    in time: no floor (empty tables).
+    A model has no floor before its release (``released``, one date per model:
+    :func:`_released`); no GPU priced by the rule in time: no floor (empty tables).
     """
     if offers.empty:
         empty = pd.DataFrame(columns=list(FLOOR_COLUMNS))
         return empty, empty
     gpus = sorted(offers["gpu"].unique())
     best = _best_setups(scenario, catalog, models, gpus, options)
-    # An uploaded model has no release date: from the timeline's first date.
-    released = period_end(catalog.models.loc[models, "date"]).fillna(dates.min())
-    sold = pd.to_datetime(pd.Series(first_priced.reindex(models).to_numpy()))
-    released = released.where(~(sold < released), sold).to_numpy()
     # every (offer, model) pair: the model's best setup on the offer's GPU, once released
     slot = np.full(len(models) * len(gpus), -1)
     slot[best["pair"]] = np.arange(len(best["pair"]))
@@ -709,7 +714,8 @@ class _History:
     end: pd.Timestamp
     rows: pd.DataFrame
     dates: pd.Series
-    first_priced: pd.Series
+    released: np.ndarray
+    first_release: pd.Timestamp
     offers: pd.DataFrame
     notes: tuple
     shown: dict
@@ -774,7 +780,8 @@ def _build_history(catalog: Catalog, models: list[str], options: Options) -> _Hi
         end=end,
         rows=rows,
         dates=dates,
-        first_priced=rows.groupby("model")["date"].min(),
+        released=_released(catalog, models, rows, dates),
+        first_release=period_end(catalog.models.loc[models, "date"]).min(),
         offers=_offers(catalog, dates, options.price_rule),
         notes=notes,
         shown=shown,
@@ -807,16 +814,14 @@ def run(
         raise ValueError("no model to draw: the catalog has no provider prices")
     history = _history(catalog, models, options)
     start, end, rows = history.start, history.end, history.rows
-    floor, by_gpu = _floors(
-        scenario, catalog, models, history.dates, options, history.first_priced, history.offers
-    )
+    floor, by_gpu = _floors(scenario, catalog, models, options, history.released, history.offers)
     notes = list(history.notes)
     if floor.empty:
         notes.append(
             f"No GPU launched by {end:%Y-%m-%d} has a price of tier "
             f"{options.price_rule.tier_text}: no floor."
         )
-    elif floor["date"].min() > max(start, period_end(catalog.models.loc[models, "date"]).min()):
+    elif floor["date"].min() > max(start, history.first_release):
         notes.append(
             f"The floor starts on {floor['date'].min():%Y-%m-%d}: no GPU that holds the "
             f"model{'s' * (len(models) > 1)} had a price of tier {options.price_rule.tier_text} in "
