@@ -406,13 +406,14 @@ def market_setups(scenario, date: str, options: Options, catalog) -> tuple[dict,
     note = np.where(
         ~launched,
         f"launched after {date}",
-        np.where(prices["basis"] == "unpriced", prices["note"], ""),
+        np.where(prices["basis"].to_numpy() == "unpriced", prices["note"].to_numpy(), ""),
     ).astype(object)  # a longer note goes in below
-    names, usd_per_gpu_hour = catalog.gpus["name"].to_numpy()[at], prices["usd_per_gpu_hour"]
+    names = catalog.gpus["name"].to_numpy()[at]
+    usd_per_gpu_hour = prices["usd_per_gpu_hour"].to_numpy()
     table = {
         "gpu": gpus,
         "name": names,
-        "usd_per_gpu_hour": usd_per_gpu_hour.to_numpy(),
+        "usd_per_gpu_hour": usd_per_gpu_hour,
         "price_kind": prices["kind"].to_numpy(),
         "price_basis": prices["basis"].to_numpy(),
         "price_date": prices["date"].to_numpy(),
@@ -420,8 +421,8 @@ def market_setups(scenario, date: str, options: Options, catalog) -> tuple[dict,
     offered = note == ""
     interactive = options.operating_point == "interactivity"
     best = _best_market_setups(scenario, gpus, offered, options, catalog)
-    best["usd_per_request"] = best["usd_per_request"] * table["usd_per_gpu_hour"]
-    found = offered & best["n_gpus"].notna().to_numpy()
+    best["usd_per_request"] = best["usd_per_request"] * usd_per_gpu_hour
+    found = offered & ~pd.isna(best["n_gpus"])
     formats = ", ".join(options.weight_formats)
     note[offered & ~found] = (
         f"no setup of up to {MAX_MARKET_GPUS} GPUs in {formats} gives every user "
@@ -432,8 +433,8 @@ def market_setups(scenario, date: str, options: Options, catalog) -> tuple[dict,
     table = pd.DataFrame({**table, "note": note, **best})
     setups = {}
     for i in np.flatnonzero(found):
-        r = {name: column.iloc[i] for name, column in best.items()}
-        price = float(usd_per_gpu_hour.iloc[i])
+        r = {name: column[i] for name, column in best.items()}
+        price = float(usd_per_gpu_hour[i])
         label = f"Market: {int(r['n_gpus'])}x {names[i]}, {_formats(r)} @ ${price:.2f}"
         setups[label] = scenario.replace(
             gpu=gpus[i],
@@ -451,14 +452,14 @@ _BEST_COLUMNS = MARKET_COLUMNS[MARKET_COLUMNS.index("n_gpus") :]
 
 
 def _best_market_setups(scenario, gpus: list, offered, options: Options, catalog) -> dict:
-    """Column -> Series (one row per GPU of ``gpus``, NaN where none) of each offered GPU's
+    """Column -> array (one row per GPU of ``gpus``, NaN where none) of each offered GPU's
     cheapest setup at $1/GPU-hour (:func:`market_setups`): the lowest ``usd_per_request``,
     the first in sweep order on a tie. Dtypes as a left join of the GPUs on a table of the
     setups gives: an integer column with a missing row is float, with no setup at all
     every column is object."""
     missing = np.full(len(gpus), np.nan, object)
     if not offered.any():
-        return {name: pd.Series(missing) for name in _BEST_COLUMNS}
+        return {name: missing.copy() for name in _BEST_COLUMNS}
     sizes = [n for n in tensor_parallel_sizes(scenario.model, catalog) if n <= MAX_MARKET_GPUS]
     axes = {
         "gpu": [g for g, o in zip(gpus, offered, strict=True) if o],
@@ -488,7 +489,7 @@ def _best_market_setups(scenario, gpus: list, offered, options: Options, catalog
         if not has.all():
             dtype = np.dtype(float) if dtype.kind in "iu" else dtype
             values = np.where(has, values, np.nan)
-        best[name] = pd.Series(values, dtype=dtype)
+        best[name] = pd.array(values, dtype=dtype)
     return best
 
 
