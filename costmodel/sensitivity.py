@@ -114,21 +114,36 @@ def tornado_table(columns: dict, resolved: dict, output: str, rows: pd.DataFrame
     fields = list(columns)
     values = rows[output].to_numpy()
     low, high, base = values[0::2], values[1::2], resolved[output]
-    table = pd.DataFrame(
+    swing = np.abs(high - low)
+    order = largest_first(swing)
+    table = {
+        "field": fields,
+        "value_base": [resolved[f] for f in fields],
+        "value_low": columns_at(columns, fields, 0),
+        "value_high": columns_at(columns, fields, 1),
+    }
+    return pd.DataFrame(
         {
-            "field": fields,
-            "value_base": [resolved[f] for f in fields],
-            "value_low": columns_at(columns, fields, 0),
-            "value_high": columns_at(columns, fields, 1),
-            "output_low": low,
-            "output_high": high,
+            **{name: [values[i] for i in order] for name, values in table.items()},
+            "output_low": low[order],
+            "output_high": high[order],
             "output_base": base,
-            "change_low_pct": 100 * (low / base - 1),
-            "change_high_pct": 100 * (high / base - 1),
-            "swing": np.abs(high - low),
+            "change_low_pct": (100 * (low / base - 1))[order],
+            "change_high_pct": (100 * (high / base - 1))[order],
+            "swing": swing[order],
         }
     )
-    return table.sort_values("swing", ascending=False, ignore_index=True)
+
+
+def largest_first(values: np.ndarray) -> np.ndarray:
+    """The row order of ``values`` largest first, NaN last: the order (ties included) of
+    pandas' ``sort_values(ascending=False)``, which reverses the values, sorts them with
+    numpy's default (quicksort) and reverses the result."""
+    missing = np.isnan(values)
+    rows = np.flatnonzero(~missing)[::-1]
+    return np.concatenate(
+        [rows[values[rows].argsort(kind="quicksort")][::-1], np.flatnonzero(missing)]
+    )
 
 
 def tornado(

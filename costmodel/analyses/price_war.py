@@ -879,14 +879,15 @@ def disclosure_text(scenario, date: str, margins, costs, setup: str | None, cata
     if setup is None or margins.empty:
         return ""
     table = disclosures.load_disclosures()
-    columns = ("setup", "provider", "revenue_per_request_usd", "margin_pct")
-    margins = {name: margins[name].to_numpy() for name in columns}
-    ours = _at({name: costs[name].to_numpy() for name in costs.columns}, setup)
+    on_setup = margins["setup"].to_numpy() == setup
+    providers = margins["provider"].to_numpy()
     found = []
     for key, provider in table["provider"].items():
-        on_setup = (margins["setup"] == setup) & (margins["provider"] == provider)
-        if not on_setup.any():
+        mine = np.flatnonzero(on_setup & (providers == provider))
+        if not len(mine):
             continue
+        m = margins.iloc[mine[0]]
+        ours = costs.loc[costs["setup"] == setup].iloc[0]
         row = table.loc[key]
         try:
             said = disclosures.restate(key, catalog)
@@ -897,7 +898,6 @@ def disclosure_text(scenario, date: str, margins, costs, setup: str | None, cata
         preset = presets.DEEPSEEK_2025 if key == disclosures.DEEPSEEK else {}
         n_gpus = preset.get("n_gpus", row["gpus_per_node"])
         parallel = "expert-parallel" if preset.get("expert_parallel") else "tensor-parallel"
-        m = _row(margins, int(np.flatnonzero(on_setup)[0]))
         gpu = (
             catalog.gpus.loc[row["gpu"], "name"] if row["gpu"] in catalog.gpus.index else row["gpu"]
         )
