@@ -922,6 +922,12 @@ def disclosure_text(scenario, date: str, margins, costs, setup: str | None, cata
     return " ".join(found)
 
 
+def _lowest_a100_price(catalog) -> float:
+    """The lowest A100 80GB price of the catalog [$/GPU-hour] (``Catalog.prepared``)."""
+    prices = catalog.gpu_prices
+    return float(prices.loc[prices["gpu"] == A100, "usd_per_gpu_hour"].min())
+
+
 def run(scenario=None, options: Options | None = None, catalog=None) -> Result:
     """Prices of the scenario's model as of ``options.price_date`` against our cost on the
     setups (module docstring); ``run()`` is the seed's December 2023 comparison."""
@@ -947,8 +953,7 @@ def run(scenario=None, options: Options | None = None, catalog=None) -> Result:
     sheet = _sheet(scenario.model, date, options, catalog)
     a100_price = options.a100_usd_per_gpu_hour
     if a100_price is None:
-        a100 = catalog.gpu_prices.loc[catalog.gpu_prices["gpu"] == A100, "usd_per_gpu_hour"]
-        a100_price = float(a100.min())
+        a100_price = catalog.prepared(_lowest_a100_price)
     setups, (seed, a100, sidebar), market = _setups(scenario, a100_price, date, options, catalog)
     costs, spreads, margins, tornado = _evaluated(scenario, setups, sheet, options, catalog)
     costs_frame, margins_frame = pd.DataFrame(costs), _margin_frame(margins)
