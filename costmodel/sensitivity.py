@@ -116,6 +116,8 @@ def tornado_table(columns: dict, resolved: dict, output: str, rows: pd.DataFrame
     low, high, base = values[0::2], values[1::2], resolved[output]
     swing = np.abs(high - low)
     order = largest_first(swing)
+    with np.errstate(divide="ignore", invalid="ignore"):  # a base of 0 (a free GPU): inf, NaN
+        change_low, change_high = 100 * (low / base - 1), 100 * (high / base - 1)
     table = {
         "field": fields,
         "value_base": [resolved[f] for f in fields],
@@ -128,8 +130,8 @@ def tornado_table(columns: dict, resolved: dict, output: str, rows: pd.DataFrame
             "output_low": low[order],
             "output_high": high[order],
             "output_base": base,
-            "change_low_pct": (100 * (low / base - 1))[order],
-            "change_high_pct": (100 * (high / base - 1))[order],
+            "change_low_pct": change_low[order],
+            "change_high_pct": change_high[order],
             "swing": swing[order],
         }
     )
