@@ -37,9 +37,9 @@ def break_even_batch_size(
 
 
 def first_break_even(grid: pd.DataFrame, revenue) -> np.ndarray:
-    """The first ``batch_size`` of ``grid`` (a sweep over batches, smallest first) that
-    fits and costs at most ``revenue`` per request [$]; NaN where none does. One value
-    per ``revenue`` (a number or an array).
+    """The first ``batch_size`` of ``grid`` (a sweep over batches, smallest first: a frame
+    or column -> array) that fits and costs at most ``revenue`` per request [$]; NaN where
+    none does. One value per ``revenue`` (a number or an array).
 
     >>> grid = pd.DataFrame({"batch_size": [1, 8], "fits": [True, True],
     ...                      "usd_per_request": [0.02, 0.004]})
@@ -48,7 +48,7 @@ def first_break_even(grid: pd.DataFrame, revenue) -> np.ndarray:
     """
     cost = np.where(grid["fits"], grid["usd_per_request"], np.inf)
     ok = cost[None, :] <= np.atleast_1d(np.asarray(revenue, float))[:, None]
-    first = grid["batch_size"].to_numpy(float)[ok.argmax(axis=1)]
+    first = np.asarray(grid["batch_size"], float)[ok.argmax(axis=1)]
     return np.where(ok.any(axis=1), first, np.nan)
 
 
@@ -84,7 +84,8 @@ def margin_columns(
     scenario: Scenario, prices: pd.DataFrame, usd_per_request: float, grid: pd.DataFrame
 ) -> dict:
     """The columns :func:`margins_table` adds to ``prices``, in its order, as arrays (one
-    value per price row): for an analysis that stacks several setups' margins itself."""
+    value per price row): for an analysis that stacks several setups' margins itself
+    (``grid`` may then be column -> array)."""
     usd_in = prices["usd_per_million_input"].to_numpy(float)
     if "usd_per_million_cached_input" in prices:
         cached = prices["usd_per_million_cached_input"].to_numpy(float)

@@ -559,7 +559,12 @@ def _evaluated(scenario, setups: dict, sheet: pd.DataFrame, options: Options, ca
     tornado, in two ``scans.scan_many`` calls: the setups and their batch sweeps, then the
     moves of the ranges and the tornado from the setups' evaluated rows."""
     bases = list(setups.values())
-    grids = [] if sheet.empty else [(s, {"batch_size": batch_grid()}) for s in bases]
+    # every setup's sweep over ``batch_grid()`` as one call: setup i's batches in turn
+    grids = (
+        []
+        if sheet.empty
+        else [sensitivity.scenario_columns(bases, batch_size=batch_grid() * len(bases))]
+    )
     rows, *sweeps = scan_many([sensitivity.scenario_columns(bases), *grids], catalog)
     resolved = evaluated_row(rows, bases.index(scenario))
     ranges, tornado = (
@@ -569,7 +574,7 @@ def _evaluated(scenario, setups: dict, sheet: pd.DataFrame, options: Options, ca
     ends, moved = scan_many([ranges, tornado], catalog)
     spreads = sensitivity.ranges_from(bases, rows, ends, COST, catalog)
     costs = _costs(setups, rows, spreads, options)
-    margins = _margins(setups, sheet, rows["usd_per_request"].to_numpy(), sweeps)
+    margins = _margins(setups, sheet, rows["usd_per_request"].to_numpy(), *sweeps)
     return costs, spreads, margins, sensitivity.tornado_table(tornado[1], resolved, COST, moved)
 
 
@@ -670,15 +675,24 @@ def _sheet(model: str, date: str, options: Options, catalog) -> pd.DataFrame:
     return sheet
 
 
-def _margins(setups: dict, sheet: pd.DataFrame, usd_per_request, sweeps: list) -> dict:
+def _margins(setups: dict, sheet: pd.DataFrame, usd_per_request, sweeps=None) -> dict:
     """Every provider's margin on every setup (long: ``MARGIN_COLUMNS`` -> array, each
     setup's rows in turn), with its verdict, from our cost per request on each setup and
-    its sweep over ``batch_grid()``."""
+    ``sweeps``: each setup's sweep over ``batch_grid()`` in turn (None: the sheet is empty)."""
     if sheet.empty:
         return {name: np.array([], object) for name in MARGIN_COLUMNS}
+    size = len(batch_grid())
+    sweep_columns = {
+        name: sweeps[name].to_numpy() for name in ("batch_size", "fits", "usd_per_request")
+    }
     parts = [
-        margin_columns(s, sheet, float(cost), grid)
-        for s, cost, grid in zip(setups.values(), usd_per_request, sweeps, strict=True)
+        margin_columns(
+            s,
+            sheet,
+            float(cost),
+            {name: values[i * size : (i + 1) * size] for name, values in sweep_columns.items()},
+        )
+        for i, (s, cost) in enumerate(zip(setups.values(), usd_per_request, strict=True))
     ]
     table = {"setup": np.repeat(np.array(list(setups), object), len(sheet))}
     for name in MARGIN_COLUMNS[1:5]:
