@@ -233,16 +233,17 @@ def ranges_from(
     pairs = ends[output].to_numpy().reshape(len(at), 2)
     return [
         {
-            "low": float(pair.min()),
-            "central": float(mid),
-            "high": float(pair.max()),
-            "uncertainty": float(spread),
+            "low": low,
+            "central": mid,
+            "high": high,
+            "uncertainty": spread,
             "calibrated_on": "" if pd.isna(calibrated) else str(calibrated),
         }
-        for pair, mid, spread, calibrated in zip(
-            pairs,
-            central[output].to_numpy(),
-            catalog.gpus["efficiency_uncertainty"].to_numpy(float)[at],
+        for low, mid, high, spread, calibrated in zip(
+            pairs.min(axis=1).tolist(),
+            central[output].to_numpy(float).tolist(),
+            pairs.max(axis=1).tolist(),
+            catalog.gpus["efficiency_uncertainty"].to_numpy(float)[at].tolist(),
             catalog.gpus["calibrated_on"].to_numpy()[at],
             strict=True,
         )
