@@ -277,10 +277,9 @@ def _period_ends(dates: tuple) -> np.ndarray:
 def _models(catalog: Catalog, options: Options) -> list[str]:
     """The models drawn: every model with prices (no model asked for), else ``model``,
     ``models`` and the models of the ``active_params_b`` band, in that order."""
-    priced = set(catalog.provider_prices["model"])
     band = options.active_params_b
     if options.model is None and not options.models and not band:
-        return [m for m in catalog.models.index if m in priced]
+        return list(catalog.prepared(_priced_models))
     wanted = [m for m in (options.model, *options.models) if m is not None]
     unknown = [m for m in wanted if m not in catalog.models.index]
     if unknown:
@@ -289,6 +288,12 @@ def _models(catalog: Catalog, options: Options) -> list[str]:
         active = catalog.models["active_params"] / 1e9
         wanted += list(catalog.models.index[(active >= band[0]) & (active <= band[1])])
     return list(dict.fromkeys(wanted))
+
+
+def _priced_models(catalog: Catalog) -> tuple[str, ...]:
+    """The catalog's models with a provider price, in its order (``Catalog.prepared``)."""
+    priced = set(catalog.provider_prices["model"])
+    return tuple(m for m in catalog.models.index if m in priced)
 
 
 def _offers(catalog: Catalog, dates: pd.Series, rule: PriceRule) -> pd.DataFrame:
