@@ -37,9 +37,9 @@ def break_even_batch_size(
 
 
 def first_break_even(grid: pd.DataFrame, revenue) -> np.ndarray:
-    """The first ``batch_size`` of ``grid`` (a sweep over batches, smallest first) that
-    fits and costs at most ``revenue`` per request [$]; NaN where none does. One value
-    per ``revenue`` (a number or an array).
+    """The first ``batch_size`` of ``grid`` (a sweep over batches, smallest first: a frame
+    or column -> array) that fits and costs at most ``revenue`` per request [$]; NaN where
+    none does. One value per ``revenue`` (a number or an array).
 
     >>> grid = pd.DataFrame({"batch_size": [1, 8], "fits": [True, True],
     ...                      "usd_per_request": [0.02, 0.004]})
@@ -48,7 +48,7 @@ def first_break_even(grid: pd.DataFrame, revenue) -> np.ndarray:
     """
     cost = np.where(grid["fits"], grid["usd_per_request"], np.inf)
     ok = cost[None, :] <= np.atleast_1d(np.asarray(revenue, float))[:, None]
-    first = grid["batch_size"].to_numpy(float)[ok.argmax(axis=1)]
+    first = np.asarray(grid["batch_size"], float)[ok.argmax(axis=1)]
     return np.where(ok.any(axis=1), first, np.nan)
 
 
@@ -77,31 +77,43 @@ def margins_table(
     """:func:`provider_margins` from our cost per request on ``scenario`` [$] and its
     sweep over ``batch_grid()`` (``grid``, for the break-even batch): an analysis that
     evaluated both with its other rows (``scans.scan_many``) passes them here."""
-    table = prices.copy()
-    usd_in = table["usd_per_million_input"].to_numpy(float)
-    cached = table.get("usd_per_million_cached_input", pd.Series(np.nan, table.index))
-    cached = cached.to_numpy(float)
+    return prices.assign(**margin_columns(scenario, prices, usd_per_request, grid))
+
+
+def margin_columns(
+    scenario: Scenario, prices: pd.DataFrame, usd_per_request: float, grid: pd.DataFrame
+) -> dict:
+    """The columns :func:`margins_table` adds to ``prices``, in its order, as arrays (one
+    value per price row): for an analysis that stacks several setups' margins itself
+    (``grid`` may then be column -> array)."""
+    usd_in = prices["usd_per_million_input"].to_numpy(float)
+    if "usd_per_million_cached_input" in prices:
+        cached = prices["usd_per_million_cached_input"].to_numpy(float)
+    else:
+        cached = np.full(len(prices), np.nan)
     revenue = revenue_per_request(
         scenario.prompt_tokens,
         scenario.output_tokens,
         usd_in,
-        table["usd_per_million_output"].to_numpy(float),
+        prices["usd_per_million_output"].to_numpy(float),
         cached,
         scenario.prefix_cache_hit_rate,
     )
-    table["usd_per_million_cached_input_billed"] = billed_cached_input_price(usd_in, cached)
-    table["cached_price_published"] = ~np.isnan(cached)
-    table["revenue_per_request_usd"] = revenue
-    table["usd_per_request"] = usd_per_request
-    table["margin_usd_per_million_requests"] = (revenue - usd_per_request) * 1e6
     with np.errstate(over="ignore"):  # a near-zero price: a loss of -inf % (said in words)
-        table["margin_pct"] = np.where(
+        margin_pct = np.where(
             revenue > 0,
             100 * (revenue - usd_per_request) / np.where(revenue > 0, revenue, 1.0),
             np.nan,
         )
-    table["break_even_utilization"] = break_even_utilization(
-        scenario.utilization, usd_per_request, revenue
-    )
-    table["break_even_batch_size"] = first_break_even(grid, revenue)
-    return table
+    return {
+        "usd_per_million_cached_input_billed": billed_cached_input_price(usd_in, cached),
+        "cached_price_published": ~np.isnan(cached),
+        "revenue_per_request_usd": revenue,
+        "usd_per_request": np.full(len(prices), float(usd_per_request)),
+        "margin_usd_per_million_requests": (revenue - usd_per_request) * 1e6,
+        "margin_pct": margin_pct,
+        "break_even_utilization": break_even_utilization(
+            scenario.utilization, usd_per_request, revenue
+        ),
+        "break_even_batch_size": first_break_even(grid, revenue),
+    }

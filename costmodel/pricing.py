@@ -439,6 +439,23 @@ def price_sheet(
     """
     catalog = catalog or load_catalog()
     time_of_day = check_time_of_day(time_of_day)
+    key = (model, as_of, reference, time_of_day)
+    kept = catalog.prepared(_kept_sheets)
+    if key not in kept:
+        if len(kept) >= PRICE_TABLES_KEPT:
+            kept.pop(next(iter(kept)))
+        kept[key] = _price_sheet(model, as_of, catalog, reference, time_of_day)
+    return kept[key].copy()
+
+
+def _kept_sheets(catalog: Catalog) -> dict:
+    """The catalog's kept :func:`price_sheet` tables (``Catalog.prepared``): a page's rerun
+    on a new scenario asks for the same sheet."""
+    return {}
+
+
+def _price_sheet(model: str, as_of, catalog: Catalog, reference, time_of_day: str):
+    """:func:`price_sheet`, computed (it keeps the result)."""
     table = catalog.prepared(_sheet_table)
     wanted = table["models"] == model
     if reference:
@@ -479,17 +496,43 @@ def _times_at(table: dict, picked: np.ndarray, clock: str) -> np.ndarray:
 
 def price_dates(catalog: Catalog | None = None) -> list[str]:
     """The provider-price dates of the catalog, oldest first (as written: '2023-12', '2024')."""
-    prices = (catalog or load_catalog()).provider_prices
-    return sorted(prices["date"].astype(str).unique(), key=date_key)
+    return list((catalog or load_catalog()).prepared(_price_dates))
+
+
+def _price_dates(catalog: Catalog) -> tuple[str, ...]:
+    """:func:`price_dates`, computed once per catalog."""
+    return tuple(sorted(catalog.provider_prices["date"].astype(str).unique(), key=date_key))
 
 
 def model_price_dates(model: str, catalog: Catalog | None = None) -> list[str]:
     """The dates the catalog prices ``model`` at, oldest first; [] if it has no price."""
+    return list((catalog or load_catalog()).prepared(_model_price_dates).get(model, ()))
+
+
+def _model_price_dates(catalog: Catalog) -> dict:
+    """Model -> :func:`model_price_dates` (models with a price), computed once per catalog."""
+    table = catalog.prepared(_sheet_table)
+    dates = table["rows"]["date"].astype(str).to_numpy()
+    return {
+        str(model): tuple(sorted(set(dates[table["order"][table["model"] == code]]), key=date_key))
+        for code, model in enumerate(table["models"])
+    }
+
+
+def withdrawn_offers(model: str, as_of, catalog: Catalog | None = None) -> list[tuple]:
+    """The providers whose newest ``model`` row dated on or before ``as_of`` has no price
+    (the offer withdrawn, so :func:`price_sheet` leaves them out), as (provider, that row's
+    date as written), ordered by that date (the file's order on a tie)."""
     table = (catalog or load_catalog()).prepared(_sheet_table)
     code = np.flatnonzero(table["models"] == model)
-    rows = table["order"][table["model"] == code[0]] if len(code) else []
-    dates = table["rows"]["date"].astype(str).to_numpy()[rows]
-    return sorted(set(dates), key=date_key)
+    picked = table["order"][table["model"] == code[0]] if len(code) else table["order"][:0]
+    picked = picked[table["day"][picked] <= day_numbers([check_date("as_of", as_of)])[0]]
+    provider = table["provider"][picked]
+    newest = picked[np.r_[provider[1:] != provider[:-1], True]] if len(picked) else picked
+    newest = newest[np.lexsort((newest, table["day"][newest]))]
+    rows = table["rows"]
+    gone = newest[np.isnan(rows["usd_per_million_output"].to_numpy(float)[newest])]
+    return list(zip(rows["provider"].to_numpy()[gone], rows["date"].to_numpy()[gone], strict=True))
 
 
 def gpu_price_dates(catalog: Catalog | None = None) -> list[str]:

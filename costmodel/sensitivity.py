@@ -113,21 +113,39 @@ def tornado_table(columns: dict, resolved: dict, output: str, rows: pd.DataFrame
     ``rows`` its scan gave."""
     fields = list(columns)
     values = rows[output].to_numpy()
-    table = pd.DataFrame(
+    low, high, base = values[0::2], values[1::2], resolved[output]
+    swing = np.abs(high - low)
+    order = largest_first(swing)
+    with np.errstate(divide="ignore", invalid="ignore"):  # a base of 0 (a free GPU): inf, NaN
+        change_low, change_high = 100 * (low / base - 1), 100 * (high / base - 1)
+    table = {
+        "field": fields,
+        "value_base": [resolved[f] for f in fields],
+        "value_low": columns_at(columns, fields, 0),
+        "value_high": columns_at(columns, fields, 1),
+    }
+    return pd.DataFrame(
         {
-            "field": fields,
-            "value_base": [resolved[f] for f in fields],
-            "value_low": columns_at(columns, fields, 0),
-            "value_high": columns_at(columns, fields, 1),
-            "output_low": values[0::2],
-            "output_high": values[1::2],
-            "output_base": resolved[output],
+            **{name: [values[i] for i in order] for name, values in table.items()},
+            "output_low": low[order],
+            "output_high": high[order],
+            "output_base": base,
+            "change_low_pct": change_low[order],
+            "change_high_pct": change_high[order],
+            "swing": swing[order],
         }
     )
-    table["change_low_pct"] = 100 * (table["output_low"] / table["output_base"] - 1)
-    table["change_high_pct"] = 100 * (table["output_high"] / table["output_base"] - 1)
-    table["swing"] = np.abs(table["output_high"] - table["output_low"])
-    return table.sort_values("swing", ascending=False, ignore_index=True)
+
+
+def largest_first(values: np.ndarray) -> np.ndarray:
+    """The row order of ``values`` largest first, NaN last: the order (ties included) of
+    pandas' ``sort_values(ascending=False)``, which reverses the values, sorts them with
+    numpy's default (quicksort) and reverses the result."""
+    missing = np.isnan(values)
+    rows = np.flatnonzero(~missing)[::-1]
+    return np.concatenate(
+        [rows[values[rows].argsort(kind="quicksort")][::-1], np.flatnonzero(missing)]
+    )
 
 
 def tornado(
@@ -193,11 +211,12 @@ def ranges_call(bases, central: pd.DataFrame, catalog: Catalog) -> tuple[Scenari
     """The ``scan`` call of :func:`headline_ranges`' ends: rows ``2 i`` and ``2 i + 1``
     are base i with both efficiencies (resolved in ``central``, base i's evaluated row
     i) times ``1 - u`` and ``1 + u``, u the GPU family's ``efficiency_uncertainty``."""
-    spreads = catalog.gpus.loc[[b.gpu for b in bases], "efficiency_uncertainty"].to_numpy(float)
+    at = catalog.gpus.index.get_indexer([b.gpu for b in bases])
+    spreads = catalog.gpus["efficiency_uncertainty"].to_numpy(float)[at]
     moved = {
         name: [
             _moved(name, value, factor)
-            for value, spread in zip(central[name], spreads, strict=True)
+            for value, spread in zip(central[name].tolist(), spreads, strict=True)
             for factor in (1 - spread, 1 + spread)
         ]
         for name in _RANGE_FIELDS
@@ -210,21 +229,22 @@ def ranges_from(
 ) -> list[dict]:
     """:func:`headline_ranges` from the bases' ``central`` rows and the ``ends`` rows of
     :func:`ranges_call`."""
-    families = catalog.gpus.loc[[b.gpu for b in bases]]
-    pairs = ends[output].to_numpy().reshape(len(families), 2)
+    at = catalog.gpus.index.get_indexer([b.gpu for b in bases])
+    pairs = ends[output].to_numpy().reshape(len(at), 2)
     return [
         {
-            "low": float(pair.min()),
-            "central": float(mid),
-            "high": float(pair.max()),
-            "uncertainty": float(spread),
+            "low": low,
+            "central": mid,
+            "high": high,
+            "uncertainty": spread,
             "calibrated_on": "" if pd.isna(calibrated) else str(calibrated),
         }
-        for pair, mid, spread, calibrated in zip(
-            pairs,
-            central[output],
-            families["efficiency_uncertainty"].to_numpy(float),
-            families["calibrated_on"],
+        for low, mid, high, spread, calibrated in zip(
+            pairs.min(axis=1).tolist(),
+            central[output].to_numpy(float).tolist(),
+            pairs.max(axis=1).tolist(),
+            catalog.gpus["efficiency_uncertainty"].to_numpy(float)[at].tolist(),
+            catalog.gpus["calibrated_on"].to_numpy()[at],
             strict=True,
         )
     ]

@@ -8,6 +8,7 @@ times, so these tests pin the economics, not the step-time model.
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from costmodel import (
@@ -21,6 +22,7 @@ from costmodel import (
     revenue_per_request,
     sweep,
 )
+from costmodel.margins import margin_columns, margins_table
 
 EXACT = 1e-12
 
@@ -325,3 +327,24 @@ def test_c14_one_h200_cheaper_than_two_h100_fp8(batch):
     ratio = one_h200["usd_per_million_output_tokens"] / two_h100["usd_per_million_output_tokens"]
     assert ratio < 0.75, ratio
     assert one_h200["allreduce_time_ms"] == 0.0 < two_h100["allreduce_time_ms"]
+
+
+def test_margin_columns_by_hand():
+    # 512 prompt + 256 output tokens at $1 in / $2 out per million, no cached price:
+    # revenue (512 x 1 + 256 x 2) / 1e6 = $0.001024 a request; our cost $0.0005.
+    prices = pd.DataFrame({"usd_per_million_input": [1.0], "usd_per_million_output": [2.0]})
+    grid = pd.DataFrame(
+        {"batch_size": [1, 8], "fits": [True, True], "usd_per_request": [0.002, 0.0008]}
+    )
+    s = Scenario(utilization=0.5)
+    columns = margin_columns(s, prices, 0.0005, grid)
+    assert columns["revenue_per_request_usd"][0] == pytest.approx(0.001024, rel=EXACT)
+    assert columns["usd_per_million_cached_input_billed"][0] == 1.0  # the input price
+    assert not columns["cached_price_published"][0]
+    assert columns["margin_usd_per_million_requests"][0] == pytest.approx(524.0, rel=EXACT)
+    assert columns["margin_pct"][0] == pytest.approx(100 * 0.000524 / 0.001024, rel=EXACT)
+    assert columns["break_even_utilization"][0] == pytest.approx(0.5 * 0.0005 / 0.001024, rel=EXACT)
+    assert columns["break_even_batch_size"][0] == 8.0  # $0.0008 <= $0.001024 < $0.002
+    # margins_table: the same columns, in this order, after the price columns
+    table = margins_table(s, prices, 0.0005, grid)
+    assert list(table.columns) == [*prices.columns, *columns]

@@ -220,3 +220,45 @@ def test_kept_price_tables_are_the_computed_ones_and_not_shared():
     assert (
         price_gpus(["h100-sxm"], rule.replace(as_of="2024"), catalog)["usd_per_gpu_hour"][0] == 3.99
     )
+
+
+def test_withdrawn_offers_name_the_provider_and_the_day():
+    # DeepSeek stopped selling R1 on 2025-09-05 (its newest R1 row then has no price);
+    # before that day it sold it, and a model nobody withdrew has none.
+    assert pricing.withdrawn_offers("deepseek-r1", "2025-10") == [("DeepSeek", "2025-09-05")]
+    assert pricing.withdrawn_offers("deepseek-r1", "2025-08") == []
+    assert pricing.withdrawn_offers("mixtral-8x7b", "today") == []
+    assert pricing.withdrawn_offers("no-such-model", "today") == []
+
+
+def test_withdrawn_offers_are_the_providers_the_sheet_leaves_out():
+    # For every model and date: a provider is withdrawn exactly when its newest row on or
+    # before the date has no price; the sheet holds none of them.
+    prices = CATALOG.provider_prices
+    for model in prices["model"].unique():
+        for as_of in pricing.price_dates(CATALOG):
+            gone = pricing.withdrawn_offers(model, as_of, CATALOG)
+            rows = prices[prices["model"] == model]
+            rows = rows[pricing.day_numbers(rows["date"]) <= pricing.day_numbers([as_of])[0]]
+            days = pricing.day_numbers(rows["date"])
+            newest = rows.iloc[np.argsort(days, kind="stable")].groupby("provider").tail(1)
+            expected = set(newest.loc[newest["usd_per_million_output"].isna(), "provider"])
+            assert {provider for provider, _ in gone} == expected, (model, as_of)
+            sheet = price_sheet(model, as_of, CATALOG)
+            assert not expected & set(sheet["provider"]), (model, as_of)
+
+
+def test_kept_sheets_and_dates_are_not_shared():
+    catalog = dataclasses.replace(costmodel.load_catalog())  # nothing kept yet
+    first = price_sheet("mixtral-8x7b", "2023-12", catalog)
+    first.loc[:, "usd_per_million_output"] = -1.0  # a caller's change stays its own
+    again = price_sheet("mixtral-8x7b", "2023-12", catalog)
+    fresh = pricing._price_sheet("mixtral-8x7b", "2023-12", catalog, None, "peak")
+    pd.testing.assert_frame_equal(again, fresh)
+    assert (again["usd_per_million_output"] >= 0).all()
+    dates = pricing.price_dates(catalog)
+    dates.append("9999")
+    assert "9999" not in pricing.price_dates(catalog)
+    r1 = pricing.model_price_dates("deepseek-r1", catalog)
+    r1.clear()
+    assert pricing.model_price_dates("deepseek-r1", catalog)[0] == "2025-01-20"

@@ -1,6 +1,7 @@
 """Tornado sensitivity and the low/central/high headline, against hand-worked differences."""
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from costmodel import Scenario, evaluate, load_catalog, sensitivity
@@ -159,3 +160,15 @@ def test_n_gpus_under_expert_parallelism_moves_within_the_experts():
     would leave GPUs without an expert (the library refuses it); 7 and 8 instead."""
     table = sensitivity.tornado(Scenario(expert_parallel=True, n_gpus=8), fields=("n_gpus",))
     assert (table.loc[0, "value_low"], table.loc[0, "value_high"]) == (7, 8)
+
+
+def test_largest_first_is_the_order_of_a_descending_sort():
+    # 3 > 2 > 1, NaN last; equal values in pandas' order (its sort of the reversed values).
+    values = np.array([1.0, 3.0, np.nan, 2.0])
+    assert sensitivity.largest_first(values).tolist() == [1, 3, 0, 2]
+    rng = np.random.default_rng(0)
+    for n in (0, 1, 5, 17, 40):  # past 16 values numpy's quicksort is not an insertion sort
+        ties = rng.integers(0, 4, n).astype(float)
+        ties[rng.random(n) < 0.2] = np.nan
+        expected = pd.DataFrame({"v": ties}).sort_values("v", ascending=False).index
+        assert sensitivity.largest_first(ties).tolist() == expected.tolist()

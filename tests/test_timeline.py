@@ -586,8 +586,10 @@ def test_expert_parallelism_applies_to_the_mixtures_of_experts_among_the_models(
     options = Options(models=("qwen3.6-27b", "mixtral-8x7b"))
     best = _best_setups(scenario, catalog, ["qwen3.6-27b", "mixtral-8x7b"], ["h200-sxm"], options)
     assert set(best["model"]) == {"qwen3.6-27b", "mixtral-8x7b"}
-    assert best["n_gpus"].isin(GPU_COUNTS).all()
-    assert (best.loc[best["model"] == "mixtral-8x7b", "n_gpus"] <= 8).all()
+    assert np.isin(best["n_gpus"], GPU_COUNTS).all()
+    assert (best["n_gpus"][np.asarray(best["model"]) == "mixtral-8x7b"] <= 8).all()
+    # one entry per (model, GPU) pair: model i on GPU j at i * len(gpus) + j
+    assert best["pair"].tolist() == [0, 1]
 
 
 def test_the_catalogs_price_history_is_kept_and_each_result_has_its_own_frames():

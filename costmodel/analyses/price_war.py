@@ -48,7 +48,7 @@ from costmodel.analyses.options import AnalysisOptions, change_pct, scenario_fie
 from costmodel.catalog import date_key, load_catalog
 from costmodel.economics import batch_grid
 from costmodel.evaluation import check_ids, sweep, tensor_parallel_sizes
-from costmodel.margins import margins_table
+from costmodel.margins import margin_columns
 from costmodel.pricing import (
     PriceRule,
     check_time_of_day,
@@ -57,6 +57,7 @@ from costmodel.pricing import (
     price_dates,
     price_gpus,
     price_sheet,
+    withdrawn_offers,
 )
 from costmodel.scans import evaluated_row, scan_many
 from costmodel.scenario import Scenario
@@ -301,14 +302,15 @@ class Result:
     tornado: pd.DataFrame
 
 
-def verdicts(margins: pd.DataFrame) -> np.ndarray:
-    """'profits' / 'roughly breaks even' / 'loses money' per row, from ``margin_pct``.
+def verdicts(margins: pd.DataFrame | dict) -> np.ndarray:
+    """'profits' / 'roughly breaks even' / 'loses money' per row, from ``margin_pct`` (of a
+    frame or a dict of column arrays).
 
     A free price (revenue 0): 'loses money' if the cost is above 0, else 'roughly breaks
     even'. Otherwise above +10 % profits, within ±10 % roughly breaks even.
     """
     revenue, cost, pct = (
-        margins[c].to_numpy(float)
+        np.asarray(margins[c], float)
         for c in ("revenue_per_request_usd", "usd_per_request", "margin_pct")
     )
     free = revenue <= 0
@@ -338,9 +340,29 @@ def describe(row: pd.Series) -> str:
     return f"{row['provider']} ({words})"
 
 
-def _described(rows: pd.DataFrame) -> list[str]:
-    """:func:`describe` of each row of ``rows``."""
-    return [describe(row) for row in rows.to_dict("records")]
+def _described(rows: dict) -> list[str]:
+    """:func:`describe` of each row of ``rows`` (column -> array)."""
+    return [describe(_row(rows, i)) for i in range(len(rows["provider"]))]
+
+
+def _row(columns: dict, i: int) -> dict:
+    """Row ``i`` of ``columns`` (column -> array) as column -> value."""
+    return {name: values[i] for name, values in columns.items()}
+
+
+def _where(columns: dict, mask) -> dict:
+    """The rows of ``columns`` (column -> array) where ``mask`` holds."""
+    return {name: values[mask] for name, values in columns.items()}
+
+
+def _at(columns: dict, setup: str) -> dict:
+    """The row of ``columns`` (a table of setups: column -> array) of ``setup``."""
+    return _row(columns, int(np.flatnonzero(columns["setup"] == setup)[0]))
+
+
+def _is_reference(models: np.ndarray) -> np.ndarray:
+    """Whether each model id is one of OpenAI's price bar (``REFERENCE``)."""
+    return np.char.startswith(models.astype(str), REFERENCE)
 
 
 def break_even_text(row: pd.Series) -> str:
@@ -379,78 +401,103 @@ def market_setups(scenario, date: str, options: Options, catalog) -> tuple[dict,
     """
     gpus = list(options.market_gpus)
     prices = price_gpus(gpus, options.price_rule.replace(as_of=date), catalog)
-    launched = day_numbers(catalog.gpus.loc[gpus, "date"]) <= day_numbers([date])[0]
+    at = catalog.gpus.index.get_indexer(gpus)
+    launched = day_numbers(catalog.gpus["date"].to_numpy()[at]) <= day_numbers([date])[0]
     note = np.where(
         ~launched,
         f"launched after {date}",
-        np.where(prices["basis"] == "unpriced", prices["note"], ""),
-    )
-    table = pd.DataFrame(
-        {
-            "gpu": gpus,
-            "name": catalog.gpus.loc[gpus, "name"].to_numpy(),
-            "usd_per_gpu_hour": prices["usd_per_gpu_hour"].to_numpy(),
-            "price_kind": prices["kind"].to_numpy(),
-            "price_basis": prices["basis"].to_numpy(),
-            "price_date": prices["date"].to_numpy(),
-            "note": note,
-        }
-    )
-    offered = table[table["note"] == ""]
-    chosen = ["gpu", "n_gpus", "weight_format", "attention_format", "batch_size"]
-    chosen += ["tokens_per_s_per_user", "usd_per_request"]
-    best = pd.DataFrame(columns=chosen)
-    sizes = [n for n in tensor_parallel_sizes(scenario.model, catalog) if n <= MAX_MARKET_GPUS]
+        np.where(prices["basis"].to_numpy() == "unpriced", prices["note"].to_numpy(), ""),
+    ).astype(object)  # a longer note goes in below
+    names = catalog.gpus["name"].to_numpy()[at]
+    usd_per_gpu_hour = prices["usd_per_gpu_hour"].to_numpy()
+    table = {
+        "gpu": gpus,
+        "name": names,
+        "usd_per_gpu_hour": usd_per_gpu_hour,
+        "price_kind": prices["kind"].to_numpy(),
+        "price_basis": prices["basis"].to_numpy(),
+        "price_date": prices["date"].to_numpy(),
+    }
+    offered = note == ""
     interactive = options.operating_point == "interactivity"
-    if len(offered):
-        axes = {
-            "gpu": list(offered["gpu"]),
-            "n_gpus": sizes,
-            "weight_format": [None if f == CHECKPOINT else f for f in options.weight_formats],
-        }
-        if interactive:
-            axes["batch_size"] = batch_grid()
-        grid = sweep(scenario.replace(usd_per_gpu_hour=1.0), catalog, **axes)
-        at = catalog.gpus.index.get_indexer(grid["gpu"].astype(str))
-        domain = catalog.gpus["scale_up_domain_gpus"].to_numpy(float)[at]
-        ok = grid["fits"].to_numpy(bool) & ~(grid["n_gpus"].to_numpy() > domain)
-        if interactive:
-            ok &= grid["tokens_per_s_per_user"].to_numpy() >= options.min_tokens_per_s_per_user
-        grid = grid.loc[ok, chosen].astype(
-            {"gpu": str, "weight_format": str, "attention_format": str}
-        )
-        best = grid.sort_values("usd_per_request", kind="stable").drop_duplicates("gpu")
-    table = table.merge(best, on="gpu", how="left")[list(MARKET_COLUMNS)]
-    table["usd_per_request"] = table["usd_per_request"] * table["usd_per_gpu_hour"]
-    unfit = (table["note"] == "") & table["n_gpus"].isna()
+    best = _best_market_setups(scenario, gpus, offered, options, catalog)
+    best["usd_per_request"] = best["usd_per_request"] * usd_per_gpu_hour
+    found = offered & ~pd.isna(best["n_gpus"])
     formats = ", ".join(options.weight_formats)
-    table.loc[unfit, "note"] = (
+    note[offered & ~found] = (
         f"no setup of up to {MAX_MARKET_GPUS} GPUs in {formats} gives every user "
         f"{options.min_tokens_per_s_per_user:g} tokens/s"
         if interactive
         else f"does not fit on up to {MAX_MARKET_GPUS} GPUs in {formats}"
     )
-    setups = {
-        f"Market: {int(r.n_gpus)}x {r.name}, {_formats(r)} @ ${r.usd_per_gpu_hour:.2f}": (
-            scenario.replace(
-                gpu=r.gpu,
-                n_gpus=int(r.n_gpus),
-                weight_format=r.weight_format,
-                attention_format=r.attention_format,
-                usd_per_gpu_hour=float(r.usd_per_gpu_hour),
-                batch_size=int(r.batch_size),
-            )
+    table = pd.DataFrame({**table, "note": note, **best})
+    setups = {}
+    for i in np.flatnonzero(found):
+        r = {name: column[i] for name, column in best.items()}
+        price = float(usd_per_gpu_hour[i])
+        label = f"Market: {int(r['n_gpus'])}x {names[i]}, {_formats(r)} @ ${price:.2f}"
+        setups[label] = scenario.replace(
+            gpu=gpus[i],
+            n_gpus=int(r["n_gpus"]),
+            weight_format=r["weight_format"],
+            attention_format=r["attention_format"],
+            usd_per_gpu_hour=price,
+            batch_size=int(r["batch_size"]),
         )
-        for r in table[table["note"] == ""].itertuples()
-    }
     return setups, table
+
+
+#: Columns of a market GPU's best setup (``Result.market``'s after the price columns).
+_BEST_COLUMNS = MARKET_COLUMNS[MARKET_COLUMNS.index("n_gpus") :]
+
+
+def _best_market_setups(scenario, gpus: list, offered, options: Options, catalog) -> dict:
+    """Column -> array (one row per GPU of ``gpus``, NaN where none) of each offered GPU's
+    cheapest setup at $1/GPU-hour (:func:`market_setups`): the lowest ``usd_per_request``,
+    the first in sweep order on a tie. Dtypes as a left join of the GPUs on a table of the
+    setups gives: an integer column with a missing row is float, with no setup at all
+    every column is object."""
+    missing = np.full(len(gpus), np.nan, object)
+    if not offered.any():
+        return {name: missing.copy() for name in _BEST_COLUMNS}
+    sizes = [n for n in tensor_parallel_sizes(scenario.model, catalog) if n <= MAX_MARKET_GPUS]
+    axes = {
+        "gpu": [g for g, o in zip(gpus, offered, strict=True) if o],
+        "n_gpus": sizes,
+        "weight_format": [None if f == CHECKPOINT else f for f in options.weight_formats],
+    }
+    if options.operating_point == "interactivity":
+        axes["batch_size"] = batch_grid()
+    grid = sweep(scenario.replace(usd_per_gpu_hour=1.0), catalog, **axes)
+    grid_gpu = grid["gpu"].astype(str).to_numpy()
+    at = catalog.gpus.index.get_indexer(grid_gpu)
+    domain = catalog.gpus["scale_up_domain_gpus"].to_numpy(float)[at]
+    ok = grid["fits"].to_numpy(bool) & ~(grid["n_gpus"].to_numpy() > domain)
+    if options.operating_point == "interactivity":
+        ok &= grid["tokens_per_s_per_user"].to_numpy() >= options.min_tokens_per_s_per_user
+    rows = np.flatnonzero(ok)
+    rows = rows[np.argsort(grid["usd_per_request"].to_numpy()[rows], kind="stable")]
+    distinct, first = np.unique(grid_gpu[rows], return_index=True)
+    row_of = dict(zip(distinct, rows[first], strict=True))
+    pick = np.array([row_of.get(g, -1) for g in gpus])
+    has = pick >= 0
+    best = {}
+    for name in _BEST_COLUMNS:
+        column = grid[name].astype(str) if name.endswith("format") else grid[name]
+        values = column.to_numpy()[pick]
+        dtype = column.dtype
+        if not has.all():
+            dtype = np.dtype(float) if dtype.kind in "iu" else dtype
+            values = np.where(has, values, np.nan)
+        best[name] = pd.array(values, dtype=dtype)
+    return best
 
 
 def _formats(row) -> str:
     """'fp8', or 'mxfp4 experts + bf16' where the experts' format differs from the rest's."""
-    if row.attention_format == row.weight_format:
-        return row.weight_format
-    return f"{row.weight_format} experts + {row.attention_format}"
+    if row["attention_format"] == row["weight_format"]:
+        return row["weight_format"]
+    return f"{row['weight_format']} experts + {row['attention_format']}"
 
 
 def _setups(scenario, a100_price: float, date: str, options: Options, catalog):
@@ -468,39 +515,56 @@ def _setups(scenario, a100_price: float, date: str, options: Options, catalog):
     return result, (*seeds, sidebar), table
 
 
-def _costs(setups: dict, rows: pd.DataFrame, spreads: list, options: Options) -> pd.DataFrame:
+def _costs(setups: dict, rows: pd.DataFrame, spreads: list, options: Options) -> dict:
     """Our cost per token and per request on each setup (``rows``: one scan row per
-    setup) with its headline range (``spreads``), and whether it meets the target."""
-    return pd.DataFrame(
-        {
-            "setup": list(setups),
-            "gpu": rows["gpu"].astype(str),
-            "n_gpus": rows["n_gpus"],
-            "usd_per_gpu_hour": rows["usd_per_gpu_hour"],
-            "weight_format": rows["weight_format"].astype(str),
-            "batch_size": rows["batch_size"],
-            "utilization": rows["utilization"],
-            "fits": rows["fits"].astype(bool),
-            "usd_per_million_input_tokens": rows["usd_per_million_input_tokens"],
-            COST: rows[COST],
-            f"{COST}_low": [s["low"] for s in spreads],
-            f"{COST}_high": [s["high"] for s in spreads],
-            "usd_per_request": rows["usd_per_request"],
-            "tokens_per_s_per_user": rows["tokens_per_s_per_user"],
-            "meets_target": rows["tokens_per_s_per_user"].to_numpy()
-            >= options.min_tokens_per_s_per_user,
-        }
-    )
+    setup) with its headline range (``spreads``), and whether it meets the target: column
+    -> array."""
+    column = {name: rows[name].to_numpy() for name in COST_COLUMNS}
+    return {
+        "setup": np.array(list(setups), object),
+        "gpu": rows["gpu"].astype(str).to_numpy(),
+        "n_gpus": column["n_gpus"],
+        "usd_per_gpu_hour": column["usd_per_gpu_hour"],
+        "weight_format": rows["weight_format"].astype(str).to_numpy(),
+        "batch_size": column["batch_size"],
+        "utilization": column["utilization"],
+        "fits": rows["fits"].to_numpy(bool),
+        "usd_per_million_input_tokens": column["usd_per_million_input_tokens"],
+        COST: column[COST],
+        f"{COST}_low": np.array([s["low"] for s in spreads]),
+        f"{COST}_high": np.array([s["high"] for s in spreads]),
+        "usd_per_request": column["usd_per_request"],
+        "tokens_per_s_per_user": column["tokens_per_s_per_user"],
+        "meets_target": column["tokens_per_s_per_user"] >= options.min_tokens_per_s_per_user,
+    }
+
+
+#: The scan's columns ``_costs`` takes as they are.
+COST_COLUMNS = (
+    "n_gpus",
+    "usd_per_gpu_hour",
+    "batch_size",
+    "utilization",
+    "usd_per_million_input_tokens",
+    COST,
+    "usd_per_request",
+    "tokens_per_s_per_user",
+)
 
 
 def _evaluated(scenario, setups: dict, sheet: pd.DataFrame, options: Options, catalog):
     """Our costs on the setups with their headline ranges (``sensitivity``), every
-    provider's margin on each (``margins.margins_table``, its break-even batch from the
-    setup's sweep over ``batch_grid()``) and the scenario's tornado, in two
-    ``scans.scan_many`` calls: the setups and their batch sweeps, then the moves of the
-    ranges and the tornado from the setups' evaluated rows."""
+    provider's margin on each (``margins.margin_columns``, its break-even batch from the
+    setup's sweep over ``batch_grid()``), both as column -> array, and the scenario's
+    tornado, in two ``scans.scan_many`` calls: the setups and their batch sweeps, then the
+    moves of the ranges and the tornado from the setups' evaluated rows."""
     bases = list(setups.values())
-    grids = [] if sheet.empty else [(s, {"batch_size": batch_grid()}) for s in bases]
+    # every setup's sweep over ``batch_grid()`` as one call: setup i's batches in turn
+    grids = (
+        []
+        if sheet.empty
+        else [sensitivity.scenario_columns(bases, batch_size=batch_grid() * len(bases))]
+    )
     rows, *sweeps = scan_many([sensitivity.scenario_columns(bases), *grids], catalog)
     resolved = evaluated_row(rows, bases.index(scenario))
     ranges, tornado = (
@@ -510,7 +574,7 @@ def _evaluated(scenario, setups: dict, sheet: pd.DataFrame, options: Options, ca
     ends, moved = scan_many([ranges, tornado], catalog)
     spreads = sensitivity.ranges_from(bases, rows, ends, COST, catalog)
     costs = _costs(setups, rows, spreads, options)
-    margins = _margins(setups, sheet, rows["usd_per_request"].to_numpy(), sweeps)
+    margins = _margins(setups, sheet, rows["usd_per_request"].to_numpy(), *sweeps)
     return costs, spreads, margins, sensitivity.tornado_table(tornado[1], resolved, COST, moved)
 
 
@@ -559,17 +623,18 @@ def sheet_note(model: str, date: str, sheet: pd.DataFrame, time_of_day: str, cat
     peak and off-peak), or that none does; and which providers had withdrawn the model by
     ``date`` (their newest catalog row on or before it has no price), with the day."""
     name = catalog.models.loc[model, "name"] if model in catalog.models.index else model
-    timed = sheet[(sheet["model"] == model) & (sheet["time_of_day"] != "all_day")]
-    if len(timed):
-        one = len(timed) == 1
+    times = sheet["time_of_day"].to_numpy()
+    is_timed = (sheet["model"].to_numpy() == model) & (times != "all_day")
+    providers, times = sheet["provider"].to_numpy()[is_timed], times[is_timed]
+    if len(providers):
+        one = len(providers) == 1
         head = f"bill{'s' * one} {name} by time of day: the sheet holds"
         if time_of_day in TIME_WORDS:
-            names = ", ".join(timed["provider"])
+            names = ", ".join(providers)
             tail = f"{'its' if one else 'their'} {time_words(time_of_day)} price{'s' * (not one)}"
         else:
             names = ", ".join(
-                f"{p} ({time_words(t)})"
-                for p, t in timed[["provider", "time_of_day"]].itertuples(index=False)
+                f"{p} ({time_words(t)})" for p, t in zip(providers, times, strict=True)
             )
             tail = f"the price{'s' * (not one)} of {time_words(time_of_day)} on a weekday"
         parts = [f"{names} {head} {tail}."]
@@ -580,16 +645,11 @@ def sheet_note(model: str, date: str, sheet: pd.DataFrame, time_of_day: str, cat
         ]
     else:
         parts = []
-    rows = catalog.provider_prices[catalog.provider_prices["model"] == model]
-    days = day_numbers(rows["date"].astype(str))
-    order = np.argsort(days, kind="stable")
-    rows = rows.iloc[order[days[order] <= day_numbers([date])[0]]]
-    newest = rows.groupby("provider", sort=False).tail(1)
-    gone = newest[newest["usd_per_million_output"].isna()]
-    if len(gone):
+    gone = withdrawn_offers(model, date, catalog)
+    if gone:
         parts.append(
             f"Withdrawn by {date}: "
-            + ", ".join(f"{r.provider} (on {r.date})" for r in gone.itertuples())
+            + ", ".join(f"{provider} (on {day})" for provider, day in gone)
             + f"; {'it is' if len(gone) == 1 else 'they are'} not on the sheet."
         )
     return " ".join(parts)
@@ -615,36 +675,55 @@ def _sheet(model: str, date: str, options: Options, catalog) -> pd.DataFrame:
     return sheet
 
 
-def _margins(setups: dict, sheet: pd.DataFrame, usd_per_request, sweeps: list) -> pd.DataFrame:
-    """Every provider's margin on every setup (long), with its verdict, from our cost per
-    request on each setup and its sweep over ``batch_grid()``."""
+def _margins(setups: dict, sheet: pd.DataFrame, usd_per_request, sweeps=None) -> dict:
+    """Every provider's margin on every setup (long: ``MARGIN_COLUMNS`` -> array, each
+    setup's rows in turn), with its verdict, from our cost per request on each setup and
+    ``sweeps``: each setup's sweep over ``batch_grid()`` in turn (None: the sheet is empty)."""
     if sheet.empty:
-        return pd.DataFrame(columns=list(MARGIN_COLUMNS))
-    frames = [
-        margins_table(s, sheet, float(cost), grid).assign(setup=label)
-        for (label, s), cost, grid in zip(setups.items(), usd_per_request, sweeps, strict=True)
+        return {name: np.array([], object) for name in MARGIN_COLUMNS}
+    size = len(batch_grid())
+    sweep_columns = {
+        name: sweeps[name].to_numpy() for name in ("batch_size", "fits", "usd_per_request")
+    }
+    parts = [
+        margin_columns(
+            s,
+            sheet,
+            float(cost),
+            {name: values[i * size : (i + 1) * size] for name, values in sweep_columns.items()},
+        )
+        for i, (s, cost) in enumerate(zip(setups.values(), usd_per_request, strict=True))
     ]
-    table = pd.concat(frames, ignore_index=True)
+    table = {"setup": np.repeat(np.array(list(setups), object), len(sheet))}
+    for name in MARGIN_COLUMNS[1:5]:
+        table[name] = np.tile(sheet[name].to_numpy(), len(setups))
+    table.update({name: np.concatenate([p[name] for p in parts]) for name in parts[0]})
     table["margin_usd_per_request"] = table["margin_usd_per_million_requests"] / 1e6
     table["verdict"] = verdicts(table)
-    return table[list(MARGIN_COLUMNS)]
+    return {name: table[name] for name in MARGIN_COLUMNS}
 
 
-def _losers(rows: pd.DataFrame) -> tuple[str, str]:
+def _margin_frame(margins: dict) -> pd.DataFrame:
+    """``Result.margins`` from :func:`_margins`' columns."""
+    if len(margins["setup"]) == 0:
+        return pd.DataFrame(columns=list(MARGIN_COLUMNS))
+    return pd.DataFrame(margins)
+
+
+def _losers(rows: dict) -> tuple[str, str]:
     """'k of the n' and the list of who loses and who does not."""
-    lose = rows[rows["verdict"] == VERDICTS[2]]
-    keep = rows[rows["verdict"] != VERDICTS[2]]
-    text = f"{len(lose)} of the {len(rows)}"
-    tail = f": {', '.join(_described(lose))}" if len(lose) else ""
-    if len(keep):
-        tail += f"; not losing: {', '.join(_described(keep))}"
+    lose = rows["verdict"] == VERDICTS[2]
+    text = f"{lose.sum()} of the {len(lose)}"
+    tail = f": {', '.join(_described(_where(rows, lose)))}" if lose.any() else ""
+    if not lose.all():
+        tail += f"; not losing: {', '.join(_described(_where(rows, ~lose)))}"
     return text, tail
 
 
-def _c4(margins: pd.DataFrame, costs: pd.DataFrame, label: str, scenario) -> tuple:
+def _c4(margins: dict, costs: dict, label: str, scenario) -> tuple:
     """C4 in words: Mistral's margin and the other providers' on the seed's setup."""
-    ours = costs.set_index("setup").loc[label]
-    rows = margins[(margins["setup"] == label) & ~margins["model"].str.startswith(REFERENCE)]
+    ours = _at(costs, label)
+    rows = _where(margins, (margins["setup"] == label) & ~_is_reference(margins["model"]))
     text = (
         f"On the seed's setup ({scenario.n_gpus}x H100 SXM, {scenario.weight_format}, "
         f"${scenario.usd_per_gpu_hour:.2f}/GPU-hour) at batch {scenario.batch_size} and "
@@ -655,12 +734,13 @@ def _c4(margins: pd.DataFrame, costs: pd.DataFrame, label: str, scenario) -> tup
     )
     if not ours["fits"]:
         text += " This setup does not fit the model in memory at this batch."
-    mistral, others = rows[rows["provider"] == "Mistral"], rows[rows["provider"] != "Mistral"]
+    is_mistral = rows["provider"] == "Mistral"
+    others = _where(rows, ~is_mistral)
     numbers = {"mistral_margin_pct": None, "mistral_break_even_batch_size": None}
     numbers["mistral_break_even_utilization"] = None
     even = False
-    if len(mistral):
-        m = mistral.iloc[0]
+    if is_mistral.any():
+        m = _row(rows, int(np.flatnonzero(is_mistral)[0]))
         even = m["verdict"] == VERDICTS[1]
         numbers = {
             "mistral_margin_pct": float(m["margin_pct"]),
@@ -673,24 +753,23 @@ def _c4(margins: pd.DataFrame, costs: pd.DataFrame, label: str, scenario) -> tup
             f"{margin_words(m['revenue_per_request_usd'], m['margin_pct'])}: "
             f"Mistral {m['verdict']}; {break_even_text(m)}."
         )
-    all_lose = len(others) > 0 and (others["verdict"] == VERDICTS[2]).all()
-    if len(others):
+    all_lose = len(others["verdict"]) > 0 and bool((others["verdict"] == VERDICTS[2]).all())
+    if len(others["verdict"]):
         count, tail = _losers(others)
         text += f" {count} other providers lose money{tail}."
     return decide(even and all_lose, even or all_lose), text, numbers
 
 
-def _c6(
-    margins: pd.DataFrame, costs: pd.DataFrame, label: str, setup: Scenario, catalog
-) -> tuple[str, str]:
+def _c6(margins: dict, costs: dict, label: str, setup: Scenario, catalog) -> tuple[str, str]:
     """C6 in words: 2x A100 (setup ``label``) against the collapsed (non-Mistral) Mixtral
     prices."""
-    ours = costs.set_index("setup").loc[label]
-    rows = margins[
+    ours = _at(costs, label)
+    rows = _where(
+        margins,
         (margins["setup"] == label)
-        & ~margins["model"].str.startswith(REFERENCE)
-        & (margins["provider"] != "Mistral")
-    ]
+        & ~_is_reference(margins["model"])
+        & (margins["provider"] != "Mistral"),
+    )
     text = (
         f"On {setup.n_gpus}x {catalog.gpus.loc[setup.gpu, 'name']} at "
         f"${ours['usd_per_gpu_hour']:.2f}/GPU-hour (same batch and "
@@ -698,12 +777,12 @@ def _c6(
     )
     if not ours["fits"]:
         text += " This setup does not fit the model in memory at this batch."
-    if rows.empty:
+    if len(rows["verdict"]) == 0:
         return FAILS, text + " The sheet has no collapsed prices to compare."
     lose = rows["verdict"] == VERDICTS[2]
     count, tail = _losers(rows)
     text += f" At the collapsed prices {count} providers lose money{tail}."
-    return decide(lose.all(), lose.any()), text
+    return decide(bool(lose.all()), bool(lose.any())), text
 
 
 #: How ``verdict_text`` names each verdict's group.
@@ -747,35 +826,42 @@ def _verdict_text(
             f"(it is not priced with another model's prices); models with prices: "
             f"{', '.join(models)}."
         )
-    own = sheet[sheet["model"] == scenario.model]
-    if own.empty:
+    if not (sheet["model"].to_numpy() == scenario.model).any():
         return None, (
             f"{head} No provider sells {name} on {date} at this time of day; its prices "
             f"run from {priced[0]} to {priced[-1]}."
         )
-    fitting = costs[costs["fits"]]
+    fitting = costs["fits"].copy()
     if options.operating_point == "interactivity":
-        fitting = fitting[fitting["meets_target"]]
-    left_out = market[market["note"] != ""].groupby("note", sort=False)["name"]
-    gone = "; ".join(f"{', '.join(names)} ({note})" for note, names in left_out)
+        fitting &= costs["meets_target"]
+    notes, names = market["note"].to_numpy(), market["name"].to_numpy()
+    gone = "; ".join(
+        f"{', '.join(names[notes == note])} ({note})" for note in dict.fromkeys(notes) if note != ""
+    )
     gone = f" Market GPUs left out: {gone}." if gone else ""
-    if fitting.empty:
+    if not fitting.any():
         return None, (
             f"{head} No setup fits {name} in memory {operating_point_text(options)}.{gone}"
         )
-    best = fitting.loc[fitting["usd_per_request"].idxmin()]
-    rows = margins[(margins["setup"] == best["setup"]) & (margins["model"] == scenario.model)]
+    candidates = np.flatnonzero(fitting)
+    best = _row(costs, candidates[np.nanargmin(costs["usd_per_request"][candidates])])
+    rows = _where(
+        margins, (margins["setup"] == best["setup"]) & (margins["model"] == scenario.model)
+    )
     groups = [
-        f"{VERDICT_GROUPS[v]}: {', '.join(_described(rows[rows['verdict'] == v]))}"
+        f"{VERDICT_GROUPS[v]}: {', '.join(_described(_where(rows, rows['verdict'] == v)))}"
         for v in VERDICTS
         if (rows["verdict"] == v).any()
     ]
-    losers = rows[(rows["verdict"] == VERDICTS[2]) & np.isfinite(rows["break_even_batch_size"])]
-    if len(losers):
+    losers = (rows["verdict"] == VERDICTS[2]) & np.isfinite(rows["break_even_batch_size"])
+    if losers.any():
         groups.append(
             "at this price the losers would break even from batch "
             + ", ".join(
-                f"{r.break_even_batch_size:.0f} ({r.provider})" for r in losers.itertuples()
+                f"{batch:.0f} ({provider})"
+                for batch, provider in zip(
+                    rows["break_even_batch_size"][losers], rows["provider"][losers], strict=True
+                )
             )
         )
     text = (
@@ -786,10 +872,10 @@ def _verdict_text(
         f"requests of {scenario.prompt_tokens} + {scenario.output_tokens} tokens "
         f"(${best[COST]:.3f} per million output tokens). Margins: {'; '.join(groups)}."
     )
-    unpublished = rows[~rows["cached_price_published"].astype(bool)]
+    unpublished = rows["provider"][~rows["cached_price_published"]]
     if scenario.prefix_cache_hit_rate > 0 and len(unpublished):
         text += (
-            f" {', '.join(unpublished['provider'])} publish no cached-input price: their "
+            f" {', '.join(unpublished)} publish no cached-input price: their "
             "cached tokens are billed at their input price."
         )
     return str(best["setup"]), text + gone
@@ -804,15 +890,19 @@ def disclosure_text(scenario, date: str, margins, costs, setup: str | None, cata
     disclosure is restated at ``catalog``'s prices of its day, or at the project's catalog's
     where ``catalog`` holds none then (a price list of the user's own).
     """
-    table = disclosures.load_disclosures()
     if setup is None or margins.empty:
         return ""
-    ours = costs.set_index("setup").loc[setup]
+    table = disclosures.load_disclosures()
+    on_setup = margins["setup"].to_numpy() == setup
+    providers = margins["provider"].to_numpy()
     found = []
-    for key, row in table[table["provider"].isin(set(margins["provider"]))].iterrows():
-        mine = margins[(margins["setup"] == setup) & (margins["provider"] == row["provider"])]
-        if mine.empty:
+    for key, provider in table["provider"].items():
+        mine = np.flatnonzero(on_setup & (providers == provider))
+        if not len(mine):
             continue
+        m = margins.iloc[mine[0]]
+        ours = costs.loc[costs["setup"] == setup].iloc[0]
+        row = table.loc[key]
         try:
             said = disclosures.restate(key, catalog)
         except ValueError:  # a sheet of the user's own lacks the disclosure day's prices:
@@ -822,7 +912,6 @@ def disclosure_text(scenario, date: str, margins, costs, setup: str | None, cata
         preset = presets.DEEPSEEK_2025 if key == disclosures.DEEPSEEK else {}
         n_gpus = preset.get("n_gpus", row["gpus_per_node"])
         parallel = "expert-parallel" if preset.get("expert_parallel") else "tensor-parallel"
-        m = mine.iloc[0]
         gpu = (
             catalog.gpus.loc[row["gpu"], "name"] if row["gpu"] in catalog.gpus.index else row["gpu"]
         )
@@ -845,6 +934,12 @@ def disclosure_text(scenario, date: str, margins, costs, setup: str | None, cata
             f"{scenario.prompt_tokens:,} + {scenario.output_tokens:,} tokens a request."
         )
     return " ".join(found)
+
+
+def _lowest_a100_price(catalog) -> float:
+    """The lowest A100 80GB price of the catalog [$/GPU-hour] (``Catalog.prepared``)."""
+    prices = catalog.gpu_prices
+    return float(prices.loc[prices["gpu"] == A100, "usd_per_gpu_hour"].min())
 
 
 def run(scenario=None, options: Options | None = None, catalog=None) -> Result:
@@ -872,10 +967,10 @@ def run(scenario=None, options: Options | None = None, catalog=None) -> Result:
     sheet = _sheet(scenario.model, date, options, catalog)
     a100_price = options.a100_usd_per_gpu_hour
     if a100_price is None:
-        a100 = catalog.gpu_prices.loc[catalog.gpu_prices["gpu"] == A100, "usd_per_gpu_hour"]
-        a100_price = float(a100.min())
+        a100_price = catalog.prepared(_lowest_a100_price)
     setups, (seed, a100, sidebar), market = _setups(scenario, a100_price, date, options, catalog)
     costs, spreads, margins, tornado = _evaluated(scenario, setups, sheet, options, catalog)
+    costs_frame, margins_frame = pd.DataFrame(costs), _margin_frame(margins)
     if seed is not None:
         c4_status, c4_text, mistral = _c4(margins, costs, seed, setups[seed])
         c6_status, c6_text = _c6(margins, costs, a100, setups[a100], catalog)
@@ -910,13 +1005,15 @@ def run(scenario=None, options: Options | None = None, catalog=None) -> Result:
         seed_setup=seed,
         a100_setup=a100,
         sidebar_setup=sidebar,
-        costs=costs,
+        costs=costs_frame,
         market=market,
-        margins=margins,
+        margins=margins_frame,
         margin_column=UNIT_COLUMN[options.margin_unit],
         cheapest_setup=cheapest,
         verdict_text=verdict_text,
-        disclosure_text=disclosure_text(scenario, date, margins, costs, cheapest, catalog),
+        disclosure_text=disclosure_text(
+            scenario, date, margins_frame, costs_frame, cheapest, catalog
+        ),
         c4_status=c4_status,
         c4_text=c4_text,
         c6_status=c6_status,

@@ -40,7 +40,7 @@ import pandas as pd
 from costmodel.analyses.options import AnalysisOptions
 from costmodel.catalog import Catalog, load_catalog
 from costmodel.economics import batch_grid
-from costmodel.evaluation import scan, valid_rows
+from costmodel.evaluation import scan, sweep, valid_rows
 from costmodel.pricing import TIME_OF_DAY_NAMES, TIMES_OF_DAY, PriceRule, price_gpus
 from costmodel.scans import product_columns
 from costmodel.scenario import Scenario
@@ -277,10 +277,9 @@ def _period_ends(dates: tuple) -> np.ndarray:
 def _models(catalog: Catalog, options: Options) -> list[str]:
     """The models drawn: every model with prices (no model asked for), else ``model``,
     ``models`` and the models of the ``active_params_b`` band, in that order."""
-    priced = set(catalog.provider_prices["model"])
     band = options.active_params_b
     if options.model is None and not options.models and not band:
-        return [m for m in catalog.models.index if m in priced]
+        return list(catalog.prepared(_priced_models))
     wanted = [m for m in (options.model, *options.models) if m is not None]
     unknown = [m for m in wanted if m not in catalog.models.index]
     if unknown:
@@ -289,6 +288,12 @@ def _models(catalog: Catalog, options: Options) -> list[str]:
         active = catalog.models["active_params"] / 1e9
         wanted += list(catalog.models.index[(active >= band[0]) & (active <= band[1])])
     return list(dict.fromkeys(wanted))
+
+
+def _priced_models(catalog: Catalog) -> tuple[str, ...]:
+    """The catalog's models with a provider price, in its order (``Catalog.prepared``)."""
+    priced = set(catalog.provider_prices["model"])
+    return tuple(m for m in catalog.models.index if m in priced)
 
 
 def _offers(catalog: Catalog, dates: pd.Series, rule: PriceRule) -> pd.DataFrame:
@@ -312,10 +317,24 @@ def _offers(catalog: Catalog, dates: pd.Series, rule: PriceRule) -> pd.DataFrame
     )
 
 
-def _best_setups(scenario, catalog, models, gpus, options) -> pd.DataFrame:
+def _released(catalog: Catalog, models: list[str], rows: pd.DataFrame, dates) -> np.ndarray:
+    """Per model, the first date it has a floor: its release (the ``date`` of
+    ``assets/models.csv``; a release dated by its year alone, '2026', stands for the year's
+    end), or its first provider price in ``rows`` where that is earlier (a model sold is
+    released); an uploaded model without a release date from the first of ``dates``."""
+    released = period_end(catalog.models.loc[models, "date"]).fillna(dates.min())
+    first_priced = rows.groupby("model")["date"].min()
+    sold = pd.to_datetime(pd.Series(first_priced.reindex(models).to_numpy()))
+    return released.where(~(sold < released), sold).to_numpy()
+
+
+def _best_setups(scenario, catalog, models, gpus, options) -> dict:
     """Per model and GPU, its cheapest fitting setup at $1 per GPU-hour (one scan of the
     setups each model allows: the scenario's expert parallelism on mixtures of experts
-    only, GPU counts that split the model's heads or experts)."""
+    only, GPU counts that split the model's heads or experts): column -> array, one entry
+    per (model, GPU) pair with a setup, ``pair`` its position ``i * len(gpus) + j`` of
+    ``models[i]`` on ``gpus[j]`` (ascending); the first in scan order on a tie. With no
+    row to scan (every one breaks a rule) the columns are empty and of dtype object."""
     axes = {
         "model": models,
         "gpu": gpus,
@@ -326,55 +345,89 @@ def _best_setups(scenario, catalog, models, gpus, options) -> pd.DataFrame:
         axes["batch_size"] = batch_grid()
     base = scenario.replace(model=models[0], usd_per_gpu_hour=1.0)
     columns = product_columns(**axes)
-    experts = catalog.models.loc[models, "n_experts"].to_numpy() > 1
-    columns["expert_parallel"] = np.repeat(
-        scenario.expert_parallel & experts, len(columns["model"]) // len(models)
-    ).tolist()
-    shown = ["model", "gpu", "n_gpus", "weight_format", "batch_size", *_PRICED]
-    shown.append("tokens_per_s_per_user")
+    n_pairs = len(models) * len(gpus)
+    per_pair = len(columns["model"]) // n_pairs
+    at = catalog.models.index.get_indexer(models)
+    parallel = scenario.expert_parallel & (catalog.models["n_experts"].to_numpy()[at] > 1)
+    columns["expert_parallel"] = np.repeat(parallel, len(columns["model"]) // len(models)).tolist()
+    pair = np.repeat(np.arange(n_pairs), per_pair)
     ok = valid_rows(base, catalog, **columns)
+    shown = ["n_gpus", "weight_format", "batch_size", *_PRICED, "tokens_per_s_per_user"]
     if not ok.any():  # no setup any model allows (every row breaks a rule)
-        return pd.DataFrame(columns=shown)
-    grid = scan(base, catalog, **{name: list(np.compress(ok, v)) for name, v in columns.items()})
-    ok = grid["fits"].to_numpy(bool)
+        return {"pair": pair[:0], **{name: np.array([], object) for name in ["model", *shown]}}
+    if ok.all() and len(set(parallel)) == 1:
+        # the same rows as one sweep over the axes, which computes each stage once per
+        # combination of the axes it depends on (cheaper than the zipped scan)
+        grid = sweep(base.replace(expert_parallel=bool(parallel[0])), catalog, **axes)
+    else:
+        grid = scan(
+            base, catalog, **{name: list(np.compress(ok, v)) for name, v in columns.items()}
+        )
+        pair = pair[ok]
+    keep = grid["fits"].to_numpy(bool)
     if options.target == "interactivity":
-        ok = ok & (grid["tokens_per_s_per_user"].to_numpy() >= options.min_tokens_per_s_per_user)
-    grid = grid.loc[ok, shown].astype({"model": str, "gpu": str, "weight_format": str})
-    best = grid.sort_values("usd_per_million_output_tokens", kind="stable")
-    return best.drop_duplicates(["model", "gpu"])
+        keep = keep & (
+            grid["tokens_per_s_per_user"].to_numpy() >= options.min_tokens_per_s_per_user
+        )
+    rows = np.flatnonzero(keep)
+    rows = rows[np.argsort(grid["usd_per_million_output_tokens"].to_numpy()[rows], kind="stable")]
+    rows = rows[np.unique(pair[rows], return_index=True)[1]]
+    best = {"pair": pair[rows], "model": pd.array(models, dtype=str).take(pair[rows] // len(gpus))}
+    best.update({name: grid[name].to_numpy()[rows] for name in shown})
+    best["weight_format"] = pd.array(best["weight_format"].astype(str), dtype=str)
+    return best
 
 
 def _floors(
-    scenario, catalog, models, dates, options, first_priced: pd.Series, offers: pd.DataFrame
+    scenario, catalog, models, options, released: np.ndarray, offers: pd.DataFrame
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Per model, date and GPU its best setup at its price then; and the cheapest per date.
 
-    A model has no floor before its release (the ``date`` of ``assets/models.csv``, or its
-    first provider price where that is earlier: a model sold is released, and a release
-    dated by its year alone, '2026', stands for the year's end); no GPU priced by the rule
-    in time: no floor (empty tables).
+    A model has no floor before its release (``released``, one date per model:
+    :func:`_released`); no GPU priced by the rule in time: no floor (empty tables).
     """
     if offers.empty:
         empty = pd.DataFrame(columns=list(FLOOR_COLUMNS))
         return empty, empty
-    best = _best_setups(scenario, catalog, models, sorted(offers["gpu"].unique()), options)
-    by_gpu = offers.merge(best, on="gpu")
-    # An uploaded model has no release date: from the timeline's first date.
-    release = period_end(catalog.models.loc[models, "date"]).to_numpy()  # once per model
-    at = pd.Index(models).get_indexer(by_gpu["model"].to_numpy())
-    released = pd.Series(release[at]).fillna(dates.min())
-    sold = pd.to_datetime(pd.Series(first_priced.reindex(by_gpu["model"].to_numpy()).to_numpy()))
-    released = released.where(~(sold < released), sold).to_numpy()
-    by_gpu = by_gpu[by_gpu["date"].to_numpy() >= released]
-    for column in _PRICED:
-        by_gpu[column] = by_gpu[column] * by_gpu["usd_per_gpu_hour"]
-    by_gpu["family"] = catalog.gpus.loc[by_gpu["gpu"], "family"].to_numpy()
-    by_gpu = by_gpu[list(FLOOR_COLUMNS)].sort_values(["model", "date", "gpu"], ignore_index=True)
-    floor = by_gpu.sort_values("usd_per_million_output_tokens", kind="stable")
-    floor = floor.drop_duplicates(["model", "date"]).sort_values(
-        ["model", "date"], ignore_index=True
-    )
-    return floor, by_gpu
+    gpus = sorted(offers["gpu"].unique())
+    best = _best_setups(scenario, catalog, models, gpus, options)
+    # every (offer, model) pair: the model's best setup on the offer's GPU, once released
+    slot = np.full(len(models) * len(gpus), -1)
+    slot[best["pair"]] = np.arange(len(best["pair"]))
+    on_gpu = np.searchsorted(gpus, offers["gpu"].to_numpy())
+    offer = np.repeat(np.arange(len(offers)), len(models))
+    model = np.tile(np.arange(len(models)), len(offers))
+    at = slot[model * len(gpus) + on_gpu[offer]]
+    when = offers["date"].to_numpy()
+    kept = (at >= 0) & (when[offer] >= released[model])
+    offer, model, at = offer[kept], model[kept], at[kept]
+    name_rank = np.argsort(np.argsort(np.array(models, str), kind="stable"))
+    order = np.lexsort((on_gpu[offer], when[offer], name_rank[model]))
+    offer, model, at = offer[order], model[order], at[order]
+    price = offers["usd_per_gpu_hour"].to_numpy()[offer]
+    family = catalog.gpus["family"].to_numpy()[catalog.gpus.index.get_indexer(gpus)]
+    # ``take`` of typed arrays (strings, dates): no values converted again
+    by_gpu = {
+        "model": best["model"].take(at),
+        "date": offers["date"].array.take(offer),
+        "gpu": pd.array(gpus, dtype=str).take(on_gpu[offer]),
+        "family": family[on_gpu[offer]],  # object: no rows, no str dtype
+        "n_gpus": best["n_gpus"][at],
+        "weight_format": best["weight_format"].take(at),
+        "batch_size": best["batch_size"][at],
+        "usd_per_gpu_hour": price,
+        "price_kind": offers["price_kind"].array.take(offer),
+        "price_basis": offers["price_basis"].array.take(offer),
+        "price_date": offers["price_date"].array.take(offer),
+        **{column: best[column][at] * price for column in _PRICED},
+        "tokens_per_s_per_user": best["tokens_per_s_per_user"][at],
+    }
+    # the cheapest of each (model, date): the first on a tie, by GPU
+    first = np.ones(len(offer), bool)
+    first[1:] = (model[1:] != model[:-1]) | (when[offer][1:] != when[offer][:-1])
+    cheapest = np.lexsort((by_gpu["usd_per_million_output_tokens"], np.cumsum(first)))[first]
+    floor = {name: values.take(cheapest) for name, values in by_gpu.items()}
+    return pd.DataFrame(floor), pd.DataFrame(by_gpu)
 
 
 def _on_offer(prices: pd.DataFrame, dates: pd.DataFrame, time_of_day: str) -> pd.DataFrame:
@@ -546,8 +599,18 @@ def _price_rows(catalog: Catalog, models: list[str], start: pd.Timestamp) -> pd.
     return rows.sort_values(["model", "date", "series"], kind="stable", ignore_index=True)
 
 
-def _with_floor(rows: pd.DataFrame, floor: pd.DataFrame) -> pd.DataFrame:
-    """Each price row with the floor at its date (``floor_*`` columns) and ``below_floor``."""
+def _grid_positions(table: pd.DataFrame, models: list[str], dates: pd.Series) -> np.ndarray:
+    """The position of each row's ``model`` and ``date`` in the grid ``models`` x
+    ``dates`` (model outer; every date of ``table`` is one of ``dates``, sorted)."""
+    model = pd.Index(models).get_indexer(table["model"])
+    return model * len(dates) + np.searchsorted(dates.to_numpy(), table["date"].to_numpy())
+
+
+def _with_floor(
+    rows: pd.DataFrame, floor: pd.DataFrame, models: list[str], dates: pd.Series
+) -> pd.DataFrame:
+    """Each price row with the floor at its date (``floor_*`` columns) and ``below_floor``;
+    ``models`` and ``dates``: the timeline's (every row's model and date among them)."""
     renamed = {
         "usd_per_million_output_tokens": "floor_usd_per_million_output_tokens",
         "usd_per_million_input_tokens": "floor_usd_per_million_input_tokens",
@@ -555,17 +618,23 @@ def _with_floor(rows: pd.DataFrame, floor: pd.DataFrame) -> pd.DataFrame:
         "n_gpus": "floor_n_gpus",
         "weight_format": "floor_weight_format",
     }
-    at_date = floor[["model", "date", *renamed]].rename(columns=renamed)
     shown = ["model", "provider", "series", "time_of_day", "date", "catalog_date"]
     shown += ["usd_per_million_input", "usd_per_million_output", "source"]
-    prices = rows[shown].merge(at_date, on=["model", "date"], how="left")
-    prices["floor_n_gpus"] = prices["floor_n_gpus"].astype("Int64")
+    prices = {name: rows[name].array for name in shown}
+    # the floor row of each price row's (model, date), -1 where none: missing values
+    slot = np.full(len(models) * len(dates), -1)
+    slot[_grid_positions(floor, models, dates)] = np.arange(len(floor))
+    at = slot[_grid_positions(rows, models, dates)]
+    for column, name in renamed.items():
+        prices[name] = floor[column].array.take(at, allow_fill=True)
+    prices["floor_n_gpus"] = pd.array(prices["floor_n_gpus"], dtype="Int64")
     for column in ("floor_usd_per_million_output_tokens", "floor_usd_per_million_input_tokens"):
-        prices[column] = prices[column].astype(float)  # an empty floor is NaN, not object
+        prices[column] = np.asarray(prices[column], float)  # an empty floor is NaN, not object
     prices["below_floor"] = (
-        prices["usd_per_million_output"] < prices["floor_usd_per_million_output_tokens"]
-    ).astype(bool)
-    return prices
+        prices["usd_per_million_output"].to_numpy(float)
+        < prices["floor_usd_per_million_output_tokens"]
+    )
+    return pd.DataFrame(prices)
 
 
 def _changes(prices: pd.DataFrame) -> pd.DataFrame:
@@ -650,7 +719,8 @@ class _History:
     end: pd.Timestamp
     rows: pd.DataFrame
     dates: pd.Series
-    first_priced: pd.Series
+    released: np.ndarray
+    first_release: pd.Timestamp
     offers: pd.DataFrame
     notes: tuple
     shown: dict
@@ -715,7 +785,8 @@ def _build_history(catalog: Catalog, models: list[str], options: Options) -> _Hi
         end=end,
         rows=rows,
         dates=dates,
-        first_priced=rows.groupby("model")["date"].min(),
+        released=_released(catalog, models, rows, dates),
+        first_release=period_end(catalog.models.loc[models, "date"]).min(),
         offers=_offers(catalog, dates, options.price_rule),
         notes=notes,
         shown=shown,
@@ -748,16 +819,14 @@ def run(
         raise ValueError("no model to draw: the catalog has no provider prices")
     history = _history(catalog, models, options)
     start, end, rows = history.start, history.end, history.rows
-    floor, by_gpu = _floors(
-        scenario, catalog, models, history.dates, options, history.first_priced, history.offers
-    )
+    floor, by_gpu = _floors(scenario, catalog, models, options, history.released, history.offers)
     notes = list(history.notes)
     if floor.empty:
         notes.append(
             f"No GPU launched by {end:%Y-%m-%d} has a price of tier "
             f"{options.price_rule.tier_text}: no floor."
         )
-    elif floor["date"].min() > max(start, period_end(catalog.models.loc[models, "date"]).min()):
+    elif floor["date"].min() > max(start, history.first_release):
         notes.append(
             f"The floor starts on {floor['date'].min():%Y-%m-%d}: no GPU that holds the "
             f"model{'s' * (len(models) > 1)} had a price of tier {options.price_rule.tier_text} in "
@@ -768,7 +837,7 @@ def run(
         start=start,
         end=end,
         models=tuple(models),
-        prices=_with_floor(rows, floor),
+        prices=_with_floor(rows, floor, models, history.dates),
         floor=floor,
         floor_by_gpu=by_gpu,
         # the catalog's history is kept (:func:`_history`): each Result its own frames
