@@ -2,7 +2,10 @@
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from costmodel import imbalance
 from costmodel.imbalance import (
     busiest_gpu_factor,
     expected_max_of_normals,
@@ -245,7 +248,6 @@ def test_kept_loads_equal_a_fresh_integration_and_are_not_integrated_again(monke
     # busiest_gpu_factor keeps E[max] per (configuration, tokens): a second call (a page
     # rerun with a new efficiency) integrates only the token counts not seen, and every
     # value equals what an integration of its row alone gives, bit for bit.
-    from costmodel import imbalance
 
     monkeypatch.setattr(imbalance, "_kept_loads", imbalance._KeptLoads())
     integrated = []
@@ -273,7 +275,6 @@ def test_kept_loads_equal_a_fresh_integration_and_are_not_integrated_again(monke
 def test_kept_loads_are_bounded(monkeypatch):
     # At most _KEPT_TOKENS token counts per configuration (beyond, it starts anew with
     # the new ones) and _KEPT_CONFIGURATIONS configurations (the least recently used go).
-    from costmodel import imbalance
 
     monkeypatch.setattr(imbalance, "_KEPT_TOKENS", 4)
     monkeypatch.setattr(imbalance, "_KEPT_CONFIGURATIONS", 2)
@@ -290,3 +291,21 @@ def test_kept_loads_are_bounded(monkeypatch):
     kept.keep(b"c", np.array([1.0]), np.array([1.0]))
     assert list(kept.kept) == [b"a", b"c"]
     assert not kept.look_up(b"b", np.array([1.0]))[1].any()
+
+
+@given(
+    st.lists(
+        st.tuples(st.sampled_from([1.0, 2.0, 8.0, 256.0]), st.sampled_from([0.0, 0.5, 1.0])),
+        min_size=1,
+        max_size=40,
+    )
+)
+@settings(max_examples=80, deadline=None)
+def test_unique_rows_is_numpys_unique_by_rows(rows):
+    """``unique_rows`` gives ``np.unique(axis=0, return_inverse=True)``'s rows and codes."""
+    array = np.array(rows, float)
+    distinct, inverse = imbalance.unique_rows(array)
+    expected, expected_inverse = np.unique(array, axis=0, return_inverse=True)
+    np.testing.assert_array_equal(distinct, expected)
+    np.testing.assert_array_equal(inverse, expected_inverse.reshape(-1))
+    np.testing.assert_array_equal(distinct[inverse], array)  # each row found again

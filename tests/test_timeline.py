@@ -340,10 +340,13 @@ def test_floor_properties_for_any_gpu_prices(rows, tier):
     if result.floor.empty:  # no GPU of the tier priced (and launched) in time
         assert "no floor" in result.notes
         return
-    # One tier only: every price on the floor is of it.
-    tiers = catalog.gpu_prices.set_index(["gpu", "usd_per_gpu_hour"])["tier"]
+    # One tier only: every price on the floor is one of its rows (a GPU may have the
+    # same price in both tiers: then the price is the tier's too).
+    prices = catalog.gpu_prices
     used = result.floor_by_gpu[["gpu", "usd_per_gpu_hour"]].drop_duplicates()
-    assert set(tiers.loc[list(map(tuple, used.to_numpy()))]) == {tier}
+    for gpu, price in used.itertuples(index=False):
+        same = prices[(prices["gpu"] == gpu) & (prices["usd_per_gpu_hour"] == price)]
+        assert tier in set(same["tier"]), (gpu, price)
     by_gpu = result.floor_by_gpu
     launch = period_end(catalog.gpus.loc[by_gpu["gpu"], "date"]).to_numpy()
     assert (by_gpu["date"].to_numpy() >= launch).all()  # never before its launch
