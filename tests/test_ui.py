@@ -62,6 +62,21 @@ def test_view_rounds_dashes_and_pins_the_key_columns():
     assert config["margin_pct"]["label"] == "Margin [% of revenue]"
 
 
+def test_view_keeps_the_index_the_order_and_the_untouched_columns():
+    # The shown frame is built from its columns at once: rows keep their labels (repeated
+    # ones too), the columns their order, and a column it does not change its dtype.
+    df = pd.DataFrame(
+        {"n_gpus": [2, 8], "fits": [True, False], "gpu": ["b200", "b200"], "x": [1.5, 2.5]},
+        index=pd.Index(["a", "a"], name="setup"),
+    )
+    shown, _ = tables.view(df)
+    assert list(shown.columns) == ["n_gpus", "fits", "gpu", "x"]
+    assert shown.index.equals(df.index) and shown.index.name == "setup"
+    assert shown["n_gpus"].dtype == "int64" and shown["fits"].dtype == bool
+    assert shown["gpu"].dtype == object and shown["x"].tolist() == [1.5, 2.5]
+    assert tables.view(df[[]])[0].index.equals(df.index)  # no columns: the rows stay
+
+
 def test_significant_digits():
     values = pd.Series([123456.0, 0.000106789, -0.0004, 0.0, np.nan])
     got = tables.significant(values, 3).tolist()

@@ -130,28 +130,31 @@ def _text(value: Any) -> str:
 def view(df: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, Any]]:
     """The table as shown and its ``column_config``: numbers shown to :data:`SIGNIFICANT`
     digits (the data keeps them); a numeric column with missing or infinite values
-    becomes text, with a dash there (its help says why)."""
-    shown = df.copy()
+    becomes text, with a dash there (its help says why). The shown frame is built once
+    from its columns (setting each into a copy cost 0.1 ms a column)."""
+    columns: dict[Any, Any] = {}
     config: dict[str, Any] = {}
     named = words(cache.catalog())
     for column in df.columns:
         values = df[column]
         name = named.get(column, label(column))
+        columns[column] = values
         if pd.api.types.is_float_dtype(values) or values.dtype == object and _numeric(values):
             numbers = pd.to_numeric(values, errors="coerce")
             if np.isfinite(numbers.to_numpy(dtype=float)).all():
-                shown[column] = numbers + 0.0  # -0.0 -> 0.0; the format rounds
+                columns[column] = numbers + 0.0  # -0.0 -> 0.0; the format rounds
                 config[column] = st.column_config.NumberColumn(name, format=number_format(column))
             else:
-                shown[column] = dashed(numbers, column)
+                columns[column] = dashed(numbers, column)
                 config[column] = st.column_config.TextColumn(
                     name, help=f"{DASH}: does not apply (no value, or the setup does not fit)."
                 )
         elif values.dtype == object or pd.api.types.is_string_dtype(values):
-            shown[column] = values.astype(object).where(values.notna(), DASH)
+            columns[column] = values.astype(object).where(values.notna(), DASH)
             config[column] = st.column_config.Column(name)
         else:
             config[column] = st.column_config.Column(name)
+    shown = pd.DataFrame(columns, columns=df.columns) if columns else df.copy()
     for column in KEY_COLUMNS:
         if column in config:
             config[column]["pinned"] = True
