@@ -132,7 +132,8 @@ def fleet_energy(
         electricity_share = np.full(gpus.size, np.nan)
     else:
         bill = np.asarray(fleet_usd_per_month, float) * np.ones(gpus.size)
-        electricity_share = 100 * electricity_per_month / bill
+        with np.errstate(divide="ignore", invalid="ignore"):  # a $0 bill: inf (or NaN) %
+            electricity_share = 100 * electricity_per_month / bill
     table = pd.DataFrame(
         {
             "gpu": gpus,
