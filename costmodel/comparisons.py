@@ -33,6 +33,7 @@ import pandas as pd
 
 from costmodel.adapt import Derived, derive
 from costmodel.catalog import CUSTOM_PREFIX, MODEL_ARCHITECTURE_FIELDS, Catalog
+from costmodel.evaluation import row_groups
 from costmodel.scans import product_columns, scan_many
 from costmodel.scenario import Scenario
 
@@ -365,11 +366,7 @@ def at_batch_1(values: np.ndarray, batch_size: np.ndarray, keys: list) -> np.nda
     ``values = [4., 2., 3.]``, ``batch_size = [1, 8, 8]``, ``keys = [[0, 0, 1]]``:
     ``[4., 4., nan]``.
     """
-    group = np.zeros(len(values), np.int64)
-    for key in keys:
-        codes = np.unique(key, return_inverse=True)[1].reshape(-1)
-        group = np.unique(group * (codes.max(initial=0) + 1) + codes, return_inverse=True)[1]
-        group = group.reshape(-1)
+    group = row_groups(keys, len(values))
     reference = np.full(group.max(initial=-1) + 1, np.nan)
     ones = batch_size == 1
     reference[group[ones]] = values[ones]
