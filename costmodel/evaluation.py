@@ -1352,6 +1352,23 @@ def scan(base: Scenario | None = None, catalog: Catalog | None = None, **columns
     return _frame(_run(base, catalog, columns, product=False))
 
 
+def memory_outputs(base: Scenario, catalog: Catalog, **columns) -> dict:
+    """The memory stage alone (:func:`memory_fit`) of the rows ``scan(base, catalog,
+    **columns)`` evaluates: ``max_batch_size``, ``min_gpus``, ``weights_gb``, ...
+    by name, each an array of one value per row (or one value for all rows).
+
+    For a search that asks only what memory holds: no decode, prefill or dollars. The
+    base's ids and every row's consistency are checked as ``scan`` checks them
+    (``ValueError``); the columns' ids and ranges are not (a ``scan`` of the same values
+    checks them). ``fits`` is the replica's alone (a disaggregated row's ``scan`` also
+    asks its prefill pool).
+    """
+    check_ids(base, catalog)
+    c, _ = grid(base, catalog, columns, product=False)
+    check_consistency(c, catalog)
+    return memory_fit(lookup(c, catalog))
+
+
 def evaluate(scenario: Scenario | None = None, catalog: Catalog | None = None) -> dict:
     """All outputs for one scenario: ``sweep(scenario)``'s single row as a dict."""
     row = {k: v[0] for k, v in _run(scenario, catalog, {}, product=True).items()}

@@ -18,11 +18,10 @@ import pandas as pd
 
 from costmodel import sensitivity
 from costmodel.adapt import derive
-from costmodel.analyses.memory_fit import memory_outputs
 from costmodel.analyses.options import AnalysisOptions, change_pct
 from costmodel.catalog import load_catalog
 from costmodel.economics import bandwidth_per_dollar, batch_grid
-from costmodel.evaluation import OUTPUT_COLUMNS, scan, valid_rows
+from costmodel.evaluation import OUTPUT_COLUMNS, memory_outputs, scan, valid_rows
 from costmodel.fields import FIELD_RANGES
 from costmodel.pricing import OWN, PriceRule, price_gpus
 from costmodel.scans import evaluated_row, scan_many
@@ -161,7 +160,7 @@ def _prices(scenario, options: Options, catalog) -> tuple[np.ndarray, np.ndarray
 def _min_gpus(scenario, catalog) -> np.ndarray:
     """Fewest GPUs of each catalog GPU (catalog order) that hold the scenario's model at
     its batch, NaN where none: ``sweep(scenario, gpu=<every GPU>)``'s ``min_gpus`` from
-    the memory stage alone (``memory_fit.memory_outputs``)."""
+    the memory stage alone (``evaluation.memory_outputs``)."""
     gpus = list(catalog.gpus.index)
     return np.broadcast_to(memory_outputs(scenario, catalog, gpu=gpus)["min_gpus"], (len(gpus),))
 

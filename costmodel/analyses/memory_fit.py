@@ -16,7 +16,7 @@ import pandas as pd
 from costmodel.analyses.options import AnalysisOptions, count
 from costmodel.attention import kv_growth_bytes_per_token
 from costmodel.catalog import load_catalog
-from costmodel.evaluation import check_consistency, check_ids, grid, lookup, memory_fit, scan
+from costmodel.evaluation import memory_outputs, scan
 from costmodel.fields import FIELD_RANGES
 from costmodel.scans import product_columns, scan_many
 from costmodel.scenario import Scenario
@@ -145,23 +145,6 @@ def search_start(base, catalog, **columns) -> np.ndarray:
 def _context_windows(catalog) -> dict:
     """Model id -> its context window [tokens] (``Catalog.prepared``)."""
     return catalog.models["context_window"].to_dict()
-
-
-def memory_outputs(base, catalog, **columns) -> dict:
-    """The memory stage alone (``evaluation.memory_fit``) of the rows ``scan(base,
-    catalog, **columns)`` evaluates: ``max_batch_size``, ``min_gpus``, ``weights_gb``, ...
-    by name, each an array of one value per row (or one value for all rows).
-
-    For a search that asks only what memory holds: no decode, prefill or dollars. The
-    base's ids and every row's consistency are checked as ``scan`` checks them
-    (``ValueError``); the columns' ids and ranges are not (a ``scan`` of the same values
-    checks them). ``fits`` is the replica's alone (a disaggregated row's ``scan`` also
-    asks its prefill pool).
-    """
-    check_ids(base, catalog)
-    c, _ = grid(base, catalog, columns, product=False)
-    check_consistency(c, catalog)
-    return memory_fit(lookup(c, catalog))
 
 
 def _fits_call(base, columns: dict, context: np.ndarray) -> tuple:
