@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from costmodel.catalog import Catalog
-from costmodel.evaluation import scan
+from costmodel.evaluation import STACKED_FRAME_MAX_ROWS, scan
 from costmodel.fields import FIELD_NAMES
 from costmodel.scenario import Scenario
 
@@ -68,8 +68,9 @@ def scan_many(calls: Sequence[tuple[Scenario, dict]], catalog: Catalog) -> list[
         ]
     if not stacked:  # equal bases, no columns: still one row per call
         stacked["batch_size"] = [first.batch_size] * sum(sizes)
-    # one block per dtype (a copy): taking rows from 80 one-column blocks costs 3-4x more
-    frame = scan(first, catalog, **stacked).copy()
+    frame = scan(first, catalog, **stacked)
+    if len(frame) > STACKED_FRAME_MAX_ROWS:  # smaller frames come one block per dtype
+        frame = frame.copy()  # so does a copy: rows from 80 one-column blocks cost 3-4x
     stops = pd.Series(sizes).cumsum().tolist()
     return [
         frame.iloc[stop - size : stop].reset_index(drop=True)
