@@ -126,12 +126,11 @@ def scatter_frame(metric: str, software: tuple[str, ...]) -> alt.LayerChart:
 @cache.by_contents
 def scatter(table: pd.DataFrame, metric: str) -> charts.Spec:
     """:func:`scatter_frame` of ``metric`` with the measurements of ``table`` and the 1:1
-    line from ``charts.IDENTITY_MARGIN`` below the least to as far above the largest
-    value, measured or predicted, as Arrow tables (once per distinct table: a new
-    efficiency builds no chart, and going back converts no data again)."""
+    line between ``charts.identity_ends`` of the values, measured or predicted, as Arrow
+    tables (once per distinct table: a new efficiency builds no chart, and going back
+    converts no data again)."""
     data = table[table["metric"] == metric]
-    values = pd.concat([data["measured"], data["predicted"]]).dropna()
-    ends = [values.min() / charts.IDENTITY_MARGIN, values.max() * charts.IDENTITY_MARGIN]
+    ends = list(charts.identity_ends(pd.concat([data["measured"], data["predicted"]])))
     datasets = {POINTS: data[POINT_COLUMNS], LINE: pd.DataFrame({"x": ends, "y": ends})}
     return {
         **scatter_frame(metric, tuple(data["software"].unique())),

@@ -126,11 +126,17 @@ def line_chart(
 IDENTITY_MARGIN = 1.3
 
 
-def identity_line(values: pd.Series) -> tuple[alt.Scale, alt.Chart]:
-    """A log scale over ``values`` (``IDENTITY_MARGIN`` either side) and the dashed line
-    where both axes are equal: the frame of a measured-against-modelled chart."""
+def identity_ends(values: pd.Series) -> tuple[float, float]:
+    """The ends of a measured-against-modelled chart's axes: ``IDENTITY_MARGIN`` below
+    the least of ``values`` and as far above the largest (missing values left out)."""
     values = values.dropna()
-    low, high = values.min() / IDENTITY_MARGIN, values.max() * IDENTITY_MARGIN
+    return values.min() / IDENTITY_MARGIN, values.max() * IDENTITY_MARGIN
+
+
+def identity_line(values: pd.Series) -> tuple[alt.Scale, alt.Chart]:
+    """A log scale over ``values`` (:func:`identity_ends`) and the dashed line where both
+    axes are equal: the frame of a measured-against-modelled chart."""
+    low, high = identity_ends(values)
     scale = alt.Scale(type="log", domain=[low, high])
     line = (
         alt.Chart(pd.DataFrame({"x": [low, high], "y": [low, high]}))
